@@ -1,0 +1,104 @@
+"""Typed dependencies: the session, the caller, permissions and case visibility."""
+
+from typing import Annotated, AsyncIterator
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import or_
+from sqlmodel.ext.asyncio.session import AsyncSession
+from temporalio.client import Client
+
+from api.errors import ApiError
+from config import Settings
+from domain.enums import Role
+from domain.messages import Actor
+from domain.permissions import Operation, allowed, describe
+from domain.policy import Policy
+from store import cases, users
+from store.tables import AppUser, Incident
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    async with request.app.state.sessions() as session:
+        yield session
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def get_client(request: Request) -> Client:
+    return request.app.state.temporal
+
+
+def get_policy(request: Request) -> Policy:
+    return request.app.state.policy
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+ClientDep = Annotated[Client, Depends(get_client)]
+PolicyDep = Annotated[Policy, Depends(get_policy)]
+
+_bearer = HTTPBearer(auto_error=False)
+
+
+async def current_user(
+    session: SessionDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> AppUser:
+    challenge = {"WWW-Authenticate": "Bearer"}
+    if credentials is None:
+        raise ApiError(401, "missing bearer token: send 'Authorization: Bearer <token>'", headers=challenge)
+    user = await users.user_for_token(session, credentials.credentials)
+    if user is None:
+        raise ApiError(401, "invalid or revoked bearer token", headers=challenge)
+    return user
+
+
+CurrentUser = Annotated[AppUser, Depends(current_user)]
+
+
+def actor_of(user: AppUser) -> Actor:
+    return Actor(user_id=user.id, name=user.name, roles=[Role(r) for r in user.roles], district=user.district,
+                 star=user.star)
+
+
+def permits(operation: Operation):
+    """A route dependency refusing callers whose roles may not take this operation."""
+
+    async def check(user: CurrentUser) -> None:
+        if not allowed(operation, [Role(r) for r in user.roles]):
+            raise ApiError(403, f"{operation.value} needs the role {describe(operation)}")
+
+    return Depends(check)
+
+
+def visibility(user: AppUser):
+    """SQL condition for the cases a user may see; None when the user sees every case.
+
+    Officers see the cases they filed or appear in; supervisors their district; others all.
+    """
+    roles = set(user.roles)
+    if roles - {Role.OFFICER, Role.SUPERVISOR}:
+        return None
+    conditions = []
+    if Role.OFFICER in roles:
+        conditions.append(Incident.filed_by_id == user.id)
+        if user.star:
+            conditions.append(Incident.officer_stars.contains([user.star]))
+    if Role.SUPERVISOR in roles and user.district:
+        conditions.append(Incident.district == user.district)
+    return or_(*conditions) if conditions else Incident.id.is_(None)
+
+
+async def visible_incident(case_id: str, user: CurrentUser, session: SessionDep) -> Incident:
+    incident = await cases.get_incident(session, case_id, visible_to=visibility(user))
+    # A case the caller may not see answers exactly like one that does not exist.
+    if incident is None:
+        raise ApiError(404, f"no incident {case_id}")
+    return incident
+
+
+VisibleIncident = Annotated[Incident, Depends(visible_incident)]

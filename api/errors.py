@@ -1,0 +1,84 @@
+"""One error shape for every refusal: {"error": {"code", "message", "details"}}."""
+
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from temporalio.service import RPCError, RPCStatusCode
+
+from domain.errors import RejectionKind
+
+log = structlog.get_logger()
+
+CODES = {
+    400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
+    409: "conflict", 413: "too_large", 422: "invalid", 503: "unavailable",
+}
+REJECTION_STATUS = {RejectionKind.FORBIDDEN: 403, RejectionKind.CONFLICT: 409, RejectionKind.INVALID: 422}
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, message: str, details: Any = None, headers: dict | None = None):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.details = details
+        self.headers = headers
+
+
+def error_response(status: int, message: str, details: Any = None, headers: dict | None = None) -> JSONResponse:
+    body = {"error": {"code": CODES.get(status, "error"), "message": message, "details": details}}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def field_path(loc: tuple | list) -> str:
+    """('body', 'recordings', 0, 'ended_at') -> 'recordings[0].ended_at'."""
+    path = ""
+    for part in loc:
+        if part in ("body",) and not path:
+            continue
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path or "body"
+
+
+def _validation_details(exc: RequestValidationError) -> list[dict]:
+    details = []
+    for err in exc.errors():
+        message = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            message = "unknown field"
+        details.append({"field": field_path(err["loc"]), "message": message})
+    return details
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def _api_error(request: Request, exc: ApiError):
+        return error_response(exc.status, exc.message, exc.details, exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError):
+        details = _validation_details(exc)
+        message = "; ".join(f"{d['field']}: {d['message']}" for d in details)
+        return error_response(422, message, details)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException):
+        return error_response(exc.status_code, str(exc.detail), None, getattr(exc, "headers", None))
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(DBAPIError)
+    async def _database_down(request: Request, exc: Exception):
+        log.warning("database_unavailable", error=type(exc).__name__)
+        return error_response(503, "the database is unavailable; try again shortly")
+
+    @app.exception_handler(RPCError)
+    async def _temporal(request: Request, exc: RPCError):
+        if exc.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED):
+            log.warning("temporal_unavailable", status=exc.status.name)
+            return error_response(503, "the workflow service is unavailable; try again shortly")
+        raise exc

@@ -1,0 +1,56 @@
+"""The FastAPI application: routes, error mapping, and the clients it holds for its lifetime."""
+
+import time
+from contextlib import asynccontextmanager
+
+import structlog
+from fastapi import FastAPI, Request
+
+import logs
+from api import errors
+from api.routes import health, incidents, steps, users
+from config import Settings, get_settings
+from domain.policy import load_policy
+from store.engine import async_engine, session_factory
+from temporal_client import connect
+
+log = structlog.get_logger()
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    logs.configure(settings.effective_log_format, settings.log_level)
+    policy = load_policy(settings.policy_file)  # a malformed policy stops the API here, naming the key
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        engine = async_engine(settings.database_url)
+        app.state.settings = settings
+        app.state.policy = policy
+        app.state.sessions = session_factory(engine)
+        app.state.temporal = await connect(settings)
+        log.info("api_started", temporal=settings.temporal_address)
+        yield
+        await engine.dispose()
+
+    app = FastAPI(
+        title="Incident referrals",
+        description="Carries each incident involving federal immigration agents from the officer's report "
+        "to a referral packet acknowledged by the prosecutor.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    errors.install(app)
+    for module in (health, incidents, steps, users):
+        app.include_router(module.router)
+
+    @app.middleware("http")
+    async def access_log(request: Request, call_next):
+        started = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        log.info("request", method=request.method, route=getattr(route, "path", "unmatched"),
+                 status=response.status_code, ms=round((time.perf_counter() - started) * 1000, 1))
+        return response
+
+    return app

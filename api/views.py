@@ -1,0 +1,102 @@
+"""What the API returns for cases, events and users."""
+
+from datetime import datetime
+from urllib.parse import quote
+
+from pydantic import BaseModel
+
+from config import Settings
+from domain.case import CaseState
+from store.tables import AppUser, CaseEventRow, Incident
+
+
+class Links(BaseModel):
+    self: str
+    events: str
+    temporal_ui: str
+
+
+class CaseOut(CaseState):
+    id: str
+    workflow_id: str
+    links: Links
+
+
+class CaseSummary(BaseModel):
+    id: str
+    case_number: str
+    stage: str
+    disposition: str | None
+    district: str
+    occurred_at: datetime
+    filed_at: datetime
+    open_tasks: list[str]
+    next_deadline: datetime | None
+    escalation_level: int
+    links: Links
+
+
+class CasePage(BaseModel):
+    items: list[CaseSummary]
+    next_cursor: str | None
+
+
+class EventOut(BaseModel):
+    seq: int
+    kind: str
+    actor_id: str | None
+    actor_name: str | None
+    at: datetime
+    data: dict
+    prev_hash: str
+    hash: str
+
+
+class EventList(BaseModel):
+    case_id: str
+    chain_valid: bool
+    items: list[EventOut]
+
+
+class UserOut(BaseModel):
+    id: str
+    name: str
+    email: str
+    roles: list[str]
+    district: str | None
+    star: str | None
+
+
+class NewUserOut(UserOut):
+    token: str
+
+
+def links(incident: Incident, settings: Settings) -> Links:
+    ui = settings.temporal_ui_url.rstrip("/")
+    return Links(
+        self=f"/incidents/{incident.id}",
+        events=f"/incidents/{incident.id}/events",
+        temporal_ui=f"{ui}/namespaces/{quote(settings.temporal_namespace)}/workflows/{quote(incident.workflow_id)}",
+    )
+
+
+def case_out(incident: Incident, settings: Settings) -> CaseOut:
+    return CaseOut(**incident.state, id=incident.id, workflow_id=incident.workflow_id,
+                   links=links(incident, settings))
+
+
+def case_summary(incident: Incident, settings: Settings) -> CaseSummary:
+    return CaseSummary(
+        id=incident.id, case_number=incident.case_number, stage=incident.stage, disposition=incident.disposition,
+        district=incident.district, occurred_at=incident.occurred_at, filed_at=incident.filed_at,
+        open_tasks=incident.open_tasks, next_deadline=incident.next_deadline,
+        escalation_level=incident.escalation_level, links=links(incident, settings),
+    )
+
+
+def event_out(row: CaseEventRow) -> EventOut:
+    return EventOut.model_validate(row, from_attributes=True)
+
+
+def user_out(user: AppUser) -> UserOut:
+    return UserOut.model_validate(user, from_attributes=True)

@@ -1,0 +1,194 @@
+"""The whole state of one case, as the workflow holds it and the read model stores it."""
+
+from datetime import date, datetime, timedelta
+from typing import Generic
+
+from pydantic import BaseModel, ConfigDict
+
+from domain.enums import INVESTIGATION_TASKS, TASK_OWNER, Disposition, FlagReason, Role, Stage, Task, TaskStatus
+from domain.messages import (
+    Actor,
+    CommandApproval,
+    IncidentDetails,
+    IncidentFiling,
+    LegalReview,
+    P,
+    ReferralAcknowledgement,
+    SupervisorIdentification,
+    ViolationReport,
+    Withdrawal,
+)
+from domain.policy import Policy
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class PersonRef(_Model):
+    id: str
+    name: str
+
+    @classmethod
+    def of(cls, actor: Actor) -> "PersonRef":
+        return cls(id=actor.user_id, name=actor.name)
+
+
+class TaskState(_Model):
+    status: TaskStatus = TaskStatus.PENDING
+    owner_role: Role
+    opened_at: datetime | None = None
+    due_at: datetime | None = None
+    escalation_level: int = 0
+    completed_by: PersonRef | None = None
+    completed_at: datetime | None = None
+
+
+class RecordingState(_Model):
+    camera_id: str
+    officer_star: str
+    started_at: datetime
+    ended_at: datetime
+    flag_reasons: list[FlagReason]
+    purge_at: datetime
+    hold_reference: str | None = None
+    retained_until: date | None = None
+    held_by: PersonRef | None = None
+    held_at: datetime | None = None
+    hold_round: int | None = None  # the investigation round in which the hold was confirmed
+
+    @property
+    def held(self) -> bool:
+        return self.hold_reference is not None
+
+
+class Recorded(_Model, Generic[P]):
+    """A human step as it was accepted: what was said, by whom, when."""
+
+    payload: P
+    by: PersonRef
+    at: datetime
+
+
+class IncidentInput(_Model):
+    """The workflow's input: everything it needs, including the policy in force at filing."""
+
+    case_id: str
+    case_number: str
+    filed_by: Actor
+    filing: IncidentFiling
+    policy: Policy
+    request_hash: str
+
+
+class CaseState(_Model):
+    case_id: str
+    case_number: str
+    district: str
+    filed_by: PersonRef
+    filed_at: datetime
+    request_hash: str
+    details: IncidentDetails
+    recordings: list[RecordingState]
+    stage: Stage = Stage.INVESTIGATION
+    disposition: Disposition | None = None
+    closed_at: datetime | None = None
+    tasks: dict[Task, TaskState]
+    supervisor_identification: Recorded[SupervisorIdentification] | None = None
+    violation_report: Recorded[ViolationReport] | None = None
+    legal_reviews: list[Recorded[LegalReview]] = []
+    command_decisions: list[Recorded[CommandApproval]] = []
+    acknowledgement: Recorded[ReferralAcknowledgement] | None = None
+    withdrawal: Recorded[Withdrawal] | None = None
+    investigation_round: int = 1
+    event_seq: int = 0
+
+    @property
+    def closed(self) -> bool:
+        return self.stage == Stage.CLOSED
+
+    def open_tasks(self) -> list[Task]:
+        return [task for task, state in self.tasks.items() if state.status == TaskStatus.OPEN]
+
+    def next_deadline(self) -> datetime | None:
+        dues = [self.tasks[t].due_at for t in self.open_tasks() if self.tasks[t].due_at is not None]
+        return min(dues) if dues else None
+
+    def escalation_level(self) -> int:
+        return max((self.tasks[t].escalation_level for t in self.open_tasks()), default=0)
+
+    def officer_stars(self) -> list[str]:
+        return sorted({o.star for o in self.details.officers} | {r.officer_star for r in self.recordings})
+
+    def recording(self, camera_id: str) -> RecordingState | None:
+        return next((r for r in self.recordings if r.camera_id == camera_id), None)
+
+    def alleged_statutes(self) -> list[str]:
+        if self.violation_report is None:
+            return []
+        return sorted({a.statute for a in self.violation_report.payload.allegations})
+
+    def latest_review(self) -> Recorded[LegalReview] | None:
+        return self.legal_reviews[-1] if self.legal_reviews else None
+
+
+def purge_at(started_at: datetime, policy: Policy) -> datetime:
+    """The day an unflagged, unheld recording is destroyed: recorded start + retention."""
+    return started_at + timedelta(days=policy.bwc_retention_days)
+
+
+def footage_hold_due(state: CaseState, opened_at: datetime, policy: Policy) -> datetime:
+    """The earlier of the policy SLA and the earliest unheld recording's purge date less the margin."""
+    due = opened_at + policy.tasks[Task.FOOTAGE_HOLD].due
+    for recording in state.recordings:
+        if not recording.held:
+            due = min(due, recording.purge_at - policy.hold_safety_margin)
+    return due
+
+
+def open_task(state: CaseState, task: Task, now: datetime, policy: Policy) -> None:
+    entry = state.tasks[task]
+    entry.status = TaskStatus.OPEN
+    entry.opened_at = now
+    entry.escalation_level = 0
+    entry.completed_by = None
+    entry.completed_at = None
+    if task == Task.FOOTAGE_HOLD:
+        entry.due_at = footage_hold_due(state, now, policy)
+    else:
+        entry.due_at = now + policy.tasks[task].due
+
+
+def complete_task(state: CaseState, task: Task, actor: Actor, now: datetime) -> None:
+    entry = state.tasks[task]
+    entry.status = TaskStatus.DONE
+    entry.completed_by = PersonRef.of(actor)
+    entry.completed_at = now
+
+
+def new_case(inp: IncidentInput, now: datetime) -> CaseState:
+    filing = inp.filing
+    state = CaseState(
+        case_id=inp.case_id,
+        case_number=inp.case_number,
+        district=filing.district,
+        filed_by=PersonRef.of(inp.filed_by),
+        filed_at=now,
+        request_hash=inp.request_hash,
+        details=IncidentDetails.model_validate(filing.model_dump(exclude={"recordings"})),
+        recordings=[
+            RecordingState(**r.model_dump(), purge_at=purge_at(r.started_at, inp.policy)) for r in filing.recordings
+        ],
+        tasks={task: TaskState(owner_role=TASK_OWNER[task]) for task in Task},
+    )
+    for task in INVESTIGATION_TASKS:
+        open_task(state, task, now, inp.policy)
+    if not state.recordings:
+        # Nothing to preserve: the hold task is complete from the start.
+        state.tasks[Task.FOOTAGE_HOLD].status = TaskStatus.DONE
+        state.tasks[Task.FOOTAGE_HOLD].completed_at = now
+    return state
+
+
+def workflow_id_for(case_id: str) -> str:
+    return f"incident-{case_id}"

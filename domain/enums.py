@@ -1,0 +1,99 @@
+"""One vocabulary for the API, the workflow, search attributes, notifications and documents."""
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    OFFICER = "officer"
+    SUPERVISOR = "supervisor"
+    EVIDENCE_CUSTODIAN = "evidence_custodian"
+    LEGAL_REVIEWER = "legal_reviewer"
+    COMMAND = "command"
+    PROSECUTOR_LIAISON = "prosecutor_liaison"
+    AUDITOR = "auditor"
+    ADMIN = "admin"
+
+
+class Task(StrEnum):
+    FOOTAGE_HOLD = "footage_hold"
+    SUPERVISOR_IDENTIFICATION = "supervisor_identification"
+    VIOLATION_REPORT = "violation_report"
+    LEGAL_REVIEW = "legal_review"
+    COMMAND_APPROVAL = "command_approval"
+    REFERRAL_ACKNOWLEDGEMENT = "referral_acknowledgement"
+
+
+INVESTIGATION_TASKS = (Task.FOOTAGE_HOLD, Task.SUPERVISOR_IDENTIFICATION, Task.VIOLATION_REPORT)
+
+# Who acts on each task; supervisors act on officers' tasks in their own district.
+TASK_OWNER: dict[Task, Role] = {
+    Task.FOOTAGE_HOLD: Role.EVIDENCE_CUSTODIAN,
+    Task.SUPERVISOR_IDENTIFICATION: Role.OFFICER,
+    Task.VIOLATION_REPORT: Role.OFFICER,
+    Task.LEGAL_REVIEW: Role.LEGAL_REVIEWER,
+    Task.COMMAND_APPROVAL: Role.COMMAND,
+    Task.REFERRAL_ACKNOWLEDGEMENT: Role.PROSECUTOR_LIAISON,
+}
+
+
+class TaskStatus(StrEnum):
+    PENDING = "pending"
+    OPEN = "open"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
+class Stage(StrEnum):
+    INVESTIGATION = "investigation"
+    LEGAL_REVIEW = "legal_review"
+    COMMAND_APPROVAL = "command_approval"
+    REFERRAL = "referral"
+    CLOSED = "closed"
+
+
+class Disposition(StrEnum):
+    REFERRED = "referred"
+    DECLINED = "declined"
+    WITHDRAWN = "withdrawn"
+
+
+class FlagReason(StrEnum):
+    """The seven flagging triggers of 50 ILCS 706/10-20."""
+
+    COMPLAINT = "complaint"
+    USE_OF_FORCE = "use_of_force"
+    DEATH_OR_GREAT_BODILY_HARM = "death_or_great_bodily_harm"
+    DETENTION_OR_ARREST = "detention_or_arrest"
+    OFFICER_UNDER_INVESTIGATION = "officer_under_investigation"
+    EVIDENTIARY_VALUE = "evidentiary_value"
+    OFFICER_REQUEST = "officer_request"
+
+
+class SupervisorOutcome(StrEnum):
+    IDENTIFIED = "identified"
+    REFUSED = "refused"
+    NOT_PRESENT = "not_present"
+    UNKNOWN = "unknown"
+
+
+class Verification(StrEnum):
+    CREDENTIAL_VIEWED = "credential_viewed"
+    BADGE_VIEWED = "badge_viewed"
+    STATED_ONLY = "stated_only"
+
+
+class ReviewDecision(StrEnum):
+    REFER = "refer"
+    DECLINE = "decline"
+    RETURN = "return"
+
+
+class ImmunityFinding(StrEnum):
+    IMMUNE = "immune"
+    NOT_IMMUNE = "not_immune"
+    DISPUTED = "disputed"
+
+
+class ApprovalDecision(StrEnum):
+    APPROVE = "approve"
+    REJECT = "reject"

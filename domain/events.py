@@ -1,0 +1,53 @@
+"""The audit trail's vocabulary and the activity inputs that carry it."""
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from domain.case import CaseState, PersonRef
+
+
+class EventKind(StrEnum):
+    CASE_FILED = "case_filed"
+    FOOTAGE_HOLD_CONFIRMED = "footage_hold_confirmed"
+    SUPERVISOR_IDENTIFICATION_RECORDED = "supervisor_identification_recorded"
+    VIOLATION_REPORT_RECORDED = "violation_report_recorded"
+    LEGAL_REVIEW_DECIDED = "legal_review_decided"
+    COMMAND_DECIDED = "command_decided"
+    REFERRAL_ACKNOWLEDGED = "referral_acknowledged"
+    CASE_WITHDRAWN = "case_withdrawn"
+    STAGE_CHANGED = "stage_changed"
+    TASKS_REOPENED = "tasks_reopened"
+    CASE_CLOSED = "case_closed"
+
+
+class CaseEvent(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    seq: int
+    kind: EventKind
+    actor: PersonRef | None  # None: the system (the workflow itself)
+    at: datetime
+    data: dict[str, Any]
+
+
+class PersistCase(BaseModel):
+    """One change: the event to append and the case as it stands after it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    workflow_id: str
+    state: CaseState
+    event: CaseEvent
+
+
+class StepResult(BaseModel):
+    """What an update returns: small, because it is kept in the workflow history."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    case_id: str
+    stage: str
+    event_seq: int

@@ -1,0 +1,277 @@
+"""Every input the API accepts and the workflow receives: strict pydantic models.
+
+Unknown fields are rejected, and so is any field that asks for a person's immigration status
+or citizenship (Illinois TRUST Act, Chicago Welcoming City Ordinance).
+"""
+
+import re
+from datetime import date
+from typing import Annotated, Any, Generic, TypeVar
+
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from domain.enums import (
+    INVESTIGATION_TASKS,
+    ApprovalDecision,
+    FlagReason,
+    ImmunityFinding,
+    ReviewDecision,
+    Role,
+    SupervisorOutcome,
+    Task,
+    Verification,
+)
+
+FORBIDDEN_FIELD = re.compile(r"immigra|citizen|nationality|visa|alien|deport_status|legal_status", re.I)
+PRIVACY_RULE = (
+    "the product never collects the immigration status or citizenship of any person "
+    "(Illinois TRUST Act, 5 ILCS 805; Chicago Welcoming City Ordinance, MCC 2-173)"
+)
+
+
+def _no_nul(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
+def _text(max_length: int, min_length: int = 1):
+    return Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length),
+        AfterValidator(_no_nul),
+    ]
+
+
+Name = _text(200)
+Short = _text(64)
+Line = _text(500)
+Text = _text(20_000)
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _refuse_status_fields(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for key in data:
+                if isinstance(key, str) and FORBIDDEN_FIELD.search(key) and key not in cls.model_fields:
+                    raise ValueError(f"field '{key}' is refused: {PRIVACY_RULE}")
+        return data
+
+
+class Actor(Strict):
+    """Who acts: always taken from the bearer token, never from a request body."""
+
+    user_id: str
+    name: str
+    roles: list[Role]
+    district: str | None = None
+    star: str | None = None
+
+    def has(self, *roles: Role) -> bool:
+        return any(role in self.roles for role in roles)
+
+
+class Officer(Strict):
+    name: Name
+    star: Short
+
+
+class RecordingIn(Strict):
+    camera_id: Short
+    officer_star: Short
+    started_at: AwareDatetime
+    ended_at: AwareDatetime
+    flag_reasons: list[FlagReason] = Field(min_length=1, max_length=7)
+
+    @field_validator("ended_at")
+    @classmethod
+    def _ends_after_start(cls, value, info: ValidationInfo):
+        started = info.data.get("started_at")
+        if started is not None and value < started:
+            raise ValueError("must not be before started_at")
+        return value
+
+
+class FederalPerson(Strict):
+    agency: Short
+    name: Name | None = None
+    badge: Short | None = None
+    description: Line | None = None
+
+
+class IncidentDetails(Strict):
+    occurred_at: AwareDatetime
+    location: Line
+    district: Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z-]{1,10}$")]
+    event_number: Short
+    summary: Line
+    narrative: Text
+    injuries: bool = False
+    ems_called: bool = False
+    officers: list[Officer] = Field(min_length=1, max_length=50)
+    federal_personnel: list[FederalPerson] = Field(default_factory=list, max_length=100)
+
+
+def _unique(values: list[str], what: str) -> None:
+    seen: set[str] = set()
+    for value in values:
+        if value in seen:
+            raise ValueError(f"{what} '{value}' appears more than once")
+        seen.add(value)
+
+
+class IncidentFiling(IncidentDetails):
+    recordings: list[RecordingIn] = Field(default_factory=list, max_length=200)
+
+    @model_validator(mode="after")
+    def _unique_cameras(self) -> "IncidentFiling":
+        _unique([r.camera_id for r in self.recordings], "recordings: camera_id")
+        return self
+
+
+class Hold(Strict):
+    camera_id: Short
+    hold_reference: Short
+    retained_until: date
+
+
+class FootageHold(Strict):
+    holds: list[Hold] = Field(min_length=1, max_length=200)
+
+    @model_validator(mode="after")
+    def _unique_cameras(self) -> "FootageHold":
+        _unique([h.camera_id for h in self.holds], "holds: camera_id")
+        return self
+
+
+class SupervisorIdentification(Strict):
+    outcome: SupervisorOutcome
+    name: Name | None = Field(default=None, validate_default=True)
+    agency: Short | None = Field(default=None, validate_default=True)
+    title: Name | None = None
+    badge: Short | None = Field(default=None, validate_default=True)
+    verification: Verification | None = None
+    camera_id: Short | None = Field(default=None, validate_default=True)
+    notes: Text | None = None
+
+    @field_validator("name", "agency", "badge", "camera_id")
+    @classmethod
+    def _outcome_needs(cls, value, info: ValidationInfo):
+        outcome = info.data.get("outcome")
+        if value is None and outcome == SupervisorOutcome.IDENTIFIED:
+            raise ValueError("is required when outcome is 'identified'")
+        if value is None and outcome == SupervisorOutcome.REFUSED and info.field_name == "camera_id":
+            raise ValueError("is required when outcome is 'refused': the camera that recorded the refusal")
+        return value
+
+
+class Allegation(Strict):
+    statute: Short
+    person: Line
+    facts: Text
+
+
+class ViolationReport(Strict):
+    allegations: list[Allegation] = Field(min_length=1, max_length=100)
+    narrative: Text
+
+
+class Immunity(Strict):
+    federal_authority: Text
+    necessary_and_proper: Text
+    finding: ImmunityFinding
+
+
+class LegalReview(Strict):
+    decision: ReviewDecision
+    rationale: Text
+    charges: list[Short] = Field(default_factory=list, max_length=100, validate_default=True)
+    return_tasks: list[Task] = Field(default_factory=list, max_length=3, validate_default=True)
+    immunity: Immunity | None = Field(default=None, validate_default=True)
+
+    @field_validator("charges")
+    @classmethod
+    def _refer_needs_charges(cls, value, info: ValidationInfo):
+        if info.data.get("decision") == ReviewDecision.REFER and not value:
+            raise ValueError("decision 'refer' needs at least one of the alleged statutes")
+        return value
+
+    @field_validator("return_tasks")
+    @classmethod
+    def _return_names_tasks(cls, value, info: ValidationInfo):
+        if info.data.get("decision") != ReviewDecision.RETURN:
+            if value:
+                raise ValueError("is only for decision 'return'")
+            return value
+        if not value:
+            raise ValueError("decision 'return' needs the investigation tasks to reopen")
+        wrong = [t.value for t in value if t not in INVESTIGATION_TASKS]
+        if wrong:
+            raise ValueError(f"may name investigation tasks only, not {', '.join(wrong)}")
+        _unique([t.value for t in value], "task")
+        return value
+
+    @field_validator("immunity")
+    @classmethod
+    def _refer_needs_immunity(cls, value, info: ValidationInfo):
+        if info.data.get("decision") == ReviewDecision.REFER:
+            if value is None:
+                raise ValueError("decision 'refer' needs the immunity analysis")
+            if value.finding == ImmunityFinding.IMMUNE:
+                raise ValueError("decision 'refer' needs a finding of 'not_immune' or 'disputed'")
+        return value
+
+
+class CommandApproval(Strict):
+    decision: ApprovalDecision
+    note: Text | None = None
+
+
+class ReferralAcknowledgement(Strict):
+    prosecutor_case_number: Short
+    received_by: Name
+    received_at: AwareDatetime
+
+
+class Withdrawal(Strict):
+    reason: Text
+
+
+P = TypeVar("P", bound=BaseModel)
+
+
+class Step(BaseModel, Generic[P]):
+    """One human step as the workflow receives it: who, what, and the API request's id."""
+
+    model_config = ConfigDict(frozen=True)
+
+    actor: Actor
+    payload: P
+
+
+def _email(value: str) -> str:
+    if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", value):
+        raise ValueError("is not an e-mail address")
+    return value.lower()
+
+
+class NewUser(Strict):
+    name: Name
+    email: Annotated[str, StringConstraints(strip_whitespace=True, max_length=254), AfterValidator(_email)]
+    roles: list[Role] = Field(min_length=1, max_length=len(Role))
+    district: Short | None = None
+    star: Short | None = None

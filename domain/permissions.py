@@ -1,0 +1,40 @@
+"""One declarative table of who may do what; the API routes and the workflow validators both use it."""
+
+from enum import StrEnum
+
+from domain.enums import Role
+
+
+class Operation(StrEnum):
+    FILE = "file"
+    READ = "read"
+    FOOTAGE_HOLD = "footage_hold"
+    SUPERVISOR_IDENTIFICATION = "supervisor_identification"
+    VIOLATION_REPORT = "violation_report"
+    LEGAL_REVIEW = "legal_review"
+    COMMAND_APPROVAL = "command_approval"
+    REFERRAL_ACKNOWLEDGEMENT = "referral_acknowledgement"
+    WITHDRAW = "withdraw"
+    MANAGE_USERS = "manage_users"
+
+
+ALLOWED: dict[Operation, frozenset[Role]] = {
+    Operation.FILE: frozenset({Role.OFFICER, Role.SUPERVISOR}),
+    Operation.READ: frozenset(Role),
+    Operation.FOOTAGE_HOLD: frozenset({Role.EVIDENCE_CUSTODIAN}),
+    Operation.SUPERVISOR_IDENTIFICATION: frozenset({Role.OFFICER, Role.SUPERVISOR}),
+    Operation.VIOLATION_REPORT: frozenset({Role.OFFICER, Role.SUPERVISOR}),
+    Operation.LEGAL_REVIEW: frozenset({Role.LEGAL_REVIEWER}),
+    Operation.COMMAND_APPROVAL: frozenset({Role.COMMAND}),
+    Operation.REFERRAL_ACKNOWLEDGEMENT: frozenset({Role.PROSECUTOR_LIAISON}),
+    Operation.WITHDRAW: frozenset({Role.COMMAND, Role.ADMIN}),
+    Operation.MANAGE_USERS: frozenset({Role.ADMIN}),
+}
+
+
+def allowed(operation: Operation, roles: list[Role]) -> bool:
+    return any(role in ALLOWED[operation] for role in roles)
+
+
+def describe(operation: Operation) -> str:
+    return " or ".join(sorted(r.value for r in ALLOWED[operation]))

@@ -1,0 +1,33 @@
+"""Custom search attributes: registered on every server, kept current by the workflow.
+
+None of them may hold personal data: only case numbers, stages, task names, districts,
+deadlines and escalation levels.
+"""
+
+from temporalio.common import SearchAttributeKey
+
+CASE_NUMBER = SearchAttributeKey.for_keyword("CaseNumber")
+CASE_STAGE = SearchAttributeKey.for_keyword("CaseStage")
+OPEN_TASKS = SearchAttributeKey.for_keyword_list("OpenTasks")
+NEXT_DEADLINE = SearchAttributeKey.for_datetime("NextDeadline")
+ESCALATION_LEVEL = SearchAttributeKey.for_int("EscalationLevel")
+DISTRICT = SearchAttributeKey.for_keyword("District")
+
+ALL = (CASE_NUMBER, CASE_STAGE, OPEN_TASKS, NEXT_DEADLINE, ESCALATION_LEVEL, DISTRICT)
+
+# The names `temporal server start-dev --search-attribute NAME=TYPE` expects.
+CLI_TYPES = {
+    CASE_NUMBER: "Keyword",
+    CASE_STAGE: "Keyword",
+    OPEN_TASKS: "KeywordList",
+    NEXT_DEADLINE: "Datetime",
+    ESCALATION_LEVEL: "Int",
+    DISTRICT: "Keyword",
+}
+
+
+def cli_args() -> list[str]:
+    args: list[str] = []
+    for key in ALL:
+        args += ["--search-attribute", f"{key.name}={CLI_TYPES[key]}"]
+    return args

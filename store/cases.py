@@ -1,0 +1,162 @@
+"""Writing the read model from a case snapshot, and reading it for the API."""
+
+import base64
+from datetime import datetime
+
+from sqlalchemy import and_, delete, or_, text
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from domain.case import CaseState
+from domain.events import PersistCase
+from store.audit import GENESIS, event_hash
+from store.tables import Allegation, CaseEventRow, CaseTask, Decision, Incident, Person, Recording
+
+
+async def next_case_number(session: AsyncSession, prefix: str, year: int) -> str:
+    value = (await session.exec(text("SELECT nextval('case_number_seq')"))).scalar_one()
+    return f"{prefix}-{year}-{value:06d}"
+
+
+async def persist(session: AsyncSession, change: PersistCase) -> bool:
+    """Append the event and refresh the read model, once: False if this event was stored before."""
+    state, event = change.state, change.event
+    incident = await session.get(Incident, state.case_id, with_for_update=True)
+    if incident is not None and incident.event_seq >= event.seq:
+        return False  # a retried activity: already applied
+    if incident is None:
+        incident = Incident(id=state.case_id, workflow_id=change.workflow_id, event_seq=0, state={}, **_columns(state))
+        session.add(incident)
+        await session.flush()
+    prev = await session.get(CaseEventRow, (state.case_id, event.seq - 1)) if event.seq > 1 else None
+    prev_hash = prev.hash if prev else GENESIS
+    actor_id, actor_name = (event.actor.id, event.actor.name) if event.actor else (None, None)
+    session.add(
+        CaseEventRow(
+            case_id=state.case_id, seq=event.seq, kind=event.kind.value, actor_id=actor_id, actor_name=actor_name,
+            at=event.at, data=event.data, prev_hash=prev_hash,
+            hash=event_hash(
+                case_id=state.case_id, seq=event.seq, kind=event.kind.value, actor_id=actor_id,
+                actor_name=actor_name, at=event.at, data=event.data, prev_hash=prev_hash,
+            ),
+        )
+    )
+    for key, value in _columns(state).items():
+        setattr(incident, key, value)
+    incident.event_seq = event.seq
+    incident.state = state.model_dump(mode="json")
+    await _replace_children(session, state)
+    return True
+
+
+def _columns(state: CaseState) -> dict:
+    return dict(
+        case_number=state.case_number,
+        district=state.district,
+        stage=state.stage.value,
+        disposition=state.disposition.value if state.disposition else None,
+        filed_by_id=state.filed_by.id,
+        officer_stars=state.officer_stars(),
+        open_tasks=[t.value for t in state.open_tasks()],
+        next_deadline=state.next_deadline(),
+        escalation_level=state.escalation_level(),
+        occurred_at=state.details.occurred_at,
+        filed_at=state.filed_at,
+        closed_at=state.closed_at,
+        request_hash=state.request_hash,
+    )
+
+
+async def _replace_children(session: AsyncSession, state: CaseState) -> None:
+    for table in (CaseTask, Recording, Person, Allegation, Decision):
+        await session.exec(delete(table).where(table.case_id == state.case_id))
+    cid = state.case_id
+    for task, entry in state.tasks.items():
+        session.add(
+            CaseTask(
+                case_id=cid, task=task.value, status=entry.status.value, owner_role=entry.owner_role.value,
+                due_at=entry.due_at, escalation_level=entry.escalation_level,
+                completed_by_id=entry.completed_by.id if entry.completed_by else None, completed_at=entry.completed_at,
+            )
+        )
+    for r in state.recordings:
+        session.add(
+            Recording(
+                case_id=cid, camera_id=r.camera_id, officer_star=r.officer_star, started_at=r.started_at,
+                ended_at=r.ended_at, purge_at=r.purge_at, flag_reasons=[f.value for f in r.flag_reasons],
+                hold_reference=r.hold_reference, retained_until=r.retained_until,
+            )
+        )
+    for o in state.details.officers:
+        session.add(Person(case_id=cid, kind="officer", name=o.name, star_or_badge=o.star))
+    for f in state.details.federal_personnel:
+        session.add(
+            Person(case_id=cid, kind="federal", name=f.name, star_or_badge=f.badge, agency=f.agency,
+                   description=f.description)
+        )
+    if state.supervisor_identification is not None:
+        s = state.supervisor_identification.payload
+        session.add(
+            Person(case_id=cid, kind="federal_supervisor", name=s.name, star_or_badge=s.badge, agency=s.agency,
+                   title=s.title, description=f"outcome: {s.outcome.value}")
+        )
+    if state.violation_report is not None:
+        for a in state.violation_report.payload.allegations:
+            session.add(Allegation(case_id=cid, statute=a.statute, person=a.person, facts=a.facts))
+    for task, records in (("legal_review", state.legal_reviews), ("command_approval", state.command_decisions)):
+        for rec in records:
+            session.add(
+                Decision(
+                    case_id=cid, task=task, decision=rec.payload.decision.value, actor_id=rec.by.id,
+                    actor_name=rec.by.name, decided_at=rec.at, data=rec.payload.model_dump(mode="json"),
+                )
+            )
+
+
+async def get_incident(session: AsyncSession, case_id: str, visible_to=None) -> Incident | None:
+    query = select(Incident).where(Incident.id == case_id)
+    if visible_to is not None:
+        query = query.where(visible_to)
+    return (await session.exec(query)).first()
+
+
+async def list_events(session: AsyncSession, case_id: str) -> list[CaseEventRow]:
+    rows = await session.exec(select(CaseEventRow).where(CaseEventRow.case_id == case_id).order_by(CaseEventRow.seq))
+    return list(rows.all())
+
+
+def encode_cursor(incident: Incident) -> str:
+    return base64.urlsafe_b64encode(f"{incident.filed_at.isoformat()}|{incident.id}".encode()).decode()
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    """Raises ValueError for a cursor this API did not issue."""
+    filed_at, case_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|", 1)
+    return datetime.fromisoformat(filed_at), case_id
+
+
+async def list_incidents(
+    session: AsyncSession, *, visible_to, stage: str | None, task: str | None, district: str | None,
+    overdue_at: datetime | None, limit: int, cursor: tuple[datetime, str] | None,
+) -> list[Incident]:
+    """Newest first; `visible_to` is a SQL condition limiting what the caller may see."""
+    query = select(Incident)
+    if visible_to is not None:
+        query = query.where(visible_to)
+    if stage:
+        query = query.where(Incident.stage == stage)
+    if task:
+        query = query.where(Incident.open_tasks.contains([task]))
+    if district:
+        query = query.where(Incident.district == district)
+    if overdue_at is not None:
+        query = query.where(Incident.next_deadline < overdue_at)
+    if cursor:
+        filed_at, case_id = cursor
+        query = query.where(
+            or_(Incident.filed_at < filed_at, and_(Incident.filed_at == filed_at, Incident.id < case_id))
+        )
+    query = query.order_by(Incident.filed_at.desc(), Incident.id.desc()).limit(limit)
+    return list((await session.exec(query)).all())
+
+

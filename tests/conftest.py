@@ -1,0 +1,121 @@
+"""Real parts for every tier: PostgreSQL (embedded wheel), the Temporal dev server, the worker, the API."""
+
+import uuid
+
+import httpx
+import pytest
+from alembic import command
+from alembic.config import Config
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from api.main import create_app
+from config import ROOT, Settings
+from devstack import postgres, temporal
+from domain import search_attributes as sa
+from domain.enums import Role
+from domain.messages import NewUser
+from store import users
+from store.engine import async_engine, session_factory
+from worker import build_worker
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> str:
+    server = postgres.start(tmp_path_factory.mktemp("pg") / "pgdata")
+    url = postgres.ensure_database(server, "referrals_test")
+    config = Config(str(ROOT / "alembic.ini"))
+    config.attributes["database_url"] = url
+    command.upgrade(config, "head")
+    yield url
+    postgres.stop(server)
+
+
+@pytest.fixture(scope="session")
+async def engine(database_url):
+    engine = async_engine(database_url)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def sessions(engine):
+    return session_factory(engine)
+
+
+@pytest.fixture(scope="session")
+async def dev_server():
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=str(temporal.binary("temporal")),
+        search_attributes=sa.ALL,
+        data_converter=pydantic_data_converter,
+        dev_server_log_level="error",
+    )
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture(scope="session")
+def settings(database_url, dev_server) -> Settings:
+    return Settings(
+        env="test",
+        database_url=database_url,
+        temporal_address=dev_server.client.service_client.config.target_host,
+        task_queue=f"referrals-test-{uuid.uuid4()}",
+        temporal_ui_url="http://127.0.0.1:8233",
+    )
+
+
+@pytest.fixture(scope="session")
+async def worker(dev_server, settings, sessions):
+    async with build_worker(dev_server.client, settings, sessions) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+async def api(settings, worker):
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api") as client:
+            yield client
+
+
+class People:
+    """One user per role, plus the variations the visibility rules need; each with its token."""
+
+    def __init__(self):
+        self.tokens: dict[str, str] = {}
+        self.ids: dict[str, str] = {}
+
+    def headers(self, who: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[who]}"}
+
+
+PEOPLE = {
+    "officer": ([Role.OFFICER], "010", "12345"),
+    "partner": ([Role.OFFICER], "010", "67890"),  # appears in the scenario's recordings
+    "officer_elsewhere": ([Role.OFFICER], "010", "55555"),  # same district, not in the case
+    "supervisor": ([Role.SUPERVISOR], "010", None),
+    "supervisor_elsewhere": ([Role.SUPERVISOR], "012", None),
+    "custodian": ([Role.EVIDENCE_CUSTODIAN], None, None),
+    "reviewer": ([Role.LEGAL_REVIEWER], None, None),
+    "commander": ([Role.COMMAND], None, None),
+    "reviewer_commander": ([Role.LEGAL_REVIEWER, Role.COMMAND], None, None),
+    "liaison": ([Role.PROSECUTOR_LIAISON], None, None),
+    "auditor": ([Role.AUDITOR], None, None),
+    "admin": ([Role.ADMIN], None, None),
+}
+
+
+@pytest.fixture(scope="session")
+async def people(sessions) -> People:
+    found = People()
+    run = uuid.uuid4().hex[:8]
+    async with sessions() as session:
+        for who, (roles, district, star) in PEOPLE.items():
+            new = NewUser(name=f"Test {who}", email=f"{who}.{run}@test.invalid", roles=roles, district=district,
+                          star=star)
+            user, token = await users.create_user(session, new)
+            found.tokens[who], found.ids[who] = token, user.id
+    return found
+

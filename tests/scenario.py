@@ -1,0 +1,82 @@
+"""The Chicago scenario of the issue, as request bodies, and a small driver for the API."""
+
+import copy
+
+import httpx
+
+FILING = {
+    "occurred_at": "2026-01-31T13:05:00-06:00",
+    "location": "W 26th St & S Pulaski Rd",
+    "district": "010",
+    "event_number": "2603104512",
+    "summary": "Federal agents detained two people; a bystander was struck",
+    "narrative": "At 13:05 P.O. Ruiz observed masked agents detain two people; one struck a bystander.",
+    "injuries": True,
+    "ems_called": True,
+    "officers": [{"name": "P.O. Ana Ruiz", "star": "12345"}],
+    "recordings": [
+        {"camera_id": "X6031234", "officer_star": "12345", "started_at": "2026-01-31T13:02:00-06:00",
+         "ended_at": "2026-01-31T13:40:00-06:00", "flag_reasons": ["use_of_force", "detention_or_arrest"]},
+        {"camera_id": "X6039999", "officer_star": "67890", "started_at": "2026-01-31T13:04:00-06:00",
+         "ended_at": "2026-01-31T13:35:00-06:00", "flag_reasons": ["use_of_force"]},
+    ],
+    "federal_personnel": [{"agency": "ICE", "name": None, "badge": None,
+                           "description": "masked; vest marked POLICE ICE"}],
+}
+
+HOLD_1 = {"camera_id": "X6031234", "hold_reference": "AXON-2026-0042", "retained_until": "2028-02-01"}
+HOLD_2 = {"camera_id": "X6039999", "hold_reference": "AXON-2026-0043", "retained_until": "2028-02-01"}
+IDENTIFIED = {"outcome": "identified", "name": "J. Doe", "agency": "ICE", "title": "Supervisory Deportation Officer",
+              "badge": "4411", "verification": "credential_viewed", "camera_id": "X6031234",
+              "notes": "Credential shown on camera at 13:21."}
+VIOLATIONS = {"allegations": [{"statute": "720 ILCS 5/12-3", "person": "agent in grey vest",
+                               "facts": "Struck a bystander who was filming from the sidewalk."}],
+              "narrative": "The bystander stood 3 m away and made no threatening move."}
+REFER = {"decision": "refer", "charges": ["720 ILCS 5/12-3"], "rationale": "The force was gratuitous.",
+         "return_tasks": [],
+         "immunity": {"federal_authority": "Administrative warrant for one person, not the bystander.",
+                      "necessary_and_proper": "Striking a non-resisting bystander was not necessary.",
+                      "finding": "not_immune"}}
+APPROVE = {"decision": "approve", "note": "Approved for referral to the CCSAO."}
+ACK = {"prosecutor_case_number": "26-FR-0193", "received_by": "ASA M. Lee", "received_at": "2026-02-10T09:00:00-06:00"}
+
+
+def filing(**changes) -> dict:
+    body = copy.deepcopy(FILING)
+    body.update(changes)
+    return body
+
+
+class Driver:
+    def __init__(self, api: httpx.AsyncClient, people):
+        self.api = api
+        self.people = people
+
+    async def file(self, who: str = "officer", body: dict | None = None, **headers) -> httpx.Response:
+        return await self.api.post("/incidents", json=body or FILING, headers={**self.people.headers(who), **headers})
+
+    async def new_case(self, who: str = "officer", body: dict | None = None) -> dict:
+        response = await self.file(who, body)
+        assert response.status_code == 201, response.text
+        return response.json()
+
+    async def step(self, case_id: str, path: str, who: str, body: dict) -> httpx.Response:
+        return await self.api.post(f"/incidents/{case_id}/{path}", json=body, headers=self.people.headers(who))
+
+    async def ok(self, case_id: str, path: str, who: str, body: dict) -> dict:
+        response = await self.step(case_id, path, who, body)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    async def get(self, case_id: str, who: str = "auditor") -> httpx.Response:
+        return await self.api.get(f"/incidents/{case_id}", headers=self.people.headers(who))
+
+    async def events(self, case_id: str, who: str = "auditor") -> dict:
+        response = await self.api.get(f"/incidents/{case_id}/events", headers=self.people.headers(who))
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    async def investigate(self, case_id: str) -> dict:
+        await self.ok(case_id, "footage-hold", "custodian", {"holds": [HOLD_1, HOLD_2]})
+        await self.ok(case_id, "supervisor-identification", "officer", IDENTIFIED)
+        return await self.ok(case_id, "violation-report", "officer", VIOLATIONS)

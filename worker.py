@@ -1,0 +1,49 @@
+"""The worker: builds the adapters, registers the workflow and its activities, and runs."""
+
+import asyncio
+import signal
+
+import structlog
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+import logs
+from activities.case_store import CaseStore
+from config import Settings, get_settings
+from domain.policy import load_policy
+from store.engine import async_engine, session_factory
+from temporal_client import connect
+from workflows.incident import IncidentWorkflow
+
+
+def build_worker(client: Client, settings: Settings, sessions) -> Worker:
+    return Worker(
+        client,
+        task_queue=settings.task_queue,
+        workflows=[IncidentWorkflow],
+        activities=[CaseStore(sessions).persist],
+    )
+
+
+async def main() -> None:
+    settings = get_settings()
+    logs.configure(settings.effective_log_format, settings.log_level)
+    load_policy(settings.policy_file)  # a malformed policy stops the worker here, naming the key
+    engine = async_engine(settings.database_url)
+    client = await connect(settings)
+    log = structlog.get_logger().bind(task_queue=settings.task_queue)
+    log.info("worker_started", temporal=settings.temporal_address)
+    stop = asyncio.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        asyncio.get_running_loop().add_signal_handler(signum, stop.set)
+    try:
+        # Leaving the block shuts the worker down gracefully: running activities may finish.
+        async with build_worker(client, settings, session_factory(engine)):
+            await stop.wait()
+    finally:
+        await engine.dispose()
+    log.info("worker_stopped")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,261 @@
+"""One durable workflow per incident, from the officer's report to a closed case."""
+
+import asyncio
+from datetime import timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.case_store import CaseStore
+    from domain import search_attributes as sa
+    from domain import steps
+    from domain.case import CaseState, IncidentInput, PersonRef, new_case, open_task
+    from domain.enums import INVESTIGATION_TASKS, ApprovalDecision, Disposition, ReviewDecision, Stage, Task, TaskStatus
+    from domain.errors import Rejection
+    from domain.events import CaseEvent, EventKind, PersistCase, StepResult
+    from domain.messages import (
+        CommandApproval,
+        FootageHold,
+        LegalReview,
+        ReferralAcknowledgement,
+        Step,
+        SupervisorIdentification,
+        ViolationReport,
+        Withdrawal,
+    )
+    from workflows.status import current_details
+
+PERSIST_TIMEOUT = timedelta(seconds=30)
+# Database outages are waited out: retries never stop, with backoff up to a minute.
+PERSIST_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1))
+
+
+@workflow.defn
+class IncidentWorkflow:
+    @workflow.init
+    def __init__(self, inp: IncidentInput) -> None:
+        self._policy = inp.policy
+        self._state = new_case(inp, workflow.now())
+        # Handlers and the run loop each change state and persist it as one unit.
+        self._lock = asyncio.Lock()
+        self._filed = False
+
+    @workflow.run
+    async def run(self, inp: IncidentInput) -> CaseState:
+        async with self._lock:
+            await self._record(EventKind.CASE_FILED, PersonRef.of(inp.filed_by), inp.filing.model_dump(mode="json"))
+            self._filed = True
+        while not self._state.closed:
+            await self._until_stage_done()  # investigation: the three tasks in parallel
+            if self._state.closed:
+                break
+            review = await self._stage(Stage.LEGAL_REVIEW, Task.LEGAL_REVIEW)
+            if review is None:
+                break
+            if review.decision == ReviewDecision.RETURN:
+                await self._reopen(review.return_tasks)
+                continue
+            if review.decision == ReviewDecision.DECLINE:
+                await self._close(Disposition.DECLINED)
+                break
+            approval = await self._stage(Stage.COMMAND_APPROVAL, Task.COMMAND_APPROVAL)
+            if approval is None:
+                break
+            if approval.decision == ApprovalDecision.REJECT:
+                await self._close(Disposition.DECLINED)
+                break
+            if await self._stage(Stage.REFERRAL, Task.REFERRAL_ACKNOWLEDGEMENT) is not None:
+                await self._close(Disposition.REFERRED)
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self._state
+
+    @workflow.query
+    def case(self) -> CaseState:
+        return self._state
+
+    # --- human steps: each an update whose validator refuses before anything enters history
+
+    @workflow.update
+    async def filing_recorded(self) -> StepResult:
+        """Returns once the filing is stored: the API's read-your-writes after starting."""
+        return await self._settled()
+
+    @workflow.update
+    async def confirm_footage_hold(self, step: Step[FootageHold]) -> StepResult:
+        return await self._apply(EventKind.FOOTAGE_HOLD_CONFIRMED, step)
+
+    @confirm_footage_hold.validator
+    def _validate_footage_hold(self, step: Step[FootageHold]) -> None:
+        self._validate(EventKind.FOOTAGE_HOLD_CONFIRMED, step)
+
+    @workflow.update
+    async def identify_supervisor(self, step: Step[SupervisorIdentification]) -> StepResult:
+        return await self._apply(EventKind.SUPERVISOR_IDENTIFICATION_RECORDED, step)
+
+    @identify_supervisor.validator
+    def _validate_supervisor(self, step: Step[SupervisorIdentification]) -> None:
+        self._validate(EventKind.SUPERVISOR_IDENTIFICATION_RECORDED, step)
+
+    @workflow.update
+    async def report_violations(self, step: Step[ViolationReport]) -> StepResult:
+        return await self._apply(EventKind.VIOLATION_REPORT_RECORDED, step)
+
+    @report_violations.validator
+    def _validate_violations(self, step: Step[ViolationReport]) -> None:
+        self._validate(EventKind.VIOLATION_REPORT_RECORDED, step)
+
+    @workflow.update
+    async def review(self, step: Step[LegalReview]) -> StepResult:
+        return await self._apply(EventKind.LEGAL_REVIEW_DECIDED, step)
+
+    @review.validator
+    def _validate_review(self, step: Step[LegalReview]) -> None:
+        self._validate(EventKind.LEGAL_REVIEW_DECIDED, step)
+
+    @workflow.update
+    async def decide_approval(self, step: Step[CommandApproval]) -> StepResult:
+        return await self._apply(EventKind.COMMAND_DECIDED, step)
+
+    @decide_approval.validator
+    def _validate_approval(self, step: Step[CommandApproval]) -> None:
+        self._validate(EventKind.COMMAND_DECIDED, step)
+
+    @workflow.update
+    async def acknowledge_referral(self, step: Step[ReferralAcknowledgement]) -> StepResult:
+        return await self._apply(EventKind.REFERRAL_ACKNOWLEDGED, step)
+
+    @acknowledge_referral.validator
+    def _validate_acknowledgement(self, step: Step[ReferralAcknowledgement]) -> None:
+        self._validate(EventKind.REFERRAL_ACKNOWLEDGED, step)
+
+    @workflow.update
+    async def withdraw(self, step: Step[Withdrawal]) -> StepResult:
+        return await self._apply(EventKind.CASE_WITHDRAWN, step)
+
+    @withdraw.validator
+    def _validate_withdrawal(self, step: Step[Withdrawal]) -> None:
+        self._validate(EventKind.CASE_WITHDRAWN, step)
+
+    # --- the machinery
+
+    def _validate(self, kind: EventKind, step: Step) -> None:
+        # An ApplicationError raised here rejects the update before it enters history; raised
+        # from a handler, it fails only that update (never the workflow).
+        if not self._filed:
+            raise ApplicationError("the filing is still being recorded; try again", type="Conflict")
+        check, _ = STEPS[kind]
+        try:
+            check(self._state, step, self._policy)
+        except Rejection as rejection:
+            raise ApplicationError(rejection.message, {"field": rejection.field}, type=rejection.kind.value)
+
+    async def _apply(self, kind: EventKind, step: Step) -> StepResult:
+        async with self._lock:
+            # A handler queued behind the lock re-checks against what changed since its validator ran.
+            self._validate(kind, step)
+            _, apply = STEPS[kind]
+            apply(self._state, step, workflow.now())
+            await self._record(kind, PersonRef.of(step.actor), step.payload.model_dump(mode="json"))
+        return await self._settled()
+
+    async def _settled(self) -> StepResult:
+        # The run loop reacts to a completed task under the lock (next stage, reopened tasks,
+        # closing); wait for it so the caller reads the case as it now stands.
+        await workflow.wait_condition(lambda: self._filed and not self._lock.locked() and not self._stage_done())
+        return StepResult(case_id=self._state.case_id, stage=self._state.stage.value, event_seq=self._state.event_seq)
+
+    def _stage_done(self) -> bool:
+        state = self._state
+        if state.closed:
+            return False
+        if state.stage == Stage.INVESTIGATION:
+            return not any(state.tasks[t].status == TaskStatus.OPEN for t in INVESTIGATION_TASKS)
+        return state.tasks[STAGE_TASK[state.stage]].status == TaskStatus.DONE
+
+    async def _until_stage_done(self) -> None:
+        await workflow.wait_condition(lambda: self._state.closed or self._stage_done())
+
+    async def _stage(self, stage: Stage, task: Task) -> Any:
+        """Enter a stage with its one task, wait until it is done; None if the case closed meanwhile."""
+        async with self._lock:
+            self._state.stage = stage
+            open_task(self._state, task, workflow.now(), self._policy)
+            await self._record(EventKind.STAGE_CHANGED, None, {"stage": stage.value, "task": task.value})
+        await self._until_stage_done()
+        if self._state.closed:
+            return None
+        return _decision(self._state, task)
+
+    async def _reopen(self, tasks: list[Task]) -> None:
+        async with self._lock:
+            self._state.investigation_round += 1
+            self._state.stage = Stage.INVESTIGATION
+            now = workflow.now()
+            for task in tasks:
+                open_task(self._state, task, now, self._policy)
+            await self._record(
+                EventKind.TASKS_REOPENED, None, {"stage": Stage.INVESTIGATION.value, "tasks": [t.value for t in tasks]}
+            )
+
+    async def _close(self, disposition: Disposition) -> None:
+        async with self._lock:
+            steps.close(self._state, disposition, workflow.now())
+            await self._record(EventKind.CASE_CLOSED, None, {"disposition": disposition.value})
+
+    async def _record(self, kind: EventKind, actor: PersonRef | None, data: dict) -> None:
+        """Append one audit event with the case as it now stands; keep the UI's view current."""
+        self._state.event_seq += 1
+        event = CaseEvent(seq=self._state.event_seq, kind=kind, actor=actor, at=workflow.now(), data=data)
+        await workflow.execute_activity_method(
+            CaseStore.persist,
+            PersistCase(workflow_id=workflow.info().workflow_id, state=self._state, event=event),
+            start_to_close_timeout=PERSIST_TIMEOUT,
+            retry_policy=PERSIST_RETRY,
+        )
+        self._publish()
+
+    def _publish(self) -> None:
+        state = self._state
+        deadline = state.next_deadline()
+        workflow.upsert_search_attributes(
+            [
+                sa.CASE_NUMBER.value_set(state.case_number),
+                sa.CASE_STAGE.value_set(state.stage.value),
+                sa.OPEN_TASKS.value_set([t.value for t in state.open_tasks()]),
+                sa.DISTRICT.value_set(state.district),
+                sa.NEXT_DEADLINE.value_set(deadline) if deadline else sa.NEXT_DEADLINE.value_unset(),
+                sa.ESCALATION_LEVEL.value_set(state.escalation_level()),
+            ]
+        )
+        workflow.set_current_details(current_details(state))
+
+
+STAGE_TASK = {
+    Stage.LEGAL_REVIEW: Task.LEGAL_REVIEW,
+    Stage.COMMAND_APPROVAL: Task.COMMAND_APPROVAL,
+    Stage.REFERRAL: Task.REFERRAL_ACKNOWLEDGEMENT,
+}
+# Each human step's check (the validator) and change (the handler), from domain.steps.
+STEPS = {
+    EventKind.FOOTAGE_HOLD_CONFIRMED: (steps.check_footage_hold, steps.apply_footage_hold),
+    EventKind.SUPERVISOR_IDENTIFICATION_RECORDED: (
+        steps.check_supervisor_identification,
+        steps.apply_supervisor_identification,
+    ),
+    EventKind.VIOLATION_REPORT_RECORDED: (steps.check_violation_report, steps.apply_violation_report),
+    EventKind.LEGAL_REVIEW_DECIDED: (steps.check_legal_review, steps.apply_legal_review),
+    EventKind.COMMAND_DECIDED: (steps.check_command_approval, steps.apply_command_approval),
+    EventKind.REFERRAL_ACKNOWLEDGED: (steps.check_acknowledgement, steps.apply_acknowledgement),
+    EventKind.CASE_WITHDRAWN: (steps.check_withdrawal, steps.apply_withdrawal),
+}
+
+
+def _decision(state: CaseState, task: Task) -> Any:
+    if task == Task.LEGAL_REVIEW:
+        return state.legal_reviews[-1].payload
+    if task == Task.COMMAND_APPROVAL:
+        return state.command_decisions[-1].payload
+    return state.acknowledgement.payload
