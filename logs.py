@@ -18,4 +18,5 @@ def configure(log_format: str, level: str = "INFO") -> None:
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
         cache_logger_on_first_use=True,
     )
-    logging.basicConfig(level=level.upper(), format="%(message)s")
+    # Libraries log through the standard library: their warnings and errors only, unless debugging.
+    logging.basicConfig(level=logging.DEBUG if level.upper() == "DEBUG" else logging.WARNING, format="%(message)s")

@@ -137,10 +137,11 @@ def _unique(values: list[str], what: str) -> None:
 class IncidentFiling(IncidentDetails):
     recordings: list[RecordingIn] = Field(default_factory=list, max_length=200)
 
-    @model_validator(mode="after")
-    def _unique_cameras(self) -> "IncidentFiling":
-        _unique([r.camera_id for r in self.recordings], "recordings: camera_id")
-        return self
+    @field_validator("recordings")
+    @classmethod
+    def _unique_cameras(cls, value: list[RecordingIn]) -> list[RecordingIn]:
+        _unique([r.camera_id for r in value], "camera_id")
+        return value
 
 
 class Hold(Strict):
@@ -152,10 +153,11 @@ class Hold(Strict):
 class FootageHold(Strict):
     holds: list[Hold] = Field(min_length=1, max_length=200)
 
-    @model_validator(mode="after")
-    def _unique_cameras(self) -> "FootageHold":
-        _unique([h.camera_id for h in self.holds], "holds: camera_id")
-        return self
+    @field_validator("holds")
+    @classmethod
+    def _unique_cameras(cls, value: list[Hold]) -> list[Hold]:
+        _unique([h.camera_id for h in value], "camera_id")
+        return value
 
 
 class SupervisorIdentification(Strict):

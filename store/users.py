@@ -34,7 +34,7 @@ async def create_user(session: AsyncSession, new: NewUser) -> tuple[AppUser, str
         await session.commit()
     except IntegrityError as exc:
         await session.rollback()
-        raise EmailTaken(email) from exc
+        raise EmailTaken(new.email) from exc
     return user, token
 
 

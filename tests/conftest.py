@@ -101,6 +101,7 @@ PEOPLE = {
     "reviewer": ([Role.LEGAL_REVIEWER], None, None),
     "commander": ([Role.COMMAND], None, None),
     "reviewer_commander": ([Role.LEGAL_REVIEWER, Role.COMMAND], None, None),
+    "officer_commander": ([Role.OFFICER, Role.COMMAND], "010", "24680"),
     "liaison": ([Role.PROSECUTOR_LIAISON], None, None),
     "auditor": ([Role.AUDITOR], None, None),
     "admin": ([Role.ADMIN], None, None),

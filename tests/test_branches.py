@@ -1,0 +1,108 @@
+"""The lifecycle's other ends: return, decline, reject, withdrawal."""
+
+from tests.scenario import APPROVE, HOLD_1, HOLD_2, IDENTIFIED, REFER, VIOLATIONS, Driver
+
+RETURN = {"decision": "return", "rationale": "Identify the supervisor again: the credential was not legible.",
+          "return_tasks": ["supervisor_identification"]}
+DECLINE = {"decision": "decline", "rationale": "The force used was within the warrant's scope.",
+           "immunity": {"federal_authority": "Judicial warrant.", "necessary_and_proper": "Reasonable.",
+                        "finding": "immune"}}
+
+
+async def test_return_reopens_only_the_named_tasks(api, people):
+    d = Driver(api, people)
+    cid = (await d.new_case())["id"]
+    await d.investigate(cid)
+    case = await d.ok(cid, "legal-review", "reviewer", RETURN)
+    assert case["stage"] == "investigation"
+    assert case["tasks"]["supervisor_identification"]["status"] == "open"
+    assert case["tasks"]["supervisor_identification"]["completed_by"] is None
+    assert case["tasks"]["footage_hold"]["status"] == "done"
+    assert case["tasks"]["violation_report"]["status"] == "done"
+    assert case["tasks"]["legal_review"]["status"] == "done"
+    assert case["investigation_round"] == 2
+
+    # The done tasks refuse a second submission; the reopened one takes it and review comes back.
+    assert (await d.step(cid, "violation-report", "officer", VIOLATIONS)).status_code == 409
+    refused = {**IDENTIFIED, "outcome": "refused", "name": None, "badge": None, "agency": "ICE",
+               "notes": "The supervisor refused to show a credential, on camera."}
+    case = await d.ok(cid, "supervisor-identification", "officer", refused)
+    assert case["stage"] == "legal_review"
+    assert case["tasks"]["legal_review"]["status"] == "open"
+    assert case["supervisor_identification"]["payload"]["outcome"] == "refused"
+    assert case["supervisor_identification"]["payload"]["camera_id"] == "X6031234"
+    case = await d.ok(cid, "legal-review", "reviewer", REFER)
+    assert case["stage"] == "command_approval"
+    assert [r["payload"]["decision"] for r in case["legal_reviews"]] == ["return", "refer"]
+    kinds = [e["kind"] for e in (await d.events(cid))["items"]]
+    assert kinds.count("tasks_reopened") == 1
+
+
+async def test_returned_footage_hold_must_be_confirmed_again(api, people):
+    d = Driver(api, people)
+    cid = (await d.new_case())["id"]
+    await d.investigate(cid)
+    back = {**RETURN, "return_tasks": ["footage_hold"]}
+    case = await d.ok(cid, "legal-review", "reviewer", back)
+    assert case["tasks"]["footage_hold"]["status"] == "open"
+    case = await d.ok(cid, "footage-hold", "custodian", {"holds": [HOLD_1]})
+    assert case["tasks"]["footage_hold"]["status"] == "open"
+    case = await d.ok(cid, "footage-hold", "custodian", {"holds": [{**HOLD_2, "hold_reference": "AXON-2026-0099"}]})
+    assert case["stage"] == "legal_review"
+    assert case["recordings"][1]["hold_reference"] == "AXON-2026-0099"
+
+
+async def test_decline_closes_the_case_declined(api, people):
+    d = Driver(api, people)
+    cid = (await d.new_case())["id"]
+    await d.investigate(cid)
+    case = await d.ok(cid, "legal-review", "reviewer", DECLINE)
+    assert (case["stage"], case["disposition"]) == ("closed", "declined")
+    assert case["tasks"]["command_approval"]["status"] == "cancelled"
+    assert (await d.step(cid, "command-approval", "commander", APPROVE)).status_code == 409
+
+
+async def test_command_rejection_closes_the_case_declined(api, people):
+    d = Driver(api, people)
+    cid = (await d.new_case())["id"]
+    await d.investigate(cid)
+    await d.ok(cid, "legal-review", "reviewer", REFER)
+    case = await d.ok(cid, "command-approval", "commander", {"decision": "reject", "note": "Insufficient."})
+    assert (case["stage"], case["disposition"]) == ("closed", "declined")
+    assert case["command_decisions"][0]["by"]["name"] == "Test commander"
+    assert case["tasks"]["referral_acknowledgement"]["status"] == "cancelled"
+
+
+async def test_withdrawal_from_every_open_stage(api, people):
+    d = Driver(api, people)
+    reason = {"reason": "The complainant's account was contradicted by all footage."}
+
+    cid = (await d.new_case())["id"]
+    case = await d.ok(cid, "withdrawal", "commander", reason)
+    assert (case["stage"], case["disposition"]) == ("closed", "withdrawn")
+    assert case["withdrawal"]["payload"]["reason"] == reason["reason"]
+    assert {t["status"] for t in case["tasks"].values()} == {"cancelled"}
+
+    cid = (await d.new_case())["id"]
+    await d.investigate(cid)
+    case = await d.ok(cid, "withdrawal", "admin", reason)
+    assert case["disposition"] == "withdrawn"
+    assert case["tasks"]["footage_hold"]["status"] == "done"  # finished work stays finished
+    assert case["tasks"]["legal_review"]["status"] == "cancelled"
+
+    cid = (await d.new_case())["id"]
+    await d.investigate(cid)
+    await d.ok(cid, "legal-review", "reviewer", REFER)
+    assert (await d.ok(cid, "withdrawal", "commander", reason))["disposition"] == "withdrawn"
+
+    cid = (await d.new_case())["id"]
+    await d.investigate(cid)
+    await d.ok(cid, "legal-review", "reviewer", REFER)
+    await d.ok(cid, "command-approval", "commander", APPROVE)
+    case = await d.ok(cid, "withdrawal", "admin", reason)
+    assert case["disposition"] == "withdrawn"
+    again = await d.step(cid, "withdrawal", "admin", reason)
+    assert again.status_code == 409
+    assert "closed" in again.json()["error"]["message"]
+    kinds = [e["kind"] for e in (await d.events(cid))["items"]]
+    assert kinds[-1] == "case_withdrawn" and "case_closed" not in kinds
