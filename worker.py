@@ -2,6 +2,7 @@
 
 import asyncio
 import signal
+import sys
 
 import structlog
 from temporalio.client import Client
@@ -10,7 +11,7 @@ from temporalio.worker import Worker
 import logs
 from activities.case_store import CaseStore
 from config import Settings, get_settings
-from domain.policy import load_policy
+from domain.policy import PolicyError, load_policy
 from store.engine import async_engine, session_factory
 from temporal_client import connect
 from workflows.incident import IncidentWorkflow
@@ -46,4 +47,7 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    except PolicyError as exc:
+        sys.exit(f"worker: {exc}")

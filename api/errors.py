@@ -36,13 +36,12 @@ def error_response(status: int, message: str, details: Any = None, headers: dict
 
 
 def field_path(loc: tuple | list) -> str:
-    """('body', 'recordings', 0, 'ended_at') -> 'recordings[0].ended_at'."""
+    """('body', 'recordings', 0, 'ended_at') -> 'recordings[0].ended_at'; ('query', 'stage') -> 'stage'."""
+    where, *parts = loc
     path = ""
-    for part in loc:
-        if part in ("body",) and not path:
-            continue
+    for part in parts:
         path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
-    return path or "body"
+    return path or str(where)
 
 
 def _validation_details(exc: RequestValidationError) -> list[dict]:

@@ -106,3 +106,23 @@ async def test_withdrawal_from_every_open_stage(api, people):
     assert "closed" in again.json()["error"]["message"]
     kinds = [e["kind"] for e in (await d.events(cid))["items"]]
     assert kinds[-1] == "case_withdrawn" and "case_closed" not in kinds
+
+
+async def test_closed_histories_replay_deterministically(api, people, dev_server):
+    from temporalio.contrib.pydantic import pydantic_data_converter
+    from temporalio.worker import Replayer
+
+    from domain.case import workflow_id_for
+    from workflows.incident import IncidentWorkflow
+
+    d = Driver(api, people)
+    cid = (await d.new_case())["id"]
+    await d.investigate(cid)
+    await d.ok(cid, "legal-review", "reviewer", RETURN)
+    await d.ok(cid, "supervisor-identification", "officer", IDENTIFIED)
+    await d.ok(cid, "legal-review", "reviewer", REFER)
+    await d.ok(cid, "command-approval", "commander", APPROVE)
+    history = await dev_server.client.get_workflow_handle(workflow_id_for(cid)).fetch_history()
+    replayer = Replayer(workflows=[IncidentWorkflow], data_converter=pydantic_data_converter)
+    result = await replayer.replay_workflow(history)
+    assert result.replay_failure is None

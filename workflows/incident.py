@@ -144,8 +144,6 @@ class IncidentWorkflow:
     def _validate(self, kind: EventKind, step: Step) -> None:
         # An ApplicationError raised here rejects the update before it enters history; raised
         # from a handler, it fails only that update (never the workflow).
-        if not self._filed:
-            raise ApplicationError("the filing is still being recorded; try again", type="Conflict")
         check, _ = STEPS[kind]
         try:
             check(self._state, step, self._policy)
@@ -153,6 +151,8 @@ class IncidentWorkflow:
             raise ApplicationError(rejection.message, {"field": rejection.field}, type=rejection.kind.value)
 
     async def _apply(self, kind: EventKind, step: Step) -> StepResult:
+        # An update can arrive in the same activation as the start: the filing goes first.
+        await workflow.wait_condition(lambda: self._filed)
         async with self._lock:
             # A handler queued behind the lock re-checks against what changed since its validator ran.
             self._validate(kind, step)

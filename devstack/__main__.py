@@ -1,0 +1,129 @@
+"""`make run`: PostgreSQL, Temporal, migrations, demo users, worker and API, stopped on Ctrl-C."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from contextlib import ExitStack
+from pathlib import Path
+
+from devstack import banner, demo_users, postgres, procs, signals, temporal
+from devstack.procs import StartupError
+
+ROOT = Path(__file__).resolve().parent.parent
+DATABASE = "referrals"
+
+
+def _check_port_free(port: int, what: str) -> None:
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as servers do: ignore TIME_WAIT
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            raise StartupError(f"port {port} ({what}) is already in use: another `make run`?") from None
+
+
+def _start_child(stack: ExitStack, name: str, args: list[str], **kwargs) -> subprocess.Popen:
+    with signals.deferred():
+        proc = procs.spawn(args, **kwargs)
+        stack.callback(_stop_child, name, proc)
+    return proc
+
+
+def _stop_child(name: str, proc: subprocess.Popen) -> None:
+    print(f"devstack: stopping {name}", flush=True)
+    procs.stop(proc)
+
+
+def _wait_healthy(url: str, children: dict[str, subprocess.Popen], timeout: float = 90.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        _check_alive(children)
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.5)
+    raise StartupError(f"{url} did not answer 200 within {timeout:.0f}s")
+
+
+def _check_alive(children: dict[str, subprocess.Popen]) -> None:
+    for name, proc in children.items():
+        if proc.poll() is not None:
+            raise StartupError(f"the {name} exited unexpectedly (code {proc.returncode}); stopping the others")
+
+
+def _run(stack: ExitStack) -> None:
+    api_port = int(os.environ.get("REFERRALS_API_PORT", "8000"))
+    temporal_port = int(os.environ.get("REFERRALS_TEMPORAL_PORT", "7233"))
+    ui_port = int(os.environ.get("REFERRALS_TEMPORAL_UI_PORT", "8233"))
+    var = Path(os.environ.get("REFERRALS_VAR_DIR") or ROOT / "var").resolve()
+    for port, what in ((api_port, "API"), (temporal_port, "Temporal"), (ui_port, "Temporal UI")):
+        _check_port_free(port, what)
+    (var / "log").mkdir(parents=True, exist_ok=True)
+
+    print(f"devstack: starting PostgreSQL ({var / 'pgdata'})", flush=True)
+    with signals.deferred():
+        server = postgres.start(var / "pgdata")
+        stack.callback(lambda: (print("devstack: stopping PostgreSQL", flush=True), postgres.stop(server)))
+    fresh = not postgres.database_exists(server, DATABASE)
+    database_url = postgres.ensure_database(server, DATABASE)
+
+    temporal_log = var / "log" / "temporal.log"
+    print(f"devstack: starting Temporal on 127.0.0.1:{temporal_port} (log: {temporal_log})", flush=True)
+    args = [str(temporal.binary("temporal")), *temporal.dev_server_args(temporal_port, ui_port, var / "temporal.db")]
+    server_proc = _start_child(stack, "Temporal server", args, log_file=temporal_log)
+    address = f"127.0.0.1:{temporal_port}"
+    try:
+        temporal.wait_ready_blocking(address, timeout=60, proc=server_proc)
+    except (RuntimeError, TimeoutError) as error:
+        tail = "".join(temporal_log.read_text(errors="replace").splitlines(keepends=True)[-20:])
+        raise StartupError(f"{error}\n--- last lines of {temporal_log} ---\n{tail}") from None
+
+    ui_url = f"http://127.0.0.1:{ui_port}"
+    env = dict(os.environ, PYTHONUNBUFFERED="1", DATABASE_URL=database_url, REFERRALS_ENV="development",
+               REFERRALS_TEMPORAL_ADDRESS=address, REFERRALS_TEMPORAL_UI_URL=ui_url)  # fmt: skip
+
+    print("devstack: applying migrations (alembic upgrade head)", flush=True)
+    procs.run([sys.executable, "-m", "alembic", "upgrade", "head"], env=env, cwd=ROOT, what="alembic upgrade head")
+    users = demo_users.ensure(var, env=env, cwd=ROOT, fresh_database=fresh)
+
+    print("devstack: starting worker and API", flush=True)
+    children = {"Temporal server": server_proc}
+    children["worker"] = _start_child(stack, "worker", [sys.executable, "worker.py"], env=env, cwd=ROOT)
+    api_args = [sys.executable, "-m", "uvicorn", "--factory", "api.main:create_app",
+                "--host", "127.0.0.1", "--port", str(api_port)]  # fmt: skip
+    children["API"] = _start_child(stack, "API", api_args, env=env, cwd=ROOT)
+    api_url = f"http://127.0.0.1:{api_port}"
+    _wait_healthy(f"{api_url}/healthz", children)
+
+    print(banner.render(api_url, ui_url, users, str(var)), flush=True)
+    while True:
+        _check_alive(children)
+        time.sleep(0.5)
+
+
+def main() -> int:
+    signals.install()
+    try:
+        with ExitStack() as stack:
+            try:
+                _run(stack)
+            except (StartupError, FileNotFoundError) as error:
+                signals.ignore()
+                print(f"devstack: {error}", file=sys.stderr, flush=True)
+                return 1
+    except signals.Shutdown:
+        print("devstack: stopped", flush=True)
+        return 0
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,34 @@
+"""What `make run` prints once everything answers."""
+
+from __future__ import annotations
+
+# An authenticated read any role may make, for the example curl.
+EXAMPLE_PATH = "/incidents"
+
+
+def render(api_url: str, temporal_ui_url: str, users: list[dict], var_dir: str) -> str:
+    rows = [("ROLE", "NAME", "DISTRICT", "TOKEN")]
+    rows += [(u["role"], u["name"], u.get("district") or "-", u["token"]) for u in users]
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    table = "\n".join(
+        "  " + "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:3])) + "  " + row[3] for row in rows
+    )
+    officer = next((u for u in users if u["role"] == "officer"), users[0] if users else None)
+    token = officer["token"] if officer else "TOKEN"
+    line = "=" * 78
+    return f"""
+{line}
+  Incident referrals: development stack is up
+
+  API docs     {api_url}/docs
+  Temporal UI  {temporal_ui_url}
+
+  Demo users (tokens also in {var_dir}/demo-users.json):
+{table}
+
+  Try:
+    curl -H "Authorization: Bearer {token}" {api_url}{EXAMPLE_PATH}
+
+  Ctrl-C stops everything; data stays in {var_dir}/ (make clean removes it).
+{line}
+"""

@@ -1,0 +1,46 @@
+"""The audit trail: append-only, hash-chained, and a tampered row is caught."""
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+
+from store import cases
+from store.audit import GENESIS, verify_chain
+from tests.scenario import Driver
+
+
+async def test_chain_links_every_event_to_the_one_before(api, people, sessions):
+    d = Driver(api, people)
+    cid = (await d.new_case())["id"]
+    await d.investigate(cid)
+    async with sessions() as s:
+        rows = await cases.list_events(s, cid)
+    assert rows[0].prev_hash == GENESIS
+    assert all(later.prev_hash == earlier.hash for earlier, later in zip(rows, rows[1:]))
+    assert verify_chain(cid, rows) is None
+
+
+async def test_events_cannot_be_changed_or_deleted(api, people, sessions):
+    cid = (await Driver(api, people).new_case())["id"]
+    for statement in ("UPDATE case_event SET kind = 'x' WHERE case_id = :cid",
+                      "DELETE FROM case_event WHERE case_id = :cid"):
+        async with sessions() as s:
+            with pytest.raises(DBAPIError, match="append-only"):
+                await s.exec(text(statement), params={"cid": cid})
+
+
+async def test_an_edited_row_is_caught(api, people, sessions):
+    d = Driver(api, people)
+    cid = (await d.new_case())["id"]
+    await d.investigate(cid)
+    async with sessions() as s, s.begin():
+        # Someone with the database owner's rights goes around the trigger.
+        await s.exec(text("ALTER TABLE case_event DISABLE TRIGGER case_event_append_only"))
+        await s.exec(text("UPDATE case_event SET data = jsonb_set(data, '{narrative}', '\"edited\"') "
+                          "WHERE case_id = :cid AND seq = 4"), params={"cid": cid})
+        await s.exec(text("ALTER TABLE case_event ENABLE TRIGGER case_event_append_only"))
+    async with sessions() as s:
+        broken = verify_chain(cid, await cases.list_events(s, cid))
+    assert broken is not None and broken.seq == 4
+    assert "content" in broken.reason
+    assert (await d.events(cid))["chain_valid"] is False

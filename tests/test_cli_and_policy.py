@@ -1,0 +1,80 @@
+"""The command line and the policy file."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from config import ROOT
+from domain.policy import PolicyError, load_policy
+from tests.scenario import Driver
+
+
+def referrals(database_url: str, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "DATABASE_URL": database_url, "REFERRALS_ENV": "test"}
+    return subprocess.run([sys.executable, "-m", "cli", *args], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=60)
+
+
+async def test_users_add_prints_id_and_a_working_token(api, database_url):
+    done = referrals(database_url, "users", "add", "--name", "Lt. Park", "--email", "park@test.invalid",
+                     "--role", "command", "--role", "auditor", "--json")
+    assert done.returncode == 0, done.stderr
+    created = json.loads(done.stdout.strip().splitlines()[-1])
+    assert set(created) == {"id", "token"}
+    me = await api.get("/users/me", headers={"Authorization": f"Bearer {created['token']}"})
+    assert me.status_code == 200
+    assert (me.json()["id"], me.json()["roles"]) == (created["id"], ["auditor", "command"])
+
+    again = referrals(database_url, "users", "add", "--name", "X", "--email", "park@test.invalid", "--role", "admin")
+    assert again.returncode == 1 and "exists already" in again.stderr
+    bad = referrals(database_url, "users", "add", "--name", "X", "--email", "not-an-email", "--role", "admin")
+    assert bad.returncode == 2 and "--email" in bad.stderr
+
+
+async def test_tokens_are_stored_hashed(api, people, sessions):
+    from sqlmodel import select
+
+    from store.tables import AppUser
+
+    async with sessions() as s:
+        hashes = [u.token_hash for u in (await s.exec(select(AppUser))).all()]
+    assert people.tokens["officer"] not in hashes
+    assert all(len(h) == 64 for h in hashes)
+
+
+def test_the_shipped_policy_loads():
+    policy = load_policy(ROOT / "policy" / "chicago.toml")
+    assert policy.bwc_retention_days == 90
+    assert policy.statute("720 ILCS 5/12-3").title == "Battery"
+    assert policy.tasks["footage_hold"].escalation[0].notify == ["evidence_custodian", "supervisor"]
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        (('due = "PT24H"', 'due = "tomorrow"'), "tasks.footage_hold.due"),
+        (("bwc_retention_days = 90", "bwc_retention_days = -1"), "bwc_retention_days"),
+        (('notify = ["command"]', 'notify = ["janitor"]'), "tasks.footage_hold.escalation.1.notify.0"),
+        (("[tasks.legal_review]", "[tasks.coffee_break]"), "tasks.coffee_break"),
+        (("[prosecutor]", "prosecutor = 1\n[x]"), "prosecutor"),
+    ],
+)
+def test_a_malformed_policy_is_refused_naming_the_key(tmp_path, change, named):
+    text = (ROOT / "policy" / "chicago.toml").read_text().replace(*change, 1)
+    path = tmp_path / "policy.toml"
+    path.write_text(text)
+    with pytest.raises(PolicyError) as refused:
+        load_policy(path)
+    assert named in str(refused.value)
+
+
+def test_the_worker_will_not_start_on_a_malformed_policy(tmp_path, database_url):
+    path = tmp_path / "policy.toml"
+    path.write_text((ROOT / "policy" / "chicago.toml").read_text().replace('due = "P3D"', 'due = "three days"', 1))
+    env = {**os.environ, "DATABASE_URL": database_url, "REFERRALS_POLICY_FILE": str(path)}
+    done = subprocess.run([sys.executable, "worker.py"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0
+    assert "tasks.supervisor_identification.due" in done.stderr

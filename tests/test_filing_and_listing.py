@@ -1,0 +1,105 @@
+"""Filing (idempotent), listing with filters and cursors, search attributes, readiness."""
+
+import uuid
+
+from temporalio.api.sdk.v1 import WorkflowMetadata
+from temporalio.client import WorkflowExecutionStatus
+
+from domain import search_attributes as sa
+from domain.case import workflow_id_for
+from tests.scenario import HOLD_1, HOLD_2, Driver, filing
+
+
+async def test_idempotency_key_returns_the_same_case(api, people, dev_server):
+    d = Driver(api, people)
+    key = str(uuid.uuid4())
+    first = await d.file("officer", None, **{"Idempotency-Key": key})
+    assert first.status_code == 201
+    again = await d.file("officer", None, **{"Idempotency-Key": key})
+    assert again.status_code == 200
+    assert again.json()["id"] == first.json()["id"]
+    assert again.json()["case_number"] == first.json()["case_number"]
+    assert again.headers["location"] == f"/incidents/{first.json()['id']}"
+    assert len((await d.events(first.json()["id"]))["items"]) == 1
+    different = await d.file("officer", filing(summary="Another incident"), **{"Idempotency-Key": key})
+    assert different.status_code == 409
+    assert different.json()["error"]["details"] == {"field": "Idempotency-Key"}
+    # The same key from another user is another filing.
+    other = await d.file("supervisor", None, **{"Idempotency-Key": key})
+    assert other.status_code == 201 and other.json()["id"] != first.json()["id"]
+    handle = dev_server.client.get_workflow_handle(workflow_id_for(first.json()["id"]))
+    assert (await handle.describe()).status == WorkflowExecutionStatus.RUNNING
+
+
+async def test_search_attributes_and_ui_details_follow_the_case(api, people, dev_server):
+    d = Driver(api, people)
+    case = await d.new_case()
+    cid = case["id"]
+    handle = dev_server.client.get_workflow_handle(workflow_id_for(cid))
+    attrs = (await handle.describe()).typed_search_attributes
+    assert attrs.get(sa.CASE_NUMBER) == case["case_number"]
+    assert attrs.get(sa.CASE_STAGE) == "investigation"
+    assert sorted(attrs.get(sa.OPEN_TASKS)) == ["footage_hold", "supervisor_identification", "violation_report"]
+    assert attrs.get(sa.DISTRICT) == "010"
+    await d.investigate(cid)
+    description = await handle.describe()
+    attrs = description.typed_search_attributes
+    assert attrs.get(sa.CASE_STAGE) == "legal_review"
+    assert attrs.get(sa.OPEN_TASKS) == ["legal_review"]
+    assert attrs.get(sa.NEXT_DEADLINE) is not None
+    assert case["case_number"] in await description.static_summary()
+    metadata = await handle.query("__temporal_workflow_metadata", result_type=WorkflowMetadata)
+    assert "stage **legal_review**" in metadata.current_details
+    assert "legal_review: open, due" in metadata.current_details
+    # No personal data in search attributes: no names, badges or narrative.
+    values = " ".join(str(attrs.get(k)) for k in sa.ALL)
+    for secret in ("Ruiz", "12345", "J. Doe", "4411", "bystander"):
+        assert secret not in values
+    # The visibility store finds it with the README's queries.
+    query = f"CaseStage = 'legal_review' AND CaseNumber = '{case['case_number']}'"
+    found = [w.id async for w in dev_server.client.list_workflows(query)]
+    assert found == [workflow_id_for(cid)]
+
+
+async def test_listing_filters_and_cursor_pagination(api, people):
+    d = Driver(api, people)
+    district = f"9{uuid.uuid4().int % 100:02d}"
+    ids = [(await d.new_case("officer", filing(district=district)))["id"] for _ in range(5)]
+    await d.ok(ids[0], "footage-hold", "custodian", {"holds": [HOLD_1, HOLD_2]})
+    headers = people.headers("auditor")
+
+    seen, cursor = [], None
+    while True:
+        url = f"/incidents?district={district}&limit=2" + (f"&cursor={cursor}" if cursor else "")
+        page = (await api.get(url, headers=headers)).json()
+        seen += [c["id"] for c in page["items"]]
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    assert seen == list(reversed(ids))  # newest first, each once
+
+    open_holds = (await api.get(f"/incidents?district={district}&task=footage_hold&limit=200", headers=headers)).json()
+    assert sorted(c["id"] for c in open_holds["items"]) == sorted(ids[1:])
+    in_review = (await api.get(f"/incidents?district={district}&stage=legal_review", headers=headers)).json()
+    assert in_review["items"] == []
+    item = open_holds["items"][0]
+    assert set(item) >= {"id", "case_number", "stage", "district", "open_tasks", "next_deadline", "links"}
+
+    for bad, field in (("stage=paused", "stage"), ("task=coffee", "task"), ("limit=0", "limit"),
+                       ("cursor=%%%", "cursor")):
+        response = await api.get(f"/incidents?{bad}", headers=headers)
+        assert response.status_code == 422, bad
+        assert response.json()["error"]["details"][0]["field"] == field
+
+
+async def test_unknown_case_is_404_with_the_error_shape(api, people):
+    response = await api.get(f"/incidents/{uuid.uuid4()}", headers=people.headers("auditor"))
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
+
+
+async def test_health_and_readiness(api):
+    assert (await api.get("/healthz")).json() == {"status": "ok"}
+    ready = await api.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json()["checks"] == {"database": "ok", "temporal": "ok"}
