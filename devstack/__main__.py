@@ -97,7 +97,7 @@ def _run(stack: ExitStack) -> None:
     print("devstack: starting worker and API", flush=True)
     children = {"Temporal server": server_proc}
     children["worker"] = _start_child(stack, "worker", [sys.executable, "worker.py"], env=env, cwd=ROOT)
-    api_args = [sys.executable, "-m", "uvicorn", "--factory", "api.main:create_app",
+    api_args = [sys.executable, "-m", "uvicorn", "--factory", "api.main:create_app", "--no-access-log",
                 "--host", "127.0.0.1", "--port", str(api_port)]  # fmt: skip
     children["API"] = _start_child(stack, "API", api_args, env=env, cwd=ROOT)
     api_url = f"http://127.0.0.1:{api_port}"
