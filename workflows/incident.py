@@ -181,6 +181,8 @@ class IncidentWorkflow:
     async def _stage(self, stage: Stage, task: Task) -> Any:
         """Enter a stage with its one task, wait until it is done; None if the case closed meanwhile."""
         async with self._lock:
+            if self._state.closed:  # withdrawn while this stage change waited for the lock
+                return None
             self._state.stage = stage
             open_task(self._state, task, workflow.now(), self._policy)
             await self._record(EventKind.STAGE_CHANGED, None, {"stage": stage.value, "task": task.value})
@@ -191,6 +193,8 @@ class IncidentWorkflow:
 
     async def _reopen(self, tasks: list[Task]) -> None:
         async with self._lock:
+            if self._state.closed:
+                return
             self._state.investigation_round += 1
             self._state.stage = Stage.INVESTIGATION
             now = workflow.now()
@@ -202,6 +206,8 @@ class IncidentWorkflow:
 
     async def _close(self, disposition: Disposition) -> None:
         async with self._lock:
+            if self._state.closed:
+                return
             steps.close(self._state, disposition, workflow.now())
             await self._record(EventKind.CASE_CLOSED, None, {"disposition": disposition.value})
 
