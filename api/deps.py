@@ -2,6 +2,7 @@
 
 from typing import Annotated, AsyncIterator
 
+import structlog
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import or_
@@ -98,6 +99,7 @@ async def visible_incident(case_id: str, user: CurrentUser, session: SessionDep)
     # A case the caller may not see answers exactly like one that does not exist.
     if incident is None:
         raise ApiError(404, f"no incident {case_id}")
+    structlog.contextvars.bind_contextvars(case_id=incident.id, workflow_id=incident.workflow_id)
     return incident
 
 

@@ -46,6 +46,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.middleware("http")
     async def access_log(request: Request, call_next):
+        structlog.contextvars.clear_contextvars()  # routes bind the case and workflow ids
         started = time.perf_counter()
         response = await call_next(request)
         route = request.scope.get("route")
