@@ -9,7 +9,6 @@ import pytest
 
 from config import ROOT
 from domain.policy import PolicyError, load_policy
-from tests.scenario import Driver
 
 
 def referrals(database_url: str, *args: str) -> subprocess.CompletedProcess:

@@ -148,7 +148,7 @@ class IncidentWorkflow:
         try:
             check(self._state, step, self._policy)
         except Rejection as rejection:
-            raise ApplicationError(rejection.message, {"field": rejection.field}, type=rejection.kind.value)
+            raise ApplicationError(rejection.message, {"field": rejection.field}, type=rejection.kind.value) from None
 
     async def _apply(self, kind: EventKind, step: Step) -> StepResult:
         # An update can arrive in the same activation as the start: the filing goes first.

@@ -93,7 +93,7 @@ async def list_incidents(
     try:
         after = cases.decode_cursor(cursor) if cursor else None
     except ValueError:
-        raise ApiError(422, "cursor: not a cursor this API returned", [{"field": "cursor", "message": "invalid"}])
+        raise ApiError(422, "cursor: not a cursor this API returned", [{"field": "cursor", "message": "invalid"}]) from None
     rows = await cases.list_incidents(
         session, visible_to=visibility(user), stage=stage, task=task, district=district,
         overdue_at=datetime.now(UTC) if overdue else None, limit=limit + 1, cursor=after,

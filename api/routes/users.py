@@ -18,7 +18,7 @@ async def create_user(body: NewUser, session: SessionDep):
         user, token = await users.create_user(session, body)
     except users.EmailTaken:
         raise ApiError(409, f"a user with e-mail {body.email} exists already",
-                       [{"field": "email", "message": "taken"}])
+                       [{"field": "email", "message": "taken"}]) from None
     return NewUserOut(**user_out(user).model_dump(), token=token)
 
 
