@@ -37,8 +37,10 @@ async def env():
     await env.shutdown()
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 async def run(env, sessions):
+    # One worker for the module: the test server skips time only while every workflow's
+    # tasks are being served, including the workflows of earlier tests.
     queue = f"wf-{uuid.uuid4()}"
     async with Worker(env.client, task_queue=queue, workflows=[IncidentWorkflow],
                       activities=[CaseStore(sessions).persist]):
@@ -87,10 +89,12 @@ async def test_a_return_rearms_the_reopened_task(env, run):
                                 Step(actor=CUSTODIAN, payload=FootageHold(holds=[HOLD_1, HOLD_2])))
     await handle.execute_update(IncidentWorkflow.identify_supervisor,
                                 Step(actor=OFFICER, payload=SupervisorIdentification.model_validate(IDENTIFIED)))
+    await env.sleep(timedelta(days=20))  # durable: the case waits, whole, for three weeks
     await handle.execute_update(IncidentWorkflow.report_violations,
                                 Step(actor=OFFICER, payload=ViolationReport.model_validate(VIOLATIONS)))
     state = await state_of(handle)
     first = state.tasks["supervisor_identification"]
+    assert state.tasks["violation_report"].completed_at >= state.filed_at + timedelta(days=20)
     review = state.tasks["legal_review"]
     assert state.stage == "legal_review"
     assert review.due_at - review.opened_at == timedelta(days=14)
