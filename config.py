@@ -3,6 +3,7 @@
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from urllib.parse import quote
 
 from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -21,7 +22,15 @@ class Settings(BaseSettings):
     task_queue: str = "incident-referrals"
     # Base URL of the Temporal Web UI, used for each case's `links.temporal_ui`.
     temporal_ui_url: str = "http://localhost:8233"
+    # Base URL people use to reach the API, for links in notifications.
+    public_url: str = "http://localhost:8000"
     policy_file: Path = ROOT / "policy" / "chicago.toml"
+    # Notifications: e-mail when an SMTP URL is set (smtp://host:port), a webhook when its URL is set.
+    smtp_url: str | None = None
+    mail_from: str = "referrals@localhost"
+    webhook_url: str | None = None
+    # The daily digest of open escalations (UTC cron; 13:00 UTC is 07:00 in Chicago in winter).
+    digest_cron: str = "0 13 * * *"
     log_format: Literal["json", "console"] | None = None
     log_level: str = "INFO"
 
@@ -32,6 +41,13 @@ class Settings(BaseSettings):
             if self.database_url.startswith(prefix):
                 self.database_url = "postgresql+psycopg://" + self.database_url[len(prefix):]
         return self
+
+    def case_url(self, case_id: str) -> str:
+        return f"{self.public_url.rstrip('/')}/incidents/{case_id}"
+
+    def workflow_url(self, workflow_id: str) -> str:
+        ui = self.temporal_ui_url.rstrip("/")
+        return f"{ui}/namespaces/{quote(self.temporal_namespace)}/workflows/{quote(workflow_id)}"
 
     @property
     def effective_log_format(self) -> str:

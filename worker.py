@@ -10,6 +10,7 @@ from temporalio.worker import Worker
 
 import logs
 from activities.case_store import CaseStore
+from activities.notifier import build_notifier
 from config import Settings, get_settings
 from domain.policy import PolicyError, load_policy
 from store.engine import async_engine, session_factory
@@ -22,7 +23,7 @@ def build_worker(client: Client, settings: Settings, sessions) -> Worker:
         client,
         task_queue=settings.task_queue,
         workflows=[IncidentWorkflow],
-        activities=[CaseStore(sessions).persist],
+        activities=[CaseStore(sessions).persist, build_notifier(sessions, settings).notify],
     )
 
 

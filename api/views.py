@@ -1,7 +1,6 @@
 """What the API returns for cases, events and users."""
 
 from datetime import datetime
-from urllib.parse import quote
 
 from pydantic import BaseModel
 
@@ -72,11 +71,10 @@ class NewUserOut(UserOut):
 
 
 def links(incident: Incident, settings: Settings) -> Links:
-    ui = settings.temporal_ui_url.rstrip("/")
     return Links(
         self=f"/incidents/{incident.id}",
         events=f"/incidents/{incident.id}/events",
-        temporal_ui=f"{ui}/namespaces/{quote(settings.temporal_namespace)}/workflows/{quote(incident.workflow_id)}",
+        temporal_ui=settings.workflow_url(incident.workflow_id),
     )
 
 

@@ -62,6 +62,14 @@ class RecordingState(_Model):
         return self.hold_reference is not None
 
 
+class PurgeWarning(_Model):
+    """A recording already purged, or inside the hold safety margin, when the case was filed."""
+
+    camera_id: str
+    purge_at: datetime
+    status: str  # "purged" | "inside_margin"
+
+
 class Recorded(_Model, Generic[P]):
     """A human step as it was accepted: what was said, by whom, when."""
 
@@ -100,6 +108,7 @@ class CaseState(_Model):
     command_decisions: list[Recorded[CommandApproval]] = []
     acknowledgement: Recorded[ReferralAcknowledgement] | None = None
     withdrawal: Recorded[Withdrawal] | None = None
+    purge_warnings: list[PurgeWarning] = []
     investigation_round: int = 1
     event_seq: int = 0
 
@@ -146,6 +155,19 @@ def footage_hold_due(state: CaseState, opened_at: datetime, policy: Policy) -> d
     return due
 
 
+def purge_warnings(state: CaseState, now: datetime, policy: Policy) -> list[PurgeWarning]:
+    warnings = []
+    for recording in state.recordings:
+        if recording.purge_at <= now:
+            status = "purged"
+        elif recording.purge_at - policy.hold_safety_margin <= now:
+            status = "inside_margin"
+        else:
+            continue
+        warnings.append(PurgeWarning(camera_id=recording.camera_id, purge_at=recording.purge_at, status=status))
+    return warnings
+
+
 def open_task(state: CaseState, task: Task, now: datetime, policy: Policy) -> None:
     entry = state.tasks[task]
     entry.status = TaskStatus.OPEN
@@ -183,6 +205,7 @@ def new_case(inp: IncidentInput, now: datetime) -> CaseState:
     )
     for task in INVESTIGATION_TASKS:
         open_task(state, task, now, inp.policy)
+    state.purge_warnings = purge_warnings(state, now, inp.policy)
     if not state.recordings:
         # Nothing to preserve: the hold task is complete from the start.
         state.tasks[Task.FOOTAGE_HOLD].status = TaskStatus.DONE

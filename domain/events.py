@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from domain.case import CaseState, PersonRef
+from domain.enums import Role, Task
 
 
 class EventKind(StrEnum):
@@ -20,6 +21,7 @@ class EventKind(StrEnum):
     CASE_WITHDRAWN = "case_withdrawn"
     STAGE_CHANGED = "stage_changed"
     TASKS_REOPENED = "tasks_reopened"
+    TASK_ESCALATED = "task_escalated"
     CASE_CLOSED = "case_closed"
 
 
@@ -51,3 +53,21 @@ class StepResult(BaseModel):
     case_id: str
     stage: str
     event_seq: int
+
+
+class EscalationNotice(BaseModel):
+    """What the notifier needs to tell people that a task is overdue: no names, no narrative."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    workflow_id: str
+    case_id: str
+    case_number: str
+    district: str
+    filed_by_id: str
+    event_seq: int  # with the workflow id, the idempotency key of every message sent for it
+    task: Task
+    level: int
+    roles: list[Role]
+    due_at: datetime
+    escalated_at: datetime

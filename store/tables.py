@@ -6,7 +6,7 @@ No column stores the immigration status or citizenship of anyone (TRUST Act).
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Column, DateTime, String, Text
+from sqlalchemy import Column, DateTime, Index, String, Text
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlmodel import Field, SQLModel
 
@@ -20,6 +20,10 @@ def _strings(**kw) -> Any:
 
 
 class Incident(SQLModel, table=True):
+    __table_args__ = (
+        Index("ix_incident_open_tasks", "open_tasks", postgresql_using="gin"),
+        Index("ix_incident_officer_stars", "officer_stars", postgresql_using="gin"),
+    )
     id: str = Field(primary_key=True)  # the case id (uuid); the workflow id is `incident-<id>`
     workflow_id: str = Field(unique=True)
     case_number: str = Field(unique=True)
@@ -123,3 +127,29 @@ class AppUser(SQLModel, table=True):
     token_hash: str = Field(unique=True)
     active: bool = True
     created_at: datetime = _tz(nullable=False)
+
+
+class Notification(SQLModel, table=True):
+    """One message to one person: their in-app inbox entry, and whether its e-mail went out."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    recipient_id: str = Field(foreign_key="app_user.id", index=True)
+    case_id: str | None = Field(default=None, foreign_key="incident.id", index=True)
+    kind: str  # escalation | digest
+    task: str | None = None
+    level: int | None = None
+    subject: str
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    link: str | None = None
+    idempotency_key: str = Field(unique=True)
+    created_at: datetime = _tz(nullable=False)
+    read_at: datetime | None = _tz(nullable=True)
+    email_sent_at: datetime | None = _tz(nullable=True)
+
+
+class WebhookDelivery(SQLModel, table=True):
+    """Webhook posts already made, by idempotency key: a retry never posts twice."""
+
+    __tablename__ = "webhook_delivery"
+    idempotency_key: str = Field(primary_key=True)
+    sent_at: datetime = _tz(nullable=False)

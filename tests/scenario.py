@@ -1,11 +1,21 @@
 """The Chicago scenario of the issue, as request bodies, and a small driver for the API."""
 
 import copy
+from datetime import UTC, date, datetime, timedelta
 
 import httpx
 
+# Recordings from two hours ago: 90 days from purge. (Old footage is its own test: it escalates at filing.)
+RECORDED = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=2)
+PURGE_DATE = (RECORDED + timedelta(days=90)).date()
+KEEP_UNTIL = (date.today() + timedelta(days=730)).isoformat()
+
+
+def at(minutes: int) -> str:
+    return (RECORDED + timedelta(minutes=minutes)).isoformat()
+
 FILING = {
-    "occurred_at": "2026-01-31T13:05:00-06:00",
+    "occurred_at": at(3),
     "location": "W 26th St & S Pulaski Rd",
     "district": "010",
     "event_number": "2603104512",
@@ -15,17 +25,17 @@ FILING = {
     "ems_called": True,
     "officers": [{"name": "P.O. Ana Ruiz", "star": "12345"}],
     "recordings": [
-        {"camera_id": "X6031234", "officer_star": "12345", "started_at": "2026-01-31T13:02:00-06:00",
-         "ended_at": "2026-01-31T13:40:00-06:00", "flag_reasons": ["use_of_force", "detention_or_arrest"]},
-        {"camera_id": "X6039999", "officer_star": "67890", "started_at": "2026-01-31T13:04:00-06:00",
-         "ended_at": "2026-01-31T13:35:00-06:00", "flag_reasons": ["use_of_force"]},
+        {"camera_id": "X6031234", "officer_star": "12345", "started_at": at(0), "ended_at": at(38),
+         "flag_reasons": ["use_of_force", "detention_or_arrest"]},
+        {"camera_id": "X6039999", "officer_star": "67890", "started_at": at(2), "ended_at": at(33),
+         "flag_reasons": ["use_of_force"]},
     ],
     "federal_personnel": [{"agency": "ICE", "name": None, "badge": None,
                            "description": "masked; vest marked POLICE ICE"}],
 }
 
-HOLD_1 = {"camera_id": "X6031234", "hold_reference": "AXON-2026-0042", "retained_until": "2028-02-01"}
-HOLD_2 = {"camera_id": "X6039999", "hold_reference": "AXON-2026-0043", "retained_until": "2028-02-01"}
+HOLD_1 = {"camera_id": "X6031234", "hold_reference": "AXON-2026-0042", "retained_until": KEEP_UNTIL}
+HOLD_2 = {"camera_id": "X6039999", "hold_reference": "AXON-2026-0043", "retained_until": KEEP_UNTIL}
 IDENTIFIED = {"outcome": "identified", "name": "J. Doe", "agency": "ICE", "title": "Supervisory Deportation Officer",
               "badge": "4411", "verification": "credential_viewed", "camera_id": "X6031234",
               "notes": "Credential shown on camera at 13:21."}

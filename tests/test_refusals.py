@@ -3,7 +3,7 @@
 import pytest
 
 from domain.case import workflow_id_for
-from tests.scenario import ACK, APPROVE, FILING, HOLD_1, IDENTIFIED, REFER, VIOLATIONS, Driver, filing
+from tests.scenario import ACK, APPROVE, FILING, HOLD_1, IDENTIFIED, PURGE_DATE, REFER, VIOLATIONS, Driver, filing
 
 
 async def footprint(d: Driver, dev_server, cid: str) -> tuple:
@@ -33,9 +33,9 @@ async def test_validator_refusals_in_investigation(api, people, dev_server):
     unknown = {**HOLD_1, "camera_id": "NOPE"}
     await refused(d, dev_server, cid, "footage-hold", "custodian", {"holds": [unknown]}, 422, "holds[0].camera_id",
                   "not among this case's recordings")
-    early = {**HOLD_1, "retained_until": "2026-03-01"}
+    early = {**HOLD_1, "retained_until": PURGE_DATE.isoformat()}
     await refused(d, dev_server, cid, "footage-hold", "custodian", {"holds": [early]}, 422,
-                  "holds[0].retained_until", "after the recording's purge date 2026-05-01")
+                  "holds[0].retained_until", f"after the recording's purge date {PURGE_DATE.isoformat()}")
     await d.ok(cid, "footage-hold", "custodian", {"holds": [HOLD_1]})
     await refused(d, dev_server, cid, "footage-hold", "custodian", {"holds": [HOLD_1]}, 409, "holds[0].camera_id",
                   "already held under AXON-2026-0042")
@@ -105,7 +105,7 @@ async def test_malformed_bodies_name_the_field(api, people, dev_server, path, bo
         (filing(federal_personnel=[{"agency": "ICE", "citizenship": "US"}]), "federal_personnel[0]", "TRUST Act"),
         (filing(occurred_at="2026-01-31T13:05:00"), "occurred_at", "timezone"),
         (filing(officers=[]), "officers", None),
-        (filing(recordings=[{**FILING["recordings"][0], "ended_at": "2026-01-31T12:00:00-06:00"}]),
+        (filing(recordings=[{**FILING["recordings"][0], "ended_at": "2020-01-31T12:00:00-06:00"}]),
          "recordings[0].ended_at", "before started_at"),
         (filing(recordings=[FILING["recordings"][0], FILING["recordings"][0]]), "recordings", "more than once"),
         (filing(recordings=[{**FILING["recordings"][0], "flag_reasons": ["looked_suspicious"]}]),

@@ -11,7 +11,8 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.case_store import CaseStore
-from config import ROOT
+from activities.notifier import build_notifier
+from config import ROOT, Settings
 from devstack import temporal
 from domain.case import CaseState, IncidentInput, workflow_id_for
 from domain.enums import Role
@@ -38,12 +39,13 @@ async def env():
 
 
 @pytest.fixture(scope="module")
-async def run(env, sessions):
+async def run(env, sessions, database_url):
     # One worker for the module: the test server skips time only while every workflow's
     # tasks are being served, including the workflows of earlier tests.
     queue = f"wf-{uuid.uuid4()}"
+    settings = Settings(env="test", database_url=database_url, task_queue=queue)
     async with Worker(env.client, task_queue=queue, workflows=[IncidentWorkflow],
-                      activities=[CaseStore(sessions).persist]):
+                      activities=[CaseStore(sessions).persist, build_notifier(sessions, settings).notify]):
         async def start(filing: dict):
             case_id = str(uuid.uuid4())
             inp = IncidentInput(case_id=case_id, case_number=f"CPD-2026-{uuid.uuid4().int % 10**6:06d}",

@@ -6,16 +6,18 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.case_store import CaseStore
+    from activities.notifier import Notifier
     from domain import search_attributes as sa
     from domain import steps
     from domain.case import CaseState, IncidentInput, PersonRef, new_case, open_task
     from domain.enums import INVESTIGATION_TASKS, ApprovalDecision, Disposition, ReviewDecision, Stage, Task, TaskStatus
     from domain.errors import Rejection
-    from domain.events import CaseEvent, EventKind, PersistCase, StepResult
+    from domain.escalation import next_escalation, reached_level, roles_between
+    from domain.events import CaseEvent, EscalationNotice, EventKind, PersistCase, StepResult
     from domain.messages import (
         CommandApproval,
         FootageHold,
@@ -31,6 +33,9 @@ with workflow.unsafe.imports_passed_through():
 PERSIST_TIMEOUT = timedelta(seconds=30)
 # Database outages are waited out: retries never stop, with backoff up to a minute.
 PERSIST_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1))
+# An SMTP or webhook outage is retried with backoff for a day; it never fails the case.
+NOTIFY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=10))
+NOTIFY_DEADLINE = timedelta(days=1)
 
 
 @workflow.defn
@@ -42,12 +47,14 @@ class IncidentWorkflow:
         # Handlers and the run loop each change state and persist it as one unit.
         self._lock = asyncio.Lock()
         self._filed = False
+        self._deliveries: list[asyncio.Task] = []
 
     @workflow.run
     async def run(self, inp: IncidentInput) -> CaseState:
         async with self._lock:
             await self._record(EventKind.CASE_FILED, PersonRef.of(inp.filed_by), inp.filing.model_dump(mode="json"))
             self._filed = True
+        deadlines = asyncio.create_task(self._escalations())
         while not self._state.closed:
             await self._until_stage_done()  # investigation: the three tasks in parallel
             if self._state.closed:
@@ -70,6 +77,8 @@ class IncidentWorkflow:
             if await self._stage(Stage.REFERRAL, Task.REFERRAL_ACKNOWLEDGEMENT) is not None:
                 await self._close(Disposition.REFERRED)
         await workflow.wait_condition(workflow.all_handlers_finished)
+        await deadlines
+        await asyncio.gather(*self._deliveries)
         return self._state
 
     @workflow.query
@@ -210,6 +219,65 @@ class IncidentWorkflow:
                 return
             steps.close(self._state, disposition, workflow.now())
             await self._record(EventKind.CASE_CLOSED, None, {"disposition": disposition.value})
+
+    # --- deadlines: one durable timer at a time, for the earliest ladder step of any open task
+
+    async def _escalations(self) -> None:
+        footage = self._state.tasks[Task.FOOTAGE_HOLD]
+        if self._state.purge_warnings and footage.status == TaskStatus.OPEN:
+            # Footage already purged or inside the margin at filing: the top of the ladder at once.
+            await self._escalate(Task.FOOTAGE_HOLD, len(self._policy.tasks[Task.FOOTAGE_HOLD].escalation))
+        while not self._state.closed:
+            due = next_escalation(self._state, self._policy)
+            seen = self._state.event_seq
+            changed = lambda: self._state.closed or self._state.event_seq != seen  # noqa: E731
+            if due is None:
+                await workflow.wait_condition(changed)
+                continue
+            wait = due.at - workflow.now()
+            if wait > timedelta(0):
+                try:
+                    # Any change (a task done, reopened, the case closed) re-plans the timer.
+                    await workflow.wait_condition(changed, timeout=wait)
+                    continue
+                except asyncio.TimeoutError:
+                    pass
+            await self._escalate(due.task, None)
+
+    async def _escalate(self, task: Task, to_level: int | None) -> None:
+        async with self._lock:
+            entry = self._state.tasks[task]
+            if entry.status != TaskStatus.OPEN:
+                return
+            now = workflow.now()
+            low = entry.escalation_level
+            high = to_level if to_level is not None else reached_level(self._state, task, now, self._policy)
+            if high <= low:
+                return
+            entry.escalation_level = high
+            roles = roles_between(task, low, high, self._policy)
+            await self._record(EventKind.TASK_ESCALATED, None, {
+                "task": task.value, "level": high, "notify": [r.value for r in roles],
+                "due_at": entry.due_at.isoformat(), "overdue_seconds": int((now - entry.due_at).total_seconds()),
+            })
+            notice = EscalationNotice(
+                workflow_id=workflow.info().workflow_id, case_id=self._state.case_id,
+                case_number=self._state.case_number, district=self._state.district,
+                filed_by_id=self._state.filed_by.id, event_seq=self._state.event_seq, task=task, level=high,
+                roles=roles, due_at=entry.due_at, escalated_at=now,
+            )
+        self._deliveries.append(asyncio.create_task(self._notify(notice)))
+
+    async def _notify(self, notice: EscalationNotice) -> None:
+        try:
+            await workflow.execute_activity_method(
+                Notifier.notify, notice, start_to_close_timeout=timedelta(minutes=2),
+                schedule_to_close_timeout=NOTIFY_DEADLINE, retry_policy=NOTIFY_RETRY,
+            )
+        except ActivityError:
+            workflow.logger.warning(
+                "escalation notice not delivered", extra={"task": notice.task.value, "level": notice.level}
+            )
 
     async def _record(self, kind: EventKind, actor: PersonRef | None, data: dict) -> None:
         """Append one audit event with the case as it now stands; keep the UI's view current."""

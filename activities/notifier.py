@@ -1,0 +1,78 @@
+"""The activity that tells people a task is overdue: inbox, e-mail and webhook, each once."""
+
+import structlog
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+from temporalio import activity
+
+from activities.channels import SmtpMailer, WebhookPoster
+from activities.rendering import Templates, humanize, task_title
+from config import Settings
+from domain.events import EscalationNotice
+from store import notifications
+
+log = structlog.get_logger()
+
+
+class Notifier:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], settings: Settings, templates: Templates,
+        mailer: SmtpMailer | None, webhook: WebhookPoster | None,
+    ) -> None:
+        self._sessions = sessions
+        self._settings = settings
+        self._templates = templates
+        self._mailer = mailer
+        self._webhook = webhook
+
+    @activity.defn(name="notify_escalation")
+    async def notify(self, notice: EscalationNotice) -> int:
+        """Each step keyed by workflow id + event: a retry after an SMTP or webhook outage
+        finds the inbox entries made and the messages sent, and sends only the rest."""
+        key = f"{notice.workflow_id}:{notice.event_seq}"
+        context = dict(
+            case_number=notice.case_number, district=notice.district, task_title=task_title(notice.task.value),
+            level=notice.level, roles=[r.value for r in notice.roles], due_at=f"{notice.due_at:%Y-%m-%d %H:%M %Z}",
+            overdue=humanize(notice.escalated_at - notice.due_at), case_url=self._settings.case_url(notice.case_id),
+            workflow_url=self._settings.workflow_url(notice.workflow_id),
+        )
+        subject = self._templates.render("notifications/escalation.subject.j2", **context)
+        body = self._templates.render("notifications/escalation.txt.j2", **context)
+        async with self._sessions() as session, session.begin():
+            people = await notifications.recipients(session, notice.roles, notice.district, notice.filed_by_id)
+            await notifications.add(session, [
+                dict(recipient_id=user.id, case_id=notice.case_id, kind="escalation", task=notice.task.value,
+                     level=notice.level, subject=subject, body=body, link=context["case_url"],
+                     idempotency_key=f"{key}:{user.id}", created_at=notice.escalated_at)
+                for user in people
+            ])
+        if self._mailer:
+            await self._send_mail(key)
+        if self._webhook:
+            await self._post_webhook(key, context)
+        log.info("escalation_notified", case_id=notice.case_id, workflow_id=notice.workflow_id,
+                 task=notice.task.value, level=notice.level, recipients=len(people))
+        return len(people)
+
+    async def _send_mail(self, key: str) -> None:
+        async with self._sessions() as session:
+            for note, user in await notifications.unsent_email(session, f"{key}:"):
+                await self._mailer.send(user.email, note.subject, note.body, note.idempotency_key)
+                await notifications.mark_emailed(session, note.id)
+                await session.commit()
+
+    async def _post_webhook(self, key: str, context: dict) -> None:
+        async with self._sessions() as session:
+            if await notifications.webhook_sent(session, key):
+                return
+            text = self._templates.render("notifications/webhook.txt.j2", **context)
+            await self._webhook.post({"text": text, "case_number": context["case_number"],
+                                      "level": context["level"], "link": context["case_url"]}, key)
+            await notifications.mark_webhook_sent(session, key)
+            await session.commit()
+
+
+def build_notifier(sessions: async_sessionmaker[AsyncSession], settings: Settings) -> Notifier:
+    mailer = SmtpMailer(settings.smtp_url, settings.mail_from) if settings.smtp_url else None
+    webhook = WebhookPoster(settings.webhook_url) if settings.webhook_url else None
+    return Notifier(sessions, settings, Templates(), mailer, webhook)
