@@ -17,7 +17,15 @@ from domain.enums import Role
 from domain.messages import NewUser
 from store import users
 from store.engine import async_engine, session_factory
+from tests.receivers import SmtpSink, WebhookSink
+from domain.case import IncidentInput, workflow_id_for
+from domain.messages import Actor, IncidentFiling
+from domain.policy import Policy, load_policy
 from worker import build_worker
+from workflows.incident import IncidentWorkflow
+
+CHICAGO = load_policy(ROOT / "policy" / "chicago.toml")
+FILER = Actor(user_id="u-officer", name="P.O. Ana Ruiz", roles=[Role.OFFICER], district="010", star="12345")
 
 
 @pytest.fixture(scope="session")
@@ -56,13 +64,62 @@ async def dev_server():
 
 
 @pytest.fixture(scope="session")
-def settings(database_url, dev_server) -> Settings:
+async def time_env():
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=str(temporal.binary("temporal-test-server")),
+        data_converter=pydantic_data_converter,
+    )
+    await temporal.register_search_attributes(env.client)
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture(scope="session")
+async def start_case(time_env, sessions, database_url):
+    """Starts a case in the time-skipping server, with the policy given (Chicago's by default).
+
+    One worker for the session: the test server skips time only while every workflow's tasks
+    are being served, including the workflows of earlier tests.
+    """
+    queue = f"wf-{uuid.uuid4()}"
+    worker_settings = Settings(env="test", database_url=database_url, task_queue=queue)
+    async with build_worker(time_env.client, worker_settings, sessions):
+        async def start(filing: dict, *, policy: Policy = CHICAGO, filed_by: Actor = FILER):
+            case_id = str(uuid.uuid4())
+            inp = IncidentInput(case_id=case_id, case_number=f"TS-2026-{uuid.uuid4().int % 10**6:06d}",
+                                filed_by=filed_by, filing=IncidentFiling.model_validate(filing), policy=policy,
+                                request_hash="h")
+            return await time_env.client.start_workflow(IncidentWorkflow.run, inp, id=workflow_id_for(case_id),
+                                                        task_queue=queue)
+        yield start
+
+
+@pytest.fixture(scope="session")
+def smtp_sink():
+    sink = SmtpSink()
+    sink.start()
+    yield sink
+    sink.stop()
+
+
+@pytest.fixture(scope="session")
+def webhook_sink():
+    sink = WebhookSink()
+    sink.start()
+    yield sink
+    sink.stop()
+
+
+@pytest.fixture(scope="session")
+def settings(database_url, dev_server, smtp_sink, webhook_sink) -> Settings:
     return Settings(
         env="test",
         database_url=database_url,
         temporal_address=dev_server.client.service_client.config.target_host,
         task_queue=f"referrals-test-{uuid.uuid4()}",
         temporal_ui_url="http://127.0.0.1:8233",
+        smtp_url=smtp_sink.url,
+        webhook_url=webhook_sink.url,
     )
 
 

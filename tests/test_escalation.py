@@ -1,0 +1,173 @@
+"""Every task's escalation ladder in the time-skipping server: days pass in milliseconds.
+
+The workflow's timers fire; the real activities write the audit events and the inbox rows in PostgreSQL.
+"""
+
+import asyncio
+from datetime import timedelta
+
+import pytest
+from sqlmodel import select
+
+from domain.case import CaseState
+from domain.enums import Role, Task
+from domain.messages import (
+    Actor,
+    CommandApproval,
+    FootageHold,
+    LegalReview,
+    Step,
+    SupervisorIdentification,
+    ViolationReport,
+)
+from store.tables import CaseEventRow, Notification
+from tests.conftest import CHICAGO
+from tests.scenario import FILING, HOLD_1, HOLD_2, IDENTIFIED, REFER, VIOLATIONS
+from workflows.incident import IncidentWorkflow
+
+CUSTODIAN = Actor(user_id="u-custodian", name="E. Custodian", roles=[Role.EVIDENCE_CUSTODIAN])
+OFFICER = Actor(user_id="u-officer", name="P.O. Ana Ruiz", roles=[Role.OFFICER], district="010", star="12345")
+REVIEWER = Actor(user_id="u-reviewer", name="L. Reviewer", roles=[Role.LEGAL_REVIEWER])
+COMMANDER = Actor(user_id="u-commander", name="Cmdr. Vega", roles=[Role.COMMAND])
+# The test users (conftest.PEOPLE) who must receive each role's notices; supervisor_elsewhere never.
+FOR_ROLE = {Role.EVIDENCE_CUSTODIAN: "custodian", Role.SUPERVISOR: "supervisor", Role.COMMAND: "commander",
+            Role.ADMIN: "admin", Role.LEGAL_REVIEWER: "reviewer", Role.PROSECUTOR_LIAISON: "liaison"}
+
+
+async def state_of(handle) -> CaseState:
+    return await handle.query(IncidentWorkflow.case)
+
+
+async def eventually(check, timeout: float = 15.0):
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        result = await check()
+        if result or asyncio.get_running_loop().time() > deadline:
+            return result
+        await asyncio.sleep(0.05)
+
+
+async def skip_to(time_env, moment) -> None:
+    now = await time_env.get_current_time()
+    if moment > now:
+        await time_env.sleep(moment - now)
+
+
+async def escalations(sessions, case_id: str, task: Task) -> list[CaseEventRow]:
+    async with sessions() as s:
+        rows = (await s.exec(select(CaseEventRow).where(CaseEventRow.case_id == case_id,
+                                                         CaseEventRow.kind == "task_escalated"))).all()
+    return [r for r in rows if r.data["task"] == task.value]
+
+
+async def recipients(sessions, people, case_id: str, task: Task, level: int) -> set[str]:
+    names = {uid: who for who, uid in people.ids.items()}
+    async with sessions() as s:
+        rows = (await s.exec(select(Notification).where(Notification.case_id == case_id, Notification.task == task.value,
+                                                        Notification.level == level))).all()
+    return {names.get(r.recipient_id, r.recipient_id) for r in rows}
+
+
+async def drive_to(handle, task: Task) -> None:
+    """Complete what comes before `task` so that it is open."""
+    if task in (Task.FOOTAGE_HOLD, Task.SUPERVISOR_IDENTIFICATION, Task.VIOLATION_REPORT):
+        return
+    await handle.execute_update(IncidentWorkflow.confirm_footage_hold,
+                                Step(actor=CUSTODIAN, payload=FootageHold(holds=[HOLD_1, HOLD_2])))
+    await handle.execute_update(IncidentWorkflow.identify_supervisor,
+                                Step(actor=OFFICER, payload=SupervisorIdentification.model_validate(IDENTIFIED)))
+    await handle.execute_update(IncidentWorkflow.report_violations,
+                                Step(actor=OFFICER, payload=ViolationReport.model_validate(VIOLATIONS)))
+    if task == Task.LEGAL_REVIEW:
+        return
+    await handle.execute_update(IncidentWorkflow.review, Step(actor=REVIEWER, payload=LegalReview.model_validate(REFER)))
+    if task == Task.COMMAND_APPROVAL:
+        return
+    await handle.execute_update(IncidentWorkflow.decide_approval,
+                                Step(actor=COMMANDER, payload=CommandApproval(decision="approve")))
+
+
+@pytest.mark.parametrize("task", list(Task))
+async def test_the_whole_ladder_of_every_task(time_env, start_case, sessions, people, task):
+    handle = await start_case(FILING)
+    await drive_to(handle, task)
+    state = await state_of(handle)
+    entry = state.tasks[task]
+    assert entry.status == "open" and entry.escalation_level == 0
+    ladder = CHICAGO.tasks[task].escalation
+    for index, step in enumerate(ladder):
+        level = index + 1
+        await skip_to(time_env, entry.due_at + step.after + timedelta(seconds=1))
+
+        async def reached():
+            return (await state_of(handle)).tasks[task].escalation_level == level
+        assert await eventually(reached), f"{task} did not reach level {level}"
+        fired = await escalations(sessions, state.case_id, task)
+        assert [e.data["level"] for e in fired] == list(range(1, level + 1))  # each step once
+        assert fired[-1].data["notify"] == [r.value for r in step.notify]
+
+        async def delivered():
+            return await recipients(sessions, people, state.case_id, task, level)
+        got = await eventually(delivered)
+        assert {FOR_ROLE[r] for r in step.notify} <= got, (task, level, got)
+        assert "supervisor_elsewhere" not in got
+    assert (await state_of(handle)).tasks[task].status == "open"
+
+
+async def test_completing_a_task_cancels_the_rest_of_its_ladder(time_env, start_case, sessions):
+    handle = await start_case(FILING)
+    state = await state_of(handle)
+    due = state.tasks["supervisor_identification"].due_at
+    await skip_to(time_env, due + timedelta(seconds=1))
+
+    async def level_one():
+        return (await state_of(handle)).tasks["supervisor_identification"].escalation_level == 1
+    assert await eventually(level_one)
+    await handle.execute_update(IncidentWorkflow.identify_supervisor,
+                                Step(actor=OFFICER, payload=SupervisorIdentification.model_validate(IDENTIFIED)))
+    await skip_to(time_env, due + timedelta(days=10))
+    await asyncio.sleep(0.5)
+    assert [e.data["level"] for e in await escalations(sessions, state.case_id, Task.SUPERVISOR_IDENTIFICATION)] == [1]
+    state = await state_of(handle)
+    assert state.tasks["supervisor_identification"].status == "done"
+    assert state.tasks["supervisor_identification"].escalation_level == 1  # history kept on the task
+
+
+async def test_a_return_rearms_the_ladder(time_env, start_case, sessions):
+    handle = await start_case(FILING)
+    await drive_to(handle, Task.LEGAL_REVIEW)
+    back = LegalReview(decision="return", rationale="again", return_tasks=["violation_report"])
+    await handle.execute_update(IncidentWorkflow.review, Step(actor=REVIEWER, payload=back))
+    state = await state_of(handle)
+    reopened = state.tasks["violation_report"]
+    assert (reopened.status, reopened.escalation_level) == ("open", 0)
+    assert reopened.due_at == reopened.opened_at + timedelta(days=7)
+    await skip_to(time_env, reopened.due_at + timedelta(seconds=1))
+
+    async def escalated():
+        return (await state_of(handle)).tasks["violation_report"].escalation_level == 1
+    assert await eventually(escalated)
+    fired = await escalations(sessions, state.case_id, Task.VIOLATION_REPORT)
+    assert fired[-1].data["due_at"] == reopened.due_at.isoformat()
+
+
+async def test_footage_near_its_purge_date_escalates_to_the_top_at_filing(time_env, start_case, sessions, people):
+    now = await time_env.get_current_time()
+    old = now - timedelta(days=86)  # purged in 4 days: inside the 7-day margin
+    filing = {**FILING, "recordings": [{**FILING["recordings"][0], "started_at": old.isoformat(),
+                                        "ended_at": (old + timedelta(minutes=30)).isoformat()}]}
+    handle = await start_case(filing)
+    state = await state_of(handle)
+    assert [(w.camera_id, w.status) for w in state.purge_warnings] == [("X6031234", "inside_margin")]
+
+    async def top():
+        return (await state_of(handle)).tasks["footage_hold"].escalation_level == 3
+    assert await eventually(top)
+    fired = await escalations(sessions, state.case_id, Task.FOOTAGE_HOLD)
+    assert [e.data["level"] for e in fired] == [3]  # at once, not step by step
+    assert fired[0].data["notify"] == ["evidence_custodian", "supervisor", "command", "admin"]
+
+    async def everyone():
+        got = await recipients(sessions, people, state.case_id, Task.FOOTAGE_HOLD, 3)
+        return got if {"custodian", "supervisor", "commander", "admin"} <= got else None
+    assert await eventually(everyone)
