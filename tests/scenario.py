@@ -51,6 +51,17 @@ APPROVE = {"decision": "approve", "note": "Approved for referral to the CCSAO."}
 ACK = {"prosecutor_case_number": "26-FR-0193", "received_by": "ASA M. Lee", "received_at": "2026-02-10T09:00:00-06:00"}
 
 
+def recorded_at(started: datetime, body: dict = FILING) -> dict:
+    """The filing with its recordings starting at `started` (the time-skipping server's clock moves on)."""
+    recordings = [{**r, "started_at": started.isoformat(), "ended_at": (started + timedelta(minutes=30)).isoformat()}
+                  for r in body["recordings"]]
+    return {**body, "recordings": recordings}
+
+
+async def fresh_filing(time_env) -> dict:
+    return recorded_at(await time_env.get_current_time() - timedelta(hours=2))
+
+
 def filing(**changes) -> dict:
     body = copy.deepcopy(FILING)
     body.update(changes)

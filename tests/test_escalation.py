@@ -22,7 +22,7 @@ from domain.messages import (
 )
 from store.tables import CaseEventRow, Notification
 from tests.conftest import CHICAGO
-from tests.scenario import FILING, HOLD_1, HOLD_2, IDENTIFIED, REFER, VIOLATIONS
+from tests.scenario import HOLD_1, HOLD_2, IDENTIFIED, REFER, VIOLATIONS, fresh_filing, recorded_at
 from workflows.incident import IncidentWorkflow
 
 CUSTODIAN = Actor(user_id="u-custodian", name="E. Custodian", roles=[Role.EVIDENCE_CUSTODIAN])
@@ -89,7 +89,7 @@ async def drive_to(handle, task: Task) -> None:
 
 @pytest.mark.parametrize("task", list(Task))
 async def test_the_whole_ladder_of_every_task(time_env, start_case, sessions, people, task):
-    handle = await start_case(FILING)
+    handle = await start_case(await fresh_filing(time_env))
     await drive_to(handle, task)
     state = await state_of(handle)
     entry = state.tasks[task]
@@ -115,7 +115,7 @@ async def test_the_whole_ladder_of_every_task(time_env, start_case, sessions, pe
 
 
 async def test_completing_a_task_cancels_the_rest_of_its_ladder(time_env, start_case, sessions):
-    handle = await start_case(FILING)
+    handle = await start_case(await fresh_filing(time_env))
     state = await state_of(handle)
     due = state.tasks["supervisor_identification"].due_at
     await skip_to(time_env, due + timedelta(seconds=1))
@@ -134,7 +134,7 @@ async def test_completing_a_task_cancels_the_rest_of_its_ladder(time_env, start_
 
 
 async def test_a_return_rearms_the_ladder(time_env, start_case, sessions):
-    handle = await start_case(FILING)
+    handle = await start_case(await fresh_filing(time_env))
     await drive_to(handle, Task.LEGAL_REVIEW)
     back = LegalReview(decision="return", rationale="again", return_tasks=["violation_report"])
     await handle.execute_update(IncidentWorkflow.review, Step(actor=REVIEWER, payload=back))
@@ -154,9 +154,8 @@ async def test_a_return_rearms_the_ladder(time_env, start_case, sessions):
 async def test_footage_near_its_purge_date_escalates_to_the_top_at_filing(time_env, start_case, sessions, people):
     now = await time_env.get_current_time()
     old = now - timedelta(days=86)  # purged in 4 days: inside the 7-day margin
-    filing = {**FILING, "recordings": [{**FILING["recordings"][0], "started_at": old.isoformat(),
-                                        "ended_at": (old + timedelta(minutes=30)).isoformat()}]}
-    handle = await start_case(filing)
+    filing = recorded_at(old)
+    handle = await start_case({**filing, "recordings": filing["recordings"][:1]})
     state = await state_of(handle)
     assert [(w.camera_id, w.status) for w in state.purge_warnings] == [("X6031234", "inside_margin")]
 

@@ -10,7 +10,7 @@ from domain.case import CaseState
 from domain.enums import Role
 from domain.messages import Actor, FootageHold, LegalReview, Step, SupervisorIdentification, ViolationReport
 from tests.conftest import FILER as OFFICER
-from tests.scenario import FILING, HOLD_1, HOLD_2, IDENTIFIED, REFER, VIOLATIONS
+from tests.scenario import HOLD_1, HOLD_2, IDENTIFIED, REFER, VIOLATIONS, fresh_filing, recorded_at
 from workflows.incident import IncidentWorkflow
 
 CUSTODIAN = Actor(user_id="u-custodian", name="E. Custodian", roles=[Role.EVIDENCE_CUSTODIAN])
@@ -21,14 +21,8 @@ async def state_of(handle) -> CaseState:
     return await handle.query(IncidentWorkflow.case)
 
 
-def recorded_at(started, filing=FILING) -> dict:
-    recordings = [{**r, "started_at": started.isoformat(), "ended_at": (started + timedelta(minutes=30)).isoformat()}
-                  for r in filing["recordings"]]
-    return {**filing, "recordings": recordings}
-
-
 async def test_due_times_come_from_the_policy(time_env, start_case):
-    handle = await start_case(recorded_at(await time_env.get_current_time() - timedelta(hours=2)))
+    handle = await start_case(await fresh_filing(time_env))
     state = await state_of(handle)
     filed = state.filed_at
     assert state.tasks["footage_hold"].due_at == filed + timedelta(hours=24)
@@ -47,7 +41,7 @@ async def test_a_recording_near_its_purge_date_brings_the_hold_deadline_forward(
 
 
 async def test_a_return_rearms_the_reopened_task(time_env, start_case):
-    handle = await start_case(FILING)
+    handle = await start_case(await fresh_filing(time_env))
     await handle.execute_update(IncidentWorkflow.confirm_footage_hold,
                                 Step(actor=CUSTODIAN, payload=FootageHold(holds=[HOLD_1, HOLD_2])))
     await handle.execute_update(IncidentWorkflow.identify_supervisor,
@@ -77,7 +71,7 @@ async def test_a_return_rearms_the_reopened_task(time_env, start_case):
 async def test_validators_refuse_by_role_and_stage(time_env, start_case):
     # (That a refusal leaves no history entry is shown against the dev server: the
     # time-skipping server records the workflow tasks that real speculative tasks avoid.)
-    handle = await start_case(FILING)
+    handle = await start_case(await fresh_filing(time_env))
     before = await state_of(handle)
     refer = LegalReview.model_validate(REFER)
     with pytest.raises(WorkflowUpdateFailedError) as refused:
