@@ -4,13 +4,14 @@ import argparse
 import asyncio
 import json
 import sys
+from datetime import UTC, datetime
 
 from pydantic import ValidationError
 
 from config import get_settings
 from domain.enums import Role
 from domain.messages import NewUser
-from store import users
+from store import cases, users
 from store.engine import async_engine, session_factory
 
 
@@ -25,6 +26,8 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("--district")
     add.add_argument("--star", help="the officer's star (badge) number: officers see the cases they appear in")
     add.add_argument("--json", action="store_true", help='print {"id", "token"} as JSON')
+    stuck = commands.add_parser("stuck", help="list overdue tasks: case, task, escalation level, Temporal UI link")
+    stuck.add_argument("--json", action="store_true", help="print a JSON array")
     return parser
 
 
@@ -51,10 +54,40 @@ async def _add_user(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _stuck(args: argparse.Namespace) -> int:
+    settings = get_settings()
+    engine = async_engine(settings.database_url)
+    now = datetime.now(UTC)
+    try:
+        async with session_factory(engine)() as session:
+            rows = await cases.overdue_tasks(session, now)
+    finally:
+        await engine.dispose()
+    found = [
+        {"case_number": incident.case_number, "case_id": incident.id, "district": incident.district,
+         "stage": incident.stage, "task": task.task, "escalation_level": task.escalation_level,
+         "due_at": task.due_at.isoformat(), "overdue": str(now - task.due_at).split(".")[0],
+         "temporal_ui": settings.workflow_url(incident.workflow_id)}
+        for incident, task in rows
+    ]
+    if args.json:
+        print(json.dumps(found, indent=2))
+    elif not found:
+        print("no overdue tasks")
+    else:
+        print(f"{'CASE':<18} {'DISTRICT':<8} {'TASK':<26} {'LEVEL':>5}  {'OVERDUE':<18} TEMPORAL UI")
+        for f in found:
+            print(f"{f['case_number']:<18} {f['district']:<8} {f['task']:<26} {f['escalation_level']:>5}  "
+                  f"{f['overdue']:<18} {f['temporal_ui']}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "users" and args.action == "add":
         return asyncio.run(_add_user(args))
+    if args.command == "stuck":
+        return asyncio.run(_stuck(args))
     return 2
 
 

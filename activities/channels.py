@@ -21,7 +21,7 @@ class SmtpMailer:
         message["To"] = to
         message["Subject"] = subject
         # The idempotency key travels as the Message-ID, so a receiver can drop a duplicate too.
-        message["Message-ID"] = f"<{message_key}@incident-referrals>"
+        message["Message-ID"] = f"<{message_key.replace(':', '.')}@incident-referrals>"
         message.set_content(body)
         await asyncio.to_thread(self._send, message)
 

@@ -17,7 +17,7 @@ def humanize(delta: timedelta) -> str:
         count, seconds = divmod(seconds, size)
         if count:
             parts.append(f"{count} {unit}{'s' if count != 1 else ''}")
-    return " ".join(parts[:2]) or "0 seconds"
+    return " ".join(parts[:2]) or "less than a second"
 
 
 def task_title(task: str) -> str:

@@ -160,3 +160,14 @@ async def list_incidents(
     return list((await session.exec(query)).all())
 
 
+
+
+async def overdue_tasks(session: AsyncSession, now: datetime) -> list[tuple[Incident, CaseTask]]:
+    """Every open task past its due time, most escalated first, then most overdue."""
+    query = (
+        select(Incident, CaseTask)
+        .join(CaseTask, CaseTask.case_id == Incident.id)
+        .where(CaseTask.status == "open", CaseTask.due_at < now)
+        .order_by(CaseTask.escalation_level.desc(), CaseTask.due_at, Incident.case_number)
+    )
+    return list((await session.exec(query)).all())

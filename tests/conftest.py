@@ -143,6 +143,7 @@ class People:
     def __init__(self):
         self.tokens: dict[str, str] = {}
         self.ids: dict[str, str] = {}
+        self.emails: dict[str, str] = {}
 
     def headers(self, who: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.tokens[who]}"}
@@ -174,6 +175,6 @@ async def people(sessions) -> People:
             new = NewUser(name=f"Test {who}", email=f"{who}.{run}@test.invalid", roles=roles, district=district,
                           star=star)
             user, token = await users.create_user(session, new)
-            found.tokens[who], found.ids[who] = token, user.id
+            found.tokens[who], found.ids[who], found.emails[who] = token, user.id, user.email
     return found
 

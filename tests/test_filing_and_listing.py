@@ -1,5 +1,6 @@
 """Filing (idempotent), listing with filters and cursors, search attributes, readiness."""
 
+import asyncio
 import uuid
 
 from temporalio.api.sdk.v1 import WorkflowMetadata
@@ -103,3 +104,18 @@ async def test_health_and_readiness(api):
     ready = await api.get("/readyz")
     assert ready.status_code == 200
     assert ready.json()["checks"] == {"database": "ok", "temporal": "ok"}
+
+
+async def test_footage_past_its_purge_date_is_reported_at_filing(api, people):
+    d = Driver(api, people)
+    old = {"camera_id": "X6031234", "officer_star": "12345", "started_at": "2026-01-31T13:02:00-06:00",
+           "ended_at": "2026-01-31T13:40:00-06:00", "flag_reasons": ["use_of_force"]}
+    case = await d.new_case("officer", filing(recordings=[old]))
+    assert case["purge_warnings"] == [
+        {"camera_id": "X6031234", "purge_at": "2026-05-01T13:02:00-06:00", "status": "purged"}]
+    for _ in range(100):
+        footage = (await d.get(case["id"])).json()["tasks"]["footage_hold"]
+        if footage["escalation_level"] == 3:
+            break
+        await asyncio.sleep(0.1)
+    assert footage["escalation_level"] == 3  # the top of the ladder, at once
