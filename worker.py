@@ -5,7 +5,15 @@ import signal
 import sys
 
 import structlog
-from temporalio.client import Client
+from temporalio.client import (
+    Client,
+    Schedule,
+    ScheduleActionStartWorkflow,
+    ScheduleAlreadyRunningError,
+    ScheduleOverlapPolicy,
+    SchedulePolicy,
+    ScheduleSpec,
+)
 from temporalio.worker import Worker
 
 import logs
@@ -15,16 +23,31 @@ from config import Settings, get_settings
 from domain.policy import PolicyError, load_policy
 from store.engine import async_engine, session_factory
 from temporal_client import connect
+from workflows.digest import SCHEDULE_ID, DigestWorkflow
 from workflows.incident import IncidentWorkflow
 
 
 def build_worker(client: Client, settings: Settings, sessions) -> Worker:
+    notifier = build_notifier(sessions, settings)
     return Worker(
         client,
         task_queue=settings.task_queue,
-        workflows=[IncidentWorkflow],
-        activities=[CaseStore(sessions).persist, build_notifier(sessions, settings).notify],
+        workflows=[IncidentWorkflow, DigestWorkflow],
+        activities=[CaseStore(sessions).persist, notifier.notify, notifier.send_digest],
     )
+
+
+async def ensure_digest_schedule(client: Client, settings: Settings) -> None:
+    """The daily digest runs as a Temporal Schedule; creating it again changes nothing."""
+    schedule = Schedule(
+        action=ScheduleActionStartWorkflow(DigestWorkflow.run, id="referrals-digest", task_queue=settings.task_queue),
+        spec=ScheduleSpec(cron_expressions=[settings.digest_cron]),
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
+    )
+    try:
+        await client.create_schedule(SCHEDULE_ID, schedule)
+    except ScheduleAlreadyRunningError:
+        pass
 
 
 async def main() -> None:
@@ -34,6 +57,7 @@ async def main() -> None:
     engine = async_engine(settings.database_url)
     client = await connect(settings)
     log = structlog.get_logger().bind(task_queue=settings.task_queue)
+    await ensure_digest_schedule(client, settings)
     log.info("worker_started", temporal=settings.temporal_address)
     stop = asyncio.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):

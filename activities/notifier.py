@@ -1,5 +1,7 @@
 """The activity that tells people a task is overdue: inbox, e-mail and webhook, each once."""
 
+from datetime import UTC, datetime
+
 import structlog
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -8,8 +10,10 @@ from temporalio import activity
 from activities.channels import SmtpMailer, WebhookPoster
 from activities.rendering import Templates, humanize, task_title
 from config import Settings
+from domain.digest import concerns
+from domain.enums import Role, Task
 from domain.events import EscalationNotice
-from store import notifications
+from store import cases, notifications
 
 log = structlog.get_logger()
 
@@ -53,6 +57,35 @@ class Notifier:
         log.info("escalation_notified", case_id=notice.case_id, workflow_id=notice.workflow_id,
                  task=notice.task.value, level=notice.level, recipients=len(people))
         return len(people)
+
+    @activity.defn(name="send_daily_digest")
+    async def send_digest(self, day: str) -> int:
+        """One digest per person per day (keyed by both), listing the open escalations that concern them."""
+        now = datetime.now(UTC)
+        async with self._sessions() as session, session.begin():
+            escalated = [(i, t) for i, t in await cases.overdue_tasks(session, now) if t.escalation_level > 0]
+            rows = []
+            for user in await notifications.active_users(session):
+                roles = [Role(r) for r in user.roles]
+                items = [
+                    dict(case_number=i.case_number, district=i.district, task_title=task_title(t.task),
+                         level=t.escalation_level, overdue=humanize(now - t.due_at), case_url=self._settings.case_url(i.id))
+                    for i, t in escalated
+                    if concerns(roles=roles, district=user.district, user_id=user.id, task=Task(t.task),
+                                case_district=i.district, filed_by_id=i.filed_by_id)
+                ]
+                if items:
+                    rows.append(dict(
+                        recipient_id=user.id, kind="digest",
+                        subject=self._templates.render("notifications/digest.subject.j2", day=day, items=items),
+                        body=self._templates.render("notifications/digest.txt.j2", day=day, items=items),
+                        idempotency_key=f"digest:{day}:{user.id}", created_at=now,
+                    ))
+            await notifications.add(session, rows)
+        if self._mailer:
+            await self._send_mail(f"digest:{day}")
+        log.info("daily_digest_sent", day=day, recipients=len(rows))
+        return len(rows)
 
     async def _send_mail(self, key: str) -> None:
         async with self._sessions() as session:

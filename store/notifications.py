@@ -72,3 +72,7 @@ async def mark_read(session: AsyncSession, user_id: str, notification_id: int) -
     if row.read_at is None:
         row.read_at = datetime.now(UTC)
     return row
+
+
+async def active_users(session: AsyncSession) -> list[AppUser]:
+    return list((await session.exec(select(AppUser).where(AppUser.active.is_(True)).order_by(AppUser.id))).all())

@@ -99,14 +99,14 @@ async def test_the_whole_ladder_of_every_task(time_env, start_case, sessions, pe
         level = index + 1
         await skip_to(time_env, entry.due_at + step.after + timedelta(seconds=1))
 
-        async def reached():
+        async def reached(level=level):
             return (await state_of(handle)).tasks[task].escalation_level == level
         assert await eventually(reached), f"{task} did not reach level {level}"
         fired = await escalations(sessions, state.case_id, task)
         assert [e.data["level"] for e in fired] == list(range(1, level + 1))  # each step once
         assert fired[-1].data["notify"] == [r.value for r in step.notify]
 
-        async def delivered():
+        async def delivered(level=level):
             return await recipients(sessions, people, state.case_id, task, level)
         got = await eventually(delivered)
         assert {FOR_ROLE[r] for r in step.notify} <= got, (task, level, got)

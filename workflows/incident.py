@@ -230,7 +230,7 @@ class IncidentWorkflow:
         while not self._state.closed:
             due = next_escalation(self._state, self._policy)
             seen = self._state.event_seq
-            changed = lambda: self._state.closed or self._state.event_seq != seen  # noqa: E731
+            changed = lambda seen=seen: self._state.closed or self._state.event_seq != seen  # noqa: E731
             if due is None:
                 await workflow.wait_condition(changed)
                 continue
