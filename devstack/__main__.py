@@ -63,8 +63,9 @@ def _run(stack: ExitStack) -> None:
     api_port = int(os.environ.get("REFERRALS_API_PORT", "8000"))
     temporal_port = int(os.environ.get("REFERRALS_TEMPORAL_PORT", "7233"))
     ui_port = int(os.environ.get("REFERRALS_TEMPORAL_UI_PORT", "8233"))
+    smtp_port = int(os.environ.get("REFERRALS_SMTP_PORT", "8025"))
     var = Path(os.environ.get("REFERRALS_VAR_DIR") or ROOT / "var").resolve()
-    for port, what in ((api_port, "API"), (temporal_port, "Temporal"), (ui_port, "Temporal UI")):
+    for port, what in ((api_port, "API"), (temporal_port, "Temporal"), (ui_port, "Temporal UI"), (smtp_port, "SMTP")):
         _check_port_free(port, what)
     (var / "log").mkdir(parents=True, exist_ok=True)
 
@@ -86,24 +87,33 @@ def _run(stack: ExitStack) -> None:
         tail = "".join(temporal_log.read_text(errors="replace").splitlines(keepends=True)[-20:])
         raise StartupError(f"{error}\n--- last lines of {temporal_log} ---\n{tail}") from None
 
+    # An SMTP sink that keeps every message as a file (Maildir), so escalation e-mail can be read.
+    maildir = var / "mail"
+    smtp_args = [sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{smtp_port}",
+                 "-c", "aiosmtpd.handlers.Mailbox", str(maildir)]  # fmt: skip
+    smtp_proc = _start_child(stack, "SMTP sink", smtp_args, log_file=var / "log" / "smtp.log")
+
     ui_url = f"http://127.0.0.1:{ui_port}"
+    api_url = f"http://127.0.0.1:{api_port}"
     env = dict(os.environ, PYTHONUNBUFFERED="1", DATABASE_URL=database_url, REFERRALS_ENV="development",
-               REFERRALS_TEMPORAL_ADDRESS=address, REFERRALS_TEMPORAL_UI_URL=ui_url)  # fmt: skip
+               REFERRALS_TEMPORAL_ADDRESS=address, REFERRALS_TEMPORAL_UI_URL=ui_url, REFERRALS_PUBLIC_URL=api_url,
+               REFERRALS_SMTP_URL=os.environ.get("REFERRALS_SMTP_URL", f"smtp://127.0.0.1:{smtp_port}"))  # fmt: skip
 
     print("devstack: applying migrations (alembic upgrade head)", flush=True)
     procs.run([sys.executable, "-m", "alembic", "upgrade", "head"], env=env, cwd=ROOT, what="alembic upgrade head")
     users = demo_users.ensure(var, env=env, cwd=ROOT, fresh_database=fresh)
 
     print("devstack: starting worker and API", flush=True)
-    children = {"Temporal server": server_proc}
+    children = {"Temporal server": server_proc, "SMTP sink": smtp_proc}
     children["worker"] = _start_child(stack, "worker", [sys.executable, "worker.py"], env=env, cwd=ROOT)
     api_args = [sys.executable, "-m", "uvicorn", "--factory", "api.main:create_app", "--no-access-log",
                 "--host", "127.0.0.1", "--port", str(api_port)]  # fmt: skip
     children["API"] = _start_child(stack, "API", api_args, env=env, cwd=ROOT)
-    api_url = f"http://127.0.0.1:{api_port}"
     _wait_healthy(f"{api_url}/healthz", children)
 
-    print(banner.render(api_url, ui_url, users, str(var)), flush=True)
+    extras = {"E-mail": f"{maildir / 'new'} (an SMTP sink on 127.0.0.1:{smtp_port})",
+              "Stuck cases": f"DATABASE_URL='{database_url}' .venv/bin/referrals stuck"}
+    print(banner.render(api_url, ui_url, users, str(var), extras), flush=True)
     while True:
         _check_alive(children)
         time.sleep(0.5)

@@ -6,7 +6,7 @@ from __future__ import annotations
 EXAMPLE_PATH = "/incidents"
 
 
-def render(api_url: str, temporal_ui_url: str, users: list[dict], var_dir: str) -> str:
+def render(api_url: str, temporal_ui_url: str, users: list[dict], var_dir: str, extras: dict[str, str]) -> str:
     rows = [("ROLE", "NAME", "DISTRICT", "TOKEN")]
     rows += [(u["role"], u["name"], u.get("district") or "-", u["token"]) for u in users]
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
@@ -15,6 +15,7 @@ def render(api_url: str, temporal_ui_url: str, users: list[dict], var_dir: str) 
     )
     officer = next((u for u in users if u["role"] == "officer"), users[0] if users else None)
     token = officer["token"] if officer else "TOKEN"
+    more = "\n".join(f"  {label:<12} {value}" for label, value in extras.items())
     line = "=" * 78
     return f"""
 {line}
@@ -22,6 +23,7 @@ def render(api_url: str, temporal_ui_url: str, users: list[dict], var_dir: str) 
 
   API docs     {api_url}/docs
   Temporal UI  {temporal_ui_url}
+{more}
 
   Demo users (tokens also in {var_dir}/demo-users.json):
 {table}

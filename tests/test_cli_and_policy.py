@@ -77,3 +77,19 @@ def test_the_worker_will_not_start_on_a_malformed_policy(tmp_path, database_url)
     done = subprocess.run([sys.executable, "worker.py"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode != 0
     assert "tasks.supervisor_identification.due" in done.stderr
+
+
+def test_the_api_will_not_start_on_a_malformed_policy(tmp_path, settings):
+    from api.main import create_app
+
+    path = tmp_path / "policy.toml"
+    path.write_text((ROOT / "policy" / "chicago.toml").read_text().replace('after = "P2D"', 'after = "soon"', 1))
+    with pytest.raises(PolicyError) as refused:
+        create_app(settings.model_copy(update={"policy_file": path}))
+    assert "tasks.supervisor_identification.escalation.1.after" in str(refused.value)
+
+
+async def test_referrals_stuck_lists_overdue_tasks_or_says_none(database_url):
+    done = referrals(database_url, "stuck")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("CASE") or done.stdout.strip() == "no overdue tasks"

@@ -1,0 +1,46 @@
+"""The notifier activity against real PostgreSQL, a real SMTP server and a real webhook receiver."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlmodel import select
+from temporalio.testing import ActivityEnvironment
+
+from activities.channels import SmtpMailer, WebhookPoster
+from activities.notifier import Notifier
+from activities.rendering import Templates
+from domain.enums import Role, Task
+from domain.events import EscalationNotice
+from store.tables import Notification
+from tests.receivers import free_port
+from tests.scenario import Driver
+
+
+async def test_an_smtp_outage_is_retried_and_nothing_is_sent_twice(api, sessions, settings, people, smtp_sink,
+                                                                   webhook_sink):
+    case = await Driver(api, people).new_case()
+    now = datetime.now(UTC)
+    sent = EscalationNotice(
+        workflow_id=case["workflow_id"], case_id=case["id"], case_number=case["case_number"], district="010",
+        filed_by_id=people.ids["officer"], event_seq=7, task=Task.FOOTAGE_HOLD, level=1,
+        roles=[Role.EVIDENCE_CUSTODIAN, Role.SUPERVISOR], due_at=now - timedelta(hours=3), escalated_at=now,
+    )
+    down = Notifier(sessions, settings, Templates(), SmtpMailer(f"smtp://127.0.0.1:{free_port()}", "x@y.z"),
+                    WebhookPoster(webhook_sink.url))
+    activity = ActivityEnvironment()
+    with pytest.raises(OSError):
+        await activity.run(down.notify, sent)
+    async with sessions() as s:
+        inbox = (await s.exec(select(Notification).where(Notification.idempotency_key.startswith(
+            f"{sent.workflow_id}:7:")))).all()
+    names = {who for who, uid in people.ids.items() if uid in {n.recipient_id for n in inbox}}
+    assert {"custodian", "supervisor"} <= names and "supervisor_elsewhere" not in names
+    assert all(n.email_sent_at is None for n in inbox)  # the inbox is there even while mail is down
+
+    up = Notifier(sessions, settings, Templates(), SmtpMailer(smtp_sink.url, "x@y.z"), WebhookPoster(webhook_sink.url))
+    for _ in range(2):  # the retry that succeeds, then a replayed one
+        assert await activity.run(up.notify, sent) == len(inbox)
+    mails = [m for m in smtp_sink.messages if sent.workflow_id.replace(":", ".") in m["Message-ID"]]
+    assert sorted(m["To"] for m in mails) == sorted(
+        people.emails[w] for w, uid in people.ids.items() if uid in {n.recipient_id for n in inbox})
+    assert len([b for h, b in webhook_sink.posts if h.get("Idempotency-Key") == f"{sent.workflow_id}:7"]) == 1
