@@ -18,6 +18,7 @@ from temporalio.worker import Worker
 
 import logs
 from activities.case_store import CaseStore
+from activities.documents import DocumentWriter
 from activities.notifier import build_notifier
 from config import Settings, get_settings
 from domain.policy import PolicyError, load_policy
@@ -33,7 +34,13 @@ def build_worker(client: Client, settings: Settings, sessions) -> Worker:
         client,
         task_queue=settings.task_queue,
         workflows=[IncidentWorkflow, DigestWorkflow],
-        activities=[CaseStore(sessions).persist, notifier.notify, notifier.send_digest],
+        activities=[
+            CaseStore(sessions).persist,
+            DocumentWriter(sessions).generate,
+            notifier.notify,
+            notifier.send_digest,
+            notifier.deliver_document,
+        ],
     )
 
 

@@ -7,6 +7,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
+DOCX_SUBTYPE = "vnd.openxmlformats-officedocument.wordprocessingml.document"
+
 
 class SmtpMailer:
     def __init__(self, url: str, sender: str) -> None:
@@ -15,7 +17,9 @@ class SmtpMailer:
             raise ValueError(f"REFERRALS_SMTP_URL must look like smtp://host:port, not {url!r}")
         self._host, self._port, self._sender = parts.hostname, parts.port or 25, sender
 
-    async def send(self, to: str, subject: str, body: str, message_key: str) -> None:
+    async def send(
+        self, to: str, subject: str, body: str, message_key: str, attachment: tuple[str, bytes] | None = None
+    ) -> None:
         message = EmailMessage()
         message["From"] = self._sender
         message["To"] = to
@@ -23,6 +27,9 @@ class SmtpMailer:
         # The idempotency key travels as the Message-ID, so a receiver can drop a duplicate too.
         message["Message-ID"] = f"<{message_key.replace(':', '.')}@incident-referrals>"
         message.set_content(body)
+        if attachment is not None:
+            filename, content = attachment
+            message.add_attachment(content, maintype="application", subtype=DOCX_SUBTYPE, filename=filename)
         await asyncio.to_thread(self._send, message)
 
     def _send(self, message: EmailMessage) -> None:

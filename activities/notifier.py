@@ -12,8 +12,9 @@ from activities.rendering import Templates, humanize, task_title
 from config import Settings
 from domain.digest import concerns
 from domain.enums import Role, Task
-from domain.events import EscalationNotice
-from store import cases, notifications
+from domain.events import DocumentDelivery, EscalationNotice
+from store import cases, documents, notifications
+from store.tables import DocumentDeliveryRow
 
 log = structlog.get_logger()
 
@@ -86,6 +87,30 @@ class Notifier:
             await self._send_mail(f"digest:{day}")
         log.info("daily_digest_sent", day=day, recipients=len(rows))
         return len(rows)
+
+    @activity.defn(name="deliver_document")
+    async def deliver_document(self, delivery: DocumentDelivery) -> bool:
+        """E-mails a document (the referral packet to the prosecutor's intake address) once."""
+        if self._mailer is None:
+            log.warning("document_not_mailed_no_smtp", case_id=delivery.case_id, document_id=delivery.document_id)
+            return False
+        key = f"{delivery.workflow_id}:{delivery.document_id}"
+        async with self._sessions() as session:
+            if await documents.delivered(session, key):
+                return True
+            row = await documents.get(session, delivery.case_id, delivery.document_id)
+            context = dict(case_number=delivery.case_number, filename=row.filename, sha256=row.sha256,
+                           version=row.version)
+            await self._mailer.send(
+                delivery.to, self._templates.render("notifications/referral_packet.subject.j2", **context),
+                self._templates.render("notifications/referral_packet.txt.j2", **context), key,
+                attachment=(row.filename, row.content),
+            )
+            session.add(DocumentDeliveryRow(idempotency_key=key, document_id=row.id, recipient=delivery.to,
+                                            sent_at=datetime.now(UTC)))
+            await session.commit()
+        log.info("document_mailed", case_id=delivery.case_id, document_id=delivery.document_id)
+        return True
 
     async def _send_mail(self, key: str) -> None:
         async with self._sessions() as session:

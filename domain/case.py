@@ -5,7 +5,17 @@ from typing import Generic
 
 from pydantic import BaseModel, ConfigDict
 
-from domain.enums import INVESTIGATION_TASKS, TASK_OWNER, Disposition, FlagReason, Role, Stage, Task, TaskStatus
+from domain.enums import (
+    INVESTIGATION_TASKS,
+    TASK_OWNER,
+    Disposition,
+    DocumentKind,
+    FlagReason,
+    Role,
+    Stage,
+    Task,
+    TaskStatus,
+)
 from domain.messages import (
     Actor,
     CommandApproval,
@@ -70,6 +80,18 @@ class PurgeWarning(_Model):
     status: str  # "purged" | "inside_margin"
 
 
+class DocumentRef(_Model):
+    """A generated document as the case lists it; its bytes stay in PostgreSQL, never in history."""
+
+    id: str
+    kind: DocumentKind
+    version: int
+    filename: str
+    size: int
+    sha256: str
+    created_at: datetime
+
+
 class Recorded(_Model, Generic[P]):
     """A human step as it was accepted: what was said, by whom, when."""
 
@@ -109,6 +131,7 @@ class CaseState(_Model):
     acknowledgement: Recorded[ReferralAcknowledgement] | None = None
     withdrawal: Recorded[Withdrawal] | None = None
     purge_warnings: list[PurgeWarning] = []
+    documents: list[DocumentRef] = []
     investigation_round: int = 1
     event_seq: int = 0
 

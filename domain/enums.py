@@ -97,3 +97,9 @@ class ImmunityFinding(StrEnum):
 class ApprovalDecision(StrEnum):
     APPROVE = "approve"
     REJECT = "reject"
+
+
+class DocumentKind(StrEnum):
+    PRESERVATION_REQUEST = "preservation_request"
+    LEGAL_REVIEW_MEMO = "legal_review_memo"
+    REFERRAL_PACKET = "referral_packet"

@@ -7,7 +7,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from domain.case import CaseState, PersonRef
-from domain.enums import Role, Task
+from domain.enums import DocumentKind, Role, Task
+from domain.policy import Prosecutor
 
 
 class EventKind(StrEnum):
@@ -22,6 +23,7 @@ class EventKind(StrEnum):
     STAGE_CHANGED = "stage_changed"
     TASKS_REOPENED = "tasks_reopened"
     TASK_ESCALATED = "task_escalated"
+    DOCUMENT_GENERATED = "document_generated"
     CASE_CLOSED = "case_closed"
 
 
@@ -71,3 +73,37 @@ class EscalationNotice(BaseModel):
     roles: list[Role]
     due_at: datetime
     escalated_at: datetime
+
+
+class Letterhead(BaseModel):
+    """The policy's part that documents print: small, so it travels in the activity input."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    department: str
+    department_address: str
+    prosecutor: Prosecutor
+    retention_days: int
+    statutes: dict[str, str]  # citation -> title
+
+
+class DocumentRequest(BaseModel):
+    """Generate one document from the case as stored at `event_seq`; ids only, never bytes."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    workflow_id: str
+    case_id: str
+    kind: DocumentKind
+    event_seq: int
+    letterhead: Letterhead
+
+
+class DocumentDelivery(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    workflow_id: str
+    case_id: str
+    case_number: str
+    document_id: str
+    to: str

@@ -6,7 +6,7 @@ No column stores the immigration status or citizenship of anyone (TRUST Act).
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Column, DateTime, Index, String, Text
+from sqlalchemy import Column, DateTime, Index, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlmodel import Field, SQLModel
 
@@ -152,4 +152,31 @@ class WebhookDelivery(SQLModel, table=True):
 
     __tablename__ = "webhook_delivery"
     idempotency_key: str = Field(primary_key=True)
+    sent_at: datetime = _tz(nullable=False)
+
+
+class DocumentRow(SQLModel, table=True):
+    """A generated Word document, versioned per case and kind; the bytes' SHA-256 is in the audit trail."""
+
+    __tablename__ = "document"
+    __table_args__ = (UniqueConstraint("case_id", "kind", "version", name="uq_document_case_kind_version"),)
+    id: str = Field(primary_key=True)
+    case_id: str = Field(foreign_key="incident.id", index=True)
+    kind: str
+    version: int
+    filename: str
+    size: int
+    sha256: str
+    content: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    idempotency_key: str = Field(unique=True)
+    created_at: datetime = _tz(nullable=False)
+
+
+class DocumentDeliveryRow(SQLModel, table=True):
+    """Documents already e-mailed, by idempotency key: a retry never sends twice."""
+
+    __tablename__ = "document_delivery"
+    idempotency_key: str = Field(primary_key=True)
+    document_id: str = Field(foreign_key="document.id")
+    recipient: str
     sent_at: datetime = _tz(nullable=False)

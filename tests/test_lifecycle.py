@@ -66,18 +66,22 @@ async def test_chicago_scenario_from_filing_to_acknowledgement(api, people, sess
     # The audit trail: every step and stage change, with actors, in one verifiable chain.
     trail = await d.events(cid)
     assert trail["chain_valid"] is True
+    generated = ("document_generated", None)
     assert [(e["kind"], e["actor_name"]) for e in trail["items"]] == [
-        ("case_filed", "Test officer"),
-        ("footage_hold_confirmed", "Test custodian"),
-        ("footage_hold_confirmed", "Test custodian"),
+        ("case_filed", "Test officer"), generated,
+        ("footage_hold_confirmed", "Test custodian"), generated,
+        ("footage_hold_confirmed", "Test custodian"), generated,
         ("supervisor_identification_recorded", "Test officer"),
         ("violation_report_recorded", "Test supervisor"),
         ("stage_changed", None),
-        ("legal_review_decided", "Test reviewer"),
+        ("legal_review_decided", "Test reviewer"), generated,
         ("stage_changed", None),
-        ("command_decided", "Test commander"),
+        ("command_decided", "Test commander"), generated,
         ("stage_changed", None),
         ("referral_acknowledged", "Test liaison"),
         ("case_closed", None),
     ]
-    assert [e["seq"] for e in trail["items"]] == list(range(1, 13))
+    assert [e["seq"] for e in trail["items"]] == list(range(1, 18))
+    documents = [(e["data"]["kind"], e["data"]["version"]) for e in trail["items"] if e["kind"] == "document_generated"]
+    assert documents == [("preservation_request", 1), ("preservation_request", 2), ("preservation_request", 3),
+                         ("legal_review_memo", 1), ("referral_packet", 1)]

@@ -10,14 +10,33 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.case_store import CaseStore
+    from activities.documents import DocumentWriter
     from activities.notifier import Notifier
     from domain import search_attributes as sa
     from domain import steps
-    from domain.case import CaseState, IncidentInput, PersonRef, new_case, open_task
-    from domain.enums import INVESTIGATION_TASKS, ApprovalDecision, Disposition, ReviewDecision, Stage, Task, TaskStatus
+    from domain.case import CaseState, DocumentRef, IncidentInput, PersonRef, new_case, open_task
+    from domain.enums import (
+        INVESTIGATION_TASKS,
+        ApprovalDecision,
+        Disposition,
+        DocumentKind,
+        ReviewDecision,
+        Stage,
+        Task,
+        TaskStatus,
+    )
     from domain.errors import Rejection
     from domain.escalation import next_escalation, reached_level, roles_between
-    from domain.events import CaseEvent, EscalationNotice, EventKind, PersistCase, StepResult
+    from domain.events import (
+        CaseEvent,
+        DocumentDelivery,
+        DocumentRequest,
+        EscalationNotice,
+        EventKind,
+        Letterhead,
+        PersistCase,
+        StepResult,
+    )
     from domain.messages import (
         CommandApproval,
         FootageHold,
@@ -43,6 +62,11 @@ class IncidentWorkflow:
     @workflow.init
     def __init__(self, inp: IncidentInput) -> None:
         self._policy = inp.policy
+        self._letterhead = Letterhead(
+            department=inp.policy.department, department_address=inp.policy.department_address,
+            prosecutor=inp.policy.prosecutor, retention_days=inp.policy.bwc_retention_days,
+            statutes={s.citation: s.title for s in inp.policy.statutes},
+        )
         self._state = new_case(inp, workflow.now())
         # Handlers and the run loop each change state and persist it as one unit.
         self._lock = asyncio.Lock()
@@ -53,6 +77,7 @@ class IncidentWorkflow:
     async def run(self, inp: IncidentInput) -> CaseState:
         async with self._lock:
             await self._record(EventKind.CASE_FILED, PersonRef.of(inp.filed_by), inp.filing.model_dump(mode="json"))
+            await self._documents_after(EventKind.CASE_FILED)
             self._filed = True
         deadlines = asyncio.create_task(self._escalations())
         while not self._state.closed:
@@ -168,6 +193,7 @@ class IncidentWorkflow:
             _, apply = STEPS[kind]
             apply(self._state, step, workflow.now())
             await self._record(kind, PersonRef.of(step.actor), step.payload.model_dump(mode="json"))
+            await self._documents_after(kind)
         return await self._settled()
 
     async def _settled(self) -> StepResult:
@@ -219,6 +245,36 @@ class IncidentWorkflow:
                 return
             steps.close(self._state, disposition, workflow.now())
             await self._record(EventKind.CASE_CLOSED, None, {"disposition": disposition.value})
+
+    # --- documents: generated from the case as stored, listed by id; the bytes never enter history
+
+    async def _documents_after(self, kind: EventKind) -> None:
+        for document_kind in documents_after(kind, self._state):
+            ref = await workflow.execute_activity_method(
+                DocumentWriter.generate,
+                DocumentRequest(workflow_id=workflow.info().workflow_id, case_id=self._state.case_id,
+                                kind=document_kind, event_seq=self._state.event_seq, letterhead=self._letterhead),
+                start_to_close_timeout=timedelta(minutes=2), retry_policy=PERSIST_RETRY,
+            )
+            self._state.documents.append(ref)
+            await self._record(EventKind.DOCUMENT_GENERATED, None, {
+                "document_id": ref.id, "kind": ref.kind.value, "version": ref.version, "filename": ref.filename,
+                "size": ref.size, "sha256": ref.sha256,
+            })
+            if document_kind == DocumentKind.REFERRAL_PACKET:
+                self._deliveries.append(asyncio.create_task(self._send_to_prosecutor(ref)))
+
+    async def _send_to_prosecutor(self, ref: DocumentRef) -> None:
+        delivery = DocumentDelivery(workflow_id=workflow.info().workflow_id, case_id=self._state.case_id,
+                                    case_number=self._state.case_number, document_id=ref.id,
+                                    to=self._policy.prosecutor.intake_email)
+        try:
+            await workflow.execute_activity_method(
+                Notifier.deliver_document, delivery, start_to_close_timeout=timedelta(minutes=2),
+                schedule_to_close_timeout=NOTIFY_DEADLINE, retry_policy=NOTIFY_RETRY,
+            )
+        except ActivityError:
+            workflow.logger.warning("referral packet not e-mailed", extra={"document_id": ref.id})
 
     # --- deadlines: one durable timer at a time, for the earliest ladder step of any open task
 
@@ -325,6 +381,18 @@ STEPS = {
     EventKind.REFERRAL_ACKNOWLEDGED: (steps.check_acknowledgement, steps.apply_acknowledgement),
     EventKind.CASE_WITHDRAWN: (steps.check_withdrawal, steps.apply_withdrawal),
 }
+
+
+def documents_after(kind: EventKind, state: CaseState) -> list[DocumentKind]:
+    """Which documents a change produces: the preservation request at filing and whenever holds
+    change, the reviewer's memo with each legal review, the referral packet on approval."""
+    if kind in (EventKind.CASE_FILED, EventKind.FOOTAGE_HOLD_CONFIRMED) and state.recordings:
+        return [DocumentKind.PRESERVATION_REQUEST]
+    if kind == EventKind.LEGAL_REVIEW_DECIDED:
+        return [DocumentKind.LEGAL_REVIEW_MEMO]
+    if kind == EventKind.COMMAND_DECIDED and state.command_decisions[-1].payload.decision == ApprovalDecision.APPROVE:
+        return [DocumentKind.REFERRAL_PACKET]
+    return []
 
 
 def _decision(state: CaseState, task: Task) -> Any:

@@ -1,0 +1,79 @@
+"""The activity that writes Word documents from the templates under templates/documents/."""
+
+import asyncio
+import hashlib
+import io
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import structlog
+from docxtpl import DocxTemplate
+from jinja2.sandbox import SandboxedEnvironment
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+from temporalio import activity
+
+from activities import document_context
+from activities.rendering import TEMPLATES
+from domain.case import CaseState, DocumentRef
+from domain.enums import DocumentKind
+from domain.events import DocumentRequest
+from store import cases, documents
+from store.tables import DocumentRow, Incident
+
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+log = structlog.get_logger()
+
+
+def render(template: Path, context: dict) -> bytes:
+    """Fill a docxtpl template: user text enters as escaped values in a sandboxed environment."""
+    document = DocxTemplate(template)
+    document.render(context, jinja_env=SandboxedEnvironment(autoescape=True))
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+class DocumentWriter:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], folder: Path = TEMPLATES / "documents") -> None:
+        self._sessions = sessions
+        self._folder = folder
+
+    @activity.defn(name="generate_document")
+    async def generate(self, request: DocumentRequest) -> DocumentRef:
+        """Once per (workflow, event, kind): a retry returns the document the first attempt stored."""
+        key = f"{request.workflow_id}:{request.event_seq}:{request.kind.value}"
+        async with self._sessions() as session, session.begin():
+            if (existing := await documents.by_key(session, key)) is not None:
+                return _ref(existing)
+            # Locking the case row serialises version numbers per case.
+            incident = await session.get(Incident, request.case_id, with_for_update=True)
+            state = CaseState.model_validate(incident.state)
+            version = await documents.next_version(session, request.case_id, request.kind.value)
+            now = datetime.now(UTC)
+            context = await self._context(session, request, state, now, version)
+            content = await asyncio.to_thread(render, self._folder / f"{request.kind.value}.docx", context)
+            row = DocumentRow(
+                id=str(uuid.uuid4()), case_id=request.case_id, kind=request.kind.value, version=version,
+                filename=f"{state.case_number}-{request.kind.value.replace('_', '-')}-v{version}.docx",
+                size=len(content), sha256=hashlib.sha256(content).hexdigest(), content=content,
+                idempotency_key=key, created_at=now,
+            )
+            session.add(row)
+        log.info("document_generated", case_id=request.case_id, workflow_id=request.workflow_id,
+                 kind=request.kind.value, version=version, size=row.size)
+        return _ref(row)
+
+    async def _context(self, session, request: DocumentRequest, state: CaseState, now: datetime, version: int):
+        if request.kind == DocumentKind.PRESERVATION_REQUEST:
+            return document_context.preservation_request(state, request.letterhead, now)
+        if request.kind == DocumentKind.LEGAL_REVIEW_MEMO:
+            return document_context.legal_review_memo(state, request.letterhead, now)
+        events = await cases.list_events(session, request.case_id)
+        return document_context.referral_packet(state, request.letterhead, now, events, version)
+
+
+def _ref(row: DocumentRow) -> DocumentRef:
+    return DocumentRef(id=row.id, kind=DocumentKind(row.kind), version=row.version, filename=row.filename,
+                       size=row.size, sha256=row.sha256, created_at=row.created_at)
