@@ -8,7 +8,7 @@ from fastapi import FastAPI, Request
 
 import logs
 from api import errors
-from api.routes import health, incidents, notifications, steps, users
+from api.routes import documents, health, incidents, notifications, steps, users
 from config import Settings, get_settings
 from domain.policy import load_policy
 from store.engine import async_engine, session_factory
@@ -41,7 +41,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     errors.install(app)
-    for module in (health, incidents, steps, notifications, users):
+    for module in (health, incidents, steps, documents, notifications, users):
         app.include_router(module.router)
 
     @app.middleware("http")

@@ -1,0 +1,224 @@
+"""The Word documents, opened back with python-docx: what a prosecutor and a custodian will read."""
+
+import hashlib
+import io
+import shutil
+import subprocess
+
+import pytest
+from docx import Document
+from docx.table import Table
+from docx.text.paragraph import Paragraph
+from sqlmodel import select
+from temporalio.testing import ActivityEnvironment
+
+from activities.documents import DOCX, DocumentWriter
+from domain.enums import DocumentKind
+from domain.events import DocumentRequest, Letterhead
+from store.tables import DocumentRow
+from tests.conftest import CHICAGO
+from tests.scenario import ACK, APPROVE, HOLD_1, HOLD_2, IDENTIFIED, REFER, VIOLATIONS, Driver, filing
+
+NASTY = 'He said "{{ 7*7 }}" and {% raw %}{% for x in y %}{% endraw %} <b>&amp; \' </w:t></w:r> ]]> {{ config }}'
+LONG_NARRATIVE = (NASTY + " ") * (20_000 // (len(NASTY) + 1))
+
+
+def open_docx(content: bytes):
+    return Document(io.BytesIO(content))
+
+
+def all_text(doc) -> str:
+    parts = [p.text for p in doc.paragraphs]
+    for table in doc.tables:
+        for row in table.rows:
+            parts += [cell.text for cell in row.cells]
+    return "\n".join(parts)
+
+
+def headings(doc) -> list[str]:
+    return [p.text for p in doc.paragraphs if p.style.name.startswith("Heading")]
+
+
+def table_after(doc, heading: str):
+    """The table that follows a heading, as rows of cell texts."""
+    seen = False
+    for block in doc.iter_inner_content():
+        if isinstance(block, Paragraph) and block.text == heading:
+            seen = True
+        elif isinstance(block, Table) and seen:
+            return [[cell.text for cell in row.cells] for row in block.rows]
+    raise AssertionError(f"no table after {heading!r}")
+
+
+async def documents_of(api, people, case_id: str) -> dict[tuple[str, int], bytes]:
+    listing = await api.get(f"/incidents/{case_id}/documents", headers=people.headers("auditor"))
+    assert listing.status_code == 200
+    found = {}
+    for item in listing.json()["items"]:
+        response = await api.get(item["download"], headers=people.headers("auditor"))
+        assert response.status_code == 200
+        assert response.headers["content-type"] == DOCX
+        assert f'filename="{item["filename"]}"' in response.headers["content-disposition"]
+        assert hashlib.sha256(response.content).hexdigest() == item["sha256"]
+        assert len(response.content) == item["size"]
+        found[(item["kind"], item["version"])] = response.content
+    return found
+
+
+@pytest.fixture(scope="module")
+async def referred(api, people):
+    d = Driver(api, people)
+    case = await d.new_case(body=filing(narrative=LONG_NARRATIVE))
+    cid = case["id"]
+    await d.investigate(cid)
+    await d.ok(cid, "legal-review", "reviewer", REFER)
+    await d.ok(cid, "command-approval", "commander", APPROVE)
+    return (await d.get(cid)).json(), await documents_of(api, people, cid), (await d.events(cid))["items"]
+
+
+async def test_every_page_carries_the_case_number_marking_and_page_numbers(referred):
+    case, docs, _ = referred
+    for content in docs.values():
+        doc = open_docx(content)
+        for section in doc.sections:
+            assert section.header.paragraphs[0].text == f"{case['case_number']} · LAW ENFORCEMENT SENSITIVE"
+            footer_xml = section.footer._element.xml
+            assert 'w:instr="PAGE"' in footer_xml and 'w:instr="NUMPAGES"' in footer_xml
+        assert "Heading 1" in [p.style.name for p in doc.paragraphs]
+
+
+async def test_the_referral_packet_has_every_section_and_fact(referred):
+    case, docs, events = referred
+    doc = open_docx(docs[("referral_packet", 1)])
+    assert headings(doc) == [
+        "Referral packet", "Cover memo", "Incident summary", "Narrative", "CPD members", "Federal personnel",
+        "Supervisor on scene", "Recordings", "Alleged offences", "Immunity analysis", "Federal authority",
+        "Necessary and proper", "Rationale", "Decision chain", "Chronology", "Exhibits"]
+    text = all_text(doc)
+    assert "Cook County State's Attorney's Office" in text and "Felony Review Unit" in text
+    assert case["case_number"] in text and "2603104512" in text
+    recordings = table_after(doc, "Recordings")
+    assert [r[0] for r in recordings[1:]] == ["X6031234", "X6039999"]
+    assert [r[4] for r in recordings[1:]] == ["AXON-2026-0042", "AXON-2026-0043"]
+    assert table_after(doc, "CPD members")[1] == ["P.O. Ana Ruiz", "12345"]
+    assert "J. Doe" in text and "Supervisory Deportation Officer" in text and "4411" in text
+    offences = table_after(doc, "Alleged offences")
+    assert offences[1][:2] == ["720 ILCS 5/12-3", "Battery"]
+    assert "Charges the legal reviewer supports: 720 ILCS 5/12-3 (Battery)." in text
+    assert "Administrative warrant for one person, not the bystander." in text
+    assert "Finding: not immune." in text
+    chain = table_after(doc, "Decision chain")
+    assert [(r[1], r[2], r[3]) for r in chain[1:]] == [
+        ("Test officer", "officer", "filed"), ("Test reviewer", "legal_reviewer", "refer"),
+        ("Test commander", "command", "approve")]
+    chronology = table_after(doc, "Chronology")
+    packet_event = next(e for e in events if e["kind"] == "document_generated"
+                        and e["data"]["kind"] == "referral_packet")
+    assert len(chronology) - 1 == packet_event["seq"] - 1  # every event up to the approval
+    assert chronology[1][1] == "Report filed" and chronology[1][2] == "Test officer"
+    exhibits = table_after(doc, "Exhibits")
+    assert [r[0] for r in exhibits[1:]][:2] == ["A1", "A2"]
+    assert any("legal review memo v1" in r[1] for r in exhibits)
+
+
+async def test_user_text_renders_verbatim_and_injects_nothing(referred):
+    _, docs, _ = referred
+    doc = open_docx(docs[("referral_packet", 1)])
+    narrative = [p.text for p in doc.paragraphs]
+    assert LONG_NARRATIVE.strip() in narrative  # 20,000 characters, template syntax and XML specials as typed
+    assert "49" not in narrative[narrative.index(LONG_NARRATIVE.strip())]
+
+
+async def test_the_preservation_request_tells_the_custodian_what_to_hold(referred):
+    case, docs, _ = referred
+    first = open_docx(docs[("preservation_request", 1)])
+    assert headings(first) == ["Request to preserve body-worn camera recordings", "Hold deadline", "Recordings",
+                               "How to confirm the hold"]
+    rows = table_after(first, "Recordings")
+    assert [r[0] for r in rows[1:]] == ["X6031234", "X6039999"]
+    assert rows[1][5] == "use_of_force, detention_or_arrest"
+    assert [r[6] for r in rows[1:]] == ["NOT YET HELD", "NOT YET HELD"]
+    assert case["recordings"][0]["purge_at"][:10] in rows[1][4]
+    text = all_text(first)
+    assert "2603104512" in text and f"/incidents/{case['id']}/footage-hold" in text
+    assert case["tasks"]["footage_hold"]["due_at"][:10] in text
+    # Regenerated as holds arrive: the last version shows both references.
+    last = open_docx(docs[("preservation_request", 2)])
+    assert [r[6] for r in table_after(last, "Recordings")[1:]] == ["AXON-2026-0042", "AXON-2026-0043"]
+
+
+async def test_documents_are_listed_on_the_case_and_hashed_in_the_audit_trail(referred):
+    case, docs, events = referred
+    listed = {(d["kind"], d["version"]): d["sha256"] for d in case["documents"]}
+    audited = {(e["data"]["kind"], e["data"]["version"]): e["data"]["sha256"]
+               for e in events if e["kind"] == "document_generated"}
+    assert listed == audited
+    assert {k: hashlib.sha256(v).hexdigest() for k, v in docs.items()} == listed
+
+
+async def test_the_packet_reaches_the_prosecutor_intake_by_email(referred, smtp_sink):
+    case, docs, _ = referred
+    for _ in range(100):
+        mails = [m for m in smtp_sink.messages if m["To"] == CHICAGO.prosecutor.intake_email
+                 and case["case_number"] in m["Subject"]]
+        if mails:
+            break
+        import asyncio
+        await asyncio.sleep(0.1)
+    [mail] = mails
+    [attachment] = list(mail.iter_attachments())
+    assert attachment.get_filename() == f"{case['case_number']}-referral-packet-v1.docx"
+    assert attachment.get_content() == docs[("referral_packet", 1)]
+
+
+async def test_a_refusal_and_a_second_review_show_in_the_documents(api, people):
+    d = Driver(api, people)
+    cid = (await d.new_case())["id"]
+    await d.ok(cid, "footage-hold", "custodian", {"holds": [HOLD_1, HOLD_2]})
+    refused = {"outcome": "refused", "agency": "ICE", "camera_id": "X6039999", "notes": "Declined on camera."}
+    await d.ok(cid, "supervisor-identification", "officer", refused)
+    await d.ok(cid, "violation-report", "officer", VIOLATIONS)
+    back = {"decision": "return", "rationale": "Ask again.", "return_tasks": ["supervisor_identification"]}
+    await d.ok(cid, "legal-review", "reviewer", back)
+    await d.ok(cid, "supervisor-identification", "officer", refused)
+    await d.ok(cid, "legal-review", "reviewer", REFER)
+    await d.ok(cid, "command-approval", "commander", APPROVE)
+    docs = await documents_of(api, people, cid)
+    assert {("legal_review_memo", 1), ("legal_review_memo", 2), ("referral_packet", 1)} <= set(docs)
+    assert "Decision: return." in all_text(open_docx(docs[("legal_review_memo", 1)]))
+    assert "Decision: refer." in all_text(open_docx(docs[("legal_review_memo", 2)]))
+    packet = all_text(open_docx(docs[("referral_packet", 1)]))
+    assert "refused to identify themselves. Recorded on body-worn camera X6039999." in packet
+    await d.ok(cid, "referral-acknowledgement", "liaison", ACK)
+
+
+async def test_generation_is_idempotent_under_retry(referred, sessions):
+    case, _, events = referred
+    filed = next(e for e in events if e["kind"] == "case_filed")
+    request = DocumentRequest(
+        workflow_id=case["workflow_id"], case_id=case["id"], kind=DocumentKind.PRESERVATION_REQUEST,
+        event_seq=filed["seq"], letterhead=Letterhead(
+            department=CHICAGO.department, department_address=CHICAGO.department_address,
+            prosecutor=CHICAGO.prosecutor, retention_days=90, statutes={}))
+    writer = DocumentWriter(sessions)
+    first = await ActivityEnvironment().run(writer.generate, request)
+    again = await ActivityEnvironment().run(writer.generate, request)
+    assert first == again
+    assert (first.kind, first.version) == ("preservation_request", 1)
+    async with sessions() as s:
+        rows = (await s.exec(select(DocumentRow).where(DocumentRow.case_id == case["id"],
+                                                       DocumentRow.kind == "preservation_request"))).all()
+    assert len(rows) == 2  # the two the case made, none added by the retries
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice (Debian package libreoffice-writer-nogui) "
+                    "is not installed; .ci/run installs it")
+async def test_libreoffice_converts_the_packet_to_pdf(referred, tmp_path):
+    _, docs, _ = referred
+    source = tmp_path / "packet.docx"
+    source.write_bytes(docs[("referral_packet", 1)])
+    done = subprocess.run(["soffice", "--headless", "--convert-to", "pdf", "--outdir", str(tmp_path), str(source)],
+                          capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr
+    pdf = (tmp_path / "packet.pdf").read_bytes()
+    assert pdf.startswith(b"%PDF") and len(pdf) > 10_000
