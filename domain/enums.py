@@ -99,6 +99,14 @@ class ApprovalDecision(StrEnum):
     REJECT = "reject"
 
 
+# The one task of each stage after the investigation.
+STAGE_TASK = {
+    Stage.LEGAL_REVIEW: Task.LEGAL_REVIEW,
+    Stage.COMMAND_APPROVAL: Task.COMMAND_APPROVAL,
+    Stage.REFERRAL: Task.REFERRAL_ACKNOWLEDGEMENT,
+}
+
+
 class DocumentKind(StrEnum):
     PRESERVATION_REQUEST = "preservation_request"
     LEGAL_REVIEW_MEMO = "legal_review_memo"

@@ -8,6 +8,7 @@ from datetime import datetime
 from domain.case import CaseState, PersonRef, Recorded, complete_task
 from domain.enums import Disposition, Stage, Task, TaskStatus
 from domain.errors import Rejection, RejectionKind
+from domain.events import EventKind
 from domain.messages import (
     Actor,
     CommandApproval,
@@ -170,3 +171,17 @@ def close(state: CaseState, disposition: Disposition, now: datetime) -> None:
     state.disposition = disposition
     state.closed_at = now
 
+
+# Each human step by its audit event: the check (the update's validator) and the change (its handler).
+STEPS = {
+    EventKind.FOOTAGE_HOLD_CONFIRMED: (check_footage_hold, apply_footage_hold),
+    EventKind.SUPERVISOR_IDENTIFICATION_RECORDED: (
+        check_supervisor_identification,
+        apply_supervisor_identification,
+    ),
+    EventKind.VIOLATION_REPORT_RECORDED: (check_violation_report, apply_violation_report),
+    EventKind.LEGAL_REVIEW_DECIDED: (check_legal_review, apply_legal_review),
+    EventKind.COMMAND_DECIDED: (check_command_approval, apply_command_approval),
+    EventKind.REFERRAL_ACKNOWLEDGED: (check_acknowledgement, apply_acknowledgement),
+    EventKind.CASE_WITHDRAWN: (check_withdrawal, apply_withdrawal),
+}

@@ -17,7 +17,7 @@ from domain.enums import DocumentKind
 from domain.events import DocumentRequest, Letterhead
 from store.tables import DocumentRow
 from tests.conftest import CHICAGO
-from tests.scenario import ACK, APPROVE, HOLD_1, HOLD_2, IDENTIFIED, REFER, VIOLATIONS, Driver, filing
+from tests.scenario import ACK, APPROVE, HOLD_1, HOLD_2, REFER, VIOLATIONS, Driver, filing
 
 NASTY = 'He said "{{ 7*7 }}" and {% raw %}{% for x in y %}{% endraw %} <b>&amp; \' </w:t></w:r> ]]> {{ config }}'
 LONG_NARRATIVE = (NASTY + " ") * (20_000 // (len(NASTY) + 1))

@@ -14,9 +14,11 @@ with workflow.unsafe.imports_passed_through():
     from activities.notifier import Notifier
     from domain import search_attributes as sa
     from domain import steps
+    from domain.documents import documents_after
     from domain.case import CaseState, DocumentRef, IncidentInput, PersonRef, new_case, open_task
     from domain.enums import (
         INVESTIGATION_TASKS,
+        STAGE_TASK,
         ApprovalDecision,
         Disposition,
         DocumentKind,
@@ -178,7 +180,7 @@ class IncidentWorkflow:
     def _validate(self, kind: EventKind, step: Step) -> None:
         # An ApplicationError raised here rejects the update before it enters history; raised
         # from a handler, it fails only that update (never the workflow).
-        check, _ = STEPS[kind]
+        check, _ = steps.STEPS[kind]
         try:
             check(self._state, step, self._policy)
         except Rejection as rejection:
@@ -190,7 +192,7 @@ class IncidentWorkflow:
         async with self._lock:
             # A handler queued behind the lock re-checks against what changed since its validator ran.
             self._validate(kind, step)
-            _, apply = STEPS[kind]
+            _, apply = steps.STEPS[kind]
             apply(self._state, step, workflow.now())
             await self._record(kind, PersonRef.of(step.actor), step.payload.model_dump(mode="json"))
             await self._documents_after(kind)
@@ -361,38 +363,6 @@ class IncidentWorkflow:
             ]
         )
         workflow.set_current_details(current_details(state))
-
-
-STAGE_TASK = {
-    Stage.LEGAL_REVIEW: Task.LEGAL_REVIEW,
-    Stage.COMMAND_APPROVAL: Task.COMMAND_APPROVAL,
-    Stage.REFERRAL: Task.REFERRAL_ACKNOWLEDGEMENT,
-}
-# Each human step's check (the validator) and change (the handler), from domain.steps.
-STEPS = {
-    EventKind.FOOTAGE_HOLD_CONFIRMED: (steps.check_footage_hold, steps.apply_footage_hold),
-    EventKind.SUPERVISOR_IDENTIFICATION_RECORDED: (
-        steps.check_supervisor_identification,
-        steps.apply_supervisor_identification,
-    ),
-    EventKind.VIOLATION_REPORT_RECORDED: (steps.check_violation_report, steps.apply_violation_report),
-    EventKind.LEGAL_REVIEW_DECIDED: (steps.check_legal_review, steps.apply_legal_review),
-    EventKind.COMMAND_DECIDED: (steps.check_command_approval, steps.apply_command_approval),
-    EventKind.REFERRAL_ACKNOWLEDGED: (steps.check_acknowledgement, steps.apply_acknowledgement),
-    EventKind.CASE_WITHDRAWN: (steps.check_withdrawal, steps.apply_withdrawal),
-}
-
-
-def documents_after(kind: EventKind, state: CaseState) -> list[DocumentKind]:
-    """Which documents a change produces: the preservation request at filing and whenever holds
-    change, the reviewer's memo with each legal review, the referral packet on approval."""
-    if kind in (EventKind.CASE_FILED, EventKind.FOOTAGE_HOLD_CONFIRMED) and state.recordings:
-        return [DocumentKind.PRESERVATION_REQUEST]
-    if kind == EventKind.LEGAL_REVIEW_DECIDED:
-        return [DocumentKind.LEGAL_REVIEW_MEMO]
-    if kind == EventKind.COMMAND_DECIDED and state.command_decisions[-1].payload.decision == ApprovalDecision.APPROVE:
-        return [DocumentKind.REFERRAL_PACKET]
-    return []
 
 
 def _decision(state: CaseState, task: Task) -> Any:
