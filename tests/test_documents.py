@@ -12,7 +12,8 @@ from docx.text.paragraph import Paragraph
 from sqlmodel import select
 from temporalio.testing import ActivityEnvironment
 
-from activities.documents import DOCX, DocumentWriter
+from activities.documents import DOCX, DocumentWriter, render
+from activities.rendering import TEMPLATES
 from domain.enums import DocumentKind
 from domain.events import DocumentRequest, Letterhead
 from store.tables import DocumentRow
@@ -222,3 +223,13 @@ async def test_libreoffice_converts_the_packet_to_pdf(referred, tmp_path):
     assert done.returncode == 0, done.stderr
     pdf = (tmp_path / "packet.pdf").read_bytes()
     assert pdf.startswith(b"%PDF") and len(pdf) > 10_000
+
+
+def test_the_benchmark_case_renders_every_row():
+    from bench.render_packet import large_case
+
+    ctx = large_case()
+    doc = open_docx(render(TEMPLATES / "documents" / "referral_packet.docx", ctx))
+    assert len(table_after(doc, "Recordings")) == 21
+    assert len(table_after(doc, "Alleged offences")) == 16
+    assert len(table_after(doc, "Chronology")) == 201
