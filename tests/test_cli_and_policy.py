@@ -93,3 +93,12 @@ async def test_referrals_stuck_lists_overdue_tasks_or_says_none(database_url):
     done = referrals(database_url, "stuck")
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("CASE") or done.stdout.strip() == "no overdue tasks"
+
+
+def test_the_migrations_build_exactly_the_tables_the_code_declares(database_url):
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config(str(ROOT / "alembic.ini"))
+    config.attributes["database_url"] = database_url
+    command.check(config)  # raises when autogenerate would find a difference

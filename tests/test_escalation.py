@@ -38,7 +38,7 @@ async def state_of(handle) -> CaseState:
     return await handle.query(IncidentWorkflow.case)
 
 
-async def eventually(check, timeout: float = 15.0):
+async def eventually(check, timeout: float = 30.0):
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
         result = await check()
