@@ -12,6 +12,7 @@ from config import get_settings
 from domain.enums import Role
 from domain.messages import NewUser
 from store import cases, users
+from store.audit import verify_chain
 from store.engine import async_engine, session_factory
 
 
@@ -26,6 +27,9 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("--district")
     add.add_argument("--star", help="the officer's star (badge) number: officers see the cases they appear in")
     add.add_argument("--json", action="store_true", help='print {"id", "token"} as JSON')
+    audit = commands.add_parser("audit", help="the audit trail").add_subparsers(dest="action", required=True)
+    verify = audit.add_parser("verify", help="check every case's hash chain; exit 1 naming the first broken event")
+    verify.add_argument("case", nargs="?", help="a case id or case number (default: every case)")
     stuck = commands.add_parser("stuck", help="list overdue tasks: case, task, escalation level, Temporal UI link")
     stuck.add_argument("--json", action="store_true", help="print a JSON array")
     return parser
@@ -82,12 +86,35 @@ async def _stuck(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _verify(args: argparse.Namespace) -> int:
+    engine = async_engine(get_settings().database_url)
+    broken = checked = events = 0
+    try:
+        async with session_factory(engine)() as session:
+            incidents = await cases.find(session, args.case) if args.case else await cases.all_incidents(session)
+            if args.case and not incidents:
+                print(f"referrals: no case {args.case}", file=sys.stderr)
+                return 2
+            for incident in incidents:
+                rows = await cases.list_events(session, incident.id)
+                checked, events = checked + 1, events + len(rows)
+                if (failure := verify_chain(incident.id, rows)) is not None:
+                    broken += 1
+                    print(f"BROKEN {incident.case_number} ({incident.id}): event {failure.seq}: {failure.reason}")
+    finally:
+        await engine.dispose()
+    print(f"{checked} case(s), {events} event(s) checked: {'all chains intact' if not broken else f'{broken} broken'}")
+    return 1 if broken else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "users" and args.action == "add":
         return asyncio.run(_add_user(args))
     if args.command == "stuck":
         return asyncio.run(_stuck(args))
+    if args.command == "audit" and args.action == "verify":
+        return asyncio.run(_verify(args))
     return 2
 
 

@@ -171,3 +171,12 @@ async def overdue_tasks(session: AsyncSession, now: datetime) -> list[tuple[Inci
         .order_by(CaseTask.escalation_level.desc(), CaseTask.due_at, Incident.case_number)
     )
     return list((await session.exec(query)).all())
+
+
+async def all_incidents(session: AsyncSession) -> list[Incident]:
+    return list((await session.exec(select(Incident).order_by(Incident.filed_at))).all())
+
+
+async def find(session: AsyncSession, id_or_number: str) -> list[Incident]:
+    query = select(Incident).where(or_(Incident.id == id_or_number, Incident.case_number == id_or_number))
+    return list((await session.exec(query)).all())

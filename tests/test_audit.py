@@ -7,6 +7,7 @@ from sqlalchemy.exc import DBAPIError
 from store import cases
 from store.audit import GENESIS, verify_chain
 from tests.scenario import Driver
+from tests.test_cli_and_policy import referrals
 
 
 async def test_chain_links_every_event_to_the_one_before(api, people, sessions):
@@ -29,7 +30,7 @@ async def test_events_cannot_be_changed_or_deleted(api, people, sessions):
                 await s.exec(text(statement), params={"cid": cid})
 
 
-async def test_an_edited_row_is_caught(api, people, sessions):
+async def test_an_edited_row_is_caught(api, people, sessions, database_url):
     d = Driver(api, people)
     cid = (await d.new_case())["id"]
     await d.investigate(cid)
@@ -44,3 +45,19 @@ async def test_an_edited_row_is_caught(api, people, sessions):
     assert broken is not None and broken.seq == 4
     assert "content" in broken.reason
     assert (await d.events(cid))["chain_valid"] is False
+
+    case_number = (await d.get(cid)).json()["case_number"]
+    verify = referrals(database_url, "audit", "verify")
+    assert verify.returncode == 1
+    assert f"BROKEN {case_number} ({cid}): event 4: hash does not match the event's content" in verify.stdout
+    one = referrals(database_url, "audit", "verify", case_number)
+    assert one.returncode == 1 and "1 case(s)" in one.stdout
+
+
+async def test_audit_verify_passes_on_intact_chains(api, people, database_url):
+    d = Driver(api, people)
+    case = await d.new_case()
+    done = referrals(database_url, "audit", "verify", case["id"])
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "1 case(s)" in done.stdout and "all chains intact" in done.stdout
+    assert referrals(database_url, "audit", "verify", "CPD-1999-000000").returncode == 2
