@@ -109,6 +109,12 @@ async def _verify(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    try:
+        get_settings()
+    except ValidationError as exc:
+        print(f"referrals: configuration: {'; '.join(e['msg'].removeprefix('Value error, ') for e in exc.errors())}",
+              file=sys.stderr)
+        return 2
     if args.command == "users" and args.action == "add":
         return asyncio.run(_add_user(args))
     if args.command == "stuck":

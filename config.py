@@ -9,6 +9,8 @@ from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent
+# Known to everyone: only for development and tests, refused in production.
+DEVELOPMENT_KEYS = "dev-1:" + "ZGV2ZWxvcG1lbnQta2V5LW5vdC1hLXNlY3JldC0wMDA="
 
 
 class Settings(BaseSettings):
@@ -31,6 +33,9 @@ class Settings(BaseSettings):
     webhook_url: str | None = None
     # The daily digest of open escalations (UTC cron; 13:00 UTC is 07:00 in Chicago in winter).
     digest_cron: str = "0 13 * * *"
+    # Payload encryption keys, "id:base64(32 bytes)[,id:...]": the first encrypts, all decrypt. Required in
+    # production; development and tests fall back to a published key that protects nothing.
+    encryption_keys: str | None = None
     log_format: Literal["json", "console"] | None = None
     log_level: str = "INFO"
 
@@ -41,6 +46,16 @@ class Settings(BaseSettings):
             if self.database_url.startswith(prefix):
                 self.database_url = "postgresql+psycopg://" + self.database_url[len(prefix):]
         return self
+
+    @model_validator(mode="after")
+    def _keys_outside_development(self) -> "Settings":
+        if self.env == "production" and not self.encryption_keys:
+            raise ValueError("REFERRALS_ENCRYPTION_KEYS is required in production (id:base64 of 32 random bytes)")
+        return self
+
+    @property
+    def effective_encryption_keys(self) -> str:
+        return self.encryption_keys or DEVELOPMENT_KEYS
 
     def case_url(self, case_id: str) -> str:
         return f"{self.public_url.rstrip('/')}/incidents/{case_id}"

@@ -1,12 +1,22 @@
-"""Connecting to Temporal the same way from the worker, the API and the tests."""
+"""Connecting to Temporal the same way from the worker, the API and the tests: pydantic payloads,
+encrypted by the codec before they leave the process."""
+
+import dataclasses
 
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import DataConverter
 
+from codec import EncryptionCodec, parse_keys
 from config import Settings
+
+
+def data_converter(keys: str) -> DataConverter:
+    codec = EncryptionCodec(parse_keys(keys))
+    return dataclasses.replace(pydantic_data_converter, payload_codec=codec)
 
 
 async def connect(settings: Settings) -> Client:
     return await Client.connect(
-        settings.temporal_address, namespace=settings.temporal_namespace, data_converter=pydantic_data_converter
+        settings.temporal_address, namespace=settings.temporal_namespace, data_converter=data_converter(settings.effective_encryption_keys)
     )

@@ -5,6 +5,7 @@ import signal
 import sys
 
 import structlog
+from pydantic import ValidationError
 from temporalio.client import (
     Client,
     Schedule,
@@ -20,6 +21,7 @@ import logs
 from activities.case_store import CaseStore
 from activities.documents import DocumentWriter
 from activities.notifier import build_notifier
+from codec import EncryptionKeyError, parse_keys
 from config import Settings, get_settings
 from domain.policy import PolicyError, load_policy
 from store.engine import async_engine, session_factory
@@ -61,6 +63,7 @@ async def main() -> None:
     settings = get_settings()
     logs.configure(settings.effective_log_format, settings.log_level)
     load_policy(settings.policy_file)  # a malformed policy stops the worker here, naming the key
+    parse_keys(settings.effective_encryption_keys)  # and so do malformed encryption keys
     engine = async_engine(settings.database_url)
     client = await connect(settings)
     log = structlog.get_logger().bind(task_queue=settings.task_queue)
@@ -81,5 +84,7 @@ async def main() -> None:
 if __name__ == "__main__":
     try:
         asyncio.run(main())
-    except PolicyError as exc:
+    except (PolicyError, EncryptionKeyError) as exc:
         sys.exit(f"worker: {exc}")
+    except ValidationError as exc:
+        sys.exit(f"worker: configuration: {'; '.join(e['msg'].removeprefix('Value error, ') for e in exc.errors())}")

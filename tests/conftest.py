@@ -1,12 +1,13 @@
 """Real parts for every tier: PostgreSQL (embedded wheel), the Temporal dev server, the worker, the API."""
 
+import base64
+import os
 import uuid
 
 import httpx
 import pytest
 from alembic import command
 from alembic.config import Config
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from api.main import create_app
@@ -17,6 +18,7 @@ from domain.enums import Role
 from domain.messages import NewUser
 from store import users
 from store.engine import async_engine, session_factory
+from temporal_client import data_converter
 from tests.receivers import SmtpSink, WebhookSink
 from domain.case import IncidentInput, workflow_id_for
 from domain.messages import Actor, IncidentFiling
@@ -25,6 +27,8 @@ from worker import build_worker
 from workflows.incident import IncidentWorkflow
 
 CHICAGO = load_policy(ROOT / "policy" / "chicago.toml")
+# Fresh keys each run; an old one after the current, as after a rotation.
+TEST_KEYS = ",".join(f"{kid}:{base64.b64encode(os.urandom(32)).decode()}" for kid in ("test-2", "test-1"))
 FILER = Actor(user_id="u-officer", name="P.O. Ana Ruiz", roles=[Role.OFFICER], district="010", star="12345")
 
 
@@ -56,7 +60,7 @@ async def dev_server():
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=str(temporal.binary("temporal")),
         search_attributes=sa.ALL,
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter(TEST_KEYS),
         dev_server_log_level="error",
     )
     yield env
@@ -67,7 +71,7 @@ async def dev_server():
 async def time_env():
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=str(temporal.binary("temporal-test-server")),
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter(TEST_KEYS),
     )
     await temporal.register_search_attributes(env.client)
     yield env
@@ -82,7 +86,7 @@ async def start_case(time_env, sessions, database_url):
     are being served, including the workflows of earlier tests.
     """
     queue = f"wf-{uuid.uuid4()}"
-    worker_settings = Settings(env="test", database_url=database_url, task_queue=queue)
+    worker_settings = Settings(env="test", database_url=database_url, task_queue=queue, encryption_keys=TEST_KEYS)
     async with build_worker(time_env.client, worker_settings, sessions):
         async def start(filing: dict, *, policy: Policy = CHICAGO, filed_by: Actor = FILER):
             case_id = str(uuid.uuid4())
@@ -120,6 +124,7 @@ def settings(database_url, dev_server, smtp_sink, webhook_sink) -> Settings:
         temporal_ui_url="http://127.0.0.1:8233",
         smtp_url=smtp_sink.url,
         webhook_url=webhook_sink.url,
+        encryption_keys=TEST_KEYS,
     )
 
 

@@ -109,10 +109,11 @@ async def test_withdrawal_from_every_open_stage(api, people):
 
 
 async def test_closed_histories_replay_deterministically(api, people, dev_server):
-    from temporalio.contrib.pydantic import pydantic_data_converter
     from temporalio.worker import Replayer
 
     from domain.case import workflow_id_for
+    from temporal_client import data_converter
+    from tests.conftest import TEST_KEYS
     from workflows.incident import IncidentWorkflow
 
     d = Driver(api, people)
@@ -123,6 +124,6 @@ async def test_closed_histories_replay_deterministically(api, people, dev_server
     await d.ok(cid, "legal-review", "reviewer", REFER)
     await d.ok(cid, "command-approval", "commander", APPROVE)
     history = await dev_server.client.get_workflow_handle(workflow_id_for(cid)).fetch_history()
-    replayer = Replayer(workflows=[IncidentWorkflow], data_converter=pydantic_data_converter)
+    replayer = Replayer(workflows=[IncidentWorkflow], data_converter=data_converter(TEST_KEYS))
     result = await replayer.replay_workflow(history)
     assert result.replay_failure is None

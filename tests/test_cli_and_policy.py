@@ -73,10 +73,22 @@ def test_a_malformed_policy_is_refused_naming_the_key(tmp_path, change, named):
 def test_the_worker_will_not_start_on_a_malformed_policy(tmp_path, database_url):
     path = tmp_path / "policy.toml"
     path.write_text((ROOT / "policy" / "chicago.toml").read_text().replace('due = "P3D"', 'due = "three days"', 1))
-    env = {**os.environ, "DATABASE_URL": database_url, "REFERRALS_POLICY_FILE": str(path)}
+    env = {**os.environ, "DATABASE_URL": database_url, "REFERRALS_POLICY_FILE": str(path), "REFERRALS_ENV": "test"}
     done = subprocess.run([sys.executable, "worker.py"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode != 0
     assert "tasks.supervisor_identification.due" in done.stderr
+
+
+def test_production_refuses_to_start_without_encryption_keys(database_url):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REFERRALS_")}
+    env.update(DATABASE_URL=database_url, REFERRALS_ENV="production")
+    done = subprocess.run([sys.executable, "worker.py"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0
+    assert "REFERRALS_ENCRYPTION_KEYS is required in production" in done.stderr
+    assert "Traceback" not in done.stderr
+    bad = subprocess.run([sys.executable, "worker.py"], cwd=ROOT, capture_output=True, text=True, timeout=60,
+                         env={**env, "REFERRALS_ENCRYPTION_KEYS": "k1:short"})
+    assert bad.returncode != 0 and "'k1' is not 'id:<32 bytes, base64>'" in bad.stderr
 
 
 def test_the_api_will_not_start_on_a_malformed_policy(tmp_path, settings):

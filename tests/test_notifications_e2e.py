@@ -95,7 +95,7 @@ async def test_an_unconfirmed_hold_escalates_to_people(fast_api, fast_settings, 
         assert any(c["id"] == cid and c["escalation_level"] == 2 for c in overdue["items"])
         stuck = subprocess.run([str(ROOT / ".venv/bin/referrals") if (ROOT / ".venv/bin/referrals").exists()
                                 else "referrals", "stuck", "--json"],
-                               env={"DATABASE_URL": database_url, "PATH": "/usr/bin:/bin"},
+                               env={"DATABASE_URL": database_url, "REFERRALS_ENV": "test", "PATH": "/usr/bin:/bin"},
                                capture_output=True, text=True, timeout=60)
         assert stuck.returncode == 0, stuck.stderr
         assert any(row["case_number"] == number and row["task"] == "footage_hold" and row["escalation_level"] == 2
