@@ -5,10 +5,11 @@ from contextlib import asynccontextmanager
 
 import structlog
 from fastapi import FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
 
 import logs
 from api import errors
-from api.routes import documents, health, incidents, notifications, steps, users
+from api.routes import codec, documents, health, incidents, notifications, steps, users
 from config import Settings, get_settings
 from domain.policy import load_policy
 from store.engine import async_engine, session_factory
@@ -41,7 +42,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     errors.install(app)
-    for module in (health, incidents, steps, documents, notifications, users):
+    # The Temporal UI calls the codec endpoints from the browser: its origin only.
+    app.add_middleware(
+        CORSMiddleware, allow_origins=[settings.temporal_ui_url.rstrip("/")], allow_credentials=True,
+        allow_methods=["POST"], allow_headers=["Authorization", "Content-Type", "X-Namespace"],
+    )
+    for module in (health, incidents, steps, documents, notifications, users, codec):
         app.include_router(module.router)
 
     @app.middleware("http")

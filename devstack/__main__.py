@@ -78,7 +78,9 @@ def _run(stack: ExitStack) -> None:
 
     temporal_log = var / "log" / "temporal.log"
     print(f"devstack: starting Temporal on 127.0.0.1:{temporal_port} (log: {temporal_log})", flush=True)
-    args = [str(temporal.binary("temporal")), *temporal.dev_server_args(temporal_port, ui_port, var / "temporal.db")]
+    codec = f"http://127.0.0.1:{api_port}/codec"
+    args = [str(temporal.binary("temporal")),
+            *temporal.dev_server_args(temporal_port, ui_port, var / "temporal.db", codec)]  # fmt: skip
     server_proc = _start_child(stack, "Temporal server", args, log_file=temporal_log)
     address = f"127.0.0.1:{temporal_port}"
     try:

@@ -37,11 +37,13 @@ def binary(name: str) -> Path:
     )
 
 
-def dev_server_args(port: int, ui_port: int, db_file: Path | str) -> list[str]:
-    """Arguments for `temporal` (the binary itself excluded): the dev server, our search attributes.
+def dev_server_args(port: int, ui_port: int, db_file: Path | str, codec_endpoint: str | None = None) -> list[str]:
+    """Arguments for `temporal` (the binary itself excluded): the dev server, our search attributes,
+    and the API's codec endpoint for the Web UI to decrypt payloads.
 
     The namespace `default` is always created by start-dev.
     """
+    codec = ["--ui-codec-endpoint", codec_endpoint] if codec_endpoint else []
     return [
         "server", "start-dev",
         "--port", str(port),
@@ -52,6 +54,7 @@ def dev_server_args(port: int, ui_port: int, db_file: Path | str) -> list[str]:
         "--sqlite-pragma", "synchronous=normal",
         "--log-level", "warn",
         *search_attributes.cli_args(),
+        *codec,
     ]  # fmt: skip
 
 

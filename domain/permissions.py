@@ -16,6 +16,7 @@ class Operation(StrEnum):
     REFERRAL_ACKNOWLEDGEMENT = "referral_acknowledgement"
     WITHDRAW = "withdraw"
     MANAGE_USERS = "manage_users"
+    DECODE_PAYLOADS = "decode_payloads"
 
 
 ALLOWED: dict[Operation, frozenset[Role]] = {
@@ -29,6 +30,8 @@ ALLOWED: dict[Operation, frozenset[Role]] = {
     Operation.REFERRAL_ACKNOWLEDGEMENT: frozenset({Role.PROSECUTOR_LIAISON}),
     Operation.WITHDRAW: frozenset({Role.COMMAND, Role.ADMIN}),
     Operation.MANAGE_USERS: frozenset({Role.ADMIN}),
+    # Decoding reads any case's history: only the roles that may see every case.
+    Operation.DECODE_PAYLOADS: frozenset(Role) - {Role.OFFICER, Role.SUPERVISOR},
 }
 
 

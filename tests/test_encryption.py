@@ -1,8 +1,10 @@
 """Encrypted history: whoever reads the Temporal server's database sees no names, narratives or badges."""
 
+import base64
 import re
 
 import pytest
+from google.protobuf import json_format
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
@@ -60,3 +62,36 @@ async def test_a_history_written_under_an_old_key_replays_after_rotation(api, pe
     with pytest.raises(ValueError, match="not configured"):
         started = history.events[0].workflow_execution_started_event_attributes
         await EncryptionCodec(parse_keys(stranger)).decode(started.input.payloads)
+
+
+async def test_the_codec_endpoints_decode_for_those_who_see_every_case(api, people, dev_server, settings):
+    d = Driver(api, people)
+    cid = (await d.new_case())["id"]
+    history = await dev_server.client.get_workflow_handle(workflow_id_for(cid)).fetch_history()
+    started = history.events[0].workflow_execution_started_event_attributes
+    body = json_format.MessageToJson(started.input)
+    decoded = await api.post("/codec/decode", content=body, headers={**people.headers("auditor"),
+                                                                    "Content-Type": "application/json"})
+    assert decoded.status_code == 200, decoded.text
+    assert "P.O. Ana Ruiz" in base64.b64decode(decoded.json()["payloads"][0]["data"]).decode()
+    for who, status in (("officer", 403), ("supervisor", 403)):
+        refused = await api.post("/codec/decode", content=body, headers=people.headers(who))
+        assert refused.status_code == status
+    assert (await api.post("/codec/decode", content=body)).status_code == 401
+    bad = await api.post("/codec/decode", content=b"{not json", headers=people.headers("auditor"))
+    assert bad.status_code == 422 and bad.json()["error"]["details"][0]["field"] == "payloads"
+    # Round trip through encode.
+    plain = {"payloads": [{"metadata": {"encoding": base64.b64encode(b"json/plain").decode()},
+                           "data": base64.b64encode(b'"hello"').decode()}]}
+    sealed = await api.post("/codec/encode", json=plain, headers=people.headers("admin"))
+    assert b"hello" not in base64.b64decode(sealed.json()["payloads"][0]["data"])
+    opened = await api.post("/codec/decode", json=sealed.json(), headers=people.headers("admin"))
+    assert opened.json() == plain
+
+
+async def test_cors_admits_only_the_temporal_ui(api, settings):
+    preflight = {"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization"}
+    ok = await api.options("/codec/decode", headers={"Origin": settings.temporal_ui_url, **preflight})
+    assert ok.headers.get("access-control-allow-origin") == settings.temporal_ui_url
+    other = await api.options("/codec/decode", headers={"Origin": "https://evil.example", **preflight})
+    assert "access-control-allow-origin" not in other.headers
