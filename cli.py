@@ -26,7 +26,10 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("--role", dest="roles", action="append", required=True, choices=[r.value for r in Role])
     add.add_argument("--district")
     add.add_argument("--star", help="the officer's star (badge) number: officers see the cases they appear in")
+    add.add_argument("--valid-days", type=int, help="the token expires after this many days (default: never)")
     add.add_argument("--json", action="store_true", help='print {"id", "token"} as JSON')
+    revoke = users_cmd.add_parser("revoke", help="revoke a user's token at once")
+    revoke.add_argument("user", help="the user's e-mail or id")
     audit = commands.add_parser("audit", help="the audit trail").add_subparsers(dest="action", required=True)
     verify = audit.add_parser("verify", help="check every case's hash chain; exit 1 naming the first broken event")
     verify.add_argument("case", nargs="?", help="a case id or case number (default: every case)")
@@ -37,7 +40,8 @@ def _parser() -> argparse.ArgumentParser:
 
 async def _add_user(args: argparse.Namespace) -> int:
     try:
-        new = NewUser(name=args.name, email=args.email, roles=args.roles, district=args.district, star=args.star)
+        new = NewUser(name=args.name, email=args.email, roles=args.roles, district=args.district, star=args.star,
+                      token_valid_days=args.valid_days)
     except ValidationError as exc:
         for err in exc.errors():
             print(f"referrals: --{'.'.join(map(str, err['loc']))}: {err['msg']}", file=sys.stderr)
@@ -55,6 +59,20 @@ async def _add_user(args: argparse.Namespace) -> int:
         print(json.dumps({"id": user.id, "token": token}))
     else:
         print(f"created {user.name} ({', '.join(user.roles)}), id {user.id}\ntoken (shown once): {token}")
+    return 0
+
+
+async def _revoke(args: argparse.Namespace) -> int:
+    engine = async_engine(get_settings().database_url)
+    try:
+        async with session_factory(engine)() as session:
+            user = await users.revoke(session, args.user)
+    finally:
+        await engine.dispose()
+    if user is None:
+        print(f"referrals: no user {args.user}", file=sys.stderr)
+        return 1
+    print(f"revoked the token of {user.name} ({user.email})")
     return 0
 
 
@@ -117,6 +135,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.command == "users" and args.action == "add":
         return asyncio.run(_add_user(args))
+    if args.command == "users" and args.action == "revoke":
+        return asyncio.run(_revoke(args))
     if args.command == "stuck":
         return asyncio.run(_stuck(args))
     if args.command == "audit" and args.action == "verify":

@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     # Payload encryption keys, "id:base64(32 bytes)[,id:...]": the first encrypts, all decrypt. Required in
     # production; development and tests fall back to a published key that protects nothing.
     encryption_keys: str | None = None
+    # Failed authentications allowed per client per minute before it gets 429.
+    auth_failures_per_minute: int = 30
     log_format: Literal["json", "console"] | None = None
     log_level: str = "INFO"
 

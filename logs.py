@@ -16,7 +16,7 @@ def configure(log_format: str, level: str = "INFO") -> None:
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
-        cache_logger_on_first_use=True,
+        cache_logger_on_first_use=False,  # loggers follow a reconfiguration (tests capture logs)
     )
     # Libraries log through the standard library: their warnings and errors only, unless debugging.
     logging.basicConfig(level=logging.DEBUG if level.upper() == "DEBUG" else logging.WARNING, format="%(message)s")

@@ -18,6 +18,8 @@ from domain.policy import Policy
 from store import cases, users
 from store.tables import AppUser, Incident
 
+log = structlog.get_logger()
+
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     async with request.app.state.sessions() as session:
@@ -47,14 +49,23 @@ _bearer = HTTPBearer(auto_error=False)
 
 
 async def current_user(
-    session: SessionDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+    request: Request, session: SessionDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> AppUser:
+    limiter = request.app.state.auth_failures
+    client = request.client.host if request.client else "unknown"
+    if limiter.blocked(client):
+        raise ApiError(429, "too many failed authentications from this client; try again later",
+                       headers={"Retry-After": str(limiter.retry_after(client))})
     challenge = {"WWW-Authenticate": "Bearer"}
-    if credentials is None:
-        raise ApiError(401, "missing bearer token: send 'Authorization: Bearer <token>'", headers=challenge)
-    user = await users.user_for_token(session, credentials.credentials)
+    user = await users.user_for_token(session, credentials.credentials) if credentials else None
     if user is None:
-        raise ApiError(401, "invalid or revoked bearer token", headers=challenge)
+        limiter.failed(client)
+        # Never the token itself: only that it was missing or not accepted, and from where.
+        log.warning("authentication_failed", reason="missing" if credentials is None else "rejected", client=client)
+        message = ("missing bearer token: send 'Authorization: Bearer <token>'" if credentials is None
+                   else "invalid, expired or revoked bearer token")
+        raise ApiError(401, message, headers=challenge)
     return user
 
 

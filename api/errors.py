@@ -16,7 +16,7 @@ log = structlog.get_logger()
 
 CODES = {
     400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
-    409: "conflict", 413: "too_large", 422: "invalid", 503: "unavailable",
+    409: "conflict", 413: "too_large", 422: "invalid", 429: "too_many_requests", 503: "unavailable",
 }
 REJECTION_STATUS = {RejectionKind.FORBIDDEN: 403, RejectionKind.CONFLICT: 409, RejectionKind.INVALID: 422}
 

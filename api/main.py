@@ -9,6 +9,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 import logs
 from api import errors
+from api.ratelimit import FailureLimiter
 from api.routes import codec, documents, health, incidents, notifications, steps, users
 from config import Settings, get_settings
 from domain.policy import load_policy
@@ -30,6 +31,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.policy = policy
         app.state.sessions = session_factory(engine)
         app.state.temporal = await connect(settings)
+        app.state.auth_failures = FailureLimiter(settings.auth_failures_per_minute)
         log.info("api_started", temporal=settings.temporal_address)
         yield
         await engine.dispose()

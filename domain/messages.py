@@ -277,3 +277,4 @@ class NewUser(Strict):
     roles: list[Role] = Field(min_length=1, max_length=len(Role))
     district: Short | None = None
     star: Short | None = None
+    token_valid_days: int | None = Field(default=None, ge=1, le=3650)  # None: until revoked

@@ -125,7 +125,8 @@ class AppUser(SQLModel, table=True):
     district: str | None = None
     star: str | None = None
     token_hash: str = Field(unique=True)
-    active: bool = True
+    token_expires_at: datetime | None = _tz(nullable=True)
+    active: bool = True  # false once revoked
     created_at: datetime = _tz(nullable=False)
 
 

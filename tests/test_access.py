@@ -1,5 +1,6 @@
 """Who may do what, and who may see which case: the role and visibility matrix of DESIGN.md."""
 
+import httpx
 import pytest
 
 from domain.permissions import ALLOWED, Operation
@@ -94,3 +95,55 @@ async def test_users_are_created_by_admins_only(api, people):
     bad = await api.post("/users", json={**body, "email": "nope", "roles": ["sheriff"]}, headers=people.headers("admin"))
     assert bad.status_code == 422
     assert {x["field"] for x in bad.json()["error"]["details"]} == {"email", "roles[0]"}
+
+
+async def test_revoked_and_expired_tokens_are_refused(api, people, database_url, sessions):
+    from datetime import UTC, datetime, timedelta
+
+    from sqlmodel import select
+
+    from store.tables import AppUser
+    from tests.test_cli_and_policy import referrals
+
+    created = await api.post("/users", headers=people.headers("admin"), json={
+        "name": "Det. Short", "email": "short@test.invalid", "roles": ["auditor"], "token_valid_days": 1})
+    token = {"Authorization": f"Bearer {created.json()['token']}"}
+    assert (await api.get("/users/me", headers=token)).status_code == 200
+    async with sessions() as s:  # a day later
+        user = (await s.exec(select(AppUser).where(AppUser.email == "short@test.invalid"))).one()
+        user.token_expires_at = datetime.now(UTC) - timedelta(seconds=1)
+        await s.commit()
+    expired = await api.get("/users/me", headers=token)
+    assert expired.status_code == 401 and "expired" in expired.json()["error"]["message"]
+
+    leaving = await api.post("/users", headers=people.headers("admin"), json={
+        "name": "Det. Leaving", "email": "leaving@test.invalid", "roles": ["legal_reviewer"]})
+    leaving_token = {"Authorization": f"Bearer {leaving.json()['token']}"}
+    assert (await api.get("/users/me", headers=leaving_token)).status_code == 200
+    done = referrals(database_url, "users", "revoke", "leaving@test.invalid")
+    assert done.returncode == 0, done.stderr
+    assert (await api.get("/users/me", headers=leaving_token)).status_code == 401
+    assert referrals(database_url, "users", "revoke", "nobody@test.invalid").returncode == 1
+
+
+async def test_failed_authentication_is_rate_limited_per_client(settings, worker):
+    from structlog.testing import capture_logs
+
+    from api.main import create_app
+
+    app = create_app(settings.model_copy(update={"auth_failures_per_minute": 3}))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 5000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
+            bad = {"Authorization": "Bearer guessed-token-123"}
+            with capture_logs() as logged:
+                assert [(await client.get("/users/me", headers=bad)).status_code for _ in range(3)] == [401] * 3
+            failures = [e for e in logged if e["event"] == "authentication_failed"]
+            assert [(e["reason"], e["client"]) for e in failures] == [("rejected", "203.0.113.7")] * 3
+            assert "guessed-token-123" not in repr(logged)
+            blocked = await client.get("/users/me", headers=bad)
+            assert blocked.status_code == 429 and int(blocked.headers["retry-after"]) >= 1
+            assert blocked.json()["error"]["code"] == "too_many_requests"
+        other = httpx.ASGITransport(app=app, client=("198.51.100.9", 5000))
+        async with httpx.AsyncClient(transport=other, base_url="http://api") as client:
+            assert (await client.get("/users/me", headers=bad)).status_code == 401  # another client is not blocked

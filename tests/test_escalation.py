@@ -56,7 +56,8 @@ async def skip_to(time_env, moment) -> None:
 async def escalations(sessions, case_id: str, task: Task) -> list[CaseEventRow]:
     async with sessions() as s:
         rows = (await s.exec(select(CaseEventRow).where(CaseEventRow.case_id == case_id,
-                                                         CaseEventRow.kind == "task_escalated"))).all()
+                                                         CaseEventRow.kind == "task_escalated")
+                             .order_by(CaseEventRow.seq))).all()
     return [r for r in rows if r.data["task"] == task.value]
 
 
