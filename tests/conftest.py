@@ -27,8 +27,12 @@ from worker import build_worker
 from workflows.incident import IncidentWorkflow
 
 CHICAGO = load_policy(ROOT / "policy" / "chicago.toml")
-# Fresh keys each run; an old one after the current, as after a rotation.
-TEST_KEYS = ",".join(f"{kid}:{base64.b64encode(os.urandom(32)).decode()}" for kid in ("test-2", "test-1"))
+# The key the recorded histories under tests/histories/ were written with (fictional data: a test
+# fixture, not a secret). Recording puts it first; otherwise a fresh key leads and it follows, as after
+# a rotation, so the recorded histories still decrypt and replay.
+HISTORY_KEY = "history-1:aGlzdG9yaWVzLXJlY29yZGVkLWZvci1yZXBsYXktMDE="
+_FRESH = "test-1:" + base64.b64encode(os.urandom(32)).decode()
+TEST_KEYS = f"{HISTORY_KEY},{_FRESH}" if os.environ.get("RECORD_HISTORIES") else f"{_FRESH},{HISTORY_KEY}"
 FILER = Actor(user_id="u-officer", name="P.O. Ana Ruiz", roles=[Role.OFFICER], district="010", star="12345")
 
 

@@ -1,0 +1,98 @@
+"""Replay safety: recorded histories of every path are replayed by the current workflow code.
+
+Re-record (after a deliberate, `workflow.patched`-guarded change; see the README) with
+    RECORD_HISTORIES=1 .venv/bin/python -m pytest tests/test_replay.py
+"""
+
+import asyncio
+import json
+import os
+from pathlib import Path
+
+import pytest
+from temporalio.client import WorkflowHistory
+from temporalio.worker import Replayer
+
+from domain.case import workflow_id_for
+from temporal_client import data_converter
+from tests.conftest import TEST_KEYS
+from tests.scenario import ACK, APPROVE, FILING, REFER, Driver, filing
+from tests.test_branches import DECLINE, RETURN
+from workflows.incident import IncidentWorkflow
+
+HISTORIES = Path(__file__).parent / "histories"
+RECORDING = bool(os.environ.get("RECORD_HISTORIES"))
+OLD_FOOTAGE = {**FILING["recordings"][0], "started_at": "2026-01-31T13:02:00-06:00",
+               "ended_at": "2026-01-31T13:40:00-06:00"}
+
+
+async def _referred(d: Driver, cid: str) -> None:
+    await d.investigate(cid)
+    await d.ok(cid, "legal-review", "reviewer", REFER)
+    await d.ok(cid, "command-approval", "commander", APPROVE)
+    await d.ok(cid, "referral-acknowledgement", "liaison", ACK)
+
+
+async def _returned(d: Driver, cid: str) -> None:
+    await d.investigate(cid)
+    await d.ok(cid, "legal-review", "reviewer", RETURN)
+    await d.ok(cid, "supervisor-identification", "officer", {"outcome": "not_present", "notes": "Gone."})
+    await d.ok(cid, "legal-review", "reviewer", DECLINE)
+
+
+async def _declined(d: Driver, cid: str) -> None:
+    await d.investigate(cid)
+    await d.ok(cid, "legal-review", "reviewer", DECLINE)
+
+
+async def _rejected(d: Driver, cid: str) -> None:
+    await d.investigate(cid)
+    await d.ok(cid, "legal-review", "reviewer", REFER)
+    await d.ok(cid, "command-approval", "commander", {"decision": "reject", "note": "No."})
+
+
+async def _withdrawn(d: Driver, cid: str) -> None:
+    await d.ok(cid, "withdrawal", "admin", {"reason": "Filed in error."})
+
+
+async def _escalated_at_filing(d: Driver, cid: str) -> None:
+    for _ in range(100):  # footage past its purge date: level 3 at once
+        if (await d.get(cid)).json()["tasks"]["footage_hold"]["escalation_level"] == 3:
+            break
+        await asyncio.sleep(0.1)
+    await d.ok(cid, "withdrawal", "commander", {"reason": "Footage lost; nothing to refer."})
+
+
+PATHS = {
+    "referred": (None, _referred),
+    "returned_then_declined": (None, _returned),
+    "declined": (None, _declined),
+    "rejected": (None, _rejected),
+    "withdrawn": (None, _withdrawn),
+    "escalated_at_filing": ({"recordings": [OLD_FOOTAGE]}, _escalated_at_filing),
+}
+
+
+@pytest.mark.skipif(not RECORDING, reason="records histories only with RECORD_HISTORIES=1")
+@pytest.mark.parametrize("name", sorted(PATHS))
+async def test_record(api, people, dev_server, name):
+    changes, drive = PATHS[name]
+    d = Driver(api, people)
+    cid = (await d.new_case(body=filing(**changes) if changes else None))["id"]
+    await drive(d, cid)
+    handle = dev_server.client.get_workflow_handle(workflow_id_for(cid))
+    await handle.result()
+    history = await handle.fetch_history()
+    (HISTORIES / f"{name}.json").write_text(json.dumps({"workflow_id": history.workflow_id,
+                                                         "history": json.loads(history.to_json())}, indent=1))
+
+
+@pytest.mark.parametrize("name", sorted(PATHS))
+async def test_recorded_history_replays(name):
+    path = HISTORIES / f"{name}.json"
+    assert path.exists(), f"{path} is missing: record it (see this module's docstring)"
+    recorded = json.loads(path.read_text())
+    history = WorkflowHistory.from_json(recorded["workflow_id"], recorded["history"])
+    replayer = Replayer(workflows=[IncidentWorkflow], data_converter=data_converter(TEST_KEYS))
+    result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
+    assert result.replay_failure is None, result.replay_failure
