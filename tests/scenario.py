@@ -101,3 +101,10 @@ class Driver:
         await self.ok(case_id, "footage-hold", "custodian", {"holds": [HOLD_1, HOLD_2]})
         await self.ok(case_id, "supervisor-identification", "officer", IDENTIFIED)
         return await self.ok(case_id, "violation-report", "officer", VIOLATIONS)
+
+    async def refer_to_the_end(self, case_id: str) -> dict:
+        """Investigation, a referral, its approval and the prosecutor's acknowledgement."""
+        await self.investigate(case_id)
+        await self.ok(case_id, "legal-review", "reviewer", REFER)
+        await self.ok(case_id, "command-approval", "commander", APPROVE)
+        return await self.ok(case_id, "referral-acknowledgement", "liaison", ACK)

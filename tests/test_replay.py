@@ -16,7 +16,7 @@ from temporalio.worker import Replayer
 from domain.case import workflow_id_for
 from temporal_client import data_converter
 from tests.conftest import TEST_KEYS
-from tests.scenario import ACK, APPROVE, FILING, REFER, Driver, filing
+from tests.scenario import FILING, REFER, Driver, filing
 from tests.test_branches import DECLINE, RETURN
 from workflows.incident import IncidentWorkflow
 
@@ -27,10 +27,7 @@ OLD_FOOTAGE = {**FILING["recordings"][0], "started_at": "2026-01-31T13:02:00-06:
 
 
 async def _referred(d: Driver, cid: str) -> None:
-    await d.investigate(cid)
-    await d.ok(cid, "legal-review", "reviewer", REFER)
-    await d.ok(cid, "command-approval", "commander", APPROVE)
-    await d.ok(cid, "referral-acknowledgement", "liaison", ACK)
+    await d.refer_to_the_end(cid)
 
 
 async def _returned(d: Driver, cid: str) -> None:
