@@ -76,6 +76,22 @@ def _paragraphs(doc, loop: str, text: str) -> None:
     doc.add_paragraph("{%p endfor %}")
 
 
+def _immunity(doc, title: str, source: str) -> None:
+    """The two prongs of In re Neagle and the reviewer's finding."""
+    doc.add_heading(title, level=2)
+    doc.add_heading("Federal authority", level=3)
+    _paragraphs(doc, f"p in {source}.federal_authority", "{{ p }}")
+    doc.add_heading("Necessary and proper", level=3)
+    _paragraphs(doc, f"p in {source}.necessary_and_proper", "{{ p }}")
+    doc.add_paragraph("Finding: {{ " + source + ".finding }}.")
+
+
+def _offences(doc) -> None:
+    doc.add_heading("Alleged offences", level=2)
+    _table(doc, ["Citation", "Offence", "Person", "Facts"], "a in allegations",
+           ["{{ a.statute }}", "{{ a.title }}", "{{ a.person }}", "{{ a.facts }}"])
+
+
 def preservation_request():
     doc = _base("Request to preserve body-worn camera recordings")
     doc.add_paragraph("To: the evidence custodian. From: {{ department }}. Date: {{ generated_at }}.")
@@ -113,15 +129,8 @@ def legal_review_memo():
     doc.add_paragraph("{%p endif %}")
     doc.add_heading("Rationale", level=2)
     _paragraphs(doc, "p in review.rationale", "{{ p }}")
-    doc.add_heading("Supremacy Clause immunity", level=2)
-    doc.add_heading("Federal authority", level=3)
-    _paragraphs(doc, "p in review.federal_authority", "{{ p }}")
-    doc.add_heading("Necessary and proper", level=3)
-    _paragraphs(doc, "p in review.necessary_and_proper", "{{ p }}")
-    doc.add_paragraph("Finding: {{ review.finding }}.")
-    doc.add_heading("Alleged offences", level=2)
-    _table(doc, ["Citation", "Offence", "Person", "Facts"], "a in allegations",
-           ["{{ a.statute }}", "{{ a.title }}", "{{ a.person }}", "{{ a.facts }}"])
+    _immunity(doc, "Supremacy Clause immunity", "review")
+    _offences(doc)
     return doc
 
 
@@ -151,16 +160,9 @@ def referral_packet():
     _table(doc, ["Camera", "Officer star", "Start", "End", "Hold reference", "Retained until", "Purge date"],
            "r in recordings", ["{{ r.camera_id }}", "{{ r.officer_star }}", "{{ r.started_at }}", "{{ r.ended_at }}",
                                "{{ r.hold }}", "{{ r.retained_until }}", "{{ r.purge_at }}"])
-    doc.add_heading("Alleged offences", level=2)
-    _table(doc, ["Citation", "Offence", "Person", "Facts"], "a in allegations",
-           ["{{ a.statute }}", "{{ a.title }}", "{{ a.person }}", "{{ a.facts }}"])
+    _offences(doc)
     doc.add_paragraph("Charges the legal reviewer supports: {{ charges }}.")
-    doc.add_heading("Immunity analysis", level=2)
-    doc.add_heading("Federal authority", level=3)
-    _paragraphs(doc, "p in immunity.federal_authority", "{{ p }}")
-    doc.add_heading("Necessary and proper", level=3)
-    _paragraphs(doc, "p in immunity.necessary_and_proper", "{{ p }}")
-    doc.add_paragraph("Finding: {{ immunity.finding }}.")
+    _immunity(doc, "Immunity analysis", "immunity")
     doc.add_heading("Rationale", level=3)
     _paragraphs(doc, "p in immunity.rationale", "{{ p }}")
     doc.add_heading("Decision chain", level=2)
@@ -173,10 +175,10 @@ def referral_packet():
     return doc
 
 
-def main() -> int:
-    OUT.mkdir(parents=True, exist_ok=True)
+def main(out: Path = OUT) -> int:
+    out.mkdir(parents=True, exist_ok=True)
     for build in (preservation_request, legal_review_memo, referral_packet):
-        path = OUT / f"{build.__name__}.docx"
+        path = out / f"{build.__name__}.docx"
         build().save(path)
         print(f"wrote {path}")
     return 0
