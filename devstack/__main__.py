@@ -114,7 +114,7 @@ def _run(stack: ExitStack) -> None:
     _wait_healthy(f"{api_url}/healthz", children)
 
     extras = {"E-mail": f"{maildir / 'new'} (an SMTP sink on 127.0.0.1:{smtp_port})",
-              "Stuck cases": f"DATABASE_URL='{database_url}' .venv/bin/referrals stuck"}
+              "Stuck cases": f"REFERRALS_ENV=development DATABASE_URL='{database_url}' .venv/bin/referrals stuck"}
     print(banner.render(api_url, ui_url, users, str(var), extras), flush=True)
     while True:
         _check_alive(children)
