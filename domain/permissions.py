@@ -7,7 +7,6 @@ from domain.enums import Role
 
 class Operation(StrEnum):
     FILE = "file"
-    READ = "read"
     FOOTAGE_HOLD = "footage_hold"
     SUPERVISOR_IDENTIFICATION = "supervisor_identification"
     VIOLATION_REPORT = "violation_report"
@@ -21,7 +20,6 @@ class Operation(StrEnum):
 
 ALLOWED: dict[Operation, frozenset[Role]] = {
     Operation.FILE: frozenset({Role.OFFICER, Role.SUPERVISOR}),
-    Operation.READ: frozenset(Role),
     Operation.FOOTAGE_HOLD: frozenset({Role.EVIDENCE_CUSTODIAN}),
     Operation.SUPERVISOR_IDENTIFICATION: frozenset({Role.OFFICER, Role.SUPERVISOR}),
     Operation.VIOLATION_REPORT: frozenset({Role.OFFICER, Role.SUPERVISOR}),

@@ -53,6 +53,14 @@ async def skip_to(time_env, moment) -> None:
         await time_env.sleep(moment - now)
 
 
+async def stored_escalations(sessions, case_id: str, task: Task, at_least: int = 1) -> list[CaseEventRow]:
+    """The task's escalation events once at least `at_least` are stored (a query can answer first)."""
+    async def enough():
+        found = await escalations(sessions, case_id, task)
+        return found if len(found) >= at_least else None
+    return await eventually(enough)
+
+
 async def escalations(sessions, case_id: str, task: Task) -> list[CaseEventRow]:
     async with sessions() as s:
         rows = (await s.exec(select(CaseEventRow).where(CaseEventRow.case_id == case_id,
@@ -103,11 +111,7 @@ async def test_the_whole_ladder_of_every_task(time_env, start_case, sessions, pe
         async def reached(level=level):
             return (await state_of(handle)).tasks[task].escalation_level == level
         assert await eventually(reached), f"{task} did not reach level {level}"
-
-        async def stored(level=level):  # the query can answer before the activity has written the event
-            found = await escalations(sessions, state.case_id, task)
-            return found if len(found) >= level else None
-        fired = await eventually(stored)
+        fired = await stored_escalations(sessions, state.case_id, task, at_least=level)
         assert [e.data["level"] for e in fired] == list(range(1, level + 1))  # each step once
         assert fired[-1].data["notify"] == [r.value for r in step.notify]
 
@@ -152,10 +156,7 @@ async def test_a_return_rearms_the_ladder(time_env, start_case, sessions):
     async def escalated():
         return (await state_of(handle)).tasks["violation_report"].escalation_level == 1
     assert await eventually(escalated)
-
-    async def stored():
-        return await escalations(sessions, state.case_id, Task.VIOLATION_REPORT)
-    fired = await eventually(stored)
+    fired = await stored_escalations(sessions, state.case_id, Task.VIOLATION_REPORT)
     assert fired[-1].data["due_at"] == reopened.due_at.isoformat()
 
 
@@ -170,10 +171,7 @@ async def test_footage_near_its_purge_date_escalates_to_the_top_at_filing(time_e
     async def top():
         return (await state_of(handle)).tasks["footage_hold"].escalation_level == 3
     assert await eventually(top)
-
-    async def stored():
-        return await escalations(sessions, state.case_id, Task.FOOTAGE_HOLD)
-    fired = await eventually(stored)
+    fired = await stored_escalations(sessions, state.case_id, Task.FOOTAGE_HOLD)
     assert [e.data["level"] for e in fired] == [3]  # at once, not step by step
     assert fired[0].data["notify"] == ["evidence_custodian", "supervisor", "command", "admin"]
 

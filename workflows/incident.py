@@ -54,7 +54,6 @@ with workflow.unsafe.imports_passed_through():
 PERSIST_TIMEOUT = timedelta(seconds=30)
 # Database outages are waited out: retries never stop, with backoff up to a minute.
 PERSIST_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1))
-# An SMTP or webhook outage is retried with backoff for a day; it never fails the case.
 NOTIFY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=10))
 NOTIFY_DEADLINE = timedelta(days=1)
 
@@ -270,13 +269,18 @@ class IncidentWorkflow:
         delivery = DocumentDelivery(workflow_id=workflow.info().workflow_id, case_id=self._state.case_id,
                                     case_number=self._state.case_number, document_id=ref.id,
                                     to=self._policy.prosecutor.intake_email)
+        await self._deliver(Notifier.deliver_document, delivery, {"document_id": ref.id})
+
+    async def _deliver(self, send, message, about: dict) -> None:
+        """Run a delivery activity (e-mail, webhook) in the background of the case: an outage is
+        retried with backoff for a day and, if it outlasts that, logged; it never fails the case."""
         try:
             await workflow.execute_activity_method(
-                Notifier.deliver_document, delivery, start_to_close_timeout=timedelta(minutes=2),
+                send, message, start_to_close_timeout=timedelta(minutes=2),
                 schedule_to_close_timeout=NOTIFY_DEADLINE, retry_policy=NOTIFY_RETRY,
             )
         except ActivityError:
-            workflow.logger.warning("referral packet not e-mailed", extra={"document_id": ref.id})
+            workflow.logger.warning("delivery gave up", extra={"activity": send.__name__, **about})
 
     # --- deadlines: one durable timer at a time, for the earliest ladder step of any open task
 
@@ -324,18 +328,8 @@ class IncidentWorkflow:
                 filed_by_id=self._state.filed_by.id, event_seq=self._state.event_seq, task=task, level=high,
                 roles=roles, due_at=entry.due_at, escalated_at=now,
             )
-        self._deliveries.append(asyncio.create_task(self._notify(notice)))
-
-    async def _notify(self, notice: EscalationNotice) -> None:
-        try:
-            await workflow.execute_activity_method(
-                Notifier.notify, notice, start_to_close_timeout=timedelta(minutes=2),
-                schedule_to_close_timeout=NOTIFY_DEADLINE, retry_policy=NOTIFY_RETRY,
-            )
-        except ActivityError:
-            workflow.logger.warning(
-                "escalation notice not delivered", extra={"task": notice.task.value, "level": notice.level}
-            )
+        about = {"task": notice.task.value, "level": notice.level}
+        self._deliveries.append(asyncio.create_task(self._deliver(Notifier.notify, notice, about)))
 
     async def _record(self, kind: EventKind, actor: PersonRef | None, data: dict) -> None:
         """Append one audit event with the case as it now stands; keep the UI's view current."""
