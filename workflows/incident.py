@@ -51,7 +51,12 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.status import current_details
 
-PERSIST_TIMEOUT = timedelta(seconds=30)
+# Each attempt is short: a worker killed mid-activity is noticed when its attempt times out, and
+# the activity runs again on another worker (every activity is idempotent). A persist takes
+# milliseconds; a document or an e-mail well under a second.
+PERSIST_TIMEOUT = timedelta(seconds=10)
+DOCUMENT_TIMEOUT = timedelta(seconds=15)
+DELIVERY_TIMEOUT = timedelta(seconds=30)
 # Database outages are waited out: retries never stop, with backoff up to a minute.
 PERSIST_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1))
 NOTIFY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=10))
@@ -255,7 +260,7 @@ class IncidentWorkflow:
                 DocumentWriter.generate,
                 DocumentRequest(workflow_id=workflow.info().workflow_id, case_id=self._state.case_id,
                                 kind=document_kind, event_seq=self._state.event_seq, letterhead=self._letterhead),
-                start_to_close_timeout=timedelta(minutes=2), retry_policy=PERSIST_RETRY,
+                start_to_close_timeout=DOCUMENT_TIMEOUT, retry_policy=PERSIST_RETRY,
             )
             self._state.documents.append(ref)
             await self._record(EventKind.DOCUMENT_GENERATED, None, {
@@ -276,7 +281,7 @@ class IncidentWorkflow:
         retried with backoff for a day and, if it outlasts that, logged; it never fails the case."""
         try:
             await workflow.execute_activity_method(
-                send, message, start_to_close_timeout=timedelta(minutes=2),
+                send, message, start_to_close_timeout=DELIVERY_TIMEOUT,
                 schedule_to_close_timeout=NOTIFY_DEADLINE, retry_policy=NOTIFY_RETRY,
             )
         except ActivityError:
