@@ -5,6 +5,7 @@ from __future__ import annotations
 import ctypes
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -70,6 +71,13 @@ def stop(proc: subprocess.Popen, timeout: float = STOP_TIMEOUT) -> int | None:
             proc.wait()
     _kill_group(proc)
     return proc.returncode
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def run(args: list[str], *, env: dict[str, str], cwd: Path, what: str) -> str:

@@ -1,7 +1,6 @@
 """Real receivers on loopback for what the product sends out: an SMTP server and a webhook endpoint."""
 
 import json
-import socket
 import threading
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -9,11 +8,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from aiosmtpd.controller import Controller
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from devstack.procs import free_port
 
 
 class SmtpSink:

@@ -1,0 +1,281 @@
+"""Fault drills: cases run their whole lifecycle through the HTTP API while a part of the stack fails.
+
+    .venv/bin/python -m bench.faults worker-kill      [--cases 30 --kills 8 --seed 7]
+    .venv/bin/python -m bench.faults server-restart   [--cases 30 --down 5]
+    .venv/bin/python -m bench.faults database-outage  [--cases 30 --outage 15]
+
+Each drill starts its own stack of real processes (bench/stack.py), files the Chicago scenario
+N times and carries every case to the prosecutor's acknowledgement, as people would: a request
+answered 503 (or cut off) is sent again after a pause with the same Idempotency-Key. Meanwhile
+the worker is SIGKILLed at random moments, the Temporal dev server is stopped and started on its
+on-disk state, or PostgreSQL is stopped for a while. Prints JSON: what was done to the stack, how
+the API answered, and what every case ended with beside what it should have.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+
+import httpx
+from sqlalchemy import text
+from temporalio.client import Client
+
+from bench.stack import Stack
+from domain.case import workflow_id_for
+from store.engine import async_engine
+from tests.scenario import ACK, APPROVE, FILING, HOLD_1, HOLD_2, IDENTIFIED, REFER, VIOLATIONS
+
+STEPS = (
+    ("footage-hold", "custodian", {"holds": [HOLD_1, HOLD_2]}, "footage_hold"),
+    ("supervisor-identification", "officer", IDENTIFIED, "supervisor_identification"),
+    ("violation-report", "officer", VIOLATIONS, "violation_report"),
+    ("legal-review", "reviewer", REFER, "legal_review"),
+    ("command-approval", "commander", APPROVE, "command_approval"),
+    ("referral-acknowledgement", "liaison", ACK, "referral_acknowledgement"),
+)
+# What each of these cases must end with: every audit event, document and e-mail exactly once.
+EXPECTED = {
+    "stage": "closed",
+    "disposition": "referred",
+    "events": ["case_filed", "document_generated", "footage_hold_confirmed", "document_generated",
+               "supervisor_identification_recorded", "violation_report_recorded", "stage_changed",
+               "legal_review_decided", "document_generated", "stage_changed", "command_decided",
+               "document_generated", "stage_changed", "referral_acknowledged", "case_closed"],
+    "chain_valid": True,
+    "documents": [["legal_review_memo", 1], ["preservation_request", 1], ["preservation_request", 2],
+                  ["referral_packet", 1]],
+    "deliveries": 1,
+    "emails": 1,
+    "notifications": 0,
+}
+
+
+@dataclass
+class Answers:
+    """How the API answered while the drill ran."""
+
+    statuses: Counter = field(default_factory=Counter)
+    cut_off: Counter = field(default_factory=Counter)  # no HTTP answer: connection refused, reset, timed out
+    malformed_503: int = 0
+    slowest: float = 0.0
+
+    def note(self, response: httpx.Response, seconds: float) -> None:
+        self.statuses[response.status_code] += 1
+        self.slowest = max(self.slowest, seconds)
+        if response.status_code == 503:
+            body = response.json()
+            if body.get("error", {}).get("code") != "unavailable" or not body["error"].get("message"):
+                self.malformed_503 += 1
+
+    def summary(self) -> dict:
+        return {"statuses": {str(k): v for k, v in sorted(self.statuses.items())}, "cut_off": dict(self.cut_off),
+                "malformed_503": self.malformed_503, "slowest_seconds": round(self.slowest, 2)}
+
+
+class People:
+    """Drives lifecycles through the API and retries what the stack could not answer."""
+
+    def __init__(self, stack: Stack, answers: Answers, think: float, rng: random.Random) -> None:
+        self.stack = stack
+        self.answers = answers
+        self.think = think
+        self.rng = rng
+        self.http = httpx.AsyncClient(base_url=stack.api_url, timeout=stack.request_timeout + 30)
+        self._temporal: Client | None = None
+
+    async def request(self, method: str, path: str, who: str, body: dict | None = None,
+                      key: str | None = None) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {self.stack.tokens[who]}"}
+        if key:
+            headers["Idempotency-Key"] = key
+        while True:
+            started = time.monotonic()
+            try:
+                response = await self.http.request(method, path, json=body, headers=headers)
+            except httpx.TransportError as exc:
+                self.answers.cut_off[type(exc).__name__] += 1
+                await asyncio.sleep(0.5)
+                continue
+            self.answers.note(response, time.monotonic() - started)
+            if response.status_code != 503:
+                return response
+            await asyncio.sleep(0.5)
+
+    async def lifecycle(self, n: int, run: str) -> str:
+        response = await self.request("POST", "/incidents", "officer", FILING, key=f"{run}-{n}")
+        if response.status_code not in (200, 201):
+            raise RuntimeError(f"case {n}: filing answered {response.status_code}: {response.text}")
+        case_id = response.json()["id"]
+        for path, who, body, task in STEPS:
+            await asyncio.sleep(self.rng.uniform(0, self.think))
+            response = await self.request("POST", f"/incidents/{case_id}/{path}", who, body, key=f"{run}-{n}-{path}")
+            if response.status_code == 200:
+                continue
+            # An earlier attempt may have gone through although its answer was lost.
+            case = (await self.request("GET", f"/incidents/{case_id}", "auditor")).json()
+            if response.status_code != 409 or case["tasks"][task]["status"] != "done":
+                raise RuntimeError(f"case {n}: {path} answered {response.status_code}: {response.text}")
+        return case_id
+
+    async def until_closed(self, case_id: str, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            case = (await self.request("GET", f"/incidents/{case_id}", "auditor")).json()
+            # Closed, and the packet e-mailed (the workflow completes after its last delivery).
+            if case["stage"] == "closed" and (await self._workflow_closed(case_id)):
+                return
+            await asyncio.sleep(0.5)
+        raise TimeoutError(f"case {case_id} did not finish within {timeout:.0f}s")
+
+    async def _workflow_closed(self, case_id: str) -> bool:
+        self._temporal = self._temporal or await Client.connect(self.stack.temporal_address)
+        description = await self._temporal.get_workflow_handle(workflow_id_for(case_id)).describe()
+        return description.close_time is not None
+
+
+async def outcome(stack: Stack, people: People, case_ids: list[str]) -> list[dict]:
+    """What each case ended with: from the API, PostgreSQL and the mail that arrived."""
+    engine = async_engine(stack.database_url)
+    try:
+        async with engine.connect() as db:
+            documents = (await db.execute(text(
+                "SELECT case_id, kind, version FROM document ORDER BY case_id, kind, version"))).all()
+            deliveries = (await db.execute(text(
+                "SELECT d.case_id FROM document_delivery x JOIN document d ON d.id = x.document_id"))).all()
+            notifications = (await db.execute(text("SELECT case_id FROM notification"))).all()
+    finally:
+        await engine.dispose()
+    mail = Counter()
+    for message in stack.mail():
+        mail[(message["Subject"], message["Message-ID"])] += 1
+    found = []
+    for case_id in case_ids:
+        case = (await people.request("GET", f"/incidents/{case_id}", "auditor")).json()
+        trail = (await people.request("GET", f"/incidents/{case_id}/events", "auditor")).json()
+        number = case["case_number"]
+        mine = {key: count for key, count in mail.items() if number in key[0]}
+        found.append({
+            "case_number": number, "stage": case["stage"], "disposition": case["disposition"],
+            "events": [e["kind"] for e in trail["items"]], "chain_valid": trail["chain_valid"],
+            "documents": [[kind, version] for cid, kind, version in documents if cid == case_id],
+            "deliveries": sum(1 for (cid,) in deliveries if cid == case_id),
+            # Distinct messages (by Message-ID); `copies` counts a resend after a crash between the
+            # SMTP hand-off and its record, which a receiver drops by its Message-ID.
+            "emails": len(mine), "copies": sum(mine.values()),
+            "notifications": sum(1 for (cid,) in notifications if cid == case_id),
+        })
+    return found
+
+
+async def activity_retries(stack: Stack, case_ids: list[str]) -> int:
+    """Activity attempts beyond the first, across the cases' histories (no payload is read)."""
+    client = await Client.connect(stack.temporal_address)
+    retries = 0
+    for case_id in case_ids:
+        history = await client.get_workflow_handle(workflow_id_for(case_id)).fetch_history()
+        for event in history.events:
+            if event.HasField("activity_task_started_event_attributes"):
+                retries += event.activity_task_started_event_attributes.attempt - 1
+    return retries
+
+
+async def drill(fault, *, cases: int, concurrency: int, think: float, seed: int, finish_within: float = 300,
+                request_timeout: float = 20.0) -> dict:
+    """Run `cases` lifecycles while `fault(stack, running)` breaks the stack; report everything."""
+    rng = random.Random(seed)
+    answers = Answers()
+    started = time.monotonic()
+    async with Stack.started(request_timeout=request_timeout) as stack:
+        people = People(stack, answers, think, rng)
+        gate = asyncio.Semaphore(concurrency)
+        run = f"drill-{seed}-{int(time.time())}"
+
+        async def one(n: int) -> str:
+            async with gate:
+                return await people.lifecycle(n, run)
+
+        lifecycles = asyncio.gather(*(one(n) for n in range(cases)))
+        done = asyncio.Event()
+        lifecycles.add_done_callback(lambda _: done.set())
+        faults = await fault(stack, done, rng)
+        case_ids = await lifecycles
+        for case_id in case_ids:
+            await people.until_closed(case_id, finish_within)
+        found = await outcome(stack, people, case_ids)
+        retries = await activity_retries(stack, case_ids)
+        await people.http.aclose()
+    unexpected = [c["case_number"] for c in found if {k: c[k] for k in EXPECTED} != EXPECTED]
+    return {"cases": cases, "seed": seed, "seconds": round(time.monotonic() - started, 1), "faults": faults,
+            "api": answers.summary(), "activity_retries": retries, "as_expected": len(found) - len(unexpected),
+            "unexpected": unexpected, "duplicate_email_copies": sum(c["copies"] - c["emails"] for c in found),
+            "outcomes": found}
+
+
+def worker_kills(kills: int, gap: tuple[float, float] = (1.0, 4.0), down: tuple[float, float] = (0.0, 1.5)):
+    async def fault(stack: Stack, done: asyncio.Event, rng: random.Random) -> list[dict]:
+        record = []
+        for _ in range(kills):
+            await asyncio.sleep(rng.uniform(*gap))
+            if done.is_set():
+                break
+            stack.kill_worker()
+            pause = rng.uniform(*down)
+            await asyncio.sleep(pause)
+            stack.start_worker()
+            record.append({"worker_killed": "SIGKILL", "restarted_after_seconds": round(pause, 2)})
+        return record
+    return fault
+
+
+def server_restart(after: float, down: float):
+    async def fault(stack: Stack, done: asyncio.Event, rng: random.Random) -> list[dict]:
+        await asyncio.sleep(after)
+        stack.stop_temporal()
+        await asyncio.sleep(down)
+        restarted = time.monotonic()
+        await stack.start_temporal()
+        return [{"temporal_stopped_after_seconds": after, "down_seconds": down,
+                 "ready_after_start_seconds": round(time.monotonic() - restarted, 2)}]
+    return fault
+
+
+def database_outage(after: float, outage: float):
+    async def fault(stack: Stack, done: asyncio.Event, rng: random.Random) -> list[dict]:
+        await asyncio.sleep(after)
+        stack.stop_database()
+        await asyncio.sleep(outage)
+        stack.start_database()
+        return [{"postgres_stopped_after_seconds": after, "outage_seconds": outage}]
+    return fault
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("drill", choices=["worker-kill", "server-restart", "database-outage"])
+    parser.add_argument("--cases", type=int, default=30)
+    parser.add_argument("--concurrency", type=int, default=30)
+    parser.add_argument("--think", type=float, default=2.0, help="most seconds a person waits between steps")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--kills", type=int, default=8)
+    parser.add_argument("--down", type=float, default=5.0, help="seconds the Temporal server stays stopped")
+    parser.add_argument("--outage", type=float, default=15.0, help="seconds PostgreSQL stays stopped")
+    parser.add_argument("--outcomes", action="store_true", help="also print every case's outcome")
+    args = parser.parse_args()
+    fault = {"worker-kill": lambda: worker_kills(args.kills),
+             "server-restart": lambda: server_restart(after=3.0, down=args.down),
+             "database-outage": lambda: database_outage(after=3.0, outage=args.outage)}[args.drill]()
+    report = asyncio.run(drill(fault, cases=args.cases, concurrency=args.concurrency, think=args.think,
+                               seed=args.seed))
+    if not args.outcomes:
+        report.pop("outcomes")
+    print(json.dumps({"drill": args.drill, **report}, indent=2))
+
+
+if __name__ == "__main__":
+    main()

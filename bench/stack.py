@@ -1,0 +1,159 @@
+"""A whole stack of real processes in a temporary directory, for drills and benchmarks that break
+its parts: PostgreSQL (embedded), the Temporal dev server on an on-disk SQLite file, an SMTP sink
+(Maildir), the worker and the API (uvicorn), each one stoppable, killable and restartable.
+
+    async with Stack.started() as stack:
+        token = stack.tokens["custodian"]; stack.api_url; stack.kill_worker(); stack.start_worker()
+"""
+
+from __future__ import annotations
+
+import asyncio
+import mailbox
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import httpx
+from alembic import command
+from alembic.config import Config
+
+from config import ROOT
+from devstack import postgres, procs, temporal
+from domain.enums import Role
+from domain.messages import NewUser
+from store import users
+from store.engine import async_engine, session_factory
+
+# Who drives a lifecycle: the officer is the filer (and appears in the scenario's recordings).
+PEOPLE = {
+    "officer": ([Role.OFFICER], "010", "12345"),
+    "custodian": ([Role.EVIDENCE_CUSTODIAN], None, None),
+    "reviewer": ([Role.LEGAL_REVIEWER], None, None),
+    "commander": ([Role.COMMAND], None, None),
+    "liaison": ([Role.PROSECUTOR_LIAISON], None, None),
+    "auditor": ([Role.AUDITOR], None, None),
+}
+
+
+class Stack:
+    def __init__(self, root: Path, request_timeout: float) -> None:
+        self.root = root
+        self.log_dir = root / "log"
+        self.maildir = root / "mail"
+        self.temporal_port, self.ui_port = procs.free_port(), procs.free_port()
+        self.api_port, self.smtp_port = procs.free_port(), procs.free_port()
+        self.temporal_address = f"127.0.0.1:{self.temporal_port}"
+        self.api_url = f"http://127.0.0.1:{self.api_port}"
+        self.request_timeout = request_timeout
+        self.tokens: dict[str, str] = {}
+        self.database_url = ""
+        self._pg = None
+        self._children: dict[str, subprocess.Popen] = {}
+
+    @classmethod
+    @asynccontextmanager
+    async def started(cls, request_timeout: float = 20.0):
+        root = Path(tempfile.mkdtemp(prefix="referrals-stack-"))
+        stack = cls(root, request_timeout)
+        try:
+            await stack._start()
+            yield stack
+        finally:
+            stack._stop_all()
+            shutil.rmtree(root, ignore_errors=True)
+
+    # --- the parts
+
+    async def _start(self) -> None:
+        self.start_database()
+        self.database_url = postgres.ensure_database(self._pg, "referrals")
+        config = Config(str(ROOT / "alembic.ini"))
+        config.attributes["database_url"] = self.database_url
+        await asyncio.to_thread(command.upgrade, config, "head")
+        await self._create_people()
+        await self.start_temporal()
+        self._spawn("smtp", [sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{self.smtp_port}",
+                             "-c", "aiosmtpd.handlers.Mailbox", str(self.maildir)])
+        self.start_worker()
+        self._spawn("api", [sys.executable, "-m", "uvicorn", "--factory", "api.main:create_app", "--no-access-log",
+                            "--host", "127.0.0.1", "--port", str(self.api_port)])
+        await self._until_healthy()
+
+    def env(self) -> dict[str, str]:
+        return dict(os.environ, PYTHONUNBUFFERED="1", REFERRALS_ENV="development", REFERRALS_LOG_FORMAT="json",
+                    DATABASE_URL=self.database_url, REFERRALS_TEMPORAL_ADDRESS=self.temporal_address,
+                    REFERRALS_PUBLIC_URL=self.api_url, REFERRALS_SMTP_URL=f"smtp://127.0.0.1:{self.smtp_port}",
+                    REFERRALS_REQUEST_TIMEOUT_SECONDS=str(self.request_timeout))
+
+    def start_database(self) -> None:
+        self._pg = postgres.start(self.root / "pgdata")
+
+    def stop_database(self) -> None:
+        postgres.stop(self._pg)
+
+    async def start_temporal(self) -> None:
+        args = temporal.dev_server_args(self.temporal_port, self.ui_port, self.root / "temporal.db")
+        proc = self._spawn("temporal", [str(temporal.binary("temporal")), *args])
+        await temporal.wait_ready(self.temporal_address, timeout=60, proc=proc)
+
+    def stop_temporal(self) -> None:
+        procs.stop(self._children.pop("temporal"))
+
+    def start_worker(self) -> None:
+        self._spawn("worker", [sys.executable, "worker.py"])
+
+    def kill_worker(self) -> None:
+        """SIGKILL: no shutdown, running activities and workflow tasks simply vanish."""
+        proc = self._children.pop("worker")
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+    def mail(self) -> list:
+        if not (self.maildir / "new").exists():
+            return []
+        return list(mailbox.Maildir(self.maildir, create=False))
+
+    def _spawn(self, name: str, args: list[str]) -> subprocess.Popen:
+        proc = procs.spawn(args, env=self.env(), cwd=ROOT, log_file=self.log_dir / f"{name}.log")
+        self._children[name] = proc
+        return proc
+
+    async def _create_people(self) -> None:
+        engine = async_engine(self.database_url)
+        try:
+            async with session_factory(engine)() as session:
+                for who, (roles, district, star) in PEOPLE.items():
+                    new = NewUser(name=f"Drill {who}", email=f"{who}@drill.invalid", roles=roles, district=district,
+                                  star=star)
+                    _, self.tokens[who] = await users.create_user(session, new)
+        finally:
+            await engine.dispose()
+
+    async def _until_healthy(self, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        async with httpx.AsyncClient(base_url=self.api_url) as http:
+            while time.monotonic() < deadline:
+                for name, proc in self._children.items():
+                    if proc.poll() is not None:
+                        raise RuntimeError(f"the {name} exited (code {proc.returncode}); see {self.log_dir}")
+                try:
+                    if (await http.get("/healthz")).status_code == 200:
+                        return
+                except httpx.TransportError:
+                    pass
+                await asyncio.sleep(0.2)
+        raise TimeoutError(f"the API did not answer within {timeout:.0f}s; see {self.log_dir}")
+
+    def _stop_all(self) -> None:
+        for name in ("api", "worker", "smtp", "temporal"):
+            if name in self._children:
+                procs.stop(self._children.pop(name))
+        if self._pg is not None:
+            postgres.stop(self._pg)
