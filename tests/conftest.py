@@ -27,6 +27,7 @@ from worker import build_worker
 from workflows.incident import IncidentWorkflow
 
 CHICAGO = load_policy(ROOT / "policy" / "chicago.toml")
+FAST = ROOT / "tests" / "fast_policy.toml"
 # The key the recorded histories under tests/histories/ were written with (fictional data: a test
 # fixture, not a secret). Recording puts it first; otherwise a fresh key leads and it follows, as after
 # a rotation, so the recorded histories still decrypt and replay.
@@ -136,6 +137,20 @@ def settings(database_url, dev_server, smtp_sink, webhook_sink) -> Settings:
 async def worker(dev_server, settings, sessions):
     async with build_worker(dev_server.client, settings, sessions) as running:
         yield running
+
+
+@pytest.fixture(scope="module")
+def fast_settings(settings):
+    """Escalations in seconds (tests/fast_policy.toml), on a task queue of its own and no worker yet."""
+    return settings.model_copy(update={"policy_file": FAST, "task_queue": f"fast-{uuid.uuid4()}"})
+
+
+@pytest.fixture(scope="module")
+async def fast_api(fast_settings):
+    app = create_app(fast_settings)
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api") as client:
+            yield client
 
 
 @pytest.fixture(scope="session")

@@ -5,32 +5,12 @@ and a worker restarted mid-ladder sends nothing twice."""
 import asyncio
 import json
 import subprocess
-import uuid
 from collections import Counter
 
-import httpx
-import pytest
-
-from api.main import create_app
 from config import ROOT
 from devstack import temporal
 from tests.scenario import Driver
 from worker import build_worker
-
-FAST = ROOT / "tests" / "fast_policy.toml"
-
-
-@pytest.fixture(scope="module")
-def fast_settings(settings):
-    return settings.model_copy(update={"policy_file": FAST, "task_queue": f"fast-{uuid.uuid4()}"})
-
-
-@pytest.fixture(scope="module")
-async def fast_api(fast_settings):
-    app = create_app(fast_settings)
-    async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api") as client:
-            yield client
 
 
 async def until(check, timeout: float = 30.0):

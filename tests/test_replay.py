@@ -15,9 +15,10 @@ from temporalio.worker import Replayer
 
 from domain.case import workflow_id_for
 from temporal_client import data_converter
-from tests.conftest import TEST_KEYS
-from tests.scenario import FILING, REFER, Driver, filing
+from tests.conftest import FAST, TEST_KEYS
+from tests.scenario import FILING, HOLD_1, HOLD_2, REFER, Driver, filing
 from tests.test_branches import DECLINE, RETURN
+from worker import build_worker
 from workflows.incident import IncidentWorkflow
 
 HISTORIES = Path(__file__).parent / "histories"
@@ -60,6 +61,15 @@ async def _escalated_at_filing(d: Driver, cid: str) -> None:
     await d.ok(cid, "withdrawal", "commander", {"reason": "Footage lost; nothing to refer."})
 
 
+async def _escalated_level_by_level(d: Driver, cid: str) -> None:
+    for _ in range(200):  # the fast policy: level 1 when the hold is due (2 s), level 2 four seconds later
+        if (await d.get(cid)).json()["tasks"]["footage_hold"]["escalation_level"] == 2:
+            break
+        await asyncio.sleep(0.1)
+    await d.ok(cid, "footage-hold", "custodian", {"holds": [HOLD_1, HOLD_2]})
+    await d.ok(cid, "withdrawal", "commander", {"reason": "Referred to another agency."})
+
+
 PATHS = {
     "referred": (None, _referred),
     "returned_then_declined": (None, _returned),
@@ -67,16 +77,23 @@ PATHS = {
     "rejected": (None, _rejected),
     "withdrawn": (None, _withdrawn),
     "escalated_at_filing": ({"recordings": [OLD_FOOTAGE]}, _escalated_at_filing),
+    "escalated_level_by_level": (FAST, _escalated_level_by_level),
 }
 
 
 @pytest.mark.skipif(not RECORDING, reason="records histories only with RECORD_HISTORIES=1")
 @pytest.mark.parametrize("name", sorted(PATHS))
-async def test_record(api, people, dev_server, name):
+async def test_record(api, people, dev_server, fast_api, fast_settings, sessions, name):
     changes, drive = PATHS[name]
-    d = Driver(api, people)
-    cid = (await d.new_case(body=filing(**changes) if changes else None))["id"]
-    await drive(d, cid)
+    if changes is FAST:  # escalations in seconds, served by a worker of that policy's own
+        async with build_worker(dev_server.client, fast_settings, sessions):
+            d = Driver(fast_api, people)
+            cid = (await d.new_case())["id"]
+            await drive(d, cid)
+    else:
+        d = Driver(api, people)
+        cid = (await d.new_case(body=filing(**changes) if changes else None))["id"]
+        await drive(d, cid)
     handle = dev_server.client.get_workflow_handle(workflow_id_for(cid))
     await handle.result()
     history = await handle.fetch_history()
