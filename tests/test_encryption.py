@@ -1,10 +1,12 @@
 """Encrypted history: whoever reads the Temporal server's database sees no names, narratives or badges."""
 
 import base64
+import logging
 import re
 
 import pytest
 from google.protobuf import json_format
+from structlog.testing import capture_logs
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
@@ -21,10 +23,18 @@ SECRETS = ["Ruiz", "12345", "67890", "J. Doe", "4411", "bystander", "grey vest",
            "AXON-2026-0042", "Test officer", "Test reviewer"]
 
 
-async def test_raw_history_holds_no_personal_data(api, people, dev_server, settings):
+async def test_raw_history_search_attributes_and_logs_hold_no_personal_data(api, people, dev_server, settings,
+                                                                             caplog):
     d = Driver(api, people)
-    cid = (await d.new_case())["id"]
-    await d.refer_to_the_end(cid)
+    caplog.set_level(logging.DEBUG)
+    with capture_logs() as logged:  # the API's and the worker's structlog events, all of them
+        cid = (await d.new_case())["id"]
+        await d.refer_to_the_end(cid)
+        await dev_server.client.get_workflow_handle(workflow_id_for(cid)).result()
+    written = repr(logged) + caplog.text
+    assert any(event.get("case_id") == cid for event in logged)  # the logs do speak of the case
+    for secret in SECRETS:
+        assert secret not in written, secret
 
     # A client without the codec: what the Temporal server stores and anyone with its database sees.
     raw = await Client.connect(settings.temporal_address, data_converter=pydantic_data_converter)
@@ -42,6 +52,14 @@ async def test_raw_history_holds_no_personal_data(api, people, dev_server, setti
     assert not hasattr(answer, "details")
     case = await dev_server.client.get_workflow_handle(workflow_id_for(cid)).query(IncidentWorkflow.case)
     assert case.details.officers[0].name == "P.O. Ana Ruiz"
+
+    # What the Temporal UI lists and shows without any key: the search attributes and the summary.
+    described = await dev_server.client.get_workflow_handle(workflow_id_for(cid)).describe()
+    shown = repr(described.typed_search_attributes) + repr(await described.static_summary()) + \
+        repr(await described.static_details())
+    assert case.case_number in shown
+    for secret in SECRETS:
+        assert secret not in shown, secret
 
 
 async def test_a_history_written_under_an_old_key_replays_after_rotation(api, people, dev_server, settings):
