@@ -88,6 +88,7 @@ class People:
         self.rng = rng
         self.http = httpx.AsyncClient(base_url=stack.api_url, timeout=stack.request_timeout + 30)
         self._temporal: Client | None = None
+        self.steps_in_flight: dict[int, float] = {}  # when each step request now waiting was sent
 
     async def request(self, method: str, path: str, who: str, body: dict | None = None,
                       key: str | None = None) -> httpx.Response:
@@ -114,7 +115,12 @@ class People:
         case_id = response.json()["id"]
         for path, who, body, task in STEPS:
             await asyncio.sleep(self.rng.uniform(0, self.think))
-            response = await self.request("POST", f"/incidents/{case_id}/{path}", who, body, key=f"{run}-{n}-{path}")
+            self.steps_in_flight[n] = time.monotonic()
+            try:
+                response = await self.request("POST", f"/incidents/{case_id}/{path}", who, body,
+                                              key=f"{run}-{n}-{path}")
+            finally:
+                del self.steps_in_flight[n]
             if response.status_code == 200:
                 continue
             # An earlier attempt may have gone through although its answer was lost.
@@ -203,7 +209,7 @@ async def drill(fault, *, cases: int, concurrency: int, think: float, seed: int,
         lifecycles = asyncio.gather(*(one(n) for n in range(cases)))
         done = asyncio.Event()
         lifecycles.add_done_callback(lambda _: done.set())
-        faults = await fault(stack, done, rng)
+        faults = await fault(stack, people, done, rng)
         case_ids = await lifecycles
         for case_id in case_ids:
             await people.until_closed(case_id, finish_within)
@@ -218,7 +224,7 @@ async def drill(fault, *, cases: int, concurrency: int, think: float, seed: int,
 
 
 def worker_kills(kills: int, gap: tuple[float, float] = (1.0, 4.0), down: tuple[float, float] = (0.0, 1.5)):
-    async def fault(stack: Stack, done: asyncio.Event, rng: random.Random) -> list[dict]:
+    async def fault(stack: Stack, people: People, done: asyncio.Event, rng: random.Random) -> list[dict]:
         record = []
         for _ in range(kills):
             await asyncio.sleep(rng.uniform(*gap))
@@ -234,7 +240,7 @@ def worker_kills(kills: int, gap: tuple[float, float] = (1.0, 4.0), down: tuple[
 
 
 def server_restart(after: float, down: float):
-    async def fault(stack: Stack, done: asyncio.Event, rng: random.Random) -> list[dict]:
+    async def fault(stack: Stack, people: People, done: asyncio.Event, rng: random.Random) -> list[dict]:
         await asyncio.sleep(after)
         stack.stop_temporal()
         await asyncio.sleep(down)
@@ -246,12 +252,17 @@ def server_restart(after: float, down: float):
 
 
 def database_outage(after: float, outage: float):
-    async def fault(stack: Stack, done: asyncio.Event, rng: random.Random) -> list[dict]:
+    async def fault(stack: Stack, people: People, done: asyncio.Event, rng: random.Random) -> list[dict]:
+        began = time.monotonic()
         await asyncio.sleep(after)
+        # Stop it under a step in progress, so the worker's activities meet the outage too.
+        while not done.is_set() and not any(time.monotonic() - s > 0.03 for s in people.steps_in_flight.values()):
+            await asyncio.sleep(0.005)
+        stopped = time.monotonic()
         stack.stop_database()
         await asyncio.sleep(outage)
         stack.start_database()
-        return [{"postgres_stopped_after_seconds": after, "outage_seconds": outage}]
+        return [{"postgres_stopped_after_seconds": round(stopped - began, 2), "outage_seconds": outage}]
     return fault
 
 
