@@ -1,16 +1,19 @@
 """One error shape for every refusal: {"error": {"code", "message", "details"}}."""
 
+from datetime import UTC, datetime
 from typing import Any
 
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.service import RPCError, RPCStatusCode
 
 from domain.errors import RejectionKind
+from domain.messages import clock_problems
 
 log = structlog.get_logger()
 
@@ -33,6 +36,12 @@ class ApiError(Exception):
 def error_response(status: int, message: str, details: Any = None, headers: dict | None = None) -> JSONResponse:
     body = {"error": {"code": CODES.get(status, "error"), "message": message, "details": details}}
     return JSONResponse(body, status_code=status, headers=headers)
+
+
+def refuse_clock_problems(payload: BaseModel) -> None:
+    """A request whose times the clock refuses (an incident in the future, a hold ending in the past): 422."""
+    if problems := clock_problems(payload, datetime.now(UTC)):
+        raise ApiError(422, "; ".join(f"{p['field']}: {p['message']}" for p in problems), problems)
 
 
 def field_path(loc: tuple | list) -> str:

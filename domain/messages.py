@@ -5,7 +5,7 @@ or citizenship (Illinois TRUST Act, Chicago Welcoming City Ordinance).
 """
 
 import re
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import (
@@ -53,6 +53,40 @@ def _text(max_length: int, min_length: int = 1):
     ]
 
 
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+CLOCK_SKEW = timedelta(minutes=5)
+
+
+def _since_1900(value: datetime) -> datetime:
+    if value < EARLIEST:
+        raise ValueError("must not be before 1900")
+    return value
+
+
+class _Clock:
+    def problem(self, value, now: datetime) -> str | None:
+        raise NotImplementedError
+
+
+class _NotFuture(_Clock):
+    def problem(self, value: datetime, now: datetime) -> str | None:
+        if value > now + CLOCK_SKEW:
+            return f"must not be in the future (it is {now:%Y-%m-%dT%H:%M}Z now)"
+        return None
+
+
+class _NotPast(_Clock):
+    def problem(self, value: date, now: datetime) -> str | None:
+        # Yesterday in UTC is still today somewhere west of Greenwich.
+        if value < (now - timedelta(days=1)).date():
+            return f"must not be in the past (it is {now:%Y-%m-%d} now)"
+        return None
+
+
+# Rules against the clock are marks, checked by `clock_problems` when a request arrives: never in a
+# validator, which would run again, at another time, whenever the workflow replays its input.
+Happened = Annotated[AwareDatetime, AfterValidator(_since_1900), _NotFuture()]
+Until = Annotated[date, _NotPast()]
 Name = _text(200)
 Short = _text(64)
 Line = _text(500)
@@ -93,8 +127,8 @@ class Officer(Strict):
 class RecordingIn(Strict):
     camera_id: Short
     officer_star: Short
-    started_at: AwareDatetime
-    ended_at: AwareDatetime
+    started_at: Happened
+    ended_at: Happened
     flag_reasons: list[FlagReason] = Field(min_length=1, max_length=7)
 
     @field_validator("ended_at")
@@ -114,7 +148,7 @@ class FederalPerson(Strict):
 
 
 class IncidentDetails(Strict):
-    occurred_at: AwareDatetime
+    occurred_at: Happened
     location: Line
     district: Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z-]{1,10}$")]
     event_number: Short
@@ -147,7 +181,7 @@ class IncidentFiling(IncidentDetails):
 class Hold(Strict):
     camera_id: Short
     hold_reference: Short
-    retained_until: date
+    retained_until: Until
 
 
 class FootageHold(Strict):
@@ -246,11 +280,29 @@ class CommandApproval(Strict):
 class ReferralAcknowledgement(Strict):
     prosecutor_case_number: Short
     received_by: Name
-    received_at: AwareDatetime
+    received_at: Happened
 
 
 class Withdrawal(Strict):
     reason: Text
+
+
+def clock_problems(model: BaseModel, now: datetime, path: str = "") -> list[dict[str, str]]:
+    """Each field of the model, nested ones too, that its clock mark refuses at `now`: [{field, message}]."""
+    problems = []
+    for name, field in type(model).model_fields.items():
+        value, where = getattr(model, name), f"{path}.{name}" if path else name
+        for mark in field.metadata:
+            if isinstance(mark, _Clock) and value is not None:
+                if message := mark.problem(value, now):
+                    problems.append({"field": where, "message": message})
+        if isinstance(value, BaseModel):
+            problems += clock_problems(value, now, where)
+        elif isinstance(value, list):
+            for i, item in enumerate(value):
+                if isinstance(item, BaseModel):
+                    problems += clock_problems(item, now, f"{where}[{i}]")
+    return problems
 
 
 P = TypeVar("P", bound=BaseModel)

@@ -11,7 +11,7 @@ from temporalio.client import WithStartWorkflowOperation
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
 
 from api.deps import ClientDep, CurrentUser, PolicyDep, SessionDep, SettingsDep, VisibleIncident, actor_of, permits, visibility
-from api.errors import ApiError
+from api.errors import ApiError, refuse_clock_problems
 from api.views import CaseOut, CasePage, EventList, case_out, case_summary, event_out
 from domain import search_attributes as sa
 from domain.case import IncidentInput, workflow_id_for
@@ -38,6 +38,7 @@ async def file_incident(
     policy: PolicyDep, response: Response,
     idempotency_key: Annotated[str | None, Header(min_length=1, max_length=200)] = None,
 ):
+    refuse_clock_problems(filing)
     request_hash = _request_hash(filing)
     if idempotency_key:
         case_id = str(uuid.uuid5(IDEMPOTENCY_NAMESPACE, f"{user.id}:{idempotency_key}"))

@@ -8,7 +8,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.deps import ClientDep, CurrentUser, SessionDep, SettingsDep, VisibleIncident, actor_of, permits
-from api.errors import REJECTION_STATUS, ApiError
+from api.errors import REJECTION_STATUS, ApiError, refuse_clock_problems
 from api.views import CaseOut, case_out
 from domain.enums import Stage
 from domain.errors import RejectionKind
@@ -41,6 +41,7 @@ def _refusal(cause: BaseException | None) -> ApiError:
 def _step_route(path: str, body_model: type, update: Any, operation: Operation, summary: str) -> None:
     async def run_step(body: body_model, incident: VisibleIncident, user: CurrentUser, client: ClientDep,  # type: ignore[valid-type]
                        session: SessionDep, settings: SettingsDep) -> CaseOut:
+        refuse_clock_problems(body)
         if incident.stage == Stage.CLOSED:
             raise ApiError(409, f"the case is closed ({incident.disposition})")
         handle = client.get_workflow_handle_for(IncidentWorkflow.run, incident.workflow_id)
