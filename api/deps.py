@@ -12,7 +12,7 @@ from temporalio.client import Client
 from api.errors import ApiError
 from config import Settings
 from domain.enums import Role
-from domain.messages import Actor
+from domain.messages import Actor, Key
 from domain.permissions import Operation, allowed, describe
 from domain.policy import Policy
 from store import cases, users
@@ -105,7 +105,7 @@ def visibility(user: AppUser):
     return or_(*conditions) if conditions else Incident.id.is_(None)
 
 
-async def visible_incident(case_id: str, user: CurrentUser, session: SessionDep) -> Incident:
+async def visible_incident(case_id: Key, user: CurrentUser, session: SessionDep) -> Incident:
     incident = await cases.get_incident(session, case_id, visible_to=visibility(user))
     # A case the caller may not see answers exactly like one that does not exist.
     if incident is None:

@@ -22,6 +22,38 @@ CODES = {
     409: "conflict", 413: "too_large", 422: "invalid", 429: "too_many_requests", 503: "unavailable",
 }
 REJECTION_STATUS = {RejectionKind.FORBIDDEN: 403, RejectionKind.CONFLICT: 409, RejectionKind.INVALID: 422}
+WHEN = {
+    401: "missing, invalid, expired or revoked bearer token",
+    403: "the caller's roles may not take this step, or separation of duties forbids it",
+    404: "no such case, or one the caller may not see",
+    409: "not valid in the case's current stage, or a conflicting earlier request",
+    413: "the request body is over the configured maximum size",
+    422: "invalid request: the details name each field",
+    429: "too many failed authentications from this client: wait for Retry-After",
+    503: "the database or the workflow service is unavailable: try again shortly",
+}
+
+
+class FieldProblem(BaseModel):
+    field: str
+    message: str
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+    details: list[FieldProblem] | dict[str, str] | None
+
+
+class ErrorOut(BaseModel):
+    """The one error shape of every refusal."""
+
+    error: ErrorBody
+
+
+def documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` for these error statuses, each with the one error shape."""
+    return {status: {"model": ErrorOut, "description": WHEN[status]} for status in statuses}
 
 
 class ApiError(Exception):
@@ -57,9 +89,12 @@ def _validation_details(exc: RequestValidationError) -> list[dict]:
     details = []
     for err in exc.errors():
         message = err["msg"].removeprefix("Value error, ")
+        field = field_path(err["loc"])
         if err["type"] == "extra_forbidden":
             message = "unknown field"
-        details.append({"field": field_path(err["loc"]), "message": message})
+        elif err["type"] == "json_invalid":  # its loc is ('body', character position)
+            field, message = "body", f"not valid JSON at character {err['loc'][-1]}: {err['ctx']['error']}"
+        details.append({"field": field, "message": message})
     return details
 
 
@@ -76,6 +111,10 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException):
+        if exc.status_code == 400 and exc.__cause__ is not None:
+            # FastAPI's answer to a body it could not decode (not UTF-8, nested too deep): an invalid body.
+            message = f"not readable as JSON ({type(exc.__cause__).__name__})"
+            return error_response(422, f"body: {message}", [{"field": "body", "message": message}])
         return error_response(exc.status_code, str(exc.detail), None, getattr(exc, "headers", None))
 
     @app.exception_handler(OperationalError)

@@ -87,6 +87,9 @@ class _NotPast(_Clock):
 # validator, which would run again, at another time, whenever the workflow replays its input.
 Happened = Annotated[AwareDatetime, AfterValidator(_since_1900), _NotFuture()]
 Until = Annotated[date, _NotPast()]
+# An id or cursor in a path or query: PostgreSQL text holds no NUL character.
+Key = Annotated[str, StringConstraints(max_length=200), AfterValidator(_no_nul)]
+District = Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z-]{1,10}$")]
 Name = _text(200)
 Short = _text(64)
 Line = _text(500)
@@ -150,7 +153,7 @@ class FederalPerson(Strict):
 class IncidentDetails(Strict):
     occurred_at: Happened
     location: Line
-    district: Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z-]{1,10}$")]
+    district: District
     event_number: Short
     summary: Line
     narrative: Text
@@ -318,14 +321,15 @@ class Step(BaseModel, Generic[P]):
 
 
 def _email(value: str) -> str:
-    if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", value):
+    if not re.fullmatch(r"[^@\s\x00]+@[^@\s\x00]+\.[^@\s\x00]+", value):
         raise ValueError("is not an e-mail address")
     return value.lower()
 
 
 class NewUser(Strict):
     name: Name
-    email: Annotated[str, StringConstraints(strip_whitespace=True, max_length=254), AfterValidator(_email)]
+    email: Annotated[str, StringConstraints(strip_whitespace=True, max_length=254), AfterValidator(_email),
+                     Field(json_schema_extra={"format": "email"})]
     roles: list[Role] = Field(min_length=1, max_length=len(Role))
     district: Short | None = None
     star: Short | None = None

@@ -1,20 +1,40 @@
 """Temporal's remote codec endpoints, so the Temporal UI can show decrypted payloads to those allowed."""
 
+from cryptography.exceptions import InvalidTag
 from fastapi import APIRouter, Request, Response
 from google.protobuf import json_format
+from pydantic import BaseModel
 from temporalio.api.common.v1 import Payloads
 
 from api.deps import permits
-from api.errors import ApiError
+from api.errors import ApiError, documented
 from domain.permissions import Operation
 
-router = APIRouter(prefix="/codec", tags=["temporal codec"], dependencies=[permits(Operation.DECODE_PAYLOADS)])
+router = APIRouter(prefix="/codec", tags=["temporal codec"], dependencies=[permits(Operation.DECODE_PAYLOADS)],
+                   responses=documented(401, 403, 413, 422, 429, 503))
+
+
+class PayloadJson(BaseModel):
+    metadata: dict[str, str] = {}  # values base64
+    data: str = ""  # base64
+
+
+class PayloadsJson(BaseModel):
+    """Temporal's `Payloads` in protobuf JSON, as the UI sends and reads them (parsed with protobuf, not pydantic)."""
+
+    payloads: list[PayloadJson] = []
+
+
+# The response declares the model in the components; the request body refers to it there.
+_ANSWER = {200: {"model": PayloadsJson, "description": "the payloads, encoded or decoded"}}
+_BODY = {"requestBody": {"required": True, "content": {"application/json": {
+    "schema": {"$ref": "#/components/schemas/PayloadsJson"}}}}}
 
 
 async def _payloads(request: Request) -> Payloads:
     try:
         return json_format.Parse(await request.body(), Payloads())
-    except json_format.ParseError as exc:
+    except (json_format.ParseError, UnicodeDecodeError) as exc:
         raise ApiError(422, f"payloads: {exc}", [{"field": "payloads", "message": str(exc)}]) from None
 
 
@@ -22,16 +42,17 @@ def _answer(payloads) -> Response:
     return Response(json_format.MessageToJson(Payloads(payloads=payloads)), media_type="application/json")
 
 
-@router.post("/encode")
+@router.post("/encode", openapi_extra=_BODY, responses=_ANSWER)
 async def encode(request: Request):
     codec = request.app.state.temporal.data_converter.payload_codec
     return _answer(await codec.encode((await _payloads(request)).payloads))
 
 
-@router.post("/decode")
+@router.post("/decode", openapi_extra=_BODY, responses=_ANSWER)
 async def decode(request: Request):
     codec = request.app.state.temporal.data_converter.payload_codec
     try:
         return _answer(await codec.decode((await _payloads(request)).payloads))
-    except ValueError as exc:  # a key this deployment does not hold
-        raise ApiError(422, f"payloads: {exc}", [{"field": "payloads", "message": str(exc)}]) from None
+    except (ValueError, InvalidTag) as exc:  # a key this deployment does not hold, or altered bytes
+        message = str(exc) or "the encrypted bytes were altered"
+        raise ApiError(422, f"payloads: {message}", [{"field": "payloads", "message": message}]) from None

@@ -7,10 +7,12 @@ from pydantic import BaseModel
 
 from activities.documents import DOCX
 from api.deps import SessionDep, VisibleIncident
-from api.errors import ApiError
+from api.errors import ApiError, documented
+from domain.messages import Key
 from store import documents
 
-router = APIRouter(prefix="/incidents/{case_id}/documents", tags=["documents"])
+router = APIRouter(prefix="/incidents/{case_id}/documents", tags=["documents"],
+                   responses=documented(401, 404, 422, 429, 503))
 
 
 class DocumentOut(BaseModel):
@@ -41,7 +43,7 @@ async def list_documents(incident: VisibleIncident, session: SessionDep):
 
 @router.get("/{document_id}", response_class=Response,
             responses={200: {"content": {DOCX: {}}, "description": "the Word file"}})
-async def download(document_id: str, incident: VisibleIncident, session: SessionDep):
+async def download(document_id: Key, incident: VisibleIncident, session: SessionDep):
     row = await documents.get(session, incident.id, document_id)
     if row is None:
         raise ApiError(404, f"no document {document_id} in this case")

@@ -4,7 +4,7 @@ from fastapi import APIRouter
 from sqlalchemy import text
 
 from api.deps import ClientDep, SessionDep
-from api.errors import error_response
+from api.errors import documented, error_response
 
 router = APIRouter(tags=["health"])
 
@@ -14,7 +14,7 @@ async def healthz():
     return {"status": "ok"}
 
 
-@router.get("/readyz")
+@router.get("/readyz", responses=documented(503))
 async def readyz(session: SessionDep, client: ClientDep):
     checks = {}
     try:

@@ -11,19 +11,19 @@ from temporalio.client import WithStartWorkflowOperation
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
 
 from api.deps import ClientDep, CurrentUser, PolicyDep, SessionDep, SettingsDep, VisibleIncident, actor_of, permits, visibility
-from api.errors import ApiError, refuse_clock_problems
+from api.errors import ApiError, documented, refuse_clock_problems
 from api.views import CaseOut, CasePage, EventList, case_out, case_summary, event_out
 from domain import search_attributes as sa
 from domain.case import IncidentInput, workflow_id_for
 from domain.enums import Stage, Task
-from domain.messages import IncidentFiling
+from domain.messages import District, IncidentFiling, Key
 from domain.permissions import Operation
 from store import cases
 from store.audit import verify_chain
 from workflows.incident import IncidentWorkflow
 from workflows.status import summary
 
-router = APIRouter(prefix="/incidents", tags=["incidents"])
+router = APIRouter(prefix="/incidents", tags=["incidents"], responses=documented(401, 422, 429, 503))
 # Idempotency keys map to case ids in a namespace of their own, per filing user.
 IDEMPOTENCY_NAMESPACE = uuid.UUID("6f1c3a52-8d0e-4f4e-9a57-2b8f4f0c1d11")
 
@@ -32,7 +32,11 @@ def _request_hash(filing: IncidentFiling) -> str:
     return hashlib.sha256(json.dumps(filing.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()
 
 
-@router.post("", status_code=201, response_model=CaseOut, dependencies=[permits(Operation.FILE)])
+REPLAYED = {200: {"model": CaseOut, "description": "the case an earlier filing with this Idempotency-Key made"}}
+
+
+@router.post("", status_code=201, response_model=CaseOut, dependencies=[permits(Operation.FILE)],
+             responses={**REPLAYED, **documented(403, 409, 413)})
 async def file_incident(
     filing: IncidentFiling, user: CurrentUser, session: SessionDep, client: ClientDep, settings: SettingsDep,
     policy: PolicyDep, response: Response,
@@ -86,10 +90,10 @@ def _require_same_request(incident, request_hash: str) -> None:
 async def list_incidents(
     user: CurrentUser, session: SessionDep, settings: SettingsDep,
     stage: Stage | None = None, task: Task | None = None,
-    district: Annotated[str | None, Query(max_length=10)] = None,
+    district: District | None = None,
     overdue: bool = False,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    cursor: Key | None = None,
 ):
     try:
         after = cases.decode_cursor(cursor) if cursor else None
@@ -104,12 +108,12 @@ async def list_incidents(
     return CasePage(items=[case_summary(r, settings) for r in page], next_cursor=next_cursor)
 
 
-@router.get("/{case_id}", response_model=CaseOut)
+@router.get("/{case_id}", response_model=CaseOut, responses=documented(404))
 async def get_incident(incident: VisibleIncident, settings: SettingsDep):
     return case_out(incident, settings)
 
 
-@router.get("/{case_id}/events", response_model=EventList)
+@router.get("/{case_id}/events", response_model=EventList, responses=documented(404))
 async def list_events(incident: VisibleIncident, session: SessionDep):
     rows = await cases.list_events(session, incident.id)
     return EventList(case_id=incident.id, chain_valid=verify_chain(incident.id, rows) is None,

@@ -3,14 +3,15 @@
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel
 
 from api.deps import CurrentUser, SessionDep
-from api.errors import ApiError
+from api.errors import ApiError, documented
 from store import notifications
 
-router = APIRouter(prefix="/notifications", tags=["notifications"])
+router = APIRouter(prefix="/notifications", tags=["notifications"], responses=documented(401, 422, 429, 503))
+MAX_ID = 2**31 - 1  # notification ids are PostgreSQL integers
 
 
 class NotificationOut(BaseModel):
@@ -34,7 +35,7 @@ class Inbox(BaseModel):
 @router.get("", response_model=Inbox)
 async def inbox(
     user: CurrentUser, session: SessionDep, unread: bool = False,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50, cursor: Annotated[int | None, Query(ge=1)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50, cursor: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ):
     rows = await notifications.inbox(session, user.id, unread_only=unread, limit=limit + 1, before_id=cursor)
     page = rows[:limit]
@@ -42,8 +43,8 @@ async def inbox(
                  next_cursor=page[-1].id if len(rows) > limit else None)
 
 
-@router.post("/{notification_id}/read", response_model=NotificationOut)
-async def mark_read(notification_id: int, user: CurrentUser, session: SessionDep):
+@router.post("/{notification_id}/read", response_model=NotificationOut, responses=documented(404))
+async def mark_read(notification_id: Annotated[int, Path(ge=1, le=MAX_ID)], user: CurrentUser, session: SessionDep):
     row = await notifications.mark_read(session, user.id, notification_id)
     if row is None:  # someone else's message answers like one that does not exist
         raise ApiError(404, f"no notification {notification_id}")

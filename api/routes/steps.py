@@ -8,7 +8,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.deps import ClientDep, CurrentUser, SessionDep, SettingsDep, VisibleIncident, actor_of, permits
-from api.errors import REJECTION_STATUS, ApiError, refuse_clock_problems
+from api.errors import REJECTION_STATUS, ApiError, documented, refuse_clock_problems
 from api.views import CaseOut, case_out
 from domain.enums import Stage
 from domain.errors import RejectionKind
@@ -25,7 +25,8 @@ from domain.messages import (
 from domain.permissions import Operation
 from workflows.incident import IncidentWorkflow
 
-router = APIRouter(prefix="/incidents/{case_id}", tags=["lifecycle steps"])
+router = APIRouter(prefix="/incidents/{case_id}", tags=["lifecycle steps"],
+                   responses=documented(401, 403, 404, 409, 413, 422, 429, 503))
 
 
 def _refusal(cause: BaseException | None) -> ApiError:
