@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     # Request bodies over this many bytes get 413 before they are parsed. The largest valid filing is about
     # 0.2 MB in ASCII, 0.6 MB in 4-byte UTF-8; 1 MiB also keeps every body under Temporal's 2 MB payload limit.
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    # Longest a request may take before it is answered 503 (a step waits for its change to be stored).
+    request_timeout_seconds: float = Field(default=20.0, gt=0)
     log_format: Literal["json", "console"] | None = None
     log_level: str = "INFO"
 

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from temporalio.client import RPCTimeoutOrCancelledError
 from temporalio.service import RPCError, RPCStatusCode
 
 from domain.errors import RejectionKind
@@ -129,3 +130,10 @@ def install(app: FastAPI) -> None:
             log.warning("temporal_unavailable", status=exc.status.name)
             return error_response(503, "the workflow service is unavailable; try again shortly")
         raise exc
+
+    @app.exception_handler(RPCTimeoutOrCancelledError)
+    async def _temporal_late(request: Request, exc: RPCTimeoutOrCancelledError):
+        log.warning("temporal_late", error=type(exc).__name__)
+        return error_response(503, "the workflow service did not answer in time; a change asked for may still be "
+                              "applied: send it again with the same Idempotency-Key, or read the case first",
+                              headers={"Retry-After": "5"})

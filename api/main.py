@@ -10,6 +10,7 @@ from fastapi.middleware.cors import CORSMiddleware
 import logs
 from api import errors
 from api.bodylimit import BodyLimit
+from api.deadline import RequestDeadline
 from api.ratelimit import FailureLimiter
 from api.routes import codec, documents, health, incidents, notifications, steps, users
 from config import Settings, get_settings
@@ -46,6 +47,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     errors.install(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)  # inside CORS: a 413 carries its headers
+    app.add_middleware(RequestDeadline, seconds=settings.request_timeout_seconds)  # and so does a late 503
     # The Temporal UI calls the codec endpoints from the browser: its origin only.
     app.add_middleware(
         CORSMiddleware, allow_origins=[settings.temporal_ui_url.rstrip("/")], allow_credentials=True,

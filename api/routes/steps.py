@@ -1,8 +1,10 @@
 """The human steps of the lifecycle: each one a workflow update, refused by its validator."""
 
-from typing import Any
+import hashlib
+import json
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Header
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
@@ -39,15 +41,27 @@ def _refusal(cause: BaseException | None) -> ApiError:
     return ApiError(500, "the step failed unexpectedly")
 
 
+def _update_id(operation: Operation, user_id: str, key: str | None, body: Any) -> str | None:
+    """The same step sent again by the same person with the same Idempotency-Key and body is the
+    same workflow update: Temporal runs it once and answers every copy with its outcome."""
+    if key is None:
+        return None
+    sent = json.dumps([user_id, key, body.model_dump(mode="json")], sort_keys=True)
+    return f"{operation.value}-{hashlib.sha256(sent.encode()).hexdigest()}"
+
+
 def _step_route(path: str, body_model: type, update: Any, operation: Operation, summary: str) -> None:
     async def run_step(body: body_model, incident: VisibleIncident, user: CurrentUser, client: ClientDep,  # type: ignore[valid-type]
-                       session: SessionDep, settings: SettingsDep) -> CaseOut:
+                       session: SessionDep, settings: SettingsDep,
+                       idempotency_key: Annotated[str | None, Header(min_length=1, max_length=200)] = None,
+                       ) -> CaseOut:
         refuse_clock_problems(body)
         if incident.stage == Stage.CLOSED:
             raise ApiError(409, f"the case is closed ({incident.disposition})")
         handle = client.get_workflow_handle_for(IncidentWorkflow.run, incident.workflow_id)
         try:
-            await handle.execute_update(update, Step(actor=actor_of(user), payload=body))
+            await handle.execute_update(update, Step(actor=actor_of(user), payload=body),
+                                        id=_update_id(operation, user.id, idempotency_key, body))
         except WorkflowUpdateFailedError as exc:
             raise _refusal(exc.cause) from exc
         except RPCError as exc:

@@ -1,0 +1,47 @@
+"""The fault drills of bench/faults.py, scaled down: every case still ends exactly as it should.
+
+Each drill runs its own stack of real processes (PostgreSQL, the Temporal dev server on disk, an
+SMTP server, the worker, the API under uvicorn) and carries Chicago scenarios through the HTTP API
+while one part of it fails.
+"""
+
+from bench import faults
+
+# A short request deadline, so that waiting out a fault shows up as 503s rather than slow answers.
+DEADLINE = 8.0
+
+
+def assert_every_case_ended_as_it_should(report: dict, cases: int) -> None:
+    assert len(report["outcomes"]) == cases
+    for outcome in report["outcomes"]:
+        assert {key: outcome[key] for key in faults.EXPECTED} == faults.EXPECTED, outcome
+    # No answer the API gave was a server error other than a well-formed 503.
+    statuses = {int(code) for code in report["api"]["statuses"]}
+    assert statuses <= {200, 201, 503}, report["api"]
+    assert report["api"]["malformed_503"] == 0
+
+
+async def test_a_worker_killed_at_random_moments_loses_and_repeats_nothing():
+    report = await faults.drill(faults.worker_kills(3, gap=(0.5, 2.5)), cases=6, concurrency=6, think=1.0, seed=11,
+                                request_timeout=DEADLINE)
+    assert len(report["faults"]) >= 1 and all(f["worker_killed"] == "SIGKILL" for f in report["faults"])
+    assert_every_case_ended_as_it_should(report, 6)
+    assert report["api"]["slowest_seconds"] < DEADLINE + 2
+
+
+async def test_a_temporal_server_restarted_mid_run_resumes_every_case():
+    report = await faults.drill(faults.server_restart(after=2.0, down=2.0), cases=6, concurrency=6, think=1.5,
+                                seed=12, request_timeout=DEADLINE)
+    assert report["faults"][0]["down_seconds"] == 2.0
+    assert_every_case_ended_as_it_should(report, 6)
+    assert report["api"]["slowest_seconds"] < DEADLINE + 2
+
+
+async def test_a_database_outage_answers_503_and_activities_wait_it_out():
+    report = await faults.drill(faults.database_outage(after=1.5, outage=8.0), cases=6, concurrency=6, think=1.0,
+                                seed=13, request_timeout=DEADLINE)
+    assert_every_case_ended_as_it_should(report, 6)
+    # People were told the service was unavailable, quickly, and the worker retried into the outage.
+    assert report["api"]["statuses"].get("503", 0) > 0
+    assert report["api"]["slowest_seconds"] < DEADLINE + 2
+    assert report["activity_retries"] > 0
