@@ -115,6 +115,9 @@ class Stack:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
 
+    def pids(self) -> dict[str, int]:
+        return {name: self._children[name].pid for name in ("api", "worker", "temporal")}
+
     def mail(self) -> list:
         if not (self.maildir / "new").exists():
             return []

@@ -1,0 +1,123 @@
+"""People carrying Chicago scenarios through the HTTP API, as the drills and benchmarks need them:
+every request timed by operation, and what got 503 or no answer sent again with its Idempotency-Key."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+
+import httpx
+from temporalio.client import Client
+
+from domain.case import workflow_id_for
+from tests.scenario import ACK, APPROVE, FILING, HOLD_1, HOLD_2, IDENTIFIED, REFER, VIOLATIONS
+
+STEPS = (
+    ("footage-hold", "custodian", {"holds": [HOLD_1, HOLD_2]}, "footage_hold"),
+    ("supervisor-identification", "officer", IDENTIFIED, "supervisor_identification"),
+    ("violation-report", "officer", VIOLATIONS, "violation_report"),
+    ("legal-review", "reviewer", REFER, "legal_review"),
+    ("command-approval", "commander", APPROVE, "command_approval"),
+    ("referral-acknowledgement", "liaison", ACK, "referral_acknowledgement"),
+)
+@dataclass
+class Answers:
+    """How the API answered while the drill ran."""
+
+    statuses: Counter = field(default_factory=Counter)
+    cut_off: Counter = field(default_factory=Counter)  # no HTTP answer: connection refused, reset, timed out
+    malformed_503: int = 0
+    slowest: float = 0.0
+    seconds: defaultdict = field(default_factory=lambda: defaultdict(list))  # by operation, answered ones
+
+    def note(self, operation: str, response: httpx.Response, seconds: float) -> None:
+        self.statuses[response.status_code] += 1
+        self.slowest = max(self.slowest, seconds)
+        if response.status_code < 500:
+            self.seconds[operation].append(seconds)
+        if response.status_code == 503:
+            body = response.json()
+            if body.get("error", {}).get("code") != "unavailable" or not body["error"].get("message"):
+                self.malformed_503 += 1
+
+    def summary(self) -> dict:
+        return {"statuses": {str(k): v for k, v in sorted(self.statuses.items())}, "cut_off": dict(self.cut_off),
+                "malformed_503": self.malformed_503, "slowest_seconds": round(self.slowest, 2)}
+
+
+class People:
+    """Drives lifecycles through the API and retries what the stack could not answer."""
+
+    def __init__(self, api_url: str, tokens: dict[str, str], temporal_address: str, answers: Answers,
+                 think: float = 0.0, rng: random.Random | None = None, timeout: float = 60.0) -> None:
+        self.tokens = tokens
+        self.temporal_address = temporal_address
+        self.answers = answers
+        self.think = think
+        self.rng = rng or random.Random(0)
+        self.http = httpx.AsyncClient(base_url=api_url, timeout=timeout,
+                                      limits=httpx.Limits(max_connections=200, max_keepalive_connections=200))
+        self._temporal: Client | None = None
+        self.steps_in_flight: dict[int, float] = {}  # when each step request now waiting was sent
+
+    async def request(self, method: str, path: str, who: str, body: dict | None = None,
+                      key: str | None = None, operation: str = "read") -> httpx.Response:
+        headers = {"Authorization": f"Bearer {self.tokens[who]}"}
+        if key:
+            headers["Idempotency-Key"] = key
+        while True:
+            started = time.monotonic()
+            try:
+                response = await self.http.request(method, path, json=body, headers=headers)
+            except httpx.TransportError as exc:
+                self.answers.cut_off[type(exc).__name__] += 1
+                await asyncio.sleep(0.5)
+                continue
+            self.answers.note(operation, response, time.monotonic() - started)
+            if response.status_code != 503:
+                return response
+            await asyncio.sleep(0.5)
+
+    async def lifecycle(self, n: int, run: str) -> str:
+        response = await self.request("POST", "/incidents", "officer", FILING, key=f"{run}-{n}", operation="file")
+        if response.status_code not in (200, 201):
+            raise RuntimeError(f"case {n}: filing answered {response.status_code}: {response.text}")
+        case_id = response.json()["id"]
+        for path, who, body, task in STEPS:
+            await asyncio.sleep(self.rng.uniform(0, self.think))
+            self.steps_in_flight[n] = time.monotonic()
+            try:
+                response = await self.request("POST", f"/incidents/{case_id}/{path}", who, body,
+                                              key=f"{run}-{n}-{path}", operation=path)
+            finally:
+                del self.steps_in_flight[n]
+            if response.status_code == 200:
+                continue
+            # An earlier attempt may have gone through although its answer was lost.
+            case = (await self.request("GET", f"/incidents/{case_id}", "auditor")).json()
+            if response.status_code != 409 or case["tasks"][task]["status"] != "done":
+                raise RuntimeError(f"case {n}: {path} answered {response.status_code}: {response.text}")
+        return case_id
+
+    async def until_closed(self, case_id: str, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            case = (await self.request("GET", f"/incidents/{case_id}", "auditor")).json()
+            # Closed, and the packet e-mailed (the workflow completes after its last delivery).
+            if case["stage"] == "closed" and (await self._workflow_closed(case_id)):
+                return
+            await asyncio.sleep(0.5)
+        raise TimeoutError(f"case {case_id} did not finish within {timeout:.0f}s")
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+
+    async def _workflow_closed(self, case_id: str) -> bool:
+        self._temporal = self._temporal or await Client.connect(self.temporal_address)
+        description = await self._temporal.get_workflow_handle(workflow_id_for(case_id)).describe()
+        return description.close_time is not None
+
+
