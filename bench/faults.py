@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import random
 import time
 from collections import Counter
 
+import psycopg
 from sqlalchemy import text
 from temporalio.client import Client
 
@@ -157,11 +159,16 @@ def database_outage(after: float, outage: float):
     async def fault(stack: Stack, people: People, done: asyncio.Event, rng: random.Random) -> list[dict]:
         began = time.monotonic()
         await asyncio.sleep(after)
-        # Stop it under a step in progress, so the worker's activities meet the outage too.
-        while not done.is_set() and not any(time.monotonic() - s > 0.03 for s in people.steps_in_flight.values()):
-            await asyncio.sleep(0.005)
-        stopped = time.monotonic()
-        stack.stop_database()
+        # Stop it under a write in progress, so the worker's activities meet the outage too: the audit
+        # table is held locked until a step has waited on it, then the server goes (taking the lock).
+        async with await psycopg.AsyncConnection.connect(stack.database_url.replace("+psycopg", "")) as blocker:
+            await blocker.execute("LOCK TABLE case_event IN ACCESS EXCLUSIVE MODE")
+            while not done.is_set() and not any(time.monotonic() - s > 0.5 for s in people.steps_in_flight.values()):
+                await asyncio.sleep(0.01)
+            stopped = time.monotonic()
+            stack.stop_database()
+            with contextlib.suppress(psycopg.Error):
+                await blocker.rollback()
         await asyncio.sleep(outage)
         stack.start_database()
         return [{"postgres_stopped_after_seconds": round(stopped - began, 2), "outage_seconds": outage}]
