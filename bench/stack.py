@@ -34,6 +34,7 @@ from store.engine import async_engine, session_factory
 # Who drives a lifecycle: the officer is the filer (and appears in the scenario's recordings).
 PEOPLE = {
     "officer": ([Role.OFFICER], "010", "12345"),
+    "supervisor": ([Role.SUPERVISOR], "010", None),
     "custodian": ([Role.EVIDENCE_CUSTODIAN], None, None),
     "reviewer": ([Role.LEGAL_REVIEWER], None, None),
     "commander": ([Role.COMMAND], None, None),
@@ -53,6 +54,7 @@ class Stack:
         self.api_url = f"http://127.0.0.1:{self.api_port}"
         self.request_timeout = request_timeout
         self.tokens: dict[str, str] = {}
+        self.user_ids: dict[str, str] = {}
         self.database_url = ""
         self._pg = None
         self._children: dict[str, subprocess.Popen] = {}
@@ -135,7 +137,8 @@ class Stack:
                 for who, (roles, district, star) in PEOPLE.items():
                     new = NewUser(name=f"Drill {who}", email=f"{who}@drill.invalid", roles=roles, district=district,
                                   star=star)
-                    _, self.tokens[who] = await users.create_user(session, new)
+                    user, self.tokens[who] = await users.create_user(session, new)
+                    self.user_ids[who] = user.id
         finally:
             await engine.dispose()
 
