@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     # Longest a request may take before it is answered 503 (a step waits for its change to be stored).
     request_timeout_seconds: float = Field(default=20.0, gt=0)
+    # host:port where the worker serves /metrics for Prometheus (the Temporal SDK's metrics and the product's
+    # notifications and document render times), e.g. 0.0.0.0:9464; unset: no endpoint.
+    worker_metrics_bind: str | None = None
     log_format: Literal["json", "console"] | None = None
     log_level: str = "INFO"
 

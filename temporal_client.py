@@ -6,6 +6,7 @@ import dataclasses
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter
+from temporalio.runtime import Runtime
 
 from codec import EncryptionCodec, parse_keys
 from config import Settings
@@ -16,7 +17,9 @@ def data_converter(keys: str) -> DataConverter:
     return dataclasses.replace(pydantic_data_converter, payload_codec=codec)
 
 
-async def connect(settings: Settings) -> Client:
+async def connect(settings: Settings, *, runtime: Runtime | None = None) -> Client:
+    """`runtime` serves the SDK's metrics (the worker's)."""
     return await Client.connect(
-        settings.temporal_address, namespace=settings.temporal_namespace, data_converter=data_converter(settings.effective_encryption_keys)
+        settings.temporal_address, namespace=settings.temporal_namespace,
+        data_converter=data_converter(settings.effective_encryption_keys), runtime=runtime,
     )

@@ -24,6 +24,7 @@ from activities.notifier import build_notifier
 from codec import EncryptionKeyError, parse_keys
 from config import Settings, get_settings
 from domain.policy import PolicyError, load_policy
+from observability.worker_metrics import prometheus_runtime
 from store.engine import async_engine, session_factory
 from temporal_client import connect
 from workflows.digest import SCHEDULE_ID, DigestWorkflow
@@ -65,10 +66,12 @@ async def main() -> None:
     load_policy(settings.policy_file)  # a malformed policy stops the worker here, naming the key
     parse_keys(settings.effective_encryption_keys)  # and so do malformed encryption keys
     engine = async_engine(settings.database_url)
-    client = await connect(settings)
+    # The SDK's runtime serves /metrics: its own metrics and the product's, recorded through its meter.
+    runtime = prometheus_runtime(settings.worker_metrics_bind) if settings.worker_metrics_bind else None
+    client = await connect(settings, runtime=runtime)
     log = structlog.get_logger().bind(task_queue=settings.task_queue)
     await ensure_digest_schedule(client, settings)
-    log.info("worker_started", temporal=settings.temporal_address)
+    log.info("worker_started", temporal=settings.temporal_address, metrics=settings.worker_metrics_bind)
     stop = asyncio.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         asyncio.get_running_loop().add_signal_handler(signum, stop.set)

@@ -19,6 +19,7 @@ from activities.rendering import TEMPLATES
 from domain.case import CaseState, DocumentRef
 from domain.enums import DocumentKind
 from domain.events import DocumentRequest
+from observability.worker_metrics import rendering
 from store import cases, documents
 from store.tables import DocumentRow, Incident
 
@@ -53,7 +54,8 @@ class DocumentWriter:
             version = await documents.next_version(session, request.case_id, request.kind.value)
             now = datetime.now(UTC)
             context = await self._context(session, request, state, now, version)
-            content = await asyncio.to_thread(render, self._folder / f"{request.kind.value}.docx", context)
+            with rendering(request.kind.value):
+                content = await asyncio.to_thread(render, self._folder / f"{request.kind.value}.docx", context)
             row = DocumentRow(
                 id=str(uuid.uuid4()), case_id=request.case_id, kind=request.kind.value, version=version,
                 filename=f"{state.case_number}-{request.kind.value.replace('_', '-')}-v{version}.docx",

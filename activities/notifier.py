@@ -13,6 +13,7 @@ from config import Settings
 from domain.digest import concerns
 from domain.enums import Role, Task
 from domain.events import DocumentDelivery, EscalationNotice
+from observability.worker_metrics import count_notifications, sending
 from store import cases, documents, notifications
 from store.tables import DocumentDeliveryRow
 
@@ -45,12 +46,13 @@ class Notifier:
         body = self._templates.render("notifications/escalation.txt.j2", **context)
         async with self._sessions() as session, session.begin():
             people = await notifications.recipients(session, notice.roles, notice.district, notice.filed_by_id)
-            await notifications.add(session, [
+            added = await notifications.add(session, [
                 dict(recipient_id=user.id, case_id=notice.case_id, kind="escalation", task=notice.task.value,
                      level=notice.level, subject=subject, body=body, link=context["case_url"],
                      idempotency_key=f"{key}:{user.id}", created_at=notice.escalated_at)
                 for user in people
             ])
+        count_notifications("inbox", "escalation", "sent", added)
         if self._mailer:
             await self._send_mail(key)
         if self._webhook:
@@ -82,7 +84,8 @@ class Notifier:
                         body=self._templates.render("notifications/digest.txt.j2", day=day, items=items),
                         idempotency_key=f"digest:{day}:{user.id}", created_at=now,
                     ))
-            await notifications.add(session, rows)
+            added = await notifications.add(session, rows)
+        count_notifications("inbox", "digest", "sent", added)
         if self._mailer:
             await self._send_mail(f"digest:{day}")
         log.info("daily_digest_sent", day=day, recipients=len(rows))
@@ -101,11 +104,10 @@ class Notifier:
             row = await documents.get(session, delivery.case_id, delivery.document_id)
             context = dict(case_number=delivery.case_number, filename=row.filename, sha256=row.sha256,
                            version=row.version)
-            await self._mailer.send(
-                delivery.to, self._templates.render("notifications/referral_packet.subject.j2", **context),
-                self._templates.render("notifications/referral_packet.txt.j2", **context), key,
-                attachment=(row.filename, row.content),
-            )
+            subject = self._templates.render("notifications/referral_packet.subject.j2", **context)
+            body = self._templates.render("notifications/referral_packet.txt.j2", **context)
+            with sending("email", row.kind):
+                await self._mailer.send(delivery.to, subject, body, key, attachment=(row.filename, row.content))
             session.add(DocumentDeliveryRow(idempotency_key=key, document_id=row.id, recipient=delivery.to,
                                             sent_at=datetime.now(UTC)))
             await session.commit()
@@ -115,7 +117,8 @@ class Notifier:
     async def _send_mail(self, key: str) -> None:
         async with self._sessions() as session:
             for note, user in await notifications.unsent_email(session, f"{key}:"):
-                await self._mailer.send(user.email, note.subject, note.body, note.idempotency_key)
+                with sending("email", note.kind):
+                    await self._mailer.send(user.email, note.subject, note.body, note.idempotency_key)
                 await notifications.mark_emailed(session, note.id)
                 await session.commit()
 
@@ -124,8 +127,9 @@ class Notifier:
             if await notifications.webhook_sent(session, key):
                 return
             text = self._templates.render("notifications/webhook.txt.j2", **context)
-            await self._webhook.post({"text": text, "case_number": context["case_number"],
-                                      "level": context["level"], "link": context["case_url"]}, key)
+            with sending("webhook", "escalation"):
+                await self._webhook.post({"text": text, "case_number": context["case_number"],
+                                          "level": context["level"], "link": context["case_url"]}, key)
             await notifications.mark_webhook_sent(session, key)
             await session.commit()
 

@@ -8,7 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 
 import logs
-from api import errors
+from api import errors, metrics
 from api.bodylimit import BodyLimit
 from api.deadline import RequestDeadline
 from api.ratelimit import FailureLimiter
@@ -45,6 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         lifespan=lifespan,
     )
+    app.state.request_latency = latency = metrics.request_latency()
     errors.install(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)  # inside CORS: a 413 carries its headers
     app.add_middleware(RequestDeadline, seconds=settings.request_timeout_seconds)  # and so does a late 503
@@ -53,7 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         CORSMiddleware, allow_origins=[settings.temporal_ui_url.rstrip("/")], allow_credentials=True,
         allow_methods=["POST"], allow_headers=["Authorization", "Content-Type", "X-Namespace"],
     )
-    for module in (health, incidents, steps, documents, notifications, users, codec):
+    for module in (health, incidents, steps, documents, notifications, users, codec, metrics):
         app.include_router(module.router)
 
     @app.middleware("http")
@@ -61,9 +62,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         structlog.contextvars.clear_contextvars()  # routes bind the case and workflow ids
         started = time.perf_counter()
         response = await call_next(request)
-        route = request.scope.get("route")
-        log.info("request", method=request.method, route=getattr(route, "path", "unmatched"),
-                 status=response.status_code, ms=round((time.perf_counter() - started) * 1000, 1))
+        route = getattr(request.scope.get("route"), "path", "unmatched")  # the template: no ids in metrics
+        seconds = time.perf_counter() - started
+        latency.labels(route, request.method, str(response.status_code)).observe(seconds)
+        log.info("request", method=request.method, route=route, status=response.status_code,
+                 ms=round(seconds * 1000, 1))
         return response
 
     return app

@@ -27,10 +27,14 @@ async def recipients(session: AsyncSession, roles: list[Role], district: str, fi
     return list((await session.exec(query)).all())
 
 
-async def add(session: AsyncSession, rows: list[dict]) -> None:
-    """Insert inbox entries; an entry whose idempotency key exists already is left as it is."""
-    if rows:
-        await session.exec(insert(Notification).values(rows).on_conflict_do_nothing(index_elements=["idempotency_key"]))
+async def add(session: AsyncSession, rows: list[dict]) -> int:
+    """Insert inbox entries; an entry whose idempotency key exists already is left as it is. Returns how
+    many were new."""
+    if not rows:
+        return 0
+    statement = (insert(Notification).values(rows).on_conflict_do_nothing(index_elements=["idempotency_key"])
+                 .returning(Notification.id))
+    return len((await session.exec(statement)).all())
 
 
 async def unsent_email(session: AsyncSession, key_prefix: str) -> list[tuple[Notification, AppUser]]:
