@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     # host:port where the worker serves /metrics for Prometheus (the Temporal SDK's metrics and the product's
     # notifications and document render times), e.g. 0.0.0.0:9464; unset: no endpoint.
     worker_metrics_bind: str | None = None
+    # OTLP/HTTP collector (base URL, e.g. http://otel-collector:4318) receiving the traces of the API and the
+    # worker; unset: no tracing.
+    otlp_endpoint: str | None = None
     log_format: Literal["json", "console"] | None = None
     log_level: str = "INFO"
 

@@ -2,8 +2,9 @@
 encrypted by the codec before they leave the process."""
 
 import dataclasses
+from collections.abc import Sequence
 
-from temporalio.client import Client
+from temporalio.client import Client, Plugin
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter
 from temporalio.runtime import Runtime
@@ -17,9 +18,9 @@ def data_converter(keys: str) -> DataConverter:
     return dataclasses.replace(pydantic_data_converter, payload_codec=codec)
 
 
-async def connect(settings: Settings, *, runtime: Runtime | None = None) -> Client:
-    """`runtime` serves the SDK's metrics (the worker's)."""
+async def connect(settings: Settings, *, runtime: Runtime | None = None, plugins: Sequence[Plugin] = ()) -> Client:
+    """`runtime` serves the SDK's metrics (the worker's); `plugins` add tracing (observability.tracing)."""
     return await Client.connect(
         settings.temporal_address, namespace=settings.temporal_namespace,
-        data_converter=data_converter(settings.effective_encryption_keys), runtime=runtime,
+        data_converter=data_converter(settings.effective_encryption_keys), runtime=runtime, plugins=plugins,
     )

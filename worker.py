@@ -24,6 +24,7 @@ from activities.notifier import build_notifier
 from codec import EncryptionKeyError, parse_keys
 from config import Settings, get_settings
 from domain.policy import PolicyError, load_policy
+from observability import tracing
 from observability.worker_metrics import prometheus_runtime
 from store.engine import async_engine, session_factory
 from temporal_client import connect
@@ -68,10 +69,11 @@ async def main() -> None:
     engine = async_engine(settings.database_url)
     # The SDK's runtime serves /metrics: its own metrics and the product's, recorded through its meter.
     runtime = prometheus_runtime(settings.worker_metrics_bind) if settings.worker_metrics_bind else None
-    client = await connect(settings, runtime=runtime)
+    client = await connect(settings, runtime=runtime, plugins=tracing.plugins(settings, "incident-referrals-worker"))
     log = structlog.get_logger().bind(task_queue=settings.task_queue)
     await ensure_digest_schedule(client, settings)
-    log.info("worker_started", temporal=settings.temporal_address, metrics=settings.worker_metrics_bind)
+    log.info("worker_started", temporal=settings.temporal_address, metrics=settings.worker_metrics_bind,
+             tracing=settings.otlp_endpoint is not None)
     stop = asyncio.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         asyncio.get_running_loop().add_signal_handler(signum, stop.set)

@@ -15,10 +15,12 @@ from api.ratelimit import FailureLimiter
 from api.routes import codec, documents, health, incidents, notifications, steps, users
 from config import Settings, get_settings
 from domain.policy import load_policy
+from observability import tracing
 from store.engine import async_engine, session_factory
 from temporal_client import connect
 
 log = structlog.get_logger()
+UNTRACED = {"/metrics", "/healthz", "/readyz"}
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -32,7 +34,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.settings = settings
         app.state.policy = policy
         app.state.sessions = session_factory(engine)
-        app.state.temporal = await connect(settings)
+        app.state.temporal = await connect(settings, plugins=tracing.plugins(settings, "incident-referrals-api"))
         app.state.auth_failures = FailureLimiter(settings.auth_failures_per_minute)
         log.info("api_started", temporal=settings.temporal_address)
         yield
@@ -44,6 +46,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         "to a referral packet acknowledged by the prosecutor.",
         version="0.1.0",
         lifespan=lifespan,
+        # FastAPI's own request spans, only when traces have somewhere to go; scrapes and probes untraced.
+        telemetry={"tracing": settings.otlp_endpoint is not None, "exclude": lambda scope: scope["path"] in UNTRACED},
     )
     app.state.request_latency = latency = metrics.request_latency()
     errors.install(app)
