@@ -45,6 +45,7 @@ def build_worker(client: Client, settings: Settings, sessions) -> Worker:
             notifier.send_digest,
             notifier.deliver_document,
         ],
+        interceptors=[logs.ActivityLogContext()],
     )
 
 

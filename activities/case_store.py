@@ -17,12 +17,12 @@ class CaseStore:
 
     @activity.defn(name="persist_case")
     async def persist(self, change: PersistCase) -> None:
+        structlog.contextvars.bind_contextvars(case_number=change.state.case_number)
         # One transaction, keyed by (case, event sequence): a retry after a lost commit
         # finds the event stored and changes nothing.
         async with self._sessions() as session, session.begin():
             applied = await cases.persist(session, change)
         log.info(
             "case_event_stored" if applied else "case_event_already_stored",
-            case_id=change.state.case_id, workflow_id=change.workflow_id,
-            seq=change.event.seq, kind=change.event.kind.value,
+            case_id=change.state.case_id, seq=change.event.seq, kind=change.event.kind.value,
         )

@@ -51,6 +51,7 @@ class DocumentWriter:
             # Locking the case row serialises version numbers per case.
             incident = await session.get(Incident, request.case_id, with_for_update=True)
             state = CaseState.model_validate(incident.state)
+            structlog.contextvars.bind_contextvars(case_number=state.case_number)
             version = await documents.next_version(session, request.case_id, request.kind.value)
             now = datetime.now(UTC)
             context = await self._context(session, request, state, now, version)
@@ -63,8 +64,8 @@ class DocumentWriter:
                 idempotency_key=key, created_at=now,
             )
             session.add(row)
-        log.info("document_generated", case_id=request.case_id, workflow_id=request.workflow_id,
-                 kind=request.kind.value, version=version, size=row.size)
+        log.info("document_generated", case_id=request.case_id, kind=request.kind.value, version=version,
+                 size=row.size)
         return _ref(row)
 
     async def _context(self, session, request: DocumentRequest, state: CaseState, now: datetime, version: int):

@@ -35,6 +35,7 @@ class Notifier:
     async def notify(self, notice: EscalationNotice) -> int:
         """Each step keyed by workflow id + event: a retry after an SMTP or webhook outage
         finds the inbox entries made and the messages sent, and sends only the rest."""
+        structlog.contextvars.bind_contextvars(case_number=notice.case_number)
         key = f"{notice.workflow_id}:{notice.event_seq}"
         context = dict(
             case_number=notice.case_number, district=notice.district, task_title=task_title(notice.task.value),
@@ -57,8 +58,8 @@ class Notifier:
             await self._send_mail(key)
         if self._webhook:
             await self._post_webhook(key, context)
-        log.info("escalation_notified", case_id=notice.case_id, workflow_id=notice.workflow_id,
-                 task=notice.task.value, level=notice.level, recipients=len(people))
+        log.info("escalation_notified", case_id=notice.case_id, task=notice.task.value, level=notice.level,
+                 recipients=len(people))
         return len(people)
 
     @activity.defn(name="send_daily_digest")
@@ -94,6 +95,7 @@ class Notifier:
     @activity.defn(name="deliver_document")
     async def deliver_document(self, delivery: DocumentDelivery) -> bool:
         """E-mails a document (the referral packet to the prosecutor's intake address) once."""
+        structlog.contextvars.bind_contextvars(case_number=delivery.case_number)
         if self._mailer is None:
             log.warning("document_not_mailed_no_smtp", case_id=delivery.case_id, document_id=delivery.document_id)
             return False

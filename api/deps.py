@@ -105,12 +105,20 @@ def visibility(user: AppUser):
     return or_(*conditions) if conditions else Incident.id.is_(None)
 
 
-async def visible_incident(case_id: Key, user: CurrentUser, session: SessionDep) -> Incident:
+def log_case(request: Request, case_id: str, case_number: str, workflow_id: str) -> None:
+    """Puts the case on this request's log lines: those the route writes, and the access line, which the
+    middleware writes outside the route's context (so it reads them from the request's state)."""
+    fields = dict(case_id=case_id, case_number=case_number, workflow_id=workflow_id)
+    structlog.contextvars.bind_contextvars(**fields)
+    request.state.log_fields = fields
+
+
+async def visible_incident(request: Request, case_id: Key, user: CurrentUser, session: SessionDep) -> Incident:
     incident = await cases.get_incident(session, case_id, visible_to=visibility(user))
     # A case the caller may not see answers exactly like one that does not exist.
     if incident is None:
         raise ApiError(404, f"no incident {case_id}")
-    structlog.contextvars.bind_contextvars(case_id=incident.id, workflow_id=incident.workflow_id)
+    log_case(request, incident.id, incident.case_number, incident.workflow_id)
     return incident
 
 

@@ -63,14 +63,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.middleware("http")
     async def access_log(request: Request, call_next):
-        structlog.contextvars.clear_contextvars()  # routes bind the case and workflow ids
+        structlog.contextvars.clear_contextvars()
         started = time.perf_counter()
         response = await call_next(request)
         route = getattr(request.scope.get("route"), "path", "unmatched")  # the template: no ids in metrics
         seconds = time.perf_counter() - started
         latency.labels(route, request.method, str(response.status_code)).observe(seconds)
         log.info("request", method=request.method, route=route, status=response.status_code,
-                 ms=round(seconds * 1000, 1))
+                 ms=round(seconds * 1000, 1), **getattr(request.state, "log_fields", {}))  # the case, if any
         return response
 
     return app

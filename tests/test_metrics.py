@@ -1,7 +1,8 @@
-"""What Prometheus scrapes after a real lifecycle: the worker's endpoint (the Temporal SDK's metrics and the
-product's) and the API's /metrics (request latency by route, cases by stage, open escalations), on a worker
-and an API of their own."""
+"""What Prometheus scrapes and what the log lines say, after real lifecycles: the worker's endpoint (the
+Temporal SDK's metrics and the product's) and the API's /metrics (request latency by route, cases by stage,
+open escalations), on a worker and an API of their own."""
 
+import json
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -9,12 +10,13 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+import logs
 from api.main import create_app
 from devstack.procs import free_port
 from domain.case import workflow_id_for
 from observability.worker_metrics import prometheus_runtime
 from temporal_client import connect
-from tests.scenario import Driver, recorded_at
+from tests.scenario import IDENTIFIED, Driver, recorded_at
 from tests.test_notifications_e2e import until
 from worker import build_worker
 
@@ -26,14 +28,15 @@ PURGED = recorded_at(datetime.now(UTC).replace(microsecond=0) - timedelta(days=1
 @pytest.fixture(scope="module")
 async def metered(settings, sessions):
     """A worker whose Temporal runtime serves Prometheus on a free port, and an API, on a task queue of
-    their own."""
-    own = settings.model_copy(update={"task_queue": f"metrics-{uuid.uuid4()}",
+    their own; JSON log lines, as in production."""
+    own = settings.model_copy(update={"task_queue": f"metrics-{uuid.uuid4()}", "log_format": "json",
                                       "worker_metrics_bind": f"127.0.0.1:{free_port()}"})
     client = await connect(own, runtime=prometheus_runtime(own.worker_metrics_bind))
     app = create_app(own)
     async with build_worker(client, own, sessions), app.router.lifespan_context(app):
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api") as api:
             yield api, f"http://{own.worker_metrics_bind}/metrics"
+    logs.configure(settings.effective_log_format, settings.log_level)
 
 
 def samples(text: str) -> list[tuple[str, dict[str, str], float]]:
@@ -96,6 +99,25 @@ async def test_a_lifecycle_shows_on_the_worker_and_api_endpoints(metered, people
     assert value(found, "referrals_notifications_total", channel="email", kind="referral_packet", outcome="sent") >= 1
     assert value(found, "referrals_notifications_total", outcome="failed") == 0
     assert cid not in text and number not in text
+
+
+async def test_log_lines_carry_the_case_number_workflow_id_and_run_id(metered, people, dev_server, capsys):
+    api, _ = metered
+    d = Driver(api, people)
+    case = await d.new_case()
+    cid, number = case["id"], case["case_number"]
+    await d.ok(cid, "supervisor-identification", "officer", IDENTIFIED)
+    run_id = (await dev_server.client.get_workflow_handle(workflow_id_for(cid)).describe()).run_id
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    stored = [line for line in lines if line["event"] == "case_event_stored" and line["case_id"] == cid]
+    assert stored
+    for line in stored:  # the worker's
+        assert (line["case_number"], line["workflow_id"], line["run_id"], line["activity"]) == (
+            number, f"incident-{cid}", run_id, "persist_case")
+    steps = [line for line in lines if line["event"] == "request" and line.get("case_id") == cid]  # the API's
+    assert {(line["route"], line["case_number"], line["workflow_id"]) for line in steps} >= {
+        ("/incidents", number, f"incident-{cid}"),
+        ("/incidents/{case_id}/supervisor-identification", number, f"incident-{cid}")}
 
 
 async def test_a_scrape_answers_while_the_database_is_down(settings, worker):

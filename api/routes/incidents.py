@@ -6,11 +6,13 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import APIRouter, Header, Query, Request, Response
 from temporalio.client import WithStartWorkflowOperation
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
 
-from api.deps import ClientDep, CurrentUser, PolicyDep, SessionDep, SettingsDep, VisibleIncident, actor_of, permits, visibility
+from api.deps import (
+    ClientDep, CurrentUser, PolicyDep, SessionDep, SettingsDep, VisibleIncident, actor_of, log_case, permits, visibility,
+)
 from api.errors import ApiError, documented, refuse_clock_problems
 from api.views import CaseOut, CasePage, EventList, case_out, case_summary, event_out
 from domain import search_attributes as sa
@@ -39,7 +41,7 @@ REPLAYED = {200: {"model": CaseOut, "description": "the case an earlier filing w
              responses={**REPLAYED, **documented(403, 409, 413)})
 async def file_incident(
     filing: IncidentFiling, user: CurrentUser, session: SessionDep, client: ClientDep, settings: SettingsDep,
-    policy: PolicyDep, response: Response,
+    policy: PolicyDep, request: Request, response: Response,
     idempotency_key: Annotated[str | None, Header(min_length=1, max_length=200)] = None,
 ):
     refuse_clock_problems(filing)
@@ -48,6 +50,7 @@ async def file_incident(
         case_id = str(uuid.uuid5(IDEMPOTENCY_NAMESPACE, f"{user.id}:{idempotency_key}"))
         existing = await cases.get_incident(session, case_id)
         if existing is not None:
+            log_case(request, existing.id, existing.case_number, existing.workflow_id)
             _require_same_request(existing, request_hash)
             response.status_code = 200
             response.headers["Location"] = f"/incidents/{case_id}"
@@ -59,6 +62,7 @@ async def file_incident(
     inp = IncidentInput(case_id=case_id, case_number=case_number, filed_by=actor_of(user), filing=filing,
                         policy=policy, request_hash=request_hash)
     workflow_id = workflow_id_for(case_id)
+    log_case(request, case_id, case_number, workflow_id)
     # Start and wait for the filing to be stored in one call; a concurrent retry with the same
     # Idempotency-Key joins the running workflow instead of starting a second one.
     await client.execute_update_with_start_workflow(
