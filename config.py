@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     # OTLP/HTTP collector (base URL, e.g. http://otel-collector:4318) receiving the traces of the API and the
     # worker; unset: no tracing.
     otlp_endpoint: str | None = None
+    # Running cases a worker keeps in memory between their steps. A case waiting days on a timer needs
+    # none: evicted, it is replayed from its history when the timer fires. This bounds worker memory.
+    max_cached_workflows: int = Field(default=200, ge=0)
     log_format: Literal["json", "console"] | None = None
     log_level: str = "INFO"
 

@@ -46,6 +46,7 @@ def build_worker(client: Client, settings: Settings, sessions) -> Worker:
             notifier.deliver_document,
         ],
         interceptors=[logs.ActivityLogContext()],
+        max_cached_workflows=settings.max_cached_workflows,
     )
 
 

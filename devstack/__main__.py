@@ -64,8 +64,10 @@ def _run(stack: ExitStack) -> None:
     temporal_port = int(os.environ.get("REFERRALS_TEMPORAL_PORT", "7233"))
     ui_port = int(os.environ.get("REFERRALS_TEMPORAL_UI_PORT", "8233"))
     smtp_port = int(os.environ.get("REFERRALS_SMTP_PORT", "8025"))
+    metrics_port = int(os.environ.get("REFERRALS_WORKER_METRICS_PORT", "9464"))
     var = Path(os.environ.get("REFERRALS_VAR_DIR") or ROOT / "var").resolve()
-    for port, what in ((api_port, "API"), (temporal_port, "Temporal"), (ui_port, "Temporal UI"), (smtp_port, "SMTP")):
+    for port, what in ((api_port, "API"), (temporal_port, "Temporal"), (ui_port, "Temporal UI"), (smtp_port, "SMTP"),
+                       (metrics_port, "worker metrics")):
         _check_port_free(port, what)
     (var / "log").mkdir(parents=True, exist_ok=True)
 
@@ -99,7 +101,8 @@ def _run(stack: ExitStack) -> None:
     api_url = f"http://127.0.0.1:{api_port}"
     env = dict(os.environ, PYTHONUNBUFFERED="1", DATABASE_URL=database_url, REFERRALS_ENV="development",
                REFERRALS_TEMPORAL_ADDRESS=address, REFERRALS_TEMPORAL_UI_URL=ui_url, REFERRALS_PUBLIC_URL=api_url,
-               REFERRALS_SMTP_URL=os.environ.get("REFERRALS_SMTP_URL", f"smtp://127.0.0.1:{smtp_port}"))  # fmt: skip
+               REFERRALS_SMTP_URL=os.environ.get("REFERRALS_SMTP_URL", f"smtp://127.0.0.1:{smtp_port}"),
+               REFERRALS_WORKER_METRICS_BIND=f"127.0.0.1:{metrics_port}")  # fmt: skip
 
     print("devstack: applying migrations (alembic upgrade head)", flush=True)
     procs.run([sys.executable, "-m", "alembic", "upgrade", "head"], env=env, cwd=ROOT, what="alembic upgrade head")
@@ -114,6 +117,7 @@ def _run(stack: ExitStack) -> None:
     _wait_healthy(f"{api_url}/healthz", children)
 
     extras = {"E-mail": f"{maildir / 'new'} (an SMTP sink on 127.0.0.1:{smtp_port})",
+              "Metrics": f"{api_url}/metrics (API), http://127.0.0.1:{metrics_port}/metrics (worker)",
               "Stuck cases": f"REFERRALS_ENV=development DATABASE_URL='{database_url}' .venv/bin/referrals stuck"}
     print(banner.render(api_url, ui_url, users, str(var), extras), flush=True)
     while True:
