@@ -171,7 +171,7 @@ async def measure(api_url: str, temporal_address: str, tokens: dict[str, str], c
 async def main_async(args: argparse.Namespace) -> dict:
     if args.api:
         users = json.loads(Path(args.tokens).read_text())
-        tokens = {DEMO_ROLES[role]: entry["token"] for role, entry in users.items() if role in DEMO_ROLES}
+        tokens = {DEMO_ROLES[user["role"]]: user["token"] for user in users if user["role"] in DEMO_ROLES}
         return await measure(args.api, args.temporal, tokens, args.cases, args.concurrency, None)
     async with Stack.started() as stack:
         return await measure(stack.api_url, stack.temporal_address, stack.tokens, args.cases, args.concurrency,
