@@ -43,9 +43,14 @@ async def persist(session: AsyncSession, change: PersistCase) -> bool:
     )
     for key, value in _columns(state).items():
         setattr(incident, key, value)
+    before, after = incident.state or {}, state.model_dump(mode="json")
     incident.event_seq = event.seq
-    incident.state = state.model_dump(mode="json")
-    await _replace_children(session, state)
+    incident.state = after
+    # Most events change one part of the case: rewrite only the tables drawn from the parts that changed.
+    for table, (parts, rows) in _CHILDREN.items():
+        if any(before.get(part) != after.get(part) for part in parts):
+            await session.exec(delete(table).where(table.case_id == state.case_id))
+            session.add_all(rows(state))
     return True
 
 
@@ -67,50 +72,71 @@ def _columns(state: CaseState) -> dict:
     )
 
 
-async def _replace_children(session: AsyncSession, state: CaseState) -> None:
-    for table in (CaseTask, Recording, Person, Allegation, Decision):
-        await session.exec(delete(table).where(table.case_id == state.case_id))
+def _tasks(state: CaseState) -> list[CaseTask]:
+    return [
+        CaseTask(
+            case_id=state.case_id, task=task.value, status=entry.status.value, owner_role=entry.owner_role.value,
+            due_at=entry.due_at, escalation_level=entry.escalation_level,
+            completed_by_id=entry.completed_by.id if entry.completed_by else None, completed_at=entry.completed_at,
+        )
+        for task, entry in state.tasks.items()
+    ]
+
+
+def _recordings(state: CaseState) -> list[Recording]:
+    return [
+        Recording(
+            case_id=state.case_id, camera_id=r.camera_id, officer_star=r.officer_star, started_at=r.started_at,
+            ended_at=r.ended_at, purge_at=r.purge_at, flag_reasons=[f.value for f in r.flag_reasons],
+            hold_reference=r.hold_reference, retained_until=r.retained_until,
+        )
+        for r in state.recordings
+    ]
+
+
+def _people(state: CaseState) -> list[Person]:
     cid = state.case_id
-    for task, entry in state.tasks.items():
-        session.add(
-            CaseTask(
-                case_id=cid, task=task.value, status=entry.status.value, owner_role=entry.owner_role.value,
-                due_at=entry.due_at, escalation_level=entry.escalation_level,
-                completed_by_id=entry.completed_by.id if entry.completed_by else None, completed_at=entry.completed_at,
-            )
-        )
-    for r in state.recordings:
-        session.add(
-            Recording(
-                case_id=cid, camera_id=r.camera_id, officer_star=r.officer_star, started_at=r.started_at,
-                ended_at=r.ended_at, purge_at=r.purge_at, flag_reasons=[f.value for f in r.flag_reasons],
-                hold_reference=r.hold_reference, retained_until=r.retained_until,
-            )
-        )
-    for o in state.details.officers:
-        session.add(Person(case_id=cid, kind="officer", name=o.name, star_or_badge=o.star))
-    for f in state.details.federal_personnel:
-        session.add(
-            Person(case_id=cid, kind="federal", name=f.name, star_or_badge=f.badge, agency=f.agency,
-                   description=f.description)
-        )
+    people = [Person(case_id=cid, kind="officer", name=o.name, star_or_badge=o.star) for o in state.details.officers]
+    people += [
+        Person(case_id=cid, kind="federal", name=f.name, star_or_badge=f.badge, agency=f.agency,
+               description=f.description)
+        for f in state.details.federal_personnel
+    ]
     if state.supervisor_identification is not None:
         s = state.supervisor_identification.payload
-        session.add(
+        people.append(
             Person(case_id=cid, kind="federal_supervisor", name=s.name, star_or_badge=s.badge, agency=s.agency,
                    title=s.title, description=f"outcome: {s.outcome.value}")
         )
-    if state.violation_report is not None:
-        for a in state.violation_report.payload.allegations:
-            session.add(Allegation(case_id=cid, statute=a.statute, person=a.person, facts=a.facts))
-    for task, records in (("legal_review", state.legal_reviews), ("command_approval", state.command_decisions)):
-        for rec in records:
-            session.add(
-                Decision(
-                    case_id=cid, task=task, decision=rec.payload.decision.value, actor_id=rec.by.id,
-                    actor_name=rec.by.name, decided_at=rec.at, data=rec.payload.model_dump(mode="json"),
-                )
-            )
+    return people
+
+
+def _allegations(state: CaseState) -> list[Allegation]:
+    if state.violation_report is None:
+        return []
+    return [Allegation(case_id=state.case_id, statute=a.statute, person=a.person, facts=a.facts)
+            for a in state.violation_report.payload.allegations]
+
+
+def _decisions(state: CaseState) -> list[Decision]:
+    return [
+        Decision(
+            case_id=state.case_id, task=task, decision=rec.payload.decision.value, actor_id=rec.by.id,
+            actor_name=rec.by.name, decided_at=rec.at, data=rec.payload.model_dump(mode="json"),
+        )
+        for task, records in (("legal_review", state.legal_reviews), ("command_approval", state.command_decisions))
+        for rec in records
+    ]
+
+
+# Each child table of the read model: the parts of the case snapshot it is drawn from, and its rows.
+_CHILDREN = {
+    CaseTask: (("tasks",), _tasks),
+    Recording: (("recordings",), _recordings),
+    Person: (("details", "supervisor_identification"), _people),
+    Allegation: (("violation_report",), _allegations),
+    Decision: (("legal_reviews", "command_decisions"), _decisions),
+}
 
 
 async def get_incident(session: AsyncSession, case_id: str, visible_to=None) -> Incident | None:
