@@ -61,6 +61,8 @@ DELIVERY_TIMEOUT = timedelta(seconds=30)
 PERSIST_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1))
 NOTIFY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=10))
 NOTIFY_DEADLINE = timedelta(days=1)
+# workflow.patched ids: changes to released workflow code (README, "Changing released workflow code").
+PUBLISH_CHANGES_ONLY = "publish-changed-search-attributes"
 
 
 @workflow.defn
@@ -78,6 +80,7 @@ class IncidentWorkflow:
         self._lock = asyncio.Lock()
         self._filed = False
         self._deliveries: list[asyncio.Task] = []
+        self._published: tuple | None = None  # the search attribute values last upserted
 
     @workflow.run
     async def run(self, inp: IncidentInput) -> CaseState:
@@ -351,16 +354,23 @@ class IncidentWorkflow:
     def _publish(self) -> None:
         state = self._state
         deadline = state.next_deadline()
-        workflow.upsert_search_attributes(
-            [
-                sa.CASE_NUMBER.value_set(state.case_number),
-                sa.CASE_STAGE.value_set(state.stage.value),
-                sa.OPEN_TASKS.value_set([t.value for t in state.open_tasks()]),
-                sa.DISTRICT.value_set(state.district),
-                sa.NEXT_DEADLINE.value_set(deadline) if deadline else sa.NEXT_DEADLINE.value_unset(),
-                sa.ESCALATION_LEVEL.value_set(state.escalation_level()),
-            ]
-        )
+        values = (state.case_number, state.stage.value, [t.value for t in state.open_tasks()], state.district,
+                  deadline, state.escalation_level())
+        # Each upsert is a history event and a visibility write on the server. Cases started before this
+        # patch upserted on every event, and replay the same way; newer ones only when a value changed.
+        if not (workflow.patched(PUBLISH_CHANGES_ONLY) and values == self._published):
+            number, stage, open_tasks, district, deadline, level = values
+            workflow.upsert_search_attributes(
+                [
+                    sa.CASE_NUMBER.value_set(number),
+                    sa.CASE_STAGE.value_set(stage),
+                    sa.OPEN_TASKS.value_set(open_tasks),
+                    sa.DISTRICT.value_set(district),
+                    sa.NEXT_DEADLINE.value_set(deadline) if deadline else sa.NEXT_DEADLINE.value_unset(),
+                    sa.ESCALATION_LEVEL.value_set(level),
+                ]
+            )
+            self._published = values
         workflow.set_current_details(current_details(state))
 
 
