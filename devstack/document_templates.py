@@ -15,6 +15,8 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Pt
 
+from devstack.slim_docx import slim
+
 OUT = Path(__file__).resolve().parent.parent / "templates" / "documents"
 MARKING = "LAW ENFORCEMENT SENSITIVE"
 
@@ -180,6 +182,7 @@ def main(out: Path = OUT) -> int:
     for build in (preservation_request, legal_review_memo, referral_packet):
         path = out / f"{build.__name__}.docx"
         build().save(path)
+        slim(path)
         print(f"wrote {path}")
     return 0
 
