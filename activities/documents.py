@@ -9,6 +9,7 @@ from pathlib import Path
 
 import structlog
 from docxtpl import DocxTemplate
+from jinja2 import Template
 from jinja2.sandbox import SandboxedEnvironment
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -27,10 +28,29 @@ DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 log = structlog.get_logger()
 
 
+class _TemplateEnvironment(SandboxedEnvironment):
+    """Sandboxed and autoescaping; compiles each template part once. docxtpl hands Jinja the same
+    XML source for a template part on every render, and compiling it was a tenth of a render."""
+
+    def __init__(self) -> None:
+        super().__init__(autoescape=True)
+        self._compiled: dict[str, Template] = {}
+
+    def from_string(self, source, globals=None, template_class=None):  # noqa: A002 (Jinja's signature)
+        if globals is not None or template_class is not None or not isinstance(source, str):
+            return super().from_string(source, globals, template_class)
+        if (compiled := self._compiled.get(source)) is None:
+            compiled = self._compiled[source] = super().from_string(source)
+        return compiled
+
+
+_ENVIRONMENT = _TemplateEnvironment()
+
+
 def render(template: Path, context: dict) -> bytes:
     """Fill a docxtpl template: user text enters as escaped values in a sandboxed environment."""
     document = DocxTemplate(template)
-    document.render(context, jinja_env=SandboxedEnvironment(autoescape=True))
+    document.render(context, jinja_env=_ENVIRONMENT)
     out = io.BytesIO()
     document.save(out)
     return out.getvalue()
