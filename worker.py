@@ -63,6 +63,10 @@ async def ensure_digest_schedule(client: Client, settings: Settings) -> None:
         pass
 
 
+class MetricsBindError(Exception):
+    """The worker cannot serve its metrics where it was told to."""
+
+
 async def main() -> None:
     settings = get_settings()
     logs.configure(settings.effective_log_format, settings.log_level)
@@ -70,7 +74,10 @@ async def main() -> None:
     parse_keys(settings.effective_encryption_keys)  # and so do malformed encryption keys
     engine = async_engine(settings.database_url)
     # The SDK's runtime serves /metrics: its own metrics and the product's, recorded through its meter.
-    runtime = prometheus_runtime(settings.worker_metrics_bind) if settings.worker_metrics_bind else None
+    try:
+        runtime = prometheus_runtime(settings.worker_metrics_bind) if settings.worker_metrics_bind else None
+    except ValueError as exc:  # not host:port, or the port is taken
+        raise MetricsBindError(f"REFERRALS_WORKER_METRICS_BIND={settings.worker_metrics_bind!r}: {exc}") from None
     client = await connect(settings, runtime=runtime, plugins=tracing.plugins(settings, "incident-referrals-worker"))
     log = structlog.get_logger().bind(task_queue=settings.task_queue)
     await ensure_digest_schedule(client, settings)
@@ -91,7 +98,7 @@ async def main() -> None:
 if __name__ == "__main__":
     try:
         asyncio.run(main())
-    except (PolicyError, EncryptionKeyError) as exc:
+    except (PolicyError, EncryptionKeyError, MetricsBindError) as exc:
         sys.exit(f"worker: {exc}")
     except ValidationError as exc:
         sys.exit(f"worker: configuration: {'; '.join(e['msg'].removeprefix('Value error, ') for e in exc.errors())}")

@@ -2,6 +2,7 @@
 
 import json
 import os
+import socket
 import subprocess
 import sys
 
@@ -77,6 +78,18 @@ def test_the_worker_will_not_start_on_a_malformed_policy(tmp_path, database_url)
     done = subprocess.run([sys.executable, "worker.py"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode != 0
     assert "tasks.supervisor_identification.due" in done.stderr
+
+
+def test_the_worker_says_where_it_cannot_serve_metrics(database_url):
+    env = {**os.environ, "DATABASE_URL": database_url, "REFERRALS_ENV": "test"}
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        for bind in ("nonsense", f"127.0.0.1:{taken.getsockname()[1]}"):
+            done = subprocess.run([sys.executable, "worker.py"], cwd=ROOT, capture_output=True, text=True, timeout=60,
+                                  env={**env, "REFERRALS_WORKER_METRICS_BIND": bind})
+            assert done.returncode != 0
+            assert f"REFERRALS_WORKER_METRICS_BIND='{bind}'" in done.stderr and "Traceback" not in done.stderr
 
 
 def test_production_refuses_to_start_without_encryption_keys(database_url):
