@@ -23,6 +23,8 @@ STEPS = (
     ("command-approval", "commander", APPROVE, "command_approval"),
     ("referral-acknowledgement", "liaison", ACK, "referral_acknowledgement"),
 )
+
+
 @dataclass
 class Answers:
     """How the API answered while the drill ran."""
@@ -39,9 +41,12 @@ class Answers:
         if response.status_code < 500:
             self.seconds[operation].append(seconds)
         if response.status_code == 503:
-            body = response.json()
-            if body.get("error", {}).get("code") != "unavailable" or not body["error"].get("message"):
-                self.malformed_503 += 1
+            try:
+                error = response.json()["error"]
+                well_formed = error["code"] == "unavailable" and bool(error["message"])
+            except (ValueError, KeyError, TypeError):
+                well_formed = False
+            self.malformed_503 += not well_formed
 
     def summary(self) -> dict:
         return {"statuses": {str(k): v for k, v in sorted(self.statuses.items())}, "cut_off": dict(self.cut_off),

@@ -41,7 +41,8 @@ def large_case():
     filing = IncidentFiling(
         occurred_at=start, location="W 26th St & S Pulaski Rd", district="010", event_number="2603104512",
         summary="Federal agents detained several people; bystanders were struck", narrative="Narrative. " * 800,
-        injuries=True, ems_called=True, officers=[{"name": f"P.O. Officer {i}", "star": f"{10000 + i}"} for i in range(8)],
+        injuries=True, ems_called=True,
+        officers=[{"name": f"P.O. Officer {i}", "star": f"{10000 + i}"} for i in range(8)],
         recordings=[{"camera_id": f"X60{i:05d}", "officer_star": f"{10000 + i % 8}", "started_at": start,
                      "ended_at": start + timedelta(minutes=40), "flag_reasons": ["use_of_force"]} for i in range(20)],
         federal_personnel=[{"agency": "ICE", "description": f"agent {i}, masked"} for i in range(6)],
