@@ -7,7 +7,6 @@ import json
 import os
 import re
 import tomllib
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import jsonschema_rs
