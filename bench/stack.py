@@ -118,7 +118,10 @@ class Stack:
         proc.wait()
 
     def pids(self) -> dict[str, int]:
-        return {name: self._children[name].pid for name in ("api", "worker", "temporal")}
+        """The processes whose CPU and memory benchmarks report (PostgreSQL: its postmaster, whose
+        children are the backends)."""
+        return {**{name: self._children[name].pid for name in ("api", "worker", "temporal")},
+                "postgres": self._pg.get_pid()}
 
     def mail(self) -> list:
         if not (self.maildir / "new").exists():
