@@ -8,7 +8,8 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.client import RPCTimeoutOrCancelledError
 from temporalio.service import RPCError, RPCStatusCode
@@ -20,7 +21,7 @@ log = structlog.get_logger()
 
 CODES = {
     400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
-    409: "conflict", 413: "too_large", 422: "invalid", 429: "too_many_requests", 503: "unavailable",
+    409: "conflict", 413: "too_large", 422: "invalid", 429: "too_many_requests", 500: "internal", 503: "unavailable",
 }
 REJECTION_STATUS = {RejectionKind.FORBIDDEN: 403, RejectionKind.CONFLICT: 409, RejectionKind.INVALID: 422}
 WHEN = {
@@ -118,11 +119,19 @@ def install(app: FastAPI) -> None:
             return error_response(422, f"body: {message}", [{"field": "body", "message": message}])
         return error_response(exc.status_code, str(exc.detail), None, getattr(exc, "headers", None))
 
+    # Unreachable, connection lost, or no pooled connection free in time: the database is away.
     @app.exception_handler(OperationalError)
-    @app.exception_handler(DBAPIError)
+    @app.exception_handler(InterfaceError)
+    @app.exception_handler(PoolTimeoutError)
     async def _database_down(request: Request, exc: Exception):
         log.warning("database_unavailable", error=type(exc).__name__)
         return error_response(503, "the database is unavailable; try again shortly")
+
+    # Any other database error is a fault of ours, not an outage: say so, and log its kind.
+    @app.exception_handler(DBAPIError)
+    async def _database_fault(request: Request, exc: DBAPIError):
+        log.error("database_error", error=type(exc.orig).__name__)
+        return error_response(500, "internal error; it has been logged")
 
     @app.exception_handler(RPCError)
     async def _temporal(request: Request, exc: RPCError):

@@ -56,3 +56,35 @@ async def test_a_step_sent_twice_with_one_key_happens_once(api, people):
     # Without a key, sending the same step twice is two requests: the second finds the hold already there.
     plain = await d.step(cid, "footage-hold", "custodian", body)
     assert plain.status_code == 409, plain.text
+
+
+async def test_database_errors_say_whether_the_database_is_away_or_we_are_at_fault():
+    """Connection lost or no pooled connection in time: 503, retry. Any other database error is a bug:
+    500 in the error shape (the fuzz test makes sure the API has none), never a misleading 503."""
+    import psycopg
+    from fastapi import FastAPI
+    from sqlalchemy.exc import DataError, InterfaceError, OperationalError
+    from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+
+    from api import errors
+
+    raised = {
+        "/lost": OperationalError("SELECT 1", {}, psycopg.OperationalError("terminating connection")),
+        "/closed": InterfaceError("SELECT 1", {}, psycopg.InterfaceError("connection already closed")),
+        "/pool": PoolTimeoutError("QueuePool limit of size 10 overflow 10 reached"),
+        "/bug": DataError("SELECT 1", {}, psycopg.DataError("integer out of range")),
+    }
+    def raising(exc: Exception):
+        def route():
+            raise exc
+        return route
+
+    app = FastAPI()
+    errors.install(app)
+    for path, exc in raised.items():
+        app.add_api_route(path, raising(exc))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api") as client:
+        for path, (status, code) in {"/lost": (503, "unavailable"), "/closed": (503, "unavailable"),
+                                     "/pool": (503, "unavailable"), "/bug": (500, "internal")}.items():
+            response = await client.get(path)
+            assert (response.status_code, response.json()["error"]["code"]) == (status, code), path
