@@ -7,8 +7,9 @@ changes new cases only and never breaks a running workflow's replay.
 import tomllib
 from datetime import timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from domain.enums import Role, Task
 
@@ -48,11 +49,22 @@ class Policy(_Frozen):
     department: str
     department_address: str = ""
     case_prefix: str = Field(pattern=r"^[A-Z]{2,8}$")
+    # The department's clock (IANA name): how the reviewer's desk shows times and reads the times typed in.
+    time_zone: str = "UTC"
     bwc_retention_days: int = Field(gt=0)
     hold_safety_margin: timedelta = Field(ge=timedelta(0))
     prosecutor: Prosecutor
     tasks: dict[Task, TaskPolicy]
     statutes: list[Statute] = Field(min_length=1)
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_time_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (an IANA name such as 'America/Chicago')") from None
+        return value
 
     @model_validator(mode="after")
     def _every_task_has_a_deadline(self) -> "Policy":
@@ -60,6 +72,10 @@ class Policy(_Frozen):
         if missing:
             raise ValueError(f"tasks: missing {', '.join(missing)}")
         return self
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.time_zone)
 
     def statute(self, citation: str) -> Statute | None:
         return next((s for s in self.statutes if s.citation == citation), None)

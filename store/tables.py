@@ -130,6 +130,18 @@ class AppUser(SQLModel, table=True):
     created_at: datetime = _tz(nullable=False)
 
 
+class WebSession(SQLModel, table=True):
+    """A signed-in browser: the cookie holds a random value, this table only its SHA-256."""
+
+    __tablename__ = "web_session"
+    id_hash: str = Field(primary_key=True)
+    user_id: str = Field(foreign_key="app_user.id", index=True)
+    token_hash: str  # the token signed in with: a revoked, expired or replaced token ends the session
+    csrf_token: str
+    created_at: datetime = _tz(nullable=False)
+    expires_at: datetime = _tz(nullable=False)
+
+
 class Notification(SQLModel, table=True):
     """One message to one person: their in-app inbox entry, and whether its e-mail went out."""
 

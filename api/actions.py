@@ -1,0 +1,158 @@
+"""Filing a case and taking a step: the one code path behind the JSON API and the reviewer's desk."""
+
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel
+from sqlmodel.ext.asyncio.session import AsyncSession
+from temporalio.client import Client, WithStartWorkflowOperation, WorkflowUpdateFailedError
+from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
+
+from api.deps import actor_of
+from api.errors import REJECTION_STATUS, ApiError, refuse_clock_problems
+from config import Settings
+from domain import search_attributes as sa
+from domain.case import IncidentInput, workflow_id_for
+from domain.enums import Stage
+from domain.errors import RejectionKind
+from domain.messages import (
+    CommandApproval,
+    FootageHold,
+    IncidentFiling,
+    LegalReview,
+    ReferralAcknowledgement,
+    Step,
+    SupervisorIdentification,
+    ViolationReport,
+    Withdrawal,
+)
+from domain.permissions import Operation
+from domain.policy import Policy
+from store import cases
+from store.tables import AppUser, Incident
+from workflows.incident import IncidentWorkflow
+from workflows.status import summary
+
+# Idempotency keys map to case ids in a namespace of their own, per filing user.
+IDEMPOTENCY_NAMESPACE = uuid.UUID("6f1c3a52-8d0e-4f4e-9a57-2b8f4f0c1d11")
+
+
+@dataclass(frozen=True)
+class StepKind:
+    operation: Operation
+    path: str  # under /incidents/{case_id}
+    body: type[BaseModel]
+    update: Any  # the workflow's update method
+    summary: str
+
+
+STEPS = [
+    StepKind(Operation.FOOTAGE_HOLD, "/footage-hold", FootageHold, IncidentWorkflow.confirm_footage_hold,
+             "Confirm preservation holds, recording by recording"),
+    StepKind(Operation.SUPERVISOR_IDENTIFICATION, "/supervisor-identification", SupervisorIdentification,
+             IncidentWorkflow.identify_supervisor, "Record the federal supervisor on scene, or the refusal"),
+    StepKind(Operation.VIOLATION_REPORT, "/violation-report", ViolationReport, IncidentWorkflow.report_violations,
+             "Report the state or local laws allegedly violated"),
+    StepKind(Operation.LEGAL_REVIEW, "/legal-review", LegalReview, IncidentWorkflow.review,
+             "Refer, decline or return, with the immunity analysis"),
+    StepKind(Operation.COMMAND_APPROVAL, "/command-approval", CommandApproval, IncidentWorkflow.decide_approval,
+             "Approve or reject the referral"),
+    StepKind(Operation.REFERRAL_ACKNOWLEDGEMENT, "/referral-acknowledgement", ReferralAcknowledgement,
+             IncidentWorkflow.acknowledge_referral, "Record the prosecutor's acknowledgement"),
+    StepKind(Operation.WITHDRAW, "/withdrawal", Withdrawal, IncidentWorkflow.withdraw,
+             "Withdraw the case, with a reason"),
+]
+STEP = {kind.operation: kind for kind in STEPS}
+
+
+def filing_hash(filing: IncidentFiling) -> str:
+    return hashlib.sha256(json.dumps(filing.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()
+
+
+def require_same_filing(incident: Incident, request_hash: str) -> None:
+    if incident.request_hash != request_hash:
+        raise ApiError(409, "this Idempotency-Key was already used for a different filing",
+                       {"field": "Idempotency-Key"})
+
+
+async def file_case(filing: IncidentFiling, user: AppUser, session: AsyncSession, client: Client,
+                    settings: Settings, policy: Policy, idempotency_key: str | None) -> tuple[Incident, bool]:
+    """The stored case, and whether this request created it (False: an earlier one with the same key did)."""
+    refuse_clock_problems(filing)
+    request_hash = filing_hash(filing)
+    if idempotency_key:
+        case_id = str(uuid.uuid5(IDEMPOTENCY_NAMESPACE, f"{user.id}:{idempotency_key}"))
+        existing = await cases.get_incident(session, case_id)
+        if existing is not None:
+            require_same_filing(existing, request_hash)
+            return existing, False
+    else:
+        case_id = str(uuid.uuid4())
+    case_number = await cases.next_case_number(session, policy.case_prefix, datetime.now(UTC).year)
+    await session.commit()
+    inp = IncidentInput(case_id=case_id, case_number=case_number, filed_by=actor_of(user), filing=filing,
+                        policy=policy, request_hash=request_hash)
+    # Start and wait for the filing to be stored in one call; a concurrent retry with the same
+    # Idempotency-Key joins the running workflow instead of starting a second one.
+    await client.execute_update_with_start_workflow(
+        IncidentWorkflow.filing_recorded,
+        start_workflow_operation=WithStartWorkflowOperation(
+            IncidentWorkflow.run, inp, id=workflow_id_for(case_id), task_queue=settings.task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            static_summary=summary(case_number, filing.district),
+            search_attributes=TypedSearchAttributes([
+                SearchAttributePair(sa.CASE_NUMBER, case_number),
+                SearchAttributePair(sa.CASE_STAGE, Stage.INVESTIGATION.value),
+                SearchAttributePair(sa.DISTRICT, filing.district),
+            ]),
+        ),
+    )
+    incident = await cases.get_incident(session, case_id)
+    require_same_filing(incident, request_hash)  # a concurrent filing with the same key won
+    return incident, True
+
+
+def _refusal(cause: BaseException | None) -> ApiError:
+    if isinstance(cause, ApplicationError) and cause.type in RejectionKind.__members__.values():
+        detail = cause.details[0] if cause.details else {}
+        field = detail.get("field") if isinstance(detail, dict) else None
+        message = f"{field}: {cause.message}" if field else cause.message
+        details = [{"field": field, "message": cause.message}] if field else None
+        return ApiError(REJECTION_STATUS[RejectionKind(cause.type)], message, details)
+    return ApiError(500, "the step failed unexpectedly")
+
+
+def _update_id(operation: Operation, user_id: str, key: str | None, body: BaseModel) -> str | None:
+    """The same step sent again by the same person with the same Idempotency-Key and body is the
+    same workflow update: Temporal runs it once and answers every copy with its outcome."""
+    if key is None:
+        return None
+    sent = json.dumps([user_id, key, body.model_dump(mode="json")], sort_keys=True)
+    return f"{operation.value}-{hashlib.sha256(sent.encode()).hexdigest()}"
+
+
+async def take_step(kind: StepKind, body: BaseModel, incident: Incident, user: AppUser, client: Client,
+                    session: AsyncSession, idempotency_key: str | None) -> Incident:
+    """Runs the step as a workflow update; its validator's refusal becomes the ApiError to answer with.
+    Returns the case as stored after the step (the update returns once its change is stored)."""
+    refuse_clock_problems(body)
+    if incident.stage == Stage.CLOSED:
+        raise ApiError(409, f"the case is closed ({incident.disposition})")
+    handle = client.get_workflow_handle_for(IncidentWorkflow.run, incident.workflow_id)
+    try:
+        await handle.execute_update(kind.update, Step(actor=actor_of(user), payload=body),
+                                    id=_update_id(kind.operation, user.id, idempotency_key, body))
+    except WorkflowUpdateFailedError as exc:
+        raise _refusal(exc.cause) from exc
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND:  # the workflow completed: the case closed meanwhile
+            raise ApiError(409, "the case is closed") from exc
+        raise
+    await session.refresh(incident)
+    return incident
