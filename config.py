@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     # Running cases a worker keeps in memory between their steps. A case waiting days on a timer needs
     # none: evicted, it is replayed from its history when the timer fires. This bounds worker memory.
     max_cached_workflows: int = Field(default=200, ge=0)
+    # How long a browser stays signed in to the reviewer's desk (the token's own expiry and revocation end it
+    # sooner).
+    web_session_hours: float = Field(default=12, gt=0, le=24 * 30)
     log_format: Literal["json", "console"] | None = None
     log_level: str = "INFO"
 

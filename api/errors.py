@@ -100,24 +100,32 @@ def _validation_details(exc: RequestValidationError) -> list[dict]:
     return details
 
 
+def _answer(request: Request, status: int, message: str, details: Any = None, headers: dict | None = None):
+    """The error shape for the API; the desk's pages answer with a page of their own (web/desk.py)."""
+    page = getattr(request.app.state, "error_page", None)
+    if page is not None and request.url.path.startswith("/desk"):
+        return page(request, status, message, details, headers)
+    return error_response(status, message, details, headers)
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError):
-        return error_response(exc.status, exc.message, exc.details, exc.headers)
+        return _answer(request, exc.status, exc.message, exc.details, exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError):
         details = _validation_details(exc)
         message = "; ".join(f"{d['field']}: {d['message']}" for d in details)
-        return error_response(422, message, details)
+        return _answer(request, 422, message, details)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException):
         if exc.status_code == 400 and exc.__cause__ is not None:
             # FastAPI's answer to a body it could not decode (not UTF-8, nested too deep): an invalid body.
             message = f"not readable as JSON ({type(exc.__cause__).__name__})"
-            return error_response(422, f"body: {message}", [{"field": "body", "message": message}])
-        return error_response(exc.status_code, str(exc.detail), None, getattr(exc, "headers", None))
+            return _answer(request, 422, f"body: {message}", [{"field": "body", "message": message}])
+        return _answer(request, exc.status_code, str(exc.detail), None, getattr(exc, "headers", None))
 
     # Unreachable, connection lost, or no pooled connection free in time: the database is away.
     @app.exception_handler(OperationalError)
@@ -125,24 +133,24 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(PoolTimeoutError)
     async def _database_down(request: Request, exc: Exception):
         log.warning("database_unavailable", error=type(exc).__name__)
-        return error_response(503, "the database is unavailable; try again shortly")
+        return _answer(request, 503, "the database is unavailable; try again shortly")
 
     # Any other database error is a fault of ours, not an outage: say so, and log its kind.
     @app.exception_handler(DBAPIError)
     async def _database_fault(request: Request, exc: DBAPIError):
         log.error("database_error", error=type(exc.orig).__name__)
-        return error_response(500, "internal error; it has been logged")
+        return _answer(request, 500, "internal error; it has been logged")
 
     @app.exception_handler(RPCError)
     async def _temporal(request: Request, exc: RPCError):
         if exc.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED):
             log.warning("temporal_unavailable", status=exc.status.name)
-            return error_response(503, "the workflow service is unavailable; try again shortly")
+            return _answer(request, 503, "the workflow service is unavailable; try again shortly")
         raise exc
 
     @app.exception_handler(RPCTimeoutOrCancelledError)
     async def _temporal_late(request: Request, exc: RPCTimeoutOrCancelledError):
         log.warning("temporal_late", error=type(exc).__name__)
-        return error_response(503, "the workflow service did not answer in time; a change asked for may still be "
+        return _answer(request, 503, "the workflow service did not answer in time; a change asked for may still be "
                               "applied: send it again with the same Idempotency-Key, or read the case first",
                               headers={"Retry-After": "5"})

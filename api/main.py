@@ -18,6 +18,7 @@ from domain.policy import load_policy
 from observability import tracing
 from store.engine import async_engine, session_factory
 from temporal_client import connect
+from web import desk
 
 log = structlog.get_logger()
 UNTRACED = {"/metrics", "/healthz", "/readyz"}
@@ -60,6 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     for module in (health, incidents, steps, documents, notifications, users, codec, metrics):
         app.include_router(module.router)
+    desk.install(app, policy.zone)  # the reviewer's desk: HTML pages under /desk
 
     @app.middleware("http")
     async def access_log(request: Request, call_next):

@@ -1,0 +1,84 @@
+"""Who is at the desk: a session cookie (HttpOnly, SameSite=Strict) instead of a bearer token, and
+CSRF tokens on every form. Visibility and permissions are the API's own (api/deps.py)."""
+
+import hmac
+from dataclasses import dataclass
+from typing import Annotated
+from urllib.parse import parse_qsl, quote
+
+from fastapi import Depends, Request
+
+from api.deps import SessionDep
+from api.errors import ApiError
+from store import web_sessions
+from store.tables import AppUser, WebSession
+
+SESSION_COOKIE = "referrals_session"
+SIGNIN_COOKIE = "referrals_signin"  # CSRF for the sign-in form itself, before there is a session
+CSRF_FIELD = "csrf_token"
+
+
+@dataclass
+class Desk:
+    user: AppUser
+    session: WebSession
+
+    @property
+    def csrf_token(self) -> str:
+        return self.session.csrf_token
+
+
+class SignInRequired(Exception):
+    """Answered with a redirect to the sign-in page, coming back here afterwards."""
+
+    def __init__(self, back_to: str):
+        super().__init__(back_to)
+        self.back_to = back_to
+
+
+async def find_desk(request: Request, session) -> Desk | None:
+    cookie = request.cookies.get(SESSION_COOKIE)
+    found = await web_sessions.find(session, cookie) if cookie else None
+    if found is None:
+        return None
+    request.state.desk = desk = Desk(*found)
+    return desk
+
+
+async def signed_in(request: Request, session: SessionDep) -> Desk:
+    desk = await find_desk(request, session)
+    if desk is None:
+        back_to = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        raise SignInRequired(back_to if request.method == "GET" else request.url.path)
+    return desk
+
+
+DeskDep = Annotated[Desk, Depends(signed_in)]
+
+
+async def read_form(request: Request) -> list[tuple[str, str]]:
+    """The urlencoded form the desk's pages send (they upload no files), field by field in order."""
+    try:
+        return parse_qsl((await request.body()).decode(), keep_blank_values=True, max_num_fields=5000)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise ApiError(422, f"body: not a readable form ({exc})", [{"field": "body", "message": "unreadable"}]) from None
+
+
+FORGED = "this form has expired or did not come from this site: reload the page and send it again"
+
+
+def check_csrf(expected: str | None, fields: list[tuple[str, str]]) -> None:
+    sent = next((value for name, value in fields if name == CSRF_FIELD), "")
+    if not expected or not hmac.compare_digest(sent.encode(), expected.encode()):
+        raise ApiError(403, FORGED)
+
+
+def sign_in_url(back_to: str) -> str:
+    return f"/desk/sign-in?next={quote(back_to, safe='/')}"
+
+
+def safe_next(value: str | None) -> str:
+    """Only back into the desk: never an open redirect to another site."""
+    if value and value.startswith("/desk/") and not value.startswith("//") and "\\" not in value:
+        return value
+    return "/desk/"
