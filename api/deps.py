@@ -45,12 +45,12 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 ClientDep = Annotated[Client, Depends(get_client)]
 PolicyDep = Annotated[Policy, Depends(get_policy)]
 
-_bearer = HTTPBearer(auto_error=False)
+bearer = HTTPBearer(auto_error=False)
 
 
 async def current_user(
     request: Request, session: SessionDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> AppUser:
     limiter = request.app.state.auth_failures
     client = request.client.host if request.client else "unknown"

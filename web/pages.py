@@ -81,7 +81,7 @@ def build_environment(zone) -> Environment:
     return env
 
 
-def render(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     state = request.app.state
     desk = getattr(request.state, "desk", None)  # the signed-in user and session, when there is one
     roles = [Role(r) for r in desk.user.roles] if desk else []
@@ -90,10 +90,11 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
         """Whether the signed-in user's roles may take this operation (domain/permissions.py)."""
         return allowed(Operation(operation), roles)
 
+    context.setdefault("active", None)  # which item of the navigation is this page
     html = state.web_pages.get_template(template).render(
         request=request, desk=desk, now=datetime.now(UTC), policy=state.policy, zone=state.policy.time_zone,
         may=may, **context,
     )
-    return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
+    return HTMLResponse(html, status_code=status_code, headers=SECURITY_HEADERS)
 
 

@@ -1,16 +1,34 @@
 """Temporal's remote codec endpoints, so the Temporal UI can show decrypted payloads to those allowed."""
 
+from typing import Annotated
+
 from cryptography.exceptions import InvalidTag
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.security import HTTPAuthorizationCredentials
 from google.protobuf import json_format
 from pydantic import BaseModel
 from temporalio.api.common.v1 import Payloads
 
-from api.deps import permits
+from api.deps import SessionDep, bearer, current_user
 from api.errors import ApiError, documented
-from domain.permissions import Operation
+from domain.enums import Role
+from domain.permissions import Operation, allowed, describe
+from web.auth import SESSION_COOKIE, find_desk
 
-router = APIRouter(prefix="/codec", tags=["temporal codec"], dependencies=[permits(Operation.DECODE_PAYLOADS)],
+
+async def _decoder(request: Request, session: SessionDep,
+                   credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> None:
+    """A bearer token, or the desk's session cookie: the Temporal UI in the same browser (its codec setting
+    "include cross-origin credentials") sends the cookie, so people allowed to see every case read payloads
+    decrypted there. The cookie is safe here: a JSON POST from another origin needs a CORS preflight, which
+    only the Temporal UI's origin passes."""
+    desk = await find_desk(request, session) if credentials is None and SESSION_COOKIE in request.cookies else None
+    user = desk.user if desk else await current_user(request, session, credentials)
+    if not allowed(Operation.DECODE_PAYLOADS, [Role(r) for r in user.roles]):
+        raise ApiError(403, f"{Operation.DECODE_PAYLOADS.value} needs the role {describe(Operation.DECODE_PAYLOADS)}")
+
+
+router = APIRouter(prefix="/codec", tags=["temporal codec"], dependencies=[Depends(_decoder)],
                    responses=documented(401, 403, 413, 422, 429, 503))
 
 
