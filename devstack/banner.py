@@ -21,6 +21,7 @@ def render(api_url: str, temporal_ui_url: str, users: list[dict], var_dir: str, 
 {line}
   Incident referrals: development stack is up
 
+  Desk         {api_url}/desk/   (sign in with a token below)
   API docs     {api_url}/docs
   Temporal UI  {temporal_ui_url}
 {more}
