@@ -1,0 +1,392 @@
+"""The case page of the desk: what each person sees of a case, and the steps they take through its forms.
+
+Each person signs in through the real sign-in form and keeps a cookie jar of their own; what the forms
+change is then read back through the JSON API (the PostgreSQL read model) and its audit trail."""
+
+import asyncio
+import html
+import re
+from datetime import UTC, date, datetime, timedelta
+from html.parser import HTMLParser
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+
+from activities.documents import DOCX
+from tests.scenario import KEEP_UNTIL, REFER, Driver, filing
+
+
+def browser(api: httpx.AsyncClient) -> httpx.AsyncClient:
+    """A browser of its own: the same app, its own cookie jar."""
+    return httpx.AsyncClient(transport=api._transport, base_url="http://api")
+
+
+@pytest.fixture
+async def desk(api, people):
+    """desk("custodian"): a browser signed in as that person through the sign-in form."""
+    opened: list[httpx.AsyncClient] = []
+
+    async def signed_in(who: str) -> httpx.AsyncClient:
+        page = browser(api)
+        opened.append(page)
+        form = await page.get("/desk/sign-in")
+        csrf = re.search(r'name="csrf_token" value="([^"]*)"', form.text).group(1)
+        signed = await page.post("/desk/sign-in", data={"csrf_token": csrf, "token": people.tokens[who],
+                                                         "next": "/desk/"})
+        assert signed.status_code == 303, signed.text
+        assert "referrals_session" in page.cookies
+        return page
+
+    yield signed_in
+    for page in opened:
+        await page.aclose()
+
+
+class _Forms(HTMLParser):
+    """The forms of a page, each with its fields as the browser would send them untouched."""
+
+    def __init__(self):
+        super().__init__()
+        self.forms: list[dict] = []
+        self._select: str | None = None
+        self._textarea: str | None = None
+        self._text = ""
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "form":
+            self.forms.append({"action": a.get("action"), "fields": [], "boxes": []})
+        elif not self.forms:
+            return
+        elif tag == "input" and a.get("name"):
+            if a.get("type") == "checkbox":
+                self.forms[-1]["boxes"].append((a["name"], a.get("value", "on")))
+                if "checked" in a:
+                    self.forms[-1]["fields"].append((a["name"], a.get("value", "on")))
+            elif a.get("type") != "submit":
+                self.forms[-1]["fields"].append((a["name"], a.get("value") or ""))
+        elif tag == "select":
+            self._select = a["name"]
+            self.forms[-1]["fields"].append((a["name"], ""))
+        elif tag == "option" and self._select and "selected" in a:
+            self.forms[-1]["fields"][-1] = (self._select, a.get("value", ""))
+        elif tag == "textarea":
+            self._textarea, self._text = a["name"], ""
+
+    def handle_data(self, data):
+        if self._textarea:
+            self._text += data
+
+    def handle_endtag(self, tag):
+        if tag == "select":
+            self._select = None
+        elif tag == "textarea" and self._textarea:
+            self.forms[-1]["fields"].append((self._textarea, self._text))
+            self._textarea = None
+
+
+def step_form(page: str, operation: str) -> dict | None:
+    """The form of one step on the page ({action, fields, boxes}), or None when the page has none."""
+    parser = _Forms()
+    parser.feed(page)
+    return next((f for f in parser.forms if (f["action"] or "").endswith(f"/steps/{operation}")), None)
+
+
+def filled(form: dict, values: dict[str, str], ticked: list[tuple[str, str]] = ()) -> list[tuple[str, str]]:
+    """The form's fields with some typed in and some boxes ticked."""
+    for name in values:
+        assert any(n == name for n, _ in form["fields"]), f"no field {name} in the form"
+    for box in ticked:
+        assert box in form["boxes"], f"no checkbox {box} in the form"
+    return [(name, values.get(name, value)) for name, value in form["fields"]] + list(ticked)
+
+
+async def send(page: httpx.AsyncClient, form: dict, fields: list[tuple[str, str]]) -> httpx.Response:
+    return await page.post(form["action"], content=urlencode(fields),
+                           headers={"Content-Type": "application/x-www-form-urlencoded"})
+
+
+def error_beside(page: str, field: str) -> str | None:
+    """The refusal's message shown beside a field (the element the field's aria-describedby names)."""
+    ident = "f-" + field.replace("[", "-").replace("]", "").replace(".", "-") + "-error"
+    found = re.search(rf'id="{re.escape(ident)}"[^>]*>(.*?)</p>', page, re.S)
+    return html.unescape(re.sub(r"<[^>]+>", "", found.group(1))).strip() if found else None
+
+
+def text(page: str) -> str:
+    return html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page)))
+
+
+async def events(d: Driver, case_id: str) -> list[str]:
+    return [e["kind"] for e in (await d.events(case_id))["items"]]
+
+
+async def test_the_case_page_shows_the_case_and_only_the_steps_each_person_may_take(api, people, desk):
+    d = Driver(api, people)
+    case = await d.new_case("officer")
+    url = f"/desk/cases/{case['id']}"
+
+    officer = await desk("officer")
+    page = await officer.get(url)
+    assert page.status_code == 200, page.text
+    seen = text(page.text)
+    assert case["case_number"] in seen
+    assert case["details"]["narrative"] in seen
+    for heading in ("Summary", "What you can do now", "Tasks", "Recordings", "Federal personnel and supervisor",
+                    "Allegations", "Decisions", "Documents", "Audit trail"):
+        assert re.search(rf"<h2[^>]*>{heading}</h2>", page.text), heading
+    # Recordings with the days left before their purge date, in the department's clock.
+    for recording in case["recordings"]:
+        assert recording["camera_id"] in seen
+        left = (datetime.fromisoformat(recording["purge_at"]) - datetime.now(UTC)).days
+        assert left == 89
+        assert f"{left} days left" in seen
+        purge = datetime.fromisoformat(recording["purge_at"]).astimezone(ZoneInfo("America/Chicago"))
+        assert purge.strftime("%d %b %Y") in seen
+    # The tasks of the investigation, open and due.
+    for task in ("Footage hold", "Supervisor identification", "Violation report"):
+        assert re.search(rf"<strong>{task}</strong>\s*<span class=\"badge warn\">Open</span>", page.text), task
+    assert "Legal review</strong>" in page.text and ">Pending</span>" in page.text
+    assert seen.count("Due in ") >= 3
+    assert "Open in Temporal UI" in seen and f"/workflows/{case['workflow_id']}" in page.text
+    assert "Chain valid" in seen and "Case filed" in seen
+    # The officer identifies the supervisor and reports violations; the custodian holds footage.
+    assert step_form(page.text, "supervisor_identification") and step_form(page.text, "violation_report")
+    assert step_form(page.text, "footage_hold") is None and step_form(page.text, "withdraw") is None
+
+    custodian = (await (await desk("custodian")).get(url)).text
+    hold = step_form(custodian, "footage_hold")
+    assert hold is not None and step_form(custodian, "violation_report") is None
+    assert ("holds[0].camera_id", "X6031234") in hold["fields"] and ("holds[1].camera_id", "X6039999") in hold["fields"]
+    assert {name for name, _ in hold["fields"]} >= {"csrf_token", "idempotency_key", "holds[0].hold_reference",
+                                                    "holds[0].retained_until", "holds[1].retained_until"}
+    assert 'name="holds[0].retained_until" type="date"' in custodian
+
+    commander = (await (await desk("commander")).get(url)).text
+    assert step_form(commander, "withdraw") is not None and step_form(commander, "command_approval") is None
+
+    auditor = (await (await desk("auditor")).get(url)).text
+    assert "<form" in auditor and not any(step_form(auditor, op) for op in ("footage_hold", "withdraw"))
+    assert "Nothing on this case waits for you now" in text(auditor)
+
+    # A supervisor of another district does not see the case: as if it did not exist.
+    elsewhere = await (await desk("supervisor_elsewhere")).get(url)
+    assert elsewhere.status_code == 404 and "Not found" in elsewhere.text
+    assert case["case_number"] not in elsewhere.text
+    unknown = await officer.get("/desk/cases/no-such-case")
+    assert unknown.status_code == 404
+
+
+async def test_the_custodian_holds_footage_through_the_form_once_even_when_sent_twice(api, people, desk):
+    d = Driver(api, people)
+    case = await d.new_case("officer")
+    url = f"/desk/cases/{case['id']}"
+    custodian = await desk("custodian")
+    form = step_form((await custodian.get(url)).text, "footage_hold")
+    fields = filled(form, {
+        "holds[0].hold_reference": "AXON-2026-0100", "holds[0].retained_until": KEEP_UNTIL,
+        "holds[1].hold_reference": "AXON-2026-0101", "holds[1].retained_until": KEEP_UNTIL,
+    })
+    first = await send(custodian, form, fields)
+    assert first.status_code == 303, first.text
+    assert first.headers["location"] == f"{url}?done=footage_hold"
+    again = await send(custodian, form, fields)  # a double click: the same idempotency key and body
+    assert again.status_code == 303, again.text
+    assert (await events(d, case["id"])).count("footage_hold_confirmed") == 1
+
+    page = await custodian.get(first.headers["location"])
+    assert re.search(r'class="notice" role="status">Footage hold recorded\.<', page.text)
+    seen = text(page.text)
+    assert "AXON-2026-0100" in seen and "AXON-2026-0101" in seen and "held by Test custodian" in seen
+    assert re.search(r"<strong>Footage hold</strong>\s*<span class=\"badge ok\">Done</span>", page.text)
+    assert "by Test custodian" in seen and step_form(page.text, "footage_hold") is None
+
+    stored = (await d.get(case["id"])).json()
+    assert [r["hold_reference"] for r in stored["recordings"]] == ["AXON-2026-0100", "AXON-2026-0101"]
+    assert {r["retained_until"] for r in stored["recordings"]} == {KEEP_UNTIL}
+    assert stored["tasks"]["footage_hold"]["status"] == "done"
+
+
+async def test_a_refused_hold_comes_back_with_the_message_beside_its_row(api, people, desk):
+    """A row left blank is not sent; the refusal of the row after it still lands beside that row."""
+    d = Driver(api, people)
+    case = await d.new_case("officer")
+    url = f"/desk/cases/{case['id']}"
+    custodian = await desk("custodian")
+    form = step_form((await custodian.get(url)).text, "footage_hold")
+    before = await events(d, case["id"])
+
+    # Refused by the model: the date is missing.
+    missing = await send(custodian, form, filled(form, {"holds[1].hold_reference": "AXON-TRY-1"}))
+    assert missing.status_code == 422, missing.text
+    assert error_beside(missing.text, "holds[1].retained_until") == "Refused: Field required"
+    assert error_beside(missing.text, "holds[0].retained_until") is None
+    assert 'value="AXON-TRY-1"' in missing.text
+
+    # Refused by the workflow's validator: kept only until tomorrow, before the purge date.
+    tomorrow = (date.today() + timedelta(days=1)).isoformat()
+    early = await send(custodian, form, filled(form, {"holds[1].hold_reference": "AXON-TRY-2",
+                                                      "holds[1].retained_until": tomorrow}))
+    assert early.status_code == 422, early.text
+    beside = error_beside(early.text, "holds[1].retained_until")
+    assert beside and "must be after the recording's purge date" in beside
+    assert f'value="{tomorrow}"' in early.text
+    assert re.search(r'role="alert"><strong>Refused:</strong> holds\[1\]\.retained_until', early.text)
+    assert 'aria-describedby="f-holds-1-retained_until-hint f-holds-1-retained_until-error"' in early.text
+    assert await events(d, case["id"]) == before
+
+
+async def test_a_refused_legal_review_keeps_what_was_typed_and_changes_nothing(api, people, desk):
+    d = Driver(api, people)
+    case_id = (await d.new_case("officer"))["id"]
+    await d.investigate(case_id)
+    url = f"/desk/cases/{case_id}"
+    reviewer = await desk("reviewer")
+    page = (await reviewer.get(url)).text
+    form = step_form(page, "legal_review")
+    assert ("charges", "720 ILCS 5/12-3") in form["boxes"]
+    assert ("return_tasks", "footage_hold") in form["boxes"]
+    before = await events(d, case_id)
+
+    refused = await send(reviewer, form, filled(form, {"decision": "refer", "rationale": "The force was gratuitous."},
+                                                [("charges", "720 ILCS 5/12-3")]))
+    assert refused.status_code == 422, refused.text
+    assert error_beside(refused.text, "immunity") == "Refused: decision 'refer' needs the immunity analysis"
+    assert 'aria-describedby="f-immunity-hint f-immunity-error"' in refused.text
+    again = step_form(refused.text, "legal_review")
+    assert ("decision", "refer") in again["fields"]
+    assert ("rationale", "The force was gratuitous.") in again["fields"]
+    assert ("charges", "720 ILCS 5/12-3") in again["fields"]  # still ticked
+    assert await events(d, case_id) == before
+    assert (await d.get(case_id)).json()["stage"] == "legal_review"
+
+    # A return with no task named: the message beside the boxes.
+    no_tasks = await send(reviewer, form, filled(form, {"decision": "return", "rationale": "More facts."}))
+    assert no_tasks.status_code == 422
+    assert "needs the investigation tasks to reopen" in error_beside(no_tasks.text, "return_tasks")
+
+
+async def test_the_whole_lifecycle_through_the_forms(api, people, desk):
+    """Each step by its own person at the desk, times typed in the department's clock."""
+    d = Driver(api, people)
+    case_id = (await d.new_case("officer"))["id"]
+    url = f"/desk/cases/{case_id}"
+
+    async def take(who: str, operation: str, values: dict, ticked=()) -> str:
+        page = await desk(who)
+        form = step_form((await page.get(url)).text, operation)
+        assert form is not None, f"{who} has no {operation} form"
+        done = await send(page, form, filled(form, values, ticked))
+        assert done.status_code == 303, done.text
+        return (await page.get(done.headers["location"])).text
+
+    await take("custodian", "footage_hold", {
+        "holds[0].hold_reference": "AXON-1", "holds[0].retained_until": KEEP_UNTIL,
+        "holds[1].hold_reference": "AXON-2", "holds[1].retained_until": KEEP_UNTIL})
+    await take("officer", "supervisor_identification", {
+        "outcome": "identified", "name": "J. Doe", "agency": "ICE", "badge": "4411",
+        "verification": "credential_viewed", "camera_id": "X6031234", "notes": "Credential shown on camera."})
+    report = await take("officer", "violation_report", {   # rows 0 and 2 left blank
+        "allegations[1].statute": "720 ILCS 5/12-3", "allegations[1].person": "agent in grey vest",
+        "allegations[1].facts": "Struck a bystander who was filming.", "narrative": "The bystander made no move."})
+    assert "Violation report recorded." in report
+    assert "Battery" in text(report) or "720 ILCS 5/12-3" in text(report)
+    immunity = REFER["immunity"]
+    await take("reviewer", "legal_review", {
+        "decision": "refer", "rationale": "The force was gratuitous.",
+        "immunity.federal_authority": immunity["federal_authority"],
+        "immunity.necessary_and_proper": immunity["necessary_and_proper"], "immunity.finding": "not_immune"},
+        [("charges", "720 ILCS 5/12-3")])
+    await take("commander", "command_approval", {"decision": "approve", "note": "Approved."})
+    closed = await take("liaison", "referral_acknowledgement", {
+        "prosecutor_case_number": "26-FR-0200", "received_by": "ASA M. Lee", "received_at": "2026-02-10T09:00"})
+    assert "Prosecutor&#39;s acknowledgement recorded." in closed
+    assert "26-FR-0200" in closed and "The case is closed" in text(closed)
+
+    stored = (await d.get(case_id)).json()
+    assert stored["stage"] == "closed" and stored["disposition"] == "referred"
+    assert [a["statute"] for a in stored["violation_report"]["payload"]["allegations"]] == ["720 ILCS 5/12-3"]
+    review = stored["legal_reviews"][0]["payload"]
+    assert review["charges"] == ["720 ILCS 5/12-3"] and review["immunity"]["finding"] == "not_immune"
+    received = datetime.fromisoformat(stored["acknowledgement"]["payload"]["received_at"])
+    assert received == datetime(2026, 2, 10, 15, 0, tzinfo=UTC)  # 09:00 in Chicago, in February
+
+
+async def test_a_forged_or_misdirected_step_changes_nothing(api, people, desk):
+    d = Driver(api, people)
+    case = await d.new_case("officer")
+    url = f"/desk/cases/{case['id']}"
+    commander = await desk("commander")
+    form = step_form((await commander.get(url)).text, "withdraw")
+    before = await events(d, case["id"])
+
+    forged = [(n, "forged" if n == "csrf_token" else v) for n, v in filled(form, {"reason": "Filed twice."})]
+    refused = await send(commander, form, forged)
+    assert refused.status_code == 403 and "did not come from this site" in refused.text
+    assert await events(d, case["id"]) == before
+
+    # Another person's page cannot send a step for someone lacking the role, nor an unknown one.
+    officer = await desk("officer")
+    officer_csrf = dict(step_form((await officer.get(url)).text, "violation_report")["fields"])["csrf_token"]
+    hold = await officer.post(f"{url}/steps/footage_hold", data={"csrf_token": officer_csrf,
+                                                                "holds[0].camera_id": "X6031234"})
+    assert hold.status_code == 403 and "footage_hold needs the role evidence_custodian" in hold.text
+    unknown = await officer.post(f"{url}/steps/approve_everything", data={"csrf_token": officer_csrf})
+    assert unknown.status_code == 404
+    assert await events(d, case["id"]) == before
+
+    withdrawn = await send(commander, form, filled(form, {"reason": "Filed twice."}))
+    assert withdrawn.status_code == 303
+    page = await commander.get(withdrawn.headers["location"])
+    assert "Case withdrawn." in page.text and "Filed twice." in page.text
+    assert (await d.get(case["id"])).json()["disposition"] == "withdrawn"
+
+
+async def test_documents_download_as_word_files_for_those_who_see_the_case(api, people, desk):
+    d = Driver(api, people)
+    case = await d.new_case("officer")
+    url = f"/desk/cases/{case['id']}"
+    for _ in range(100):  # the preservation request is written just after filing
+        listing = (await api.get(f"/incidents/{case['id']}/documents", headers=people.headers("auditor"))).json()
+        if listing["items"]:
+            break
+        await asyncio.sleep(0.1)
+    document = listing["items"][0]
+    link = f"{url}/documents/{document['id']}"
+
+    custodian = await desk("custodian")
+    page = (await custodian.get(url)).text
+    assert f'href="{link}"' in page and "Preservation request" in page
+    got = await custodian.get(link)
+    assert got.status_code == 200
+    assert got.headers["content-type"] == DOCX and got.content.startswith(b"PK")
+    assert f'filename="{document["filename"]}"' in got.headers["content-disposition"]
+    assert document["filename"].endswith(".docx") and len(got.content) == document["size"]
+
+    assert (await (await desk("supervisor_elsewhere")).get(link)).status_code == 404
+    assert (await custodian.get(f"{url}/documents/no-such-document")).status_code == 404
+    async with browser(api) as stranger:  # no session: off to the sign-in page
+        signed_out = await stranger.get(link)
+        assert signed_out.status_code == 303 and signed_out.headers["location"].startswith("/desk/sign-in")
+
+
+async def test_recordings_near_or_past_their_purge_date_and_an_overdue_hold_stand_out(api, people, desk):
+    now = datetime.now(UTC).replace(microsecond=0)
+    old = [
+        {"camera_id": "OLD-NEAR", "officer_star": "12345", "started_at": (now - timedelta(days=86)).isoformat(),
+         "ended_at": (now - timedelta(days=86) + timedelta(minutes=20)).isoformat(), "flag_reasons": ["complaint"]},
+        {"camera_id": "OLD-GONE", "officer_star": "12345", "started_at": (now - timedelta(days=95)).isoformat(),
+         "ended_at": (now - timedelta(days=95) + timedelta(minutes=20)).isoformat(), "flag_reasons": ["complaint"]},
+    ]
+    d = Driver(api, people)
+    case = await d.new_case("officer", filing(occurred_at=(now - timedelta(days=95)).isoformat(), recordings=old))
+    page = (await (await desk("custodian")).get(f"/desk/cases/{case['id']}")).text
+    near = re.search(r'<tr id="recording-OLD-NEAR">(.*?)</tr>', page, re.S).group(1)
+    assert re.search(r'<span class="badge bad">3 days left</span>', near)
+    assert "inside the 7-day safety margin" in near
+    gone = re.search(r'<tr id="recording-OLD-GONE">(.*?)</tr>', page, re.S).group(1)
+    assert '<span class="badge bad">purge date passed</span>' in gone
+    hold = re.search(r'<li id="task-footage_hold" class="overdue">(.*?)</li>', page, re.S).group(1)
+    assert '<span class="badge bad">Open, overdue</span>' in hold and " ago (" in hold

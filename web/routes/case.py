@@ -1,0 +1,276 @@
+"""One case at the desk: everything about it on one page, and the forms of the steps the reader may take now.
+
+Visibility, permissions, validation and the step itself are the API's own (api/deps.py, api/actions.py):
+a step sent from here is the same workflow update as one sent to POST /incidents/{id}/<step>."""
+
+import re
+import secrets
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import RedirectResponse
+
+from activities.documents import DOCX
+from api.actions import STEP, take_step
+from api.deps import ClientDep, SessionDep, SettingsDep, log_case, visibility
+from api.errors import ApiError
+from domain.case import CaseState, RecordingState
+from domain.enums import (
+    INVESTIGATION_TASKS,
+    ApprovalDecision,
+    ImmunityFinding,
+    ReviewDecision,
+    Role,
+    SupervisorOutcome,
+    Task,
+    Verification,
+)
+from domain.messages import Key
+from domain.permissions import Operation, allowed, describe
+from store import cases, documents
+from store.audit import verify_chain
+from store.tables import AppUser, Incident
+from web.auth import Desk, DeskDep, check_csrf, read_form
+from web.forms import nest, parse, problems_by_field
+from web.pages import render
+
+router = APIRouter(prefix="/desk/cases", include_in_schema=False)
+
+# What the page says once a step is stored (the redirect's ?done=<operation>).
+DONE = {
+    Operation.FOOTAGE_HOLD: "Footage hold recorded.",
+    Operation.SUPERVISOR_IDENTIFICATION: "Supervisor identification recorded.",
+    Operation.VIOLATION_REPORT: "Violation report recorded.",
+    Operation.LEGAL_REVIEW: "Legal review recorded.",
+    Operation.COMMAND_APPROVAL: "Command decision recorded.",
+    Operation.REFERRAL_ACKNOWLEDGEMENT: "Prosecutor's acknowledgement recorded.",
+    Operation.WITHDRAW: "Case withdrawn.",
+}
+# Fields that are lists even when one box is ticked.
+LISTS = {"charges", "return_tasks", "flag_reasons"}
+# Forms with rows: the list's name, and the fields a row carries filled in before anyone types (its camera).
+ROWS = {Operation.FOOTAGE_HOLD: ("holds", {"camera_id"}), Operation.VIOLATION_REPORT: ("allegations", set())}
+ALLEGATION_ROWS = 3
+# Optional groups of fields: left wholly blank, the group is not sent at all (rather than sent empty).
+GROUPS = {Operation.LEGAL_REVIEW: ("immunity",)}
+REFUSALS = (403, 409, 422)
+_ROW = re.compile(r"^(?P<list>[A-Za-z_][A-Za-z0-9_]*)\[(?P<index>\d{1,4})\](?P<rest>.*)$")
+_ITEM = re.compile(r"^(?P<list>[A-Za-z_][A-Za-z0-9_]*)\[\d{1,4}\]$")
+
+
+@dataclass
+class Refused:
+    """A step the workflow or the model refused: shown again with what was sent and why."""
+
+    operation: str
+    message: str
+    errors: dict[str, str] = field(default_factory=dict)
+    values: dict[str, str | list[str]] = field(default_factory=dict)
+
+
+@dataclass
+class RecordingView:
+    recording: RecordingState
+    days_left: int
+    status: str  # "purged" | "inside_margin" (of the hold safety margin) | "ok"; held or not, see recording
+
+
+def _roles(user: AppUser) -> list[Role]:
+    return [Role(r) for r in user.roles]
+
+
+async def _visible(request: Request, session, case_id: str, user: AppUser) -> Incident:
+    incident = await cases.get_incident(session, case_id, visible_to=visibility(user))
+    # A case the reader may not see answers exactly like one that does not exist.
+    if incident is None:
+        raise ApiError(404, f"no incident {case_id}")
+    log_case(request, incident.id, incident.case_number, incident.workflow_id)
+    return incident
+
+
+def actions(state: CaseState, roles: list[Role]) -> list[Operation]:
+    """The steps this reader may take on the case now: its open tasks their roles allow, and withdrawal."""
+    open_now = state.open_tasks()
+    found = [Operation(task.value) for task in Task if task in open_now and allowed(Operation(task.value), roles)]
+    if not state.closed and allowed(Operation.WITHDRAW, roles):
+        found.append(Operation.WITHDRAW)
+    return found
+
+
+def _recordings(state: CaseState, policy, now: datetime) -> list[RecordingView]:
+    views = []
+    for r in state.recordings:
+        if r.purge_at <= now:
+            status = "purged"
+        elif r.purge_at - policy.hold_safety_margin <= now:
+            status = "inside_margin"
+        else:
+            status = "ok"
+        views.append(RecordingView(r, (r.purge_at - now).days, status))
+    return views
+
+
+def _unheld(state: CaseState) -> list[RecordingState]:
+    """The recordings still to hold in this investigation round: one row each in the hold form."""
+    return [r for r in state.recordings if r.hold_round != state.investigation_round]
+
+
+def _options(enum) -> list[tuple[str, str]]:
+    return [(member.value, member.value.replace("_", " ").capitalize()) for member in enum]
+
+
+async def case_page(request: Request, desk: Desk, session, settings, incident: Incident, status: int = 200,
+                    done: str | None = None, refused: Refused | None = None) -> Response:
+    policy = request.app.state.policy
+    now = datetime.now(UTC)
+    state = CaseState.model_validate(incident.state)
+    events = await cases.list_events(session, incident.id)
+    can = actions(state, _roles(desk.user))
+    alleged = state.alleged_statutes()
+    return render(
+        request, "case.html", status,
+        active=None,
+        incident=incident,
+        state=state,
+        tasks=[(task, state.tasks[task]) for task in Task if task in state.tasks],  # in lifecycle order
+        recordings=_recordings(state, policy, now),
+        unheld=_unheld(state),
+        events=events,
+        chain_break=verify_chain(incident.id, events),
+        documents=await documents.list_for_case(session, incident.id),
+        temporal_url=settings.workflow_url(incident.workflow_id),
+        actions=[op.value for op in can],
+        step_summary={op.value: STEP[op].summary for op in can},
+        keys={op.value: secrets.token_urlsafe(18) for op in can},  # a double submit is one workflow update
+        notice=DONE.get(done) if done in {op.value for op in Operation} else None,
+        refused=refused,
+        allegation_rows=ALLEGATION_ROWS,
+        choices={
+            "outcome": _options(SupervisorOutcome),
+            "verification": _options(Verification),
+            "camera_id": [(r.camera_id, f"{r.camera_id} (star {r.officer_star})") for r in state.recordings],
+            "statute": [(s.citation, f"{s.citation}: {s.title}") for s in policy.statutes],
+            "review_decision": _options(ReviewDecision),
+            "charges": [(c, f"{c}: {s.title}" if (s := policy.statute(c)) else c) for c in alleged],
+            "return_tasks": [(t.value, t.value.replace("_", " ").capitalize()) for t in INVESTIGATION_TASKS],
+            "finding": _options(ImmunityFinding),
+            "approval": _options(ApprovalDecision),
+        },
+    )
+
+
+@router.get("/{case_id}")
+async def show_case(request: Request, case_id: Key, desk: DeskDep, session: SessionDep, settings: SettingsDep,
+                    done: str | None = None):
+    incident = await _visible(request, session, case_id, desk.user)
+    return await case_page(request, desk, session, settings, incident, done=done)
+
+
+@router.get("/{case_id}/documents/{document_id}")
+async def download(request: Request, case_id: Key, document_id: Key, desk: DeskDep, session: SessionDep):
+    incident = await _visible(request, session, case_id, desk.user)
+    row = await documents.get(session, incident.id, document_id)
+    if row is None:
+        raise ApiError(404, f"no document {document_id} in this case")
+    return Response(row.content, media_type=DOCX, headers={
+        "Content-Disposition": f'attachment; filename="{row.filename}"', "X-Content-SHA256": row.sha256,
+        "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})
+
+
+def compact_rows(fields: list[tuple[str, str]], name: str, prefilled: set[str]
+                 ) -> tuple[list[tuple[str, str]], dict[int, int]]:
+    """Drops the rows of `name` left blank (but for their prefilled fields) and numbers the rest from 0,
+    as the API would receive them; returns the fields and {index sent to the API: index in the form}."""
+    typed: dict[int, bool] = {}
+    for field_name, value in fields:
+        if (m := _ROW.match(field_name)) and m["list"] == name:
+            index = int(m["index"])
+            typed[index] = typed.get(index, False) or (m["rest"].lstrip(".") not in prefilled and bool(value.strip()))
+    kept = {old: new for new, old in enumerate(sorted(i for i, filled in typed.items() if filled))}
+    out = []
+    for field_name, value in fields:
+        if (m := _ROW.match(field_name)) and m["list"] == name:
+            if int(m["index"]) in kept:
+                out.append((f"{name}[{kept[int(m['index'])]}]{m['rest']}", value))
+        else:
+            out.append((field_name, value))
+    return out, {new: old for old, new in kept.items()}
+
+
+def _in_form(details, name: str, back: dict[int, int]):
+    """The refusal's field paths renamed back to the form's rows."""
+    if not isinstance(details, list):
+        return details
+    renamed = []
+    for item in details:
+        path = item.get("field") if isinstance(item, dict) else None
+        if path and (m := _ROW.match(path)) and m["list"] == name and int(m["index"]) in back:
+            item = {**item, "field": f"{name}[{back[int(m['index'])]}]{m['rest']}"}
+        renamed.append(item)
+    return renamed
+
+
+def drop_blank_groups(fields: list[tuple[str, str]], groups) -> list[tuple[str, str]]:
+    """Leaves out each group (`immunity.*`) whose fields are all blank: the model then judges the group
+    as absent (`immunity`: needed to refer; fine to decline) instead of naming each of its fields."""
+    for group in groups:
+        inside = [value for name, value in fields if name.startswith(f"{group}.")]
+        if inside and not any(value.strip() for value in inside):
+            fields = [(name, value) for name, value in fields if not name.startswith(f"{group}.")]
+    return fields
+
+
+def _errors(details) -> dict[str, str]:
+    found = problems_by_field(details)
+    for path, message in list(found.items()):
+        if (m := _ITEM.match(path)) and m["list"] in LISTS:  # charges[0]: beside the group of boxes
+            found.setdefault(m["list"], message)
+    return found
+
+
+def _values(fields: list[tuple[str, str]]) -> dict[str, str | list[str]]:
+    values: dict[str, str | list[str]] = {}
+    for name, value in fields:
+        if name in ("csrf_token", "idempotency_key"):
+            continue
+        if name in LISTS:
+            values.setdefault(name, [])
+            values[name].append(value)  # type: ignore[union-attr]
+        else:
+            values[name] = value
+    return values
+
+
+@router.post("/{case_id}/steps/{operation}")
+async def take(request: Request, case_id: Key, operation: str, desk: DeskDep, session: SessionDep,
+               client: ClientDep, settings: SettingsDep):
+    fields = await read_form(request)
+    check_csrf(desk.csrf_token, fields)
+    if operation not in {op.value for op in STEP}:
+        raise ApiError(404, f"no step {operation}")
+    kind = STEP[Operation(operation)]
+    if not allowed(kind.operation, _roles(desk.user)):
+        raise ApiError(403, f"{kind.operation.value} needs the role {describe(kind.operation)}")
+    incident = await _visible(request, session, case_id, desk.user)
+    key = next((value.strip() for name, value in fields if name == "idempotency_key"), "")[:200] or None
+    sent, back = fields, {}
+    if kind.operation in ROWS:
+        sent, back = compact_rows(fields, *ROWS[kind.operation])
+    sent = drop_blank_groups(sent, GROUPS.get(kind.operation, ()))
+    try:
+        body = parse(kind.body, nest(sent, request.app.state.policy.zone, lists=LISTS))
+        await take_step(kind, body, incident, desk.user, client, session, key)
+    except ApiError as exc:
+        if exc.status not in REFUSALS:
+            raise
+        details = exc.details
+        message = exc.message
+        if back and isinstance(details, list):
+            details = _in_form(details, ROWS[kind.operation][0], back)
+            if all(isinstance(d, dict) and d.get("field") for d in details):
+                message = "; ".join(f"{d['field']}: {d['message']}" for d in details)
+        refused = Refused(operation, message, _errors(details), _values(fields))
+        await session.refresh(incident)
+        return await case_page(request, desk, session, settings, incident, exc.status, refused=refused)
+    return RedirectResponse(f"/desk/cases/{incident.id}?done={operation}", status_code=303)
