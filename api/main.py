@@ -12,7 +12,7 @@ from api import errors, metrics
 from api.bodylimit import BodyLimit
 from api.deadline import RequestDeadline
 from api.ratelimit import FailureLimiter
-from api.routes import codec, documents, health, incidents, notifications, steps, users
+from api.routes import codec, documents, health, incidents, notifications, stats, steps, users
 from config import Settings, get_settings
 from domain.policy import load_policy
 from observability import tracing
@@ -59,7 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         CORSMiddleware, allow_origins=[settings.temporal_ui_url.rstrip("/")], allow_credentials=True,
         allow_methods=["POST"], allow_headers=["Authorization", "Content-Type", "X-Namespace"],
     )
-    for module in (health, incidents, steps, documents, notifications, users, codec, metrics):
+    for module in (health, incidents, steps, documents, notifications, stats, users, codec, metrics):
         app.include_router(module.router)
     desk.install(app, policy.zone)  # the reviewer's desk: HTML pages under /desk
 

@@ -29,6 +29,7 @@ ROUTES: dict[tuple[str, str], Operation | None] = {
     ("GET", "/notifications"): None,
     ("POST", "/notifications/{notification_id}/read"): None,
     ("GET", "/users/me"): None,
+    ("GET", "/stats"): None,
     ("GET", "/healthz"): None,
     ("GET", "/readyz"): None,
 }

@@ -1,0 +1,164 @@
+"""The desk's My work page, as the people at the desk see it: signed in with a browser's cookie jar."""
+
+import re
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from html.parser import HTMLParser
+
+import httpx
+from sqlmodel import select
+
+from store.tables import CaseTask
+from tests.scenario import Driver
+
+
+@asynccontextmanager
+async def browser(api: httpx.AsyncClient, people, who: str):
+    """A client with its own cookie jar, signed in at the desk the way a person does it."""
+    async with httpx.AsyncClient(transport=api._transport, base_url="http://api") as client:
+        form = await client.get("/desk/sign-in")
+        assert form.status_code == 200, form.text
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', form.text).group(1)
+        signed = await client.post("/desk/sign-in", data={"token": people.tokens[who], "csrf_token": csrf,
+                                                          "next": "/desk/"})
+        assert signed.status_code == 303 and signed.headers["location"] == "/desk/", signed.text
+        yield client
+
+
+@dataclass
+class Row:
+    attrs: dict[str, str]
+    cells: list[str] = field(default_factory=list)  # th and td, their text with spaces collapsed
+    links: list[str] = field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        return " | ".join(self.cells)
+
+
+class Tables(HTMLParser):
+    """The page's tables by id: caption and rows (header rows included)."""
+
+    def __init__(self, html: str):
+        super().__init__()
+        self.tables: dict[str, list[Row]] = {}
+        self.captions: dict[str, str] = {}
+        self._table: str | None = None
+        self._row: Row | None = None
+        self._cell: list[str] | None = None
+        self._caption: list[str] | None = None
+        self.feed(html)
+
+    def handle_starttag(self, tag, attrs):
+        attrs = {k: v or "" for k, v in attrs}
+        if tag == "table":
+            self._table = attrs.get("id", f"table-{len(self.tables)}")
+            self.tables[self._table] = []
+        elif tag == "caption":
+            self._caption = []
+        elif tag == "tr" and self._table:
+            self._row = Row(attrs)
+            self.tables[self._table].append(self._row)
+        elif tag in ("th", "td") and self._row is not None:
+            self._cell = []
+        elif tag == "a" and self._row is not None:
+            self._row.links.append(attrs.get("href", ""))
+
+    def handle_endtag(self, tag):
+        if tag == "table":
+            self._table = None
+        elif tag == "caption" and self._caption is not None:
+            self.captions[self._table] = " ".join("".join(self._caption).split())
+            self._caption = None
+        elif tag in ("th", "td") and self._cell is not None and self._row is not None:
+            self._row.cells.append(" ".join("".join(self._cell).split()))
+            self._cell = None
+        elif tag == "tr":
+            self._row = None
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell.append(data)
+        if self._caption is not None:
+            self._caption.append(data)
+
+
+async def my_work(client: httpx.AsyncClient) -> tuple[str, list[Row]]:
+    page = await client.get("/desk/")
+    assert page.status_code == 200, page.text
+    assert "style=" not in page.text and "<script" not in page.text  # the CSP would block them
+    rows = Tables(page.text).tables.get("work", [])
+    return page.text, rows[1:]  # without the header row
+
+
+def rows_of(rows: list[Row], case_number: str) -> list[Row]:
+    return [r for r in rows if r.cells and r.cells[0] == case_number]
+
+
+async def test_my_work_needs_signing_in(api):
+    async with httpx.AsyncClient(transport=api._transport, base_url="http://api") as client:
+        page = await client.get("/desk/")
+        assert page.status_code == 303 and page.headers["location"].startswith("/desk/sign-in?next=/desk/")
+        assert (await client.get("/desk/dashboard")).headers["location"] == "/desk/sign-in?next=/desk/dashboard"
+
+
+async def test_each_person_sees_the_tasks_their_roles_take_on_the_cases_they_see(api, people):
+    case = await Driver(api, people).new_case("officer")
+    number = case["case_number"]
+
+    async with browser(api, people, "custodian") as custodian:
+        html, rows = await my_work(custodian)
+        mine = rows_of(rows, number)
+        assert [r.cells[1] for r in mine] == ["Footage hold"]
+        assert mine[0].links == [f"/desk/cases/{case['id']}"]
+        assert mine[0].cells[4] == "010"  # the district
+        assert re.fullmatch(r"\d+ min", mine[0].cells[5])  # age: filed just now
+        assert re.search(r"in \d+ h", mine[0].cells[2])  # due in the next hours, with the time itself
+        assert "Legal review" not in " ".join(r.text for r in mine)
+        assert 'aria-current="page"' in html and "<caption>" in html and 'scope="col"' in html
+
+    async with browser(api, people, "officer") as officer:
+        _, rows = await my_work(officer)
+        assert sorted(r.cells[1] for r in rows_of(rows, number)) == ["Supervisor identification", "Violation report"]
+
+    async with browser(api, people, "supervisor") as supervisor:  # the case's district: acts on officers' tasks
+        _, rows = await my_work(supervisor)
+        assert sorted(r.cells[1] for r in rows_of(rows, number)) == ["Supervisor identification", "Violation report"]
+
+    for who in ("supervisor_elsewhere", "officer_elsewhere", "reviewer", "liaison"):
+        async with browser(api, people, who) as other:
+            _, rows = await my_work(other)
+            assert rows_of(rows, number) == [], who
+
+
+async def test_a_role_that_takes_no_steps_sees_an_empty_state(api, people):
+    async with browser(api, people, "auditor") as auditor:
+        html, rows = await my_work(auditor)
+        assert rows == [] and 'id="work-empty"' in html and "take no steps" in html
+
+
+async def test_an_overdue_task_comes_first_and_says_so(api, people, sessions):
+    d = Driver(api, people)
+    late, on_time = await d.new_case("officer"), await d.new_case("officer")
+    async with sessions() as s:  # the read model is ours: a footage hold due long ago, escalated once
+        task = (await s.exec(select(CaseTask).where(CaseTask.case_id == late["id"],
+                                                    CaseTask.task == "footage_hold"))).one()
+        task.due_at, task.escalation_level = datetime.now(UTC) - timedelta(days=4000), 1
+        await s.commit()
+
+    async with browser(api, people, "custodian") as custodian:
+        html, rows = await my_work(custodian)
+    first = rows[0]
+    assert first.cells[0] == late["case_number"] and first.cells[1] == "Footage hold"
+    assert "overdue" in first.attrs.get("class", "").split()
+    assert first.cells[2].startswith("Overdue") and "days ago" in first.cells[2]  # in words, not colour only
+    assert first.cells[3] == "Level 1"
+    assert re.search(r"<strong>\d+ overdue</strong>", html)
+
+    other = rows_of(rows, on_time["case_number"])[0]
+    assert "overdue" not in other.attrs.get("class", "") and "Overdue" not in other.cells[2]
+    assert other.cells[3] == "None"
+    # Every overdue row before every other one.
+    flags = ["overdue" in r.attrs.get("class", "") for r in rows]
+    assert flags == sorted(flags, reverse=True)
