@@ -1,0 +1,224 @@
+"""The Chicago scenario through the desk in a real browser: Debian's Chromium, headless, driven by Playwright.
+
+Each step is taken by the person whose role it is, in a browser of their own; one step is refused first and
+shows its message beside the field. Every page is photographed into artifacts/screenshots/ and checked for
+fields without a label and for sideways scrolling on a tablet.
+"""
+
+import re
+from datetime import UTC, datetime, timedelta
+
+from sqlmodel import select
+
+from domain.policy import load_policy
+from store.tables import CaseEventRow
+from tests.browser import SCREENSHOTS, Shots, chromium, needs_chromium, serving
+
+pytestmark = needs_chromium
+
+LAPTOP = {"width": 1366, "height": 768}
+TABLET = {"width": 768, "height": 1024}
+STATUTE = "720 ILCS 5/12-3"
+
+# Inputs, selects and text areas a screen reader could not name.
+UNLABELLED = """() => [...document.querySelectorAll('input:not([type=hidden]), select, textarea')]
+  .filter(el => !el.closest('[aria-hidden=true]'))
+  .filter(el => el.labels.length === 0 && !el.getAttribute('aria-label') && !el.getAttribute('aria-labelledby'))
+  .map(el => el.name)"""
+SIDEWAYS = "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+
+
+class Desk:
+    """One person at their own browser."""
+
+    def __init__(self, browser, url: str, shots: Shots):
+        self.browser, self.url, self.shots = browser, url, shots
+
+    async def sign_in(self, token: str, viewport=LAPTOP):
+        context = await self.browser.new_context(base_url=self.url, viewport=viewport)
+        page = await context.new_page()
+        await page.goto("/desk/")
+        assert "/desk/sign-in" in page.url
+        await page.get_by_label("Access token").fill(token)
+        await page.get_by_role("button", name="Sign in").click()
+        await page.wait_for_url(re.compile(r"/desk/$"))
+        return page
+
+    async def look(self, page, name: str) -> None:
+        """A screenshot, and what every page must be: every field labelled, nothing sideways on a tablet."""
+        assert await page.evaluate(UNLABELLED) == [], f"{name}: fields without a label"
+        await self.shots.take(page, name)
+        size = page.viewport_size
+        await page.set_viewport_size(TABLET)
+        assert await page.evaluate(SIDEWAYS) <= 0, f"{name}: scrolls sideways on a tablet"
+        await self.shots.take(page, f"{name}-tablet")
+        await page.set_viewport_size(size)
+
+
+def chicago(when: datetime) -> str:
+    """A time as a datetime-local field takes it, on Chicago's wall clock."""
+    return when.astimezone(load_policy_zone()).strftime("%Y-%m-%dT%H:%M")
+
+
+def load_policy_zone():
+    from config import ROOT
+    return load_policy(ROOT / "policy" / "chicago.toml").zone
+
+
+async def submit(page, operation: str, done: str) -> None:
+    form = page.locator(f"#form-{operation}")
+    await form.get_by_role("button").last.click()
+    await page.wait_for_url(re.compile(rf"done={operation}"))
+    assert done in await page.get_by_role("status").inner_text()
+
+
+async def test_the_chicago_scenario_through_the_desk(settings, worker, people, sessions):
+    shots = Shots(SCREENSHOTS / "chicago-scenario")
+    recorded = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(hours=2)
+    keep_until = (datetime.now(UTC) + timedelta(days=730)).date().isoformat()
+    async with serving(settings) as url, chromium() as browser:
+        desk = Desk(browser, url, shots)
+
+        # The officer files, adding a second recording as a row.
+        officer = await desk.sign_in(people.tokens["officer"])
+        await desk.look(officer, "officer-my-work")
+        await officer.get_by_role("link", name="File an incident").click()
+        fill = officer.locator
+        await fill('[name="occurred_at"]').fill(chicago(recorded + timedelta(minutes=3)))
+        await fill('[name="location"]').fill("W 26th St & S Pulaski Rd")
+        await fill('[name="event_number"]').fill("2603104512")
+        await fill('[name="summary"]').fill("Federal agents detained two people; a bystander was struck")
+        await fill('[name="narrative"]').fill("At 13:05 P.O. Ruiz observed masked agents detain two people.")
+        await fill('[name="injuries"]').check()
+        await fill('[name="recordings[0].camera_id"]').fill("X6031234")
+        await fill('[name="recordings[0].officer_star"]').fill("12345")
+        await fill('[name="recordings[0].started_at"]').fill(chicago(recorded))
+        await fill('[name="recordings[0].ended_at"]').fill(chicago(recorded + timedelta(minutes=38)))
+        await fill('[name="recordings[0].flag_reasons"][value="use_of_force"]').check()
+        await officer.get_by_role("button", name="Add a recording").click()
+        await fill('[name="recordings[1].camera_id"]').fill("X6039999")
+        await fill('[name="recordings[1].officer_star"]').fill("67890")
+        await fill('[name="recordings[1].started_at"]').fill(chicago(recorded + timedelta(minutes=2)))
+        await fill('[name="recordings[1].ended_at"]').fill(chicago(recorded + timedelta(minutes=33)))
+        await fill('[name="recordings[1].flag_reasons"][value="detention_or_arrest"]').check()
+        await fill('[name="federal_personnel[0].agency"]').fill("ICE")
+        await fill('[name="federal_personnel[0].description"]').fill("masked; vest marked POLICE ICE")
+        await desk.look(officer, "officer-filing-form")
+        await officer.get_by_role("button", name="File the incident").click()
+        await officer.wait_for_url(re.compile(r"/desk/cases/[0-9a-f-]+\?done=file"))
+        case_path = officer.url.split(url)[1].split("?")[0]
+        case_number = (await officer.get_by_role("heading", level=1).inner_text()).removeprefix("Case ").strip()
+        assert case_number.startswith("CPD-")
+        await desk.look(officer, "officer-case-filed")
+
+        # The custodian finds the hold in My work and confirms both recordings.
+        custodian = await desk.sign_in(people.tokens["custodian"])
+        await custodian.get_by_role("link", name=case_number).click()
+        await custodian.wait_for_url(re.compile(case_path))
+        for row, reference in enumerate(("AXON-2026-0042", "AXON-2026-0043")):
+            await custodian.locator(f'[name="holds[{row}].hold_reference"]').fill(reference)
+            await custodian.locator(f'[name="holds[{row}].retained_until"]').fill(keep_until)
+        await desk.look(custodian, "custodian-hold-form")
+        await submit(custodian, "footage_hold", "Footage hold recorded")
+        assert "AXON-2026-0043" in await custodian.locator("#h-recordings + *").inner_text()
+
+        # The officer identifies the federal supervisor and reports the violations.
+        await officer.goto(case_path)
+        form = officer.locator("#form-supervisor_identification")
+        await form.get_by_label("Outcome").select_option("identified")
+        await form.locator('[name="name"]').fill("J. Doe")
+        await form.locator('[name="agency"]').fill("ICE")
+        await form.locator('[name="badge"]').fill("4411")
+        await form.locator('[name="verification"]').select_option("credential_viewed")
+        await form.locator('[name="camera_id"]').select_option("X6031234")
+        await submit(officer, "supervisor_identification", "Supervisor identification recorded")
+        form = officer.locator("#form-violation_report")
+        await form.locator('[name="allegations[0].statute"]').select_option(STATUTE)
+        await form.locator('[name="allegations[0].person"]').fill("agent in grey vest")
+        await form.locator('[name="allegations[0].facts"]').fill("Struck a bystander filming from the sidewalk.")
+        await form.locator('[name="narrative"]').fill("The bystander stood 3 m away and made no threatening move.")
+        await submit(officer, "violation_report", "Violation report recorded")
+        await desk.look(officer, "officer-investigation-done")
+
+        # The legal reviewer refers, but first forgets the immunity analysis: refused beside the field.
+        reviewer = await desk.sign_in(people.tokens["reviewer"])
+        await reviewer.get_by_role("link", name=case_number).click()
+        form = reviewer.locator("#form-legal_review")
+        await form.locator('[name="decision"]').select_option("refer")
+        await form.locator('[name="rationale"]').fill("The force was gratuitous.")
+        await form.locator(f'[name="charges"][value="{STATUTE}"]').check()
+        async with sessions() as s:
+            events_before = len((await s.exec(select(CaseEventRow).where(
+                CaseEventRow.case_id == case_path.rsplit("/", 1)[1]))).all())
+        await form.get_by_role("button").last.click()
+        await reviewer.wait_for_load_state()
+        refused = reviewer.locator("#form-legal_review .error")
+        assert "needs the immunity analysis" in await refused.first.inner_text()
+        await desk.look(reviewer, "reviewer-refused")
+        async with sessions() as s:
+            events_after = len((await s.exec(select(CaseEventRow).where(
+                CaseEventRow.case_id == case_path.rsplit("/", 1)[1]))).all())
+        assert events_after == events_before  # the refusal changed nothing
+        form = reviewer.locator("#form-legal_review")
+        assert await form.locator('[name="rationale"]').input_value() == "The force was gratuitous."
+        await form.locator('[name="immunity.federal_authority"]').fill("Administrative warrant for one person only.")
+        await form.locator('[name="immunity.necessary_and_proper"]').fill("Striking a bystander was not necessary.")
+        await form.locator('[name="immunity.finding"]').select_option("not_immune")
+        await submit(reviewer, "legal_review", "Legal review recorded")
+
+        # Command approves; the liaison records the prosecutor's acknowledgement.
+        commander = await desk.sign_in(people.tokens["commander"])
+        await commander.get_by_role("link", name=case_number).click()
+        form = commander.locator("#form-command_approval")
+        await form.locator('[name="decision"]').select_option("approve")
+        await form.locator('[name="note"]').fill("Approved for referral to the CCSAO.")
+        await desk.look(commander, "commander-approval-form")
+        await submit(commander, "command_approval", "Command decision recorded")
+
+        liaison = await desk.sign_in(people.tokens["liaison"])
+        await desk.look(liaison, "liaison-my-work")
+        await liaison.get_by_role("link", name=case_number).click()
+        form = liaison.locator("#form-referral_acknowledgement")
+        await form.locator('[name="prosecutor_case_number"]').fill("26-FR-0193")
+        await form.locator('[name="received_by"]').fill("ASA M. Lee")
+        await form.locator('[name="received_at"]').fill(chicago(datetime.now(UTC) - timedelta(minutes=5)))
+        await submit(liaison, "referral_acknowledgement", "acknowledgement recorded")
+
+        # The case as everyone now reads it: closed, referred, the packet to download.
+        await desk.look(liaison, "liaison-case-closed")
+        summary = await liaison.locator("#h-summary + *").inner_text()
+        assert "Closed" in summary and "Referred" in summary
+        async with liaison.expect_download() as download:
+            await liaison.get_by_role("link", name=re.compile("referral.packet", re.I)).first.click()
+        assert (await download.value).suggested_filename.endswith(".docx")
+        assert "26-FR-0193" in await liaison.locator("#h-decisions ~ *").first.inner_text() or \
+            "26-FR-0193" in await liaison.content()
+
+        auditor = await desk.sign_in(people.tokens["auditor"])
+        await auditor.get_by_role("navigation").get_by_role("link", name="Dashboard").click()
+        chart = auditor.get_by_role("img", name=re.compile("referrals", re.I))
+        assert await chart.count() == 1
+        await desk.look(auditor, "auditor-dashboard")
+    assert shots.count >= 20
+
+
+async def test_the_desk_by_keyboard_alone(settings, worker, people):
+    shots = Shots(SCREENSHOTS / "keyboard")
+    async with serving(settings) as url, chromium() as browser:
+        page = await (await browser.new_context(base_url=url, viewport=TABLET)).new_page()
+        await page.goto("/desk/sign-in")
+        await page.keyboard.press("Tab")
+        assert await page.evaluate("document.activeElement.textContent") == "Skip to main content"
+        await page.keyboard.press("Enter")
+        assert await page.evaluate("document.activeElement.id") == "main"
+        await page.keyboard.press("Tab")
+        assert await page.evaluate("document.activeElement.id") == "token"
+        await page.keyboard.type(people.tokens["reviewer"])
+        await page.keyboard.press("Enter")
+        await page.wait_for_url(re.compile(r"/desk/$"))
+        await shots.take(page, "reviewer-my-work-tablet")
+        # Focus is visible: the focused link gets an outline.
+        await page.keyboard.press("Tab")
+        await page.keyboard.press("Tab")
+        outline = await page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+        assert outline != "none"
