@@ -6,7 +6,7 @@ or citizenship (Illinois TRUST Act, Chicago Welcoming City Ordinance).
 
 import re
 from datetime import UTC, date, datetime, timedelta
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar, get_args
 
 from pydantic import (
     AfterValidator,
@@ -15,6 +15,8 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    TypeAdapter,
+    ValidationError,
     ValidationInfo,
     field_validator,
     model_validator,
@@ -290,22 +292,46 @@ class Withdrawal(Strict):
     reason: Text
 
 
-def clock_problems(model: BaseModel, now: datetime, path: str = "") -> list[dict[str, str]]:
-    """Each field of the model, nested ones too, that its clock mark refuses at `now`: [{field, message}]."""
-    problems = []
-    for name, field in type(model).model_fields.items():
-        value, where = getattr(model, name), f"{path}.{name}" if path else name
+def _inner_model(annotation: Any) -> type[BaseModel] | None:
+    """The model a field holds, itself or in a list or an optional: Hold of list[Hold], Immunity of Immunity | None."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in get_args(annotation):
+        if (found := _inner_model(arg)) is not None:
+            return found
+    return None
+
+
+def clock_problems_in(model: type[BaseModel], data: Any, now: datetime, path: str = "") -> list[dict[str, str]]:
+    """Each field of `data` (the body of a `model`, valid or not; nested ones too) whose value its clock mark
+    refuses at `now`: [{field, message}]. A value that is not even a time is left to the model's validation."""
+    problems: list[dict[str, str]] = []
+    if not isinstance(data, dict):
+        return problems
+    for name, field in model.model_fields.items():
+        if data.get(name) is None:
+            continue
+        value, where = data[name], f"{path}.{name}" if path else name
         for mark in field.metadata:
-            if isinstance(mark, _Clock) and value is not None:
-                if message := mark.problem(value, now):
+            if isinstance(mark, _Clock):
+                try:
+                    when = TypeAdapter(field.annotation).validate_python(value)
+                except ValidationError:
+                    continue
+                if message := mark.problem(when, now):
                     problems.append({"field": where, "message": message})
-        if isinstance(value, BaseModel):
-            problems += clock_problems(value, now, where)
-        elif isinstance(value, list):
-            for i, item in enumerate(value):
-                if isinstance(item, BaseModel):
-                    problems += clock_problems(item, now, f"{where}[{i}]")
+        if (inner := _inner_model(field.annotation)) is not None:
+            if isinstance(value, list):
+                for i, item in enumerate(value):
+                    problems += clock_problems_in(inner, item, now, f"{where}[{i}]")
+            else:
+                problems += clock_problems_in(inner, value, now, where)
     return problems
+
+
+def clock_problems(model: BaseModel, now: datetime) -> list[dict[str, str]]:
+    """Each field of a valid request the clock refuses at `now` (see `clock_problems_in`)."""
+    return clock_problems_in(type(model), model.model_dump(), now)
 
 
 P = TypeVar("P", bound=BaseModel)

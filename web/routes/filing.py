@@ -5,17 +5,16 @@ import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, get_args, get_origin
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse
-from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from api.actions import file_case
 from api.deps import ClientDep, PolicyDep, SessionDep, SettingsDep
 from api.errors import ApiError
 from domain.enums import FlagReason, Role
-from domain.messages import IncidentFiling, _Clock
+from domain.messages import IncidentFiling, clock_problems_in
 from domain.permissions import Operation, allowed, describe
 from web.auth import CSRF_FIELD, Desk, DeskDep, check_csrf, read_form
 from web.forms import checked, nest, parse, problems_by_field
@@ -142,39 +141,6 @@ class FilingForm:
                 for key, label in spec.fields.items():
                     names[f"{group}[{i}].{key}"] = f"{spec.one} {i + 1}: {label}"
         return names
-
-
-def _list_item_model(annotation: Any) -> type[BaseModel] | None:
-    if get_origin(annotation) is list:
-        (item,) = get_args(annotation) or (None,)
-        if isinstance(item, type) and issubclass(item, BaseModel):
-            return item
-    return None
-
-
-def clock_problems_in(model: type[BaseModel], body: Any, now: datetime, path: str = "") -> list[dict[str, str]]:
-    """The clock's refusals (a time in the future) of the body's readable times, even when another field
-    keeps the body from making a model: the page then names every problem at once, not one per round."""
-    problems: list[dict[str, str]] = []
-    if not isinstance(body, dict):
-        return problems
-    for name, info in model.model_fields.items():
-        if name not in body:
-            continue
-        value, where = body[name], f"{path}.{name}" if path else name
-        marks = [mark for mark in info.metadata if isinstance(mark, _Clock)]
-        if marks:
-            try:
-                when = TypeAdapter(info.annotation).validate_python(value)
-            except ValidationError:
-                continue
-            problems += [{"field": where, "message": message} for mark in marks
-                         if (message := mark.problem(when, now))]
-        item_model = _list_item_model(info.annotation)
-        if item_model is not None and isinstance(value, list):
-            for i, item in enumerate(value):
-                problems += clock_problems_in(item_model, item, now, f"{where}[{i}]")
-    return problems
 
 
 def _page(request: Request, form: FilingForm, key: str, status: int = 200, problems: list[dict] | None = None,
