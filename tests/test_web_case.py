@@ -15,12 +15,8 @@ import httpx
 import pytest
 
 from activities.documents import DOCX
+from tests.desk_client import browser, sign_in
 from tests.scenario import KEEP_UNTIL, REFER, Driver, filing
-
-
-def browser(api: httpx.AsyncClient) -> httpx.AsyncClient:
-    """A browser of its own: the same app, its own cookie jar."""
-    return httpx.AsyncClient(transport=api._transport, base_url="http://api")
 
 
 @pytest.fixture
@@ -31,10 +27,7 @@ async def desk(api, people):
     async def signed_in(who: str) -> httpx.AsyncClient:
         page = browser(api)
         opened.append(page)
-        form = await page.get("/desk/sign-in")
-        csrf = re.search(r'name="csrf_token" value="([^"]*)"', form.text).group(1)
-        signed = await page.post("/desk/sign-in", data={"csrf_token": csrf, "token": people.tokens[who],
-                                                         "next": "/desk/"})
+        signed = await sign_in(page, people.tokens[who])
         assert signed.status_code == 303, signed.text
         assert "referrals_session" in page.cookies
         return page

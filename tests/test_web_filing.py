@@ -2,8 +2,6 @@
 times typed in Chicago's wall clock, refusals shown beside their fields, one case per form."""
 
 import re
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, timedelta
 from html.parser import HTMLParser
 from urllib.parse import urlencode
@@ -13,24 +11,9 @@ import httpx
 from sqlmodel import func, select
 
 from store.tables import Incident
+from tests.desk_client import signed_in
 
 CHICAGO = ZoneInfo("America/Chicago")  # policy/chicago.toml's time_zone
-
-
-def browser(api: httpx.AsyncClient) -> httpx.AsyncClient:
-    """A browser of its own: the same app, its own cookie jar."""
-    return httpx.AsyncClient(transport=api._transport, base_url="http://api")
-
-
-@asynccontextmanager
-async def signed_in(api: httpx.AsyncClient, token: str) -> AsyncIterator[httpx.AsyncClient]:
-    """A browser signed in with the token, as a person would: the sign-in form, its CSRF token, the cookie."""
-    async with browser(api) as page:
-        form = await page.get("/desk/sign-in", params={"next": "/desk/file"})
-        csrf = re.search(r'name="csrf_token" value="([^"]*)"', form.text).group(1)
-        signed = await page.post("/desk/sign-in", data={"token": token, "csrf_token": csrf, "next": "/desk/file"})
-        assert signed.status_code == 303 and signed.headers["location"] == "/desk/file"
-        yield page
 
 
 class _Form(HTMLParser):
@@ -120,7 +103,7 @@ async def count_incidents(sessions) -> int:
 
 
 async def test_an_officer_files_through_the_form_with_rows_added_by_the_server(api, people):
-    async with signed_in(api, people.tokens["officer"]) as page:
+    async with signed_in(api, back_to="/desk/file", token=people.tokens["officer"]) as page:
         blank = await page.get("/desk/file")
         assert blank.status_code == 200
         fields = fields_of(blank.text)
@@ -182,7 +165,7 @@ async def test_an_officer_files_through_the_form_with_rows_added_by_the_server(a
 
 async def test_a_refused_filing_shows_each_problem_beside_its_field_keeps_the_values_and_files_nothing(
         api, people, sessions):
-    async with signed_in(api, people.tokens["officer"]) as page:
+    async with signed_in(api, back_to="/desk/file", token=people.tokens["officer"]) as page:
         fields = fields_of((await page.get("/desk/file")).text)
         values = incident("WEB-FILE-REFUSED", day=TOMORROW)  # in the future
         values["recordings[0].ended_at"] = wall(YESTERDAY, 12, 50)  # before it started
@@ -211,7 +194,7 @@ async def test_a_refused_filing_shows_each_problem_beside_its_field_keeps_the_va
 
 
 async def test_the_same_form_sent_twice_files_one_case(api, people, sessions):
-    async with signed_in(api, people.tokens["officer"]) as page:
+    async with signed_in(api, back_to="/desk/file", token=people.tokens["officer"]) as page:
         form = fill(fields_of((await page.get("/desk/file")).text), incident("WEB-FILE-TWICE"))
         before = await count_incidents(sessions)
         first = await send(page, form)
@@ -225,7 +208,7 @@ async def test_the_same_form_sent_twice_files_one_case(api, people, sessions):
 
 
 async def test_the_custodian_may_not_file(api, people):
-    async with signed_in(api, people.tokens["custodian"]) as page:
+    async with signed_in(api, back_to="/desk/file", token=people.tokens["custodian"]) as page:
         shown = await page.get("/desk/file")
         assert shown.status_code == 403 and "file needs the role officer or supervisor" in shown.text
         assert 'href="/desk/file"' not in shown.text  # not offered in the navigation either
@@ -234,7 +217,7 @@ async def test_the_custodian_may_not_file(api, people):
 
 
 async def test_a_form_without_its_csrf_token_files_nothing(api, people, sessions):
-    async with signed_in(api, people.tokens["officer"]) as page:
+    async with signed_in(api, back_to="/desk/file", token=people.tokens["officer"]) as page:
         form = fill(fields_of((await page.get("/desk/file")).text), incident("WEB-FILE-FORGED"))
         before = await count_incidents(sessions)
         forged = await send(page, [f for f in form if f[0] != "csrf_token"])

@@ -3,26 +3,11 @@
 import re
 from datetime import UTC, datetime, timedelta
 
-import httpx
 from sqlmodel import select
 
 from store.tables import AppUser, WebSession
 from store.users import hash_token
-
-
-def browser(api: httpx.AsyncClient) -> httpx.AsyncClient:
-    """A browser of its own: the same app, its own cookie jar."""
-    return httpx.AsyncClient(transport=api._transport, base_url="http://api")
-
-
-def hidden(html: str, name: str) -> str:
-    return re.search(rf'name="{name}" value="([^"]*)"', html).group(1)
-
-
-async def sign_in(page: httpx.AsyncClient, token: str, back_to: str = "/desk/") -> httpx.Response:
-    form = await page.get("/desk/sign-in", params={"next": back_to})
-    return await page.post("/desk/sign-in", data={"token": token, "csrf_token": hidden(form.text, "csrf_token"),
-                                                  "next": back_to})
+from tests.desk_client import browser, sign_in
 
 
 async def test_pages_ask_for_sign_in_first_and_come_back(api, people):

@@ -1,7 +1,6 @@
 """The desk's My work page, as the people at the desk see it: signed in with a browser's cookie jar."""
 
 import re
-from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
@@ -10,20 +9,8 @@ import httpx
 from sqlmodel import select
 
 from store.tables import CaseTask
+from tests.desk_client import signed_in
 from tests.scenario import Driver
-
-
-@asynccontextmanager
-async def browser(api: httpx.AsyncClient, people, who: str):
-    """A client with its own cookie jar, signed in at the desk the way a person does it."""
-    async with httpx.AsyncClient(transport=api._transport, base_url="http://api") as client:
-        form = await client.get("/desk/sign-in")
-        assert form.status_code == 200, form.text
-        csrf = re.search(r'name="csrf_token" value="([^"]+)"', form.text).group(1)
-        signed = await client.post("/desk/sign-in", data={"token": people.tokens[who], "csrf_token": csrf,
-                                                          "next": "/desk/"})
-        assert signed.status_code == 303 and signed.headers["location"] == "/desk/", signed.text
-        yield client
 
 
 @dataclass
@@ -107,7 +94,7 @@ async def test_each_person_sees_the_tasks_their_roles_take_on_the_cases_they_see
     case = await Driver(api, people).new_case("officer")
     number = case["case_number"]
 
-    async with browser(api, people, "custodian") as custodian:
+    async with signed_in(api, people.tokens["custodian"]) as custodian:
         html, rows = await my_work(custodian)
         mine = rows_of(rows, number)
         assert [r.cells[1] for r in mine] == ["Footage hold"]
@@ -118,22 +105,22 @@ async def test_each_person_sees_the_tasks_their_roles_take_on_the_cases_they_see
         assert "Legal review" not in " ".join(r.text for r in mine)
         assert 'aria-current="page"' in html and "<caption>" in html and 'scope="col"' in html
 
-    async with browser(api, people, "officer") as officer:
+    async with signed_in(api, people.tokens["officer"]) as officer:
         _, rows = await my_work(officer)
         assert sorted(r.cells[1] for r in rows_of(rows, number)) == ["Supervisor identification", "Violation report"]
 
-    async with browser(api, people, "supervisor") as supervisor:  # the case's district: acts on officers' tasks
+    async with signed_in(api, people.tokens["supervisor"]) as supervisor:  # the case's district: acts on officers' tasks
         _, rows = await my_work(supervisor)
         assert sorted(r.cells[1] for r in rows_of(rows, number)) == ["Supervisor identification", "Violation report"]
 
     for who in ("supervisor_elsewhere", "officer_elsewhere", "reviewer", "liaison"):
-        async with browser(api, people, who) as other:
+        async with signed_in(api, people.tokens[who]) as other:
             _, rows = await my_work(other)
             assert rows_of(rows, number) == [], who
 
 
 async def test_a_role_that_takes_no_steps_sees_an_empty_state(api, people):
-    async with browser(api, people, "auditor") as auditor:
+    async with signed_in(api, people.tokens["auditor"]) as auditor:
         html, rows = await my_work(auditor)
         assert rows == [] and 'id="work-empty"' in html and "take no steps" in html
 
@@ -147,7 +134,7 @@ async def test_an_overdue_task_comes_first_and_says_so(api, people, sessions):
         task.due_at, task.escalation_level = datetime.now(UTC) - timedelta(days=4000), 1
         await s.commit()
 
-    async with browser(api, people, "custodian") as custodian:
+    async with signed_in(api, people.tokens["custodian"]) as custodian:
         html, rows = await my_work(custodian)
     first = rows[0]
     assert first.cells[0] == late["case_number"] and first.cells[1] == "Footage hold"
