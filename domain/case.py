@@ -178,17 +178,18 @@ def footage_hold_due(state: CaseState, opened_at: datetime, policy: Policy) -> d
     return due
 
 
+def purge_status(recording: RecordingState, now: datetime, policy: Policy) -> str | None:
+    """"purged", "inside_margin" (too close to its purge date for the hold's safety margin), or None."""
+    if recording.purge_at <= now:
+        return "purged"
+    if recording.purge_at - policy.hold_safety_margin <= now:
+        return "inside_margin"
+    return None
+
+
 def purge_warnings(state: CaseState, now: datetime, policy: Policy) -> list[PurgeWarning]:
-    warnings = []
-    for recording in state.recordings:
-        if recording.purge_at <= now:
-            status = "purged"
-        elif recording.purge_at - policy.hold_safety_margin <= now:
-            status = "inside_margin"
-        else:
-            continue
-        warnings.append(PurgeWarning(camera_id=recording.camera_id, purge_at=recording.purge_at, status=status))
-    return warnings
+    return [PurgeWarning(camera_id=r.camera_id, purge_at=r.purge_at, status=status)
+            for r in state.recordings if (status := purge_status(r, now, policy))]
 
 
 def open_task(state: CaseState, task: Task, now: datetime, policy: Policy) -> None:

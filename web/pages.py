@@ -46,6 +46,17 @@ def age(since: datetime | None, now: datetime) -> str:
     return _span(now - since) if since else ""
 
 
+def label(value: Any) -> str:
+    """'use_of_force' -> 'Use of force'."""
+    text = str(getattr(value, "value", value)).replace("_", " ")
+    return text[:1].upper() + text[1:]
+
+
+def options(values) -> list[tuple[str, str]]:
+    """[(value, label)] of enum members, for a select or a group of checkboxes."""
+    return [(member.value, label(member)) for member in values]
+
+
 def build_environment(zone) -> Environment:
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(default=True),
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
@@ -70,11 +81,6 @@ def build_environment(zone) -> Environment:
         if when.tzinfo is None:
             return when.strftime("%Y-%m-%dT%H:%M")
         return when.astimezone(zone).strftime("%Y-%m-%dT%H:%M")
-
-    def label(value: Any) -> str:
-        """'use_of_force' -> 'Use of force'."""
-        text = str(getattr(value, "value", value)).replace("_", " ")
-        return text[:1].upper() + text[1:]
 
     env.filters.update(local=local, input_value=input_value, label=label)
     env.globals.update(relative=relative, age=age, prefix=PREFIX)

@@ -15,7 +15,7 @@ from activities.documents import DOCX
 from api.actions import STEP, take_step
 from api.deps import ClientDep, SessionDep, SettingsDep, log_case, visibility
 from api.errors import ApiError
-from domain.case import CaseState, RecordingState
+from domain.case import CaseState, RecordingState, purge_status
 from domain.enums import (
     INVESTIGATION_TASKS,
     ApprovalDecision,
@@ -33,7 +33,7 @@ from store.audit import verify_chain
 from store.tables import AppUser, Incident
 from web.auth import Desk, DeskDep, check_csrf, read_form
 from web.forms import nest, parse, problems_by_field
-from web.pages import render
+from web.pages import options, render
 
 router = APIRouter(prefix="/desk/cases", include_in_schema=False)
 
@@ -101,23 +101,13 @@ def actions(state: CaseState, roles: list[Role]) -> list[Operation]:
 def _recordings(state: CaseState, policy, now: datetime) -> list[RecordingView]:
     views = []
     for r in state.recordings:
-        if r.purge_at <= now:
-            status = "purged"
-        elif r.purge_at - policy.hold_safety_margin <= now:
-            status = "inside_margin"
-        else:
-            status = "ok"
-        views.append(RecordingView(r, (r.purge_at - now).days, status))
+        views.append(RecordingView(r, (r.purge_at - now).days, purge_status(r, now, policy) or "ok"))
     return views
 
 
 def _unheld(state: CaseState) -> list[RecordingState]:
     """The recordings still to hold in this investigation round: one row each in the hold form."""
     return [r for r in state.recordings if r.hold_round != state.investigation_round]
-
-
-def _options(enum) -> list[tuple[str, str]]:
-    return [(member.value, member.value.replace("_", " ").capitalize()) for member in enum]
 
 
 async def case_page(request: Request, desk: Desk, session, settings, incident: Incident, status: int = 200,
@@ -147,15 +137,15 @@ async def case_page(request: Request, desk: Desk, session, settings, incident: I
         refused=refused,
         allegation_rows=ALLEGATION_ROWS,
         choices={
-            "outcome": _options(SupervisorOutcome),
-            "verification": _options(Verification),
+            "outcome": options(SupervisorOutcome),
+            "verification": options(Verification),
             "camera_id": [(r.camera_id, f"{r.camera_id} (star {r.officer_star})") for r in state.recordings],
             "statute": [(s.citation, f"{s.citation}: {s.title}") for s in policy.statutes],
-            "review_decision": _options(ReviewDecision),
+            "review_decision": options(ReviewDecision),
             "charges": [(c, f"{c}: {s.title}" if (s := policy.statute(c)) else c) for c in alleged],
-            "return_tasks": [(t.value, t.value.replace("_", " ").capitalize()) for t in INVESTIGATION_TASKS],
-            "finding": _options(ImmunityFinding),
-            "approval": _options(ApprovalDecision),
+            "return_tasks": options(INVESTIGATION_TASKS),
+            "finding": options(ImmunityFinding),
+            "approval": options(ApprovalDecision),
         },
     )
 

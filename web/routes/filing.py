@@ -18,7 +18,7 @@ from domain.messages import IncidentFiling, clock_problems_in
 from domain.permissions import Operation, allowed, describe
 from web.auth import CSRF_FIELD, Desk, DeskDep, check_csrf, read_form
 from web.forms import checked, nest, parse, problems_by_field
-from web.pages import PREFIX, render
+from web.pages import PREFIX, options, render
 
 router = APIRouter(prefix="/desk", include_in_schema=False)
 
@@ -51,7 +51,7 @@ GROUPS = {
 ROW_FIELD = re.compile(r"^(officers|recordings|federal_personnel)\[(\d{1,4})\]\.([a-z_]+)$")
 ROW = re.compile(r"^(officers|recordings|federal_personnel)\[(\d{1,4})\]$")
 LAST_PART = re.compile(r"(\.[A-Za-z_][A-Za-z0-9_]*|\[\d+\])$")
-FLAG_OPTIONS = [(reason.value, reason.value.replace("_", " ").capitalize()) for reason in FlagReason]
+FLAG_OPTIONS = options(FlagReason)
 FORM_ONLY = {CSRF_FIELD, "idempotency_key", "add", "remove"}
 
 
