@@ -7,7 +7,8 @@ straight through the Temporal SDK (bench/floor.py), on the same Temporal server.
 
 Prints JSON: cases/s for both and their ratio, p50/p99 milliseconds per API operation and per SDK
 update, the update round trip through the API against the SDK's own, and (for a stack it started)
-CPU seconds and peak RSS of the API, the worker and the Temporal server.
+CPU seconds and peak RSS of the API, the worker, the Temporal server and PostgreSQL, and the CPU
+seconds per case of each phase: their quotient is the best ratio possible once the cores are the limit.
 """
 
 from __future__ import annotations
@@ -42,23 +43,27 @@ def percentiles(samples: list[float]) -> dict[str, float]:
 
 
 class Usage:
-    """CPU seconds and peak RSS of the stack's processes over a phase, sampled four times a second."""
+    """CPU seconds and peak RSS of the stack's processes over a phase, sampled four times a second,
+    and the CPU seconds of this process: the HTTP clients, or the SDK's client and the floor's worker."""
 
     def __init__(self, pids: dict[str, int]) -> None:
         self.processes = {name: psutil.Process(pid) for name, pid in pids.items()}
         self.peak = dict.fromkeys(self.processes, 0)
         self.cpu_before: dict[str, float] = {}
         self.cpu: dict[str, float] = {}
+        self.bench_cpu = 0.0
 
     @asynccontextmanager
     async def measured(self):
         self.cpu_before = {name: _cpu(p) for name, p in self.processes.items()}
+        bench_before = time.process_time()  # every thread of this process, not its children (the stack)
         sampler = asyncio.create_task(self._sample())
         try:
             yield self
         finally:
             sampler.cancel()
             self.cpu = {name: round(_cpu(p) - self.cpu_before[name], 2) for name, p in self.processes.items()}
+            self.bench_cpu = round(time.process_time() - bench_before, 2)
 
     async def _sample(self) -> None:
         while True:
@@ -67,8 +72,12 @@ class Usage:
             await asyncio.sleep(0.25)
 
     def summary(self) -> dict:
-        return {name: {"cpu_seconds": self.cpu.get(name), "peak_rss_mib": round(self.peak[name] / 2**20, 1)}
-                for name in self.processes}
+        processes = {name: {"cpu_seconds": self.cpu.get(name), "peak_rss_mib": round(self.peak[name] / 2**20, 1)}
+                     for name in self.processes}
+        return processes | {"bench": {"cpu_seconds": self.bench_cpu}}
+
+    def cpu_per_case(self, cases: int) -> float:
+        return round((sum(self.cpu.values()) + self.bench_cpu) / cases, 3)
 
 
 def _cpu(process: psutil.Process) -> float:
@@ -158,11 +167,15 @@ async def measure(api_url: str, temporal_address: str, tokens: dict[str, str], c
         sdk = await through_the_sdk(client, cases, concurrency)
     ratio = round(api["cases_per_second"] / sdk["cases_per_second"], 2)
     round_trip = compare(api, sdk)
+    # Once the cores are the limit, throughput is cores / CPU seconds per case, so the ratio cannot
+    # exceed the floor's CPU per case over the product's: what the product's own work leaves.
+    cpu = {"api": usage.cpu_per_case(cases), "sdk": server.cpu_per_case(cases)} if usage and server else None
     return {
         "cases": cases, "concurrency": concurrency, "machine_cpus": psutil.cpu_count(),
         "api": api, "sdk": sdk, "throughput_ratio": ratio, "update_round_trip": round_trip,
         "processes": {"api_phase": usage.summary() if usage else None,
                       "sdk_phase": server.summary() if server else None},
+        "cpu_seconds_per_case": cpu and cpu | {"ratio_when_cpu_bound": round(cpu["sdk"] / cpu["api"], 2)},
         "targets": {"throughput_ratio_at_least_0.7": ratio >= 0.7,
                     "update_round_trip_at_most_1.5x": round_trip["ratio"] <= 1.5},
     }

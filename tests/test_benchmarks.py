@@ -16,8 +16,13 @@ async def test_the_lifecycle_benchmark_reports_the_api_beside_the_floor():
     assert all(entry["n"] == 2 for entry in report["api"]["ms"].values())
     assert report["api"]["cases_per_second"] > 0 and report["sdk"]["cases_per_second"] > 0
     assert set(report["update_round_trip"]["ratio_by_step"]) == {path for path, *_ in STEPS}
-    assert set(report["processes"]["api_phase"]) == {"api", "worker", "temporal", "postgres"}
-    assert all(p["cpu_seconds"] > 0 and p["peak_rss_mib"] > 0 for p in report["processes"]["api_phase"].values())
+    api_phase = report["processes"]["api_phase"]
+    assert set(api_phase) == {"api", "worker", "temporal", "postgres", "bench"}
+    assert all(api_phase[p]["cpu_seconds"] > 0 and api_phase[p]["peak_rss_mib"] > 0 for p in api_phase if p != "bench")
+    # The SDK phase's own process runs the floor's worker: its CPU counts towards the floor's cost per case.
+    assert report["processes"]["sdk_phase"]["bench"]["cpu_seconds"] > 0
+    cpu = report["cpu_seconds_per_case"]
+    assert cpu["api"] > cpu["sdk"] > 0 and cpu["ratio_when_cpu_bound"] == round(cpu["sdk"] / cpu["api"], 2)
 
 
 async def test_the_scale_benchmark_seeds_and_measures_each_size():
