@@ -34,12 +34,14 @@ from workflows.incident import IncidentWorkflow
 
 def build_worker(client: Client, settings: Settings, sessions) -> Worker:
     notifier = build_notifier(sessions, settings)
+    store = CaseStore(sessions)
     return Worker(
         client,
         task_queue=settings.task_queue,
         workflows=[IncidentWorkflow, DigestWorkflow],
         activities=[
-            CaseStore(sessions).persist,
+            store.persist_events,  # a local activity: each step's one write
+            store.persist,
             DocumentWriter(sessions).generate,
             notifier.notify,
             notifier.send_digest,

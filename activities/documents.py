@@ -4,6 +4,7 @@ import asyncio
 import hashlib
 import io
 import uuid
+import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -48,11 +49,25 @@ _ENVIRONMENT = _TemplateEnvironment()
 
 
 def render(template: Path, context: dict) -> bytes:
-    """Fill a docxtpl template: user text enters as escaped values in a sandboxed environment."""
+    """Fill a docxtpl template: user text enters as escaped values in a sandboxed environment. The
+    same context gives the same bytes (the package's parts are stamped with one fixed time)."""
     document = DocxTemplate(template)
     document.render(context, jinja_env=_ENVIRONMENT)
     out = io.BytesIO()
     document.save(out)
+    return _fixed_times(out.getvalue())
+
+
+def _fixed_times(package: bytes) -> bytes:
+    """The .docx with every part stamped 1980-01-01 instead of the moment it was zipped."""
+    source = zipfile.ZipFile(io.BytesIO(package))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            stamped = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
+            stamped.compress_type = zipfile.ZIP_DEFLATED
+            stamped.external_attr = info.external_attr
+            target.writestr(stamped, source.read(info.filename))
     return out.getvalue()
 
 
@@ -63,22 +78,31 @@ class DocumentWriter:
 
     @activity.defn(name="generate_document")
     async def generate(self, request: DocumentRequest) -> DocumentRef:
-        """Once per (workflow, event, kind): a retry returns the document the first attempt stored."""
-        key = f"{request.workflow_id}:{request.event_seq}:{request.kind.value}"
+        """Once per document: a retry returns the document the first attempt stored."""
+        return _ref(await self.write(request))
+
+    async def write(self, request: DocumentRequest) -> DocumentRow:
+        """Render and store one document, or return the one stored for this request before. A request
+        that carries the case is rendered from it alone: the same request makes the same bytes."""
+        exact = request.state is not None
+        key = f"{request.workflow_id}:{request.document_id if exact else request.event_seq}:{request.kind.value}"
         async with self._sessions() as session, session.begin():
             if (existing := await documents.by_key(session, key)) is not None:
-                return _ref(existing)
-            # Locking the case row serialises version numbers per case.
-            incident = await session.get(Incident, request.case_id, with_for_update=True)
-            state = CaseState.model_validate(incident.state)
+                return existing
+            if exact:
+                state, version, now, document_id = request.state, request.version, request.at, request.document_id
+            else:
+                # Locking the case row serialises version numbers per case.
+                incident = await session.get(Incident, request.case_id, with_for_update=True)
+                state = CaseState.model_validate(incident.state)
+                version = await documents.next_version(session, request.case_id, request.kind.value)
+                now, document_id = datetime.now(UTC), str(uuid.uuid4())
             structlog.contextvars.bind_contextvars(case_number=state.case_number)
-            version = await documents.next_version(session, request.case_id, request.kind.value)
-            now = datetime.now(UTC)
             context = await self._context(session, request, state, now, version)
             with rendering(request.kind.value):
                 content = await asyncio.to_thread(render, self._folder / f"{request.kind.value}.docx", context)
             row = DocumentRow(
-                id=str(uuid.uuid4()), case_id=request.case_id, kind=request.kind.value, version=version,
+                id=document_id, case_id=request.case_id, kind=request.kind.value, version=version,
                 filename=f"{state.case_number}-{request.kind.value.replace('_', '-')}-v{version}.docx",
                 size=len(content), sha256=hashlib.sha256(content).hexdigest(), content=content,
                 idempotency_key=key, created_at=now,
@@ -86,7 +110,7 @@ class DocumentWriter:
             session.add(row)
         log.info("document_generated", case_id=request.case_id, kind=request.kind.value, version=version,
                  size=row.size)
-        return _ref(row)
+        return row
 
     async def _context(self, session, request: DocumentRequest, state: CaseState, now: datetime, version: int):
         if request.kind == DocumentKind.PRESERVATION_REQUEST:
@@ -94,6 +118,8 @@ class DocumentWriter:
         if request.kind == DocumentKind.LEGAL_REVIEW_MEMO:
             return document_context.legal_review_memo(state, request.letterhead, now)
         events = await cases.list_events(session, request.case_id)
+        if request.state is not None:  # the chronology as it stood at the request
+            events = [e for e in events if e.seq <= request.event_seq]
         return document_context.referral_packet(state, request.letterhead, now, events, version)
 
 

@@ -132,6 +132,7 @@ class CaseState(_Model):
     withdrawal: Recorded[Withdrawal] | None = None
     purge_warnings: list[PurgeWarning] = []
     documents: list[DocumentRef] = []
+    documents_pending: list[DocumentKind] = []  # requested by a step, being generated
     investigation_round: int = 1
     event_seq: int = 0
 

@@ -47,6 +47,26 @@ class PersistCase(BaseModel):
     event: CaseEvent
 
 
+class PersistEvents(BaseModel):
+    """One step's write: the events it appends (its own and those it causes) and the case after them."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    workflow_id: str
+    state: CaseState
+    events: list[CaseEvent]
+
+
+class Persisted(BaseModel):
+    """What a write found: `stored_seq` is the read model's last event before it. When that is short of
+    the first event sent (a restored database), nothing was written and the events after it are due."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    stored_seq: int
+    written: bool
+
+
 class StepResult(BaseModel):
     """What an update returns: small, because it is kept in the workflow history."""
 
@@ -88,7 +108,12 @@ class Letterhead(BaseModel):
 
 
 class DocumentRequest(BaseModel):
-    """Generate one document from the case as stored at `event_seq`; ids only, never bytes."""
+    """Generate one document of the case as it stood at `event_seq`; never bytes.
+
+    Cases since one write per step carry the case itself, the moment, the version and the id: the
+    document is then made from the request alone (the same bytes every time, so a rebuild after a
+    restore makes it again exactly). Older requests read the case as stored when the document is made.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -97,6 +122,32 @@ class DocumentRequest(BaseModel):
     kind: DocumentKind
     event_seq: int
     letterhead: Letterhead
+    document_id: str | None = None
+    version: int | None = None
+    at: datetime | None = None
+    state: CaseState | None = None
+
+
+class Delivered(BaseModel):
+    """A document the workflow saw delivered (what a rebuild restores of the delivery log)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    document_id: str
+    to: str
+    at: datetime
+
+
+class AuditTrail(BaseModel):
+    """Everything the workflow has recorded: what `referrals rebuild` writes back into PostgreSQL."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    workflow_id: str
+    state: CaseState
+    events: list[CaseEvent]
+    documents: list[DocumentRequest]
+    deliveries: list[Delivered]
 
 
 class DocumentDelivery(BaseModel):

@@ -46,5 +46,7 @@ def rendering(kind: str) -> Iterator[None]:
     """Records how long rendering one document of this kind took."""
     started = time.perf_counter()
     yield
+    if not activity.in_activity():  # `referrals rebuild` renders outside any worker
+        return
     histogram = activity.metric_meter().create_histogram_float(RENDER_SECONDS, "Time to render a Word document", "s")
     histogram.record(time.perf_counter() - started, {"kind": kind})

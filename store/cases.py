@@ -8,7 +8,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from domain.case import CaseState
-from domain.events import PersistCase
+from domain.events import CaseEvent, PersistCase, Persisted
 from store.audit import GENESIS, event_hash
 from store.tables import Allegation, CaseEventRow, CaseTask, Decision, Incident, Person, Recording
 
@@ -19,42 +19,68 @@ async def next_case_number(session: AsyncSession, prefix: str, year: int) -> str
 
 
 async def persist(session: AsyncSession, change: PersistCase) -> bool:
-    """Append the event and refresh the read model, once: False if this event was stored before."""
+    """Append one event and refresh the read model, once: False if this event was stored before.
+    (The write of cases started before one write per step: one activity per event.)"""
+    result = await persist_events(session, change.workflow_id, change.state, [change.event], heal=False)
+    return result.written
+
+
+async def persist_events(session: AsyncSession, workflow_id: str, state: CaseState, events: list[CaseEvent],
+                         heal: bool = True, rewrite: bool = False) -> Persisted:
+    """Append a step's events and refresh the read model in the caller's transaction, once per (case, seq):
+    events stored before are skipped. With `heal`, a read model behind the first event sent (a database
+    restored from a backup) is left alone and reported, so the caller can send what it lacks. With
+    `rewrite` (a rebuild), the whole read model is written again even when no event is new."""
     # Plain SQL statements rather than the ORM's unit of work: this runs after every step of every
     # case, and the ORM's bookkeeping (identity map, flush) was about a fifth of each persist's CPU.
     conn = await session.connection()
-    state, event = change.state, change.event
     incidents = Incident.__table__
     stored = (await conn.execute(
         select(incidents.c.event_seq, incidents.c.state).where(incidents.c.id == state.case_id).with_for_update()
     )).first()
-    if stored is not None and stored.event_seq >= event.seq:
-        return False  # a retried activity: already applied
+    stored_seq = stored.event_seq if stored is not None else 0
+    if heal and stored_seq < events[0].seq - 1:
+        return Persisted(stored_seq=stored_seq, written=False)
+    new = [event for event in events if event.seq > stored_seq]
+    if not new and not rewrite:
+        return Persisted(stored_seq=stored_seq, written=False)  # a retried write: already applied
     after = state.model_dump(mode="json")
-    row = dict(_columns(state), event_seq=event.seq, state=after)
+    row = dict(_columns(state), event_seq=max(stored_seq, state.event_seq if rewrite else new[-1].seq), state=after)
     if stored is None:
-        await conn.execute(insert(incidents).values(id=state.case_id, workflow_id=change.workflow_id, **row))
+        await conn.execute(insert(incidents).values(id=state.case_id, workflow_id=workflow_id, **row))
         before = {}
     else:
         await conn.execute(update(incidents).where(incidents.c.id == state.case_id).values(**row))
         before = stored.state
-    events = CaseEventRow.__table__
+    events_table = CaseEventRow.__table__
     prev_hash = GENESIS
-    if event.seq > 1:
+    if new and new[0].seq > 1:
         prev_hash = (await conn.execute(
-            select(events.c.hash).where(events.c.case_id == state.case_id, events.c.seq == event.seq - 1)
+            select(events_table.c.hash).where(events_table.c.case_id == state.case_id,
+                                              events_table.c.seq == new[0].seq - 1)
         )).scalar_one_or_none() or GENESIS
-    actor_id, actor_name = (event.actor.id, event.actor.name) if event.actor else (None, None)
-    fields = dict(case_id=state.case_id, seq=event.seq, kind=event.kind.value, actor_id=actor_id,
-                  actor_name=actor_name, at=event.at, data=event.data, prev_hash=prev_hash)
-    await conn.execute(insert(events).values(**fields, hash=event_hash(**fields)))
+    rows = []
+    for event in new:
+        fields = event_fields(state.case_id, event, prev_hash)
+        prev_hash = fields["hash"]
+        rows.append(fields)
+    if rows:
+        await conn.execute(insert(events_table), rows)
     # Most events change one part of the case: rewrite only the tables drawn from the parts that changed.
-    for table, (parts, rows) in _CHILDREN.items():
-        if any(before.get(part) != after.get(part) for part in parts):
+    for table, (parts, child_rows) in _CHILDREN.items():
+        if rewrite or any(before.get(part) != after.get(part) for part in parts):
             await conn.execute(delete(table).where(table.c.case_id == state.case_id))
-            if values := rows(state):
+            if values := child_rows(state):
                 await conn.execute(insert(table), values)
-    return True
+    return Persisted(stored_seq=stored_seq, written=True)
+
+
+def event_fields(case_id: str, event: CaseEvent, prev_hash: str) -> dict:
+    """The audit row of an event, its hash linked to the one before."""
+    actor_id, actor_name = (event.actor.id, event.actor.name) if event.actor else (None, None)
+    fields = dict(case_id=case_id, seq=event.seq, kind=event.kind.value, actor_id=actor_id,
+                  actor_name=actor_name, at=event.at, data=event.data, prev_hash=prev_hash)
+    return fields | {"hash": event_hash(**fields)}
 
 
 def _columns(state: CaseState) -> dict:

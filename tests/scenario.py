@@ -1,5 +1,6 @@
 """The Chicago scenario of the issue, as request bodies, and a small driver for the API."""
 
+import asyncio
 import copy
 from datetime import UTC, date, datetime, timedelta
 
@@ -68,6 +69,20 @@ def filing(**changes) -> dict:
     return body
 
 
+async def quiet(handle) -> None:
+    """Until the workflow has nothing in flight: no document being made, no activity or workflow task
+    pending (the documents and messages that follow a step run after it has answered)."""
+    for _ in range(400):
+        described = (await handle.describe()).raw_description
+        if not described.pending_activities and not described.HasField("pending_workflow_task"):
+            state = await handle.query("case")
+            pending = state["documents_pending"] if isinstance(state, dict) else state.documents_pending
+            if not pending:
+                return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{handle.id} still busy after 20 s")
+
+
 class Driver:
     def __init__(self, api: httpx.AsyncClient, people):
         self.api = api
@@ -96,6 +111,16 @@ class Driver:
         response = await self.api.get(f"/incidents/{case_id}/events", headers=self.people.headers(who))
         assert response.status_code == 200, response.text
         return response.json()
+
+    async def settled(self, case_id: str, who: str = "auditor") -> dict:
+        """The case's audit trail once no document is being generated (they follow their steps)."""
+        for _ in range(200):
+            if not (await self.get(case_id, who)).json()["documents_pending"]:
+                break
+            await asyncio.sleep(0.05)
+        else:
+            raise AssertionError(f"documents of {case_id} still being generated after 10 s")
+        return await self.events(case_id, who)
 
     async def investigate(self, case_id: str) -> dict:
         await self.ok(case_id, "footage-hold", "custodian", {"holds": [HOLD_1, HOLD_2]})

@@ -45,3 +45,16 @@ async def test_a_database_outage_answers_503_and_activities_wait_it_out():
     assert report["api"]["statuses"].get("503", 0) > 0
     assert report["api"]["slowest_seconds"] < DEADLINE + 2
     assert report["activity_retries"] > 0
+
+
+async def test_a_database_restored_from_a_backup_taken_mid_run_is_rebuilt_from_the_workflows():
+    report = await faults.drill(faults.restore(dump_after=2.0, restore_after=3.0), cases=6, concurrency=6,
+                                think=2.5, seed=14, request_timeout=DEADLINE)
+    restore = report["faults"][0]
+    assert restore["lifecycles_going_at_restore"] > 0, restore  # restored mid-run: people kept going after it
+    # The backup missed work (events, documents) that the rebuild then wrote back from the workflows...
+    assert restore["rebuilt_cases"] == 6 and restore["problems"] == [], restore
+    assert restore["events_added"] > 0 and restore["documents_made_again"] > 0, restore
+    # ... and every case ends exactly as without the restore: PostgreSQL's trail is the workflow's own.
+    assert_every_case_ended_as_it_should(report, 6)
+    assert report["duplicate_email_copies"] == 0

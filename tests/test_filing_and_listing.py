@@ -21,7 +21,7 @@ async def test_idempotency_key_returns_the_same_case(api, people, dev_server):
     assert again.json()["id"] == first.json()["id"]
     assert again.json()["case_number"] == first.json()["case_number"]
     assert again.headers["location"] == f"/incidents/{first.json()['id']}"
-    kinds = [e["kind"] for e in (await d.events(first.json()["id"]))["items"]]
+    kinds = [e["kind"] for e in (await d.settled(first.json()["id"]))["items"]]
     assert kinds == ["case_filed", "document_generated"]  # one filing, one preservation request
     different = await d.file("officer", filing(summary="Another incident"), **{"Idempotency-Key": key})
     assert different.status_code == 409

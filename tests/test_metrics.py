@@ -90,7 +90,9 @@ async def test_a_lifecycle_shows_on_the_worker_and_api_endpoints(metered, people
     text, found = await scrape(worker_url)
     # The Temporal SDK's own metrics (the parser names every counter's samples *_total)...
     assert value(found, "temporal_workflow_completed_total", workflow_type="IncidentWorkflow") >= 1
-    assert value(found, "temporal_activity_execution_latency_count", activity_type="persist_case") >= 15
+    # Each step's write is a local activity: the filing, the steps, each document's record.
+    assert value(found, "temporal_local_activity_execution_latency_count", activity_type="persist_case_events") >= 11
+    assert value(found, "temporal_activity_execution_latency_count", activity_type="generate_document") >= 4
     # ... and the product's, on the same endpoint.
     assert value(found, "referrals_document_render_seconds_count", kind="referral_packet") >= 1
     assert 0 < value(found, "referrals_document_render_seconds_sum", kind="referral_packet") < 15  # seconds
@@ -109,11 +111,11 @@ async def test_log_lines_carry_the_case_number_workflow_id_and_run_id(metered, p
     await d.ok(cid, "supervisor-identification", "officer", IDENTIFIED)
     run_id = (await dev_server.client.get_workflow_handle(workflow_id_for(cid)).describe()).run_id
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
-    stored = [line for line in lines if line["event"] == "case_event_stored" and line["case_id"] == cid]
+    stored = [line for line in lines if line["event"] == "case_events_stored" and line["case_id"] == cid]
     assert stored
     for line in stored:  # the worker's
         assert (line["case_number"], line["workflow_id"], line["run_id"], line["activity"]) == (
-            number, f"incident-{cid}", run_id, "persist_case")
+            number, f"incident-{cid}", run_id, "persist_case_events")
     steps = [line for line in lines if line["event"] == "request" and line.get("case_id") == cid]  # the API's
     assert {(line["route"], line["case_number"], line["workflow_id"]) for line in steps} >= {
         ("/incidents", number, f"incident-{cid}"),

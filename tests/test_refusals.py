@@ -3,11 +3,13 @@
 import pytest
 
 from domain.case import workflow_id_for
-from tests.scenario import ACK, APPROVE, FILING, HOLD_1, IDENTIFIED, PURGE_DATE, REFER, VIOLATIONS, Driver, filing
+from tests.scenario import ACK, APPROVE, FILING, HOLD_1, IDENTIFIED, PURGE_DATE, REFER, VIOLATIONS, Driver, filing, quiet
 
 
 async def footprint(d: Driver, dev_server, cid: str) -> tuple:
-    history = await dev_server.client.get_workflow_handle(workflow_id_for(cid)).fetch_history()
+    handle = dev_server.client.get_workflow_handle(workflow_id_for(cid))
+    await quiet(handle)  # the documents that follow the last step are made
+    history = await handle.fetch_history()
     case = (await d.get(cid)).json()
     return len(history.events), len((await d.events(cid))["items"]), case["event_seq"], case["stage"]
 

@@ -72,15 +72,15 @@ async def test_a_filing_is_one_trace_from_the_api_through_the_workflow_to_its_ac
     filing = next(span for span in spans if span.name == "POST /incidents")
     names = {span.name for span in spans if span.trace_id == filing.trace_id}
     assert {"StartUpdateWithStartWorkflow:IncidentWorkflow", "RunWorkflow:IncidentWorkflow",
-            "HandleUpdate:filing_recorded", "StartActivity:persist_case", "RunActivity:persist_case",
+            "HandleUpdate:filing_recorded", "StartActivity:persist_case_events", "RunActivity:persist_case_events",
             "RunActivity:generate_document"} <= names, names
     workflow = next(span for span in spans if span.name == "RunWorkflow:IncidentWorkflow")
     assert {a.key: a.value.string_value for a in workflow.attributes}["temporalWorkflowID"] == workflow_id_for(cid)
 
-    # A step is a trace of its own: the request, its workflow update and the activity that stores it.
+    # A step is a trace of its own: the request, its workflow update and the (local) activity that stores it.
     hold = next(span for span in spans if span.name == "POST /incidents/{case_id}/footage-hold")
     in_hold = {span.name for span in spans if span.trace_id == hold.trace_id}
-    assert {"StartWorkflowUpdate:confirm_footage_hold", "RunActivity:persist_case"} <= in_hold, in_hold
+    assert {"StartWorkflowUpdate:confirm_footage_hold", "RunActivity:persist_case_events"} <= in_hold, in_hold
     assert not any(span.name.endswith("/metrics") for span in spans)  # scrapes are not traced
 
     exported = b"".join(span.SerializeToString() for span in spans)

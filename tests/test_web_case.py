@@ -119,7 +119,8 @@ def repeated_ids(page: str) -> list[str]:
 
 
 async def events(d: Driver, case_id: str) -> list[str]:
-    return [e["kind"] for e in (await d.events(case_id))["items"]]
+    """The trail's kinds once the documents the last step asked for are made."""
+    return [e["kind"] for e in (await d.settled(case_id))["items"]]
 
 
 async def test_the_case_page_shows_the_case_and_only_the_steps_each_person_may_take(api, people, desk):

@@ -1,5 +1,6 @@
 """The workflow alone, in the time-skipping test server (days pass in milliseconds), with the real activity."""
 
+import asyncio
 from datetime import timedelta
 
 import pytest
@@ -72,7 +73,8 @@ async def test_validators_refuse_by_role_and_stage(time_env, start_case):
     # (That a refusal leaves no history entry is shown against the dev server: the
     # time-skipping server records the workflow tasks that real speculative tasks avoid.)
     handle = await start_case(await fresh_filing(time_env))
-    before = await state_of(handle)
+    while (before := await state_of(handle)).documents_pending:  # the filing's preservation request
+        await asyncio.sleep(0.05)
     refer = LegalReview.model_validate(REFER)
     with pytest.raises(WorkflowUpdateFailedError) as refused:
         await handle.execute_update(IncidentWorkflow.review, Step(actor=OFFICER, payload=refer))

@@ -14,7 +14,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.notifier import Notifier
     from domain import search_attributes as sa
     from domain import steps
-    from domain.documents import documents_after
+    from domain.documents import WAITS_FOR_DOCUMENTS, documents_after
     from domain.case import CaseState, DocumentRef, IncidentInput, PersonRef, new_case, open_task
     from domain.enums import (
         INVESTIGATION_TASKS,
@@ -30,13 +30,16 @@ with workflow.unsafe.imports_passed_through():
     from domain.errors import Rejection
     from domain.escalation import next_escalation, reached_level, roles_between
     from domain.events import (
+        AuditTrail,
         CaseEvent,
+        Delivered,
         DocumentDelivery,
         DocumentRequest,
         EscalationNotice,
         EventKind,
         Letterhead,
         PersistCase,
+        PersistEvents,
         StepResult,
     )
     from domain.messages import (
@@ -63,6 +66,10 @@ NOTIFY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=2), maximum_interv
 NOTIFY_DEADLINE = timedelta(days=1)
 # workflow.patched ids: changes to released workflow code (README, "Changing released workflow code").
 PUBLISH_CHANGES_ONLY = "publish-changed-search-attributes"
+# A step is one write (a local activity) of its events and the read model; documents and messages follow
+# it in the background. Cases started before this patch write each event with an activity of its own and
+# make their documents inline, and replay that way.
+ONE_WRITE_PER_STEP = "one-write-per-step"
 
 
 @workflow.defn
@@ -81,14 +88,22 @@ class IncidentWorkflow:
         self._filed = False
         self._deliveries: list[asyncio.Task] = []
         self._published: tuple | None = None  # the search attribute values last upserted
+        self._events: list[CaseEvent] = []  # every event recorded, in order (event seq n is at n - 1)
+        self._written = 0  # the last event seq stored in PostgreSQL
+        self._one_write = False  # decided once, at the start of the run (ONE_WRITE_PER_STEP)
+        self._requests: list[DocumentRequest] = []
+        self._delivered: list[Delivered] = []
 
     @workflow.run
     async def run(self, inp: IncidentInput) -> CaseState:
+        self._one_write = workflow.patched(ONE_WRITE_PER_STEP)
         async with self._lock:
             await self._record(EventKind.CASE_FILED, PersonRef.of(inp.filed_by), inp.filing.model_dump(mode="json"))
             await self._documents_after(EventKind.CASE_FILED)
+            await self._write()
             self._filed = True
         deadlines = asyncio.create_task(self._escalations())
+        documents = asyncio.create_task(self._documents()) if self._one_write else None
         while not self._state.closed:
             await self._until_stage_done()  # investigation: the three tasks in parallel
             if self._state.closed:
@@ -112,12 +127,20 @@ class IncidentWorkflow:
                 await self._close(Disposition.REFERRED)
         await workflow.wait_condition(workflow.all_handlers_finished)
         await deadlines
+        if documents is not None:
+            await documents
         await asyncio.gather(*self._deliveries)
         return self._state
 
     @workflow.query
     def case(self) -> CaseState:
         return self._state
+
+    @workflow.query
+    def audit_trail(self) -> AuditTrail:
+        """What this case has recorded, for `referrals rebuild` after a restore of PostgreSQL."""
+        return AuditTrail(workflow_id=workflow.info().workflow_id, state=self._state, events=self._events,
+                          documents=self._requests, deliveries=self._delivered)
 
     # --- human steps: each an update whose validator refuses before anything enters history
 
@@ -196,6 +219,8 @@ class IncidentWorkflow:
     async def _apply(self, kind: EventKind, step: Step) -> StepResult:
         # An update can arrive in the same activation as the start: the filing goes first.
         await workflow.wait_condition(lambda: self._filed)
+        if self._one_write and kind in WAITS_FOR_DOCUMENTS:
+            await workflow.wait_condition(lambda: not self._state.documents_pending)
         async with self._lock:
             # A handler queued behind the lock re-checks against what changed since its validator ran.
             self._validate(kind, step)
@@ -209,6 +234,8 @@ class IncidentWorkflow:
         # The run loop reacts to a completed task under the lock (next stage, reopened tasks,
         # closing); wait for it so the caller reads the case as it now stands.
         await workflow.wait_condition(lambda: self._filed and not self._lock.locked() and not self._stage_done())
+        async with self._lock:
+            await self._write()  # the step and what it caused (a stage change, the closing): one write
         return StepResult(case_id=self._state.case_id, stage=self._state.stage.value, event_seq=self._state.event_seq)
 
     def _stage_done(self) -> bool:
@@ -258,6 +285,9 @@ class IncidentWorkflow:
     # --- documents: generated from the case as stored, listed by id; the bytes never enter history
 
     async def _documents_after(self, kind: EventKind) -> None:
+        if self._one_write:  # made in the background, in order; the case lists them as being generated
+            self._state.documents_pending.extend(documents_after(kind, self._state))
+            return
         for document_kind in documents_after(kind, self._state):
             ref = await workflow.execute_activity_method(
                 DocumentWriter.generate,
@@ -273,22 +303,57 @@ class IncidentWorkflow:
             if document_kind == DocumentKind.REFERRAL_PACKET:
                 self._deliveries.append(asyncio.create_task(self._send_to_prosecutor(ref)))
 
+    async def _documents(self) -> None:
+        """Each document a step asked for, one at a time, after that step's write: of the case as it
+        stands when its turn comes (so the packet lists the memo asked for before it)."""
+        while True:
+            # After the step that asked for it has written itself (its write is the step's alone).
+            await workflow.wait_condition(lambda: (self._state.documents_pending or self._state.closed)
+                                          and self._written == self._state.event_seq)
+            if not self._state.documents_pending:
+                return
+            async with self._lock:
+                await self._write()  # (a no-op but for a step queued meanwhile) the packet reads the events stored
+                kind = self._state.documents_pending[0]
+                request = DocumentRequest(
+                    workflow_id=workflow.info().workflow_id, case_id=self._state.case_id, kind=kind,
+                    event_seq=self._state.event_seq, letterhead=self._letterhead, document_id=str(workflow.uuid4()),
+                    version=1 + sum(d.kind == kind for d in self._state.documents), at=workflow.now(),
+                    state=self._state.model_copy(deep=True),
+                )
+                self._requests.append(request)
+            ref = await workflow.execute_activity_method(
+                DocumentWriter.generate, request, start_to_close_timeout=DOCUMENT_TIMEOUT, retry_policy=PERSIST_RETRY,
+            )
+            async with self._lock:
+                self._state.documents_pending.pop(0)
+                self._state.documents.append(ref)
+                await self._record(EventKind.DOCUMENT_GENERATED, None, {
+                    "document_id": ref.id, "kind": ref.kind.value, "version": ref.version, "filename": ref.filename,
+                    "size": ref.size, "sha256": ref.sha256,
+                })
+                await self._write()
+            if kind == DocumentKind.REFERRAL_PACKET:
+                self._deliveries.append(asyncio.create_task(self._send_to_prosecutor(ref)))
+
     async def _send_to_prosecutor(self, ref: DocumentRef) -> None:
         delivery = DocumentDelivery(workflow_id=workflow.info().workflow_id, case_id=self._state.case_id,
                                     case_number=self._state.case_number, document_id=ref.id,
                                     to=self._policy.prosecutor.intake_email)
-        await self._deliver(Notifier.deliver_document, delivery, {"document_id": ref.id})
+        if await self._deliver(Notifier.deliver_document, delivery, {"document_id": ref.id}):
+            self._delivered.append(Delivered(document_id=ref.id, to=delivery.to, at=workflow.now()))
 
-    async def _deliver(self, send, message, about: dict) -> None:
+    async def _deliver(self, send, message, about: dict) -> bool:
         """Run a delivery activity (e-mail, webhook) in the background of the case: an outage is
         retried with backoff for a day and, if it outlasts that, logged; it never fails the case."""
         try:
-            await workflow.execute_activity_method(
+            return bool(await workflow.execute_activity_method(
                 send, message, start_to_close_timeout=DELIVERY_TIMEOUT,
                 schedule_to_close_timeout=NOTIFY_DEADLINE, retry_policy=NOTIFY_RETRY,
-            )
+            ))
         except ActivityError:
             workflow.logger.warning("delivery gave up", extra={"activity": send.__name__, **about})
+            return False
 
     # --- deadlines: one durable timer at a time, for the earliest ladder step of any open task
 
@@ -330,6 +395,7 @@ class IncidentWorkflow:
                 "task": task.value, "level": high, "notify": [r.value for r in roles],
                 "due_at": entry.due_at.isoformat(), "overdue_seconds": int((now - entry.due_at).total_seconds()),
             })
+            await self._write()
             notice = EscalationNotice(
                 workflow_id=workflow.info().workflow_id, case_id=self._state.case_id,
                 case_number=self._state.case_number, district=self._state.district,
@@ -340,15 +406,38 @@ class IncidentWorkflow:
         self._deliveries.append(asyncio.create_task(self._deliver(Notifier.notify, notice, about)))
 
     async def _record(self, kind: EventKind, actor: PersonRef | None, data: dict) -> None:
-        """Append one audit event with the case as it now stands; keep the UI's view current."""
+        """Append one audit event to the case as it now stands; `_write` stores it with what else the
+        step causes (cases started before ONE_WRITE_PER_STEP store each event at once)."""
         self._state.event_seq += 1
         event = CaseEvent(seq=self._state.event_seq, kind=kind, actor=actor, at=workflow.now(), data=data)
+        self._events.append(event)
+        if self._one_write:
+            return
         await workflow.execute_activity_method(
             CaseStore.persist,
             PersistCase(workflow_id=workflow.info().workflow_id, state=self._state, event=event),
             start_to_close_timeout=PERSIST_TIMEOUT,
             retry_policy=PERSIST_RETRY,
         )
+        self._written = event.seq
+        self._publish()
+
+    async def _write(self) -> None:
+        """Store the events not yet stored and the case after them: one transaction, one local activity,
+        under the lock. A read model found behind (PostgreSQL restored from a backup) is sent what it lacks."""
+        if not self._one_write or self._written == self._state.event_seq:
+            return
+        since = self._written
+        while True:
+            stored = await workflow.execute_local_activity_method(
+                CaseStore.persist_events,
+                PersistEvents(workflow_id=workflow.info().workflow_id, state=self._state, events=self._events[since:]),
+                start_to_close_timeout=PERSIST_TIMEOUT, retry_policy=PERSIST_RETRY,
+            )
+            if stored.stored_seq >= since or stored.written:
+                break
+            since = stored.stored_seq
+        self._written = self._state.event_seq
         self._publish()
 
     def _publish(self) -> None:
