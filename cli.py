@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pydantic import ValidationError
 
 from config import get_settings
+from domain.case import workflow_id_for
 from domain.enums import Role
 from domain.messages import NewUser
 from store import cases, users
@@ -33,6 +34,10 @@ def _parser() -> argparse.ArgumentParser:
     audit = commands.add_parser("audit", help="the audit trail").add_subparsers(dest="action", required=True)
     verify = audit.add_parser("verify", help="check every case's hash chain; exit 1 naming the first broken event")
     verify.add_argument("case", nargs="?", help="a case id or case number (default: every case)")
+    rebuild = commands.add_parser(
+        "rebuild", help="write cases back into PostgreSQL from their workflows (after a restore); needs a worker")
+    rebuild.add_argument("case", nargs="?", help="a case id or case number (default: every case Temporal holds)")
+    rebuild.add_argument("--json", action="store_true", help="print one JSON object per case")
     stuck = commands.add_parser("stuck", help="list overdue tasks: case, task, escalation level, Temporal UI link")
     stuck.add_argument("--json", action="store_true", help="print a JSON array")
     return parser
@@ -125,6 +130,71 @@ async def _verify(args: argparse.Namespace) -> int:
     return 1 if broken else 0
 
 
+async def _workflow_ids(client, settings, case: str | None, session) -> list[str]:
+    if case is None:
+        return [w.id async for w in client.list_workflows("WorkflowType = 'IncidentWorkflow'")]
+    if found := await cases.find(session, case):
+        return [incident.workflow_id for incident in found]
+    # Not in PostgreSQL (filed after the backup was taken): Temporal knows it by id or number.
+    by_number = [w.id async for w in client.list_workflows(f"CaseNumber = '{case.replace(chr(39), '')}'")]
+    return by_number or [workflow_id_for(case)]
+
+
+async def _rebuild(args: argparse.Namespace) -> int:
+    from activities.documents import DocumentWriter
+    from store import rebuild
+    from temporal_client import connect
+    from temporalio.service import RPCError
+    from workflows.incident import IncidentWorkflow
+
+    settings = get_settings()
+    engine = async_engine(settings.database_url)
+    sessions = session_factory(engine)
+    writer = DocumentWriter(sessions)
+    client = await connect(settings)
+    failed = 0
+    try:
+        async with sessions() as session:
+            workflow_ids = await _workflow_ids(client, settings, args.case, session)
+        for workflow_id in workflow_ids:
+            try:
+                trail = await client.get_workflow_handle(workflow_id).query(IncidentWorkflow.audit_trail)
+            except RPCError as exc:
+                print(f"referrals: {workflow_id}: {exc.message}", file=sys.stderr)
+                failed += 1
+                continue
+            async with sessions() as session, session.begin():
+                result = await rebuild.write_back(session, trail)
+            remade = []
+            for request in result.documents_missing:
+                row = await writer.write(request)
+                expected = next(d.sha256 for d in trail.state.documents if d.id == request.document_id)
+                remade.append({"id": row.id, "kind": row.kind, "version": row.version, "same_bytes": row.sha256 == expected})
+            async with sessions() as session, session.begin():
+                result.deliveries_added = await rebuild.restore_deliveries(session, trail)
+                result.chain_break = await rebuild.chain_break(session, trail.state.case_id)
+            ok = (not result.conflict and not result.chain_break and not result.documents_lost
+                  and all(d["same_bytes"] for d in remade))
+            failed += not ok
+            report = {"case_number": result.case_number, "case_id": result.case_id, "ok": ok,
+                      "events_added": result.events_added, "documents_made_again": remade,
+                      "documents_lost": result.documents_lost, "deliveries_added": result.deliveries_added,
+                      "conflict": result.conflict, "chain_break": result.chain_break}
+            if args.json:
+                print(json.dumps(report))
+            else:
+                print(f"{'OK ' if ok else 'BAD'} {result.case_number}: {result.events_added} event(s) added, "
+                      f"{len(remade)} document(s) made again, {result.deliveries_added} delivery record(s) added"
+                      + (f"; {len(result.documents_lost)} document(s) lost" if result.documents_lost else "")
+                      + (f"; CONFLICT: {result.conflict}" if result.conflict else "")
+                      + (f"; BROKEN CHAIN at {result.chain_break}" if result.chain_break else "; chain intact"))
+    finally:
+        await engine.dispose()
+    if not args.json:
+        print(f"{len(workflow_ids)} case(s) rebuilt, {failed} with problems")
+    return 1 if failed else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -137,6 +207,8 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(_add_user(args))
     if args.command == "users" and args.action == "revoke":
         return asyncio.run(_revoke(args))
+    if args.command == "rebuild":
+        return asyncio.run(_rebuild(args))
     if args.command == "stuck":
         return asyncio.run(_stuck(args))
     if args.command == "audit" and args.action == "verify":

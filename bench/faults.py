@@ -3,12 +3,15 @@
     .venv/bin/python -m bench.faults worker-kill      [--cases 30 --kills 8 --seed 7]
     .venv/bin/python -m bench.faults server-restart   [--cases 30 --down 5]
     .venv/bin/python -m bench.faults database-outage  [--cases 30 --outage 15]
+    .venv/bin/python -m bench.faults restore          [--cases 30 --dump-after 4 --restore-after 6]
 
 Each drill starts its own stack of real processes (bench/stack.py), files the Chicago scenario
 N times and carries every case to the prosecutor's acknowledgement, as people would: a request
 answered 503 (or cut off) is sent again after a pause with the same Idempotency-Key. Meanwhile
 the worker is SIGKILLed at random moments, the Temporal dev server is stopped and started on its
-on-disk state, or PostgreSQL is stopped for a while. Prints JSON: what was done to the stack, how
+on-disk state, PostgreSQL is stopped for a while, or its database is dumped mid-run and, the
+lifecycles going on, restored from that dump (as from last night's backup) and rebuilt with
+`referrals rebuild` from the workflows. Prints JSON: what was done to the stack, how
 the API answered, and what every case ended with beside what it should have.
 """
 
@@ -28,20 +31,27 @@ from temporalio.client import Client
 
 from bench.people import Answers, People
 from bench.stack import Stack
+from config import DEVELOPMENT_KEYS
 from domain.case import workflow_id_for
 from store.engine import async_engine
+from temporal_client import data_converter
+from workflows.incident import IncidentWorkflow
 
-# What each of these cases must end with: every audit event, document and e-mail exactly once.
+# What each of these cases must end with: every audit event, document and e-mail exactly once. The
+# documents are made after the steps that ask for them, so where their events fall among the steps'
+# varies from run to run; PostgreSQL's trail must be the workflow's own, event for event.
 EXPECTED = {
     "stage": "closed",
     "disposition": "referred",
-    "events": ["case_filed", "document_generated", "footage_hold_confirmed", "document_generated",
-               "supervisor_identification_recorded", "violation_report_recorded", "stage_changed",
-               "legal_review_decided", "document_generated", "stage_changed", "command_decided",
-               "document_generated", "stage_changed", "referral_acknowledged", "case_closed"],
+    "steps": ["case_filed", "footage_hold_confirmed", "supervisor_identification_recorded",
+              "violation_report_recorded", "stage_changed", "legal_review_decided", "stage_changed",
+              "command_decided", "stage_changed", "referral_acknowledged", "case_closed"],
+    "documents_generated": ["preservation_request", "preservation_request", "legal_review_memo", "referral_packet"],
+    "same_as_workflow": True,
     "chain_valid": True,
     "documents": [["legal_review_memo", 1], ["preservation_request", 1], ["preservation_request", 2],
                   ["referral_packet", 1]],
+    "documents_as_hashed": True,
     "deliveries": 1,
     "emails": 1,
     "notifications": 0,
@@ -54,7 +64,8 @@ async def outcome(stack: Stack, people: People, case_ids: list[str]) -> list[dic
     try:
         async with engine.connect() as db:
             documents = (await db.execute(text(
-                "SELECT case_id, kind, version FROM document ORDER BY case_id, kind, version"))).all()
+                "SELECT case_id, kind, version, id, sha256, encode(sha256(content), 'hex') = sha256 FROM document"
+                " ORDER BY case_id, kind, version"))).all()
             deliveries = (await db.execute(text(
                 "SELECT d.case_id FROM document_delivery x JOIN document d ON d.id = x.document_id"))).all()
             notifications = (await db.execute(text("SELECT case_id FROM notification"))).all()
@@ -63,16 +74,28 @@ async def outcome(stack: Stack, people: People, case_ids: list[str]) -> list[dic
     mail = Counter()
     for message in stack.mail():
         mail[(message["Subject"], message["Message-ID"])] += 1
+    client = await Client.connect(stack.temporal_address, data_converter=data_converter(DEVELOPMENT_KEYS))
     found = []
     for case_id in case_ids:
         case = (await people.request("GET", f"/incidents/{case_id}", "auditor")).json()
         trail = (await people.request("GET", f"/incidents/{case_id}/events", "auditor")).json()
+        recorded = await client.get_workflow_handle(workflow_id_for(case_id)).query(IncidentWorkflow.audit_trail)
         number = case["case_number"]
         mine = {key: count for key, count in mail.items() if number in key[0]}
+        kinds = [e["kind"] for e in trail["items"]]
+        listed = {d.id: d.sha256 for d in recorded.state.documents}
+        stored = [row for row in documents if row[0] == case_id]
         found.append({
             "case_number": number, "stage": case["stage"], "disposition": case["disposition"],
-            "events": [e["kind"] for e in trail["items"]], "chain_valid": trail["chain_valid"],
-            "documents": [[kind, version] for cid, kind, version in documents if cid == case_id],
+            "steps": [k for k in kinds if k != "document_generated"],
+            "documents_generated": [e["data"]["kind"] for e in trail["items"] if e["kind"] == "document_generated"],
+            "same_as_workflow": [(e["seq"], e["kind"], e["actor_id"], e["data"]) for e in trail["items"]]
+            == [(e.seq, e.kind.value, e.actor.id if e.actor else None, e.data) for e in recorded.events],
+            "chain_valid": trail["chain_valid"],
+            "documents": [[kind, version] for _, kind, version, *_ in stored],
+            # Every stored document is the one the workflow listed, and its bytes hash to what was recorded.
+            "documents_as_hashed": {doc_id: sha for _, _, _, doc_id, sha, _ in stored} == listed
+            and all(ok for *_, ok in stored),
             "deliveries": sum(1 for (cid,) in deliveries if cid == case_id),
             # Distinct messages (by Message-ID); `copies` counts a resend after a crash between the
             # SMTP hand-off and its record, which a receiver drops by its Message-ID.
@@ -91,7 +114,17 @@ async def activity_retries(stack: Stack, case_ids: list[str]) -> int:
         for event in history.events:
             if event.HasField("activity_task_started_event_attributes"):
                 retries += event.activity_task_started_event_attributes.attempt - 1
+            elif event.HasField("marker_recorded_event_attributes"):  # a local activity: its attempts
+                retries += _local_attempts(event.marker_recorded_event_attributes) - 1
     return retries
+
+
+def _local_attempts(marker) -> int:
+    """The attempts a local activity took, from its marker (the SDK's own JSON, not our payloads)."""
+    try:
+        return int(json.loads(marker.details["data"].payloads[0].data).get("attempt", 1))
+    except (KeyError, IndexError, ValueError, TypeError, AttributeError):
+        return 1
 
 
 async def drill(fault, *, cases: int, concurrency: int, think: float, seed: int, finish_within: float = 300,
@@ -175,9 +208,38 @@ def database_outage(after: float, outage: float):
     return fault
 
 
+def restore(dump_after: float, restore_after: float):
+    """A backup taken mid-run; the lifecycles go on; the database is lost and restored from that backup
+    while the API is stopped (people meet a refused connection and try again); `referrals rebuild`
+    writes back what the workflows recorded since; the API starts again."""
+    async def fault(stack: Stack, people: People, done: asyncio.Event, rng: random.Random) -> list[dict]:
+        began = time.monotonic()
+        await asyncio.sleep(dump_after)
+        dump = stack.root / "referrals.dump"
+        await asyncio.to_thread(stack.dump_database, dump)
+        dumped = time.monotonic()
+        await asyncio.sleep(restore_after)
+        stack.stop_api()
+        running = people.filed - people.finished
+        await asyncio.to_thread(stack.restore_database, dump)
+        restored = time.monotonic()
+        reports = await stack.rebuild()
+        rebuilt = time.monotonic()
+        await stack.start_api()
+        return [{"dumped_after_seconds": round(dumped - began, 2), "restored_after_seconds": round(restored - began, 2),
+                 "lifecycles_going_at_restore": running, "lifecycles_done_at_restore": people.finished,
+                 "rebuild_seconds": round(rebuilt - restored, 2), "rebuilt_cases": len(reports),
+                 "rebuilt_ok": sum(r["ok"] for r in reports),
+                 "events_added": sum(r["events_added"] for r in reports),
+                 "documents_made_again": sum(len(r["documents_made_again"]) for r in reports),
+                 "deliveries_added": sum(r["deliveries_added"] for r in reports),
+                 "problems": [r for r in reports if not r["ok"]]}]
+    return fault
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("drill", choices=["worker-kill", "server-restart", "database-outage"])
+    parser.add_argument("drill", choices=["worker-kill", "server-restart", "database-outage", "restore"])
     parser.add_argument("--cases", type=int, default=30)
     parser.add_argument("--concurrency", type=int, default=30)
     parser.add_argument("--think", type=float, default=2.0, help="most seconds a person waits between steps")
@@ -185,11 +247,14 @@ def main() -> None:
     parser.add_argument("--kills", type=int, default=8)
     parser.add_argument("--down", type=float, default=5.0, help="seconds the Temporal server stays stopped")
     parser.add_argument("--outage", type=float, default=15.0, help="seconds PostgreSQL stays stopped")
+    parser.add_argument("--dump-after", type=float, default=4.0, help="seconds into the run the backup is taken")
+    parser.add_argument("--restore-after", type=float, default=6.0, help="seconds after the backup it is restored")
     parser.add_argument("--outcomes", action="store_true", help="also print every case's outcome")
     args = parser.parse_args()
     fault = {"worker-kill": lambda: worker_kills(args.kills),
              "server-restart": lambda: server_restart(after=3.0, down=args.down),
-             "database-outage": lambda: database_outage(after=3.0, outage=args.outage)}[args.drill]()
+             "database-outage": lambda: database_outage(after=3.0, outage=args.outage),
+             "restore": lambda: restore(args.dump_after, args.restore_after)}[args.drill]()
     report = asyncio.run(drill(fault, cases=args.cases, concurrency=args.concurrency, think=args.think,
                                seed=args.seed))
     if not args.outcomes:

