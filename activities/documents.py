@@ -3,6 +3,7 @@
 import asyncio
 import hashlib
 import io
+import struct
 import uuid
 import zipfile
 from datetime import UTC, datetime
@@ -59,16 +60,20 @@ def render(template: Path, context: dict) -> bytes:
 
 
 def _fixed_times(package: bytes) -> bytes:
-    """The .docx with every part stamped 1980-01-01 instead of the moment it was zipped."""
-    source = zipfile.ZipFile(io.BytesIO(package))
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
-        for info in source.infolist():
-            stamped = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
-            stamped.compress_type = zipfile.ZIP_DEFLATED
-            stamped.external_attr = info.external_attr
-            target.writestr(stamped, source.read(info.filename))
-    return out.getvalue()
+    """The .docx with every part stamped 1980-01-01 00:00 instead of the moment it was zipped: the
+    two-byte time and date fields of each local header and central directory entry, set in place."""
+    out = bytearray(package)
+    with zipfile.ZipFile(io.BytesIO(package)) as archive:
+        central = archive.start_dir
+        for info in archive.infolist():
+            out[info.header_offset + 10:info.header_offset + 14] = _EPOCH  # local header: time, date
+            out[central + 12:central + 16] = _EPOCH  # central directory entry: time, date
+            names, extra, comment = struct.unpack_from("<HHH", out, central + 28)
+            central += 46 + names + extra + comment
+    return bytes(out)
+
+
+_EPOCH = struct.pack("<HH", 0, (1980 - 1980) << 9 | 1 << 5 | 1)  # 00:00:00, 1980-01-01 (MS-DOS format)
 
 
 class DocumentWriter:

@@ -364,8 +364,12 @@ class IncidentWorkflow:
             await self._escalate(Task.FOOTAGE_HOLD, len(self._policy.tasks[Task.FOOTAGE_HOLD].escalation))
         while not self._state.closed:
             due = next_escalation(self._state, self._policy)
-            seen = self._state.event_seq
-            changed = lambda seen=seen: self._state.closed or self._state.event_seq != seen  # noqa: E731
+            if self._one_write:  # re-plan only when the next ladder step moves (a document's event does not)
+                def changed(due=due) -> bool:
+                    return self._state.closed or next_escalation(self._state, self._policy) != due
+            else:
+                seen = self._state.event_seq
+                changed = lambda seen=seen: self._state.closed or self._state.event_seq != seen  # noqa: E731
             if due is None:
                 await workflow.wait_condition(changed)
                 continue
