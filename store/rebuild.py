@@ -7,8 +7,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from domain.events import AuditTrail
 from store import cases
-from store.audit import GENESIS, verify_chain
-from store.tables import CaseEventRow, DocumentDeliveryRow, DocumentRow
+from store.audit import GENESIS, event_hash, verify_chain
+from store.tables import CaseEventRow, DocumentDeliveryRow, DocumentRow, Incident
 
 
 @dataclass
@@ -30,19 +30,22 @@ async def write_back(session: AsyncSession, trail: AuditTrail) -> Rebuilt:
     Stored events must be the workflow's own, hash for hash; if one is not, nothing is written."""
     state = trail.state
     result = Rebuilt(case_number=state.case_number, case_id=state.case_id)
+    # A step stored meanwhile waits for this transaction (or this one finds its events: see below).
+    await session.exec(select(Incident.id).where(Incident.id == state.case_id).with_for_update())
     stored = list((await session.exec(
         select(CaseEventRow).where(CaseEventRow.case_id == state.case_id).order_by(CaseEventRow.seq)
     )).all())
     prev = GENESIS
     for row, event in zip(stored, trail.events):
         expected = cases.event_fields(state.case_id, event, prev)
-        if row.seq != event.seq or row.hash != expected["hash"]:
+        content = event_hash(case_id=row.case_id, seq=row.seq, kind=row.kind, actor_id=row.actor_id,
+                             actor_name=row.actor_name, at=row.at, data=row.data, prev_hash=row.prev_hash)
+        if row.seq != event.seq or row.hash != expected["hash"] or content != expected["hash"]:
             result.conflict = f"event {row.seq} in PostgreSQL is not the workflow's event {event.seq}"
             return result
         prev = row.hash
     if len(stored) > len(trail.events):
-        result.conflict = f"PostgreSQL holds {len(stored)} events, the workflow {len(trail.events)}"
-        return result
+        return result  # the case moved on after the workflow was asked: what is stored is newer, and its own
     await cases.persist_events(session, trail.workflow_id, state, trail.events, heal=False, rewrite=True)
     result.events_added = len(trail.events) - len(stored)
     present = set((await session.exec(select(DocumentRow.id).where(DocumentRow.case_id == state.case_id))).all())

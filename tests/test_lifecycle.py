@@ -1,7 +1,12 @@
 """The lifecycle and its branches, through the HTTP API, against a real worker, dev server and PostgreSQL."""
 
+import asyncio
+from collections import Counter
+
+from sqlalchemy import text
 from sqlmodel import select
 
+from domain.case import workflow_id_for
 from store.tables import Allegation, CaseTask, Decision, Incident, Recording
 from tests.scenario import ACK, APPROVE, HOLD_1, HOLD_2, IDENTIFIED, REFER, VIOLATIONS, Driver
 
@@ -95,3 +100,43 @@ async def test_chicago_scenario_from_filing_to_acknowledgement(api, people, sess
     ack = next(e["seq"] for e in items if e["kind"] == "referral_acknowledged")
     assert documents[-1][2] < ack
     assert case["documents_pending"] == [] and [x["kind"] for x in case["documents"]][-1] == "referral_packet"
+
+
+async def test_each_step_is_one_write_and_its_documents_follow_it(api, people, dev_server):
+    """Every update completes in the workflow task that made its one write (a local activity); the
+    documents and the e-mail run as activities of their own after it, none of them a write of a step."""
+    d = Driver(api, people)
+    cid = (await d.new_case())["id"]
+    await d.refer_to_the_end(cid)
+    handle = dev_server.client.get_workflow_handle(workflow_id_for(cid))
+    await handle.result()
+    events = (await handle.fetch_history()).events
+    scheduled = Counter(e.activity_task_scheduled_event_attributes.activity_type.name for e in events
+                        if e.HasField("activity_task_scheduled_event_attributes"))
+    assert scheduled == {"generate_document": 4, "deliver_document": 1}  # no persist_case any more
+    # A workflow task's commands follow its WorkflowTaskCompleted event: count the writes among them.
+    writes_per_update, writes = [], 0
+    for e in events:
+        if e.HasField("workflow_task_completed_event_attributes"):
+            writes = 0
+        elif e.HasField("marker_recorded_event_attributes"):
+            writes += e.marker_recorded_event_attributes.marker_name == "core_local_activity"
+        elif e.HasField("workflow_execution_update_completed_event_attributes"):
+            writes_per_update.append(writes)
+    # The filing and five steps: one write each. An acknowledgement that arrives before the packet is made
+    # waits for it, and its task then also holds the packet's record (the acknowledgement's write is one).
+    assert writes_per_update[:6] == [1] * 6 and writes_per_update[6] in (1, 2), writes_per_update
+
+
+async def test_a_document_is_listed_as_being_generated_until_it_is(api, people, sessions):
+    d = Driver(api, people)
+    async with sessions() as blocker, blocker.begin():
+        # No document can be stored while this transaction holds the table: the filing is stored all the same.
+        await blocker.exec(text("LOCK TABLE document IN EXCLUSIVE MODE"))
+        case = await d.new_case()
+        assert (case["documents_pending"], case["documents"]) == (["preservation_request"], [])
+        await asyncio.sleep(0.5)
+        assert (await d.get(case["id"])).json()["documents_pending"] == ["preservation_request"]
+    await d.settled(case["id"])
+    case = (await d.get(case["id"])).json()
+    assert case["documents_pending"] == [] and [x["kind"] for x in case["documents"]] == ["preservation_request"]

@@ -1,0 +1,161 @@
+"""PostgreSQL behind its workflows, as after a restore from an older backup: the next step brings a
+case's read model and audit trail up to date by itself, and `referrals rebuild` writes back what no
+step will (a closed case, its documents, its delivery record). Against the real worker, dev server
+and PostgreSQL; the restore is the database's own rows put back as a backup had them.
+"""
+
+import asyncio
+import hashlib
+import os
+import subprocess
+import sys
+import uuid
+
+from sqlalchemy import text
+
+from config import ROOT
+from domain.case import workflow_id_for
+from store import cases
+from store.audit import verify_chain
+from tests.conftest import TEST_KEYS
+from tests.scenario import HOLD_1, HOLD_2, IDENTIFIED, VIOLATIONS, Driver
+from workflows.incident import IncidentWorkflow
+
+# Every table holding a case's rows, children before parents.
+CASE_TABLES = ("case_event", "case_task", "recording", "person", "allegation", "decision", "notification")
+
+
+async def referrals(settings, *args: str) -> subprocess.CompletedProcess:
+    """The command, run while this process's event loop goes on serving the workflows it queries."""
+    env = {**os.environ, "DATABASE_URL": settings.database_url, "REFERRALS_ENV": "test",
+           "REFERRALS_TEMPORAL_ADDRESS": settings.temporal_address, "REFERRALS_ENCRYPTION_KEYS": TEST_KEYS}
+    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "cli", *args, cwd=ROOT, env=env,
+                                                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await asyncio.wait_for(proc.communicate(), timeout=120)
+    return subprocess.CompletedProcess(args, proc.returncode, out.decode(), err.decode())
+
+
+async def _forget(s, cid: str) -> None:
+    """Every row of the case, as if the backup predated it (the audit table's trigger set aside)."""
+    await s.exec(text("ALTER TABLE case_event DISABLE TRIGGER case_event_append_only"))
+    await s.exec(text("DELETE FROM document_delivery WHERE document_id IN (SELECT id FROM document WHERE case_id = :c)"),
+                 params={"c": cid})
+    for table in (*CASE_TABLES, "document", "incident"):
+        await s.exec(text(f"DELETE FROM {table} WHERE {'id' if table == 'incident' else 'case_id'} = :c"),
+                     params={"c": cid})
+    await s.exec(text("ALTER TABLE case_event ENABLE TRIGGER case_event_append_only"))
+
+
+async def backup(sessions, cid: str) -> str:
+    """A copy of the case's rows as they are now."""
+    tag = uuid.uuid4().hex[:8]
+    async with sessions() as s, s.begin():
+        for table in ("incident", *CASE_TABLES, "document"):
+            key = "id" if table == "incident" else "case_id"
+            await s.exec(text(f"CREATE TABLE backup_{tag}_{table} AS SELECT * FROM {table} WHERE {key} = :c"),
+                         params={"c": cid})
+        await s.exec(text(f"CREATE TABLE backup_{tag}_document_delivery AS SELECT * FROM document_delivery "
+                          "WHERE document_id IN (SELECT id FROM document WHERE case_id = :c)"), params={"c": cid})
+    return tag
+
+
+async def restore(sessions, cid: str, tag: str) -> None:
+    """The case's rows put back as the backup had them: what came after is gone from PostgreSQL."""
+    async with sessions() as s, s.begin():
+        await _forget(s, cid)
+        await s.exec(text("ALTER TABLE case_event DISABLE TRIGGER case_event_append_only"))
+        for table in ("incident", *CASE_TABLES, "document", "document_delivery"):
+            await s.exec(text(f"INSERT INTO {table} SELECT * FROM backup_{tag}_{table}"))
+            await s.exec(text(f"DROP TABLE backup_{tag}_{table}"))
+        await s.exec(text("ALTER TABLE case_event ENABLE TRIGGER case_event_append_only"))
+
+
+async def trail_of(dev_server, cid: str):
+    return await dev_server.client.get_workflow_handle(workflow_id_for(cid)).query(IncidentWorkflow.audit_trail)
+
+
+def as_recorded(trail) -> list[tuple]:
+    return [(e.seq, e.kind.value, e.actor.id if e.actor else None, e.data) for e in trail.events]
+
+
+def as_stored(items: list[dict]) -> list[tuple]:
+    return [(e["seq"], e["kind"], e["actor_id"], e["data"]) for e in items]
+
+
+async def test_the_next_step_brings_a_read_model_behind_its_workflow_up_to_date(api, people, sessions, dev_server):
+    d = Driver(api, people)
+    cid = (await d.new_case())["id"]
+    await d.settled(cid)
+    tag = await backup(sessions, cid)  # last night's backup: the filing and its preservation request
+    await d.ok(cid, "footage-hold", "custodian", {"holds": [HOLD_1, HOLD_2]})
+    await d.ok(cid, "supervisor-identification", "officer", IDENTIFIED)
+    await d.settled(cid)
+    await restore(sessions, cid, tag)
+    assert [e["kind"] for e in (await d.events(cid))["items"]] == ["case_filed", "document_generated"]
+    assert (await d.get(cid)).json()["supervisor_identification"] is None  # lost with the restore
+
+    # The next step's write finds the read model behind and sends it what it lacks, in order.
+    case = await d.ok(cid, "violation-report", "officer", VIOLATIONS)
+    assert case["stage"] == "legal_review"
+    assert case["supervisor_identification"]["payload"]["badge"] == "4411"
+    assert {r["hold_reference"] for r in case["recordings"]} == {"AXON-2026-0042", "AXON-2026-0043"}
+    stored = await d.settled(cid)
+    assert stored["chain_valid"] is True
+    assert as_stored(stored["items"]) == as_recorded(await trail_of(dev_server, cid))
+    async with sessions() as s:
+        tasks = dict((await s.exec(text("SELECT task, status FROM case_task WHERE case_id = :c"),
+                                   params={"c": cid})).all())
+    assert tasks["supervisor_identification"] == "done" and tasks["legal_review"] == "open"
+
+
+async def test_rebuild_writes_back_a_case_lost_with_its_documents_and_delivery(api, people, sessions, dev_server,
+                                                                                settings, smtp_sink):
+    d = Driver(api, people)
+    case = await d.new_case()
+    cid, number = case["id"], case["case_number"]
+    await d.refer_to_the_end(cid)
+    await dev_server.client.get_workflow_handle(workflow_id_for(cid)).result()  # closed, packet e-mailed
+    before = await d.events(cid)
+    listing = (await api.get(f"/incidents/{cid}/documents", headers=people.headers("auditor"))).json()["items"]
+    mails = len([m for m in smtp_sink.messages if number in m["Subject"]])
+    async with sessions() as s, s.begin():
+        await _forget(s, cid)  # filed and closed after the backup was taken
+    assert (await d.get(cid)).status_code == 404
+
+    done = await referrals(settings, "rebuild", number)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"OK  {number}: {len(before['items'])} event(s) added, 4 document(s) made again, " \
+           "1 delivery record(s) added; chain intact" in done.stdout
+    after = await d.events(cid)
+    assert after["chain_valid"] is True and after["items"] == before["items"]  # hash for hash
+    restored = (await d.get(cid)).json()
+    assert (restored["stage"], restored["disposition"]) == ("closed", "referred")
+    for item in listing:  # the same documents, the same bytes
+        response = await api.get(item["download"], headers=people.headers("auditor"))
+        assert response.status_code == 200 and hashlib.sha256(response.content).hexdigest() == item["sha256"]
+    async with sessions() as s:
+        delivered = (await s.exec(text("SELECT count(*) FROM document_delivery WHERE idempotency_key LIKE :k"),
+                                  params={"k": f"incident-{cid}:%"})).one()[0]
+    assert delivered == 1
+    assert len([m for m in smtp_sink.messages if number in m["Subject"]]) == mails  # nothing sent again
+
+    again = await referrals(settings, "rebuild", cid)  # by id too; a second rebuild changes nothing
+    assert again.returncode == 0 and "0 event(s) added, 0 document(s) made again, 0 delivery" in again.stdout
+    assert (await d.events(cid))["items"] == before["items"]
+
+
+async def test_rebuild_refuses_a_trail_that_is_not_the_workflows(api, people, sessions, settings):
+    d = Driver(api, people)
+    cid = (await d.new_case())["id"]
+    await d.investigate(cid)
+    await d.settled(cid)
+    async with sessions() as s, s.begin():
+        await s.exec(text("ALTER TABLE case_event DISABLE TRIGGER case_event_append_only"))
+        await s.exec(text("UPDATE case_event SET data = jsonb_set(data, '{narrative}', '\"edited\"') "
+                          "WHERE case_id = :cid AND seq = 1"), params={"cid": cid})
+        await s.exec(text("ALTER TABLE case_event ENABLE TRIGGER case_event_append_only"))
+    done = await referrals(settings, "rebuild", cid, "--json")
+    assert done.returncode == 1
+    assert '"conflict": "event 1 in PostgreSQL is not the workflow\'s event 1"' in done.stdout
+    async with sessions() as s:  # nothing written over the evidence of the edit
+        assert verify_chain(cid, await cases.list_events(s, cid)).seq == 1
