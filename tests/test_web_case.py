@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+from sqlalchemy import text as sql
 
 from activities.documents import DOCX
 from tests.desk_client import browser, sign_in
@@ -396,3 +397,16 @@ async def test_recordings_near_or_past_their_purge_date_and_an_overdue_hold_stan
     assert '<span class="badge bad">purge date passed</span>' in gone
     hold = re.search(r'<li id="task-footage_hold" class="overdue">(.*?)</li>', page, re.S).group(1)
     assert '<span class="badge bad">Open, overdue</span>' in hold and " ago (" in hold
+
+
+async def test_the_case_page_shows_a_document_being_generated(api, people, desk, sessions):
+    d = Driver(api, people)
+    auditor = await desk("auditor")
+    async with sessions() as blocker, blocker.begin():
+        await blocker.exec(sql("LOCK TABLE document IN EXCLUSIVE MODE"))  # no document can be stored yet
+        case = await d.new_case("officer")
+        page = (await auditor.get(f"/desk/cases/{case['id']}")).text
+        assert "Preservation request: being generated" in page and "No document yet." not in page
+    await d.settled(case["id"])
+    page = (await auditor.get(f"/desk/cases/{case['id']}")).text
+    assert "being generated" not in page and "-preservation-request-v1.docx" in page
