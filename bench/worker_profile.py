@@ -43,8 +43,8 @@ PARTS = (
     ("workflow_activations", ("_WorkflowWorker._handle_activation", "_WorkflowInstanceImpl", "_runner.py",
                               "workflows/incident.py")),
     # SQLAlchemy's async layer runs its statements in greenlets whose stacks lack the activity's frames.
-    ("database_driver", ("/sqlalchemy/", "/psycopg/")),
-    ("sdk_polling_and_event_loop", ("/temporalio/", "/asyncio/")),
+    ("database_driver", ("(sqlalchemy/", "(psycopg/", "(psycopg_pool/")),
+    ("sdk_polling_and_event_loop", ("(temporalio/", "(asyncio/")),
 )
 
 
