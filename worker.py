@@ -40,7 +40,7 @@ def build_worker(client: Client, settings: Settings, sessions) -> Worker:
         task_queue=settings.task_queue,
         workflows=[IncidentWorkflow, DigestWorkflow],
         activities=[
-            store.persist_events,  # a local activity: each step's one write
+            store.persist_events,  # each step's one write
             store.persist,
             DocumentWriter(sessions).generate,
             notifier.notify,

@@ -17,7 +17,7 @@ class CaseStore:
 
     @activity.defn(name="persist_case_events")
     async def persist_events(self, change: PersistEvents) -> Persisted:
-        """A step's one write (run as a local activity): its events and the read model in one
+        """A step's one write: its events and the read model in one
         transaction, keyed by (case, event sequence), so a retry after a lost commit changes nothing.
         A read model found behind the first event (a restored database) is reported, not written."""
         state = change.state

@@ -3,7 +3,7 @@
     .venv/bin/python -m bench.faults worker-kill      [--cases 30 --kills 8 --seed 7]
     .venv/bin/python -m bench.faults server-restart   [--cases 30 --down 5]
     .venv/bin/python -m bench.faults database-outage  [--cases 30 --outage 15]
-    .venv/bin/python -m bench.faults restore          [--cases 30 --dump-after 4 --restore-after 6]
+    .venv/bin/python -m bench.faults restore          [--cases 30 --dump-after 2 --restore-after 3]
 
 Each drill starts its own stack of real processes (bench/stack.py), files the Chicago scenario
 N times and carries every case to the prosecutor's acknowledgement, as people would: a request
@@ -114,17 +114,7 @@ async def activity_retries(stack: Stack, case_ids: list[str]) -> int:
         for event in history.events:
             if event.HasField("activity_task_started_event_attributes"):
                 retries += event.activity_task_started_event_attributes.attempt - 1
-            elif event.HasField("marker_recorded_event_attributes"):  # a local activity: its attempts
-                retries += _local_attempts(event.marker_recorded_event_attributes) - 1
     return retries
-
-
-def _local_attempts(marker) -> int:
-    """The attempts a local activity took, from its marker (the SDK's own JSON, not our payloads)."""
-    try:
-        return int(json.loads(marker.details["data"].payloads[0].data).get("attempt", 1))
-    except (KeyError, IndexError, ValueError, TypeError, AttributeError):
-        return 1
 
 
 async def drill(fault, *, cases: int, concurrency: int, think: float, seed: int, finish_within: float = 300,
@@ -220,14 +210,14 @@ def restore(dump_after: float, restore_after: float):
         dumped = time.monotonic()
         await asyncio.sleep(restore_after)
         stack.stop_api()
-        running = people.filed - people.finished
+        running, finished = people.filed - people.finished, people.finished
         await asyncio.to_thread(stack.restore_database, dump)
         restored = time.monotonic()
         reports = await stack.rebuild()
         rebuilt = time.monotonic()
         await stack.start_api()
         return [{"dumped_after_seconds": round(dumped - began, 2), "restored_after_seconds": round(restored - began, 2),
-                 "lifecycles_going_at_restore": running, "lifecycles_done_at_restore": people.finished,
+                 "lifecycles_going_at_restore": running, "lifecycles_done_at_restore": finished,
                  "rebuild_seconds": round(rebuilt - restored, 2), "rebuilt_cases": len(reports),
                  "rebuilt_ok": sum(r["ok"] for r in reports),
                  "events_added": sum(r["events_added"] for r in reports),
@@ -247,8 +237,8 @@ def main() -> None:
     parser.add_argument("--kills", type=int, default=8)
     parser.add_argument("--down", type=float, default=5.0, help="seconds the Temporal server stays stopped")
     parser.add_argument("--outage", type=float, default=15.0, help="seconds PostgreSQL stays stopped")
-    parser.add_argument("--dump-after", type=float, default=4.0, help="seconds into the run the backup is taken")
-    parser.add_argument("--restore-after", type=float, default=6.0, help="seconds after the backup it is restored")
+    parser.add_argument("--dump-after", type=float, default=2.0, help="seconds into the run the backup is taken")
+    parser.add_argument("--restore-after", type=float, default=3.0, help="seconds after the backup it is restored")
     parser.add_argument("--outcomes", action="store_true", help="also print every case's outcome")
     args = parser.parse_args()
     fault = {"worker-kill": lambda: worker_kills(args.kills),

@@ -16,7 +16,3 @@ def documents_after(kind: EventKind, state: CaseState) -> list[DocumentKind]:
         return [DocumentKind.REFERRAL_PACKET]
     return []
 
-
-# Steps that wait for the documents asked for before them: the prosecutor acknowledges a referral
-# packet, so the packet exists (and is on its way) before the acknowledgement is recorded.
-WAITS_FOR_DOCUMENTS = frozenset({EventKind.REFERRAL_ACKNOWLEDGED})

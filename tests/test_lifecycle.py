@@ -96,15 +96,13 @@ async def test_chicago_scenario_from_filing_to_acknowledgement(api, people, sess
              "legal_review_decided": "legal_review_memo", "command_decided": "referral_packet"}
     askers = [e["seq"] for e in items if e["kind"] in asked]
     assert all(seq > asker for (_, _, seq), asker in zip(documents, askers))
-    # The prosecutor acknowledges the packet: it was made (and listed) before the acknowledgement.
-    ack = next(e["seq"] for e in items if e["kind"] == "referral_acknowledged")
-    assert documents[-1][2] < ack
+    case = (await d.get(cid)).json()
     assert case["documents_pending"] == [] and [x["kind"] for x in case["documents"]][-1] == "referral_packet"
 
 
 async def test_each_step_is_one_write_and_its_documents_follow_it(api, people, dev_server):
-    """Every update completes in the workflow task that made its one write (a local activity); the
-    documents and the e-mail run as activities of their own after it, none of them a write of a step."""
+    """Every update, from accepted to completed, runs one write (`persist_case_events`); the documents
+    and the e-mail run as activities of their own after it, each document recording itself with a write."""
     d = Driver(api, people)
     cid = (await d.new_case())["id"]
     await d.refer_to_the_end(cid)
@@ -113,19 +111,19 @@ async def test_each_step_is_one_write_and_its_documents_follow_it(api, people, d
     events = (await handle.fetch_history()).events
     scheduled = Counter(e.activity_task_scheduled_event_attributes.activity_type.name for e in events
                         if e.HasField("activity_task_scheduled_event_attributes"))
-    assert scheduled == {"generate_document": 4, "deliver_document": 1}  # no persist_case any more
-    # A workflow task's commands follow its WorkflowTaskCompleted event: count the writes among them.
-    writes_per_update, writes = [], 0
+    # The filing, six steps and four documents: 11 writes; no `persist_case` (one per event) any more.
+    assert scheduled == {"persist_case_events": 11, "generate_document": 4, "deliver_document": 1}
+    writes_per_update, open_updates = [], 0
+    writes = 0
     for e in events:
-        if e.HasField("workflow_task_completed_event_attributes"):
-            writes = 0
-        elif e.HasField("marker_recorded_event_attributes"):
-            writes += e.marker_recorded_event_attributes.marker_name == "core_local_activity"
+        if e.HasField("workflow_execution_update_accepted_event_attributes"):
+            open_updates, writes = open_updates + 1, 0
+        elif e.HasField("activity_task_scheduled_event_attributes") and open_updates:
+            writes += e.activity_task_scheduled_event_attributes.activity_type.name == "persist_case_events"
         elif e.HasField("workflow_execution_update_completed_event_attributes"):
             writes_per_update.append(writes)
-    # The filing and five steps: one write each. An acknowledgement that arrives before the packet is made
-    # waits for it, and its task then also holds the packet's record (the acknowledgement's write is one).
-    assert writes_per_update[:6] == [1] * 6 and writes_per_update[6] in (1, 2), writes_per_update
+            open_updates -= 1
+    assert writes_per_update == [1] * 7, writes_per_update  # the filing and six steps: one write each
 
 
 async def test_a_document_is_listed_as_being_generated_until_it_is(api, people, sessions):

@@ -85,17 +85,19 @@ PATHS = {
 @pytest.mark.parametrize("name", sorted(PATHS))
 async def test_record(api, people, dev_server, fast_api, fast_settings, sessions, name):
     changes, drive = PATHS[name]
-    if changes is FAST:  # escalations in seconds, served by a worker of that policy's own
+    if changes is FAST:  # escalations in seconds, served by a worker of that policy's own until the case ends
         async with build_worker(dev_server.client, fast_settings, sessions):
             d = Driver(fast_api, people)
             cid = (await d.new_case())["id"]
             await drive(d, cid)
+            handle = dev_server.client.get_workflow_handle(workflow_id_for(cid))
+            await handle.result()
     else:
         d = Driver(api, people)
         cid = (await d.new_case(body=filing(**changes) if changes else None))["id"]
         await drive(d, cid)
-    handle = dev_server.client.get_workflow_handle(workflow_id_for(cid))
-    await handle.result()
+        handle = dev_server.client.get_workflow_handle(workflow_id_for(cid))
+        await handle.result()
     history = await handle.fetch_history()
     (HISTORIES / f"{name}.json").write_text(json.dumps({"workflow_id": history.workflow_id,
                                                          "history": json.loads(history.to_json())}, indent=1))

@@ -14,7 +14,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.notifier import Notifier
     from domain import search_attributes as sa
     from domain import steps
-    from domain.documents import WAITS_FOR_DOCUMENTS, documents_after
+    from domain.documents import documents_after
     from domain.case import CaseState, DocumentRef, IncidentInput, PersonRef, new_case, open_task
     from domain.enums import (
         INVESTIGATION_TASKS,
@@ -66,7 +66,7 @@ NOTIFY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=2), maximum_interv
 NOTIFY_DEADLINE = timedelta(days=1)
 # workflow.patched ids: changes to released workflow code (README, "Changing released workflow code").
 PUBLISH_CHANGES_ONLY = "publish-changed-search-attributes"
-# A step is one write (a local activity) of its events and the read model; documents and messages follow
+# A step is one write (one activity) of its events and the read model; documents and messages follow
 # it in the background. Cases started before this patch write each event with an activity of its own and
 # make their documents inline, and replay that way.
 ONE_WRITE_PER_STEP = "one-write-per-step"
@@ -93,6 +93,7 @@ class IncidentWorkflow:
         self._one_write = False  # decided once, at the start of the run (ONE_WRITE_PER_STEP)
         self._requests: list[DocumentRequest] = []
         self._delivered: list[Delivered] = []
+        self._steps_under_way = 0  # human steps between their update's arrival and its answer
 
     @workflow.run
     async def run(self, inp: IncidentInput) -> CaseState:
@@ -219,16 +220,18 @@ class IncidentWorkflow:
     async def _apply(self, kind: EventKind, step: Step) -> StepResult:
         # An update can arrive in the same activation as the start: the filing goes first.
         await workflow.wait_condition(lambda: self._filed)
-        if self._one_write and kind in WAITS_FOR_DOCUMENTS:
-            await workflow.wait_condition(lambda: not self._state.documents_pending)
-        async with self._lock:
-            # A handler queued behind the lock re-checks against what changed since its validator ran.
-            self._validate(kind, step)
-            _, apply = steps.STEPS[kind]
-            apply(self._state, step, workflow.now())
-            await self._record(kind, PersonRef.of(step.actor), step.payload.model_dump(mode="json"))
-            await self._documents_after(kind)
-        return await self._settled()
+        self._steps_under_way += 1
+        try:
+            async with self._lock:
+                # A handler queued behind the lock re-checks against what changed since its validator ran.
+                self._validate(kind, step)
+                _, apply = steps.STEPS[kind]
+                apply(self._state, step, workflow.now())
+                await self._record(kind, PersonRef.of(step.actor), step.payload.model_dump(mode="json"))
+                await self._documents_after(kind)
+            return await self._settled()
+        finally:
+            self._steps_under_way -= 1
 
     async def _settled(self) -> StepResult:
         # The run loop reacts to a completed task under the lock (next stage, reopened tasks,
@@ -332,7 +335,13 @@ class IncidentWorkflow:
                     "document_id": ref.id, "kind": ref.kind.value, "version": ref.version, "filename": ref.filename,
                     "size": ref.size, "sha256": ref.sha256,
                 })
-                await self._write()
+                seq = self._state.event_seq
+            # A step under way stores this record with its own write (no step waits behind a document's);
+            # with none, or once they have answered without it, the document stores itself.
+            await workflow.wait_condition(lambda: self._written >= seq or not self._steps_under_way)
+            if self._written < seq:
+                async with self._lock:
+                    await self._write()
             if kind == DocumentKind.REFERRAL_PACKET:
                 self._deliveries.append(asyncio.create_task(self._send_to_prosecutor(ref)))
 
@@ -427,13 +436,16 @@ class IncidentWorkflow:
         self._publish()
 
     async def _write(self) -> None:
-        """Store the events not yet stored and the case after them: one transaction, one local activity,
-        under the lock. A read model found behind (PostgreSQL restored from a backup) is sent what it lacks."""
+        """Store the events not yet stored and the case after them: one transaction, one activity, under
+        the lock. A read model found behind (PostgreSQL restored from a backup) is sent what it lacks.
+        (Not a local activity: a workflow task that fails after its local activity wrote would be run
+        again and may record other events under the same numbers, and the audit chain admits no second
+        version. A regular activity is scheduled by a completed task, so what it writes is history.)"""
         if not self._one_write or self._written == self._state.event_seq:
             return
         since = self._written
         while True:
-            stored = await workflow.execute_local_activity_method(
+            stored = await workflow.execute_activity_method(
                 CaseStore.persist_events,
                 PersistEvents(workflow_id=workflow.info().workflow_id, state=self._state, events=self._events[since:]),
                 start_to_close_timeout=PERSIST_TIMEOUT, retry_policy=PERSIST_RETRY,
