@@ -111,8 +111,11 @@ async def test_each_step_is_one_write_and_its_documents_follow_it(api, people, d
     events = (await handle.fetch_history()).events
     scheduled = Counter(e.activity_task_scheduled_event_attributes.activity_type.name for e in events
                         if e.HasField("activity_task_scheduled_event_attributes"))
-    # The filing, six steps and four documents: 11 writes; no `persist_case` (one per event) any more.
-    assert scheduled == {"persist_case_events": 11, "generate_document": 4, "deliver_document": 1}
+    # The filing and six steps write once each; a document's record rides on a step's write under way
+    # or is written on its own: 7 to 11 writes. No `persist_case` (one per event) any more.
+    assert set(scheduled) == {"persist_case_events", "generate_document", "deliver_document"}
+    assert 7 <= scheduled["persist_case_events"] <= 11 and scheduled["generate_document"] == 4
+    assert scheduled["deliver_document"] == 1
     writes_per_update, open_updates = [], 0
     writes = 0
     for e in events:
