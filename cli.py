@@ -130,7 +130,7 @@ async def _verify(args: argparse.Namespace) -> int:
     return 1 if broken else 0
 
 
-async def _workflow_ids(client, settings, case: str | None, session) -> list[str]:
+async def _workflow_ids(client, case: str | None, session) -> list[str]:
     if case is None:
         return [w.id async for w in client.list_workflows("WorkflowType = 'IncidentWorkflow'")]
     if found := await cases.find(session, case):
@@ -144,7 +144,7 @@ async def _rebuild(args: argparse.Namespace) -> int:
     from activities.documents import DocumentWriter
     from store import rebuild
     from temporal_client import connect
-    from temporalio.service import RPCError
+    from temporalio.service import RPCError, RPCStatusCode
     from workflows.incident import IncidentWorkflow
 
     settings = get_settings()
@@ -155,12 +155,14 @@ async def _rebuild(args: argparse.Namespace) -> int:
     failed = 0
     try:
         async with sessions() as session:
-            workflow_ids = await _workflow_ids(client, settings, args.case, session)
+            workflow_ids = await _workflow_ids(client, args.case, session)
         for workflow_id in workflow_ids:
             try:
                 trail = await client.get_workflow_handle(workflow_id).query(IncidentWorkflow.audit_trail)
             except RPCError as exc:
-                print(f"referrals: {workflow_id}: {exc.message}", file=sys.stderr)
+                missing = exc.status == RPCStatusCode.NOT_FOUND
+                print(f"referrals: {f'no case {args.case}' if missing and args.case else workflow_id}: "
+                      f"{'Temporal holds no such workflow' if missing else exc.message}", file=sys.stderr)
                 failed += 1
                 continue
             async with sessions() as session, session.begin():
@@ -169,7 +171,8 @@ async def _rebuild(args: argparse.Namespace) -> int:
             for request in result.documents_missing:
                 row = await writer.write(request)
                 expected = next(d.sha256 for d in trail.state.documents if d.id == request.document_id)
-                remade.append({"id": row.id, "kind": row.kind, "version": row.version, "same_bytes": row.sha256 == expected})
+                remade.append({"id": row.id, "kind": row.kind, "version": row.version,
+                               "same_bytes": row.sha256 == expected})
             async with sessions() as session, session.begin():
                 result.deliveries_added = await rebuild.restore_deliveries(session, trail)
                 result.chain_break = await rebuild.chain_break(session, trail.state.case_id)

@@ -73,7 +73,7 @@ def _fixed_times(package: bytes) -> bytes:
     return bytes(out)
 
 
-_EPOCH = struct.pack("<HH", 0, (1980 - 1980) << 9 | 1 << 5 | 1)  # 00:00:00, 1980-01-01 (MS-DOS format)
+_EPOCH = struct.pack("<HH", 0, 1 << 5 | 1)  # MS-DOS time 00:00:00, date 1980-01-01 (years count from 1980)
 
 
 class DocumentWriter:

@@ -15,4 +15,3 @@ def documents_after(kind: EventKind, state: CaseState) -> list[DocumentKind]:
     if kind == EventKind.COMMAND_DECIDED and state.command_decisions[-1].payload.decision == ApprovalDecision.APPROVE:
         return [DocumentKind.REFERRAL_PACKET]
     return []
-

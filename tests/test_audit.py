@@ -30,16 +30,20 @@ async def test_events_cannot_be_changed_or_deleted(api, people, sessions):
                 await s.exec(text(statement), params={"cid": cid})
 
 
+async def edit_narrative(sessions, cid: str, seq: int) -> None:
+    """Someone with the database owner's rights goes around the trigger and edits an event."""
+    async with sessions() as s, s.begin():
+        await s.exec(text("ALTER TABLE case_event DISABLE TRIGGER case_event_append_only"))
+        await s.exec(text("UPDATE case_event SET data = jsonb_set(data, '{narrative}', '\"edited\"') "
+                          "WHERE case_id = :cid AND seq = :seq"), params={"cid": cid, "seq": seq})
+        await s.exec(text("ALTER TABLE case_event ENABLE TRIGGER case_event_append_only"))
+
+
 async def test_an_edited_row_is_caught(api, people, sessions, database_url):
     d = Driver(api, people)
     cid = (await d.new_case())["id"]
     await d.investigate(cid)
-    async with sessions() as s, s.begin():
-        # Someone with the database owner's rights goes around the trigger.
-        await s.exec(text("ALTER TABLE case_event DISABLE TRIGGER case_event_append_only"))
-        await s.exec(text("UPDATE case_event SET data = jsonb_set(data, '{narrative}', '\"edited\"') "
-                          "WHERE case_id = :cid AND seq = 4"), params={"cid": cid})
-        await s.exec(text("ALTER TABLE case_event ENABLE TRIGGER case_event_append_only"))
+    await edit_narrative(sessions, cid, 4)
     async with sessions() as s:
         broken = verify_chain(cid, await cases.list_events(s, cid))
     assert broken is not None and broken.seq == 4

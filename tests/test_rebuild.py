@@ -18,6 +18,7 @@ from domain.case import workflow_id_for
 from store import cases
 from store.audit import verify_chain
 from tests.conftest import TEST_KEYS
+from tests.test_audit import edit_narrative
 from tests.scenario import HOLD_1, HOLD_2, IDENTIFIED, VIOLATIONS, Driver
 from workflows.incident import IncidentWorkflow
 
@@ -149,13 +150,16 @@ async def test_rebuild_refuses_a_trail_that_is_not_the_workflows(api, people, se
     cid = (await d.new_case())["id"]
     await d.investigate(cid)
     await d.settled(cid)
-    async with sessions() as s, s.begin():
-        await s.exec(text("ALTER TABLE case_event DISABLE TRIGGER case_event_append_only"))
-        await s.exec(text("UPDATE case_event SET data = jsonb_set(data, '{narrative}', '\"edited\"') "
-                          "WHERE case_id = :cid AND seq = 1"), params={"cid": cid})
-        await s.exec(text("ALTER TABLE case_event ENABLE TRIGGER case_event_append_only"))
+    await edit_narrative(sessions, cid, 1)
     done = await referrals(settings, "rebuild", cid, "--json")
     assert done.returncode == 1
     assert '"conflict": "event 1 in PostgreSQL is not the workflow\'s event 1"' in done.stdout
     async with sessions() as s:  # nothing written over the evidence of the edit
         assert verify_chain(cid, await cases.list_events(s, cid)).seq == 1
+
+
+async def test_rebuild_of_a_case_nobody_holds_says_so(settings, api):
+    done = await referrals(settings, "rebuild", "CPD-1999-000000")
+    assert done.returncode == 1
+    assert "referrals: no case CPD-1999-000000: Temporal holds no such workflow" in done.stderr
+    assert "0 with problems" not in done.stdout
