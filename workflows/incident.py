@@ -70,6 +70,11 @@ PUBLISH_CHANGES_ONLY = "publish-changed-search-attributes"
 # it in the background. Cases started before this patch write each event with an activity of its own and
 # make their documents inline, and replay that way.
 ONE_WRITE_PER_STEP = "one-write-per-step"
+# A document's record waits up to RECORD_RIDE for the case's next write (a person's next step) and is
+# stored with it, instead of a write of its own that the next step would queue behind. Cases started
+# before this patch write the record at once when no step is under way.
+RECORD_RIDES_NEXT_WRITE = "document-record-rides-next-write"
+RECORD_RIDE = timedelta(seconds=1)
 
 
 @workflow.defn
@@ -91,6 +96,7 @@ class IncidentWorkflow:
         self._events: list[CaseEvent] = []  # every event recorded, in order (event seq n is at n - 1)
         self._written = 0  # the last event seq stored in PostgreSQL
         self._one_write = False  # decided once, at the start of the run (ONE_WRITE_PER_STEP)
+        self._record_rides = False  # likewise (RECORD_RIDES_NEXT_WRITE)
         self._requests: list[DocumentRequest] = []
         self._delivered: list[Delivered] = []
         self._steps_under_way = 0  # human steps between their update's arrival and its answer
@@ -98,6 +104,7 @@ class IncidentWorkflow:
     @workflow.run
     async def run(self, inp: IncidentInput) -> CaseState:
         self._one_write = workflow.patched(ONE_WRITE_PER_STEP)
+        self._record_rides = self._one_write and workflow.patched(RECORD_RIDES_NEXT_WRITE)
         async with self._lock:
             await self._record(EventKind.CASE_FILED, PersonRef.of(inp.filed_by), inp.filing.model_dump(mode="json"))
             await self._documents_after(EventKind.CASE_FILED)
@@ -336,14 +343,29 @@ class IncidentWorkflow:
                     "size": ref.size, "sha256": ref.sha256,
                 })
                 seq = self._state.event_seq
-            # A step under way stores this record with its own write (no step waits behind a document's);
-            # with none, or once they have answered without it, the document stores itself.
-            await workflow.wait_condition(lambda: self._written >= seq or not self._steps_under_way)
+            await self._record_stored_or_due(seq)
             if self._written < seq:
                 async with self._lock:
                     await self._write()
             if kind == DocumentKind.REFERRAL_PACKET:
                 self._deliveries.append(asyncio.create_task(self._send_to_prosecutor(ref)))
+
+    async def _record_stored_or_due(self, seq: int) -> None:
+        """Until a document's record (event `seq`) is stored with a step's write, or is due to store itself."""
+        rides = lambda: self._written >= seq  # noqa: E731
+        if not self._record_rides:
+            # A step under way stores it with its own write; with none, or once they answered without it, now.
+            await workflow.wait_condition(lambda: rides() or not self._steps_under_way)
+            return
+        # The next step's write stores it if one comes within RECORD_RIDE (the next step would otherwise
+        # queue behind this record's write); a closed case has no next step.
+        if rides() or self._state.closed and not self._steps_under_way:
+            return
+        try:
+            await workflow.wait_condition(lambda: rides() or self._state.closed and not self._steps_under_way,
+                                          timeout=RECORD_RIDE)
+        except asyncio.TimeoutError:
+            pass
 
     async def _send_to_prosecutor(self, ref: DocumentRef) -> None:
         delivery = DocumentDelivery(workflow_id=workflow.info().workflow_id, case_id=self._state.case_id,
