@@ -3,6 +3,7 @@
 import hashlib
 import json
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -23,9 +24,11 @@ from domain.enums import Stage
 from domain.errors import RejectionKind
 from domain.messages import (
     CommandApproval,
+    FilingRequest,
     FootageHold,
     IncidentFiling,
     LegalReview,
+    PersonIn,
     ReferralAcknowledgement,
     Step,
     SupervisorIdentification,
@@ -35,6 +38,7 @@ from domain.messages import (
 from domain.permissions import Operation
 from domain.policy import Policy
 from store import cases
+from sealing import Sealer
 from store.tables import AppUser, Incident
 from workflows.incident import IncidentWorkflow
 from workflows.status import summary
@@ -50,6 +54,8 @@ class StepKind:
     body: type[BaseModel]
     update: Any  # the workflow's update method
     summary: str
+    # The body as the workflow receives it (contact details sealed), where that is not the body itself.
+    prepare: Callable[[BaseModel, Sealer], BaseModel] | None = None
 
 
 STEPS = [
@@ -67,12 +73,17 @@ STEPS = [
              IncidentWorkflow.acknowledge_referral, "Record the prosecutor's acknowledgement"),
     StepKind(Operation.WITHDRAW, "/withdrawal", Withdrawal, IncidentWorkflow.withdraw,
              "Withdraw the case, with a reason"),
+    StepKind(Operation.ADD_PERSON, "/people", PersonIn, IncidentWorkflow.add_person,
+             "Add a person involved (victim, witness, complainant, bystander, other), with injuries and statements",
+             prepare=lambda body, sealer: sealer.person(body)),
 ]
 STEP = {kind.operation: kind for kind in STEPS}
 
 
 def filing_hash(filing: IncidentFiling) -> str:
-    return hashlib.sha256(json.dumps(filing.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()
+    # A filing without people hashes as it did before they could be named (Idempotency-Key retries across an upgrade).
+    body = filing.model_dump(mode="json", exclude=None if getattr(filing, "people", None) else {"people"})
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
 
 def require_same_filing(incident: Incident, request_hash: str) -> None:
@@ -81,7 +92,7 @@ def require_same_filing(incident: Incident, request_hash: str) -> None:
                        {"field": "Idempotency-Key"})
 
 
-async def file_case(filing: IncidentFiling, user: AppUser, session: AsyncSession, client: Client,
+async def file_case(filing: FilingRequest | IncidentFiling, user: AppUser, session: AsyncSession, client: Client,
                     settings: Settings, policy: Policy, idempotency_key: str | None) -> tuple[Incident, bool]:
     """The stored case, and whether this request created it (False: an earlier one with the same key did)."""
     refuse_clock_problems(filing)
@@ -96,8 +107,12 @@ async def file_case(filing: IncidentFiling, user: AppUser, session: AsyncSession
         case_id = str(uuid.uuid4())
     case_number = await cases.next_case_number(session, policy.case_prefix, datetime.now(UTC).year)
     await session.commit()
+    people = getattr(filing, "people", [])
+    if isinstance(filing, FilingRequest):
+        filing = IncidentFiling.model_validate(filing.model_dump(exclude={"people"}))
+    sealer = Sealer.of(settings.effective_encryption_keys)
     inp = IncidentInput(case_id=case_id, case_number=case_number, filed_by=actor_of(user), filing=filing,
-                        policy=policy, request_hash=request_hash)
+                        policy=policy, request_hash=request_hash, people=[sealer.person(p) for p in people])
     # Start and wait for the filing to be stored in one call; a concurrent retry with the same
     # Idempotency-Key joins the running workflow instead of starting a second one.
     await client.execute_update_with_start_workflow(
@@ -138,7 +153,7 @@ def _update_id(operation: Operation, user_id: str, key: str | None, body: BaseMo
 
 
 async def take_step(kind: StepKind, body: BaseModel, incident: Incident, user: AppUser, client: Client,
-                    session: AsyncSession, idempotency_key: str | None) -> Incident:
+                    session: AsyncSession, settings: Settings, idempotency_key: str | None) -> Incident:
     """Runs the step as a workflow update; its validator's refusal becomes the ApiError to answer with.
     Returns the case as stored after the step (the update returns once its change is stored)."""
     refuse_clock_problems(body)
@@ -146,7 +161,8 @@ async def take_step(kind: StepKind, body: BaseModel, incident: Incident, user: A
         raise ApiError(409, f"the case is closed ({incident.disposition})")
     handle = client.get_workflow_handle_for(IncidentWorkflow.run, incident.workflow_id)
     try:
-        await handle.execute_update(kind.update, Step(actor=actor_of(user), payload=body),
+        payload = kind.prepare(body, Sealer.of(settings.effective_encryption_keys)) if kind.prepare else body
+        await handle.execute_update(kind.update, Step(actor=actor_of(user), payload=payload),
                                     id=_update_id(kind.operation, user.id, idempotency_key, body))
     except WorkflowUpdateFailedError as exc:
         raise _refusal(exc.cause) from exc

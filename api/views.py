@@ -5,7 +5,10 @@ from datetime import datetime
 from pydantic import BaseModel
 
 from config import Settings
-from domain.case import CaseState
+from domain.case import CaseState, InvolvedPerson
+from domain.messages import Contact
+from domain.permissions import Operation, allowed
+from sealing import Sealer
 from store.tables import AppUser, CaseEventRow, Incident
 
 
@@ -15,7 +18,16 @@ class Links(BaseModel):
     temporal_ui: str
 
 
+class PersonOut(InvolvedPerson):
+    """A person involved as a reader sees them: contact details opened for the roles that may read them
+    (domain/permissions.py, READ_CONTACT); for everyone else only whether there are any."""
+
+    contact: Contact | None = None
+    contact_on_file: bool = False
+
+
 class CaseOut(CaseState):
+    people: list[PersonOut] = []
     id: str
     workflow_id: str
     links: Links
@@ -78,9 +90,18 @@ def links(incident: Incident, settings: Settings) -> Links:
     )
 
 
-def case_out(incident: Incident, settings: Settings) -> CaseOut:
-    return CaseOut(**incident.state, id=incident.id, workflow_id=incident.workflow_id,
+def case_out(incident: Incident, settings: Settings, reader: AppUser) -> CaseOut:
+    state = dict(incident.state)
+    sealer = Sealer.of(settings.effective_encryption_keys) if allowed(Operation.READ_CONTACT, reader.roles) else None
+    people = [person_out(InvolvedPerson.model_validate(person), sealer) for person in state.pop("people", [])]
+    return CaseOut(**state, people=people, id=incident.id, workflow_id=incident.workflow_id,
                    links=links(incident, settings))
+
+
+def person_out(person: InvolvedPerson, sealer: Sealer | None) -> PersonOut:
+    """With a sealer (the reader may read contact details): opened; without: withheld."""
+    opened = sealer.open(person.contact) if sealer is not None and person.contact is not None else None
+    return PersonOut(**person.model_dump(exclude={"contact"}), contact=opened, contact_on_file=person.contact is not None)
 
 
 def case_summary(incident: Incident, settings: Settings) -> CaseSummary:

@@ -23,6 +23,7 @@ from domain.messages import (
     IncidentFiling,
     LegalReview,
     P,
+    Person,
     ReferralAcknowledgement,
     SupervisorIdentification,
     ViolationReport,
@@ -92,6 +93,16 @@ class DocumentRef(_Model):
     created_at: datetime
 
 
+class InvolvedPerson(Person):
+    """A civilian in the case (contact details sealed), with the id statements and corrections name them by."""
+
+    model_config = ConfigDict(extra="forbid", frozen=False)
+
+    id: str  # "P1", "P2", … in the order they were added
+    added_by: PersonRef
+    added_at: datetime
+
+
 class Recorded(_Model, Generic[P]):
     """A human step as it was accepted: what was said, by whom, when."""
 
@@ -109,6 +120,7 @@ class IncidentInput(_Model):
     filing: IncidentFiling
     policy: Policy
     request_hash: str
+    people: list[Person] = []  # the people involved, named at filing (contact details sealed)
 
 
 class CaseState(_Model):
@@ -120,6 +132,7 @@ class CaseState(_Model):
     request_hash: str
     details: IncidentDetails
     recordings: list[RecordingState]
+    people: list[InvolvedPerson] = []
     stage: Stage = Stage.INVESTIGATION
     disposition: Disposition | None = None
     closed_at: datetime | None = None
@@ -155,6 +168,11 @@ class CaseState(_Model):
 
     def recording(self, camera_id: str) -> RecordingState | None:
         return next((r for r in self.recordings if r.camera_id == camera_id), None)
+
+    def add_person(self, person: Person, by: PersonRef, at: datetime) -> InvolvedPerson:
+        added = InvolvedPerson(**person.model_dump(), id=f"P{len(self.people) + 1}", added_by=by, added_at=at)
+        self.people.append(added)
+        return added
 
     def alleged_statutes(self) -> list[str]:
         if self.violation_report is None:
@@ -228,6 +246,8 @@ def new_case(inp: IncidentInput, now: datetime) -> CaseState:
         ],
         tasks={task: TaskState(owner_role=TASK_OWNER[task]) for task in Task},
     )
+    for person in inp.people:
+        state.add_person(person, state.filed_by, now)
     for task in INVESTIGATION_TASKS:
         open_task(state, task, now, inp.policy)
     state.purge_warnings = purge_warnings(state, now, inp.policy)

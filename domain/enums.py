@@ -111,3 +111,20 @@ class DocumentKind(StrEnum):
     PRESERVATION_REQUEST = "preservation_request"
     LEGAL_REVIEW_MEMO = "legal_review_memo"
     REFERRAL_PACKET = "referral_packet"
+
+
+class PersonPart(StrEnum):
+    """A civilian's part in the incident."""
+
+    VICTIM = "victim"
+    WITNESS = "witness"
+    COMPLAINANT = "complainant"
+    BYSTANDER = "bystander"
+    OTHER = "other"
+
+
+class NameWithheld(StrEnum):
+    """Why a person involved has no name in the case."""
+
+    DECLINED = "declined"  # would not give it
+    UNKNOWN = "unknown"  # left before it was asked, or could not be identified

@@ -20,6 +20,7 @@ class EventKind(StrEnum):
     COMMAND_DECIDED = "command_decided"
     REFERRAL_ACKNOWLEDGED = "referral_acknowledged"
     CASE_WITHDRAWN = "case_withdrawn"
+    PERSON_ADDED = "person_added"
     STAGE_CHANGED = "stage_changed"
     TASKS_REOPENED = "tasks_reopened"
     TASK_ESCALATED = "task_escalated"

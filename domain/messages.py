@@ -27,6 +27,8 @@ from domain.enums import (
     ApprovalDecision,
     FlagReason,
     ImmunityFinding,
+    NameWithheld,
+    PersonPart,
     ReviewDecision,
     Role,
     SupervisorOutcome,
@@ -34,11 +36,23 @@ from domain.enums import (
     Verification,
 )
 
-FORBIDDEN_FIELD = re.compile(r"immigra|citizen|nationality|visa|alien|deport_status|legal_status", re.I)
-PRIVACY_RULE = (
-    "the product never collects the immigration status or citizenship of any person "
-    "(Illinois TRUST Act, 5 ILCS 805; Chicago Welcoming City Ordinance, MCC 2-173)"
+# Field names asking about immigration status, citizenship, nationality, country or place of birth
+# or an alien registration number, in any spelling: matched on the name lowercased with everything
+# but letters and digits removed ("Country-of-Birth", "placeOfBirth", "a_number" alike).
+FORBIDDEN_FIELD = re.compile(
+    r"immigra|citizen|nationalit|visa|alien|deport|legalstatus|countryofbirth|birthcountry|placeofbirth"
+    r"|birthplace|countryoforigin|^anumber$|^ano$|^anum$|uscis"
 )
+PRIVACY_RULE = (
+    "the product never collects the immigration status, citizenship, nationality, country or place of "
+    "birth or alien number of any person (Illinois TRUST Act, 5 ILCS 805; Chicago Welcoming City "
+    "Ordinance, MCC 2-173)"
+)
+
+
+def asks_status(field_name: str) -> bool:
+    """Whether a field's name asks for what PRIVACY_RULE forbids, however it is spelt."""
+    return bool(FORBIDDEN_FIELD.search(re.sub(r"[^a-z0-9]", "", field_name.lower())))
 
 
 def _no_nul(value: str) -> str:
@@ -106,7 +120,7 @@ class Strict(BaseModel):
     def _refuse_status_fields(cls, data: Any) -> Any:
         if isinstance(data, dict):
             for key in data:
-                if isinstance(key, str) and FORBIDDEN_FIELD.search(key) and key not in cls.model_fields:
+                if isinstance(key, str) and asks_status(key) and key not in cls.model_fields:
                     raise ValueError(f"field '{key}' is refused: {PRIVACY_RULE}")
         return data
 
@@ -360,3 +374,95 @@ class NewUser(Strict):
     district: Short | None = None
     star: Short | None = None
     token_valid_days: int | None = Field(default=None, ge=1, le=3650)  # None: until revoked
+
+
+# --- the people involved: civilians, their contact details, injuries and statements
+
+Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9 ().\-]{7,25}(?:\s*(?:x|ext\.?)\s*[0-9]{1,6})?$")]
+
+
+class Contact(Strict):
+    """How to reach a person: need-to-know, sealed (encrypted) by the API before it goes anywhere."""
+
+    phone: Phone | None = None
+    email: Annotated[str, StringConstraints(strip_whitespace=True, max_length=254), AfterValidator(_email),
+                     Field(json_schema_extra={"format": "email"})] | None = None
+    address: Line | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> "Contact":
+        if self.phone is None and self.email is None and self.address is None:
+            raise ValueError("give a phone, an e-mail or an address, or leave contact out")
+        return self
+
+
+class SealedContact(Strict):
+    """Contact details encrypted with the key `key_id` (AES-256-GCM, `data`: nonce + ciphertext, base64)."""
+
+    key_id: Short
+    data: Annotated[str, StringConstraints(max_length=4000)]
+
+
+class Injuries(Strict):
+    description: Line
+    ems_treated: bool = False
+    hospital: Name | None = None  # taken to, if anywhere
+    treatment_refused: bool = False
+
+
+class StatementIn(Strict):
+    text: Text
+    taken_by: Name
+    taken_at: Happened
+    place: Line
+    camera_id: Short | None = None  # the body camera that recorded it, if any
+    interpreter: Name | None = None
+
+
+class _PersonFields(Strict):
+    part: PersonPart
+    name: Name | None = None
+    name_withheld: NameWithheld | None = Field(default=None, validate_default=True)
+    language: Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")] | None = None
+    interpreter: bool = False
+    injuries: Injuries | None = None
+    statements: list[StatementIn] = Field(default_factory=list, max_length=50)
+
+    @field_validator("name_withheld")
+    @classmethod
+    def _name_or_why_not(cls, value, info: ValidationInfo):
+        name = info.data.get("name")
+        if name is None and value is None:
+            raise ValueError("give the person's name, or 'declined' or 'unknown' here")
+        if name is not None and value is not None:
+            raise ValueError("is only for a person without a name")
+        return value
+
+
+class PersonIn(_PersonFields):
+    """A person involved as the API accepts them: contact details in the clear, over TLS."""
+
+    contact: Contact | None = None
+
+
+class Person(_PersonFields):
+    """A person involved as the workflow receives and the case keeps them: contact details sealed."""
+
+    contact: SealedContact | None = None
+
+
+class FilingRequest(IncidentFiling):
+    """The body of POST /incidents: the filing and the people involved."""
+
+    people: list[PersonIn] = Field(default_factory=list, max_length=100)
+
+    @field_validator("people")
+    @classmethod
+    def _statements_name_filed_cameras(cls, value: list[PersonIn], info: ValidationInfo) -> list[PersonIn]:
+        cameras = {r.camera_id for r in info.data.get("recordings") or []}
+        for i, person in enumerate(value):
+            for j, statement in enumerate(person.statements):
+                if statement.camera_id is not None and statement.camera_id not in cameras:
+                    raise ValueError(f"people[{i}].statements[{j}].camera_id: camera '{statement.camera_id}' "
+                                     "is not among this filing's recordings")
+        return value

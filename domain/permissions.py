@@ -14,6 +14,8 @@ class Operation(StrEnum):
     COMMAND_APPROVAL = "command_approval"
     REFERRAL_ACKNOWLEDGEMENT = "referral_acknowledgement"
     WITHDRAW = "withdraw"
+    ADD_PERSON = "add_person"
+    READ_CONTACT = "read_contact"  # not a route: who sees a person's contact details rather than that they exist
     MANAGE_USERS = "manage_users"
     DECODE_PAYLOADS = "decode_payloads"
 
@@ -27,6 +29,9 @@ ALLOWED: dict[Operation, frozenset[Role]] = {
     Operation.COMMAND_APPROVAL: frozenset({Role.COMMAND}),
     Operation.REFERRAL_ACKNOWLEDGEMENT: frozenset({Role.PROSECUTOR_LIAISON}),
     Operation.WITHDRAW: frozenset({Role.COMMAND, Role.ADMIN}),
+    Operation.ADD_PERSON: frozenset({Role.OFFICER, Role.SUPERVISOR, Role.LEGAL_REVIEWER}),
+    # Need-to-know: those who take statements and follow up with the people involved, and the prosecutor's liaison.
+    Operation.READ_CONTACT: frozenset({Role.OFFICER, Role.SUPERVISOR, Role.LEGAL_REVIEWER, Role.PROSECUTOR_LIAISON}),
     Operation.MANAGE_USERS: frozenset({Role.ADMIN}),
     # Decoding reads any case's history: only the roles that may see every case.
     Operation.DECODE_PAYLOADS: frozenset(Role) - {Role.OFFICER, Role.SUPERVISOR},

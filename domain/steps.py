@@ -14,6 +14,7 @@ from domain.messages import (
     CommandApproval,
     FootageHold,
     LegalReview,
+    Person,
     ReferralAcknowledgement,
     Step,
     SupervisorIdentification,
@@ -163,6 +164,18 @@ def apply_withdrawal(state: CaseState, step: Step[Withdrawal], now: datetime) ->
     close(state, Disposition.WITHDRAWN, now)
 
 
+def check_add_person(state: CaseState, step: Step[Person], policy: Policy) -> None:
+    require_role(step.actor, Operation.ADD_PERSON)
+    if state.closed:
+        raise Rejection(RejectionKind.CONFLICT, f"the case is closed ({state.disposition}); nobody can be added")
+    for i, statement in enumerate(step.payload.statements):
+        _require_camera(state, statement.camera_id, f"statements[{i}].camera_id")
+
+
+def apply_add_person(state: CaseState, step: Step[Person], now: datetime) -> None:
+    state.add_person(step.payload, PersonRef.of(step.actor), now)
+
+
 def close(state: CaseState, disposition: Disposition, now: datetime) -> None:
     for entry in state.tasks.values():
         if entry.status in (TaskStatus.OPEN, TaskStatus.PENDING):
@@ -184,4 +197,5 @@ STEPS = {
     EventKind.COMMAND_DECIDED: (check_command_approval, apply_command_approval),
     EventKind.REFERRAL_ACKNOWLEDGED: (check_acknowledgement, apply_acknowledgement),
     EventKind.CASE_WITHDRAWN: (check_withdrawal, apply_withdrawal),
+    EventKind.PERSON_ADDED: (check_add_person, apply_add_person),
 }

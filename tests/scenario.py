@@ -48,6 +48,17 @@ REFER = {"decision": "refer", "charges": ["720 ILCS 5/12-3"], "rationale": "The 
          "immunity": {"federal_authority": "Administrative warrant for one person, not the bystander.",
                       "necessary_and_proper": "Striking a non-resisting bystander was not necessary.",
                       "finding": "not_immune"}}
+VICTIM = {"part": "victim", "name": "Jane Roe",
+          "contact": {"phone": "312-555-0100", "email": "jane.roe@example.org", "address": "2700 S Pulaski Rd"},
+          "language": "es", "interpreter": True,
+          "injuries": {"description": "abrasions to both palms", "ems_treated": True,
+                       "hospital": "Mount Sinai Hospital", "treatment_refused": False},
+          "statements": [{"text": "He pushed me while I was filming.", "taken_by": "P.O. Ana Ruiz (12345)",
+                          "taken_at": at(20), "place": "on scene", "camera_id": "X6031234",
+                          "interpreter": "P.O. Luis Vega"}]}
+WITNESS = {"part": "witness", "name_withheld": "declined", "contact": {"phone": "773-555-0199"},
+           "statements": [{"text": "The agent in the grey vest swung at her.", "taken_by": "P.O. Ana Ruiz (12345)",
+                           "taken_at": at(25), "place": "2650 W 26th St"}]}
 APPROVE = {"decision": "approve", "note": "Approved for referral to the CCSAO."}
 ACK = {"prosecutor_case_number": "26-FR-0193", "received_by": "ASA M. Lee", "received_at": "2026-02-10T09:00:00-06:00"}
 

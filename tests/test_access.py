@@ -18,6 +18,7 @@ ROUTES: dict[tuple[str, str], Operation | None] = {
     ("POST", "/incidents/{case_id}/command-approval"): Operation.COMMAND_APPROVAL,
     ("POST", "/incidents/{case_id}/referral-acknowledgement"): Operation.REFERRAL_ACKNOWLEDGEMENT,
     ("POST", "/incidents/{case_id}/withdrawal"): Operation.WITHDRAW,
+    ("POST", "/incidents/{case_id}/people"): Operation.ADD_PERSON,
     ("POST", "/users"): Operation.MANAGE_USERS,
     ("POST", "/codec/encode"): Operation.DECODE_PAYLOADS,
     ("POST", "/codec/decode"): Operation.DECODE_PAYLOADS,
@@ -47,7 +48,8 @@ async def test_the_table_names_every_operation_of_the_api(api):
     schema = (await api.get("/openapi.json")).json()
     served = {(method.upper(), path) for path, operations in schema["paths"].items() for method in operations}
     assert served == set(ROUTES)
-    assert {operation for operation in ROUTES.values() if operation} == set(Operation)
+    # READ_CONTACT guards no route but what a case read shows (tests/test_people.py's matrix).
+    assert {operation for operation in ROUTES.values() if operation} == set(Operation) - {Operation.READ_CONTACT}
 
 
 @pytest.mark.parametrize("who", sorted(PEOPLE))

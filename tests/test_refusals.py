@@ -103,7 +103,7 @@ async def test_malformed_bodies_name_the_field(api, people, dev_server, path, bo
 @pytest.mark.parametrize(
     ("body", "field", "says"),
     [
-        (filing(immigration_status="undocumented"), "body", "immigration status or citizenship"),
+        (filing(immigration_status="undocumented"), "body", "immigration status, citizenship"),
         (filing(federal_personnel=[{"agency": "ICE", "citizenship": "US"}]), "federal_personnel[0]", "TRUST Act"),
         (filing(occurred_at="2026-01-31T13:05:00"), "occurred_at", "timezone"),
         (filing(officers=[]), "officers", None),

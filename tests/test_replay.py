@@ -16,7 +16,7 @@ from temporalio.worker import Replayer
 from domain.case import workflow_id_for
 from temporal_client import data_converter
 from tests.conftest import FAST, TEST_KEYS
-from tests.scenario import FILING, HOLD_1, HOLD_2, REFER, Driver, filing
+from tests.scenario import FILING, HOLD_1, HOLD_2, REFER, VICTIM, WITNESS, Driver, filing
 from tests.test_branches import DECLINE, RETURN
 from worker import build_worker
 from workflows.incident import IncidentWorkflow
@@ -53,6 +53,12 @@ async def _withdrawn(d: Driver, cid: str) -> None:
     await d.ok(cid, "withdrawal", "admin", {"reason": "Filed in error."})
 
 
+async def _with_people(d: Driver, cid: str) -> None:
+    await d.ok(cid, "people", "reviewer", WITNESS)
+    await d.investigate(cid)
+    await d.ok(cid, "withdrawal", "admin", {"reason": "The victim asked that it go no further."})
+
+
 async def _escalated_at_filing(d: Driver, cid: str) -> None:
     for _ in range(100):  # footage past its purge date: level 3 at once
         if (await d.get(cid)).json()["tasks"]["footage_hold"]["escalation_level"] == 3:
@@ -76,6 +82,7 @@ PATHS = {
     "declined": (None, _declined),
     "rejected": (None, _rejected),
     "withdrawn": (None, _withdrawn),
+    "with_people": ({"people": [VICTIM]}, _with_people),
     "escalated_at_filing": ({"recordings": [OLD_FOOTAGE]}, _escalated_at_filing),
     "escalated_level_by_level": (FAST, _escalated_level_by_level),
 }

@@ -17,7 +17,7 @@ from sqlalchemy import text as sql
 
 from activities.documents import DOCX
 from tests.desk_client import browser, sign_in
-from tests.scenario import KEEP_UNTIL, REFER, Driver, filing
+from tests.scenario import KEEP_UNTIL, REFER, VICTIM, WITNESS, Driver, filing
 
 
 @pytest.fixture
@@ -410,3 +410,16 @@ async def test_the_case_page_shows_a_document_being_generated(api, people, desk,
     await d.settled(case["id"])
     page = (await auditor.get(f"/desk/cases/{case['id']}")).text
     assert "being generated" not in page and "-preservation-request-v1.docx" in page
+
+
+async def test_the_case_page_shows_the_people_and_their_contact_details_only_to_those_who_need_them(api, people, desk):
+    d = Driver(api, people)
+    case = await d.new_case("officer", filing(people=[VICTIM]))
+    await d.ok(case["id"], "people", "reviewer", WITNESS)
+    url = f"/desk/cases/{case['id']}"
+    for who, reads in (("reviewer", True), ("liaison", True), ("commander", False), ("custodian", False)):
+        seen = text((await (await desk(who)).get(url)).text)
+        assert re.search(r"Victim: Jane Roe \(P1\)", seen) and re.search(r"Witness: name declined \(P2\)", seen), seen
+        assert "He pushed me while I was filming." in seen and "taken to Mount Sinai Hospital" in seen
+        assert ("312-555-0100" in seen) is reads and ("773-555-0199" in seen) is reads, who
+        assert ("on file (need-to-know)" in seen) is not reads, who

@@ -46,6 +46,7 @@ with workflow.unsafe.imports_passed_through():
         CommandApproval,
         FootageHold,
         LegalReview,
+        Person,
         ReferralAcknowledgement,
         Step,
         SupervisorIdentification,
@@ -106,7 +107,10 @@ class IncidentWorkflow:
         self._one_write = workflow.patched(ONE_WRITE_PER_STEP)
         self._record_rides = self._one_write and workflow.patched(RECORD_RIDES_NEXT_WRITE)
         async with self._lock:
-            await self._record(EventKind.CASE_FILED, PersonRef.of(inp.filed_by), inp.filing.model_dump(mode="json"))
+            filed = inp.filing.model_dump(mode="json")
+            if inp.people:  # (sealed contact details; cases filed without people record what they always did)
+                filed["people"] = [person.model_dump(mode="json") for person in inp.people]
+            await self._record(EventKind.CASE_FILED, PersonRef.of(inp.filed_by), filed)
             await self._documents_after(EventKind.CASE_FILED)
             await self._write()
             self._filed = True
@@ -212,6 +216,14 @@ class IncidentWorkflow:
     @withdraw.validator
     def _validate_withdrawal(self, step: Step[Withdrawal]) -> None:
         self._validate(EventKind.CASE_WITHDRAWN, step)
+
+    @workflow.update
+    async def add_person(self, step: Step[Person]) -> StepResult:
+        return await self._apply(EventKind.PERSON_ADDED, step)
+
+    @add_person.validator
+    def _validate_person(self, step: Step[Person]) -> None:
+        self._validate(EventKind.PERSON_ADDED, step)
 
     # --- the machinery
 

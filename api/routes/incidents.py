@@ -12,7 +12,7 @@ from api.deps import (
 from api.errors import ApiError, documented
 from api.views import CaseOut, CasePage, EventList, case_out, case_summary, event_out
 from domain.enums import Stage, Task
-from domain.messages import District, IncidentFiling, Key
+from domain.messages import District, FilingRequest, Key
 from domain.permissions import Operation
 from store import cases
 from store.audit import verify_chain
@@ -24,7 +24,7 @@ REPLAYED = {200: {"model": CaseOut, "description": "the case an earlier filing w
 @router.post("", status_code=201, response_model=CaseOut, dependencies=[permits(Operation.FILE)],
              responses={**REPLAYED, **documented(403, 409, 413)})
 async def file_incident(
-    filing: IncidentFiling, user: CurrentUser, session: SessionDep, client: ClientDep, settings: SettingsDep,
+    filing: FilingRequest, user: CurrentUser, session: SessionDep, client: ClientDep, settings: SettingsDep,
     policy: PolicyDep, request: Request, response: Response,
     idempotency_key: Annotated[str | None, Header(min_length=1, max_length=200)] = None,
 ):
@@ -32,7 +32,7 @@ async def file_incident(
     log_case(request, incident.id, incident.case_number, incident.workflow_id)
     response.status_code = 201 if created else 200
     response.headers["Location"] = f"/incidents/{incident.id}"
-    return case_out(incident, settings)
+    return case_out(incident, settings, user)
 
 
 @router.get("", response_model=CasePage)
@@ -58,8 +58,8 @@ async def list_incidents(
 
 
 @router.get("/{case_id}", response_model=CaseOut, responses=documented(404))
-async def get_incident(incident: VisibleIncident, settings: SettingsDep):
-    return case_out(incident, settings)
+async def get_incident(incident: VisibleIncident, user: CurrentUser, settings: SettingsDep):
+    return case_out(incident, settings, user)
 
 
 @router.get("/{case_id}/events", response_model=EventList, responses=documented(404))

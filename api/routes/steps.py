@@ -18,8 +18,8 @@ def _step_route(kind: StepKind) -> None:
                        session: SessionDep, settings: SettingsDep,
                        idempotency_key: Annotated[str | None, Header(min_length=1, max_length=200)] = None,
                        ) -> CaseOut:
-        stored = await take_step(kind, body, incident, user, client, session, idempotency_key)
-        return case_out(stored, settings)
+        stored = await take_step(kind, body, incident, user, client, session, settings, idempotency_key)
+        return case_out(stored, settings, user)
 
     router.add_api_route(kind.path, run_step, methods=["POST"], response_model=CaseOut, summary=kind.summary,
                          name=kind.operation.value, dependencies=[permits(kind.operation)])

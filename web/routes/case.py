@@ -15,6 +15,7 @@ from activities.documents import DOCX
 from api.actions import STEP, take_step
 from api.deps import ClientDep, SessionDep, SettingsDep, log_case, visibility
 from api.errors import ApiError
+from api.views import person_out
 from domain.case import CaseState, RecordingState, purge_status
 from domain.enums import (
     INVESTIGATION_TASKS,
@@ -30,6 +31,7 @@ from domain.messages import Key
 from domain.permissions import Operation, allowed, describe
 from store import cases, documents
 from store.audit import verify_chain
+from sealing import Sealer
 from store.tables import AppUser, Incident
 from web.auth import Desk, DeskDep, check_csrf, read_form
 from web.forms import nest, parse, problems_by_field
@@ -118,6 +120,8 @@ async def case_page(request: Request, desk: Desk, session, settings, incident: I
     events = await cases.list_events(session, incident.id)
     can = actions(state, _roles(desk.user))
     alleged = state.alleged_statutes()
+    reads_contact = allowed(Operation.READ_CONTACT, _roles(desk.user))
+    sealer = Sealer.of(settings.effective_encryption_keys) if reads_contact else None
     return render(
         request, "case.html", status,
         active=None,
@@ -125,6 +129,7 @@ async def case_page(request: Request, desk: Desk, session, settings, incident: I
         state=state,
         tasks=[(task, state.tasks[task]) for task in Task if task in state.tasks],  # in lifecycle order
         recordings=_recordings(state, policy, now),
+        people=[person_out(person, sealer) for person in state.people],
         unheld=_unheld(state),
         events=events,
         chain_break=verify_chain(incident.id, events),
@@ -250,7 +255,7 @@ async def take(request: Request, case_id: Key, operation: str, desk: DeskDep, se
     sent = drop_blank_groups(sent, GROUPS.get(kind.operation, ()))
     try:
         body = parse(kind.body, nest(sent, request.app.state.policy.zone, lists=LISTS))
-        await take_step(kind, body, incident, desk.user, client, session, key)
+        await take_step(kind, body, incident, desk.user, client, session, settings, key)
     except ApiError as exc:
         if exc.status not in REFUSALS:
             raise

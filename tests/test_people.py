@@ -1,0 +1,170 @@
+"""The people involved: named at filing or added later, their contact details sealed and need-to-know."""
+
+import base64
+import os
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import text
+
+from domain.messages import Contact
+from domain.permissions import ALLOWED, Operation
+from sealing import Sealer
+from tests.conftest import PEOPLE
+from tests.scenario import VICTIM, WITNESS, Driver, filing
+from tests.test_access import SEES_CASE
+
+# Every clear-text contact detail of the scenario's people: none of it may be stored anywhere readable.
+CLEAR = ["312-555-0100", "jane.roe@example.org", "2700 S Pulaski Rd", "773-555-0199"]
+
+
+@pytest.fixture(scope="module")
+async def case(api, people):
+    """Filed with the victim; the witness added afterwards by the legal reviewer."""
+    d = Driver(api, people)
+    filed = await d.new_case(body=filing(people=[VICTIM]))
+    added = await d.ok(filed["id"], "people", "reviewer", WITNESS)
+    await d.settled(filed["id"])  # the preservation request made and recorded: nothing more will be stored
+    return filed, added
+
+
+async def test_people_named_at_filing_and_added_later(api, people, case):
+    filed, added = case
+    assert [p["id"] for p in filed["people"]] == ["P1"]
+    victim = filed["people"][0]
+    assert victim["part"] == "victim" and victim["name"] == "Jane Roe"
+    assert victim["contact"] == VICTIM["contact"]  # the filing officer may read it
+    assert victim["injuries"]["hospital"] == "Mount Sinai Hospital"
+    assert victim["statements"][0]["camera_id"] == "X6031234"
+    assert victim["added_by"]["name"] == "Test officer"
+
+    assert [(p["id"], p["part"], p["name"], p["name_withheld"]) for p in added["people"]] == [
+        ("P1", "victim", "Jane Roe", None), ("P2", "witness", None, "declined")]
+    assert added["people"][1]["added_by"]["name"] == "Test reviewer"
+    assert added["stage"] == "investigation"  # adding a person completes no task
+    events = await Driver(api, people).events(filed["id"])
+    kinds = [e["kind"] for e in events["items"]]
+    assert kinds.count("person_added") == 1 and events["chain_valid"]
+    person_added = next(e for e in events["items"] if e["kind"] == "person_added")
+    assert person_added["actor_name"] == "Test reviewer" and person_added["data"]["part"] == "witness"
+
+
+@pytest.mark.parametrize("who", sorted(SEES_CASE))
+async def test_contact_details_only_for_the_roles_that_need_them(api, people, case, who):
+    """The matrix: READ_CONTACT's roles read the details; everyone else who sees the case sees that they exist."""
+    shown = (await Driver(api, people).get(case[0]["id"], who)).json()["people"]
+    may_read = any(role in ALLOWED[Operation.READ_CONTACT] for role in PEOPLE[who][0])
+    assert [p["contact_on_file"] for p in shown] == [True, True]
+    assert [p["contact"] for p in shown] == ([VICTIM["contact"], {"phone": "773-555-0199", "email": None,
+                                                                  "address": None}] if may_read else [None, None])
+    assert [p["name"] for p in shown] == ["Jane Roe", None]  # names are the case file's, not need-to-know
+
+
+async def test_contact_details_are_sealed_everywhere_they_are_kept(api, people, case, sessions, dev_server):
+    case_id = case[0]["id"]
+    async with sessions() as session:
+        state = (await session.exec(text("select state::text from incident where id = :id"),
+                                    params={"id": case_id})).scalar()
+        events = (await session.exec(text("select string_agg(data::text, ' ') from case_event where case_id = :id"),
+                                     params={"id": case_id})).scalar()
+    assert "Jane Roe" in state and '"key_id"' in state and '"key_id"' in events  # stored, with the contact sealed
+    for clear in CLEAR:
+        assert clear not in state and clear not in events
+    # The workflow holds them sealed too (its history is encrypted again by the payload codec), and
+    # the Temporal UI's summary and details of the case carry no person at all.
+    handle = dev_server.client.get_workflow_handle(case[0]["workflow_id"])
+    held = await handle.query("case")
+    assert set(held["people"][0]["contact"]) == {"key_id", "data"}
+    described = await handle.describe()
+    shown = f"{described.static_summary} {described.static_details} {await handle.query('__temporal_workflow_metadata')}"
+    for clear in [*CLEAR, "Jane Roe"]:
+        assert clear not in shown
+
+
+COUNTS = text("select (select count(*) from incident), (select count(*) from case_event)")
+STATUS_FIELDS = ["immigration_status", "immigrationStatus", "Citizenship", "nationality", "country_of_birth",
+                 "Country-Of-Birth", "placeOfBirth", "birthplace", "a_number", "A-Number", "alien_number", "visa_type"]
+
+
+@pytest.mark.parametrize("field", STATUS_FIELDS)
+async def test_no_status_field_under_any_spelling_or_nesting(api, people, case, sessions, field):
+    d = Driver(api, people)
+    nested = [
+        {**WITNESS, field: "x"},
+        {**VICTIM, "injuries": {**VICTIM["injuries"], field: "x"}},
+        {**VICTIM, "statements": [{**VICTIM["statements"][0], field: "x"}]},
+        {**VICTIM, "contact": {**VICTIM["contact"], field: "x"}},
+    ]
+    async with sessions() as session:
+        before = (await session.exec(COUNTS)).one()
+    for body in nested:
+        response = await d.step(case[0]["id"], "people", "officer", body)
+        assert response.status_code == 422, response.text
+        assert "never collects the immigration status" in response.json()["error"]["message"]
+        response = await d.file(body=filing(people=[body]))
+        assert response.status_code == 422, response.text
+        assert "never collects the immigration status" in response.json()["error"]["message"]
+    async with sessions() as session:
+        after = (await session.exec(COUNTS)).one()
+    assert tuple(after) == tuple(before)  # nothing stored
+    assert len((await d.get(case[0]["id"])).json()["people"]) == 2
+
+
+def _future() -> str:
+    return (datetime.now(UTC) + timedelta(hours=2)).isoformat()
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    ({"part": "witness"}, "name_withheld"),
+    ({"part": "witness", "name": "A. Person", "name_withheld": "unknown"}, "name_withheld"),
+    ({"part": "suspect", "name": "A. Person"}, "part"),
+    ({**WITNESS, "contact": {}}, "contact"),
+    ({**WITNESS, "contact": {"phone": "call me"}}, "contact.phone"),
+    ({**WITNESS, "contact": {"email": "not-an-address"}}, "contact.email"),
+    ({**WITNESS, "statements": [{**WITNESS["statements"][0], "taken_at": _future()}]}, "statements[0].taken_at"),
+    ({**WITNESS, "statements": [{**WITNESS["statements"][0], "text": "x" * 20_001}]}, "statements[0].text"),
+    ({**WITNESS, "statements": [{**WITNESS["statements"][0], "camera_id": "X0000000"}]}, "statements[0].camera_id"),
+    ({**WITNESS, "hair": "brown"}, "hair"),
+])
+async def test_a_bad_person_is_refused_naming_the_field(api, people, case, body, field):
+    d = Driver(api, people)
+    response = await d.step(case[0]["id"], "people", "officer", body)
+    assert response.status_code == 422, response.text
+    assert field in [detail["field"] for detail in response.json()["error"]["details"]], response.text
+    assert len((await d.get(case[0]["id"])).json()["people"]) == 2
+
+
+async def test_a_statement_at_filing_names_a_filed_camera(api, people):
+    body = filing(people=[{**WITNESS, "statements": [{**WITNESS["statements"][0], "camera_id": "X0000000"}]}])
+    response = await Driver(api, people).file(body=body)
+    assert response.status_code == 422, response.text
+    assert "people[0].statements[0].camera_id" in response.json()["error"]["message"]
+
+
+async def test_who_may_add_a_person_and_when(api, people):
+    d = Driver(api, people)
+    case_id = (await d.new_case())["id"]
+    for who in ("custodian", "commander", "liaison", "auditor"):
+        response = await d.step(case_id, "people", who, WITNESS)
+        assert response.status_code == 403, response.text
+    assert (await d.step(case_id, "people", "supervisor", WITNESS)).status_code == 200
+    await d.ok(case_id, "withdrawal", "admin", {"reason": "Filed in error."})
+    response = await d.step(case_id, "people", "officer", WITNESS)
+    assert response.status_code == 409, response.text
+    assert len((await d.get(case_id)).json()["people"]) == 1
+
+
+def test_sealed_contact_opens_after_a_key_rotation():
+    old = ("k1", os.urandom(32))
+    new = ("k2", os.urandom(32))
+    contact = Contact(phone="312-555-0100", address="2700 S Pulaski Rd")
+    sealed = Sealer([old]).seal(contact)
+    assert sealed.key_id == "k1" and "555" not in sealed.data
+    rotated = Sealer([new, old])  # the new key seals, the old one still opens
+    assert rotated.open(sealed) == contact
+    assert rotated.seal(contact).key_id == "k2"
+    with pytest.raises(ValueError, match="k1"):
+        Sealer([new]).open(sealed)
+    tampered = sealed.model_copy(update={"data": base64.b64encode(b"\0" * 40).decode()})
+    with pytest.raises(Exception):
+        rotated.open(tampered)
