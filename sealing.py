@@ -11,7 +11,7 @@ import os
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from codec import parse_keys
-from domain.messages import Contact, Person, PersonIn, SealedContact
+from domain.messages import Contact, Person, PersonIn, SealedContact, Supplement, SupplementIn
 
 _PURPOSE = b"contact:"
 
@@ -43,3 +43,8 @@ class Sealer:
         """The person as the workflow receives them: contact details sealed."""
         fields = person.model_dump(exclude={"contact"})
         return Person(**fields, contact=self.seal(person.contact) if person.contact else None)
+
+    def supplement(self, supplement: SupplementIn) -> Supplement:
+        """The supplement as the workflow receives it: its new people's contact details sealed."""
+        fields = supplement.model_dump(exclude={"people"})
+        return Supplement(**fields, people=[self.person(p) for p in supplement.people])

@@ -30,6 +30,7 @@ from domain.messages import (
     LegalReview,
     PersonIn,
     ReferralAcknowledgement,
+    SupplementIn,
     Step,
     SupervisorIdentification,
     ViolationReport,
@@ -76,6 +77,9 @@ STEPS = [
     StepKind(Operation.ADD_PERSON, "/people", PersonIn, IncidentWorkflow.add_person,
              "Add a person involved (victim, witness, complainant, bystander, other), with injuries and statements",
              prepare=lambda body, sealer: sealer.person(body)),
+    StepKind(Operation.FILE_SUPPLEMENT, "/supplements", SupplementIn, IncidentWorkflow.file_supplement,
+             "File a supplementary report: new recordings, people, statements, federal personnel, a narrative, "
+             "corrections of filed facts", prepare=lambda body, sealer: sealer.supplement(body)),
 ]
 STEP = {kind.operation: kind for kind in STEPS}
 

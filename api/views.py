@@ -94,6 +94,8 @@ def case_out(incident: Incident, settings: Settings, reader: AppUser) -> CaseOut
     state = dict(incident.state)
     sealer = Sealer.of(settings.effective_encryption_keys) if allowed(Operation.READ_CONTACT, reader.roles) else None
     people = [person_out(InvolvedPerson.model_validate(person), sealer) for person in state.pop("people", [])]
+    # The people a supplement added are read under `people` (opened or withheld); the supplement keeps none.
+    state["supplements"] = [_without_contacts(s) for s in state.get("supplements", [])]
     return CaseOut(**state, people=people, id=incident.id, workflow_id=incident.workflow_id,
                    links=links(incident, settings))
 
@@ -119,3 +121,9 @@ def event_out(row: CaseEventRow) -> EventOut:
 
 def user_out(user: AppUser) -> UserOut:
     return UserOut.model_validate(user, from_attributes=True)
+
+
+def _without_contacts(supplement: dict) -> dict:
+    payload = supplement["payload"]
+    people = [{**person, "contact": None} for person in payload.get("people", [])]
+    return {**supplement, "payload": {**payload, "people": people}}

@@ -1,7 +1,7 @@
 """The whole state of one case, as the workflow holds it and the read model stores it."""
 
 from datetime import date, datetime, timedelta
-from typing import Generic
+from typing import Any, Generic
 
 from pydantic import BaseModel, ConfigDict
 
@@ -25,6 +25,7 @@ from domain.messages import (
     P,
     Person,
     ReferralAcknowledgement,
+    Supplement,
     SupervisorIdentification,
     ViolationReport,
     Withdrawal,
@@ -111,6 +112,18 @@ class Recorded(_Model, Generic[P]):
     at: datetime
 
 
+class CorrectionRecord(_Model):
+    """A filed fact put right: what it was, what it is now, why, who and when (never overwritten silently)."""
+
+    field: str
+    old: Any
+    new: Any
+    reason: str
+    by: PersonRef
+    at: datetime
+    supplement: int  # the number of the supplement that made it
+
+
 class IncidentInput(_Model):
     """The workflow's input: everything it needs, including the policy in force at filing."""
 
@@ -143,6 +156,8 @@ class CaseState(_Model):
     command_decisions: list[Recorded[CommandApproval]] = []
     acknowledgement: Recorded[ReferralAcknowledgement] | None = None
     withdrawal: Recorded[Withdrawal] | None = None
+    supplements: list[Recorded[Supplement]] = []  # numbered from 1 in this order
+    corrections: list[CorrectionRecord] = []
     purge_warnings: list[PurgeWarning] = []
     documents: list[DocumentRef] = []
     documents_pending: list[DocumentKind] = []  # requested by a step, being generated

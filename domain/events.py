@@ -21,6 +21,7 @@ class EventKind(StrEnum):
     REFERRAL_ACKNOWLEDGED = "referral_acknowledged"
     CASE_WITHDRAWN = "case_withdrawn"
     PERSON_ADDED = "person_added"
+    SUPPLEMENT_FILED = "supplement_filed"
     STAGE_CHANGED = "stage_changed"
     TASKS_REOPENED = "tasks_reopened"
     TASK_ESCALATED = "task_escalated"

@@ -344,8 +344,13 @@ def clock_problems_in(model: type[BaseModel], data: Any, now: datetime, path: st
 
 
 def clock_problems(model: BaseModel, now: datetime) -> list[dict[str, str]]:
-    """Each field of a valid request the clock refuses at `now` (see `clock_problems_in`)."""
-    return clock_problems_in(type(model), model.model_dump(), now)
+    """Each field of a valid request the clock refuses at `now` (see `clock_problems_in`), and each correction
+    whose new value would be refused as the field it corrects (an incident moved into the future)."""
+    problems = clock_problems_in(type(model), model.model_dump(), now)
+    for i, correction in enumerate(getattr(model, "corrections", None) or []):
+        problems += [{"field": f"corrections[{i}].value", "message": problem["message"]}
+                     for problem in clock_problems_in(IncidentDetails, {correction.field: correction.value}, now)]
+    return problems
 
 
 P = TypeVar("P", bound=BaseModel)
@@ -466,3 +471,58 @@ class FilingRequest(IncidentFiling):
                     raise ValueError(f"people[{i}].statements[{j}].camera_id: camera '{statement.camera_id}' "
                                      "is not among this filing's recordings")
         return value
+
+
+# --- supplementary reports: what was found or put right after the filing
+
+CorrectionPath = Annotated[str, StringConstraints(strip_whitespace=True, max_length=120,
+                                                  pattern=r"^[A-Za-z_]+(\[[A-Za-z0-9]+\])?(\.[A-Za-z_]+)?$")]
+
+
+class Correction(Strict):
+    """A filed fact put right: the field's path (`location`, `officers[0].star`, `people[P1].name`), its new
+    value and why. The case shows the new value; the old one stays in the audit trail and the supplement."""
+
+    field: CorrectionPath
+    value: Any
+    reason: Line
+
+
+class StatementAdded(StatementIn):
+    """A statement of a person already in the case."""
+
+    person_id: Short
+
+
+class _SupplementFields(Strict):
+    narrative: Text | None = None
+    recordings: list[RecordingIn] = Field(default_factory=list, max_length=200)
+    statements: list[StatementAdded] = Field(default_factory=list, max_length=100)
+    federal_personnel: list[FederalPerson] = Field(default_factory=list, max_length=100)
+    corrections: list[Correction] = Field(default_factory=list, max_length=50)
+
+    @field_validator("recordings")
+    @classmethod
+    def _unique_cameras(cls, value: list[RecordingIn]) -> list[RecordingIn]:
+        _unique([r.camera_id for r in value], "camera_id")
+        return value
+
+    @model_validator(mode="after")
+    def _something(self):
+        if not (self.narrative or self.recordings or self.statements or self.federal_personnel or self.corrections
+                or getattr(self, "people", None)):
+            raise ValueError("a supplement needs at least one of narrative, recordings, people, statements, "
+                             "federal_personnel or corrections")
+        return self
+
+
+class SupplementIn(_SupplementFields):
+    """The body of POST /incidents/{id}/supplements: new people's contact details in the clear."""
+
+    people: list[PersonIn] = Field(default_factory=list, max_length=100)
+
+
+class Supplement(_SupplementFields):
+    """A supplement as the workflow receives and the case keeps it: contact details sealed."""
+
+    people: list[Person] = Field(default_factory=list, max_length=100)

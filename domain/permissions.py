@@ -15,6 +15,7 @@ class Operation(StrEnum):
     REFERRAL_ACKNOWLEDGEMENT = "referral_acknowledgement"
     WITHDRAW = "withdraw"
     ADD_PERSON = "add_person"
+    FILE_SUPPLEMENT = "file_supplement"
     READ_CONTACT = "read_contact"  # not a route: who sees a person's contact details rather than that they exist
     MANAGE_USERS = "manage_users"
     DECODE_PAYLOADS = "decode_payloads"
@@ -30,6 +31,7 @@ ALLOWED: dict[Operation, frozenset[Role]] = {
     Operation.REFERRAL_ACKNOWLEDGEMENT: frozenset({Role.PROSECUTOR_LIAISON}),
     Operation.WITHDRAW: frozenset({Role.COMMAND, Role.ADMIN}),
     Operation.ADD_PERSON: frozenset({Role.OFFICER, Role.SUPERVISOR, Role.LEGAL_REVIEWER}),
+    Operation.FILE_SUPPLEMENT: frozenset({Role.OFFICER, Role.SUPERVISOR}),
     # Need-to-know: those who take statements and follow up with the people involved, and the prosecutor's liaison.
     Operation.READ_CONTACT: frozenset({Role.OFFICER, Role.SUPERVISOR, Role.LEGAL_REVIEWER, Role.PROSECUTOR_LIAISON}),
     Operation.MANAGE_USERS: frozenset({Role.ADMIN}),

@@ -5,7 +5,18 @@ Pure functions over CaseState, called by the workflow's update validators and ha
 
 from datetime import datetime
 
-from domain.case import CaseState, PersonRef, Recorded, complete_task
+from domain.case import (
+    CaseState,
+    CorrectionRecord,
+    PersonRef,
+    Recorded,
+    RecordingState,
+    complete_task,
+    footage_hold_due,
+    open_task,
+    purge_at,
+)
+from domain.corrections import correct
 from domain.enums import Disposition, Stage, Task, TaskStatus
 from domain.errors import Rejection, RejectionKind
 from domain.events import EventKind
@@ -16,6 +27,8 @@ from domain.messages import (
     LegalReview,
     Person,
     ReferralAcknowledgement,
+    StatementIn,
+    Supplement,
     Step,
     SupervisorIdentification,
     ViolationReport,
@@ -71,7 +84,7 @@ def check_footage_hold(state: CaseState, step: Step[FootageHold], policy: Policy
             )
 
 
-def apply_footage_hold(state: CaseState, step: Step[FootageHold], now: datetime) -> None:
+def apply_footage_hold(state: CaseState, step: Step[FootageHold], now: datetime, policy: Policy) -> dict | None:
     for hold in step.payload.holds:
         recording = state.recording(hold.camera_id)
         recording.hold_reference = hold.hold_reference
@@ -90,7 +103,7 @@ def check_supervisor_identification(state: CaseState, step: Step[SupervisorIdent
     _require_camera(state, step.payload.camera_id, "camera_id")
 
 
-def apply_supervisor_identification(state: CaseState, step: Step[SupervisorIdentification], now: datetime) -> None:
+def apply_supervisor_identification(state: CaseState, step: Step[SupervisorIdentification], now: datetime, policy: Policy) -> dict | None:
     state.supervisor_identification = Recorded(payload=step.payload, by=PersonRef.of(step.actor), at=now)
     complete_task(state, Task.SUPERVISOR_IDENTIFICATION, step.actor, now)
 
@@ -106,7 +119,7 @@ def check_violation_report(state: CaseState, step: Step[ViolationReport], policy
             )
 
 
-def apply_violation_report(state: CaseState, step: Step[ViolationReport], now: datetime) -> None:
+def apply_violation_report(state: CaseState, step: Step[ViolationReport], now: datetime, policy: Policy) -> dict | None:
     state.violation_report = Recorded(payload=step.payload, by=PersonRef.of(step.actor), at=now)
     complete_task(state, Task.VIOLATION_REPORT, step.actor, now)
 
@@ -123,7 +136,7 @@ def check_legal_review(state: CaseState, step: Step[LegalReview], policy: Policy
             )
 
 
-def apply_legal_review(state: CaseState, step: Step[LegalReview], now: datetime) -> None:
+def apply_legal_review(state: CaseState, step: Step[LegalReview], now: datetime, policy: Policy) -> dict | None:
     state.legal_reviews.append(Recorded(payload=step.payload, by=PersonRef.of(step.actor), at=now))
     complete_task(state, Task.LEGAL_REVIEW, step.actor, now)
 
@@ -139,7 +152,7 @@ def check_command_approval(state: CaseState, step: Step[CommandApproval], policy
         )
 
 
-def apply_command_approval(state: CaseState, step: Step[CommandApproval], now: datetime) -> None:
+def apply_command_approval(state: CaseState, step: Step[CommandApproval], now: datetime, policy: Policy) -> dict | None:
     state.command_decisions.append(Recorded(payload=step.payload, by=PersonRef.of(step.actor), at=now))
     complete_task(state, Task.COMMAND_APPROVAL, step.actor, now)
 
@@ -148,7 +161,7 @@ def check_acknowledgement(state: CaseState, step: Step[ReferralAcknowledgement],
     _begin(state, step, Operation.REFERRAL_ACKNOWLEDGEMENT, Task.REFERRAL_ACKNOWLEDGEMENT)
 
 
-def apply_acknowledgement(state: CaseState, step: Step[ReferralAcknowledgement], now: datetime) -> None:
+def apply_acknowledgement(state: CaseState, step: Step[ReferralAcknowledgement], now: datetime, policy: Policy) -> dict | None:
     state.acknowledgement = Recorded(payload=step.payload, by=PersonRef.of(step.actor), at=now)
     complete_task(state, Task.REFERRAL_ACKNOWLEDGEMENT, step.actor, now)
 
@@ -159,7 +172,7 @@ def check_withdrawal(state: CaseState, step: Step[Withdrawal], policy: Policy) -
         raise Rejection(RejectionKind.CONFLICT, f"the case is already closed ({state.disposition})")
 
 
-def apply_withdrawal(state: CaseState, step: Step[Withdrawal], now: datetime) -> None:
+def apply_withdrawal(state: CaseState, step: Step[Withdrawal], now: datetime, policy: Policy) -> dict | None:
     state.withdrawal = Recorded(payload=step.payload, by=PersonRef.of(step.actor), at=now)
     close(state, Disposition.WITHDRAWN, now)
 
@@ -172,8 +185,68 @@ def check_add_person(state: CaseState, step: Step[Person], policy: Policy) -> No
         _require_camera(state, statement.camera_id, f"statements[{i}].camera_id")
 
 
-def apply_add_person(state: CaseState, step: Step[Person], now: datetime) -> None:
+def apply_add_person(state: CaseState, step: Step[Person], now: datetime, policy: Policy) -> dict | None:
     state.add_person(step.payload, PersonRef.of(step.actor), now)
+
+
+def check_supplement(state: CaseState, step: Step[Supplement], policy: Policy) -> None:
+    require_role(step.actor, Operation.FILE_SUPPLEMENT)
+    if state.closed:
+        raise Rejection(RejectionKind.CONFLICT, f"the case is closed ({state.disposition}); it takes no supplement")
+    supplement = step.payload
+    for i, recording in enumerate(supplement.recordings):
+        if state.recording(recording.camera_id) is not None:
+            raise Rejection(RejectionKind.INVALID, f"camera '{recording.camera_id}' is already in this case",
+                            f"recordings[{i}].camera_id")
+    cameras = {r.camera_id for r in state.recordings} | {r.camera_id for r in supplement.recordings}
+    ids = {p.id for p in state.people}
+    for i, statement in enumerate(supplement.statements):
+        if statement.person_id not in ids:
+            raise Rejection(RejectionKind.INVALID, f"no person '{statement.person_id}' in this case",
+                            f"statements[{i}].person_id")
+        if statement.camera_id is not None and statement.camera_id not in cameras:
+            raise Rejection(RejectionKind.INVALID, f"camera '{statement.camera_id}' is not among this case's "
+                            "recordings", f"statements[{i}].camera_id")
+    for i, person in enumerate(supplement.people):
+        for j, statement in enumerate(person.statements):
+            if statement.camera_id is not None and statement.camera_id not in cameras:
+                raise Rejection(RejectionKind.INVALID, f"camera '{statement.camera_id}' is not among this case's "
+                                "recordings", f"people[{i}].statements[{j}].camera_id")
+    trial = state.model_copy(deep=True)  # corrections one after another, as they will be applied
+    for i, correction in enumerate(supplement.corrections):
+        correct(trial, correction.field, correction.value, f"corrections[{i}]")
+
+
+def apply_supplement(state: CaseState, step: Step[Supplement], now: datetime, policy: Policy) -> dict | None:
+    supplement, by = step.payload, PersonRef.of(step.actor)
+    state.supplements.append(Recorded(payload=supplement, by=by, at=now))
+    number = len(state.supplements)
+    for recording in supplement.recordings:
+        state.recordings.append(RecordingState(**recording.model_dump(),
+                                               purge_at=purge_at(recording.started_at, policy)))
+    if supplement.recordings:
+        # The hold reopens for the new recordings alone (those held stay held), due from their purge dates.
+        footage = state.tasks[Task.FOOTAGE_HOLD]
+        if footage.status == TaskStatus.OPEN:
+            footage.due_at = footage_hold_due(state, footage.opened_at, policy)
+        else:
+            open_task(state, Task.FOOTAGE_HOLD, now, policy)
+    for person in supplement.people:
+        state.add_person(person, by, now)
+    for added in supplement.statements:
+        person = next(p for p in state.people if p.id == added.person_id)
+        person.statements = [*person.statements, StatementIn.model_validate(added.model_dump(exclude={"person_id"}))]
+    if supplement.federal_personnel:
+        state.details = state.details.model_copy(
+            update={"federal_personnel": [*state.details.federal_personnel, *supplement.federal_personnel]})
+    changes = []
+    for i, correction in enumerate(supplement.corrections):
+        change = correct(state, correction.field, correction.value, f"corrections[{i}]")
+        state.corrections.append(CorrectionRecord(field=change.field, old=change.old, new=change.new,
+                                                  reason=correction.reason, by=by, at=now, supplement=number))
+        changes.append({"field": change.field, "old": change.old, "new": change.new})
+    # The audit event keeps what each corrected field held before, beside the supplement itself.
+    return {"supplement": number, "corrected": changes} if changes else {"supplement": number}
 
 
 def close(state: CaseState, disposition: Disposition, now: datetime) -> None:
@@ -198,4 +271,5 @@ STEPS = {
     EventKind.REFERRAL_ACKNOWLEDGED: (check_acknowledgement, apply_acknowledgement),
     EventKind.CASE_WITHDRAWN: (check_withdrawal, apply_withdrawal),
     EventKind.PERSON_ADDED: (check_add_person, apply_add_person),
+    EventKind.SUPPLEMENT_FILED: (check_supplement, apply_supplement),
 }

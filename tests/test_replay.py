@@ -18,6 +18,7 @@ from temporal_client import data_converter
 from tests.conftest import FAST, TEST_KEYS
 from tests.scenario import FILING, HOLD_1, HOLD_2, REFER, VICTIM, WITNESS, Driver, filing
 from tests.test_branches import DECLINE, RETURN
+from tests.test_supplements import SUPPLEMENT
 from worker import build_worker
 from workflows.incident import IncidentWorkflow
 
@@ -59,6 +60,13 @@ async def _with_people(d: Driver, cid: str) -> None:
     await d.ok(cid, "withdrawal", "admin", {"reason": "The victim asked that it go no further."})
 
 
+async def _supplemented(d: Driver, cid: str) -> None:
+    await d.ok(cid, "footage-hold", "custodian", {"holds": [HOLD_1, HOLD_2]})
+    await d.ok(cid, "supplements", "officer", SUPPLEMENT)  # a new recording reopens the hold; three corrections
+    await d.ok(cid, "footage-hold", "custodian", {"holds": [{**HOLD_1, "camera_id": "X6035555"}]})
+    await d.ok(cid, "withdrawal", "admin", {"reason": "Referred to another agency."})
+
+
 async def _escalated_at_filing(d: Driver, cid: str) -> None:
     for _ in range(100):  # footage past its purge date: level 3 at once
         if (await d.get(cid)).json()["tasks"]["footage_hold"]["escalation_level"] == 3:
@@ -83,6 +91,7 @@ PATHS = {
     "rejected": (None, _rejected),
     "withdrawn": (None, _withdrawn),
     "with_people": ({"people": [VICTIM]}, _with_people),
+    "supplemented": ({"people": [VICTIM]}, _supplemented),
     "escalated_at_filing": ({"recordings": [OLD_FOOTAGE]}, _escalated_at_filing),
     "escalated_level_by_level": (FAST, _escalated_level_by_level),
 }

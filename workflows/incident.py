@@ -49,6 +49,7 @@ with workflow.unsafe.imports_passed_through():
         Person,
         ReferralAcknowledgement,
         Step,
+        Supplement,
         SupervisorIdentification,
         ViolationReport,
         Withdrawal,
@@ -225,6 +226,14 @@ class IncidentWorkflow:
     def _validate_person(self, step: Step[Person]) -> None:
         self._validate(EventKind.PERSON_ADDED, step)
 
+    @workflow.update
+    async def file_supplement(self, step: Step[Supplement]) -> StepResult:
+        return await self._apply(EventKind.SUPPLEMENT_FILED, step)
+
+    @file_supplement.validator
+    def _validate_supplement(self, step: Step[Supplement]) -> None:
+        self._validate(EventKind.SUPPLEMENT_FILED, step)
+
     # --- the machinery
 
     def _validate(self, kind: EventKind, step: Step) -> None:
@@ -245,8 +254,8 @@ class IncidentWorkflow:
                 # A handler queued behind the lock re-checks against what changed since its validator ran.
                 self._validate(kind, step)
                 _, apply = steps.STEPS[kind]
-                apply(self._state, step, workflow.now())
-                await self._record(kind, PersonRef.of(step.actor), step.payload.model_dump(mode="json"))
+                noted = apply(self._state, step, workflow.now(), self._policy)  # what the step found, e.g. corrected values
+                await self._record(kind, PersonRef.of(step.actor), step.payload.model_dump(mode="json") | (noted or {}))
                 await self._documents_after(kind)
             return await self._settled()
         finally:

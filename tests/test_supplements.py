@@ -1,0 +1,166 @@
+"""Supplementary reports: what was found or put right after the filing, never overwriting silently."""
+
+import io
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from docx import Document
+
+from tests.scenario import (
+    ACK, APPROVE, HOLD_1, HOLD_2, IDENTIFIED, KEEP_UNTIL, REFER, VICTIM, VIOLATIONS, WITNESS, Driver, at, filing,
+)
+
+NEW_CAMERA = {"camera_id": "X6035555", "officer_star": "24680", "started_at": at(1), "ended_at": at(30),
+              "flag_reasons": ["use_of_force"]}
+SUPPLEMENT = {
+    "narrative": "A second camera was found; the victim gave a further statement at the hospital.",
+    "recordings": [NEW_CAMERA],
+    "people": [WITNESS],
+    "statements": [{"person_id": "P1", "text": "The agent did not say who he was.", "taken_by": "Det. K. Moss",
+                    "taken_at": at(90), "place": "Mount Sinai Hospital"}],
+    "federal_personnel": [{"agency": "CBP", "description": "driver of the grey SUV"}],
+    "corrections": [
+        {"field": "location", "value": "W 26th St & S Karlov Ave", "reason": "the first address was the next block"},
+        {"field": "officers[0].star", "value": "12346", "reason": "typed wrong at filing"},
+        {"field": "people[P1].name", "value": "Janet Roe", "reason": "spelt from her ID at the hospital"},
+    ],
+}
+
+
+async def _documents(d: Driver, case_id: str) -> list[dict]:
+    await d.settled(case_id)
+    response = await d.api.get(f"/incidents/{case_id}/documents", headers=d.people.headers("auditor"))
+    return response.json()["items"]
+
+
+async def test_a_supplement_adds_what_was_found_and_corrects_what_was_wrong(api, people):
+    d = Driver(api, people)
+    case_id = (await d.new_case(body=filing(people=[VICTIM])))["id"]
+    await d.ok(case_id, "footage-hold", "custodian", {"holds": [HOLD_1, HOLD_2]})
+    held = await d.ok(case_id, "supervisor-identification", "officer", IDENTIFIED)
+    assert held["tasks"]["footage_hold"]["status"] == "done"
+
+    case = await d.ok(case_id, "supplements", "officer", SUPPLEMENT)
+
+    # What it added.
+    assert [r["camera_id"] for r in case["recordings"]] == ["X6031234", "X6039999", "X6035555"]
+    assert [p["id"] for p in case["people"]] == ["P1", "P2"]
+    assert [s["text"] for s in case["people"][0]["statements"]][-1] == "The agent did not say who he was."
+    assert case["details"]["federal_personnel"][-1]["agency"] == "CBP"
+    assert case["supplements"][0]["payload"]["narrative"].startswith("A second camera")
+    assert case["supplements"][0]["by"]["name"] == "Test officer"
+    # The hold reopened for the new recording alone, due before its purge date; the others stay held.
+    footage = case["tasks"]["footage_hold"]
+    assert footage["status"] == "open"
+    new = next(r for r in case["recordings"] if r["camera_id"] == "X6035555")
+    assert new["hold_reference"] is None
+    assert datetime.fromisoformat(footage["due_at"]) <= datetime.fromisoformat(new["purge_at"])
+    assert all(r["hold_reference"] for r in case["recordings"] if r["camera_id"] != "X6035555")
+    # What it put right: the case shows the new value, and the correction keeps the old one.
+    assert case["details"]["location"] == "W 26th St & S Karlov Ave"
+    assert case["details"]["officers"][0]["star"] == "12346"
+    assert case["people"][0]["name"] == "Janet Roe"
+    assert [(c["field"], c["old"], c["new"], c["reason"], c["by"]["name"], c["supplement"])
+            for c in case["corrections"]] == [
+        ("location", "W 26th St & S Pulaski Rd", "W 26th St & S Karlov Ave", "the first address was the next block",
+         "Test officer", 1),
+        ("officers[0].star", "12345", "12346", "typed wrong at filing", "Test officer", 1),
+        ("people[P1].name", "Jane Roe", "Janet Roe", "spelt from her ID at the hospital", "Test officer", 1),
+    ]
+    # The audit trail has the supplement with each old value beside its new one.
+    events = await d.events(case_id)
+    filed = next(e for e in events["items"] if e["kind"] == "supplement_filed")
+    assert filed["data"]["supplement"] == 1 and filed["actor_name"] == "Test officer"
+    assert filed["data"]["corrected"][0] == {"field": "location", "old": "W 26th St & S Pulaski Rd",
+                                             "new": "W 26th St & S Karlov Ave"}
+    # A new preservation request names the new recording.
+    requests = [doc for doc in await _documents(d, case_id) if doc["kind"] == "preservation_request"]
+    assert [doc["version"] for doc in requests] == [1, 2, 3]
+    docx = await d.api.get(f"/incidents/{case_id}/documents/{requests[-1]['id']}", headers=people.headers("auditor"))
+    assert "X6035555" in "\n".join(cell.text for t in Document(io.BytesIO(docx.content)).tables
+                                    for row in t.rows for cell in row.cells)
+    # Holding the new recording closes the task again; the investigation goes on as before.
+    hold = {"camera_id": "X6035555", "hold_reference": "AXON-2026-0099", "retained_until": KEEP_UNTIL}
+    again = await d.ok(case_id, "footage-hold", "custodian", {"holds": [hold]})
+    assert again["tasks"]["footage_hold"]["status"] == "done"
+    after = await d.ok(case_id, "violation-report", "officer", VIOLATIONS)
+    assert after["stage"] == "legal_review"
+
+
+@pytest.fixture(scope="module")
+async def quiet_case(api, people):
+    """A case with a person, its documents made: (id, its audit trail)."""
+    d = Driver(api, people)
+    case_id = (await d.new_case(body=filing(people=[VICTIM])))["id"]
+    return case_id, await d.settled(case_id)
+
+
+def _future() -> str:
+    return (datetime.now(UTC) + timedelta(days=1)).isoformat()
+
+
+@pytest.mark.parametrize(("body", "status", "field"), [
+    ({}, 422, "body"),
+    ({"corrections": [{"field": "hair_colour", "value": "brown", "reason": "r"}]}, 422, "corrections[0].field"),
+    ({"corrections": [{"field": "district", "value": "012", "reason": "r"}]}, 422, "corrections[0].field"),
+    ({"corrections": [{"field": "officers[5].star", "value": "1", "reason": "r"}]}, 422, "corrections[0].field"),
+    ({"corrections": [{"field": "people[P9].name", "value": "A", "reason": "r"}]}, 422, "corrections[0].field"),
+    ({"corrections": [{"field": "officers[0].star", "value": "", "reason": "r"}]}, 422, "corrections[0].value"),
+    ({"corrections": [{"field": "occurred_at", "value": "yesterday", "reason": "r"}]}, 422, "corrections[0].value"),
+    ({"corrections": [{"field": "occurred_at", "value": _future(), "reason": "r"}]}, 422, "corrections[0].value"),
+    ({"corrections": [{"field": "people[P1].name_withheld", "value": "declined", "reason": "r"}]}, 422,
+     "corrections[0].value"),
+    ({"corrections": [{"field": "location", "value": "x", "reason": ""}]}, 422, "corrections[0].reason"),
+    ({"narrative": "x" * 20_001}, 422, "narrative"),
+    ({"recordings": [{**NEW_CAMERA, "camera_id": "X6031234"}]}, 422, "recordings[0].camera_id"),
+    ({"statements": [{**SUPPLEMENT["statements"][0], "person_id": "P7"}]}, 422, "statements[0].person_id"),
+    ({"statements": [{**SUPPLEMENT["statements"][0], "taken_at": _future()}]}, 422, "statements[0].taken_at"),
+    ({"people": [{**WITNESS, "citizenship": "x"}]}, 422, "people[0]"),
+])
+async def test_a_bad_supplement_is_refused_naming_the_field_and_changes_nothing(api, people, quiet_case, body, status,
+                                                                               field):
+    d = Driver(api, people)
+    case_id, before = quiet_case
+    response = await d.step(case_id, "supplements", "officer", body)
+    assert response.status_code == status, response.text
+    assert field in [detail["field"] for detail in response.json()["error"]["details"] or []], response.text
+    assert (await d.events(case_id))["items"] == before["items"]
+    case = (await d.get(case_id)).json()
+    assert case["supplements"] == [] and case["corrections"] == []
+
+
+async def test_who_may_file_a_supplement_and_when(api, people):
+    d = Driver(api, people)
+    case_id = (await d.new_case())["id"]
+    for who in ("custodian", "reviewer", "commander", "liaison", "auditor"):
+        assert (await d.step(case_id, "supplements", who, {"narrative": "x"})).status_code == 403, who
+    assert (await d.step(case_id, "supplements", "supervisor", {"narrative": "Canvass done."})).status_code == 200
+    await d.ok(case_id, "withdrawal", "admin", {"reason": "Filed in error."})
+    response = await d.step(case_id, "supplements", "officer", {"narrative": "late"})
+    assert response.status_code == 409, response.text
+
+
+async def test_a_supplement_after_the_packet_went_out_sends_the_next_version(api, people, smtp_sink):
+    d = Driver(api, people)
+    case = await d.new_case(body=filing(people=[VICTIM]))
+    case_id = case["id"]
+    await d.investigate(case_id)
+    await d.ok(case_id, "legal-review", "reviewer", REFER)
+    await d.ok(case_id, "command-approval", "commander", APPROVE)
+    await d.ok(case_id, "supplements", "officer", {"narrative": "The victim's medical records arrived.",
+                                                   "corrections": [SUPPLEMENT["corrections"][0]]})
+    packets = [doc for doc in await _documents(d, case_id) if doc["kind"] == "referral_packet"]
+    assert [p["version"] for p in packets] == [1, 2]
+    docx = await d.api.get(f"/incidents/{case_id}/documents/{packets[1]['id']}", headers=people.headers("auditor"))
+    text = "\n".join(p.text for p in Document(io.BytesIO(docx.content)).paragraphs)
+    assert "supersedes version 1" in text
+    assert "The victim's medical records arrived." in text
+    assert "W 26th St & S Karlov Ave" in text
+    # Both versions were e-mailed to the prosecutor.
+    for _ in range(100):
+        sent = [m for m in smtp_sink.messages if case["case_number"] in m["Subject"]]
+        if len(sent) >= 2:
+            break
+        await __import__("asyncio").sleep(0.1)
+    assert len(sent) == 2
+    await d.ok(case_id, "referral-acknowledgement", "liaison", ACK)
