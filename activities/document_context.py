@@ -1,18 +1,33 @@
 """What each Word template is given: plain strings and lists built from the stored case.
 
 User text is passed as values, never as template source; docxtpl escapes it for XML, and
-characters XML cannot hold are replaced, so nothing typed can break a document.
+characters XML cannot hold are replaced, so nothing typed can break a document. Every time is
+printed in the department's time zone as the desk prints it, and every value in words
+(domain/words.py), never as an enum value.
 """
 
 import re
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
-from domain.case import CaseState, DocumentRef
-from domain.enums import DocumentKind, ReviewDecision, SupervisorOutcome
+from domain.case import CaseState, DocumentRef, InvolvedPerson
+from domain.enums import DocumentKind, PersonPart, ReviewDecision, SupervisorOutcome
 from domain.events import Letterhead
+from domain.words import label
 from store.tables import CaseEventRow
 
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+# Victims first, then those who complained, saw, or were there.
+PART_ORDER = [PersonPart.VICTIM, PersonPart.COMPLAINANT, PersonPart.WITNESS, PersonPart.BYSTANDER, PersonPart.OTHER]
+
+
+# A decision as a sentence reads it.
+DECISION = {"refer": "Refer to the prosecutor", "decline": "Decline", "return": "Return for further investigation",
+            "approve": "Approve the referral", "reject": "Reject the referral"}
+
+
+def decision(value) -> str:
+    return DECISION.get(str(getattr(value, "value", value)), label(value))
 
 
 def clean(text: object) -> str:
@@ -23,11 +38,20 @@ def paragraphs(text: str | None) -> list[str]:
     return [clean(line) for line in (text or "").splitlines() if line.strip()] or [""]
 
 
-def when(moment: datetime | None) -> str:
-    return f"{moment:%Y-%m-%d %H:%M} {moment:%Z}".strip() if moment else ""
+class Clock:
+    """Times as people in the department read them: 'Sat 31 Jan 2026, 13:05 CST'."""
+
+    def __init__(self, letterhead: Letterhead) -> None:
+        self._zone = ZoneInfo(letterhead.time_zone)
+
+    def __call__(self, moment: datetime | None, fmt: str = "%a %d %b %Y, %H:%M %Z") -> str:
+        return moment.astimezone(self._zone).strftime(fmt) if moment else ""
+
+    def day(self, moment) -> str:
+        return moment.strftime("%a %d %b %Y") if moment else ""
 
 
-def _common(state: CaseState, letterhead: Letterhead, generated_at: datetime) -> dict:
+def _common(state: CaseState, letterhead: Letterhead, generated_at: datetime, when: Clock) -> dict:
     d = state.details
     return dict(
         case_number=state.case_number, case_id=state.case_id, district=state.district,
@@ -37,12 +61,13 @@ def _common(state: CaseState, letterhead: Letterhead, generated_at: datetime) ->
     )
 
 
-def _recordings(state: CaseState) -> list[dict]:
+def _recordings(state: CaseState, when: Clock) -> list[dict]:
     return [
         dict(camera_id=clean(r.camera_id), officer_star=clean(r.officer_star), started_at=when(r.started_at),
-             ended_at=when(r.ended_at), purge_at=when(r.purge_at), flag_reasons=", ".join(r.flag_reasons),
-             hold=clean(r.hold_reference or "NOT YET HELD"),
-             retained_until=r.retained_until.isoformat() if r.retained_until else "")
+             ended_at=when(r.ended_at, "%H:%M %Z"), purge_at=when(r.purge_at, "%a %d %b %Y"),
+             flag_reasons=", ".join(label(f) for f in r.flag_reasons),
+             hold=clean(r.hold_reference) if r.hold_reference else "NOT YET HELD",
+             retained_until=when.day(r.retained_until))
         for r in state.recordings
     ]
 
@@ -58,29 +83,31 @@ def _allegations(state: CaseState, letterhead: Letterhead) -> list[dict]:
 
 
 def preservation_request(state: CaseState, letterhead: Letterhead, generated_at: datetime) -> dict:
+    when = Clock(letterhead)
     warnings = "; ".join(
         f"camera {w.camera_id} {'was purged' if w.status == 'purged' else 'is purged'} on {when(w.purge_at)}"
         for w in state.purge_warnings
     )
     return dict(
-        _common(state, letterhead, generated_at), recordings=_recordings(state), purge_warnings=clean(warnings),
-        hold_deadline=when(state.tasks["footage_hold"].due_at),
+        _common(state, letterhead, generated_at, when), recordings=_recordings(state, when),
+        purge_warnings=clean(warnings), hold_deadline=when(state.tasks["footage_hold"].due_at),
     )
 
 
 def legal_review_memo(state: CaseState, letterhead: Letterhead, generated_at: datetime) -> dict:
+    when = Clock(letterhead)
     review = state.legal_reviews[-1]
     p = review.payload
     immunity = p.immunity
     return dict(
-        _common(state, letterhead, generated_at), allegations=_allegations(state, letterhead),
+        _common(state, letterhead, generated_at, when), allegations=_allegations(state, letterhead),
         review=dict(
-            by=clean(review.by.name), at=when(review.at), decision=p.decision.value,
+            by=clean(review.by.name), at=when(review.at), decision=decision(p.decision),
             charges=", ".join(clean(c) for c in p.charges) or "none",
-            return_tasks=", ".join(t.value for t in p.return_tasks), rationale=paragraphs(p.rationale),
+            return_tasks=", ".join(label(t).lower() for t in p.return_tasks), rationale=paragraphs(p.rationale),
             federal_authority=paragraphs(immunity.federal_authority if immunity else "not analysed"),
             necessary_and_proper=paragraphs(immunity.necessary_and_proper if immunity else "not analysed"),
-            finding=immunity.finding.value if immunity else "not stated",
+            finding=label(immunity.finding) if immunity else "Not stated",
         ),
     )
 
@@ -93,7 +120,7 @@ def _supervisor(state: CaseState) -> str:
     camera = f" Recorded on body-worn camera {clean(s.camera_id)}." if s.camera_id else ""
     notes = f" Notes: {clean(s.notes)}" if s.notes else ""
     if s.outcome == SupervisorOutcome.IDENTIFIED:
-        verified = f", verified by {s.verification.value.replace('_', ' ')}" if s.verification else ""
+        verified = f", verified by {label(s.verification).lower()}" if s.verification else ""
         return (f"Identified: {clean(s.name)}, {clean(s.title or 'title not given')}, {clean(s.agency)}, badge "
                 f"{clean(s.badge)}{verified}.{camera}{notes}")
     if s.outcome == SupervisorOutcome.REFUSED:
@@ -117,50 +144,139 @@ EVENT_TEXT = {
     "document_generated": "Document generated",
     "case_withdrawn": "Case withdrawn",
     "case_closed": "Case closed",
+    "person_added": "Person involved added",
+    "supplement_filed": "Supplementary report filed",
 }
 
 
 def _event_text(event: CaseEventRow) -> str:
     data = event.data
-    detail = next((str(data[k]) for k in ("decision", "stage", "kind", "task") if k in data), "")
+    detail = next((label(data[k]) for k in ("stage", "kind", "task", "part") if k in data), "")
+    if "decision" in data:
+        detail = decision(data["decision"])
     if event.kind == "footage_hold_confirmed":
-        detail = ", ".join(f"{h['camera_id']} ({h['hold_reference']})" for h in data.get("holds", []))
+        detail = ", ".join(f"{clean(h['camera_id'])} ({clean(h['hold_reference'])})"
+                           for h in data.get("holds", []))
     if event.kind == "document_generated":
-        detail = f"{data.get('kind')} v{data.get('version')}, SHA-256 {data.get('sha256', '')[:16]}…"
-    text = EVENT_TEXT.get(event.kind, event.kind)
+        detail = f"{label(data.get('kind', '')).lower()} version {data.get('version')}"
+    if event.kind == "supplement_filed":
+        detail = f"number {data.get('supplement')}"
+    if event.kind == "tasks_reopened":
+        detail = ", ".join(label(t).lower() for t in data.get("tasks", []))
+    if event.kind == "task_escalated":
+        detail = f"{label(data.get('task', '')).lower()}, level {data.get('level')}"
+    text = EVENT_TEXT.get(event.kind, label(event.kind))
     return clean(f"{text}: {detail}" if detail else text)
 
 
-def _exhibits(state: CaseState) -> list[dict]:
+def _exhibits(state: CaseState, when: Clock) -> list[dict]:
     exhibits = [
         dict(label=f"A{n}", description=clean(
-            f"BWC recording, camera {r.camera_id} (star {r.officer_star}), {when(r.started_at)} to "
-            f"{when(r.ended_at)}; hold {r.hold_reference or 'NOT YET HELD'}"))
+            f"Body-worn camera recording, camera {clean(r.camera_id)} (star {clean(r.officer_star)}), "
+            f"{when(r.started_at)} to {when(r.ended_at, '%H:%M %Z')}; hold "
+            f"{clean(r.hold_reference) if r.hold_reference else 'NOT YET HELD'}"), sha256="")
         for n, r in enumerate(state.recordings, 1)
     ]
     earlier: list[DocumentRef] = [d for d in state.documents if d.kind != DocumentKind.REFERRAL_PACKET]
     exhibits += [
-        dict(label=f"B{n}", description=f"{d.kind.value.replace('_', ' ')} v{d.version} ({d.filename}), "
-                                        f"SHA-256 {d.sha256}")
+        dict(label=f"B{n}", description=f"{label(d.kind)} version {d.version} ({d.filename}), {when(d.created_at)}",
+             sha256=f"SHA-256 {d.sha256}")
         for n, d in enumerate(earlier, 1)
     ]
     return exhibits
 
 
+def _name(person: InvolvedPerson) -> str:
+    return clean(person.name) if person.name else f"Name {person.name_withheld.value}"
+
+
+def _injuries(person: InvolvedPerson) -> str:
+    i = person.injuries
+    if i is None:
+        return "None recorded"
+    care = [clean(i.description)]
+    care += ["treated by EMS"] if i.ems_treated else []
+    care += [f"taken to {clean(i.hospital)}"] if i.hospital else []
+    care += ["refused treatment"] if i.treatment_refused else []
+    return "; ".join(care)
+
+
+def ordered_people(state: CaseState) -> list[InvolvedPerson]:
+    return sorted(state.people, key=lambda p: (PART_ORDER.index(p.part), int(p.id[1:])))
+
+
+def _people(state: CaseState) -> list[dict]:
+    return [dict(id=p.id, part=label(p.part), name=_name(p),
+                 language=(clean(p.language) + (", interpreter" if p.interpreter else "")) if p.language else
+                 ("interpreter" if p.interpreter else ""),
+                 injuries=_injuries(p),
+                 contact="On the confidential contact sheet" if p.contact else "None given")
+            for p in ordered_people(state)]
+
+
+def _statements(state: CaseState, when: Clock) -> list[dict]:
+    statements = []
+    for person in ordered_people(state):
+        for n, s in enumerate(person.statements, 1):
+            taken = f"Taken by {clean(s.taken_by)}, {when(s.taken_at)}, {clean(s.place)}"
+            taken += f"; recorded on body-worn camera {clean(s.camera_id)}" if s.camera_id else ""
+            taken += f"; interpreter {clean(s.interpreter)}" if s.interpreter else ""
+            statements.append(dict(title=f"{person.id} {_name(person)} ({label(person.part).lower()}), statement {n}",
+                                   taken=taken + ".", text=paragraphs(s.text)))
+    return statements
+
+
+def _supplements(state: CaseState, when: Clock) -> list[dict]:
+    out = []
+    for number, record in enumerate(state.supplements, 1):
+        s = record.payload
+        added = [f"recording {clean(r.camera_id)} (star {clean(r.officer_star)})" for r in s.recordings]
+        added += [f"{len(s.people)} person(s) involved"] if s.people else []
+        added += [f"a statement of {st.person_id}" for st in s.statements]
+        added += [f"federal personnel: {clean(f.agency)}" + (f", {clean(f.description)}" if f.description else "")
+                  for f in s.federal_personnel]
+        added += [f"{len(s.corrections)} correction(s), listed under Corrections"] if s.corrections else []
+        out.append(dict(title=f"Supplement {number}, filed by {clean(record.by.name)}, {when(record.at)}",
+                        narrative=paragraphs(s.narrative) if s.narrative else [],
+                        added="Added: " + "; ".join(added) + "." if added else ""))
+    return out
+
+
+def _field_words(path: str) -> str:
+    """'officers[0].star' -> 'Officer 1: star'; 'people[P1].name' -> 'P1: name'; 'location' -> 'Location'."""
+    match = re.match(r"^(?:([a-z_]+)\[([A-Za-z0-9]+)\]\.)?([a-z_]+)$", path)
+    if match is None:
+        return clean(path)
+    name, index, key = match.groups()
+    if name is None:
+        return label(key)
+    if name == "people":
+        return f"{index}: {label(key).lower()}"
+    return f"{label(name).rstrip('s') if name == 'officers' else 'Federal person'} {int(index) + 1}: {label(key).lower()}"
+
+
+def _corrections(state: CaseState, when: Clock) -> list[dict]:
+    return [dict(field=_field_words(c.field), old=clean(c.old), new=clean(c.new), reason=clean(c.reason),
+                 by=f"{clean(c.by.name)}, {when(c.at)}") for c in state.corrections]
+
+
 def referral_packet(state: CaseState, letterhead: Letterhead, generated_at: datetime, events: list[CaseEventRow],
                     version: int) -> dict:
+    when = Clock(letterhead)
     d = state.details
     refer = next(r for r in reversed(state.legal_reviews) if r.payload.decision == ReviewDecision.REFER)
     approval = state.command_decisions[-1]
     immunity = refer.payload.immunity
-    decisions = [dict(step="Filed", name=clean(state.filed_by.name), role="officer", decision="filed",
+    decisions = [dict(step="Filed", name=clean(state.filed_by.name), role="Officer", decision="Filed",
                       at=when(state.filed_at))]
-    decisions += [dict(step="Legal review", name=clean(r.by.name), role="legal_reviewer",
-                       decision=r.payload.decision.value, at=when(r.at)) for r in state.legal_reviews]
-    decisions += [dict(step="Command approval", name=clean(c.by.name), role="command",
-                       decision=c.payload.decision.value, at=when(c.at)) for c in state.command_decisions]
+    decisions += [dict(step="Legal review", name=clean(r.by.name), role="Legal reviewer",
+                       decision=decision(r.payload.decision), at=when(r.at)) for r in state.legal_reviews]
+    decisions += [dict(step="Command approval", name=clean(c.by.name), role="Command",
+                       decision=decision(c.payload.decision), at=when(c.at)) for c in state.command_decisions]
+    earlier = [doc for doc in state.documents if doc.kind == DocumentKind.REFERRAL_PACKET and doc.version < version]
+    supersedes = f"version {earlier[-1].version} of {when(earlier[-1].created_at)}" if earlier else ""
     return dict(
-        _common(state, letterhead, generated_at), version=version,
+        _common(state, letterhead, generated_at, when), version=version, supersedes=supersedes,
         prosecutor=dict(name=clean(letterhead.prosecutor.name), unit=clean(letterhead.prosecutor.unit),
                         address=clean(letterhead.prosecutor.address)),
         reviewer=clean(refer.by.name), approver=clean(approval.by.name), summary=clean(d.summary),
@@ -168,14 +284,31 @@ def referral_packet(state: CaseState, letterhead: Letterhead, generated_at: date
         narrative=paragraphs(d.narrative),
         officers=[dict(name=clean(o.name), star=clean(o.star)) for o in d.officers],
         federal_personnel=[dict(agency=clean(f.agency), name=clean(f.name or "unknown"),
-                                badge=clean(f.badge or "unknown"), description=clean(f.description))
+                                badge=clean(f.badge) if f.badge else "unknown", description=clean(f.description))
                            for f in d.federal_personnel],
-        supervisor=_supervisor(state), recordings=_recordings(state), allegations=_allegations(state, letterhead),
-        charges="; ".join(clean(f"{c} ({letterhead.statutes.get(c, '')})") for c in refer.payload.charges),
+        people=_people(state), statements=_statements(state, when), has_contacts=any(p.contact for p in state.people),
+        supplements=_supplements(state, when), corrections=_corrections(state, when),
+        supervisor=_supervisor(state), recordings=_recordings(state, when), allegations=_allegations(state, letterhead),
+        charges="; ".join(f"{clean(c)} ({clean(letterhead.statutes.get(c, ''))})" for c in refer.payload.charges),
         immunity=dict(federal_authority=paragraphs(immunity.federal_authority),
                       necessary_and_proper=paragraphs(immunity.necessary_and_proper),
-                      finding=immunity.finding.value.replace("_", " "), rationale=paragraphs(refer.payload.rationale)),
+                      finding=label(immunity.finding), rationale=paragraphs(refer.payload.rationale)),
         decisions=decisions,
-        chronology=[dict(at=when(e.at), what=_event_text(e), by=clean(e.actor_name or "system")) for e in events],
-        exhibits=_exhibits(state),
+        chronology=[dict(at=when(e.at), what=_event_text(e), by=clean(e.actor_name or "System")) for e in events],
+        exhibits=_exhibits(state, when),
     )
+
+
+def contact_sheet(state: CaseState, letterhead: Letterhead, generated_at: datetime, contacts: dict) -> dict:
+    """The prosecutor's confidential contact sheet: `contacts` maps a person's id to their opened Contact."""
+    when = Clock(letterhead)
+    rows = []
+    for p in ordered_people(state):
+        contact = contacts.get(p.id)
+        lines = [f"Phone: {clean(contact.phone)}" if contact and contact.phone else "",
+                 f"E-mail: {clean(contact.email)}" if contact and contact.email else "",
+                 f"Address: {clean(contact.address)}" if contact and contact.address else ""]
+        rows.append(dict(person=f"{p.id} {_name(p)} ({label(p.part).lower()})",
+                         language=(clean(p.language) + (", interpreter" if p.interpreter else "")) if p.language else "",
+                         contact=[line for line in lines if line] or ["None given"]))
+    return dict(_common(state, letterhead, generated_at, when), people=rows)

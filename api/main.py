@@ -61,6 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     for module in (health, incidents, steps, documents, notifications, stats, users, codec, metrics):
         app.include_router(module.router)
+    app.include_router(documents.contact_sheet_router)
     desk.install(app, policy.zone)  # the reviewer's desk: HTML pages under /desk
 
     @app.middleware("http")

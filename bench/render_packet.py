@@ -66,9 +66,7 @@ def large_case():
     events = [CaseEventRow(case_id="bench", seq=i + 1, kind="task_escalated", actor_name=None,
                            at=start + timedelta(minutes=i), data={"task": "footage_hold"}, prev_hash="", hash="")
               for i in range(200)]
-    letterhead = Letterhead(department=policy.department, department_address=policy.department_address,
-                            prosecutor=policy.prosecutor, retention_days=90,
-                            statutes={s.citation: s.title for s in policy.statutes})
+    letterhead = Letterhead.of(policy)
     return document_context.referral_packet(state, letterhead, datetime.now(UTC), events, 1)
 
 

@@ -13,7 +13,7 @@ from docx import Document
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
-from docx.shared import Pt
+from docx.shared import Inches, Pt
 
 from devstack.slim_docx import slim
 
@@ -38,6 +38,9 @@ def _base(title: str):
     doc.styles["Normal"].font.name = "Calibri"
     doc.styles["Normal"].font.size = Pt(11)
     section = doc.sections[0]
+    # US Letter, portrait, one-inch margins: 6.5 inches of text, which every table's columns add up to.
+    section.page_width, section.page_height = Inches(8.5), Inches(11)
+    section.left_margin = section.right_margin = section.top_margin = section.bottom_margin = Inches(1)
     header = section.header.paragraphs[0]
     header.text = "{{ case_number }} · " + MARKING
     header.alignment = WD_ALIGN_PARAGRAPH.CENTER
@@ -54,22 +57,47 @@ def _base(title: str):
     return doc
 
 
-def _table(doc, headers: list[str], loop: str, cells: list[str]) -> None:
-    """A header row, then one row per item: docxtpl's {%tr %} rows around the data row."""
+TEXT_WIDTH = 6.5  # inches
+TABLE_FONT = Pt(9)
+
+
+def _table(doc, headers: list[str], loop: str, cells: list[str], widths: list[float]) -> None:
+    """A header row, then one row per item: docxtpl's {%tr %} rows around the data row. Fixed column
+    widths (inches, filling the text width) sized so that no id or word breaks across lines."""
+    assert abs(sum(widths) - TEXT_WIDTH) < 0.01, (headers, sum(widths))
     table = doc.add_table(rows=4, cols=len(headers))
     table.style = "Table Grid"
+    table.autofit = False
+    layout = OxmlElement("w:tblLayout")
+    layout.set(qn("w:type"), "fixed")
+    table._tbl.tblPr.append(layout)
+    for column, width in zip(table.columns, widths, strict=True):
+        column.width = Inches(width)
+        for cell in column.cells:
+            cell.width = Inches(width)
     for cell, text in zip(table.rows[0].cells, headers, strict=True):
         cell.text = text
         cell.paragraphs[0].runs[0].bold = True
+        cell.paragraphs[0].runs[0].font.size = TABLE_FONT
     table.rows[1].cells[0].text = "{%tr for " + loop + " %}"
     for cell, text in zip(table.rows[2].cells, cells, strict=True):
-        cell.text = text
+        for n, line in enumerate(text.split("\n")):  # a cell of several lines: one paragraph each
+            paragraph = cell.paragraphs[0] if n == 0 else cell.add_paragraph()
+            paragraph.add_run(line).font.size = TABLE_FONT
     table.rows[3].cells[0].text = "{%tr endfor %}"
     # Repeat the header row on every page the table spans.
     row_pr = table.rows[0]._tr.get_or_add_trPr()
     header_flag = OxmlElement("w:tblHeader")
     header_flag.set(qn("w:val"), "true")
     row_pr.append(header_flag)
+
+
+def _contents(doc, sections: list[str]) -> None:
+    """A table of contents: the numbered sections that follow (Word's own TOC field would be empty until
+    someone updates it, and LibreOffice's conversion does not)."""
+    doc.add_heading("Contents", level=2)
+    for title in sections:
+        doc.add_paragraph(title, style="List Number")
 
 
 def _paragraphs(doc, loop: str, text: str) -> None:
@@ -88,10 +116,10 @@ def _immunity(doc, title: str, source: str) -> None:
     doc.add_paragraph("Finding: {{ " + source + ".finding }}.")
 
 
-def _offences(doc) -> None:
-    doc.add_heading("Alleged offences", level=2)
+def _offences(doc, title: str = "Alleged offences") -> None:
+    doc.add_heading(title, level=2)
     _table(doc, ["Citation", "Offence", "Person", "Facts"], "a in allegations",
-           ["{{ a.statute }}", "{{ a.title }}", "{{ a.person }}", "{{ a.facts }}"])
+           ["{{ a.statute }}", "{{ a.title }}", "{{ a.person }}", "{{ a.facts }}"], [1.3, 1.5, 1.3, 2.4])
 
 
 def preservation_request():
@@ -106,9 +134,10 @@ def preservation_request():
     doc.add_paragraph("URGENT: {{ purge_warnings }}")
     doc.add_paragraph("{%p endif %}")
     doc.add_heading("Recordings", level=2)
-    _table(doc, ["Camera", "Officer star", "Start", "End", "Purge date", "Flag reasons", "Hold reference"],
-           "r in recordings", ["{{ r.camera_id }}", "{{ r.officer_star }}", "{{ r.started_at }}", "{{ r.ended_at }}",
-                               "{{ r.purge_at }}", "{{ r.flag_reasons }}", "{{ r.hold }}"])
+    _table(doc, ["Camera", "Officer star", "Recorded", "Purge date", "Flag reasons", "Hold reference"],
+           "r in recordings", ["{{ r.camera_id }}", "{{ r.officer_star }}", "{{ r.started_at }} to {{ r.ended_at }}",
+                               "{{ r.purge_at }}", "{{ r.flag_reasons }}", "{{ r.hold }}"],
+           [0.9, 0.7, 1.5, 1.1, 1.1, 1.2])
     doc.add_heading("How to confirm the hold", level=2)
     for step in ("In Axon Evidence.com, find each recording by camera and time, tag it with event {{ event_number }} "
                  "and attach it to case {{ case_number }} (or give it a retention category with no auto-delete).",
@@ -136,50 +165,121 @@ def legal_review_memo():
     return doc
 
 
+PACKET_SECTIONS = ["Cover memo", "Incident summary", "CPD members", "Federal personnel", "People involved",
+                   "Statements", "Recordings", "Alleged offences", "Immunity analysis", "Supplementary reports",
+                   "Corrections", "Decision chain", "Chronology", "Exhibits"]
+
+
 def referral_packet():
     doc = _base("Referral packet")
-    doc.add_heading("Cover memo", level=2)
+    _contents(doc, PACKET_SECTIONS)
+    heading = iter(f"{n}. {title}" for n, title in enumerate(PACKET_SECTIONS, 1))
+    doc.add_heading(next(heading), level=2)
     doc.add_paragraph("To: {{ prosecutor.name }}, {{ prosecutor.unit }}, {{ prosecutor.address }}")
     doc.add_paragraph("From: {{ department }}")
     doc.add_paragraph("Date: {{ generated_at }}")
     doc.add_paragraph("Re: case {{ case_number }}, OEMC event {{ event_number }}; referral version {{ version }}")
+    doc.add_paragraph("{%p if supersedes %}")
+    doc.add_paragraph("This version {{ version }} supersedes {{ supersedes }}: it adds what the supplementary "
+                      "reports below found or corrected since.").runs[0].bold = True
+    doc.add_paragraph("{%p endif %}")
     doc.add_paragraph("{{ department }} refers the incident below, involving federal immigration agents, for "
                       "independent charging review. The referral was reviewed by {{ reviewer }} and approved by "
                       "{{ approver }}; the decision chain and the chronology below record who decided what, when.")
-    doc.add_heading("Incident summary", level=2)
+    doc.add_paragraph("{%p if has_contacts %}")
+    doc.add_paragraph("The contact details of the people involved are not in this packet: they are on the "
+                      "confidential contact sheet, which the prosecutor liaison provides.")
+    doc.add_paragraph("{%p endif %}")
+    doc.add_heading(next(heading), level=2)
     doc.add_paragraph("{{ occurred_at }} at {{ location }} (district {{ district }}). {{ summary }}")
     doc.add_paragraph("Injuries: {{ injuries }}. EMS called: {{ ems_called }}.")
     doc.add_heading("Narrative", level=3)
     _paragraphs(doc, "p in narrative", "{{ p }}")
-    doc.add_heading("CPD members", level=2)
-    _table(doc, ["Name", "Star"], "o in officers", ["{{ o.name }}", "{{ o.star }}"])
-    doc.add_heading("Federal personnel", level=2)
+    doc.add_heading(next(heading), level=2)
+    _table(doc, ["Name", "Star"], "o in officers", ["{{ o.name }}", "{{ o.star }}"], [4.5, 2.0])
+    doc.add_heading(next(heading), level=2)
     _table(doc, ["Agency", "Name", "Badge", "Description"], "f in federal_personnel",
-           ["{{ f.agency }}", "{{ f.name }}", "{{ f.badge }}", "{{ f.description }}"])
+           ["{{ f.agency }}", "{{ f.name }}", "{{ f.badge }}", "{{ f.description }}"], [0.9, 1.6, 1.0, 3.0])
     doc.add_heading("Supervisor on scene", level=3)
     doc.add_paragraph("{{ supervisor }}")
-    doc.add_heading("Recordings", level=2)
-    _table(doc, ["Camera", "Officer star", "Start", "End", "Hold reference", "Retained until", "Purge date"],
-           "r in recordings", ["{{ r.camera_id }}", "{{ r.officer_star }}", "{{ r.started_at }}", "{{ r.ended_at }}",
-                               "{{ r.hold }}", "{{ r.retained_until }}", "{{ r.purge_at }}"])
-    _offences(doc)
+    doc.add_heading(next(heading), level=2)
+    doc.add_paragraph("{%p if people %}")
+    _table(doc, ["Id", "Part", "Name", "Language", "Injuries and care", "Contact"], "x in people",
+           ["{{ x.id }}", "{{ x.part }}", "{{ x.name }}", "{{ x.language }}", "{{ x.injuries }}", "{{ x.contact }}"],
+           [0.4, 0.9, 1.3, 0.9, 1.8, 1.2])
+    doc.add_paragraph("{%p else %}")
+    doc.add_paragraph("No people involved are recorded.")
+    doc.add_paragraph("{%p endif %}")
+    doc.add_heading(next(heading), level=2)
+    doc.add_paragraph("{%p for st in statements %}")
+    doc.add_heading("{{ st.title }}", level=3)
+    doc.add_paragraph("{{ st.taken }}").runs[0].italic = True
+    doc.add_paragraph("{%p for p in st.text %}")
+    doc.add_paragraph("{{ p }}")
+    doc.add_paragraph("{%p endfor %}")
+    doc.add_paragraph("{%p endfor %}")
+    doc.add_paragraph("{%p if not statements %}")
+    doc.add_paragraph("No statements are recorded.")
+    doc.add_paragraph("{%p endif %}")
+    doc.add_heading(next(heading), level=2)
+    _table(doc, ["Camera", "Officer star", "Recorded", "Hold reference", "Retained until", "Purge date"],
+           "r in recordings", ["{{ r.camera_id }}", "{{ r.officer_star }}", "{{ r.started_at }} to {{ r.ended_at }}",
+                               "{{ r.hold }}", "{{ r.retained_until }}", "{{ r.purge_at }}"],
+           [0.9, 0.7, 1.5, 1.2, 1.1, 1.1])
+    _offences(doc, next(heading))
     doc.add_paragraph("Charges the legal reviewer supports: {{ charges }}.")
-    _immunity(doc, "Immunity analysis", "immunity")
+    _immunity(doc, next(heading), "immunity")
     doc.add_heading("Rationale", level=3)
     _paragraphs(doc, "p in immunity.rationale", "{{ p }}")
-    doc.add_heading("Decision chain", level=2)
+    doc.add_heading(next(heading), level=2)
+    doc.add_paragraph("{%p for sup in supplements %}")
+    doc.add_heading("{{ sup.title }}", level=3)
+    doc.add_paragraph("{%p for p in sup.narrative %}")
+    doc.add_paragraph("{{ p }}")
+    doc.add_paragraph("{%p endfor %}")
+    doc.add_paragraph("{{ sup.added }}")
+    doc.add_paragraph("{%p endfor %}")
+    doc.add_paragraph("{%p if not supplements %}")
+    doc.add_paragraph("No supplementary reports were filed.")
+    doc.add_paragraph("{%p endif %}")
+    doc.add_heading(next(heading), level=2)
+    doc.add_paragraph("{%p if corrections %}")
+    doc.add_paragraph("Facts as filed that a supplementary report corrected; the rest of this packet shows the "
+                      "corrected values.")
+    _table(doc, ["Field", "As filed", "Corrected to", "Reason", "By, when"], "c in corrections",
+           ["{{ c.field }}", "{{ c.old }}", "{{ c.new }}", "{{ c.reason }}", "{{ c.by }}"],
+           [1.1, 1.3, 1.3, 1.4, 1.4])
+    doc.add_paragraph("{%p else %}")
+    doc.add_paragraph("Nothing filed has been corrected.")
+    doc.add_paragraph("{%p endif %}")
+    doc.add_heading(next(heading), level=2)
     _table(doc, ["Step", "Name", "Role", "Decision", "Time"], "d in decisions",
-           ["{{ d.step }}", "{{ d.name }}", "{{ d.role }}", "{{ d.decision }}", "{{ d.at }}"])
-    doc.add_heading("Chronology", level=2)
-    _table(doc, ["Time", "Event", "By"], "e in chronology", ["{{ e.at }}", "{{ e.what }}", "{{ e.by }}"])
-    doc.add_heading("Exhibits", level=2)
-    _table(doc, ["Exhibit", "Description"], "x in exhibits", ["{{ x.label }}", "{{ x.description }}"])
+           ["{{ d.step }}", "{{ d.name }}", "{{ d.role }}", "{{ d.decision }}", "{{ d.at }}"],
+           [1.1, 1.4, 1.0, 1.4, 1.6])
+    doc.add_heading(next(heading), level=2)
+    _table(doc, ["Time", "Event", "By"], "e in chronology", ["{{ e.at }}", "{{ e.what }}", "{{ e.by }}"],
+           [1.7, 3.3, 1.5])
+    doc.add_heading(next(heading), level=2)
+    _table(doc, ["Exhibit", "Description"], "x in exhibits", ["{{ x.label }}", "{{ x.description }}\n{{ x.sha256 }}"],
+           [0.7, 5.8])
+    return doc
+
+
+def contact_sheet():
+    doc = _base("CONFIDENTIAL: contact sheet for the prosecutor")
+    doc.add_paragraph("Case {{ case_number }} · OEMC event {{ event_number }} · {{ generated_at }}.")
+    doc.add_paragraph("How to reach the people involved in this referral. Need-to-know: it is not part of the "
+                      "referral packet; keep it apart from it and do not copy it into any filing open to the "
+                      "public or to the defence without the protections the law gives victims and witnesses.")
+    _table(doc, ["Person", "Language", "Contact"], "x in people",
+           ["{{ x.person }}", "{{ x.language }}", "{%p for line in x.contact %}\n{{ line }}\n{%p endfor %}"],
+           [2.2, 1.0, 3.3])
     return doc
 
 
 def main(out: Path = OUT) -> int:
     out.mkdir(parents=True, exist_ok=True)
-    for build in (preservation_request, legal_review_memo, referral_packet):
+    for build in (preservation_request, legal_review_memo, referral_packet, contact_sheet):
         path = out / f"{build.__name__}.docx"
         build().save(path)
         slim(path)

@@ -107,6 +107,13 @@ class Letterhead(BaseModel):
     prosecutor: Prosecutor
     retention_days: int
     statutes: dict[str, str]  # citation -> title
+    time_zone: str = "UTC"  # the department's, for every time a document prints (requests before it: UTC)
+
+    @classmethod
+    def of(cls, policy) -> "Letterhead":
+        return cls(department=policy.department, department_address=policy.department_address,
+                   prosecutor=policy.prosecutor, retention_days=policy.bwc_retention_days,
+                   statutes={s.citation: s.title for s in policy.statutes}, time_zone=policy.time_zone)
 
 
 class DocumentRequest(BaseModel):

@@ -3,8 +3,11 @@
 import asyncio
 import hashlib
 import io
+import re
 import shutil
 import subprocess
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from docx import Document
@@ -43,10 +46,11 @@ def headings(doc) -> list[str]:
 
 
 def table_after(doc, heading: str):
-    """The table that follows a heading, as rows of cell texts."""
+    """The table that follows a heading (numbered or not: '7. Recordings' is 'Recordings'), as rows of cell texts."""
     seen = False
     for block in doc.iter_inner_content():
-        if isinstance(block, Paragraph) and block.text == heading:
+        if isinstance(block, Paragraph) and block.style.name.startswith("Heading") \
+                and re.sub(r"^\d+\. ", "", block.text) == heading:
             seen = True
         elif isinstance(block, Table) and seen:
             return [[cell.text for cell in row.cells] for row in block.rows]
@@ -96,26 +100,27 @@ async def test_the_referral_packet_has_every_section_and_fact(referred):
     case, docs, events = referred
     doc = open_docx(docs[("referral_packet", 1)])
     assert headings(doc) == [
-        "Referral packet", "Cover memo", "Incident summary", "Narrative", "CPD members", "Federal personnel",
-        "Supervisor on scene", "Recordings", "Alleged offences", "Immunity analysis", "Federal authority",
-        "Necessary and proper", "Rationale", "Decision chain", "Chronology", "Exhibits"]
+        "Referral packet", "Contents", "1. Cover memo", "2. Incident summary", "Narrative", "3. CPD members",
+        "4. Federal personnel", "Supervisor on scene", "5. People involved", "6. Statements", "7. Recordings",
+        "8. Alleged offences", "9. Immunity analysis", "Federal authority", "Necessary and proper", "Rationale",
+        "10. Supplementary reports", "11. Corrections", "12. Decision chain", "13. Chronology", "14. Exhibits"]
     text = all_text(doc)
     assert "Cook County State's Attorney's Office" in text and "Felony Review Unit" in text
     assert case["case_number"] in text and "2603104512" in text
     recordings = table_after(doc, "Recordings")
     assert [r[0] for r in recordings[1:]] == ["X6031234", "X6039999"]
-    assert [r[4] for r in recordings[1:]] == ["AXON-2026-0042", "AXON-2026-0043"]
+    assert [r[3] for r in recordings[1:]] == ["AXON-2026-0042", "AXON-2026-0043"]
     assert table_after(doc, "CPD members")[1] == ["P.O. Ana Ruiz", "12345"]
     assert "J. Doe" in text and "Supervisory Deportation Officer" in text and "4411" in text
     offences = table_after(doc, "Alleged offences")
     assert offences[1][:2] == ["720 ILCS 5/12-3", "Battery"]
     assert "Charges the legal reviewer supports: 720 ILCS 5/12-3 (Battery)." in text
     assert "Administrative warrant for one person, not the bystander." in text
-    assert "Finding: not immune." in text
+    assert "Finding: Not immune." in text
     chain = table_after(doc, "Decision chain")
     assert [(r[1], r[2], r[3]) for r in chain[1:]] == [
-        ("Test officer", "officer", "filed"), ("Test reviewer", "legal_reviewer", "refer"),
-        ("Test commander", "command", "approve")]
+        ("Test officer", "Officer", "Filed"), ("Test reviewer", "Legal reviewer", "Refer to the prosecutor"),
+        ("Test commander", "Command", "Approve the referral")]
     chronology = table_after(doc, "Chronology")
     packet_event = next(e for e in events if e["kind"] == "document_generated"
                         and e["data"]["kind"] == "referral_packet")
@@ -123,7 +128,13 @@ async def test_the_referral_packet_has_every_section_and_fact(referred):
     assert chronology[1][1] == "Report filed" and chronology[1][2] == "Test officer"
     exhibits = table_after(doc, "Exhibits")
     assert [r[0] for r in exhibits[1:]][:2] == ["A1", "A2"]
-    assert any("legal review memo v1" in r[1] for r in exhibits)
+    assert any("Legal review memo version 1" in r[1] and "SHA-256 " in r[1] for r in exhibits)
+    # Every time as the desk shows it, in the department's zone: no UTC ISO form anywhere.
+    assert not re.search(r"\d{4}-\d\d-\d\dT|\d{4}-\d\d-\d\d \d\d:\d\d", text)
+    filed = datetime.fromisoformat(case["filed_at"]).astimezone(ZoneInfo("America/Chicago"))
+    assert chain[1][4] == filed.strftime("%a %d %b %Y, %H:%M %Z")
+    for raw in ("legal_reviewer", "use_of_force", "not_immune", "referral_packet", "footage_hold"):
+        assert raw not in text, raw
 
 
 async def test_user_text_renders_verbatim_and_injects_nothing(referred):
@@ -141,15 +152,18 @@ async def test_the_preservation_request_tells_the_custodian_what_to_hold(referre
                                "How to confirm the hold"]
     rows = table_after(first, "Recordings")
     assert [r[0] for r in rows[1:]] == ["X6031234", "X6039999"]
-    assert rows[1][5] == "use_of_force, detention_or_arrest"
-    assert [r[6] for r in rows[1:]] == ["NOT YET HELD", "NOT YET HELD"]
-    assert case["recordings"][0]["purge_at"][:10] in rows[1][4]
+    assert rows[1][4] == "Use of force, Detention or arrest"
+    assert [r[5] for r in rows[1:]] == ["NOT YET HELD", "NOT YET HELD"]
+    chicago = ZoneInfo("America/Chicago")
+    assert rows[1][3] == datetime.fromisoformat(case["recordings"][0]["purge_at"]).astimezone(chicago).strftime(
+        "%a %d %b %Y")
     text = all_text(first)
     assert "2603104512" in text and f"/incidents/{case['id']}/footage-hold" in text
-    assert case["tasks"]["footage_hold"]["due_at"][:10] in text
+    due = datetime.fromisoformat(case["tasks"]["footage_hold"]["due_at"]).astimezone(chicago)
+    assert due.strftime("%a %d %b %Y, %H:%M %Z") in text
     # Regenerated as holds arrive: the last version shows both references.
     last = open_docx(docs[("preservation_request", 2)])
-    assert [r[6] for r in table_after(last, "Recordings")[1:]] == ["AXON-2026-0042", "AXON-2026-0043"]
+    assert [r[5] for r in table_after(last, "Recordings")[1:]] == ["AXON-2026-0042", "AXON-2026-0043"]
 
 
 async def test_documents_are_listed_on_the_case_and_hashed_in_the_audit_trail(referred):
@@ -190,8 +204,8 @@ async def test_a_refusal_and_a_second_review_show_in_the_documents(api, people):
     await d.ok(cid, "command-approval", "commander", APPROVE)
     docs = await documents_of(api, people, cid)
     assert {("legal_review_memo", 1), ("legal_review_memo", 2), ("referral_packet", 1)} <= set(docs)
-    assert "Decision: return." in all_text(open_docx(docs[("legal_review_memo", 1)]))
-    assert "Decision: refer." in all_text(open_docx(docs[("legal_review_memo", 2)]))
+    assert "Decision: Return for further investigation." in all_text(open_docx(docs[("legal_review_memo", 1)]))
+    assert "Decision: Refer to the prosecutor." in all_text(open_docx(docs[("legal_review_memo", 2)]))
     packet = all_text(open_docx(docs[("referral_packet", 1)]))
     assert "refused to identify themselves. Recorded on body-worn camera X6039999." in packet
     await d.ok(cid, "referral-acknowledgement", "liaison", ACK)

@@ -9,6 +9,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from config import ROOT
 from domain.enums import Role
+from domain.words import label
 from domain.permissions import Operation, allowed
 
 TEMPLATES = ROOT / "templates" / "web"
@@ -46,10 +47,6 @@ def age(since: datetime | None, now: datetime) -> str:
     return _span(now - since) if since else ""
 
 
-def label(value: Any) -> str:
-    """'use_of_force' -> 'Use of force'."""
-    text = str(getattr(value, "value", value)).replace("_", " ")
-    return text[:1].upper() + text[1:]
 
 
 def options(values) -> list[tuple[str, str]]:

@@ -84,11 +84,7 @@ class IncidentWorkflow:
     @workflow.init
     def __init__(self, inp: IncidentInput) -> None:
         self._policy = inp.policy
-        self._letterhead = Letterhead(
-            department=inp.policy.department, department_address=inp.policy.department_address,
-            prosecutor=inp.policy.prosecutor, retention_days=inp.policy.bwc_retention_days,
-            statutes={s.citation: s.title for s in inp.policy.statutes},
-        )
+        self._letterhead = Letterhead.of(inp.policy)
         self._state = new_case(inp, workflow.now())
         # Handlers and the run loop each change state and persist it as one unit.
         self._lock = asyncio.Lock()

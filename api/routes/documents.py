@@ -1,14 +1,21 @@
 """The Word documents of a case: listed with their SHA-256, served as files."""
 
-from datetime import datetime
+import asyncio
+from datetime import UTC, datetime
 
 from fastapi import APIRouter, Response
 from pydantic import BaseModel
 
-from activities.documents import DOCX
-from api.deps import SessionDep, VisibleIncident
+from activities import document_context
+from activities.documents import DOCX, render
+from activities.rendering import TEMPLATES
+from api.deps import PolicyDep, SessionDep, SettingsDep, VisibleIncident, permits
 from api.errors import ApiError, documented
+from domain.case import CaseState
+from domain.events import Letterhead
 from domain.messages import Key
+from domain.permissions import Operation
+from sealing import Sealer
 from store import documents
 
 router = APIRouter(prefix="/incidents/{case_id}/documents", tags=["documents"],
@@ -49,3 +56,22 @@ async def download(document_id: Key, incident: VisibleIncident, session: Session
         raise ApiError(404, f"no document {document_id} in this case")
     return Response(row.content, media_type=DOCX, headers={
         "Content-Disposition": f'attachment; filename="{row.filename}"', "X-Content-SHA256": row.sha256})
+
+
+# The prosecutor's confidential contact sheet: made when asked for, by those who may read contact
+# details, from the case as stored; never stored itself, so the contact details stay sealed at rest.
+contact_sheet_router = APIRouter(prefix="/incidents/{case_id}", tags=["documents"],
+                                 responses=documented(401, 403, 404, 422, 429, 503))
+
+
+@contact_sheet_router.get("/contact-sheet", response_class=Response, dependencies=[permits(Operation.READ_CONTACT)],
+                          responses={200: {"content": {DOCX: {}}, "description": "the Word file, made now"}})
+async def contact_sheet(incident: VisibleIncident, settings: SettingsDep, policy: PolicyDep):
+    state = CaseState.model_validate(incident.state)
+    sealer = Sealer.of(settings.effective_encryption_keys)
+    contacts = {p.id: sealer.open(p.contact) for p in state.people if p.contact is not None}
+    context = document_context.contact_sheet(state, Letterhead.of(policy), datetime.now(UTC), contacts)
+    content = await asyncio.to_thread(render, TEMPLATES / "documents" / "contact_sheet.docx", context)
+    return Response(content, media_type=DOCX, headers={
+        "Content-Disposition": f'attachment; filename="{state.case_number}-contact-sheet.docx"',
+        "Cache-Control": "no-store"})

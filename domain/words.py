@@ -1,0 +1,19 @@
+"""The words people read for the product's values: on the desk and in every document, never an enum value."""
+
+from typing import Any
+
+# Where the plain reading of a value is not the word a reader expects.
+WORDS = {
+    "ems": "EMS",
+    "oemc": "OEMC",
+    "cpd": "CPD",
+}
+
+
+def label(value: Any) -> str:
+    """'use_of_force' -> 'Use of force'; a value with a word of its own in WORDS gets that word."""
+    raw = str(getattr(value, "value", value))
+    if raw in WORDS:
+        return WORDS[raw]
+    text = raw.replace("_", " ")
+    return text[:1].upper() + text[1:]
