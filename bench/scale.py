@@ -46,6 +46,11 @@ LISTINGS = {
     "district": ("auditor", "district=010"),
     "overdue": ("auditor", "overdue=true"),
     "supervisor_visibility": ("supervisor", ""),
+    # Full-text search (issue 14): a word in every case (the worst case: every case ranked), one case's
+    # OEMC event number, a word with a date range and a filter.
+    "search_every_case": ("auditor", "q=bystander"),
+    "search_event_number": ("auditor", "q=2600000042"),
+    "search_word_in_range": ("auditor", "q=masked+agents&occurred_from=2026-01-01&occurred_to=2026-12-31&district=010"),
 }
 
 

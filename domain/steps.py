@@ -5,6 +5,8 @@ Pure functions over CaseState, called by the workflow's update validators and ha
 
 from datetime import datetime
 
+from pydantic import ValidationError
+
 from domain.case import (
     CaseState,
     CorrectionRecord,
@@ -212,9 +214,16 @@ def check_supplement(state: CaseState, step: Step[Supplement], policy: Policy) -
             if statement.camera_id is not None and statement.camera_id not in cameras:
                 raise Rejection(RejectionKind.INVALID, f"camera '{statement.camera_id}' is not among this case's "
                                 "recordings", f"people[{i}].statements[{j}].camera_id")
-    trial = state.model_copy(deep=True)  # corrections one after another, as they will be applied
-    for i, correction in enumerate(supplement.corrections):
-        correct(trial, correction.field, correction.value, f"corrections[{i}]")
+    # Applied to a copy, corrections one after another as they will be: a correction that cannot be made is
+    # refused naming it, and so is a supplement that would leave the case holding more than a filing may.
+    trial = state.model_copy(deep=True)
+    apply_supplement(trial, step, state.filed_at, policy)
+    try:
+        CaseState.model_validate(trial.model_dump())
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        field = next((part for part in reversed(error["loc"]) if isinstance(part, str)), "body")
+        raise Rejection(RejectionKind.INVALID, f"the case would hold too many: {error['msg']}", field) from None
 
 
 def apply_supplement(state: CaseState, step: Step[Supplement], now: datetime, policy: Policy) -> dict | None:

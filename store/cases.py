@@ -3,7 +3,7 @@
 import base64
 from datetime import datetime
 
-from sqlalchemy import and_, delete, insert, or_, text, update
+from sqlalchemy import and_, delete, func, insert, literal_column, or_, text, update
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -186,17 +186,34 @@ def encode_cursor(incident: Incident) -> str:
     return base64.urlsafe_b64encode(f"{incident.filed_at.isoformat()}|{incident.id}".encode()).decode()
 
 
-def decode_cursor(cursor: str) -> tuple[datetime, str]:
-    """Raises ValueError for a cursor this API did not issue."""
-    filed_at, case_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|", 1)
-    return datetime.fromisoformat(filed_at), case_id
+def encode_offset(offset: int) -> str:
+    """The cursor of a ranked search: how many matches the caller has seen."""
+    return base64.urlsafe_b64encode(f"ranked|{offset}".encode()).decode()
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, str] | int:
+    """(filed_at, id) of the last case listed, or the offset of a ranked search. Raises ValueError for a
+    cursor this API did not issue."""
+    first, rest = base64.urlsafe_b64decode(cursor.encode()).decode().split("|", 1)
+    if first == "ranked":
+        offset = int(rest)
+        if offset < 0:
+            raise ValueError("negative offset")
+        return offset
+    return datetime.fromisoformat(first), rest
+
+
+SEARCH = literal_column("incident.search")
+NAMES = literal_column("incident.names")
 
 
 async def list_incidents(
     session: AsyncSession, *, visible_to, stage: str | None, task: str | None, district: str | None,
-    overdue_at: datetime | None, limit: int, cursor: tuple[datetime, str] | None,
+    overdue_at: datetime | None, limit: int, cursor: tuple[datetime, str] | int | None, q: str | None = None,
+    names: bool = False, occurred_from: datetime | None = None, occurred_before: datetime | None = None,
 ) -> list[Incident]:
-    """Newest first; `visible_to` is a SQL condition limiting what the caller may see."""
+    """Newest first, or with `q` best match first (PostgreSQL full-text search over the case's words, and
+    its people's names too with `names`); `visible_to` is a SQL condition limiting what the caller may see."""
     query = select(Incident)
     if visible_to is not None:
         query = query.where(visible_to)
@@ -208,15 +225,28 @@ async def list_incidents(
         query = query.where(Incident.district == district)
     if overdue_at is not None:
         query = query.where(Incident.next_deadline < overdue_at)
-    if cursor:
+    if occurred_from is not None:
+        query = query.where(Incident.occurred_at >= occurred_from)
+    if occurred_before is not None:
+        query = query.where(Incident.occurred_at < occurred_before)
+    if q:
+        words = func.websearch_to_tsquery("english", q)
+        found = SEARCH.op("@@")(words)
+        rank = func.ts_rank(SEARCH, words)
+        if names:
+            person = func.websearch_to_tsquery("simple", q)
+            found = or_(found, NAMES.op("@@")(person))
+            rank = rank + func.ts_rank(NAMES, person)
+        offset = cursor if isinstance(cursor, int) else 0
+        query = query.where(found).order_by(rank.desc(), Incident.filed_at.desc(), Incident.id.desc())
+        return list((await session.exec(query.offset(offset).limit(limit))).all())
+    if isinstance(cursor, tuple):
         filed_at, case_id = cursor
         query = query.where(
             or_(Incident.filed_at < filed_at, and_(Incident.filed_at == filed_at, Incident.id < case_id))
         )
     query = query.order_by(Incident.filed_at.desc(), Incident.id.desc()).limit(limit)
     return list((await session.exec(query)).all())
-
-
 
 
 async def overdue_tasks(session: AsyncSession, now: datetime) -> list[tuple[Incident, CaseTask]]:

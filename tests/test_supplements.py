@@ -164,3 +164,13 @@ async def test_a_supplement_after_the_packet_went_out_sends_the_next_version(api
         await __import__("asyncio").sleep(0.1)
     assert len(sent) == 2
     await d.ok(case_id, "referral-acknowledgement", "liaison", ACK)
+
+
+async def test_a_supplement_that_would_overfill_the_case_is_refused(api, people, quiet_case):
+    """A filing holds at most 100 federal personnel; a supplement cannot take the case past what a filing may."""
+    d = Driver(api, people)
+    case_id, before = quiet_case
+    response = await d.step(case_id, "supplements", "officer", {"federal_personnel": [{"agency": "ICE"}] * 100})
+    assert response.status_code == 422, response.text
+    assert response.json()["error"]["details"][0]["field"] == "federal_personnel"
+    assert (await d.events(case_id))["items"] == before["items"]

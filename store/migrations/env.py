@@ -10,11 +10,17 @@ from store.engine import sync_engine
 config = context.config
 
 
+def include_object(obj, name, type_, reflected, compare_to) -> bool:
+    """Leave out of the model comparison what the code reads but never loads: the generated search columns
+    (migration 0006, searched in store/cases.py) and their indexes."""
+    return not (reflected and compare_to is None and name in store.tables.GENERATED)
+
+
 def run_migrations() -> None:
     url = config.attributes.get("database_url") or get_settings().database_url
     engine = sync_engine(url)
     with engine.connect() as connection:
-        context.configure(connection=connection, target_metadata=SQLModel.metadata)
+        context.configure(connection=connection, target_metadata=SQLModel.metadata, include_object=include_object)
         with context.begin_transaction():
             context.run_migrations()
     engine.dispose()
