@@ -423,3 +423,50 @@ async def test_the_case_page_shows_the_people_and_their_contact_details_only_to_
         assert "He pushed me while I was filming." in seen and "taken to Mount Sinai Hospital" in seen
         assert ("312-555-0100" in seen) is reads and ("773-555-0199" in seen) is reads, who
         assert ("on file (need-to-know)" in seen) is not reads, who
+
+
+async def test_people_and_supplements_through_the_desk_forms(api, people, desk):
+    d = Driver(api, people)
+    case_id = (await d.new_case("officer"))["id"]
+    url = f"/desk/cases/{case_id}"
+    officer = await desk("officer")
+    page = (await officer.get(url)).text
+    assert not repeated_ids(page)
+    form = step_form(page, "add_person")
+    sent = await send(officer, form, filled(form, {
+        "part": "victim", "name": "Jane Roe", "language": "es", "contact.phone": "312-555-0100",
+        "injuries.description": "abrasions to both palms", "injuries.hospital": "Mount Sinai Hospital",
+        "statements[0].text": "He pushed me while I was filming.", "statements[0].taken_by": "P.O. Ana Ruiz (12345)",
+        "statements[0].taken_at": datetime.now(ZoneInfo("America/Chicago")).strftime("%Y-%m-%dT%H:%M"),
+        "statements[0].place": "on scene", "statements[0].camera_id": "X6031234"}))
+    assert sent.status_code == 303, sent.text
+    case = (await d.get(case_id, "reviewer")).json()
+    [person] = case["people"]
+    assert person["name"] == "Jane Roe" and person["contact"]["phone"] == "312-555-0100"
+    assert person["injuries"]["hospital"] == "Mount Sinai Hospital" and not person["injuries"]["ems_treated"]
+    assert [s["camera_id"] for s in person["statements"]] == ["X6031234"]  # the blank second statement left out
+
+    page = (await officer.get(url)).text
+    form = step_form(page, "file_supplement")
+    # A correction the case cannot take: refused beside its field, what was typed kept, nothing changed.
+    before = await events(d, case_id)
+    refused = await send(officer, form, filled(form, {"narrative": "Canvass of the block.",
+                                                      "corrections[1].field": "officers[0].star",
+                                                      "corrections[1].value": "", "corrections[1].reason": "typo"}))
+    assert refused.status_code == 422, refused.text
+    # The form's second row is the API's first (blank rows are left out): the message lands on the row typed in.
+    assert error_beside(refused.text, "supplement-corrections[1].value") == "Refused: Field required", refused.text
+    again = step_form(refused.text, "file_supplement")
+    assert ("narrative", "Canvass of the block.") in again["fields"]
+    assert await events(d, case_id) == before
+    done = await send(officer, form, filled(form, {
+        "narrative": "Canvass of the block.", "corrections[0].field": "location",
+        "corrections[0].value": "W 26th St & S Karlov Ave", "corrections[0].reason": "the next block",
+        "federal_personnel[0].agency": "CBP", "federal_personnel[0].description": "driver of the grey SUV"}))
+    assert done.status_code == 303, done.text
+    case = (await d.get(case_id)).json()
+    assert case["details"]["location"] == "W 26th St & S Karlov Ave"
+    assert case["details"]["federal_personnel"][-1]["agency"] == "CBP"
+    seen = text((await officer.get(url)).text)
+    assert "Supplement 1:" in seen and "Canvass of the block." in seen
+    assert "location W 26th St & S Pulaski Rd W 26th St & S Karlov Ave the next block" in seen

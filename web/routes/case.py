@@ -16,22 +16,27 @@ from api.actions import STEP, take_step
 from api.deps import ClientDep, SessionDep, SettingsDep, log_case, visibility
 from api.errors import ApiError
 from api.views import person_out
+from sealing import Sealer
 from domain.case import CaseState, RecordingState, purge_status
 from domain.enums import (
     INVESTIGATION_TASKS,
     ApprovalDecision,
+    FlagReason,
     ImmunityFinding,
+    NameWithheld,
+    PersonPart,
     ReviewDecision,
     Role,
     SupervisorOutcome,
     Task,
     Verification,
 )
+from domain import corrections
 from domain.messages import Key
+from domain.words import label
 from domain.permissions import Operation, allowed, describe
 from store import cases, documents
 from store.audit import verify_chain
-from sealing import Sealer
 from store.tables import AppUser, Incident
 from web.auth import Desk, DeskDep, check_csrf, read_form
 from web.forms import nest, parse, problems_by_field
@@ -48,14 +53,23 @@ DONE = {
     Operation.COMMAND_APPROVAL: "Command decision recorded.",
     Operation.REFERRAL_ACKNOWLEDGEMENT: "Prosecutor's acknowledgement recorded.",
     Operation.WITHDRAW: "Case withdrawn.",
+    Operation.ADD_PERSON: "Person added.",
+    Operation.FILE_SUPPLEMENT: "Supplementary report filed.",
 }
 # Fields that are lists even when one box is ticked.
 LISTS = {"charges", "return_tasks", "flag_reasons"}
 # Forms with rows: the list's name, and the fields a row carries filled in before anyone types (its camera).
-ROWS = {Operation.FOOTAGE_HOLD: ("holds", {"camera_id"}), Operation.VIOLATION_REPORT: ("allegations", set())}
+ROWS = {Operation.FOOTAGE_HOLD: [("holds", {"camera_id"})], Operation.VIOLATION_REPORT: [("allegations", set())],
+        Operation.ADD_PERSON: [("statements", set())],
+        Operation.FILE_SUPPLEMENT: [("corrections", set()), ("recordings", set()), ("federal_personnel", set())]}
 ALLEGATION_ROWS = 3
+STATEMENT_ROWS = 2
+CORRECTION_ROWS = 3
+RECORDING_ROWS = 1
 # Optional groups of fields: left wholly blank, the group is not sent at all (rather than sent empty).
-GROUPS = {Operation.LEGAL_REVIEW: ("immunity",)}
+GROUPS = {Operation.LEGAL_REVIEW: ("immunity",), Operation.ADD_PERSON: ("contact", "injuries")}
+# Taken at any open stage by those allowed, beside the tasks: shown folded until opened.
+ALWAYS = (Operation.ADD_PERSON, Operation.FILE_SUPPLEMENT)
 REFUSALS = (403, 409, 422)
 _ROW = re.compile(r"^(?P<list>[A-Za-z_][A-Za-z0-9_]*)\[(?P<index>\d{1,4})\](?P<rest>.*)$")
 _ITEM = re.compile(r"^(?P<list>[A-Za-z_][A-Za-z0-9_]*)\[\d{1,4}\]$")
@@ -95,9 +109,27 @@ def actions(state: CaseState, roles: list[Role]) -> list[Operation]:
     """The steps this reader may take on the case now: its open tasks their roles allow, and withdrawal."""
     open_now = state.open_tasks()
     found = [Operation(task.value) for task in Task if task in open_now and allowed(Operation(task.value), roles)]
+    if not state.closed:
+        found += [op for op in ALWAYS if allowed(op, roles)]
     if not state.closed and allowed(Operation.WITHDRAW, roles):
         found.append(Operation.WITHDRAW)
     return found
+
+
+def _correctable(state: CaseState) -> list[tuple[str, str]]:
+    """The filed facts of this case a correction may name, as (path, words)."""
+    d = state.details
+    paths = [(key, label(key)) for key in corrections.DETAILS]
+    for name, (_, keys) in corrections.LISTS.items():
+        for i, item in enumerate(getattr(d, name)):
+            who = f"{label(name).rstrip('s') if name == 'officers' else 'Federal person'} {i + 1}"
+            shown = getattr(item, "name", None) or getattr(item, "agency", "")
+            paths += [(f"{name}[{i}].{key}", f"{who} ({shown}): {key.replace('_', ' ')}") for key in keys]
+    for person in state.people:
+        who = person.name or f"name {person.name_withheld.value}"
+        paths += [(f"people[{person.id}].{key}", f"{person.id} ({who}): {key.replace('_', ' ')}")
+                  for key in ("part", "name", "language")]
+    return paths
 
 
 def _recordings(state: CaseState, policy, now: datetime) -> list[RecordingView]:
@@ -140,7 +172,8 @@ async def case_page(request: Request, desk: Desk, session, settings, incident: I
         keys={op.value: secrets.token_urlsafe(18) for op in can},  # a double submit is one workflow update
         notice=DONE.get(done) if done in {op.value for op in Operation} else None,
         refused=refused,
-        allegation_rows=ALLEGATION_ROWS,
+        allegation_rows=ALLEGATION_ROWS, statement_rows=STATEMENT_ROWS, correction_rows=CORRECTION_ROWS,
+        recording_rows=RECORDING_ROWS,
         choices={
             "outcome": options(SupervisorOutcome),
             "verification": options(Verification),
@@ -151,6 +184,10 @@ async def case_page(request: Request, desk: Desk, session, settings, incident: I
             "return_tasks": options(INVESTIGATION_TASKS),
             "finding": options(ImmunityFinding),
             "approval": options(ApprovalDecision),
+            "part": options(PersonPart),
+            "name_withheld": options(NameWithheld),
+            "flag_reasons": options(FlagReason),
+            "correctable": _correctable(state),
         },
     )
 
@@ -250,8 +287,8 @@ async def take(request: Request, case_id: Key, operation: str, desk: DeskDep, se
     incident = await _visible(request, session, case_id, desk.user)
     key = next((value.strip() for name, value in fields if name == "idempotency_key"), "")[:200] or None
     sent, back = fields, {}
-    if kind.operation in ROWS:
-        sent, back = compact_rows(fields, *ROWS[kind.operation])
+    for name, prefilled in ROWS.get(kind.operation, []):
+        sent, back[name] = compact_rows(sent, name, prefilled)
     sent = drop_blank_groups(sent, GROUPS.get(kind.operation, ()))
     try:
         body = parse(kind.body, nest(sent, request.app.state.policy.zone, lists=LISTS))
@@ -262,7 +299,8 @@ async def take(request: Request, case_id: Key, operation: str, desk: DeskDep, se
         details = exc.details
         message = exc.message
         if back and isinstance(details, list):
-            details = _in_form(details, ROWS[kind.operation][0], back)
+            for name, rows in back.items():
+                details = _in_form(details, name, rows)
             if all(isinstance(d, dict) and d.get("field") for d in details):
                 message = "; ".join(f"{d['field']}: {d['message']}" for d in details)
         refused = Refused(operation, message, _errors(details), _values(fields))
