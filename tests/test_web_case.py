@@ -17,6 +17,7 @@ from sqlalchemy import text as sql
 
 from activities.documents import DOCX
 from tests.desk_client import browser, sign_in
+from web.routes import cases as cases_page
 from tests.scenario import KEEP_UNTIL, REFER, VICTIM, WITNESS, Driver, filing
 
 
@@ -470,3 +471,30 @@ async def test_people_and_supplements_through_the_desk_forms(api, people, desk):
     seen = text((await officer.get(url)).text)
     assert "Supplement 1:" in seen and "Canvass of the block." in seen
     assert "location W 26th St & S Pulaski Rd W 26th St & S Karlov Ave the next block" in seen
+
+
+async def test_the_cases_page_finds_cases_with_the_same_search_and_pages_through_them(api, people, desk):
+    d = Driver(api, people)
+    word = "w" + __import__("uuid").uuid4().hex[:10]
+    made = [(await d.new_case("officer", filing(summary=f"Agents and a {word} crowd")))["case_number"]
+            for _ in range(cases_page.PAGE + 2)]
+    officer = await desk("officer")
+    page = await officer.get("/desk/cases", params={"q": word, "stage": "", "district": "", "occurred_from": "",
+                                                    "occurred_to": ""})
+    assert page.status_code == 200, page.text
+    assert not repeated_ids(page.text)
+    first = re.findall(r">(CPD-\d{4}-\d{6})</a>", page.text)
+    assert len(first) == cases_page.PAGE
+    # The next page keeps the search and holds the rest.
+    more = html.unescape(re.search(r'href="([^"]+)" rel="next"', page.text).group(1))
+    assert f"q={word}" in more
+    rest = re.findall(r">(CPD-\d{4}-\d{6})</a>", (await officer.get(more)).text)
+    assert sorted(first + rest) == sorted(made)
+    # Filters narrow it, and a range that ends before it starts is refused, saying so.
+    assert "No case you can see matches." in text((await officer.get(
+        "/desk/cases", params={"q": word, "district": "012"})).text)
+    refused = await officer.get("/desk/cases", params={"occurred_from": "2026-02-01", "occurred_to": "2026-01-31"})
+    assert refused.status_code == 422 and "must not be before occurred_from" in text(refused.text)
+    # Someone who may not see these cases finds none of them.
+    elsewhere = await desk("officer_elsewhere")
+    assert re.findall(r">(CPD-\d{4}-\d{6})</a>", (await elsewhere.get("/desk/cases", params={"q": word})).text) == []

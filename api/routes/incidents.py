@@ -1,19 +1,18 @@
 """Filing, listing and reading incidents, and their audit trail."""
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request, Response
 
 from api.actions import file_case
-from api.deps import (
-    ClientDep, CurrentUser, PolicyDep, SessionDep, SettingsDep, VisibleIncident, log_case, permits, visibility,
-)
-from api.errors import ApiError, documented
+from api.deps import ClientDep, CurrentUser, PolicyDep, SessionDep, SettingsDep, VisibleIncident, log_case, permits
+from api.errors import documented
+from api.listing import CaseQuery, find_cases
 from api.views import CaseOut, CasePage, EventList, case_out, case_summary, event_out
-from domain.enums import Role, Stage, Task
+from domain.enums import Stage, Task
 from domain.messages import District, FilingRequest, Key
-from domain.permissions import Operation, allowed
+from domain.permissions import Operation
 from store import cases
 from store.audit import verify_chain
 
@@ -49,30 +48,9 @@ async def list_incidents(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Key | None = None,
 ):
-    if q is not None and "\x00" in q:
-        raise ApiError(422, "q: must not contain NUL characters", [{"field": "q", "message": "NUL character"}])
-    if occurred_from and occurred_to and occurred_from > occurred_to:
-        raise ApiError(422, "occurred_to: must not be before occurred_from",
-                       [{"field": "occurred_to", "message": "before occurred_from"}])
-    try:
-        after = cases.decode_cursor(cursor) if cursor else None
-        if after is not None and isinstance(after, int) != bool(q):
-            raise ValueError("a cursor of another listing")
-    except ValueError:
-        raise ApiError(422, "cursor: not a cursor this API returned for this listing",
-                       [{"field": "cursor", "message": "invalid"}]) from None
-    zone = policy.zone
-    rows = await cases.list_incidents(
-        session, visible_to=visibility(user), stage=stage, task=task, district=district,
-        overdue_at=datetime.now(UTC) if overdue else None, limit=limit + 1, cursor=after, q=q,
-        names=allowed(Operation.READ_CONTACT, [Role(r) for r in user.roles]),
-        occurred_from=datetime.combine(occurred_from, time(), zone) if occurred_from else None,
-        occurred_before=datetime.combine(occurred_to + timedelta(days=1), time(), zone) if occurred_to else None,
-    )
-    page = rows[:limit]
-    next_cursor = None
-    if len(rows) > limit:
-        next_cursor = cases.encode_offset((after or 0) + limit) if q else cases.encode_cursor(page[-1])
+    query = CaseQuery(stage=stage, task=task, district=district, overdue=overdue, q=q, occurred_from=occurred_from,
+                      occurred_to=occurred_to, limit=limit, cursor=cursor)
+    page, next_cursor = await find_cases(session, user, policy, query)
     return CasePage(items=[case_summary(r, settings) for r in page], next_cursor=next_cursor)
 
 
