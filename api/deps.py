@@ -4,6 +4,7 @@ from typing import Annotated, AsyncIterator
 
 import structlog
 from fastapi import Depends, Request
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import or_
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -123,3 +124,28 @@ async def visible_incident(request: Request, case_id: Key, user: CurrentUser, se
 
 
 VisibleIncident = Annotated[Incident, Depends(visible_incident)]
+
+
+_KNOWN: dict[int, frozenset[str]] = {}
+
+
+async def known_query_parameters(request: Request) -> None:
+    """A query parameter the operation does not declare is refused (422, naming it), as an unknown body
+    field is: a typo such as `?stgae=` would otherwise list every case as if unfiltered."""
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute) or not route.include_in_schema:
+        return
+    known = _KNOWN.get(id(route))
+    if known is None:
+        known = _KNOWN[id(route)] = frozenset(_query_names(route.dependant))
+    unknown = [name for name in request.query_params if name not in known]
+    if unknown:
+        raise ApiError(422, "; ".join(f"{name or '(no name)'}: unknown parameter" for name in unknown),
+                       [{"field": name, "message": "unknown parameter"} for name in unknown])
+
+
+def _query_names(dependant) -> set[str]:
+    names = {param.alias for param in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _query_names(sub)
+    return names

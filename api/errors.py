@@ -4,6 +4,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import structlog
+from starlette.routing import Match
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -108,6 +109,16 @@ def _answer(request: Request, status: int, message: str, details: Any = None, he
     return error_response(status, message, details, headers)
 
 
+def _methods_of(request: Request) -> list[str]:
+    """Every method some route serves at this request's path."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches(request.scope)
+        if match != Match.NONE:
+            methods |= set(getattr(route, "methods", None) or ())
+    return sorted(methods)
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError):
@@ -125,7 +136,10 @@ def install(app: FastAPI) -> None:
             # FastAPI's answer to a body it could not decode (not UTF-8, nested too deep): an invalid body.
             message = f"not readable as JSON ({type(exc.__cause__).__name__})"
             return _answer(request, 422, f"body: {message}", [{"field": "body", "message": message}])
-        return _answer(request, exc.status_code, str(exc.detail), None, getattr(exc, "headers", None))
+        headers = getattr(exc, "headers", None)
+        if exc.status_code == 405:  # Starlette names the methods of the first route of this path only
+            headers = {**(headers or {}), "Allow": ", ".join(_methods_of(request))}
+        return _answer(request, exc.status_code, str(exc.detail), None, headers)
 
     # Unreachable, connection lost, or no pooled connection free in time: the database is away.
     @app.exception_handler(OperationalError)

@@ -1,8 +1,10 @@
 """Listing and searching cases: the one code path behind GET /incidents and the desk's Cases page."""
 
 from dataclasses import dataclass
+from typing import Annotated
 from datetime import UTC, date, datetime, time, timedelta
 
+from pydantic import AfterValidator, StringConstraints
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.deps import visibility
@@ -12,6 +14,22 @@ from domain.permissions import Operation, allowed
 from domain.policy import Policy
 from store import cases
 from store.tables import AppUser, Incident
+
+# Every cursor this pattern allows is a position in the listing (store/cases.py): the next page after a
+# case (t<microseconds>.<case id>) or after so many ranked matches (r<count>).
+CURSOR = (r"^(t\d{1,16}\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|r\d{1,9})$")
+Cursor = Annotated[str, StringConstraints(pattern=CURSOR)]
+
+
+def _day(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ValueError("is not a day of the calendar") from None
+
+
+# A day as YYYY-MM-DD, nothing else (not a number of seconds, as a plain `date` would also take).
+Day = Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}$"), AfterValidator(_day)]
 
 
 @dataclass(frozen=True)
@@ -39,11 +57,8 @@ async def find_cases(session: AsyncSession, user: AppUser, policy: Policy, query
                        [{"field": "occurred_to", "message": "before occurred_from"}])
     try:
         after = cases.decode_cursor(query.cursor) if query.cursor else None
-        if after is not None and isinstance(after, int) != bool(q):
-            raise ValueError("a cursor of another listing")
-    except ValueError:
-        raise ApiError(422, "cursor: not a cursor this API returned for this listing",
-                       [{"field": "cursor", "message": "invalid"}]) from None
+    except (ValueError, OverflowError):
+        raise ApiError(422, "cursor: not a cursor this API returns", [{"field": "cursor", "message": "invalid"}]) from None
     zone = policy.zone
     rows = await cases.list_incidents(
         session, visible_to=visibility(user), stage=query.stage, task=query.task, district=query.district,
@@ -57,5 +72,6 @@ async def find_cases(session: AsyncSession, user: AppUser, policy: Policy, query
     page = rows[:query.limit]
     next_cursor = None
     if len(rows) > query.limit:
-        next_cursor = cases.encode_offset((after or 0) + query.limit) if q else cases.encode_cursor(page[-1])
+        seen = after if isinstance(after, int) else 0
+        next_cursor = cases.encode_offset(seen + query.limit) if q else cases.encode_cursor(page[-1])
     return page, next_cursor

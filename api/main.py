@@ -4,12 +4,13 @@ import time
 from contextlib import asynccontextmanager
 
 import structlog
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 
 import logs
 from api import errors, metrics
 from api.bodylimit import BodyLimit
+from api.deps import known_query_parameters
 from api.deadline import RequestDeadline
 from api.ratelimit import FailureLimiter
 from api.routes import codec, documents, health, incidents, notifications, stats, steps, users
@@ -47,6 +48,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         "to a referral packet acknowledged by the prosecutor.",
         version="0.1.0",
         lifespan=lifespan,
+        dependencies=[Depends(known_query_parameters)],  # an undeclared query parameter is refused, naming it
         # FastAPI's own request spans, only when traces have somewhere to go; scrapes and probes untraced.
         telemetry={"tracing": settings.otlp_endpoint is not None, "exclude": lambda scope: scope["path"] in UNTRACED},
     )

@@ -11,9 +11,11 @@ from typing import Annotated, Any, Generic, TypeVar, get_args
 from pydantic import (
     AfterValidator,
     AwareDatetime,
+    BeforeValidator,
     BaseModel,
     ConfigDict,
     Field,
+    Strict,
     StringConstraints,
     TypeAdapter,
     ValidationError,
@@ -101,11 +103,20 @@ class _NotPast(_Clock):
 
 # Rules against the clock are marks, checked by `clock_problems` when a request arrives: never in a
 # validator, which would run again, at another time, whenever the workflow replays its input.
-Happened = Annotated[AwareDatetime, AfterValidator(_since_1900), _NotFuture()]
-Until = Annotated[date, _NotPast()]
+def _not_a_number(value: Any) -> Any:
+    # pydantic would read a number as seconds since 1970; the schema says an ISO-8601 string.
+    if isinstance(value, (int, float)):
+        raise ValueError("must be an ISO-8601 time with its offset, not a number")
+    return value
+
+
+Happened = Annotated[AwareDatetime, BeforeValidator(_not_a_number), AfterValidator(_since_1900), _NotFuture()]
+Until = Annotated[date, BeforeValidator(_not_a_number), _NotPast()]
 # An id or cursor in a path or query: PostgreSQL text holds no NUL character.
 Key = Annotated[str, StringConstraints(max_length=200), AfterValidator(_no_nul)]
 District = Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z-]{1,10}$")]
+# A yes or no: true or false, never 0, 1 or "yes" (the schema says boolean, and the API holds to it).
+Flag = Annotated[bool, Strict()]
 Name = _text(200)
 Short = _text(64)
 Line = _text(500)
@@ -173,8 +184,8 @@ class IncidentDetails(Strict):
     event_number: Short
     summary: Line
     narrative: Text
-    injuries: bool = False
-    ems_called: bool = False
+    injuries: Flag = False
+    ems_called: Flag = False
     officers: list[Officer] = Field(min_length=1, max_length=50)
     federal_personnel: list[FederalPerson] = Field(default_factory=list, max_length=100)
 
@@ -410,9 +421,9 @@ class SealedContact(Strict):
 
 class Injuries(Strict):
     description: Line
-    ems_treated: bool = False
+    ems_treated: Flag = False
     hospital: Name | None = None  # taken to, if anywhere
-    treatment_refused: bool = False
+    treatment_refused: Flag = False
 
 
 class StatementIn(Strict):
@@ -429,7 +440,7 @@ class _PersonFields(Strict):
     name: Name | None = None
     name_withheld: NameWithheld | None = Field(default=None, validate_default=True)
     language: Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")] | None = None
-    interpreter: bool = False
+    interpreter: Flag = False
     injuries: Injuries | None = None
     statements: list[StatementIn] = Field(default_factory=list, max_length=50)
 

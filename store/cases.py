@@ -1,7 +1,7 @@
 """Writing the read model from a case snapshot, and reading it for the API."""
 
 import base64
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import and_, delete, func, insert, literal_column, or_, text, update
 from sqlmodel import select
@@ -182,25 +182,31 @@ async def list_events(session: AsyncSession, case_id: str) -> list[CaseEventRow]
     return list(rows.all())
 
 
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MICROSECOND = timedelta(microseconds=1)
+
+
+# A page's cursor, plain text that the schema describes exactly (api/listing.py, CURSOR): `t<filed_at in
+# microseconds since 1970>.<case id>` for the newest-first listing (keyset), `r<how many seen>` for a ranked
+# search. Either is a well-defined position in either listing, so any cursor the schema allows is accepted.
 def encode_cursor(incident: Incident) -> str:
-    return base64.urlsafe_b64encode(f"{incident.filed_at.isoformat()}|{incident.id}".encode()).decode()
+    return f"t{(incident.filed_at - EPOCH) // MICROSECOND}.{incident.id}"
 
 
 def encode_offset(offset: int) -> str:
     """The cursor of a ranked search: how many matches the caller has seen."""
-    return base64.urlsafe_b64encode(f"ranked|{offset}".encode()).decode()
+    return f"r{offset}"
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, str] | int:
     """(filed_at, id) of the last case listed, or the offset of a ranked search. Raises ValueError for a
-    cursor this API did not issue."""
-    first, rest = base64.urlsafe_b64decode(cursor.encode()).decode().split("|", 1)
-    if first == "ranked":
-        offset = int(rest)
-        if offset < 0:
-            raise ValueError("negative offset")
-        return offset
-    return datetime.fromisoformat(first), rest
+    cursor this API does not issue."""
+    if cursor.startswith("r") and cursor[1:].isdigit():
+        return int(cursor[1:])
+    micros, dot, case_id = cursor[1:].partition(".")
+    if not cursor.startswith("t") or not dot or not micros.isdigit():
+        raise ValueError("not a cursor")
+    return EPOCH + int(micros) * MICROSECOND, case_id
 
 
 SEARCH = literal_column("incident.search")
@@ -229,6 +235,7 @@ async def list_incidents(
         query = query.where(Incident.occurred_at >= occurred_from)
     if occurred_before is not None:
         query = query.where(Incident.occurred_at < occurred_before)
+    found = rank = None
     if q:
         words = func.websearch_to_tsquery("english", q)
         found = SEARCH.op("@@")(words)
@@ -237,16 +244,17 @@ async def list_incidents(
             person = func.websearch_to_tsquery("simple", q)
             found = or_(found, NAMES.op("@@")(person))
             rank = rank + func.ts_rank(NAMES, person)
-        offset = cursor if isinstance(cursor, int) else 0
-        query = query.where(found).order_by(rank.desc(), Incident.filed_at.desc(), Incident.id.desc())
-        return list((await session.exec(query.offset(offset).limit(limit))).all())
-    if isinstance(cursor, tuple):
+    if isinstance(cursor, tuple):  # filed before that case
         filed_at, case_id = cursor
         query = query.where(
             or_(Incident.filed_at < filed_at, and_(Incident.filed_at == filed_at, Incident.id < case_id))
         )
-    query = query.order_by(Incident.filed_at.desc(), Incident.id.desc()).limit(limit)
-    return list((await session.exec(query)).all())
+    offset = cursor if isinstance(cursor, int) else 0
+    if q:
+        query = query.where(found).order_by(rank.desc(), Incident.filed_at.desc(), Incident.id.desc())
+    else:
+        query = query.order_by(Incident.filed_at.desc(), Incident.id.desc())
+    return list((await session.exec(query.offset(offset).limit(limit))).all())
 
 
 async def overdue_tasks(session: AsyncSession, now: datetime) -> list[tuple[Incident, CaseTask]]:

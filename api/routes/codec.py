@@ -1,5 +1,6 @@
 """Temporal's remote codec endpoints, so the Temporal UI can show decrypted payloads to those allowed."""
 
+import json
 from typing import Annotated
 
 from cryptography.exceptions import InvalidTag
@@ -50,10 +51,33 @@ _BODY = {"requestBody": {"required": True, "content": {"application/json": {
 
 
 async def _payloads(request: Request) -> Payloads:
+    body = await request.body()
     try:
-        return json_format.Parse(await request.body(), Payloads())
-    except (json_format.ParseError, UnicodeDecodeError) as exc:
-        raise ApiError(422, f"payloads: {exc}", [{"field": "payloads", "message": str(exc)}]) from None
+        _as_documented(json.loads(body))  # protobuf's parser would take a null list or field as empty
+        return json_format.Parse(body, Payloads())
+    except (json_format.ParseError, UnicodeDecodeError, ValueError) as exc:
+        field = exc.args[1] if isinstance(exc, _Shape) else "payloads"
+        raise ApiError(422, f"{field}: {exc.args[0]}", [{"field": field, "message": str(exc.args[0])}]) from None
+
+
+class _Shape(ValueError):
+    """The body is JSON but not the shape PayloadsJson documents: (message, field)."""
+
+
+def _as_documented(body) -> None:
+    if not isinstance(body, dict):
+        raise _Shape("must be an object with a list of payloads", "body")
+    payloads = body.get("payloads", [])
+    if not isinstance(payloads, list):
+        raise _Shape("must be a list", "payloads")
+    for i, payload in enumerate(payloads):
+        if not isinstance(payload, dict):
+            raise _Shape("must be an object", f"payloads[{i}]")
+        metadata = payload.get("metadata", {})
+        if not isinstance(metadata, dict) or not all(isinstance(v, str) for v in metadata.values()):
+            raise _Shape("must be an object of base64 strings", f"payloads[{i}].metadata")
+        if not isinstance(payload.get("data", ""), str):
+            raise _Shape("must be a base64 string", f"payloads[{i}].data")
 
 
 def _answer(payloads) -> Response:

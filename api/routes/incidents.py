@@ -1,6 +1,5 @@
 """Filing, listing and reading incidents, and their audit trail."""
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request, Response
@@ -8,7 +7,7 @@ from fastapi import APIRouter, Header, Query, Request, Response
 from api.actions import file_case
 from api.deps import ClientDep, CurrentUser, PolicyDep, SessionDep, SettingsDep, VisibleIncident, log_case, permits
 from api.errors import documented
-from api.listing import CaseQuery, find_cases
+from api.listing import CaseQuery, Cursor, Day, find_cases
 from api.views import CaseOut, CasePage, EventList, case_out, case_summary, event_out
 from domain.enums import Stage, Task
 from domain.messages import District, FilingRequest, Key
@@ -43,10 +42,10 @@ async def list_incidents(
     q: Annotated[str | None, Query(min_length=1, max_length=200, description=(
         "words to find in the case number, OEMC event number, location, summary and narratives (best match "
         "first); the names of the people involved too, for the roles that may read their contact details"))] = None,
-    occurred_from: Annotated[date | None, Query(description="incidents on or after this day (department's time)")] = None,
-    occurred_to: Annotated[date | None, Query(description="incidents on or before this day (department's time)")] = None,
+    occurred_from: Annotated[Day | None, Query(description="incidents on or after this day (department's time)")] = None,
+    occurred_to: Annotated[Day | None, Query(description="incidents on or before this day (department's time)")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor: Key | None = None,
+    cursor: Annotated[Cursor | None, Query(description="next_cursor of the page before")] = None,
 ):
     query = CaseQuery(stage=stage, task=task, district=district, overdue=overdue, q=q, occurred_from=occurred_from,
                       occurred_to=occurred_to, limit=limit, cursor=cursor)
