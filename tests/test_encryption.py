@@ -15,12 +15,15 @@ from codec import EncryptionCodec, parse_keys
 from domain.case import workflow_id_for
 from temporal_client import data_converter
 from tests.conftest import TEST_KEYS
-from tests.scenario import Driver
+from tests.scenario import VICTIM, WITNESS, Driver, filing
 from workflows.incident import IncidentWorkflow
 
 UUID = re.compile(rb"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 SECRETS = ["Ruiz", "12345", "67890", "J. Doe", "4411", "bystander", "grey vest", "Supervisory Deportation",
-           "AXON-2026-0042", "Test officer", "Test reviewer"]
+           "AXON-2026-0042", "Test officer", "Test reviewer",
+           # the people involved: names, contact details, what they said
+           "Jane Roe", "312-555-0100", "jane.roe@example.org", "2700 S Pulaski", "773-555-0199", "He pushed me",
+           "swung at her", "Mount Sinai"]
 
 
 async def test_raw_history_search_attributes_and_logs_hold_no_personal_data(api, people, dev_server, settings,
@@ -28,7 +31,8 @@ async def test_raw_history_search_attributes_and_logs_hold_no_personal_data(api,
     d = Driver(api, people)
     caplog.set_level(logging.DEBUG)
     with capture_logs() as logged:  # the API's and the worker's structlog events, all of them
-        cid = (await d.new_case())["id"]
+        cid = (await d.new_case(body=filing(people=[VICTIM])))["id"]
+        await d.ok(cid, "supplements", "officer", {"narrative": "A witness came forward.", "people": [WITNESS]})
         await d.refer_to_the_end(cid)
         await dev_server.client.get_workflow_handle(workflow_id_for(cid)).result()
     written = repr(logged) + caplog.text

@@ -76,7 +76,7 @@ async def test_contact_details_are_sealed_everywhere_they_are_kept(api, people, 
     held = await handle.query("case")
     assert set(held["people"][0]["contact"]) == {"key_id", "data"}
     described = await handle.describe()
-    shown = f"{described.static_summary} {described.static_details} {await handle.query('__temporal_workflow_metadata')}"
+    shown = f"{await described.static_summary()} {await described.static_details()} {described.typed_search_attributes}"
     for clear in [*CLEAR, "Jane Roe"]:
         assert clear not in shown
 

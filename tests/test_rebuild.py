@@ -55,6 +55,8 @@ async def backup(sessions, cid: str) -> str:
             key = "id" if table == "incident" else "case_id"
             await s.exec(text(f"CREATE TABLE backup_{tag}_{table} AS SELECT * FROM {table} WHERE {key} = :c"),
                          params={"c": cid})
+            if table == "incident":  # as pg_dump does: generated columns are made again on restore
+                await s.exec(text(f"ALTER TABLE backup_{tag}_incident DROP COLUMN search, DROP COLUMN names"))
         await s.exec(text(f"CREATE TABLE backup_{tag}_document_delivery AS SELECT * FROM document_delivery "
                           "WHERE document_id IN (SELECT id FROM document WHERE case_id = :c)"), params={"c": cid})
     return tag
@@ -66,7 +68,10 @@ async def restore(sessions, cid: str, tag: str) -> None:
         await _forget(s, cid)
         await s.exec(text("ALTER TABLE case_event DISABLE TRIGGER case_event_append_only"))
         for table in ("incident", *CASE_TABLES, "document", "document_delivery"):
-            await s.exec(text(f"INSERT INTO {table} SELECT * FROM backup_{tag}_{table}"))
+            columns = ", ".join((await s.exec(text(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = :t ORDER BY ordinal_position"),
+                params={"t": f"backup_{tag}_{table}"})).scalars())
+            await s.exec(text(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM backup_{tag}_{table}"))
             await s.exec(text(f"DROP TABLE backup_{tag}_{table}"))
         await s.exec(text("ALTER TABLE case_event ENABLE TRIGGER case_event_append_only"))
 

@@ -79,8 +79,13 @@ async def test_ranked_results_page_with_their_own_cursor(api, people, found):
     second = await _search(api, people, q=found["word"], limit=2, cursor=first["next_cursor"])
     assert len(first["items"]) == 2 and second["next_cursor"] is None
     assert _ids(first) + _ids(second) == _ids(await _search(api, people, q=found["word"]))
+    # A cursor is a position: the newest-first listing's ("after this case") narrows a search to the cases
+    # filed before it, a search's ("after so many") skips as many cases of the listing.
     listing = await _search(api, people, limit=1)
-    for params in ({"q": found["word"], "cursor": listing["next_cursor"]}, {"cursor": first["next_cursor"]},
-                   {"cursor": "bm9wZQ=="}, {"q": ""}):
+    after = await _search(api, people, q=found["word"], cursor=listing["next_cursor"])
+    assert set(_ids(after)) <= set(_ids(await _search(api, people, q=found["word"])))
+    skipped = await _search(api, people, cursor=first["next_cursor"], limit=1)
+    assert _ids(skipped) == _ids(await _search(api, people, limit=3))[2:3]
+    for params in ({"cursor": "bm9wZQ=="}, {"cursor": "t1.not-a-case-id"}, {"q": ""}, {"qq": "typo"}):
         refused = await api.get("/incidents", params=params, headers=people.headers("auditor"))
         assert refused.status_code == 422, (params, refused.text)

@@ -117,3 +117,24 @@ def problems_by_field(details: Any) -> dict[str, str]:
         if isinstance(item, dict) and item.get("field"):
             found.setdefault(item["field"], item.get("message", ""))
     return found
+
+
+# What a form sends for yes and no: a ticked box ("on"), or true/false typed as a correction's value.
+_YES_NO = {"on": True, "true": True, "yes": True, "false": False, "no": False}
+_FLAGS = {"interpreter", "ems_treated", "treatment_refused", "injuries", "ems_called"}
+
+
+def yes_no(body: dict) -> dict:
+    """The form's yes/no fields as the JSON booleans the API takes (it refuses "on" and 1)."""
+    def walk(node):
+        if isinstance(node, dict):
+            out = {k: (_YES_NO.get(v.lower(), v) if k in _FLAGS and isinstance(v, str) else walk(v))
+                   for k, v in node.items()}
+            field = out.get("field")
+            if isinstance(field, str) and field.rsplit(".", 1)[-1] in _FLAGS and isinstance(out.get("value"), str):
+                out["value"] = _YES_NO.get(out["value"].lower(), out["value"])
+            return out
+        if isinstance(node, list):
+            return [walk(item) for item in node]
+        return node
+    return walk(body)

@@ -39,7 +39,7 @@ from store import cases, documents
 from store.audit import verify_chain
 from store.tables import AppUser, Incident
 from web.auth import Desk, DeskDep, check_csrf, read_form
-from web.forms import nest, parse, problems_by_field
+from web.forms import nest, parse, problems_by_field, yes_no
 from web.pages import options, render
 
 router = APIRouter(prefix="/desk/cases", include_in_schema=False)
@@ -243,27 +243,6 @@ def _in_form(details, name: str, back: dict[int, int]):
     return renamed
 
 
-# What a form sends for yes and no: a ticked box ("on"), or true/false typed as a correction's value.
-_YES_NO = {"on": True, "true": True, "yes": True, "false": False, "no": False}
-_FLAGS = {"interpreter", "ems_treated", "treatment_refused", "injuries", "ems_called"}
-
-
-def _yes_no(body: dict) -> dict:
-    """The form's yes/no fields as the JSON booleans the API takes (it refuses "on" and 1)."""
-    def walk(node):
-        if isinstance(node, dict):
-            out = {k: (_YES_NO.get(v.lower(), v) if k in _FLAGS and isinstance(v, str) else walk(v))
-                   for k, v in node.items()}
-            field = out.get("field")
-            if isinstance(field, str) and field.rsplit(".", 1)[-1] in _FLAGS and isinstance(out.get("value"), str):
-                out["value"] = _YES_NO.get(out["value"].lower(), out["value"])
-            return out
-        if isinstance(node, list):
-            return [walk(item) for item in node]
-        return node
-    return walk(body)
-
-
 def drop_blank_groups(fields: list[tuple[str, str]], groups) -> list[tuple[str, str]]:
     """Leaves out each group (`immunity.*`) whose fields are all blank: the model then judges the group
     as absent (`immunity`: needed to refer; fine to decline) instead of naming each of its fields."""
@@ -312,7 +291,7 @@ async def take(request: Request, case_id: Key, operation: str, desk: DeskDep, se
         sent, back[name] = compact_rows(sent, name, prefilled)
     sent = drop_blank_groups(sent, GROUPS.get(kind.operation, ()))
     try:
-        body = parse(kind.body, _yes_no(nest(sent, request.app.state.policy.zone, lists=LISTS)))
+        body = parse(kind.body, yes_no(nest(sent, request.app.state.policy.zone, lists=LISTS)))
         await take_step(kind, body, incident, desk.user, client, session, settings, key)
     except ApiError as exc:
         if exc.status not in REFUSALS:

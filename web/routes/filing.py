@@ -17,7 +17,7 @@ from domain.enums import FlagReason, Role
 from domain.messages import IncidentFiling, clock_problems_in
 from domain.permissions import Operation, allowed, describe
 from web.auth import CSRF_FIELD, Desk, DeskDep, check_csrf, read_form
-from web.forms import checked, nest, parse, problems_by_field
+from web.forms import checked, nest, parse, problems_by_field, yes_no
 from web.pages import PREFIX, options, render
 
 router = APIRouter(prefix="/desk", include_in_schema=False)
@@ -201,7 +201,7 @@ async def file_incident(request: Request, desk: DeskDep, session: SessionDep, cl
         return _page(request, form, key)
     form.drop_blank_rows()
     try:
-        body = nest(form.fields(), policy.zone, lists=LISTS)
+        body = yes_no(nest(form.fields(), policy.zone, lists=LISTS))
         try:
             filing = parse(IncidentFiling, body)
         except ApiError as refused:
