@@ -8,11 +8,13 @@ fields without a label and for sideways scrolling on a tablet.
 import re
 from datetime import UTC, datetime, timedelta
 
+import httpx
 from sqlmodel import select
 
 from domain.policy import load_policy
 from store.tables import CaseEventRow
 from tests.browser import SCREENSHOTS, Shots, chromium, needs_chromium, serving
+from tests.scenario import Driver, filing
 
 pytestmark = needs_chromium
 
@@ -222,3 +224,53 @@ async def test_the_desk_by_keyboard_alone(settings, worker, people):
         await page.keyboard.press("Tab")
         outline = await page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
         assert outline != "none"
+
+
+async def test_people_a_supplement_and_the_cases_page_in_the_browser(settings, worker, people):
+    """The officer adds a victim with her statement, files a supplement correcting the location, and finds
+    the case on the Cases page; the commander sees that contact details exist, not what they are."""
+    shots = Shots(SCREENSHOTS / "people-and-supplements")
+    async with serving(settings) as url, chromium() as browser, httpx.AsyncClient(base_url=url) as api:
+        case = await Driver(api, people).new_case("officer", filing(location="W 26th St & S Pulaski Rd"))
+        desk = Desk(browser, url, shots)
+        officer = await desk.sign_in(people.tokens["officer"])
+        await officer.goto(f"/desk/cases/{case['id']}")
+        await officer.get_by_text("Add a person involved (victim, witness, …)").click()
+        form = officer.locator("#form-add_person")
+        await form.get_by_label("Part in the incident").select_option("victim")
+        await form.get_by_label("Name", exact=True).fill("Jane Roe")
+        await form.get_by_label("Phone").fill("312-555-0100")
+        await form.get_by_label("Injuries", exact=True).fill("abrasions to both palms")
+        await form.get_by_label("Treated by EMS").check()
+        await form.locator('[name="statements[0].text"]').fill("He pushed me while I was filming.")
+        await form.locator('[name="statements[0].taken_by"]').fill("P.O. Ana Ruiz (12345)")
+        await form.locator('[name="statements[0].taken_at"]').fill(chicago(datetime.now(UTC) - timedelta(minutes=30)))
+        await form.locator('[name="statements[0].place"]').fill("on scene")
+        await desk.look(officer, "officer-add-person")
+        await submit(officer, "add_person", "Person added")
+        people_section = await officer.locator("#h-people + *").inner_text()
+        assert "Victim: Jane Roe (P1)" in people_section and "312-555-0100" in people_section
+        assert "treated by EMS" in people_section and "He pushed me while I was filming." in people_section
+
+        await officer.get_by_text("File a supplementary report or a correction").click()
+        form = officer.locator("#form-file_supplement")
+        await form.get_by_label("Supplementary narrative").fill("The address was the next block.")
+        await form.locator('[name="corrections[0].field"]').select_option("location")
+        await form.locator('[name="corrections[0].value"]').fill("W 26th St & S Karlov Ave")
+        await form.locator('[name="corrections[0].reason"]').fill("the first address was the next block")
+        await desk.look(officer, "officer-supplement")
+        await submit(officer, "file_supplement", "Supplementary report filed")
+        corrected = await officer.locator("#h-supplements + *").inner_text()
+        assert "W 26th St & S Pulaski Rd" in corrected and "W 26th St & S Karlov Ave" in corrected
+
+        await officer.get_by_role("navigation").get_by_role("link", name="Cases").click()
+        await officer.get_by_label("Words").fill("Karlov")
+        await officer.get_by_role("button", name="Find").click()
+        assert case["case_number"] in await officer.locator("#cases").inner_text()
+        await desk.look(officer, "officer-cases-search")
+
+        commander = await desk.sign_in(people.tokens["commander"])
+        await commander.goto(f"/desk/cases/{case['id']}")
+        shown = await commander.locator("#h-people + *").inner_text()
+        assert "on file (need-to-know)" in shown and "312-555-0100" not in shown
+        await desk.look(commander, "commander-case-with-people")
