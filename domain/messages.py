@@ -198,14 +198,17 @@ def _unique(values: list[str], what: str) -> None:
         seen.add(value)
 
 
-class IncidentFiling(IncidentDetails):
-    recordings: list[RecordingIn] = Field(default_factory=list, max_length=200)
+def _cameras_once(value: list[RecordingIn]) -> list[RecordingIn]:
+    _unique([r.camera_id for r in value], "camera_id")
+    return value
 
-    @field_validator("recordings")
-    @classmethod
-    def _unique_cameras(cls, value: list[RecordingIn]) -> list[RecordingIn]:
-        _unique([r.camera_id for r in value], "camera_id")
-        return value
+
+# Recordings as a filing or a supplement lists them: each camera once.
+Recordings = Annotated[list[RecordingIn], Field(max_length=200), AfterValidator(_cameras_once)]
+
+
+class IncidentFiling(IncidentDetails):
+    recordings: Recordings = Field(default_factory=list)
 
 
 class Hold(Strict):
@@ -507,16 +510,10 @@ class StatementAdded(StatementIn):
 
 class _SupplementFields(Strict):
     narrative: Text | None = None
-    recordings: list[RecordingIn] = Field(default_factory=list, max_length=200)
+    recordings: Recordings = Field(default_factory=list)
     statements: list[StatementAdded] = Field(default_factory=list, max_length=100)
     federal_personnel: list[FederalPerson] = Field(default_factory=list, max_length=100)
     corrections: list[Correction] = Field(default_factory=list, max_length=50)
-
-    @field_validator("recordings")
-    @classmethod
-    def _unique_cameras(cls, value: list[RecordingIn]) -> list[RecordingIn]:
-        _unique([r.camera_id for r in value], "camera_id")
-        return value
 
     @model_validator(mode="after")
     def _something(self):
