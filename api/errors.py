@@ -1,10 +1,10 @@
 """One error shape for every refusal: {"error": {"code", "message", "details"}}."""
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
 import structlog
-from starlette.routing import Match
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -110,13 +110,16 @@ def _answer(request: Request, status: int, message: str, details: Any = None, he
 
 
 def _methods_of(request: Request) -> list[str]:
-    """Every method some route serves at this request's path."""
-    methods: set[str] = set()
-    for route in request.app.router.routes:
-        match, _ = route.matches(request.scope)
-        if match != Match.NONE:
-            methods |= set(getattr(route, "methods", None) or ())
-    return sorted(methods)
+    """Every method the OpenAPI schema serves at this request's path (HEAD with GET, as Starlette does)."""
+    table = getattr(request.app.state, "methods_by_path", None)
+    if table is None:
+        table = request.app.state.methods_by_path = [
+            (re.compile("^" + "[^/]+".join(map(re.escape, re.split(r"\{[^/}]+\}", path))) + "$"),
+             {method.upper() for method in operations})
+            for path, operations in request.app.openapi()["paths"].items()
+        ]
+    methods = set().union(*(found for pattern, found in table if pattern.match(request.url.path)))
+    return sorted(methods | ({"HEAD"} if "GET" in methods else set()))
 
 
 def install(app: FastAPI) -> None:

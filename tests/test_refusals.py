@@ -133,3 +133,15 @@ async def test_bad_filings_are_refused_and_store_nothing(api, people, sessions, 
         assert says in error["message"]
     async with sessions() as s:
         assert (await s.exec(select(func.count()).select_from(Incident))).one() == before
+
+
+@pytest.mark.parametrize(("method", "path", "allow"), [
+    ("OPTIONS", "/incidents", "GET, HEAD, POST"),
+    ("DELETE", "/incidents/some-case", "GET, HEAD"),
+    ("PUT", "/incidents/some-case/footage-hold", "POST"),
+])
+async def test_a_method_a_path_does_not_serve_is_405_naming_every_method_it_does(api, people, method, path, allow):
+    response = await api.request(method, path, headers=people.headers("auditor"))
+    assert response.status_code == 405, response.text
+    assert response.headers["allow"] == allow
+    assert response.json()["error"]["code"] == "method_not_allowed"
