@@ -140,8 +140,8 @@ def install(app: FastAPI) -> None:
             message = f"not readable as JSON ({type(exc.__cause__).__name__})"
             return _answer(request, 422, f"body: {message}", [{"field": "body", "message": message}])
         headers = getattr(exc, "headers", None)
-        if exc.status_code == 405:  # Starlette names the methods of the first route of this path only
-            headers = {**(headers or {}), "Allow": ", ".join(_methods_of(request))}
+        if exc.status_code == 405 and (methods := _methods_of(request)):  # (a desk page keeps Starlette's own)
+            headers = {**(headers or {}), "Allow": ", ".join(methods)}
         return _answer(request, exc.status_code, str(exc.detail), None, headers)
 
     # Unreachable, connection lost, or no pooled connection free in time: the database is away.
