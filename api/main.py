@@ -65,6 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(module.router)
     app.include_router(documents.contact_sheet_router)
     desk.install(app, policy.zone)  # the reviewer's desk: HTML pages under /desk
+    app.openapi = _with_links(app)
 
     @app.middleware("http")
     async def access_log(request: Request, call_next):
@@ -79,3 +80,25 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return response
 
     return app
+
+
+def _with_links(app: FastAPI):
+    """The OpenAPI schema with links from a filing to every operation on its case (`case_id` from the answer's
+    `id`), so a client, or Schemathesis's stateful phase, can follow a new case through its steps."""
+    plain = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = plain()
+        links = {
+            operation["operationId"]: {"operationId": operation["operationId"],
+                                       "parameters": {"case_id": "$response.body#/id"}}
+            for path, operations in schema["paths"].items() if path.startswith("/incidents/{case_id}")
+            for operation in operations.values()
+        }
+        for status in ("200", "201"):
+            schema["paths"]["/incidents"]["post"]["responses"][status]["links"] = links
+        return schema
+
+    return openapi

@@ -171,3 +171,14 @@ async def test_failed_authentication_is_rate_limited_per_client(settings, worker
         other = httpx.ASGITransport(app=app, client=("198.51.100.9", 5000))
         async with httpx.AsyncClient(transport=other, base_url="http://api") as client:
             assert (await client.get("/users/me", headers=bad)).status_code == 401  # another client is not blocked
+
+
+async def test_a_filing_links_to_every_operation_on_its_case(api):
+    """OpenAPI links from POST /incidents (`case_id` from the answer's `id`) to each operation of the case."""
+    schema = (await api.get("/openapi.json")).json()
+    on_a_case = {op["operationId"] for path, ops in schema["paths"].items() if path.startswith("/incidents/{case_id}")
+                 for op in ops.values()}
+    for status in ("200", "201"):
+        links = schema["paths"]["/incidents"]["post"]["responses"][status]["links"]
+        assert set(links) == on_a_case and len(on_a_case) >= 12
+        assert all(link["parameters"] == {"case_id": "$response.body#/id"} for link in links.values())

@@ -123,3 +123,4 @@ def test_every_error_is_documented_with_the_one_error_shape():
                 if status[0] in "45":
                     assert response["content"]["application/json"]["schema"] == {
                         "$ref": "#/components/schemas/ErrorOut"}, (method, path, status)
+
