@@ -501,3 +501,28 @@ async def test_the_cases_page_finds_cases_with_the_same_search_and_pages_through
     # Someone who may not see these cases finds none of them.
     elsewhere = await desk("officer_elsewhere")
     assert re.findall(r">(CPD-\d{4}-\d{6})</a>", (await elsewhere.get("/desk/cases", params={"q": word})).text) == []
+
+
+async def test_rows_of_the_person_and_supplement_forms_are_added_and_removed_by_the_server(api, people, desk):
+    d = Driver(api, people)
+    case_id = (await d.new_case("officer"))["id"]
+    officer = await desk("officer")
+    page = (await officer.get(f"/desk/cases/{case_id}")).text
+    form = step_form(page, "add_person")
+    before = await events(d, case_id)
+    typed = filled(form, {"part": "witness", "statements[0].text": "First.", "statements[1].text": "Second."})
+    more = await send(officer, form, typed + [("add", "statements")])
+    assert more.status_code == 200, more.text
+    again = step_form(more.text, "add_person")
+    assert ("statements[2].text", "") in again["fields"]  # a third row, blank
+    assert ("statements[1].text", "Second.") in again["fields"] and ("part", "witness") in again["fields"]
+    assert 'id="f-person-statements-2-text"' in more.text and not repeated_ids(more.text)
+    fewer = await send(officer, again, again["fields"] + [("remove", "statements[0]")])
+    left = step_form(fewer.text, "add_person")
+    assert ("statements[0].text", "Second.") in left["fields"]  # the rows after the removed one moved up
+    assert not any(name == "statements[2].text" for name, _ in left["fields"])
+    assert await events(d, case_id) == before  # nothing was sent to the case
+
+    supplement = step_form(page, "file_supplement")
+    grown = await send(officer, supplement, supplement["fields"] + [("add", "federal_personnel")])
+    assert any(name == "federal_personnel[1].agency" for name, _ in step_form(grown.text, "file_supplement")["fields"])

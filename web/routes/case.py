@@ -65,7 +65,7 @@ ROWS = {Operation.FOOTAGE_HOLD: [("holds", {"camera_id"})], Operation.VIOLATION_
 ALLEGATION_ROWS = 3
 STATEMENT_ROWS = 2
 CORRECTION_ROWS = 3
-RECORDING_ROWS = 1
+RECORDING_ROWS = 1  # rows the person and supplement forms open with; their Add and Remove buttons change them
 # Optional groups of fields: left wholly blank, the group is not sent at all (rather than sent empty).
 GROUPS = {Operation.LEGAL_REVIEW: ("immunity",), Operation.ADD_PERSON: ("contact", "injuries")}
 # Taken at any open stage by those allowed, beside the tasks: shown folded until opened.
@@ -145,7 +145,8 @@ def _unheld(state: CaseState) -> list[RecordingState]:
 
 
 async def case_page(request: Request, desk: Desk, session, settings, incident: Incident, status: int = 200,
-                    done: str | None = None, refused: Refused | None = None) -> Response:
+                    done: str | None = None, refused: Refused | None = None,
+                    rows: dict[str, int] | None = None) -> Response:
     policy = request.app.state.policy
     now = datetime.now(UTC)
     state = CaseState.model_validate(incident.state)
@@ -172,8 +173,7 @@ async def case_page(request: Request, desk: Desk, session, settings, incident: I
         keys={op.value: secrets.token_urlsafe(18) for op in can},  # a double submit is one workflow update
         notice=DONE.get(done) if done in {op.value for op in Operation} else None,
         refused=refused,
-        allegation_rows=ALLEGATION_ROWS, statement_rows=STATEMENT_ROWS, correction_rows=CORRECTION_ROWS,
-        recording_rows=RECORDING_ROWS,
+        allegation_rows=ALLEGATION_ROWS, rows={**DEFAULT_ROWS, **(rows or {})}, most_rows=MOST_ROWS,
         choices={
             "outcome": options(SupervisorOutcome),
             "verification": options(Verification),
@@ -261,12 +261,41 @@ def _errors(details) -> dict[str, str]:
     return found
 
 
+# The most rows a form offers of each list (the API's limits are higher; a second supplement takes more).
+MOST_ROWS = {"statements": 10, "corrections": 20, "recordings": 10, "federal_personnel": 10}
+DEFAULT_ROWS = {"statements": STATEMENT_ROWS, "corrections": CORRECTION_ROWS, "recordings": RECORDING_ROWS,
+                "federal_personnel": 1}
+
+
+def edit_rows(values: dict, lists, action: str, target: str) -> tuple[dict, dict[str, int]]:
+    """The form's values and its row counts after `add` (a list's name) or `remove` (`statements[1]`): a removed
+    row's fields go and the rows after it move up one, as the filing form does."""
+    rows = {name: DEFAULT_ROWS.get(name, 1) for name, _ in lists}
+    for name in values:
+        if (m := _ROW.match(name)) and m["list"] in rows:
+            rows[m["list"]] = max(rows[m["list"]], int(m["index"]) + 1)
+    if action == "add" and target in rows:
+        rows[target] = min(rows[target] + 1, MOST_ROWS.get(target, 10))
+    elif action == "remove" and (m := _ITEM.match(target)) and m["list"] in rows:
+        gone, name = int(target[target.index("[") + 1:-1]), m["list"]
+        moved = {}
+        for field_name, value in values.items():
+            row = _ROW.match(field_name)
+            if row is None or row["list"] != name:
+                moved[field_name] = value
+            elif int(row["index"]) != gone:
+                index = int(row["index"]) - (int(row["index"]) > gone)
+                moved[f"{name}[{index}]{row['rest']}"] = value
+        values, rows[name] = moved, max(rows[name] - 1, 1)
+    return values, rows
+
+
 def _values(fields: list[tuple[str, str]]) -> dict[str, str | list[str]]:
     values: dict[str, str | list[str]] = {}
     for name, value in fields:
         if name in ("csrf_token", "idempotency_key"):
             continue
-        if name in LISTS:
+        if name.rsplit(".", 1)[-1] in LISTS:  # `charges`, `recordings[0].flag_reasons`
             values.setdefault(name, [])
             values[name].append(value)  # type: ignore[union-attr]
         else:
@@ -286,6 +315,11 @@ async def take(request: Request, case_id: Key, operation: str, desk: DeskDep, se
         raise ApiError(403, f"{kind.operation.value} needs the role {describe(kind.operation)}")
     incident = await _visible(request, session, case_id, desk.user)
     key = next((value.strip() for name, value in fields if name == "idempotency_key"), "")[:200] or None
+    edit = next(((name, value) for name, value in fields if name in ("add", "remove")), None)
+    if edit is not None:  # a row added or removed: the same form again, with what was typed, nothing sent
+        values, rows = edit_rows(_values(fields), ROWS.get(kind.operation, []), *edit)
+        refused = Refused(operation, "", {}, values)
+        return await case_page(request, desk, session, settings, incident, refused=refused, rows=rows)
     sent, back = fields, {}
     for name, prefilled in ROWS.get(kind.operation, []):
         sent, back[name] = compact_rows(sent, name, prefilled)
