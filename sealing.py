@@ -6,6 +6,7 @@ every key opens: rotating keys as for payloads (codec.py) leaves every sealed va
 """
 
 import base64
+import functools
 import os
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -22,10 +23,11 @@ class Sealer:
         self._seal = AESGCM(current)
         self._ciphers = {key_id: AESGCM(key) for key_id, key in keys}
 
-    @classmethod
-    def of(cls, spec: str) -> "Sealer":
-        """From REFERRALS_ENCRYPTION_KEYS ('id:base64key,…')."""
-        return cls(parse_keys(spec))
+    @staticmethod
+    @functools.lru_cache(maxsize=4)
+    def of(spec: str) -> "Sealer":
+        """From REFERRALS_ENCRYPTION_KEYS ('id:base64key,…'), built once per key list (cases are read often)."""
+        return Sealer(parse_keys(spec))
 
     def seal(self, contact: Contact) -> SealedContact:
         nonce = os.urandom(12)

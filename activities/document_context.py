@@ -10,6 +10,7 @@ import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from domain import corrections
 from domain.case import CaseState, DocumentRef, InvolvedPerson
 from domain.enums import DocumentKind, PersonPart, ReviewDecision, SupervisorOutcome
 from domain.events import Letterhead
@@ -205,11 +206,14 @@ def ordered_people(state: CaseState) -> list[InvolvedPerson]:
     return sorted(state.people, key=lambda p: (PART_ORDER.index(p.part), int(p.id[1:])))
 
 
+def _language(person: InvolvedPerson) -> str:
+    """'es, interpreter', 'es', 'interpreter' or ''."""
+    parts = (clean(person.language or ""), "interpreter" if person.interpreter else "")
+    return ", ".join(part for part in parts if part)
+
+
 def _people(state: CaseState) -> list[dict]:
-    return [dict(id=p.id, part=label(p.part), name=_name(p),
-                 language=(clean(p.language) + (", interpreter" if p.interpreter else "")) if p.language else
-                 ("interpreter" if p.interpreter else ""),
-                 injuries=_injuries(p),
+    return [dict(id=p.id, part=label(p.part), name=_name(p), language=_language(p), injuries=_injuries(p),
                  contact="On the confidential contact sheet" if p.contact else "None given")
             for p in ordered_people(state)]
 
@@ -242,21 +246,8 @@ def _supplements(state: CaseState, when: Clock) -> list[dict]:
     return out
 
 
-def _field_words(path: str) -> str:
-    """'officers[0].star' -> 'Officer 1: star'; 'people[P1].name' -> 'P1: name'; 'location' -> 'Location'."""
-    match = re.match(r"^(?:([a-z_]+)\[([A-Za-z0-9]+)\]\.)?([a-z_]+)$", path)
-    if match is None:
-        return clean(path)
-    name, index, key = match.groups()
-    if name is None:
-        return label(key)
-    if name == "people":
-        return f"{index}: {label(key).lower()}"
-    return f"{label(name).rstrip('s') if name == 'officers' else 'Federal person'} {int(index) + 1}: {label(key).lower()}"
-
-
 def _corrections(state: CaseState, when: Clock) -> list[dict]:
-    return [dict(field=_field_words(c.field), old=clean(c.old), new=clean(c.new), reason=clean(c.reason),
+    return [dict(field=corrections.words(c.field), old=clean(c.old), new=clean(c.new), reason=clean(c.reason),
                  by=f"{clean(c.by.name)}, {when(c.at)}") for c in state.corrections]
 
 
@@ -309,6 +300,6 @@ def contact_sheet(state: CaseState, letterhead: Letterhead, generated_at: dateti
                  f"E-mail: {clean(contact.email)}" if contact and contact.email else "",
                  f"Address: {clean(contact.address)}" if contact and contact.address else ""]
         rows.append(dict(person=f"{p.id} {_name(p)} ({label(p.part).lower()})",
-                         language=(clean(p.language) + (", interpreter" if p.interpreter else "")) if p.language else "",
+                         language=_language(p),
                          contact=[line for line in lines if line] or ["None given"]))
     return dict(_common(state, letterhead, generated_at, when), people=rows)

@@ -1,8 +1,8 @@
 """Listing and searching cases: the one code path behind GET /incidents and the desk's Cases page."""
 
 from dataclasses import dataclass
-from typing import Annotated
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Annotated
 
 from pydantic import AfterValidator, StringConstraints
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -48,7 +48,7 @@ class CaseQuery:
 async def find_cases(session: AsyncSession, user: AppUser, policy: Policy, query: CaseQuery
                      ) -> tuple[list[Incident], str | None]:
     """A page of the cases `user` may see, and the cursor of the next page (None: the last). Refuses (422,
-    naming the parameter) a range that ends before it starts and a cursor of another listing."""
+    naming the parameter) a range that ends before it starts and a cursor this API does not issue."""
     q = query.q.strip() if query.q else None
     if q and "\x00" in q:
         raise ApiError(422, "q: must not contain NUL characters", [{"field": "q", "message": "NUL character"}])
@@ -58,7 +58,8 @@ async def find_cases(session: AsyncSession, user: AppUser, policy: Policy, query
     try:
         after = cases.decode_cursor(query.cursor) if query.cursor else None
     except (ValueError, OverflowError):
-        raise ApiError(422, "cursor: not a cursor this API returns", [{"field": "cursor", "message": "invalid"}]) from None
+        raise ApiError(422, "cursor: not a cursor this API returns",
+                       [{"field": "cursor", "message": "invalid"}]) from None
     zone = policy.zone
     rows = await cases.list_incidents(
         session, visible_to=visibility(user), stage=query.stage, task=query.task, district=query.district,

@@ -103,7 +103,8 @@ def case_out(incident: Incident, settings: Settings, reader: AppUser) -> CaseOut
 def person_out(person: InvolvedPerson, sealer: Sealer | None) -> PersonOut:
     """With a sealer (the reader may read contact details): opened; without: withheld."""
     opened = sealer.open(person.contact) if sealer is not None and person.contact is not None else None
-    return PersonOut(**person.model_dump(exclude={"contact"}), contact=opened, contact_on_file=person.contact is not None)
+    return PersonOut(**person.model_dump(exclude={"contact"}), contact=opened,
+                     contact_on_file=person.contact is not None)
 
 
 def case_summary(incident: Incident, settings: Settings) -> CaseSummary:

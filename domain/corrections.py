@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from domain.errors import Rejection, RejectionKind
 from domain.messages import FederalPerson, IncidentDetails, Officer
+from domain.words import label
 
 # The incident's details that may be corrected. The district is not: it decides who sees the case
 # and where it is listed, so a case filed in the wrong district is withdrawn and filed again.
@@ -38,6 +39,21 @@ def correctable() -> list[str]:
     """Every path a correction may name, as a reader would write them."""
     return [*DETAILS, *(f"{name}[i].{key}" for name, (_, keys) in LISTS.items() for key in keys),
             *(f"people[P1].{key}" for key in PERSON)]
+
+
+def words(path: str) -> str:
+    """A path as a reader says it: 'officers[0].star' -> 'Officer 1: star', 'people[P1].name' -> 'P1: name',
+    'location' -> 'Location' (on the desk's correction form and in the packet's corrections)."""
+    match = _PATH.match(path)
+    if match is None:
+        return path
+    name, index, key = match["list"], match["index"], match["key"]
+    if name is None:
+        return label(key)
+    if name == "people":
+        return f"{index}: {label(key).lower()}"
+    who = "Officer" if name == "officers" else "Federal person"
+    return f"{who} {int(index) + 1}: {label(key).lower()}" if index.isdigit() else path
 
 
 def correct(state, path: str, value: Any, where: str) -> Change:

@@ -397,7 +397,9 @@ class NewUser(Strict):
 
 # --- the people involved: civilians, their contact details, injuries and statements
 
-Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9 ().\-]{7,25}(?:\s*(?:x|ext\.?)\s*[0-9]{1,6})?$")]
+# Digits with the usual separators, and an extension: "312-555-0100", "+1 (312) 555-0100 ext. 12".
+Phone = Annotated[str, StringConstraints(strip_whitespace=True,
+                                         pattern=r"^\+?[0-9 ().\-]{7,25}(?:\s*(?:x|ext\.?)\s*[0-9]{1,6})?$")]
 
 
 class Contact(Strict):

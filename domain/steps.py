@@ -105,7 +105,9 @@ def check_supervisor_identification(state: CaseState, step: Step[SupervisorIdent
     _require_camera(state, step.payload.camera_id, "camera_id")
 
 
-def apply_supervisor_identification(state: CaseState, step: Step[SupervisorIdentification], now: datetime, policy: Policy) -> dict | None:
+def apply_supervisor_identification(
+    state: CaseState, step: Step[SupervisorIdentification], now: datetime, policy: Policy,
+) -> dict | None:
     state.supervisor_identification = Recorded(payload=step.payload, by=PersonRef.of(step.actor), at=now)
     complete_task(state, Task.SUPERVISOR_IDENTIFICATION, step.actor, now)
 
@@ -163,7 +165,9 @@ def check_acknowledgement(state: CaseState, step: Step[ReferralAcknowledgement],
     _begin(state, step, Operation.REFERRAL_ACKNOWLEDGEMENT, Task.REFERRAL_ACKNOWLEDGEMENT)
 
 
-def apply_acknowledgement(state: CaseState, step: Step[ReferralAcknowledgement], now: datetime, policy: Policy) -> dict | None:
+def apply_acknowledgement(
+    state: CaseState, step: Step[ReferralAcknowledgement], now: datetime, policy: Policy,
+) -> dict | None:
     state.acknowledgement = Recorded(payload=step.payload, by=PersonRef.of(step.actor), at=now)
     complete_task(state, Task.REFERRAL_ACKNOWLEDGEMENT, step.actor, now)
 

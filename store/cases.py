@@ -1,6 +1,5 @@
 """Writing the read model from a case snapshot, and reading it for the API."""
 
-import base64
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import and_, delete, func, insert, literal_column, or_, text, update

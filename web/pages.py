@@ -9,8 +9,8 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from config import ROOT
 from domain.enums import Role
-from domain.words import label
 from domain.permissions import Operation, allowed
+from domain.words import label
 
 TEMPLATES = ROOT / "templates" / "web"
 STATIC = TEMPLATES / "static"
@@ -45,8 +45,6 @@ def relative(when: datetime | None, now: datetime) -> str:
 
 def age(since: datetime | None, now: datetime) -> str:
     return _span(now - since) if since else ""
-
-
 
 
 def options(values) -> list[tuple[str, str]]:

@@ -250,7 +250,8 @@ class IncidentWorkflow:
                 # A handler queued behind the lock re-checks against what changed since its validator ran.
                 self._validate(kind, step)
                 _, apply = steps.STEPS[kind]
-                noted = apply(self._state, step, workflow.now(), self._policy)  # what the step found, e.g. corrected values
+                # What the step found goes into its event beside what was sent (a correction's old values).
+                noted = apply(self._state, step, workflow.now(), self._policy)
                 await self._record(kind, PersonRef.of(step.actor), step.payload.model_dump(mode="json") | (noted or {}))
                 await self._documents_after(kind)
             return await self._settled()

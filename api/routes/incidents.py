@@ -42,8 +42,10 @@ async def list_incidents(
     q: Annotated[str | None, Query(min_length=1, max_length=200, description=(
         "words to find in the case number, OEMC event number, location, summary and narratives (best match "
         "first); the names of the people involved too, for the roles that may read their contact details"))] = None,
-    occurred_from: Annotated[Day | None, Query(description="incidents on or after this day (department's time)")] = None,
-    occurred_to: Annotated[Day | None, Query(description="incidents on or before this day (department's time)")] = None,
+    occurred_from: Annotated[Day | None, Query(
+        description="incidents on or after this day (department's time)")] = None,
+    occurred_to: Annotated[Day | None, Query(
+        description="incidents on or before this day (department's time)")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[Cursor | None, Query(description="next_cursor of the page before")] = None,
 ):

@@ -33,7 +33,6 @@ from domain.enums import (
 )
 from domain import corrections
 from domain.messages import Key
-from domain.words import label
 from domain.permissions import Operation, allowed, describe
 from store import cases, documents
 from store.audit import verify_chain
@@ -63,9 +62,6 @@ ROWS = {Operation.FOOTAGE_HOLD: [("holds", {"camera_id"})], Operation.VIOLATION_
         Operation.ADD_PERSON: [("statements", set())],
         Operation.FILE_SUPPLEMENT: [("corrections", set()), ("recordings", set()), ("federal_personnel", set())]}
 ALLEGATION_ROWS = 3
-STATEMENT_ROWS = 2
-CORRECTION_ROWS = 3
-RECORDING_ROWS = 1  # rows the person and supplement forms open with; their Add and Remove buttons change them
 # Optional groups of fields: left wholly blank, the group is not sent at all (rather than sent empty).
 GROUPS = {Operation.LEGAL_REVIEW: ("immunity",), Operation.ADD_PERSON: ("contact", "injuries")}
 # Taken at any open stage by those allowed, beside the tasks: shown folded until opened.
@@ -117,18 +113,16 @@ def actions(state: CaseState, roles: list[Role]) -> list[Operation]:
 
 
 def _correctable(state: CaseState) -> list[tuple[str, str]]:
-    """The filed facts of this case a correction may name, as (path, words)."""
-    d = state.details
-    paths = [(key, label(key)) for key in corrections.DETAILS]
+    """The filed facts of this case a correction may name, as (path, words): 'Officer 1: star (P.O. Ana Ruiz)'."""
+    paths = [(key, corrections.words(key)) for key in corrections.DETAILS]
     for name, (_, keys) in corrections.LISTS.items():
-        for i, item in enumerate(getattr(d, name)):
-            who = f"{label(name).rstrip('s') if name == 'officers' else 'Federal person'} {i + 1}"
+        for i, item in enumerate(getattr(state.details, name)):
             shown = getattr(item, "name", None) or getattr(item, "agency", "")
-            paths += [(f"{name}[{i}].{key}", f"{who} ({shown}): {key.replace('_', ' ')}") for key in keys]
+            paths += [(path, f"{corrections.words(path)} ({shown})") for path in (f"{name}[{i}].{key}" for key in keys)]
     for person in state.people:
-        who = person.name or f"name {person.name_withheld.value}"
-        paths += [(f"people[{person.id}].{key}", f"{person.id} ({who}): {key.replace('_', ' ')}")
-                  for key in ("part", "name", "language")]
+        shown = person.name or f"name {person.name_withheld.value}"
+        paths += [(path, f"{corrections.words(path)} ({shown})")
+                  for path in (f"people[{person.id}].{key}" for key in ("part", "name", "language"))]
     return paths
 
 
@@ -261,10 +255,10 @@ def _errors(details) -> dict[str, str]:
     return found
 
 
-# The most rows a form offers of each list (the API's limits are higher; a second supplement takes more).
+# The rows the person and supplement forms open with, which their Add and Remove buttons change, and the most
+# they offer (the API's limits are higher; a second supplement takes more).
+DEFAULT_ROWS = {"statements": 2, "corrections": 3, "recordings": 1, "federal_personnel": 1}
 MOST_ROWS = {"statements": 10, "corrections": 20, "recordings": 10, "federal_personnel": 10}
-DEFAULT_ROWS = {"statements": STATEMENT_ROWS, "corrections": CORRECTION_ROWS, "recordings": RECORDING_ROWS,
-                "federal_personnel": 1}
 
 
 def edit_rows(values: dict, lists, action: str, target: str) -> tuple[dict, dict[str, int]]:
@@ -276,8 +270,8 @@ def edit_rows(values: dict, lists, action: str, target: str) -> tuple[dict, dict
             rows[m["list"]] = max(rows[m["list"]], int(m["index"]) + 1)
     if action == "add" and target in rows:
         rows[target] = min(rows[target] + 1, MOST_ROWS.get(target, 10))
-    elif action == "remove" and (m := _ITEM.match(target)) and m["list"] in rows:
-        gone, name = int(target[target.index("[") + 1:-1]), m["list"]
+    elif action == "remove" and (m := _ROW.match(target)) and not m["rest"] and m["list"] in rows:
+        gone, name = int(m["index"]), m["list"]
         moved = {}
         for field_name, value in values.items():
             row = _ROW.match(field_name)

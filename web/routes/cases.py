@@ -1,6 +1,5 @@
 """The Cases page: every case the reader may see, searched and filtered as GET /incidents does."""
 
-from datetime import date
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -9,7 +8,7 @@ from pydantic import TypeAdapter
 
 from api.deps import PolicyDep, SessionDep
 from api.errors import ApiError
-from api.listing import CaseQuery, find_cases
+from api.listing import CaseQuery, Day, find_cases
 from domain.enums import Stage
 from domain.messages import District, Key
 from web.auth import DeskDep
@@ -32,8 +31,8 @@ async def case_list(request: Request, desk: DeskDep, session: SessionDep, policy
     try:
         query = CaseQuery(q=searched.get("q"), stage=_parse(Stage, "stage", searched),
                           district=_parse(_district, "district", searched),
-                          occurred_from=_parse(date.fromisoformat, "occurred_from", searched),
-                          occurred_to=_parse(date.fromisoformat, "occurred_to", searched),
+                          occurred_from=_parse(_day, "occurred_from", searched),
+                          occurred_to=_parse(_day, "occurred_to", searched),
                           limit=PAGE, cursor=cursor or None)
         rows, next_cursor = await find_cases(session, desk.user, policy, query)
     except ApiError as refused:
@@ -45,6 +44,10 @@ async def case_list(request: Request, desk: DeskDep, session: SessionDep, policy
 
 def _district(value: str) -> str:
     return TypeAdapter(District).validate_python(value)
+
+
+def _day(value: str):
+    return TypeAdapter(Day).validate_python(value)  # YYYY-MM-DD, as GET /incidents takes it
 
 
 def _parse(kind, name: str, searched: dict):

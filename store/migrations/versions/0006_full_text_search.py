@@ -16,13 +16,15 @@ depends_on = None
 # Generated from the stored case, so every write of the read model (and a rebuild) keeps them current.
 # The case and event numbers weigh most, then the place and summary, then the narratives.
 SEARCH = """
-    setweight(to_tsvector('english', coalesce(case_number, '') || ' ' || coalesce(state #>> '{details,event_number}', '')), 'A')
+    setweight(to_tsvector('english', coalesce(case_number, '') || ' '
+                                     || coalesce(state #>> '{details,event_number}', '')), 'A')
     || setweight(to_tsvector('english', coalesce(state #>> '{details,location}', '') || ' '
                                         || coalesce(state #>> '{details,summary}', '')), 'B')
     || setweight(to_tsvector('english', coalesce(state #>> '{details,narrative}', '') || ' '
-                                        || coalesce(jsonb_path_query_array(state, '$.supplements[*].payload.narrative')::text, '')), 'C')
+                                        || coalesce(jsonb_path_query_array(
+                                               state, '$.supplements[*].payload.narrative')::text, '')), 'C')
 """
-# Names of the people involved, searched only for the roles that may look a person up (api/routes/incidents.py).
+# Names of the people involved, searched only for the roles that may look a person up (api/listing.py).
 NAMES = "to_tsvector('simple', coalesce(jsonb_path_query_array(state, '$.people[*].name')::text, ''))"
 
 
