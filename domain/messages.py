@@ -63,11 +63,18 @@ def _no_nul(value: str) -> str:
     return value
 
 
+# What the validators hold a string to, said in the schema too, so that a client (or a fuzzer) which keeps to
+# the schema is not refused for its shape: no NUL character, and text is more than white space.
+NO_NUL = r"^[^\u0000]*$"
+NOT_BLANK = r"^[^\u0000]*[^\s\u0000][^\u0000]*$"
+
+
 def _text(max_length: int, min_length: int = 1):
     return Annotated[
         str,
         StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length),
         AfterValidator(_no_nul),
+        Field(json_schema_extra={"pattern": NOT_BLANK if min_length else NO_NUL}),
     ]
 
 
@@ -113,7 +120,8 @@ def _not_a_number(value: Any) -> Any:
 Happened = Annotated[AwareDatetime, BeforeValidator(_not_a_number), AfterValidator(_since_1900), _NotFuture()]
 Until = Annotated[date, BeforeValidator(_not_a_number), _NotPast()]
 # An id or cursor in a path or query: PostgreSQL text holds no NUL character.
-Key = Annotated[str, StringConstraints(max_length=200), AfterValidator(_no_nul)]
+Key = Annotated[str, StringConstraints(max_length=200), AfterValidator(_no_nul),
+              Field(json_schema_extra={"pattern": NO_NUL})]
 District = Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z-]{1,10}$")]
 # A yes or no: true or false, never 0, 1 or "yes" (the schema says boolean, and the API holds to it).
 Flag = Annotated[bool, Strict()]

@@ -227,7 +227,10 @@ def check_supplement(state: CaseState, step: Step[Supplement], policy: Policy) -
     except ValidationError as exc:
         error = exc.errors()[0]
         field = next((part for part in reversed(error["loc"]) if isinstance(part, str)), "body")
-        raise Rejection(RejectionKind.INVALID, f"the case would hold too many: {error['msg']}", field) from None
+        held = error.get("ctx", {})
+        message = (f"the case would hold {held['actual_length']} of these; it may hold at most {held['max_length']}"
+                   if error["type"] == "too_long" else f"the case would not be valid: {error['msg']}")
+        raise Rejection(RejectionKind.INVALID, message, field) from None
 
 
 def apply_supplement(state: CaseState, step: Step[Supplement], now: datetime, policy: Policy) -> dict | None:

@@ -5,25 +5,38 @@ header) is refused; a method the path does not serve answers 405 with an `Allow`
 an operation that needs a token refuses a request without one; what was just made can be read, and what was
 removed cannot.
 
-Not enabled, and why: `positive_data_acceptance`. Rules the schema cannot state (a time that must not be in the
-future, a name required unless withheld, charges required to refer) refuse some schema-valid bodies with 422 by
-design; they are the refusal tests' (tests/test_refusals.py, test_people.py, test_supplements.py).
+The stateful phase then follows filings through the OpenAPI links from `POST /incidents` to the case's operations:
+each run starts from a valid filing (Schemathesis would not choose the filing as a root itself, since it reads
+`camera_id` as a reference to a resource nothing in the API creates) and chains steps on the case it made, with the
+same checks on every answer.
+
+`positive_data_acceptance` runs with 422 among the answers it accepts, and a check of our own says what a 422 to a
+schema-valid request may be: a refusal by a rule the schema cannot state (a time that must not be in the future,
+a camera that must be among the case's recordings, a statute that must be in the policy's catalogue, a name
+required unless withheld), never one for the request's shape (a missing field, a wrong type, an over-long or blank
+string, an unknown field), which would mean the schema and the validators disagree. The rules themselves are the
+refusal tests' (tests/test_refusals.py, test_people.py, test_supplements.py).
 
 The app and its worker run on a task queue of their own; the failed-authentication limit is raised so that the
 cases which leave the token out do not lock the fuzzer out.
 """
 
 import itertools
+import re
 import socket
 import threading
 import time
 import uuid
 from contextlib import asynccontextmanager
 
+import hypothesis
+import pydantic_core
 import pytest
 import requests
 import schemathesis
 import uvicorn
+from hypothesis.stateful import initialize
+from schemathesis.generation.stateful.state_machine import StepInput
 
 from api.main import create_app
 from config import Settings
@@ -46,6 +59,7 @@ CONFIG = {
         "response_schema_conformance": {"enabled": True},
         "response_headers_conformance": {"enabled": True},
         "negative_data_rejection": {"enabled": True},
+        "positive_data_acceptance": {"enabled": True, "expected-statuses": ["2xx", "404", "409", "422"]},
         "unsupported_method": {"enabled": True},
         "missing_required_header": {"enabled": True},
         "ignored_auth": {"enabled": True},
@@ -71,6 +85,30 @@ def caller(label: str) -> str:
     return next(who for who, (roles, _, _) in PEOPLE.items() if allowed(operation, roles))
 
 
+def _template(message: str) -> str:
+    # A placeholder that starts the message is a word (`{field_type} should have`); others may be anything.
+    pieces = re.split(r"(\{[^}]*\})", message)  # text, placeholder, text, ...
+    return "".join(re.escape(piece) if i % 2 == 0 else (r"\w+" if i == 1 and not pieces[0] else ".*")
+                   for i, piece in enumerate(pieces))
+
+
+# Refusals for a request's shape: pydantic's own messages (all but those of our validators), and ours that state a
+# shape the schema also states.
+SHAPE = re.compile("|".join(
+    [_template(e["message_template_python"]) for e in pydantic_core._pydantic_core.list_all_errors()
+     if e["type"] not in ("value_error", "assertion_error")]
+    + ["unknown field", "not valid JSON at character .*", "must not contain NUL characters", "Message type .*",
+       "Failed to parse .*", "must be (a|an) .*"]), re.DOTALL)
+
+
+def refused_only_by_rules_the_schema_cannot_state(ctx, response, case) -> None:
+    if response.status_code != 422 or case.meta is None or not case.meta.generation.mode.is_positive:
+        return
+    for detail in response.json()["error"]["details"] or []:
+        assert not SHAPE.fullmatch(detail["message"]), (
+            f"{case.operation.label} refused a schema-valid request for its shape: {detail}")
+
+
 class Fuzz:
     """Sends each case with a token; every other case that names a case names a real one."""
 
@@ -84,7 +122,8 @@ class Fuzz:
         if "case_id" in (case.path_parameters or {}) and next(self.turn) % 2:
             case.path_parameters["case_id"] = self._case_for(case.operation.label)
         headers = self.people.headers(caller(case.operation.label))
-        case.call_and_validate(base_url=self.client.base_url, session=self.client, headers=headers, timeout=30)
+        case.call_and_validate(base_url=self.client.base_url, session=self.client, headers=headers, timeout=30,
+                               additional_checks=[refused_only_by_rules_the_schema_cannot_state])
 
     def _case_for(self, label: str) -> str:
         # One case per operation: a step that closes its case leaves the others open.
@@ -146,6 +185,40 @@ def fuzz(settings, people):
 @schema.parametrize()
 def test_every_operation_answers_as_documented(case, fuzz):
     fuzz.send(case)
+
+
+# The stateful phase: schema-valid steps only (their refusals by rules the schema cannot state are expected), and only
+# the links the schema declares, not ones Schemathesis would infer from field names.
+STATEFUL = {**CONFIG, "generation": {**CONFIG["generation"], "mode": "positive"},
+            "phases": {"stateful": {"inference": {"algorithms": []}}}}
+
+
+def test_a_filing_is_followed_through_its_steps(fuzz):
+    stateful = schemathesis.openapi.from_dict(openapi(), config=schemathesis.Config.from_dict(STATEFUL))
+    machine = stateful.as_state_machine()
+    filing = stateful["/incidents"]["POST"]
+    answered: list[tuple[str, int]] = []
+
+    class Lifecycle(machine):
+        @initialize(target=machine.bundles["POST /incidents -> 201"])
+        def file(self):
+            case = filing.Case(body=FILING, media_type="application/json")
+            self.recorder.record_case(case=case)
+            return self.step(StepInput.initial(case))
+
+        def get_call_kwargs(self, case):
+            return {"base_url": fuzz.client.base_url, "session": fuzz.client,
+                    "headers": fuzz.people.headers(caller(case.operation.label)), "timeout": 30}
+
+        def after_call(self, response, case):
+            answered.append((case.operation.label, response.status_code))
+
+    Lifecycle.run(settings=hypothesis.settings(max_examples=60, stateful_step_count=8, deadline=None, database=None,
+                                               derandomize=True, suppress_health_check=list(hypothesis.HealthCheck)))
+    # The chain ran on the cases it filed: steps were taken on them, and read back.
+    followed = {label for label, status in answered if label != "POST /incidents" and status in (200, 201)}
+    assert {"GET /incidents/{case_id}", "GET /incidents/{case_id}/events"} <= followed, sorted(set(answered))
+    assert any(label.startswith("POST /incidents/{case_id}/") for label in followed), sorted(set(answered))
 
 
 def test_every_error_is_documented_with_the_one_error_shape():

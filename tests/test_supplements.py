@@ -172,5 +172,6 @@ async def test_a_supplement_that_would_overfill_the_case_is_refused(api, people,
     case_id, before = quiet_case
     response = await d.step(case_id, "supplements", "officer", {"federal_personnel": [{"agency": "ICE"}] * 100})
     assert response.status_code == 422, response.text
-    assert response.json()["error"]["details"][0]["field"] == "federal_personnel"
+    assert response.json()["error"]["details"][0] == {
+        "field": "federal_personnel", "message": "the case would hold 101 of these; it may hold at most 100"}
     assert (await d.events(case_id))["items"] == before["items"]

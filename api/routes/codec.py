@@ -1,13 +1,14 @@
 """Temporal's remote codec endpoints, so the Temporal UI can show decrypted payloads to those allowed."""
 
 import json
+import re
 from typing import Annotated
 
 from cryptography.exceptions import InvalidTag
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials
 from google.protobuf import json_format
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 from temporalio.api.common.v1 import Payloads
 
 from api.deps import SessionDep, bearer, current_user
@@ -33,13 +34,22 @@ router = APIRouter(prefix="/codec", tags=["temporal codec"], dependencies=[Depen
                    responses=documented(401, 403, 413, 422, 429, 503))
 
 
+# Standard or URL-safe alphabet, padded or not, as protobuf's JSON reads it; never a length of 4n + 1.
+BASE64_TEXT = re.compile(r"^(?:[A-Za-z0-9+/_-]{4})*(?:[A-Za-z0-9+/_-]{2}(?:==)?|[A-Za-z0-9+/_-]{3}=?)?$")
+BASE64 = Annotated[str, Field(pattern=BASE64_TEXT.pattern)]
+
+
 class PayloadJson(BaseModel):
-    metadata: dict[str, str] = {}  # values base64
-    data: str = ""  # base64
+    model_config = ConfigDict(extra="forbid")  # protobuf's parser refuses a field Payload does not have
+
+    metadata: dict[str, BASE64] = {}
+    data: BASE64 = ""
 
 
 class PayloadsJson(BaseModel):
     """Temporal's `Payloads` in protobuf JSON, as the UI sends and reads them (parsed with protobuf, not pydantic)."""
+
+    model_config = ConfigDict(extra="forbid")
 
     payloads: list[PayloadJson] = []
 
@@ -74,10 +84,14 @@ def _as_documented(body) -> None:
         if not isinstance(payload, dict):
             raise _Shape("must be an object", f"payloads[{i}]")
         metadata = payload.get("metadata", {})
-        if not isinstance(metadata, dict) or not all(isinstance(v, str) for v in metadata.values()):
+        if not isinstance(metadata, dict) or not all(_base64(v) for v in metadata.values()):
             raise _Shape("must be an object of base64 strings", f"payloads[{i}].metadata")
-        if not isinstance(payload.get("data", ""), str):
+        if not _base64(payload.get("data", "")):
             raise _Shape("must be a base64 string", f"payloads[{i}].data")
+
+
+def _base64(value) -> bool:
+    return isinstance(value, str) and BASE64_TEXT.fullmatch(value) is not None
 
 
 def _answer(payloads) -> Response:
