@@ -2,6 +2,7 @@
 
 import argparse
 import asyncio
+import hashlib
 import json
 import sys
 from datetime import UTC, datetime
@@ -12,8 +13,10 @@ from config import get_settings
 from domain.case import workflow_id_for
 from domain.enums import Role
 from domain.messages import NewUser
-from store import cases, users
+from store import cases, evidence, users
 from store.audit import verify_chain
+from store.blobs import blob_store_named
+from store.evidence import Custody
 from store.engine import async_engine, session_factory
 
 
@@ -34,6 +37,10 @@ def _parser() -> argparse.ArgumentParser:
     audit = commands.add_parser("audit", help="the audit trail").add_subparsers(dest="action", required=True)
     verify = audit.add_parser("verify", help="check every case's hash chain; exit 1 naming the first broken event")
     verify.add_argument("case", nargs="?", help="a case id or case number (default: every case)")
+    evidence_cmd = commands.add_parser("evidence", help="evidence files").add_subparsers(dest="action", required=True)
+    check = evidence_cmd.add_parser("verify", help="re-read every stored file and recompute its SHA-256; exit 1 "
+                                    "naming the first item whose bytes changed")
+    check.add_argument("case", nargs="?", help="a case id or case number (default: every case)")
     rebuild = commands.add_parser(
         "rebuild", help="write cases back into PostgreSQL from their workflows (after a restore); needs a worker")
     rebuild.add_argument("case", nargs="?", help="a case id or case number (default: every case Temporal holds)")
@@ -118,16 +125,61 @@ async def _verify(args: argparse.Namespace) -> int:
             if args.case and not incidents:
                 print(f"referrals: no case {args.case}", file=sys.stderr)
                 return 2
+            chains = 0
             for incident in incidents:
                 rows = await cases.list_events(session, incident.id)
                 checked, events = checked + 1, events + len(rows)
                 if (failure := verify_chain(incident.id, rows)) is not None:
                     broken += 1
                     print(f"BROKEN {incident.case_number} ({incident.id}): event {failure.seq}: {failure.reason}")
+                # Each evidence item's chain of custody too.
+                for evidence_id, custody in (await evidence.custody_of_case(session, incident.id)).items():
+                    chains += 1
+                    if (failure := verify_chain(evidence_id, custody)) is not None:
+                        broken += 1
+                        print(f"BROKEN {incident.case_number} ({incident.id}): evidence {evidence_id} custody "
+                              f"event {failure.seq}: {failure.reason}")
     finally:
         await engine.dispose()
-    print(f"{checked} case(s), {events} event(s) checked: {'all chains intact' if not broken else f'{broken} broken'}")
+    print(f"{checked} case(s), {events} event(s), {chains} custody chain(s) checked: "
+          f"{'all chains intact' if not broken else f'{broken} broken'}")
     return 1 if broken else 0
+
+
+async def _verify_evidence(args: argparse.Namespace) -> int:
+    """Every stored file read back through its storage adapter, its SHA-256 recomputed and the check noted in its
+    custody log; the first whose bytes changed is named and the command exits 1."""
+    settings = get_settings()
+    engine = async_engine(settings.database_url)
+    sessions = session_factory(engine)
+    checked = 0
+    try:
+        async with sessions() as session:
+            incidents = await cases.find(session, args.case) if args.case else None
+            if args.case and not incidents:
+                print(f"referrals: no case {args.case}", file=sys.stderr)
+                return 2
+            rows = await evidence.files(session, incidents[0].id if incidents else None)
+            numbers = {i.id: i.case_number for i in (incidents or await cases.all_incidents(session))}
+            for row in rows:
+                digest, size = hashlib.sha256(), 0
+                async for piece in blob_store_named(row.storage, settings, sessions).read(row.key):
+                    digest.update(piece)
+                    size += len(piece)
+                intact = digest.hexdigest() == row.sha256 and size == row.size
+                await evidence.append_custody(session, row.id, row.case_id, Custody.INTEGRITY_CHECKED,
+                                              datetime.now(UTC), {"sha256": digest.hexdigest(), "size": size,
+                                                                  "intact": intact, "by": "referrals evidence verify"})
+                await session.commit()
+                checked += 1
+                if not intact:
+                    print(f"CHANGED {numbers.get(row.case_id, row.case_id)}: evidence {row.id} ({row.filename}): "
+                          f"stored SHA-256 {row.sha256}, {row.size} bytes; read back {digest.hexdigest()}, {size} bytes")
+                    return 1
+    finally:
+        await engine.dispose()
+    print(f"{checked} file(s) read back: every SHA-256 matches")
+    return 0
 
 
 async def _workflow_ids(client, case: str | None, session) -> list[str]:
@@ -216,6 +268,8 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(_stuck(args))
     if args.command == "audit" and args.action == "verify":
         return asyncio.run(_verify(args))
+    if args.command == "evidence" and args.action == "verify":
+        return asyncio.run(_verify_evidence(args))
     return 2
 
 

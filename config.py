@@ -5,7 +5,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import quote
 
-from pydantic import AliasChoices, Field, model_validator
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent
@@ -41,6 +41,15 @@ class Settings(BaseSettings):
     # Request bodies over this many bytes get 413 before they are parsed. The largest valid filing is about
     # 0.2 MB in ASCII, 0.6 MB in 4-byte UTF-8; 1 MiB also keeps every body under Temporal's 2 MB payload limit.
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    # Evidence files: an upload over this many bytes is refused (413) as soon as it passes it, nothing kept.
+    max_evidence_bytes: int = Field(default=2 * 1024**3, ge=1024)
+    # Where evidence bytes go: unset, into PostgreSQL; set (e.g. https://s3.us-east-2.amazonaws.com, or a MinIO
+    # or other S3-compatible endpoint), into that object storage's bucket.
+    evidence_s3_url: str | None = None
+    evidence_s3_bucket: str = "evidence"
+    evidence_s3_region: str = "us-east-1"
+    evidence_s3_access_key: str | None = None
+    evidence_s3_secret_key: SecretStr | None = None
     # Longest a request may take before it is answered 503 (a step waits for its change to be stored).
     request_timeout_seconds: float = Field(default=20.0, gt=0)
     # host:port where the worker serves /metrics for Prometheus (the Temporal SDK's metrics and the product's
@@ -64,6 +73,13 @@ class Settings(BaseSettings):
         for prefix in ("postgresql://", "postgres://"):
             if self.database_url.startswith(prefix):
                 self.database_url = "postgresql+psycopg://" + self.database_url[len(prefix):]
+        return self
+
+    @model_validator(mode="after")
+    def _s3_credentials(self) -> "Settings":
+        if self.evidence_s3_url and not (self.evidence_s3_access_key and self.evidence_s3_secret_key):
+            raise ValueError("REFERRALS_EVIDENCE_S3_URL needs REFERRALS_EVIDENCE_S3_ACCESS_KEY and "
+                             "REFERRALS_EVIDENCE_S3_SECRET_KEY")
         return self
 
     @model_validator(mode="after")

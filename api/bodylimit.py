@@ -1,6 +1,16 @@
 """Request bodies over the configured size get 413 before anything parses or stores them."""
 
+import re
+
 from api.errors import error_response
+
+# Evidence uploads and downloads stream, past any limit on a whole body or on a whole request's time: their
+# routes enforce their own limit as the bytes pass (api/routes/evidence.py, REFERRALS_MAX_EVIDENCE_BYTES).
+STREAMED = re.compile(r"^/(incidents|desk/cases)/[^/]+/evidence(/[^/]+(/view)?)?/?$")
+
+
+def streams(scope) -> bool:
+    return bool(STREAMED.match(scope.get("path", "")))
 
 
 class BodyLimit:
@@ -12,7 +22,7 @@ class BodyLimit:
         self.max_bytes = max_bytes
 
     async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or streams(scope):
             return await self.app(scope, receive, send)
         declared = dict(scope["headers"]).get(b"content-length", b"")
         if declared.isdigit() and int(declared) > self.max_bytes:

@@ -11,6 +11,7 @@ import asyncio
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.bodylimit import streams
 from api.errors import error_response
 
 log = structlog.get_logger()
@@ -22,7 +23,7 @@ class RequestDeadline:
         self.seconds = seconds
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or streams(scope):  # an upload or a video takes as long as its bytes do
             await self.app(scope, receive, send)
             return
         responded = False

@@ -22,7 +22,8 @@ log = structlog.get_logger()
 
 CODES = {
     400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
-    409: "conflict", 413: "too_large", 422: "invalid", 429: "too_many_requests", 500: "internal", 503: "unavailable",
+    409: "conflict", 413: "too_large", 415: "unsupported_media_type", 416: "range_not_satisfiable", 422: "invalid",
+    429: "too_many_requests", 500: "internal", 503: "unavailable",
 }
 REJECTION_STATUS = {RejectionKind.FORBIDDEN: 403, RejectionKind.CONFLICT: 409, RejectionKind.INVALID: 422}
 WHEN = {
@@ -31,6 +32,8 @@ WHEN = {
     404: "no such case, or one the caller may not see",
     409: "not valid in the case's current stage, or a conflicting earlier request",
     413: "the request body is over the configured maximum size",
+    415: "the body is not of the media type the operation takes",
+    416: "the byte range asked for is outside the file",
     422: "invalid request: the details name each field",
     429: "too many failed authentications from this client: wait for Retry-After",
     503: "the database or the workflow service is unavailable: try again shortly",

@@ -13,8 +13,10 @@ from api.bodylimit import BodyLimit
 from api.deps import known_query_parameters
 from api.deadline import RequestDeadline
 from api.ratelimit import FailureLimiter
-from api.routes import codec, documents, health, incidents, notifications, stats, steps, users
+from api.routes import codec, documents, evidence, health, incidents, notifications, stats, steps, users
 from config import Settings, get_settings
+from api.routes.evidence import FORM_PART_MODELS
+from store.blobs import S3Blobs, blob_store
 from domain.policy import load_policy
 from observability import tracing
 from store.engine import async_engine, session_factory
@@ -38,7 +40,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.sessions = session_factory(engine)
         app.state.temporal = await connect(settings, plugins=tracing.plugins(settings, "incident-referrals-api"))
         app.state.auth_failures = FailureLimiter(settings.auth_failures_per_minute)
-        log.info("api_started", temporal=settings.temporal_address)
+        blobs = blob_store(settings, app.state.sessions)
+        if isinstance(blobs, S3Blobs):
+            await blobs.ensure_bucket()
+        log.info("api_started", temporal=settings.temporal_address, evidence_storage=blobs.name)
         yield
         await engine.dispose()
 
@@ -61,7 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         CORSMiddleware, allow_origins=[settings.temporal_ui_url.rstrip("/")], allow_credentials=True,
         allow_methods=["POST"], allow_headers=["Authorization", "Content-Type", "X-Namespace"],
     )
-    for module in (health, incidents, steps, documents, notifications, stats, users, codec, metrics):
+    for module in (health, incidents, steps, documents, evidence, notifications, stats, users, codec, metrics):
         app.include_router(module.router)
     app.include_router(documents.contact_sheet_router)
     desk.install(app, policy.zone)  # the reviewer's desk: HTML pages under /desk
@@ -99,6 +104,10 @@ def _with_links(app: FastAPI):
         }
         for status in ("200", "201"):
             schema["paths"]["/incidents"]["post"]["responses"][status]["links"] = links
+        # Models that only a multipart part refers to (no route takes them as its body): their schemas too.
+        for model in FORM_PART_MODELS:
+            defs = model.model_json_schema(ref_template="#/components/schemas/{model}")
+            schema["components"]["schemas"] |= defs.pop("$defs", {}) | {model.__name__: defs}
         return schema
 
     return openapi

@@ -19,6 +19,8 @@ from domain.enums import (
 from domain.messages import (
     Actor,
     CommandApproval,
+    EvidenceItem,
+    EvidenceRemoval,
     IncidentDetails,
     IncidentFiling,
     LegalReview,
@@ -112,6 +114,16 @@ class Recorded(_Model, Generic[P]):
     at: datetime
 
 
+class EvidenceEntry(_Model):
+    """An evidence item of the case, numbered in the order it was added; a removed one stays, as a tombstone."""
+
+    item: EvidenceItem
+    number: int
+    added_by: PersonRef
+    added_at: datetime
+    removed: Recorded[EvidenceRemoval] | None = None
+
+
 class CorrectionRecord(_Model):
     """A filed fact put right: what it was, what it is now, why, who and when (never overwritten silently)."""
 
@@ -157,6 +169,7 @@ class CaseState(_Model):
     acknowledgement: Recorded[ReferralAcknowledgement] | None = None
     withdrawal: Recorded[Withdrawal] | None = None
     supplements: list[Recorded[Supplement]] = []  # numbered from 1 in this order
+    evidence: list[EvidenceEntry] = []
     corrections: list[CorrectionRecord] = []
     purge_warnings: list[PurgeWarning] = []
     documents: list[DocumentRef] = []
@@ -188,6 +201,9 @@ class CaseState(_Model):
         added = InvolvedPerson(**person.model_dump(), id=f"P{len(self.people) + 1}", added_by=by, added_at=at)
         self.people.append(added)
         return added
+
+    def evidence_item(self, evidence_id: str) -> EvidenceEntry | None:
+        return next((e for e in self.evidence if e.item.id == evidence_id), None)
 
     def alleged_statutes(self) -> list[str]:
         if self.violation_report is None:

@@ -8,7 +8,7 @@ from domain.events import EventKind
 def documents_after(kind: EventKind, state: CaseState) -> list[DocumentKind]:
     """Which documents a change produces: the preservation request at filing, whenever holds change and
     when a supplement adds recordings, the reviewer's memo with each legal review, the referral packet on
-    approval and again after each supplement once it has been made."""
+    approval and again after each supplement or change of evidence once it has been made."""
     if kind in (EventKind.CASE_FILED, EventKind.FOOTAGE_HOLD_CONFIRMED) and state.recordings:
         return [DocumentKind.PRESERVATION_REQUEST]
     if kind == EventKind.SUPPLEMENT_FILED:
@@ -17,6 +17,10 @@ def documents_after(kind: EventKind, state: CaseState) -> list[DocumentKind]:
         made = {d.kind for d in state.documents} | set(state.documents_pending)
         asked = [DocumentKind.PRESERVATION_REQUEST] if state.supplements[-1].payload.recordings else []
         return asked + ([DocumentKind.REFERRAL_PACKET] if DocumentKind.REFERRAL_PACKET in made else [])
+    if kind in (EventKind.EVIDENCE_ADDED, EventKind.EVIDENCE_REMOVED):
+        # The packet's evidence inventory changed: once a packet has been made, its next version lists it.
+        made = {d.kind for d in state.documents} | set(state.documents_pending)
+        return [DocumentKind.REFERRAL_PACKET] if DocumentKind.REFERRAL_PACKET in made else []
     if kind == EventKind.LEGAL_REVIEW_DECIDED:
         return [DocumentKind.LEGAL_REVIEW_MEMO]
     if kind == EventKind.COMMAND_DECIDED and state.command_decisions[-1].payload.decision == ApprovalDecision.APPROVE:

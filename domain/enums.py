@@ -107,6 +107,25 @@ STAGE_TASK = {
 }
 
 
+class EvidenceKind(StrEnum):
+    PHOTO = "photo"
+    VIDEO = "video"
+    AUDIO = "audio"
+    DOCUMENT = "document"
+    MEDICAL_RECORD = "medical_record"
+    STATEMENT = "statement"
+    OTHER = "other"
+
+
+class EvidenceSource(StrEnum):
+    CPD = "cpd"
+    CIVILIAN = "civilian"
+    HOSPITAL = "hospital"
+    OEMC = "oemc"  # the city's emergency communications: 911 calls, dispatch
+    FEDERAL_AGENCY = "federal_agency"
+    OTHER = "other"
+
+
 class DocumentKind(StrEnum):
     PRESERVATION_REQUEST = "preservation_request"
     LEGAL_REVIEW_MEMO = "legal_review_memo"

@@ -22,6 +22,8 @@ class EventKind(StrEnum):
     CASE_WITHDRAWN = "case_withdrawn"
     PERSON_ADDED = "person_added"
     SUPPLEMENT_FILED = "supplement_filed"
+    EVIDENCE_ADDED = "evidence_added"
+    EVIDENCE_REMOVED = "evidence_removed"
     STAGE_CHANGED = "stage_changed"
     TASKS_REOPENED = "tasks_reopened"
     TASK_ESCALATED = "task_escalated"

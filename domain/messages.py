@@ -27,6 +27,8 @@ from pydantic import (
 from domain.enums import (
     INVESTIGATION_TASKS,
     ApprovalDecision,
+    EvidenceKind,
+    EvidenceSource,
     FlagReason,
     ImmunityFinding,
     NameWithheld,
@@ -544,3 +546,49 @@ class Supplement(_SupplementFields):
     """A supplement as the workflow receives and the case keeps it: contact details sealed."""
 
     people: list[Person] = Field(default_factory=list, max_length=100)
+
+
+SHA256_HEX = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+
+
+class HeldElsewhere(Strict):
+    """Evidence kept in another system, recorded by its reference there, with no bytes here."""
+
+    system: Short  # "Axon Evidence.com", "Mount Sinai Hospital medical records"
+    reference: Short  # the item's id or record number in that system
+
+
+class EvidenceMetadata(Strict):
+    """The `metadata` part of POST /incidents/{id}/evidence: what the item is and where it came from."""
+
+    kind: EvidenceKind
+    description: Line
+    source: EvidenceSource
+    collected_by: Name  # "P.O. (name, star)"
+    collected_at: Happened
+    person_id: Short | None = None  # the person it concerns ("P1"), if any
+    held_elsewhere: HeldElsewhere | None = None  # instead of a file
+
+
+class EvidenceItem(EvidenceMetadata):
+    """An item as the workflow receives and the case keeps it: what the bytes are, never the bytes."""
+
+    id: Short  # a uuid; the stored bytes' key
+    filename: Name | None = None  # as the client named the file, made safe
+    content_type: Short | None = None  # detected from the bytes
+    size: Annotated[int, Field(ge=1)] | None = None
+    sha256: SHA256_HEX | None = None
+    received_from: Short | None = None  # the client address it was uploaded from, for its chain of custody
+
+    @model_validator(mode="after")
+    def _bytes_or_reference(self):
+        if (self.held_elsewhere is None) == (self.sha256 is None):
+            raise ValueError("an item is either a file here or a reference to one held elsewhere")
+        return self
+
+
+class EvidenceRemoval(Strict):
+    """An admin takes a wrongly attached item off the case; its custody log keeps a tombstone."""
+
+    evidence_id: Short
+    reason: Line

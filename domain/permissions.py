@@ -16,6 +16,8 @@ class Operation(StrEnum):
     WITHDRAW = "withdraw"
     ADD_PERSON = "add_person"
     FILE_SUPPLEMENT = "file_supplement"
+    ADD_EVIDENCE = "add_evidence"
+    REMOVE_EVIDENCE = "remove_evidence"
     READ_CONTACT = "read_contact"  # not a route: who sees a person's contact details rather than that they exist
     MANAGE_USERS = "manage_users"
     DECODE_PAYLOADS = "decode_payloads"
@@ -32,6 +34,10 @@ ALLOWED: dict[Operation, frozenset[Role]] = {
     Operation.WITHDRAW: frozenset({Role.COMMAND, Role.ADMIN}),
     Operation.ADD_PERSON: frozenset({Role.OFFICER, Role.SUPERVISOR, Role.LEGAL_REVIEWER}),
     Operation.FILE_SUPPLEMENT: frozenset({Role.OFFICER, Role.SUPERVISOR}),
+    # Those who collect evidence, and the custodian who receives it.
+    Operation.ADD_EVIDENCE: frozenset({Role.OFFICER, Role.SUPERVISOR, Role.EVIDENCE_CUSTODIAN}),
+    # A wrongly attached file is taken off the case by an admin only, and leaves a tombstone in its custody log.
+    Operation.REMOVE_EVIDENCE: frozenset({Role.ADMIN}),
     # Need-to-know: those who take statements and follow up with the people involved, and the prosecutor's liaison.
     Operation.READ_CONTACT: frozenset({Role.OFFICER, Role.SUPERVISOR, Role.LEGAL_REVIEWER, Role.PROSECUTOR_LIAISON}),
     Operation.MANAGE_USERS: frozenset({Role.ADMIN}),

@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from domain.case import (
     CaseState,
     CorrectionRecord,
+    EvidenceEntry,
     PersonRef,
     Recorded,
     RecordingState,
@@ -25,6 +26,8 @@ from domain.events import EventKind
 from domain.messages import (
     Actor,
     CommandApproval,
+    EvidenceItem,
+    EvidenceRemoval,
     FootageHold,
     LegalReview,
     Person,
@@ -265,6 +268,44 @@ def apply_supplement(state: CaseState, step: Step[Supplement], now: datetime, po
     return {"supplement": number, "corrected": changes} if changes else {"supplement": number}
 
 
+def _require_not_closed(state: CaseState, what: str) -> None:
+    if state.closed:
+        raise Rejection(RejectionKind.CONFLICT, f"the case is closed ({state.disposition}); {what}")
+
+
+def check_add_evidence(state: CaseState, step: Step[EvidenceItem], policy: Policy) -> None:
+    require_role(step.actor, Operation.ADD_EVIDENCE)
+    _require_not_closed(state, "no evidence can be added")
+    item = step.payload
+    if item.person_id is not None and not any(p.id == item.person_id for p in state.people):
+        raise Rejection(RejectionKind.INVALID, f"no person '{item.person_id}' in this case", "person_id")
+    if state.evidence_item(item.id) is not None:
+        raise Rejection(RejectionKind.CONFLICT, f"evidence {item.id} is already in this case", "id")
+
+
+def apply_add_evidence(state: CaseState, step: Step[EvidenceItem], now: datetime, policy: Policy) -> dict | None:
+    number = len(state.evidence) + 1
+    state.evidence.append(EvidenceEntry(item=step.payload, number=number, added_by=PersonRef.of(step.actor),
+                                        added_at=now))
+    return {"number": number}
+
+
+def check_remove_evidence(state: CaseState, step: Step[EvidenceRemoval], policy: Policy) -> None:
+    require_role(step.actor, Operation.REMOVE_EVIDENCE)
+    _require_not_closed(state, "its evidence stays as it is")
+    entry = state.evidence_item(step.payload.evidence_id)
+    if entry is None:
+        raise Rejection(RejectionKind.INVALID, f"no evidence {step.payload.evidence_id} in this case", "evidence_id")
+    if entry.removed is not None:
+        raise Rejection(RejectionKind.CONFLICT, f"evidence {entry.number} was already removed", "evidence_id")
+
+
+def apply_remove_evidence(state: CaseState, step: Step[EvidenceRemoval], now: datetime, policy: Policy) -> dict | None:
+    entry = state.evidence_item(step.payload.evidence_id)
+    entry.removed = Recorded(payload=step.payload, by=PersonRef.of(step.actor), at=now)
+    return {"number": entry.number, "sha256": entry.item.sha256}
+
+
 def close(state: CaseState, disposition: Disposition, now: datetime) -> None:
     for entry in state.tasks.values():
         if entry.status in (TaskStatus.OPEN, TaskStatus.PENDING):
@@ -288,4 +329,6 @@ STEPS = {
     EventKind.CASE_WITHDRAWN: (check_withdrawal, apply_withdrawal),
     EventKind.PERSON_ADDED: (check_add_person, apply_add_person),
     EventKind.SUPPLEMENT_FILED: (check_supplement, apply_supplement),
+    EventKind.EVIDENCE_ADDED: (check_add_evidence, apply_add_evidence),
+    EventKind.EVIDENCE_REMOVED: (check_remove_evidence, apply_remove_evidence),
 }

@@ -9,6 +9,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from domain.case import CaseState
 from domain.events import CaseEvent, PersistCase, Persisted
 from store.audit import GENESIS, event_hash
+from store.evidence import CUSTODY_FROM_EVENTS, custody_from_event
 from store.tables import Allegation, CaseEventRow, CaseTask, Decision, Incident, Person, Recording
 
 
@@ -65,6 +66,9 @@ async def persist_events(session: AsyncSession, workflow_id: str, state: CaseSta
         rows.append(fields)
     if rows:
         await conn.execute(insert(events_table), rows)
+    for event in new:  # an item's chain of custody begins, or ends in a tombstone, with the case's own event
+        if event.kind in CUSTODY_FROM_EVENTS:
+            await custody_from_event(session, state.case_id, event)
     # Most events change one part of the case: rewrite only the tables drawn from the parts that changed.
     for table, (parts, child_rows) in _CHILDREN.items():
         if rewrite or any(before.get(part) != after.get(part) for part in parts):

@@ -6,7 +6,7 @@ No column stores the immigration status or citizenship of anyone (TRUST Act).
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Column, DateTime, Index, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, DateTime, Index, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlmodel import Field, SQLModel
 
@@ -199,3 +199,44 @@ class DocumentDeliveryRow(SQLModel, table=True):
     document_id: str = Field(foreign_key="document.id")
     recipient: str
     sent_at: datetime = _tz(nullable=False)
+
+
+class EvidenceFileRow(SQLModel, table=True):
+    """Where an evidence item's bytes are stored, and what they are; the case holds the rest of the item."""
+
+    __tablename__ = "evidence_file"
+    id: str = Field(primary_key=True)  # the item's id in the case
+    case_id: str = Field(foreign_key="incident.id", index=True)
+    storage: str  # postgres | s3: the adapter holding the bytes
+    key: str  # the bytes' key there
+    size: int = Field(sa_column=Column(BigInteger, nullable=False))
+    sha256: str
+    content_type: str
+    filename: str
+    stored_at: datetime = _tz(nullable=False)
+    deleted_at: datetime | None = _tz(nullable=True)  # the bytes removed by an admin; the custody log keeps why
+
+
+class EvidenceChunkRow(SQLModel, table=True):
+    """Evidence bytes kept in PostgreSQL (the default storage): 1 MiB chunks, numbered from 0."""
+
+    __tablename__ = "evidence_chunk"
+    key: str = Field(primary_key=True)
+    n: int = Field(primary_key=True)
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class CustodyEventRow(SQLModel, table=True):
+    """The append-only chain of custody of one evidence item, hash-chained like the case's audit trail."""
+
+    __tablename__ = "evidence_custody"
+    evidence_id: str = Field(primary_key=True)
+    seq: int = Field(primary_key=True)
+    case_id: str = Field(foreign_key="incident.id", index=True)
+    kind: str  # added | viewed | downloaded | integrity_checked | included_in_packet | delivered | removed
+    actor_id: str | None = None
+    actor_name: str | None = None
+    at: datetime = _tz(nullable=False)
+    data: dict = Field(sa_column=Column(JSONB, nullable=False))  # the client address, hashes, document, outcome
+    prev_hash: str
+    hash: str

@@ -21,6 +21,8 @@ ROUTES: dict[tuple[str, str], Operation | None] = {
     ("POST", "/incidents/{case_id}/people"): Operation.ADD_PERSON,
     ("POST", "/incidents/{case_id}/supplements"): Operation.FILE_SUPPLEMENT,
     ("GET", "/incidents/{case_id}/contact-sheet"): Operation.READ_CONTACT,
+    ("POST", "/incidents/{case_id}/evidence"): Operation.ADD_EVIDENCE,
+    ("POST", "/incidents/{case_id}/evidence/{evidence_id}/removal"): Operation.REMOVE_EVIDENCE,
     ("POST", "/users"): Operation.MANAGE_USERS,
     ("POST", "/codec/encode"): Operation.DECODE_PAYLOADS,
     ("POST", "/codec/decode"): Operation.DECODE_PAYLOADS,
@@ -29,6 +31,9 @@ ROUTES: dict[tuple[str, str], Operation | None] = {
     ("GET", "/incidents/{case_id}/events"): None,
     ("GET", "/incidents/{case_id}/documents"): None,
     ("GET", "/incidents/{case_id}/documents/{document_id}"): None,
+    ("GET", "/incidents/{case_id}/evidence"): None,
+    ("GET", "/incidents/{case_id}/evidence/{evidence_id}"): None,
+    ("GET", "/incidents/{case_id}/evidence/{evidence_id}/custody"): None,
     ("GET", "/notifications"): None,
     ("POST", "/notifications/{notification_id}/read"): None,
     ("GET", "/users/me"): None,
@@ -61,7 +66,8 @@ async def test_every_guarded_operation_follows_the_table(api, people, case_id, m
     here: 422 (a guarded read answers 200)."""
     operation = ROUTES[(method, path)]
     body = {"payloads": "not a list"} if path.startswith("/codec/") else {}
-    response = await api.request(method, path.format(case_id=case_id), json=body, headers=people.headers(who))
+    response = await api.request(method, path.format(case_id=case_id, evidence_id="E-none"), json=body,
+                                 headers=people.headers(who))
     roles = PEOPLE[who][0]
     if not any(role in ALLOWED[operation] for role in roles):
         assert response.status_code == 403, response.text
@@ -69,6 +75,8 @@ async def test_every_guarded_operation_follows_the_table(api, people, case_id, m
         assert operation.value in response.json()["error"]["message"]
     elif "{case_id}" in path and who not in SEES_CASE:
         assert response.status_code == 404, response.text
+    elif path.endswith("/evidence"):  # an upload is multipart, never JSON
+        assert response.status_code == 415, response.text
     else:  # a read has no body to judge: the contact sheet is made for whoever may read it
         assert response.status_code == (200 if method == "GET" else 422), response.text
 

@@ -97,7 +97,7 @@ def _template(message: str) -> str:
 SHAPE = re.compile("|".join(
     [_template(e["message_template_python"]) for e in pydantic_core._pydantic_core.list_all_errors()
      if e["type"] not in ("value_error", "assertion_error")]
-    + ["unknown field", "not valid JSON at character .*", "must not contain NUL characters", "Message type .*",
+    + ["unknown field", "unknown part.*", "not valid JSON at character .*", "must not contain NUL characters", "Message type .*",
        "Failed to parse .*", "must be (a|an) .*"]), re.DOTALL)
 
 

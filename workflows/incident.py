@@ -44,6 +44,8 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.messages import (
         CommandApproval,
+        EvidenceItem,
+        EvidenceRemoval,
         FootageHold,
         LegalReview,
         Person,
@@ -229,6 +231,22 @@ class IncidentWorkflow:
     @file_supplement.validator
     def _validate_supplement(self, step: Step[Supplement]) -> None:
         self._validate(EventKind.SUPPLEMENT_FILED, step)
+
+    @workflow.update
+    async def add_evidence(self, step: Step[EvidenceItem]) -> StepResult:
+        return await self._apply(EventKind.EVIDENCE_ADDED, step)
+
+    @add_evidence.validator
+    def _validate_evidence(self, step: Step[EvidenceItem]) -> None:
+        self._validate(EventKind.EVIDENCE_ADDED, step)
+
+    @workflow.update
+    async def remove_evidence(self, step: Step[EvidenceRemoval]) -> StepResult:
+        return await self._apply(EventKind.EVIDENCE_REMOVED, step)
+
+    @remove_evidence.validator
+    def _validate_evidence_removal(self, step: Step[EvidenceRemoval]) -> None:
+        self._validate(EventKind.EVIDENCE_REMOVED, step)
 
     # --- the machinery
 

@@ -1,0 +1,268 @@
+"""Evidence files: streamed to storage with their SHA-256, typed from their bytes, served back whole or in ranges,
+each with a hash-chained custody log; the same tests against PostgreSQL and against an S3 server on loopback."""
+
+import hashlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import boto3
+import httpx
+import pytest
+from moto.server import ThreadedMotoServer
+from pydantic import SecretStr
+from sqlalchemy import text
+
+from api.main import create_app
+from tests.evidence_files import WINDOWS_EXE, mp4, pdf, png, zip_archive
+from tests.scenario import VICTIM, Driver, filing
+from tests.test_cli_and_policy import ROOT
+
+PHOTO = {"kind": "photo", "description": "injury to the left palm", "source": "cpd",
+         "collected_by": "P.O. A. Rivera, star 12345", "collected_at": "2026-01-31T14:05:00-06:00"}
+S3 = {"evidence_s3_bucket": "evidence-test", "evidence_s3_access_key": "test", "evidence_s3_secret_key": SecretStr("test")}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Storage:
+    """The API with one storage adapter, and a way to see what that storage holds for a case."""
+
+    def __init__(self, name: str, client: httpx.AsyncClient, settings, sessions, s3=None):
+        self.name, self.client, self.settings, self.sessions, self.s3 = name, client, settings, sessions, s3
+
+    async def objects(self, case_id: str) -> list[str]:
+        """Every stored piece of the case's evidence: chunk rows, or objects and unfinished multipart uploads."""
+        if self.s3 is None:
+            async with self.sessions() as s:
+                keys = (await s.exec(text("SELECT DISTINCT key FROM evidence_chunk WHERE key LIKE :p"),
+                                     params={"p": f"{case_id}/%"})).all()
+            return [k[0] for k in keys]
+        bucket = self.settings.evidence_s3_bucket
+        listed = self.s3.list_objects_v2(Bucket=bucket, Prefix=case_id).get("Contents", [])
+        pending = self.s3.list_multipart_uploads(Bucket=bucket, Prefix=case_id).get("Uploads", [])
+        return [o["Key"] for o in listed] + [u["Key"] for u in pending]
+
+    async def tamper(self, case_id: str) -> None:
+        """Change one byte of the case's stored evidence, behind the product's back."""
+        (key,) = await self.objects(case_id)
+        if self.s3 is None:
+            async with self.sessions() as s:
+                await s.exec(text("UPDATE evidence_chunk SET data = overlay(data placing '\\x00'::bytea from 9) "
+                                  "WHERE key = :k AND n = 0"), params={"k": key})
+                await s.commit()
+            return
+        body = self.s3.get_object(Bucket=self.settings.evidence_s3_bucket, Key=key)["Body"].read()
+        self.s3.put_object(Bucket=self.settings.evidence_s3_bucket, Key=key, Body=body[:8] + b"\x00" + body[9:])
+
+    def env(self) -> dict:
+        env = {**os.environ, "DATABASE_URL": self.settings.database_url, "REFERRALS_ENV": "test"}
+        if self.s3 is not None:
+            env |= {"REFERRALS_EVIDENCE_S3_URL": self.settings.evidence_s3_url,
+                    "REFERRALS_EVIDENCE_S3_BUCKET": self.settings.evidence_s3_bucket,
+                    "REFERRALS_EVIDENCE_S3_ACCESS_KEY": "test", "REFERRALS_EVIDENCE_S3_SECRET_KEY": "test"}
+        return env
+
+
+@pytest.fixture(scope="module", params=["postgres", "s3"])
+async def storage(request, settings, worker, sessions):
+    server = None
+    own = settings.model_copy(update={"max_evidence_bytes": 64 * 1024})
+    s3 = None
+    if request.param == "s3":
+        port = _free_port()
+        server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+        server.start()
+        url = f"http://127.0.0.1:{port}"
+        own = own.model_copy(update={"evidence_s3_url": url, **S3})
+        s3 = boto3.client("s3", endpoint_url=url, region_name="us-east-1", aws_access_key_id="test",
+                          aws_secret_access_key="test")
+    try:
+        app = create_app(own)
+        async with app.router.lifespan_context(app):
+            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=("203.0.113.7", 5000)),
+                                         base_url="http://api") as client:
+                yield Storage(request.param, client, own, sessions, s3)
+    finally:
+        if server is not None:
+            server.stop()
+
+
+async def upload(storage: Storage, people, case_id: str, content: bytes | None, metadata: dict | str | None = None,
+                 who: str = "officer", filename: str = "palm.png", key: str | None = None) -> httpx.Response:
+    files = {}
+    if metadata is not None:
+        files["metadata"] = (None, metadata if isinstance(metadata, str) else json.dumps(metadata), "application/json")
+    if content is not None:
+        files["file"] = (filename, content, "application/octet-stream")
+    headers = people.headers(who) | ({"Idempotency-Key": key} if key else {})
+    return await storage.client.post(f"/incidents/{case_id}/evidence", files=files, headers=headers)
+
+
+async def rows(sessions, case_id: str) -> dict:
+    async with sessions() as s:
+        files = (await s.exec(text("SELECT id, sha256, size, deleted_at FROM evidence_file WHERE case_id = :c"),
+                              params={"c": case_id})).all()
+        custody = (await s.exec(text("SELECT evidence_id, seq, kind, actor_name, data FROM evidence_custody "
+                                     "WHERE case_id = :c ORDER BY evidence_id, seq"), params={"c": case_id})).all()
+    return {"files": files, "custody": custody}
+
+
+@pytest.fixture
+async def case_id(storage, people):
+    return (await Driver(storage.client, people).new_case(body=filing(people=[VICTIM])))["id"]
+
+
+async def test_a_photo_is_stored_typed_from_its_bytes_and_served_back(storage, people, sessions, case_id):
+    photo = png()
+    # The client calls it a JPEG; the bytes say PNG, and PNG is what is stored and served.
+    response = await upload(storage, people, case_id, photo, PHOTO | {"person_id": "P1"}, filename="../../palm.jpg")
+    assert response.status_code == 201, response.text
+    item = response.json()
+    assert (item["sha256"], item["size"], item["content_type"]) == (hashlib.sha256(photo).hexdigest(), len(photo),
+                                                                    "image/png")
+    assert (item["number"], item["kind"], item["person_id"], item["filename"]) == (1, "photo", "P1", "palm.jpg")
+    case = (await Driver(storage.client, people).get(case_id)).json()
+    assert [e["item"]["sha256"] for e in case["evidence"]] == [item["sha256"]]
+    events = (await Driver(storage.client, people).events(case_id))["items"]
+    added = [e for e in events if e["kind"] == "evidence_added"]
+    assert len(added) == 1 and added[0]["data"]["sha256"] == item["sha256"] and "data" not in added[0]["data"]
+    assert len(await storage.objects(case_id)) == 1
+
+    got = await storage.client.get(item["download"], headers=people.headers("liaison"))
+    assert got.status_code == 200 and got.content == photo
+    assert got.headers["content-type"] == "image/png"
+    assert got.headers["content-disposition"] == 'attachment; filename="palm.jpg"'
+    assert got.headers["x-content-type-options"] == "nosniff"
+    assert got.headers["x-content-sha256"] == item["sha256"]
+    part = await storage.client.get(item["download"], headers=people.headers("liaison") | {"Range": "bytes=8-23"})
+    assert part.status_code == 206 and part.content == photo[8:24]
+    assert part.headers["content-range"] == f"bytes 8-23/{len(photo)}"
+    tail = await storage.client.get(item["download"], headers=people.headers("liaison") | {"Range": "bytes=-4"})
+    assert tail.status_code == 206 and tail.content == photo[-4:]
+    beyond = await storage.client.get(item["download"], headers=people.headers("liaison") | {"Range": "bytes=9999-"})
+    assert beyond.status_code == 416 and beyond.headers["content-range"] == f"bytes */{len(photo)}"
+
+    log = (await storage.client.get(item["custody"], headers=people.headers("auditor"))).json()
+    assert log["chain_valid"] is True
+    assert [(e["kind"], e["actor_name"]) for e in log["items"]] == [
+        ("added", "Test officer"), ("downloaded", "Test liaison"), ("downloaded", "Test liaison"),
+        ("downloaded", "Test liaison")]
+    assert log["items"][0]["data"]["received_from"] == "203.0.113.7"
+    assert log["items"][0]["data"]["sha256"] == item["sha256"]
+    assert log["items"][2]["data"]["bytes"] == f"8-23/{len(photo)}"
+    assert log["items"][1]["prev_hash"] == log["items"][0]["hash"]
+    listed = (await storage.client.get(f"/incidents/{case_id}/evidence", headers=people.headers("reviewer"))).json()
+    assert [i["id"] for i in listed["items"]] == [item["id"]]
+
+
+async def test_a_video_and_a_reference_to_evidence_held_elsewhere(storage, people, case_id):
+    video = mp4()
+    made = await upload(storage, people, case_id, video, PHOTO | {"kind": "video", "source": "civilian",
+                                                                  "description": "bystander's phone video"},
+                        filename="IMG_0042.MOV")
+    assert made.status_code == 201 and made.json()["content_type"] == "video/mp4", made.text
+    axon = PHOTO | {"kind": "video", "description": "BWC X6031234, full length", "held_elsewhere": {
+        "system": "Axon Evidence.com", "reference": "8f2c1e4a"}}
+    held = await upload(storage, people, case_id, None, axon)
+    assert held.status_code == 201, held.text
+    assert (held.json()["sha256"], held.json()["download"], held.json()["number"]) == (None, None, 2)
+    assert len(await storage.objects(case_id)) == 1  # the reference has no bytes here
+    none = await storage.client.get(f"/incidents/{case_id}/evidence/{held.json()['id']}",
+                                    headers=people.headers("officer"))
+    assert none.status_code == 404 and "Axon Evidence.com" in none.text
+
+
+async def test_the_same_upload_retried_is_one_item(storage, people, sessions, case_id):
+    photo = png(rgb=(1, 2, 3))
+    first = await upload(storage, people, case_id, photo, PHOTO, key="upload-1")
+    again = await upload(storage, people, case_id, photo, PHOTO, key="upload-1")
+    assert (first.status_code, again.status_code) == (201, 200), again.text
+    assert again.json()["id"] == first.json()["id"]
+    other = await upload(storage, people, case_id, png(rgb=(9, 9, 9)), PHOTO, key="upload-1")
+    assert other.status_code == 409 and other.json()["error"]["details"][0]["field"] == "Idempotency-Key"
+    assert len((await rows(sessions, case_id))["files"]) == 1
+    assert len(await storage.objects(case_id)) == 1
+
+
+def _later() -> str:
+    return (datetime.now(UTC) + timedelta(days=1)).isoformat()
+
+
+@pytest.mark.parametrize(("content", "metadata", "status", "field"), [
+    (WINDOWS_EXE, PHOTO | {"kind": "other"}, 422, "file"),
+    (zip_archive(), PHOTO | {"kind": "other"}, 422, "file"),
+    (b"", PHOTO, 422, "file"),
+    (pdf(), PHOTO, 422, "metadata.kind"),  # a PDF is not a photo
+    (png(), None, 422, "metadata"),
+    (png(), "{not json", 422, "metadata"),
+    (png(), PHOTO | {"kind": "selfie"}, 422, "metadata.kind"),
+    (png(), PHOTO | {"collected_at": _later()}, 422, "metadata.collected_at"),
+    (png(), PHOTO | {"person_id": "P9"}, 422, "person_id"),
+    (png(), PHOTO | {"immigration_status": "x"}, 422, "metadata"),
+    (png(), PHOTO | {"held_elsewhere": {"system": "Axon", "reference": "1"}}, 422, "metadata.held_elsewhere"),
+    (None, PHOTO, 422, "file"),
+    (bytes(70 * 1024), PHOTO | {"kind": "other"}, 413, "file"),  # over this app's 64 KiB limit
+])
+async def test_a_bad_upload_is_refused_and_nothing_is_kept(storage, people, sessions, case_id, content, metadata,
+                                                           status, field):
+    before = await Driver(storage.client, people).settled(case_id)
+    response = await upload(storage, people, case_id, content, metadata)
+    assert response.status_code == status, response.text
+    details = response.json()["error"]["details"] or []
+    assert any(d["field"].startswith(field) for d in details), response.text
+    assert (await Driver(storage.client, people).events(case_id))["items"] == before["items"]
+    assert await rows(sessions, case_id) == {"files": [], "custody": []}
+    assert await storage.objects(case_id) == []
+
+
+async def test_who_may_add_and_who_may_remove(storage, people, sessions, case_id):
+    refused = await upload(storage, people, case_id, png(), PHOTO, who="commander")
+    assert refused.status_code == 403
+    not_json = await storage.client.post(f"/incidents/{case_id}/evidence", json=PHOTO, headers=people.headers("officer"))
+    assert not_json.status_code == 415
+    item = (await upload(storage, people, case_id, png(), PHOTO, who="custodian")).json()
+    removal = f"/incidents/{case_id}/evidence/{item['id']}/removal"
+    assert (await storage.client.post(removal, json={"reason": "x"}, headers=people.headers("officer"))
+            ).status_code == 403
+    assert (await storage.client.post(removal, json={}, headers=people.headers("admin"))).status_code == 422
+    removed = await storage.client.post(removal, json={"reason": "attached to the wrong case"},
+                                        headers=people.headers("admin"))
+    assert removed.status_code == 200, removed.text
+    assert removed.json()["removed"]["reason"] == "attached to the wrong case" and removed.json()["download"] is None
+    assert await storage.objects(case_id) == []  # the bytes are gone
+    gone = await storage.client.get(f"/incidents/{case_id}/evidence/{item['id']}", headers=people.headers("admin"))
+    assert gone.status_code == 404
+    log = (await storage.client.get(item["custody"], headers=people.headers("auditor"))).json()
+    assert [e["kind"] for e in log["items"]] == ["added", "removed"] and log["chain_valid"]
+    assert log["items"][1]["data"] == {"reason": "attached to the wrong case", "sha256": item["sha256"],
+                                       "case_event": log["items"][1]["data"]["case_event"]}
+    assert log["items"][1]["actor_name"] == "Test admin"
+    (row,) = (await rows(sessions, case_id))["files"]
+    assert row.deleted_at is not None and row.sha256 == item["sha256"]  # the tombstone keeps the hash
+    twice = await storage.client.post(removal, json={"reason": "again"}, headers=people.headers("admin"))
+    assert twice.status_code == 200 and twice.json()["removed"]["reason"] == "attached to the wrong case"
+
+
+async def test_verify_reads_every_file_back_and_names_the_one_that_changed(storage, people, sessions, case_id):
+    item = (await upload(storage, people, case_id, pdf(), PHOTO | {"kind": "medical_record", "source": "hospital"})
+            ).json()
+    cmd = [sys.executable, "-m", "cli", "evidence", "verify", case_id]
+    ok = subprocess.run(cmd, cwd=ROOT, env=storage.env(), capture_output=True, text=True, timeout=60)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert "1 file(s) read back: every SHA-256 matches" in ok.stdout
+    await storage.tamper(case_id)
+    bad = subprocess.run(cmd, cwd=ROOT, env=storage.env(), capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 1, bad.stdout + bad.stderr
+    assert f"CHANGED" in bad.stdout and item["id"] in bad.stdout
+    log = (await storage.client.get(item["custody"], headers=people.headers("auditor"))).json()
+    assert [(e["kind"], e["data"].get("intact")) for e in log["items"]] == [
+        ("added", None), ("integrity_checked", True), ("integrity_checked", False)]
