@@ -174,7 +174,8 @@ async def _verify_evidence(args: argparse.Namespace) -> int:
                 checked += 1
                 if not intact:
                     print(f"CHANGED {numbers.get(row.case_id, row.case_id)}: evidence {row.id} ({row.filename}): "
-                          f"stored SHA-256 {row.sha256}, {row.size} bytes; read back {digest.hexdigest()}, {size} bytes")
+                          f"stored SHA-256 {row.sha256}, {row.size} bytes; read back {digest.hexdigest()}, "
+                          f"{size} bytes")
                     return 1
     finally:
         await engine.dispose()

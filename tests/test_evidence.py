@@ -7,7 +7,6 @@ import os
 import socket
 import subprocess
 import sys
-import uuid
 from datetime import UTC, datetime, timedelta
 
 import boto3
@@ -24,7 +23,8 @@ from tests.test_cli_and_policy import ROOT
 
 PHOTO = {"kind": "photo", "description": "injury to the left palm", "source": "cpd",
          "collected_by": "P.O. A. Rivera, star 12345", "collected_at": "2026-01-31T14:05:00-06:00"}
-S3 = {"evidence_s3_bucket": "evidence-test", "evidence_s3_access_key": "test", "evidence_s3_secret_key": SecretStr("test")}
+S3 = {"evidence_s3_bucket": "evidence-test", "evidence_s3_access_key": "test",
+      "evidence_s3_secret_key": SecretStr("test")}
 
 
 def _free_port() -> int:
@@ -227,7 +227,8 @@ async def test_a_bad_upload_is_refused_and_nothing_is_kept(storage, people, sess
 async def test_who_may_add_and_who_may_remove(storage, people, sessions, case_id):
     refused = await upload(storage, people, case_id, png(), PHOTO, who="commander")
     assert refused.status_code == 403
-    not_json = await storage.client.post(f"/incidents/{case_id}/evidence", json=PHOTO, headers=people.headers("officer"))
+    not_json = await storage.client.post(f"/incidents/{case_id}/evidence", json=PHOTO,
+                                         headers=people.headers("officer"))
     assert not_json.status_code == 415
     item = (await upload(storage, people, case_id, png(), PHOTO, who="custodian")).json()
     removal = f"/incidents/{case_id}/evidence/{item['id']}/removal"
@@ -262,7 +263,7 @@ async def test_verify_reads_every_file_back_and_names_the_one_that_changed(stora
     await storage.tamper(case_id)
     bad = subprocess.run(cmd, cwd=ROOT, env=storage.env(), capture_output=True, text=True, timeout=60)
     assert bad.returncode == 1, bad.stdout + bad.stderr
-    assert f"CHANGED" in bad.stdout and item["id"] in bad.stdout
+    assert "CHANGED" in bad.stdout and item["id"] in bad.stdout
     log = (await storage.client.get(item["custody"], headers=people.headers("auditor"))).json()
     assert [(e["kind"], e["data"].get("intact")) for e in log["items"]] == [
         ("added", None), ("integrity_checked", True), ("integrity_checked", False)]
