@@ -11,7 +11,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from domain import corrections
-from domain.case import CaseState, DocumentRef, InvolvedPerson
+from domain.case import CaseState, DocumentRef, EvidenceEntry, InvolvedPerson
 from domain.enums import DocumentKind, PersonPart, ReviewDecision, SupervisorOutcome
 from domain.events import Letterhead
 from domain.words import label
@@ -170,6 +170,66 @@ def _event_text(event: CaseEventRow) -> str:
     return clean(f"{text}: {detail}" if detail else text)
 
 
+def size_words(size: int) -> str:
+    """1536 -> '1.5 KB'; 1_234_567 -> '1.2 MB' (decimal units, as a prosecutor's office reads them)."""
+    for unit, scale in (("GB", 10**9), ("MB", 10**6), ("KB", 10**3)):
+        if size >= scale:
+            return f"{size / scale:.1f} {unit}"
+    return f"{size} bytes"
+
+
+def _evidence_item(entry: EvidenceEntry) -> str:
+    item = entry.item
+    text = f"{label(item.kind)}: {clean(item.description)}"
+    return text + (f" (concerns {item.person_id})" if item.person_id else "")
+
+
+def _evidence(state: CaseState, when: Clock) -> list[dict]:
+    """The evidence inventory: every item, in the order added, a removed one shown as removed."""
+    rows = []
+    for entry in state.evidence:
+        item = entry.item
+        held = item.held_elsewhere
+        stored = (f"{size_words(item.size)}, {clean(item.content_type)}" if item.sha256 else
+                  f"Held in {clean(held.system)}, reference {clean(held.reference)}")
+        removed = entry.removed
+        rows.append(dict(
+            number=f"C{entry.number}", item=_evidence_item(entry), source=label(item.source),
+            collected=f"{clean(item.collected_by)}, {when(item.collected_at)}", stored=stored,
+            sha256=item.sha256 or "", removed=(f"Removed {when(removed.at)} by {clean(removed.by.name)}: "
+                                               f"{clean(removed.payload.reason)}") if removed else ""))
+    return rows
+
+
+CUSTODY_WORDS = {"added": "Added", "viewed": "Viewed", "downloaded": "Downloaded",
+                 "integrity_checked": "Integrity checked", "included_in_packet": "Included in the referral packet",
+                 "delivered": "Listed in the packet delivered to", "removed": "Removed"}
+
+
+def _custody_text(row) -> str:
+    data = row.data
+    detail = {
+        "added": lambda: f"from {data.get('received_from') or 'unknown address'}"
+                         + (f", SHA-256 {data['sha256']}" if data.get("sha256") else ""),
+        "downloaded": lambda: f"bytes {data.get('bytes')} to {data.get('client') or 'unknown address'}",
+        "viewed": lambda: f"bytes {data.get('bytes')} to {data.get('client') or 'unknown address'}",
+        "integrity_checked": lambda: "bytes intact" if data.get("intact") else "BYTES CHANGED",
+        "included_in_packet": lambda: f"version {data.get('version')}",
+        "delivered": lambda: clean(data.get("to", "")),
+        "removed": lambda: clean(data.get("reason", "")),
+    }.get(row.kind, lambda: "")()
+    return f"{CUSTODY_WORDS.get(row.kind, label(row.kind))}" + (f" {detail}" if row.kind == "delivered" else
+                                                                (f": {detail}" if detail else ""))
+
+
+def _custody(state: CaseState, custody: dict[str, list], when: Clock) -> list[dict]:
+    """Each item's chain of custody up to this packet: who had it, when, and what they did."""
+    return [dict(title=f"C{entry.number} {_evidence_item(entry)}",
+                 events=[dict(at=when(row.at), what=_custody_text(row), by=clean(row.actor_name or "System"))
+                         for row in custody.get(entry.item.id, [])])
+            for entry in state.evidence]
+
+
 def _exhibits(state: CaseState, when: Clock) -> list[dict]:
     exhibits = [
         dict(label=f"A{n}", description=clean(
@@ -183,6 +243,12 @@ def _exhibits(state: CaseState, when: Clock) -> list[dict]:
         dict(label=f"B{n}", description=f"{label(d.kind)} version {d.version} ({d.filename}), {when(d.created_at)}",
              sha256=f"SHA-256 {d.sha256}")
         for n, d in enumerate(earlier, 1)
+    ]
+    exhibits += [
+        dict(label=f"C{e.number}", description=_evidence_item(e) + (" (removed from the case)" if e.removed else ""),
+             sha256=f"SHA-256 {e.item.sha256}" if e.item.sha256 else
+             f"Held in {clean(e.item.held_elsewhere.system)}, reference {clean(e.item.held_elsewhere.reference)}")
+        for e in state.evidence
     ]
     return exhibits
 
@@ -252,7 +318,7 @@ def _corrections(state: CaseState, when: Clock) -> list[dict]:
 
 
 def referral_packet(state: CaseState, letterhead: Letterhead, generated_at: datetime, events: list[CaseEventRow],
-                    version: int) -> dict:
+                    version: int, custody: dict[str, list] | None = None) -> dict:
     when = Clock(letterhead)
     d = state.details
     refer = next(r for r in reversed(state.legal_reviews) if r.payload.decision == ReviewDecision.REFER)
@@ -286,7 +352,8 @@ def referral_packet(state: CaseState, letterhead: Letterhead, generated_at: date
                       finding=label(immunity.finding), rationale=paragraphs(refer.payload.rationale)),
         decisions=decisions,
         chronology=[dict(at=when(e.at), what=_event_text(e), by=clean(e.actor_name or "System")) for e in events],
-        exhibits=_exhibits(state, when),
+        exhibits=_exhibits(state, when), evidence=_evidence(state, when),
+        custody=_custody(state, custody or {}, when),
     )
 
 

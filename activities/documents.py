@@ -23,7 +23,8 @@ from domain.case import CaseState, DocumentRef
 from domain.enums import DocumentKind
 from domain.events import DocumentRequest
 from observability.worker_metrics import rendering
-from store import cases, documents
+from store import cases, documents, evidence
+from store.evidence import Custody
 from store.tables import DocumentRow, Incident
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -113,6 +114,14 @@ class DocumentWriter:
                 idempotency_key=key, created_at=now,
             )
             session.add(row)
+            if request.kind == DocumentKind.REFERRAL_PACKET:
+                await session.flush()
+                for entry in state.evidence:  # in the same transaction as the packet: one is never without the other
+                    if entry.removed is None:
+                        await evidence.append_custody(session, entry.item.id, request.case_id,
+                                                      Custody.INCLUDED_IN_PACKET, now, {
+                                                          "document_id": document_id, "version": version},
+                                                      once="document_id")
         log.info("document_generated", case_id=request.case_id, kind=request.kind.value, version=version,
                  size=row.size)
         return row
@@ -125,7 +134,10 @@ class DocumentWriter:
         events = await cases.list_events(session, request.case_id)
         if request.state is not None:  # the chronology as it stood at the request
             events = [e for e in events if e.seq <= request.event_seq]
-        return document_context.referral_packet(state, request.letterhead, now, events, version)
+        # Each item's custody up to the packet (what came after is not this version's to tell).
+        custody = {item: [row for row in rows if row.at <= now]
+                   for item, rows in (await evidence.custody_of_case(session, request.case_id)).items()}
+        return document_context.referral_packet(state, request.letterhead, now, events, version, custody)
 
 
 def _ref(row: DocumentRow) -> DocumentRef:

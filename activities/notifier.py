@@ -14,8 +14,11 @@ from domain.digest import concerns
 from domain.enums import Role, Task
 from domain.events import DocumentDelivery, EscalationNotice
 from observability.worker_metrics import count_notifications, sending
-from store import cases, documents, notifications
-from store.tables import DocumentDeliveryRow
+from activities.document_context import size_words
+from domain.case import CaseState
+from store import cases, documents, evidence, notifications
+from store.evidence import Custody
+from store.tables import DocumentDeliveryRow, Incident
 
 log = structlog.get_logger()
 
@@ -104,14 +107,26 @@ class Notifier:
             if await documents.delivered(session, key):
                 return True
             row = await documents.get(session, delivery.case_id, delivery.document_id)
+            # The evidence the packet lists goes by name, size and hash, never attached: the prosecutor's liaison
+            # downloads each file through the desk, and each download is in its custody log.
+            listed = await evidence.in_packet(session, delivery.case_id, delivery.document_id)
+            state = CaseState.model_validate((await session.get(Incident, delivery.case_id)).state)
+            items = [e for e in state.evidence if e.item.id in listed]
             context = dict(case_number=delivery.case_number, filename=row.filename, sha256=row.sha256,
-                           version=row.version)
+                           version=row.version, case_url=self._settings.case_url(delivery.case_id),
+                           evidence=[dict(number=f"C{e.number}", description=e.item.description,
+                                          size=size_words(e.item.size) if e.item.size else None,
+                                          sha256=e.item.sha256, held=e.item.held_elsewhere) for e in items])
             subject = self._templates.render("notifications/referral_packet.subject.j2", **context)
             body = self._templates.render("notifications/referral_packet.txt.j2", **context)
             with sending("email", row.kind):
                 await self._mailer.send(delivery.to, subject, body, key, attachment=(row.filename, row.content))
+            sent = datetime.now(UTC)
             session.add(DocumentDeliveryRow(idempotency_key=key, document_id=row.id, recipient=delivery.to,
-                                            sent_at=datetime.now(UTC)))
+                                            sent_at=sent))
+            for entry in items:
+                await evidence.append_custody(session, entry.item.id, delivery.case_id, Custody.DELIVERED, sent,
+                                              {"document_id": row.id, "to": delivery.to}, once="document_id")
             await session.commit()
         log.info("document_mailed", case_id=delivery.case_id, document_id=delivery.document_id)
         return True

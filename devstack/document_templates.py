@@ -167,7 +167,8 @@ def legal_review_memo():
 
 PACKET_SECTIONS = ["Cover memo", "Incident summary", "CPD members", "Federal personnel", "People involved",
                    "Statements", "Recordings", "Alleged offences", "Immunity analysis", "Supplementary reports",
-                   "Corrections", "Decision chain", "Chronology", "Exhibits"]
+                   "Corrections", "Evidence inventory", "Chain of custody", "Decision chain", "Chronology",
+                   "Exhibits"]
 
 
 def referral_packet():
@@ -251,6 +252,33 @@ def referral_packet():
            [1.1, 1.3, 1.3, 1.4, 1.4])
     doc.add_paragraph("{%p else %}")
     doc.add_paragraph("Nothing filed has been corrected.")
+    doc.add_paragraph("{%p endif %}")
+    doc.add_heading(next(heading), level=2)
+    doc.add_paragraph("{%p if evidence %}")
+    doc.add_paragraph("Every evidence item of the case besides the recordings above. Files are not attached: the "
+                      "prosecutor liaison downloads each through the department's desk and checks its SHA-256 "
+                      "against this list.")
+    doc.add_paragraph("{%p for x in evidence %}")
+    doc.add_paragraph("{{ x.number }}  {{ x.item }}").runs[0].bold = True
+    doc.add_paragraph("Source: {{ x.source }}. Collected by {{ x.collected }}. File: {{ x.stored }}.")
+    doc.add_paragraph("{%p if x.sha256 %}")
+    doc.add_paragraph("SHA-256 {{ x.sha256 }}")
+    doc.add_paragraph("{%p endif %}")
+    doc.add_paragraph("{%p if x.removed %}")
+    doc.add_paragraph("{{ x.removed }}").runs[0].italic = True
+    doc.add_paragraph("{%p endif %}")
+    doc.add_paragraph("{%p endfor %}")
+    doc.add_paragraph("{%p else %}")
+    doc.add_paragraph("No evidence items besides the recordings.")
+    doc.add_paragraph("{%p endif %}")
+    doc.add_heading(next(heading), level=2)
+    doc.add_paragraph("{%p for c in custody %}")
+    doc.add_heading("{{ c.title }}", level=3)
+    _table(doc, ["Time", "What", "By"], "e in c.events", ["{{ e.at }}", "{{ e.what }}", "{{ e.by }}"],
+           [1.7, 3.3, 1.5])
+    doc.add_paragraph("{%p endfor %}")
+    doc.add_paragraph("{%p if not custody %}")
+    doc.add_paragraph("No evidence items, so no chain of custody to show.")
     doc.add_paragraph("{%p endif %}")
     doc.add_heading(next(heading), level=2)
     _table(doc, ["Step", "Name", "Role", "Decision", "Time"], "d in decisions",

@@ -114,3 +114,11 @@ async def files(session: AsyncSession, case_id: str | None = None) -> list[Evide
 
 async def count_files(session: AsyncSession) -> int:
     return (await session.exec(select(func.count()).select_from(EvidenceFileRow))).one()
+
+
+async def in_packet(session: AsyncSession, case_id: str, document_id: str) -> set[str]:
+    """The items a packet (document) lists: those whose custody notes their inclusion in it."""
+    rows = await session.exec(select(CustodyEventRow.evidence_id).where(
+        CustodyEventRow.case_id == case_id, CustodyEventRow.kind == Custody.INCLUDED_IN_PACKET,
+        CustodyEventRow.data["document_id"].astext == document_id))
+    return set(rows.all())

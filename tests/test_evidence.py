@@ -1,7 +1,9 @@
 """Evidence files: streamed to storage with their SHA-256, typed from their bytes, served back whole or in ranges,
 each with a hash-chained custody log; the same tests against PostgreSQL and against an S3 server on loopback."""
 
+import asyncio
 import hashlib
+import io
 import json
 import os
 import socket
@@ -12,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 import boto3
 import httpx
 import pytest
+from docx import Document
 from moto.server import ThreadedMotoServer
 from pydantic import SecretStr
 from sqlalchemy import text
@@ -267,3 +270,57 @@ async def test_verify_reads_every_file_back_and_names_the_one_that_changed(stora
     log = (await storage.client.get(item["custody"], headers=people.headers("auditor"))).json()
     assert [(e["kind"], e["data"].get("intact")) for e in log["items"]] == [
         ("added", None), ("integrity_checked", True), ("integrity_checked", False)]
+
+
+async def test_the_packet_inventories_the_evidence_and_the_email_lists_it_unattached(api, people, smtp_sink,
+                                                                                     sessions):
+    from tests.scenario import ACK, APPROVE, REFER
+    from tests.test_supplements import _documents
+
+    d = Driver(api, people)
+    case = await d.new_case(body=filing(people=[VICTIM]))
+    case_id = case["id"]
+    photo = png(rgb=(10, 200, 30))
+    files = {"metadata": (None, json.dumps(PHOTO | {"person_id": "P1"}), "application/json"),
+             "file": ("palm.png", photo, "image/png")}
+    item = (await api.post(f"/incidents/{case_id}/evidence", files=files, headers=people.headers("officer"))).json()
+    axon = {"metadata": (None, json.dumps(PHOTO | {"kind": "video", "description": "BWC X6031234, full length",
+                                                   "held_elsewhere": {"system": "Axon Evidence.com",
+                                                                      "reference": "8f2c1e4a"}}), "application/json")}
+    assert (await api.post(f"/incidents/{case_id}/evidence", files=axon, headers=people.headers("officer"))
+            ).status_code == 201
+    assert (await api.get(item["download"], headers=people.headers("reviewer"))).status_code == 200
+    await d.investigate(case_id)
+    await d.ok(case_id, "legal-review", "reviewer", REFER)
+    await d.ok(case_id, "command-approval", "commander", APPROVE)
+    (packet,) = [doc for doc in await _documents(d, case_id) if doc["kind"] == "referral_packet"]
+    docx = await api.get(packet["download"], headers=people.headers("liaison"))
+    text = "\n".join(p.text for p in Document(io.BytesIO(docx.content)).paragraphs)
+    tables = "\n".join(cell.text for t in Document(io.BytesIO(docx.content)).tables for row in t.rows
+                       for cell in row.cells)
+    assert "Evidence inventory" in text and "Chain of custody" in text
+    assert "C1  Photo: injury to the left palm (concerns P1)" in text
+    assert f"SHA-256 {item['sha256']}" in text
+    assert "Held in Axon Evidence.com, reference 8f2c1e4a" in text
+    assert "Added: from 127.0.0.1" in tables and "Downloaded: bytes" in tables and "Test reviewer" in tables
+    assert f"SHA-256 {item['sha256']}" in tables  # the exhibit list numbers it too
+    for _ in range(100):
+        sent = [m for m in smtp_sink.messages if case["case_number"] in m["Subject"]]
+        if sent:
+            break
+        await asyncio.sleep(0.1)
+    (mail,) = sent
+    attachments = [part.get_filename() for part in mail.iter_attachments()]
+    assert attachments == [packet["filename"]]  # the packet only: evidence files are listed, not attached
+    body = mail.get_body(("plain",)).get_content()
+    assert "C1  injury to the left palm" in body and item["sha256"] in body and "Axon Evidence.com" in body
+    log = (await api.get(item["custody"], headers=people.headers("auditor"))).json()
+    for _ in range(50):
+        kinds = [e["kind"] for e in log["items"]]
+        if "delivered" in kinds:
+            break
+        await asyncio.sleep(0.1)
+        log = (await api.get(item["custody"], headers=people.headers("auditor"))).json()
+    assert kinds == ["added", "downloaded", "included_in_packet", "delivered"] and log["chain_valid"]
+    assert log["items"][2]["data"] == {"document_id": packet["id"], "version": 1}
+    await d.ok(case_id, "referral-acknowledgement", "liaison", ACK)
