@@ -28,6 +28,7 @@ SECRETS = {
     "POSTGRES_PASSWORD": "pgSuperSecret1",
     "REFERRALS_DB_PASSWORD": "appSecret2",
     "REFERRALS_ENCRYPTION_KEYS": "k1:" + base64.b64encode(os.urandom(32)).decode(),
+    "REFERRALS_EVIDENCE_S3_SECRET_KEY": "minioSecret3",
 }
 # Compose refuses a "$" that starts none of "$$", "${NAME...}" and "$NAME".
 _VARIABLE = re.compile(
@@ -229,6 +230,12 @@ def test_the_settings_are_valid_in_production_and_point_at_this_stack(service, m
     assert (smtp.scheme, smtp.hostname) == ("smtp", "mailpit")
     assert services["mailpit"]["environment"]["MP_SMTP_BIND_ADDR"].endswith(f":{smtp.port}")
 
+    storage = urlsplit(settings.evidence_s3_url)
+    minio = services["minio"]
+    assert (storage.hostname, storage.port) == ("minio", 9000) and "/data" in minio["command"]
+    assert (settings.evidence_s3_access_key, settings.evidence_s3_secret_key.get_secret_value()) == (
+        minio["environment"]["MINIO_ROOT_USER"], minio["environment"]["MINIO_ROOT_PASSWORD"])
+
 
 def test_the_browser_reaches_the_api_and_the_ui_at_their_published_ports():
     services = compose()["services"]
@@ -281,8 +288,9 @@ def test_the_start_order():
         "temporal-setup": {"temporal": healthy},
         "temporal-ui": {"temporal-setup": completed},
         "mailpit": {},
+        "minio": {},
         "migrate": {"postgres": healthy},
-        "api": {"migrate": completed, "temporal-setup": completed},
+        "api": {"migrate": completed, "temporal-setup": completed, "minio": healthy},
         "worker": {"migrate": completed, "temporal-setup": completed, "mailpit": "service_started"},
     }
     for service in services.values():

@@ -67,6 +67,24 @@ async def _supplemented(d: Driver, cid: str) -> None:
     await d.ok(cid, "withdrawal", "admin", {"reason": "Referred to another agency."})
 
 
+async def _with_evidence(d: Driver, cid: str) -> None:
+    import json as _json
+
+    from tests.evidence_files import png
+    from tests.test_evidence import PHOTO
+
+    for metadata, file in ((PHOTO | {"person_id": "P1"}, png()),
+                           (PHOTO | {"kind": "video", "held_elsewhere": {"system": "Axon Evidence.com",
+                                                                         "reference": "8f2c1e4a"}}, None)):
+        files = {"metadata": (None, _json.dumps(metadata), "application/json")}
+        files |= {"file": ("palm.png", file, "image/png")} if file else {}
+        answer = await d.api.post(f"/incidents/{cid}/evidence", files=files, headers=d.people.headers("officer"))
+        assert answer.status_code == 201, answer.text
+    first = (await d.get(cid)).json()["evidence"][0]["item"]["id"]
+    await d.ok(cid, f"evidence/{first}/removal", "admin", {"reason": "attached to the wrong case"})
+    await d.ok(cid, "withdrawal", "admin", {"reason": "Referred to another agency."})
+
+
 async def _escalated_at_filing(d: Driver, cid: str) -> None:
     for _ in range(100):  # footage past its purge date: level 3 at once
         if (await d.get(cid)).json()["tasks"]["footage_hold"]["escalation_level"] == 3:
@@ -92,6 +110,7 @@ PATHS = {
     "withdrawn": (None, _withdrawn),
     "with_people": ({"people": [VICTIM]}, _with_people),
     "supplemented": ({"people": [VICTIM]}, _supplemented),
+    "with_evidence": ({"people": [VICTIM]}, _with_evidence),
     "escalated_at_filing": ({"recordings": [OLD_FOOTAGE]}, _escalated_at_filing),
     "escalated_level_by_level": (FAST, _escalated_level_by_level),
 }
