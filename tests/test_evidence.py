@@ -215,9 +215,10 @@ def _later() -> str:
     (None, PHOTO, 422, "file"),
     (bytes(70 * 1024), PHOTO | {"kind": "other"}, 413, "file"),  # over this app's 64 KiB limit
 ])
-async def test_a_bad_upload_is_refused_and_nothing_is_kept(storage, people, sessions, case_id, content, metadata,
-                                                           status, field):
+async def test_a_bad_upload_is_refused_and_nothing_is_kept(storage, people, sessions, dev_server, case_id, content,
+                                                           metadata, status, field):
     before = await Driver(storage.client, people).settled(case_id)
+    steps = await _history_length(dev_server, case_id)
     response = await upload(storage, people, case_id, content, metadata)
     assert response.status_code == status, response.text
     details = response.json()["error"]["details"] or []
@@ -225,6 +226,31 @@ async def test_a_bad_upload_is_refused_and_nothing_is_kept(storage, people, sess
     assert (await Driver(storage.client, people).events(case_id))["items"] == before["items"]
     assert await rows(sessions, case_id) == {"files": [], "custody": []}
     assert await storage.objects(case_id) == []
+    assert await _history_length(dev_server, case_id) == steps
+
+
+async def _history_length(dev_server, case_id: str) -> int:
+    """The steps (accepted updates) in the case's Temporal history: a refused one never enters it. (The rest of
+    the history may still grow meanwhile: a document's record is written in the background.)"""
+    from temporalio.api.enums.v1 import EventType
+
+    from domain.case import workflow_id_for
+
+    history = await dev_server.client.get_workflow_handle(workflow_id_for(case_id)).fetch_history()
+    return sum(e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED for e in history.events)
+
+
+async def test_a_closed_case_takes_no_evidence_and_others_cannot_see_it(storage, people, sessions, case_id):
+    item = (await upload(storage, people, case_id, png(), PHOTO)).json()
+    for who in ("officer_elsewhere", "supervisor_elsewhere"):  # the case is not theirs to see: as if it did not exist
+        for path in (item["download"], item["custody"], f"/incidents/{case_id}/evidence"):
+            assert (await storage.client.get(path, headers=people.headers(who))).status_code == 404, (who, path)
+    await Driver(storage.client, people).ok(case_id, "withdrawal", "admin", {"reason": "Filed in error."})
+    late = await upload(storage, people, case_id, png(rgb=(5, 5, 5)), PHOTO)
+    assert late.status_code == 409, late.text
+    assert len((await rows(sessions, case_id))["files"]) == 1 and len(await storage.objects(case_id)) == 1
+    # Nothing is deleted when the case closes: its evidence follows it.
+    assert (await storage.client.get(item["download"], headers=people.headers("auditor"))).content == png()
 
 
 async def test_who_may_add_and_who_may_remove(storage, people, sessions, case_id):
