@@ -41,14 +41,18 @@ def client_address(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
-_SAFE_NAME = re.compile(r"[^\w.\- ()]+")
+_SAFE_NAME = re.compile(r"[^A-Za-z0-9_.\- ()]+")
 
 
 def safe_filename(name: str | None, fallback: str) -> str:
-    """The client's file name without a path or characters a header or a file system would trip on."""
+    """The client's file name without a path or characters a header or a file system would trip on (ASCII only:
+    it goes into Content-Disposition)."""
     base = (name or "").replace("\\", "/").rsplit("/", 1)[-1]
-    cleaned = _SAFE_NAME.sub("_", base).strip(" ._")[:120]
-    return cleaned or fallback
+    cleaned = _SAFE_NAME.sub("_", base).strip(" .")[-120:]
+    stem, dot, extension = cleaned.rpartition(".")
+    if not re.search(r"[A-Za-z0-9]", stem if dot else cleaned):  # nothing left of the name but its extension
+        return fallback + (f".{extension}" if dot and extension else "")
+    return cleaned
 
 
 def _refuse(field: str, message: str, status: int = 422) -> ApiError:

@@ -350,3 +350,13 @@ async def test_the_packet_inventories_the_evidence_and_the_email_lists_it_unatta
     assert kinds == ["added", "downloaded", "included_in_packet", "delivered"] and log["chain_valid"]
     assert log["items"][2]["data"] == {"document_id": packet["id"], "version": 1}
     await d.ok(case_id, "referral-acknowledgement", "liaison", ACK)
+
+
+def test_a_file_name_is_made_safe_for_a_header_and_a_disk():
+    from api.evidence_upload import safe_filename
+
+    assert safe_filename("../../palm.jpg", "evidence-1") == "palm.jpg"
+    assert safe_filename("C:\\Users\\rivera\\IMG 0042.MOV", "evidence-1") == "IMG 0042.MOV"
+    assert safe_filename("фото.jpg", "evidence-1") == "evidence-1.jpg"  # ASCII only: it goes into a header
+    assert safe_filename('a"; filename=evil.exe', "evidence-1") == "a_ filename_evil.exe"
+    assert safe_filename(None, "evidence-1") == "evidence-1"
