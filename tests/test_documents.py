@@ -103,7 +103,8 @@ async def test_the_referral_packet_has_every_section_and_fact(referred):
         "Referral packet", "Contents", "1. Cover memo", "2. Incident summary", "Narrative", "3. CPD members",
         "4. Federal personnel", "Supervisor on scene", "5. People involved", "6. Statements", "7. Recordings",
         "8. Alleged offences", "9. Immunity analysis", "Federal authority", "Necessary and proper", "Rationale",
-        "10. Supplementary reports", "11. Corrections", "12. Decision chain", "13. Chronology", "14. Exhibits"]
+        "10. Supplementary reports", "11. Corrections", "12. Evidence inventory", "13. Chain of custody",
+        "14. Decision chain", "15. Chronology", "16. Exhibits"]
     text = all_text(doc)
     assert "Cook County State's Attorney's Office" in text and "Felony Review Unit" in text
     assert case["case_number"] in text and "2603104512" in text
