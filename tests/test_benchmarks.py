@@ -71,3 +71,16 @@ async def test_the_scale_benchmark_seeds_and_measures_each_size():
         assert result["get_case_ms"]["n"] == 3 and result["referrals_stuck_seconds"] > 0
         assert result["worker_rss_mib"] > 0
     assert "get_case_ms" in report["growth_p99_first_to_last"]
+
+
+async def test_the_upload_benchmark_streams_a_file_both_ways_and_reports_the_apis_memory():
+    from bench import upload
+
+    async with upload.stack_with("postgres") as stack:
+        report = await upload.measure(stack, "postgres", 8 * upload.MIB)
+    assert (report["status"], report["size_bytes"], report["content_type"]) == (201, 8 * upload.MIB, "video/mp4")
+    assert report["sha256_matches"] and report["size_matches"]
+    assert report["download"]["sha256_matches"] and report["download"]["size_matches"]
+    rss = report["api_rss_mib"]
+    assert rss["samples"] > 0 and rss["peak"] >= rss["before"] > 0
+    assert report["flat"] is (rss["peak_minus_before"] < report["flat_below_mib"])
