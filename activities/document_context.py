@@ -203,7 +203,8 @@ def _evidence(state: CaseState, when: Clock) -> list[dict]:
 
 CUSTODY_WORDS = {"added": "Added", "viewed": "Viewed", "downloaded": "Downloaded",
                  "integrity_checked": "Integrity checked", "included_in_packet": "Included in the referral packet",
-                 "delivered": "Listed in the packet delivered to", "removed": "Removed"}
+                 "delivered": "Listed in the packet delivered to", "removed": "Removed", "held": "Held",
+                 "released": "Hold released"}
 
 
 def _custody_text(row) -> str:
@@ -217,6 +218,8 @@ def _custody_text(row) -> str:
         "included_in_packet": lambda: f"version {data.get('version')}",
         "delivered": lambda: clean(data.get("to", "")),
         "removed": lambda: clean(data.get("reason", "")),
+        "held": lambda: f"{clean(data.get('reference', ''))}, {clean(data.get('reason', ''))}",
+        "released": lambda: f"{clean(data.get('reference', ''))}, {clean(data.get('reason', ''))}",
     }.get(row.kind, lambda: "")()
     return f"{CUSTODY_WORDS.get(row.kind, label(row.kind))}" + (f" {detail}" if row.kind == "delivered" else
                                                                 (f": {detail}" if detail else ""))

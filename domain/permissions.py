@@ -18,6 +18,7 @@ class Operation(StrEnum):
     FILE_SUPPLEMENT = "file_supplement"
     ADD_EVIDENCE = "add_evidence"
     REMOVE_EVIDENCE = "remove_evidence"
+    HOLD_EVIDENCE = "hold_evidence"
     READ_CONTACT = "read_contact"  # not a route: who sees a person's contact details rather than that they exist
     MANAGE_USERS = "manage_users"
     DECODE_PAYLOADS = "decode_payloads"
@@ -38,6 +39,8 @@ ALLOWED: dict[Operation, frozenset[Role]] = {
     Operation.ADD_EVIDENCE: frozenset({Role.OFFICER, Role.SUPERVISOR, Role.EVIDENCE_CUSTODIAN}),
     # A wrongly attached file is taken off the case by an admin only, and leaves a tombstone in its custody log.
     Operation.REMOVE_EVIDENCE: frozenset({Role.ADMIN}),
+    # The evidence custodian places and releases holds on items (a court's order): a held item cannot be removed.
+    Operation.HOLD_EVIDENCE: frozenset({Role.EVIDENCE_CUSTODIAN}),
     # Need-to-know: those who take statements and follow up with the people involved, and the prosecutor's liaison.
     Operation.READ_CONTACT: frozenset({Role.OFFICER, Role.SUPERVISOR, Role.LEGAL_REVIEWER, Role.PROSECUTOR_LIAISON}),
     Operation.MANAGE_USERS: frozenset({Role.ADMIN}),

@@ -22,6 +22,8 @@ class Custody:
     INCLUDED_IN_PACKET = "included_in_packet"
     DELIVERED = "delivered"  # listed in a packet sent to the prosecutor
     REMOVED = "removed"
+    HELD = "held"  # a hold placed on the item (a court's order, a litigation hold): it cannot be removed
+    RELEASED = "released"
 
 
 async def custody_from_event(session: AsyncSession, case_id: str, event) -> None:
@@ -122,3 +124,11 @@ async def in_packet(session: AsyncSession, case_id: str, document_id: str) -> se
         CustodyEventRow.case_id == case_id, CustodyEventRow.kind == Custody.INCLUDED_IN_PACKET,
         CustodyEventRow.data["document_id"].astext == document_id))
     return set(rows.all())
+
+
+async def hold_on(session: AsyncSession, evidence_id: str) -> str | None:
+    """The reference of the hold standing on an item (the last hold not yet released), or None."""
+    last = (await session.exec(select(CustodyEventRow).where(
+        CustodyEventRow.evidence_id == evidence_id, CustodyEventRow.kind.in_([Custody.HELD, Custody.RELEASED]))
+        .order_by(CustodyEventRow.seq.desc()).limit(1))).first()
+    return last.data["reference"] if last is not None and last.kind == Custody.HELD else None

@@ -23,6 +23,8 @@ ROUTES: dict[tuple[str, str], Operation | None] = {
     ("GET", "/incidents/{case_id}/contact-sheet"): Operation.READ_CONTACT,
     ("POST", "/incidents/{case_id}/evidence"): Operation.ADD_EVIDENCE,
     ("POST", "/incidents/{case_id}/evidence/{evidence_id}/removal"): Operation.REMOVE_EVIDENCE,
+    ("POST", "/incidents/{case_id}/evidence/{evidence_id}/hold"): Operation.HOLD_EVIDENCE,
+    ("POST", "/incidents/{case_id}/evidence/{evidence_id}/release"): Operation.HOLD_EVIDENCE,
     ("POST", "/users"): Operation.MANAGE_USERS,
     ("POST", "/codec/encode"): Operation.DECODE_PAYLOADS,
     ("POST", "/codec/decode"): Operation.DECODE_PAYLOADS,

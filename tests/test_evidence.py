@@ -360,3 +360,28 @@ def test_a_file_name_is_made_safe_for_a_header_and_a_disk():
     assert safe_filename("фото.jpg", "evidence-1") == "evidence-1.jpg"  # ASCII only: it goes into a header
     assert safe_filename('a"; filename=evil.exe', "evidence-1") == "a_ filename_evil.exe"
     assert safe_filename(None, "evidence-1") == "evidence-1"
+
+
+async def test_a_held_item_cannot_be_removed_until_released(storage, people, case_id):
+    item = (await upload(storage, people, case_id, png(), PHOTO)).json()
+    base = f"/incidents/{case_id}/evidence/{item['id']}"
+    hold = {"reference": "Order 26-CR-0417", "reason": "preserve for the criminal proceeding"}
+    assert (await storage.client.post(f"{base}/hold", json=hold, headers=people.headers("officer"))).status_code == 403
+    held = await storage.client.post(f"{base}/hold", json=hold, headers=people.headers("custodian"))
+    assert held.status_code == 200, held.text
+    assert [e["kind"] for e in held.json()["items"]] == ["added", "held"]
+    again = await storage.client.post(f"{base}/hold", json=hold, headers=people.headers("custodian"))
+    assert again.status_code == 409
+    refused = await storage.client.post(f"{base}/removal", json={"reason": "wrong case"},
+                                        headers=people.headers("admin"))
+    assert refused.status_code == 409 and "Order 26-CR-0417" in refused.text
+    assert len(await storage.objects(case_id)) == 1  # still there
+    released = await storage.client.post(f"{base}/release", json={"reason": "order vacated"},
+                                         headers=people.headers("custodian"))
+    assert released.status_code == 200
+    assert released.json()["items"][-1]["data"]["reference"] == "Order 26-CR-0417" and released.json()["chain_valid"]
+    assert (await storage.client.post(f"{base}/release", json={"reason": "x"}, headers=people.headers("custodian"))
+            ).status_code == 409
+    removed = await storage.client.post(f"{base}/removal", json={"reason": "wrong case"},
+                                        headers=people.headers("admin"))
+    assert removed.status_code == 200 and await storage.objects(case_id) == []

@@ -13,7 +13,7 @@ from api.deps import ClientDep, CurrentUser, SessionDep, SettingsDep, VisibleInc
 from api.errors import ApiError, documented
 from api.evidence_upload import add_upload, client_address, json_metadata
 from domain.case import CaseState, EvidenceEntry, PersonRef
-from domain.messages import EvidenceItem, EvidenceMetadata, EvidenceRemoval, Key, Line, Strict
+from domain.messages import EvidenceItem, EvidenceMetadata, EvidenceRemoval, Key, Line, Short, Strict
 from domain.permissions import Operation
 from store import evidence
 from store.audit import verify_chain
@@ -192,6 +192,8 @@ async def custody_log(evidence_id: Key, incident: VisibleIncident, session: Sess
 async def remove_evidence(evidence_id: Key, body: RemovalIn, request: Request, incident: VisibleIncident,
                           user: CurrentUser, client: ClientDep, session: SessionDep, settings: SettingsDep):
     entry = _entry(incident, evidence_id)
+    if entry.removed is None and (hold := await evidence.hold_on(session, evidence_id)) is not None:
+        raise ApiError(409, f"evidence {entry.number} is held under {hold}; the custodian releases it first")
     if entry.removed is None:
         removal = EvidenceRemoval(evidence_id=evidence_id, reason=body.reason)
         incident = await take_step(REMOVE, removal, incident, user, client, session, settings, f"remove-{evidence_id}")
@@ -206,3 +208,43 @@ async def remove_evidence(evidence_id: Key, body: RemovalIn, request: Request, i
     return evidence_out(incident.id, entry)
 
 
+
+
+class HoldIn(Strict):
+    """A hold on one item (a court's order, a litigation hold): while it stands, the item cannot be removed."""
+
+    reference: Short  # the order or hold number
+    reason: Line
+
+
+class ReleaseIn(Strict):
+    reason: Line
+
+
+@router.post("/{evidence_id}/hold", response_model=CustodyLog, dependencies=[permits(Operation.HOLD_EVIDENCE)],
+             responses=documented(403, 409), summary="Place a hold on an item: its custody log records it, and "
+             "the item cannot be removed until it is released")
+async def hold_evidence(evidence_id: Key, body: HoldIn, request: Request, incident: VisibleIncident,
+                        user: CurrentUser, session: SessionDep):
+    entry = _entry(incident, evidence_id)
+    if entry.removed is not None:
+        raise ApiError(409, f"evidence {entry.number} was removed from this case")
+    if (held := await evidence.hold_on(session, evidence_id)) is not None:
+        raise ApiError(409, f"evidence {entry.number} is already held under {held}")
+    await evidence.append_custody(session, evidence_id, incident.id, Custody.HELD, datetime.now(UTC), {
+        "reference": body.reference, "reason": body.reason, "client": client_address(request)}, user.id, user.name)
+    await session.commit()
+    return await custody_log(evidence_id, incident, session)
+
+
+@router.post("/{evidence_id}/release", response_model=CustodyLog, dependencies=[permits(Operation.HOLD_EVIDENCE)],
+             responses=documented(403, 409), summary="Release an item's hold")
+async def release_evidence(evidence_id: Key, body: ReleaseIn, request: Request, incident: VisibleIncident,
+                           user: CurrentUser, session: SessionDep):
+    entry = _entry(incident, evidence_id)
+    if (held := await evidence.hold_on(session, evidence_id)) is None:
+        raise ApiError(409, f"evidence {entry.number} is not held")
+    await evidence.append_custody(session, evidence_id, incident.id, Custody.RELEASED, datetime.now(UTC), {
+        "reference": held, "reason": body.reason, "client": client_address(request)}, user.id, user.name)
+    await session.commit()
+    return await custody_log(evidence_id, incident, session)
