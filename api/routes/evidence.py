@@ -12,6 +12,7 @@ from api.actions import StepKind, take_step
 from api.deps import ClientDep, CurrentUser, SessionDep, SettingsDep, VisibleIncident, permits
 from api.errors import ApiError, documented
 from api.evidence_upload import add_upload, client_address, json_metadata
+from api.views import EventOut
 from domain.case import CaseState, EvidenceEntry, PersonRef
 from domain.messages import EvidenceItem, EvidenceMetadata, EvidenceRemoval, Key, Line, Short, Strict
 from domain.permissions import Operation
@@ -55,22 +56,11 @@ class EvidenceList(BaseModel):
     items: list[EvidenceOut]
 
 
-class CustodyEventOut(BaseModel):
-    seq: int
-    kind: str
-    actor_id: str | None
-    actor_name: str | None
-    at: datetime
-    data: dict
-    prev_hash: str
-    hash: str
-
-
 class CustodyLog(BaseModel):
     evidence_id: str
     number: int
     chain_valid: bool
-    items: list[CustodyEventOut]
+    items: list[EventOut]  # as the case's audit trail: each hash covers the event and the one before
 
 
 def evidence_out(case_id: str, entry: EvidenceEntry) -> EvidenceOut:
@@ -183,7 +173,7 @@ async def custody_log(evidence_id: Key, incident: VisibleIncident, session: Sess
     entry = _entry(incident, evidence_id)
     rows = await evidence.custody(session, evidence_id)
     return CustodyLog(evidence_id=evidence_id, number=entry.number, chain_valid=verify_chain(evidence_id, rows) is None,
-                      items=[CustodyEventOut(**r.model_dump(exclude={"evidence_id", "case_id"})) for r in rows])
+                      items=[EventOut(**r.model_dump(exclude={"evidence_id", "case_id"})) for r in rows])
 
 
 @router.post("/{evidence_id}/removal", response_model=EvidenceOut, dependencies=[permits(Operation.REMOVE_EVIDENCE)],
