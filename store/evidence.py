@@ -16,7 +16,7 @@ class Custody:
     """What a custody event says happened to an item."""
 
     ADDED = "added"
-    VIEWED = "viewed"  # its details read (the item page, the list)
+    VIEWED = "viewed"  # its bytes shown in a page (a thumbnail, a player), whole or a range of them
     DOWNLOADED = "downloaded"  # its bytes served, whole or a range of them
     INTEGRITY_CHECKED = "integrity_checked"
     INCLUDED_IN_PACKET = "included_in_packet"

@@ -274,3 +274,96 @@ async def test_people_a_supplement_and_the_cases_page_in_the_browser(settings, w
         shown = await commander.locator("#h-people + *").inner_text()
         assert "on file (need-to-know)" in shown and "312-555-0100" not in shown
         await desk.look(commander, "commander-case-with-people")
+
+
+async def test_evidence_photos_and_videos_through_the_desk_in_the_browser(settings, worker, people):
+    """The officer adds a photo (a refused executable first, its message beside the file field) and a video to a
+    case; the thumbnail loads, the video's player reads it in ranges (206) and knows its size and length, and the
+    custody log lists each view. A browser without JavaScript sends the same form as plain HTML."""
+    from tests.evidence_files import WINDOWS_EXE
+    from tests.scenario import VICTIM
+    from tests.test_content_types import jpeg
+    from tests.test_desk_evidence import h264_mp4
+
+    shots = Shots(SCREENSHOTS / "evidence")
+    collected = chicago(datetime.now(UTC) - timedelta(hours=1))
+    photo, video = jpeg(160, 120), h264_mp4()
+
+    async def add(page, kind: str, description: str, file: dict, person: str = "") -> None:
+        folded = page.locator("details:has(#form-add_evidence)")
+        if await folded.get_attribute("open") is None:
+            await folded.locator("summary").click()
+        form = page.locator("#form-add_evidence")
+        await form.get_by_label("Kind").select_option(kind)
+        await form.get_by_label("Source").select_option("cpd")
+        await form.get_by_label("Description").fill(description)
+        await form.get_by_label("Collected at").fill(collected)
+        await form.get_by_label("Person it concerns").select_option(person)
+        await form.get_by_label("File", exact=True).set_input_files(file)
+
+    async with serving(settings) as url, chromium() as browser, httpx.AsyncClient(base_url=url) as api:
+        case = await Driver(api, people).new_case("officer", filing(people=[VICTIM]))
+        case_path = f"/desk/cases/{case['id']}"
+        desk = Desk(browser, url, shots)
+        officer = await desk.sign_in(people.tokens["officer"])
+        served: list[tuple[str, int, str | None]] = []
+        officer.on("response", lambda r: served.append((r.url, r.status, r.request.headers.get("range"))))
+        await officer.goto(case_path)
+
+        await add(officer, "photo", "injury to the left palm", {"name": "palm.jpg", "mimeType": "image/jpeg",
+                                                               "buffer": WINDOWS_EXE}, "P1")
+        await desk.look(officer, "officer-evidence-form")
+        await officer.get_by_role("button", name="Add the evidence item").click()
+        refused = officer.locator("#f-evidence-file-error")
+        await refused.wait_for()
+        assert "Windows executable" in await refused.inner_text()
+        assert officer.url == url + case_path  # sent by the script (with its progress bar), answered in place
+        form = officer.locator("#form-add_evidence")
+        assert await form.get_by_label("Description").input_value() == "injury to the left palm"
+        await desk.look(officer, "officer-evidence-refused")
+        await form.get_by_label("File", exact=True).set_input_files(
+            {"name": "palm.jpg", "mimeType": "image/jpeg", "buffer": photo})
+        await officer.get_by_role("button", name="Add the evidence item").click()
+        await officer.wait_for_url(re.compile(r"done=add_evidence&item=1"))
+        assert "Evidence item 1 added." in await officer.get_by_role("status").inner_text()
+
+        await add(officer, "video", "body-worn camera clip", {"name": "clip.mp4", "mimeType": "video/mp4",
+                                                             "buffer": video})
+        await officer.get_by_role("button", name="Add the evidence item").click()
+        await officer.wait_for_url(re.compile(r"done=add_evidence&item=2"))
+
+        thumb = officer.locator("#evidence-1 img.thumb")
+        await thumb.scroll_into_view_if_needed()
+        await thumb.evaluate("img => img.complete ? null : new Promise(done => img.addEventListener('load', done))")
+        assert await thumb.evaluate("img => [img.naturalWidth, img.naturalHeight]") == [160, 120]
+        player = officer.locator("#evidence-2 video")
+        src = await player.get_attribute("src")
+        assert src.startswith(case_path + "/evidence/") and src.endswith("/view")
+        assert await player.get_attribute("preload") == "metadata"
+        await player.evaluate("v => v.readyState >= 1 ? null : new Promise(done => v.addEventListener("
+                              "'loadedmetadata', done))")
+        assert await player.evaluate("v => [v.videoWidth, v.videoHeight, v.duration]") == [128, 96, 1]
+        assert [(status, ask) for address, status, ask in served if address == url + src][0] == (206, "bytes=0-")
+        asked = await officer.request.get(src, headers={"Range": "bytes=0-1023"})
+        assert asked.status == 206 and await asked.body() == video[:1024]
+        assert asked.headers["content-range"] == f"bytes 0-1023/{len(video)}"
+        await desk.look(officer, "officer-case-evidence")
+        await officer.locator("#evidence").screenshot(path=str(shots.folder / "evidence-section.png"))
+
+        await officer.get_by_role("link", name="Custody log of item 2").click()
+        await officer.wait_for_url(re.compile(r"/custody$"))
+        log = await officer.locator("#h-custody + *").inner_text() + await officer.locator("table").inner_text()
+        assert "Chain intact" in log and "Added" in log and "Viewed" in log and "bytes 0-1023/" in log
+        await desk.look(officer, "officer-evidence-custody")
+
+        # Without JavaScript: the same form, posted as a browser posts it, with the same outcome.
+        plain = await (await browser.new_context(base_url=url, viewport=LAPTOP, java_script_enabled=False)).new_page()
+        await plain.goto("/desk/sign-in")
+        await plain.get_by_label("Access token").fill(people.tokens["officer"])
+        await plain.get_by_role("button", name="Sign in").click()
+        await plain.goto(case_path)
+        await add(plain, "photo", "the second palm", {"name": "palm.jpg", "mimeType": "image/jpeg", "buffer": photo})
+        await plain.get_by_role("button", name="Add the evidence item").click()
+        await plain.wait_for_url(re.compile(r"done=add_evidence&item=3"))  # the form's own post, redirected
+        assert "the second palm" in await plain.locator("#evidence-3").inner_text()
+        await shots.take(plain, "officer-without-script-evidence-added")

@@ -6,7 +6,7 @@ from fastapi.staticfiles import StaticFiles
 
 from web.auth import SignInRequired, sign_in_url
 from web.pages import PREFIX, STATIC, build_environment, render
-from web.routes import case, cases, dashboard, filing, signin, work
+from web.routes import case, cases, dashboard, evidence, filing, signin, work
 
 
 def _error_page(request: Request, status: int, message: str, details, headers):
@@ -21,7 +21,7 @@ def install(app: FastAPI, zone) -> None:
     app.state.web_pages = build_environment(zone)
     app.state.error_page = _error_page
     app.mount(f"{PREFIX}/static", StaticFiles(directory=STATIC), name="desk-static")
-    for module in (signin, work, cases, dashboard, filing, case):
+    for module in (signin, work, cases, dashboard, filing, case, evidence):
         app.include_router(module.router)
 
     @app.exception_handler(SignInRequired)

@@ -21,6 +21,8 @@ from domain.case import CaseState, RecordingState, purge_status
 from domain.enums import (
     INVESTIGATION_TASKS,
     ApprovalDecision,
+    EvidenceKind,
+    EvidenceSource,
     FlagReason,
     ImmunityFinding,
     NameWithheld,
@@ -92,7 +94,7 @@ def _roles(user: AppUser) -> list[Role]:
     return [Role(r) for r in user.roles]
 
 
-async def _visible(request: Request, session, case_id: str, user: AppUser) -> Incident:
+async def visible_case(request: Request, session, case_id: str, user: AppUser) -> Incident:
     incident = await cases.get_incident(session, case_id, visible_to=visibility(user))
     # A case the reader may not see answers exactly like one that does not exist.
     if incident is None:
@@ -164,7 +166,8 @@ async def case_page(request: Request, desk: Desk, session, settings, incident: I
         temporal_url=settings.workflow_url(incident.workflow_id),
         actions=[op.value for op in can],
         step_summary={op.value: STEP[op].summary for op in can},
-        keys={op.value: secrets.token_urlsafe(18) for op in can},  # a double submit is one workflow update
+        # A double submit is one workflow update (one evidence item, for the upload form).
+        keys={op.value: secrets.token_urlsafe(18) for op in [*can, Operation.ADD_EVIDENCE]},
         notice=DONE.get(done) if done in {op.value for op in Operation} else None,
         refused=refused,
         allegation_rows=ALLEGATION_ROWS, rows={**DEFAULT_ROWS, **(rows or {})}, most_rows=MOST_ROWS,
@@ -182,6 +185,8 @@ async def case_page(request: Request, desk: Desk, session, settings, incident: I
             "name_withheld": options(NameWithheld),
             "flag_reasons": options(FlagReason),
             "correctable": _correctable(state),
+            "evidence_kind": options(EvidenceKind),
+            "evidence_source": options(EvidenceSource),
         },
     )
 
@@ -189,13 +194,13 @@ async def case_page(request: Request, desk: Desk, session, settings, incident: I
 @router.get("/{case_id}")
 async def show_case(request: Request, case_id: Key, desk: DeskDep, session: SessionDep, settings: SettingsDep,
                     done: str | None = None):
-    incident = await _visible(request, session, case_id, desk.user)
+    incident = await visible_case(request, session, case_id, desk.user)
     return await case_page(request, desk, session, settings, incident, done=done)
 
 
 @router.get("/{case_id}/documents/{document_id}")
 async def download(request: Request, case_id: Key, document_id: Key, desk: DeskDep, session: SessionDep):
-    incident = await _visible(request, session, case_id, desk.user)
+    incident = await visible_case(request, session, case_id, desk.user)
     row = await documents.get(session, incident.id, document_id)
     if row is None:
         raise ApiError(404, f"no document {document_id} in this case")
@@ -307,7 +312,7 @@ async def take(request: Request, case_id: Key, operation: str, desk: DeskDep, se
     kind = STEP[Operation(operation)]
     if not allowed(kind.operation, _roles(desk.user)):
         raise ApiError(403, f"{kind.operation.value} needs the role {describe(kind.operation)}")
-    incident = await _visible(request, session, case_id, desk.user)
+    incident = await visible_case(request, session, case_id, desk.user)
     key = next((value.strip() for name, value in fields if name == "idempotency_key"), "")[:200] or None
     edit = next(((name, value) for name, value in fields if name in ("add", "remove")), None)
     if edit is not None:  # a row added or removed: the same form again, with what was typed, nothing sent
