@@ -90,9 +90,20 @@ async def test_my_work_needs_signing_in(api):
         assert (await client.get("/desk/dashboard")).headers["location"] == "/desk/sign-in?next=/desk/dashboard"
 
 
-async def test_each_person_sees_the_tasks_their_roles_take_on_the_cases_they_see(api, people):
+async def _due_soon(sessions, case_id: str, task: str = "footage_hold", hours: float = 2) -> None:
+    """Puts the case's task among the first on time: the shared database holds other tests' open cases, more than
+    the queue's limit of the most urgent, and theirs were filed earlier, so fall due earlier."""
+    async with sessions() as s:
+        row = (await s.exec(select(CaseTask).where(CaseTask.case_id == case_id, CaseTask.task == task))).one()
+        row.due_at = datetime.now(UTC) + timedelta(hours=hours)
+        await s.commit()
+
+
+async def test_each_person_sees_the_tasks_their_roles_take_on_the_cases_they_see(api, people, sessions):
     case = await Driver(api, people).new_case("officer")
     number = case["case_number"]
+    for task in ("footage_hold", "supervisor_identification", "violation_report"):
+        await _due_soon(sessions, case["id"], task)
 
     async with signed_in(api, people.tokens["custodian"]) as custodian:
         html, rows = await my_work(custodian)
@@ -133,6 +144,7 @@ async def test_an_overdue_task_comes_first_and_says_so(api, people, sessions):
                                                     CaseTask.task == "footage_hold"))).one()
         task.due_at, task.escalation_level = datetime.now(UTC) - timedelta(days=4000), 1
         await s.commit()
+    await _due_soon(sessions, on_time["id"], hours=1)
 
     async with signed_in(api, people.tokens["custodian"]) as custodian:
         html, rows = await my_work(custodian)
