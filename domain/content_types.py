@@ -168,7 +168,7 @@ class Sniffer:
         if head.startswith(b"PK\x03\x04"):  # ZIP local file header
             return self._zip()
         if head[4:8] == b"ftyp":  # ISO base media: a box of size (4 bytes), type "ftyp", major brand, minor, brands
-            return _iso_media(head)
+            return _iso_media(head, bytes(self._tail))
         if head[4:8] in _QUICKTIME_ATOMS:
             return _accepted("video/quicktime")
         if head.startswith(b"RIFF"):  # "RIFF" size form-type
@@ -224,15 +224,28 @@ def _local_header_names(head: bytes) -> set[str]:
     return names
 
 
-def _iso_media(head: bytes) -> Detected:
+def _iso_media(head: bytes, tail: bytes) -> Detected:
     box_size = int.from_bytes(head[0:4], "big")
     brands = [head[8:12]] + [head[at:at + 4] for at in range(16, min(box_size, len(head)) - 3, 4)]
     if b"avif" in brands or b"avis" in brands:  # AV1 images share HEIF's mif1/msf1 brands
         return _refused("AVIF image")
     for brand in brands:  # the major brand first, then the compatible brands in order
         if brand in _BRANDS:
+            if _BRANDS[brand] == "video/mp4" and _sound_only(head + tail):
+                return _accepted("audio/mp4")  # an .m4a under a generic brand (isom, mp42), as Android records
             return _accepted(_BRANDS[brand])
     return _refused("ISO media file")
+
+
+def _sound_only(data: bytes) -> bool:
+    """Whether the tracks' handler boxes that can be seen (the moov box, at the start or the end of the file) are
+    all sound: `hdlr`, version and flags, pre_defined, then the handler type ("soun", "vide", ...)."""
+    handlers, at = set(), data.find(b"hdlr")
+    while at != -1:
+        handlers.add(data[at + 12:at + 16])
+        at = data.find(b"hdlr", at + 4)
+    tracks = handlers & {b"soun", b"vide", b"pict", b"auxv"}
+    return tracks == {b"soun"}
 
 
 def _is_id3v2(head: bytes) -> bool:

@@ -286,3 +286,26 @@ def test_result_is_final():
     assert sniffer.result().content_type is None
     with pytest.raises(ValueError):
         sniffer.feed(b"\xa9")
+
+
+def _track(handler: bytes) -> bytes:
+    # trak > mdia > hdlr: version and flags, pre_defined, the handler type, reserved, a name.
+    return box(b"trak", box(b"mdia", box(b"hdlr", bytes(8) + handler + bytes(12) + b"track\x00")))
+
+
+@pytest.mark.parametrize(("tracks", "where", "expected"), [
+    ([b"soun"], "end", "audio/mp4"),  # an Android recorder's .m4a: brand isom, one sound track, moov at the end
+    ([b"soun"], "start", "audio/mp4"),  # the same, "fast start" (moov before mdat)
+    ([b"vide", b"soun"], "end", "video/mp4"),  # a video with its sound
+    ([], "end", "video/mp4"),  # no track to be seen: the brand decides
+])
+def test_an_mp4_with_only_sound_tracks_is_audio(tracks, where, expected):
+    ftyp = box(b"ftyp", b"isom" + struct.pack(">I", 0x200) + b"isomiso2mp41")
+    moov = box(b"moov", b"".join(_track(t) for t in tracks))
+    mdat = box(b"mdat", bytes(200_000))
+    data = ftyp + (moov + mdat if where == "start" else mdat + moov)
+    sniffer = Sniffer()
+    for at in range(0, len(data), 4096):
+        sniffer.feed(data[at:at + 4096])
+    assert sniffer.result().content_type == expected
+    assert (contradiction("audio", expected) is None) is (expected == "audio/mp4")
