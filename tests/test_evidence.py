@@ -390,3 +390,22 @@ async def test_a_held_item_cannot_be_removed_until_released(storage, people, cas
     removed = await storage.client.post(f"{base}/removal", json={"reason": "wrong case"},
                                         headers=people.headers("admin"))
     assert removed.status_code == 200 and await storage.objects(case_id) == []
+
+
+async def test_an_item_whose_bytes_are_gone_is_named_not_served(api, people, sessions, database_url):
+    """As after PostgreSQL is restored from a backup older than the upload: the case knows the item, storage not."""
+    from tests.test_cli_and_policy import referrals
+
+    d = Driver(api, people)
+    case_id = (await d.new_case(body=filing(people=[VICTIM])))["id"]
+    files = {"metadata": (None, json.dumps(PHOTO), "application/json"), "file": ("palm.png", png(), "image/png")}
+    item = (await api.post(f"/incidents/{case_id}/evidence", files=files, headers=people.headers("officer"))).json()
+    async with sessions() as s:
+        await s.exec(text("DELETE FROM evidence_chunk WHERE key LIKE :p"), params={"p": f"{case_id}/%"})
+        await s.exec(text("DELETE FROM evidence_file WHERE id = :i"), params={"i": item["id"]})
+        await s.commit()
+    gone = await api.get(item["download"], headers=people.headers("auditor"))
+    assert gone.status_code == 404 and "not in storage" in gone.text
+    done = referrals(database_url, "evidence", "verify", case_id)
+    assert done.returncode == 1 and "MISSING" in done.stdout and item["id"] in done.stdout, done.stdout
+    await d.ok(case_id, "withdrawal", "admin", {"reason": "End of the test."})

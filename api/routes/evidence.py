@@ -139,6 +139,9 @@ async def serve_file(request: Request, incident, entry: EvidenceEntry, session, 
         raise ApiError(404, f"evidence {entry.number} is held elsewhere ({entry.item.held_elsewhere.system}, "
                        f"{entry.item.held_elsewhere.reference}); there are no bytes here")
     row = await evidence.file_of(session, entry.item.id)
+    if row is None or row.deleted_at is not None:  # the case knows the item, storage has no bytes for it
+        raise ApiError(404, f"evidence {entry.number}: its bytes are not in storage (was the database restored "
+                       "from a backup older than the upload?); `referrals evidence verify` lists such items")
     span = byte_range(request.headers.get("range"), row.size)
     first, last = span or (0, row.size - 1)
     await evidence.append_custody(session, row.id, incident.id, custody_kind, datetime.now(UTC), {
