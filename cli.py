@@ -164,8 +164,10 @@ async def _verify_evidence(args: argparse.Namespace) -> int:
             numbers = {i.id: i.case_number for i in incidents}
             # Items the cases hold as files here whose bytes storage does not have (a restore from an older backup).
             stored = {row.id for row in rows}
+            recorded = {}  # each file's SHA-256 as its case recorded it (covered by the case's hash chain)
             for incident in incidents:
                 for entry in CaseState.model_validate(incident.state).evidence:
+                    recorded[entry.item.id] = entry.item.sha256
                     if entry.item.sha256 and entry.removed is None and entry.item.id not in stored:
                         print(f"MISSING {incident.case_number}: evidence {entry.item.id} ({entry.item.filename}): "
                               f"no stored bytes for SHA-256 {entry.item.sha256}")
@@ -175,7 +177,7 @@ async def _verify_evidence(args: argparse.Namespace) -> int:
                 async for piece in blob_store_named(row.storage, settings, sessions).read(row.key):
                     digest.update(piece)
                     size += len(piece)
-                intact = digest.hexdigest() == row.sha256 and size == row.size
+                intact = digest.hexdigest() == row.sha256 == recorded.get(row.id, row.sha256) and size == row.size
                 await evidence.append_custody(session, row.id, row.case_id, Custody.INTEGRITY_CHECKED,
                                               datetime.now(UTC), {"sha256": digest.hexdigest(), "size": size,
                                                                   "intact": intact, "by": "referrals evidence verify"})
@@ -183,8 +185,8 @@ async def _verify_evidence(args: argparse.Namespace) -> int:
                 checked += 1
                 if not intact:
                     print(f"CHANGED {numbers.get(row.case_id, row.case_id)}: evidence {row.id} ({row.filename}): "
-                          f"stored SHA-256 {row.sha256}, {row.size} bytes; read back {digest.hexdigest()}, "
-                          f"{size} bytes")
+                          f"recorded SHA-256 {recorded.get(row.id, row.sha256)}, stored {row.sha256}, {row.size} "
+                          f"bytes; read back {digest.hexdigest()}, {size} bytes")
                     return 1
     finally:
         await engine.dispose()

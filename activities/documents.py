@@ -135,7 +135,8 @@ class DocumentWriter:
         if request.state is not None:  # the chronology as it stood at the request
             events = [e for e in events if e.seq <= request.event_seq]
         # Each item's custody up to the packet (what came after is not this version's to tell).
-        custody = {item: [row for row in rows if row.at <= now]
+        # (Strictly before it, and never this packet's own inclusion: made again from its request, it is the same.)
+        custody = {item: [row for row in rows if row.at < now and row.data.get("document_id") != request.document_id]
                    for item, rows in (await evidence.custody_of_case(session, request.case_id)).items()}
         return document_context.referral_packet(state, request.letterhead, now, events, version, custody)
 

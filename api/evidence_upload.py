@@ -113,6 +113,9 @@ class _Received:
         async for item in multipart(request):
             if isinstance(item, Part):
                 part = item
+                kept += len(part.name) + len(part.filename or "")  # names count towards the limit too
+                if kept > FIELDS_LIMIT:
+                    raise _refuse(part.name, f"the parts other than the file are over {FIELDS_LIMIT} bytes", 413)
                 if part.name in self.fields or part.name == "file" and self.writer is not None:
                     raise _refuse(part.name, "sent twice; one of each part per item")
                 if part.name == "file":
@@ -196,12 +199,15 @@ async def add_upload(request: Request, incident: Incident, user: AppUser, client
     evidence_id = (str(uuid.uuid5(EVIDENCE_NAMESPACE, f"{user.id}:{incident.id}:{idempotency_key}"))
                    if idempotency_key else str(uuid.uuid4()))
     earlier = CaseState.model_validate(incident.state).evidence_item(evidence_id)
+    await session.commit()  # the request holds no database connection while the file streams in
     store = _NoStore() if earlier else blob_store(settings, request.app.state.sessions)
     received = _Received(store, f"{incident.id}/{evidence_id}/{uuid.uuid4()}", settings.max_evidence_bytes)
     try:
         await received.read(request)
         metadata = metadata_of(received.fields)
         item = received.item(metadata, evidence_id, client_address(request), prefix)
+        if earlier is None and item.sha256 is not None:
+            await received.writer.commit()
     except BaseException:
         await received.abort()
         raise
@@ -210,26 +216,44 @@ async def add_upload(request: Request, incident: Incident, user: AppUser, client
             raise _refuse("Idempotency-Key", "was already used for a different upload", 409)
         return earlier, False
     if item.sha256 is not None:
-        await received.writer.commit()
+        item = await _file_row(request.app.state.sessions, store, received, incident.id, item)
     try:
-        if item.sha256 is not None:
-            session.add(EvidenceFileRow(id=evidence_id, case_id=incident.id, storage=store.name, key=received.key,
-                                        size=item.size, sha256=item.sha256, content_type=item.content_type,
-                                        filename=item.filename, stored_at=datetime.now(UTC)))
-            await session.commit()
         stored = await take_step(ADD, item, incident, user, client, session, settings, evidence_id)
-    except BaseException as exc:
-        # Refused by the case (closed meanwhile, no such person), or the same upload racing itself: keep nothing
-        # of this attempt (the row is the other attempt's if it won the race).
-        await session.rollback()
-        if item.sha256 is not None:
-            await store.delete(received.key)
-            row = await session.get(EvidenceFileRow, evidence_id)
-            if row is not None and row.key == received.key:
-                await session.delete(row)
-                await session.commit()
-        if isinstance(exc, IntegrityError):
-            raise _refuse("Idempotency-Key", "an upload with this key is being stored by another request; send it "
-                          "again to read its outcome", 409) from None
+    except ApiError as exc:
+        await session.refresh(incident)
+        if (entry := CaseState.model_validate(incident.state).evidence_item(evidence_id)) is not None:
+            return entry, False  # another attempt with this key added it meanwhile
+        if exc.status in (403, 409, 422):  # the case refused it (closed meanwhile, no such person): keep nothing
+            await _discard(session, store, evidence_id)
         raise
+    # Any other failure (Temporal unreachable, the request's deadline) leaves the file and its row: the step may
+    # yet be applied, and the same upload sent again with the same Idempotency-Key finds them.
     return CaseState.model_validate(stored.state).evidence_item(evidence_id), True
+
+
+async def _file_row(sessions, store, received: _Received, case_id: str, item: EvidenceItem) -> EvidenceItem:
+    """Records where the file's bytes are; if an earlier attempt with the same Idempotency-Key stored the same
+    bytes already (and stopped before the case recorded the item), this attempt's copy goes and that one is used.
+    (A session of its own: a conflict here leaves the request's objects as they were.)"""
+    async with sessions() as session:
+        session.add(EvidenceFileRow(id=item.id, case_id=case_id, storage=store.name, key=received.key,
+                                    size=item.size, sha256=item.sha256, content_type=item.content_type,
+                                    filename=item.filename, stored_at=datetime.now(UTC)))
+        try:
+            await session.commit()
+            return item
+        except IntegrityError:
+            await session.rollback()
+        await store.delete(received.key)
+        existing = await session.get(EvidenceFileRow, item.id)
+    if existing is None or (existing.sha256, existing.size) != (item.sha256, item.size):
+        raise _refuse("Idempotency-Key", "was already used for a different upload", 409)
+    return item.model_copy(update={"filename": existing.filename})
+
+
+async def _discard(session: AsyncSession, store, evidence_id: str) -> None:
+    row = await session.get(EvidenceFileRow, evidence_id)
+    if row is not None:
+        await store.delete(row.key)
+        await session.delete(row)
+        await session.commit()

@@ -43,6 +43,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         blobs = blob_store(settings, app.state.sessions)
         if isinstance(blobs, S3Blobs):
             await blobs.ensure_bucket()
+        else:  # the chunks of uploads a crash or a lost connection cut off (in S3 the bucket's lifecycle rule does it)
+            if swept := await blobs.sweep():
+                log.warning("evidence_uploads_swept", uploads=swept)
         log.info("api_started", temporal=settings.temporal_address, evidence_storage=blobs.name)
         yield
         await engine.dispose()

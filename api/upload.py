@@ -7,10 +7,13 @@ the socket to storage instead, hashed and sniffed on the way (api/routes/evidenc
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
-from python_multipart.multipart import MultipartParseError, MultipartParser, parse_options_header
+from python_multipart.multipart import MultipartParseError, MultipartParser, MultipartState, parse_options_header
 from starlette.requests import ClientDisconnect, Request
 
 from api.errors import ApiError
+
+
+MAX_PARTS = 32  # an evidence form has a handful; more is not a form of ours
 
 
 @dataclass
@@ -54,19 +57,29 @@ class _Events:
 
 
 async def multipart(request: Request) -> AsyncIterator[Part | bytes | None]:
-    """The body's parts in order: a Part when one begins, then its data in pieces (bytes), then None at its end."""
+    """The body's parts in order: a Part when one begins, then its data in pieces (bytes), then None at its end.
+    At most MAX_PARTS parts, each with at most 8 headers of 4 KiB; nothing after the closing boundary is read."""
     kind, options = parse_options_header(request.headers.get("content-type", ""))
     if kind != b"multipart/form-data" or not options.get(b"boundary"):
         raise ApiError(415, "send the evidence as multipart/form-data, with parts `metadata` and `file`",
                        [{"field": "Content-Type", "message": "must be multipart/form-data with a boundary"}])
     events = _Events()
     parser = MultipartParser(options[b"boundary"], events.callbacks(), max_header_count=8, max_header_size=4224)
+    parts = 0
     try:
         async for piece in request.stream():
             parser.write(piece)
             for item in events.items:
+                if isinstance(item, Part):
+                    parts += 1
+                    if parts > MAX_PARTS:
+                        raise ApiError(413, f"body: more than {MAX_PARTS} parts",
+                                       [{"field": "body", "message": f"more than {MAX_PARTS} parts"}],
+                                       headers={"Connection": "close"})
                 yield item
             events.items.clear()
+            if parser.state == MultipartState.END:  # the closing boundary: whatever follows is not read
+                return
         parser.finalize()
     except MultipartParseError as exc:
         raise ApiError(422, f"body: not a well-formed multipart body ({exc})",

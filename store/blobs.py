@@ -9,13 +9,16 @@ import functools
 from collections.abc import AsyncIterator
 from typing import Protocol
 
-from sqlalchemy import delete, insert, select
+from datetime import timedelta
+
+from sqlalchemy import delete, exists, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from store.tables import EvidenceChunkRow
+from store.tables import EvidenceChunkRow, EvidenceFileRow
 
 CHUNK = 1024 * 1024  # PostgreSQL: the bytes of one row
 PART = 8 * 1024 * 1024  # S3: one part of a multipart upload (at least 5 MiB but for the last)
+SWEEP_AFTER = timedelta(hours=6)  # an upload still unfinished after this was cut off
 
 
 class Writer(Protocol):
@@ -56,7 +59,7 @@ class _Buffered:
 
 
 class PostgresBlobs:
-    """Bytes in the evidence_chunk table, one transaction per file: a failed or refused upload leaves no row."""
+    """Bytes in the evidence_chunk table: a failed or refused upload deletes what it wrote."""
 
     name = "postgres"
 
@@ -64,7 +67,7 @@ class PostgresBlobs:
         self.sessions = sessions
 
     def writer(self, key: str) -> "_PostgresWriter":
-        return _PostgresWriter(self.sessions, key)
+        return _PostgresWriter(self, key)
 
     async def read(self, key: str, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
         chunks = EvidenceChunkRow.__table__
@@ -90,34 +93,43 @@ class PostgresBlobs:
             conn = await session.connection()
             await conn.execute(delete(EvidenceChunkRow.__table__).where(EvidenceChunkRow.__table__.c.key == key))
 
+    async def sweep(self, older_than: timedelta = SWEEP_AFTER) -> int:
+        """Deletes the chunks of uploads cut off before they finished (a crash, a lost connection): no file row
+        names them and their last chunk is older than `older_than`. Returns how many uploads it swept."""
+        chunks, files = EvidenceChunkRow.__table__, EvidenceFileRow.__table__
+        async with self.sessions() as session, session.begin():
+            conn = await session.connection()
+            stale = (await conn.execute(
+                select(chunks.c.key).where(~exists().where(files.c.key == chunks.c.key)).group_by(chunks.c.key)
+                .having(func.max(chunks.c.written_at) < func.now() - older_than))).scalars().all()
+            if stale:
+                await conn.execute(delete(chunks).where(chunks.c.key.in_(stale)))
+        return len(stale)
+
 
 class _PostgresWriter(_Buffered):
-    def __init__(self, sessions, key: str):
+    """Each chunk in a short transaction of its own, so that an upload holds no connection while its bytes arrive;
+    an aborted upload deletes what it wrote, and one cut off by a crash is swept (PostgresBlobs.sweep)."""
+
+    def __init__(self, store: PostgresBlobs, key: str):
         super().__init__(CHUNK)
-        self.sessions = sessions
+        self.store = store
         self.key = key
-        self.session: AsyncSession | None = None
         self.n = 0
 
     async def flush(self, piece: bytes) -> None:
-        if self.session is None:
-            self.session = self.sessions()
-            await self.session.begin()
-        conn = await self.session.connection()
-        await conn.execute(insert(EvidenceChunkRow.__table__).values(key=self.key, n=self.n, data=piece))
+        async with self.store.sessions() as session, session.begin():
+            conn = await session.connection()
+            await conn.execute(insert(EvidenceChunkRow.__table__).values(key=self.key, n=self.n, data=piece))
         self.n += 1
 
     async def commit(self) -> None:
         await self.rest()
-        if self.session is not None:
-            await self.session.commit()
-            await self.session.close()
 
     async def abort(self) -> None:
-        if self.session is not None:
-            await self.session.rollback()
-            await self.session.close()
         self.pending.clear()
+        if self.n:
+            await self.store.delete(self.key)
 
 
 class S3Blobs:
@@ -156,10 +168,16 @@ class S3Blobs:
         await asyncio.to_thread(self.client.delete_object, Bucket=self.bucket, Key=key)
 
     async def ensure_bucket(self) -> None:
+        """Creates the bucket when missing, with a rule that aborts uploads left unfinished for a day (a crash, a
+        lost connection). An existing bucket is left as its owner configured it."""
         try:
             await asyncio.to_thread(self.client.head_bucket, Bucket=self.bucket)
         except self.client.exceptions.ClientError:
             await asyncio.to_thread(self.client.create_bucket, Bucket=self.bucket)
+            await asyncio.to_thread(
+                self.client.put_bucket_lifecycle_configuration, Bucket=self.bucket, LifecycleConfiguration={
+                    "Rules": [{"ID": "abort-unfinished-uploads", "Status": "Enabled", "Filter": {"Prefix": ""},
+                               "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1}}]})
 
 
 class _S3Writer(_Buffered):

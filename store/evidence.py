@@ -57,9 +57,9 @@ async def append_custody(session: AsyncSession, evidence_id: str, case_id: str, 
                          once: str | None = None) -> bool:
     """Append one event to the item's chain in the caller's transaction. With `once`, a key in `data`: not if an
     event of this kind with the same value there is already in the chain (a retried activity). True if appended."""
-    conn = await session.connection()
     # One writer per item at a time, so that two downloads at once do not take the same place in the chain.
-    await conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:id))"), {"id": f"custody:{evidence_id}"})
+    await lock_chain(session, evidence_id)
+    conn = await session.connection()
     table = CustodyEventRow.__table__
     if once is not None:
         seen = await conn.execute(select(table.c.seq).where(
@@ -126,9 +126,31 @@ async def in_packet(session: AsyncSession, case_id: str, document_id: str) -> se
     return set(rows.all())
 
 
-async def hold_on(session: AsyncSession, evidence_id: str) -> str | None:
-    """The reference of the hold standing on an item (the last hold not yet released), or None."""
-    last = (await session.exec(select(CustodyEventRow).where(
-        CustodyEventRow.evidence_id == evidence_id, CustodyEventRow.kind.in_([Custody.HELD, Custody.RELEASED]))
-        .order_by(CustodyEventRow.seq.desc()).limit(1))).first()
-    return last.data["reference"] if last is not None and last.kind == Custody.HELD else None
+async def holds_on(session: AsyncSession, evidence_id: str) -> list[str]:
+    """The references of the holds standing on an item (placed and not yet released), in the order placed."""
+    standing: list[str] = []
+    for row in (await session.exec(select(CustodyEventRow).where(
+            CustodyEventRow.evidence_id == evidence_id, CustodyEventRow.kind.in_([Custody.HELD, Custody.RELEASED]))
+            .order_by(CustodyEventRow.seq))).all():
+        reference = row.data["reference"]
+        if row.kind == Custody.HELD:
+            standing.append(reference)
+        elif reference in standing:
+            standing.remove(reference)
+    return standing
+
+
+async def _lock(session: AsyncSession, name: str) -> None:
+    conn = await session.connection()
+    await conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:id))"), {"id": name})
+
+
+async def lock_chain(session: AsyncSession, evidence_id: str) -> None:
+    """Until the caller's transaction ends, no one else appends to the item's chain (held for milliseconds)."""
+    await _lock(session, f"custody:{evidence_id}")
+
+
+async def lock_holds(session: AsyncSession, evidence_id: str) -> None:
+    """Until the caller's transaction ends, no one else places or releases a hold on the item, or removes it (held
+    across a removal's step, which appends to the chain itself: hence a lock of its own)."""
+    await _lock(session, f"holds:{evidence_id}")

@@ -6,7 +6,7 @@ No column stores the immigration status or citizenship of anyone (TRUST Act).
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, DateTime, Index, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, DateTime, Index, LargeBinary, String, Text, UniqueConstraint, func
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlmodel import Field, SQLModel
 
@@ -224,6 +224,7 @@ class EvidenceChunkRow(SQLModel, table=True):
     key: str = Field(primary_key=True)
     n: int = Field(primary_key=True)
     data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    written_at: datetime = _tz(nullable=False, server_default=func.now())  # an unfinished upload's age
 
 
 class CustodyEventRow(SQLModel, table=True):

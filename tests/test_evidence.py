@@ -381,12 +381,20 @@ async def test_a_held_item_cannot_be_removed_until_released(storage, people, cas
                                         headers=people.headers("admin"))
     assert refused.status_code == 409 and "Order 26-CR-0417" in refused.text
     assert len(await storage.objects(case_id)) == 1  # still there
-    released = await storage.client.post(f"{base}/release", json={"reason": "order vacated"},
-                                         headers=people.headers("custodian"))
+    second = {"reference": "Litigation hold 2026-11", "reason": "civil suit"}
+    assert (await storage.client.post(f"{base}/hold", json=second, headers=people.headers("custodian"))
+            ).status_code == 200
+    release = {"reference": "Order 26-CR-0417", "reason": "order vacated"}
+    released = await storage.client.post(f"{base}/release", json=release, headers=people.headers("custodian"))
     assert released.status_code == 200
     assert released.json()["items"][-1]["data"]["reference"] == "Order 26-CR-0417" and released.json()["chain_valid"]
-    assert (await storage.client.post(f"{base}/release", json={"reason": "x"}, headers=people.headers("custodian"))
+    assert (await storage.client.post(f"{base}/release", json=release, headers=people.headers("custodian"))
             ).status_code == 409
+    still = await storage.client.post(f"{base}/removal", json={"reason": "wrong case"},
+                                      headers=people.headers("admin"))
+    assert still.status_code == 409 and "Litigation hold 2026-11" in still.text  # the second hold still stands
+    assert (await storage.client.post(f"{base}/release", json=second | {"reason": "settled"},
+                                      headers=people.headers("custodian"))).status_code == 200
     removed = await storage.client.post(f"{base}/removal", json={"reason": "wrong case"},
                                         headers=people.headers("admin"))
     assert removed.status_code == 200 and await storage.objects(case_id) == []
@@ -409,3 +417,97 @@ async def test_an_item_whose_bytes_are_gone_is_named_not_served(api, people, ses
     done = referrals(database_url, "evidence", "verify", case_id)
     assert done.returncode == 1 and "MISSING" in done.stdout and item["id"] in done.stdout, done.stdout
     await d.ok(case_id, "withdrawal", "admin", {"reason": "End of the test."})
+
+
+async def test_an_upload_refused_after_chunks_were_written_leaves_none(storage, people, sessions, case_id,
+                                                                       monkeypatch):
+    """Small chunks and parts, so that an upload over the limit has stored pieces when it is refused: the PostgreSQL
+    adapter deletes its chunks, the S3 one aborts its multipart upload."""
+    import store.blobs
+
+    monkeypatch.setattr(store.blobs, "CHUNK", 4096)
+    monkeypatch.setattr(store.blobs, "PART", 4096)
+    big = await upload(storage, people, case_id, bytes(70 * 1024), PHOTO | {"kind": "other"})
+    assert big.status_code == 413, big.text
+    exe = await upload(storage, people, case_id, WINDOWS_EXE * 100, PHOTO | {"kind": "other"})
+    assert exe.status_code == 422, exe.text
+    assert await storage.objects(case_id) == [] and (await rows(sessions, case_id))["files"] == []
+
+
+async def test_a_hold_and_a_removal_at_once_do_not_both_succeed(storage, people, case_id):
+    item = (await upload(storage, people, case_id, png(), PHOTO)).json()
+    base = f"/incidents/{case_id}/evidence/{item['id']}"
+    hold, removal = await asyncio.gather(
+        storage.client.post(f"{base}/hold", json={"reference": "Order 1", "reason": "keep"},
+                            headers=people.headers("custodian")),
+        storage.client.post(f"{base}/removal", json={"reason": "wrong case"}, headers=people.headers("admin")))
+    assert sorted([hold.status_code, removal.status_code]) == [200, 409], (hold.text, removal.text)
+    kinds = [e["kind"] for e in (await storage.client.get(item["custody"], headers=people.headers("auditor"))
+                                 ).json()["items"]]
+    assert kinds in (["added", "held"], ["added", "removed"])
+
+
+async def test_uploads_cut_off_are_swept(storage, people, sessions):
+    if storage.name != "postgres":
+        pytest.skip("S3 ages unfinished uploads out by the bucket's lifecycle rule")
+    from store.blobs import PostgresBlobs
+
+    async with sessions() as s:  # the chunks of an upload a crash cut off a day ago, and of one under way now
+        await s.exec(text("INSERT INTO evidence_chunk (key, n, data, written_at) VALUES "
+                          "('cut-off/x/1', 0, '\\x00', now() - interval '1 day'), ('under-way/y/2', 0, '\\x00', now())"))
+        await s.commit()
+    assert await PostgresBlobs(sessions).sweep() >= 1
+    async with sessions() as s:
+        left = (await s.exec(text("SELECT key FROM evidence_chunk WHERE key IN ('cut-off/x/1', 'under-way/y/2')"))
+                ).all()
+        await s.exec(text("DELETE FROM evidence_chunk WHERE key = 'under-way/y/2'"))
+        await s.commit()
+    assert [k[0] for k in left] == ["under-way/y/2"]
+
+
+async def test_an_upload_whose_answer_was_lost_is_kept_and_found_again(storage, people, case_id, monkeypatch):
+    """The step was stored but Temporal's answer never came (a timeout, a lost connection): the file stays, and the
+    same upload sent again with the same Idempotency-Key answers with the item, its bytes downloadable."""
+    from temporalio.service import RPCError, RPCStatusCode
+
+    import api.evidence_upload
+
+    real = api.evidence_upload.take_step
+
+    async def answer_lost(*args, **kwargs):
+        await real(*args, **kwargs)
+        raise RPCError("deadline exceeded", RPCStatusCode.DEADLINE_EXCEEDED, b"")
+
+    photo = png(rgb=(7, 7, 7))
+    monkeypatch.setattr(api.evidence_upload, "take_step", answer_lost)
+    lost = await upload(storage, people, case_id, photo, PHOTO, key="lost-answer")
+    assert lost.status_code == 503, lost.text
+    monkeypatch.setattr(api.evidence_upload, "take_step", real)
+    again = await upload(storage, people, case_id, photo, PHOTO, key="lost-answer")
+    assert again.status_code == 200, again.text
+    got = await storage.client.get(again.json()["download"], headers=people.headers("auditor"))
+    assert got.status_code == 200 and got.content == photo
+    assert len(await storage.objects(case_id)) == 1
+
+
+async def test_an_upload_stopped_before_the_case_recorded_it_is_completed_by_its_retry(storage, people, case_id,
+                                                                                       monkeypatch):
+    """The file was stored and the worker never reached (the step not applied): the retry stores the item once."""
+    from temporalio.service import RPCError, RPCStatusCode
+
+    import api.evidence_upload
+
+    real = api.evidence_upload.take_step
+
+    async def unreachable(*args, **kwargs):
+        raise RPCError("unavailable", RPCStatusCode.UNAVAILABLE, b"")
+
+    photo = png(rgb=(8, 8, 8))
+    monkeypatch.setattr(api.evidence_upload, "take_step", unreachable)
+    assert (await upload(storage, people, case_id, photo, PHOTO, key="stopped")).status_code == 503
+    monkeypatch.setattr(api.evidence_upload, "take_step", real)
+    again = await upload(storage, people, case_id, photo, PHOTO, key="stopped")
+    assert again.status_code == 201, again.text
+    assert len(await storage.objects(case_id)) == 1  # the retry's own copy went; the first one is the item's
+    got = await storage.client.get(again.json()["download"], headers=people.headers("auditor"))
+    assert got.content == photo

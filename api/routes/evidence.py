@@ -107,7 +107,7 @@ async def list_evidence(incident: VisibleIncident):
     return EvidenceList(case_id=incident.id, items=[evidence_out(incident.id, e) for e in state.evidence])
 
 
-_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+_RANGE = re.compile(r"^bytes=(\d{0,19})-(\d{0,19})$")
 
 
 def byte_range(header: str | None, size: int) -> tuple[int, int] | None:
@@ -184,9 +184,14 @@ async def custody_log(evidence_id: Key, incident: VisibleIncident, session: Sess
              "custody log keeps a tombstone with its hash, who, when and why")
 async def remove_evidence(evidence_id: Key, body: RemovalIn, request: Request, incident: VisibleIncident,
                           user: CurrentUser, client: ClientDep, session: SessionDep, settings: SettingsDep):
+    _entry(incident, evidence_id)
+    # Under the item's lock until the removal is recorded: a hold placed meanwhile waits, then finds it removed.
+    await evidence.lock_holds(session, evidence_id)
+    await session.refresh(incident)
     entry = _entry(incident, evidence_id)
-    if entry.removed is None and (hold := await evidence.hold_on(session, evidence_id)) is not None:
-        raise ApiError(409, f"evidence {entry.number} is held under {hold}; the custodian releases it first")
+    if entry.removed is None and (holds := await evidence.holds_on(session, evidence_id)):
+        raise ApiError(409, f"evidence {entry.number} is held under {', '.join(holds)}; the custodian releases "
+                       "each hold first")
     if entry.removed is None:
         removal = EvidenceRemoval(evidence_id=evidence_id, reason=body.reason)
         incident = await take_step(REMOVE, removal, incident, user, client, session, settings, f"remove-{evidence_id}")
@@ -211,6 +216,7 @@ class HoldIn(Strict):
 
 
 class ReleaseIn(Strict):
+    reference: Short  # which hold
     reason: Line
 
 
@@ -219,11 +225,14 @@ class ReleaseIn(Strict):
              "the item cannot be removed until it is released")
 async def hold_evidence(evidence_id: Key, body: HoldIn, request: Request, incident: VisibleIncident,
                         user: CurrentUser, session: SessionDep):
+    _entry(incident, evidence_id)
+    await evidence.lock_holds(session, evidence_id)  # a removal under way finishes first
+    await session.refresh(incident)
     entry = _entry(incident, evidence_id)
     if entry.removed is not None:
         raise ApiError(409, f"evidence {entry.number} was removed from this case")
-    if (held := await evidence.hold_on(session, evidence_id)) is not None:
-        raise ApiError(409, f"evidence {entry.number} is already held under {held}")
+    if body.reference in await evidence.holds_on(session, evidence_id):
+        raise ApiError(409, f"evidence {entry.number} is already held under {body.reference}")
     await evidence.append_custody(session, evidence_id, incident.id, Custody.HELD, datetime.now(UTC), {
         "reference": body.reference, "reason": body.reason, "client": client_address(request)}, user.id, user.name)
     await session.commit()
@@ -231,13 +240,14 @@ async def hold_evidence(evidence_id: Key, body: HoldIn, request: Request, incide
 
 
 @router.post("/{evidence_id}/release", response_model=CustodyLog, dependencies=[permits(Operation.HOLD_EVIDENCE)],
-             responses=documented(403, 409), summary="Release an item's hold")
+             responses=documented(403, 409), summary="Release one of an item's holds, by its reference")
 async def release_evidence(evidence_id: Key, body: ReleaseIn, request: Request, incident: VisibleIncident,
                            user: CurrentUser, session: SessionDep):
     entry = _entry(incident, evidence_id)
-    if (held := await evidence.hold_on(session, evidence_id)) is None:
-        raise ApiError(409, f"evidence {entry.number} is not held")
+    await evidence.lock_holds(session, evidence_id)
+    if body.reference not in await evidence.holds_on(session, evidence_id):
+        raise ApiError(409, f"evidence {entry.number} has no hold {body.reference} standing")
     await evidence.append_custody(session, evidence_id, incident.id, Custody.RELEASED, datetime.now(UTC), {
-        "reference": held, "reason": body.reason, "client": client_address(request)}, user.id, user.name)
+        "reference": body.reference, "reason": body.reason, "client": client_address(request)}, user.id, user.name)
     await session.commit()
     return await custody_log(evidence_id, incident, session)

@@ -56,7 +56,8 @@ async def leading_fields(request: Request) -> tuple[dict[str, str], Request]:
     async with aclosing(multipart(Request(request.scope, recording))) as items:
         async for item in items:
             if isinstance(item, Part):
-                if item.name == "file":
+                kept += len(item.name)
+                if item.name == "file" or kept > FIELDS_LIMIT:  # add_upload refuses what is over the limit
                     break
                 name = item.name
             elif item is None:
@@ -96,6 +97,7 @@ async def add(request: Request, case_id: Key, desk: DeskDep, session: SessionDep
         if not allowed(OPERATION, _roles(desk)):
             raise ApiError(403, f"{OPERATION.value} needs the role {describe(OPERATION)}")
         incident = await visible_case(request, session, case_id, desk.user)
+        await session.commit()  # no database connection held while the body arrives
         fields, body = await leading_fields(request)
         check_csrf(desk.csrf_token, list(fields.items()))  # before a byte of the file is stored
     except ApiError as exc:  # refused before the file: the rest of the body is never read

@@ -36,6 +36,7 @@ def upgrade() -> None:
         sa.Column('key', sa.String(), primary_key=True),
         sa.Column('n', sa.Integer(), primary_key=True),
         sa.Column('data', sa.LargeBinary(), nullable=False),
+        sa.Column('written_at', sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
     )
     # Chunks are written once, already compressed media for the most part: no TOAST compression to try.
     op.execute("ALTER TABLE evidence_chunk ALTER COLUMN data SET STORAGE EXTERNAL")
