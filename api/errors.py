@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import structlog
+from botocore.exceptions import BotoCoreError, ClientError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -160,6 +161,13 @@ def install(app: FastAPI) -> None:
     async def _database_fault(request: Request, exc: DBAPIError):
         log.error("database_error", error=type(exc.orig).__name__)
         return _answer(request, 500, "internal error; it has been logged")
+
+    # The evidence's object storage unreachable or refusing us (S3 adapter, boto3): an outage to wait out.
+    @app.exception_handler(BotoCoreError)
+    @app.exception_handler(ClientError)
+    async def _storage_down(request: Request, exc: Exception):
+        log.warning("evidence_storage_unavailable", error=type(exc).__name__)
+        return _answer(request, 503, "the evidence storage is unavailable; try again shortly")
 
     @app.exception_handler(RPCError)
     async def _temporal(request: Request, exc: RPCError):

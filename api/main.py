@@ -6,6 +6,8 @@ from contextlib import asynccontextmanager
 import structlog
 from fastapi import Depends, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
+from botocore.exceptions import BotoCoreError, ClientError
+from sqlalchemy.exc import DBAPIError
 
 import logs
 from api import errors, metrics
@@ -14,8 +16,8 @@ from api.deps import known_query_parameters
 from api.deadline import RequestDeadline
 from api.ratelimit import FailureLimiter
 from api.routes import codec, documents, evidence, health, incidents, notifications, stats, steps, users
-from config import Settings, get_settings
 from api.routes.evidence import FORM_PART_MODELS
+from config import Settings, get_settings
 from store.blobs import S3Blobs, blob_store
 from domain.policy import load_policy
 from observability import tracing
@@ -42,10 +44,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.auth_failures = FailureLimiter(settings.auth_failures_per_minute)
         blobs = blob_store(settings, app.state.sessions)
         if isinstance(blobs, S3Blobs):
-            await blobs.ensure_bucket()
+            await _ensure_bucket(blobs)
         else:  # the chunks of uploads a crash or a lost connection cut off (in S3 the bucket's lifecycle rule does it)
-            if swept := await blobs.sweep():
-                log.warning("evidence_uploads_swept", uploads=swept)
+            await _sweep(blobs)
         log.info("api_started", temporal=settings.temporal_address, evidence_storage=blobs.name)
         yield
         await engine.dispose()
@@ -88,6 +89,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return response
 
     return app
+
+
+async def _ensure_bucket(blobs: S3Blobs) -> None:
+    """Best effort too: with the object storage away the API starts, and uploads answer 503 until it is back."""
+    try:
+        await blobs.ensure_bucket()
+    except (BotoCoreError, ClientError) as exc:
+        log.warning("evidence_bucket_not_checked", error=type(exc).__name__)
+
+
+async def _sweep(blobs) -> None:
+    """Best effort: the API starts, and answers /readyz, with PostgreSQL down; the next start sweeps."""
+    try:
+        if swept := await blobs.sweep():
+            log.warning("evidence_uploads_swept", uploads=swept)
+    except (DBAPIError, OSError) as exc:
+        log.warning("evidence_sweep_skipped", error=type(exc).__name__)
 
 
 def _with_links(app: FastAPI):

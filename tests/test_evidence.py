@@ -511,3 +511,16 @@ async def test_an_upload_stopped_before_the_case_recorded_it_is_completed_by_its
     assert len(await storage.objects(case_id)) == 1  # the retry's own copy went; the first one is the item's
     got = await storage.client.get(again.json()["download"], headers=people.headers("auditor"))
     assert got.content == photo
+
+
+async def test_with_the_object_storage_away_an_upload_answers_503_and_the_api_still_starts(settings, worker, people):
+    own = settings.model_copy(update={"evidence_s3_url": f"http://127.0.0.1:{_free_port()}", **S3})
+    app = create_app(own)
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api") as client:
+            assert (await client.get("/healthz")).status_code == 200
+            case_id = (await Driver(client, people).new_case())["id"]
+            away = Storage("s3", client, own, None)
+            response = await upload(away, people, case_id, png(), PHOTO)  # one PUT, which finds no server
+            assert response.status_code == 503 and "evidence storage" in response.text, response.text
+            await Driver(client, people).ok(case_id, "withdrawal", "admin", {"reason": "End of the test."})
