@@ -15,29 +15,13 @@ from sqlalchemy import text as sql
 
 from api.main import create_app
 from domain.enums import EvidenceKind, EvidenceSource
-from tests.desk_client import browser, sign_in, signed_in
+from tests.desk_client import browser, signed_in
 from tests.evidence_files import WINDOWS_EXE, mp4, pdf, png
 from tests.scenario import VICTIM, Driver, filing
-from tests.test_web_case import _Forms, error_beside, repeated_ids, text
+from tests.test_web_case import _Forms, desk, error_beside, repeated_ids, text  # noqa: F401 (desk: a fixture)
 
 CHICAGO = ZoneInfo("America/Chicago")
 COLLECTED = (datetime.now(UTC) - timedelta(hours=3)).astimezone(CHICAGO).replace(second=0, microsecond=0, tzinfo=None)
-
-
-@pytest.fixture
-async def desk(api, people):
-    """desk("officer"): a browser signed in as that person through the sign-in form."""
-    opened: list[httpx.AsyncClient] = []
-
-    async def signed_in(who: str) -> httpx.AsyncClient:
-        page = browser(api)
-        opened.append(page)
-        assert (await sign_in(page, people.tokens[who])).status_code == 303
-        return page
-
-    yield signed_in
-    for page in opened:
-        await page.aclose()
 
 
 @pytest.fixture
