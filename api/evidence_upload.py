@@ -164,11 +164,12 @@ class _Received:
             raise _refuse(f"{prefix}kind", problem)
         return EvidenceItem(**metadata.model_dump(), id=evidence_id, received_from=client,
                             filename=safe_filename(self.filename, f"evidence-{evidence_id[:8]}"),
-                            content_type=detected.content_type, size=self.size, sha256=self.sha256.hexdigest())
+                            content_type=detected.content_type, size=self.size, sha256=self.sha256.hexdigest(),
+                            storage=self.store.name, storage_key=self.key)
 
 
 def _same_upload(entry: EvidenceEntry, item: EvidenceItem) -> bool:
-    ignore = {"id", "received_from", "filename"}
+    ignore = {"id", "received_from", "filename", "storage", "storage_key"}
     return entry.item.model_dump(exclude=ignore) == item.model_dump(exclude=ignore)
 
 
@@ -248,7 +249,8 @@ async def _file_row(sessions, store, received: _Received, case_id: str, item: Ev
         existing = await session.get(EvidenceFileRow, item.id)
     if existing is None or (existing.sha256, existing.size) != (item.sha256, item.size):
         raise _refuse("Idempotency-Key", "was already used for a different upload", 409)
-    return item.model_copy(update={"filename": existing.filename})
+    return item.model_copy(update={"filename": existing.filename, "storage": existing.storage,
+                                   "storage_key": existing.key})
 
 
 async def _discard(session: AsyncSession, store, evidence_id: str) -> None:

@@ -579,6 +579,9 @@ class EvidenceItem(EvidenceMetadata):
     size: Annotated[int, Field(ge=1)] | None = None
     sha256: SHA256_HEX | None = None
     received_from: Short | None = None  # the client address it was uploaded from, for its chain of custody
+    # Where the bytes are (the adapter, and the key there): so that `referrals rebuild` can find them again.
+    storage: Short | None = None
+    storage_key: Name | None = None
 
     @model_validator(mode="after")
     def _bytes_or_reference(self):

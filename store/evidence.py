@@ -27,10 +27,19 @@ class Custody:
 
 
 async def custody_from_event(session: AsyncSession, case_id: str, event) -> None:
-    """The custody event a case event implies (the item added, or removed), appended once."""
+    """The custody event a case event implies (the item added, or removed), appended once; and for an added file,
+    its file row if missing."""
     data = event.data
     evidence_id = data["id"] if event.kind == "evidence_added" else data["evidence_id"]
     kind, noted = CUSTODY_FROM_EVENTS[event.kind]
+    if event.kind == "evidence_added" and data.get("storage_key"):
+        # Where its bytes are, from the case's own record: the API wrote this row before the step, and a rebuild
+        # after a restore writes it again from the event.
+        conn = await session.connection()
+        await conn.execute(insert(EvidenceFileRow.__table__).values(
+            id=evidence_id, case_id=case_id, storage=data["storage"], key=data["storage_key"], size=data["size"],
+            sha256=data["sha256"], content_type=data["content_type"], filename=data["filename"], stored_at=event.at,
+        ).on_conflict_do_nothing())
     await append_custody(session, evidence_id, case_id, kind, event.at, {k: data.get(k) for k in noted} | {
         "case_event": event.seq}, event.actor.id if event.actor else None, event.actor.name if event.actor else None,
         once="case_event")
