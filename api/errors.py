@@ -93,8 +93,13 @@ def field_path(loc: tuple | list) -> str:
 
 
 def _validation_details(exc: RequestValidationError) -> list[dict]:
+    return field_problems(exc.errors())
+
+
+def field_problems(errors: list[dict]) -> list[dict]:
+    """pydantic's errors (locations from 'body', 'query', …) as the one error shape's [{field, message}]."""
     details = []
-    for err in exc.errors():
+    for err in errors:
         message = err["msg"].removeprefix("Value error, ")
         field = field_path(err["loc"])
         if err["type"] == "extra_forbidden":

@@ -19,7 +19,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client
 
 from api.actions import StepKind, take_step
-from api.errors import ApiError, field_path, refuse_clock_problems
+from api.errors import ApiError, field_problems, refuse_clock_problems
 from api.upload import Part, multipart
 from config import Settings
 from domain.case import CaseState, EvidenceEntry
@@ -66,9 +66,9 @@ def metadata_from(data, prefix: str) -> EvidenceMetadata:
 
     try:
         metadata = EvidenceMetadata.model_validate(data)
-    except ValidationError as exc:
-        details = [{"field": named(field_path(("body", *e["loc"]))) if e["loc"] else prefix or "body",
-                    "message": e["msg"].removeprefix("Value error, ")} for e in exc.errors()]
+    except ValidationError as exc:  # located as a request body's errors are, then under `prefix`
+        details = [{**d, "field": prefix or "body" if d["field"] == "body" else named(d["field"])}
+                   for d in field_problems([{**e, "loc": ("body", *e["loc"])} for e in exc.errors()])]
         raise ApiError(422, "; ".join(f"{d['field']}: {d['message']}" for d in details), details) from None
     try:
         refuse_clock_problems(metadata)

@@ -3,12 +3,12 @@
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, text
+from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from store.audit import GENESIS, Break, event_hash, verify_chain
+from store.audit import GENESIS, event_hash
 from store.tables import CustodyEventRow, EvidenceFileRow
 
 
@@ -99,19 +99,6 @@ async def custody_of_case(session: AsyncSession, case_id: str) -> dict[str, list
     return chains
 
 
-async def verify_custody(session: AsyncSession, case_id: str | None = None) -> tuple[int, tuple[str, Break] | None]:
-    """How many chains were checked, and the first item whose chain is broken (None when all hold)."""
-    query = select(CustodyEventRow.evidence_id).distinct().order_by(CustodyEventRow.evidence_id)
-    if case_id is not None:
-        query = query.where(CustodyEventRow.case_id == case_id)
-    ids = list((await session.exec(query)).all())
-    for evidence_id in ids:
-        broken = verify_chain(evidence_id, await custody(session, evidence_id))
-        if broken is not None:
-            return len(ids), (evidence_id, broken)
-    return len(ids), None
-
-
 async def file_of(session: AsyncSession, evidence_id: str) -> EvidenceFileRow | None:
     return await session.get(EvidenceFileRow, evidence_id)
 
@@ -121,10 +108,6 @@ async def files(session: AsyncSession, case_id: str | None = None) -> list[Evide
     if case_id is not None:
         query = query.where(EvidenceFileRow.case_id == case_id)
     return list((await session.exec(query.order_by(EvidenceFileRow.case_id, EvidenceFileRow.stored_at))).all())
-
-
-async def count_files(session: AsyncSession) -> int:
-    return (await session.exec(select(func.count()).select_from(EvidenceFileRow))).one()
 
 
 async def in_packet(session: AsyncSession, case_id: str, document_id: str) -> set[str]:

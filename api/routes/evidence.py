@@ -9,7 +9,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
 from api.actions import StepKind, take_step
-from api.deps import ClientDep, CurrentUser, SessionDep, SettingsDep, VisibleIncident, permits
+from api.deps import ClientDep, CurrentUser, SessionDep, SettingsDep, VisibleIncident, actor_of, permits
 from api.errors import ApiError, documented
 from api.evidence_upload import add_upload, client_address, json_metadata
 from api.views import EventOut
@@ -168,7 +168,7 @@ async def download_evidence(evidence_id: Key, request: Request, incident: Visibl
                             session: SessionDep, settings: SettingsDep,
                             range: Annotated[str | None, Header(max_length=200)] = None):  # noqa: A002
     return await serve_file(request, incident, _entry(incident, evidence_id), session, settings,
-                            PersonRef(id=user.id, name=user.name), Custody.DOWNLOADED)
+                            PersonRef.of(actor_of(user)), Custody.DOWNLOADED)
 
 
 @router.get("/{evidence_id}/custody", response_model=CustodyLog)

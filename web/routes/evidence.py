@@ -12,13 +12,12 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse
 
-from api.deps import ClientDep, SessionDep, SettingsDep
+from api.deps import ClientDep, SessionDep, SettingsDep, actor_of
 from api.errors import ApiError
 from api.evidence_upload import FIELDS_LIMIT, add_upload, metadata_from
 from api.routes.evidence import serve_file
 from api.upload import Part, multipart
 from domain.case import CaseState, EvidenceEntry, PersonRef
-from domain.enums import Role
 from domain.messages import EvidenceMetadata, Key
 from domain.permissions import Operation, allowed, describe
 from store import evidence
@@ -86,15 +85,11 @@ def metadata_reader(desk: Desk, zone: ZoneInfo):
     return metadata_of
 
 
-def _roles(desk: Desk) -> list[Role]:
-    return [Role(r) for r in desk.user.roles]
-
-
 @router.post("/{case_id}/evidence")
 async def add(request: Request, case_id: Key, desk: DeskDep, session: SessionDep, client: ClientDep,
               settings: SettingsDep):
     try:
-        if not allowed(OPERATION, _roles(desk)):
+        if not allowed(OPERATION, actor_of(desk.user).roles):
             raise ApiError(403, f"{OPERATION.value} needs the role {describe(OPERATION)}")
         incident = await visible_case(request, session, case_id, desk.user)
         await session.commit()  # no database connection held while the body arrives
@@ -130,15 +125,12 @@ async def _item(request: Request, session, case_id: str, evidence_id: str, desk:
     return incident, state, entry
 
 
-def _actor(desk: Desk) -> PersonRef:
-    return PersonRef(id=desk.user.id, name=desk.user.name)
-
-
 @router.get("/{case_id}/evidence/{evidence_id}")
 async def download(request: Request, case_id: Key, evidence_id: Key, desk: DeskDep, session: SessionDep,
                    settings: SettingsDep):
     incident, _, entry = await _item(request, session, case_id, evidence_id, desk)
-    return await serve_file(request, incident, entry, session, settings, _actor(desk), Custody.DOWNLOADED)
+    return await serve_file(request, incident, entry, session, settings, PersonRef.of(actor_of(desk.user)),
+                            Custody.DOWNLOADED)
 
 
 @router.get("/{case_id}/evidence/{evidence_id}/view")
@@ -149,8 +141,8 @@ async def view(request: Request, case_id: Key, evidence_id: Key, desk: DeskDep, 
     if entry.item.content_type and not INLINE.match(entry.item.content_type):
         raise ApiError(404, f"evidence {entry.number} ({entry.item.content_type}) is not shown in the page; "
                        "download it instead")
-    response = await serve_file(request, incident, entry, session, settings, _actor(desk), Custody.VIEWED,
-                                inline=True)
+    response = await serve_file(request, incident, entry, session, settings, PersonRef.of(actor_of(desk.user)),
+                                Custody.VIEWED, inline=True)
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"  # opened on its own: inert
     return response
 
