@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from domain import corrections
 from domain.case import CaseState, DocumentRef, EvidenceEntry, InvolvedPerson
+from domain.content_types import LABELS
 from domain.enums import DocumentKind, PersonPart, ReviewDecision, SupervisorOutcome
 from domain.events import Letterhead
 from domain.words import label
@@ -190,7 +191,8 @@ def _evidence(state: CaseState, when: Clock) -> list[dict]:
     for entry in state.evidence:
         item = entry.item
         held = item.held_elsewhere
-        stored = (f"{size_words(item.size)}, {clean(item.content_type)}" if item.sha256 else
+        kind = LABELS.get(item.content_type, clean(item.content_type))
+        stored = (f"{size_words(item.size)}, {kind}" if item.sha256 else
                   f"Held in {clean(held.system)}, reference {clean(held.reference)}")
         removed = entry.removed
         rows.append(dict(
@@ -210,8 +212,8 @@ CUSTODY_WORDS = {"added": "Added", "viewed": "Viewed", "downloaded": "Downloaded
 def _custody_text(row) -> str:
     data = row.data
     detail = {
-        "added": lambda: f"from {data.get('received_from') or 'unknown address'}"
-                         + (f", SHA-256 {data['sha256']}" if data.get("sha256") else ""),
+        # (its SHA-256 is the inventory's: 64 characters would not fit this column whole)
+        "added": lambda: f"from {data.get('received_from') or 'unknown address'}",
         "downloaded": lambda: f"bytes {data.get('bytes')} to {data.get('client') or 'unknown address'}",
         "viewed": lambda: f"bytes {data.get('bytes')} to {data.get('client') or 'unknown address'}",
         "integrity_checked": lambda: "bytes intact" if data.get("intact") else "BYTES CHANGED",

@@ -7,6 +7,7 @@ lines.
 """
 
 import io
+import json
 import re
 import shutil
 import subprocess
@@ -16,7 +17,9 @@ from docx import Document
 
 from config import ROOT
 from tests.scenario import APPROVE, HOLD_1, HOLD_2, IDENTIFIED, REFER, VICTIM, VIOLATIONS, WITNESS, Driver, filing
+from tests.evidence_files import png
 from tests.test_documents import all_text, documents_of, headings, table_after
+from tests.test_evidence import PHOTO
 from tests.test_people import CLEAR
 from tests.test_supplements import NEW_CAMERA, SUPPLEMENT
 
@@ -41,6 +44,19 @@ async def documents(api, people):
             "retained_until": HOLD_1["retained_until"]}
     await d.ok(cid, "footage-hold", "custodian", {"holds": [hold]})
     await d.ok(cid, "violation-report", "officer", VIOLATIONS)
+    # Evidence: a photo (its SHA-256 must read whole on the page) and a reference to a file held elsewhere.
+    photo = {"metadata": (None, json.dumps(PHOTO | {"person_id": "P1"}), "application/json"),
+             "file": ("palm.png", png(), "image/png")}
+    added = await api.post(f"/incidents/{cid}/evidence", files=photo, headers=people.headers("officer"))
+    assert added.status_code == 201, added.text
+    case["evidence_sha256"] = added.json()["sha256"]
+    held = {"metadata": (None, json.dumps(PHOTO | {"kind": "medical_record", "source": "hospital",
+                                                   "description": "ER record of the victim's visit",
+                                                   "held_elsewhere": {"system": "Mount Sinai Hospital records",
+                                                                      "reference": "MSH-2026-117733"}}),
+                         "application/json")}
+    assert (await api.post(f"/incidents/{cid}/evidence", files=held, headers=people.headers("officer"))
+            ).status_code == 201
     await d.ok(cid, "legal-review", "reviewer", REFER)
     await d.ok(cid, "command-approval", "commander", APPROVE)
     docs = await documents_of(api, people, cid)
@@ -101,7 +117,7 @@ PAGES = {"referral_packet": (3, 10), "legal_review_memo": (1, 3), "preservation_
 @pytest.mark.skipif(not LAID_OUT, reason="LibreOffice and Poppler (Debian libreoffice-writer-nogui, poppler-utils) "
                                          "lay the pages out; .ci/run installs them")
 async def test_every_page_is_rendered_and_no_id_breaks_across_lines(documents, tmp_path):
-    _, docs = documents
+    case, docs = documents
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     latest = {kind: _latest(docs, kind) for kind in PAGES}
     sources = []
@@ -123,7 +139,7 @@ async def test_every_page_is_rendered_and_no_id_breaks_across_lines(documents, t
         laid_out = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True,
                                   check=True).stdout
         written = all_text(Document(io.BytesIO(content)))
-        for identifier in IDS:
+        for identifier in [*IDS, case["evidence_sha256"], "MSH-2026-117733"]:
             # Each time the document holds an id, the laid-out page shows it on one line.
             assert laid_out.count(identifier) == written.count(identifier), (kind, identifier)
         assert not re.search(r"\d{4}-\d\d-\d\dT\d\d:", laid_out), kind  # times as people read them

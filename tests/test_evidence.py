@@ -332,6 +332,7 @@ async def test_the_packet_inventories_the_evidence_and_the_email_lists_it_unatta
     assert "Evidence inventory" in text and "Chain of custody" in text
     assert "C1  Photo: injury to the left palm (concerns P1)" in text
     assert f"SHA-256 {item['sha256']}" in text
+    assert f"File: {item['size']} bytes, PNG image." in text  # its type in words
     assert "Held in Axon Evidence.com, reference 8f2c1e4a" in text
     assert "Added: from 127.0.0.1" in tables and "Downloaded: bytes" in tables and "Test reviewer" in tables
     assert f"SHA-256 {item['sha256']}" in tables  # the exhibit list numbers it too
