@@ -10,6 +10,7 @@ import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from activities import analysis_context
 from domain import corrections
 from domain.case import CaseState, DocumentRef, EvidenceEntry, InvolvedPerson
 from domain.content_types import LABELS
@@ -100,18 +101,55 @@ def legal_review_memo(state: CaseState, letterhead: Letterhead, generated_at: da
     when = Clock(letterhead)
     review = state.legal_reviews[-1]
     p = review.payload
-    immunity = p.immunity
     return dict(
         _common(state, letterhead, generated_at, when), allegations=_allegations(state, letterhead),
         review=dict(
             by=clean(review.by.name), at=when(review.at), decision=decision(p.decision),
-            charges=", ".join(clean(c) for c in p.charges) or "none",
+            charges=", ".join(clean(c) for c in p.all_charges()) or "none",
             return_tasks=", ".join(label(t).lower() for t in p.return_tasks), rationale=paragraphs(p.rationale),
-            federal_authority=paragraphs(immunity.federal_authority if immunity else "not analysed"),
-            necessary_and_proper=paragraphs(immunity.necessary_and_proper if immunity else "not analysed"),
-            finding=label(immunity.finding) if immunity else "Not stated",
         ),
+        subjects=_subjects(state, p, letterhead),
     )
+
+
+def _subjects(state: CaseState, review, letterhead: Letterhead) -> list[dict]:
+    numbers = {entry.item.id: f"C{entry.number}" for entry in state.evidence}
+    return analysis_context.subjects(review, letterhead, numbers, clean, paragraphs)
+
+
+def _prosecution(state: CaseState, letterhead: Letterhead, when: Clock) -> list[dict]:
+    """The decision chain's rows after the referral: the charging decisions, a removal, the outcome."""
+    prosecution = state.prosecution
+    if prosecution is None:
+        return []
+    rows = []
+    for record in prosecution.decisions:
+        d = record.payload
+        detail = {"charged": lambda: f"Charged, {clean(d.court_case_number)}: " + "; ".join(
+                      f"{clean(c.subject)} ({', '.join(clean(x) for x in c.statutes)})" for c in d.charges),
+                  "declined": lambda: f"Declined: {clean(d.reason)}",
+                  "grand_jury": lambda: f"To a grand jury, {when.day(d.grand_jury_date)}",
+                  "further_investigation": lambda: f"Further investigation: {clean(d.requested)}"}[d.decision.value]()
+        rows.append(dict(step="Charging decision", name=clean(record.by.name), role="Prosecutor liaison",
+                         decision=detail, at=when(record.at)))
+    if prosecution.arraignment_date is not None:
+        rows.append(dict(step="Arraignment", name="", role="State court",
+                         decision=f"Arraigned {when.day(prosecution.arraignment_date)}; notice of removal due by "
+                                  f"{when.day(prosecution.removal_deadline)}", at=""))
+    if (notice := prosecution.removal_notice) is not None:
+        rows.append(dict(step="Notice of removal", name=clean(notice.by.name), role="Prosecutor liaison",
+                         decision=f"Filed {when.day(notice.payload.filed_on)} in the "
+                                  f"{clean(notice.payload.district_court)}, {clean(notice.payload.federal_case_number)}",
+                         at=when(notice.at)))
+    if (removal := prosecution.removal_outcome) is not None:
+        rows.append(dict(step="Removal", name=clean(removal.by.name), role="Federal court",
+                         decision=f"{label(removal.payload.result)} {when.day(removal.payload.decided_on)}",
+                         at=when(removal.at)))
+    if (outcome := prosecution.outcome) is not None:
+        rows.append(dict(step="Outcome", name=clean(outcome.by.name), role="Prosecutor liaison",
+                         decision=f"{label(outcome.payload.outcome)} {when.day(outcome.payload.decided_on)}",
+                         at=when(outcome.at)))
+    return rows
 
 
 def _supervisor(state: CaseState) -> str:
@@ -148,6 +186,14 @@ EVENT_TEXT = {
     "case_closed": "Case closed",
     "person_added": "Person involved added",
     "supplement_filed": "Supplementary report filed",
+    "evidence_added": "Evidence added",
+    "evidence_removed": "Evidence removed",
+    "charging_decided": "Charging decision recorded",
+    "arraignment_recorded": "Arraignment recorded",
+    "removal_notice_recorded": "Notice of removal to federal court recorded",
+    "removal_outcome_recorded": "Removal decided by the federal court",
+    "prosecution_outcome_recorded": "Prosecution outcome recorded",
+    "removal_window_closed": "Removal window closed with no notice filed",
 }
 
 
@@ -156,6 +202,9 @@ def _event_text(event: CaseEventRow) -> str:
     detail = next((label(data[k]) for k in ("stage", "kind", "task", "part") if k in data), "")
     if "decision" in data:
         detail = decision(data["decision"])
+    for key in ("outcome", "result"):  # a prosecution's outcome, a removal's
+        if key in data:
+            detail = label(data[key])
     if event.kind == "footage_hold_confirmed":
         detail = ", ".join(f"{clean(h['camera_id'])} ({clean(h['hold_reference'])})"
                            for h in data.get("holds", []))
@@ -328,13 +377,13 @@ def referral_packet(state: CaseState, letterhead: Letterhead, generated_at: date
     d = state.details
     refer = next(r for r in reversed(state.legal_reviews) if r.payload.decision == ReviewDecision.REFER)
     approval = state.command_decisions[-1]
-    immunity = refer.payload.immunity
     decisions = [dict(step="Filed", name=clean(state.filed_by.name), role="Officer", decision="Filed",
                       at=when(state.filed_at))]
     decisions += [dict(step="Legal review", name=clean(r.by.name), role="Legal reviewer",
                        decision=decision(r.payload.decision), at=when(r.at)) for r in state.legal_reviews]
     decisions += [dict(step="Command approval", name=clean(c.by.name), role="Command",
                        decision=decision(c.payload.decision), at=when(c.at)) for c in state.command_decisions]
+    decisions += _prosecution(state, letterhead, when)
     earlier = [doc for doc in state.documents if doc.kind == DocumentKind.REFERRAL_PACKET and doc.version < version]
     supersedes = f"version {earlier[-1].version} of {when(earlier[-1].created_at)}" if earlier else ""
     return dict(
@@ -351,10 +400,9 @@ def referral_packet(state: CaseState, letterhead: Letterhead, generated_at: date
         people=_people(state), statements=_statements(state, when), has_contacts=any(p.contact for p in state.people),
         supplements=_supplements(state, when), corrections=_corrections(state, when),
         supervisor=_supervisor(state), recordings=_recordings(state, when), allegations=_allegations(state, letterhead),
-        charges="; ".join(f"{clean(c)} ({clean(letterhead.statutes.get(c, ''))})" for c in refer.payload.charges),
-        immunity=dict(federal_authority=paragraphs(immunity.federal_authority),
-                      necessary_and_proper=paragraphs(immunity.necessary_and_proper),
-                      finding=label(immunity.finding), rationale=paragraphs(refer.payload.rationale)),
+        charges="; ".join(f"{clean(c)} ({clean(letterhead.statutes.get(c, ''))})"
+                          for c in refer.payload.all_charges()),
+        subjects=_subjects(state, refer.payload, letterhead), rationale=paragraphs(refer.payload.rationale),
         decisions=decisions,
         chronology=[dict(at=when(e.at), what=_event_text(e), by=clean(e.actor_name or "System")) for e in events],
         exhibits=_exhibits(state, when), evidence=_evidence(state, when),

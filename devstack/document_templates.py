@@ -106,14 +106,43 @@ def _paragraphs(doc, loop: str, text: str) -> None:
     doc.add_paragraph("{%p endfor %}")
 
 
-def _immunity(doc, title: str, source: str) -> None:
-    """The two prongs of In re Neagle and the reviewer's finding."""
+def _analysis(doc, title: str) -> None:
+    """Per federal subject: the acts, each charge element by element, the two prongs of In re Neagle and the
+    finding, the disputed facts."""
     doc.add_heading(title, level=2)
-    doc.add_heading("Federal authority", level=3)
-    _paragraphs(doc, f"p in {source}.federal_authority", "{{ p }}")
-    doc.add_heading("Necessary and proper", level=3)
-    _paragraphs(doc, f"p in {source}.necessary_and_proper", "{{ p }}")
-    doc.add_paragraph("Finding: {{ " + source + ".finding }}.")
+    doc.add_paragraph("{%p for s in subjects %}")
+    doc.add_heading("{{ s.title }}", level=3)
+    _paragraphs(doc, "p in s.acts", "{{ p }}")
+    doc.add_paragraph("{%p for c in s.charges %}")
+    doc.add_paragraph("{{ c.statute }} {{ c.title }}").runs[0].bold = True
+    doc.add_paragraph("{%p if c.elements %}")
+    _table(doc, ["No.", "Element", "Facts", "Evidence"], "e in c.elements",
+           ["{{ e.number }}", "{{ e.element }}", "{{ e.facts }}", "{{ e.evidence }}"], [0.4, 2.2, 2.9, 1.0])
+    doc.add_paragraph("{%p endif %}")
+    doc.add_paragraph("{%p if c.note %}")
+    doc.add_paragraph("{{ c.note }}").runs[0].italic = True
+    doc.add_paragraph("{%p endif %}")
+    doc.add_paragraph("{%p endfor %}")
+    doc.add_heading("Prong 1: authorised by federal law", level=4)
+    _paragraphs(doc, "p in s.authority.facts", "{{ p }}")
+    _paragraphs(doc, "p in s.authority.analysis", "{{ p }}")
+    doc.add_paragraph("{%p if s.authority.finding %}")
+    doc.add_paragraph("Prong 1: {{ s.authority.finding }}.")
+    doc.add_paragraph("{%p endif %}")
+    doc.add_heading("Prong 2: necessary and proper", level=4)
+    _paragraphs(doc, "p in s.necessary.facts", "{{ p }}")
+    _paragraphs(doc, "p in s.necessary.analysis", "{{ p }}")
+    doc.add_paragraph("{%p if s.necessary.finding %}")
+    doc.add_paragraph("Prong 2: {{ s.necessary.finding }}.")
+    doc.add_paragraph("{%p endif %}")
+    doc.add_paragraph("Immunity finding: {{ s.finding }}.").runs[0].bold = True
+    doc.add_paragraph("{%p if s.disputed %}")
+    doc.add_paragraph("Disputed facts:")
+    doc.add_paragraph("{%p for f in s.disputed %}")
+    doc.add_paragraph("{{ f }}", style="List Bullet")
+    doc.add_paragraph("{%p endfor %}")
+    doc.add_paragraph("{%p endif %}")
+    doc.add_paragraph("{%p endfor %}")
 
 
 def _offences(doc, title: str = "Alleged offences") -> None:
@@ -160,7 +189,7 @@ def legal_review_memo():
     doc.add_paragraph("{%p endif %}")
     doc.add_heading("Rationale", level=2)
     _paragraphs(doc, "p in review.rationale", "{{ p }}")
-    _immunity(doc, "Supremacy Clause immunity", "review")
+    _analysis(doc, "Supremacy Clause immunity, subject by subject")
     _offences(doc)
     return doc
 
@@ -229,9 +258,9 @@ def referral_packet():
            [0.9, 0.7, 1.5, 1.2, 1.1, 1.1])
     _offences(doc, next(heading))
     doc.add_paragraph("Charges the legal reviewer supports: {{ charges }}.")
-    _immunity(doc, next(heading), "immunity")
+    _analysis(doc, next(heading))
     doc.add_heading("Rationale", level=3)
-    _paragraphs(doc, "p in immunity.rationale", "{{ p }}")
+    _paragraphs(doc, "p in rationale", "{{ p }}")
     doc.add_heading(next(heading), level=2)
     doc.add_paragraph("{%p for sup in supplements %}")
     doc.add_heading("{{ sup.title }}", level=3)

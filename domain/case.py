@@ -1,13 +1,14 @@
 """The whole state of one case, as the workflow holds it and the read model stores it."""
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Generic
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, field_validator
 
 from domain.enums import (
     INVESTIGATION_TASKS,
     TASK_OWNER,
+    ChargingKind,
     Disposition,
     DocumentKind,
     FlagReason,
@@ -18,6 +19,8 @@ from domain.enums import (
 )
 from domain.messages import (
     Actor,
+    Arraignment,
+    ChargingDecision,
     CommandApproval,
     EvidenceItem,
     EvidenceRemoval,
@@ -26,7 +29,10 @@ from domain.messages import (
     LegalReview,
     P,
     Person,
+    ProsecutionOutcomeIn,
     ReferralAcknowledgement,
+    RemovalNotice,
+    RemovalOutcome,
     Supplement,
     SupervisorIdentification,
     ViolationReport,
@@ -124,6 +130,44 @@ class EvidenceEntry(_Model):
     removed: Recorded[EvidenceRemoval] | None = None
 
 
+class ProsecutionState(_Model):
+    """What followed the referral: the charging decisions in order (a grand jury, further investigation, then
+    charges or a declination), the arraignment and the removal window it opens, a removal, the final outcome."""
+
+    decisions: list[Recorded[ChargingDecision]] = []
+    arraignment: Recorded[Arraignment] | None = None  # when recorded after the charging decision
+    arraignment_date: date | None = None
+    removal_deadline: date | None = None  # the last day for a notice of removal (28 U.S.C. § 1455(b)(1))
+    removal_due_at: datetime | None = None  # the moment that day ends, in the department's time zone
+    removal_window_closed: bool = False  # the deadline passed with no notice filed
+    removal_notice: Recorded[RemovalNotice] | None = None
+    removal_outcome: Recorded[RemovalOutcome] | None = None
+    outcome: Recorded[ProsecutionOutcomeIn] | None = None
+
+    @property
+    def decision(self) -> ChargingDecision | None:
+        return self.decisions[-1].payload if self.decisions else None
+
+    @property
+    def charged(self) -> bool:
+        return self.decision is not None and self.decision.decision == ChargingKind.CHARGED
+
+    @property
+    def removal_window_open(self) -> bool:
+        return self.removal_due_at is not None and not self.removal_window_closed and self.removal_notice is None
+
+    @property
+    def removal_pending(self) -> bool:
+        """Removed to federal court, and not yet remanded or kept there."""
+        return self.removal_notice is not None and self.removal_outcome is None
+
+
+def removal_window(arraignment: date, policy: Policy) -> tuple[date, datetime]:
+    """The last day a notice of removal is due (30 days after the arraignment), and when that day ends."""
+    last = arraignment + timedelta(days=policy.prosecution.removal_window_days)
+    return last, datetime.combine(last + timedelta(days=1), time(0), tzinfo=policy.zone).astimezone(UTC)
+
+
 class CorrectionRecord(_Model):
     """A filed fact put right: what it was, what it is now, why, who and when (never overwritten silently)."""
 
@@ -168,6 +212,7 @@ class CaseState(_Model):
     command_decisions: list[Recorded[CommandApproval]] = []
     acknowledgement: Recorded[ReferralAcknowledgement] | None = None
     withdrawal: Recorded[Withdrawal] | None = None
+    prosecution: ProsecutionState | None = None  # from the acknowledgement on
     supplements: list[Recorded[Supplement]] = []  # numbered from 1 in this order
     evidence: list[EvidenceEntry] = []
     corrections: list[CorrectionRecord] = []
@@ -176,6 +221,15 @@ class CaseState(_Model):
     documents_pending: list[DocumentKind] = []  # requested by a step, being generated
     investigation_round: int = 1
     event_seq: int = 0
+
+    @field_validator("tasks", mode="before")
+    @classmethod
+    def _tasks_added_since(cls, value):
+        # A case stored before a task existed (the charging decision) has it pending.
+        if isinstance(value, dict):
+            have = {str(k) for k in value}
+            value = {**value, **{t.value: {"owner_role": TASK_OWNER[t].value} for t in Task if t.value not in have}}
+        return value
 
     @property
     def closed(self) -> bool:
@@ -209,6 +263,11 @@ class CaseState(_Model):
         if self.violation_report is None:
             return []
         return sorted({a.statute for a in self.violation_report.payload.allegations})
+
+    def referred_subjects(self) -> list[str]:
+        """The federal subjects the latest review referred (none named under the single-block form)."""
+        review = self.latest_review()
+        return [s.subject for s in review.payload.charged_subjects()] if review else []
 
     def latest_review(self) -> Recorded[LegalReview] | None:
         return self.legal_reviews[-1] if self.legal_reviews else None
@@ -252,6 +311,8 @@ def open_task(state: CaseState, task: Task, now: datetime, policy: Policy) -> No
     if task == Task.FOOTAGE_HOLD:
         entry.due_at = footage_hold_due(state, now, policy)
     else:
+        if task == Task.CHARGING_DECISION and state.prosecution is None:
+            state.prosecution = ProsecutionState()
         entry.due_at = now + policy.tasks[task].due
 
 

@@ -21,6 +21,7 @@ class Task(StrEnum):
     LEGAL_REVIEW = "legal_review"
     COMMAND_APPROVAL = "command_approval"
     REFERRAL_ACKNOWLEDGEMENT = "referral_acknowledgement"
+    CHARGING_DECISION = "charging_decision"  # the prosecutor's, recorded by the liaison (prosecution stage)
 
 
 INVESTIGATION_TASKS = (Task.FOOTAGE_HOLD, Task.SUPERVISOR_IDENTIFICATION, Task.VIOLATION_REPORT)
@@ -33,6 +34,7 @@ TASK_OWNER: dict[Task, Role] = {
     Task.LEGAL_REVIEW: Role.LEGAL_REVIEWER,
     Task.COMMAND_APPROVAL: Role.COMMAND,
     Task.REFERRAL_ACKNOWLEDGEMENT: Role.PROSECUTOR_LIAISON,
+    Task.CHARGING_DECISION: Role.PROSECUTOR_LIAISON,
 }
 
 
@@ -48,6 +50,7 @@ class Stage(StrEnum):
     LEGAL_REVIEW = "legal_review"
     COMMAND_APPROVAL = "command_approval"
     REFERRAL = "referral"
+    PROSECUTION = "prosecution"  # acknowledged by the prosecutor: the charging decision and what follows it
     CLOSED = "closed"
 
 
@@ -94,6 +97,23 @@ class ImmunityFinding(StrEnum):
     DISPUTED = "disputed"
 
 
+class ProngFinding(StrEnum):
+    """Whether one prong of Supremacy Clause immunity (In re Neagle) is made out for the agent."""
+
+    MET = "met"
+    NOT_MET = "not_met"
+    DISPUTED = "disputed"
+
+
+class LegalBasis(StrEnum):
+    """What the federal operation claimed as its authority."""
+
+    JUDICIAL_WARRANT = "judicial_warrant"
+    ADMINISTRATIVE_WARRANT = "administrative_warrant"  # an ICE Form I-200 or I-205: no judge signed it
+    STATUTE = "statute"
+    NONE_KNOWN = "none_known"
+
+
 class ApprovalDecision(StrEnum):
     APPROVE = "approve"
     REJECT = "reject"
@@ -104,6 +124,7 @@ STAGE_TASK = {
     Stage.LEGAL_REVIEW: Task.LEGAL_REVIEW,
     Stage.COMMAND_APPROVAL: Task.COMMAND_APPROVAL,
     Stage.REFERRAL: Task.REFERRAL_ACKNOWLEDGEMENT,
+    Stage.PROSECUTION: Task.CHARGING_DECISION,
 }
 
 
@@ -147,3 +168,27 @@ class NameWithheld(StrEnum):
 
     DECLINED = "declined"  # would not give it
     UNKNOWN = "unknown"  # left before it was asked, or could not be identified
+
+
+class ChargingKind(StrEnum):
+    """The prosecutor's charging decision."""
+
+    CHARGED = "charged"
+    DECLINED = "declined"
+    GRAND_JURY = "grand_jury"
+    FURTHER_INVESTIGATION = "further_investigation"
+
+
+class RemovalResult(StrEnum):
+    """What the federal district court did with a notice of removal (28 U.S.C. § 1455(b)(4)-(5))."""
+
+    REMANDED = "remanded"  # back to the state court
+    RETAINED = "retained"  # the federal court keeps the prosecution; its outcome is the final outcome
+
+
+class ProsecutionOutcome(StrEnum):
+    CONVICTED = "convicted"
+    ACQUITTED = "acquitted"
+    DISMISSED = "dismissed"
+    PLEA = "plea"
+    NOLLE = "nolle"  # nolle prosequi

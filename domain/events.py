@@ -24,6 +24,12 @@ class EventKind(StrEnum):
     SUPPLEMENT_FILED = "supplement_filed"
     EVIDENCE_ADDED = "evidence_added"
     EVIDENCE_REMOVED = "evidence_removed"
+    CHARGING_DECIDED = "charging_decided"
+    ARRAIGNMENT_RECORDED = "arraignment_recorded"
+    REMOVAL_NOTICE_RECORDED = "removal_notice_recorded"
+    REMOVAL_OUTCOME_RECORDED = "removal_outcome_recorded"
+    PROSECUTION_OUTCOME_RECORDED = "prosecution_outcome_recorded"
+    REMOVAL_WINDOW_CLOSED = "removal_window_closed"  # the system's: 30 days after arraignment, no notice filed
     STAGE_CHANGED = "stage_changed"
     TASKS_REOPENED = "tasks_reopened"
     TASK_ESCALATED = "task_escalated"
@@ -110,12 +116,16 @@ class Letterhead(BaseModel):
     retention_days: int
     statutes: dict[str, str]  # citation -> title
     time_zone: str = "UTC"  # the department's, for every time a document prints (requests before it: UTC)
+    elements: dict[str, list[str]] = {}  # citation -> the offence's elements, as the catalogue words them
+    unverified: list[str] = []  # citations whose elements counsel has not yet verified
 
     @classmethod
     def of(cls, policy) -> "Letterhead":
         return cls(department=policy.department, department_address=policy.department_address,
                    prosecutor=policy.prosecutor, retention_days=policy.bwc_retention_days,
-                   statutes={s.citation: s.title for s in policy.statutes}, time_zone=policy.time_zone)
+                   statutes={s.citation: s.title for s in policy.statutes}, time_zone=policy.time_zone,
+                   elements={s.citation: s.elements for s in policy.statutes if s.elements},
+                   unverified=[s.citation for s in policy.statutes if s.elements and not s.elements_verified])
 
 
 class DocumentRequest(BaseModel):

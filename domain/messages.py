@@ -6,7 +6,7 @@ or citizenship (Illinois TRUST Act, Chicago Welcoming City Ordinance).
 
 import re
 from datetime import UTC, date, datetime, timedelta
-from typing import Annotated, Any, Generic, TypeVar, get_args
+from typing import Annotated, Any, Generic, TypeVar, get_args, get_origin
 
 from pydantic import (
     AfterValidator,
@@ -27,12 +27,17 @@ from pydantic import (
 from domain.enums import (
     INVESTIGATION_TASKS,
     ApprovalDecision,
+    ChargingKind,
     EvidenceKind,
     EvidenceSource,
     FlagReason,
     ImmunityFinding,
+    LegalBasis,
     NameWithheld,
     PersonPart,
+    ProngFinding,
+    ProsecutionOutcome,
+    RemovalResult,
     ReviewDecision,
     Role,
     SupervisorOutcome,
@@ -119,8 +124,25 @@ def _not_a_number(value: Any) -> Any:
     return value
 
 
+class _NotFutureDay(_Clock):
+    def problem(self, value: date, now: datetime) -> str | None:
+        # Tomorrow in UTC is already today somewhere east of Greenwich.
+        if value > (now + timedelta(days=1)).date():
+            return f"must not be in the future (it is {now:%Y-%m-%d} now)"
+        return None
+
+
+def _day_since_1900(value: date) -> date:
+    if value < EARLIEST.date():
+        raise ValueError("must not be before 1900")
+    return value
+
+
 Happened = Annotated[AwareDatetime, BeforeValidator(_not_a_number), AfterValidator(_since_1900), _NotFuture()]
 Until = Annotated[date, BeforeValidator(_not_a_number), _NotPast()]
+# A day that has come (a court's decision, a notice filed), and a court date that may be ahead.
+Day = Annotated[date, BeforeValidator(_not_a_number), AfterValidator(_day_since_1900), _NotFutureDay()]
+CourtDate = Annotated[date, BeforeValidator(_not_a_number), AfterValidator(_day_since_1900)]
 # An id or cursor in a path or query: PostgreSQL text holds no NUL character.
 Key = Annotated[str, StringConstraints(max_length=200), AfterValidator(_no_nul),
               Field(json_schema_extra={"pattern": NO_NUL})]
@@ -270,24 +292,98 @@ class ViolationReport(Strict):
 
 
 class Immunity(Strict):
+    """The single-block immunity analysis of reviews recorded before the per-subject form (read, never taken)."""
+
     federal_authority: Text
     necessary_and_proper: Text
     finding: ImmunityFinding
 
 
-class LegalReview(Strict):
-    decision: ReviewDecision
-    rationale: Text
-    charges: list[Short] = Field(default_factory=list, max_length=100, validate_default=True)
-    return_tasks: list[Task] = Field(default_factory=list, max_length=3, validate_default=True)
-    immunity: Immunity | None = Field(default=None, validate_default=True)
+class ElementProof(Strict):
+    """One element of a charge (by its number in the statute catalogue), and what proves it."""
+
+    element: Annotated[int, Field(ge=1, le=20)]
+    facts: Text
+    evidence: list[Short] = Field(default_factory=list, max_length=50)  # the case's evidence item ids
+
+
+class ChargeAnalysis(Strict):
+    statute: Short
+    elements: list[ElementProof] = Field(default_factory=list, max_length=20)
+
+    @field_validator("elements")
+    @classmethod
+    def _each_element_once(cls, value: list[ElementProof]) -> list[ElementProof]:
+        _unique([str(e.element) for e in value], "element")
+        return value
+
+
+class Authority(Strict):
+    """Prong 1 (In re Neagle): was the agent doing what federal law authorised?"""
+
+    operation: Line  # the federal operation
+    legal_basis: LegalBasis
+    basis_detail: Line | None = None  # the warrant or statute as cited
+    target: Line | None = None  # whom the operation was after (a description, never a status)
+    within_authority: Text  # was the act within that authority, and why
+    finding: ProngFinding
+
+
+class NecessaryAndProper(Strict):
+    """Prong 2: did the agent do no more than was necessary and proper, judged as the circuit asks?"""
+
+    conduct: Text  # what was done
+    alternatives: Text  # what else could have been done
+    objective_reasonableness: Text
+    subjective_belief: Text | None = None  # where the circuit also asks for the agent's honest belief
+    finding: ProngFinding
+
+
+def overall_finding(authority: ProngFinding, necessary: ProngFinding) -> ImmunityFinding:
+    """Immune only when both prongs are met; not immune when either is not met; disputed otherwise."""
+    if ProngFinding.NOT_MET in (authority, necessary):
+        return ImmunityFinding.NOT_IMMUNE
+    if authority == necessary == ProngFinding.MET:
+        return ImmunityFinding.IMMUNE
+    return ImmunityFinding.DISPUTED
+
+
+class SubjectAnalysis(Strict):
+    """One federal subject, on their own: an identified agent, or "unidentified agent in grey vest"."""
+
+    subject: Line
+    agency: Short
+    acts: Text  # the acts attributed to them
+    charges: list[ChargeAnalysis] = Field(default_factory=list, max_length=20)
+    authority: Authority
+    necessary_and_proper: NecessaryAndProper
+    finding: ImmunityFinding  # overall, for this subject
+    disputed_facts: list[Line] = Field(default_factory=list, max_length=50)
 
     @field_validator("charges")
     @classmethod
-    def _refer_needs_charges(cls, value, info: ValidationInfo):
-        if info.data.get("decision") == ReviewDecision.REFER and not value:
-            raise ValueError("decision 'refer' needs at least one of the alleged statutes")
+    def _each_statute_once(cls, value: list[ChargeAnalysis]) -> list[ChargeAnalysis]:
+        _unique([c.statute for c in value], "statute")
         return value
+
+    @field_validator("finding")
+    @classmethod
+    def _finding_follows_the_prongs(cls, value: ImmunityFinding, info: ValidationInfo) -> ImmunityFinding:
+        authority, necessary = info.data.get("authority"), info.data.get("necessary_and_proper")
+        if authority is None or necessary is None:
+            return value  # (their own errors are named)
+        expected = overall_finding(authority.finding, necessary.finding)
+        if value != expected:
+            raise ValueError(f"with prong 1 '{authority.finding.value}' and prong 2 '{necessary.finding.value}' the "
+                             f"overall finding is '{expected.value}'")
+        return value
+
+
+class _ReviewFields(Strict):
+    decision: ReviewDecision
+    rationale: Text
+    return_tasks: list[Task] = Field(default_factory=list, max_length=3, validate_default=True)
+    subjects: list[SubjectAnalysis] = Field(default_factory=list, max_length=50, validate_default=True)
 
     @field_validator("return_tasks")
     @classmethod
@@ -304,15 +400,65 @@ class LegalReview(Strict):
         _unique([t.value for t in value], "task")
         return value
 
-    @field_validator("immunity")
+    @field_validator("subjects")
     @classmethod
-    def _refer_needs_immunity(cls, value, info: ValidationInfo):
-        if info.data.get("decision") == ReviewDecision.REFER:
-            if value is None:
-                raise ValueError("decision 'refer' needs the immunity analysis")
-            if value.finding == ImmunityFinding.IMMUNE:
-                raise ValueError("decision 'refer' needs a finding of 'not_immune' or 'disputed'")
+    def _subjects_once(cls, value: list[SubjectAnalysis]) -> list[SubjectAnalysis]:
+        _unique([s.subject for s in value], "subject")
         return value
+
+    def charged_subjects(self) -> list[SubjectAnalysis]:
+        """The subjects this review would refer: with charges, and not found immune."""
+        return [s for s in self.subjects if s.charges and s.finding != ImmunityFinding.IMMUNE]
+
+    def _refer_needs_a_chargeable_subject(self) -> None:
+        _chargeable(self.decision, self.subjects)
+
+
+REFER_NEEDS = "decision 'refer' needs at least one subject with charges whose finding is not 'immune'"
+
+
+def _chargeable(decision: ReviewDecision | None, subjects: list[SubjectAnalysis]) -> None:
+    if decision == ReviewDecision.REFER and not any(s.charges and s.finding != ImmunityFinding.IMMUNE
+                                                    for s in subjects):
+        raise ValueError(REFER_NEEDS)
+
+
+class LegalReviewIn(_ReviewFields):
+    """The body of POST /incidents/{id}/legal-review: the analysis per federal subject, charge and element."""
+
+    @field_validator("subjects")
+    @classmethod
+    def _refer_needs_subjects(cls, value: list[SubjectAnalysis], info: ValidationInfo) -> list[SubjectAnalysis]:
+        _chargeable(info.data.get("decision"), value)
+        return value
+
+
+class LegalReview(_ReviewFields):
+    """A review as the workflow receives and the case keeps it. Reviews recorded before the per-subject
+    form carry one `charges` list and one `immunity` block for the whole case instead of `subjects`."""
+
+    charges: list[Short] = Field(default_factory=list, max_length=100)
+    immunity: Immunity | None = None
+
+    @model_validator(mode="after")
+    def _refer_needs_an_analysis(self):
+        if self.decision == ReviewDecision.REFER:
+            if self.subjects or not (self.charges and self.immunity):
+                self._refer_needs_a_chargeable_subject()
+            elif self.immunity.finding == ImmunityFinding.IMMUNE:
+                raise ValueError("decision 'refer' needs a finding of 'not_immune' or 'disputed'")
+        return self
+
+    @property
+    def single_block(self) -> bool:
+        return not self.subjects and (bool(self.charges) or self.immunity is not None)
+
+    def all_charges(self) -> list[str]:
+        """Every statute this review supports charging, under either form, each once, in order."""
+        found = list(self.charges)
+        for subject in self.charged_subjects():
+            found += [c.statute for c in subject.charges if c.statute not in found]
+        return found
 
 
 class CommandApproval(Strict):
@@ -330,6 +476,112 @@ class Withdrawal(Strict):
     reason: Text
 
 
+class SubjectCharges(Strict):
+    """The charges filed against one subject, as the prosecutor filed them."""
+
+    subject: Line
+    statutes: list[Short] = Field(min_length=1, max_length=20)
+
+
+class ChargingDecision(Strict):
+    """The prosecutor's charging decision, recorded by the liaison."""
+
+    decision: ChargingKind
+    decided_at: Happened
+    court_case_number: Short | None = Field(default=None, validate_default=True)  # charged
+    charges: list[SubjectCharges] = Field(default_factory=list, max_length=50, validate_default=True)  # charged
+    arraignment_date: Day | None = None  # charged, once held: it opens the removal window
+    reason: Text | None = Field(default=None, validate_default=True)  # declined
+    grand_jury_date: CourtDate | None = Field(default=None, validate_default=True)  # grand_jury
+    requested: Text | None = Field(default=None, validate_default=True)  # further_investigation: what is asked
+    return_tasks: list[Task] = Field(default_factory=list, max_length=3, validate_default=True)
+
+    @field_validator("court_case_number", "charges")
+    @classmethod
+    def _charged_needs(cls, value, info: ValidationInfo):
+        charged = info.data.get("decision") == ChargingKind.CHARGED
+        if charged and not value:
+            raise ValueError("is required when the decision is 'charged'")
+        if not charged and value:
+            raise ValueError("is only for decision 'charged'")
+        return value
+
+    @field_validator("reason")
+    @classmethod
+    def _declined_needs_reason(cls, value, info: ValidationInfo):
+        if info.data.get("decision") == ChargingKind.DECLINED and value is None:
+            raise ValueError("is required when the decision is 'declined': the reason the prosecutor gave")
+        return value
+
+    @field_validator("grand_jury_date")
+    @classmethod
+    def _grand_jury_needs_date(cls, value, info: ValidationInfo):
+        decision = info.data.get("decision")
+        if decision == ChargingKind.GRAND_JURY and value is None:
+            raise ValueError("is required when the decision is 'grand_jury'")
+        if decision != ChargingKind.GRAND_JURY and value is not None:
+            raise ValueError("is only for decision 'grand_jury'")
+        return value
+
+    @field_validator("requested")
+    @classmethod
+    def _further_needs_request(cls, value, info: ValidationInfo):
+        if info.data.get("decision") == ChargingKind.FURTHER_INVESTIGATION and value is None:
+            raise ValueError("is required when the decision is 'further_investigation': what the prosecutor asks")
+        return value
+
+    @field_validator("return_tasks")
+    @classmethod
+    def _further_names_tasks(cls, value, info: ValidationInfo):
+        if info.data.get("decision") != ChargingKind.FURTHER_INVESTIGATION:
+            if value:
+                raise ValueError("is only for decision 'further_investigation'")
+            return value
+        if not value:
+            raise ValueError("decision 'further_investigation' needs the investigation tasks to reopen")
+        wrong = [t.value for t in value if t not in INVESTIGATION_TASKS]
+        if wrong:
+            raise ValueError(f"may name investigation tasks only, not {', '.join(wrong)}")
+        _unique([t.value for t in value], "task")
+        return value
+
+    @field_validator("arraignment_date")
+    @classmethod
+    def _arraignment_when_charged(cls, value, info: ValidationInfo):
+        if value is not None and info.data.get("decision") != ChargingKind.CHARGED:
+            raise ValueError("is only for decision 'charged'")
+        return value
+
+
+class Arraignment(Strict):
+    """The arraignment in the state court, when it was not known at the charging decision."""
+
+    arraignment_date: Day
+
+
+class RemovalNotice(Strict):
+    """A notice of removal to federal court under 28 U.S.C. § 1442(a)(1), filed by the defence."""
+
+    filed_on: Day
+    district_court: Line  # "U.S. District Court for the Northern District of Illinois"
+    federal_case_number: Short
+    subject: Line | None = None  # the defendant who removed, where the case has several
+
+
+class RemovalOutcome(Strict):
+    result: RemovalResult
+    decided_on: Day
+    note: Text | None = None
+
+
+class ProsecutionOutcomeIn(Strict):
+    """The final outcome of the prosecution: it closes the case (its disposition stays `referred`)."""
+
+    outcome: ProsecutionOutcome
+    decided_on: Day
+    note: Text | None = None
+
+
 def _inner_model(annotation: Any) -> type[BaseModel] | None:
     """The model a field holds, itself or in a list or an optional: Hold of list[Hold], Immunity of Immunity | None."""
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
@@ -338,6 +590,16 @@ def _inner_model(annotation: Any) -> type[BaseModel] | None:
         if (found := _inner_model(arg)) is not None:
             return found
     return None
+
+
+def _clock_marks(field) -> list[tuple["_Clock", Any]]:
+    """The clock marks of a field, with the type they judge: its own, or those of the time in its optional
+    (`Day | None`: the marks of Day)."""
+    marks = [(mark, field.annotation) for mark in field.metadata if isinstance(mark, _Clock)]
+    for arg in get_args(field.annotation):
+        if get_origin(arg) is Annotated:
+            marks += [(mark, arg) for mark in arg.__metadata__ if isinstance(mark, _Clock)]
+    return marks
 
 
 def clock_problems_in(model: type[BaseModel], data: Any, now: datetime, path: str = "") -> list[dict[str, str]]:
@@ -350,14 +612,13 @@ def clock_problems_in(model: type[BaseModel], data: Any, now: datetime, path: st
         if data.get(name) is None:
             continue
         value, where = data[name], f"{path}.{name}" if path else name
-        for mark in field.metadata:
-            if isinstance(mark, _Clock):
-                try:
-                    when = TypeAdapter(field.annotation).validate_python(value)
-                except ValidationError:
-                    continue
-                if message := mark.problem(when, now):
-                    problems.append({"field": where, "message": message})
+        for mark, judged in _clock_marks(field):
+            try:
+                when = TypeAdapter(judged).validate_python(value)
+            except ValidationError:
+                continue
+            if message := mark.problem(when, now):
+                problems.append({"field": where, "message": message})
         if (inner := _inner_model(field.annotation)) is not None:
             if isinstance(value, list):
                 for i, item in enumerate(value):

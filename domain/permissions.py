@@ -19,6 +19,11 @@ class Operation(StrEnum):
     ADD_EVIDENCE = "add_evidence"
     REMOVE_EVIDENCE = "remove_evidence"
     HOLD_EVIDENCE = "hold_evidence"
+    CHARGING_DECISION = "charging_decision"
+    ARRAIGNMENT = "arraignment"
+    REMOVAL_NOTICE = "removal_notice"
+    REMOVAL_OUTCOME = "removal_outcome"
+    PROSECUTION_OUTCOME = "prosecution_outcome"
     READ_CONTACT = "read_contact"  # not a route: who sees a person's contact details rather than that they exist
     MANAGE_USERS = "manage_users"
     DECODE_PAYLOADS = "decode_payloads"
@@ -41,6 +46,12 @@ ALLOWED: dict[Operation, frozenset[Role]] = {
     Operation.REMOVE_EVIDENCE: frozenset({Role.ADMIN}),
     # The evidence custodian places and releases holds on items (a court's order): a held item cannot be removed.
     Operation.HOLD_EVIDENCE: frozenset({Role.EVIDENCE_CUSTODIAN}),
+    # After the referral: the prosecutor's decisions and the courts' as the liaison learns them; command may record too.
+    Operation.CHARGING_DECISION: frozenset({Role.PROSECUTOR_LIAISON, Role.COMMAND}),
+    Operation.ARRAIGNMENT: frozenset({Role.PROSECUTOR_LIAISON, Role.COMMAND}),
+    Operation.REMOVAL_NOTICE: frozenset({Role.PROSECUTOR_LIAISON, Role.COMMAND}),
+    Operation.REMOVAL_OUTCOME: frozenset({Role.PROSECUTOR_LIAISON, Role.COMMAND}),
+    Operation.PROSECUTION_OUTCOME: frozenset({Role.PROSECUTOR_LIAISON, Role.COMMAND}),
     # Need-to-know: those who take statements and follow up with the people involved, and the prosecutor's liaison.
     Operation.READ_CONTACT: frozenset({Role.OFFICER, Role.SUPERVISOR, Role.LEGAL_REVIEWER, Role.PROSECUTOR_LIAISON}),
     Operation.MANAGE_USERS: frozenset({Role.ADMIN}),

@@ -35,6 +35,11 @@ class TaskPolicy(_Frozen):
 class Statute(_Frozen):
     citation: str = Field(min_length=1)
     title: str = Field(min_length=1)
+    # What the prosecution must prove, element by element: the legal review maps facts and evidence to each.
+    elements: list[str] = Field(default_factory=list, max_length=20)
+    # The shipped wording is a summary for the reviewer's guidance, to be checked by the department's counsel
+    # against the statute in force; documents say so until counsel marks it verified here.
+    elements_verified: bool = False
 
 
 class Prosecutor(_Frozen):
@@ -42,6 +47,22 @@ class Prosecutor(_Frozen):
     unit: str = ""
     address: str = ""
     intake_email: str
+
+
+class Prosecution(_Frozen):
+    """After the referral: the removal window, and when a grand jury's decision falls due."""
+
+    # 28 U.S.C. § 1455(b)(1): a notice of removal of a criminal prosecution is due within 30 days after the
+    # arraignment in the state court (or before trial, whichever is earlier).
+    removal_window_days: int = Field(default=30, gt=0)
+    # After a grand jury date, the charging decision falls due this long after it.
+    grand_jury_decision_after: timedelta = Field(default=timedelta(days=30), gt=timedelta(0))
+
+
+# Cases filed before the prosecution stage carry a policy without its task: they are read with this default,
+# the same on every replay.
+CHARGING_DECISION_DEFAULT = {"due": "P90D", "escalation": [{"after": "PT0S", "notify": ["prosecutor_liaison"]},
+                                                           {"after": "P30D", "notify": ["command"]}]}
 
 
 class Policy(_Frozen):
@@ -56,6 +77,16 @@ class Policy(_Frozen):
     prosecutor: Prosecutor
     tasks: dict[Task, TaskPolicy]
     statutes: list[Statute] = Field(min_length=1)
+    prosecution: Prosecution = Prosecution()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _tasks_added_since(cls, data):
+        if isinstance(data, dict) and isinstance(data.get("tasks"), dict):
+            tasks = data["tasks"]
+            if Task.CHARGING_DECISION.value not in tasks and Task.CHARGING_DECISION not in tasks:
+                data = {**data, "tasks": {**tasks, Task.CHARGING_DECISION.value: CHARGING_DECISION_DEFAULT}}
+        return data
 
     @field_validator("time_zone")
     @classmethod

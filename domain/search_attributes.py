@@ -12,8 +12,10 @@ OPEN_TASKS = SearchAttributeKey.for_keyword_list("OpenTasks")
 NEXT_DEADLINE = SearchAttributeKey.for_datetime("NextDeadline")
 ESCALATION_LEVEL = SearchAttributeKey.for_int("EscalationLevel")
 DISTRICT = SearchAttributeKey.for_keyword("District")
+# The end of the last day for a notice of removal to federal court, while that window is open.
+REMOVAL_DEADLINE = SearchAttributeKey.for_datetime("RemovalDeadline")
 
-ALL = (CASE_NUMBER, CASE_STAGE, OPEN_TASKS, NEXT_DEADLINE, ESCALATION_LEVEL, DISTRICT)
+ALL = (CASE_NUMBER, CASE_STAGE, OPEN_TASKS, NEXT_DEADLINE, ESCALATION_LEVEL, DISTRICT, REMOVAL_DEADLINE)
 
 # The names `temporal server start-dev --search-attribute NAME=TYPE` expects.
 CLI_TYPES = {
@@ -23,6 +25,7 @@ CLI_TYPES = {
     NEXT_DEADLINE: "Datetime",
     ESCALATION_LEVEL: "Int",
     DISTRICT: "Keyword",
+    REMOVAL_DEADLINE: "Datetime",
 }
 
 

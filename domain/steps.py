@@ -3,7 +3,7 @@
 Pure functions over CaseState, called by the workflow's update validators and handlers.
 """
 
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta
 
 from pydantic import ValidationError
 
@@ -12,26 +12,34 @@ from domain.case import (
     CorrectionRecord,
     EvidenceEntry,
     PersonRef,
+    ProsecutionState,
     Recorded,
     RecordingState,
     complete_task,
     footage_hold_due,
     open_task,
     purge_at,
+    removal_window,
 )
 from domain.corrections import correct
-from domain.enums import Disposition, Stage, Task, TaskStatus
+from domain.enums import ChargingKind, Disposition, ProsecutionOutcome, ReviewDecision, Stage, Task, TaskStatus
 from domain.errors import Rejection, RejectionKind
 from domain.events import EventKind
 from domain.messages import (
     Actor,
+    Arraignment,
+    ChargeAnalysis,
+    ChargingDecision,
     CommandApproval,
     EvidenceItem,
     EvidenceRemoval,
     FootageHold,
     LegalReview,
     Person,
+    ProsecutionOutcomeIn,
     ReferralAcknowledgement,
+    RemovalNotice,
+    RemovalOutcome,
     StatementIn,
     Supplement,
     Step,
@@ -134,13 +142,38 @@ def apply_violation_report(state: CaseState, step: Step[ViolationReport], now: d
 def check_legal_review(state: CaseState, step: Step[LegalReview], policy: Policy) -> None:
     _begin(state, step, Operation.LEGAL_REVIEW, Task.LEGAL_REVIEW)
     alleged = state.alleged_statutes()
-    for i, charge in enumerate(step.payload.charges):
+    review = step.payload
+    for i, charge in enumerate(review.charges):  # (reviews of the single-block form)
         if charge not in alleged:
-            raise Rejection(
-                RejectionKind.INVALID,
-                f"'{charge}' is not among the alleged statutes ({', '.join(alleged)})",
-                f"charges[{i}]",
-            )
+            raise Rejection(RejectionKind.INVALID,
+                            f"'{charge}' is not among the alleged statutes ({', '.join(alleged)})", f"charges[{i}]")
+    for i, subject in enumerate(review.subjects):
+        for j, charge in enumerate(subject.charges):
+            where = f"subjects[{i}].charges[{j}]"
+            if charge.statute not in alleged:
+                raise Rejection(RejectionKind.INVALID, f"'{charge.statute}' is not among the alleged statutes "
+                                f"({', '.join(alleged)})", f"{where}.statute")
+            _check_elements(state, charge, policy, where, proving=review.decision == ReviewDecision.REFER)
+
+
+def _check_elements(state: CaseState, charge: ChargeAnalysis, policy: Policy, where: str, proving: bool) -> None:
+    """Each element named is one of the statute's; to refer, every element of it is addressed; each evidence
+    item cited is one of the case's and still on it."""
+    elements = policy.statute(charge.statute).elements
+    for k, proof in enumerate(charge.elements):
+        if elements and proof.element > len(elements):
+            raise Rejection(RejectionKind.INVALID, f"{charge.statute} has {len(elements)} elements in the catalogue",
+                            f"{where}.elements[{k}].element")
+        for m, evidence_id in enumerate(proof.evidence):
+            entry = state.evidence_item(evidence_id)
+            if entry is None or entry.removed is not None:
+                raise Rejection(RejectionKind.INVALID, f"no evidence {evidence_id} on this case",
+                                f"{where}.elements[{k}].evidence[{m}]")
+    missing = sorted(set(range(1, len(elements) + 1)) - {p.element for p in charge.elements})
+    if proving and missing:
+        raise Rejection(RejectionKind.INVALID, f"to refer, every element of {charge.statute} needs its facts: "
+                        f"element {', '.join(map(str, missing))} ({elements[missing[0] - 1]}) is not addressed",
+                        f"{where}.elements")
 
 
 def apply_legal_review(state: CaseState, step: Step[LegalReview], now: datetime, policy: Policy) -> dict | None:
@@ -306,6 +339,128 @@ def apply_remove_evidence(state: CaseState, step: Step[EvidenceRemoval], now: da
     return {"number": entry.number, "sha256": entry.item.sha256}
 
 
+def _require_prosecution(state: CaseState, what: str) -> ProsecutionState:
+    _require_not_closed(state, what)
+    if state.stage != Stage.PROSECUTION or state.prosecution is None:
+        raise Rejection(RejectionKind.CONFLICT, f"{what} comes after the prosecutor's acknowledgement: the case "
+                        f"is in stage {state.stage.value}")
+    return state.prosecution
+
+
+def _require_charged(state: CaseState, what: str) -> ProsecutionState:
+    prosecution = _require_prosecution(state, what)
+    if not prosecution.charged:
+        raise Rejection(RejectionKind.CONFLICT, f"{what} needs a charging decision of 'charged' first")
+    return prosecution
+
+
+def check_charging_decision(state: CaseState, step: Step[ChargingDecision], policy: Policy) -> None:
+    _begin(state, step, Operation.CHARGING_DECISION, Task.CHARGING_DECISION)
+    decision = step.payload
+    subjects = state.referred_subjects()
+    for i, filed in enumerate(decision.charges):
+        if subjects and filed.subject not in subjects:
+            raise Rejection(RejectionKind.INVALID, f"'{filed.subject}' is not among the subjects the legal review "
+                            f"referred ({'; '.join(subjects)})", f"charges[{i}].subject")
+        for j, statute in enumerate(filed.statutes):
+            if policy.statute(statute) is None:
+                raise Rejection(RejectionKind.INVALID, f"'{statute}' is not in the statute catalogue",
+                                f"charges[{i}].statutes[{j}]")
+
+
+def apply_charging_decision(state: CaseState, step: Step[ChargingDecision], now: datetime, policy: Policy
+                            ) -> dict | None:
+    decision, prosecution = step.payload, state.prosecution
+    prosecution.decisions.append(Recorded(payload=decision, by=PersonRef.of(step.actor), at=now))
+    task = state.tasks[Task.CHARGING_DECISION]
+    if decision.decision == ChargingKind.GRAND_JURY:
+        # The task stays open, due once the grand jury has sat: a true bill is 'charged', no bill 'declined'.
+        end_of_day = datetime.combine(decision.grand_jury_date + timedelta(days=1), time(0), tzinfo=policy.zone)
+        task.due_at = end_of_day.astimezone(UTC) + policy.prosecution.grand_jury_decision_after
+        task.escalation_level = 0
+        return {"due_at": task.due_at.isoformat()}
+    complete_task(state, Task.CHARGING_DECISION, step.actor, now)
+    if decision.arraignment_date is not None:
+        return _open_removal_window(prosecution, decision.arraignment_date, policy)
+    return None
+
+
+def _open_removal_window(prosecution: ProsecutionState, arraignment: date, policy: Policy) -> dict:
+    prosecution.arraignment_date = arraignment
+    prosecution.removal_deadline, prosecution.removal_due_at = removal_window(arraignment, policy)
+    return {"removal_deadline": prosecution.removal_deadline.isoformat()}
+
+
+def check_arraignment(state: CaseState, step: Step[Arraignment], policy: Policy) -> None:
+    require_role(step.actor, Operation.ARRAIGNMENT)
+    prosecution = _require_charged(state, "the arraignment")
+    if prosecution.arraignment_date is not None:
+        raise Rejection(RejectionKind.CONFLICT, "the arraignment is already recorded "
+                        f"({prosecution.arraignment_date.isoformat()})", "arraignment_date")
+    if step.payload.arraignment_date < prosecution.decision.decided_at.date() - timedelta(days=1):
+        raise Rejection(RejectionKind.INVALID, "must not be before the charging decision "
+                        f"({prosecution.decision.decided_at.date().isoformat()})", "arraignment_date")
+
+
+def apply_arraignment(state: CaseState, step: Step[Arraignment], now: datetime, policy: Policy) -> dict | None:
+    state.prosecution.arraignment = Recorded(payload=step.payload, by=PersonRef.of(step.actor), at=now)
+    return _open_removal_window(state.prosecution, step.payload.arraignment_date, policy)
+
+
+def check_removal_notice(state: CaseState, step: Step[RemovalNotice], policy: Policy) -> None:
+    require_role(step.actor, Operation.REMOVAL_NOTICE)
+    prosecution = _require_charged(state, "a notice of removal")
+    if prosecution.removal_notice is not None:
+        raise Rejection(RejectionKind.CONFLICT, "a notice of removal is already recorded "
+                        f"({prosecution.removal_notice.payload.federal_case_number})")
+    if prosecution.outcome is not None:
+        raise Rejection(RejectionKind.CONFLICT, "the prosecution's outcome is already recorded")
+
+
+def apply_removal_notice(state: CaseState, step: Step[RemovalNotice], now: datetime, policy: Policy) -> dict | None:
+    prosecution = state.prosecution
+    prosecution.removal_notice = Recorded(payload=step.payload, by=PersonRef.of(step.actor), at=now)
+    # Filed after the window: § 1455(b)(1) lets the court grant leave for good cause; the case records it as late.
+    late = prosecution.removal_deadline is not None and step.payload.filed_on > prosecution.removal_deadline
+    return {"late": late}
+
+
+def check_removal_outcome(state: CaseState, step: Step[RemovalOutcome], policy: Policy) -> None:
+    require_role(step.actor, Operation.REMOVAL_OUTCOME)
+    prosecution = _require_charged(state, "the outcome of a removal")
+    if prosecution.removal_notice is None:
+        raise Rejection(RejectionKind.CONFLICT, "no notice of removal is recorded")
+    if prosecution.removal_outcome is not None:
+        raise Rejection(RejectionKind.CONFLICT, "the removal's outcome is already recorded "
+                        f"({prosecution.removal_outcome.payload.result.value})")
+    if step.payload.decided_on < prosecution.removal_notice.payload.filed_on:
+        raise Rejection(RejectionKind.INVALID, "must not be before the notice of removal was filed "
+                        f"({prosecution.removal_notice.payload.filed_on.isoformat()})", "decided_on")
+
+
+def apply_removal_outcome(state: CaseState, step: Step[RemovalOutcome], now: datetime, policy: Policy
+                          ) -> dict | None:
+    state.prosecution.removal_outcome = Recorded(payload=step.payload, by=PersonRef.of(step.actor), at=now)
+
+
+# While a removal is pending the state court may not enter a judgment of conviction (28 U.S.C. § 1455(b)(3)).
+CONVICTIONS = (ProsecutionOutcome.CONVICTED, ProsecutionOutcome.PLEA)
+
+
+def check_prosecution_outcome(state: CaseState, step: Step[ProsecutionOutcomeIn], policy: Policy) -> None:
+    require_role(step.actor, Operation.PROSECUTION_OUTCOME)
+    prosecution = _require_charged(state, "the prosecution's outcome")
+    if prosecution.removal_pending and step.payload.outcome in CONVICTIONS:
+        raise Rejection(RejectionKind.CONFLICT, "a notice of removal is pending: the state court may not enter a "
+                        "judgment of conviction until the federal court remands (28 U.S.C. § 1455(b)(3)); record "
+                        "the removal's outcome first", "outcome")
+
+
+def apply_prosecution_outcome(state: CaseState, step: Step[ProsecutionOutcomeIn], now: datetime, policy: Policy
+                              ) -> dict | None:
+    state.prosecution.outcome = Recorded(payload=step.payload, by=PersonRef.of(step.actor), at=now)
+
+
 def close(state: CaseState, disposition: Disposition, now: datetime) -> None:
     for entry in state.tasks.values():
         if entry.status in (TaskStatus.OPEN, TaskStatus.PENDING):
@@ -331,4 +486,9 @@ STEPS = {
     EventKind.SUPPLEMENT_FILED: (check_supplement, apply_supplement),
     EventKind.EVIDENCE_ADDED: (check_add_evidence, apply_add_evidence),
     EventKind.EVIDENCE_REMOVED: (check_remove_evidence, apply_remove_evidence),
+    EventKind.CHARGING_DECIDED: (check_charging_decision, apply_charging_decision),
+    EventKind.ARRAIGNMENT_RECORDED: (check_arraignment, apply_arraignment),
+    EventKind.REMOVAL_NOTICE_RECORDED: (check_removal_notice, apply_removal_notice),
+    EventKind.REMOVAL_OUTCOME_RECORDED: (check_removal_outcome, apply_removal_outcome),
+    EventKind.PROSECUTION_OUTCOME_RECORDED: (check_prosecution_outcome, apply_prosecution_outcome),
 }

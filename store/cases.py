@@ -158,9 +158,19 @@ def _decisions(state: CaseState) -> list[dict]:
             case_id=state.case_id, task=task, decision=rec.payload.decision.value, actor_id=rec.by.id,
             actor_name=rec.by.name, decided_at=rec.at, data=rec.payload.model_dump(mode="json"),
         )
-        for task, records in (("legal_review", state.legal_reviews), ("command_approval", state.command_decisions))
+        for task, records in (("legal_review", state.legal_reviews), ("command_approval", state.command_decisions),
+                              ("charging_decision", state.prosecution.decisions if state.prosecution else []))
         for rec in records
-    ]
+    ] + _outcome(state)
+
+
+def _outcome(state: CaseState) -> list[dict]:
+    outcome = state.prosecution.outcome if state.prosecution else None
+    if outcome is None:
+        return []
+    return [dict(case_id=state.case_id, task="prosecution_outcome", decision=outcome.payload.outcome.value,
+                 actor_id=outcome.by.id, actor_name=outcome.by.name, decided_at=outcome.at,
+                 data=outcome.payload.model_dump(mode="json"))]
 
 
 # Each child table of the read model: the parts of the case snapshot it is drawn from, and its rows.
@@ -169,7 +179,7 @@ _CHILDREN = {
     Recording.__table__: (("recordings",), _recordings),
     Person.__table__: (("details", "supervisor_identification"), _people),
     Allegation.__table__: (("violation_report",), _allegations),
-    Decision.__table__: (("legal_reviews", "command_decisions"), _decisions),
+    Decision.__table__: (("legal_reviews", "command_decisions", "prosecution"), _decisions),
 }
 
 

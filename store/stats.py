@@ -1,15 +1,17 @@
 """Aggregate counts over the cases a caller may see: no personal data, no ids, one GROUP BY per figure."""
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, literal, text
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from domain.enums import Disposition, Stage, Task, TaskStatus
-from store.tables import Allegation, CaseTask, Incident
+from sqlalchemy.dialects.postgresql import TIMESTAMP
+
+from domain.enums import ChargingKind, Disposition, ProsecutionOutcome, Stage, Task, TaskStatus
+from store.tables import Allegation, CaseTask, Decision, Incident
 
 MONTHS = 12
 
@@ -28,6 +30,12 @@ class Figures:
     overdue_by_task: dict[str, int]
     allegations_by_statute: dict[str, int]
     referrals_by_month: list[MonthCount] = field(default_factory=list)
+    charging_decisions_by_month: list[dict] = field(default_factory=list)  # {month, charged, declined, …}
+    outcomes_by_month: list[dict] = field(default_factory=list)  # {month, convicted, acquitted, …}
+    charging_decisions_by_statute: dict[str, dict[str, int]] = field(default_factory=dict)
+    outcomes_by_statute: dict[str, dict[str, int]] = field(default_factory=dict)
+    open_removal_windows: int = 0
+    removal_windows_closing_within_7_days: int = 0
 
 
 def last_months(now: datetime, zone: ZoneInfo, months: int = MONTHS) -> list[str]:
@@ -69,16 +77,38 @@ async def figures(session: AsyncSession, *, visible_to, now: datetime, zone: Zon
         .group_by(Allegation.statute), visible_to))
     statutes = dict(sorted(((statute, count) for statute, count in rows), key=lambda item: (-item[1], item[0])))
 
-    # Referred cases by the month they closed (the acknowledgement), in the department's own calendar.
+    # Referred cases by the month the prosecutor acknowledged them, in the department's own calendar.
     months = last_months(now, zone)
     first = datetime.strptime(months[0], "%Y-%m").replace(tzinfo=zone)
     # Grouped by the output column's name: the expression's bound parameters would differ in GROUP BY.
-    month = func.to_char(func.timezone(literal(zone.key), Incident.closed_at), "YYYY-MM").label("closing_month")
+    month = func.to_char(func.timezone(literal(zone.key), CaseTask.completed_at), "YYYY-MM").label("ack_month")
     rows = await session.exec(_where(
         select(month, func.count())
-        .where(Incident.disposition == Disposition.REFERRED.value, Incident.closed_at >= first)
-        .group_by(text("closing_month")), visible_to))
+        .join(Incident, Incident.id == CaseTask.case_id)
+        .where(CaseTask.task == Task.REFERRAL_ACKNOWLEDGEMENT.value, CaseTask.status == TaskStatus.DONE.value,
+               CaseTask.completed_at >= first)
+        .group_by(text("ack_month")), visible_to))
     referred = dict(rows.all())
+
+    # After the referral: each charging decision by the month it was made (as recorded), each final outcome by
+    # the month of its court date, and both by the statutes the case alleged.
+    decided = func.to_char(func.timezone(literal(zone.key), func.cast(Decision.data["decided_at"].astext,
+                                                                      TIMESTAMP(timezone=True))), "YYYY-MM")
+    settled = func.substr(Decision.data["decided_on"].astext, 1, 7)
+    charging = await _by_month(session, visible_to, "charging_decision", decided, months, ChargingKind)
+    outcomes = await _by_month(session, visible_to, "prosecution_outcome", settled, months, ProsecutionOutcome)
+    charging_statutes = await _by_statute(session, visible_to, "charging_decision", ChargingKind)
+    outcome_statutes = await _by_statute(session, visible_to, "prosecution_outcome", ProsecutionOutcome)
+
+    # Removal windows open now (a notice may still be filed), and those whose last day is within a week.
+    due = func.cast(Incident.state["prosecution"]["removal_due_at"].astext, TIMESTAMP(timezone=True))
+    window_open = (Incident.stage == Stage.PROSECUTION.value,
+                   Incident.state["prosecution"]["removal_due_at"].astext.isnot(None),
+                   Incident.state["prosecution"]["removal_window_closed"].astext == "false",
+                   func.coalesce(Incident.state["prosecution"]["removal_notice"].astext, "null") == "null")
+    row = (await session.exec(_where(
+        select(func.count(), func.count().filter(due < now + timedelta(days=7))).where(*window_open),
+        visible_to))).one()
 
     return Figures(
         total_cases=sum(by_stage.values()),
@@ -87,4 +117,39 @@ async def figures(session: AsyncSession, *, visible_to, now: datetime, zone: Zon
         overdue_by_task=overdue,
         allegations_by_statute=statutes,
         referrals_by_month=[MonthCount(m, referred.get(m, 0)) for m in months],
+        charging_decisions_by_month=charging,
+        outcomes_by_month=outcomes,
+        charging_decisions_by_statute=charging_statutes,
+        outcomes_by_statute=outcome_statutes,
+        open_removal_windows=row[0],
+        removal_windows_closing_within_7_days=row[1],
     )
+
+
+async def _by_month(session: AsyncSession, visible_to, task: str, month_of, months: list[str], kinds) -> list[dict]:
+    """[{month, <each kind>: count}] for the last months, oldest first, zero included."""
+    month = month_of.label("decision_month")
+    rows = await session.exec(_where(
+        select(month, Decision.decision, func.count())
+        .join(Incident, Incident.id == Decision.case_id)
+        .where(Decision.task == task)
+        .group_by(text("decision_month"), Decision.decision), visible_to))
+    counts: dict[str, dict[str, int]] = {m: {k.value: 0 for k in kinds} for m in months}
+    for m, kind, count in rows:
+        if m in counts:
+            counts[m][kind] = count
+    return [{"month": m, **counts[m]} for m in months]
+
+
+async def _by_statute(session: AsyncSession, visible_to, task: str, kinds) -> dict[str, dict[str, int]]:
+    """{statute alleged: {kind: cases}}: the cases with a decision of each kind, by the statutes they allege."""
+    rows = await session.exec(_where(
+        select(Allegation.statute, Decision.decision, func.count(func.distinct(Decision.case_id)))
+        .join(Incident, Incident.id == Decision.case_id)
+        .join(Allegation, Allegation.case_id == Decision.case_id)
+        .where(Decision.task == task)
+        .group_by(Allegation.statute, Decision.decision), visible_to))
+    found: dict[str, dict[str, int]] = {}
+    for statute, kind, count in rows:
+        found.setdefault(statute, {k.value: 0 for k in kinds})[kind] = count
+    return dict(sorted(found.items()))

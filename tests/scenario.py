@@ -43,11 +43,31 @@ IDENTIFIED = {"outcome": "identified", "name": "J. Doe", "agency": "ICE", "title
 VIOLATIONS = {"allegations": [{"statute": "720 ILCS 5/12-3", "person": "agent in grey vest",
                                "facts": "Struck a bystander who was filming from the sidewalk."}],
               "narrative": "The bystander stood 3 m away and made no threatening move."}
-REFER = {"decision": "refer", "charges": ["720 ILCS 5/12-3"], "rationale": "The force was gratuitous.",
-         "return_tasks": [],
-         "immunity": {"federal_authority": "Administrative warrant for one person, not the bystander.",
-                      "necessary_and_proper": "Striking a non-resisting bystander was not necessary.",
-                      "finding": "not_immune"}}
+SUBJECT = {
+    "subject": "unidentified agent in grey vest", "agency": "ICE",
+    "acts": "Struck a bystander who was filming from the sidewalk, 3 m from the arrest.",
+    "charges": [{"statute": "720 ILCS 5/12-3", "elements": [
+        {"element": 1, "facts": "He swung at her deliberately (witness P2; camera X6031234 at 13:09)."},
+        {"element": 2, "facts": "Abrasions to both palms, treated by EMS (P1)."},
+    ]}],
+    "authority": {"operation": "Arrest of one named person", "legal_basis": "administrative_warrant",
+                  "basis_detail": "Form I-200", "target": "the person named in the warrant, not the bystander",
+                  "within_authority": "The warrant reached one person; it did not reach the bystander.",
+                  "finding": "not_met"},
+    "necessary_and_proper": {"conduct": "A blow to a bystander who was filming.",
+                             "alternatives": "Asking her to step back; the arrest was complete.",
+                             "objective_reasonableness": "Not reasonable: she made no threatening move.",
+                             "finding": "not_met"},
+    "finding": "not_immune",
+    "disputed_facts": ["Whether the bystander stepped towards the arrest before the blow"],
+}
+REFER = {"decision": "refer", "rationale": "The force was gratuitous.", "subjects": [SUBJECT]}
+# A review as the desk and the API took it before the per-subject form (recorded histories carry it).
+REFER_SINGLE_BLOCK = {
+    "decision": "refer", "charges": ["720 ILCS 5/12-3"], "rationale": "The force was gratuitous.", "return_tasks": [],
+    "immunity": {"federal_authority": "Administrative warrant for one person, not the bystander.",
+                 "necessary_and_proper": "Striking a non-resisting bystander was not necessary.",
+                 "finding": "not_immune"}}
 VICTIM = {"part": "victim", "name": "Jane Roe",
           "contact": {"phone": "312-555-0100", "email": "jane.roe@example.org", "address": "2700 S Pulaski Rd"},
           "language": "es", "interpreter": True,
@@ -61,6 +81,20 @@ WITNESS = {"part": "witness", "name_withheld": "declined", "contact": {"phone": 
                            "taken_at": at(25), "place": "2650 W 26th St"}]}
 APPROVE = {"decision": "approve", "note": "Approved for referral to the CCSAO."}
 ACK = {"prosecutor_case_number": "26-FR-0193", "received_by": "ASA M. Lee", "received_at": "2026-02-10T09:00:00-06:00"}
+# After the referral, on the days before today (the removal window runs 30 days from the arraignment).
+ARRAIGNED = date.today() - timedelta(days=3)
+DECIDED = (RECORDED - timedelta(days=5)).isoformat()
+CHARGED = {"decision": "charged", "decided_at": DECIDED, "court_case_number": "26-CR-01234",
+           "charges": [{"subject": "unidentified agent in grey vest", "statutes": ["720 ILCS 5/12-3"]}],
+           "arraignment_date": ARRAIGNED.isoformat()}
+DECLINED = {"decision": "declined", "decided_at": DECIDED,
+            "reason": "Insufficient evidence to identify the agent beyond a reasonable doubt."}
+REMOVAL = {"filed_on": (ARRAIGNED + timedelta(days=1)).isoformat(),
+           "district_court": "U.S. District Court for the Northern District of Illinois",
+           "federal_case_number": "1:26-cr-00077"}
+REMANDED = {"result": "remanded", "decided_on": (ARRAIGNED + timedelta(days=2)).isoformat(),
+            "note": "No colorable federal defence."}
+CONVICTED = {"outcome": "convicted", "decided_on": date.today().isoformat()}
 
 
 def recorded_at(started: datetime, body: dict = FILING) -> dict:
@@ -139,8 +173,12 @@ class Driver:
         return await self.ok(case_id, "violation-report", "officer", VIOLATIONS)
 
     async def refer_to_the_end(self, case_id: str) -> dict:
-        """Investigation, a referral, its approval and the prosecutor's acknowledgement."""
+        """Investigation, a referral, its approval and the prosecutor's acknowledgement: the case is in prosecution."""
         await self.investigate(case_id)
         await self.ok(case_id, "legal-review", "reviewer", REFER)
         await self.ok(case_id, "command-approval", "commander", APPROVE)
         return await self.ok(case_id, "referral-acknowledgement", "liaison", ACK)
+
+    async def decline_charges(self, case_id: str) -> dict:
+        """The prosecutor declines to charge: the case closes, referred."""
+        return await self.ok(case_id, "charging-decision", "liaison", DECLINED)

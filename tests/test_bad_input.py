@@ -186,7 +186,7 @@ YESTERDAY_BUT_ONE = (NOW - timedelta(days=2)).date().isoformat()
         ("violation-report", "officer",
          {**VIOLATIONS, "allegations": [{**VIOLATIONS["allegations"][0], "facts": "struck\x00"}]},
          "allegations[0].facts", "NUL"),
-        ("legal-review", "reviewer", {**REFER, "charges": ["720 ILCS 5/12-3"] * 101}, "charges", "at most 100"),
+        ("legal-review", "reviewer", {**REFER, "subjects": REFER["subjects"] * 51}, "subjects", "at most 50"),
         ("referral-acknowledgement", "liaison", {**ACK, "received_at": FUTURE}, "received_at",
          "must not be in the future"),
         ("referral-acknowledgement", "liaison", {**ACK, "received_at": "1066-10-14T09:00:00+00:00"}, "received_at",

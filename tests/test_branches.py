@@ -1,12 +1,26 @@
 """The lifecycle's other ends: return, decline, reject, withdrawal."""
 
-from tests.scenario import APPROVE, HOLD_1, HOLD_2, IDENTIFIED, REFER, VIOLATIONS, Driver
+from datetime import date, timedelta
+
+from tests.scenario import (
+    ACK,
+    APPROVE,
+    CHARGED,
+    DECLINED,
+    HOLD_1,
+    HOLD_2,
+    IDENTIFIED,
+    REFER,
+    SUBJECT,
+    VIOLATIONS,
+    Driver,
+)
 
 RETURN = {"decision": "return", "rationale": "Identify the supervisor again: the credential was not legible.",
           "return_tasks": ["supervisor_identification"]}
-DECLINE = {"decision": "decline", "rationale": "The force used was within the warrant's scope.",
-           "immunity": {"federal_authority": "Judicial warrant.", "necessary_and_proper": "Reasonable.",
-                        "finding": "immune"}}
+IMMUNE = {**SUBJECT, "authority": {**SUBJECT["authority"], "legal_basis": "judicial_warrant", "finding": "met"},
+          "necessary_and_proper": {**SUBJECT["necessary_and_proper"], "finding": "met"}, "finding": "immune"}
+DECLINE = {"decision": "decline", "rationale": "The force used was within the warrant's scope.", "subjects": [IMMUNE]}
 
 
 async def test_return_reopens_only_the_named_tasks(api, people):
@@ -127,3 +141,55 @@ async def test_closed_histories_replay_deterministically(api, people, dev_server
     replayer = Replayer(workflows=[IncidentWorkflow], data_converter=data_converter(TEST_KEYS))
     result = await replayer.replay_workflow(history)
     assert result.replay_failure is None
+
+
+async def test_declined_charges_close_the_case_referred(api, people):
+    d = Driver(api, people)
+    cid = (await d.new_case())["id"]
+    case = await d.refer_to_the_end(cid)
+    assert case["stage"] == "prosecution"
+    case = await d.decline_charges(cid)
+    assert (case["stage"], case["disposition"]) == ("closed", "referred")
+    assert case["prosecution"]["decisions"][0]["payload"]["reason"].startswith("Insufficient evidence")
+    assert case["prosecution"]["outcome"] is None
+    closed = next(e for e in (await d.settled(cid))["items"] if e["kind"] == "case_closed")
+    assert (closed["kind"], closed["data"]) == ("case_closed", {"disposition": "referred",
+                                                               "charging_decision": "declined"})
+
+
+async def test_further_investigation_reopens_the_named_tasks_then_a_new_review(api, people):
+    d = Driver(api, people)
+    cid = (await d.new_case())["id"]
+    await d.refer_to_the_end(cid)
+    further = {"decision": "further_investigation", "decided_at": CHARGED["decided_at"],
+               "requested": "Identify the supervisor by name: the credential on camera is not legible.",
+               "return_tasks": ["supervisor_identification"]}
+    case = await d.ok(cid, "charging-decision", "liaison", further)
+    assert case["stage"] == "investigation" and case["investigation_round"] == 2
+    assert case["tasks"]["supervisor_identification"]["status"] == "open"
+    assert case["tasks"]["violation_report"]["status"] == "done"
+    assert case["tasks"]["charging_decision"]["status"] == "done"
+    case = await d.ok(cid, "supervisor-identification", "officer", IDENTIFIED)
+    assert case["stage"] == "legal_review"  # a new legal review, approval, and the packet's next version
+    await d.ok(cid, "legal-review", "reviewer", REFER)
+    await d.ok(cid, "command-approval", "commander", APPROVE)
+    case = await d.ok(cid, "referral-acknowledgement", "liaison", ACK)
+    assert case["stage"] == "prosecution" and case["tasks"]["charging_decision"]["status"] == "open"
+    case = await d.ok(cid, "charging-decision", "liaison", CHARGED)
+    assert [x["payload"]["decision"] for x in case["prosecution"]["decisions"]] == ["further_investigation",
+                                                                                    "charged"]
+    assert [r["payload"]["decision"] for r in case["legal_reviews"]] == ["refer", "refer"]
+
+
+async def test_a_grand_jury_keeps_the_decision_open_until_its_date_has_passed(api, people):
+    d = Driver(api, people)
+    cid = (await d.new_case())["id"]
+    await d.refer_to_the_end(cid)
+    sits = date.today() + timedelta(days=20)
+    case = await d.ok(cid, "charging-decision", "liaison", {"decision": "grand_jury", "decided_at": CHARGED["decided_at"],
+                                                           "grand_jury_date": sits.isoformat()})
+    task = case["tasks"]["charging_decision"]
+    assert task["status"] == "open" and task["escalation_level"] == 0
+    assert task["due_at"][:10] == (sits + timedelta(days=31)).isoformat()  # 30 days after the day it sits
+    case = await d.ok(cid, "charging-decision", "liaison", CHARGED)  # a true bill
+    assert case["tasks"]["charging_decision"]["status"] == "done" and case["stage"] == "prosecution"

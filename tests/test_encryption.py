@@ -34,6 +34,7 @@ async def test_raw_history_search_attributes_and_logs_hold_no_personal_data(api,
         cid = (await d.new_case(body=filing(people=[VICTIM])))["id"]
         await d.ok(cid, "supplements", "officer", {"narrative": "A witness came forward.", "people": [WITNESS]})
         await d.refer_to_the_end(cid)
+        await d.decline_charges(cid)
         await dev_server.client.get_workflow_handle(workflow_id_for(cid)).result()
     written = repr(logged) + caplog.text
     assert any(event.get("case_id") == cid for event in logged)  # the logs do speak of the case

@@ -2,20 +2,36 @@
 
 import asyncio
 from collections import Counter
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import text
 from sqlmodel import select
 
 from domain.case import workflow_id_for
 from store.tables import Allegation, CaseTask, Decision, Incident, Recording
-from tests.scenario import ACK, APPROVE, HOLD_1, HOLD_2, IDENTIFIED, REFER, VIOLATIONS, Driver
+from tests.scenario import (
+    ACK,
+    APPROVE,
+    ARRAIGNED,
+    CHARGED,
+    CONVICTED,
+    HOLD_1,
+    HOLD_2,
+    IDENTIFIED,
+    REFER,
+    REMANDED,
+    REMOVAL,
+    VIOLATIONS,
+    Driver,
+)
 
 
 def statuses(case: dict) -> dict[str, str]:
     return {task: entry["status"] for task, entry in case["tasks"].items()}
 
 
-async def test_chicago_scenario_from_filing_to_acknowledgement(api, people, sessions):
+async def test_chicago_scenario_from_filing_to_the_outcome(api, people, sessions):
     d = Driver(api, people)
     case = await d.new_case()
     cid = case["id"]
@@ -24,6 +40,7 @@ async def test_chicago_scenario_from_filing_to_acknowledgement(api, people, sess
     assert statuses(case) == {
         "footage_hold": "open", "supervisor_identification": "open", "violation_report": "open",
         "legal_review": "pending", "command_approval": "pending", "referral_acknowledgement": "pending",
+        "charging_decision": "pending",
     }
     assert all(case["tasks"][t]["due_at"] for t in ("footage_hold", "supervisor_identification", "violation_report"))
     assert case["links"]["temporal_ui"].endswith(f"/namespaces/default/workflows/incident-{cid}")
@@ -50,9 +67,28 @@ async def test_chicago_scenario_from_filing_to_acknowledgement(api, people, sess
     case = await d.ok(cid, "command-approval", "commander", APPROVE)
     assert case["stage"] == "referral"
     case = await d.ok(cid, "referral-acknowledgement", "liaison", ACK)
-    assert case["stage"] == "closed"
-    assert case["disposition"] == "referred"
     assert case["acknowledgement"]["payload"]["prosecutor_case_number"] == "26-FR-0193"
+    # The acknowledgement opens the prosecution stage: the charging decision is the liaison's to record.
+    assert (case["stage"], case["disposition"]) == ("prosecution", None)
+    assert case["tasks"]["charging_decision"]["status"] == "open" and case["tasks"]["charging_decision"]["due_at"]
+
+    case = await d.ok(cid, "charging-decision", "liaison", CHARGED)
+    assert case["stage"] == "prosecution" and case["tasks"]["charging_decision"]["status"] == "done"
+    prosecution = case["prosecution"]
+    assert prosecution["decisions"][0]["payload"]["court_case_number"] == "26-CR-01234"
+    # 30 days after the arraignment is the last day for a notice of removal; it ends at midnight in Chicago.
+    last_day = ARRAIGNED + timedelta(days=30)
+    assert prosecution["removal_deadline"] == last_day.isoformat()
+    ends = datetime.combine(last_day + timedelta(days=1), time(0), tzinfo=ZoneInfo("America/Chicago"))
+    assert datetime.fromisoformat(prosecution["removal_due_at"]) == ends
+    case = await d.ok(cid, "removal-notice", "liaison", REMOVAL)
+    assert case["prosecution"]["removal_notice"]["payload"]["federal_case_number"] == "1:26-cr-00077"
+    case = await d.ok(cid, "removal-outcome", "commander", REMANDED)
+    assert case["prosecution"]["removal_outcome"]["payload"]["result"] == "remanded"
+    assert case["stage"] == "prosecution"
+    case = await d.ok(cid, "prosecution-outcome", "liaison", CONVICTED)
+    assert (case["stage"], case["disposition"]) == ("closed", "referred")
+    assert case["prosecution"]["outcome"]["payload"]["outcome"] == "convicted"
 
     # The read model in PostgreSQL.
     async with sessions() as s:
@@ -60,20 +96,22 @@ async def test_chicago_scenario_from_filing_to_acknowledgement(api, people, sess
         assert (incident.stage, incident.disposition, incident.open_tasks) == ("closed", "referred", [])
         tasks = (await s.exec(select(CaseTask).where(CaseTask.case_id == cid))).all()
         assert {t.task: t.status for t in tasks}["referral_acknowledgement"] == "done"
+        assert {t.task: t.status for t in tasks}["charging_decision"] == "done"
         recordings = (await s.exec(select(Recording).where(Recording.case_id == cid))).all()
         assert sorted(r.hold_reference for r in recordings) == ["AXON-2026-0042", "AXON-2026-0043"]
         assert [a.statute for a in (await s.exec(select(Allegation).where(Allegation.case_id == cid))).all()] \
             == ["720 ILCS 5/12-3"]
         decisions = (await s.exec(select(Decision).where(Decision.case_id == cid))).all()
         assert sorted((x.task, x.decision, x.actor_name) for x in decisions) == [
-            ("command_approval", "approve", "Test commander"), ("legal_review", "refer", "Test reviewer")]
+            ("charging_decision", "charged", "Test liaison"), ("command_approval", "approve", "Test commander"),
+            ("legal_review", "refer", "Test reviewer"), ("prosecution_outcome", "convicted", "Test liaison")]
 
     # The audit trail: every step and stage change, with actors, in one verifiable chain. The documents
     # are made in the background after the step that asked for them, so their events fall in after it.
     trail = await d.settled(cid)
     assert trail["chain_valid"] is True
     items = trail["items"]
-    assert [e["seq"] for e in items] == list(range(1, 18))
+    assert [e["seq"] for e in items] == list(range(1, 23))
     assert [(e["kind"], e["actor_name"]) for e in items if e["kind"] != "document_generated"] == [
         ("case_filed", "Test officer"),
         ("footage_hold_confirmed", "Test custodian"),
@@ -86,8 +124,15 @@ async def test_chicago_scenario_from_filing_to_acknowledgement(api, people, sess
         ("command_decided", "Test commander"),
         ("stage_changed", None),
         ("referral_acknowledged", "Test liaison"),
+        ("stage_changed", None),
+        ("charging_decided", "Test liaison"),
+        ("removal_notice_recorded", "Test liaison"),
+        ("removal_outcome_recorded", "Test commander"),
+        ("prosecution_outcome_recorded", "Test liaison"),
         ("case_closed", None),
     ]
+    closed = items[-1] if items[-1]["kind"] == "case_closed" else next(e for e in items if e["kind"] == "case_closed")
+    assert closed["data"] == {"disposition": "referred", "charging_decision": "charged", "outcome": "convicted"}
     documents = [(e["data"]["kind"], e["data"]["version"], e["seq"]) for e in items if e["kind"] == "document_generated"]
     assert [(kind, version) for kind, version, _ in documents] == [
         ("preservation_request", 1), ("preservation_request", 2), ("preservation_request", 3),
@@ -106,15 +151,16 @@ async def test_each_step_is_one_write_and_its_documents_follow_it(api, people, d
     d = Driver(api, people)
     cid = (await d.new_case())["id"]
     await d.refer_to_the_end(cid)
+    await d.decline_charges(cid)
     handle = dev_server.client.get_workflow_handle(workflow_id_for(cid))
     await handle.result()
     events = (await handle.fetch_history()).events
     scheduled = Counter(e.activity_task_scheduled_event_attributes.activity_type.name for e in events
                         if e.HasField("activity_task_scheduled_event_attributes"))
-    # The filing and six steps write once each; a document's record rides on a step's write under way
-    # or is written on its own: 7 to 11 writes. No `persist_case` (one per event) any more.
+    # The filing and seven steps write once each; a document's record rides on a step's write under way
+    # or is written on its own: 8 to 12 writes. No `persist_case` (one per event) any more.
     assert set(scheduled) == {"persist_case_events", "generate_document", "deliver_document"}
-    assert 7 <= scheduled["persist_case_events"] <= 11 and scheduled["generate_document"] == 4
+    assert 8 <= scheduled["persist_case_events"] <= 12 and scheduled["generate_document"] == 4
     assert scheduled["deliver_document"] == 1
     writes_per_update, open_updates = [], 0
     writes = 0
@@ -126,7 +172,7 @@ async def test_each_step_is_one_write_and_its_documents_follow_it(api, people, d
         elif e.HasField("workflow_execution_update_completed_event_attributes"):
             writes_per_update.append(writes)
             open_updates -= 1
-    assert writes_per_update == [1] * 7, writes_per_update  # the filing and six steps: one write each
+    assert writes_per_update == [1] * 8, writes_per_update  # the filing and seven steps: one write each
 
 
 async def test_a_document_is_listed_as_being_generated_until_it_is(api, people, sessions):

@@ -73,6 +73,8 @@ async def test_a_lifecycle_shows_on_the_worker_and_api_endpoints(metered, people
     assert value(found, "referrals_cases", stage="investigation") >= 1
 
     await d.refer_to_the_end(cid)
+
+    await d.decline_charges(cid)
     await dev_server.client.get_workflow_handle(workflow_id_for(cid)).result()  # after its last delivery
 
     text, found = await scrape("/metrics", api)

@@ -120,6 +120,7 @@ async def test_rebuild_writes_back_a_case_lost_with_its_documents_and_delivery(a
     case = await d.new_case()
     cid, number = case["id"], case["case_number"]
     await d.refer_to_the_end(cid)
+    await d.decline_charges(cid)
     await dev_server.client.get_workflow_handle(workflow_id_for(cid)).result()  # closed, packet e-mailed
     before = await d.events(cid)
     listing = (await api.get(f"/incidents/{cid}/documents", headers=people.headers("auditor"))).json()["items"]

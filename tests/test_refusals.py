@@ -3,7 +3,29 @@
 import pytest
 
 from domain.case import workflow_id_for
-from tests.scenario import ACK, APPROVE, FILING, HOLD_1, IDENTIFIED, PURGE_DATE, REFER, VIOLATIONS, Driver, filing, quiet
+from tests.scenario import (
+    ACK,
+    APPROVE,
+    CHARGED,
+    DECLINED,
+    FILING,
+    HOLD_1,
+    IDENTIFIED,
+    PURGE_DATE,
+    REFER,
+    REFER_SINGLE_BLOCK,
+    REMANDED,
+    REMOVAL,
+    SUBJECT,
+    VIOLATIONS,
+    Driver,
+    filing,
+    quiet,
+)
+
+
+def with_subject(**changes) -> dict:
+    return {**REFER, "subjects": [{**SUBJECT, **changes}]}
 
 
 async def footprint(d: Driver, dev_server, cid: str) -> tuple:
@@ -57,9 +79,21 @@ async def test_validator_refusals_in_review_and_approval(api, people, dev_server
     d = Driver(api, people)
     cid = (await d.new_case("officer_commander"))["id"]
     await d.investigate(cid)
-    not_alleged = {**REFER, "charges": ["720 ILCS 5/10-1"]}
-    await refused(d, dev_server, cid, "legal-review", "reviewer_commander", not_alleged, 422, "charges[0]",
-                  "not among the alleged statutes")
+    not_alleged = with_subject(charges=[{"statute": "720 ILCS 5/10-1", "elements": []}])
+    await refused(d, dev_server, cid, "legal-review", "reviewer_commander", not_alleged, 422,
+                  "subjects[0].charges[0].statute", "not among the alleged statutes")
+    # To refer, each element of a charge is addressed; an element the statute does not have is refused.
+    one_element = with_subject(charges=[{"statute": "720 ILCS 5/12-3", "elements": [SUBJECT["charges"][0]["elements"][0]]}])
+    await refused(d, dev_server, cid, "legal-review", "reviewer_commander", one_element, 422,
+                  "subjects[0].charges[0].elements", "element 2 (caused bodily harm")
+    third = {"element": 3, "facts": "x"}
+    too_many = with_subject(charges=[{"statute": "720 ILCS 5/12-3", "elements": [*SUBJECT["charges"][0]["elements"], third]}])
+    await refused(d, dev_server, cid, "legal-review", "reviewer_commander", too_many, 422,
+                  "subjects[0].charges[0].elements[2].element", "has 2 elements")
+    cited = {**SUBJECT["charges"][0]["elements"][0], "evidence": ["no-such-item"]}
+    no_item = with_subject(charges=[{"statute": "720 ILCS 5/12-3", "elements": [cited, SUBJECT["charges"][0]["elements"][1]]}])
+    await refused(d, dev_server, cid, "legal-review", "reviewer_commander", no_item, 422,
+                  "subjects[0].charges[0].elements[0].evidence[0]", "no evidence no-such-item")
     await d.ok(cid, "legal-review", "reviewer_commander", REFER)
     await refused(d, dev_server, cid, "command-approval", "reviewer_commander", APPROVE, 403,
                   says="the legal reviewer may not approve")
@@ -70,12 +104,58 @@ async def test_validator_refusals_in_review_and_approval(api, people, dev_server
     assert case["stage"] == "referral"
 
 
+async def test_prosecution_steps_only_in_their_turn(api, people, dev_server):
+    d = Driver(api, people)
+    cid = (await d.new_case())["id"]
+    # Before the acknowledgement: nothing of the prosecution stage can be recorded.
+    await refused(d, dev_server, cid, "charging-decision", "liaison", CHARGED, 409, says="charging_decision is not open")
+    await refused(d, dev_server, cid, "removal-notice", "liaison", REMOVAL, 409, says="after the prosecutor's "
+                  "acknowledgement")
+    await d.refer_to_the_end(cid)
+    await refused(d, dev_server, cid, "charging-decision", "officer", CHARGED, 403, says="prosecutor_liaison")
+    await refused(d, dev_server, cid, "removal-notice", "liaison", REMOVAL, 409, says="'charged' first")
+    await refused(d, dev_server, cid, "prosecution-outcome", "liaison", {"outcome": "plea", "decided_on":
+                  REMANDED["decided_on"]}, 409, says="'charged' first")
+    stranger = {**CHARGED, "charges": [{"subject": "Agent Smith", "statutes": ["720 ILCS 5/12-3"]}]}
+    await refused(d, dev_server, cid, "charging-decision", "liaison", stranger, 422, "charges[0].subject",
+                  "not among the subjects the legal review referred")
+    unknown = {**CHARGED, "charges": [{"subject": SUBJECT["subject"], "statutes": ["18 U.S.C. 242"]}]}
+    await refused(d, dev_server, cid, "charging-decision", "liaison", unknown, 422, "charges[0].statutes[0]")
+    without_date = {key: value for key, value in CHARGED.items() if key != "arraignment_date"}
+    case = await d.ok(cid, "charging-decision", "commander", without_date)  # command may record it too
+    assert case["prosecution"]["removal_deadline"] is None
+    await refused(d, dev_server, cid, "charging-decision", "liaison", DECLINED, 409, says="already done")
+    await refused(d, dev_server, cid, "removal-outcome", "liaison", REMANDED, 409, says="no notice of removal")
+    case = await d.ok(cid, "arraignment", "liaison", {"arraignment_date": CHARGED["arraignment_date"]})
+    assert case["prosecution"]["removal_deadline"]
+    await refused(d, dev_server, cid, "arraignment", "liaison", {"arraignment_date": CHARGED["arraignment_date"]},
+                  409, "arraignment_date", "already recorded")
+    await d.ok(cid, "removal-notice", "liaison", REMOVAL)
+    await refused(d, dev_server, cid, "removal-notice", "liaison", REMOVAL, 409, says="already recorded")
+    # While the removal is pending the state court cannot convict (28 U.S.C. § 1455(b)(3)); it can dismiss.
+    await refused(d, dev_server, cid, "prosecution-outcome", "liaison", {"outcome": "convicted", "decided_on":
+                  REMANDED["decided_on"]}, 409, "outcome", "§ 1455(b)(3)")
+    early = {**REMANDED, "decided_on": "2020-01-01"}
+    await refused(d, dev_server, cid, "removal-outcome", "liaison", early, 422, "decided_on", "before the notice")
+    case = await d.ok(cid, "prosecution-outcome", "liaison", {"outcome": "dismissed", "decided_on":
+                      REMANDED["decided_on"]})
+    assert (case["stage"], case["disposition"], case["prosecution"]["outcome"]["payload"]["outcome"]) == (
+        "closed", "referred", "dismissed")
+    await refused(d, dev_server, cid, "removal-outcome", "liaison", REMANDED, 409, says="closed")
+
+
 @pytest.mark.parametrize(
     ("path", "body", "field"),
     [
-        ("legal-review", {"decision": "refer", "rationale": "x", "immunity": REFER["immunity"]}, "charges"),
-        ("legal-review", {"decision": "refer", "rationale": "x", "charges": ["720 ILCS 5/12-3"]}, "immunity"),
-        ("legal-review", {**REFER, "immunity": {**REFER["immunity"], "finding": "immune"}}, "immunity"),
+        ("legal-review", {"decision": "refer", "rationale": "x"}, "subjects"),
+        # The single-block form is no longer taken: the analysis is per subject.
+        ("legal-review", {**REFER_SINGLE_BLOCK, "subjects": [SUBJECT]}, "charges"),
+        ("legal-review", {**REFER, "subjects": [{**SUBJECT, "finding": "immune"}]}, "subjects[0].finding"),
+        ("legal-review", {**REFER, "subjects": [{**SUBJECT, "charges": [], }]}, "subjects"),
+        ("legal-review", {**REFER, "subjects": [SUBJECT, SUBJECT]}, "subjects"),
+        ("legal-review", {**REFER, "subjects": [{**SUBJECT, "authority": {**SUBJECT["authority"],
+                                                                           "legal_basis": "hunch"}}]},
+         "subjects[0].authority.legal_basis"),
         ("legal-review", {"decision": "return", "rationale": "x"}, "return_tasks"),
         ("legal-review", {"decision": "return", "rationale": "x", "return_tasks": ["legal_review"]}, "return_tasks"),
         ("legal-review", {**REFER, "decision": "maybe"}, "decision"),
@@ -87,6 +167,16 @@ async def test_validator_refusals_in_review_and_approval(api, people, dev_server
         ("violation-report", {"allegations": [], "narrative": "x"}, "allegations"),
         ("command-approval", {"decision": "approve", "approved_by": "someone else"}, "approved_by"),
         ("referral-acknowledgement", {**ACK, "received_at": "2026-02-10T09:00:00"}, "received_at"),
+        ("charging-decision", {**CHARGED, "court_case_number": None}, "court_case_number"),
+        ("charging-decision", {**DECLINED, "reason": None}, "reason"),
+        ("charging-decision", {**DECLINED, "court_case_number": "26-CR-1"}, "court_case_number"),
+        ("charging-decision", {"decision": "grand_jury", "decided_at": CHARGED["decided_at"]}, "grand_jury_date"),
+        ("charging-decision", {"decision": "further_investigation", "decided_at": CHARGED["decided_at"],
+                               "requested": "The agents' radio traffic."}, "return_tasks"),
+        ("charging-decision", {**CHARGED, "arraignment_date": "2999-01-01"}, "arraignment_date"),
+        ("removal-notice", {**REMOVAL, "federal_case_number": ""}, "federal_case_number"),
+        ("removal-outcome", {**REMANDED, "result": "vanished"}, "result"),
+        ("prosecution-outcome", {"outcome": "convicted"}, "decided_on"),
         ("withdrawal", {"reason": ""}, "reason"),
         ("withdrawal", {"reason": "bad\u0000byte"}, "reason"),
     ],
@@ -96,7 +186,7 @@ async def test_malformed_bodies_name_the_field(api, people, dev_server, path, bo
     cid = (await d.new_case())["id"]
     who = {"legal-review": "reviewer", "supervisor-identification": "officer", "footage-hold": "custodian",
            "violation-report": "officer", "command-approval": "commander",
-           "referral-acknowledgement": "liaison", "withdrawal": "admin"}[path]
+           "referral-acknowledgement": "liaison", "withdrawal": "admin"}.get(path, "liaison")
     await refused(d, dev_server, cid, path, who, body, 422, field)
 
 

@@ -16,7 +16,23 @@ from temporalio.worker import Replayer
 from domain.case import workflow_id_for
 from temporal_client import data_converter
 from tests.conftest import FAST, TEST_KEYS
-from tests.scenario import FILING, HOLD_1, HOLD_2, REFER, VICTIM, WITNESS, Driver, filing
+from tests.scenario import (
+    ACK,
+    APPROVE,
+    CHARGED,
+    CONVICTED,
+    FILING,
+    HOLD_1,
+    HOLD_2,
+    IDENTIFIED,
+    REFER,
+    REMANDED,
+    REMOVAL,
+    VICTIM,
+    WITNESS,
+    Driver,
+    filing,
+)
 from tests.test_branches import DECLINE, RETURN
 from tests.test_supplements import SUPPLEMENT
 from worker import build_worker
@@ -28,8 +44,29 @@ OLD_FOOTAGE = {**FILING["recordings"][0], "started_at": "2026-01-31T13:02:00-06:
                "ended_at": "2026-01-31T13:40:00-06:00"}
 
 
-async def _referred(d: Driver, cid: str) -> None:
+async def _charged_with_removal(d: Driver, cid: str) -> None:
     await d.refer_to_the_end(cid)
+    await d.ok(cid, "charging-decision", "liaison", CHARGED)
+    await d.ok(cid, "removal-notice", "liaison", REMOVAL)
+    await d.ok(cid, "removal-outcome", "liaison", REMANDED)
+    await d.ok(cid, "prosecution-outcome", "liaison", CONVICTED)
+
+
+async def _charges_declined(d: Driver, cid: str) -> None:
+    await d.refer_to_the_end(cid)
+    await d.decline_charges(cid)
+
+
+async def _further_investigation(d: Driver, cid: str) -> None:
+    await d.refer_to_the_end(cid)
+    await d.ok(cid, "charging-decision", "liaison", {
+        "decision": "further_investigation", "decided_at": CHARGED["decided_at"],
+        "requested": "Identify the supervisor by name.", "return_tasks": ["supervisor_identification"]})
+    await d.ok(cid, "supervisor-identification", "officer", IDENTIFIED)
+    await d.ok(cid, "legal-review", "reviewer", REFER)
+    await d.ok(cid, "command-approval", "commander", APPROVE)
+    await d.ok(cid, "referral-acknowledgement", "liaison", ACK)
+    await d.decline_charges(cid)
 
 
 async def _returned(d: Driver, cid: str) -> None:
@@ -103,7 +140,9 @@ async def _escalated_level_by_level(d: Driver, cid: str) -> None:
 
 
 PATHS = {
-    "referred": (None, _referred),
+    "charged_with_removal": (None, _charged_with_removal),
+    "charges_declined": (None, _charges_declined),
+    "further_investigation": (None, _further_investigation),
     "returned_then_declined": (None, _returned),
     "declined": (None, _declined),
     "rejected": (None, _rejected),

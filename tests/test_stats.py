@@ -2,16 +2,16 @@
 
 import re
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from sqlmodel import select
 
-from domain.enums import Disposition, Stage, Task
+from domain.enums import ChargingKind, Disposition, ProsecutionOutcome, Stage, Task
 from store.stats import last_months
 from store.tables import CaseTask
 from tests.conftest import CHICAGO as POLICY
 from tests.desk_client import signed_in
-from tests.scenario import Driver, filing
+from tests.scenario import CHARGED, Driver, filing
 from tests.test_web_work import Tables
 
 CHICAGO = POLICY.zone  # the settings' policy: the department's calendar
@@ -37,10 +37,22 @@ def dashboard_figures(html: str) -> dict:
     overdue, disposition, referrals = counts("overdue"), counts("disposition"), counts("referrals")
     for table in (overdue, disposition, referrals):
         table.pop("total")
+    def crosstab(table: str) -> dict[str, dict[str, int]]:
+        kinds = ChargingKind if table.startswith("charging") else ProsecutionOutcome
+        return {r.attrs["data-key"]: dict(zip([k.value for k in kinds], map(int, r.cells[1:]), strict=True))
+                for r in tables[table] if "data-key" in r.attrs}
+
+    removal = counts("removal")
     return {
         "total_cases": total, "cases_by_stage": stage, "closed_by_disposition": disposition,
         "overdue_by_task": overdue, "allegations_by_statute": counts("statute"),
         "referrals_by_month": [{"month": m, "count": c} for m, c in referrals.items()],
+        "charging_decisions_by_month": [{"month": m, **c} for m, c in crosstab("charging").items()],
+        "outcomes_by_month": [{"month": m, **c} for m, c in crosstab("outcomes").items()],
+        "charging_decisions_by_statute": crosstab("charging-statute"),
+        "outcomes_by_statute": crosstab("outcome-statute"),
+        "open_removal_windows": removal["open"],
+        "removal_windows_closing_within_7_days": removal["closing_within_7_days"],
     }
 
 
@@ -89,14 +101,33 @@ async def test_the_figures_cover_only_the_callers_cases_and_name_no_one(api, peo
         await s.commit()
     assert (await stats(api, token))["overdue_by_task"] == {**empty["overdue_by_task"], "footage_hold": 1}
 
+    assert empty["charging_decisions_by_month"] == [{"month": m, **{k.value: 0 for k in ChargingKind}}
+                                                    for m in months]
+    assert empty["outcomes_by_statute"] == {} and empty["open_removal_windows"] == 0
+
     await d.refer_to_the_end(case["id"])  # the officer of the scenario appears in the case and reports on it
+    referred = await stats(api, token)
+    assert referred["cases_by_stage"] == {**empty["cases_by_stage"], "prosecution": 1}
+    assert referred["referrals_by_month"][-1] == {"month": months[-1], "count": 1}
+    assert sum(m["count"] for m in referred["referrals_by_month"]) == 1
+    await d.ok(case["id"], "charging-decision", "liaison", CHARGED)
+    charged = await stats(api, token)
+    # The charging decision falls in the month it was made (the scenario's, two hours ago), under its statute.
+    decided = datetime.fromisoformat(CHARGED["decided_at"]).astimezone(CHICAGO).strftime("%Y-%m")
+    assert next(m for m in charged["charging_decisions_by_month"] if m["month"] == decided)["charged"] == 1
+    assert charged["charging_decisions_by_statute"] == {"720 ILCS 5/12-3": {**{k.value: 0 for k in ChargingKind},
+                                                                            "charged": 1}}
+    assert (charged["open_removal_windows"], charged["removal_windows_closing_within_7_days"]) == (1, 0)
+    await d.ok(case["id"], "prosecution-outcome", "liaison", {"outcome": "plea", "decided_on": date.today().isoformat()})
     done = await stats(api, token)
     assert done["total_cases"] == 1
     assert done["cases_by_stage"] == {**empty["cases_by_stage"], "closed": 1}
     assert done["closed_by_disposition"] == {**empty["closed_by_disposition"], "referred": 1}
     assert done["allegations_by_statute"] == {"720 ILCS 5/12-3": 1}
-    assert done["referrals_by_month"][-1] == {"month": months[-1], "count": 1}
-    assert sum(m["count"] for m in done["referrals_by_month"]) == 1
+    assert done["outcomes_by_month"][-1] == {"month": date.today().strftime("%Y-%m"),
+                                             **{k.value: 0 for k in ProsecutionOutcome}, "plea": 1}
+    assert done["outcomes_by_statute"]["720 ILCS 5/12-3"]["plea"] == 1
+    assert done["open_removal_windows"] == 0  # closed
     assert done["overdue_by_task"] == empty["overdue_by_task"]  # the task was done
 
     text = repr(done)

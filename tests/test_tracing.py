@@ -63,6 +63,7 @@ async def test_a_filing_is_one_trace_from_the_api_through_the_workflow_to_its_ac
             d = Driver(api, people)
             cid = (await d.new_case())["id"]
             await d.refer_to_the_end(cid)
+            await d.decline_charges(cid)
             await dev_server.client.get_workflow_handle(workflow_id_for(cid)).result()
             assert (await api.get("/metrics")).status_code == 200
     assert opentelemetry.trace.get_tracer_provider().force_flush()

@@ -77,7 +77,11 @@ def build_environment(zone) -> Environment:
             return when.strftime("%Y-%m-%dT%H:%M")
         return when.astimezone(zone).strftime("%Y-%m-%dT%H:%M")
 
-    env.filters.update(local=local, input_value=input_value, label=label)
+    def month_name(month: str) -> str:
+        """'2026-03' -> 'March 2026'."""
+        return datetime.strptime(month, "%Y-%m").strftime("%B %Y")
+
+    env.filters.update(local=local, input_value=input_value, label=label, month_name=month_name)
     env.globals.update(relative=relative, age=age, prefix=PREFIX)
     return env
 

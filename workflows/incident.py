@@ -20,6 +20,7 @@ with workflow.unsafe.imports_passed_through():
         INVESTIGATION_TASKS,
         STAGE_TASK,
         ApprovalDecision,
+        ChargingKind,
         Disposition,
         DocumentKind,
         ReviewDecision,
@@ -43,13 +44,18 @@ with workflow.unsafe.imports_passed_through():
         StepResult,
     )
     from domain.messages import (
+        Arraignment,
+        ChargingDecision,
         CommandApproval,
         EvidenceItem,
         EvidenceRemoval,
         FootageHold,
         LegalReview,
         Person,
+        ProsecutionOutcomeIn,
         ReferralAcknowledgement,
+        RemovalNotice,
+        RemovalOutcome,
         Step,
         Supplement,
         SupervisorIdentification,
@@ -79,6 +85,9 @@ ONE_WRITE_PER_STEP = "one-write-per-step"
 # before this patch write the record at once when no step is under way.
 RECORD_RIDES_NEXT_WRITE = "document-record-rides-next-write"
 RECORD_RIDE = timedelta(seconds=1)
+# The prosecutor's acknowledgement opens the prosecution stage (the charging decision, the removal window, the
+# outcome) instead of closing the case. Cases started before this patch close when acknowledged, and replay so.
+PROSECUTION_STAGE = "prosecution-stage"
 
 
 @workflow.defn
@@ -100,11 +109,13 @@ class IncidentWorkflow:
         self._requests: list[DocumentRequest] = []
         self._delivered: list[Delivered] = []
         self._steps_under_way = 0  # human steps between their update's arrival and its answer
+        self._prosecutes = False  # decided once, at the start of the run (PROSECUTION_STAGE)
 
     @workflow.run
     async def run(self, inp: IncidentInput) -> CaseState:
         self._one_write = workflow.patched(ONE_WRITE_PER_STEP)
         self._record_rides = self._one_write and workflow.patched(RECORD_RIDES_NEXT_WRITE)
+        self._prosecutes = self._record_rides and workflow.patched(PROSECUTION_STAGE)
         async with self._lock:
             filed = inp.filing.model_dump(mode="json")
             if inp.people:  # (sealed contact details; cases filed without people record what they always did)
@@ -115,6 +126,7 @@ class IncidentWorkflow:
             self._filed = True
         deadlines = asyncio.create_task(self._escalations())
         documents = asyncio.create_task(self._documents()) if self._one_write else None
+        removal = asyncio.create_task(self._removal_window()) if self._prosecutes else None
         while not self._state.closed:
             await self._until_stage_done()  # investigation: the three tasks in parallel
             if self._state.closed:
@@ -134,12 +146,25 @@ class IncidentWorkflow:
             if approval.decision == ApprovalDecision.REJECT:
                 await self._close(Disposition.DECLINED)
                 break
-            if await self._stage(Stage.REFERRAL, Task.REFERRAL_ACKNOWLEDGEMENT) is not None:
+            if await self._stage(Stage.REFERRAL, Task.REFERRAL_ACKNOWLEDGEMENT) is None:
+                break
+            if not self._prosecutes:
                 await self._close(Disposition.REFERRED)
+                break
+            # Until charges are declined, or their outcome recorded: a grand jury, charges, the removal window.
+            charging = await self._stage(Stage.PROSECUTION, Task.CHARGING_DECISION)
+            if charging is None:
+                break
+            if charging.decision == ChargingKind.FURTHER_INVESTIGATION:
+                await self._reopen(charging.return_tasks)  # then a new legal review, approval and referral
+                continue
+            await self._close(Disposition.REFERRED)  # declined, or an outcome: the case's is its own field
         await workflow.wait_condition(workflow.all_handlers_finished)
         await deadlines
         if documents is not None:
             await documents
+        if removal is not None:
+            await removal
         await asyncio.gather(*self._deliveries)
         return self._state
 
@@ -248,6 +273,46 @@ class IncidentWorkflow:
     def _validate_evidence_removal(self, step: Step[EvidenceRemoval]) -> None:
         self._validate(EventKind.EVIDENCE_REMOVED, step)
 
+    @workflow.update
+    async def decide_charging(self, step: Step[ChargingDecision]) -> StepResult:
+        return await self._apply(EventKind.CHARGING_DECIDED, step)
+
+    @decide_charging.validator
+    def _validate_charging(self, step: Step[ChargingDecision]) -> None:
+        self._validate(EventKind.CHARGING_DECIDED, step)
+
+    @workflow.update
+    async def record_arraignment(self, step: Step[Arraignment]) -> StepResult:
+        return await self._apply(EventKind.ARRAIGNMENT_RECORDED, step)
+
+    @record_arraignment.validator
+    def _validate_arraignment(self, step: Step[Arraignment]) -> None:
+        self._validate(EventKind.ARRAIGNMENT_RECORDED, step)
+
+    @workflow.update
+    async def record_removal_notice(self, step: Step[RemovalNotice]) -> StepResult:
+        return await self._apply(EventKind.REMOVAL_NOTICE_RECORDED, step)
+
+    @record_removal_notice.validator
+    def _validate_removal_notice(self, step: Step[RemovalNotice]) -> None:
+        self._validate(EventKind.REMOVAL_NOTICE_RECORDED, step)
+
+    @workflow.update
+    async def record_removal_outcome(self, step: Step[RemovalOutcome]) -> StepResult:
+        return await self._apply(EventKind.REMOVAL_OUTCOME_RECORDED, step)
+
+    @record_removal_outcome.validator
+    def _validate_removal_outcome(self, step: Step[RemovalOutcome]) -> None:
+        self._validate(EventKind.REMOVAL_OUTCOME_RECORDED, step)
+
+    @workflow.update
+    async def record_prosecution_outcome(self, step: Step[ProsecutionOutcomeIn]) -> StepResult:
+        return await self._apply(EventKind.PROSECUTION_OUTCOME_RECORDED, step)
+
+    @record_prosecution_outcome.validator
+    def _validate_prosecution_outcome(self, step: Step[ProsecutionOutcomeIn]) -> None:
+        self._validate(EventKind.PROSECUTION_OUTCOME_RECORDED, step)
+
     # --- the machinery
 
     def _validate(self, kind: EventKind, step: Step) -> None:
@@ -290,7 +355,10 @@ class IncidentWorkflow:
             return False
         if state.stage == Stage.INVESTIGATION:
             return not any(state.tasks[t].status == TaskStatus.OPEN for t in INVESTIGATION_TASKS)
-        return state.tasks[STAGE_TASK[state.stage]].status == TaskStatus.DONE
+        done = state.tasks[STAGE_TASK[state.stage]].status == TaskStatus.DONE
+        if state.stage == Stage.PROSECUTION:  # charged: the stage lasts until the outcome
+            return done and not (state.prosecution.charged and state.prosecution.outcome is None)
+        return done
 
     async def _until_stage_done(self) -> None:
         await workflow.wait_condition(lambda: self._state.closed or self._stage_done())
@@ -326,7 +394,12 @@ class IncidentWorkflow:
             if self._state.closed:
                 return
             steps.close(self._state, disposition, workflow.now())
-            await self._record(EventKind.CASE_CLOSED, None, {"disposition": disposition.value})
+            closed = {"disposition": disposition.value}
+            if (prosecution := self._state.prosecution) is not None and prosecution.decision is not None:
+                closed["charging_decision"] = prosecution.decision.decision.value
+                if prosecution.outcome is not None:
+                    closed["outcome"] = prosecution.outcome.payload.outcome.value
+            await self._record(EventKind.CASE_CLOSED, None, closed)
 
     # --- documents: generated from the case as stored, listed by id; the bytes never enter history
 
@@ -421,6 +494,32 @@ class IncidentWorkflow:
         except ActivityError:
             workflow.logger.warning("delivery gave up", extra={"activity": send.__name__, **about})
             return False
+
+    # --- the removal window: a durable deadline, 30 days after the arraignment
+
+    async def _removal_window(self) -> None:
+        """Records the window's close when its last day ends with no notice of removal filed."""
+        while not self._state.closed:
+            prosecution = self._state.prosecution
+            if prosecution is None or not prosecution.removal_window_open:
+                await workflow.wait_condition(lambda: self._state.closed or (
+                    self._state.prosecution is not None and self._state.prosecution.removal_window_open))
+                continue
+            wait = prosecution.removal_due_at - workflow.now()
+            if wait > timedelta(0):
+                try:
+                    await workflow.wait_condition(lambda: self._state.closed or not prosecution.removal_window_open,
+                                                  timeout=wait)
+                    continue
+                except asyncio.TimeoutError:
+                    pass
+            async with self._lock:
+                if self._state.closed or not prosecution.removal_window_open:
+                    continue
+                prosecution.removal_window_closed = True
+                await self._record(EventKind.REMOVAL_WINDOW_CLOSED, None,
+                                   {"removal_deadline": prosecution.removal_deadline.isoformat()})
+                await self._write()
 
     # --- deadlines: one durable timer at a time, for the earliest ladder step of any open task
 
@@ -517,22 +616,28 @@ class IncidentWorkflow:
     def _publish(self) -> None:
         state = self._state
         deadline = state.next_deadline()
+        removal = state.prosecution.removal_due_at if state.prosecution and state.prosecution.removal_window_open \
+            and not state.closed else None
         values = (state.case_number, state.stage.value, [t.value for t in state.open_tasks()], state.district,
-                  deadline, state.escalation_level())
+                  deadline, state.escalation_level(), removal)
         # Each upsert is a history event and a visibility write on the server. Cases started before this
         # patch upserted on every event, and replay the same way; newer ones only when a value changed.
         if not (workflow.patched(PUBLISH_CHANGES_ONLY) and values == self._published):
-            number, stage, open_tasks, district, deadline, level = values
-            workflow.upsert_search_attributes(
-                [
-                    sa.CASE_NUMBER.value_set(number),
-                    sa.CASE_STAGE.value_set(stage),
-                    sa.OPEN_TASKS.value_set(open_tasks),
-                    sa.DISTRICT.value_set(district),
-                    sa.NEXT_DEADLINE.value_set(deadline) if deadline else sa.NEXT_DEADLINE.value_unset(),
-                    sa.ESCALATION_LEVEL.value_set(level),
-                ]
-            )
+            number, stage, open_tasks, district, deadline, level, removal = values
+            updates = [
+                sa.CASE_NUMBER.value_set(number),
+                sa.CASE_STAGE.value_set(stage),
+                sa.OPEN_TASKS.value_set(open_tasks),
+                sa.DISTRICT.value_set(district),
+                sa.NEXT_DEADLINE.value_set(deadline) if deadline else sa.NEXT_DEADLINE.value_unset(),
+                sa.ESCALATION_LEVEL.value_set(level),
+            ]
+            # Only once a case has had a removal window (a case without one upserts as it always did).
+            if removal is not None:
+                updates.append(sa.REMOVAL_DEADLINE.value_set(removal))
+            elif self._published is not None and self._published[-1] is not None:
+                updates.append(sa.REMOVAL_DEADLINE.value_unset())
+            workflow.upsert_search_attributes(updates)
             self._published = values
         workflow.set_current_details(current_details(state))
 
@@ -542,4 +647,6 @@ def _decision(state: CaseState, task: Task) -> Any:
         return state.legal_reviews[-1].payload
     if task == Task.COMMAND_APPROVAL:
         return state.command_decisions[-1].payload
+    if task == Task.CHARGING_DECISION:
+        return state.prosecution.decision
     return state.acknowledgement.payload

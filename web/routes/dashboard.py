@@ -7,9 +7,10 @@ from datetime import UTC, datetime
 from fastapi import APIRouter, Request
 
 from api.deps import SessionDep, visibility
+from domain.enums import ChargingKind, ProsecutionOutcome
 from store import stats
 from web.auth import DeskDep
-from web.pages import render
+from web.pages import options, render
 
 router = APIRouter(prefix="/desk", include_in_schema=False)
 
@@ -65,4 +66,5 @@ async def dashboard(request: Request, desk: DeskDep, session: SessionDep):
     figures = await stats.figures(session, visible_to=visibility(desk.user), now=as_of, zone=policy.zone)
     titles = {s.citation: s.title for s in policy.statutes}
     return render(request, "dashboard.html", active="dashboard", figures=figures, as_of=as_of,
-                  chart=bar_chart(figures.referrals_by_month), statute_titles=titles)
+                  chart=bar_chart(figures.referrals_by_month), statute_titles=titles,
+                  charging_kinds=options(ChargingKind), outcome_kinds=options(ProsecutionOutcome))
