@@ -443,6 +443,21 @@ def apply_removal_outcome(state: CaseState, step: Step[RemovalOutcome], now: dat
     state.prosecution.removal_outcome = Recorded(payload=step.payload, by=PersonRef.of(step.actor), at=now)
 
 
+def prosecution_steps(state: CaseState) -> list[Operation]:
+    """The steps after charges that the case takes now (each also checked by its own check)."""
+    prosecution = state.prosecution
+    if state.stage != Stage.PROSECUTION or prosecution is None or not prosecution.charged:
+        return []
+    found = [Operation.ARRAIGNMENT] if prosecution.arraignment_date is None else []
+    if prosecution.removal_notice is None and prosecution.outcome is None:
+        found.append(Operation.REMOVAL_NOTICE)
+    if prosecution.removal_pending:
+        found.append(Operation.REMOVAL_OUTCOME)
+    if prosecution.outcome is None:
+        found.append(Operation.PROSECUTION_OUTCOME)
+    return found
+
+
 # While a removal is pending the state court may not enter a judgment of conviction (28 U.S.C. § 1455(b)(3)).
 CONVICTIONS = (ProsecutionOutcome.CONVICTED, ProsecutionOutcome.PLEA)
 

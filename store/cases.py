@@ -3,10 +3,12 @@
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import and_, delete, func, insert, literal_column, or_, text, update
+from sqlalchemy.dialects.postgresql import TIMESTAMP
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from domain.case import CaseState
+from domain.enums import Stage
 from domain.events import CaseEvent, PersistCase, Persisted
 from store.audit import GENESIS, event_hash
 from store.evidence import CUSTODY_FROM_EVENTS, custody_from_event
@@ -181,6 +183,19 @@ _CHILDREN = {
     Allegation.__table__: (("violation_report",), _allegations),
     Decision.__table__: (("legal_reviews", "command_decisions", "prosecution"), _decisions),
 }
+
+
+def removal_due():
+    """The end of a charged case's last day for a notice of removal, from the case as stored."""
+    return func.cast(Incident.state["prosecution"]["removal_due_at"].astext, TIMESTAMP(timezone=True))
+
+
+def removal_window_open():
+    """Cases in prosecution whose removal window is open: an arraignment recorded, no notice, not yet passed."""
+    prosecution = Incident.state["prosecution"]
+    return and_(Incident.stage == Stage.PROSECUTION.value, prosecution["removal_due_at"].astext.isnot(None),
+                prosecution["removal_window_closed"].astext == "false",
+                func.coalesce(prosecution["removal_notice"].astext, "null") == "null")
 
 
 async def get_incident(session: AsyncSession, case_id: str, visible_to=None) -> Incident | None:

@@ -11,6 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlalchemy.dialects.postgresql import TIMESTAMP
 
 from domain.enums import ChargingKind, Disposition, ProsecutionOutcome, Stage, Task, TaskStatus
+from store import cases
 from store.tables import Allegation, CaseTask, Decision, Incident
 
 MONTHS = 12
@@ -101,14 +102,9 @@ async def figures(session: AsyncSession, *, visible_to, now: datetime, zone: Zon
     outcome_statutes = await _by_statute(session, visible_to, "prosecution_outcome", ProsecutionOutcome)
 
     # Removal windows open now (a notice may still be filed), and those whose last day is within a week.
-    due = func.cast(Incident.state["prosecution"]["removal_due_at"].astext, TIMESTAMP(timezone=True))
-    window_open = (Incident.stage == Stage.PROSECUTION.value,
-                   Incident.state["prosecution"]["removal_due_at"].astext.isnot(None),
-                   Incident.state["prosecution"]["removal_window_closed"].astext == "false",
-                   func.coalesce(Incident.state["prosecution"]["removal_notice"].astext, "null") == "null")
     row = (await session.exec(_where(
-        select(func.count(), func.count().filter(due < now + timedelta(days=7))).where(*window_open),
-        visible_to))).one()
+        select(func.count(), func.count().filter(cases.removal_due() < now + timedelta(days=7)))
+        .where(cases.removal_window_open()), visible_to))).one()
 
     return Figures(
         total_cases=sum(by_stage.values()),

@@ -142,20 +142,36 @@ async def test_the_chicago_scenario_through_the_desk(settings, worker, people, s
         await submit(officer, "violation_report", "Violation report recorded")
         await desk.look(officer, "officer-investigation-done")
 
-        # The legal reviewer refers, but first forgets the immunity analysis: refused beside the field.
+        # The legal reviewer refers, analysing the agent on their own: the charge element by element, then the
+        # two prongs; but first leaves the overall finding at odds with them: refused beside the field.
         reviewer = await desk.sign_in(people.tokens["reviewer"])
         await reviewer.get_by_role("link", name=case_number).click()
         form = reviewer.locator("#form-legal_review")
         await form.locator('[name="decision"]').select_option("refer")
         await form.locator('[name="rationale"]').fill("The force was gratuitous.")
-        await form.locator(f'[name="charges"][value="{STATUTE}"]').check()
+        subject = "subjects[0]"
+        await form.locator(f'[name="{subject}.subject"]').fill("unidentified agent in grey vest")
+        await form.locator(f'[name="{subject}.agency"]').fill("ICE")
+        await form.locator(f'[name="{subject}.acts"]').fill("Struck a bystander who was filming.")
+        await form.locator(f'[name="{subject}.charges[0].statute"][value="{STATUTE}"]').check()
+        await form.locator(f'[name="{subject}.charges[0].elements[0].facts"]').fill("He swung at her deliberately.")
+        await form.locator(f'[name="{subject}.charges[0].elements[1].facts"]').fill("Abrasions to both palms.")
+        await form.locator(f'[name="{subject}.authority.operation"]').fill("Arrest of one named person")
+        await form.locator(f'[name="{subject}.authority.legal_basis"]').select_option("administrative_warrant")
+        await form.locator(f'[name="{subject}.authority.within_authority"]').fill("The warrant reached one person.")
+        await form.locator(f'[name="{subject}.authority.finding"]').select_option("not_met")
+        await form.locator(f'[name="{subject}.necessary_and_proper.conduct"]').fill("A blow to a bystander.")
+        await form.locator(f'[name="{subject}.necessary_and_proper.alternatives"]').fill("Asking her to step back.")
+        await form.locator(f'[name="{subject}.necessary_and_proper.objective_reasonableness"]').fill("Not reasonable.")
+        await form.locator(f'[name="{subject}.necessary_and_proper.finding"]').select_option("not_met")
+        await form.locator(f'[name="{subject}.finding"]').select_option("disputed")
         async with sessions() as s:
             events_before = len((await s.exec(select(CaseEventRow).where(
                 CaseEventRow.case_id == case_path.rsplit("/", 1)[1]))).all())
         await form.get_by_role("button").last.click()
         await reviewer.wait_for_load_state()
         refused = reviewer.locator("#form-legal_review .error")
-        assert "needs the immunity analysis" in await refused.first.inner_text()
+        assert "the overall finding is 'not_immune'" in await refused.first.inner_text()
         await desk.look(reviewer, "reviewer-refused")
         async with sessions() as s:
             events_after = len((await s.exec(select(CaseEventRow).where(
@@ -163,9 +179,9 @@ async def test_the_chicago_scenario_through_the_desk(settings, worker, people, s
         assert events_after == events_before  # the refusal changed nothing
         form = reviewer.locator("#form-legal_review")
         assert await form.locator('[name="rationale"]').input_value() == "The force was gratuitous."
-        await form.locator('[name="immunity.federal_authority"]').fill("Administrative warrant for one person only.")
-        await form.locator('[name="immunity.necessary_and_proper"]').fill("Striking a bystander was not necessary.")
-        await form.locator('[name="immunity.finding"]').select_option("not_immune")
+        assert await form.locator(f'[name="{subject}.charges[0].elements[1].facts"]').input_value() == \
+            "Abrasions to both palms."
+        await form.locator(f'[name="{subject}.finding"]').select_option("not_immune")
         await submit(reviewer, "legal_review", "Legal review recorded")
 
         # Command approves; the liaison records the prosecutor's acknowledgement.
@@ -185,6 +201,25 @@ async def test_the_chicago_scenario_through_the_desk(settings, worker, people, s
         await form.locator('[name="received_by"]').fill("ASA M. Lee")
         await form.locator('[name="received_at"]').fill(chicago(datetime.now(UTC) - timedelta(minutes=5)))
         await submit(liaison, "referral_acknowledgement", "acknowledgement recorded")
+
+        # The prosecutor charges; the arraignment opens the removal window, which My work counts down.
+        form = liaison.locator("#form-charging_decision")
+        await form.locator('[name="decision"]').select_option("charged")
+        await form.locator('[name="decided_at"]').fill(chicago(datetime.now(UTC) - timedelta(days=3)))
+        await form.locator('[name="court_case_number"]').fill("26-CR-01234")
+        await form.locator(f'[name="charges[0].statutes"][value="{STATUTE}"]').check()
+        await form.locator('[name="arraignment_date"]').fill((datetime.now(UTC) - timedelta(days=1)).strftime("%Y-%m-%d"))
+        await submit(liaison, "charging_decision", "Charging decision recorded")
+        assert "days left" in await liaison.locator("#removal-window").inner_text()
+        await desk.look(liaison, "liaison-removal-window")
+        await liaison.get_by_role("navigation").get_by_role("link", name="My work").click()
+        window = liaison.locator("#removal-windows tr", has_text=case_number)
+        assert re.fullmatch(r"\d{2}", (await window.locator("td").last.inner_text()).strip())
+        await window.get_by_role("link", name=case_number).click()
+        form = liaison.locator("#form-prosecution_outcome")
+        await form.locator('[name="outcome"]').select_option("plea")
+        await form.locator('[name="decided_on"]').fill(datetime.now(UTC).strftime("%Y-%m-%d"))
+        await submit(liaison, "prosecution_outcome", "Final outcome recorded")
 
         # The case as everyone now reads it: closed, referred, the packet to download.
         await desk.look(liaison, "liaison-case-closed")

@@ -19,6 +19,7 @@ from activities.documents import DOCX
 from tests.desk_client import browser, sign_in
 from web.routes import cases as cases_page
 from tests.scenario import KEEP_UNTIL, REFER, VICTIM, WITNESS, Driver, filing
+from tests.test_web_work import Tables
 
 
 @pytest.fixture
@@ -248,19 +249,37 @@ async def test_a_refused_legal_review_keeps_what_was_typed_and_changes_nothing(a
     reviewer = await desk("reviewer")
     page = (await reviewer.get(url)).text
     form = step_form(page, "legal_review")
-    assert ("charges", "720 ILCS 5/12-3") in form["boxes"]
+    charge = "subjects[0].charges[0].statute"
+    assert (charge, "720 ILCS 5/12-3") in form["boxes"]
     assert ("return_tasks", "footage_hold") in form["boxes"]
+    assert "Element 2: caused bodily harm" in page  # the statute's elements from the catalogue, one row each
     before = await events(d, case_id)
 
-    refused = await send(reviewer, form, filled(form, {"decision": "refer", "rationale": "The force was gratuitous."},
-                                                [("charges", "720 ILCS 5/12-3")]))
+    # A charge ticked, its elements given, but prong 1 found met and prong 2 not: the overall finding is refused.
+    typed = {"decision": "refer", "rationale": "The force was gratuitous.",
+             "subjects[0].subject": "unidentified agent in grey vest", "subjects[0].agency": "ICE",
+             "subjects[0].acts": "Struck a bystander.",
+             "subjects[0].charges[0].elements[0].facts": "He swung at her.",
+             "subjects[0].charges[0].elements[1].facts": "Abrasions to both palms.",
+             "subjects[0].authority.operation": "Arrest of one person",
+             "subjects[0].authority.legal_basis": "administrative_warrant",
+             "subjects[0].authority.within_authority": "The warrant named someone else.",
+             "subjects[0].authority.finding": "met",
+             "subjects[0].necessary_and_proper.conduct": "A blow.",
+             "subjects[0].necessary_and_proper.alternatives": "Stepping back.",
+             "subjects[0].necessary_and_proper.objective_reasonableness": "Not reasonable.",
+             "subjects[0].necessary_and_proper.finding": "not_met",
+             "subjects[0].finding": "immune",
+             "subjects[0].disputed_facts": "Whether she stepped forward\nWhether he saw the phone"}
+    refused = await send(reviewer, form, filled(form, typed, [(charge, "720 ILCS 5/12-3")]))
     assert refused.status_code == 422, refused.text
-    assert error_beside(refused.text, "immunity") == "Refused: decision 'refer' needs the immunity analysis"
-    assert 'aria-describedby="f-immunity-hint f-immunity-error"' in refused.text
+    assert error_beside(refused.text, "subjects[0].finding") == (
+        "Refused: with prong 1 'met' and prong 2 'not_met' the overall finding is 'not_immune'")
     again = step_form(refused.text, "legal_review")
     assert ("decision", "refer") in again["fields"]
     assert ("rationale", "The force was gratuitous.") in again["fields"]
-    assert ("charges", "720 ILCS 5/12-3") in again["fields"]  # still ticked
+    assert (charge, "720 ILCS 5/12-3") in again["fields"]  # still ticked
+    assert ("subjects[0].charges[0].elements[1].facts", "Abrasions to both palms.") in again["fields"]
     assert await events(d, case_id) == before
     assert (await d.get(case_id)).json()["stage"] == "legal_review"
 
@@ -301,23 +320,47 @@ async def test_the_whole_lifecycle_through_the_forms(api, people, desk):
         "allegations[1].facts": "Struck a bystander who was filming.", "narrative": "The bystander made no move."})
     assert "Violation report recorded." in report
     assert "Battery" in text(report) or "720 ILCS 5/12-3" in text(report)
-    immunity = REFER["immunity"]
+    subject = REFER["subjects"][0]
     await take("reviewer", "legal_review", {
         "decision": "refer", "rationale": "The force was gratuitous.",
-        "immunity.federal_authority": immunity["federal_authority"],
-        "immunity.necessary_and_proper": immunity["necessary_and_proper"], "immunity.finding": "not_immune"},
-        [("charges", "720 ILCS 5/12-3")])
+        "subjects[0].subject": subject["subject"], "subjects[0].agency": "ICE", "subjects[0].acts": subject["acts"],
+        # (the second subject's section left blank: ignored)
+        "subjects[0].charges[0].elements[0].facts": subject["charges"][0]["elements"][0]["facts"],
+        "subjects[0].charges[0].elements[1].facts": subject["charges"][0]["elements"][1]["facts"],
+        **{f"subjects[0].authority.{k}": v for k, v in subject["authority"].items()},
+        **{f"subjects[0].necessary_and_proper.{k}": v for k, v in subject["necessary_and_proper"].items()},
+        "subjects[0].finding": "not_immune", "subjects[0].disputed_facts": "Whether she stepped forward"},
+        [("subjects[0].charges[0].statute", "720 ILCS 5/12-3")])
     await take("commander", "command_approval", {"decision": "approve", "note": "Approved."})
-    closed = await take("liaison", "referral_acknowledgement", {
+    prosecution = await take("liaison", "referral_acknowledgement", {
         "prosecutor_case_number": "26-FR-0200", "received_by": "ASA M. Lee", "received_at": "2026-02-10T09:00"})
-    assert "Prosecutor&#39;s acknowledgement recorded." in closed
-    assert "26-FR-0200" in closed and "The case is closed" in text(closed)
+    assert "Prosecutor&#39;s acknowledgement recorded." in prosecution
+    assert "26-FR-0200" in prosecution and "Charging decision" in text(prosecution)
+    arraigned = (date.today() - timedelta(days=2)).isoformat()
+    charged = await take("liaison", "charging_decision", {
+        "decision": "charged", "decided_at": (datetime.now(UTC) - timedelta(days=4)).strftime("%Y-%m-%dT%H:%M"),
+        "court_case_number": "26-CR-0042", "arraignment_date": arraigned},
+        [("charges[0].statutes", "720 ILCS 5/12-3")])
+    assert "Charging decision recorded." in charged
+    assert re.search(r"a notice of removal is due by \w{3} \d\d \w{3} \d{4} \(2[78] days left\)", text(charged))
+    # My work lists the window with its days left.
+    number = (await d.get(case_id)).json()["case_number"]
+    work = (await (await desk("liaison")).get("/desk/")).text
+    row = next(r for r in Tables(work).tables["removal-windows"] if number in r.text)
+    assert row.cells[-1] in ("27", "28"), row.text
+    closed = await take("liaison", "prosecution_outcome", {"outcome": "plea", "decided_on": date.today().isoformat()})
+    assert "Final outcome recorded." in closed and "The case is closed" in text(closed)
 
     stored = (await d.get(case_id)).json()
     assert stored["stage"] == "closed" and stored["disposition"] == "referred"
     assert [a["statute"] for a in stored["violation_report"]["payload"]["allegations"]] == ["720 ILCS 5/12-3"]
     review = stored["legal_reviews"][0]["payload"]
-    assert review["charges"] == ["720 ILCS 5/12-3"] and review["immunity"]["finding"] == "not_immune"
+    assert [(s["subject"], s["finding"]) for s in review["subjects"]] == [(subject["subject"], "not_immune")]
+    assert [e["element"] for e in review["subjects"][0]["charges"][0]["elements"]] == [1, 2]
+    assert review["subjects"][0]["disputed_facts"] == ["Whether she stepped forward"]
+    decision = stored["prosecution"]["decisions"][0]["payload"]
+    assert decision["charges"] == [{"subject": subject["subject"], "statutes": ["720 ILCS 5/12-3"]}]
+    assert stored["prosecution"]["outcome"]["payload"]["outcome"] == "plea"
     received = datetime.fromisoformat(stored["acknowledgement"]["payload"]["received_at"])
     assert received == datetime(2026, 2, 10, 15, 0, tzinfo=UTC)  # 09:00 in Chicago, in February
 

@@ -21,25 +21,31 @@ from domain.case import CaseState, RecordingState, purge_status
 from domain.enums import (
     INVESTIGATION_TASKS,
     ApprovalDecision,
+    ChargingKind,
     EvidenceKind,
     EvidenceSource,
     FlagReason,
     ImmunityFinding,
+    LegalBasis,
     NameWithheld,
     PersonPart,
+    ProngFinding,
+    ProsecutionOutcome,
+    RemovalResult,
     ReviewDecision,
     Role,
     SupervisorOutcome,
     Task,
     Verification,
 )
-from domain import corrections
+from domain import corrections, steps
 from domain.messages import Key
 from domain.permissions import Operation, allowed, describe
 from store import cases, documents
 from store.audit import verify_chain
 from store.tables import AppUser, Incident
 from web.auth import Desk, DeskDep, check_csrf, read_form
+from web import review_form
 from web.forms import nest, parse, problems_by_field, yes_no
 from web.pages import options, render
 
@@ -53,19 +59,27 @@ DONE = {
     Operation.LEGAL_REVIEW: "Legal review recorded.",
     Operation.COMMAND_APPROVAL: "Command decision recorded.",
     Operation.REFERRAL_ACKNOWLEDGEMENT: "Prosecutor's acknowledgement recorded.",
+    Operation.CHARGING_DECISION: "Charging decision recorded.",
+    Operation.ARRAIGNMENT: "Arraignment recorded.",
+    Operation.REMOVAL_NOTICE: "Notice of removal recorded.",
+    Operation.REMOVAL_OUTCOME: "Removal outcome recorded.",
+    Operation.PROSECUTION_OUTCOME: "Final outcome recorded.",
     Operation.WITHDRAW: "Case withdrawn.",
     Operation.ADD_PERSON: "Person added.",
     Operation.FILE_SUPPLEMENT: "Supplementary report filed.",
 }
 # Fields that are lists even when one box is ticked.
-LISTS = {"charges", "return_tasks", "flag_reasons"}
+LISTS = {"return_tasks", "flag_reasons", "statutes"}
 # Forms with rows: the list's name, and the fields a row carries filled in before anyone types (its camera).
 ROWS = {Operation.FOOTAGE_HOLD: [("holds", {"camera_id"})], Operation.VIOLATION_REPORT: [("allegations", set())],
+        Operation.LEGAL_REVIEW: [("subjects", set())],
         Operation.ADD_PERSON: [("statements", set())],
         Operation.FILE_SUPPLEMENT: [("corrections", set()), ("recordings", set()), ("federal_personnel", set())]}
 ALLEGATION_ROWS = 3
 # Optional groups of fields: left wholly blank, the group is not sent at all (rather than sent empty).
-GROUPS = {Operation.LEGAL_REVIEW: ("immunity",), Operation.ADD_PERSON: ("contact", "injuries")}
+GROUPS = {Operation.ADD_PERSON: ("contact", "injuries")}
+# Fields a person cannot type, added to what a form sent (web/review_form.py).
+PREPARE = {Operation.LEGAL_REVIEW: review_form.legal_review, Operation.CHARGING_DECISION: review_form.charging_decision}
 # Taken at any open stage by those allowed, beside the tasks: shown folded until opened.
 ALWAYS = (Operation.ADD_PERSON, Operation.FILE_SUPPLEMENT)
 REFUSALS = (403, 409, 422)
@@ -107,6 +121,7 @@ def actions(state: CaseState, roles: list[Role]) -> list[Operation]:
     """The steps this reader may take on the case now: its open tasks their roles allow, and withdrawal."""
     open_now = state.open_tasks()
     found = [Operation(task.value) for task in Task if task in open_now and allowed(Operation(task.value), roles)]
+    found += [op for op in steps.prosecution_steps(state) if allowed(op, roles)]
     if not state.closed:
         found += [op for op in ALWAYS if allowed(op, roles)]
     if not state.closed and allowed(Operation.WITHDRAW, roles):
@@ -177,9 +192,18 @@ async def case_page(request: Request, desk: Desk, session, settings, incident: I
             "camera_id": [(r.camera_id, f"{r.camera_id} (star {r.officer_star})") for r in state.recordings],
             "statute": [(s.citation, f"{s.citation}: {s.title}") for s in policy.statutes],
             "review_decision": options(ReviewDecision),
-            "charges": [(c, f"{c}: {s.title}" if (s := policy.statute(c)) else c) for c in alleged],
+            "charges": [(s.citation, f"{s.citation}: {s.title}") for s in policy.statutes],
             "return_tasks": options(INVESTIGATION_TASKS),
             "finding": options(ImmunityFinding),
+            "prong": options(ProngFinding),
+            "legal_basis": options(LegalBasis),
+            # Each alleged statute with its elements, for a charge's rows in each subject's section.
+            "charge_elements": [(c, s.title if (s := policy.statute(c)) else "", s.elements if s else [])
+                                for c in alleged],
+            "charging": options(ChargingKind),
+            "referred_subjects": state.referred_subjects() or ["the defendant"],
+            "removal_result": options(RemovalResult),
+            "prosecution_outcome": options(ProsecutionOutcome),
             "approval": options(ApprovalDecision),
             "part": options(PersonPart),
             "name_withheld": options(NameWithheld),
@@ -262,8 +286,8 @@ def _errors(details) -> dict[str, str]:
 
 # The rows the person and supplement forms open with, which their Add and Remove buttons change, and the most
 # they offer (the API's limits are higher; a second supplement takes more).
-DEFAULT_ROWS = {"statements": 2, "corrections": 3, "recordings": 1, "federal_personnel": 1}
-MOST_ROWS = {"statements": 10, "corrections": 20, "recordings": 10, "federal_personnel": 10}
+DEFAULT_ROWS = {"statements": 2, "corrections": 3, "recordings": 1, "federal_personnel": 1, "subjects": 1}
+MOST_ROWS = {"statements": 10, "corrections": 20, "recordings": 10, "federal_personnel": 10, "subjects": 10}
 
 
 def edit_rows(values: dict, lists, action: str, target: str) -> tuple[dict, dict[str, int]]:
@@ -323,6 +347,8 @@ async def take(request: Request, case_id: Key, operation: str, desk: DeskDep, se
     for name, prefilled in ROWS.get(kind.operation, []):
         sent, back[name] = compact_rows(sent, name, prefilled)
     sent = drop_blank_groups(sent, GROUPS.get(kind.operation, ()))
+    if kind.operation in PREPARE:
+        sent = PREPARE[kind.operation](sent)
     try:
         body = parse(kind.body, yes_no(nest(sent, request.app.state.policy.zone, lists=LISTS)))
         await take_step(kind, body, incident, desk.user, client, session, settings, key)

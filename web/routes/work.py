@@ -1,7 +1,7 @@
 """My work: the open tasks the signed-in user's roles may act on, among the cases they can see."""
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from fastapi import APIRouter, Request
 from sqlalchemy import case, func, literal
@@ -11,6 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from api.deps import SessionDep, visibility
 from domain.enums import Role, Task, TaskStatus
 from domain.permissions import Operation, allowed
+from store import cases
 from store.tables import AppUser, CaseTask, Incident
 from web.auth import DeskDep
 from web.pages import render
@@ -71,9 +72,36 @@ async def my_work(session: AsyncSession, user: AppUser, now: datetime, limit: in
     return Queue(rows[:limit], total, overdue)
 
 
+@dataclass
+class RemovalWindow:
+    case_id: str
+    case_number: str
+    due_at: datetime  # the end of the last day for a notice of removal
+
+    def days_left(self, now: datetime) -> int:
+        return max((self.due_at - now).days, 0)
+
+    @property
+    def last_moment(self) -> datetime:
+        """A moment of the last day (its end is the next day's midnight)."""
+        return self.due_at - timedelta(seconds=1)
+
+
+async def removal_windows(session: AsyncSession, user: AppUser) -> list[RemovalWindow]:
+    """The open removal windows of the cases this user can see, if they record removals: soonest first."""
+    if not allowed(Operation.REMOVAL_NOTICE, [Role(r) for r in user.roles]):
+        return []
+    query = select(Incident.id, Incident.case_number, cases.removal_due()).where(cases.removal_window_open())
+    condition = visibility(user)
+    if condition is not None:
+        query = query.where(condition)
+    rows = await session.exec(query.order_by(cases.removal_due(), Incident.case_number).limit(LIMIT))
+    return [RemovalWindow(*row) for row in rows.all()]
+
+
 @router.get("/")
 async def work(request: Request, desk: DeskDep, session: SessionDep):
     as_of = datetime.now(UTC)  # one instant for the query and the page: a row is overdue in both or neither
     queue = await my_work(session, desk.user, as_of)
     return render(request, "work.html", active="work", queue=queue, as_of=as_of,
-                  actionable=actionable_tasks(desk.user))
+                  actionable=actionable_tasks(desk.user), windows=await removal_windows(session, desk.user))
