@@ -22,7 +22,7 @@ from domain.enums import DocumentKind
 from domain.events import Letterhead
 from store.tables import DocumentRow
 from tests.conftest import CHICAGO
-from tests.scenario import ACK, APPROVE, HOLD_1, HOLD_2, REFER, VIOLATIONS, Driver, filing
+from tests.scenario import ACK, APPROVE, CHARGED, HOLD_1, HOLD_2, REFER, VIOLATIONS, Driver, filing
 from workflows.incident import IncidentWorkflow
 
 NASTY = 'He said "{{ 7*7 }}" and {% raw %}{% for x in y %}{% endraw %} <b>&amp; \' </w:t></w:r> ]]> {{ config }}'
@@ -102,7 +102,8 @@ async def test_the_referral_packet_has_every_section_and_fact(referred):
     assert headings(doc) == [
         "Referral packet", "Contents", "1. Cover memo", "2. Incident summary", "Narrative", "3. CPD members",
         "4. Federal personnel", "Supervisor on scene", "5. People involved", "6. Statements", "7. Recordings",
-        "8. Alleged offences", "9. Immunity analysis", "Federal authority", "Necessary and proper", "Rationale",
+        "8. Alleged offences", "9. Immunity analysis", "Subject 1: unidentified agent in grey vest, ICE",
+        "Prong 1: authorised by federal law", "Prong 2: necessary and proper", "Rationale",
         "10. Supplementary reports", "11. Corrections", "12. Evidence inventory", "13. Chain of custody",
         "14. Decision chain", "15. Chronology", "16. Exhibits"]
     text = all_text(doc)
@@ -116,8 +117,20 @@ async def test_the_referral_packet_has_every_section_and_fact(referred):
     offences = table_after(doc, "Alleged offences")
     assert offences[1][:2] == ["720 ILCS 5/12-3", "Battery"]
     assert "Charges the legal reviewer supports: 720 ILCS 5/12-3 (Battery)." in text
-    assert "Administrative warrant for one person, not the bystander." in text
-    assert "Finding: Not immune." in text
+    # The subject on their own: the charge element by element (the catalogue's wording, marked unverified), the
+    # facts for each, the two prongs and the finding.
+    elements = table_after(doc, "Subject 1: unidentified agent in grey vest, ICE")
+    assert elements[0] == ["No.", "Element", "Facts", "Evidence"]
+    assert [(r[0], r[2]) for r in elements[1:]] == [
+        ("1", "He swung at her deliberately (witness P2; camera X6031234 at 13:09)."),
+        ("2", "Abrasions to both palms, treated by EMS (P1).")]
+    assert elements[2][1].startswith("caused bodily harm to an individual") and elements[1][3] == "None cited"
+    assert "not yet verified by counsel" in text
+    assert "Claimed legal basis: Administrative warrant (Form I-200)" in text
+    assert "The warrant reached one person; it did not reach the bystander." in text
+    assert "Prong 1: Not met." in text and "Prong 2: Not met." in text
+    assert "Immunity finding: Not immune." in text
+    assert "Whether the bystander stepped towards the arrest before the blow" in text
     chain = table_after(doc, "Decision chain")
     assert [(r[1], r[2], r[3]) for r in chain[1:]] == [
         ("Test officer", "Officer", "Filed"), ("Test reviewer", "Legal reviewer", "Refer to the prosecutor"),
@@ -134,7 +147,8 @@ async def test_the_referral_packet_has_every_section_and_fact(referred):
     assert not re.search(r"\d{4}-\d\d-\d\dT|\d{4}-\d\d-\d\d \d\d:\d\d", text)
     filed = datetime.fromisoformat(case["filed_at"]).astimezone(ZoneInfo("America/Chicago"))
     assert chain[1][4] == filed.strftime("%a %d %b %Y, %H:%M %Z")
-    for raw in ("legal_reviewer", "use_of_force", "not_immune", "referral_packet", "footage_hold"):
+    for raw in ("legal_reviewer", "use_of_force", "not_immune", "not_met", "administrative_warrant", "referral_packet",
+                "footage_hold"):
         assert raw not in text, raw
 
 
@@ -210,6 +224,27 @@ async def test_a_refusal_and_a_second_review_show_in_the_documents(api, people):
     packet = all_text(open_docx(docs[("referral_packet", 1)]))
     assert "refused to identify themselves. Recorded on body-worn camera X6039999." in packet
     await d.ok(cid, "referral-acknowledgement", "liaison", ACK)
+
+
+async def test_a_later_packet_carries_the_charging_decision(api, people):
+    """A packet made after the charging decision (a supplement asks for its next version) shows it in its
+    decision chain and its chronology."""
+    d = Driver(api, people)
+    cid = (await d.new_case())["id"]
+    await d.refer_to_the_end(cid)
+    await d.ok(cid, "charging-decision", "liaison", CHARGED)
+    await d.ok(cid, "supplements", "officer", {"narrative": "The agent's name is now known to the prosecutor."})
+    docs = await documents_of(api, people, cid)
+    packet = open_docx(docs[("referral_packet", 2)])
+    chain = table_after(packet, "Decision chain")
+    charging = next(r for r in chain if r[0] == "Charging decision")
+    assert charging[1:3] == ["Test liaison", "Prosecutor liaison"]
+    assert charging[3] == "Charged, 26-CR-01234: unidentified agent in grey vest (720 ILCS 5/12-3)"
+    arraignment = next(r for r in chain if r[0] == "Arraignment")
+    assert "notice of removal due by" in arraignment[3]
+    chronology = [r[1] for r in table_after(packet, "Chronology")]
+    assert "Charging decision recorded: Charged" in chronology
+    await d.ok(cid, "prosecution-outcome", "liaison", {"outcome": "nolle", "decided_on": CHARGED["arraignment_date"]})
 
 
 async def test_generation_is_idempotent_under_retry(referred, sessions, dev_server):

@@ -12,6 +12,8 @@ from sqlmodel import select
 from domain.case import CaseState
 from domain.enums import Role, Task
 from domain.messages import (
+    ChargingDecision,
+    ReferralAcknowledgement,
     Actor,
     CommandApproval,
     FootageHold,
@@ -22,13 +24,14 @@ from domain.messages import (
 )
 from store.tables import CaseEventRow, Notification
 from tests.conftest import CHICAGO
-from tests.scenario import HOLD_1, HOLD_2, IDENTIFIED, REFER, VIOLATIONS, fresh_filing, recorded_at
+from tests.scenario import ACK, CHARGED, HOLD_1, HOLD_2, IDENTIFIED, REFER, VIOLATIONS, fresh_filing, recorded_at
 from workflows.incident import IncidentWorkflow
 
 CUSTODIAN = Actor(user_id="u-custodian", name="E. Custodian", roles=[Role.EVIDENCE_CUSTODIAN])
 OFFICER = Actor(user_id="u-officer", name="P.O. Ana Ruiz", roles=[Role.OFFICER], district="010", star="12345")
 REVIEWER = Actor(user_id="u-reviewer", name="L. Reviewer", roles=[Role.LEGAL_REVIEWER])
 COMMANDER = Actor(user_id="u-commander", name="Cmdr. Vega", roles=[Role.COMMAND])
+LIAISON = Actor(user_id="u-liaison", name="Liaison Park", roles=[Role.PROSECUTOR_LIAISON])
 # The test users (conftest.PEOPLE) who must receive each role's notices; supervisor_elsewhere never.
 FOR_ROLE = {Role.EVIDENCE_CUSTODIAN: "custodian", Role.SUPERVISOR: "supervisor", Role.COMMAND: "commander",
             Role.ADMIN: "admin", Role.LEGAL_REVIEWER: "reviewer", Role.PROSECUTOR_LIAISON: "liaison"}
@@ -94,6 +97,10 @@ async def drive_to(handle, task: Task) -> None:
         return
     await handle.execute_update(IncidentWorkflow.decide_approval,
                                 Step(actor=COMMANDER, payload=CommandApproval(decision="approve")))
+    if task == Task.REFERRAL_ACKNOWLEDGEMENT:
+        return
+    await handle.execute_update(IncidentWorkflow.acknowledge_referral,
+                                Step(actor=LIAISON, payload=ReferralAcknowledgement.model_validate(ACK)))
 
 
 @pytest.mark.parametrize("task", list(Task))
@@ -121,6 +128,32 @@ async def test_the_whole_ladder_of_every_task(time_env, start_case, sessions, pe
         assert {FOR_ROLE[r] for r in step.notify} <= got, (task, level, got)
         assert "supervisor_elsewhere" not in got
     assert (await state_of(handle)).tasks[task].status == "open"
+
+
+async def test_the_removal_window_closes_by_itself_thirty_days_after_the_arraignment(time_env, start_case, sessions):
+    handle = await start_case(await fresh_filing(time_env))
+    await drive_to(handle, Task.CHARGING_DECISION)
+    now = await time_env.get_current_time()
+    arraigned = now.astimezone(CHICAGO.zone).date()
+    charged = ChargingDecision.model_validate({**CHARGED, "decided_at": now.isoformat(),
+                                               "arraignment_date": arraigned.isoformat()})
+    await handle.execute_update(IncidentWorkflow.decide_charging, Step(actor=LIAISON, payload=charged))
+    state = await state_of(handle)
+    assert state.prosecution.removal_deadline == arraigned + timedelta(days=30)
+    assert state.prosecution.removal_window_open
+    await skip_to(time_env, state.prosecution.removal_due_at - timedelta(hours=1))
+    await asyncio.sleep(0.5)
+    assert (await state_of(handle)).prosecution.removal_window_open  # not a moment early
+    await skip_to(time_env, state.prosecution.removal_due_at + timedelta(seconds=1))
+
+    async def closed():
+        return not (await state_of(handle)).prosecution.removal_window_open
+    assert await eventually(closed)
+    async with sessions() as s:
+        rows = (await s.exec(select(CaseEventRow).where(CaseEventRow.case_id == state.case_id,
+                                                         CaseEventRow.kind == "removal_window_closed"))).all()
+    assert [r.data for r in rows] == [{"removal_deadline": (arraigned + timedelta(days=30)).isoformat()}]
+    assert (await state_of(handle)).stage == "prosecution"  # the prosecution goes on in the state court
 
 
 async def test_completing_a_task_cancels_the_rest_of_its_ladder(time_env, start_case, sessions):
