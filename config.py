@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     # Evidence files: an upload over this many bytes is refused (413) as soon as it passes it, nothing kept.
     max_evidence_bytes: int = Field(default=2 * 1024**3, ge=1024)
+    # A case continues as new when Temporal suggests it; drills and tests may make it sooner (a history length).
+    continue_after_events: int | None = Field(default=None, ge=20)
     # Where evidence bytes go: unset, into PostgreSQL; set (e.g. https://s3.us-east-2.amazonaws.com, or a MinIO
     # or other S3-compatible endpoint), into that object storage's bucket.
     evidence_s3_url: str | None = None

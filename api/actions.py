@@ -134,7 +134,8 @@ async def file_case(filing: FilingRequest | IncidentFiling, user: AppUser, sessi
         filing = IncidentFiling.model_validate(filing.model_dump(exclude={"people"}))
     sealer = Sealer.of(settings.effective_encryption_keys)
     inp = IncidentInput(case_id=case_id, case_number=case_number, filed_by=actor_of(user), filing=filing,
-                        policy=policy, request_hash=request_hash, people=[sealer.person(p) for p in people])
+                        policy=policy, request_hash=request_hash, people=[sealer.person(p) for p in people],
+                        continue_after_events=settings.continue_after_events)
     # Start and wait for the filing to be stored in one call; a concurrent retry with the same
     # Idempotency-Key joins the running workflow instead of starting a second one.
     await client.execute_update_with_start_workflow(

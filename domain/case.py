@@ -190,6 +190,10 @@ class IncidentInput(_Model):
     policy: Policy
     request_hash: str
     people: list[Person] = []  # the people involved, named at filing (contact details sealed)
+    # A run continued as new carries what the case has recorded (domain/events.py, Carried, as JSON).
+    carried: dict[str, Any] | None = None
+    # Continue as new once the history is this long, besides whenever Temporal suggests it (drills and tests).
+    continue_after_events: int | None = None
 
 
 class CaseState(_Model):

@@ -171,6 +171,20 @@ class AuditTrail(BaseModel):
     deliveries: list[Delivered]
 
 
+class Carried(BaseModel):
+    """What a case's run hands to the next when it continues as new: everything `audit_trail` answers, and
+    how far PostgreSQL has been written."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    state: CaseState
+    events: list[CaseEvent]
+    documents: list[DocumentRequest]
+    deliveries: list[Delivered]
+    written: int
+    runs: int = 1  # the runs before this one
+
+
 class DocumentDelivery(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 

@@ -93,11 +93,12 @@ async def start_case(time_env, sessions, database_url):
     queue = f"wf-{uuid.uuid4()}"
     worker_settings = Settings(env="test", database_url=database_url, task_queue=queue, encryption_keys=TEST_KEYS)
     async with build_worker(time_env.client, worker_settings, sessions):
-        async def start(filing: dict, *, policy: Policy = CHICAGO, filed_by: Actor = FILER):
+        async def start(filing: dict, *, policy: Policy = CHICAGO, filed_by: Actor = FILER,
+                        continue_after_events: int | None = None):
             case_id = str(uuid.uuid4())
             inp = IncidentInput(case_id=case_id, case_number=f"TS-2026-{uuid.uuid4().int % 10**6:06d}",
                                 filed_by=filed_by, filing=IncidentFiling.model_validate(filing), policy=policy,
-                                request_hash="h")
+                                request_hash="h", continue_after_events=continue_after_events)
             return await time_env.client.start_workflow(IncidentWorkflow.run, inp, id=workflow_id_for(case_id),
                                                         task_queue=queue)
         yield start

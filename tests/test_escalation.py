@@ -13,6 +13,7 @@ from domain.case import CaseState
 from domain.enums import Role, Task
 from domain.messages import (
     ChargingDecision,
+    ProsecutionOutcomeIn,
     ReferralAcknowledgement,
     Actor,
     CommandApproval,
@@ -22,6 +23,7 @@ from domain.messages import (
     SupervisorIdentification,
     ViolationReport,
 )
+from store.audit import verify_chain
 from store.tables import CaseEventRow, Notification
 from tests.conftest import CHICAGO
 from tests.scenario import ACK, CHARGED, HOLD_1, HOLD_2, IDENTIFIED, REFER, VIOLATIONS, fresh_filing, recorded_at
@@ -154,6 +156,47 @@ async def test_the_removal_window_closes_by_itself_thirty_days_after_the_arraign
                                                          CaseEventRow.kind == "removal_window_closed"))).all()
     assert [r.data for r in rows] == [{"removal_deadline": (arraigned + timedelta(days=30)).isoformat()}]
     assert (await state_of(handle)).stage == "prosecution"  # the prosecution goes on in the state court
+
+
+async def test_a_long_case_continues_as_new_keeping_its_id_trail_and_deadlines(time_env, start_case, sessions):
+    """With the threshold lowered, the case hands itself to a new run as it goes (more than once); each run
+    resumes in the stage it was in, the audit chain goes on unbroken and the removal window still closes."""
+    started = await start_case(await fresh_filing(time_env), continue_after_events=40)
+    handle = time_env.client.get_workflow_handle_for(IncidentWorkflow.run, started.id)  # whichever run is current
+    await drive_to(handle, Task.CHARGING_DECISION)
+    now = await time_env.get_current_time()
+    arraigned = now.astimezone(CHICAGO.zone).date()
+    before = await state_of(handle)
+    charged = ChargingDecision.model_validate({**CHARGED, "decided_at": now.isoformat(),
+                                               "arraignment_date": arraigned.isoformat()})
+    await handle.execute_update(IncidentWorkflow.decide_charging, Step(actor=LIAISON, payload=charged))
+    await skip_to(time_env, (await state_of(handle)).prosecution.removal_due_at + timedelta(seconds=1))
+
+    async def window_closed():
+        return not (await state_of(handle)).prosecution.removal_window_open
+    assert await eventually(window_closed)
+    state = await state_of(handle)
+    assert state.tasks["legal_review"] == before.tasks["legal_review"]  # deadlines and who did what, as they were
+    latest = (await handle.fetch_history()).events[0].workflow_execution_started_event_attributes
+    assert latest.continued_execution_run_id, "the case never continued as new"
+    first = await time_env.client.get_workflow_handle(started.id, run_id=started.result_run_id).fetch_history()
+    assert first.events[-1].HasField("workflow_execution_continued_as_new_event_attributes")
+
+    async with sessions() as s:
+        rows = (await s.exec(select(CaseEventRow).where(CaseEventRow.case_id == state.case_id)
+                             .order_by(CaseEventRow.seq))).all()
+    assert [r.seq for r in rows] == list(range(1, state.event_seq + 1))  # one trail, none lost or repeated
+    assert verify_chain(state.case_id, rows) is None
+    kinds = [r.kind for r in rows]
+    assert kinds.count("case_filed") == 1 and kinds.count("removal_window_closed") == 1
+    assert kinds.count("stage_changed") == 4  # each stage entered once, though runs resumed in them
+    assert [e.kind for e in (await handle.query(IncidentWorkflow.audit_trail)).events] == kinds
+
+    outcome = ProsecutionOutcomeIn(outcome="dismissed", decided_on=arraigned)
+    await handle.execute_update(IncidentWorkflow.record_prosecution_outcome, Step(actor=LIAISON, payload=outcome))
+    final = await handle.result()
+    assert (final.stage, final.disposition, final.prosecution.outcome.payload.outcome) == (
+        "closed", "referred", "dismissed")
 
 
 async def test_completing_a_task_cancels_the_rest_of_its_ladder(time_env, start_case, sessions):

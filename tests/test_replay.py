@@ -9,13 +9,18 @@ import json
 import os
 from pathlib import Path
 
+import uuid
+
 import pytest
-from temporalio.client import WorkflowHistory
+from temporalio.client import WithStartWorkflowOperation, WorkflowHistory
+from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.worker import Replayer
 
-from domain.case import workflow_id_for
+from domain.case import IncidentInput, workflow_id_for
+from domain.enums import Role
+from domain.messages import Actor, IncidentFiling
 from temporal_client import data_converter
-from tests.conftest import FAST, TEST_KEYS
+from tests.conftest import CHICAGO, FAST, TEST_KEYS
 from tests.scenario import (
     ACK,
     APPROVE,
@@ -155,6 +160,38 @@ PATHS = {
 }
 
 
+CONTINUED = "continued_as_new"  # recorded apart: a case whose history continued as new, each run a file
+
+
+@pytest.mark.skipif(not RECORDING, reason="records histories only with RECORD_HISTORIES=1")
+async def test_record_continued_as_new(api, people, dev_server, settings):
+    """A case started with a low threshold (40 events), driven to its outcome: every run's history."""
+    case_id = str(uuid.uuid4())
+    officer = Actor(user_id=people.ids["officer"], name="Test officer", roles=[Role.OFFICER], district="010",
+                    star="12345")
+    inp = IncidentInput(case_id=case_id, case_number=f"CPD-2026-{uuid.uuid4().int % 10**6:06d}", filed_by=officer,
+                        filing=IncidentFiling.model_validate(FILING), policy=CHICAGO, request_hash="recorded",
+                        continue_after_events=40)
+    client = dev_server.client
+    await client.execute_update_with_start_workflow(
+        IncidentWorkflow.filing_recorded, start_workflow_operation=WithStartWorkflowOperation(
+            IncidentWorkflow.run, inp, id=workflow_id_for(case_id), task_queue=settings.task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.FAIL))
+    d = Driver(api, people)
+    await _charged_with_removal(d, case_id)
+    handle = client.get_workflow_handle(workflow_id_for(case_id))
+    await handle.result()
+    runs, run_id = [], (await handle.describe()).run_id
+    while run_id:  # from the last run back to the first
+        history = await client.get_workflow_handle(handle.id, run_id=run_id).fetch_history()
+        runs.insert(0, history)
+        run_id = history.events[0].workflow_execution_started_event_attributes.continued_execution_run_id
+    assert len(runs) >= 2
+    for n, history in enumerate(runs, 1):
+        (HISTORIES / f"{CONTINUED}-run{n}.json").write_text(json.dumps(
+            {"workflow_id": history.workflow_id, "history": json.loads(history.to_json())}, indent=1))
+
+
 @pytest.mark.skipif(not RECORDING, reason="records histories only with RECORD_HISTORIES=1")
 @pytest.mark.parametrize("name", sorted(PATHS))
 async def test_record(api, people, dev_server, fast_api, fast_settings, sessions, name):
@@ -185,6 +222,7 @@ RECORDED = sorted(str(path.relative_to(HISTORIES)) for path in HISTORIES.rglob("
 def test_every_path_has_a_history_of_the_current_code():
     assert {name for name in PATHS if (HISTORIES / f"{name}.json").exists()} == set(PATHS), \
         "record the missing ones (see this module's docstring)"
+    assert len(list(HISTORIES.glob(f"{CONTINUED}-run*.json"))) >= 2, "record the continued-as-new case's runs"
 
 
 @pytest.mark.parametrize("name", RECORDED)

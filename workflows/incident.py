@@ -32,6 +32,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.escalation import next_escalation, reached_level, roles_between
     from domain.events import (
         AuditTrail,
+        Carried,
         CaseEvent,
         Delivered,
         DocumentDelivery,
@@ -88,15 +89,19 @@ RECORD_RIDE = timedelta(seconds=1)
 # The prosecutor's acknowledgement opens the prosecution stage (the charging decision, the removal window, the
 # outcome) instead of closing the case. Cases started before this patch close when acknowledged, and replay so.
 PROSECUTION_STAGE = "prosecution-stage"
+# The stages in lifecycle order: a run continued as new resumes in the one its case was in.
+LIFECYCLE = [Stage.INVESTIGATION, Stage.LEGAL_REVIEW, Stage.COMMAND_APPROVAL, Stage.REFERRAL, Stage.PROSECUTION]
 
 
 @workflow.defn
 class IncidentWorkflow:
     @workflow.init
     def __init__(self, inp: IncidentInput) -> None:
+        self._input = inp
         self._policy = inp.policy
         self._letterhead = Letterhead.of(inp.policy)
-        self._state = new_case(inp, workflow.now())
+        carried = Carried.model_validate(inp.carried) if inp.carried else None
+        self._state = carried.state if carried else new_case(inp, workflow.now())
         # Handlers and the run loop each change state and persist it as one unit.
         self._lock = asyncio.Lock()
         self._filed = False
@@ -110,25 +115,34 @@ class IncidentWorkflow:
         self._delivered: list[Delivered] = []
         self._steps_under_way = 0  # human steps between their update's arrival and its answer
         self._prosecutes = False  # decided once, at the start of the run (PROSECUTION_STAGE)
+        # A run continued as new: what the earlier runs recorded, and the stage it resumes in.
+        self._resume: Stage | None = None
+        if carried is not None:
+            self._events, self._requests = list(carried.events), list(carried.documents)
+            self._delivered, self._written, self._filed = list(carried.deliveries), carried.written, True
+            self._resume = carried.state.stage
 
     @workflow.run
     async def run(self, inp: IncidentInput) -> CaseState:
         self._one_write = workflow.patched(ONE_WRITE_PER_STEP)
         self._record_rides = self._one_write and workflow.patched(RECORD_RIDES_NEXT_WRITE)
         self._prosecutes = self._record_rides and workflow.patched(PROSECUTION_STAGE)
-        async with self._lock:
-            filed = inp.filing.model_dump(mode="json")
-            if inp.people:  # (sealed contact details; cases filed without people record what they always did)
-                filed["people"] = [person.model_dump(mode="json") for person in inp.people]
-            await self._record(EventKind.CASE_FILED, PersonRef.of(inp.filed_by), filed)
-            await self._documents_after(EventKind.CASE_FILED)
-            await self._write()
-            self._filed = True
+        if inp.carried is None:  # (a run continued as new was filed in the first)
+            async with self._lock:
+                filed = inp.filing.model_dump(mode="json")
+                if inp.people:  # (sealed contact details; cases filed without people record what they always did)
+                    filed["people"] = [person.model_dump(mode="json") for person in inp.people]
+                await self._record(EventKind.CASE_FILED, PersonRef.of(inp.filed_by), filed)
+                await self._documents_after(EventKind.CASE_FILED)
+                await self._write()
+                self._filed = True
         deadlines = asyncio.create_task(self._escalations())
         documents = asyncio.create_task(self._documents()) if self._one_write else None
         removal = asyncio.create_task(self._removal_window()) if self._prosecutes else None
         while not self._state.closed:
-            await self._until_stage_done()  # investigation: the three tasks in parallel
+            if not self._resuming_past(Stage.INVESTIGATION):
+                self._resume = None
+                await self._until_stage_done()  # investigation: the three tasks in parallel
             if self._state.closed:
                 break
             review = await self._stage(Stage.LEGAL_REVIEW, Task.LEGAL_REVIEW)
@@ -361,16 +375,27 @@ class IncidentWorkflow:
         return done
 
     async def _until_stage_done(self) -> None:
-        await workflow.wait_condition(lambda: self._state.closed or self._stage_done())
+        """Until the stage is done or the case closed; a long history meanwhile continues as new."""
+        while True:
+            await workflow.wait_condition(lambda: self._state.closed or self._stage_done() or self._continue_due())
+            if self._state.closed or self._stage_done():
+                return
+            await self._continue_as_new_when_quiet()
 
     async def _stage(self, stage: Stage, task: Task) -> Any:
-        """Enter a stage with its one task, wait until it is done; None if the case closed meanwhile."""
-        async with self._lock:
-            if self._state.closed:  # withdrawn while this stage change waited for the lock
-                return None
-            self._state.stage = stage
-            open_task(self._state, task, workflow.now(), self._policy)
-            await self._record(EventKind.STAGE_CHANGED, None, {"stage": stage.value, "task": task.value})
+        """Enter a stage with its one task, wait until it is done; None if the case closed meanwhile. A run
+        continued as new goes past the stages an earlier run finished, and resumes in the one it was in."""
+        if self._resuming_past(stage):
+            return _decision(self._state, task)
+        if self._resume == stage:
+            self._resume = None
+        else:
+            async with self._lock:
+                if self._state.closed:  # withdrawn while this stage change waited for the lock
+                    return None
+                self._state.stage = stage
+                open_task(self._state, task, workflow.now(), self._policy)
+                await self._record(EventKind.STAGE_CHANGED, None, {"stage": stage.value, "task": task.value})
         await self._until_stage_done()
         if self._state.closed:
             return None
@@ -400,6 +425,35 @@ class IncidentWorkflow:
                 if prosecution.outcome is not None:
                     closed["outcome"] = prosecution.outcome.payload.outcome.value
             await self._record(EventKind.CASE_CLOSED, None, closed)
+
+    # --- continue-as-new: a case may sit in prosecution for years
+
+    def _resuming_past(self, stage: Stage) -> bool:
+        return self._resume is not None and LIFECYCLE.index(self._resume) > LIFECYCLE.index(stage)
+
+    def _continue_due(self) -> bool:
+        if not self._prosecutes:  # (cases started before it never continue as new)
+            return False
+        info = workflow.info()
+        limit = self._input.continue_after_events
+        return info.is_continue_as_new_suggested() or (limit is not None and info.get_current_history_length() > limit)
+
+    def _quiet(self) -> bool:
+        """Nothing under way: no step, no document being made, every event stored, every delivery done."""
+        return (not self._lock.locked() and not self._steps_under_way and workflow.all_handlers_finished()
+                and not self._state.documents_pending and self._written == self._state.event_seq
+                and all(delivery.done() for delivery in self._deliveries))
+
+    async def _continue_as_new_when_quiet(self) -> None:
+        """Hands the case to a new run with a fresh history, keeping its id, audit trail and deadlines; returns
+        instead if a step finishes the stage (or closes the case) first."""
+        await workflow.wait_condition(lambda: self._state.closed or self._stage_done() or self._quiet())
+        if self._state.closed or self._stage_done():
+            return
+        carried = Carried(state=self._state, events=self._events, documents=self._requests,
+                          deliveries=self._delivered, written=self._written,
+                          runs=1 + (Carried.model_validate(self._input.carried).runs if self._input.carried else 0))
+        workflow.continue_as_new(self._input.model_copy(update={"carried": carried.model_dump(mode="json")}))
 
     # --- documents: generated from the case as stored, listed by id; the bytes never enter history
 
