@@ -91,12 +91,18 @@ class DocumentWriter:
         """Render and store one document, or return the one stored for this request before. A request
         that carries the case is rendered from it alone: the same request makes the same bytes."""
         exact = request.state is not None
-        key = f"{request.workflow_id}:{request.document_id if exact else request.event_seq}:{request.kind.value}"
+        # A request handed on by a continue-as-new without its case (not its kind's latest) keeps its id.
+        named = request.document_id is not None
+        key = f"{request.workflow_id}:{request.document_id if named else request.event_seq}:{request.kind.value}"
         async with self._sessions() as session, session.begin():
             if (existing := await documents.by_key(session, key)) is not None:
                 return existing
             if exact:
                 state, version, now, document_id = request.state, request.version, request.at, request.document_id
+            elif named:  # made again after a restore, from the case as stored, under its own id and version
+                incident = await session.get(Incident, request.case_id, with_for_update=True)
+                state = CaseState.model_validate(incident.state)
+                version, now, document_id = request.version, request.at, request.document_id
             else:
                 # Locking the case row serialises version numbers per case.
                 incident = await session.get(Incident, request.case_id, with_for_update=True)

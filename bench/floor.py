@@ -1,6 +1,6 @@
-"""The floor: the least a durable seven-step lifecycle on Temporal can cost, driven straight through
-the Temporal SDK. A workflow started as a case is (update-with-start of its first update), then seven
-updates in all, the filing and the six steps of bench/people.py, in that order; each update runs
+"""The floor: the least a durable eight-update lifecycle on Temporal can cost, driven straight through
+the Temporal SDK. A workflow started as a case is (update-with-start of its first update), then eight
+updates in all, the filing and the seven steps of bench/people.py, in that order; each update runs
 exactly one activity whose body is empty, and nothing else: no timers, no search attributes, no
 documents, no payload codec. One update, one workflow task and one activity round trip are the least
 a step can be and still be durable (recorded in the history before it is answered), so no
@@ -23,6 +23,7 @@ UPDATES = (
     "legal-review",
     "command-approval",
     "referral-acknowledgement",
+    "charging-decision",
 )
 STEPS = UPDATES[1:]
 

@@ -1,5 +1,5 @@
 """Benchmark: whole referral lifecycles through the HTTP API (the product), beside the floor straight
-through the Temporal SDK (bench/floor.py: the same start and seven updates, each running one empty
+through the Temporal SDK (bench/floor.py: the same start and eight updates, each running one empty
 activity and nothing else), on the same Temporal server, in one run.
 
     .venv/bin/python -m bench.lifecycle --cases 60 --concurrency 10

@@ -13,7 +13,7 @@ import httpx
 from temporalio.client import Client
 
 from domain.case import workflow_id_for
-from tests.scenario import ACK, APPROVE, FILING, HOLD_1, HOLD_2, IDENTIFIED, REFER, VIOLATIONS
+from tests.scenario import ACK, APPROVE, DECLINED, FILING, HOLD_1, HOLD_2, IDENTIFIED, REFER, VIOLATIONS
 
 STEPS = (
     ("footage-hold", "custodian", {"holds": [HOLD_1, HOLD_2]}, "footage_hold"),
@@ -22,6 +22,7 @@ STEPS = (
     ("legal-review", "reviewer", REFER, "legal_review"),
     ("command-approval", "commander", APPROVE, "command_approval"),
     ("referral-acknowledgement", "liaison", ACK, "referral_acknowledgement"),
+    ("charging-decision", "liaison", DECLINED, "charging_decision"),  # declined: the case closes, referred
 )
 
 

@@ -163,8 +163,12 @@ class ProsecutionState(_Model):
 
 
 def removal_window(arraignment: date, policy: Policy) -> tuple[date, datetime]:
-    """The last day a notice of removal is due (30 days after the arraignment), and when that day ends."""
+    """The last day a notice of removal is due (30 days after the arraignment), and when that day ends. A last
+    day on a Saturday, a Sunday or a court holiday of the policy moves to the next day that is none of them
+    (Fed. R. Crim. P. 45(a)(1)(C), for a statute that does not say how to count)."""
     last = arraignment + timedelta(days=policy.prosecution.removal_window_days)
+    while last.weekday() >= 5 or last in policy.prosecution.court_holidays:
+        last += timedelta(days=1)
     return last, datetime.combine(last + timedelta(days=1), time(0), tzinfo=policy.zone).astimezone(UTC)
 
 

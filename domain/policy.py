@@ -5,7 +5,7 @@ changes new cases only and never breaks a running workflow's replay.
 """
 
 import tomllib
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -57,6 +57,8 @@ class Prosecution(_Frozen):
     removal_window_days: int = Field(default=30, gt=0)
     # After a grand jury date, the charging decision falls due this long after it.
     grand_jury_decision_after: timedelta = Field(default=timedelta(days=30), gt=timedelta(0))
+    # The federal court's holidays: a removal window whose last day falls on one runs to the next court day.
+    court_holidays: list[date] = Field(default_factory=list, max_length=500)
 
 
 # Cases filed before the prosecution stage carry a policy without its task: they are read with this default,

@@ -22,7 +22,16 @@ from domain.case import (
     removal_window,
 )
 from domain.corrections import correct
-from domain.enums import ChargingKind, Disposition, ProsecutionOutcome, ReviewDecision, Stage, Task, TaskStatus
+from domain.enums import (
+    ChargingKind,
+    Disposition,
+    ImmunityFinding,
+    ProsecutionOutcome,
+    ReviewDecision,
+    Stage,
+    Task,
+    TaskStatus,
+)
 from domain.errors import Rejection, RejectionKind
 from domain.events import EventKind
 from domain.messages import (
@@ -153,7 +162,9 @@ def check_legal_review(state: CaseState, step: Step[LegalReview], policy: Policy
             if charge.statute not in alleged:
                 raise Rejection(RejectionKind.INVALID, f"'{charge.statute}' is not among the alleged statutes "
                                 f"({', '.join(alleged)})", f"{where}.statute")
-            _check_elements(state, charge, policy, where, proving=review.decision == ReviewDecision.REFER)
+            # To refer, each charge of a subject referred (not found immune) is proved element by element.
+            proving = review.decision == ReviewDecision.REFER and subject.finding != ImmunityFinding.IMMUNE
+            _check_elements(state, charge, policy, where, proving=proving)
 
 
 def _check_elements(state: CaseState, charge: ChargeAnalysis, policy: Policy, where: str, proving: bool) -> None:
@@ -354,9 +365,21 @@ def _require_charged(state: CaseState, what: str) -> ProsecutionState:
     return prosecution
 
 
+# A grand jury sits within this long of the decision that sends the case to it.
+GRAND_JURY_WITHIN = timedelta(days=730)
+
+
 def check_charging_decision(state: CaseState, step: Step[ChargingDecision], policy: Policy) -> None:
     _begin(state, step, Operation.CHARGING_DECISION, Task.CHARGING_DECISION)
     decision = step.payload
+    decided = decision.decided_at.date()
+    if decision.arraignment_date is not None and decision.arraignment_date < decided - timedelta(days=1):
+        raise Rejection(RejectionKind.INVALID, f"must not be before the charging decision ({decided.isoformat()})",
+                        "arraignment_date")
+    if decision.grand_jury_date is not None and not (
+            decided - timedelta(days=1) <= decision.grand_jury_date <= decided + GRAND_JURY_WITHIN):
+        raise Rejection(RejectionKind.INVALID, f"must be on or after the decision ({decided.isoformat()}) and "
+                        f"within {GRAND_JURY_WITHIN.days} days of it", "grand_jury_date")
     subjects = state.referred_subjects()
     for i, filed in enumerate(decision.charges):
         if subjects and filed.subject not in subjects:

@@ -190,12 +190,13 @@ def removal_due():
     return func.cast(Incident.state["prosecution"]["removal_due_at"].astext, TIMESTAMP(timezone=True))
 
 
-def removal_window_open():
-    """Cases in prosecution whose removal window is open: an arraignment recorded, no notice, not yet passed."""
+def removal_window_open(now: datetime):
+    """Cases in prosecution whose removal window is open at `now`: an arraignment recorded, no notice, not passed
+    (nor closed by the case's own timer)."""
     prosecution = Incident.state["prosecution"]
     return and_(Incident.stage == Stage.PROSECUTION.value, prosecution["removal_due_at"].astext.isnot(None),
                 prosecution["removal_window_closed"].astext == "false",
-                func.coalesce(prosecution["removal_notice"].astext, "null") == "null")
+                func.coalesce(prosecution["removal_notice"].astext, "null") == "null", removal_due() > now)
 
 
 async def get_incident(session: AsyncSession, case_id: str, visible_to=None) -> Incident | None:

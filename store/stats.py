@@ -104,7 +104,7 @@ async def figures(session: AsyncSession, *, visible_to, now: datetime, zone: Zon
     # Removal windows open now (a notice may still be filed), and those whose last day is within a week.
     row = (await session.exec(_where(
         select(func.count(), func.count().filter(cases.removal_due() < now + timedelta(days=7)))
-        .where(cases.removal_window_open()), visible_to))).one()
+        .where(cases.removal_window_open(now)), visible_to))).one()
 
     return Figures(
         total_cases=sum(by_stage.values()),

@@ -83,6 +83,14 @@ APPROVE = {"decision": "approve", "note": "Approved for referral to the CCSAO."}
 ACK = {"prosecutor_case_number": "26-FR-0193", "received_by": "ASA M. Lee", "received_at": "2026-02-10T09:00:00-06:00"}
 # After the referral, on the days before today (the removal window runs 30 days from the arraignment).
 ARRAIGNED = date.today() - timedelta(days=3)
+
+
+def last_day_for_removal(arraigned: date, holidays=()) -> date:
+    """30 days after the arraignment; a weekend or a court holiday runs on to the next court day."""
+    last = arraigned + timedelta(days=30)
+    while last.weekday() >= 5 or last in holidays:
+        last += timedelta(days=1)
+    return last
 DECIDED = (RECORDED - timedelta(days=5)).isoformat()
 CHARGED = {"decision": "charged", "decided_at": DECIDED, "court_case_number": "26-CR-01234",
            "charges": [{"subject": "unidentified agent in grey vest", "statutes": ["720 ILCS 5/12-3"]}],

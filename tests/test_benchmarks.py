@@ -21,7 +21,7 @@ async def test_the_lifecycle_benchmark_reports_the_product_beside_the_floor():
         client = await Client.connect(stack.temporal_address)
         history = await client.get_workflow_handle(report["floor"]["workflow_id"]).fetch_history()
     events = [event.event_type for event in history.events]
-    assert events.count(EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED) == len(UPDATES) == 7
+    assert events.count(EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED) == len(UPDATES) == 8
     assert events.count(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED) == len(UPDATES)
     assert EventType.EVENT_TYPE_TIMER_STARTED not in events
     assert EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES not in events

@@ -2,7 +2,7 @@
 
 import asyncio
 from collections import Counter
-from datetime import datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import text
@@ -10,6 +10,7 @@ from sqlmodel import select
 
 from domain.case import workflow_id_for
 from store.tables import Allegation, CaseTask, Decision, Incident, Recording
+from tests.conftest import CHICAGO
 from tests.scenario import (
     ACK,
     APPROVE,
@@ -24,6 +25,7 @@ from tests.scenario import (
     REMOVAL,
     VIOLATIONS,
     Driver,
+    last_day_for_removal,
 )
 
 
@@ -77,7 +79,7 @@ async def test_chicago_scenario_from_filing_to_the_outcome(api, people, sessions
     prosecution = case["prosecution"]
     assert prosecution["decisions"][0]["payload"]["court_case_number"] == "26-CR-01234"
     # 30 days after the arraignment is the last day for a notice of removal; it ends at midnight in Chicago.
-    last_day = ARRAIGNED + timedelta(days=30)
+    last_day = last_day_for_removal(ARRAIGNED, CHICAGO.prosecution.court_holidays)
     assert prosecution["removal_deadline"] == last_day.isoformat()
     ends = datetime.combine(last_day + timedelta(days=1), time(0), tzinfo=ZoneInfo("America/Chicago"))
     assert datetime.fromisoformat(prosecution["removal_due_at"]) == ends
@@ -143,6 +145,16 @@ async def test_chicago_scenario_from_filing_to_the_outcome(api, people, sessions
     assert all(seq > asker for (_, _, seq), asker in zip(documents, askers))
     case = (await d.get(cid)).json()
     assert case["documents_pending"] == [] and [x["kind"] for x in case["documents"]][-1] == "referral_packet"
+
+
+def test_a_removal_window_ending_on_a_weekend_or_holiday_runs_to_the_next_court_day():
+    from domain.case import removal_window
+
+    assert removal_window(date(2026, 3, 2), CHICAGO)[0] == date(2026, 4, 1)  # a Wednesday: as counted
+    assert removal_window(date(2026, 3, 5), CHICAGO)[0] == date(2026, 4, 6)  # Saturday 4 April: the Monday
+    assert removal_window(date(2026, 10, 27), CHICAGO)[0] == date(2026, 11, 27)  # Thanksgiving: the Friday
+    last, ends = removal_window(date(2026, 6, 20), CHICAGO)  # 20 July; in Chicago's summer time
+    assert (last, ends) == (date(2026, 7, 20), datetime(2026, 7, 21, 5, 0, tzinfo=UTC))
 
 
 async def test_each_step_is_one_write_and_its_documents_follow_it(api, people, dev_server):

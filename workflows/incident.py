@@ -115,12 +115,15 @@ class IncidentWorkflow:
         self._delivered: list[Delivered] = []
         self._steps_under_way = 0  # human steps between their update's arrival and its answer
         self._prosecutes = False  # decided once, at the start of the run (PROSECUTION_STAGE)
+        self._in_hand = False  # a document taken from documents_pending, its record or delivery still to come
         # A run continued as new: what the earlier runs recorded, and the stage it resumes in.
         self._resume: Stage | None = None
         if carried is not None:
             self._events, self._requests = list(carried.events), list(carried.documents)
             self._delivered, self._written, self._filed = list(carried.deliveries), carried.written, True
             self._resume = carried.state.stage
+            # The run's search attributes are the last run's: its removal deadline among them, to unset in time.
+            self._published = (None,) * 6 + (_removal_published(carried.state),)
 
     @workflow.run
     async def run(self, inp: IncidentInput) -> CaseState:
@@ -441,8 +444,8 @@ class IncidentWorkflow:
     def _quiet(self) -> bool:
         """Nothing under way: no step, no document being made, every event stored, every delivery done."""
         return (not self._lock.locked() and not self._steps_under_way and workflow.all_handlers_finished()
-                and not self._state.documents_pending and self._written == self._state.event_seq
-                and all(delivery.done() for delivery in self._deliveries))
+                and not self._state.documents_pending and not self._in_hand
+                and self._written == self._state.event_seq and all(delivery.done() for delivery in self._deliveries))
 
     async def _continue_as_new_when_quiet(self) -> None:
         """Hands the case to a new run with a fresh history, keeping its id, audit trail and deadlines; returns
@@ -450,7 +453,7 @@ class IncidentWorkflow:
         await workflow.wait_condition(lambda: self._state.closed or self._stage_done() or self._quiet())
         if self._state.closed or self._stage_done():
             return
-        carried = Carried(state=self._state, events=self._events, documents=self._requests,
+        carried = Carried(state=self._state, events=self._events, documents=_lighter(self._requests),
                           deliveries=self._delivered, written=self._written,
                           runs=1 + (Carried.model_validate(self._input.carried).runs if self._input.carried else 0))
         workflow.continue_as_new(self._input.model_copy(update={"carried": carried.model_dump(mode="json")}))
@@ -485,6 +488,7 @@ class IncidentWorkflow:
                                           and self._written == self._state.event_seq)
             if not self._state.documents_pending:
                 return
+            self._in_hand = True  # until its delivery has started: no continue-as-new meanwhile
             async with self._lock:
                 await self._write()  # (a no-op but for a step queued meanwhile) the packet reads the events stored
                 kind = self._state.documents_pending[0]
@@ -512,6 +516,7 @@ class IncidentWorkflow:
                     await self._write()
             if kind == DocumentKind.REFERRAL_PACKET:
                 self._deliveries.append(asyncio.create_task(self._send_to_prosecutor(ref)))
+            self._in_hand = False
 
     async def _record_stored_or_due(self, seq: int) -> None:
         """Until a document's record (event `seq`) is stored with a step's write, or is due to store itself."""
@@ -670,8 +675,7 @@ class IncidentWorkflow:
     def _publish(self) -> None:
         state = self._state
         deadline = state.next_deadline()
-        removal = state.prosecution.removal_due_at if state.prosecution and state.prosecution.removal_window_open \
-            and not state.closed else None
+        removal = _removal_published(state)
         values = (state.case_number, state.stage.value, [t.value for t in state.open_tasks()], state.district,
                   deadline, state.escalation_level(), removal)
         # Each upsert is a history event and a visibility write on the server. Cases started before this
@@ -694,6 +698,20 @@ class IncidentWorkflow:
             workflow.upsert_search_attributes(updates)
             self._published = values
         workflow.set_current_details(current_details(state))
+
+
+def _lighter(requests: list[DocumentRequest]) -> list[DocumentRequest]:
+    """The document requests a run hands on: each kind's latest with the case it was made from, the earlier ones
+    without (a rebuild makes those from the case as stored, as for requests before one write per step), so that
+    a long case's input stays far below Temporal's payload limit."""
+    latest = {request.kind: i for i, request in enumerate(requests)}
+    return [r if latest[r.kind] == i else r.model_copy(update={"state": None}) for i, r in enumerate(requests)]
+
+
+def _removal_published(state: CaseState):
+    """RemovalDeadline's value: the end of the removal window while it is open."""
+    prosecution = state.prosecution
+    return prosecution.removal_due_at if prosecution and prosecution.removal_window_open and not state.closed else None
 
 
 def _decision(state: CaseState, task: Task) -> Any:

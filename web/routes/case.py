@@ -347,16 +347,18 @@ async def take(request: Request, case_id: Key, operation: str, desk: DeskDep, se
     for name, prefilled in ROWS.get(kind.operation, []):
         sent, back[name] = compact_rows(sent, name, prefilled)
     sent = drop_blank_groups(sent, GROUPS.get(kind.operation, ()))
-    if kind.operation in PREPARE:
-        sent = PREPARE[kind.operation](sent)
     try:
+        if kind.operation in PREPARE:
+            sent = PREPARE[kind.operation](sent)
         body = parse(kind.body, yes_no(nest(sent, request.app.state.policy.zone, lists=LISTS)))
         await take_step(kind, body, incident, desk.user, client, session, settings, key)
     except ApiError as exc:
         if exc.status not in REFUSALS:
             raise
-        details = exc.details
+        details = review_form.details_in_form(exc.details, sent)
         message = exc.message
+        if details != exc.details and isinstance(details, list):
+            message = "; ".join(f"{d['field']}: {d['message']}" for d in details if isinstance(d, dict))
         if back and isinstance(details, list):
             for name, rows in back.items():
                 details = _in_form(details, name, rows)

@@ -87,11 +87,11 @@ class RemovalWindow:
         return self.due_at - timedelta(seconds=1)
 
 
-async def removal_windows(session: AsyncSession, user: AppUser) -> list[RemovalWindow]:
+async def removal_windows(session: AsyncSession, user: AppUser, now: datetime) -> list[RemovalWindow]:
     """The open removal windows of the cases this user can see, if they record removals: soonest first."""
     if not allowed(Operation.REMOVAL_NOTICE, [Role(r) for r in user.roles]):
         return []
-    query = select(Incident.id, Incident.case_number, cases.removal_due()).where(cases.removal_window_open())
+    query = select(Incident.id, Incident.case_number, cases.removal_due()).where(cases.removal_window_open(now))
     condition = visibility(user)
     if condition is not None:
         query = query.where(condition)
@@ -104,4 +104,4 @@ async def work(request: Request, desk: DeskDep, session: SessionDep):
     as_of = datetime.now(UTC)  # one instant for the query and the page: a row is overdue in both or neither
     queue = await my_work(session, desk.user, as_of)
     return render(request, "work.html", active="work", queue=queue, as_of=as_of,
-                  actionable=actionable_tasks(desk.user), windows=await removal_windows(session, desk.user))
+                  actionable=actionable_tasks(desk.user), windows=await removal_windows(session, desk.user, as_of))
