@@ -109,6 +109,10 @@ def legal_review_memo(state: CaseState, letterhead: Letterhead, generated_at: da
             return_tasks=", ".join(label(t).lower() for t in p.return_tasks), rationale=paragraphs(p.rationale),
         ),
         subjects=_subjects(state, p, letterhead),
+        touhy=[dict(id=r.id, agency=clean(letterhead.touhy.get(r.agency, {}).get("agency", r.agency)),
+                    records="; ".join(f"{label(x.kind)}: {clean(x.description)}" for x in r.records),
+                    due=when(r.due_at, "%a %d %b %Y"))
+               for r in state.touhy_requests if r.review == len(state.legal_reviews)],
     )
 
 
@@ -139,7 +143,8 @@ def _prosecution(state: CaseState, letterhead: Letterhead, when: Clock) -> list[
     if (notice := prosecution.removal_notice) is not None:
         rows.append(dict(step="Notice of removal", name=clean(notice.by.name), role="Prosecutor liaison",
                          decision=f"Filed {when.day(notice.payload.filed_on)} in the "
-                                  f"{clean(notice.payload.district_court)}, {clean(notice.payload.federal_case_number)}",
+                                  f"{clean(notice.payload.district_court)}, "
+                                  f"{clean(notice.payload.federal_case_number)}",
                          at=when(notice.at)))
     if (removal := prosecution.removal_outcome) is not None:
         rows.append(dict(step="Removal", name=clean(removal.by.name), role="Federal court",

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio import activity
 
-from activities import document_context
+from activities import document_context, touhy_context
 from activities.rendering import TEMPLATES
 from domain.case import CaseState, DocumentRef
 from domain.enums import DocumentKind
@@ -137,6 +137,8 @@ class DocumentWriter:
             return document_context.preservation_request(state, request.letterhead, now)
         if request.kind == DocumentKind.LEGAL_REVIEW_MEMO:
             return document_context.legal_review_memo(state, request.letterhead, now)
+        if request.kind == DocumentKind.TOUHY_REQUEST:
+            return touhy_context.touhy_request(state, request.letterhead, now, version)
         events = await cases.list_events(session, request.case_id)
         if request.state is not None:  # the chronology as it stood at the request
             events = [e for e in events if e.seq <= request.event_seq]

@@ -39,6 +39,7 @@ from domain.messages import (
     SupplementIn,
     Step,
     SupervisorIdentification,
+    TouhyResponse,
     ViolationReport,
     Withdrawal,
 )
@@ -63,6 +64,7 @@ class StepKind:
     summary: str
     # The body as the workflow receives it (contact details sealed), where that is not the body itself.
     prepare: Callable[[BaseModel, Sealer], BaseModel] | None = None
+    routed: bool = True  # a route of its own at `path` (False: one with more in its path, api/routes/steps.py)
 
 
 STEPS = [
@@ -90,6 +92,10 @@ STEPS = [
              "Record what the federal court did with the removal: remanded or retained"),
     StepKind(Operation.PROSECUTION_OUTCOME, "/prosecution-outcome", ProsecutionOutcomeIn,
              IncidentWorkflow.record_prosecution_outcome, "Record the prosecution's final outcome: it closes the case"),
+    # The desk sends the request's id in the form; the API takes it from the path (api/routes/steps.py).
+    StepKind(Operation.TOUHY_RESPONSE, "/touhy-requests/{request_id}/response", TouhyResponse,
+             IncidentWorkflow.record_touhy_response, "Record a federal agency's answer to a Touhy request: produced, "
+             "partly produced, refused (with the ground stated) or no answer", routed=False),
     StepKind(Operation.WITHDRAW, "/withdrawal", Withdrawal, IncidentWorkflow.withdraw,
              "Withdraw the case, with a reason"),
     StepKind(Operation.ADD_PERSON, "/people", PersonIn, IncidentWorkflow.add_person,

@@ -190,6 +190,15 @@ def legal_review_memo():
     doc.add_heading("Rationale", level=2)
     _paragraphs(doc, "p in review.rationale", "{{ p }}")
     _analysis(doc, "Supremacy Clause immunity, subject by subject")
+    doc.add_heading("Federally held evidence", level=2)
+    doc.add_paragraph("{%p if touhy %}")
+    doc.add_paragraph("Each agency below receives a Touhy request for what it holds; the answers are tracked on the "
+                      "case.")
+    _table(doc, ["Request", "Agency", "Records or testimony sought", "Answer due"], "t in touhy",
+           ["{{ t.id }}", "{{ t.agency }}", "{{ t.records }}", "{{ t.due }}"], [0.7, 1.6, 2.9, 1.3])
+    doc.add_paragraph("{%p else %}")
+    doc.add_paragraph("This review asks no federal agency for evidence.")
+    doc.add_paragraph("{%p endif %}")
     _offences(doc)
     return doc
 
@@ -322,6 +331,39 @@ def referral_packet():
     return doc
 
 
+def touhy_request():
+    """A request under the agency's Touhy regulations: the proceeding, the records and testimony sought, why each
+    is relevant, and the answer asked for by a date. The department edits the wording here, in Word."""
+    doc = _base("Request for records and testimony ({{ regulations }})")
+    doc.add_paragraph("{{ generated_at }}")
+    doc.add_paragraph("{{ office }}")
+    _paragraphs(doc, "line in address", "{{ line }}")
+    doc.add_paragraph("{%p if unverified %}")
+    doc.add_paragraph("{{ unverified }}").runs[0].italic = True
+    doc.add_paragraph("{%p endif %}")
+    doc.add_paragraph("Re: {{ agency }}: records and testimony for a state criminal proceeding; our case "
+                      "{{ case_number }}, request {{ request_id }}.").runs[0].bold = True
+    doc.add_paragraph("Under {{ regulations }}, the {{ department }} asks the {{ agency }} to produce the records, and "
+                      "to authorise the testimony, set out below. This request states, as specifically as we can, "
+                      "the nature of each and its relevance to the proceeding, as the regulations require.")
+    doc.add_heading("The proceeding", level=2)
+    _paragraphs(doc, "p in proceeding", "{{ p }}")
+    doc.add_heading("What is requested, and why each is relevant", level=2)
+    _table(doc, ["No.", "Kind", "Records or testimony", "Relevance"], "r in records",
+           ["{{ r.number }}", "{{ r.kind }}", "{{ r.description }}", "{{ r.relevance }}"], [0.4, 1.1, 2.2, 2.8])
+    doc.add_paragraph("{%p if testimony %}")
+    doc.add_paragraph("Testimony is asked only on the matters listed above; we ask that the agency say which of its "
+                      "employees it authorises to testify, and on what.")
+    doc.add_paragraph("{%p endif %}")
+    doc.add_heading("Answer", level=2)
+    doc.add_paragraph("We ask for the agency's answer by {{ due }}: the records, or which of them the agency "
+                      "withholds and the ground for withholding each. Please send it to the {{ department }}, "
+                      "{{ department_address }}, quoting case {{ case_number }} and request {{ request_id }}; a "
+                      "copy goes to the {{ prosecutor.name }}, {{ prosecutor.unit }}.")
+    doc.add_paragraph("Requested on {{ requested_at }}, on the legal review of {{ reviewer }}.")
+    return doc
+
+
 def contact_sheet():
     doc = _base("CONFIDENTIAL: contact sheet for the prosecutor")
     doc.add_paragraph("Case {{ case_number }} · OEMC event {{ event_number }} · {{ generated_at }}.")
@@ -336,7 +378,7 @@ def contact_sheet():
 
 def main(out: Path = OUT) -> int:
     out.mkdir(parents=True, exist_ok=True)
-    for build in (preservation_request, legal_review_memo, referral_packet, contact_sheet):
+    for build in (preservation_request, legal_review_memo, referral_packet, contact_sheet, touhy_request):
         path = out / f"{build.__name__}.docx"
         build().save(path)
         slim(path)

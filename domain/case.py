@@ -31,6 +31,8 @@ from domain.messages import (
     Person,
     ProsecutionOutcomeIn,
     ReferralAcknowledgement,
+    SoughtRecord,
+    TouhyResponse,
     RemovalNotice,
     RemovalOutcome,
     Supplement,
@@ -172,6 +174,18 @@ def removal_window(arraignment: date, policy: Policy) -> tuple[date, datetime]:
     return last, datetime.combine(last + timedelta(days=1), time(0), tzinfo=policy.zone).astimezone(UTC)
 
 
+class TouhyRequestState(_Model):
+    """A Touhy request to one agency, made by a legal review: what it asks for, when it is due, the answer."""
+
+    id: str  # "T1", "T2", … in the order made; the Nth touhy_request document is T N's letter
+    agency: str
+    records: list[SoughtRecord]
+    review: int  # the number of the legal review that asked for it
+    requested_at: datetime
+    due_at: datetime
+    response: Recorded[TouhyResponse] | None = None
+
+
 class CorrectionRecord(_Model):
     """A filed fact put right: what it was, what it is now, why, who and when (never overwritten silently)."""
 
@@ -221,6 +235,7 @@ class CaseState(_Model):
     acknowledgement: Recorded[ReferralAcknowledgement] | None = None
     withdrawal: Recorded[Withdrawal] | None = None
     prosecution: ProsecutionState | None = None  # from the acknowledgement on
+    touhy_requests: list[TouhyRequestState] = []
     supplements: list[Recorded[Supplement]] = []  # numbered from 1 in this order
     evidence: list[EvidenceEntry] = []
     corrections: list[CorrectionRecord] = []
@@ -277,6 +292,12 @@ class CaseState(_Model):
         review = self.latest_review()
         return [s.subject for s in review.payload.charged_subjects()] if review else []
 
+    def touhy_request(self, request_id: str) -> TouhyRequestState | None:
+        return next((r for r in self.touhy_requests if r.id == request_id), None)
+
+    def unanswered_touhy(self) -> list[TouhyRequestState]:
+        return [r for r in self.touhy_requests if r.response is None]
+
     def latest_review(self) -> Recorded[LegalReview] | None:
         return self.legal_reviews[-1] if self.legal_reviews else None
 
@@ -318,6 +339,8 @@ def open_task(state: CaseState, task: Task, now: datetime, policy: Policy) -> No
     entry.completed_at = None
     if task == Task.FOOTAGE_HOLD:
         entry.due_at = footage_hold_due(state, now, policy)
+    elif task == Task.TOUHY_RESPONSE:  # when the earliest unanswered request is due
+        entry.due_at = min(r.due_at for r in state.unanswered_touhy())
     else:
         if task == Task.CHARGING_DECISION and state.prosecution is None:
             state.prosecution = ProsecutionState()

@@ -22,7 +22,9 @@ def documents_after(kind: EventKind, state: CaseState) -> list[DocumentKind]:
         made = {d.kind for d in state.documents} | set(state.documents_pending)
         return [DocumentKind.REFERRAL_PACKET] if DocumentKind.REFERRAL_PACKET in made else []
     if kind == EventKind.LEGAL_REVIEW_DECIDED:
-        return [DocumentKind.LEGAL_REVIEW_MEMO]
+        # And a Touhy request letter for each agency it asks evidence of (the Nth letter is request T N's).
+        return [DocumentKind.LEGAL_REVIEW_MEMO] + [DocumentKind.TOUHY_REQUEST] * len(
+            state.legal_reviews[-1].payload.federal_evidence)
     if kind == EventKind.COMMAND_DECIDED and state.command_decisions[-1].payload.decision == ApprovalDecision.APPROVE:
         return [DocumentKind.REFERRAL_PACKET]
     return []

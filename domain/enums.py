@@ -22,6 +22,9 @@ class Task(StrEnum):
     COMMAND_APPROVAL = "command_approval"
     REFERRAL_ACKNOWLEDGEMENT = "referral_acknowledgement"
     CHARGING_DECISION = "charging_decision"  # the prosecutor's, recorded by the liaison (prosecution stage)
+    # The federal agencies' answers to the case's Touhy requests: open while one is unanswered, due when the
+    # earliest unanswered one is (each request keeps its own due time), at any stage after the legal review.
+    TOUHY_RESPONSE = "touhy_response"
 
 
 INVESTIGATION_TASKS = (Task.FOOTAGE_HOLD, Task.SUPERVISOR_IDENTIFICATION, Task.VIOLATION_REPORT)
@@ -35,6 +38,7 @@ TASK_OWNER: dict[Task, Role] = {
     Task.COMMAND_APPROVAL: Role.COMMAND,
     Task.REFERRAL_ACKNOWLEDGEMENT: Role.PROSECUTOR_LIAISON,
     Task.CHARGING_DECISION: Role.PROSECUTOR_LIAISON,
+    Task.TOUHY_RESPONSE: Role.PROSECUTOR_LIAISON,
 }
 
 
@@ -151,6 +155,7 @@ class DocumentKind(StrEnum):
     PRESERVATION_REQUEST = "preservation_request"
     LEGAL_REVIEW_MEMO = "legal_review_memo"
     REFERRAL_PACKET = "referral_packet"
+    TOUHY_REQUEST = "touhy_request"  # version N is the case's Nth request (T N), to one agency
 
 
 class PersonPart(StrEnum):
@@ -192,3 +197,23 @@ class ProsecutionOutcome(StrEnum):
     DISMISSED = "dismissed"
     PLEA = "plea"
     NOLLE = "nolle"  # nolle prosequi
+
+
+class FederalRecord(StrEnum):
+    """What a Touhy request may ask a federal agency for."""
+
+    BODY_CAMERA = "body_camera"
+    DASH_CAMERA = "dash_camera"
+    RADIO_TRAFFIC = "radio_traffic"
+    OPERATION_PLAN = "operation_plan"
+    WARRANT = "warrant"
+    REPORTS = "reports"
+    TESTIMONY = "testimony"
+    OTHER = "other"
+
+
+class TouhyOutcome(StrEnum):
+    PRODUCED = "produced"
+    PARTLY_PRODUCED = "partly_produced"
+    REFUSED = "refused"  # with the ground the agency stated (for DOJ, one of 28 CFR 16.26)
+    NO_ANSWER = "no_answer"

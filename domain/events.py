@@ -29,6 +29,7 @@ class EventKind(StrEnum):
     REMOVAL_NOTICE_RECORDED = "removal_notice_recorded"
     REMOVAL_OUTCOME_RECORDED = "removal_outcome_recorded"
     PROSECUTION_OUTCOME_RECORDED = "prosecution_outcome_recorded"
+    TOUHY_RESPONSE_RECORDED = "touhy_response_recorded"
     REMOVAL_WINDOW_CLOSED = "removal_window_closed"  # the system's: 30 days after arraignment, no notice filed
     STAGE_CHANGED = "stage_changed"
     TASKS_REOPENED = "tasks_reopened"
@@ -118,6 +119,8 @@ class Letterhead(BaseModel):
     time_zone: str = "UTC"  # the department's, for every time a document prints (requests before it: UTC)
     elements: dict[str, list[str]] = {}  # citation -> the offence's elements, as the catalogue words them
     unverified: list[str] = []  # citations whose elements counsel has not yet verified
+    # Where each agency's Touhy requests go: code -> agency, office, address, regulations, verified ("yes"/"").
+    touhy: dict[str, dict[str, str]] = {}
 
     @classmethod
     def of(cls, policy) -> "Letterhead":
@@ -125,7 +128,10 @@ class Letterhead(BaseModel):
                    prosecutor=policy.prosecutor, retention_days=policy.bwc_retention_days,
                    statutes={s.citation: s.title for s in policy.statutes}, time_zone=policy.time_zone,
                    elements={s.citation: s.elements for s in policy.statutes if s.elements},
-                   unverified=[s.citation for s in policy.statutes if s.elements and not s.elements_verified])
+                   unverified=[s.citation for s in policy.statutes if s.elements and not s.elements_verified],
+                   touhy={a.code: {"agency": a.name, "office": (o := policy.touhy.offices[a.office]).name,
+                                   "address": o.address, "regulations": o.regulations,
+                                   "verified": "yes" if o.verified else ""} for a in policy.touhy.agencies})
 
 
 class DocumentRequest(BaseModel):

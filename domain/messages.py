@@ -30,6 +30,7 @@ from domain.enums import (
     ChargingKind,
     EvidenceKind,
     EvidenceSource,
+    FederalRecord,
     FlagReason,
     ImmunityFinding,
     LegalBasis,
@@ -42,6 +43,7 @@ from domain.enums import (
     Role,
     SupervisorOutcome,
     Task,
+    TouhyOutcome,
     Verification,
 )
 
@@ -379,11 +381,33 @@ class SubjectAnalysis(Strict):
         return value
 
 
+class SoughtRecord(Strict):
+    """One record or testimony a Touhy request asks for, as specifically as the regulations want it."""
+
+    kind: FederalRecord
+    description: Line  # "body-worn camera recordings of the agents on scene, 13:00-13:45"
+    relevance: Text  # why it matters to the charges
+
+
+class FederalEvidence(Strict):
+    """What one federal agency holds that the case needs: it becomes a Touhy request to that agency."""
+
+    agency: Short  # as the policy's touhy.agencies name it: ICE, CBP, FBI, DEA, USMS, ATF
+    records: list[SoughtRecord] = Field(min_length=1, max_length=30)
+
+
 class _ReviewFields(Strict):
     decision: ReviewDecision
     rationale: Text
     return_tasks: list[Task] = Field(default_factory=list, max_length=3, validate_default=True)
     subjects: list[SubjectAnalysis] = Field(default_factory=list, max_length=50, validate_default=True)
+    federal_evidence: list[FederalEvidence] = Field(default_factory=list, max_length=10)
+
+    @field_validator("federal_evidence")
+    @classmethod
+    def _one_request_per_agency(cls, value: list[FederalEvidence]) -> list[FederalEvidence]:
+        _unique([e.agency.casefold() for e in value], "agency")
+        return value
 
     @field_validator("return_tasks")
     @classmethod
@@ -572,6 +596,28 @@ class RemovalOutcome(Strict):
     result: RemovalResult
     decided_on: Day
     note: Text | None = None
+
+
+class TouhyAnswer(Strict):
+    """The body of POST /incidents/{id}/touhy-requests/{request_id}/response: what the agency did."""
+
+    outcome: TouhyOutcome
+    received_on: Day  # when the answer came (for no_answer: when the liaison gave up waiting)
+    ground: Text | None = Field(default=None, validate_default=True)  # refused: the ground the agency stated
+    note: Text | None = None
+
+    @field_validator("ground")
+    @classmethod
+    def _refusal_states_its_ground(cls, value, info: ValidationInfo):
+        if info.data.get("outcome") == TouhyOutcome.REFUSED and value is None:
+            raise ValueError("is required when the outcome is 'refused': the ground the agency stated")
+        return value
+
+
+class TouhyResponse(TouhyAnswer):
+    """The answer as the workflow receives it: which request it answers (from the path)."""
+
+    request_id: Short
 
 
 class ProsecutionOutcomeIn(Strict):
@@ -829,6 +875,7 @@ class EvidenceMetadata(Strict):
     collected_at: Happened
     person_id: Short | None = None  # the person it concerns ("P1"), if any
     held_elsewhere: HeldElsewhere | None = None  # instead of a file
+    touhy_request_id: Short | None = None  # material a federal agency produced: the request it answers ("T1")
 
 
 class EvidenceItem(EvidenceMetadata):

@@ -24,6 +24,7 @@ class Operation(StrEnum):
     REMOVAL_NOTICE = "removal_notice"
     REMOVAL_OUTCOME = "removal_outcome"
     PROSECUTION_OUTCOME = "prosecution_outcome"
+    TOUHY_RESPONSE = "touhy_response"
     READ_CONTACT = "read_contact"  # not a route: who sees a person's contact details rather than that they exist
     MANAGE_USERS = "manage_users"
     DECODE_PAYLOADS = "decode_payloads"
@@ -52,6 +53,7 @@ ALLOWED: dict[Operation, frozenset[Role]] = {
     Operation.REMOVAL_NOTICE: frozenset({Role.PROSECUTOR_LIAISON, Role.COMMAND}),
     Operation.REMOVAL_OUTCOME: frozenset({Role.PROSECUTOR_LIAISON, Role.COMMAND}),
     Operation.PROSECUTION_OUTCOME: frozenset({Role.PROSECUTOR_LIAISON, Role.COMMAND}),
+    Operation.TOUHY_RESPONSE: frozenset({Role.PROSECUTOR_LIAISON, Role.COMMAND}),
     # Need-to-know: those who take statements and follow up with the people involved, and the prosecutor's liaison.
     Operation.READ_CONTACT: frozenset({Role.OFFICER, Role.SUPERVISOR, Role.LEGAL_REVIEWER, Role.PROSECUTOR_LIAISON}),
     Operation.MANAGE_USERS: frozenset({Role.ADMIN}),

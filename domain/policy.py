@@ -61,10 +61,61 @@ class Prosecution(_Frozen):
     court_holidays: list[date] = Field(default_factory=list, max_length=500)
 
 
+class TouhyOffice(_Frozen):
+    """Where a department's Touhy requests go, and under which regulations."""
+
+    name: str
+    address: str
+    regulations: str  # "6 CFR 5.41-5.49"
+    verified: bool = False  # the address checked against the agency's current instructions
+
+
+class TouhyAgency(_Frozen):
+    code: str = Field(min_length=1)  # as the legal review names the agency: "ICE"
+    name: str  # "U.S. Immigration and Customs Enforcement"
+    office: str  # a key of Touhy.offices
+
+
+# Federal facts, the same for every department: a policy file may override or add to them.
+DHS_OGC = TouhyOffice(name="Office of the General Counsel, U.S. Department of Homeland Security",
+                      address="2707 Martin Luther King Jr. Ave SE, Washington, DC 20528-0485",
+                      regulations="6 CFR 5.41-5.49")
+DOJ = TouhyOffice(name="U.S. Department of Justice (the component's Office of the General Counsel, with a copy to "
+                       "the United States Attorney for the district)",
+                  address="950 Pennsylvania Avenue NW, Washington, DC 20530-0001", regulations="28 CFR 16.21-16.29")
+AGENCIES = [TouhyAgency(code="ICE", name="U.S. Immigration and Customs Enforcement", office="dhs"),
+            TouhyAgency(code="CBP", name="U.S. Customs and Border Protection", office="dhs"),
+            TouhyAgency(code="FBI", name="Federal Bureau of Investigation", office="doj"),
+            TouhyAgency(code="DEA", name="Drug Enforcement Administration", office="doj"),
+            TouhyAgency(code="USMS", name="United States Marshals Service", office="doj"),
+            TouhyAgency(code="ATF", name="Bureau of Alcohol, Tobacco, Firearms and Explosives", office="doj")]
+
+
+class Touhy(_Frozen):
+    """Requests to federal agencies for the evidence they hold (United States ex rel. Touhy v. Ragen)."""
+
+    response_due: timedelta = Field(default=timedelta(days=45), gt=timedelta(0))  # each request's own due time
+    offices: dict[str, TouhyOffice] = Field(default_factory=lambda: {"dhs": DHS_OGC, "doj": DOJ})
+    agencies: list[TouhyAgency] = Field(default_factory=lambda: list(AGENCIES), min_length=1)
+
+    @model_validator(mode="after")
+    def _offices_known(self) -> "Touhy":
+        unknown = sorted({a.office for a in self.agencies} - set(self.offices))
+        if unknown:
+            raise ValueError(f"agencies name offices not in touhy.offices: {', '.join(unknown)}")
+        return self
+
+    def agency(self, code: str) -> TouhyAgency | None:
+        return next((a for a in self.agencies if a.code.casefold() == code.casefold()), None)
+
+
 # Cases filed before the prosecution stage carry a policy without its task: they are read with this default,
 # the same on every replay.
 CHARGING_DECISION_DEFAULT = {"due": "P90D", "escalation": [{"after": "PT0S", "notify": ["prosecutor_liaison"]},
                                                            {"after": "P30D", "notify": ["command"]}]}
+# (and before the Touhy requests: the ladder of their answers; the due time is each request's own)
+TOUHY_RESPONSE_DEFAULT = {"due": "P45D", "escalation": [{"after": "PT0S", "notify": ["prosecutor_liaison"]},
+                                                        {"after": "P30D", "notify": ["command"]}]}
 
 
 class Policy(_Frozen):
@@ -80,14 +131,18 @@ class Policy(_Frozen):
     tasks: dict[Task, TaskPolicy]
     statutes: list[Statute] = Field(min_length=1)
     prosecution: Prosecution = Prosecution()
+    touhy: Touhy = Touhy()
 
     @model_validator(mode="before")
     @classmethod
     def _tasks_added_since(cls, data):
         if isinstance(data, dict) and isinstance(data.get("tasks"), dict):
-            tasks = data["tasks"]
-            if Task.CHARGING_DECISION.value not in tasks and Task.CHARGING_DECISION not in tasks:
-                data = {**data, "tasks": {**tasks, Task.CHARGING_DECISION.value: CHARGING_DECISION_DEFAULT}}
+            tasks = dict(data["tasks"])
+            for task, default in ((Task.CHARGING_DECISION, CHARGING_DECISION_DEFAULT),
+                                  (Task.TOUHY_RESPONSE, TOUHY_RESPONSE_DEFAULT)):
+                if task.value not in tasks and task not in tasks:
+                    tasks[task.value] = default
+            data = {**data, "tasks": tasks}
         return data
 
     @field_validator("time_zone")

@@ -14,6 +14,7 @@ from domain.case import (
     PersonRef,
     ProsecutionState,
     Recorded,
+    TouhyRequestState,
     RecordingState,
     complete_task,
     footage_hold_due,
@@ -53,6 +54,7 @@ from domain.messages import (
     Supplement,
     Step,
     SupervisorIdentification,
+    TouhyResponse,
     ViolationReport,
     Withdrawal,
 )
@@ -156,6 +158,10 @@ def check_legal_review(state: CaseState, step: Step[LegalReview], policy: Policy
         if charge not in alleged:
             raise Rejection(RejectionKind.INVALID,
                             f"'{charge}' is not among the alleged statutes ({', '.join(alleged)})", f"charges[{i}]")
+    for i, wanted in enumerate(review.federal_evidence):
+        if policy.touhy.agency(wanted.agency) is None:
+            raise Rejection(RejectionKind.INVALID, f"'{wanted.agency}' is not among the agencies Touhy requests go to "
+                            f"({', '.join(a.code for a in policy.touhy.agencies)})", f"federal_evidence[{i}].agency")
     for i, subject in enumerate(review.subjects):
         for j, charge in enumerate(subject.charges):
             where = f"subjects[{i}].charges[{j}]"
@@ -190,6 +196,59 @@ def _check_elements(state: CaseState, charge: ChargeAnalysis, policy: Policy, wh
 def apply_legal_review(state: CaseState, step: Step[LegalReview], now: datetime, policy: Policy) -> dict | None:
     state.legal_reviews.append(Recorded(payload=step.payload, by=PersonRef.of(step.actor), at=now))
     complete_task(state, Task.LEGAL_REVIEW, step.actor, now)
+    made = []
+    for wanted in step.payload.federal_evidence:  # each a Touhy request to its agency, due on its own
+        agency = policy.touhy.agency(wanted.agency).code
+        request = TouhyRequestState(id=f"T{len(state.touhy_requests) + 1}", agency=agency, records=wanted.records,
+                                    review=len(state.legal_reviews), requested_at=now,
+                                    due_at=now + policy.touhy.response_due)
+        state.touhy_requests.append(request)
+        made.append(request.id)
+    if made:
+        _touhy_task_follows(state, now, policy)
+        return {"touhy_requests": made}
+    return None
+
+
+def _touhy_task_follows(state: CaseState, now: datetime, policy: Policy) -> None:
+    """The answers' task: open while a request is unanswered, due when the earliest unanswered one is (its ladder
+    starts again when that moves to another request); done once every request has its answer."""
+    task = state.tasks[Task.TOUHY_RESPONSE]
+    unanswered = state.unanswered_touhy()
+    if not unanswered:
+        if task.status == TaskStatus.OPEN:
+            task.status, task.completed_at = TaskStatus.DONE, now
+        return
+    if task.status != TaskStatus.OPEN:
+        open_task(state, Task.TOUHY_RESPONSE, now, policy)
+        return
+    due = min(r.due_at for r in unanswered)
+    if due != task.due_at:
+        task.due_at, task.escalation_level = due, 0
+
+
+def check_touhy_response(state: CaseState, step: Step[TouhyResponse], policy: Policy) -> None:
+    require_role(step.actor, Operation.TOUHY_RESPONSE)
+    _require_not_closed(state, "its Touhy requests stay as they are")
+    answer = step.payload
+    request = state.touhy_request(answer.request_id)
+    if request is None:
+        raise Rejection(RejectionKind.INVALID, f"no Touhy request {answer.request_id} in this case", "request_id")
+    if request.response is not None:
+        raise Rejection(RejectionKind.CONFLICT, f"Touhy request {request.id} ({request.agency}) already has its "
+                        f"answer: {request.response.payload.outcome.value}")
+    if answer.received_on < request.requested_at.date() - timedelta(days=1):
+        raise Rejection(RejectionKind.INVALID, "must not be before the request was made "
+                        f"({request.requested_at.date().isoformat()})", "received_on")
+
+
+def apply_touhy_response(state: CaseState, step: Step[TouhyResponse], now: datetime, policy: Policy) -> dict | None:
+    request = state.touhy_request(step.payload.request_id)
+    request.response = Recorded(payload=step.payload, by=PersonRef.of(step.actor), at=now)
+    _touhy_task_follows(state, now, policy)
+    if state.tasks[Task.TOUHY_RESPONSE].status == TaskStatus.DONE:
+        state.tasks[Task.TOUHY_RESPONSE].completed_by = PersonRef.of(step.actor)
+    return {"agency": request.agency}
 
 
 def check_command_approval(state: CaseState, step: Step[CommandApproval], policy: Policy) -> None:
@@ -325,6 +384,9 @@ def check_add_evidence(state: CaseState, step: Step[EvidenceItem], policy: Polic
         raise Rejection(RejectionKind.INVALID, f"no person '{item.person_id}' in this case", "person_id")
     if state.evidence_item(item.id) is not None:
         raise Rejection(RejectionKind.CONFLICT, f"evidence {item.id} is already in this case", "id")
+    if item.touhy_request_id is not None and state.touhy_request(item.touhy_request_id) is None:
+        raise Rejection(RejectionKind.INVALID, f"no Touhy request {item.touhy_request_id} in this case",
+                        "touhy_request_id")
 
 
 def apply_add_evidence(state: CaseState, step: Step[EvidenceItem], now: datetime, policy: Policy) -> dict | None:
@@ -529,4 +591,5 @@ STEPS = {
     EventKind.REMOVAL_NOTICE_RECORDED: (check_removal_notice, apply_removal_notice),
     EventKind.REMOVAL_OUTCOME_RECORDED: (check_removal_outcome, apply_removal_outcome),
     EventKind.PROSECUTION_OUTCOME_RECORDED: (check_prosecution_outcome, apply_prosecution_outcome),
+    EventKind.TOUHY_RESPONSE_RECORDED: (check_touhy_response, apply_touhy_response),
 }

@@ -94,7 +94,11 @@ async def drive_to(handle, task: Task) -> None:
                                 Step(actor=OFFICER, payload=ViolationReport.model_validate(VIOLATIONS)))
     if task == Task.LEGAL_REVIEW:
         return
-    await handle.execute_update(IncidentWorkflow.review, Step(actor=REVIEWER, payload=LegalReview.model_validate(REFER)))
+    review = REFER if task != Task.TOUHY_RESPONSE else {**REFER, "federal_evidence": [{"agency": "ICE", "records": [
+        {"kind": "body_camera", "description": "The agents' recordings", "relevance": "The blow, from their side."}]}]}
+    await handle.execute_update(IncidentWorkflow.review, Step(actor=REVIEWER, payload=LegalReview.model_validate(review)))
+    if task == Task.TOUHY_RESPONSE:
+        return
     if task == Task.COMMAND_APPROVAL:
         return
     await handle.execute_update(IncidentWorkflow.decide_approval,

@@ -7,6 +7,7 @@ Re-record (after a deliberate, `workflow.patched`-guarded change; see the README
 import asyncio
 import json
 import os
+from datetime import date
 from pathlib import Path
 
 import uuid
@@ -55,6 +56,20 @@ async def _charged_with_removal(d: Driver, cid: str) -> None:
     await d.ok(cid, "removal-notice", "liaison", REMOVAL)
     await d.ok(cid, "removal-outcome", "liaison", REMANDED)
     await d.ok(cid, "prosecution-outcome", "liaison", CONVICTED)
+
+
+async def _touhy_answered(d: Driver, cid: str) -> None:
+    from tests.test_touhy import ASKING
+
+    await d.investigate(cid)
+    await d.ok(cid, "legal-review", "reviewer", ASKING)
+    await d.ok(cid, "command-approval", "commander", APPROVE)
+    today = date.today().isoformat()
+    await d.ok(cid, "touhy-requests/T1/response", "liaison", {"outcome": "produced", "received_on": today})
+    await d.ok(cid, "referral-acknowledgement", "liaison", ACK)
+    await d.ok(cid, "touhy-requests/T2/response", "liaison", {"outcome": "refused", "received_on": today,
+                                                              "ground": "28 CFR 16.26(b)(5)"})
+    await d.decline_charges(cid)
 
 
 async def _charges_declined(d: Driver, cid: str) -> None:
@@ -147,6 +162,7 @@ async def _escalated_level_by_level(d: Driver, cid: str) -> None:
 PATHS = {
     "charged_with_removal": (None, _charged_with_removal),
     "charges_declined": (None, _charges_declined),
+    "touhy_answered": (None, _touhy_answered),
     "further_investigation": (None, _further_investigation),
     "returned_then_declined": (None, _returned),
     "declined": (None, _declined),

@@ -322,10 +322,34 @@ async def test_a_review_charges_only_the_statutes_ticked_and_names_each_box_as_t
     assert long.status_code == 422, long.text
     assert "at most 20000" in error_beside(long.text, f"{battery}.elements[1].facts")
     assert await events(d, case_id) == before
-    done = await send(reviewer, form, filled(form, typed, [(f"{battery}.statute", "720 ILCS 5/12-3")]))
+    # The ICE's recordings asked for in the second record row (the first left blank).
+    asked = {"federal_evidence[0].agency": "ICE", "federal_evidence[0].records[1].kind": "body_camera",
+             "federal_evidence[0].records[1].description": "The agents' body-worn cameras, 13:00-13:45",
+             "federal_evidence[0].records[1].relevance": "The blow, from the agents' side."}
+    done = await send(reviewer, form, filled(form, {**typed, **asked}, [(f"{battery}.statute", "720 ILCS 5/12-3")]))
     assert done.status_code == 303, done.text
-    review = (await d.get(case_id)).json()["legal_reviews"][0]["payload"]
+    stored = (await d.get(case_id)).json()
+    review = stored["legal_reviews"][0]["payload"]
     assert [c["statute"] for c in review["subjects"][0]["charges"]] == ["720 ILCS 5/12-3"]
+    assert [(r["id"], r["agency"], [x["kind"] for x in r["records"]]) for r in stored["touhy_requests"]] == [
+        ("T1", "ICE", ["body_camera"])]
+
+    # The liaison records the agency's answer at the desk: refused, with the ground it stated.
+    liaison = await desk("liaison")
+    page = (await liaison.get(f"/desk/cases/{case_id}")).text
+    assert "touhy-requests" in page and "awaited" in text(page)
+    answer = step_form(page, "touhy_response")
+    no_ground = await send(liaison, answer, filled(answer, {"request_id": "T1", "outcome": "refused",
+                                                            "received_on": date.today().isoformat()}))
+    assert no_ground.status_code == 422 and "required when the outcome is 'refused'" in error_beside(
+        no_ground.text, "touhy_response-ground")
+    answered = await send(liaison, answer, filled(answer, {"request_id": "T1", "outcome": "refused",
+                                                           "received_on": date.today().isoformat(),
+                                                           "ground": "Law enforcement privilege."}))
+    assert answered.status_code == 303, answered.text
+    after = (await liaison.get(answered.headers["location"])).text
+    assert "Touhy answer recorded." in after and "Refused" in text(after) and "Law enforcement privilege." in after
+    assert step_form(after, "touhy_response") is None  # nothing more awaited
 
 
 async def test_the_whole_lifecycle_through_the_forms(api, people, desk):

@@ -11,6 +11,7 @@ _ELEMENT_FACTS = re.compile(r"^(?P<element>subjects\[\d+\]\.charges\[\d+\]\.elem
 _DISPUTED = re.compile(r"^(?P<subject>subjects\[\d+\])\.disputed_facts$")
 _DISPUTED_LINE = re.compile(r"^(?P<field>subjects\[\d+\]\.disputed_facts)\[\d+\]")
 _CHARGED_SUBJECT = re.compile(r"^(?P<row>charges\[\d+\])\.subject$")
+_FEDERAL_ROW = re.compile(r"^(?P<row>federal_evidence\[\d+\])\.")
 _INDEX = re.compile(r"\[(\d+)\]")
 
 
@@ -25,9 +26,12 @@ def legal_review(fields: list[tuple[str, str]]) -> list[tuple[str, str]]:
         message = "facts are typed for this charge but it is not ticked: tick it to charge the subject, or clear them"
         raise ApiError(422, "; ".join(f"{charge}.statute: {message}" for charge in stray),
                        [{"field": f"{charge}.statute", "message": message} for charge in stray])
+    asked = {m["row"] for name, value in fields if (m := _FEDERAL_ROW.match(name)) and value.strip()}
     out = []
     for name, value in fields:
         if (m := _CHARGE_FIELD.match(name)) and m["charge"] not in ticked:
+            continue
+        if (m := _FEDERAL_ROW.match(name)) and m["row"] not in asked:  # an agency's rows left blank
             continue
         if (m := _ELEMENT_FACTS.match(name)) and value.strip():
             out += [(name, value), (f"{m['element']}.element", str(int(m["k"]) + 1))]

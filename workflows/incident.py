@@ -60,6 +60,7 @@ with workflow.unsafe.imports_passed_through():
         Step,
         Supplement,
         SupervisorIdentification,
+        TouhyResponse,
         ViolationReport,
         Withdrawal,
     )
@@ -329,6 +330,14 @@ class IncidentWorkflow:
     @record_prosecution_outcome.validator
     def _validate_prosecution_outcome(self, step: Step[ProsecutionOutcomeIn]) -> None:
         self._validate(EventKind.PROSECUTION_OUTCOME_RECORDED, step)
+
+    @workflow.update
+    async def record_touhy_response(self, step: Step[TouhyResponse]) -> StepResult:
+        return await self._apply(EventKind.TOUHY_RESPONSE_RECORDED, step)
+
+    @record_touhy_response.validator
+    def _validate_touhy_response(self, step: Step[TouhyResponse]) -> None:
+        self._validate(EventKind.TOUHY_RESPONSE_RECORDED, step)
 
     # --- the machinery
 

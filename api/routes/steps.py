@@ -4,9 +4,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header
 
-from api.actions import STEPS, StepKind, take_step
+from api.actions import STEP, STEPS, StepKind, take_step
 from api.deps import ClientDep, CurrentUser, SessionDep, SettingsDep, VisibleIncident, permits
-from api.errors import documented
+from api.errors import ApiError, documented
+from domain.case import CaseState
+from domain.messages import Key, TouhyAnswer, TouhyResponse
+from domain.permissions import Operation
 from api.views import CaseOut, case_out
 
 router = APIRouter(prefix="/incidents/{case_id}", tags=["lifecycle steps"],
@@ -26,4 +29,21 @@ def _step_route(kind: StepKind) -> None:
 
 
 for _kind in STEPS:
-    _step_route(_kind)
+    if _kind.routed:
+        _step_route(_kind)
+
+
+TOUHY = STEP[Operation.TOUHY_RESPONSE]
+
+
+@router.post(TOUHY.path, response_model=CaseOut, summary=TOUHY.summary, name=TOUHY.operation.value,
+             dependencies=[permits(TOUHY.operation)])
+async def touhy_response(request_id: Key, body: TouhyAnswer, incident: VisibleIncident, user: CurrentUser,
+                         client: ClientDep, session: SessionDep, settings: SettingsDep,
+                         idempotency_key: Annotated[str | None, Header(min_length=1, max_length=200)] = None,
+                         ) -> CaseOut:
+    if CaseState.model_validate(incident.state).touhy_request(request_id) is None:
+        raise ApiError(404, f"no Touhy request {request_id} in this case")
+    answer = TouhyResponse(request_id=request_id, **body.model_dump())
+    stored = await take_step(TOUHY, answer, incident, user, client, session, settings, idempotency_key)
+    return case_out(stored, settings, user)

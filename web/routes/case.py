@@ -24,6 +24,7 @@ from domain.enums import (
     ChargingKind,
     EvidenceKind,
     EvidenceSource,
+    FederalRecord,
     FlagReason,
     ImmunityFinding,
     LegalBasis,
@@ -36,6 +37,7 @@ from domain.enums import (
     Role,
     SupervisorOutcome,
     Task,
+    TouhyOutcome,
     Verification,
 )
 from domain import corrections, steps
@@ -64,6 +66,7 @@ DONE = {
     Operation.REMOVAL_NOTICE: "Notice of removal recorded.",
     Operation.REMOVAL_OUTCOME: "Removal outcome recorded.",
     Operation.PROSECUTION_OUTCOME: "Final outcome recorded.",
+    Operation.TOUHY_RESPONSE: "Touhy answer recorded.",
     Operation.WITHDRAW: "Case withdrawn.",
     Operation.ADD_PERSON: "Person added.",
     Operation.FILE_SUPPLEMENT: "Supplementary report filed.",
@@ -203,6 +206,11 @@ async def case_page(request: Request, desk: Desk, session, settings, incident: I
             "charging": options(ChargingKind),
             "referred_subjects": state.referred_subjects() or ["the defendant"],
             "removal_result": options(RemovalResult),
+            "touhy_agencies": [(a.code, f"{a.code}: {a.name}") for a in policy.touhy.agencies],
+            "federal_record": options(FederalRecord),
+            "touhy_unanswered": [(r.id, f"{r.id}: {r.agency}, due {r.due_at.astimezone(policy.zone):%d %b %Y}")
+                                 for r in state.unanswered_touhy()],
+            "touhy_outcome": options(TouhyOutcome),
             "prosecution_outcome": options(ProsecutionOutcome),
             "approval": options(ApprovalDecision),
             "part": options(PersonPart),
