@@ -22,6 +22,7 @@ ROUTES: dict[tuple[str, str], Operation | None] = {
     ("POST", "/incidents/{case_id}/removal-notice"): Operation.REMOVAL_NOTICE,
     ("POST", "/incidents/{case_id}/removal-outcome"): Operation.REMOVAL_OUTCOME,
     ("POST", "/incidents/{case_id}/prosecution-outcome"): Operation.PROSECUTION_OUTCOME,
+    ("POST", "/incidents/{case_id}/touhy-requests/{request_id}/response"): Operation.TOUHY_RESPONSE,
     ("POST", "/incidents/{case_id}/withdrawal"): Operation.WITHDRAW,
     ("POST", "/incidents/{case_id}/people"): Operation.ADD_PERSON,
     ("POST", "/incidents/{case_id}/supplements"): Operation.FILE_SUPPLEMENT,
@@ -73,8 +74,8 @@ async def test_every_guarded_operation_follows_the_table(api, people, case_id, m
     here: 422 (a guarded read answers 200)."""
     operation = ROUTES[(method, path)]
     body = {"payloads": "not a list"} if path.startswith("/codec/") else {}
-    response = await api.request(method, path.format(case_id=case_id, evidence_id="E-none"), json=body,
-                                 headers=people.headers(who))
+    url = path.format(case_id=case_id, evidence_id="E-none", request_id="T1")
+    response = await api.request(method, url, json=body, headers=people.headers(who))
     roles = PEOPLE[who][0]
     if not any(role in ALLOWED[operation] for role in roles):
         assert response.status_code == 403, response.text

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import text
 from sqlmodel import select
 
+from domain import search_attributes as sa
 from domain.case import workflow_id_for
 from store.tables import Allegation, CaseTask, Decision, Incident, Recording
 from tests.conftest import CHICAGO
@@ -33,7 +34,18 @@ def statuses(case: dict) -> dict[str, str]:
     return {task: entry["status"] for task, entry in case["tasks"].items()}
 
 
-async def test_chicago_scenario_from_filing_to_the_outcome(api, people, sessions):
+async def removal_deadline_query(dev_server, case_number: str, expect: int) -> list[str]:
+    """The workflows the README's RemovalDeadline query finds for one case (visibility follows within seconds)."""
+    query = f"RemovalDeadline < '2999-01-01T00:00:00Z' AND CaseNumber = '{case_number}'"
+    for _ in range(100):
+        found = [w.id async for w in dev_server.client.list_workflows(query)]
+        if len(found) == expect:
+            return found
+        await asyncio.sleep(0.1)
+    return found
+
+
+async def test_chicago_scenario_from_filing_to_the_outcome(api, people, sessions, dev_server):
     d = Driver(api, people)
     case = await d.new_case()
     cid = case["id"]
@@ -42,7 +54,7 @@ async def test_chicago_scenario_from_filing_to_the_outcome(api, people, sessions
     assert statuses(case) == {
         "footage_hold": "open", "supervisor_identification": "open", "violation_report": "open",
         "legal_review": "pending", "command_approval": "pending", "referral_acknowledgement": "pending",
-        "charging_decision": "pending",
+        "charging_decision": "pending", "touhy_response": "pending",
     }
     assert all(case["tasks"][t]["due_at"] for t in ("footage_hold", "supervisor_identification", "violation_report"))
     assert case["links"]["temporal_ui"].endswith(f"/namespaces/default/workflows/incident-{cid}")
@@ -83,7 +95,13 @@ async def test_chicago_scenario_from_filing_to_the_outcome(api, people, sessions
     assert prosecution["removal_deadline"] == last_day.isoformat()
     ends = datetime.combine(last_day + timedelta(days=1), time(0), tzinfo=ZoneInfo("America/Chicago"))
     assert datetime.fromisoformat(prosecution["removal_due_at"]) == ends
+    # The Temporal UI finds the case by its open removal window, and stops finding it once a notice is filed.
+    assert await removal_deadline_query(dev_server, case["case_number"], 1) == [workflow_id_for(cid)]
+    handle = dev_server.client.get_workflow_handle(workflow_id_for(cid))
+    attrs = (await handle.describe()).typed_search_attributes
+    assert attrs.get(sa.REMOVAL_DEADLINE) == datetime.fromisoformat(prosecution["removal_due_at"])
     case = await d.ok(cid, "removal-notice", "liaison", REMOVAL)
+    assert await removal_deadline_query(dev_server, case["case_number"], 0) == []
     assert case["prosecution"]["removal_notice"]["payload"]["federal_case_number"] == "1:26-cr-00077"
     case = await d.ok(cid, "removal-outcome", "commander", REMANDED)
     assert case["prosecution"]["removal_outcome"]["payload"]["result"] == "remanded"

@@ -81,7 +81,7 @@ async def test_a_lifecycle_shows_on_the_worker_and_api_endpoints(metered, people
     assert value(found, "referrals_database_up") == 1
     assert value(found, "referrals_cases", stage="closed") >= 1
     assert {labels["stage"] for name, labels, _ in found if name == "referrals_cases"} == {
-        "investigation", "legal_review", "command_approval", "referral", "closed"}
+        "investigation", "legal_review", "command_approval", "referral", "prosecution", "closed"}
     assert value(found, "referrals_http_request_duration_seconds_count", route="/incidents/{case_id}/footage-hold",
                  method="POST", status="200") >= 1
     assert value(found, "referrals_http_request_duration_seconds_count", route="/incidents", method="POST",

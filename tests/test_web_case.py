@@ -407,11 +407,18 @@ async def test_the_whole_lifecycle_through_the_forms(api, people, desk):
     assert "Charging decision recorded." in charged
     found = re.search(r"a notice of removal is due by \w{3} \d\d \w{3} \d{4} \((\d+) days left\)", text(charged))
     assert found and 26 <= int(found[1]) <= 33, text(charged)
-    # My work lists the window with its days left.
+    # My work lists the window with its days left (until a notice is filed, below).
     number = (await d.get(case_id)).json()["case_number"]
     work = (await (await desk("liaison")).get("/desk/")).text
     row = next(r for r in Tables(work).tables["removal-windows"] if number in r.text)
     assert row.cells[-1] == found[1], row.text
+    removed = await take("liaison", "removal_notice", {
+        "filed_on": date.today().isoformat(), "district_court": "U.S. District Court for the Northern District of Illinois",
+        "federal_case_number": "1:26-cr-00077"})
+    assert "Notice of removal recorded." in removed and "a notice was filed" in text(removed)
+    assert step_form(removed, "removal_notice") is None
+    remanded = await take("commander", "removal_outcome", {"result": "remanded", "decided_on": date.today().isoformat()})
+    assert "Removal outcome recorded." in remanded and "Remanded" in text(remanded)
     closed = await take("liaison", "prosecution_outcome", {"outcome": "plea", "decided_on": date.today().isoformat()})
     assert "Final outcome recorded." in closed and "The case is closed" in text(closed)
 
