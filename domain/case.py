@@ -183,6 +183,7 @@ class TouhyRequestState(_Model):
     review: int  # the number of the legal review that asked for it
     requested_at: datetime
     due_at: datetime
+    escalation_level: int = 0  # its own ladder (the policy's touhy_response ladder) from its own due time
     response: Recorded[TouhyResponse] | None = None
 
 

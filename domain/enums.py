@@ -23,7 +23,7 @@ class Task(StrEnum):
     REFERRAL_ACKNOWLEDGEMENT = "referral_acknowledgement"
     CHARGING_DECISION = "charging_decision"  # the prosecutor's, recorded by the liaison (prosecution stage)
     # The federal agencies' answers to the case's Touhy requests: open while one is unanswered, due when the
-    # earliest unanswered one is (each request keeps its own due time), at any stage after the legal review.
+    # earliest unanswered one is; each request runs the task's ladder from its own due time.
     TOUHY_RESPONSE = "touhy_response"
 
 

@@ -211,8 +211,8 @@ def apply_legal_review(state: CaseState, step: Step[LegalReview], now: datetime,
 
 
 def _touhy_task_follows(state: CaseState, now: datetime, policy: Policy) -> None:
-    """The answers' task: open while a request is unanswered, due when the earliest unanswered one is (its ladder
-    starts again when that moves to another request); done once every request has its answer."""
+    """The answers' task: open while a request is unanswered, due when the earliest unanswered one is, at the
+    highest level of their ladders (each request escalates on its own); done once every request has its answer."""
     task = state.tasks[Task.TOUHY_RESPONSE]
     unanswered = state.unanswered_touhy()
     if not unanswered:
@@ -221,10 +221,8 @@ def _touhy_task_follows(state: CaseState, now: datetime, policy: Policy) -> None
         return
     if task.status != TaskStatus.OPEN:
         open_task(state, Task.TOUHY_RESPONSE, now, policy)
-        return
-    due = min(r.due_at for r in unanswered)
-    if due != task.due_at:
-        task.due_at, task.escalation_level = due, 0
+    task.due_at = min(r.due_at for r in unanswered)
+    task.escalation_level = max(r.escalation_level for r in unanswered)
 
 
 def check_touhy_response(state: CaseState, step: Step[TouhyResponse], policy: Policy) -> None:

@@ -15,6 +15,7 @@ from domain.messages import (
     ChargingDecision,
     ProsecutionOutcomeIn,
     ReferralAcknowledgement,
+    TouhyResponse,
     Actor,
     CommandApproval,
     FootageHold,
@@ -201,6 +202,45 @@ async def test_a_long_case_continues_as_new_keeping_its_id_trail_and_deadlines(t
     final = await handle.result()
     assert (final.stage, final.disposition, final.prosecution.outcome.payload.outcome) == (
         "closed", "referred", "dismissed")
+
+
+async def test_each_touhy_request_follows_its_own_ladder(time_env, start_case, sessions):
+    """T1 asked with a return, T2 with the referral ten days later: each escalates from its own due time; an
+    answer ends its request's ladder and leaves the other's running."""
+    handle = await start_case(await fresh_filing(time_env))
+    await drive_to(handle, Task.LEGAL_REVIEW)
+    wanted = {"kind": "radio_traffic", "description": "The operation's radio traffic", "relevance": "Who ordered what."}
+    back = LegalReview.model_validate({"decision": "return", "rationale": "Ask the supervisor again.",
+                                       "return_tasks": ["supervisor_identification"],
+                                       "federal_evidence": [{"agency": "ICE", "records": [wanted]}]})
+    await handle.execute_update(IncidentWorkflow.review, Step(actor=REVIEWER, payload=back))
+    await skip_to(time_env, await time_env.get_current_time() + timedelta(days=10))
+    await handle.execute_update(IncidentWorkflow.identify_supervisor,
+                                Step(actor=OFFICER, payload=SupervisorIdentification.model_validate(IDENTIFIED)))
+    refer = LegalReview.model_validate({**REFER, "federal_evidence": [{"agency": "CBP", "records": [wanted]}]})
+    await handle.execute_update(IncidentWorkflow.review, Step(actor=REVIEWER, payload=refer))
+    state = await state_of(handle)
+    t1, t2 = state.touhy_requests
+    assert t2.due_at - t1.due_at >= timedelta(days=10) and state.tasks["touhy_response"].due_at == t1.due_at
+
+    await skip_to(time_env, t1.due_at + timedelta(seconds=1))
+
+    async def levels(expected):
+        async def check():
+            now = await state_of(handle)
+            return [r.escalation_level for r in now.touhy_requests] == expected
+        return await eventually(check)
+    assert await levels([1, 0])  # T1 overdue: its first step; T2 not yet due
+    assert (await state_of(handle)).tasks["touhy_response"].escalation_level == 1
+    answer = TouhyResponse(request_id="T1", outcome="produced", received_on=t1.due_at.date())
+    await handle.execute_update(IncidentWorkflow.record_touhy_response, Step(actor=LIAISON, payload=answer))
+    after = await state_of(handle)
+    assert (after.tasks["touhy_response"].escalation_level, after.tasks["touhy_response"].due_at) == (0, t2.due_at)
+    await skip_to(time_env, t2.due_at + timedelta(seconds=1))
+    assert await levels([1, 1])
+    fired = await stored_escalations(sessions, state.case_id, Task.TOUHY_RESPONSE, at_least=2)
+    assert [(e.data["touhy_request"], e.data["level"], e.data["due_at"]) for e in fired] == [
+        ("T1", 1, t1.due_at.isoformat()), ("T2", 1, t2.due_at.isoformat())]
 
 
 async def test_completing_a_task_cancels_the_rest_of_its_ladder(time_env, start_case, sessions):

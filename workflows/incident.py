@@ -615,30 +615,38 @@ class IncidentWorkflow:
                     continue
                 except asyncio.TimeoutError:
                     pass
-            await self._escalate(due.task, None)
+            await self._escalate(due.task, None, due.item)
 
-    async def _escalate(self, task: Task, to_level: int | None) -> None:
+    async def _escalate(self, task: Task, to_level: int | None, item: str | None = None) -> None:
+        """Fire a task's ladder up to the level reached (or `to_level`); `item`: one Touhy request's own ladder."""
         async with self._lock:
             entry = self._state.tasks[task]
             if entry.status != TaskStatus.OPEN:
                 return
+            request = self._state.touhy_request(item) if item is not None else None
+            if request is not None and request.response is not None:
+                return
+            ladder = request if request is not None else entry  # what holds the level and the due time
             now = workflow.now()
-            low = entry.escalation_level
-            high = to_level if to_level is not None else reached_level(self._state, task, now, self._policy)
+            low = ladder.escalation_level
+            high = to_level if to_level is not None else reached_level(self._state, task, now, self._policy, item)
             if high <= low:
                 return
-            entry.escalation_level = high
+            ladder.escalation_level = high
+            entry.escalation_level = max(entry.escalation_level, high)
             roles = roles_between(task, low, high, self._policy)
-            await self._record(EventKind.TASK_ESCALATED, None, {
-                "task": task.value, "level": high, "notify": [r.value for r in roles],
-                "due_at": entry.due_at.isoformat(), "overdue_seconds": int((now - entry.due_at).total_seconds()),
-            })
+            escalated = {"task": task.value, "level": high, "notify": [r.value for r in roles],
+                         "due_at": ladder.due_at.isoformat(),
+                         "overdue_seconds": int((now - ladder.due_at).total_seconds())}
+            if request is not None:
+                escalated["touhy_request"] = request.id
+            await self._record(EventKind.TASK_ESCALATED, None, escalated)
             await self._write()
             notice = EscalationNotice(
                 workflow_id=workflow.info().workflow_id, case_id=self._state.case_id,
                 case_number=self._state.case_number, district=self._state.district,
                 filed_by_id=self._state.filed_by.id, event_seq=self._state.event_seq, task=task, level=high,
-                roles=roles, due_at=entry.due_at, escalated_at=now,
+                roles=roles, due_at=ladder.due_at, escalated_at=now,
             )
         about = {"task": notice.task.value, "level": notice.level}
         self._deliveries.append(asyncio.create_task(self._deliver(Notifier.notify, notice, about)))
