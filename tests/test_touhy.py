@@ -98,3 +98,23 @@ async def test_each_answer_is_recorded_and_the_task_follows_the_requests_still_a
     kinds = [e["kind"] for e in (await d.events(cid))["items"]]
     assert kinds.count("touhy_response_recorded") == 2
     await d.ok(cid, "command-approval", "commander", APPROVE)
+
+
+async def test_the_desk_ties_what_an_agency_produced_to_its_request(api, people):
+    from tests.desk_client import signed_in
+    from tests.test_desk_evidence import TYPED, evidence_form, items, options, post
+
+    d = Driver(api, people)
+    cid = (await d.new_case())["id"]
+    await d.investigate(cid)
+    await d.ok(cid, "legal-review", "reviewer", ASKING)
+    async with signed_in(api, people.tokens["officer"]) as officer:
+        page = (await officer.get(f"/desk/cases/{cid}")).text
+        assert options(page, "touhy_request_id") == ["T1", "T2"]
+        typed = {**TYPED, "source": "federal_agency", "touhy_request_id": "T2", "person_id": ""}
+        sent = await post(officer, evidence_form(page), typed, png())
+        assert sent.status_code == 303, sent.text
+        shown = (await officer.get(sent.headers["location"])).text
+        assert "Produced in answer to Touhy request T2" in shown
+    (item,) = await items(api, people, cid)
+    assert (item["touhy_request_id"], item["source"]) == ("T2", "federal_agency")
