@@ -165,6 +165,11 @@ async def test_the_chicago_scenario_through_the_desk(settings, worker, people, s
         await form.locator(f'[name="{subject}.necessary_and_proper.objective_reasonableness"]').fill("Not reasonable.")
         await form.locator(f'[name="{subject}.necessary_and_proper.finding"]').select_option("not_met")
         await form.locator(f'[name="{subject}.finding"]').select_option("disputed")
+        # The agents' own recordings, asked of ICE: a Touhy request.
+        await form.locator('[name="federal_evidence[0].agency"]').select_option("ICE")
+        await form.locator('[name="federal_evidence[0].records[0].kind"]').select_option("body_camera")
+        await form.locator('[name="federal_evidence[0].records[0].description"]').fill("The agents' body cameras")
+        await form.locator('[name="federal_evidence[0].records[0].relevance"]').fill("The blow, from their side.")
         async with sessions() as s:
             events_before = len((await s.exec(select(CaseEventRow).where(
                 CaseEventRow.case_id == case_path.rsplit("/", 1)[1]))).all())
@@ -186,7 +191,9 @@ async def test_the_chicago_scenario_through_the_desk(settings, worker, people, s
 
         # Command approves; the liaison records the prosecutor's acknowledgement.
         commander = await desk.sign_in(people.tokens["commander"])
-        await commander.get_by_role("link", name=case_number).click()
+        # (My work lists the case twice for command: its approval, and the Touhy answer command may record too.)
+        await commander.get_by_role("row", name=re.compile("Command approval")).get_by_role(
+            "link", name=case_number).click()
         form = commander.locator("#form-command_approval")
         await form.locator('[name="decision"]').select_option("approve")
         await form.locator('[name="note"]').fill("Approved for referral to the CCSAO.")
@@ -195,12 +202,22 @@ async def test_the_chicago_scenario_through_the_desk(settings, worker, people, s
 
         liaison = await desk.sign_in(people.tokens["liaison"])
         await desk.look(liaison, "liaison-my-work")
-        await liaison.get_by_role("link", name=case_number).click()
+        await liaison.get_by_role("row", name=re.compile("Referral acknowledgement")).get_by_role(
+            "link", name=case_number).click()
         form = liaison.locator("#form-referral_acknowledgement")
         await form.locator('[name="prosecutor_case_number"]').fill("26-FR-0193")
         await form.locator('[name="received_by"]').fill("ASA M. Lee")
         await form.locator('[name="received_at"]').fill(chicago(datetime.now(UTC) - timedelta(minutes=5)))
         await submit(liaison, "referral_acknowledgement", "acknowledgement recorded")
+
+        # ICE answers the Touhy request: partly.
+        assert "awaited" in await liaison.locator("#touhy-requests").inner_text()
+        form = liaison.locator("#form-touhy_response")
+        await form.locator('[name="request_id"]').select_option("T1")
+        await form.locator('[name="outcome"]').select_option("partly_produced")
+        await form.locator('[name="received_on"]').fill(datetime.now(UTC).strftime("%Y-%m-%d"))
+        await submit(liaison, "touhy_response", "Touhy answer recorded")
+        assert "Partly produced" in await liaison.locator("#touhy-requests").inner_text()
 
         # The prosecutor charges; the arraignment opens the removal window, which My work counts down.
         form = liaison.locator("#form-charging_decision")
