@@ -381,6 +381,21 @@ class SubjectAnalysis(Strict):
         return value
 
 
+def tasks_to_reopen(value: list[Task], reopens: bool, decision: str) -> list[Task]:
+    """The investigation tasks a decision sends back (a review's return, a prosecutor's further investigation)."""
+    if not reopens:
+        if value:
+            raise ValueError(f"is only for decision '{decision}'")
+        return value
+    if not value:
+        raise ValueError(f"decision '{decision}' needs the investigation tasks to reopen")
+    wrong = [t.value for t in value if t not in INVESTIGATION_TASKS]
+    if wrong:
+        raise ValueError(f"may name investigation tasks only, not {', '.join(wrong)}")
+    _unique([t.value for t in value], "task")
+    return value
+
+
 class SoughtRecord(Strict):
     """One record or testimony a Touhy request asks for, as specifically as the regulations want it."""
 
@@ -412,17 +427,7 @@ class _ReviewFields(Strict):
     @field_validator("return_tasks")
     @classmethod
     def _return_names_tasks(cls, value, info: ValidationInfo):
-        if info.data.get("decision") != ReviewDecision.RETURN:
-            if value:
-                raise ValueError("is only for decision 'return'")
-            return value
-        if not value:
-            raise ValueError("decision 'return' needs the investigation tasks to reopen")
-        wrong = [t.value for t in value if t not in INVESTIGATION_TASKS]
-        if wrong:
-            raise ValueError(f"may name investigation tasks only, not {', '.join(wrong)}")
-        _unique([t.value for t in value], "task")
-        return value
+        return tasks_to_reopen(value, info.data.get("decision") == ReviewDecision.RETURN, "return")
 
     @field_validator("subjects")
     @classmethod
@@ -557,17 +562,8 @@ class ChargingDecision(Strict):
     @field_validator("return_tasks")
     @classmethod
     def _further_names_tasks(cls, value, info: ValidationInfo):
-        if info.data.get("decision") != ChargingKind.FURTHER_INVESTIGATION:
-            if value:
-                raise ValueError("is only for decision 'further_investigation'")
-            return value
-        if not value:
-            raise ValueError("decision 'further_investigation' needs the investigation tasks to reopen")
-        wrong = [t.value for t in value if t not in INVESTIGATION_TASKS]
-        if wrong:
-            raise ValueError(f"may name investigation tasks only, not {', '.join(wrong)}")
-        _unique([t.value for t in value], "task")
-        return value
+        reopens = info.data.get("decision") == ChargingKind.FURTHER_INVESTIGATION
+        return tasks_to_reopen(value, reopens, "further_investigation")
 
     @field_validator("arraignment_date")
     @classmethod
