@@ -4,6 +4,7 @@ import argparse
 import asyncio
 import hashlib
 import json
+import os
 import sys
 from datetime import UTC, datetime
 
@@ -285,5 +286,15 @@ def main(argv: list[str] | None = None) -> int:
     return 2
 
 
+def run() -> None:
+    """The `referrals` command: out without the interpreter's finalization once the command has done its work
+    (the Temporal client's runtime threads may still be winding down, and finalizing under them can abort the
+    process with SIGABRT, its exit status lost)."""
+    code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()
