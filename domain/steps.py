@@ -211,14 +211,10 @@ def apply_legal_review(state: CaseState, step: Step[LegalReview], now: datetime,
 
 
 def _touhy_task_follows(state: CaseState, now: datetime, policy: Policy) -> None:
-    """The answers' task: open while a request is unanswered, due when the earliest unanswered one is, at the
-    highest level of their ladders (each request escalates on its own); done once every request has its answer."""
+    """The answers' task, while a request is unanswered: open, due when the earliest unanswered one is, at the
+    highest level of their ladders (each request escalates on its own)."""
     task = state.tasks[Task.TOUHY_RESPONSE]
     unanswered = state.unanswered_touhy()
-    if not unanswered:
-        if task.status == TaskStatus.OPEN:
-            task.status, task.completed_at = TaskStatus.DONE, now
-        return
     if task.status != TaskStatus.OPEN:
         open_task(state, Task.TOUHY_RESPONSE, now, policy)
     task.due_at = min(r.due_at for r in unanswered)
@@ -243,9 +239,10 @@ def check_touhy_response(state: CaseState, step: Step[TouhyResponse], policy: Po
 def apply_touhy_response(state: CaseState, step: Step[TouhyResponse], now: datetime, policy: Policy) -> dict | None:
     request = state.touhy_request(step.payload.request_id)
     request.response = Recorded(payload=step.payload, by=PersonRef.of(step.actor), at=now)
-    _touhy_task_follows(state, now, policy)
-    if state.tasks[Task.TOUHY_RESPONSE].status == TaskStatus.DONE:
-        state.tasks[Task.TOUHY_RESPONSE].completed_by = PersonRef.of(step.actor)
+    if state.unanswered_touhy():
+        _touhy_task_follows(state, now, policy)
+    else:  # every request has its answer
+        complete_task(state, Task.TOUHY_RESPONSE, step.actor, now)
     return {"agency": request.agency}
 
 
@@ -548,6 +545,9 @@ CONVICTIONS = (ProsecutionOutcome.CONVICTED, ProsecutionOutcome.PLEA)
 def check_prosecution_outcome(state: CaseState, step: Step[ProsecutionOutcomeIn], policy: Policy) -> None:
     require_role(step.actor, Operation.PROSECUTION_OUTCOME)
     prosecution = _require_charged(state, "the prosecution's outcome")
+    if prosecution.outcome is not None:  # (a second one queued behind the first, before the case closed)
+        raise Rejection(RejectionKind.CONFLICT, "the prosecution's outcome is already recorded "
+                        f"({prosecution.outcome.payload.outcome.value})")
     if prosecution.removal_pending and step.payload.outcome in CONVICTIONS:
         raise Rejection(RejectionKind.CONFLICT, "a notice of removal is pending: the state court may not enter a "
                         "judgment of conviction until the federal court remands (28 U.S.C. § 1455(b)(3)); record "

@@ -144,6 +144,40 @@ async def test_prosecution_steps_only_in_their_turn(api, people, dev_server):
     await refused(d, dev_server, cid, "removal-outcome", "liaison", REMANDED, 409, says="closed")
 
 
+async def test_two_outcomes_sent_at_once_record_one(api, people, dev_server):
+    """The second, queued behind the first before the case closes, is refused by its own check: one outcome."""
+    import asyncio
+
+    d = Driver(api, people)
+    cid = (await d.new_case())["id"]
+    await d.refer_to_the_end(cid)
+    await d.ok(cid, "charging-decision", "liaison", CHARGED)
+    day = REMANDED["decided_on"]
+    answers = await asyncio.gather(*(d.step(cid, "prosecution-outcome", who, {"outcome": outcome, "decided_on": day})
+                                     for who, outcome in (("liaison", "plea"), ("commander", "dismissed"))))
+    assert sorted(a.status_code for a in answers) == [200, 409], [a.text for a in answers]
+    kept = next(a for a in answers if a.status_code == 200).json()["prosecution"]["outcome"]["payload"]["outcome"]
+    case = (await d.get(cid)).json()
+    assert case["stage"] == "closed" and case["prosecution"]["outcome"]["payload"]["outcome"] == kept
+    kinds = [e["kind"] for e in (await d.settled(cid))["items"]]
+    assert kinds.count("prosecution_outcome_recorded") == 1 and kinds.count("case_closed") == 1
+    # The moment between them: the outcome recorded, the case not yet closed (a handler queued on the lock
+    # re-checks there). The check itself refuses a second outcome.
+    from domain.case import CaseState
+    from domain.enums import Stage
+    from domain.errors import Rejection
+    from domain.messages import Actor, ProsecutionOutcomeIn, Step
+    from domain.steps import check_prosecution_outcome
+    from tests.conftest import CHICAGO
+
+    stored = await dev_server.client.get_workflow_handle(workflow_id_for(cid)).query("case")
+    between = CaseState.model_validate(stored).model_copy(update={"stage": Stage.PROSECUTION})
+    liaison = Actor(user_id="u", name="Liaison", roles=["prosecutor_liaison"])
+    with pytest.raises(Rejection, match="outcome is already recorded"):
+        check_prosecution_outcome(between, Step(actor=liaison, payload=ProsecutionOutcomeIn(
+            outcome="nolle", decided_on=day)), CHICAGO)
+
+
 @pytest.mark.parametrize(
     ("path", "body", "field"),
     [
