@@ -123,18 +123,14 @@ def _analysis(doc, title: str) -> None:
     doc.add_paragraph("{{ c.note }}").runs[0].italic = True
     doc.add_paragraph("{%p endif %}")
     doc.add_paragraph("{%p endfor %}")
-    doc.add_heading("Prong 1: authorised by federal law", level=4)
-    _paragraphs(doc, "p in s.authority.facts", "{{ p }}")
-    _paragraphs(doc, "p in s.authority.analysis", "{{ p }}")
-    doc.add_paragraph("{%p if s.authority.finding %}")
-    doc.add_paragraph("Prong 1: {{ s.authority.finding }}.")
-    doc.add_paragraph("{%p endif %}")
-    doc.add_heading("Prong 2: necessary and proper", level=4)
-    _paragraphs(doc, "p in s.necessary.facts", "{{ p }}")
-    _paragraphs(doc, "p in s.necessary.analysis", "{{ p }}")
-    doc.add_paragraph("{%p if s.necessary.finding %}")
-    doc.add_paragraph("Prong 2: {{ s.necessary.finding }}.")
-    doc.add_paragraph("{%p endif %}")
+    for number, prong, title in ((1, "authority", "authorised by federal law"),
+                                 (2, "necessary", "necessary and proper")):
+        doc.add_heading(f"Prong {number}: {title}", level=4)
+        _paragraphs(doc, f"p in s.{prong}.facts", "{{ p }}")
+        _paragraphs(doc, f"p in s.{prong}.analysis", "{{ p }}")
+        doc.add_paragraph(f"{{%p if s.{prong}.finding %}}")
+        doc.add_paragraph(f"Prong {number}: {{{{ s.{prong}.finding }}}}.")
+        doc.add_paragraph("{%p endif %}")
     doc.add_paragraph("Immunity finding: {{ s.finding }}.").runs[0].bold = True
     doc.add_paragraph("{%p if s.disputed %}")
     doc.add_paragraph("Disputed facts:")

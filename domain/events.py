@@ -188,7 +188,6 @@ class Carried(BaseModel):
     documents: list[DocumentRequest]
     deliveries: list[Delivered]
     written: int
-    runs: int = 1  # the runs before this one
 
 
 class DocumentDelivery(BaseModel):

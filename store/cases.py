@@ -194,8 +194,7 @@ def removal_window_open(now: datetime):
     """Cases in prosecution whose removal window is open at `now`: an arraignment recorded, no notice, not passed
     (nor closed by the case's own timer)."""
     prosecution = Incident.state["prosecution"]
-    return and_(Incident.stage == Stage.PROSECUTION.value, prosecution["removal_due_at"].astext.isnot(None),
-                prosecution["removal_window_closed"].astext == "false",
+    return and_(Incident.stage == Stage.PROSECUTION.value, prosecution["removal_window_closed"].astext == "false",
                 func.coalesce(prosecution["removal_notice"].astext, "null") == "null", removal_due() > now)
 
 

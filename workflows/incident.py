@@ -463,8 +463,7 @@ class IncidentWorkflow:
         if self._state.closed or self._stage_done():
             return
         carried = Carried(state=self._state, events=self._events, documents=_lighter(self._requests),
-                          deliveries=self._delivered, written=self._written,
-                          runs=1 + (Carried.model_validate(self._input.carried).runs if self._input.carried else 0))
+                          deliveries=self._delivered, written=self._written)
         workflow.continue_as_new(self._input.model_copy(update={"carried": carried.model_dump(mode="json")}))
 
     # --- documents: generated from the case as stored, listed by id; the bytes never enter history
