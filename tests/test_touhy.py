@@ -8,6 +8,7 @@ from tests.conftest import CHICAGO
 from tests.evidence_files import png
 from tests.scenario import APPROVE, REFER, Driver
 from tests.test_documents import all_text, documents_of, open_docx, table_after
+from tests.test_refusals import refused
 
 BODY_CAMERAS = {"kind": "body_camera", "description": "Body-worn camera recordings of the ICE agents on scene, "
                 "W 26th St & S Pulaski Rd, 13:00-13:45", "relevance": "The blow to the bystander, from the agents' side."}
@@ -23,9 +24,9 @@ async def test_a_review_asks_each_agency_in_a_letter_under_its_own_regulations(a
     d = Driver(api, people)
     cid = (await d.new_case())["id"]
     await d.investigate(cid)
-    refused = await d.step(cid, "legal-review", "reviewer", {**REFER, "federal_evidence": [
+    nsa = await d.step(cid, "legal-review", "reviewer", {**REFER, "federal_evidence": [
         {"agency": "NSA", "records": [PLAN]}]})
-    assert refused.status_code == 422 and refused.json()["error"]["details"][0]["field"] == "federal_evidence[0].agency"
+    assert nsa.status_code == 422 and nsa.json()["error"]["details"][0]["field"] == "federal_evidence[0].agency"
     twice = await d.step(cid, "legal-review", "reviewer", {**REFER, "federal_evidence": [
         {"agency": "ICE", "records": [PLAN]}, {"agency": "ice", "records": [RADIO]}]})
     assert twice.status_code == 422 and "more than once" in twice.text
@@ -56,26 +57,29 @@ async def test_a_review_asks_each_agency_in_a_letter_under_its_own_regulations(a
     assert "Each agency below receives a Touhy request" in memo and "Body camera: Body-worn camera" in memo
 
 
-async def test_each_answer_is_recorded_and_the_task_follows_the_requests_still_awaited(api, people):
+async def test_each_answer_is_recorded_and_the_task_follows_the_requests_still_awaited(api, people, dev_server):
     d = Driver(api, people)
     cid = (await d.new_case())["id"]
     await d.investigate(cid)
     case = await d.ok(cid, "legal-review", "reviewer", ASKING)
     t2_due = case["touhy_requests"][1]["due_at"]
     today = datetime.now().date().isoformat()
-    unknown = await d.step(cid, "touhy-requests/T9/response", "liaison", {"outcome": "produced", "received_on": today})
-    assert unknown.status_code == 404
-    no_ground = await d.step(cid, "touhy-requests/T1/response", "liaison", {"outcome": "refused", "received_on": today})
-    assert no_ground.status_code == 422 and no_ground.json()["error"]["details"][0]["field"] == "ground"
-    officer = await d.step(cid, "touhy-requests/T1/response", "officer", {"outcome": "produced", "received_on": today})
-    assert officer.status_code == 403
+    # Refused, and nothing changes: no event, no history event, no row.
+    await refused(d, dev_server, cid, "touhy-requests/T9/response", "liaison",
+                  {"outcome": "produced", "received_on": today}, 404)
+    await refused(d, dev_server, cid, "touhy-requests/T1/response", "liaison",
+                  {"outcome": "refused", "received_on": today}, 422, "ground")
+    await refused(d, dev_server, cid, "touhy-requests/T1/response", "liaison",
+                  {"outcome": "produced", "received_on": "2020-01-01"}, 422, "received_on")
+    await refused(d, dev_server, cid, "touhy-requests/T1/response", "officer",
+                  {"outcome": "produced", "received_on": today}, 403)
 
     case = await d.ok(cid, "touhy-requests/T1/response", "liaison", {"outcome": "partly_produced", "received_on": today,
                                                                     "note": "The recordings; not the radio traffic."})
     assert case["touhy_requests"][0]["response"]["payload"]["outcome"] == "partly_produced"
     assert case["tasks"]["touhy_response"]["status"] == "open" and case["tasks"]["touhy_response"]["due_at"] == t2_due
-    again = await d.step(cid, "touhy-requests/T1/response", "liaison", {"outcome": "produced", "received_on": today})
-    assert again.status_code == 409 and "already has its answer" in again.text
+    await refused(d, dev_server, cid, "touhy-requests/T1/response", "liaison",
+                  {"outcome": "produced", "received_on": today}, 409, says="already has its answer")
 
     # What the agency produced goes in as evidence, tied to the request it answers.
     collected = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
@@ -87,8 +91,8 @@ async def test_each_answer_is_recorded_and_the_task_follows_the_requests_still_a
     added = await api.post(f"/incidents/{cid}/evidence", files=files, headers=people.headers("officer"))
     assert added.status_code == 201, added.text
     wrong = {**files, "metadata": (None, files["metadata"][1].replace('"T1"', '"T7"'), "application/json")}
-    refused = await api.post(f"/incidents/{cid}/evidence", files=wrong, headers=people.headers("officer"))
-    assert refused.status_code == 422 and "touhy_request_id" in refused.text
+    unknown = await api.post(f"/incidents/{cid}/evidence", files=wrong, headers=people.headers("officer"))
+    assert unknown.status_code == 422 and "touhy_request_id" in unknown.text
 
     ground = "28 CFR 16.26(b)(5): disclosure would interfere with an enforcement proceeding."
     case = await d.ok(cid, "touhy-requests/T2/response", "commander", {"outcome": "refused", "received_on": today,
