@@ -34,7 +34,7 @@ def touhy_request(state: CaseState, letterhead: Letterhead, generated_at: dateti
     return dict(
         _common(state, letterhead, generated_at, when),
         request_id=request.id, agency=clean(to.get("agency", request.agency)), office=clean(to.get("office", "")),
-        address=paragraphs(to.get("address", "").replace(", ", "\n")), regulations=clean(to.get("regulations", "")),
+        address=paragraphs(to.get("address", "")), regulations=clean(to.get("regulations", "")),
         unverified="" if to.get("verified") else UNVERIFIED,
         prosecutor=dict(name=clean(letterhead.prosecutor.name), unit=clean(letterhead.prosecutor.unit)),
         proceeding=proceeding,

@@ -65,7 +65,7 @@ class TouhyOffice(_Frozen):
     """Where a department's Touhy requests go, and under which regulations."""
 
     name: str
-    address: str
+    address: str  # its lines, one a line ("\n" between them)
     regulations: str  # "6 CFR 5.41-5.49"
     verified: bool = False  # the address checked against the agency's current instructions
 
@@ -78,11 +78,11 @@ class TouhyAgency(_Frozen):
 
 # Federal facts, the same for every department: a policy file may override or add to them.
 DHS_OGC = TouhyOffice(name="Office of the General Counsel, U.S. Department of Homeland Security",
-                      address="2707 Martin Luther King Jr. Ave SE, Washington, DC 20528-0485",
+                      address="2707 Martin Luther King Jr. Ave SE\nWashington, DC 20528-0485",
                       regulations="6 CFR 5.41-5.49")
 DOJ = TouhyOffice(name="U.S. Department of Justice (the component's Office of the General Counsel, with a copy to "
                        "the United States Attorney for the district)",
-                  address="950 Pennsylvania Avenue NW, Washington, DC 20530-0001", regulations="28 CFR 16.21-16.29")
+                  address="950 Pennsylvania Avenue NW\nWashington, DC 20530-0001", regulations="28 CFR 16.21-16.29")
 AGENCIES = [TouhyAgency(code="ICE", name="U.S. Immigration and Customs Enforcement", office="dhs"),
             TouhyAgency(code="CBP", name="U.S. Customs and Border Protection", office="dhs"),
             TouhyAgency(code="FBI", name="Federal Bureau of Investigation", office="doj"),

@@ -57,7 +57,9 @@ async def documents(api, people):
                          "application/json")}
     assert (await api.post(f"/incidents/{cid}/evidence", files=held, headers=people.headers("officer"))
             ).status_code == 201
-    await d.ok(cid, "legal-review", "reviewer", REFER)
+    wanted = {"kind": "body_camera", "description": "Body-worn camera recordings of the agents on camera X6031234's "
+              "footage, 13:00-13:45", "relevance": "The blow to the bystander, from the agents' side."}
+    await d.ok(cid, "legal-review", "reviewer", {**REFER, "federal_evidence": [{"agency": "ICE", "records": [wanted]}]})
     await d.ok(cid, "command-approval", "commander", APPROVE)
     docs = await documents_of(api, people, cid)
     sheet = await api.get(f"/incidents/{cid}/contact-sheet", headers=people.headers("liaison"))
@@ -111,7 +113,7 @@ async def test_the_contact_sheet_is_the_prosecutors_alone(api, people, documents
 
 # The pages each document may take for this case: enough to hold it, few enough that nothing runs away.
 PAGES = {"referral_packet": (3, 10), "legal_review_memo": (1, 3), "preservation_request": (1, 3),
-         "contact_sheet": (1, 1)}
+         "contact_sheet": (1, 1), "touhy_request": (1, 2)}
 
 
 @pytest.mark.skipif(not LAID_OUT, reason="LibreOffice and Poppler (Debian libreoffice-writer-nogui, poppler-utils) "
