@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     encryption_keys: str | None = None
     # Failed authentications allowed per client per minute before it gets 429.
     auth_failures_per_minute: int = 30
+    # Reverse proxies (addresses or CIDR ranges, comma-separated) whose X-Forwarded-For is believed; from any
+    # other peer the header is ignored and the peer's own address is the client's.
+    trusted_proxies: str | None = None
     # Request bodies over this many bytes get 413 before they are parsed. The largest valid filing is about
     # 0.2 MB in ASCII, 0.6 MB in 4-byte UTF-8; 1 MiB also keeps every body under Temporal's 2 MB payload limit.
     max_body_bytes: int = Field(default=1_048_576, ge=1024)

@@ -27,6 +27,7 @@ from domain.content_types import Sniffer, contradiction
 from domain.enums import Stage
 from domain.messages import EvidenceItem, EvidenceMetadata
 from domain.permissions import Operation
+from api.client_address import client_address
 from store.blobs import blob_store
 from store.tables import AppUser, EvidenceFileRow, Incident
 from workflows.incident import IncidentWorkflow
@@ -35,10 +36,6 @@ ADD = StepKind(Operation.ADD_EVIDENCE, "", EvidenceItem, IncidentWorkflow.add_ev
 # Uploads retried with the same Idempotency-Key by the same person on the same case are one item.
 EVIDENCE_NAMESPACE = uuid.UUID("0b6f5d2e-3c1a-4e0f-9d8b-7a6c5e4f3d21")
 FIELDS_LIMIT = 64 * 1024  # all the parts but the file, together
-
-
-def client_address(request: Request) -> str | None:
-    return request.client.host if request.client else None
 
 
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9_.\- ()]+")

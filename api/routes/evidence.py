@@ -11,7 +11,8 @@ from pydantic import BaseModel
 from api.actions import StepKind, take_step
 from api.deps import ClientDep, CurrentUser, SessionDep, SettingsDep, VisibleIncident, actor_of, permits
 from api.errors import ApiError, documented
-from api.evidence_upload import add_upload, client_address, json_metadata
+from api.client_address import client_address
+from api.evidence_upload import add_upload, json_metadata
 from api.views import EventOut
 from domain.case import CaseState, EvidenceEntry, PersonRef
 from domain.messages import EvidenceItem, EvidenceMetadata, EvidenceRemoval, Key, Line, Short, Strict
