@@ -17,6 +17,7 @@ $(STAMP): pyproject.toml requirements.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q -r requirements.lock
 	$(PIP) install -q --no-deps -e '.[dev,test]'
+	$(PY) -m devstack.oidc_provider install
 	touch $(STAMP)
 
 run: install
