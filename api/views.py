@@ -76,6 +76,8 @@ class UserOut(BaseModel):
     roles: list[str]
     district: str | None
     star: str | None
+    active: bool = True
+    locked_until: datetime | None = None  # after repeated failed sign-ins, until an admin unlocks it or time passes
 
 
 class NewUserOut(UserOut):

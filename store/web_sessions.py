@@ -1,6 +1,8 @@
-"""Browser sessions: a random cookie value (stored only as its hash) bound to the token signed in with."""
+"""Browser sessions: a random cookie value (stored only as its hash) bound to the token or provider sign-in
+that opened it; ended at an absolute limit, and locked after a while without activity."""
 
 import secrets
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, or_
@@ -10,36 +12,65 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from store.tables import AppUser, WebSession
 from store.users import hash_token
 
+TOUCH_EVERY = timedelta(seconds=60)  # activity is written at most once a minute per session
 
-async def open_session(session: AsyncSession, user: AppUser, lifetime: timedelta) -> tuple[str, WebSession]:
-    """A new session for a user who just presented their token: the cookie value, shown once, and its row."""
+
+@dataclass(frozen=True)
+class Ended:
+    """A session found but over: `expired` (the absolute limit) or `locked` (idle too long)."""
+
+    reason: str
+    user: AppUser
+
+
+async def open_session(session: AsyncSession, user: AppUser, lifetime: timedelta, *, via: str = "token",
+                       id_token: str | None = None) -> tuple[str, WebSession]:
+    """A new session for a user who just signed in: the cookie value, shown once, and its row."""
     cookie = secrets.token_urlsafe(32)
     now = datetime.now(UTC)
     await session.exec(delete(WebSession).where(WebSession.expires_at <= now))  # long-gone browsers
     row = WebSession(id_hash=hash_token(cookie), user_id=user.id, token_hash=user.token_hash,
-                     csrf_token=secrets.token_urlsafe(32), created_at=now, expires_at=now + lifetime)
+                     csrf_token=secrets.token_urlsafe(32), created_at=now, expires_at=now + lifetime,
+                     last_seen_at=now, via=via, id_token=id_token)
     session.add(row)
     await session.commit()
     return cookie, row
 
 
-async def find(session: AsyncSession, cookie: str) -> tuple[AppUser, WebSession] | None:
-    """The user and session behind a cookie, if the session is unexpired and the user could still sign in
-    with the same token: the API's rules (revoked, expired, replaced tokens) apply to the browser too."""
+async def find(session: AsyncSession, cookie: str, idle: timedelta) -> tuple[AppUser, WebSession] | Ended | None:
+    """The user and session behind a cookie, if the session is neither over nor idle too long and the user could
+    still sign in the same way: the API's rules (revoked, expired, replaced tokens) apply to the browser too. An
+    ended session is deleted and answered as `Ended`, so the caller can say why and put it in the trail."""
     now = datetime.now(UTC)
     found = await session.exec(
         select(AppUser, WebSession).join(WebSession, WebSession.user_id == AppUser.id).where(
             WebSession.id_hash == hash_token(cookie),
-            WebSession.expires_at > now,
             WebSession.token_hash == AppUser.token_hash,
             AppUser.active.is_(True),
             or_(AppUser.token_expires_at.is_(None), AppUser.token_expires_at > now),
         )
     )
     row = found.first()
-    return (row[0], row[1]) if row else None
+    if row is None:
+        return None
+    user, web = row
+    if web.expires_at <= now or web.last_seen_at <= now - idle:
+        await close(session, cookie)
+        return Ended("expired" if web.expires_at <= now else "locked", user)
+    if now - web.last_seen_at >= TOUCH_EVERY:
+        web.last_seen_at = now
+        session.add(web)
+        await session.commit()
+    return user, web
 
 
 async def close(session: AsyncSession, cookie: str) -> None:
     await session.exec(delete(WebSession).where(WebSession.id_hash == hash_token(cookie)))
     await session.commit()
+
+
+async def close_all(session: AsyncSession, user_id: str) -> int:
+    """Every session of a user (revoked, or locked by an admin): the number ended."""
+    result = await session.exec(delete(WebSession).where(WebSession.user_id == user_id))
+    await session.commit()
+    return result.rowcount

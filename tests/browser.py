@@ -27,9 +27,9 @@ def _free_port() -> int:
 
 
 @asynccontextmanager
-async def serving(settings):
+async def serving(settings, port: int | None = None):
     """The whole app (API and desk) on a real port in this event loop; yields its base URL."""
-    port = _free_port()
+    port = port or _free_port()
     url = f"http://127.0.0.1:{port}"
     app = create_app(settings.model_copy(update={"public_url": url}))
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))

@@ -65,7 +65,7 @@ async def test_sign_in_and_sign_out_need_the_forms_csrf_token(api, people, sessi
         async with sessions() as s:
             csrf = (await s.exec(select(WebSession).where(WebSession.id_hash == hash_token(value)))).one().csrf_token
         out = await page.post("/desk/sign-out", data={"csrf_token": csrf})
-        assert out.status_code == 303 and out.headers["location"] == "/desk/sign-in"
+        assert out.status_code == 303 and out.headers["location"] == "/desk/sign-in?ended=signed_out"
         async with sessions() as s:
             assert (await s.exec(select(WebSession).where(WebSession.id_hash == hash_token(value)))).first() is None
         # The old cookie, replayed, opens nothing.

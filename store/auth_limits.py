@@ -1,0 +1,58 @@
+"""Failed authentications, counted in PostgreSQL so that every API process sees the same counts: by client
+address (a sliding minute) and by account (five in ten minutes lock it). Rows older than the longest window
+are deleted as new ones come, so the table holds only the last hour's failures."""
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import delete, func
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from store.tables import AppUser, AuthFailure
+
+CLIENT, ACCOUNT = "client", "account"
+KEPT = timedelta(hours=1)
+
+
+async def count(session: AsyncSession, kind: str, key: str, window: timedelta) -> int:
+    since = datetime.now(UTC) - window
+    found = await session.exec(select(func.count()).select_from(AuthFailure).where(
+        AuthFailure.kind == kind, AuthFailure.key == key, AuthFailure.at > since))
+    return found.one()
+
+
+async def retry_after(session: AsyncSession, kind: str, key: str, window: timedelta) -> int:
+    now = datetime.now(UTC)
+    oldest = (await session.exec(select(func.min(AuthFailure.at)).where(
+        AuthFailure.kind == kind, AuthFailure.key == key, AuthFailure.at > now - window))).one()
+    return max(1, int((oldest + window - now).total_seconds()) + 1) if oldest else 1
+
+
+async def failed(session: AsyncSession, kind: str, key: str) -> None:
+    now = datetime.now(UTC)
+    session.add(AuthFailure(kind=kind, key=key, at=now))
+    await session.exec(delete(AuthFailure).where(AuthFailure.at < now - KEPT))
+    await session.commit()
+
+
+async def lock_if_over(session: AsyncSession, user: AppUser, *, failures: int, window: timedelta,
+                       lock_for: timedelta) -> datetime | None:
+    """Counts one more failure for the account; past the limit, locks it and answers until when."""
+    await failed(session, ACCOUNT, user.id)
+    if await count(session, ACCOUNT, user.id, window) < failures:
+        return None
+    user.locked_until = datetime.now(UTC) + lock_for
+    session.add(user)
+    await session.commit()
+    return user.locked_until
+
+
+async def unlock(session: AsyncSession, user: AppUser) -> None:
+    user.locked_until = None
+    session.add(user)
+    await session.exec(delete(AuthFailure).where(AuthFailure.kind == ACCOUNT, AuthFailure.key == user.id))
+    await session.commit()
+
+
+def locked(user: AppUser) -> bool:
+    return user.locked_until is not None and user.locked_until > datetime.now(UTC)

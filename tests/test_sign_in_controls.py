@@ -1,0 +1,150 @@
+"""Session and account controls (CJIS 5.5.3, 5.5.5): idle desk sessions lock, sessions end at an absolute limit,
+five failed sign-ins lock an account, and the counts hold across several API processes; the client address is
+read from forwarded headers only from a proxy configured as trusted. Each event is in the access trail."""
+
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import httpx
+from sqlalchemy import update
+from sqlmodel import select
+
+from api.main import create_app
+from store.tables import AccessEntryRow, AppUser, WebSession
+from store.users import hash_token
+from tests.desk_client import browser, sign_in
+
+
+async def entries(sessions, since: datetime, action: str) -> list[AccessEntryRow]:
+    async with sessions() as s:
+        return list((await s.exec(select(AccessEntryRow).where(
+            AccessEntryRow.at >= since, AccessEntryRow.action == action).order_by(AccessEntryRow.seq))).all())
+
+
+async def new_user(api, people, roles=("legal_reviewer",)) -> tuple[str, str]:
+    created = await api.post("/users", headers=people.headers("admin"), json={
+        "name": "Det. Controls", "email": f"controls.{uuid.uuid4().hex[:8]}@test.invalid", "roles": list(roles)})
+    assert created.status_code == 201, created.text
+    return created.json()["id"], created.json()["token"]
+
+
+async def test_an_idle_desk_session_locks_and_asks_to_sign_in_again(api, people, sessions):
+    _, token = await new_user(api, people)
+    async with browser(api) as page:
+        assert (await sign_in(page, token)).status_code == 303
+        value = page.cookies["referrals_session"]
+        assert (await page.get("/desk/cases")).status_code == 200
+        async with sessions() as s:  # 31 minutes without activity
+            await s.exec(update(WebSession).where(WebSession.id_hash == hash_token(value))
+                         .values(last_seen_at=datetime.now(UTC) - timedelta(minutes=31)))
+            await s.commit()
+        since = datetime.now(UTC)
+        locked = await page.get("/desk/cases")
+        assert locked.status_code == 303
+        assert locked.headers["location"] == "/desk/sign-in?next=/desk/cases&ended=locked"
+        notice = await page.get(locked.headers["location"])
+        assert "Your session locked after 30 minutes without activity" in notice.text
+        async with sessions() as s:
+            assert (await s.exec(select(WebSession).where(WebSession.id_hash == hash_token(value)))).first() is None
+    [entry] = await entries(sessions, since, "session_locked")
+    assert entry.outcome == "allowed" and entry.component == "desk"
+
+
+async def test_activity_keeps_the_session_and_the_absolute_limit_ends_it(api, people, sessions):
+    _, token = await new_user(api, people)
+    async with browser(api) as page:
+        assert (await sign_in(page, token)).status_code == 303
+        value = page.cookies["referrals_session"]
+        async with sessions() as s:  # used 29 minutes ago: still open, and the activity moves the idle clock on
+            await s.exec(update(WebSession).where(WebSession.id_hash == hash_token(value))
+                         .values(last_seen_at=datetime.now(UTC) - timedelta(minutes=29)))
+            await s.commit()
+        assert (await page.get("/desk/cases")).status_code == 200
+        async with sessions() as s:
+            row = (await s.exec(select(WebSession).where(WebSession.id_hash == hash_token(value)))).one()
+            assert datetime.now(UTC) - row.last_seen_at < timedelta(seconds=5)
+            await s.exec(update(WebSession).where(WebSession.id_hash == hash_token(value))
+                         .values(expires_at=datetime.now(UTC) - timedelta(seconds=1)))
+            await s.commit()
+        since = datetime.now(UTC)
+        ended = await page.get("/desk/cases")
+        assert ended.headers["location"].endswith("&ended=expired")
+        assert "reached its time limit" in (await page.get(ended.headers["location"])).text
+    assert len(await entries(sessions, since, "session_expired")) == 1
+
+
+async def test_five_failed_sign_ins_lock_the_account_across_api_processes_until_an_admin_unlocks(
+        settings, worker, api, people, sessions):
+    user_id, token = await new_user(api, people)
+    wrong = token[:-6] + "xxxxxx"  # the account's name, a wrong secret
+    first, second = create_app(settings), create_app(settings)  # two API processes, one database
+    since = datetime.now(UTC)
+    async with first.router.lifespan_context(first), second.router.lifespan_context(second):
+        clients = [httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=("192.0.2.40", 1)),
+                                     base_url="http://api") for app in (first, second)]
+        bad, good = {"Authorization": f"Bearer {wrong}"}, {"Authorization": f"Bearer {token}"}
+        for attempt in range(5):  # alternating between the two processes
+            refused = await clients[attempt % 2].get("/users/me", headers=bad)
+            assert refused.status_code == 401
+        locked = await clients[1].get("/users/me", headers=good)
+        assert locked.status_code == 401 and "locked after repeated failed sign-ins" in locked.json()["error"]["message"]
+        async with browser(api) as page:  # the desk refuses it too, with the reason
+            refused = await sign_in(page, token)
+            assert refused.status_code == 401 and "locked after repeated failed sign-ins" in refused.text
+            assert "referrals_session" not in page.cookies
+        for client in clients:
+            await client.aclose()
+    async with sessions() as s:
+        user = await s.get(AppUser, user_id)
+        assert user.locked_until > datetime.now(UTC) + timedelta(minutes=29)
+    unlocked = await api.post(f"/users/{user_id}/unlock", headers=people.headers("admin"))
+    assert unlocked.status_code == 200 and unlocked.json()["locked_until"] is None
+    assert (await api.get("/users/me", headers={"Authorization": f"Bearer {token}"})).status_code == 200
+    failed = [e for e in await entries(sessions, since, "authenticate") if e.user_id == user_id]
+    assert [e.outcome for e in failed] == ["failed"] * 5 + ["refused"]
+    [lock] = await entries(sessions, since, "account_locked")
+    assert lock.user_id == user_id and json.loads(lock.details)["failures"] == 5
+    [unlock] = await entries(sessions, since, "account_unlock")
+    assert (unlock.user_id, unlock.target) == (people.ids["admin"], user_id)
+
+
+async def test_the_lock_ends_by_itself_when_its_time_is_up(api, people, sessions):
+    user_id, token = await new_user(api, people)
+    async with sessions() as s:
+        await s.exec(update(AppUser).where(AppUser.id == user_id)
+                     .values(locked_until=datetime.now(UTC) - timedelta(seconds=1)))
+        await s.commit()
+    assert (await api.get("/users/me", headers={"Authorization": f"Bearer {token}"})).status_code == 200
+
+
+async def test_the_per_client_limit_is_shared_by_every_process(settings, worker):
+    limited = settings.model_copy(update={"auth_failures_per_minute": 3})
+    first, second = create_app(limited), create_app(limited)
+    address = f"198.51.100.{uuid.uuid4().int % 200 + 20}"
+    async with first.router.lifespan_context(first), second.router.lifespan_context(second):
+        a, b = (httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=(address, 1)), base_url="http://api")
+                for app in (first, second))
+        bad = {"Authorization": "Bearer guessed"}
+        assert [(await a.get("/users/me", headers=bad)).status_code for _ in range(2)] == [401, 401]
+        assert (await b.get("/users/me", headers=bad)).status_code == 401
+        blocked = await b.get("/users/me", headers=bad)
+        assert blocked.status_code == 429 and int(blocked.headers["retry-after"]) >= 1
+        assert (await a.get("/users/me", headers=bad)).status_code == 429
+        await a.aclose()
+        await b.aclose()
+
+
+async def test_forwarded_addresses_are_believed_only_from_a_trusted_proxy(settings, worker, people, sessions):
+    behind = settings.model_copy(update={"trusted_proxies": "10.1.0.0/16"})
+    app = create_app(behind)
+    headers = {"X-Forwarded-For": "203.0.113.99, 198.51.100.23", **people.headers("auditor")}
+    async with app.router.lifespan_context(app):
+        since = datetime.now(UTC)
+        for peer in ("10.1.2.3", "192.0.2.200"):
+            transport = httpx.ASGITransport(app=app, client=(peer, 1))
+            async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
+                assert (await client.get("/incidents", params={"district": "010"}, headers=headers)).status_code == 200
+    listed = await entries(sessions, since, "list_cases")
+    # Through the proxy: the nearest hop it did not add itself; straight from a stranger: the stranger.
+    assert [e.client for e in listed] == ["198.51.100.23", "192.0.2.200"]
