@@ -10,13 +10,15 @@ from sqlalchemy import or_
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client
 
+from api import authentication
+from api import trail
 from api.errors import ApiError
 from config import Settings
 from domain.enums import Role
 from domain.messages import Actor, Key
 from domain.permissions import Operation, allowed, describe
 from domain.policy import Policy
-from store import cases, users
+from store import cases
 from store.tables import AppUser, Incident
 
 log = structlog.get_logger()
@@ -53,21 +55,13 @@ async def current_user(
     request: Request, session: SessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> AppUser:
-    limiter = request.app.state.auth_failures
-    client = request.client.host if request.client else "unknown"
-    if limiter.blocked(client):
-        raise ApiError(429, "too many failed authentications from this client; try again later",
-                       headers={"Retry-After": str(limiter.retry_after(client))})
-    challenge = {"WWW-Authenticate": "Bearer"}
-    user = await users.user_for_token(session, credentials.credentials) if credentials else None
-    if user is None:
-        limiter.failed(client)
-        # Never the token itself: only that it was missing or not accepted, and from where.
-        log.warning("authentication_failed", reason="missing" if credentials is None else "rejected", client=client)
-        message = ("missing bearer token: send 'Authorization: Bearer <token>'" if credentials is None
-                   else "invalid, expired or revoked bearer token")
-        raise ApiError(401, message, headers=challenge)
-    return user
+    # Never the token itself in a log or the trail: only that it was missing or not accepted, and from where.
+    try:
+        return await authentication.token_user(request, session, credentials.credentials if credentials else None,
+                                               action="authenticate")
+    except authentication.Refusal as refusal:
+        headers = refusal.headers | ({"WWW-Authenticate": "Bearer"} if refusal.status == 401 else {})
+        raise ApiError(refusal.status, refusal.message, headers=headers) from None
 
 
 CurrentUser = Annotated[AppUser, Depends(current_user)]
@@ -81,8 +75,10 @@ def actor_of(user: AppUser) -> Actor:
 def permits(operation: Operation):
     """A route dependency refusing callers whose roles may not take this operation."""
 
-    async def check(user: CurrentUser) -> None:
+    async def check(request: Request, user: CurrentUser) -> None:
         if not allowed(operation, [Role(r) for r in user.roles]):
+            await trail.record(request, trail.action_of(request), trail.REFUSED, user=user,
+                               case_id=request.path_params.get("case_id"), details={"operation": operation.value})
             raise ApiError(403, f"{operation.value} needs the role {describe(operation)}")
 
     return Depends(check)
@@ -118,6 +114,7 @@ async def visible_incident(request: Request, case_id: Key, user: CurrentUser, se
     incident = await cases.get_incident(session, case_id, visible_to=visibility(user))
     # A case the caller may not see answers exactly like one that does not exist.
     if incident is None:
+        await trail.record(request, trail.action_of(request), trail.NOT_FOUND, user=user, case_id=case_id)
         raise ApiError(404, f"no incident {case_id}")
     log_case(request, incident.id, incident.case_number, incident.workflow_id)
     return incident

@@ -28,6 +28,7 @@ class Operation(StrEnum):
     READ_CONTACT = "read_contact"  # not a route: who sees a person's contact details rather than that they exist
     MANAGE_USERS = "manage_users"
     DECODE_PAYLOADS = "decode_payloads"
+    READ_ACCESS_LOG = "read_access_log"
 
 
 ALLOWED: dict[Operation, frozenset[Role]] = {
@@ -59,6 +60,8 @@ ALLOWED: dict[Operation, frozenset[Role]] = {
     Operation.MANAGE_USERS: frozenset({Role.ADMIN}),
     # Decoding reads any case's history: only the roles that may see every case.
     Operation.DECODE_PAYLOADS: frozenset(Role) - {Role.OFFICER, Role.SUPERVISOR},
+    # The access trail (who read what): the auditors, who change nothing.
+    Operation.READ_ACCESS_LOG: frozenset({Role.AUDITOR}),
 }
 
 

@@ -6,7 +6,7 @@ No column stores the immigration status or citizenship of anyone (TRUST Act).
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, DateTime, Index, LargeBinary, String, Text, UniqueConstraint, func
+from sqlalchemy import BigInteger, Column, DateTime, Identity, Index, LargeBinary, String, Text, UniqueConstraint, func
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlmodel import Field, SQLModel
 
@@ -134,6 +134,8 @@ class AppUser(SQLModel, table=True):
     token_expires_at: datetime | None = _tz(nullable=True)
     active: bool = True  # false once revoked
     created_at: datetime = _tz(nullable=False)
+    subject: str | None = Field(default=None, unique=True)  # "<issuer> <sub>" for those who sign in at a provider
+    locked_until: datetime | None = _tz(nullable=True)  # after repeated failed sign-ins; an admin may unlock
 
 
 class WebSession(SQLModel, table=True):
@@ -145,7 +147,33 @@ class WebSession(SQLModel, table=True):
     token_hash: str  # the token signed in with: a revoked, expired or replaced token ends the session
     csrf_token: str
     created_at: datetime = _tz(nullable=False)
-    expires_at: datetime = _tz(nullable=False)
+    expires_at: datetime = _tz(nullable=False)  # the absolute limit
+    last_seen_at: datetime = _tz(nullable=False)  # the session locks after REFERRALS_SESSION_IDLE_MINUTES without use
+    via: str = "token"  # token | oidc
+    id_token: str | None = Field(default=None, sa_column=Column(Text, nullable=True))  # for the provider's sign-out
+
+
+class AuthFailure(SQLModel, table=True):
+    """A failed authentication, by client address or by account: counted in the database, so every API process
+    sees the same counts; rows older than the longest window are deleted as new ones come."""
+
+    __tablename__ = "auth_failure"
+    __table_args__ = (Index("ix_auth_failure_kind_key_at", "kind", "key", "at"), Index("ix_auth_failure_at", "at"))
+    id: int | None = Field(default=None, sa_column=Column(BigInteger, Identity(), primary_key=True))
+    kind: str  # client | account
+    key: str
+    at: datetime = _tz(nullable=False)
+
+
+class OidcLogin(SQLModel, table=True):
+    """A sign-in begun at the identity provider, used once: the state (only its hash), nonce and PKCE verifier."""
+
+    __tablename__ = "oidc_login"
+    state_hash: str = Field(primary_key=True)
+    nonce: str
+    code_verifier: str
+    next: str
+    created_at: datetime = _tz(nullable=False)
 
 
 class Notification(SQLModel, table=True):
@@ -239,5 +267,36 @@ class CustodyEventRow(SQLModel, table=True):
     actor_name: str | None = None
     at: datetime = _tz(nullable=False)
     data: dict = Field(sa_column=Column(JSONB, nullable=False))  # the client address, hashes, document, outcome
+    prev_hash: str
+    hash: str
+
+
+from sqlalchemy import text as _sql  # noqa: E402  (kept with the table below: this file is appended to)
+
+
+class AccessEntryRow(SQLModel, table=True):
+    """The access trail (store/access_log.py): one entry per read, search, download, sign-in or codec use, in one
+    hash chain over every entry; appended by the database function access_log_append, never changed."""
+
+    __tablename__ = "access_log"
+    __table_args__ = (
+        Index("ix_access_log_case_id_at", "case_id", "at"),
+        Index("ix_access_log_user_id_at", "user_id", "at"),
+        Index("ix_access_log_at", "at"),
+        # The identities tried while nobody was signed in (a failed sign-in under an unknown e-mail).
+        Index("ix_access_log_who_at", "who", "at", postgresql_where=_sql("user_id IS NULL")),
+    )
+    seq: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    at: datetime = _tz(nullable=False)
+    user_id: str | None = None
+    user_name: str | None = None
+    who: str | None = None  # the identity attempted when nobody is signed in
+    client: str
+    component: str  # api | desk | codec | auth
+    action: str
+    outcome: str  # allowed | refused | not_found | failed
+    case_id: str | None = None  # no foreign key: a not-found read names a case that does not exist
+    target: str | None = None  # a document, an evidence item
+    details: str = Field(sa_column=Column(Text, nullable=False))  # canonical JSON (store/access_log.py)
     prev_hash: str
     hash: str

@@ -32,6 +32,9 @@ ROUTES: dict[tuple[str, str], Operation | None] = {
     ("POST", "/incidents/{case_id}/evidence/{evidence_id}/hold"): Operation.HOLD_EVIDENCE,
     ("POST", "/incidents/{case_id}/evidence/{evidence_id}/release"): Operation.HOLD_EVIDENCE,
     ("POST", "/users"): Operation.MANAGE_USERS,
+    ("POST", "/users/{user_id}/revoke"): Operation.MANAGE_USERS,
+    ("POST", "/users/{user_id}/unlock"): Operation.MANAGE_USERS,
+    ("GET", "/access-log"): Operation.READ_ACCESS_LOG,
     ("POST", "/codec/encode"): Operation.DECODE_PAYLOADS,
     ("POST", "/codec/decode"): Operation.DECODE_PAYLOADS,
     ("GET", "/incidents"): None,
@@ -74,7 +77,7 @@ async def test_every_guarded_operation_follows_the_table(api, people, case_id, m
     here: 422 (a guarded read answers 200)."""
     operation = ROUTES[(method, path)]
     body = {"payloads": "not a list"} if path.startswith("/codec/") else {}
-    url = path.format(case_id=case_id, evidence_id="E-none", request_id="T1")
+    url = path.format(case_id=case_id, evidence_id="E-none", request_id="T1", user_id="U-none")
     response = await api.request(method, url, json=body, headers=people.headers(who))
     roles = PEOPLE[who][0]
     if not any(role in ALLOWED[operation] for role in roles):
@@ -85,6 +88,8 @@ async def test_every_guarded_operation_follows_the_table(api, people, case_id, m
         assert response.status_code == 404, response.text
     elif path.endswith("/evidence"):  # an upload is multipart, never JSON
         assert response.status_code == 415, response.text
+    elif path.startswith("/users/"):  # an action on a user who does not exist
+        assert response.status_code == 404, response.text
     else:  # a read has no body to judge: the contact sheet is made for whoever may read it
         assert response.status_code == (200 if method == "GET" else 422), response.text
 

@@ -84,3 +84,24 @@ async def test_the_upload_benchmark_streams_a_file_both_ways_and_reports_the_api
     rss = report["api_rss_mib"]
     assert rss["samples"] > 0 and rss["peak"] >= rss["before"] > 0
     assert report["flat"] is (rss["peak_minus_before"] < report["flat_below_mib"])
+
+
+async def test_the_access_log_benchmark_seeds_queries_and_reads_a_case_with_the_trail_on_and_off():
+    from bench import access_log
+
+    report = await access_log.main_async([2000, 20000], queries=5, reads=5)
+    assert [(r["entries"], r["cases"], r["users"]) for r in report["results"]] == [(2000, 40, 20), (20000, 400, 200)]
+    for result in report["results"]:
+        # Each query answered 200 with entries (the benchmark refuses an empty page), measured as many times as asked.
+        assert result["case_entries_ms"]["n"] == result["user_entries_ms"]["n"] == 5
+        assert result["entries_per_case_sample"] > 0
+        read = result["case_read"]
+        assert read["trail_on_ms"]["n"] == read["trail_off_ms"]["n"] == 5
+        assert read["ratio_p50"] == round(read["trail_on_ms"]["p50"] / read["trail_off_ms"]["p50"], 2)
+        assert result["append_alone_ms"]["n"] == 5
+        assert {plan["rows"] > 0 for plan in result["database_plans"].values()} == {True}
+    assert report["chain_verify_seconds"]["intact"] is True
+    targets = report["targets"]
+    assert set(targets) == {"entries_p99_under_100ms_at_20000", "p99_at_20000_within_2x_of_2000",
+                            "case_read_trail_on_over_off_p50_at_most_1.2"}
+    assert all(isinstance(target["ok"], bool) for target in targets.values())

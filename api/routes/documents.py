@@ -3,13 +3,14 @@
 import asyncio
 from datetime import UTC, datetime
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel
 
 from activities import document_context
+from api import trail
 from activities.documents import DOCX, render
 from activities.rendering import TEMPLATES
-from api.deps import PolicyDep, SessionDep, SettingsDep, VisibleIncident, permits
+from api.deps import CurrentUser, PolicyDep, SessionDep, SettingsDep, VisibleIncident, permits
 from api.errors import ApiError, documented
 from domain.case import CaseState
 from domain.events import Letterhead
@@ -39,8 +40,9 @@ class DocumentList(BaseModel):
 
 
 @router.get("", response_model=DocumentList)
-async def list_documents(incident: VisibleIncident, session: SessionDep):
+async def list_documents(request: Request, incident: VisibleIncident, user: CurrentUser, session: SessionDep):
     rows = await documents.list_for_case(session, incident.id)
+    await trail.allowed(request, user, case_id=incident.id)
     return DocumentList(case_id=incident.id, items=[
         DocumentOut(id=r.id, kind=r.kind, version=r.version, filename=r.filename, size=r.size, sha256=r.sha256,
                     created_at=r.created_at, download=f"/incidents/{incident.id}/documents/{r.id}")
@@ -50,10 +52,14 @@ async def list_documents(incident: VisibleIncident, session: SessionDep):
 
 @router.get("/{document_id}", response_class=Response,
             responses={200: {"content": {DOCX: {}}, "description": "the Word file"}})
-async def download(document_id: Key, incident: VisibleIncident, session: SessionDep):
+async def download(request: Request, document_id: Key, incident: VisibleIncident, user: CurrentUser,
+                   session: SessionDep):
     row = await documents.get(session, incident.id, document_id)
     if row is None:
+        await trail.record(request, trail.action_of(request), trail.NOT_FOUND, user=user, case_id=incident.id,
+                           target=document_id)
         raise ApiError(404, f"no document {document_id} in this case")
+    await trail.allowed(request, user, case_id=incident.id, target=document_id)
     return Response(row.content, media_type=DOCX, headers={
         "Content-Disposition": f'attachment; filename="{row.filename}"', "X-Content-SHA256": row.sha256})
 
@@ -66,12 +72,14 @@ contact_sheet_router = APIRouter(prefix="/incidents/{case_id}", tags=["documents
 
 @contact_sheet_router.get("/contact-sheet", response_class=Response, dependencies=[permits(Operation.READ_CONTACT)],
                           responses={200: {"content": {DOCX: {}}, "description": "the Word file, made now"}})
-async def contact_sheet(incident: VisibleIncident, settings: SettingsDep, policy: PolicyDep):
+async def contact_sheet(request: Request, incident: VisibleIncident, user: CurrentUser, settings: SettingsDep,
+                        policy: PolicyDep):
     state = CaseState.model_validate(incident.state)
     sealer = Sealer.of(settings.effective_encryption_keys)
     contacts = {p.id: sealer.open(p.contact) for p in state.people if p.contact is not None}
     context = document_context.contact_sheet(state, Letterhead.of(policy), datetime.now(UTC), contacts)
     content = await asyncio.to_thread(render, TEMPLATES / "documents" / "contact_sheet.docx", context)
+    await trail.allowed(request, user, case_id=incident.id)
     return Response(content, media_type=DOCX, headers={
         "Content-Disposition": f'attachment; filename="{state.case_number}-contact-sheet.docx"',
         "Cache-Control": "no-store"})

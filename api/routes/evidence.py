@@ -8,6 +8,7 @@ from fastapi import APIRouter, Header, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
+from api import trail
 from api.actions import StepKind, take_step
 from api.deps import ClientDep, CurrentUser, SessionDep, SettingsDep, VisibleIncident, actor_of, permits
 from api.errors import ApiError, documented
@@ -102,10 +103,21 @@ def _entry(incident, evidence_id: str) -> EvidenceEntry:
     return entry
 
 
+async def _read_entry(request: Request, incident, evidence_id: str, user: trail.Person) -> EvidenceEntry:
+    try:
+        return _entry(incident, evidence_id)
+    except ApiError:
+        await trail.record(request, trail.action_of(request), trail.NOT_FOUND, user=user, case_id=incident.id,
+                           target=evidence_id)
+        raise
+
+
 @router.get("", response_model=EvidenceList)
-async def list_evidence(incident: VisibleIncident):
+async def list_evidence(request: Request, incident: VisibleIncident, user: CurrentUser):
     state = CaseState.model_validate(incident.state)
-    return EvidenceList(case_id=incident.id, items=[evidence_out(incident.id, e) for e in state.evidence])
+    listed = EvidenceList(case_id=incident.id, items=[evidence_out(incident.id, e) for e in state.evidence])
+    await trail.allowed(request, user, case_id=incident.id)
+    return listed
 
 
 _RANGE = re.compile(r"^bytes=(\d{0,19})-(\d{0,19})$")
@@ -134,17 +146,24 @@ def byte_range(header: str | None, size: int) -> tuple[int, int] | None:
 async def serve_file(request: Request, incident, entry: EvidenceEntry, session, settings, actor: PersonRef,
                      custody_kind: str, inline: bool = False) -> Response:
     """The item's bytes (whole, or the range asked for), its custody log noting who took them, where to."""
+    async def not_found(message: str) -> ApiError:
+        await trail.record(request, trail.action_of(request), trail.NOT_FOUND, user=actor, case_id=incident.id,
+                           target=entry.item.id)
+        return ApiError(404, message)
+
     if entry.removed is not None:
-        raise ApiError(404, f"evidence {entry.number} was removed from this case ({entry.removed.payload.reason})")
+        raise await not_found(f"evidence {entry.number} was removed from this case ({entry.removed.payload.reason})")
     if entry.item.sha256 is None:
-        raise ApiError(404, f"evidence {entry.number} is held elsewhere ({entry.item.held_elsewhere.system}, "
-                       f"{entry.item.held_elsewhere.reference}); there are no bytes here")
+        raise await not_found(f"evidence {entry.number} is held elsewhere ({entry.item.held_elsewhere.system}, "
+                              f"{entry.item.held_elsewhere.reference}); there are no bytes here")
     row = await evidence.file_of(session, entry.item.id)
     if row is None or row.deleted_at is not None:  # the case knows the item, storage has no bytes for it
-        raise ApiError(404, f"evidence {entry.number}: its bytes are not in storage (was the database restored "
-                       "from a backup older than the upload?); `referrals evidence verify` lists such items")
+        raise await not_found(f"evidence {entry.number}: its bytes are not in storage (was the database restored "
+                              "from a backup older than the upload?); `referrals evidence verify` lists such items")
     span = byte_range(request.headers.get("range"), row.size)
     first, last = span or (0, row.size - 1)
+    await trail.allowed(request, actor, case_id=incident.id, target=row.id,
+                        details={"bytes": f"{first}-{last}/{row.size}"})
     await evidence.append_custody(session, row.id, incident.id, custody_kind, datetime.now(UTC), {
         "client": client_address(request), "bytes": f"{first}-{last}/{row.size}"}, actor.id, actor.name)
     await session.commit()
@@ -168,12 +187,20 @@ _FILE = {200: {"content": {"application/octet-stream": {}}, "description": "the 
 async def download_evidence(evidence_id: Key, request: Request, incident: VisibleIncident, user: CurrentUser,
                             session: SessionDep, settings: SettingsDep,
                             range: Annotated[str | None, Header(max_length=200)] = None):  # noqa: A002
-    return await serve_file(request, incident, _entry(incident, evidence_id), session, settings,
-                            PersonRef.of(actor_of(user)), Custody.DOWNLOADED)
+    return await serve_file(request, incident, await _read_entry(request, incident, evidence_id, user), session,
+                            settings, PersonRef.of(actor_of(user)), Custody.DOWNLOADED)
 
 
 @router.get("/{evidence_id}/custody", response_model=CustodyLog)
-async def custody_log(evidence_id: Key, incident: VisibleIncident, session: SessionDep):
+async def custody_log(evidence_id: Key, request: Request, incident: VisibleIncident, user: CurrentUser,
+                      session: SessionDep):
+    await _read_entry(request, incident, evidence_id, user)
+    found = await custody_of(evidence_id, incident, session)
+    await trail.allowed(request, user, case_id=incident.id, target=evidence_id)
+    return found
+
+
+async def custody_of(evidence_id: str, incident, session) -> CustodyLog:
     entry = _entry(incident, evidence_id)
     rows = await evidence.custody(session, evidence_id)
     return CustodyLog(evidence_id=evidence_id, number=entry.number, chain_valid=verify_chain(evidence_id, rows) is None,
@@ -237,7 +264,7 @@ async def hold_evidence(evidence_id: Key, body: HoldIn, request: Request, incide
     await evidence.append_custody(session, evidence_id, incident.id, Custody.HELD, datetime.now(UTC), {
         "reference": body.reference, "reason": body.reason, "client": client_address(request)}, user.id, user.name)
     await session.commit()
-    return await custody_log(evidence_id, incident, session)
+    return await custody_of(evidence_id, incident, session)
 
 
 @router.post("/{evidence_id}/release", response_model=CustodyLog, dependencies=[permits(Operation.HOLD_EVIDENCE)],
@@ -251,4 +278,4 @@ async def release_evidence(evidence_id: Key, body: ReleaseIn, request: Request, 
     await evidence.append_custody(session, evidence_id, incident.id, Custody.RELEASED, datetime.now(UTC), {
         "reference": body.reference, "reason": body.reason, "client": client_address(request)}, user.id, user.name)
     await session.commit()
-    return await custody_log(evidence_id, incident, session)
+    return await custody_of(evidence_id, incident, session)

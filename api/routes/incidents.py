@@ -4,6 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request, Response
 
+from api import trail
 from api.actions import file_case
 from api.deps import ClientDep, CurrentUser, PolicyDep, SessionDep, SettingsDep, VisibleIncident, log_case, permits
 from api.errors import documented
@@ -33,9 +34,9 @@ async def file_incident(
     return case_out(incident, settings, user)
 
 
-@router.get("", response_model=CasePage)
+@router.get("", response_model=CasePage, dependencies=[trail.SETTLED])
 async def list_incidents(
-    user: CurrentUser, session: SessionDep, settings: SettingsDep, policy: PolicyDep,
+    request: Request, user: CurrentUser, session: SessionDep, settings: SettingsDep, policy: PolicyDep,
     stage: Stage | None = None, task: Task | None = None,
     district: District | None = None,
     overdue: bool = False,
@@ -52,16 +53,19 @@ async def list_incidents(
     query = CaseQuery(stage=stage, task=task, district=district, overdue=overdue, q=q, occurred_from=occurred_from,
                       occurred_to=occurred_to, limit=limit, cursor=cursor)
     page, next_cursor = await find_cases(session, user, policy, query)
+    await trail.begin(request, user, details=trail.filters(request))  # the filters asked for, never the cases
     return CasePage(items=[case_summary(r, settings) for r in page], next_cursor=next_cursor)
 
 
-@router.get("/{case_id}", response_model=CaseOut, responses=documented(404))
-async def get_incident(incident: VisibleIncident, user: CurrentUser, settings: SettingsDep):
+@router.get("/{case_id}", response_model=CaseOut, responses=documented(404), dependencies=[trail.SETTLED])
+async def get_incident(request: Request, incident: VisibleIncident, user: CurrentUser, settings: SettingsDep):
+    await trail.begin(request, user, case_id=incident.id)  # the case is fetched: the answer waits for its entry
     return case_out(incident, settings, user)
 
 
-@router.get("/{case_id}/events", response_model=EventList, responses=documented(404))
-async def list_events(incident: VisibleIncident, session: SessionDep):
+@router.get("/{case_id}/events", response_model=EventList, responses=documented(404), dependencies=[trail.SETTLED])
+async def list_events(request: Request, incident: VisibleIncident, user: CurrentUser, session: SessionDep):
     rows = await cases.list_events(session, incident.id)
+    await trail.begin(request, user, case_id=incident.id)
     return EventList(case_id=incident.id, chain_valid=verify_chain(incident.id, rows) is None,
                      items=[event_out(r) for r in rows])

@@ -3,9 +3,10 @@
 from dataclasses import asdict
 from datetime import UTC, datetime
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
+from api import trail
 from api.deps import CurrentUser, PolicyDep, SessionDep, visibility
 from api.errors import documented
 from store import stats
@@ -46,9 +47,10 @@ class StatsOut(BaseModel):
 
 
 @router.get("/stats", response_model=StatsOut)
-async def get_stats(user: CurrentUser, session: SessionDep, policy: PolicyDep):
+async def get_stats(request: Request, user: CurrentUser, session: SessionDep, policy: PolicyDep):
     """Counts over the cases the caller may see (officers: theirs; supervisors: their district; others: all).
     Counts only: no names, no case numbers, no ids."""
     now = datetime.now(UTC)
     figures = await stats.figures(session, visible_to=visibility(user), now=now, zone=policy.zone)
+    await trail.allowed(request, user)
     return StatsOut(as_of=now, **asdict(figures))

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 
 from activities.documents import DOCX
+from api import trail
 from api.actions import STEP, take_step
 from api.deps import ClientDep, SessionDep, SettingsDep, log_case, visibility
 from api.errors import ApiError
@@ -115,6 +116,7 @@ async def visible_case(request: Request, session, case_id: str, user: AppUser) -
     incident = await cases.get_incident(session, case_id, visible_to=visibility(user))
     # A case the reader may not see answers exactly like one that does not exist.
     if incident is None:
+        await trail.record(request, trail.action_of(request), trail.NOT_FOUND, user=user, case_id=case_id)
         raise ApiError(404, f"no incident {case_id}")
     log_case(request, incident.id, incident.case_number, incident.workflow_id)
     return incident
@@ -227,7 +229,9 @@ async def case_page(request: Request, desk: Desk, session, settings, incident: I
 async def show_case(request: Request, case_id: Key, desk: DeskDep, session: SessionDep, settings: SettingsDep,
                     done: str | None = None):
     incident = await visible_case(request, session, case_id, desk.user)
-    return await case_page(request, desk, session, settings, incident, done=done)
+    page = await case_page(request, desk, session, settings, incident, done=done)
+    await trail.allowed(request, desk.user, case_id=incident.id)
+    return page
 
 
 @router.get("/{case_id}/documents/{document_id}")
@@ -235,7 +239,10 @@ async def download(request: Request, case_id: Key, document_id: Key, desk: DeskD
     incident = await visible_case(request, session, case_id, desk.user)
     row = await documents.get(session, incident.id, document_id)
     if row is None:
+        await trail.record(request, trail.action_of(request), trail.NOT_FOUND, user=desk.user, case_id=incident.id,
+                           target=document_id)
         raise ApiError(404, f"no document {document_id} in this case")
+    await trail.allowed(request, desk.user, case_id=incident.id, target=document_id)
     return Response(row.content, media_type=DOCX, headers={
         "Content-Disposition": f'attachment; filename="{row.filename}"', "X-Content-SHA256": row.sha256,
         "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})
@@ -343,6 +350,8 @@ async def take(request: Request, case_id: Key, operation: str, desk: DeskDep, se
         raise ApiError(404, f"no step {operation}")
     kind = STEP[Operation(operation)]
     if not allowed(kind.operation, _roles(desk.user)):
+        await trail.record(request, operation, trail.REFUSED, user=desk.user, case_id=case_id,
+                           details={"operation": operation})
         raise ApiError(403, f"{kind.operation.value} needs the role {describe(kind.operation)}")
     incident = await visible_case(request, session, case_id, desk.user)
     key = next((value.strip() for name, value in fields if name == "idempotency_key"), "")[:200] or None

@@ -6,6 +6,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Query, Request
 from pydantic import TypeAdapter
 
+from api import trail
 from api.deps import PolicyDep, SessionDep
 from api.errors import ApiError
 from api.listing import CaseQuery, Day, find_cases
@@ -37,6 +38,8 @@ async def case_list(request: Request, desk: DeskDep, session: SessionDep, policy
         rows, next_cursor = await find_cases(session, desk.user, policy, query)
     except ApiError as refused:
         problem = refused.message
+    else:  # the search asked for, never the cases found
+        await trail.allowed(request, desk.user, details={**searched, **({"cursor": cursor} if cursor else {})})
     more = f"?{urlencode({**searched, 'cursor': next_cursor})}" if next_cursor else None
     return render(request, "cases.html", 422 if problem else 200, active="cases", rows=rows, searched=searched,
                   more=more, problem=problem, stages=options(Stage), first_page=not cursor)

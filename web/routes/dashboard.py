@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from fastapi import APIRouter, Request
 
+from api import trail
 from api.deps import SessionDep, visibility
 from domain.enums import ChargingKind, ProsecutionOutcome
 from store import stats
@@ -65,6 +66,8 @@ async def dashboard(request: Request, desk: DeskDep, session: SessionDep):
     policy = request.app.state.policy
     figures = await stats.figures(session, visible_to=visibility(desk.user), now=as_of, zone=policy.zone)
     titles = {s.citation: s.title for s in policy.statutes}
-    return render(request, "dashboard.html", active="dashboard", figures=figures, as_of=as_of,
+    page = render(request, "dashboard.html", active="dashboard", figures=figures, as_of=as_of,
                   chart=bar_chart(figures.referrals_by_month), statute_titles=titles,
                   charging_kinds=options(ChargingKind), outcome_kinds=options(ProsecutionOutcome))
+    await trail.allowed(request, desk.user)
+    return page

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse
 
+from api import trail
 from api.deps import ClientDep, SessionDep, SettingsDep, actor_of
 from api.errors import ApiError
 from api.evidence_upload import FIELDS_LIMIT, add_upload, metadata_from
@@ -90,6 +91,8 @@ async def add(request: Request, case_id: Key, desk: DeskDep, session: SessionDep
               settings: SettingsDep):
     try:
         if not allowed(OPERATION, actor_of(desk.user).roles):
+            await trail.record(request, OPERATION.value, trail.REFUSED, user=desk.user, case_id=case_id,
+                               details={"operation": OPERATION.value})
             raise ApiError(403, f"{OPERATION.value} needs the role {describe(OPERATION)}")
         incident = await visible_case(request, session, case_id, desk.user)
         await session.commit()  # no database connection held while the body arrives
@@ -121,6 +124,8 @@ async def _item(request: Request, session, case_id: str, evidence_id: str, desk:
     state = CaseState.model_validate(incident.state)
     entry = state.evidence_item(evidence_id)
     if entry is None:
+        await trail.record(request, trail.action_of(request), trail.NOT_FOUND, user=desk.user, case_id=incident.id,
+                           target=evidence_id)
         raise ApiError(404, f"no evidence {evidence_id} in this case")
     return incident, state, entry
 
@@ -139,6 +144,8 @@ async def view(request: Request, case_id: Key, evidence_id: Key, desk: DeskDep, 
     """The bytes for the page's <img>, <video> or <audio>: inline, in the ranges a player asks for."""
     incident, _, entry = await _item(request, session, case_id, evidence_id, desk)
     if entry.item.content_type and not INLINE.match(entry.item.content_type):
+        await trail.record(request, trail.action_of(request), trail.NOT_FOUND, user=desk.user, case_id=incident.id,
+                           target=evidence_id)
         raise ApiError(404, f"evidence {entry.number} ({entry.item.content_type}) is not shown in the page; "
                        "download it instead")
     response = await serve_file(request, incident, entry, session, settings, PersonRef.of(actor_of(desk.user)),
@@ -166,6 +173,8 @@ async def custody(request: Request, case_id: Key, evidence_id: Key, desk: DeskDe
     incident, state, entry = await _item(request, session, case_id, evidence_id, desk)
     rows = await evidence.custody(session, evidence_id)
     person = next((p for p in state.people if p.id == entry.item.person_id), None)
-    return render(request, "evidence.html", incident=incident, state=state, entry=entry, person=person,
+    page = render(request, "evidence.html", incident=incident, state=state, entry=entry, person=person,
                   inline=bool(entry.item.content_type and INLINE.match(entry.item.content_type)),
                   custody=[(row, summary(row.data)) for row in rows], chain_break=verify_chain(evidence_id, rows))
+    await trail.allowed(request, desk.user, case_id=incident.id, target=evidence_id)
+    return page

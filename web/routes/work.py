@@ -8,6 +8,7 @@ from sqlalchemy import case, func, literal
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from api import trail
 from api.deps import SessionDep, visibility
 from domain.enums import Role, Task, TaskStatus
 from domain.permissions import Operation, allowed
@@ -103,5 +104,7 @@ async def removal_windows(session: AsyncSession, user: AppUser, now: datetime) -
 async def work(request: Request, desk: DeskDep, session: SessionDep):
     as_of = datetime.now(UTC)  # one instant for the query and the page: a row is overdue in both or neither
     queue = await my_work(session, desk.user, as_of)
-    return render(request, "work.html", active="work", queue=queue, as_of=as_of,
+    page = render(request, "work.html", active="work", queue=queue, as_of=as_of,
                   actionable=actionable_tasks(desk.user), windows=await removal_windows(session, desk.user, as_of))
+    await trail.allowed(request, desk.user)
+    return page
