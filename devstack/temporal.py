@@ -37,13 +37,16 @@ def binary(name: str) -> Path:
     )
 
 
-def dev_server_args(port: int, ui_port: int, db_file: Path | str, codec_endpoint: str | None = None) -> list[str]:
+def dev_server_args(port: int, ui_port: int, db_file: Path | str, codec_endpoint: str | None = None,
+                    ui_public_path: str | None = None) -> list[str]:
     """Arguments for `temporal` (the binary itself excluded): the dev server, our search attributes,
-    and the API's codec endpoint for the Web UI to decrypt payloads.
+    the API's codec endpoint for the Web UI to decrypt payloads, and the UI's public path (`/temporal` when
+    the API proxies it at its own origin, web/temporal_ui.py).
 
     The namespace `default` is always created by start-dev.
     """
     codec = ["--ui-codec-endpoint", codec_endpoint] if codec_endpoint else []
+    codec += ["--ui-public-path", ui_public_path] if ui_public_path else []
     return [
         "server", "start-dev",
         "--port", str(port),

@@ -237,19 +237,36 @@ def test_the_settings_are_valid_in_production_and_point_at_this_stack(service, m
         minio["environment"]["MINIO_ROOT_USER"], minio["environment"]["MINIO_ROOT_PASSWORD"])
 
 
-def test_the_browser_reaches_the_api_and_the_ui_at_their_published_ports():
-    services = compose()["services"]
-    api, ui = services["api"], services["temporal-ui"]
+def test_the_browser_reaches_the_desk_the_api_and_the_ui_through_one_door():
+    stack = compose()
+    services = stack["services"]
+    api, ui, proxy = services["api"], services["temporal-ui"], services["proxy"]
     public_url = urlsplit(api["environment"]["REFERRALS_PUBLIC_URL"])
     ui_url = urlsplit(api["environment"]["REFERRALS_TEMPORAL_UI_URL"])
     assert api["command"][-2:] == ["--port", "8000"]
-    assert published(api)[8000] == ("127.0.0.1", public_url.port)
-    assert published(ui)[int(ui["environment"]["TEMPORAL_UI_PORT"])] == ("127.0.0.1", ui_url.port)
-    assert {public_url.hostname, ui_url.hostname} == {"localhost"}
+    # Only nginx is published; the API and the UI are reached through it, at one origin, the UI under /temporal.
+    assert "ports" not in api and "ports" not in ui
+    assert published(proxy)[8080] == ("127.0.0.1", public_url.port) and public_url.hostname == "localhost"
+    assert (ui_url.scheme, ui_url.netloc, ui_url.path) == (public_url.scheme, public_url.netloc, "/temporal")
+    assert ui["environment"]["TEMPORAL_UI_PUBLIC_PATH"] == ui_url.path
+    assert not api["environment"].get("REFERRALS_TEMPORAL_UI_UPSTREAM")  # nginx serves the UI, not the API
 
-    # The UI calls <endpoint>/encode and <endpoint>/decode from the browser, which the API admits by origin.
+    # The UI calls <endpoint>/encode and <endpoint>/decode from the browser at the same origin: the desk's cookie
+    # goes with them.
     assert ui["environment"]["TEMPORAL_CODEC_ENDPOINT"] == api["environment"]["REFERRALS_PUBLIC_URL"] + "/codec"
-    assert ui["environment"]["TEMPORAL_CORS_ORIGINS"] == api["environment"]["REFERRALS_TEMPORAL_UI_URL"]
+    assert ui["environment"]["TEMPORAL_CORS_ORIGINS"] == api["environment"]["REFERRALS_PUBLIC_URL"]
+
+    # nginx's site (tests/test_temporal_ui.py runs it where nginx is installed): these services at their ports,
+    # the UI behind the API's check.
+    mounted = proxy["configs"][0]
+    assert mounted["target"] == "/etc/nginx/conf.d/default.conf"
+    site = (ROOT / stack["configs"][mounted["source"]]["file"]).read_text()
+    assert "listen 8080;" in site and "server api:8000;" in site
+    assert f"server temporal-ui:{ui['environment']['TEMPORAL_UI_PORT']};" in site
+    assert site.count("auth_request /_temporal_ui_auth;") == 3 and "/desk/temporal-ui/auth;" in site
+    from web import temporal_ui
+
+    assert {"/desk/temporal-ui/auth", "/desk/temporal-ui/refused"} <= {r.path for r in temporal_ui.router.routes}
     from api.routes import codec, health
 
     assert {"/codec/encode", "/codec/decode"} <= {route.path for route in codec.router.routes}
@@ -292,6 +309,7 @@ def test_the_start_order():
         "migrate": {"postgres": healthy},
         "api": {"migrate": completed, "temporal-setup": completed, "minio": healthy},
         "worker": {"migrate": completed, "temporal-setup": completed, "mailpit": "service_started"},
+        "proxy": {"api": healthy, "temporal-ui": "service_started"},
     }
     for service in services.values():
         for dependency, spec in service.get("depends_on", {}).items():

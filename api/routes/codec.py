@@ -5,12 +5,13 @@ import re
 from typing import Annotated
 
 from cryptography.exceptions import InvalidTag
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials
 from google.protobuf import json_format
 from pydantic import BaseModel, ConfigDict, Field
 from temporalio.api.common.v1 import Payloads
 
+from api import trail
 from api.deps import SessionDep, bearer, current_user
 from api.errors import ApiError, documented
 from domain.enums import Role
@@ -27,7 +28,10 @@ async def _decoder(request: Request, session: SessionDep,
     desk = await find_desk(request, session) if credentials is None and SESSION_COOKIE in request.cookies else None
     user = desk.user if desk else await current_user(request, session, credentials)
     if not allowed(Operation.DECODE_PAYLOADS, [Role(r) for r in user.roles]):
+        await trail.record(request, trail.action_of(request), trail.REFUSED, user=user,
+                           details={"operation": Operation.DECODE_PAYLOADS.value})
         raise ApiError(403, f"{Operation.DECODE_PAYLOADS.value} needs the role {describe(Operation.DECODE_PAYLOADS)}")
+    request.state.codec_user = user  # for the trail's entry of the use (_used)
 
 
 router = APIRouter(prefix="/codec", tags=["temporal codec"], dependencies=[Depends(_decoder)],
@@ -98,17 +102,35 @@ def _answer(payloads) -> Response:
     return Response(json_format.MessageToJson(Payloads(payloads=payloads)), media_type="application/json")
 
 
+# The Temporal UI (2.54) asks with `?preserveStorageRefs=true`; this codec keeps no payload elsewhere, so there is
+# no reference to preserve and the answer is the same either way.
+PreserveStorageRefs = Annotated[bool | None, Query(alias="preserveStorageRefs",
+                                                   description="sent by the Temporal UI; changes nothing here")]
+
+
+async def _used(request: Request, outcome: str, payloads) -> None:
+    await trail.record(request, trail.action_of(request), outcome, user=request.state.codec_user,
+                       details={"payloads": len(payloads)})
+
+
 @router.post("/encode", openapi_extra=_BODY, responses=_ANSWER)
-async def encode(request: Request):
+async def encode(request: Request, preserve_storage_refs: PreserveStorageRefs = None):
     codec = request.app.state.temporal.data_converter.payload_codec
-    return _answer(await codec.encode((await _payloads(request)).payloads))
+    payloads = (await _payloads(request)).payloads
+    answer = _answer(await codec.encode(payloads))
+    await _used(request, trail.ALLOWED, payloads)
+    return answer
 
 
 @router.post("/decode", openapi_extra=_BODY, responses=_ANSWER)
-async def decode(request: Request):
+async def decode(request: Request, preserve_storage_refs: PreserveStorageRefs = None):
     codec = request.app.state.temporal.data_converter.payload_codec
+    payloads = (await _payloads(request)).payloads
     try:
-        return _answer(await codec.decode((await _payloads(request)).payloads))
+        answer = _answer(await codec.decode(payloads))
     except (ValueError, InvalidTag) as exc:  # a key this deployment does not hold, or altered bytes
+        await _used(request, trail.FAILED, payloads)
         message = str(exc) or "the encrypted bytes were altered"
         raise ApiError(422, f"payloads: {message}", [{"field": "payloads", "message": message}]) from None
+    await _used(request, trail.ALLOWED, payloads)
+    return answer

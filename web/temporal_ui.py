@@ -1,0 +1,202 @@
+"""The Temporal UI behind the desk's door: only people signed in at the desk whose roles see every case.
+
+The UI runs with its public path at /temporal (the dev server's `--ui-public-path /temporal`, the ui image's
+TEMPORAL_UI_PUBLIC_PATH) at the product's own origin, and its codec endpoint is `<public_url>/codec`: its calls to
+decode payloads are then same-origin, so the browser sends the desk's session cookie with them and the UI shows
+inputs, summaries and details decrypted with no setting to find.
+
+- `GET /desk/temporal-ui/auth`: 204 for a signed-in user whose roles may decode payloads, 401 for nobody signed in,
+  403 for the others; empty bodies, for a reverse proxy's `auth_request` (nginx in production,
+  deploy/nginx/temporal-ui.conf).
+- `/desk/temporal-ui/refused`: what that proxy answers instead of a UI page the check refused (the original path in
+  `X-Original-URI`): the desk's sign-in with `next` back to the page, or the page saying why not.
+- `/temporal/...`, only when `REFERRALS_TEMPORAL_UI_UPSTREAM` is set (a development convenience, `make run`): the
+  app itself proxies the UI, streaming, behind the same check.
+
+The UI uses neither websockets nor server-sent events: its pages and its JSON API (`/temporal/api/v1/...`, polled)
+are plain HTTP requests, which is all the proxy carries.
+"""
+
+from contextlib import asynccontextmanager
+from urllib.parse import unquote, urlsplit
+
+import httpx
+import structlog
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.responses import RedirectResponse, StreamingResponse
+from starlette.background import BackgroundTask
+
+from api.errors import error_response
+from domain.enums import Role
+from domain.permissions import Operation, allowed
+from domain.words import label
+from web.auth import SESSION_COOKIE, SIGNIN_COOKIE, Desk, find_desk, sign_in_url
+from web.pages import render
+
+log = structlog.get_logger()
+PATH = "/temporal"
+API_PATH = f"{PATH}/api/"
+METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+# RFC 9110 7.6.1: meant for one connection only, never forwarded (and any header `Connection` names).
+HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "proxy-connection",
+                        "te", "trailer", "trailers", "transfer-encoding", "upgrade"})
+# The desk's own cookies stay with the desk: the UI's server never sees a session.
+OWN_COOKIES = frozenset({SESSION_COOKIE, SIGNIN_COOKIE})
+# The UI's server (2.54.1) registers its markdown page, which the frames of a case's summary and details load, at
+# <public path>/render, but strips the public path before routing: at /temporal/render it answers with the app's
+# index, and the frames read "404 Not Found". Asked with the public path twice, it reaches the page (nginx in
+# production does the same, deploy/nginx/temporal-ui.conf).
+RENDER = f"{PATH}/render"
+
+router = APIRouter(include_in_schema=False)  # the check and its refusal page: always
+proxy_router = APIRouter(include_in_schema=False)  # the UI itself: only with an upstream set
+
+
+async def _who(request: Request) -> Desk | None:
+    # A session of its own, closed before any bytes are proxied (a dependency's would stay open while they stream).
+    async with request.app.state.sessions() as session:
+        return await find_desk(request, session)
+
+
+def may_open(desk: Desk) -> bool:
+    return allowed(Operation.DECODE_PAYLOADS, [Role(r) for r in desk.user.roles])
+
+
+def _is_page(method: str, path: str) -> bool:
+    """A page a person opens (redirected to sign in, shown a page), not one of the UI's own API calls."""
+    return method in ("GET", "HEAD") and not path.startswith(API_PATH)
+
+
+def case_path(ui_path: str) -> str | None:
+    """/temporal/namespaces/default/workflows/incident-<id>/... -> /desk/cases/<id>: the same case on the desk."""
+    parts = ui_path.split("/")
+    if len(parts) > 5 and parts[1:3] == [PATH.strip("/"), "namespaces"] and parts[4] == "workflows":
+        workflow_id = unquote(parts[5])
+        if workflow_id.startswith("incident-") and len(workflow_id) > len("incident-"):
+            return f"/desk/cases/{workflow_id.removeprefix('incident-')}"
+    return None
+
+
+def refusal(request: Request, desk: Desk | None, method: str, target: str) -> Response:
+    """Nobody signed in: to the sign-in (a page) or 401 (an API call). Signed in without a role that sees every
+    case: a page saying so, with the way back to the case on the desk (a page), or 403 (an API call)."""
+    path = urlsplit(target).path
+    if desk is None:
+        if _is_page(method, path):
+            return RedirectResponse(sign_in_url(target), status_code=303)
+        return error_response(401, "the Temporal UI needs a sign-in at the desk: /desk/sign-in")
+    roles = ", ".join(label(Role(r)).lower() for r in desk.user.roles)
+    message = (f"The Temporal UI shows every case, and your role ({roles}) sees only your own cases, so it is not "
+               "open to you. The case's page on the desk shows everything of it that you may see.")
+    if not _is_page(method, path):
+        return error_response(403, message)
+    return render(request, "temporal_ui_refused.html", 403, message=message, case_url=case_path(path))
+
+
+@router.get("/desk/temporal-ui/auth")
+async def auth_check(request: Request):
+    """For a reverse proxy's auth_request: 204 may open the UI, 401 not signed in, 403 signed in without the role."""
+    desk = await _who(request)
+    status = 401 if desk is None else 204 if may_open(desk) else 403
+    return Response(status_code=status, headers={"Cache-Control": "no-store"})
+
+
+@router.api_route("/desk/temporal-ui/refused", methods=METHODS)
+async def refused(request: Request):
+    """The answer a reverse proxy gives instead of a UI page its auth_request refused; `X-Original-URI` is the page."""
+    target = request.headers.get("x-original-uri", "")
+    if not target.startswith(f"{PATH}/") and target != PATH:
+        target = f"{PATH}/"
+    method = request.headers.get("x-original-method", request.method).upper()
+    desk = await _who(request)
+    if desk is not None and may_open(desk):  # signed in meanwhile: back to the page
+        return RedirectResponse(target, status_code=303)
+    return refusal(request, desk, method, target)
+
+
+@proxy_router.api_route(PATH, methods=METHODS)
+@proxy_router.api_route(PATH + "/{rest:path}", methods=METHODS)
+async def proxy(request: Request, rest: str = ""):
+    desk = await _who(request)
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    if desk is None or not may_open(desk):
+        return refusal(request, desk, request.method, target)
+    state = request.app.state
+    upstream = state.settings.temporal_ui_upstream.rstrip("/")
+    raw_path = (request.scope.get("raw_path") or request.url.path.encode()).decode("latin-1")
+    if request.url.path == RENDER:
+        raw_path = PATH + raw_path
+    query = request.scope.get("query_string", b"")
+    url = upstream + raw_path + ("?" + query.decode("latin-1") if query else "")
+    outgoing = state.temporal_ui_client.build_request(
+        request.method, url, headers=_forwarded(request), content=await request.body())
+    try:
+        answer = await state.temporal_ui_client.send(outgoing, stream=True)
+    except httpx.HTTPError as exc:
+        log.warning("temporal_ui_unreachable", upstream=upstream, error=type(exc).__name__)
+        message = "the Temporal UI is not answering; try again in a moment"
+        if _is_page(request.method, request.url.path):
+            return render(request, "error.html", 502, status=502, message=message)
+        return error_response(502, message)
+    response = StreamingResponse(answer.aiter_raw(), status_code=answer.status_code,
+                                 background=BackgroundTask(answer.aclose))
+    response.raw_headers = _returned(answer, upstream, state.settings.public_url.rstrip("/"))
+    return response
+
+
+def _connection_listed(value: str) -> set[str]:
+    return {token.strip().lower() for token in value.split(",") if token.strip()}
+
+
+def _forwarded(request: Request) -> list[tuple[str, str]]:
+    """The browser's headers for the UI's server: without hop-by-hop ones, Host (the upstream's own) and the
+    desk's cookies; with X-Forwarded-* saying where the request came in."""
+    dropped = HOP_BY_HOP | _connection_listed(request.headers.get("connection", "")) | {"host", "content-length"}
+    headers = []
+    for name, value in request.headers.items():
+        if name in dropped:
+            continue
+        if name == "cookie":
+            value = "; ".join(part.strip() for part in value.split(";")
+                              if part.strip() and part.split("=", 1)[0].strip() not in OWN_COOKIES)
+            if not value:
+                continue
+        headers.append((name, value))
+    headers += [("x-forwarded-for", request.client.host if request.client else ""),
+                ("x-forwarded-proto", request.url.scheme), ("x-forwarded-host", request.headers.get("host", ""))]
+    return headers
+
+
+def _returned(answer: httpx.Response, upstream: str, public: str) -> list[tuple[bytes, bytes]]:
+    """The UI's response headers, less hop-by-hop ones (every Set-Cookie kept); a redirect to the upstream's own
+    address points at the product's origin instead."""
+    dropped = HOP_BY_HOP | _connection_listed(answer.headers.get("connection", ""))
+    headers = []
+    for name, value in answer.headers.raw:
+        lower = name.decode("latin-1").lower()
+        if lower in dropped:
+            continue
+        if lower == "location" and value.decode("latin-1").startswith(upstream):
+            value = (public + value.decode("latin-1")[len(upstream):]).encode("latin-1")
+        headers.append((lower.encode("latin-1"), value))
+    return headers
+
+
+def install(app: FastAPI, settings) -> None:
+    """The check and the refusal page always (a reverse proxy in front may use them); the proxy itself only
+    with an upstream set, its client opened and closed with the app."""
+    app.include_router(router)
+    if not settings.temporal_ui_upstream:
+        return
+    app.include_router(proxy_router)
+    inner = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        # No redirects followed (the browser follows them), no decompression (the bytes pass as they came).
+        async with httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=5.0), follow_redirects=False) as client:
+            app.state.temporal_ui_client = client
+            async with inner(app) as state:
+                yield state
+
+    app.router.lifespan_context = lifespan
