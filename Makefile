@@ -20,8 +20,10 @@ $(STAMP): pyproject.toml requirements.lock
 	$(PY) -m devstack.oidc_provider install
 	touch $(STAMP)
 
+# make run OIDC=1 also starts an OpenID provider on loopback, and the desk signs in there.
+OIDC ?=
 run: install
-	$(PY) -m devstack
+	OIDC=$(OIDC) $(PY) -m devstack
 
 test: install
 	$(PY) -m pytest -q $(PYTEST_ARGS)

@@ -2,9 +2,11 @@
 
 import argparse
 import asyncio
+import getpass
 import hashlib
 import json
 import os
+import socket
 import sys
 from datetime import UTC, datetime
 
@@ -14,7 +16,8 @@ from config import get_settings
 from domain.case import CaseState, workflow_id_for
 from domain.enums import Role
 from domain.messages import NewUser
-from store import cases, evidence, users
+from domain.policy import load_policy
+from store import access_log, auth_limits, cases, evidence, users, web_sessions
 from store.audit import verify_chain
 from store.blobs import blob_store_named
 from store.evidence import Custody
@@ -33,8 +36,10 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("--star", help="the officer's star (badge) number: officers see the cases they appear in")
     add.add_argument("--valid-days", type=int, help="the token expires after this many days (default: never)")
     add.add_argument("--json", action="store_true", help='print {"id", "token"} as JSON')
-    revoke = users_cmd.add_parser("revoke", help="revoke a user's token at once")
+    revoke = users_cmd.add_parser("revoke", help="revoke a user's token at once, and end their desk sessions")
     revoke.add_argument("user", help="the user's e-mail or id")
+    unlock = users_cmd.add_parser("unlock", help="unlock an account locked after failed sign-ins")
+    unlock.add_argument("user", help="the user's e-mail or id")
     audit = commands.add_parser("audit", help="the audit trail").add_subparsers(dest="action", required=True)
     verify = audit.add_parser("verify", help="check every case's hash chain; exit 1 naming the first broken event")
     verify.add_argument("case", nargs="?", help="a case id or case number (default: every case)")
@@ -46,9 +51,21 @@ def _parser() -> argparse.ArgumentParser:
         "rebuild", help="write cases back into PostgreSQL from their workflows (after a restore); needs a worker")
     rebuild.add_argument("case", nargs="?", help="a case id or case number (default: every case Temporal holds)")
     rebuild.add_argument("--json", action="store_true", help="print one JSON object per case")
+    trail = commands.add_parser("access-log", help="the access trail (every read, search, sign-in, codec use)"
+                                ).add_subparsers(dest="action", required=True)
+    trail.add_parser("verify", help="check the trail's hash chain; exit 1 naming the first broken entry")
+    trail.add_parser("prune", help="delete the entries older than the policy's access_log_retention_days")
     stuck = commands.add_parser("stuck", help="list overdue tasks: case, task, escalation level, Temporal UI link")
     stuck.add_argument("--json", action="store_true", help="print a JSON array")
     return parser
+
+
+def _cli_entry(action: str, target: str | None, outcome: str = "allowed", **details) -> access_log.AccessEntry:
+    """An administration action taken on the command line, in the access trail: who ran it is the operating
+    system's user, from this machine."""
+    return access_log.AccessEntry(at=datetime.now(UTC), action=action, outcome=outcome, component="cli",
+                                  client=socket.gethostname(), user_id=None, user_name=None,
+                                  who=f"cli:{getpass.getuser()}", case_id=None, target=target, details=details)
 
 
 async def _add_user(args: argparse.Namespace) -> int:
@@ -63,6 +80,7 @@ async def _add_user(args: argparse.Namespace) -> int:
     try:
         async with session_factory(engine)() as session:
             user, token = await users.create_user(session, new)
+        await access_log.append(session_factory(engine), _cli_entry("user_create", user.id, roles=user.roles))
     except users.EmailTaken:
         print(f"referrals: a user with e-mail {args.email} exists already", file=sys.stderr)
         return 1
@@ -80,12 +98,33 @@ async def _revoke(args: argparse.Namespace) -> int:
     try:
         async with session_factory(engine)() as session:
             user = await users.revoke(session, args.user)
+            ended = await web_sessions.close_all(session, user.id) if user else 0
+        if user is not None:
+            await access_log.append(session_factory(engine), _cli_entry("token_revoke", user.id, sessions_ended=ended))
     finally:
         await engine.dispose()
     if user is None:
         print(f"referrals: no user {args.user}", file=sys.stderr)
         return 1
     print(f"revoked the token of {user.name} ({user.email})")
+    return 0
+
+
+async def _unlock(args: argparse.Namespace) -> int:
+    engine = async_engine(get_settings().database_url)
+    try:
+        async with session_factory(engine)() as session:
+            user = await users.find_by_email_or_id(session, args.user)
+            if user is not None:
+                await auth_limits.unlock(session, user)
+        if user is not None:
+            await access_log.append(session_factory(engine), _cli_entry("account_unlock", user.id))
+    finally:
+        await engine.dispose()
+    if user is None:
+        print(f"referrals: no user {args.user}", file=sys.stderr)
+        return 1
+    print(f"unlocked {user.name} ({user.email})")
     return 0
 
 
@@ -195,6 +234,38 @@ async def _verify_evidence(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _verify_access_log(args: argparse.Namespace) -> int:
+    engine = async_engine(get_settings().database_url)
+    checked: list = []
+    try:
+        failure = await access_log.verify(session_factory(engine), checked=checked)
+    finally:
+        await engine.dispose()
+    if failure is not None:
+        print(f"BROKEN access trail: entry {failure.seq}: {failure.reason}")
+        return 1
+    done = checked[0]
+    if not done.entries:
+        print("the access trail is empty")
+    else:
+        anchor = "the genesis hash" if done.first_seq == 1 else f"entry {done.first_seq}'s prev_hash {done.anchor}"
+        print(f"{done.entries} access trail entries ({done.first_seq} to {done.last_seq}) checked from {anchor}: "
+              "chain intact")
+    return 0
+
+
+async def _prune_access_log(args: argparse.Namespace) -> int:
+    settings = get_settings()
+    days = load_policy(settings.policy_file).access_log_retention_days
+    engine = async_engine(settings.database_url)
+    try:
+        deleted = await access_log.prune(session_factory(engine), days, datetime.now(UTC))
+    finally:
+        await engine.dispose()
+    print(f"{deleted} access trail entries older than {days} days deleted")
+    return 0
+
+
 async def _workflow_ids(client, case: str | None, session) -> list[str]:
     if case is None:
         return [w.id async for w in client.list_workflows("WorkflowType = 'IncidentWorkflow'")]
@@ -275,6 +346,8 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(_add_user(args))
     if args.command == "users" and args.action == "revoke":
         return asyncio.run(_revoke(args))
+    if args.command == "users" and args.action == "unlock":
+        return asyncio.run(_unlock(args))
     if args.command == "rebuild":
         return asyncio.run(_rebuild(args))
     if args.command == "stuck":
@@ -283,6 +356,10 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(_verify(args))
     if args.command == "evidence" and args.action == "verify":
         return asyncio.run(_verify_evidence(args))
+    if args.command == "access-log" and args.action == "verify":
+        return asyncio.run(_verify_access_log(args))
+    if args.command == "access-log" and args.action == "prune":
+        return asyncio.run(_prune_access_log(args))
     return 2
 
 

@@ -24,6 +24,10 @@ class Settings(BaseSettings):
     task_queue: str = "incident-referrals"
     # Base URL of the Temporal Web UI, used for each case's `links.temporal_ui`.
     temporal_ui_url: str = "http://localhost:8233"
+    # Development: where the Temporal UI itself answers (its dev server started with `--ui-public-path /temporal`);
+    # set, the API serves it at <public_url>/temporal/ to people signed in at the desk (web/temporal_ui.py) and
+    # each case's link points there. Unset: no proxy in the API (production puts nginx in front, deploy/nginx/).
+    temporal_ui_upstream: str | None = None
     # Base URL people use to reach the API, for links in notifications.
     public_url: str = "http://localhost:8000"
     policy_file: Path = ROOT / "policy" / "chicago.toml"
@@ -57,6 +61,9 @@ class Settings(BaseSettings):
     evidence_s3_secret_key: SecretStr | None = None
     # Longest a request may take before it is answered 503 (a step waits for its change to be stored).
     request_timeout_seconds: float = Field(default=20.0, gt=0)
+    # Every read, search, download and codec use goes into the access trail (store/access_log.py; CJIS 5.4.1.1).
+    # Off only to measure what recording costs (bench/access_log.py): refused in production.
+    access_trail: bool = True
     # host:port where the worker serves /metrics for Prometheus (the Temporal SDK's metrics and the product's
     # notifications and document render times), e.g. 0.0.0.0:9464; unset: no endpoint.
     worker_metrics_bind: str | None = None
@@ -66,9 +73,34 @@ class Settings(BaseSettings):
     # Running cases a worker keeps in memory between their steps. A case waiting days on a timer needs
     # none: evicted, it is replayed from its history when the timer fires. This bounds worker memory.
     max_cached_workflows: int = Field(default=200, ge=0)
-    # How long a browser stays signed in to the reviewer's desk (the token's own expiry and revocation end it
-    # sooner).
+    # How long a browser stays signed in to the reviewer's desk, at most (the absolute limit; the token's own
+    # expiry and revocation end it sooner), and how long without activity before the session locks.
     web_session_hours: float = Field(default=12, gt=0, le=24 * 30)
+    session_idle_minutes: float = Field(default=30, gt=0)
+    # Failed sign-ins for one account within the window lock it for `account_lock_minutes` (an admin may unlock).
+    account_lock_failures: int = Field(default=5, ge=1)
+    account_lock_window_minutes: float = Field(default=10, gt=0)
+    account_lock_minutes: float = Field(default=30, gt=0)
+    # Sign-in at the department's OpenID provider (found by discovery from the issuer). Unset: tokens only.
+    oidc_issuer: str | None = None
+    oidc_client_id: str | None = None
+    oidc_client_secret: SecretStr | None = None
+    oidc_scopes: str = "openid profile email"
+    # The `aud` the API accepts in the provider's JWT access tokens (default: the client id).
+    oidc_audience: str | None = None
+    # Claims read for roles (a list or a space-separated string), district and star; each value of the roles
+    # claim is a role's name or, through `oidc_group_roles`, a provider group mapped to a role.
+    oidc_roles_claim: str = "roles"
+    oidc_district_claim: str = "district"
+    oidc_star_claim: str = "star"
+    # Provider group names to roles: a JSON object ({"CPD-Legal": "legal_reviewer"}) or the path of a JSON file.
+    oidc_group_roles: str | None = None
+    # Multi-factor authentication required of provider sign-ins (default: on in production): `amr` must contain
+    # "mfa", or `acr` must equal `oidc_mfa_acr` when that is set.
+    oidc_require_mfa: bool | None = None
+    oidc_mfa_acr: str | None = None
+    # Seconds of clock difference allowed between the provider and us when checking exp, nbf and iat.
+    oidc_clock_skew_seconds: int = Field(default=60, ge=0, le=600)
     log_format: Literal["json", "console"] | None = None
     log_level: str = "INFO"
 
@@ -93,6 +125,22 @@ class Settings(BaseSettings):
             raise ValueError("REFERRALS_ENCRYPTION_KEYS is required in production (id:base64 of 32 random bytes)")
         return self
 
+    @model_validator(mode="after")
+    def _oidc_client(self) -> "Settings":
+        if self.oidc_issuer and not (self.oidc_client_id and self.oidc_client_secret):
+            raise ValueError("REFERRALS_OIDC_ISSUER needs REFERRALS_OIDC_CLIENT_ID and REFERRALS_OIDC_CLIENT_SECRET")
+        return self
+
+    @property
+    def mfa_required(self) -> bool:
+        return self.env == "production" if self.oidc_require_mfa is None else self.oidc_require_mfa
+
+    @model_validator(mode="after")
+    def _access_trail_in_production(self) -> "Settings":
+        if self.env == "production" and not self.access_trail:
+            raise ValueError("REFERRALS_ACCESS_TRAIL cannot be turned off in production: every access is recorded")
+        return self
+
     @property
     def effective_encryption_keys(self) -> str:
         return self.encryption_keys or DEVELOPMENT_KEYS
@@ -101,7 +149,9 @@ class Settings(BaseSettings):
         return f"{self.public_url.rstrip('/')}/incidents/{case_id}"
 
     def workflow_url(self, workflow_id: str) -> str:
-        ui = self.temporal_ui_url.rstrip("/")
+        # With the API's own proxy the UI is at the product's origin, under /temporal (web/temporal_ui.py).
+        ui = (f"{self.public_url.rstrip('/')}/temporal" if self.temporal_ui_upstream
+              else self.temporal_ui_url.rstrip("/"))
         return f"{ui}/namespaces/{quote(self.temporal_namespace)}/workflows/{quote(workflow_id)}"
 
     @property

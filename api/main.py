@@ -14,8 +14,9 @@ from api import errors, metrics
 from api.bodylimit import BodyLimit
 from api.deps import known_query_parameters
 from api.deadline import RequestDeadline
-from api.ratelimit import FailureLimiter
+from api.oidc import Provider
 from api.routes import codec, documents, evidence, health, incidents, notifications, stats, steps, users
+from api.routes import access_log as access_trail  # (access_log names the request log middleware below)
 from api.routes.evidence import FORM_PART_MODELS
 from config import Settings, get_settings
 from store.blobs import S3Blobs, blob_store
@@ -23,7 +24,7 @@ from domain.policy import load_policy
 from observability import tracing
 from store.engine import async_engine, session_factory
 from temporal_client import connect
-from web import desk
+from web import desk, temporal_ui
 
 log = structlog.get_logger()
 UNTRACED = {"/metrics", "/healthz", "/readyz"}
@@ -41,7 +42,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.policy = policy
         app.state.sessions = session_factory(engine)
         app.state.temporal = await connect(settings, plugins=tracing.plugins(settings, "incident-referrals-api"))
-        app.state.auth_failures = FailureLimiter(settings.auth_failures_per_minute)
+        app.state.oidc = Provider(settings) if settings.oidc_issuer else None  # discovered on first use
         blobs = blob_store(settings, app.state.sessions)
         if isinstance(blobs, S3Blobs):
             await _ensure_bucket(blobs)
@@ -49,6 +50,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await _sweep(blobs)
         log.info("api_started", temporal=settings.temporal_address, evidence_storage=blobs.name)
         yield
+        if app.state.oidc is not None:
+            await app.state.oidc.close()
         await engine.dispose()
 
     app = FastAPI(
@@ -70,10 +73,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         CORSMiddleware, allow_origins=[settings.temporal_ui_url.rstrip("/")], allow_credentials=True,
         allow_methods=["POST"], allow_headers=["Authorization", "Content-Type", "X-Namespace"],
     )
-    for module in (health, incidents, steps, documents, evidence, notifications, stats, users, codec, metrics):
+    for module in (health, incidents, steps, documents, evidence, notifications, stats, users, codec, access_trail,
+                   metrics):
         app.include_router(module.router)
     app.include_router(documents.contact_sheet_router)
     desk.install(app, policy.zone)  # the reviewer's desk: HTML pages under /desk
+    temporal_ui.install(app, settings)  # the Temporal UI behind the desk's sign-in (proxied with an upstream set)
     app.openapi = _with_links(app)
 
     @app.middleware("http")

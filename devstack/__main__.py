@@ -11,7 +11,7 @@ import urllib.request
 from contextlib import ExitStack
 from pathlib import Path
 
-from devstack import banner, demo_users, postgres, procs, signals, temporal
+from devstack import banner, demo_oidc, demo_users, postgres, procs, signals, temporal
 from devstack.procs import StartupError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -80,9 +80,11 @@ def _run(stack: ExitStack) -> None:
 
     temporal_log = var / "log" / "temporal.log"
     print(f"devstack: starting Temporal on 127.0.0.1:{temporal_port} (log: {temporal_log})", flush=True)
+    # The UI is served by the API at its own origin under /temporal (web/temporal_ui.py), behind the desk's
+    # sign-in: its codec calls are same-origin, so the desk's session cookie goes with them.
     codec = f"http://127.0.0.1:{api_port}/codec"
     args = [str(temporal.binary("temporal")),
-            *temporal.dev_server_args(temporal_port, ui_port, var / "temporal.db", codec)]  # fmt: skip
+            *temporal.dev_server_args(temporal_port, ui_port, var / "temporal.db", codec, "/temporal")]  # fmt: skip
     server_proc = _start_child(stack, "Temporal server", args, log_file=temporal_log)
     address = f"127.0.0.1:{temporal_port}"
     try:
@@ -97,12 +99,24 @@ def _run(stack: ExitStack) -> None:
                  "-c", "aiosmtpd.handlers.Mailbox", str(maildir)]  # fmt: skip
     smtp_proc = _start_child(stack, "SMTP sink", smtp_args, log_file=var / "log" / "smtp.log")
 
-    ui_url = f"http://127.0.0.1:{ui_port}"
+    ui_direct = f"http://127.0.0.1:{ui_port}"
     api_url = f"http://127.0.0.1:{api_port}"
+    ui_url = f"{api_url}/temporal/"
     env = dict(os.environ, PYTHONUNBUFFERED="1", DATABASE_URL=database_url, REFERRALS_ENV="development",
-               REFERRALS_TEMPORAL_ADDRESS=address, REFERRALS_TEMPORAL_UI_URL=ui_url, REFERRALS_PUBLIC_URL=api_url,
+               REFERRALS_TEMPORAL_ADDRESS=address, REFERRALS_TEMPORAL_UI_URL=ui_direct, REFERRALS_PUBLIC_URL=api_url,
+               REFERRALS_TEMPORAL_UI_UPSTREAM=ui_direct,  # the API proxies it: the cases' links go to ui_url
                REFERRALS_SMTP_URL=os.environ.get("REFERRALS_SMTP_URL", f"smtp://127.0.0.1:{smtp_port}"),
                REFERRALS_WORKER_METRICS_BIND=f"127.0.0.1:{metrics_port}")  # fmt: skip
+
+    provider = None
+    if os.environ.get("OIDC", "") not in ("", "0"):  # make run OIDC=1: a real OpenID provider for the desk
+        oidc_port = int(os.environ.get("REFERRALS_OIDC_PORT", "8090"))
+        _check_port_free(oidc_port, "OpenID provider")
+        print(f"devstack: starting the OpenID provider on 127.0.0.1:{oidc_port}", flush=True)
+        with signals.deferred():
+            provider, oidc_env = demo_oidc.start(var, api_url, oidc_port)
+            stack.callback(lambda: (print("devstack: stopping the OpenID provider", flush=True), provider.stop()))
+        env.update(oidc_env)
 
     print("devstack: applying migrations (alembic upgrade head)", flush=True)
     procs.run([sys.executable, "-m", "alembic", "upgrade", "head"], env=env, cwd=ROOT, what="alembic upgrade head")
@@ -116,10 +130,14 @@ def _run(stack: ExitStack) -> None:
     children["API"] = _start_child(stack, "API", api_args, env=env, cwd=ROOT)
     _wait_healthy(f"{api_url}/healthz", children)
 
-    extras = {"E-mail": f"{maildir / 'new'} (an SMTP sink on 127.0.0.1:{smtp_port})",
+    extras = {"UI direct": f"{ui_direct}/temporal/ (for operators: not behind the desk's sign-in)",
+              "E-mail": f"{maildir / 'new'} (an SMTP sink on 127.0.0.1:{smtp_port})",
               "Metrics": f"{api_url}/metrics (API), http://127.0.0.1:{metrics_port}/metrics (worker)",
               "Stuck cases": f"REFERRALS_ENV=development DATABASE_URL='{database_url}' .venv/bin/referrals stuck"}
-    print(banner.render(api_url, ui_url, users, str(var), extras), flush=True)
+    if provider is not None:
+        extras["Provider"] = f"{provider.issuer} (OpenID; \"Sign in with your department account\" on the desk)"
+    print(banner.render(api_url, ui_url, users, str(var), extras,
+                        demo_oidc.banner_rows() if provider is not None else None), flush=True)
     while True:
         _check_alive(children)
         time.sleep(0.5)

@@ -6,7 +6,8 @@ from __future__ import annotations
 EXAMPLE_PATH = "/incidents"
 
 
-def render(api_url: str, temporal_ui_url: str, users: list[dict], var_dir: str, extras: dict[str, str]) -> str:
+def render(api_url: str, temporal_ui_url: str, users: list[dict], var_dir: str, extras: dict[str, str],
+           provider_accounts: str | None = None) -> str:
     rows = [("ROLE", "NAME", "DISTRICT", "TOKEN")]
     rows += [(u["role"], u["name"], u.get("district") or "-", u["token"]) for u in users]
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
@@ -17,18 +18,20 @@ def render(api_url: str, temporal_ui_url: str, users: list[dict], var_dir: str, 
     token = officer["token"] if officer else "TOKEN"
     more = "\n".join(f"  {label:<12} {value}" for label, value in extras.items())
     line = "=" * 78
+    accounts = ("\n  Accounts at the OpenID provider (login, password, group; every one but the last with MFA):\n"
+                f"{provider_accounts}\n") if provider_accounts else ""
     return f"""
 {line}
   Incident referrals: development stack is up
 
-  Desk         {api_url}/desk/   (sign in with a token below)
+  Desk         {api_url}/desk/   (sign in with a token below{" or an account at the provider" if provider_accounts else ""})
   API docs     {api_url}/docs
-  Temporal UI  {temporal_ui_url}
+  Temporal UI  {temporal_ui_url}   (signed in at the desk as a role that sees every case)
 {more}
 
   Demo users (tokens also in {var_dir}/demo-users.json):
 {table}
-
+{accounts}
   Try:
     curl -H "Authorization: Bearer {token}" {api_url}{EXAMPLE_PATH}
 

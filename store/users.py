@@ -128,10 +128,14 @@ async def from_identity(session: AsyncSession, identity) -> tuple[AppUser, dict]
     return user, changed
 
 
-async def revoke(session: AsyncSession, email_or_id: str) -> AppUser | None:
-    user = (await session.exec(
+async def find_by_email_or_id(session: AsyncSession, email_or_id: str) -> AppUser | None:
+    return (await session.exec(
         select(AppUser).where(or_(AppUser.email == email_or_id.lower(), AppUser.id == email_or_id))
     )).first()
+
+
+async def revoke(session: AsyncSession, email_or_id: str) -> AppUser | None:
+    user = await find_by_email_or_id(session, email_or_id)
     if user is not None:
         user.active = False
         await session.commit()

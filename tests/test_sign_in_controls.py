@@ -148,3 +148,28 @@ async def test_forwarded_addresses_are_believed_only_from_a_trusted_proxy(settin
     listed = await entries(sessions, since, "list_cases")
     # Through the proxy: the nearest hop it did not add itself; straight from a stranger: the stranger.
     assert [e.client for e in listed] == ["198.51.100.23", "192.0.2.200"]
+
+
+async def test_user_administration_on_the_command_line_is_in_the_trail(api, people, database_url, sessions):
+    from tests.test_cli_and_policy import referrals
+
+    since = datetime.now(UTC)
+    email = f"cli.{uuid.uuid4().hex[:8]}@test.invalid"
+    added = referrals(database_url, "users", "add", "--name", "Det. Cli", "--email", email, "--role", "auditor",
+                      "--json")
+    assert added.returncode == 0, added.stderr
+    user_id, token = json.loads(added.stdout)["id"], json.loads(added.stdout)["token"]
+    async with sessions() as s:
+        await s.exec(update(AppUser).where(AppUser.id == user_id)
+                     .values(locked_until=datetime.now(UTC) + timedelta(minutes=30)))
+        await s.commit()
+    assert (await api.get("/users/me", headers={"Authorization": f"Bearer {token}"})).status_code == 401
+    assert referrals(database_url, "users", "unlock", email).returncode == 0
+    assert (await api.get("/users/me", headers={"Authorization": f"Bearer {token}"})).status_code == 200
+    assert referrals(database_url, "users", "revoke", email).returncode == 0
+    async with sessions() as s:
+        done = (await s.exec(select(AccessEntryRow).where(AccessEntryRow.at >= since, AccessEntryRow.target == user_id)
+                             .order_by(AccessEntryRow.seq))).all()
+    assert [(e.action, e.component, e.outcome) for e in done] == [
+        ("user_create", "cli", "allowed"), ("account_unlock", "cli", "allowed"), ("token_revoke", "cli", "allowed")]
+    assert all(e.who.startswith("cli:") for e in done)

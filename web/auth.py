@@ -3,6 +3,7 @@ CSRF tokens on every form. Visibility and permissions are the API's own (api/dep
 
 import hmac
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Annotated
 from urllib.parse import parse_qsl, quote
 
@@ -10,6 +11,7 @@ from fastapi import Depends, Request
 
 from api.deps import SessionDep
 from api.errors import ApiError
+from api.trail import record
 from store import web_sessions
 from store.tables import AppUser, WebSession
 
@@ -29,16 +31,25 @@ class Desk:
 
 
 class SignInRequired(Exception):
-    """Answered with a redirect to the sign-in page, coming back here afterwards."""
+    """Answered with a redirect to the sign-in page, coming back here afterwards; `ended` says why a session that
+    was there is not any more (locked after idling, or past its absolute limit)."""
 
-    def __init__(self, back_to: str):
+    def __init__(self, back_to: str, ended: str | None = None):
         super().__init__(back_to)
         self.back_to = back_to
+        self.ended = ended
 
 
 async def find_desk(request: Request, session) -> Desk | None:
     cookie = request.cookies.get(SESSION_COOKIE)
-    found = await web_sessions.find(session, cookie) if cookie else None
+    if not cookie:
+        return None
+    settings = request.app.state.settings
+    found = await web_sessions.find(session, cookie, timedelta(minutes=settings.session_idle_minutes))
+    if isinstance(found, web_sessions.Ended):
+        request.state.session_ended = found.reason
+        await record(request, f"session_{found.reason}", "allowed", user=found.user, component="desk")
+        return None
     if found is None:
         return None
     request.state.desk = desk = Desk(*found)
@@ -49,7 +60,8 @@ async def signed_in(request: Request, session: SessionDep) -> Desk:
     desk = await find_desk(request, session)
     if desk is None:
         back_to = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        raise SignInRequired(back_to if request.method == "GET" else request.url.path)
+        raise SignInRequired(back_to if request.method == "GET" else request.url.path,
+                             getattr(request.state, "session_ended", None))
     return desk
 
 
@@ -73,12 +85,13 @@ def check_csrf(expected: str | None, fields: list[tuple[str, str]]) -> None:
         raise ApiError(403, FORGED)
 
 
-def sign_in_url(back_to: str) -> str:
-    return f"/desk/sign-in?next={quote(back_to, safe='/')}"
+def sign_in_url(back_to: str, ended: str | None = None) -> str:
+    return f"/desk/sign-in?next={quote(back_to, safe='/')}" + (f"&ended={ended}" if ended else "")
 
 
 def safe_next(value: str | None) -> str:
-    """Only back into the desk: never an open redirect to another site."""
-    if value and value.startswith("/desk/") and not value.startswith("//") and "\\" not in value:
+    """Only back into the desk (or the Temporal UI behind it, web/temporal_ui.py): never an open redirect to
+    another site."""
+    if value and value.startswith(("/desk/", "/temporal/")) and not value.startswith("//") and "\\" not in value:
         return value
     return "/desk/"

@@ -6,7 +6,7 @@ from fastapi.staticfiles import StaticFiles
 
 from web.auth import SignInRequired, sign_in_url
 from web.pages import PREFIX, STATIC, build_environment, render
-from web.routes import case, cases, dashboard, evidence, filing, signin, work
+from web.routes import access_log, case, cases, dashboard, evidence, filing, signin, work
 
 
 def _error_page(request: Request, status: int, message: str, details, headers):
@@ -21,12 +21,12 @@ def install(app: FastAPI, zone) -> None:
     app.state.web_pages = build_environment(zone)
     app.state.error_page = _error_page
     app.mount(f"{PREFIX}/static", StaticFiles(directory=STATIC), name="desk-static")
-    for module in (signin, work, cases, dashboard, filing, case, evidence):
+    for module in (signin, work, cases, dashboard, filing, case, evidence, access_log):
         app.include_router(module.router)
 
     @app.exception_handler(SignInRequired)
     async def _sign_in_first(request: Request, exc: SignInRequired):
-        return RedirectResponse(sign_in_url(exc.back_to), status_code=303)
+        return RedirectResponse(sign_in_url(exc.back_to, exc.ended), status_code=303)
 
     @app.get("/", include_in_schema=False)
     async def _home():
