@@ -93,39 +93,32 @@ async def _add_user(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _revoke(args: argparse.Namespace) -> int:
-    engine = async_engine(get_settings().database_url)
-    try:
-        async with session_factory(engine)() as session:
-            user = await users.revoke(session, args.user)
-            ended = await web_sessions.close_all(session, user.id) if user else 0
-        if user is not None:
-            await access_log.append(session_factory(engine), _cli_entry("token_revoke", user.id, sessions_ended=ended))
-    finally:
-        await engine.dispose()
-    if user is None:
-        print(f"referrals: no user {args.user}", file=sys.stderr)
-        return 1
-    print(f"revoked the token of {user.name} ({user.email})")
-    return 0
-
-
-async def _unlock(args: argparse.Namespace) -> int:
+async def _on_user(args: argparse.Namespace, action: str, change, done: str) -> int:
+    """An administration action on one user, by e-mail or id, recorded in the access trail."""
     engine = async_engine(get_settings().database_url)
     try:
         async with session_factory(engine)() as session:
             user = await users.find_by_email_or_id(session, args.user)
-            if user is not None:
-                await auth_limits.unlock(session, user)
+            details = await change(session, user) if user is not None else None
         if user is not None:
-            await access_log.append(session_factory(engine), _cli_entry("account_unlock", user.id))
+            await access_log.append(session_factory(engine), _cli_entry(action, user.id, **details))
     finally:
         await engine.dispose()
     if user is None:
         print(f"referrals: no user {args.user}", file=sys.stderr)
         return 1
-    print(f"unlocked {user.name} ({user.email})")
+    print(f"{done} {user.name} ({user.email})")
     return 0
+
+
+async def _revoke_user(session, user) -> dict:
+    await users.revoke(session, user.id)
+    return {"sessions_ended": await web_sessions.close_all(session, user.id)}
+
+
+async def _unlock_user(session, user) -> dict:
+    await auth_limits.unlock(session, user)
+    return {}
 
 
 async def _stuck(args: argparse.Namespace) -> int:
@@ -345,9 +338,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "users" and args.action == "add":
         return asyncio.run(_add_user(args))
     if args.command == "users" and args.action == "revoke":
-        return asyncio.run(_revoke(args))
+        return asyncio.run(_on_user(args, "token_revoke", _revoke_user, "revoked the token of"))
     if args.command == "users" and args.action == "unlock":
-        return asyncio.run(_unlock(args))
+        return asyncio.run(_on_user(args, "account_unlock", _unlock_user, "unlocked"))
     if args.command == "rebuild":
         return asyncio.run(_rebuild(args))
     if args.command == "stuck":

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from sqlmodel import select
 
 from api import trail
@@ -24,9 +24,16 @@ PAGE = 200
 FIRST_LOOK = timedelta(days=7)  # the page opened without filters shows the last week
 
 
-def _may_read(request: Request, desk: Desk) -> None:
+async def _reader(request: Request, desk: DeskDep) -> Desk:
+    """The signed-in auditor; anyone else is refused (403), and the refusal is an entry too."""
     if not allowed(Operation.READ_ACCESS_LOG, [Role(r) for r in desk.user.roles]):
+        await trail.record(request, trail.action_of(request), trail.REFUSED, user=desk.user,
+                           details={"operation": Operation.READ_ACCESS_LOG.value})
         raise ApiError(403, f"{Operation.READ_ACCESS_LOG.value} needs the role {describe(Operation.READ_ACCESS_LOG)}")
+    return desk
+
+
+Reader = Annotated[Desk, Depends(_reader)]
 
 
 def _time(name: str, value: str, zone) -> datetime | None:
@@ -49,23 +56,14 @@ def _query(request: Request, case: str, user: str, since: str, until: str, after
                       until=_time("until", until, zone), after=after, limit=PAGE)
 
 
-async def _refused(request: Request, desk: Desk, exc: ApiError) -> None:
-    if exc.status == 403:
-        await trail.record(request, trail.action_of(request), trail.REFUSED, user=desk.user,
-                           details={"operation": Operation.READ_ACCESS_LOG.value})
 
 
 Text = Annotated[str, Query(max_length=320)]
 
 
 @router.get("/access-log")
-async def access_log_page(request: Request, desk: DeskDep, session: SessionDep, case: Text = "", user: Text = "",
+async def access_log_page(request: Request, desk: Reader, session: SessionDep, case: Text = "", user: Text = "",
                           since: Text = "", until: Text = "", after: Annotated[int | None, Query(ge=0)] = None):
-    try:
-        _may_read(request, desk)
-    except ApiError as exc:
-        await _refused(request, desk, exc)
-        raise
     query = _query(request, case, user, since, until, after)
     form = dict(case=case, user=user, since=since if request.query_params else _shown(query.since, request),
                 until=until)
@@ -88,13 +86,8 @@ async def access_log_page(request: Request, desk: DeskDep, session: SessionDep, 
 
 
 @router.get("/access-log.csv")
-async def access_log_csv(request: Request, desk: DeskDep, session: SessionDep, case: Text = "", user: Text = "",
+async def access_log_csv(request: Request, desk: Reader, session: SessionDep, case: Text = "", user: Text = "",
                          since: Text = "", until: Text = "", after: Annotated[int | None, Query(ge=0)] = None):
-    try:
-        _may_read(request, desk)
-    except ApiError as exc:
-        await _refused(request, desk, exc)
-        raise
     query = _query(request, case, user, since, until, after)
     rows, next_after = await find_entries(session, query)
     await trail.allowed(request, desk.user, details=query.filters())
