@@ -59,7 +59,9 @@ class Identity:
         # The roles claim holds role names or mapped groups; a `groups` claim beside it counts only through the
         # mapping (a provider's group that happens to be called "admin" grants nothing by its name alone).
         values = _strings(claims.get(settings.oidc_roles_claim))
-        groups = _strings(claims.get("groups")) if settings.oidc_roles_claim != "groups" else []
+        groups = _strings(claims.get("groups"))
+        if settings.oidc_roles_claim == "groups":
+            values = []
         known = {role.value: role for role in Role}
         roles = ({group_roles.get(value) or known.get(value) for value in values}
                  | {group_roles.get(group) for group in groups}) - {None}
@@ -141,6 +143,9 @@ class Provider:
     async def metadata(self) -> dict:
         if self._metadata is None or time.monotonic() - self._metadata_at > METADATA_SECONDS:
             found = await self._get_json(f"{self.issuer}/.well-known/openid-configuration")
+            if not isinstance(found, dict) or not all(isinstance(found.get(name), str) for name in (
+                    "authorization_endpoint", "token_endpoint", "jwks_uri")):
+                raise ProviderUnavailable("discovery lacks the authorization, token or jwks_uri endpoint")
             # The document must name the issuer we were configured with (OpenID Connect Discovery 1.0, 4.3).
             if str(found.get("issuer", "")).rstrip("/") != self.issuer:
                 raise ProviderUnavailable(f"discovery names the issuer {found.get('issuer')!r}, not {self.issuer!r}")
@@ -149,14 +154,32 @@ class Provider:
 
     async def _key(self, kid: str | None):
         fresh = self._keys is not None and time.monotonic() - self._keys_at < KEYS_SECONDS
-        key = self._find(kid) if fresh else None
+        key = self._find(self._kid(kid)) if fresh else None
         if key is None and (not fresh or self._may_refetch()):
-            self._keys = KeySet.import_key_set(await self._get_json((await self.metadata())["jwks_uri"]))
-            self._keys_at = time.monotonic()
-            key = self._find(kid)
+            try:
+                self._keys = await self._fetch_keys()
+                self._keys_at = time.monotonic()
+            except ProviderUnavailable:
+                if self._keys is None:
+                    raise
+                log.warning("oidc_keys_not_refreshed")  # the keys held are still the provider's: keep using them
+            key = self._find(self._kid(kid))
         if key is None:
             raise Refused("unknown_key", "the token is signed with a key the provider does not publish")
         return key
+
+    @staticmethod
+    def _kid(kid) -> str | None:
+        return kid if isinstance(kid, str) else None
+
+    async def _fetch_keys(self) -> KeySet:
+        metadata = await self.metadata()
+        if not isinstance(metadata.get("jwks_uri"), str):
+            raise ProviderUnavailable("discovery names no jwks_uri")
+        try:
+            return KeySet.import_key_set(await self._get_json(metadata["jwks_uri"]))
+        except (JoseError, ValueError, KeyError, TypeError) as exc:
+            raise ProviderUnavailable(f"the key set is not a JWKS ({type(exc).__name__})") from None
 
     def _may_refetch(self) -> bool:
         now = time.monotonic()
@@ -199,7 +222,9 @@ class Provider:
             answer = response.json()
         except ValueError:
             raise ProviderUnavailable("token endpoint answered something other than JSON") from None
-        if response.status_code != 200 or "id_token" not in answer:
+        if not isinstance(answer, dict):
+            raise ProviderUnavailable("token endpoint answered JSON that is not an object")
+        if response.status_code != 200 or not isinstance(answer.get("id_token"), str):
             raise Refused("code", f"the provider refused the sign-in code ({answer.get('error', response.status_code)})")
         return answer
 
@@ -239,7 +264,11 @@ class Provider:
         return claims
 
     async def access_token_claims(self, raw: str) -> dict:
-        return await self._verified(raw, audience=self.audience, kind="access token")
+        claims = await self._verified(raw, audience=self.audience, kind="access token")
+        # An ID token (ours always carry a nonce) is no access token, even where both name the client as audience.
+        if "nonce" in claims:
+            raise Refused("id_token", "an ID token is not an access token")
+        return claims
 
     async def end_session_url(self, *, id_token: str | None, post_logout_redirect_uri: str) -> str | None:
         try:

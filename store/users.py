@@ -97,12 +97,15 @@ async def from_identity(session: AsyncSession, identity) -> tuple[AppUser, dict]
     what changed (for the trail). A first sign-in takes over a user created by an admin with the same e-mail only
     if the provider has verified that e-mail."""
     user = (await session.exec(select(AppUser).where(AppUser.subject == identity.subject))).first()
+    linked = False
     if user is None and identity.email:
         same = (await session.exec(select(AppUser).where(AppUser.email == identity.email))).first()
         if same is not None:
             if same.subject is not None or not identity.email_verified:
                 raise AccountTaken(identity.email)
-            user = same
+            user, linked = same, True
+            # The token an admin gave out, and the desk sessions opened with it, end: from now on the provider decides.
+            user.token_hash = hash_token(new_token(user.id))
     roles = sorted(role.value for role in identity.roles)
     wanted = dict(name=identity.name, roles=roles, district=identity.district, star=identity.star,
                   subject=identity.subject)
@@ -118,13 +121,19 @@ async def from_identity(session: AsyncSession, identity) -> tuple[AppUser, dict]
         for name, value in changed.items():
             setattr(user, name, value)
         changed.pop("subject", None)
+        if linked:
+            changed["linked_by_email"] = True
     if changed:
         session.add(user)
         try:
             await session.commit()
         except IntegrityError as exc:
             await session.rollback()
-            raise AccountTaken(identity.email or "") from exc
+            # The same person's first two requests at once: the other one created the user.
+            again = (await session.exec(select(AppUser).where(AppUser.subject == identity.subject))).first()
+            if again is None:
+                raise AccountTaken(identity.email or "") from exc
+            return again, {}
     return user, changed
 
 

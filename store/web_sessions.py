@@ -17,7 +17,8 @@ TOUCH_EVERY = timedelta(seconds=60)  # activity is written at most once a minute
 
 @dataclass(frozen=True)
 class Ended:
-    """A session found but over: `expired` (the absolute limit) or `locked` (idle too long)."""
+    """A session found but over: `expired` (the absolute limit), `locked` (idle too long) or `account_locked`
+    (its account locked after failed sign-ins)."""
 
     reason: str
     user: AppUser
@@ -37,7 +38,8 @@ async def open_session(session: AsyncSession, user: AppUser, lifetime: timedelta
     return cookie, row
 
 
-async def find(session: AsyncSession, cookie: str, idle: timedelta) -> tuple[AppUser, WebSession] | Ended | None:
+async def find(session: AsyncSession, cookie: str, idle: timedelta, *,
+               activity: bool = True) -> tuple[AppUser, WebSession] | Ended | None:
     """The user and session behind a cookie, if the session is neither over nor idle too long and the user could
     still sign in the same way: the API's rules (revoked, expired, replaced tokens) apply to the browser too. An
     ended session is deleted and answered as `Ended`, so the caller can say why and put it in the trail."""
@@ -54,10 +56,12 @@ async def find(session: AsyncSession, cookie: str, idle: timedelta) -> tuple[App
     if row is None:
         return None
     user, web = row
-    if web.expires_at <= now or web.last_seen_at <= now - idle:
+    ended = ("expired" if web.expires_at <= now else "locked" if web.last_seen_at <= now - idle
+             else "account_locked" if user.locked_until is not None and user.locked_until > now else None)
+    if ended:
         await close(session, cookie)
-        return Ended("expired" if web.expires_at <= now else "locked", user)
-    if now - web.last_seen_at >= TOUCH_EVERY:
+        return Ended(ended, user)
+    if activity and now - web.last_seen_at >= TOUCH_EVERY:
         web.last_seen_at = now
         session.add(web)
         await session.commit()

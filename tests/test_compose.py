@@ -263,7 +263,7 @@ def test_the_browser_reaches_the_desk_the_api_and_the_ui_through_one_door():
     site = (ROOT / stack["configs"][mounted["source"]]["file"]).read_text()
     assert "listen 8080;" in site and "server api:8000;" in site
     assert f"server temporal-ui:{ui['environment']['TEMPORAL_UI_PORT']};" in site
-    assert site.count("auth_request /_temporal_ui_auth;") == 3 and "/desk/temporal-ui/auth;" in site
+    assert site.count("auth_request /_temporal_ui_auth;") == 4 and "/desk/temporal-ui/auth;" in site
     from web import temporal_ui
 
     assert {"/desk/temporal-ui/auth", "/desk/temporal-ui/refused"} <= {r.path for r in temporal_ui.router.routes}

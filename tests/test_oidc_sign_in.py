@@ -1,7 +1,9 @@
 """Signing in to the desk at a real OpenID provider (npm's oidc-provider on loopback), the API taking its access
 tokens, and every refusal on the way: no session opened, an entry in the access trail."""
 
+import asyncio
 import json
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
@@ -42,7 +44,7 @@ def provider(tmp_path_factory):
               "redirect_uris": [f"{APP}/desk/oidc/callback"],
               "post_logout_redirect_uris": [f"{APP}/desk/sign-in?ended=signed_out"]}
     with oidc_provider.start(tmp_path_factory.mktemp("op"), clients=[client], accounts=ACCOUNTS,
-                             resource=API_AUDIENCE, access_token_ttl=4) as op:
+                             resource=API_AUDIENCE, access_token_ttl=600) as op:
         yield op
 
 
@@ -326,27 +328,82 @@ def _header(token: str) -> dict:
     return json.loads(_b64decode(token.split(".")[0]))
 
 
-@pytest.mark.parametrize(("case", "reason"), [("wrong_audience", "audience"), ("expired", "expired"),
-                                              ("without_mfa", "mfa"), ("tampered", "signature")])
+@pytest.mark.parametrize(("case", "reason"), [("wrong_audience", "audience"), ("without_mfa", "mfa"),
+                                              ("tampered", "signature"), ("id_token", "id_token")])
 async def test_the_api_refuses_bad_provider_tokens_and_records_each(app, provider, sessions, case, reason):
-    import asyncio
-
     if case == "wrong_audience":
         token = await token_for(provider, "lopez", oidc_provider.WRONG_AUDIENCE)
+    elif case == "id_token":  # an ID token of a deployment whose API audience is the client id, as by default
+        app = create_app(oidc_settings(app.state.settings, provider, oidc_audience=None))
+        signed_in = await oidc_provider.sign_in(provider, client_id="referrals-desk", client_secret=SECRET,
+                                                redirect_uri=f"{APP}/desk/oidc/callback", login="lopez",
+                                                password="pw-lopez", nonce="n-1")
+        token = signed_in["id_token"]
     elif case == "without_mfa":
         token = await token_for(provider, "nomfa")
     else:
         token = await token_for(provider, "lopez")
-    if case == "expired":
-        await asyncio.sleep(5)  # the provider issues these for 4 seconds
     if case == "tampered":
         header, payload, signature = token.split(".")
         claims = json.loads(_b64decode(payload)) | {"groups": ["CPD-Audit"]}
         token = ".".join([header, _b64encode(json.dumps(claims)), signature])
     since = datetime.now(UTC)
-    async with desk(app, client=("192.0.2.77", 5000)) as api:
+    async with app.router.lifespan_context(app) if case == "id_token" else _nothing(), \
+            desk(app, client=("192.0.2.77", 5000)) as api:
         refused = await api.get("/users/me", headers={"Authorization": f"Bearer {token}"})
     assert refused.status_code == 401, refused.text
     assert refused.headers["www-authenticate"] == "Bearer"
     [entry] = await entries(sessions, since, "authenticate")
     assert (entry.outcome, entry.client, json.loads(entry.details)["reason"]) == ("failed", "192.0.2.77", reason)
+
+
+@asynccontextmanager
+async def _nothing():
+    yield
+
+
+async def test_an_expired_provider_token_is_refused(settings, worker, sessions, tmp_path):
+    client = {"client_id": "short", "client_secret": SECRET, "redirect_uris": [f"{APP}/desk/oidc/callback"]}
+    with oidc_provider.start(tmp_path / "op", clients=[client], accounts=ACCOUNTS, resource=API_AUDIENCE,
+                             access_token_ttl=1) as short:
+        app = create_app(oidc_settings(settings, short, oidc_client_id="short"))
+        async with app.router.lifespan_context(app):
+            token = await oidc_provider.access_token(short, "short", SECRET, f"{APP}/desk/oidc/callback", "lopez",
+                                                     "pw-lopez", API_AUDIENCE)
+            await asyncio.sleep(2.1)  # issued for a second; no clock skew allowed here
+            since = datetime.now(UTC)
+            async with desk(app, client=("192.0.2.78", 5000)) as api:
+                refused = await api.get("/users/me", headers={"Authorization": f"Bearer {token}"})
+    assert refused.status_code == 401 and "expired" in refused.json()["error"]["message"]
+    [entry] = [e for e in await entries(sessions, since, "authenticate") if e.client == "192.0.2.78"]
+    assert (entry.outcome, json.loads(entry.details)["reason"]) == ("failed", "expired")
+
+
+async def test_a_first_sign_in_takes_over_an_admin_made_user_only_with_a_verified_e_mail(app, provider, api, people,
+                                                                                          sessions):
+    made = await api.post("/users", headers=people.headers("admin"), json={
+        "name": "Atty. Before", "email": "takeover@cpd.test", "roles": ["auditor"]})
+    old_token = made.json()["token"]
+    provider.set_account("takeover", sub="op-takeover", password="pw-takeover", email="takeover@cpd.test",
+                         email_verified=False, name="Atty. After", groups=["CPD-Legal"], mfa=True)
+    ACCOUNTS["takeover"] = {"password": "pw-takeover"}
+    async with desk(app) as page:
+        refused = await sign_in(page, "takeover")
+        assert refused.status_code == 403 and "belongs to another account" in refused.text
+        assert "referrals_session" not in page.cookies
+    provider.set_account("takeover", email_verified=True)
+    async with desk(app) as page:
+        assert (await sign_in(page, "takeover")).status_code == 200
+    async with sessions() as s:
+        user = await s.get(AppUser, made.json()["id"])
+    assert (user.subject, user.roles) == (f"{provider.issuer} op-takeover", ["legal_reviewer"])
+    # The token the admin gave out ends: from now on the provider decides who this is.
+    assert (await api.get("/users/me", headers={"Authorization": f"Bearer {old_token}"})).status_code == 401
+    assert (await api.post(f"/users/{user.id}/revoke", headers=people.headers("admin"))).status_code == 200
+    since = datetime.now(UTC)
+    async with desk(app) as page:
+        revoked = await sign_in(page, "takeover")
+        assert revoked.status_code == 403 and "revoked" in revoked.text
+        assert "referrals_session" not in page.cookies
+    [entry] = await entries(sessions, since, "sign_in")
+    assert json.loads(entry.details)["reason"] == "revoked"

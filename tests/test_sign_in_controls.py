@@ -173,3 +173,29 @@ async def test_user_administration_on_the_command_line_is_in_the_trail(api, peop
     assert [(e.action, e.component, e.outcome) for e in done] == [
         ("user_create", "cli", "allowed"), ("account_unlock", "cli", "allowed"), ("token_revoke", "cli", "allowed")]
     assert all(e.who.startswith("cli:") for e in done)
+
+
+async def test_locking_an_account_ends_its_open_desk_session(api, people, sessions):
+    user_id, token = await new_user(api, people)
+    async with browser(api) as page:
+        assert (await sign_in(page, token)).status_code == 303
+        async with sessions() as s:
+            await s.exec(update(AppUser).where(AppUser.id == user_id)
+                         .values(locked_until=datetime.now(UTC) + timedelta(minutes=30)))
+            await s.commit()
+        ended = await page.get("/desk/cases")
+        assert ended.status_code == 303 and ended.headers["location"].endswith("&ended=account_locked")
+        assert "Your account is locked" in (await page.get(ended.headers["location"])).text
+        # The codec with the cookie, the Temporal UI's way in, is closed too.
+        assert (await page.post("/codec/encode", json={"payloads": []})).status_code == 401
+
+
+async def test_a_name_a_spreadsheet_would_run_is_defused_in_the_csv(api, people):
+    made = await api.post("/users", headers=people.headers("admin"), json={
+        "name": "=HYPERLINK(\"http://evil.example\")", "email": f"f.{uuid.uuid4().hex[:6]}@test.invalid",
+        "roles": ["auditor"]})
+    token = {"Authorization": f"Bearer {made.json()['token']}"}
+    assert (await api.get("/incidents", params={"district": "010"}, headers=token)).status_code == 200
+    csv_text = (await api.get("/access-log", params={"user": made.json()["id"]},
+                              headers={**people.headers("auditor"), "Accept": "text/csv"})).text
+    assert "'=HYPERLINK" in csv_text and ",=HYPERLINK" not in csv_text and '"=HYPERLINK' not in csv_text

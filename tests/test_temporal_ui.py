@@ -150,6 +150,12 @@ async def test_signed_in_with_a_role_that_sees_every_case_the_ui_and_its_api_ans
         assert [e["execution"]["workflowId"] for e in listed.json()["executions"]] == [f"incident-{case['id']}"]
         # /temporal without its slash: the UI's own answer, through the proxy too.
         assert (await page.get("/temporal")).status_code in (200, 301, 308)
+        # Read-only: the UI's terminate never reaches Temporal; cases change through the desk and the API alone.
+        terminate = await page.post(f"/temporal/api/v1/namespaces/default/workflows/incident-{case['id']}/terminate",
+                                    json={"reason": "tidying up"})
+        assert terminate.status_code == 403 and "read-only" in terminate.text
+        again = await page.get(f"/temporal/api/v1/namespaces/default/workflows/incident-{case['id']}")
+        assert again.json()["workflowExecutionInfo"]["status"] == "WORKFLOW_EXECUTION_STATUS_RUNNING"
 
 
 async def test_those_who_see_only_their_own_cases_are_refused_with_a_page(url, case, people):
@@ -347,7 +353,7 @@ async def test_compose_front_door_asks_the_api_before_the_ui(front_door, case, p
         assert (await anonymous.get("/temporal/api/v1/settings")).status_code == 401
         posted = await anonymous.post(f"/temporal/api/v1/namespaces/default/workflows/incident-{case['id']}"
                                       "/terminate", json={"reason": "no"})
-        assert posted.status_code == 401  # at once: the check is asked without the request's body
+        assert posted.status_code == 403  # at once, before any check: the UI is read-only behind the front door
         assert (await anonymous.get("/desk/sign-in")).status_code == 200  # everything else: the API
 
     async with httpx.AsyncClient(base_url=front_door) as auditor:
@@ -361,6 +367,9 @@ async def test_compose_front_door_asks_the_api_before_the_ui(front_door, case, p
         sample = {"payloads": [{"metadata": {"encoding": "YmluYXJ5L3BsYWlu"}, "data": "aGVsbG8="}]}
         encoded = await auditor.post("/codec/encode?preserveStorageRefs=true", json=sample)
         assert encoded.status_code == 200  # the UI's codec call, same-origin, with the desk's cookie
+        terminate = await auditor.post(f"/temporal/api/v1/namespaces/default/workflows/incident-{case['id']}"
+                                       "/terminate", json={"reason": "no"})
+        assert terminate.status_code == 403  # the front door is read-only too
 
     async with httpx.AsyncClient(base_url=front_door) as officer:
         await sign_in(officer, people.tokens["officer"])

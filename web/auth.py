@@ -45,7 +45,11 @@ async def find_desk(request: Request, session) -> Desk | None:
     if not cookie:
         return None
     settings = request.app.state.settings
-    found = await web_sessions.find(session, cookie, timedelta(minutes=settings.session_idle_minutes))
+    # What a page open in the background asks by itself (the Temporal UI's polls, its codec calls) is no activity:
+    # it must not keep an unattended session from locking.
+    polled = request.url.path.startswith(("/temporal/api/", "/codec/", "/desk/temporal-ui/auth"))
+    found = await web_sessions.find(session, cookie, timedelta(minutes=settings.session_idle_minutes),
+                                    activity=not polled)
     if isinstance(found, web_sessions.Ended):
         request.state.session_ended = found.reason
         await record(request, f"session_{found.reason}", "allowed", user=found.user, component="desk")

@@ -17,6 +17,7 @@ The UI uses neither websockets nor server-sent events: its pages and its JSON AP
 are plain HTTP requests, which is all the proxy carries.
 """
 
+import re
 from contextlib import asynccontextmanager
 from urllib.parse import unquote, urlsplit
 
@@ -30,6 +31,7 @@ from api.errors import error_response
 from domain.enums import Role
 from domain.permissions import Operation, allowed
 from domain.words import label
+from api import trail
 from web.auth import SESSION_COOKIE, SIGNIN_COOKIE, Desk, find_desk, sign_in_url
 from web.pages import render
 
@@ -77,6 +79,20 @@ def case_path(ui_path: str) -> str | None:
     return None
 
 
+def read_only(method: str, path: str) -> bool:
+    """Pages, assets and the UI's reads; and its queries, POSTs that change nothing. Never terminate, reset, signal,
+    cancel or a batch: cases change only through the desk and the API, with their permissions and audit trail."""
+    if method in ("GET", "HEAD"):
+        return True
+    return method == "POST" and re.fullmatch(rf"{API_PATH}v1/namespaces/[^/]+/workflows/[^/]+/query/.+", path) is not None
+
+
+def _case_id(path: str) -> str | None:
+    """The case whose workflow an API call of the UI reads (/temporal/api/v1/namespaces/x/workflows/incident-<id>)."""
+    found = re.match(rf"{API_PATH}v1/namespaces/[^/]+/workflows/incident-([^/]+)", path)
+    return unquote(found.group(1)) if found else None
+
+
 def refusal(request: Request, desk: Desk | None, method: str, target: str) -> Response:
     """Nobody signed in: to the sign-in (a page) or 401 (an API call). Signed in without a role that sees every
     case: a page saying so, with the way back to the case on the desk (a page), or 403 (an API call)."""
@@ -121,6 +137,14 @@ async def proxy(request: Request, rest: str = ""):
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     if desk is None or not may_open(desk):
         return refusal(request, desk, request.method, target)
+    if not read_only(request.method, request.url.path):
+        await trail.record(request, "temporal_ui_write", trail.REFUSED, user=desk.user,
+                           case_id=_case_id(request.url.path), details={"method": request.method})
+        return error_response(403, "the Temporal UI is read-only here: take the case's steps on the desk")
+    if request.url.path.startswith(API_PATH) and (case_id := _case_id(request.url.path)) is not None:
+        await trail.record(request, "temporal_ui_read", trail.ALLOWED, user=desk.user, case_id=case_id)
+    elif request.url.path.rstrip("/").endswith("/workflows") and request.url.path.startswith(API_PATH):
+        await trail.record(request, "temporal_ui_list", trail.ALLOWED, user=desk.user, details=trail.filters(request))
     state = request.app.state
     upstream = state.settings.temporal_ui_upstream.rstrip("/")
     raw_path = (request.scope.get("raw_path") or request.url.path.encode()).decode("latin-1")

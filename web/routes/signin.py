@@ -26,6 +26,7 @@ LOGIN_MINUTES = 10  # a sign-in begun at the provider must come back within this
 NOTICES = {
     "locked": "Your session locked after {minutes} minutes without activity. Sign in again to go on.",
     "expired": "Your session reached its time limit. Sign in again to go on.",
+    "account_locked": "Your account is locked after repeated failed sign-ins. An administrator can unlock it.",
     "signed_out": "You are signed out.",
 }
 
@@ -225,6 +226,12 @@ async def provider_callback(request: Request, session: SessionDep, code: str | N
                             who=identity.subject)
     if changed:
         await record(request, "user_updated", "allowed", user=user, details=users.change_summary(changed, "sign_in"))
+    if not user.active:  # a user taken over by e-mail may be one an admin revoked
+        return await refuse("revoked", 403, "No access", "This account has been revoked here.", account=user)
+    try:
+        await authentication.refuse_if_locked(request, session, user, "sign_in")
+    except authentication.Refusal as refusal:
+        return _refused_page(request, 403, "Account locked", refusal.message)
     return await _open(request, session, user, login.next, via="oidc", id_token=tokens["id_token"])
 
 
