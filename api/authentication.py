@@ -113,7 +113,8 @@ async def provider_token_user(request: Request, session: AsyncSession, provider:
                            message="the token's e-mail belongs to another user here; ask an administrator",
                            status=403) from None
     if changed:
-        await record(request, "user_updated", "allowed", user=user, details=users.change_summary(changed, "access_token"))
+        await record(request, "user_updated", "allowed", user=user,
+                     details=users.change_summary(changed, "access_token"))
     if not user.active:
         raise await failed(request, session, action="authenticate", reason="revoked", account=user,
                            message="this account has been revoked")

@@ -225,7 +225,8 @@ class Provider:
         if not isinstance(answer, dict):
             raise ProviderUnavailable("token endpoint answered JSON that is not an object")
         if response.status_code != 200 or not isinstance(answer.get("id_token"), str):
-            raise Refused("code", f"the provider refused the sign-in code ({answer.get('error', response.status_code)})")
+            said = answer.get("error", response.status_code)
+            raise Refused("code", f"the provider refused the sign-in code ({said})")
         return answer
 
     async def _verified(self, raw: str, *, audience: str, kind: str) -> dict:
@@ -248,7 +249,8 @@ class Provider:
         if not isinstance(claims.get("sub"), str) or not claims["sub"]:
             raise Refused("subject", f"the {kind} names nobody")
         try:
-            jwt.JWTClaimsRegistry(leeway=self.settings.oidc_clock_skew_seconds, exp={"essential": True}).validate(claims)
+            registry = jwt.JWTClaimsRegistry(leeway=self.settings.oidc_clock_skew_seconds, exp={"essential": True})
+            registry.validate(claims)
         except JoseError as exc:
             reason = "expired" if "exp" in str(exc) else "time"
             raise Refused(reason, f"the {kind} has expired or is not valid yet") from None

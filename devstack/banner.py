@@ -20,11 +20,12 @@ def render(api_url: str, temporal_ui_url: str, users: list[dict], var_dir: str, 
     line = "=" * 78
     accounts = ("\n  Accounts at the OpenID provider (login, password, group; every one but the last with MFA):\n"
                 f"{provider_accounts}\n") if provider_accounts else ""
+    or_provider = " or an account at the provider" if provider_accounts else ""
     return f"""
 {line}
   Incident referrals: development stack is up
 
-  Desk         {api_url}/desk/   (sign in with a token below{" or an account at the provider" if provider_accounts else ""})
+  Desk         {api_url}/desk/   (sign in with a token below{or_provider})
   API docs     {api_url}/docs
   Temporal UI  {temporal_ui_url}   (signed in at the desk as a role that sees every case)
 {more}

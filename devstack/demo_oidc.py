@@ -56,4 +56,5 @@ def banner_rows() -> str:
     rows = [(login, account["password"], ", ".join(account["groups"]) + ("" if account["mfa"] else " (no MFA)"))
             for login, account in accounts().items()]
     width = max(len(login) for login, _, _ in rows)
-    return "\n".join(f"  {login.ljust(width)}  {password.ljust(width + 5)}  {groups}" for login, password, groups in rows)
+    return "\n".join(f"  {login.ljust(width)}  {password.ljust(width + 5)}  {groups}"
+                     for login, password, groups in rows)

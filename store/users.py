@@ -67,7 +67,8 @@ def _usable(now: datetime):
 
 async def user_for_token(session: AsyncSession, token: str) -> AppUser | None:
     """The active user whose unexpired token this is."""
-    found = await session.exec(select(AppUser).where(AppUser.token_hash == hash_token(token), _usable(datetime.now(UTC))))
+    now = datetime.now(UTC)
+    found = await session.exec(select(AppUser).where(AppUser.token_hash == hash_token(token), _usable(now)))
     return found.first()
 
 

@@ -349,3 +349,19 @@ def test_the_policy_keeps_the_trail_a_year_at_least(tmp_path):
     with pytest.raises(PolicyError, match="access_log_retention_days"):
         load_policy(path)
     assert load_policy(ROOT / "tests" / "fast_policy.toml").access_log_retention_days == 365  # when not given
+
+
+async def test_the_case_page_shown_again_after_a_refused_step_is_a_read_too(api, people, sessions, case_id):
+    from tests.desk_client import hidden
+
+    async with signed_in(api, people.tokens["officer"], f"/desk/cases/{case_id}") as page:
+        csrf = hidden((await page.get(f"/desk/cases/{case_id}")).text, "csrf_token")
+        since = datetime.now(UTC)
+        refused = await page.post(f"/desk/cases/{case_id}/steps/violation_report", data={"csrf_token": csrf})
+        assert refused.status_code == 422 and "case-summary" in refused.text or refused.status_code == 422
+    async with sessions() as session:
+        rows = (await session.exec(select(AccessEntryRow).where(
+            AccessEntryRow.at >= since, AccessEntryRow.user_id == people.ids["officer"],
+            AccessEntryRow.case_id == case_id).order_by(AccessEntryRow.seq))).all()
+    assert [(r.action, r.outcome) for r in rows][-1] == ("read_case", "allowed")
+    assert '"after":"violation_report"' in rows[-1].details

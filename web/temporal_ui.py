@@ -79,12 +79,15 @@ def case_path(ui_path: str) -> str | None:
     return None
 
 
+QUERY = re.compile(rf"{API_PATH}v1/namespaces/[^/]+/workflows/[^/]+/query/.+")
+
+
 def read_only(method: str, path: str) -> bool:
     """Pages, assets and the UI's reads; and its queries, POSTs that change nothing. Never terminate, reset, signal,
     cancel or a batch: cases change only through the desk and the API, with their permissions and audit trail."""
     if method in ("GET", "HEAD"):
         return True
-    return method == "POST" and re.fullmatch(rf"{API_PATH}v1/namespaces/[^/]+/workflows/[^/]+/query/.+", path) is not None
+    return method == "POST" and QUERY.fullmatch(path) is not None
 
 
 def _case_id(path: str) -> str | None:

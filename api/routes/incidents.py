@@ -11,7 +11,7 @@ from api.errors import documented
 from api.listing import CaseQuery, Cursor, Day, find_cases
 from api.views import CaseOut, CasePage, EventList, case_out, case_summary, event_out
 from domain.enums import Stage, Task
-from domain.messages import District, FilingRequest, Key
+from domain.messages import District, FilingRequest
 from domain.permissions import Operation
 from store import cases
 from store.audit import verify_chain

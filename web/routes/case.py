@@ -171,6 +171,10 @@ async def case_page(request: Request, desk: Desk, session, settings, incident: I
     alleged = state.alleged_statutes()
     reads_contact = allowed(Operation.READ_CONTACT, _roles(desk.user))
     sealer = Sealer.of(settings.effective_encryption_keys) if reads_contact else None
+    # Every answer that shows the case is a read of it: the page itself, and the page again after a step's refusal
+    # or a row added to a form.
+    await trail.record(request, "read_case", trail.ALLOWED, user=desk.user, case_id=incident.id,
+                       details={} if request.method == "GET" else {"after": request.url.path.rsplit("/", 1)[-1]})
     return render(
         request, "case.html", status,
         active=None,
@@ -229,9 +233,7 @@ async def case_page(request: Request, desk: Desk, session, settings, incident: I
 async def show_case(request: Request, case_id: Key, desk: DeskDep, session: SessionDep, settings: SettingsDep,
                     done: str | None = None):
     incident = await visible_case(request, session, case_id, desk.user)
-    page = await case_page(request, desk, session, settings, incident, done=done)
-    await trail.allowed(request, desk.user, case_id=incident.id)
-    return page
+    return await case_page(request, desk, session, settings, incident, done=done)
 
 
 @router.get("/{case_id}/documents/{document_id}")
