@@ -126,7 +126,7 @@ class Policy(_Frozen):
     # The department's clock (IANA name): how the reviewer's desk shows times and reads the times typed in.
     time_zone: str = "UTC"
     bwc_retention_days: int = Field(gt=0)
-    # How long the access trail's entries are kept (`referrals access-log prune`): a year at least (CJIS 5.4.7).
+    # How long the access trail's entries are kept (`referrals access-log prune`): a year at least (CJIS 5.4.6, audit record retention).
     access_log_retention_days: int = Field(default=365, ge=365)
     hold_safety_margin: timedelta = Field(ge=timedelta(0))
     prosecutor: Prosecutor
