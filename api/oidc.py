@@ -52,7 +52,6 @@ class Identity:
     roles: tuple[Role, ...]
     district: str | None
     star: str | None
-    claims_groups: tuple[str, ...]  # what the roles claim held, for the trail
 
     @classmethod
     def from_claims(cls, claims: dict, settings: Settings, group_roles: dict[str, Role]) -> "Identity":
@@ -65,14 +64,13 @@ class Identity:
         known = {role.value: role for role in Role}
         roles = ({group_roles.get(value) or known.get(value) for value in values}
                  | {group_roles.get(group) for group in groups}) - {None}
-        values = [*values, *groups]
         email = claims.get("email")
         return cls(
             subject=f"{claims['iss']} {claims['sub']}", email=email.lower() if isinstance(email, str) else None,
             email_verified=claims.get("email_verified") is True,
             name=str(claims.get("name") or email or claims["sub"]),
             roles=tuple(sorted(roles, key=lambda r: r.value)), district=_text(claims.get(settings.oidc_district_claim)),
-            star=_text(claims.get(settings.oidc_star_claim)), claims_groups=tuple(values),
+            star=_text(claims.get(settings.oidc_star_claim)),
         )
 
 
@@ -152,9 +150,10 @@ class Provider:
             self._metadata, self._metadata_at = found, time.monotonic()
         return self._metadata
 
-    async def _key(self, kid: str | None):
+    async def _key(self, kid):
+        kid = kid if isinstance(kid, str) else None
         fresh = self._keys is not None and time.monotonic() - self._keys_at < KEYS_SECONDS
-        key = self._find(self._kid(kid)) if fresh else None
+        key = self._find(kid) if fresh else None
         if key is None and (not fresh or self._may_refetch()):
             try:
                 self._keys = await self._fetch_keys()
@@ -163,14 +162,10 @@ class Provider:
                 if self._keys is None:
                     raise
                 log.warning("oidc_keys_not_refreshed")  # the keys held are still the provider's: keep using them
-            key = self._find(self._kid(kid))
+            key = self._find(kid)
         if key is None:
             raise Refused("unknown_key", "the token is signed with a key the provider does not publish")
         return key
-
-    @staticmethod
-    def _kid(kid) -> str | None:
-        return kid if isinstance(kid, str) else None
 
     async def _fetch_keys(self) -> KeySet:
         metadata = await self.metadata()

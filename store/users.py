@@ -65,13 +65,6 @@ def _usable(now: datetime):
     return and_(AppUser.active.is_(True), or_(AppUser.token_expires_at.is_(None), AppUser.token_expires_at > now))
 
 
-async def user_for_token(session: AsyncSession, token: str) -> AppUser | None:
-    """The active user whose unexpired token this is."""
-    now = datetime.now(UTC)
-    found = await session.exec(select(AppUser).where(AppUser.token_hash == hash_token(token), _usable(now)))
-    return found.first()
-
-
 async def authenticate(session: AsyncSession, token: str, client: str, window: timedelta) -> tuple[AppUser | None, int]:
     """The active user whose unexpired token this is, and the client's recent failures, in one round trip (every
     request asks both)."""

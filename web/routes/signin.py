@@ -1,6 +1,5 @@
 """Signing in, with the department's OpenID provider or with one's token, and out; each in the access trail."""
 
-import hashlib
 import secrets
 from datetime import UTC, datetime, timedelta
 
@@ -15,6 +14,7 @@ from api.deps import SessionDep
 from api.errors import ApiError
 from api.trail import record
 from store import users, web_sessions
+from store.users import hash_token
 from store.tables import AppUser, OidcLogin
 from web.auth import SESSION_COOKIE, SIGNIN_COOKIE, DeskDep, check_csrf, find_desk, read_form, safe_next
 from web.pages import render
@@ -123,7 +123,7 @@ async def sign_in_at_provider(request: Request, session: SessionDep, next: str |
     verifier, challenge = oidc.pkce_pair()
     now = datetime.now(UTC)
     await session.exec(delete(OidcLogin).where(OidcLogin.created_at < now - timedelta(minutes=LOGIN_MINUTES)))
-    session.add(OidcLogin(state_hash=_hash(state), nonce=nonce, code_verifier=verifier, next=safe_next(next),
+    session.add(OidcLogin(state_hash=hash_token(state), nonce=nonce, code_verifier=verifier, next=safe_next(next),
                           created_at=now))
     await session.commit()
     try:
@@ -140,16 +140,12 @@ async def sign_in_at_provider(request: Request, session: SessionDep, next: str |
     return response
 
 
-def _hash(value: str) -> str:
-    return hashlib.sha256(value.encode()).hexdigest()
-
-
 async def _take_login(session, state: str | None, cookie: str | None) -> OidcLogin | None:
     """The sign-in this callback answers, removed so that it is used once; None when the state is missing,
     unknown, used already, too old, or not this browser's."""
     if not state or not cookie or not secrets.compare_digest(state.encode(), cookie.encode()):
         return None
-    login = (await session.exec(select(OidcLogin).where(OidcLogin.state_hash == _hash(state)))).first()
+    login = (await session.exec(select(OidcLogin).where(OidcLogin.state_hash == hash_token(state)))).first()
     if login is None:
         return None
     await session.delete(login)
