@@ -16,6 +16,7 @@ from domain.case import CaseState, DocumentRef, EvidenceEntry, InvolvedPerson
 from domain.content_types import LABELS
 from domain.enums import DocumentKind, PersonPart, ReviewDecision, SupervisorOutcome
 from domain.events import Letterhead
+from domain.policy import Words
 from domain.words import label
 from store.tables import CaseEventRow
 
@@ -54,9 +55,17 @@ class Clock:
         return moment.strftime("%a %d %b %Y") if moment else ""
 
 
+def _words(letterhead: Letterhead) -> Words:
+    return Words.model_validate(letterhead.words)
+
+
 def _common(state: CaseState, letterhead: Letterhead, generated_at: datetime, when: Clock) -> dict:
-    d = state.details
+    d, words = state.details, _words(letterhead)
+    district_name = letterhead.districts.get(state.district)
     return dict(
+        badge=clean(words.badge), Badge=clean(words.badge.capitalize()), district_word=clean(words.district),
+        District_word=clean(words.district.capitalize()), event_word=clean(words.event_number),
+        district_name=f" ({clean(district_name)})" if district_name else "", retention_law=clean(letterhead.retention_law),
         case_number=state.case_number, case_id=state.case_id, district=state.district,
         department=clean(letterhead.department), department_address=clean(letterhead.department_address),
         generated_at=when(generated_at), event_number=clean(d.event_number), occurred_at=when(d.occurred_at),
@@ -64,11 +73,16 @@ def _common(state: CaseState, letterhead: Letterhead, generated_at: datetime, wh
     )
 
 
-def _recordings(state: CaseState, when: Clock) -> list[dict]:
+def flag_labels(codes: list[str], letterhead: Letterhead) -> str:
+    """A recording's flags in the policy's words ('not flagged' for none; a code no longer listed, as spoken)."""
+    return ", ".join(clean(letterhead.flags.get(code) or label(code)) for code in codes) or "not flagged"
+
+
+def _recordings(state: CaseState, letterhead: Letterhead, when: Clock) -> list[dict]:
     return [
         dict(camera_id=clean(r.camera_id), officer_star=clean(r.officer_star), started_at=when(r.started_at),
              ended_at=when(r.ended_at, "%H:%M %Z"), purge_at=when(r.purge_at, "%a %d %b %Y"),
-             flag_reasons=", ".join(label(f) for f in r.flag_reasons),
+             flag_reasons=flag_labels(r.flag_reasons, letterhead),
              hold=clean(r.hold_reference) if r.hold_reference else "NOT YET HELD",
              retained_until=when.day(r.retained_until))
         for r in state.recordings
@@ -92,7 +106,7 @@ def preservation_request(state: CaseState, letterhead: Letterhead, generated_at:
         for w in state.purge_warnings
     )
     return dict(
-        _common(state, letterhead, generated_at, when), recordings=_recordings(state, when),
+        _common(state, letterhead, generated_at, when), recordings=_recordings(state, letterhead, when),
         purge_warnings=clean(warnings), hold_deadline=when(state.tasks["footage_hold"].due_at),
     )
 
@@ -289,10 +303,10 @@ def _custody(state: CaseState, custody: dict[str, list], when: Clock) -> list[di
             for entry in state.evidence]
 
 
-def _exhibits(state: CaseState, when: Clock) -> list[dict]:
+def _exhibits(state: CaseState, when: Clock, badge: str) -> list[dict]:
     exhibits = [
         dict(label=f"A{n}", description=clean(
-            f"Body-worn camera recording, camera {clean(r.camera_id)} (star {clean(r.officer_star)}), "
+            f"Body-worn camera recording, camera {clean(r.camera_id)} ({badge} {clean(r.officer_star)}), "
             f"{when(r.started_at)} to {when(r.ended_at, '%H:%M %Z')}; hold "
             f"{clean(r.hold_reference) if r.hold_reference else 'NOT YET HELD'}"), sha256="")
         for n, r in enumerate(state.recordings, 1)
@@ -355,11 +369,11 @@ def _statements(state: CaseState, when: Clock) -> list[dict]:
     return statements
 
 
-def _supplements(state: CaseState, when: Clock) -> list[dict]:
+def _supplements(state: CaseState, when: Clock, badge: str) -> list[dict]:
     out = []
     for number, record in enumerate(state.supplements, 1):
         s = record.payload
-        added = [f"recording {clean(r.camera_id)} (star {clean(r.officer_star)})" for r in s.recordings]
+        added = [f"recording {clean(r.camera_id)} ({badge} {clean(r.officer_star)})" for r in s.recordings]
         added += [f"{len(s.people)} person(s) involved"] if s.people else []
         added += [f"a statement of {st.person_id}" for st in s.statements]
         added += [f"federal personnel: {clean(f.agency)}" + (f", {clean(f.description)}" if f.description else "")
@@ -371,15 +385,15 @@ def _supplements(state: CaseState, when: Clock) -> list[dict]:
     return out
 
 
-def _corrections(state: CaseState, when: Clock) -> list[dict]:
-    return [dict(field=corrections.words(c.field), old=clean(c.old), new=clean(c.new), reason=clean(c.reason),
+def _corrections(state: CaseState, when: Clock, terms: dict[str, str]) -> list[dict]:
+    return [dict(field=corrections.words(c.field, terms), old=clean(c.old), new=clean(c.new), reason=clean(c.reason),
                  by=f"{clean(c.by.name)}, {when(c.at)}") for c in state.corrections]
 
 
 def referral_packet(state: CaseState, letterhead: Letterhead, generated_at: datetime, events: list[CaseEventRow],
                     version: int, custody: dict[str, list] | None = None) -> dict:
-    when = Clock(letterhead)
-    d = state.details
+    when, words = Clock(letterhead), _words(letterhead)
+    d, badge = state.details, clean(words.badge)
     refer = next(r for r in reversed(state.legal_reviews) if r.payload.decision == ReviewDecision.REFER)
     approval = state.command_decisions[-1]
     decisions = [dict(step="Filed", name=clean(state.filed_by.name), role="Officer", decision="Filed",
@@ -403,14 +417,14 @@ def referral_packet(state: CaseState, letterhead: Letterhead, generated_at: date
                                 badge=clean(f.badge) if f.badge else "unknown", description=clean(f.description))
                            for f in d.federal_personnel],
         people=_people(state), statements=_statements(state, when), has_contacts=any(p.contact for p in state.people),
-        supplements=_supplements(state, when), corrections=_corrections(state, when),
-        supervisor=_supervisor(state), recordings=_recordings(state, when), allegations=_allegations(state, letterhead),
+        supplements=_supplements(state, when, badge), corrections=_corrections(state, when, words.terms()),
+        supervisor=_supervisor(state), recordings=_recordings(state, letterhead, when), allegations=_allegations(state, letterhead),
         charges="; ".join(f"{clean(c)} ({clean(letterhead.statutes.get(c, ''))})"
                           for c in refer.payload.all_charges()),
         subjects=_subjects(state, refer.payload, letterhead), rationale=paragraphs(refer.payload.rationale),
         decisions=decisions,
         chronology=[dict(at=when(e.at), what=_event_text(e), by=clean(e.actor_name or "System")) for e in events],
-        exhibits=_exhibits(state, when), evidence=_evidence(state, when),
+        exhibits=_exhibits(state, when, badge), evidence=_evidence(state, when),
         custody=_custody(state, custody or {}, when),
     )
 

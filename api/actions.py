@@ -16,7 +16,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.deps import actor_of
-from api.errors import REJECTION_STATUS, ApiError, refuse_clock_problems
+from api.errors import REJECTION_STATUS, ApiError, refuse_clock_problems, refuse_outside_policy
 from config import Settings
 from domain import search_attributes as sa
 from domain.case import IncidentInput, workflow_id_for
@@ -124,6 +124,7 @@ async def file_case(filing: FilingRequest | IncidentFiling, user: AppUser, sessi
                     settings: Settings, policy: Policy, idempotency_key: str | None) -> tuple[Incident, bool]:
     """The stored case, and whether this request created it (False: an earlier one with the same key did)."""
     refuse_clock_problems(filing)
+    refuse_outside_policy(filing, policy)
     request_hash = filing_hash(filing)
     if idempotency_key:
         case_id = str(uuid.uuid5(IDEMPOTENCY_NAMESPACE, f"{user.id}:{idempotency_key}"))

@@ -17,6 +17,7 @@ from temporalio.client import RPCTimeoutOrCancelledError
 from temporalio.service import RPCError, RPCStatusCode
 
 from domain.errors import RejectionKind
+from domain.jurisdiction import filing_problems
 from domain.messages import clock_problems
 
 log = structlog.get_logger()
@@ -80,6 +81,12 @@ def error_response(status: int, message: str, details: Any = None, headers: dict
 def refuse_clock_problems(payload: BaseModel) -> None:
     """A request whose times the clock refuses (an incident in the future, a hold ending in the past): 422."""
     if problems := clock_problems(payload, datetime.now(UTC)):
+        raise ApiError(422, "; ".join(f"{p['field']}: {p['message']}" for p in problems), problems)
+
+
+def refuse_outside_policy(filing: BaseModel, policy) -> None:
+    """A filing from a district the policy does not list, or with a flag it does not know: 422, each named."""
+    if problems := filing_problems(filing, policy):
         raise ApiError(422, "; ".join(f"{p['field']}: {p['message']}" for p in problems), problems)
 
 

@@ -150,16 +150,17 @@ def _offences(doc, title: str = "Alleged offences") -> None:
 def preservation_request():
     doc = _base("Request to preserve body-worn camera recordings")
     doc.add_paragraph("To: the evidence custodian. From: {{ department }}. Date: {{ generated_at }}.")
-    doc.add_paragraph("Case {{ case_number }} · OEMC event {{ event_number }} · District {{ district }}. "
+    doc.add_paragraph("Case {{ case_number }} · {{ event_word }} {{ event_number }} · {{ District_word }} {{ district }}{{ district_name }}. "
                       "Incident of {{ occurred_at }} at {{ location }}.")
     doc.add_heading("Hold deadline", level=2)
-    doc.add_paragraph("Confirm the hold on every recording below by {{ hold_deadline }}. Unflagged recordings "
-                      "are destroyed {{ retention_days }} days after they were recorded (50 ILCS 706/10-20).")
+    doc.add_paragraph("Confirm the hold on every recording below by {{ hold_deadline }}. Each purge date follows "
+                      "the recording's flags under {{ retention_law }}; an unflagged recording is destroyed "
+                      "{{ retention_days }} days after it was recorded.")
     doc.add_paragraph("{%p if purge_warnings %}")
     doc.add_paragraph("URGENT: {{ purge_warnings }}")
     doc.add_paragraph("{%p endif %}")
     doc.add_heading("Recordings", level=2)
-    _table(doc, ["Camera", "Officer star", "Recorded", "Purge date", "Flag reasons", "Hold reference"],
+    _table(doc, ["Camera", "Officer {{ badge }}", "Recorded", "Purge date", "Flag reasons", "Hold reference"],
            "r in recordings", ["{{ r.camera_id }}", "{{ r.officer_star }}", "{{ r.started_at }} to {{ r.ended_at }}",
                                "{{ r.purge_at }}", "{{ r.flag_reasons }}", "{{ r.hold }}"],
            [0.9, 0.7, 1.5, 1.1, 1.1, 1.2])
@@ -176,7 +177,7 @@ def preservation_request():
 
 def legal_review_memo():
     doc = _base("Legal review memorandum (internal)")
-    doc.add_paragraph("Case {{ case_number }} · District {{ district }} · Reviewer {{ review.by }} · "
+    doc.add_paragraph("Case {{ case_number }} · {{ District_word }} {{ district }} · Reviewer {{ review.by }} · "
                       "Decided {{ review.at }}.")
     doc.add_heading("Decision", level=2)
     doc.add_paragraph("Decision: {{ review.decision }}. Charges supported: {{ review.charges }}.")
@@ -199,7 +200,7 @@ def legal_review_memo():
     return doc
 
 
-PACKET_SECTIONS = ["Cover memo", "Incident summary", "CPD members", "Federal personnel", "People involved",
+PACKET_SECTIONS = ["Cover memo", "Incident summary", "Department members", "Federal personnel", "People involved",
                    "Statements", "Recordings", "Alleged offences", "Immunity analysis", "Supplementary reports",
                    "Corrections", "Evidence inventory", "Chain of custody", "Decision chain", "Chronology",
                    "Exhibits"]
@@ -213,7 +214,7 @@ def referral_packet():
     doc.add_paragraph("To: {{ prosecutor.name }}, {{ prosecutor.unit }}, {{ prosecutor.address }}")
     doc.add_paragraph("From: {{ department }}")
     doc.add_paragraph("Date: {{ generated_at }}")
-    doc.add_paragraph("Re: case {{ case_number }}, OEMC event {{ event_number }}; referral version {{ version }}")
+    doc.add_paragraph("Re: case {{ case_number }}, {{ event_word }} {{ event_number }}; referral version {{ version }}")
     doc.add_paragraph("{%p if supersedes %}")
     doc.add_paragraph("This version {{ version }} supersedes {{ supersedes }}: it adds what the supplementary "
                       "reports below found or corrected since.").runs[0].bold = True
@@ -226,12 +227,12 @@ def referral_packet():
                       "confidential contact sheet, which the prosecutor liaison provides.")
     doc.add_paragraph("{%p endif %}")
     doc.add_heading(next(heading), level=2)
-    doc.add_paragraph("{{ occurred_at }} at {{ location }} (district {{ district }}). {{ summary }}")
+    doc.add_paragraph("{{ occurred_at }} at {{ location }} ({{ district_word }} {{ district }}{{ district_name }}). {{ summary }}")
     doc.add_paragraph("Injuries: {{ injuries }}. EMS called: {{ ems_called }}.")
     doc.add_heading("Narrative", level=3)
     _paragraphs(doc, "p in narrative", "{{ p }}")
     doc.add_heading(next(heading), level=2)
-    _table(doc, ["Name", "Star"], "o in officers", ["{{ o.name }}", "{{ o.star }}"], [4.5, 2.0])
+    _table(doc, ["Name", "{{ Badge }}"], "o in officers", ["{{ o.name }}", "{{ o.star }}"], [4.5, 2.0])
     doc.add_heading(next(heading), level=2)
     _table(doc, ["Agency", "Name", "Badge", "Description"], "f in federal_personnel",
            ["{{ f.agency }}", "{{ f.name }}", "{{ f.badge }}", "{{ f.description }}"], [0.9, 1.6, 1.0, 3.0])
@@ -257,7 +258,7 @@ def referral_packet():
     doc.add_paragraph("No statements are recorded.")
     doc.add_paragraph("{%p endif %}")
     doc.add_heading(next(heading), level=2)
-    _table(doc, ["Camera", "Officer star", "Recorded", "Hold reference", "Retained until", "Purge date"],
+    _table(doc, ["Camera", "Officer {{ badge }}", "Recorded", "Hold reference", "Retained until", "Purge date"],
            "r in recordings", ["{{ r.camera_id }}", "{{ r.officer_star }}", "{{ r.started_at }} to {{ r.ended_at }}",
                                "{{ r.hold }}", "{{ r.retained_until }}", "{{ r.purge_at }}"],
            [0.9, 0.7, 1.5, 1.2, 1.1, 1.1])
@@ -362,7 +363,7 @@ def touhy_request():
 
 def contact_sheet():
     doc = _base("CONFIDENTIAL: contact sheet for the prosecutor")
-    doc.add_paragraph("Case {{ case_number }} · OEMC event {{ event_number }} · {{ generated_at }}.")
+    doc.add_paragraph("Case {{ case_number }} · {{ event_word }} {{ event_number }} · {{ generated_at }}.")
     doc.add_paragraph("How to reach the people involved in this referral. Need-to-know: it is not part of the "
                       "referral packet; keep it apart from it and do not copy it into any filing open to the "
                       "public or to the defence without the protections the law gives victims and witnesses.")

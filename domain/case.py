@@ -11,7 +11,6 @@ from domain.enums import (
     ChargingKind,
     Disposition,
     DocumentKind,
-    FlagReason,
     Role,
     Stage,
     Task,
@@ -71,7 +70,7 @@ class RecordingState(_Model):
     officer_star: str
     started_at: datetime
     ended_at: datetime
-    flag_reasons: list[FlagReason]
+    flag_reasons: list[str]  # the codes of the case's policy's recording_flags
     purge_at: datetime
     hold_reference: str | None = None
     retained_until: date | None = None
@@ -303,9 +302,10 @@ class CaseState(_Model):
         return self.legal_reviews[-1] if self.legal_reviews else None
 
 
-def purge_at(started_at: datetime, policy: Policy) -> datetime:
-    """The day an unflagged, unheld recording is destroyed: recorded start + retention."""
-    return started_at + timedelta(days=policy.bwc_retention_days)
+def purge_at(started_at: datetime, flag_reasons: list[str], policy: Policy) -> datetime:
+    """The day an unheld recording is destroyed: its start plus the longest retention its flags imply under the
+    case's policy (a case filed before flags were policy: every recording at the unflagged retention)."""
+    return started_at + timedelta(days=policy.retention_days(flag_reasons))
 
 
 def footage_hold_due(state: CaseState, opened_at: datetime, policy: Policy) -> datetime:
@@ -366,7 +366,7 @@ def new_case(inp: IncidentInput, now: datetime) -> CaseState:
         request_hash=inp.request_hash,
         details=IncidentDetails.model_validate(filing.model_dump(exclude={"recordings"})),
         recordings=[
-            RecordingState(**r.model_dump(), purge_at=purge_at(r.started_at, inp.policy)) for r in filing.recordings
+            RecordingState(**r.model_dump(), purge_at=purge_at(r.started_at, r.flag_reasons, inp.policy)) for r in filing.recordings
         ],
         tasks={task: TaskState(owner_role=TASK_OWNER[task]) for task in Task},
     )

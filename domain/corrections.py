@@ -41,19 +41,22 @@ def correctable() -> list[str]:
             *(f"people[P1].{key}" for key in PERSON)]
 
 
-def words(path: str) -> str:
+def words(path: str, terms: dict[str, str] | None = None) -> str:
     """A path as a reader says it: 'officers[0].star' -> 'Officer 1: star', 'people[P1].name' -> 'P1: name',
-    'location' -> 'Location' (on the desk's correction form and in the packet's corrections)."""
+    'location' -> 'Location' (on the desk's correction form and in the packet's corrections). `terms` are the
+    jurisdiction's words for some keys (Words.terms: 'star' -> 'shield')."""
+    terms = terms or {}
     match = _PATH.match(path)
     if match is None:
         return path
     name, index, key = match["list"], match["index"], match["key"]
+    said = terms.get(key)
     if name is None:
-        return label(key)
+        return said[:1].upper() + said[1:] if said else label(key)
     if name == "people":
         return f"{index}: {label(key).lower()}"
     who = "Officer" if name == "officers" else "Federal person"
-    return f"{who} {int(index) + 1}: {label(key).lower()}" if index.isdigit() else path
+    return f"{who} {int(index) + 1}: {said or label(key).lower()}" if index.isdigit() else path
 
 
 def correct(state, path: str, value: Any, where: str) -> Change:

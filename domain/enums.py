@@ -64,18 +64,6 @@ class Disposition(StrEnum):
     WITHDRAWN = "withdrawn"
 
 
-class FlagReason(StrEnum):
-    """The seven flagging triggers of 50 ILCS 706/10-20."""
-
-    COMPLAINT = "complaint"
-    USE_OF_FORCE = "use_of_force"
-    DEATH_OR_GREAT_BODILY_HARM = "death_or_great_bodily_harm"
-    DETENTION_OR_ARREST = "detention_or_arrest"
-    OFFICER_UNDER_INVESTIGATION = "officer_under_investigation"
-    EVIDENTIARY_VALUE = "evidentiary_value"
-    OFFICER_REQUEST = "officer_request"
-
-
 class SupervisorOutcome(StrEnum):
     IDENTIFIED = "identified"
     REFUSED = "refused"

@@ -121,6 +121,12 @@ class Letterhead(BaseModel):
     unverified: list[str] = []  # citations whose elements counsel has not yet verified
     # Where each agency's Touhy requests go: code -> agency, office, address, regulations, verified ("yes"/"").
     touhy: dict[str, dict[str, str]] = {}
+    # The jurisdiction's words (Words: badge, district, event_number), its flags' labels, its districts' names and
+    # the retention law: absent from documents requested before they were policy, which print Chicago's.
+    words: dict[str, str] = {}
+    flags: dict[str, str] = {}
+    districts: dict[str, str] = {}
+    retention_law: str = "50 ILCS 706/10-20"
 
     @classmethod
     def of(cls, policy) -> "Letterhead":
@@ -131,7 +137,9 @@ class Letterhead(BaseModel):
                    unverified=[s.citation for s in policy.statutes if s.elements and not s.elements_verified],
                    touhy={a.code: {"agency": a.name, "office": (o := policy.touhy.offices[a.office]).name,
                                    "address": o.address, "regulations": o.regulations,
-                                   "verified": "yes" if o.verified else ""} for a in policy.touhy.agencies})
+                                   "verified": "yes" if o.verified else ""} for a in policy.touhy.agencies},
+                   words=policy.words.model_dump(), flags={f.code: f.label for f in policy.recording_flags},
+                   districts={d.code: d.name for d in policy.districts}, retention_law=policy.retention_law)
 
 
 class DocumentRequest(BaseModel):

@@ -31,7 +31,6 @@ from domain.enums import (
     EvidenceKind,
     EvidenceSource,
     FederalRecord,
-    FlagReason,
     ImmunityFinding,
     LegalBasis,
     NameWithheld,
@@ -154,6 +153,7 @@ Flag = Annotated[bool, Strict()]
 Name = _text(200)
 Short = _text(64)
 Line = _text(500)
+FlagCode = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,39}$")]  # a policy's recording flag
 Text = _text(20_000)
 
 
@@ -193,7 +193,8 @@ class RecordingIn(Strict):
     officer_star: Short
     started_at: Happened
     ended_at: Happened
-    flag_reasons: list[FlagReason] = Field(min_length=1, max_length=7)
+    # The policy's flag codes (`recording_flags`): none for an unflagged recording. Checked against the policy.
+    flag_reasons: list[FlagCode] = Field(default_factory=list, max_length=7)
 
     @field_validator("ended_at")
     @classmethod

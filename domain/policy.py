@@ -42,6 +42,55 @@ class Statute(_Frozen):
     elements_verified: bool = False
 
 
+# The flagging triggers of 50 ILCS 706/10-20, as the cases filed before flags were policy carry them: each kept
+# as long as an unflagged recording (their purge date was the recorded start plus `bwc_retention_days`).
+ILLINOIS_FLAGS = [("complaint", "Complaint (formal or informal)"), ("use_of_force", "Firearm discharge or use of force"),
+                  ("death_or_great_bodily_harm", "Death or great bodily harm"),
+                  ("detention_or_arrest", "Detention or arrest"),
+                  ("officer_under_investigation", "Officer under investigation"),
+                  ("evidentiary_value", "Evidentiary value"), ("officer_request", "Officer's request")]
+
+
+class RecordingFlag(_Frozen):
+    """A reason a recording is flagged, and how long a recording so flagged is kept."""
+
+    code: str = Field(pattern=r"^[a-z][a-z0-9_]{0,39}$")  # as the API takes it: "use_of_force"
+    label: str = Field(min_length=1, max_length=120)  # as the desk and the documents show it
+    # Kept at least this many days after the recording started (the longest of its flags and the unflagged
+    # retention wins). None: as long as an unflagged recording.
+    retention_days: int | None = Field(default=None, gt=0)
+
+
+class PoliceDistrict(_Frozen):
+    """A district (Chicago) or precinct (New York, Minneapolis) a case may be filed from."""
+
+    code: str = Field(pattern=r"^[0-9A-Za-z-]{1,10}$")
+    name: str = Field(min_length=1, max_length=120)
+
+
+class Words(_Frozen):
+    """The jurisdiction's own words, as the desk, the API's messages and the documents print them."""
+
+    badge: str = Field(default="star", min_length=1, max_length=30)  # Chicago's "star", New York's "shield"
+    district: str = Field(default="district", min_length=1, max_length=30)  # or "precinct"
+    # The dispatch system's number for the incident: Chicago's OEMC event number.
+    event_number: str = Field(default="OEMC event number", min_length=1, max_length=60)
+
+    def terms(self) -> dict[str, str]:
+        """The API's field names as this jurisdiction says them: {'star': 'shield', 'district': 'precinct', …}."""
+        return {"star": self.badge, "officer_star": f"officer's {self.badge}", "district": self.district,
+                "event_number": self.event_number}
+
+
+class Publication(_Frozen):
+    """The public figures: how often a snapshot is published, and the small-cell rule that keeps it safe."""
+
+    # Every published count from 1 to threshold - 1 is suppressed (zero is shown as zero).
+    small_cell_threshold: int = Field(default=10, ge=2, le=100)
+    # When the Temporal Schedule publishes, as a cron line in the policy's time zone: daily at 06:00 by default.
+    cron: str = Field(default="0 6 * * *", min_length=9, max_length=100)
+
+
 class Prosecutor(_Frozen):
     name: str
     unit: str = ""
@@ -125,7 +174,15 @@ class Policy(_Frozen):
     case_prefix: str = Field(pattern=r"^[A-Z]{2,8}$")
     # The department's clock (IANA name): how the reviewer's desk shows times and reads the times typed in.
     time_zone: str = "UTC"
-    bwc_retention_days: int = Field(gt=0)
+    bwc_retention_days: int = Field(gt=0)  # an unflagged recording's retention
+    retention_law: str = Field(default="50 ILCS 706/10-20", min_length=1, max_length=120)  # the law that sets it
+    # The reasons a recording may be flagged, each with its retention (absent in cases filed before: Illinois's
+    # seven, each kept `bwc_retention_days`, as those cases were computed).
+    recording_flags: list[RecordingFlag] = Field(default_factory=list, max_length=40)
+    # The districts or precincts a case may be filed from (absent in cases filed before: any).
+    districts: list[PoliceDistrict] = Field(default_factory=list, max_length=500)
+    words: Words = Words()
+    publication: Publication = Publication()
     # How long the access trail's entries are kept (`referrals access-log prune`): a year at least (CJIS 5.4.6, audit record retention).
     access_log_retention_days: int = Field(default=365, ge=365)
     hold_safety_margin: timedelta = Field(ge=timedelta(0))
@@ -146,6 +203,21 @@ class Policy(_Frozen):
                     tasks[task.value] = default
             data = {**data, "tasks": tasks}
         return data
+
+    @model_validator(mode="before")
+    @classmethod
+    def _flags_before_policy(cls, data):
+        if isinstance(data, dict) and "recording_flags" not in data:
+            data = {**data, "recording_flags": [{"code": code, "label": label} for code, label in ILLINOIS_FLAGS]}
+        return data
+
+    @field_validator("recording_flags", "districts")
+    @classmethod
+    def _codes_once(cls, value: list):
+        codes = [item.code for item in value]
+        if twice := sorted({c for c in codes if codes.count(c) > 1}):
+            raise ValueError(f"{', '.join(twice)} listed more than once")
+        return value
 
     @field_validator("time_zone")
     @classmethod
@@ -170,12 +242,38 @@ class Policy(_Frozen):
     def statute(self, citation: str) -> Statute | None:
         return next((s for s in self.statutes if s.citation == citation), None)
 
+    def flag(self, code: str) -> RecordingFlag | None:
+        return next((f for f in self.recording_flags if f.code == code), None)
+
+    def flag_label(self, code: str) -> str:
+        """The flag's label, or its code for one the policy no longer lists (a case filed under an older one)."""
+        found = self.flag(code)
+        return found.label if found else code.replace("_", " ")
+
+    def retention_days(self, flag_codes: list[str]) -> int:
+        """How long a recording with these flags is kept: the longest of its flags' and the unflagged retention."""
+        return max([self.bwc_retention_days] + [f.retention_days for c in flag_codes
+                                                if (f := self.flag(c)) and f.retention_days])
+
+    def district(self, code: str) -> PoliceDistrict | None:
+        return next((d for d in self.districts if d.code == code), None)
+
+    def admits_district(self, code: str) -> bool:
+        return not self.districts or self.district(code) is not None
+
+
+FILE_REQUIRES = ("recording_flags", "districts")
+
 
 def load_policy(path: Path) -> Policy:
     try:
         raw = tomllib.loads(Path(path).read_text())
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise PolicyError(f"policy file {path}: {exc}") from exc
+    # A file states what a case's copy may leave out (cases filed before these keys existed).
+    missing = [key for key in FILE_REQUIRES if not raw.get(key)]
+    if missing:
+        raise PolicyError(f"policy file {path}: {'; '.join(f'{k}: must be listed in the file' for k in missing)}")
     try:
         return Policy.model_validate(raw)
     except ValidationError as exc:

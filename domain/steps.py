@@ -23,6 +23,7 @@ from domain.case import (
     removal_window,
 )
 from domain.corrections import correct
+from domain.jurisdiction import refuse_unknown_flags
 from domain.enums import (
     ChargingKind,
     Disposition,
@@ -301,6 +302,7 @@ def check_supplement(state: CaseState, step: Step[Supplement], policy: Policy) -
     if state.closed:
         raise Rejection(RejectionKind.CONFLICT, f"the case is closed ({state.disposition}); it takes no supplement")
     supplement = step.payload
+    refuse_unknown_flags(supplement.recordings, policy)
     for i, recording in enumerate(supplement.recordings):
         if state.recording(recording.camera_id) is not None:
             raise Rejection(RejectionKind.INVALID, f"camera '{recording.camera_id}' is already in this case",
@@ -340,7 +342,7 @@ def apply_supplement(state: CaseState, step: Step[Supplement], now: datetime, po
     number = len(state.supplements)
     for recording in supplement.recordings:
         state.recordings.append(RecordingState(**recording.model_dump(),
-                                               purge_at=purge_at(recording.started_at, policy)))
+                                               purge_at=purge_at(recording.started_at, recording.flag_reasons, policy)))
     if supplement.recordings:
         # The hold reopens for the new recordings alone (those held stay held), due from their purge dates.
         footage = state.tasks[Task.FOOTAGE_HOLD]

@@ -122,7 +122,7 @@ def _recordings(state: CaseState) -> list[dict]:
     return [
         dict(
             case_id=state.case_id, camera_id=r.camera_id, officer_star=r.officer_star, started_at=r.started_at,
-            ended_at=r.ended_at, purge_at=r.purge_at, flag_reasons=[f.value for f in r.flag_reasons],
+            ended_at=r.ended_at, purge_at=r.purge_at, flag_reasons=list(r.flag_reasons),
             hold_reference=r.hold_reference, retained_until=r.retained_until,
         )
         for r in state.recordings

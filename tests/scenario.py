@@ -6,10 +6,12 @@ from datetime import UTC, date, datetime, timedelta
 
 import httpx
 
-# Recordings from two hours ago: 90 days from purge. (Old footage is its own test: it escalates at filing.)
+# Recordings from two hours ago, flagged: two years from purge under Chicago's policy (an unflagged one: 90 days).
+# (Old footage is its own test: it escalates at filing.)
 RECORDED = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=2)
-PURGE_DATE = (RECORDED + timedelta(days=90)).date()
-KEEP_UNTIL = (date.today() + timedelta(days=730)).isoformat()
+FLAGGED_DAYS, UNFLAGGED_DAYS = 730, 90
+PURGE_DATE = (RECORDED + timedelta(days=FLAGGED_DAYS)).date()
+KEEP_UNTIL = (date.today() + timedelta(days=3 * 365)).isoformat()
 
 
 def at(minutes: int) -> str:
@@ -105,9 +107,11 @@ REMANDED = {"result": "remanded", "decided_on": (ARRAIGNED + timedelta(days=2)).
 CONVICTED = {"outcome": "convicted", "decided_on": date.today().isoformat()}
 
 
-def recorded_at(started: datetime, body: dict = FILING) -> dict:
-    """The filing with its recordings starting at `started` (the time-skipping server's clock moves on)."""
-    recordings = [{**r, "started_at": started.isoformat(), "ended_at": (started + timedelta(minutes=30)).isoformat()}
+def recorded_at(started: datetime, body: dict = FILING, flags: list[str] | None = None) -> dict:
+    """The filing with its recordings starting at `started` (the time-skipping server's clock moves on), and with
+    `flags` for each recording's flag reasons if given ([]: unflagged, purged after 90 days)."""
+    recordings = [{**r, "started_at": started.isoformat(), "ended_at": (started + timedelta(minutes=30)).isoformat(),
+                   **({"flag_reasons": flags} if flags is not None else {})}
                   for r in body["recordings"]]
     return {**body, "recordings": recordings}
 

@@ -14,7 +14,7 @@ from sqlmodel import select
 from domain.policy import load_policy
 from store.tables import CaseEventRow
 from tests.browser import SCREENSHOTS, Shots, chromium, needs_chromium, serving
-from tests.scenario import Driver, filing
+from tests.scenario import KEEP_UNTIL, Driver, filing
 
 pytestmark = needs_chromium
 
@@ -77,7 +77,7 @@ async def submit(page, operation: str, done: str) -> None:
 async def test_the_chicago_scenario_through_the_desk(settings, worker, people, sessions):
     shots = Shots(SCREENSHOTS / "chicago-scenario")
     recorded = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(hours=2)
-    keep_until = (datetime.now(UTC) + timedelta(days=730)).date().isoformat()
+    keep_until = KEEP_UNTIL  # after the flagged recordings' purge date, two years on
     async with serving(settings) as url, chromium() as browser:
         desk = Desk(browser, url, shots)
 

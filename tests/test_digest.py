@@ -10,7 +10,7 @@ from worker import ensure_digest_schedule
 from workflows.digest import SCHEDULE_ID
 
 OLD = {"camera_id": "X7000001", "officer_star": "12345", "started_at": "2026-01-31T13:02:00-06:00",
-       "ended_at": "2026-01-31T13:40:00-06:00", "flag_reasons": ["use_of_force"]}
+       "ended_at": "2026-01-31T13:40:00-06:00", "flag_reasons": []}  # unflagged: purged after 90 days
 
 
 async def test_the_schedule_sends_each_person_their_digest(api, people, dev_server, settings, worker, smtp_sink):

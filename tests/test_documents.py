@@ -103,7 +103,7 @@ async def test_the_referral_packet_has_every_section_and_fact(referred):
     case, docs, events = referred
     doc = open_docx(docs[("referral_packet", 1)])
     assert headings(doc) == [
-        "Referral packet", "Contents", "1. Cover memo", "2. Incident summary", "Narrative", "3. CPD members",
+        "Referral packet", "Contents", "1. Cover memo", "2. Incident summary", "Narrative", "3. Department members",
         "4. Federal personnel", "Supervisor on scene", "5. People involved", "6. Statements", "7. Recordings",
         "8. Alleged offences", "9. Immunity analysis", "Subject 1: unidentified agent in grey vest, ICE",
         "Prong 1: authorised by federal law", "Prong 2: necessary and proper", "Rationale",
@@ -115,7 +115,7 @@ async def test_the_referral_packet_has_every_section_and_fact(referred):
     recordings = table_after(doc, "Recordings")
     assert [r[0] for r in recordings[1:]] == ["X6031234", "X6039999"]
     assert [r[3] for r in recordings[1:]] == ["AXON-2026-0042", "AXON-2026-0043"]
-    assert table_after(doc, "CPD members")[1] == ["P.O. Ana Ruiz", "12345"]
+    assert table_after(doc, "Department members")[:2] == [["Name", "Star"], ["P.O. Ana Ruiz", "12345"]]
     assert "J. Doe" in text and "Supervisory Deportation Officer" in text and "4411" in text
     offences = table_after(doc, "Alleged offences")
     assert offences[1][:2] == ["720 ILCS 5/12-3", "Battery"]
@@ -170,7 +170,7 @@ async def test_the_preservation_request_tells_the_custodian_what_to_hold(referre
                                "How to confirm the hold"]
     rows = table_after(first, "Recordings")
     assert [r[0] for r in rows[1:]] == ["X6031234", "X6039999"]
-    assert rows[1][4] == "Use of force, Detention or arrest"
+    assert rows[1][4] == "Firearm discharge or use of force, Detention or arrest"  # the policy's labels
     assert [r[5] for r in rows[1:]] == ["NOT YET HELD", "NOT YET HELD"]
     chicago = ZoneInfo("America/Chicago")
     assert rows[1][3] == datetime.fromisoformat(case["recordings"][0]["purge_at"]).astimezone(chicago).strftime(

@@ -282,8 +282,8 @@ async def test_a_return_rearms_the_ladder(time_env, start_case, sessions):
 
 async def test_footage_near_its_purge_date_escalates_to_the_top_at_filing(time_env, start_case, sessions, people):
     now = await time_env.get_current_time()
-    old = now - timedelta(days=86)  # purged in 4 days: inside the 7-day margin
-    filing = recorded_at(old)
+    old = now - timedelta(days=86)  # unflagged, purged in 4 days: inside the 7-day margin
+    filing = recorded_at(old, flags=[])
     handle = await start_case({**filing, "recordings": filing["recordings"][:1]})
     state = await state_of(handle)
     assert [(w.camera_id, w.status) for w in state.purge_warnings] == [("X6031234", "inside_margin")]

@@ -20,9 +20,9 @@ from tests.scenario import IDENTIFIED, Driver, recorded_at
 from tests.test_notifications_e2e import until
 from worker import build_worker
 
-# Footage from four months ago: past its purge date at filing, so the hold escalates at once and
+# Unflagged footage from four months ago: past its purge date at filing, so the hold escalates at once and
 # notifies people by inbox, e-mail and webhook.
-PURGED = recorded_at(datetime.now(UTC).replace(microsecond=0) - timedelta(days=120))
+PURGED = recorded_at(datetime.now(UTC).replace(microsecond=0) - timedelta(days=120), flags=[])
 
 
 @pytest.fixture(scope="module")

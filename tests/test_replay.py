@@ -47,7 +47,7 @@ from workflows.incident import IncidentWorkflow
 HISTORIES = Path(__file__).parent / "histories"
 RECORDING = bool(os.environ.get("RECORD_HISTORIES"))
 OLD_FOOTAGE = {**FILING["recordings"][0], "started_at": "2026-01-31T13:02:00-06:00",
-               "ended_at": "2026-01-31T13:40:00-06:00"}
+               "ended_at": "2026-01-31T13:40:00-06:00", "flag_reasons": []}  # unflagged: past its purge date
 
 
 async def _charged_with_removal(d: Driver, cid: str) -> None:

@@ -18,7 +18,7 @@ from sqlalchemy import text as sql
 from activities.documents import DOCX
 from tests.desk_client import browser, sign_in
 from web.routes import cases as cases_page
-from tests.scenario import HOLD_1, HOLD_2, IDENTIFIED, KEEP_UNTIL, REFER, VICTIM, VIOLATIONS, WITNESS, Driver, filing
+from tests.scenario import FLAGGED_DAYS, HOLD_1, HOLD_2, IDENTIFIED, KEEP_UNTIL, REFER, VICTIM, VIOLATIONS, WITNESS, Driver, filing
 from tests.test_web_work import Tables
 
 
@@ -144,7 +144,7 @@ async def test_the_case_page_shows_the_case_and_only_the_steps_each_person_may_t
     for recording in case["recordings"]:
         assert recording["camera_id"] in seen
         left = (datetime.fromisoformat(recording["purge_at"]) - datetime.now(UTC)).days
-        assert left == 89
+        assert left == FLAGGED_DAYS - 1
         assert f"{left} days left" in seen
         purge = datetime.fromisoformat(recording["purge_at"]).astimezone(ZoneInfo("America/Chicago"))
         assert purge.strftime("%d %b %Y") in seen
@@ -498,9 +498,9 @@ async def test_recordings_near_or_past_their_purge_date_and_an_overdue_hold_stan
     now = datetime.now(UTC).replace(microsecond=0)
     old = [
         {"camera_id": "OLD-NEAR", "officer_star": "12345", "started_at": (now - timedelta(days=86)).isoformat(),
-         "ended_at": (now - timedelta(days=86) + timedelta(minutes=20)).isoformat(), "flag_reasons": ["complaint"]},
+         "ended_at": (now - timedelta(days=86) + timedelta(minutes=20)).isoformat(), "flag_reasons": []},
         {"camera_id": "OLD-GONE", "officer_star": "12345", "started_at": (now - timedelta(days=95)).isoformat(),
-         "ended_at": (now - timedelta(days=95) + timedelta(minutes=20)).isoformat(), "flag_reasons": ["complaint"]},
+         "ended_at": (now - timedelta(days=95) + timedelta(minutes=20)).isoformat(), "flag_reasons": []},
     ]
     d = Driver(api, people)
     case = await d.new_case("officer", filing(occurred_at=(now - timedelta(days=95)).isoformat(), recordings=old))

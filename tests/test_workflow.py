@@ -30,13 +30,16 @@ async def test_due_times_come_from_the_policy(time_env, start_case):
     assert state.tasks["supervisor_identification"].due_at == filed + timedelta(days=3)
     assert state.tasks["violation_report"].due_at == filed + timedelta(days=7)
     assert state.tasks["legal_review"].due_at is None  # pending: no deadline until its stage
-    assert state.recordings[0].purge_at == state.recordings[0].started_at + timedelta(days=90)
+    # Flagged recordings are kept two years under Chicago's policy; an unflagged one, 90 days.
+    assert state.recordings[0].purge_at == state.recordings[0].started_at + timedelta(days=730)
+    unflagged = await state_of(await start_case(recorded_at(state.recordings[0].started_at, flags=[])))
+    assert unflagged.recordings[0].purge_at == unflagged.recordings[0].started_at + timedelta(days=90)
 
 
 async def test_a_recording_near_its_purge_date_brings_the_hold_deadline_forward(time_env, start_case):
     now = await time_env.get_current_time()
-    started = now - timedelta(days=83, hours=12)  # purged in 6.5 days: inside the 7-day margin
-    state = await state_of(await start_case(recorded_at(started)))
+    started = now - timedelta(days=83, hours=12)  # unflagged, purged in 6.5 days: inside the 7-day margin
+    state = await state_of(await start_case(recorded_at(started, flags=[])))
     assert state.tasks["footage_hold"].due_at == state.recordings[0].purge_at - timedelta(days=7)
     assert state.tasks["footage_hold"].due_at < state.filed_at + timedelta(hours=24)
 

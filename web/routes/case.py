@@ -26,7 +26,6 @@ from domain.enums import (
     EvidenceKind,
     EvidenceSource,
     FederalRecord,
-    FlagReason,
     ImmunityFinding,
     LegalBasis,
     NameWithheld,
@@ -134,16 +133,17 @@ def actions(state: CaseState, roles: list[Role]) -> list[Operation]:
     return found
 
 
-def _correctable(state: CaseState) -> list[tuple[str, str]]:
+def _correctable(state: CaseState, terms: dict[str, str]) -> list[tuple[str, str]]:
     """The filed facts of this case a correction may name, as (path, words): 'Officer 1: star (P.O. Ana Ruiz)'."""
-    paths = [(key, corrections.words(key)) for key in corrections.DETAILS]
+    paths = [(key, corrections.words(key, terms)) for key in corrections.DETAILS]
     for name, (_, keys) in corrections.LISTS.items():
         for i, item in enumerate(getattr(state.details, name)):
             shown = getattr(item, "name", None) or getattr(item, "agency", "")
-            paths += [(path, f"{corrections.words(path)} ({shown})") for path in (f"{name}[{i}].{key}" for key in keys)]
+            paths += [(path, f"{corrections.words(path, terms)} ({shown})")
+                      for path in (f"{name}[{i}].{key}" for key in keys)]
     for person in state.people:
         shown = person.name or f"name {person.name_withheld.value}"
-        paths += [(path, f"{corrections.words(path)} ({shown})")
+        paths += [(path, f"{corrections.words(path, terms)} ({shown})")
                   for path in (f"people[{person.id}].{key}" for key in ("part", "name", "language"))]
     return paths
 
@@ -198,7 +198,8 @@ async def case_page(request: Request, desk: Desk, session, settings, incident: I
         choices={
             "outcome": options(SupervisorOutcome),
             "verification": options(Verification),
-            "camera_id": [(r.camera_id, f"{r.camera_id} (star {r.officer_star})") for r in state.recordings],
+            "camera_id": [(r.camera_id, f"{r.camera_id} ({policy.words.badge} {r.officer_star})")
+                          for r in state.recordings],
             "statute": [(s.citation, f"{s.citation}: {s.title}") for s in policy.statutes],
             "review_decision": options(ReviewDecision),
             "charges": [(s.citation, f"{s.citation}: {s.title}") for s in policy.statutes],
@@ -221,8 +222,8 @@ async def case_page(request: Request, desk: Desk, session, settings, incident: I
             "approval": options(ApprovalDecision),
             "part": options(PersonPart),
             "name_withheld": options(NameWithheld),
-            "flag_reasons": options(FlagReason),
-            "correctable": _correctable(state),
+            "flag_reasons": [(f.code, f.label) for f in policy.recording_flags],
+            "correctable": _correctable(state, policy.words.terms()),
             "evidence_kind": options(EvidenceKind),
             "evidence_source": options(EvidenceSource),
         },

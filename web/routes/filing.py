@@ -13,12 +13,13 @@ from fastapi.responses import RedirectResponse
 from api.actions import file_case
 from api.deps import ClientDep, PolicyDep, SessionDep, SettingsDep
 from api.errors import ApiError
-from domain.enums import FlagReason, Role
+from domain.enums import Role
 from domain.messages import IncidentFiling, clock_problems_in
+from domain.policy import Policy, Words
 from domain.permissions import Operation, allowed, describe
 from web.auth import CSRF_FIELD, Desk, DeskDep, check_csrf, read_form
 from web.forms import checked, nest, parse, problems_by_field, yes_no
-from web.pages import PREFIX, options, render
+from web.pages import PREFIX, render
 
 router = APIRouter(prefix="/desk", include_in_schema=False)
 
@@ -39,19 +40,28 @@ class Group:
     most: int  # the API's max_length
 
 
-GROUPS = {
-    "officers": Group("Officer", "Officers on scene", "Add an officer", {"name": "Name", "star": "Star number"}, 50),
-    "recordings": Group("Recording", "Body-worn camera recordings", "Add a recording",
-                        {"camera_id": "Camera ID", "officer_star": "Star of the officer wearing it",
-                         "started_at": "Started at", "ended_at": "Ended at", "flag_reasons": "Flag reasons"}, 200),
-    "federal_personnel": Group("Federal person", "Federal personnel on scene", "Add federal personnel",
-                               {"agency": "Agency", "name": "Name", "badge": "Badge", "description": "Description"},
-                               100),
-}
+def worded(words: Words) -> tuple[dict[str, str], dict[str, Group]]:
+    """The form's fields and groups, labelled in the policy's words (a star, a shield; a district, a precinct)."""
+    scalars = {**SCALARS, "district": words.district.capitalize(), "event_number": words.event_number.capitalize()}
+    groups = {
+        "officers": Group("Officer", "Officers on scene", "Add an officer",
+                          {"name": "Name", "star": f"{words.badge.capitalize()} number"}, 50),
+        "recordings": Group("Recording", "Body-worn camera recordings", "Add a recording",
+                            {"camera_id": "Camera ID", "officer_star": f"{words.badge.capitalize()} of the officer "
+                             "wearing it", "started_at": "Started at", "ended_at": "Ended at",
+                             "flag_reasons": "Flag reasons"}, 200),
+        "federal_personnel": Group("Federal person", "Federal personnel on scene", "Add federal personnel",
+                                   {"agency": "Agency", "name": "Name", "badge": "Badge",
+                                    "description": "Description"}, 100),
+    }
+    return scalars, groups
+
+
+# What the form reads (the fields each group has): the same under every policy; only the words differ.
+GROUPS = worded(Words())[1]
 ROW_FIELD = re.compile(r"^(officers|recordings|federal_personnel)\[(\d{1,4})\]\.([a-z_]+)$")
 ROW = re.compile(r"^(officers|recordings|federal_personnel)\[(\d{1,4})\]$")
 LAST_PART = re.compile(r"(\.[A-Za-z_][A-Za-z0-9_]*|\[\d+\])$")
-FLAG_OPTIONS = options(FlagReason)
 FORM_ONLY = {CSRF_FIELD, "idempotency_key", "add", "remove"}
 
 
@@ -131,10 +141,11 @@ class FilingForm:
                         out.append((f"{group}[{i}].{key}", one))
         return out + self.other
 
-    def shown(self) -> dict[str, str]:
+    def shown(self, policy: Policy) -> dict[str, str]:
         """Every field path the page shows, in the page's order, with the words naming it in the summary."""
-        names = {**SCALARS, **FLAGS}
-        for group, spec in GROUPS.items():
+        scalars, groups = worded(policy.words)
+        names = {**scalars, **FLAGS}
+        for group, spec in groups.items():
             names[group] = spec.heading
             for i in range(len(self.rows[group])):
                 names[f"{group}[{i}]"] = f"{spec.one} {i + 1}"
@@ -146,7 +157,8 @@ class FilingForm:
 def _page(request: Request, form: FilingForm, key: str, status: int = 200, problems: list[dict] | None = None,
           message: str | None = None):
     """The form; with a refusal, each problem beside its field (or its row, or its group) and listed on top."""
-    shown = form.shown()
+    policy = request.app.state.policy
+    shown = form.shown(policy)
     order = {name: i for i, name in enumerate(shown)}
     errors: dict[str, str] = {}
     summary: list[dict[str, str]] = []
@@ -165,8 +177,9 @@ def _page(request: Request, form: FilingForm, key: str, status: int = 200, probl
     if loose and not message:
         message = "; ".join(loose)
     desk = request.state.desk
-    return render(request, "file.html", status, active="file", form=form, groups=GROUPS, scalars=SCALARS,
-                  flags=FLAGS, flag_options=FLAG_OPTIONS, errors=errors, summary=summary, message=message,
+    scalars, groups = worded(policy.words)
+    return render(request, "file.html", status, active="file", form=form, groups=groups, scalars=scalars,
+                  flags=FLAGS, flag_options=[(f.code, f.label) for f in policy.recording_flags], errors=errors, summary=summary, message=message,
                   csrf_token=desk.csrf_token, idempotency_key=key, field_id=field_id)
 
 
