@@ -8,6 +8,7 @@ import json
 import os
 import socket
 import sys
+import uuid
 from datetime import UTC, datetime
 
 from pydantic import ValidationError
@@ -16,7 +17,8 @@ from config import get_settings
 from domain.case import CaseState, workflow_id_for
 from domain.enums import Role
 from domain.messages import NewUser
-from domain.policy import load_policy
+from domain.policy import PolicyError, load_policy
+from domain.policy_report import described
 from store import access_log, auth_limits, cases, evidence, users, web_sessions
 from store.audit import verify_chain
 from store.blobs import blob_store_named
@@ -55,6 +57,14 @@ def _parser() -> argparse.ArgumentParser:
                                 ).add_subparsers(dest="action", required=True)
     trail.add_parser("verify", help="check the trail's hash chain; exit 1 naming the first broken entry")
     trail.add_parser("prune", help="delete the entries older than the policy's access_log_retention_days")
+    policy = commands.add_parser("policy", help="jurisdiction policy files").add_subparsers(dest="action",
+                                                                                          required=True)
+    policy_check = policy.add_parser("check", help="validate a policy file and print what it sets; exit 1 naming "
+                                     "each problem")
+    policy_check.add_argument("file", help="a policy file, e.g. policy/minneapolis.toml")
+    publish = commands.add_parser("publish", help="publish a snapshot of the public figures now (the figures through "
+                                  "the end of last month); needs a worker")
+    publish.add_argument("--json", action="store_true", help="print the snapshot's listing entry as JSON")
     stuck = commands.add_parser("stuck", help="list overdue tasks: case, task, escalation level, Temporal UI link")
     stuck.add_argument("--json", action="store_true", help="print a JSON array")
     return parser
@@ -327,8 +337,44 @@ async def _rebuild(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+async def _publish(args: argparse.Namespace) -> int:
+    from temporal_client import connect
+    from workflows.publication import NOW_PREFIX, PublishStatsWorkflow
+
+    settings = get_settings()
+    client = await connect(settings)
+    entry = await client.execute_workflow(PublishStatsWorkflow.run, id=f"{NOW_PREFIX}{uuid.uuid4()}",
+                                          task_queue=settings.task_queue)
+    engine = async_engine(settings.database_url)
+    try:
+        await access_log.append(session_factory(engine), _cli_entry("publish_snapshot", str(entry.id),
+                                                                    period_end=entry.period_end, sha256=entry.sha256))
+    finally:
+        await engine.dispose()
+    if args.json:
+        print(json.dumps({"id": entry.id, "published_on": entry.published_on.isoformat(),
+                          "period_end": entry.period_end, "sha256": entry.sha256,
+                          "json": f"/public/snapshots/{entry.id}", "csv": f"/public/snapshots/{entry.id}.csv"}))
+    else:
+        print(f"published snapshot {entry.id}: figures through the end of {entry.period_end}, sha256 {entry.sha256}")
+    return 0
+
+
+def _check_policy(args: argparse.Namespace) -> int:
+    try:
+        policy = load_policy(args.file)
+    except PolicyError as exc:
+        print(f"referrals: {exc}", file=sys.stderr)
+        return 1
+    print(f"{args.file}: valid")
+    print("\n".join(described(policy)))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "policy":  # needs no configuration: a file being written, before it is deployed
+        return _check_policy(args)
     try:
         get_settings()
     except ValidationError as exc:
@@ -345,6 +391,8 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(_rebuild(args))
     if args.command == "stuck":
         return asyncio.run(_stuck(args))
+    if args.command == "publish":
+        return asyncio.run(_publish(args))
     if args.command == "audit" and args.action == "verify":
         return asyncio.run(_verify(args))
     if args.command == "evidence" and args.action == "verify":

@@ -101,6 +101,9 @@ class Settings(BaseSettings):
     oidc_mfa_acr: str | None = None
     # Seconds of clock difference allowed between the provider and us when checking exp, nbf and iat.
     oidc_clock_skew_seconds: int = Field(default=60, ge=0, le=600)
+    # How often each API process looks for a newly published snapshot of the public figures (one small query;
+    # a publication through the process itself is served at once).
+    public_refresh_seconds: float = Field(default=60, gt=0, le=3600)
     log_format: Literal["json", "console"] | None = None
     log_level: str = "INFO"
 

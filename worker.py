@@ -14,6 +14,7 @@ from temporalio.client import (
     ScheduleOverlapPolicy,
     SchedulePolicy,
     ScheduleSpec,
+    ScheduleUpdate,
 )
 from temporalio.worker import Worker
 
@@ -21,15 +22,17 @@ import logs
 from activities.case_store import CaseStore
 from activities.documents import DocumentWriter
 from activities.notifier import build_notifier
+from activities.publication import Publisher
 from codec import EncryptionKeyError, parse_keys
 from config import Settings, get_settings
-from domain.policy import PolicyError, load_policy
+from domain.policy import Policy, PolicyError, load_policy
 from observability import tracing
 from observability.worker_metrics import prometheus_runtime
 from store.engine import async_engine, session_factory
 from temporal_client import connect
 from workflows.digest import SCHEDULE_ID, DigestWorkflow
 from workflows.incident import IncidentWorkflow
+from workflows.publication import SCHEDULE_ID as PUBLICATION_SCHEDULE_ID, PublishStatsWorkflow
 
 
 def build_worker(client: Client, settings: Settings, sessions) -> Worker:
@@ -38,7 +41,7 @@ def build_worker(client: Client, settings: Settings, sessions) -> Worker:
     return Worker(
         client,
         task_queue=settings.task_queue,
-        workflows=[IncidentWorkflow, DigestWorkflow],
+        workflows=[IncidentWorkflow, DigestWorkflow, PublishStatsWorkflow],
         activities=[
             store.persist_events,  # each step's one write
             store.persist,
@@ -46,6 +49,7 @@ def build_worker(client: Client, settings: Settings, sessions) -> Worker:
             notifier.notify,
             notifier.send_digest,
             notifier.deliver_document,
+            Publisher(sessions, load_policy(settings.policy_file)).publish,
         ],
         interceptors=[logs.ActivityLogContext()],
         max_cached_workflows=settings.max_cached_workflows,
@@ -65,6 +69,29 @@ async def ensure_digest_schedule(client: Client, settings: Settings) -> None:
         pass
 
 
+def publication_schedule(settings: Settings, policy: Policy) -> Schedule:
+    return Schedule(
+        action=ScheduleActionStartWorkflow(PublishStatsWorkflow.run, id=PUBLICATION_SCHEDULE_ID,
+                                           task_queue=settings.task_queue),
+        spec=ScheduleSpec(cron_expressions=[policy.publication.cron], time_zone_name=policy.time_zone),
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
+    )
+
+
+async def ensure_publication_schedule(client: Client, settings: Settings, policy: Policy) -> None:
+    """The public figures are published by a Temporal Schedule at the policy's cron, in its time zone: created if
+    missing, brought up to the policy's cron, time zone and this task queue if it exists (paused or not, as it was)."""
+    wanted = publication_schedule(settings, policy)
+    try:
+        await client.create_schedule(PUBLICATION_SCHEDULE_ID, wanted)
+    except ScheduleAlreadyRunningError:
+        def updated(update) -> ScheduleUpdate:
+            wanted.state = update.description.schedule.state
+            return ScheduleUpdate(schedule=wanted)
+
+        await client.get_schedule_handle(PUBLICATION_SCHEDULE_ID).update(updated)
+
+
 class MetricsBindError(Exception):
     """The worker cannot serve its metrics where it was told to."""
 
@@ -72,7 +99,7 @@ class MetricsBindError(Exception):
 async def main() -> None:
     settings = get_settings()
     logs.configure(settings.effective_log_format, settings.log_level)
-    load_policy(settings.policy_file)  # a malformed policy stops the worker here, naming the key
+    policy = load_policy(settings.policy_file)  # a malformed policy stops the worker here, naming the key
     parse_keys(settings.effective_encryption_keys)  # and so do malformed encryption keys
     engine = async_engine(settings.database_url)
     # The SDK's runtime serves /metrics: its own metrics and the product's, recorded through its meter.
@@ -83,6 +110,7 @@ async def main() -> None:
     client = await connect(settings, runtime=runtime, plugins=tracing.plugins(settings, "incident-referrals-worker"))
     log = structlog.get_logger().bind(task_queue=settings.task_queue)
     await ensure_digest_schedule(client, settings)
+    await ensure_publication_schedule(client, settings, policy)
     log.info("worker_started", temporal=settings.temporal_address, metrics=settings.worker_metrics_bind,
              tracing=settings.otlp_endpoint is not None)
     stop = asyncio.Event()

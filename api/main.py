@@ -1,5 +1,6 @@
 """The FastAPI application: routes, error mapping, and the clients it holds for its lifetime."""
 
+import asyncio
 import time
 from contextlib import asynccontextmanager
 
@@ -15,7 +16,8 @@ from api.bodylimit import BodyLimit
 from api.deps import known_query_parameters
 from api.deadline import RequestDeadline
 from api.oidc import Provider
-from api.routes import codec, documents, evidence, health, incidents, notifications, stats, steps, users
+from api.public_cache import PublicFigures
+from api.routes import codec, documents, evidence, health, incidents, notifications, public, stats, steps, users
 from api.routes import access_log as access_trail  # (access_log names the request log middleware below)
 from api.routes.evidence import FORM_PART_MODELS
 from config import Settings, get_settings
@@ -28,6 +30,7 @@ from web import desk, temporal_ui
 
 log = structlog.get_logger()
 UNTRACED = {"/metrics", "/healthz", "/readyz"}
+PUBLIC = "/public/"  # served from memory to anyone: untraced too (the access trail has no one to record)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -48,8 +51,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await _ensure_bucket(blobs)
         else:  # the chunks of uploads a crash or a lost connection cut off (in S3 the bucket's lifecycle rule does it)
             await _sweep(blobs)
+        app.state.public = PublicFigures(app.state.sessions, public.page_renderer(app))
+        await app.state.public.refresh_quietly()  # the latest snapshot in memory before the first request
+        refreshing = asyncio.create_task(app.state.public.poll(settings.public_refresh_seconds))
         log.info("api_started", temporal=settings.temporal_address, evidence_storage=blobs.name)
         yield
+        refreshing.cancel()
         if app.state.oidc is not None:
             await app.state.oidc.close()
         await engine.dispose()
@@ -62,7 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         dependencies=[Depends(known_query_parameters)],  # an undeclared query parameter is refused, naming it
         # FastAPI's own request spans, only when traces have somewhere to go; scrapes and probes untraced.
-        telemetry={"tracing": settings.otlp_endpoint is not None, "exclude": lambda scope: scope["path"] in UNTRACED},
+        telemetry={"tracing": settings.otlp_endpoint is not None, "exclude": _untraced},
     )
     app.state.request_latency = latency = metrics.request_latency()
     errors.install(app)
@@ -74,7 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         allow_methods=["POST"], allow_headers=["Authorization", "Content-Type", "X-Namespace"],
     )
     for module in (health, incidents, steps, documents, evidence, notifications, stats, users, codec, access_trail,
-                   metrics):
+                   metrics, public):
         app.include_router(module.router)
     app.include_router(documents.contact_sheet_router)
     desk.install(app, policy.zone)  # the reviewer's desk: HTML pages under /desk
@@ -94,6 +101,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return response
 
     return app
+
+
+def _untraced(scope) -> bool:
+    return scope["path"] in UNTRACED or scope["path"].startswith(PUBLIC) and scope.get("method") == "GET"
 
 
 async def _ensure_bucket(blobs: S3Blobs) -> None:

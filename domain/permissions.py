@@ -29,6 +29,7 @@ class Operation(StrEnum):
     MANAGE_USERS = "manage_users"
     DECODE_PAYLOADS = "decode_payloads"
     READ_ACCESS_LOG = "read_access_log"
+    PUBLISH_FIGURES = "publish_figures"
 
 
 ALLOWED: dict[Operation, frozenset[Role]] = {
@@ -62,6 +63,8 @@ ALLOWED: dict[Operation, frozenset[Role]] = {
     Operation.DECODE_PAYLOADS: frozenset(Role) - {Role.OFFICER, Role.SUPERVISOR},
     # The access trail (who read what): the auditors, who change nothing.
     Operation.READ_ACCESS_LOG: frozenset({Role.AUDITOR}),
+    # A snapshot of the public figures at once, besides the schedule's.
+    Operation.PUBLISH_FIGURES: frozenset({Role.ADMIN}),
 }
 
 

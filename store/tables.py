@@ -300,3 +300,17 @@ class AccessEntryRow(SQLModel, table=True):
     details: str = Field(sa_column=Column(Text, nullable=False))  # canonical JSON (store/access_log.py)
     prev_hash: str
     hash: str
+
+
+class PublicSnapshotRow(SQLModel, table=True):
+    """A published snapshot of the public figures (store/public_snapshots.py): kept, never changed. `figures` holds
+    the tables as published, already suppressed (domain/publication.py); the true counts are never stored."""
+
+    __tablename__ = "public_snapshot"
+    id: int | None = Field(default=None, sa_column=Column(BigInteger, Identity(), primary_key=True))
+    key: str = Field(unique=True)  # the publishing workflow's id: a retried activity writes nothing twice
+    published_on: date
+    published_at: datetime = _tz(nullable=False, index=True)
+    period_end: str  # "YYYY-MM": the last month counted
+    figures: dict = Field(sa_column=Column(JSONB, nullable=False))
+    sha256: str  # of the canonical JSON of `figures`

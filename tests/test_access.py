@@ -50,6 +50,14 @@ ROUTES: dict[tuple[str, str], Operation | None] = {
     ("GET", "/users/me"): None,
     ("GET", "/stats"): None,
     ("GET", "/healthz"): None,
+    # The public figures: no sign-in at all (tests/test_public_stats.py), and one admin step.
+    ("POST", "/public/snapshots"): Operation.PUBLISH_FIGURES,
+    ("GET", "/public/stats"): None,
+    ("GET", "/public/stats.csv"): None,
+    ("GET", "/public/stats/dictionary.csv"): None,
+    ("GET", "/public/snapshots"): None,
+    ("GET", "/public/snapshots/{snapshot_id}"): None,
+    ("GET", "/public/snapshots/{snapshot_id}.csv"): None,
     ("GET", "/readyz"): None,
 }
 GUARDED = sorted((method, path) for (method, path), operation in ROUTES.items() if operation is not None)
@@ -90,6 +98,8 @@ async def test_every_guarded_operation_follows_the_table(api, people, case_id, m
         assert response.status_code == 415, response.text
     elif path.startswith("/users/"):  # an action on a user who does not exist
         assert response.status_code == 404, response.text
+    elif path == "/public/snapshots":  # takes no body: a snapshot published at once
+        assert response.status_code == 201, response.text
     else:  # a read has no body to judge: the contact sheet is made for whoever may read it
         assert response.status_code == (200 if method == "GET" else 422), response.text
 

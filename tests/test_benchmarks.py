@@ -89,8 +89,8 @@ async def test_the_upload_benchmark_streams_a_file_both_ways_and_reports_the_api
 async def test_the_access_log_benchmark_seeds_queries_and_reads_a_case_with_the_trail_on_and_off():
     from bench import access_log
 
-    report = await access_log.main_async([2000, 20000], queries=5, reads=5)
-    assert [(r["entries"], r["cases"], r["users"]) for r in report["results"]] == [(2000, 40, 20), (20000, 400, 200)]
+    report = await access_log.main_async([1000, 5000], queries=5, reads=5)
+    assert [(r["entries"], r["cases"], r["users"]) for r in report["results"]] == [(1000, 20, 10), (5000, 100, 50)]
     for result in report["results"]:
         # Each query answered 200 with entries (the benchmark refuses an empty page), measured as many times as asked.
         assert result["case_entries_ms"]["n"] == result["user_entries_ms"]["n"] == 5
@@ -102,6 +102,19 @@ async def test_the_access_log_benchmark_seeds_queries_and_reads_a_case_with_the_
         assert {plan["rows"] > 0 for plan in result["database_plans"].values()} == {True}
     assert report["chain_verify_seconds"]["intact"] is True
     targets = report["targets"]
-    assert set(targets) == {"entries_p99_under_100ms_at_20000", "p99_at_20000_within_2x_of_2000",
+    assert set(targets) == {"entries_p99_under_100ms_at_5000", "p99_at_5000_within_2x_of_1000",
                             "case_read_trail_on_over_off_p50_at_most_1.2"}
     assert all(isinstance(target["ok"], bool) for target in targets.values())
+
+
+async def test_the_public_stats_benchmark_reads_both_endpoints_and_the_desk_with_and_without_a_burst():
+    from bench import public_stats
+
+    report = await public_stats.main_async(concurrency=5, seconds=1.5, cases=1)
+    assert report["healthz"]["requests"] > 0 and report["public_stats"]["requests"] > 0
+    assert set(report["healthz"]["statuses"]) == set(report["public_stats"]["statuses"]) == {"200"}
+    assert report["ratio"] == round(report["public_stats"]["rps"] / report["healthz"]["rps"], 2)
+    assert report["conditional"]["status"] == 304 and report["conditional"]["body_bytes"] == 0
+    assert report["desk_ms"]["without_burst"]["n"] > 0 and report["desk_ms"]["during_burst"]["n"] > 0
+    assert report["burst"]["requests"] > 0
+    assert all(isinstance(target["ok"], bool) for target in report["targets"].values())
