@@ -22,25 +22,25 @@ def assert_every_case_ended_as_it_should(report: dict, cases: int) -> None:
 
 
 async def test_a_worker_killed_at_random_moments_loses_and_repeats_nothing():
-    report = await faults.drill(faults.worker_kills(3, gap=(0.5, 2.5)), cases=6, concurrency=6, think=1.0, seed=11,
+    report = await faults.drill(faults.worker_kills(2, gap=(0.5, 2.0)), cases=4, concurrency=4, think=0.5, seed=11,
                                 request_timeout=DEADLINE)
     assert len(report["faults"]) >= 1 and all(f["worker_killed"] == "SIGKILL" for f in report["faults"])
-    assert_every_case_ended_as_it_should(report, 6)
+    assert_every_case_ended_as_it_should(report, 4)
     assert report["api"]["slowest_seconds"] < DEADLINE + 2
 
 
 async def test_a_temporal_server_restarted_mid_run_resumes_every_case():
-    report = await faults.drill(faults.server_restart(after=2.0, down=2.0), cases=6, concurrency=6, think=1.5,
+    report = await faults.drill(faults.server_restart(after=2.0, down=2.0), cases=4, concurrency=4, think=0.8,
                                 seed=12, request_timeout=DEADLINE)
     assert report["faults"][0]["down_seconds"] == 2.0
-    assert_every_case_ended_as_it_should(report, 6)
+    assert_every_case_ended_as_it_should(report, 4)
     assert report["api"]["slowest_seconds"] < DEADLINE + 2
 
 
 async def test_a_database_outage_answers_503_and_activities_wait_it_out():
-    report = await faults.drill(faults.database_outage(after=1.5, outage=8.0), cases=6, concurrency=6, think=1.0,
+    report = await faults.drill(faults.database_outage(after=1.5, outage=5.0), cases=4, concurrency=4, think=0.5,
                                 seed=13, request_timeout=DEADLINE)
-    assert_every_case_ended_as_it_should(report, 6)
+    assert_every_case_ended_as_it_should(report, 4)
     # People were told the service was unavailable, quickly, and the worker retried into the outage.
     assert report["api"]["statuses"].get("503", 0) > 0
     assert report["api"]["slowest_seconds"] < DEADLINE + 2
@@ -48,13 +48,13 @@ async def test_a_database_outage_answers_503_and_activities_wait_it_out():
 
 
 async def test_a_database_restored_from_a_backup_taken_mid_run_is_rebuilt_from_the_workflows():
-    report = await faults.drill(faults.restore(dump_after=2.0, restore_after=3.0), cases=6, concurrency=6,
-                                think=2.5, seed=14, request_timeout=DEADLINE)
+    report = await faults.drill(faults.restore(dump_after=2.0, restore_after=3.0), cases=4, concurrency=4,
+                                think=1.5, seed=14, request_timeout=DEADLINE)
     restore = report["faults"][0]
     assert restore["lifecycles_going_at_restore"] > 0, restore  # restored mid-run: people kept going after it
     # The backup missed work (events, documents) that the rebuild then wrote back from the workflows...
-    assert restore["rebuilt_cases"] == 6 and restore["problems"] == [], restore
+    assert restore["rebuilt_cases"] == 4 and restore["problems"] == [], restore
     assert restore["events_added"] > 0 and restore["documents_made_again"] > 0, restore
     # ... and every case ends exactly as without the restore: PostgreSQL's trail is the workflow's own.
-    assert_every_case_ended_as_it_should(report, 6)
+    assert_every_case_ended_as_it_should(report, 4)
     assert report["duplicate_email_copies"] == 0
