@@ -18,6 +18,7 @@ from api.deadline import RequestDeadline
 from api.oidc import Provider
 from api.public_cache import PublicFigures
 from api.routes import codec, documents, evidence, health, incidents, notifications, public, stats, steps, users
+from api.routes import policy as policy_file  # (policy names the policy in force below)
 from api.routes import access_log as access_trail  # (access_log names the request log middleware below)
 from api.routes.evidence import FORM_PART_MODELS
 from config import Settings, get_settings
@@ -81,7 +82,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         allow_methods=["POST"], allow_headers=["Authorization", "Content-Type", "X-Namespace"],
     )
     for module in (health, incidents, steps, documents, evidence, notifications, stats, users, codec, access_trail,
-                   metrics, public):
+                   metrics, public, policy_file):
         app.include_router(module.router)
     app.include_router(documents.contact_sheet_router)
     desk.install(app, policy.zone)  # the reviewer's desk: HTML pages under /desk

@@ -49,6 +49,7 @@ ROUTES: dict[tuple[str, str], Operation | None] = {
     ("POST", "/notifications/{notification_id}/read"): None,
     ("GET", "/users/me"): None,
     ("GET", "/stats"): None,
+    ("GET", "/policy"): None,
     ("GET", "/healthz"): None,
     # The public figures: no sign-in at all (tests/test_public_stats.py), and one admin step.
     ("POST", "/public/snapshots"): Operation.PUBLISH_FIGURES,

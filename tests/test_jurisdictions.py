@@ -205,3 +205,17 @@ def test_a_case_filed_before_flags_were_policy_keeps_its_purge_dates():
     assert [f.code for f in old.recording_flags][:2] == ["complaint", "use_of_force"] and len(old.recording_flags) == 7
     assert old.retention_days(["use_of_force", "complaint"]) == 90
     assert old.admits_district("944") and old.words.badge == "star"
+
+
+async def test_the_api_tells_a_client_the_policys_words_districts_flags_and_statutes(jurisdiction):
+    api, policy, _, staff = jurisdiction
+    response = await api.get("/policy", headers=staff.headers("officer"))
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["jurisdiction"], body["time_zone"]) == (policy.jurisdiction, policy.time_zone)
+    assert body["words"] == policy.words.model_dump()
+    assert [d["code"] for d in body["districts"]] == [d.code for d in policy.districts]
+    assert {f["code"]: f["retention_days"] for f in body["recording_flags"]} == {
+        f.code: max(f.retention_days or 0, policy.bwc_retention_days) for f in policy.recording_flags}
+    assert [s["citation"] for s in body["statutes"]] == [s.citation for s in policy.statutes]
+    assert (await api.get("/policy")).status_code == 401
