@@ -53,6 +53,21 @@ def _wait_healthy(url: str, children: dict[str, subprocess.Popen], timeout: floa
     raise StartupError(f"{url} did not answer 200 within {timeout:.0f}s")
 
 
+def _first_snapshot(api_url: str, users: list[dict]) -> str:
+    """The public page has figures from the start: a snapshot published at once, as an admin would (best effort:
+    the schedule publishes one daily anyway)."""
+    admin = next((u for u in users if u["role"] == "admin"), None)
+    if admin is None:
+        return "no admin among the demo users: the schedule publishes the first snapshot"
+    request = urllib.request.Request(f"{api_url}/public/snapshots", method="POST",
+                                     headers={"Authorization": f"Bearer {admin['token']}"})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return f"snapshot published ({response.status})"
+    except OSError as exc:
+        return f"no snapshot yet ({exc}): POST /public/snapshots as admin, or wait for the schedule"
+
+
 def _check_alive(children: dict[str, subprocess.Popen]) -> None:
     for name, proc in children.items():
         if proc.poll() is not None:
@@ -130,7 +145,9 @@ def _run(stack: ExitStack) -> None:
     children["API"] = _start_child(stack, "API", api_args, env=env, cwd=ROOT)
     _wait_healthy(f"{api_url}/healthz", children)
 
-    extras = {"UI direct": f"{ui_direct}/temporal/ (for operators: not behind the desk's sign-in)",
+    published = _first_snapshot(api_url, users)
+    extras = {"Public": f"{api_url}/public/ (no sign-in: the published figures; {published})",
+              "UI direct": f"{ui_direct}/temporal/ (for operators: not behind the desk's sign-in)",
               "E-mail": f"{maildir / 'new'} (an SMTP sink on 127.0.0.1:{smtp_port})",
               "Metrics": f"{api_url}/metrics (API), http://127.0.0.1:{metrics_port}/metrics (worker)",
               "Stuck cases": f"REFERRALS_ENV=development DATABASE_URL='{database_url}' .venv/bin/referrals stuck"}
