@@ -13,6 +13,7 @@ from config import Settings
 from domain.digest import concerns
 from domain.enums import Role, Task
 from domain.events import DocumentDelivery, EscalationNotice
+from domain.policy import load_policy
 from observability.worker_metrics import count_notifications, sending
 from activities.document_context import size_words
 from domain.case import CaseState
@@ -26,8 +27,9 @@ log = structlog.get_logger()
 class Notifier:
     def __init__(
         self, sessions: async_sessionmaker[AsyncSession], settings: Settings, templates: Templates,
-        mailer: SmtpMailer | None, webhook: WebhookPoster | None,
+        mailer: SmtpMailer | None, webhook: WebhookPoster | None, district_word: str = "district",
     ) -> None:
+        self._district_word = district_word  # the policy's word: "district", "precinct"
         self._sessions = sessions
         self._settings = settings
         self._templates = templates
@@ -41,7 +43,8 @@ class Notifier:
         structlog.contextvars.bind_contextvars(case_number=notice.case_number)
         key = f"{notice.workflow_id}:{notice.event_seq}"
         context = dict(
-            case_number=notice.case_number, district=notice.district, task_title=task_title(notice.task.value),
+            case_number=notice.case_number, district=notice.district, district_word=self._district_word,
+            task_title=task_title(notice.task.value),
             level=notice.level, roles=[r.value for r in notice.roles], due_at=f"{notice.due_at:%Y-%m-%d %H:%M %Z}",
             overdue=humanize(notice.escalated_at - notice.due_at), case_url=self._settings.case_url(notice.case_id),
             workflow_url=self._settings.workflow_url(notice.workflow_id),
@@ -85,7 +88,8 @@ class Notifier:
                     rows.append(dict(
                         recipient_id=user.id, kind="digest",
                         subject=self._templates.render("notifications/digest.subject.j2", day=day, items=items),
-                        body=self._templates.render("notifications/digest.txt.j2", day=day, items=items),
+                        body=self._templates.render("notifications/digest.txt.j2", day=day, items=items,
+                                                    district_word=self._district_word),
                         idempotency_key=f"digest:{day}:{user.id}", created_at=now,
                     ))
             added = await notifications.add(session, rows)
@@ -154,4 +158,5 @@ class Notifier:
 def build_notifier(sessions: async_sessionmaker[AsyncSession], settings: Settings) -> Notifier:
     mailer = SmtpMailer(settings.smtp_url, settings.mail_from) if settings.smtp_url else None
     webhook = WebhookPoster(settings.webhook_url) if settings.webhook_url else None
-    return Notifier(sessions, settings, Templates(), mailer, webhook)
+    return Notifier(sessions, settings, Templates(), mailer, webhook,
+                    district_word=load_policy(settings.policy_file).words.district)

@@ -77,7 +77,7 @@ async def submit(page, operation: str, done: str) -> None:
 async def test_the_chicago_scenario_through_the_desk(settings, worker, people, sessions):
     shots = Shots(SCREENSHOTS / "chicago-scenario")
     recorded = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(hours=2)
-    keep_until = KEEP_UNTIL  # after the flagged recordings' purge date, two years on
+    keep_until = KEEP_UNTIL  # after the flagged recordings' purge date
     async with serving(settings) as url, chromium() as browser:
         desk = Desk(browser, url, shots)
 

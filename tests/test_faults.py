@@ -38,7 +38,7 @@ async def test_a_temporal_server_restarted_mid_run_resumes_every_case():
 
 
 async def test_a_database_outage_answers_503_and_activities_wait_it_out():
-    report = await faults.drill(faults.database_outage(after=1.5, outage=5.0), cases=4, concurrency=4, think=0.5,
+    report = await faults.drill(faults.database_outage(after=1.5, outage=8.0), cases=4, concurrency=4, think=1.0,
                                 seed=13, request_timeout=DEADLINE)
     assert_every_case_ended_as_it_should(report, 4)
     # People were told the service was unavailable, quickly, and the worker retried into the outage.

@@ -10,10 +10,15 @@ import httpx
 import pytest
 from markupsafe import escape
 from sqlmodel import select
+from temporalio.testing import ActivityEnvironment
 
+from activities.notifier import build_notifier
 from api.main import create_app
 from cli import main as referrals
 from config import ROOT
+from domain.case import workflow_id_for
+from domain.enums import Role, Task
+from domain.events import EscalationNotice
 from domain.messages import NewUser
 from domain.policy import load_policy
 from store import users
@@ -41,17 +46,18 @@ async def jurisdiction(request, settings, worker, sessions):
     """The API under a shipped policy (on the suite's worker: a case carries its policy), and its staff."""
     path = ROOT / "policy" / f"{request.param}.toml"
     policy = load_policy(path)
-    precinct = policy.districts[2].code
+    precinct, elsewhere = policy.districts[2].code, policy.districts[3].code
     run, tokens = uuid.uuid4().hex[:8], {}
     async with sessions() as session:
         for who, (roles, district, star) in PEOPLE.items():
             new = NewUser(name=f"{request.param} {who}", email=f"{who}.{run}@{request.param}.invalid", roles=roles,
-                          district=precinct if district else None, star=star)
+                          district={None: None, "010": precinct}.get(district, elsewhere), star=star)
             user, tokens[who] = await users.create_user(session, new)
-    app = create_app(settings.model_copy(update={"policy_file": path}))
+    own = settings.model_copy(update={"policy_file": path})
+    app = create_app(own)
     async with app.router.lifespan_context(app):
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api") as api:
-            yield api, policy, precinct, Staff(tokens)
+            yield api, policy, precinct, Staff(tokens), own
 
 
 def kept_days(policy) -> tuple[list[str], int]:
@@ -80,7 +86,7 @@ def referral(statute) -> dict:
 
 
 async def test_a_whole_case_under_each_shipped_policy(jurisdiction, sessions):
-    api, policy, precinct, staff = jurisdiction
+    api, policy, precinct, staff, own = jurisdiction
     d = Driver(api, staff)
     started = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=2)
     statute = next(s for s in policy.statutes if s.elements)
@@ -160,6 +166,15 @@ async def test_a_whole_case_under_each_shipped_policy(jurisdiction, sessions):
         shown = (await page.get(f"/desk/cases/{cid}")).text
         assert f"({badge} 12345)" in shown and escape(district.name) in shown
 
+    # And so do the notifications: an escalation, as the worker's notifier sends it under this policy.
+    notice = EscalationNotice(workflow_id=workflow_id_for(cid), case_id=cid, case_number=case["case_number"],
+                              district=precinct, filed_by_id="nobody", event_seq=999, task=Task.LEGAL_REVIEW,
+                              level=1, roles=[Role.SUPERVISOR], due_at=started, escalated_at=started + timedelta(days=1))
+    assert await ActivityEnvironment().run(build_notifier(sessions, own).notify, notice) == 1  # the supervisor
+    inbox = (await api.get("/notifications", headers=staff.headers("supervisor"))).json()["items"]
+    body = next(n["body"] for n in inbox if n["kind"] == "escalation")
+    assert body.startswith(f"Case {case['case_number']} ({policy.words.district} {precinct}): ")
+
 
 @pytest.mark.parametrize("name", ["chicago", *SHIPPED])
 def test_policy_check_validates_and_prints_what_a_file_sets(name, capsys):
@@ -208,7 +223,7 @@ def test_a_case_filed_before_flags_were_policy_keeps_its_purge_dates():
 
 
 async def test_the_api_tells_a_client_the_policys_words_districts_flags_and_statutes(jurisdiction):
-    api, policy, _, staff = jurisdiction
+    api, policy, _, staff, _ = jurisdiction
     response = await api.get("/policy", headers=staff.headers("officer"))
     assert response.status_code == 200
     body = response.json()
