@@ -23,6 +23,8 @@ ROLES = (
     "auditor",
     "admin",
 )
+# In Chicago's district 010; under another policy the users are made in its first district or precinct (the
+# provider's demo accounts, devstack/demo_oidc.py, stay Chicago's).
 DISTRICTS = {"officer": "010", "supervisor": "010"}
 FILE_NAME = "demo-users.json"
 
@@ -46,8 +48,17 @@ def ensure(var_dir: Path, *, env: dict[str, str], cwd: Path, fresh_database: boo
     return [users[role] for role in ROLES]
 
 
+def demo_district(env: dict[str, str], cwd: Path) -> str:
+    """010 under Chicago's policy; under another (REFERRALS_POLICY_FILE), its first district or precinct."""
+    from domain.policy import load_policy
+
+    policy = load_policy(cwd / env.get("REFERRALS_POLICY_FILE", "policy/chicago.toml"))
+    return "010" if policy.district("010") else policy.districts[0].code
+
+
 def _create(role: str, *, env: dict[str, str], cwd: Path) -> dict:
-    name, email, district = demo_name(role), f"{role}@demo.invalid", DISTRICTS.get(role)
+    name, email = demo_name(role), f"{role}@demo.invalid"
+    district = demo_district(env, cwd) if role in DISTRICTS else None
     args = [sys.executable, "-m", "cli", "users", "add", "--name", name, "--email", email, "--role", role]
     if district:
         args += ["--district", district]
