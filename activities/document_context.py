@@ -17,7 +17,7 @@ from domain.content_types import LABELS
 from domain.enums import DocumentKind, PersonPart, ReviewDecision, SupervisorOutcome
 from domain.events import Letterhead
 from domain.policy import Words
-from domain.words import label
+from domain.words import label, sentence
 from store.tables import CaseEventRow
 
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
@@ -63,8 +63,8 @@ def _common(state: CaseState, letterhead: Letterhead, generated_at: datetime, wh
     d, words = state.details, _words(letterhead)
     district_name = letterhead.districts.get(state.district)
     return dict(
-        badge=clean(words.badge), Badge=clean(words.badge.capitalize()), district_word=clean(words.district),
-        District_word=clean(words.district.capitalize()), event_word=clean(words.event_number),
+        badge=clean(words.badge), Badge=clean(sentence(words.badge)), district_word=clean(words.district),
+        District_word=clean(sentence(words.district)), event_word=clean(words.event_number),
         district_name=f" ({clean(district_name)})" if district_name else "", retention_law=clean(letterhead.retention_law),
         case_number=state.case_number, case_id=state.case_id, district=state.district,
         department=clean(letterhead.department), department_address=clean(letterhead.department_address),

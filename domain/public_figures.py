@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from domain.enums import ChargingKind, ProsecutionOutcome, Stage
 from domain.publication import RawTable
-from domain.words import label
+from domain.words import label, sentence
 
 OTHER = "other"
 _AGENCY_CORRECTION = re.compile(r"^federal_personnel\[(\d+)\]\.agency$")
@@ -122,7 +122,7 @@ def tables(tally: Tally, *, last_month: str, zone: ZoneInfo, districts: list[tup
     """The one-way tables of the figures, true counts (domain/publication.py suppresses them)."""
     cases = tally.cases
     total = len(cases)
-    word = district_word.capitalize()
+    word = sentence(district_word)
     out: list[RawTable] = []
 
     incident_months = Counter(_month(c.occurred_at, zone) for c in cases if c.occurred_at)
@@ -187,10 +187,10 @@ def tables(tally: Tally, *, last_month: str, zone: ZoneInfo, districts: list[tup
             by_kind[kind] += n
         categories, counts = _by_month(months, last_month)
         grand = sum(counter.values())
-        out.append(RawTable(f"{name}_by_month", f"{noun.capitalize()} by month", f"{noun}, by {when}", "month",
+        out.append(RawTable(f"{name}_by_month", f"{sentence(noun)} by month", f"{noun}, by {when}", "month",
                             categories, counts, grand, total_of=name))
         categories = [(k.value, label(k)) for k in kinds]
-        out.append(RawTable(f"{name}_by_kind", f"{noun.capitalize()} by kind",
+        out.append(RawTable(f"{name}_by_kind", f"{sentence(noun)} by kind",
                             f"{noun}, by kind (the same {noun} as by month: the month by kind is never published)",
                             "kind", categories, [by_kind.get(c, 0) for c, _ in categories], grand, total_of=name))
     return out

@@ -17,3 +17,9 @@ def label(value: Any) -> str:
         return WORDS[raw]
     text = raw.replace("_", " ")
     return text[:1].upper() + text[1:]
+
+
+def sentence(text: str) -> str:
+    """Its first letter capital, the rest as written: 'ICAD incident number' stays, 'precinct' -> 'Precinct'
+    (str.capitalize would make 'Icad incident number')."""
+    return text[:1].upper() + text[1:]

@@ -20,6 +20,7 @@ from domain.case import workflow_id_for
 from domain.enums import Role, Task
 from domain.events import EscalationNotice
 from domain.messages import NewUser
+from domain.words import sentence
 from domain.policy import load_policy
 from store import users
 from store.tables import Incident
@@ -135,7 +136,7 @@ async def test_a_whole_case_under_each_shipped_policy(jurisdiction, sessions):
     text = all_text(hold)
     assert f"From: {policy.department}." in text
     assert f"{policy.words.event_number} {FILING['event_number']}" in text
-    assert f"{policy.words.district.capitalize()} {precinct} ({district.name})" in text
+    assert f"{sentence(policy.words.district)} {precinct} ({district.name})" in text
     assert f"under {policy.retention_law}" in text and f"destroyed {policy.bwc_retention_days} days" in text
     assert occurred in text  # the incident's time on the department's clock
     rows = table_after(hold, "Recordings")
@@ -149,7 +150,7 @@ async def test_a_whole_case_under_each_shipped_policy(jurisdiction, sessions):
     p = policy.prosecutor
     assert f"To: {p.name}, {p.unit}, {p.address}" in text and f"From: {policy.department}" in text
     assert f"({policy.words.district} {precinct} ({district.name}))" in text and occurred in text
-    assert table_after(packet, "Department members")[0] == ["Name", badge.capitalize()]
+    assert table_after(packet, "Department members")[0] == ["Name", sentence(badge)]
     offences = table_after(packet, "Alleged offences")
     assert offences[1][:2] == [statute.citation, statute.title]
     missing = [e for e in statute.elements if e not in text]
@@ -160,11 +161,12 @@ async def test_a_whole_case_under_each_shipped_policy(jurisdiction, sessions):
     # The desk speaks the same words.
     async with signed_in(api, staff.tokens["officer"]) as page:
         form = (await page.get("/desk/file")).text
-        assert f">{policy.words.district.capitalize()} <span" in form
-        assert f"{badge.capitalize()} number" in form
+        assert f">{sentence(policy.words.district)} <span" in form
+        assert f"{sentence(badge)} number" in form
         assert all(escape(f.label) in form for f in policy.recording_flags)
         shown = (await page.get(f"/desk/cases/{cid}")).text
         assert f"({badge} 12345)" in shown and escape(district.name) in shown
+        assert f"<dt>{sentence(policy.words.event_number)}</dt>" in shown  # as written: "ICAD", not "Icad"
 
     # And so do the notifications: an escalation, as the worker's notifier sends it under this policy.
     notice = EscalationNotice(workflow_id=workflow_id_for(cid), case_id=cid, case_number=case["case_number"],

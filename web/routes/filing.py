@@ -16,6 +16,7 @@ from api.errors import ApiError
 from domain.enums import Role
 from domain.messages import IncidentFiling, clock_problems_in
 from domain.policy import Policy, Words
+from domain.words import sentence
 from domain.permissions import Operation, allowed, describe
 from web.auth import CSRF_FIELD, Desk, DeskDep, check_csrf, read_form
 from web.forms import checked, nest, parse, problems_by_field, yes_no
@@ -42,12 +43,12 @@ class Group:
 
 def worded(words: Words) -> tuple[dict[str, str], dict[str, Group]]:
     """The form's fields and groups, labelled in the policy's words (a star, a shield; a district, a precinct)."""
-    scalars = {**SCALARS, "district": words.district.capitalize(), "event_number": words.event_number.capitalize()}
+    scalars = {**SCALARS, "district": sentence(words.district), "event_number": sentence(words.event_number)}
     groups = {
         "officers": Group("Officer", "Officers on scene", "Add an officer",
-                          {"name": "Name", "star": f"{words.badge.capitalize()} number"}, 50),
+                          {"name": "Name", "star": f"{sentence(words.badge)} number"}, 50),
         "recordings": Group("Recording", "Body-worn camera recordings", "Add a recording",
-                            {"camera_id": "Camera ID", "officer_star": f"{words.badge.capitalize()} of the officer "
+                            {"camera_id": "Camera ID", "officer_star": f"{sentence(words.badge)} of the officer "
                              "wearing it", "started_at": "Started at", "ended_at": "Ended at",
                              "flag_reasons": "Flag reasons"}, 200),
         "federal_personnel": Group("Federal person", "Federal personnel on scene", "Add federal personnel",
