@@ -1,6 +1,12 @@
 """The public figures under load: 50 concurrent readers against /healthz and /public/stats in the same run
 (requests per second of each, and their ratio: the target is at least 0.8), a conditional request answered 304,
 and the desk's p99 (the case list, signed in, at a modest rate) without and during a burst of public reads.
+Then the same through the compose stack's front door (`front_door`): nginx with deploy/nginx/temporal-ui.conf, its
+upstream this API, which caches the public figures; the desk and the burst both go through it, as in compose, and
+/metrics says how many of the burst's reads reached the API. For comparison, the desk during a burst of the same
+readers at an nginx answer that involves neither the API nor the cache (`return 200`): what the readers' process
+and nginx cost the machine alone. Skipped where nginx is not installed (Debian's nginx-light, as
+tests/test_temporal_ui.py runs it).
 
     python -m bench.public_stats [--concurrency 50] [--seconds 10]
 
@@ -10,41 +16,54 @@ The readers run in a process of their own, so the desk's client does not share t
 import argparse
 import asyncio
 import json
+import os
+import re
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
+from contextlib import asynccontextmanager
+from pathlib import Path
 
 import httpx
 
 from bench.stack import Stack
 from config import ROOT
+from devstack import procs
 from tests.scenario import FILING
 
 TARGET_RATIO = 0.8
 DESK_INTERVAL = 0.05  # the desk's client: one request every 50 ms
 ROUNDS = 3  # /healthz and /public/stats measured in turn, this many times each
+NGINX = shutil.which("nginx")
+SITE = ROOT / "deploy" / "nginx" / "temporal-ui.conf"
 
 
 async def readers(url: str, concurrency: int, seconds: float) -> dict:
     """`concurrency` readers, each asking `url` again as soon as it is answered, for `seconds`."""
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     statuses: dict[int, int] = {}
+    cache: dict[str, int] = {}  # X-Cache-Status, through the front door
     async with httpx.AsyncClient(limits=limits, timeout=30) as http:
         await http.get(url)  # connections warm
         stop = time.monotonic() + seconds
 
         async def reader():
             while time.monotonic() < stop:
-                status = (await http.get(url)).status_code
-                statuses[status] = statuses.get(status, 0) + 1
+                answer = await http.get(url)
+                statuses[answer.status_code] = statuses.get(answer.status_code, 0) + 1
+                if (cached := answer.headers.get("x-cache-status")) is not None:
+                    cache[cached] = cache.get(cached, 0) + 1
 
         began = time.monotonic()
         await asyncio.gather(*(reader() for _ in range(concurrency)))
         elapsed = time.monotonic() - began
     done = sum(statuses.values())
-    return {"url": url, "requests": done, "rps": round(done / elapsed, 1), "statuses": statuses}
+    return {"url": url, "requests": done, "rps": round(done / elapsed, 1), "statuses": statuses,
+            **({"cache_statuses": cache} if cache else {})}
 
 
 def _readers_process(url: str, concurrency: int, seconds: float) -> subprocess.Popen:
@@ -88,6 +107,93 @@ async def desk(api_url: str, token: str, seconds: float) -> dict:
     return _ms(samples)
 
 
+@asynccontextmanager
+async def front_door(api_port: int):
+    """nginx with the compose front door's site file, its upstream the API on `api_port`: its address, and that of
+    a server beside it whose every answer is nginx's own (`return 200`)."""
+    folder = Path(tempfile.mkdtemp(prefix="referrals-nginx-"))
+    port, static_port = procs.free_port(), procs.free_port()
+    site = SITE.read_text()
+    for compose_name, here in (("server api:8000;", f"server 127.0.0.1:{api_port};"),
+                               ("server temporal-ui:8080;", f"server 127.0.0.1:{procs.free_port()};"),  # unused
+                               ("listen 8080;", f"listen 127.0.0.1:{port};"),
+                               ("/var/cache/nginx/public_figures", str(folder / "public_figures"))):
+        if compose_name not in site:
+            raise RuntimeError(f"{SITE} no longer has {compose_name!r}")
+        site = site.replace(compose_name, here)
+    (folder / "site.conf").write_text(site)
+    (folder / "nginx.conf").write_text(f"""
+{"user root;" if os.geteuid() == 0 else ""}
+pid {folder}/nginx.pid;
+error_log {folder}/error.log warn;
+events {{}}
+http {{
+    access_log off;
+    client_body_temp_path {folder}/body;
+    proxy_temp_path {folder}/proxy;
+    include {folder}/site.conf;
+    server {{
+        listen 127.0.0.1:{static_port};
+        location / {{ return 200 "{{}}"; }}
+    }}
+}}
+""")
+    proc = subprocess.Popen([NGINX, "-p", str(folder), "-c", str(folder / "nginx.conf"), "-g", "daemon off;"],
+                            stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        async with httpx.AsyncClient() as client:
+            for _ in range(200):
+                try:
+                    (await client.get(f"{base}/healthz")).raise_for_status()
+                    break
+                except httpx.TransportError:
+                    if proc.poll() is not None:
+                        raise RuntimeError(f"nginx exited: {(folder / 'error.log').read_text()[-2000:]}") from None
+                    await asyncio.sleep(0.05)
+        yield base, f"http://127.0.0.1:{static_port}"
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+async def _api_answers(api_url: str, route: str) -> int:
+    """How many GETs of `route` the API has answered, from its /metrics."""
+    async with httpx.AsyncClient(timeout=30) as http:
+        text = (await http.get(f"{api_url}/metrics")).text
+    pattern = rf'^referrals_http_request_duration_seconds_count\{{(?=[^}}]*route="{re.escape(route)}")' \
+              rf'(?=[^}}]*method="GET")[^}}]*\}} (\S+)$'
+    return int(sum(float(n) for n in re.findall(pattern, text, re.MULTILINE)))
+
+
+async def _through_front_door(stack: Stack, concurrency: int, seconds: float) -> dict:
+    """The desk's p99 without and during a burst of public readers, both through nginx."""
+    if NGINX is None:
+        return {"skipped": "nginx is not installed (`apt-get install nginx-light`)"}
+    async with front_door(int(stack.api_url.rsplit(":", 1)[1])) as (door, static):
+        quiet = await desk(door, stack.tokens["auditor"], seconds)
+
+        async def during_burst(url: str) -> tuple[dict, dict]:
+            burst = _readers_process(url, concurrency, seconds)
+            await asyncio.sleep(0.5)  # the burst under way
+            busy = await desk(door, stack.tokens["auditor"], seconds - 1.0)
+            return busy, json.loads((await asyncio.to_thread(burst.communicate))[0])
+
+        before = await _api_answers(stack.api_url, "/public/stats")
+        busy, during = await during_burst(f"{door}/public/stats")
+        reached = await _api_answers(stack.api_url, "/public/stats") - before
+        control, control_burst = await during_burst(f"{static}/")
+
+    def ratio(ms: dict) -> float | None:
+        return round(ms["p99"] / quiet["p99"], 2) if quiet["p99"] else None
+
+    return {"url": door, "desk_ms": {"without_burst": quiet, "during_burst": busy, "p99_ratio": ratio(busy),
+                                     "during_a_burst_at_nginx_alone": control,
+                                     "p99_ratio_at_nginx_alone": ratio(control)},
+            "burst": during, "burst_reads_reaching_the_api": reached, "burst_at_nginx_alone": control_burst}
+
+
 async def _publish(stack: Stack) -> dict:
     proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "cli", "publish", "--json", cwd=ROOT,
                                                 env=stack.env(), stdout=asyncio.subprocess.PIPE,
@@ -125,6 +231,7 @@ async def main_async(concurrency: int = 50, seconds: float = 10.0, cases: int = 
         await asyncio.sleep(0.5)  # the burst under way
         busy = await desk(stack.api_url, stack.tokens["auditor"], seconds - 1.0)
         during = json.loads((await asyncio.to_thread(burst.communicate))[0])
+        through_nginx = await _through_front_door(stack, concurrency, seconds)
     ratio = round(public["rps"] / healthz["rps"], 2) if healthz["rps"] else 0.0
     return {
         "concurrency": concurrency, "seconds": seconds,
@@ -134,6 +241,7 @@ async def main_async(concurrency: int = 50, seconds: float = 10.0, cases: int = 
         "desk_ms": {"without_burst": quiet, "during_burst": busy,
                     "p99_ratio": round(busy["p99"] / quiet["p99"], 2) if quiet["p99"] else None},
         "burst": during,
+        "front_door": through_nginx,
         "targets": {f"public_stats_rps_at_least_{TARGET_RATIO}x_healthz": {"ratio": ratio,
                                                                              "ok": ratio >= TARGET_RATIO},
                     "conditional_304": {"ok": conditional.status_code == 304}},

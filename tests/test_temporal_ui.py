@@ -4,10 +4,12 @@ see every case; its codec calls are then same-origin, so the desk's cookie goes 
 shows its input, summary and current details decrypted. In Chromium where it is installed."""
 
 import asyncio
+import os
 import re
 import shutil
 import subprocess
 import uuid
+from collections import Counter
 
 import httpx
 import pytest
@@ -30,6 +32,16 @@ from worker import build_worker
 LAPTOP = {"width": 1366, "height": 900}
 EVENT_NUMBER = "2607704512"  # a field of the filing, in the workflow's input: readable only decrypted
 NO_CODEC = "Codec Server could not connect"
+API_REQUESTS: Counter = Counter()  # (method, path): what this module's API was asked, nginx's requests among them
+
+
+def _counted(app):
+    async def counted(scope, receive, send):
+        if scope["type"] == "http":
+            API_REQUESTS[scope["method"], scope["path"]] += 1
+        await app(scope, receive, send)
+
+    return counted
 
 
 @pytest.fixture(scope="module")
@@ -83,8 +95,8 @@ async def url(ui_settings, ui_server, sessions, ports):
     """The worker, and the whole app (API, desk, the UI's proxy) on the port the UI's codec endpoint names."""
     async with build_worker(ui_server.client, ui_settings, sessions):
         app = create_app(ui_settings)
-        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=ports["api"], log_level="warning",
-                                               lifespan="on"))
+        server = uvicorn.Server(uvicorn.Config(_counted(app), host="127.0.0.1", port=ports["api"],
+                                               log_level="warning", lifespan="on"))
         task = asyncio.create_task(server.serve())
         while not server.started:
             if task.done():
@@ -311,11 +323,13 @@ async def front_door(url, ports, tmp_path_factory):
     site = (ROOT / "deploy" / "nginx" / "temporal-ui.conf").read_text()
     for compose_name, here in (("server api:8000;", f"server 127.0.0.1:{ports['api']};"),
                                ("server temporal-ui:8080;", f"server 127.0.0.1:{ports['ui']};"),
-                               ("listen 8080;", f"listen 127.0.0.1:{port};")):
+                               ("listen 8080;", f"listen 127.0.0.1:{port};"),
+                               ("/var/cache/nginx/public_figures", str(folder / "public_figures"))):
         assert compose_name in site
         site = site.replace(compose_name, here)
     (folder / "site.conf").write_text(site)
     (folder / "nginx.conf").write_text(f"""
+{"user root;" if os.geteuid() == 0 else ""}
 pid {folder}/nginx.pid;
 error_log {folder}/error.log warn;
 events {{}}
@@ -377,3 +391,30 @@ async def test_compose_front_door_asks_the_api_before_the_ui(front_door, case, p
         assert refused.status_code == 403 and "shows every case" in refused.text
         assert f'href="/desk/cases/{case["id"]}"' in refused.text
         assert (await officer.get("/temporal/api/v1/settings")).status_code == 403
+
+
+@pytest.mark.skipif(NGINX is None, reason="nginx is not installed (`apt-get install nginx-light`)")
+async def test_compose_front_door_caches_the_public_figures_and_passes_a_publication(url, front_door, people):
+    async with httpx.AsyncClient(base_url=front_door) as door, httpx.AsyncClient(base_url=url) as api:
+        published = await door.post("/public/snapshots", headers=people.headers("admin"))
+        assert published.status_code == 201, published.text  # with its Authorization, through to the API
+        assert published.headers.get("X-Cache-Status") is None
+        direct = await api.get("/public/stats")
+        assert direct.status_code == 200 and direct.json()["snapshot_id"] == published.json()["id"]
+        asked = API_REQUESTS["GET", "/public/stats"]
+
+        first, second = await door.get("/public/stats"), await door.get("/public/stats")
+        assert (first.headers["X-Cache-Status"], second.headers["X-Cache-Status"]) == ("MISS", "HIT")
+        assert first.content == second.content == direct.content
+        assert first.headers["ETag"] == second.headers["ETag"] == direct.headers["ETag"]
+        assert second.headers["Cache-Control"] == direct.headers["Cache-Control"] == "public, max-age=300"
+        conditional = await door.get("/public/stats", headers={"If-None-Match": direct.headers["ETag"]})
+        assert conditional.status_code == 304 and conditional.headers["X-Cache-Status"] == "HIT"
+        assert conditional.content == b""
+        burst = await asyncio.gather(*(door.get("/public/stats") for _ in range(20)))
+        assert {(r.status_code, r.headers["X-Cache-Status"]) for r in burst} == {(200, "HIT")}
+        assert API_REQUESTS["GET", "/public/stats"] == asked + 1  # the first miss only
+
+        refused = await door.post("/public/snapshots")  # never cached: each POST is the API's to answer
+        assert refused.status_code == 401 and refused.headers.get("X-Cache-Status") is None
+        assert API_REQUESTS["POST", "/public/snapshots"] == 2
