@@ -124,6 +124,11 @@ async def test_a_whole_case_under_each_shipped_policy(jurisdiction, sessions):
     await d.ok(cid, "legal-review", "reviewer", referral(statute))
     await d.ok(cid, "command-approval", "commander", APPROVE)
     await d.ok(cid, "referral-acknowledgement", "liaison", ACK)
+    # A supplement's new recording is checked against the case's own policy: a flag it does not list is refused.
+    new = {**FILING["recordings"][0], "camera_id": "X7777777", "flag_reasons": ["not_a_flag"]}
+    refused = await d.step(cid, "supplements", "officer", {"recordings": [new], "narrative": "Found a third camera."})
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["error"]["details"][0]["field"] == "recordings[0].flag_reasons[0]"
     closed = await d.ok(cid, "charging-decision", "liaison", DECLINED)
     assert (closed["stage"], closed["disposition"]) == ("closed", "referred")
 
