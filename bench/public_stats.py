@@ -16,7 +16,6 @@ The readers run in a process of their own, so the desk's client does not share t
 import argparse
 import asyncio
 import json
-import os
 import re
 import shutil
 import statistics
@@ -33,13 +32,14 @@ import httpx
 from bench.stack import Stack
 from config import ROOT
 from devstack import procs
+from devstack.front_door import NGINX
+from devstack.front_door import configure as front_door_conf
+from devstack.front_door import start as start_front_door
 from tests.scenario import FILING
 
 TARGET_RATIO = 0.8
 DESK_INTERVAL = 0.05  # the desk's client: one request every 50 ms
 ROUNDS = 3  # /healthz and /public/stats measured in turn, this many times each
-NGINX = shutil.which("nginx")
-SITE = ROOT / "deploy" / "nginx" / "temporal-ui.conf"
 
 
 async def readers(url: str, concurrency: int, seconds: float) -> dict:
@@ -113,33 +113,12 @@ async def front_door(api_port: int):
     a server beside it whose every answer is nginx's own (`return 200`)."""
     folder = Path(tempfile.mkdtemp(prefix="referrals-nginx-"))
     port, static_port = procs.free_port(), procs.free_port()
-    site = SITE.read_text()
-    for compose_name, here in (("server api:8000;", f"server 127.0.0.1:{api_port};"),
-                               ("server temporal-ui:8080;", f"server 127.0.0.1:{procs.free_port()};"),  # unused
-                               ("listen 8080;", f"listen 127.0.0.1:{port};"),
-                               ("/var/cache/nginx/public_figures", str(folder / "public_figures"))):
-        if compose_name not in site:
-            raise RuntimeError(f"{SITE} no longer has {compose_name!r}")
-        site = site.replace(compose_name, here)
-    (folder / "site.conf").write_text(site)
-    (folder / "nginx.conf").write_text(f"""
-{"user root;" if os.geteuid() == 0 else ""}
-pid {folder}/nginx.pid;
-error_log {folder}/error.log warn;
-events {{}}
-http {{
-    access_log off;
-    client_body_temp_path {folder}/body;
-    proxy_temp_path {folder}/proxy;
-    include {folder}/site.conf;
-    server {{
+    conf = front_door_conf(folder, port=port, api_port=api_port, ui_port=procs.free_port(),  # (the UI: unused)
+                           more=f"""    server {{
         listen 127.0.0.1:{static_port};
         location / {{ return 200 "{{}}"; }}
-    }}
-}}
-""")
-    proc = subprocess.Popen([NGINX, "-p", str(folder), "-c", str(folder / "nginx.conf"), "-g", "daemon off;"],
-                            stderr=subprocess.DEVNULL)
+    }}""")
+    proc = start_front_door(folder, conf, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:
         async with httpx.AsyncClient() as client:

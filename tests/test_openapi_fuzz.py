@@ -213,7 +213,7 @@ def test_a_filing_is_followed_through_its_steps(fuzz):
         def after_call(self, response, case):
             answered.append((case.operation.label, response.status_code))
 
-    Lifecycle.run(settings=hypothesis.settings(max_examples=60, stateful_step_count=8, deadline=None, database=None,
+    Lifecycle.run(settings=hypothesis.settings(max_examples=30, stateful_step_count=8, deadline=None, database=None,
                                                derandomize=True, suppress_health_check=list(hypothesis.HealthCheck)))
     # The chain ran on the cases it filed: steps were taken on them, and read back.
     followed = {label for label, status in answered if label != "POST /incidents" and status in (200, 201)}

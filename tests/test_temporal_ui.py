@@ -4,10 +4,7 @@ see every case; its codec calls are then same-origin, so the desk's cookie goes 
 shows its input, summary and current details decrypted. In Chromium where it is installed."""
 
 import asyncio
-import os
 import re
-import shutil
-import subprocess
 import uuid
 from collections import Counter
 
@@ -18,8 +15,11 @@ from starlette.requests import Request
 from temporalio.testing import WorkflowEnvironment
 
 from api.main import create_app
-from config import ROOT, Settings
+from config import Settings
 from devstack import temporal
+from devstack.front_door import NGINX
+from devstack.front_door import configure as front_door_conf
+from devstack.front_door import start as start_front_door
 from domain import search_attributes as sa
 from temporal_client import data_converter
 from tests.browser import SCREENSHOTS, Shots, _free_port, chromium, needs_chromium
@@ -311,7 +311,6 @@ async def test_an_officer_following_the_link_gets_a_page_saying_why_not(url, cas
         assert case["case_number"] in await page.get_by_role("heading", level=1).inner_text()
 
 
-NGINX = shutil.which("nginx")
 
 
 @pytest.fixture(scope="module")
@@ -320,27 +319,8 @@ async def front_door(url, ports, tmp_path_factory):
     folder = tmp_path_factory.mktemp("nginx")
     folder.chmod(0o755)
     port = _free_port()
-    site = (ROOT / "deploy" / "nginx" / "temporal-ui.conf").read_text()
-    for compose_name, here in (("server api:8000;", f"server 127.0.0.1:{ports['api']};"),
-                               ("server temporal-ui:8080;", f"server 127.0.0.1:{ports['ui']};"),
-                               ("listen 8080;", f"listen 127.0.0.1:{port};"),
-                               ("/var/cache/nginx/public_figures", str(folder / "public_figures"))):
-        assert compose_name in site
-        site = site.replace(compose_name, here)
-    (folder / "site.conf").write_text(site)
-    (folder / "nginx.conf").write_text(f"""
-{"user root;" if os.geteuid() == 0 else ""}
-pid {folder}/nginx.pid;
-error_log {folder}/error.log warn;
-events {{}}
-http {{
-    access_log off;
-    client_body_temp_path {folder}/body;
-    proxy_temp_path {folder}/proxy;
-    include {folder}/site.conf;
-}}
-""")
-    proc = subprocess.Popen([NGINX, "-p", str(folder), "-c", str(folder / "nginx.conf"), "-g", "daemon off;"])
+    conf = front_door_conf(folder, port=port, api_port=ports["api"], ui_port=ports["ui"])
+    proc = start_front_door(folder, conf)
     base = f"http://127.0.0.1:{port}"
     try:
         async with httpx.AsyncClient() as client:
