@@ -1,5 +1,6 @@
 """The activity that tells people a task is overdue: inbox, e-mail and webhook, each once."""
 
+import asyncio
 from datetime import UTC, datetime
 
 import structlog
@@ -138,10 +139,19 @@ class Notifier:
     async def _send_mail(self, key: str) -> None:
         async with self._sessions() as session:
             for note, user in await notifications.unsent_email(session, f"{key}:"):
-                with sending("email", note.kind):
-                    await self._mailer.send(user.email, note.subject, note.body, note.idempotency_key)
-                await notifications.mark_emailed(session, note.id)
-                await session.commit()
+                async def one() -> None:
+                    with sending("email", note.kind):
+                        await self._mailer.send(user.email, note.subject, note.body, note.idempotency_key)
+                    await notifications.mark_emailed(session, note.id)
+                    await session.commit()
+                # A cancellation (a worker shutting down) lets the message under way be sent *and* marked, then
+                # stops: cut between the two, the retry would send it again.
+                sent = asyncio.ensure_future(one())
+                try:
+                    await asyncio.shield(sent)
+                except asyncio.CancelledError:
+                    await sent
+                    raise
 
     async def _post_webhook(self, key: str, context: dict) -> None:
         async with self._sessions() as session:

@@ -48,17 +48,21 @@ async def jurisdiction(request, settings, worker, sessions):
     path = ROOT / "policy" / f"{request.param}.toml"
     policy = load_policy(path)
     precinct, elsewhere = policy.districts[2].code, policy.districts[3].code
-    run, tokens = uuid.uuid4().hex[:8], {}
+    run, tokens, ids = uuid.uuid4().hex[:8], {}, []
     async with sessions() as session:
         for who, (roles, district, star) in PEOPLE.items():
             new = NewUser(name=f"{request.param} {who}", email=f"{who}.{run}@{request.param}.invalid", roles=roles,
                           district={None: None, "010": precinct}.get(district, elsewhere), star=star)
             user, tokens[who] = await users.create_user(session, new)
+            ids.append(user.id)
     own = settings.model_copy(update={"policy_file": path})
     app = create_app(own)
     async with app.router.lifespan_context(app):
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api") as api:
             yield api, policy, precinct, Staff(tokens), own
+    async with sessions() as session:  # revoked after: later tests' escalations notify only their own people
+        for user_id in ids:
+            await users.revoke(session, user_id)
 
 
 def kept_days(policy) -> tuple[list[str], int]:
