@@ -9,14 +9,8 @@ from domain.policy import Policy
 from domain.public_figures import cutoff, period_end, tables
 from domain.publication import Figures, PublishRequest, SnapshotEntry, suppress
 from store import public_snapshots
-from store.tables import PublicSnapshotRow
 
 log = structlog.get_logger()
-
-
-def entry_of(row: PublicSnapshotRow) -> SnapshotEntry:
-    return SnapshotEntry(id=row.id, published_on=row.published_on, published_at=row.published_at,
-                         period_end=row.period_end, sha256=row.sha256)
 
 
 class Publisher:
@@ -48,4 +42,4 @@ class Publisher:
                 figures=figures.as_json())
         log.info("public_snapshot_kept", snapshot_id=row.id, period_end=row.period_end, sha256=row.sha256,
                  key=request.key)
-        return entry_of(row)
+        return public_snapshots.entry(row)

@@ -48,8 +48,7 @@ JSON, CSV, HTML = "application/json", "text/csv; charset=utf-8", "text/html; cha
 def _snapshot(row: PublicSnapshotRow, *, latest: bool) -> Snapshot:
     figures = Figures.from_json(row.figures)
     return Snapshot(
-        entry=SnapshotEntry(id=row.id, published_on=row.published_on, published_at=row.published_at,
-                            period_end=row.period_end, sha256=row.sha256),
+        entry=public_snapshots.entry(row),
         figures=figures,
         json=Rendered.of(documents.stats_json(row.id, row.published_on, row.sha256, figures, latest=latest), JSON),
         csv=Rendered.of(documents.stats_csv(row.published_on, figures), CSV),

@@ -9,12 +9,12 @@ figure, so every snapshot published within a month is the same.
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from domain.enums import ChargingKind, ProsecutionOutcome, Stage
 from domain.publication import RawTable
-from domain.words import label, sentence
+from domain.words import label, month_name, sentence
 
 OTHER = "other"
 _AGENCY_CORRECTION = re.compile(r"^federal_personnel\[(\d+)\]\.agency$")
@@ -105,16 +105,12 @@ def _months(first: str, last: str) -> list[str]:
     return out
 
 
-def _month_label(month: str) -> str:
-    return date(int(month[:4]), int(month[5:7]), 1).strftime("%B %Y")
-
-
 def _by_month(counts: Counter, last: str) -> tuple[list[tuple[str, str]], list[int]]:
     """Every month from the first with a count through `last`, zero included."""
     if not counts:
         return [], []
     months = _months(min(counts), max(last, max(counts)))
-    return [(m, _month_label(m)) for m in months], [counts.get(m, 0) for m in months]
+    return [(m, month_name(m)) for m in months], [counts.get(m, 0) for m in months]
 
 
 def tables(tally: Tally, *, last_month: str, zone: ZoneInfo, districts: list[tuple[str, str]],

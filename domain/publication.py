@@ -123,17 +123,15 @@ def suppress_cells(counts: list[int], total: int, threshold: int, additive: bool
 def suppress(tables: list[RawTable], threshold: int) -> list[Table]:
     """Every table as published. A total shared by several tables (`total_of`) is suppressed in all of them when
     any one of them needs it suppressed."""
-    hidden_totals: set[str] = set()
-    for raw in tables:
-        if 0 < raw.total < threshold or suppress_cells(raw.counts, raw.total, threshold, raw.additive) is None:
-            hidden_totals.add(raw.total_of or raw.name)
+    cells = [None if 0 < raw.total < threshold else suppress_cells(raw.counts, raw.total, threshold, raw.additive)
+             for raw in tables]
+    hidden_totals = {raw.total_of or raw.name for raw, values in zip(tables, cells) if values is None}
     published = []
-    for raw in tables:
+    for raw, values in zip(tables, cells):
         if (raw.total_of or raw.name) in hidden_totals:
-            values: list[int | None] = [None if c else 0 for c in raw.counts]
-            total = None
+            values, total = [None if c else 0 for c in raw.counts], None
         else:
-            values, total = suppress_cells(raw.counts, raw.total, threshold, raw.additive), raw.total
+            total = raw.total
         published.append(Table(name=raw.name, title=raw.title, meaning=raw.meaning, dimension=raw.dimension,
                                additive=raw.additive, total=total,
                                cells=[Cell(c, label, v) for (c, label), v in zip(raw.categories, values)]))

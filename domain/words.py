@@ -1,5 +1,6 @@
 """The words people read for the product's values: on the desk and in every document, never an enum value."""
 
+from datetime import date
 from typing import Any
 
 # Where the plain reading of a value is not the word a reader expects.
@@ -17,6 +18,11 @@ def label(value: Any) -> str:
         return WORDS[raw]
     text = raw.replace("_", " ")
     return text[:1].upper() + text[1:]
+
+
+def month_name(month: str) -> str:
+    """'2026-03' -> 'March 2026'."""
+    return date(int(month[:4]), int(month[5:7]), 1).strftime("%B %Y")
 
 
 def sentence(text: str) -> str:

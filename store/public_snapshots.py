@@ -11,6 +11,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from domain.public_figures import KINDS, CaseAsOf, Event, Tally, fold
+from domain.publication import SnapshotEntry
 from store.tables import CaseEventRow, Incident, PublicSnapshotRow
 
 # Only the facts the figures need, never a narrative, a name or a number: read in the database.
@@ -68,6 +69,11 @@ async def keep(session: AsyncSession, *, key: str, published_at: datetime, publi
         sha256=sha256_of(figures)).on_conflict_do_nothing(index_elements=["key"]))
     await session.commit()
     return (await session.exec(select(PublicSnapshotRow).where(PublicSnapshotRow.key == key))).one()
+
+
+def entry(row: PublicSnapshotRow) -> SnapshotEntry:
+    return SnapshotEntry(id=row.id, published_on=row.published_on, published_at=row.published_at,
+                         period_end=row.period_end, sha256=row.sha256)
 
 
 def _newest_first():

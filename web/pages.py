@@ -10,7 +10,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from config import ROOT
 from domain.enums import Role
 from domain.permissions import Operation, allowed
-from domain.words import label, sentence
+from domain.words import label, month_name, sentence
 
 TEMPLATES = ROOT / "templates" / "web"
 STATIC = TEMPLATES / "static"
@@ -76,10 +76,6 @@ def build_environment(zone) -> Environment:
         if when.tzinfo is None:
             return when.strftime("%Y-%m-%dT%H:%M")
         return when.astimezone(zone).strftime("%Y-%m-%dT%H:%M")
-
-    def month_name(month: str) -> str:
-        """'2026-03' -> 'March 2026'."""
-        return datetime.strptime(month, "%Y-%m").strftime("%B %Y")
 
     env.filters.update(local=local, input_value=input_value, label=label, month_name=month_name, sentence=sentence)
     env.globals.update(relative=relative, age=age, prefix=PREFIX)
