@@ -36,7 +36,8 @@ from workflows.publication import SCHEDULE_ID as PUBLICATION_SCHEDULE_ID, Publis
 
 
 def build_worker(client: Client, settings: Settings, sessions) -> Worker:
-    notifier = build_notifier(sessions, settings)
+    policy = load_policy(settings.policy_file)  # the notifier's words, the public figures' districts and statutes
+    notifier = build_notifier(sessions, settings, policy)
     store = CaseStore(sessions)
     return Worker(
         client,
@@ -49,7 +50,7 @@ def build_worker(client: Client, settings: Settings, sessions) -> Worker:
             notifier.notify,
             notifier.send_digest,
             notifier.deliver_document,
-            Publisher(sessions, load_policy(settings.policy_file)).publish,
+            Publisher(sessions, policy).publish,
         ],
         interceptors=[logs.ActivityLogContext()],
         max_cached_workflows=settings.max_cached_workflows,

@@ -14,7 +14,7 @@ from config import Settings
 from domain.digest import concerns
 from domain.enums import Role, Task
 from domain.events import DocumentDelivery, EscalationNotice
-from domain.policy import load_policy
+from domain.policy import Policy
 from observability.worker_metrics import count_notifications, sending
 from activities.document_context import size_words
 from domain.case import CaseState
@@ -165,8 +165,9 @@ class Notifier:
             await session.commit()
 
 
-def build_notifier(sessions: async_sessionmaker[AsyncSession], settings: Settings) -> Notifier:
+def build_notifier(sessions: async_sessionmaker[AsyncSession], settings: Settings, policy: Policy) -> Notifier:
+    """`policy`: whose word for a district the messages use."""
     mailer = SmtpMailer(settings.smtp_url, settings.mail_from) if settings.smtp_url else None
     webhook = WebhookPoster(settings.webhook_url) if settings.webhook_url else None
     return Notifier(sessions, settings, Templates(), mailer, webhook,
-                    district_word=load_policy(settings.policy_file).words.district)
+                    district_word=policy.words.district)

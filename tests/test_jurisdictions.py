@@ -24,22 +24,12 @@ from domain.words import sentence
 from domain.policy import load_policy
 from store import users
 from store.tables import Incident
-from tests.conftest import PEOPLE
+from tests.conftest import PEOPLE, People
 from tests.desk_client import signed_in
 from tests.scenario import ACK, APPROVE, DECLINED, FILING, HOLD_1, HOLD_2, IDENTIFIED, SUBJECT, Driver
 from tests.test_documents import all_text, documents_of, open_docx, table_after
 
 SHIPPED = ["minneapolis", "new_york_city"]
-
-
-class Staff:
-    """One user per role of the scenario, in the policy's precinct (supervisors act on their own precinct's cases)."""
-
-    def __init__(self, tokens: dict[str, str]):
-        self.tokens = tokens
-
-    def headers(self, who: str) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.tokens[who]}"}
 
 
 @pytest.fixture(scope="module", params=SHIPPED)
@@ -48,20 +38,21 @@ async def jurisdiction(request, settings, worker, sessions):
     path = ROOT / "policy" / f"{request.param}.toml"
     policy = load_policy(path)
     precinct, elsewhere = policy.districts[2].code, policy.districts[3].code
-    run, tokens, ids = uuid.uuid4().hex[:8], {}, []
+    # The suite's people again, in the policy's precincts (supervisors act on their own precinct's cases).
+    run, staff = uuid.uuid4().hex[:8], People()
     async with sessions() as session:
         for who, (roles, district, star) in PEOPLE.items():
             new = NewUser(name=f"{request.param} {who}", email=f"{who}.{run}@{request.param}.invalid", roles=roles,
                           district={None: None, "010": precinct}.get(district, elsewhere), star=star)
-            user, tokens[who] = await users.create_user(session, new)
-            ids.append(user.id)
+            user, staff.tokens[who] = await users.create_user(session, new)
+            staff.ids[who] = user.id
     own = settings.model_copy(update={"policy_file": path})
     app = create_app(own)
     async with app.router.lifespan_context(app):
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api") as api:
-            yield api, policy, precinct, Staff(tokens), own
+            yield api, policy, precinct, staff, own
     async with sessions() as session:  # revoked after: later tests' escalations notify only their own people
-        for user_id in ids:
+        for user_id in staff.ids.values():
             await users.revoke(session, user_id)
 
 
@@ -181,7 +172,7 @@ async def test_a_whole_case_under_each_shipped_policy(jurisdiction, sessions):
     notice = EscalationNotice(workflow_id=workflow_id_for(cid), case_id=cid, case_number=case["case_number"],
                               district=precinct, filed_by_id="nobody", event_seq=999, task=Task.LEGAL_REVIEW,
                               level=1, roles=[Role.SUPERVISOR], due_at=started, escalated_at=started + timedelta(days=1))
-    assert await ActivityEnvironment().run(build_notifier(sessions, own).notify, notice) == 1  # the supervisor
+    assert await ActivityEnvironment().run(build_notifier(sessions, own, policy).notify, notice) == 1  # the supervisor
     inbox = (await api.get("/notifications", headers=staff.headers("supervisor"))).json()["items"]
     body = next(n["body"] for n in inbox if n["kind"] == "escalation")
     assert body.startswith(f"Case {case['case_number']} ({policy.words.district} {precinct}): ")
