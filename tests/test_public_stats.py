@@ -252,6 +252,18 @@ async def test_public_reads_are_cached_conditional_and_run_no_sql(public_app, pe
         assert (await session.exec(select(func.count()).select_from(AccessEntryRow))).one() == trail_before
 
 
+async def test_a_snapshot_not_kept_or_not_a_number_is_refused_naming_it(public_app, sessions):
+    _, api = public_app
+    kept = await _snapshots(sessions)
+    for path in ("/public/snapshots/987654321", "/public/snapshots/987654321.csv"):
+        missing = await api.get(path)
+        assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found", missing.text
+    for path in ("/public/snapshots/latest", "/public/snapshots/x.csv"):
+        bad = await api.get(path)
+        assert bad.status_code == 422 and bad.json()["error"]["details"][0]["field"] == "snapshot_id", bad.text
+    assert await _snapshots(sessions) == kept  # a refused read publishes nothing
+
+
 async def test_the_api_serves_a_snapshot_another_process_published(settings, sessions, worker):
     app = create_app(settings.model_copy(update={"public_refresh_seconds": 0.2}))
     async with app.router.lifespan_context(app):
