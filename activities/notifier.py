@@ -1,7 +1,9 @@
 """The activity that tells people a task is overdue: inbox, e-mail and webhook, each once."""
 
 import asyncio
+from collections.abc import Coroutine
 from datetime import UTC, datetime
+from typing import Any
 
 import structlog
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -124,15 +126,18 @@ class Notifier:
                                           sha256=e.item.sha256, held=e.item.held_elsewhere) for e in items])
             subject = self._templates.render("notifications/referral_packet.subject.j2", **context)
             body = self._templates.render("notifications/referral_packet.txt.j2", **context)
-            with sending("email", row.kind):
-                await self._mailer.send(delivery.to, subject, body, key, attachment=(row.filename, row.content))
-            sent = datetime.now(UTC)
-            session.add(DocumentDeliveryRow(idempotency_key=key, document_id=row.id, recipient=delivery.to,
-                                            sent_at=sent))
-            for entry in items:
-                await evidence.append_custody(session, entry.item.id, delivery.case_id, Custody.DELIVERED, sent,
-                                              {"document_id": row.id, "to": delivery.to}, once="document_id")
-            await session.commit()
+
+            async def send() -> None:
+                with sending("email", row.kind):
+                    await self._mailer.send(delivery.to, subject, body, key, attachment=(row.filename, row.content))
+                sent = datetime.now(UTC)
+                session.add(DocumentDeliveryRow(idempotency_key=key, document_id=row.id, recipient=delivery.to,
+                                                sent_at=sent))
+                for entry in items:
+                    await evidence.append_custody(session, entry.item.id, delivery.case_id, Custody.DELIVERED, sent,
+                                                  {"document_id": row.id, "to": delivery.to}, once="document_id")
+                await session.commit()
+            await sent_and_marked(send())
         log.info("document_mailed", case_id=delivery.case_id, document_id=delivery.document_id)
         return True
 
@@ -144,25 +149,33 @@ class Notifier:
                         await self._mailer.send(user.email, note.subject, note.body, note.idempotency_key)
                     await notifications.mark_emailed(session, note.id)
                     await session.commit()
-                # A cancellation (a worker shutting down) lets the message under way be sent *and* marked, then
-                # stops: cut between the two, the retry would send it again.
-                sent = asyncio.ensure_future(one())
-                try:
-                    await asyncio.shield(sent)
-                except asyncio.CancelledError:
-                    await sent
-                    raise
+                await sent_and_marked(one())
 
     async def _post_webhook(self, key: str, context: dict) -> None:
         async with self._sessions() as session:
             if await notifications.webhook_sent(session, key):
                 return
             text = self._templates.render("notifications/webhook.txt.j2", **context)
-            with sending("webhook", "escalation"):
-                await self._webhook.post({"text": text, "case_number": context["case_number"],
-                                          "level": context["level"], "link": context["case_url"]}, key)
-            await notifications.mark_webhook_sent(session, key)
-            await session.commit()
+
+            async def post() -> None:
+                with sending("webhook", "escalation"):
+                    await self._webhook.post({"text": text, "case_number": context["case_number"],
+                                              "level": context["level"], "link": context["case_url"]}, key)
+                await notifications.mark_webhook_sent(session, key)
+                await session.commit()
+            await sent_and_marked(post())
+
+
+async def sent_and_marked(send_and_mark: Coroutine[Any, Any, None]) -> None:
+    """Runs a message's sending and the record that it was sent as one: a cancellation (a worker shutting
+    down) lets the message under way be sent *and* marked, then stops. Cut between the two, the retry on
+    the next worker would send it again."""
+    under_way = asyncio.ensure_future(send_and_mark)
+    try:
+        await asyncio.shield(under_way)
+    except asyncio.CancelledError:
+        await under_way
+        raise
 
 
 def build_notifier(sessions: async_sessionmaker[AsyncSession], settings: Settings, policy: Policy) -> Notifier:

@@ -2,6 +2,7 @@
 
 import json
 import threading
+import time
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -39,12 +40,14 @@ class WebhookSink:
 
     def __init__(self) -> None:
         self.posts: list[tuple[dict, dict]] = []  # (headers, body)
+        self.answer_after = 0.0  # seconds between keeping a post and answering it (a slow receiver)
         sink = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
                 length = int(self.headers.get("Content-Length", 0))
                 sink.posts.append((dict(self.headers), json.loads(self.rfile.read(length))))
+                time.sleep(sink.answer_after)
                 self.send_response(200)
                 self.end_headers()
 
