@@ -102,7 +102,7 @@ async def timed(http: httpx.AsyncClient, token: str, paths: list[str]) -> list[f
     return seconds
 
 
-async def measure(stack: Stack, requests: int) -> dict:
+async def measure(stack: Stack, requests: int, stuck_runs: int = 5, settle: float = 5.0) -> dict:
     engine = async_engine(stack.database_url)
     try:
         async with engine.connect() as db:
@@ -117,13 +117,13 @@ async def measure(stack: Stack, requests: int) -> dict:
         picks = [f"/incidents/{random.choice(ids)}" for _ in range(requests)]
         found["get_case_ms"] = percentiles(await timed(http, stack.tokens["auditor"], picks))
     runs = []
-    for _ in range(5):
+    for _ in range(stuck_runs):
         began = time.monotonic()
         subprocess.run([sys.executable, "-m", "cli", "stuck", "--json"], env=stack.env(), cwd=ROOT, check=True,
                        capture_output=True)
         runs.append(time.monotonic() - began)
     found["referrals_stuck_seconds"] = round(statistics.median(runs), 3)
-    await asyncio.sleep(5)  # let the worker settle: every case waits on its timer
+    await asyncio.sleep(settle)  # let the worker settle: every case waits on its timer
     for name in ("worker", "temporal"):
         found[f"{name}_rss_mib"] = round(psutil.Process(stack.pids()[name]).memory_info().rss / 2**20, 1)
     return found
@@ -139,7 +139,9 @@ def growth(first: dict, last: dict) -> dict:
     return figures
 
 
-async def main_async(sizes: list[int], requests: int) -> dict:
+async def main_async(sizes: list[int], requests: int, stuck_runs: int = 5, settle: float = 5.0) -> dict:
+    """`stuck_runs`: how many times `referrals stuck` is timed (the median is reported); `settle`: seconds the
+    worker is left before its memory is read."""
     report: dict = {"sizes": sizes, "requests_per_measure": requests, "machine_cpus": psutil.cpu_count(),
                     "results": []}
     async with Stack.started() as stack:
@@ -148,7 +150,7 @@ async def main_async(sizes: list[int], requests: int) -> dict:
             seconds = await seed(stack, seeded, size)
             report["results"].append({"seed_seconds": round(seconds, 1),
                                       "seed_cases_per_second": round((size - seeded) / seconds, 1),
-                                      **await measure(stack, requests)})
+                                      **await measure(stack, requests, stuck_runs, settle)})
             seeded = size
     report["growth_p99_first_to_last"] = growth(report["results"][0], report["results"][-1])
     return report

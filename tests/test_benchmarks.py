@@ -1,10 +1,16 @@
 """The benchmarks still run and report what docs/performance.md reads from them (no figure is judged
-here: speed targets live in the benchmarks, not in tests)."""
+here: speed targets live in the benchmarks, not in tests). Each runs scaled down on a stack of its own;
+the five run at once, each in a process of its own, and each test reads its benchmark's report."""
 
+import asyncio
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+
+import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
-from bench import lifecycle, scale
+from bench import access_log, lifecycle, public_stats, scale, upload
 from bench.floor import UPDATES
 from bench.people import STEPS
 from bench.stack import Stack
@@ -13,14 +19,47 @@ PRODUCT_PROCESSES = {"api", "worker", "temporal", "postgres", "bench"}
 FLOOR_PROCESSES = {"temporal", "bench"}  # the bench process runs the floor's worker and SDK client
 
 
-async def test_the_lifecycle_benchmark_reports_the_product_beside_the_floor():
+async def _lifecycle() -> dict:
     async with Stack.started() as stack:
         report = await lifecycle.measure(stack.api_url, stack.temporal_address, stack.tokens, cases=2,
                                          concurrency=1, pids=stack.pids())
-        # The floor is one activity per update and nothing else.
         client = await Client.connect(stack.temporal_address)
         history = await client.get_workflow_handle(report["floor"]["workflow_id"]).fetch_history()
-    events = [event.event_type for event in history.events]
+    return report | {"floor_history": [int(event.event_type) for event in history.events]}
+
+
+async def _upload() -> dict:
+    async with upload.stack_with("postgres") as stack:
+        return await upload.measure(stack, "postgres", 8 * upload.MIB)
+
+
+BENCHMARKS = {
+    "lifecycle": _lifecycle,
+    "scale": lambda: scale.main_async([4, 8], requests=3, stuck_runs=1, settle=1.0),
+    "upload": _upload,
+    "access_log": lambda: access_log.main_async([1000, 5000], queries=5, reads=5),
+    "public_stats": lambda: public_stats.main_async(concurrency=5, seconds=1.5, cases=1),
+}
+
+
+def run_benchmark(name: str) -> dict:
+    return asyncio.run(BENCHMARKS[name]())
+
+
+@pytest.fixture(scope="module")
+def reports():
+    with ProcessPoolExecutor(len(BENCHMARKS), mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = {name: pool.submit(run_benchmark, name) for name in BENCHMARKS}
+
+        async def report(name: str) -> dict:
+            return await asyncio.wrap_future(futures[name])
+        yield report
+
+
+async def test_the_lifecycle_benchmark_reports_the_product_beside_the_floor(reports):
+    report = await reports("lifecycle")
+    # The floor is one activity per update and nothing else.
+    events = report["floor_history"]
     assert events.count(EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED) == len(UPDATES) == 8
     assert events.count(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED) == len(UPDATES)
     assert EventType.EVENT_TYPE_TIMER_STARTED not in events
@@ -63,8 +102,8 @@ async def test_the_lifecycle_benchmark_reports_the_product_beside_the_floor():
     assert cpu_target["ratio"] == cpu["ratio"] and cpu_target["ok"] is (cpu["ratio"] <= 2)
 
 
-async def test_the_scale_benchmark_seeds_and_measures_each_size():
-    report = await scale.main_async([4, 8], requests=3)
+async def test_the_scale_benchmark_seeds_and_measures_each_size(reports):
+    report = await reports("scale")
     assert [r["cases"] for r in report["results"]] == [4, 8]
     for result in report["results"]:
         assert {f"list_{name}_ms" for name in scale.LISTINGS} <= set(result)
@@ -73,11 +112,8 @@ async def test_the_scale_benchmark_seeds_and_measures_each_size():
     assert "get_case_ms" in report["growth_p99_first_to_last"]
 
 
-async def test_the_upload_benchmark_streams_a_file_both_ways_and_reports_the_apis_memory():
-    from bench import upload
-
-    async with upload.stack_with("postgres") as stack:
-        report = await upload.measure(stack, "postgres", 8 * upload.MIB)
+async def test_the_upload_benchmark_streams_a_file_both_ways_and_reports_the_apis_memory(reports):
+    report = await reports("upload")
     assert (report["status"], report["size_bytes"], report["content_type"]) == (201, 8 * upload.MIB, "video/mp4")
     assert report["sha256_matches"] and report["size_matches"]
     assert report["download"]["sha256_matches"] and report["download"]["size_matches"]
@@ -86,10 +122,8 @@ async def test_the_upload_benchmark_streams_a_file_both_ways_and_reports_the_api
     assert report["flat"] is (rss["peak_minus_before"] < report["flat_below_mib"])
 
 
-async def test_the_access_log_benchmark_seeds_queries_and_reads_a_case_with_the_trail_on_and_off():
-    from bench import access_log
-
-    report = await access_log.main_async([1000, 5000], queries=5, reads=5)
+async def test_the_access_log_benchmark_seeds_queries_and_reads_a_case_with_the_trail_on_and_off(reports):
+    report = await reports("access_log")
     assert [(r["entries"], r["cases"], r["users"]) for r in report["results"]] == [(1000, 20, 10), (5000, 100, 50)]
     for result in report["results"]:
         # Each query answered 200 with entries (the benchmark refuses an empty page), measured as many times as asked.
@@ -107,10 +141,8 @@ async def test_the_access_log_benchmark_seeds_queries_and_reads_a_case_with_the_
     assert all(isinstance(target["ok"], bool) for target in targets.values())
 
 
-async def test_the_public_stats_benchmark_reads_both_endpoints_and_the_desk_with_and_without_a_burst():
-    from bench import public_stats
-
-    report = await public_stats.main_async(concurrency=5, seconds=1.5, cases=1)
+async def test_the_public_stats_benchmark_reads_both_endpoints_and_the_desk_with_and_without_a_burst(reports):
+    report = await reports("public_stats")
     assert report["healthz"]["requests"] > 0 and report["public_stats"]["requests"] > 0
     assert set(report["healthz"]["statuses"]) == set(report["public_stats"]["statuses"]) == {"200"}
     assert report["ratio"] == round(report["public_stats"]["rps"] / report["healthz"]["rps"], 2)
