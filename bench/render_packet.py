@@ -88,7 +88,9 @@ def plain_python_docx(ctx: dict) -> bytes:
             for cell, column in zip(table.add_row().cells, columns, strict=True):
                 cell.text = str(item[column])
     doc.add_heading("Narrative", 3)
-    for paragraph in ctx["narrative"] + ctx["immunity"]["federal_authority"] + ctx["immunity"]["rationale"]:
+    analysis = [p for subject in ctx["subjects"] for part in ("authority", "necessary")
+                for p in subject[part]["analysis"]]
+    for paragraph in ctx["narrative"] + analysis + ctx["rationale"]:
         doc.add_paragraph(paragraph)
     out = io.BytesIO()
     doc.save(out)
