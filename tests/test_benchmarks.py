@@ -1,10 +1,8 @@
 """The benchmarks still run and report what docs/performance.md reads from them (no figure is judged
 here: speed targets live in the benchmarks, not in tests). Each runs scaled down on a stack of its own;
-the five run at once, each in a process of its own, and each test reads its benchmark's report."""
+those the session selects run at once (tests/in_parallel.py)."""
 
 import asyncio
-import multiprocessing
-from concurrent.futures import ProcessPoolExecutor
 
 import pytest
 from temporalio.api.enums.v1 import EventType
@@ -14,6 +12,7 @@ from bench import access_log, lifecycle, public_stats, scale, upload
 from bench.floor import UPDATES
 from bench.people import STEPS
 from bench.stack import Stack
+from tests import in_parallel
 
 PRODUCT_PROCESSES = {"api", "worker", "temporal", "postgres", "bench"}
 FLOOR_PROCESSES = {"temporal", "bench"}  # the bench process runs the floor's worker and SDK client
@@ -47,17 +46,18 @@ def run_benchmark(name: str) -> dict:
 
 
 @pytest.fixture(scope="module")
-def reports():
-    with ProcessPoolExecutor(len(BENCHMARKS), mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = {name: pool.submit(run_benchmark, name) for name in BENCHMARKS}
-
-        async def report(name: str) -> dict:
-            return await asyncio.wrap_future(futures[name])
-        yield report
+def benchmarks(request):
+    with in_parallel.started(request, run_benchmark) as futures:
+        yield futures
 
 
-async def test_the_lifecycle_benchmark_reports_the_product_beside_the_floor(reports):
-    report = await reports("lifecycle")
+@pytest.fixture
+async def report(request, benchmarks) -> dict:
+    return await in_parallel.report(request, benchmarks)
+
+
+@pytest.mark.stack_run("lifecycle")
+async def test_the_lifecycle_benchmark_reports_the_product_beside_the_floor(report):
     # The floor is one activity per update and nothing else.
     events = report["floor_history"]
     assert events.count(EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED) == len(UPDATES) == 8
@@ -102,8 +102,8 @@ async def test_the_lifecycle_benchmark_reports_the_product_beside_the_floor(repo
     assert cpu_target["ratio"] == cpu["ratio"] and cpu_target["ok"] is (cpu["ratio"] <= 2)
 
 
-async def test_the_scale_benchmark_seeds_and_measures_each_size(reports):
-    report = await reports("scale")
+@pytest.mark.stack_run("scale")
+async def test_the_scale_benchmark_seeds_and_measures_each_size(report):
     assert [r["cases"] for r in report["results"]] == [4, 8]
     for result in report["results"]:
         assert {f"list_{name}_ms" for name in scale.LISTINGS} <= set(result)
@@ -112,8 +112,8 @@ async def test_the_scale_benchmark_seeds_and_measures_each_size(reports):
     assert "get_case_ms" in report["growth_p99_first_to_last"]
 
 
-async def test_the_upload_benchmark_streams_a_file_both_ways_and_reports_the_apis_memory(reports):
-    report = await reports("upload")
+@pytest.mark.stack_run("upload")
+async def test_the_upload_benchmark_streams_a_file_both_ways_and_reports_the_apis_memory(report):
     assert (report["status"], report["size_bytes"], report["content_type"]) == (201, 8 * upload.MIB, "video/mp4")
     assert report["sha256_matches"] and report["size_matches"]
     assert report["download"]["sha256_matches"] and report["download"]["size_matches"]
@@ -122,8 +122,8 @@ async def test_the_upload_benchmark_streams_a_file_both_ways_and_reports_the_api
     assert report["flat"] is (rss["peak_minus_before"] < report["flat_below_mib"])
 
 
-async def test_the_access_log_benchmark_seeds_queries_and_reads_a_case_with_the_trail_on_and_off(reports):
-    report = await reports("access_log")
+@pytest.mark.stack_run("access_log")
+async def test_the_access_log_benchmark_seeds_queries_and_reads_a_case_with_the_trail_on_and_off(report):
     assert [(r["entries"], r["cases"], r["users"]) for r in report["results"]] == [(1000, 20, 10), (5000, 100, 50)]
     for result in report["results"]:
         # Each query answered 200 with entries (the benchmark refuses an empty page), measured as many times as asked.
@@ -141,8 +141,8 @@ async def test_the_access_log_benchmark_seeds_queries_and_reads_a_case_with_the_
     assert all(isinstance(target["ok"], bool) for target in targets.values())
 
 
-async def test_the_public_stats_benchmark_reads_both_endpoints_and_the_desk_with_and_without_a_burst(reports):
-    report = await reports("public_stats")
+@pytest.mark.stack_run("public_stats")
+async def test_the_public_stats_benchmark_reads_both_endpoints_and_the_desk_with_and_without_a_burst(report):
     assert report["healthz"]["requests"] > 0 and report["public_stats"]["requests"] > 0
     assert set(report["healthz"]["statuses"]) == set(report["public_stats"]["statuses"]) == {"200"}
     assert report["ratio"] == round(report["public_stats"]["rps"] / report["healthz"]["rps"], 2)

@@ -2,18 +2,15 @@
 
 Each drill runs its own stack of real processes (PostgreSQL, the Temporal dev server on disk, an
 SMTP server, the worker, the API under uvicorn) and carries Chicago scenarios through the HTTP API
-while one part of it fails. The four run at once, each in a process of its own (its stack's parts
-are stopped and started by blocking calls that must not hold up another drill's people), and each
-test reads its drill's report.
+while one part of it fails. The drills the session selects run at once (tests/in_parallel.py).
 """
 
 import asyncio
-import multiprocessing
-from concurrent.futures import Future, ProcessPoolExecutor
 
 import pytest
 
 from bench import faults
+from tests import in_parallel
 
 # A short request deadline, so that waiting out a fault shows up as 503s rather than slow answers.
 DEADLINE = 8.0
@@ -35,13 +32,14 @@ def run_drill(name: str) -> dict:
 
 
 @pytest.fixture(scope="module")
-def drills():
-    with ProcessPoolExecutor(len(DRILLS), mp_context=multiprocessing.get_context("spawn")) as pool:
-        yield {name: pool.submit(run_drill, name) for name in DRILLS}
+def drills(request):
+    with in_parallel.started(request, run_drill) as futures:
+        yield futures
 
 
-async def report_of(drills: dict[str, Future], name: str) -> dict:
-    return await asyncio.wrap_future(drills[name])
+@pytest.fixture
+async def report(request, drills) -> dict:
+    return await in_parallel.report(request, drills)
 
 
 def assert_every_case_ended_as_it_should(report: dict, cases: int) -> None:
@@ -54,22 +52,22 @@ def assert_every_case_ended_as_it_should(report: dict, cases: int) -> None:
     assert report["api"]["malformed_503"] == 0
 
 
-async def test_a_worker_killed_at_random_moments_loses_and_repeats_nothing(drills):
-    report = await report_of(drills, "worker_kill")
+@pytest.mark.stack_run("worker_kill")
+async def test_a_worker_killed_at_random_moments_loses_and_repeats_nothing(report):
     assert len(report["faults"]) >= 1 and all(f["worker_killed"] == "SIGKILL" for f in report["faults"])
     assert_every_case_ended_as_it_should(report, 4)
     assert report["api"]["slowest_seconds"] < DEADLINE + 2
 
 
-async def test_a_temporal_server_restarted_mid_run_resumes_every_case(drills):
-    report = await report_of(drills, "server_restart")
+@pytest.mark.stack_run("server_restart")
+async def test_a_temporal_server_restarted_mid_run_resumes_every_case(report):
     assert report["faults"][0]["down_seconds"] == 2.0
     assert_every_case_ended_as_it_should(report, 4)
     assert report["api"]["slowest_seconds"] < DEADLINE + 2
 
 
-async def test_a_database_outage_answers_503_and_activities_wait_it_out(drills):
-    report = await report_of(drills, "database_outage")
+@pytest.mark.stack_run("database_outage")
+async def test_a_database_outage_answers_503_and_activities_wait_it_out(report):
     assert_every_case_ended_as_it_should(report, 4)
     # People were told the service was unavailable, quickly, and the worker retried into the outage.
     assert report["api"]["statuses"].get("503", 0) > 0
@@ -77,8 +75,8 @@ async def test_a_database_outage_answers_503_and_activities_wait_it_out(drills):
     assert report["activity_retries"] > 0
 
 
-async def test_a_database_restored_from_a_backup_taken_mid_run_is_rebuilt_from_the_workflows(drills):
-    report = await report_of(drills, "restore")
+@pytest.mark.stack_run("restore")
+async def test_a_database_restored_from_a_backup_taken_mid_run_is_rebuilt_from_the_workflows(report):
     restore = report["faults"][0]
     assert restore["lifecycles_going_at_restore"] > 0, restore  # restored mid-run: people kept going after it
     # The backup missed work (events, documents) that the rebuild then wrote back from the workflows...
