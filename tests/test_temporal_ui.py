@@ -95,8 +95,10 @@ async def url(ui_settings, ui_server, sessions, ports):
     """The worker, and the whole app (API, desk, the UI's proxy) on the port the UI's codec endpoint names."""
     async with build_worker(ui_server.client, ui_settings, sessions):
         app = create_app(ui_settings)
+        # (At the end, a history long poll the closed browser left open is not waited out: it holds the proxy's
+        # request until the UI's server answers it, some seconds on.)
         server = uvicorn.Server(uvicorn.Config(_counted(app), host="127.0.0.1", port=ports["api"],
-                                               log_level="warning", lifespan="on"))
+                                               log_level="warning", lifespan="on", timeout_graceful_shutdown=1))
         task = asyncio.create_task(server.serve())
         while not server.started:
             if task.done():
