@@ -22,6 +22,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
+import psutil
 from alembic import command
 from alembic.config import Config
 
@@ -44,6 +45,10 @@ PEOPLE = {
 }
 
 
+class PartExited(RuntimeError):
+    """A part of the stack exited as it started (a port it was to listen on was taken meanwhile)."""
+
+
 class Stack:
     def __init__(self, root: Path, request_timeout: float) -> None:
         self.root = root
@@ -51,8 +56,6 @@ class Stack:
         self.maildir = root / "mail"
         self.temporal_port, self.ui_port = procs.free_port(), procs.free_port()
         self.api_port, self.smtp_port = procs.free_port(), procs.free_port()
-        self.temporal_address = f"127.0.0.1:{self.temporal_port}"
-        self.api_url = f"http://127.0.0.1:{self.api_port}"
         self.request_timeout = request_timeout
         self.tokens: dict[str, str] = {}
         self.user_ids: dict[str, str] = {}
@@ -72,6 +75,14 @@ class Stack:
             stack._stop_all()
             shutil.rmtree(root, ignore_errors=True)
 
+    @property
+    def temporal_address(self) -> str:
+        return f"127.0.0.1:{self.temporal_port}"
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.api_port}"
+
     # --- the parts
 
     async def _start(self) -> None:
@@ -81,15 +92,50 @@ class Stack:
         config.attributes["database_url"] = self.database_url
         await asyncio.to_thread(command.upgrade, config, "head")
         await self._create_people()
-        await self.start_temporal()
-        self._spawn("smtp", [sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{self.smtp_port}",
-                             "-c", "aiosmtpd.handlers.Mailbox", str(self.maildir)])
+        await self._on_free_ports(self.start_temporal, "temporal_port", "ui_port")
+        await self._on_free_ports(self._start_smtp, "smtp_port")
         self.start_worker()
-        await self.start_api()
+        await self._on_free_ports(self.start_api, "api_port")
+
+    async def _on_free_ports(self, start, *ports: str) -> None:
+        """Start a part on ports chosen free beforehand. Between the choosing and the binding another process may
+        take one (a stack started beside this one, a Temporal server's own ports), and the part then exits at
+        once: it is started again on others, twice at most."""
+        for attempt in range(3):
+            try:
+                return await start()
+            except PartExited:
+                if attempt == 2:
+                    raise
+                for port in ports:
+                    setattr(self, port, procs.free_port())
+
+    async def _start_smtp(self) -> None:
+        proc = self._spawn("smtp", [sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{self.smtp_port}",
+                                    "-c", "aiosmtpd.handlers.Mailbox", str(self.maildir)])
+        await self._until_listening("smtp", proc, self.smtp_port)
+
+    async def _until_listening(self, name: str, proc: subprocess.Popen, *ports: int, timeout: float = 60.0) -> None:
+        """Until `proc` itself listens on `ports`: an answer on one of them may come from another process that
+        took the port (another stack's server of the same kind)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise PartExited(f"the {name} exited (code {proc.returncode}); see {self.log_dir}")
+            try:
+                listening = {c.laddr.port for c in psutil.Process(proc.pid).net_connections("tcp")
+                             if c.status == psutil.CONN_LISTEN}
+            except psutil.NoSuchProcess:
+                listening = set()
+            if listening >= set(ports):
+                return
+            await asyncio.sleep(0.1)
+        raise TimeoutError(f"the {name} did not listen on {ports} within {timeout:.0f}s; see {self.log_dir}")
 
     async def start_api(self) -> None:
-        self._spawn("api", [sys.executable, "-m", "uvicorn", "--factory", "api.main:create_app", "--no-access-log",
-                            "--host", "127.0.0.1", "--port", str(self.api_port)])
+        proc = self._spawn("api", [sys.executable, "-m", "uvicorn", "--factory", "api.main:create_app",
+                                   "--no-access-log", "--host", "127.0.0.1", "--port", str(self.api_port)])
+        await self._until_listening("api", proc, self.api_port)
         await self._until_healthy()
 
     def stop_api(self) -> None:
@@ -127,6 +173,7 @@ class Stack:
     async def start_temporal(self) -> None:
         args = temporal.dev_server_args(self.temporal_port, self.ui_port, self.root / "temporal.db")
         proc = self._spawn("temporal", [str(temporal.binary("temporal")), *args])
+        await self._until_listening("temporal", proc, self.temporal_port, self.ui_port)
         await temporal.wait_ready(self.temporal_address, timeout=60, proc=proc)
 
     def stop_temporal(self) -> None:
@@ -140,6 +187,10 @@ class Stack:
         proc = self._children.pop("worker")
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
+
+    def running(self) -> list[str]:
+        """The parts started as children that are running now (PostgreSQL aside)."""
+        return sorted(name for name, proc in self._children.items() if proc.poll() is None)
 
     def pids(self) -> dict[str, int]:
         """The processes whose CPU and memory benchmarks report (PostgreSQL: its postmaster, whose

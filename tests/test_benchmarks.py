@@ -3,7 +3,9 @@ here: speed targets live in the benchmarks, not in tests). Each runs scaled down
 those the session selects run at once (tests/in_parallel.py)."""
 
 import asyncio
+import socket
 
+import httpx
 import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
@@ -32,7 +34,33 @@ async def _upload() -> dict:
         return await upload.measure(stack, "postgres", 8 * upload.MIB)
 
 
+async def _ports_taken() -> dict:
+    """A stack whose SMTP and API ports other processes take between their choosing and their binding, as a stack
+    started beside it may: the parts start on other ports."""
+    taken: list[socket.socket] = []
+
+    class Crowded(Stack):
+        async def _start(self) -> None:
+            for port in (self.smtp_port, self.api_port):
+                holder = socket.socket()
+                holder.bind(("127.0.0.1", port))
+                holder.listen()
+                taken.append(holder)
+            await super()._start()
+
+    try:
+        async with Crowded.started() as stack:
+            async with httpx.AsyncClient(base_url=stack.api_url) as http:
+                health = (await http.get("/healthz")).status_code
+            return {"taken": sorted(h.getsockname()[1] for h in taken), "smtp_port": stack.smtp_port,
+                    "api_port": stack.api_port, "healthz": health, "children": stack.running()}
+    finally:
+        for holder in taken:
+            holder.close()
+
+
 BENCHMARKS = {
+    "ports_taken": _ports_taken,
     "lifecycle": _lifecycle,
     "scale": lambda: scale.main_async([4, 8], requests=3, stuck_runs=1, settle=1.0),
     "upload": _upload,
@@ -158,3 +186,9 @@ async def test_the_public_stats_benchmark_reads_both_endpoints_and_the_desk_with
         assert door["burst"]["cache_statuses"].get("HIT", 0) > 0
         assert door["burst_reads_reaching_the_api"] < door["burst"]["requests"]
     assert all(isinstance(target["ok"], bool) for target in report["targets"].values())
+
+
+@pytest.mark.stack_run("ports_taken")
+async def test_a_stack_whose_ports_are_taken_before_they_bind_starts_its_parts_on_others(report):
+    assert report["smtp_port"] not in report["taken"] and report["api_port"] not in report["taken"], report
+    assert report["healthz"] == 200 and report["children"] == ["api", "smtp", "temporal", "worker"], report
