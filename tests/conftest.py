@@ -26,6 +26,8 @@ from domain.policy import Policy, load_policy
 from worker import build_worker
 from workflows.incident import IncidentWorkflow
 
+pytest_plugins = ["tests.in_parallel"]  # `report`: the drills and benchmarks run at once
+
 CHICAGO = load_policy(ROOT / "policy" / "chicago.toml")
 FAST = ROOT / "tests" / "fast_policy.toml"
 # The key the recorded histories under tests/histories/ were written with (fictional data: a test

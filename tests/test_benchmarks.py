@@ -2,7 +2,6 @@
 here: speed targets live in the benchmarks, not in tests). Each runs scaled down on a stack of its own;
 those the session selects run at once (tests/in_parallel.py)."""
 
-import asyncio
 import socket
 
 import httpx
@@ -14,7 +13,6 @@ from bench import access_log, lifecycle, public_stats, scale, upload
 from bench.floor import UPDATES
 from bench.people import STEPS
 from bench.stack import Stack
-from tests import in_parallel
 
 PRODUCT_PROCESSES = {"api", "worker", "temporal", "postgres", "bench"}
 FLOOR_PROCESSES = {"temporal", "bench"}  # the bench process runs the floor's worker and SDK client
@@ -59,7 +57,7 @@ async def _ports_taken() -> dict:
             holder.close()
 
 
-BENCHMARKS = {
+RUNS = {  # the benchmarks (and a stack whose ports are taken), each a coroutine to its report
     "ports_taken": _ports_taken,
     "lifecycle": _lifecycle,
     "scale": lambda: scale.main_async([4, 8], requests=3, stuck_runs=1, settle=1.0),
@@ -67,21 +65,6 @@ BENCHMARKS = {
     "access_log": lambda: access_log.main_async([1000, 5000], queries=5, reads=5),
     "public_stats": lambda: public_stats.main_async(concurrency=5, seconds=1.5, cases=1),
 }
-
-
-def run_benchmark(name: str) -> dict:
-    return asyncio.run(BENCHMARKS[name]())
-
-
-@pytest.fixture(scope="module")
-def benchmarks(request):
-    with in_parallel.started(request, run_benchmark) as futures:
-        yield futures
-
-
-@pytest.fixture
-async def report(request, benchmarks) -> dict:
-    return await in_parallel.report(request, benchmarks)
 
 
 @pytest.mark.stack_run("lifecycle")

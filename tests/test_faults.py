@@ -5,17 +5,14 @@ SMTP server, the worker, the API under uvicorn) and carries Chicago scenarios th
 while one part of it fails. The drills the session selects run at once (tests/in_parallel.py).
 """
 
-import asyncio
-
 import pytest
 
 from bench import faults
-from tests import in_parallel
 
 # A short request deadline, so that waiting out a fault shows up as 503s rather than slow answers.
 DEADLINE = 8.0
 
-DRILLS = {
+RUNS = {  # the drills, each a coroutine to its report
     "worker_kill": lambda: faults.drill(faults.worker_kills(2, gap=(0.5, 2.0)), cases=4, concurrency=4, think=0.5,
                                         seed=11, request_timeout=DEADLINE),
     "server_restart": lambda: faults.drill(faults.server_restart(after=2.0, down=2.0), cases=4, concurrency=4,
@@ -25,21 +22,6 @@ DRILLS = {
     "restore": lambda: faults.drill(faults.restore(dump_after=2.0, restore_after=3.0), cases=4, concurrency=4,
                                     think=1.5, seed=14, request_timeout=DEADLINE),
 }
-
-
-def run_drill(name: str) -> dict:
-    return asyncio.run(DRILLS[name]())
-
-
-@pytest.fixture(scope="module")
-def drills(request):
-    with in_parallel.started(request, run_drill) as futures:
-        yield futures
-
-
-@pytest.fixture
-async def report(request, drills) -> dict:
-    return await in_parallel.report(request, drills)
 
 
 def assert_every_case_ended_as_it_should(report: dict, cases: int) -> None:
