@@ -11,6 +11,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 ROOT = Path(__file__).resolve().parent
 # Known to everyone: only for development and tests, refused in production.
 DEVELOPMENT_KEYS = "dev-1:" + "ZGV2ZWxvcG1lbnQta2V5LW5vdC1hLXNlY3JldC0wMDA="
+DEVELOPMENT_ACTOR_KEYS = "dev-actor-1:" + "ZGV2ZWxvcG1lbnQtYWN0b3Ita2V5LW5vdC1zZWNyZXQ="
 
 
 class Settings(BaseSettings):
@@ -40,6 +41,10 @@ class Settings(BaseSettings):
     # Payload encryption keys, "id:base64(32 bytes)[,id:...]": the first encrypts, all decrypt. Required in
     # production; development and tests fall back to a published key that protects nothing.
     encryption_keys: str | None = None
+    # Keys signing who takes each step (actor_assertions.py), "id:base64(32 bytes)[,id:...]", the same in the API,
+    # the CLI and the worker: the first signs, all verify. Required in production; `make run` makes its own, and
+    # development and tests otherwise fall back to a published key that proves nothing.
+    actor_keys: SecretStr | None = None
     # Failed authentications allowed per client per minute before it gets 429.
     auth_failures_per_minute: int = 30
     # Reverse proxies (addresses or CIDR ranges, comma-separated) whose X-Forwarded-For is believed; from any
@@ -126,6 +131,9 @@ class Settings(BaseSettings):
     def _keys_outside_development(self) -> "Settings":
         if self.env == "production" and not self.encryption_keys:
             raise ValueError("REFERRALS_ENCRYPTION_KEYS is required in production (id:base64 of 32 random bytes)")
+        if self.env == "production" and not self.actor_keys:
+            raise ValueError("REFERRALS_ACTOR_KEYS is required in production (id:base64 of 32 random bytes, the same "
+                             "in the API and the worker)")
         return self
 
     @model_validator(mode="after")
@@ -147,6 +155,10 @@ class Settings(BaseSettings):
     @property
     def effective_encryption_keys(self) -> str:
         return self.encryption_keys or DEVELOPMENT_KEYS
+
+    @property
+    def effective_actor_keys(self) -> str:
+        return self.actor_keys.get_secret_value() if self.actor_keys else DEVELOPMENT_ACTOR_KEYS
 
     def case_url(self, case_id: str) -> str:
         return f"{self.public_url.rstrip('/')}/incidents/{case_id}"

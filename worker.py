@@ -29,18 +29,20 @@ from domain.policy import Policy, PolicyError, load_policy
 from observability import tracing
 from observability.worker_metrics import prometheus_runtime
 from store.engine import async_engine, session_factory
-from temporal_client import connect
+from temporal_client import connect, verifying, worker_client
 from workflows.digest import SCHEDULE_ID, DigestWorkflow
 from workflows.incident import IncidentWorkflow
 from workflows.publication import SCHEDULE_ID as PUBLICATION_SCHEDULE_ID, PublishStatsWorkflow
 
 
 def build_worker(client: Client, settings: Settings, sessions) -> Worker:
+    """Polls on `client`'s connection, refusing unencrypted payloads and updates whose actor assertion does not hold
+    (actor_assertions.py)."""
     policy = load_policy(settings.policy_file)  # the notifier's words, the public figures' districts and statutes
     notifier = build_notifier(sessions, settings, policy)
     store = CaseStore(sessions)
     return Worker(
-        client,
+        worker_client(client, settings),
         task_queue=settings.task_queue,
         workflows=[IncidentWorkflow, DigestWorkflow, PublishStatsWorkflow],
         activities=[
@@ -52,7 +54,7 @@ def build_worker(client: Client, settings: Settings, sessions) -> Worker:
             notifier.deliver_document,
             Publisher(sessions, policy).publish,
         ],
-        interceptors=[logs.ActivityLogContext()],
+        interceptors=[verifying(settings), logs.ActivityLogContext()],
         max_cached_workflows=settings.max_cached_workflows,
     )
 
@@ -102,6 +104,7 @@ async def main() -> None:
     logs.configure(settings.effective_log_format, settings.log_level)
     policy = load_policy(settings.policy_file)  # a malformed policy stops the worker here, naming the key
     parse_keys(settings.effective_encryption_keys)  # and so do malformed encryption keys
+    parse_keys(settings.effective_actor_keys, "REFERRALS_ACTOR_KEYS")  # and actor keys
     engine = async_engine(settings.database_url)
     # The SDK's runtime serves /metrics: its own metrics and the product's, recorded through its meter.
     try:

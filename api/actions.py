@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import structlog
 from pydantic import BaseModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client, WithStartWorkflowOperation, WorkflowUpdateFailedError
@@ -15,7 +16,9 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes, Workfl
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
+import actor_assertions
 from api.deps import actor_of
+from codec import UNENCRYPTED
 from api.errors import REJECTION_STATUS, ApiError, refuse_clock_problems, refuse_outside_policy
 from config import Settings
 from domain import search_attributes as sa
@@ -51,6 +54,7 @@ from store.tables import AppUser, Incident
 from workflows.incident import IncidentWorkflow
 from workflows.status import summary
 
+log = structlog.get_logger()
 # Idempotency keys map to case ids in a namespace of their own, per filing user.
 IDEMPOTENCY_NAMESPACE = uuid.UUID("6f1c3a52-8d0e-4f4e-9a57-2b8f4f0c1d11")
 
@@ -164,6 +168,12 @@ async def file_case(filing: FilingRequest | IncidentFiling, user: AppUser, sessi
 
 
 def _refusal(cause: BaseException | None) -> ApiError:
+    if isinstance(cause, ApplicationError) and cause.type in (actor_assertions.REFUSED, UNENCRYPTED):
+        # The worker did not believe the API: its keys or its clock differ from the API's, never the person's fault.
+        log.error("step_refused_by_worker", reason=cause.message)
+        return ApiError(500, f"the worker refused the step ({cause.message}); REFERRALS_ACTOR_KEYS and "
+                             "REFERRALS_ENCRYPTION_KEYS must be the same in the API and the worker, and their clocks "
+                             "agree")
     if isinstance(cause, ApplicationError) and cause.type in RejectionKind.__members__.values():
         detail = cause.details[0] if cause.details else {}
         field = detail.get("field") if isinstance(detail, dict) else None

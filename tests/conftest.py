@@ -18,7 +18,7 @@ from domain.enums import Role
 from domain.messages import NewUser
 from store import users
 from store.engine import async_engine, session_factory
-from temporal_client import data_converter
+from temporal_client import data_converter, signing
 from tests.receivers import SmtpSink, WebhookSink
 from domain.case import IncidentInput, workflow_id_for
 from domain.messages import Actor, IncidentFiling
@@ -36,6 +36,8 @@ FAST = ROOT / "tests" / "fast_policy.toml"
 HISTORY_KEY = "history-1:aGlzdG9yaWVzLXJlY29yZGVkLWZvci1yZXBsYXktMDE="
 _FRESH = "test-1:" + base64.b64encode(os.urandom(32)).decode()
 TEST_KEYS = f"{HISTORY_KEY},{_FRESH}" if os.environ.get("RECORD_HISTORIES") else f"{_FRESH},{HISTORY_KEY}"
+# The steps' signing key (actor_assertions.py): the API's, the worker's and the test clients' own.
+TEST_ACTOR_KEYS = "test-actor-1:" + base64.b64encode(os.urandom(32)).decode()
 FILER = Actor(user_id="u-officer", name="P.O. Ana Ruiz", roles=[Role.OFFICER], district="010", star="12345")
 
 
@@ -68,6 +70,7 @@ async def dev_server():
         dev_server_existing_path=str(temporal.binary("temporal")),
         search_attributes=sa.ALL,
         data_converter=data_converter(TEST_KEYS),
+        interceptors=[signing(TEST_ACTOR_KEYS)],
         dev_server_log_level="error",
     )
     yield env
@@ -79,6 +82,7 @@ async def time_env():
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=str(temporal.binary("temporal-test-server")),
         data_converter=data_converter(TEST_KEYS),
+        interceptors=[signing(TEST_ACTOR_KEYS)],
     )
     await temporal.register_search_attributes(env.client)
     yield env
@@ -93,7 +97,8 @@ async def start_case(time_env, sessions, database_url):
     are being served, including the workflows of earlier tests.
     """
     queue = f"wf-{uuid.uuid4()}"
-    worker_settings = Settings(env="test", database_url=database_url, task_queue=queue, encryption_keys=TEST_KEYS)
+    worker_settings = Settings(env="test", database_url=database_url, task_queue=queue, encryption_keys=TEST_KEYS,
+                               actor_keys=TEST_ACTOR_KEYS)
     async with build_worker(time_env.client, worker_settings, sessions):
         async def start(filing: dict, *, policy: Policy = CHICAGO, filed_by: Actor = FILER,
                         continue_after_events: int | None = None):
@@ -133,6 +138,7 @@ def settings(database_url, dev_server, smtp_sink, webhook_sink) -> Settings:
         smtp_url=smtp_sink.url,
         webhook_url=webhook_sink.url,
         encryption_keys=TEST_KEYS,
+        actor_keys=TEST_ACTOR_KEYS,
         # Failures are counted in PostgreSQL, across every app the suite starts: tests that mean to reach the
         # limit set a low one from an address of their own.
         auth_failures_per_minute=10_000,
