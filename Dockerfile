@@ -24,4 +24,5 @@ COPY . .
 ENV PATH=/opt/venv/bin:$PATH PYTHONPATH=/app PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
 USER referrals
 EXPOSE 8000
-CMD ["uvicorn", "--factory", "api.main:create_app", "--host", "0.0.0.0", "--port", "8000"]
+# --no-proxy-headers: only REFERRALS_TRUSTED_PROXIES may name the client's address (api/client_address.py).
+CMD ["uvicorn", "--factory", "api.main:create_app", "--no-proxy-headers", "--host", "0.0.0.0", "--port", "8000"]

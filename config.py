@@ -82,10 +82,6 @@ class Settings(BaseSettings):
     # expiry and revocation end it sooner), and how long without activity before the session locks.
     web_session_hours: float = Field(default=12, gt=0, le=24 * 30)
     session_idle_minutes: float = Field(default=30, gt=0)
-    # Failed sign-ins for one account within the window lock it for `account_lock_minutes` (an admin may unlock).
-    account_lock_failures: int = Field(default=5, ge=1)
-    account_lock_window_minutes: float = Field(default=10, gt=0)
-    account_lock_minutes: float = Field(default=30, gt=0)
     # Sign-in at the department's OpenID provider (found by discovery from the issuer). Unset: tokens only.
     oidc_issuer: str | None = None
     oidc_client_id: str | None = None

@@ -1,5 +1,6 @@
 """Who is calling, for the API and the desk alike: the product's own tokens, or the provider's JWT access tokens;
-the failures counted by client and by account where every API process sees them, and each in the access trail."""
+the failures counted by client address where every API process sees them, and each in the access trail. Valid
+credentials always pass; failing attempts from an address past its limit are answered 429."""
 
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -28,37 +29,35 @@ class Refusal(Exception):
     headers: dict[str, str] = field(default_factory=dict)
 
 
-async def client_blocked(request: Request, session: AsyncSession, failures: int) -> None:
+async def throttle(request: Request, session: AsyncSession, *, action: str, failures: int | None = None,
+                   who: str | None = None) -> None:
+    """A failing attempt from an address past its limit is answered 429, and not counted, so the wait it names
+    holds. Only failing attempts come here: valid credentials always pass, whatever others did from the address."""
     settings = request.app.state.settings
+    client = client_address(request)
+    if failures is None:
+        failures = await auth_limits.count(session, auth_limits.CLIENT, client, CLIENT_WINDOW)
     if failures >= settings.auth_failures_per_minute:
-        client = client_address(request)
         wait = await auth_limits.retry_after(session, auth_limits.CLIENT, client, CLIENT_WINDOW)
-        await record(request, "authenticate", "refused", details={"reason": "too_many_failures"})
+        await record(request, action, "refused", who=who, details={"reason": "too_many_failures"})
         raise Refusal(429, "too many failed authentications from this client; try again later", "too_many_failures",
                       {"Retry-After": str(wait)})
 
 
 async def failed(request: Request, session: AsyncSession, *, action: str, reason: str, message: str,
                  account: AppUser | None = None, who: str | None = None, status: int = 401) -> Refusal:
-    """Counts the failure against the client and, when it names one, the account (locking it past the limit);
-    records both in the trail; answers the refusal to raise."""
-    settings = request.app.state.settings
+    """Counts the failure against the client's address, never against the account it names: a token is 256
+    random bits, so locking the account would stop no guessing and would let anyone lock its owner out. Records
+    it in the trail (with the account named, if any) and answers the refusal to raise."""
     await auth_limits.failed(session, auth_limits.CLIENT, client_address(request))
     log.warning("authentication_failed", reason=reason, client=client_address(request), via=action)
     await record(request, action, "failed", user=account, who=who, details={"reason": reason})
-    if account is not None:
-        until = await auth_limits.lock_if_over(
-            session, account, failures=settings.account_lock_failures,
-            window=timedelta(minutes=settings.account_lock_window_minutes),
-            lock_for=timedelta(minutes=settings.account_lock_minutes))
-        if until is not None:
-            log.warning("account_locked", user_id=account.id)
-            await record(request, "account_locked", "allowed", user=account,
-                         details={"until": until.isoformat(), "failures": settings.account_lock_failures})
     return Refusal(status, message, reason)
 
 
 async def refuse_if_locked(request: Request, session: AsyncSession, user: AppUser, action: str) -> None:
+    """Nothing here locks an account any more (failures count against the address); a lock set before still
+    holds until its time passes or an admin unlocks it."""
     if auth_limits.locked(user):
         await record(request, action, "refused", user=user, details={"reason": "account_locked"})
         raise Refusal(401 if action == "authenticate" else 403,
@@ -74,9 +73,10 @@ async def token_user(request: Request, session: AsyncSession, token: str | None,
     if token and provider is not None and provider_tokens and oidc.looks_like_jwt(token):
         return await provider_token_user(request, session, provider, token)
     user, failures = await users.authenticate(session, token or "", client_address(request), CLIENT_WINDOW)
-    await client_blocked(request, session, failures)
     if user is None:
+        # The same one round trip answers a valid token and a wrong one; only the wrong one meets the limit.
         named = users.account_named(token) if token else None
+        await throttle(request, session, action=action, failures=failures, who=named)
         account = await users.find(session, named) if named else None
         raise await failed(
             request, session, action=action, reason="missing" if not token else "rejected", account=account,
@@ -87,12 +87,14 @@ async def token_user(request: Request, session: AsyncSession, token: str | None,
 
 
 async def provider_token_user(request: Request, session: AsyncSession, provider: oidc.Provider, token: str) -> AppUser:
-    await client_blocked(request, session, await auth_limits.count(
-        session, auth_limits.CLIENT, client_address(request), CLIENT_WINDOW))
+    """The token is checked before the address's limit, so that a genuine one passes whatever others did from
+    there; one the provider did not sign (or that has expired) meets the limit first. A genuine token refused here
+    (no second factor, no role, revoked) is answered with its reason and counted."""
     settings = request.app.state.settings
     try:
         claims = await provider.access_token_claims(token)
     except oidc.Refused as refused:
+        await throttle(request, session, action="authenticate")
         raise await failed(request, session, action="authenticate", reason=refused.reason,
                            message=f"the provider's access token was refused: {refused.message}") from None
     except oidc.ProviderUnavailable as exc:

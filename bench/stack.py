@@ -134,7 +134,8 @@ class Stack:
 
     async def start_api(self) -> None:
         proc = self._spawn("api", [sys.executable, "-m", "uvicorn", "--factory", "api.main:create_app",
-                                   "--no-access-log", "--host", "127.0.0.1", "--port", str(self.api_port)])
+                                   "--no-access-log", "--no-proxy-headers", "--host", "127.0.0.1",
+                                   "--port", str(self.api_port)])
         await self._until_listening("api", proc, self.api_port)
         await self._until_healthy()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import socket
 import subprocess
@@ -122,6 +123,7 @@ def _run(stack: ExitStack) -> None:
                REFERRALS_TEMPORAL_UI_UPSTREAM=ui_direct,  # the API proxies it: the cases' links go to ui_url
                REFERRALS_SMTP_URL=os.environ.get("REFERRALS_SMTP_URL", f"smtp://127.0.0.1:{smtp_port}"),
                REFERRALS_WORKER_METRICS_BIND=f"127.0.0.1:{metrics_port}")  # fmt: skip
+    env.setdefault("REFERRALS_ACTOR_KEYS", _actor_keys(var))
 
     provider = None
     if os.environ.get("OIDC", "") not in ("", "0"):  # make run OIDC=1: a real OpenID provider for the desk
@@ -140,8 +142,9 @@ def _run(stack: ExitStack) -> None:
     print("devstack: starting worker and API", flush=True)
     children = {"Temporal server": server_proc, "SMTP sink": smtp_proc}
     children["worker"] = _start_child(stack, "worker", [sys.executable, "worker.py"], env=env, cwd=ROOT)
+    # --no-proxy-headers: only REFERRALS_TRUSTED_PROXIES may name the client's address (api/client_address.py).
     api_args = [sys.executable, "-m", "uvicorn", "--factory", "api.main:create_app", "--no-access-log",
-                "--host", "127.0.0.1", "--port", str(api_port)]  # fmt: skip
+                "--no-proxy-headers", "--host", "127.0.0.1", "--port", str(api_port)]  # fmt: skip
     children["API"] = _start_child(stack, "API", api_args, env=env, cwd=ROOT)
     _wait_healthy(f"{api_url}/healthz", children)
 
@@ -158,6 +161,16 @@ def _run(stack: ExitStack) -> None:
     while True:
         _check_alive(children)
         time.sleep(0.5)
+
+
+def _actor_keys(var: Path) -> str:
+    """The key the API and the worker sign and check each step's actor with: this stack's own, made once and kept
+    in var/ (readable by its owner alone), never the published development key."""
+    path = var / "actor-keys"
+    if not path.exists():
+        path.touch(mode=0o600)
+        path.write_text("make-run-1:" + base64.b64encode(os.urandom(32)).decode())
+    return path.read_text().strip()
 
 
 def main() -> int:

@@ -1,6 +1,6 @@
 """Failed authentications, counted in PostgreSQL so that every API process sees the same counts: by client
-address (a sliding minute) and by account (five in ten minutes lock it). Rows older than the longest window
-are deleted as new ones come, so the table holds only the last hour's failures."""
+address, in a sliding minute. Never by account: a token is 256 random bits, so a lock would stop no guessing and
+would let anyone who knows a user's id lock its owner out. Rows older than an hour are deleted as new ones come."""
 
 from datetime import UTC, datetime, timedelta
 
@@ -10,7 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from store.tables import AppUser, AuthFailure
 
-CLIENT, ACCOUNT = "client", "account"
+CLIENT, ACCOUNT = "client", "account"  # account: rows from before, only deleted
 KEPT = timedelta(hours=1)
 
 
@@ -35,19 +35,8 @@ async def failed(session: AsyncSession, kind: str, key: str) -> None:
     await session.commit()
 
 
-async def lock_if_over(session: AsyncSession, user: AppUser, *, failures: int, window: timedelta,
-                       lock_for: timedelta) -> datetime | None:
-    """Counts one more failure for the account; past the limit, locks it and answers until when."""
-    await failed(session, ACCOUNT, user.id)
-    if await count(session, ACCOUNT, user.id, window) < failures:
-        return None
-    user.locked_until = datetime.now(UTC) + lock_for
-    session.add(user)
-    await session.commit()
-    return user.locked_until
-
-
 async def unlock(session: AsyncSession, user: AppUser) -> None:
+    """Ends a lock set before accounts stopped being locked (and forgets the account's old failures)."""
     user.locked_until = None
     session.add(user)
     await session.exec(delete(AuthFailure).where(AuthFailure.kind == ACCOUNT, AuthFailure.key == user.id))

@@ -1,5 +1,6 @@
 """Users and their bearer tokens: random, shown once, stored only as a SHA-256 hash. A token names its account
-(`ref_<user id>_<secret>`), as a user name goes with a password, so that failed attempts count against it."""
+(`ref_<user id>_<secret>`), so that the access trail can say which account a failed attempt tried; the failure
+counts against the caller's address, never against that account."""
 
 import hashlib
 import secrets

@@ -182,7 +182,7 @@ async def test_revoked_and_expired_tokens_are_refused(api, people, database_url,
     assert referrals(database_url, "users", "revoke", "nobody@test.invalid").returncode == 1
 
 
-async def test_failed_authentication_is_rate_limited_per_client(settings, worker):
+async def test_failed_authentication_is_rate_limited_per_client(settings, worker, people):
     from structlog.testing import capture_logs
 
     from api.main import create_app
@@ -200,6 +200,9 @@ async def test_failed_authentication_is_rate_limited_per_client(settings, worker
             blocked = await client.get("/users/me", headers=bad)
             assert blocked.status_code == 429 and int(blocked.headers["retry-after"]) >= 1
             assert blocked.json()["error"]["code"] == "too_many_requests"
+            # Valid credentials from the same client pass; its failing attempts stay refused.
+            assert (await client.get("/users/me", headers=people.headers("auditor"))).status_code == 200
+            assert (await client.get("/users/me", headers=bad)).status_code == 429
         other = httpx.ASGITransport(app=app, client=("198.51.100.9", 5000))
         async with httpx.AsyncClient(transport=other, base_url="http://api") as client:
             assert (await client.get("/users/me", headers=bad)).status_code == 401  # another client is not blocked

@@ -28,6 +28,7 @@ SECRETS = {
     "POSTGRES_PASSWORD": "pgSuperSecret1",
     "REFERRALS_DB_PASSWORD": "appSecret2",
     "REFERRALS_ENCRYPTION_KEYS": "k1:" + base64.b64encode(os.urandom(32)).decode(),
+    "REFERRALS_ACTOR_KEYS": "a1:" + base64.b64encode(os.urandom(32)).decode(),
     "REFERRALS_EVIDENCE_S3_SECRET_KEY": "minioSecret3",
 }
 # Compose refuses a "$" that starts none of "$$", "${NAME...}" and "$NAME".
@@ -203,7 +204,7 @@ def test_every_setting_reaches_the_application_services(service):
     environment = raw_compose()["services"][service]["environment"]
     missing = [names[0] for names in setting_env_names() if not set(names) & set(environment)]
     assert missing == []
-    for required in ("DATABASE_URL", "REFERRALS_ENCRYPTION_KEYS", "REFERRALS_TEMPORAL_ADDRESS"):
+    for required in ("DATABASE_URL", "REFERRALS_ENCRYPTION_KEYS", "REFERRALS_ACTOR_KEYS", "REFERRALS_TEMPORAL_ADDRESS"):
         assert environment[required] is not None
 
 
