@@ -1,5 +1,6 @@
 """The command line and the policy file."""
 
+import base64
 import json
 import os
 import socket
@@ -92,16 +93,23 @@ def test_the_worker_says_where_it_cannot_serve_metrics(database_url):
             assert f"REFERRALS_WORKER_METRICS_BIND='{bind}'" in done.stderr and "Traceback" not in done.stderr
 
 
-def test_production_refuses_to_start_without_encryption_keys(database_url):
+def test_production_refuses_to_start_without_encryption_or_actor_keys(database_url):
     env = {k: v for k, v in os.environ.items() if not k.startswith("REFERRALS_")}
     env.update(DATABASE_URL=database_url, REFERRALS_ENV="production")
     done = subprocess.run([sys.executable, "worker.py"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode != 0
     assert "REFERRALS_ENCRYPTION_KEYS is required in production" in done.stderr
     assert "Traceback" not in done.stderr
+    good = "k1:" + base64.b64encode(os.urandom(32)).decode()
+    unsigned = subprocess.run([sys.executable, "worker.py"], cwd=ROOT, capture_output=True, text=True, timeout=60,
+                              env={**env, "REFERRALS_ENCRYPTION_KEYS": good})
+    assert unsigned.returncode != 0 and "REFERRALS_ACTOR_KEYS is required in production" in unsigned.stderr
     bad = subprocess.run([sys.executable, "worker.py"], cwd=ROOT, capture_output=True, text=True, timeout=60,
-                         env={**env, "REFERRALS_ENCRYPTION_KEYS": "k1:short"})
-    assert bad.returncode != 0 and "'k1' is not 'id:<32 bytes, base64>'" in bad.stderr
+                         env={**env, "REFERRALS_ENCRYPTION_KEYS": "k1:short", "REFERRALS_ACTOR_KEYS": good})
+    assert bad.returncode != 0 and "REFERRALS_ENCRYPTION_KEYS: 'k1' is not 'id:<32 bytes, base64>'" in bad.stderr
+    bad = subprocess.run([sys.executable, "worker.py"], cwd=ROOT, capture_output=True, text=True, timeout=60,
+                         env={**env, "REFERRALS_ENCRYPTION_KEYS": good, "REFERRALS_ACTOR_KEYS": "a1:short"})
+    assert bad.returncode != 0 and "REFERRALS_ACTOR_KEYS: 'a1' is not 'id:<32 bytes, base64>'" in bad.stderr
 
 
 def test_the_api_will_not_start_on_a_malformed_policy(tmp_path, settings):
