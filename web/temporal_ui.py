@@ -14,12 +14,16 @@ inputs, summaries and details decrypted with no setting to find.
   app itself proxies the UI, streaming, behind the same check.
 
 The UI uses neither websockets nor server-sent events: its pages and its JSON API (`/temporal/api/v1/...`, polled)
-are plain HTTP requests, which is all the proxy carries.
+are plain HTTP requests, which is all the proxy carries. It is read-only (web/ui_paths.py): a path in any form but
+the plain one is refused (400), and only the UI's pages, its reads and the product's queries go through (403 for
+the rest); what goes through is sent on in the plain form. Its pages carry a Content-Security-Policy of their own:
+the UI's scripts from this origin and its one inline script by a nonce made for each page.
 """
 
 import re
+import secrets
 from contextlib import asynccontextmanager
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 import httpx
 import structlog
@@ -32,8 +36,12 @@ from domain.enums import Role
 from domain.permissions import Operation, allowed
 from domain.words import label
 from api import trail
+from web import ui_paths
 from web.auth import SESSION_COOKIE, SIGNIN_COOKIE, Desk, find_desk, sign_in_url
 from web.pages import render
+from workflows.digest import DigestWorkflow
+from workflows.incident import IncidentWorkflow
+from workflows.publication import PublishStatsWorkflow
 
 log = structlog.get_logger()
 PATH = "/temporal"
@@ -42,6 +50,8 @@ METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 # RFC 9110 7.6.1: meant for one connection only, never forwarded (and any header `Connection` names).
 HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "proxy-connection",
                         "te", "trailer", "trailers", "transfer-encoding", "upgrade"})
+# The header that has the UI's server (its grpc-gateway) take a POST as another method: never sent on.
+METHOD_OVERRIDE = "x-http-method-override"
 # The desk's own cookies stay with the desk: the UI's server never sees a session.
 OWN_COOKIES = frozenset({SESSION_COOKIE, SIGNIN_COOKIE})
 # The UI's server (2.54.1) registers its markdown page, which the frames of a case's summary and details load, at
@@ -49,6 +59,13 @@ OWN_COOKIES = frozenset({SESSION_COOKIE, SIGNIN_COOKIE})
 # index, and the frames read "404 Not Found". Asked with the public path twice, it reaches the page (nginx in
 # production does the same, deploy/nginx/temporal-ui.conf).
 RENDER = f"{PATH}/render"
+# The queries the UI may ask: the product's own (read-only by the SDK's rules) and the SDK's built-in ones.
+QUERIES = ui_paths.queries_of(IncidentWorkflow, DigestWorkflow, PublishStatsWorkflow) | ui_paths.BUILT_IN_QUERIES
+READ_ONLY = "the Temporal UI is read-only here: take the case's steps on the desk"
+# The UI's scripts and styles from this origin (its styles are inline too, and its one inline script, which starts
+# it, carries the page's nonce), its calls to this origin only (its API and the codec), in frames of this origin.
+CSP = ("default-src 'self'; script-src 'self'{nonce}; style-src 'self' 'unsafe-inline'; connect-src 'self'; "
+       "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'self'")
 
 router = APIRouter(include_in_schema=False)  # the check and its refusal page: always
 proxy_router = APIRouter(include_in_schema=False)  # the UI itself: only with an upstream set
@@ -79,15 +96,11 @@ def case_path(ui_path: str) -> str | None:
     return None
 
 
-QUERY = re.compile(rf"{API_PATH}v1/namespaces/[^/]+/workflows/[^/]+/query/.+")
-
-
 def read_only(method: str, path: str) -> bool:
-    """Pages, assets and the UI's reads; and its queries, POSTs that change nothing. Never terminate, reset, signal,
-    cancel or a batch: cases change only through the desk and the API, with their permissions and audit trail."""
-    if method in ("GET", "HEAD"):
-        return True
-    return method == "POST" and QUERY.fullmatch(path) is not None
+    """Pages, assets and the UI's reads; and the product's queries, POSTs that change nothing. Never terminate,
+    reset, signal, update, cancel or a batch: cases change only through the desk and the API, with their
+    permissions and audit trail. `path` is the plain form (web/ui_paths.normalise)."""
+    return ui_paths.allowed(method, path, QUERIES)
 
 
 def _case_id(path: str) -> str | None:
@@ -140,21 +153,42 @@ async def proxy(request: Request, rest: str = ""):
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     if desk is None or not may_open(desk):
         return refusal(request, desk, request.method, target)
-    if not read_only(request.method, request.url.path):
-        await trail.record(request, "temporal_ui_write", trail.REFUSED, user=desk.user,
-                           case_id=_case_id(request.url.path), details={"method": request.method})
-        return error_response(403, "the Temporal UI is read-only here: take the case's steps on the desk")
-    if request.url.path.startswith(API_PATH) and (case_id := _case_id(request.url.path)) is not None:
+    try:
+        path = ui_paths.normalise(_raw_path(request))
+    except ui_paths.Malformed as malformed:
+        await _record_refused(request, desk, None, reason=f"the address {malformed}")
+        return error_response(400, f"the Temporal UI's address {malformed}: open it from the desk's link")
+    if not read_only(request.method, path):
+        await _record_refused(request, desk, _case_id(path))
+        return error_response(403, READ_ONLY)
+    if path.startswith(API_PATH) and (case_id := _case_id(path)) is not None:
         await trail.record(request, "temporal_ui_read", trail.ALLOWED, user=desk.user, case_id=case_id)
-    elif request.url.path.rstrip("/").endswith("/workflows") and request.url.path.startswith(API_PATH):
+    elif path.startswith(API_PATH) and path.endswith("/workflows"):
         await trail.record(request, "temporal_ui_list", trail.ALLOWED, user=desk.user, details=trail.filters(request))
+    return await _forward(request, path)
+
+
+def _raw_path(request: Request) -> str:
+    """The path as the browser sent it, still percent-encoded (what the UI's server would read)."""
+    raw = request.scope.get("raw_path")
+    return raw.decode("latin-1") if raw else quote(request.url.path, safe="/")
+
+
+async def _record_refused(request: Request, desk: Desk, case_id: str | None, reason: str | None = None) -> None:
+    """A refused call in the access trail: a write (`temporal_ui_write`) or, for a read in a path's odd form, a
+    read (`temporal_ui_read`)."""
+    action = "temporal_ui_read" if request.method in ("GET", "HEAD") else "temporal_ui_write"
+    details = {"method": request.method} | ({"reason": reason} if reason else {})
+    await trail.record(request, action, trail.REFUSED, user=desk.user, case_id=case_id, details=details)
+
+
+async def _forward(request: Request, path: str) -> Response:
+    """The request, in its plain form, to the UI's server; its answer streamed back (a page: with its policy)."""
     state = request.app.state
     upstream = state.settings.temporal_ui_upstream.rstrip("/")
-    raw_path = (request.scope.get("raw_path") or request.url.path.encode()).decode("latin-1")
-    if request.url.path == RENDER:
-        raw_path = PATH + raw_path
     query = request.scope.get("query_string", b"")
-    url = upstream + raw_path + ("?" + query.decode("latin-1") if query else "")
+    sent = PATH + path if path == RENDER else path
+    url = upstream + sent + ("?" + query.decode("latin-1") if query else "")
     outgoing = state.temporal_ui_client.build_request(
         request.method, url, headers=_forwarded(request), content=await request.body())
     try:
@@ -162,12 +196,42 @@ async def proxy(request: Request, rest: str = ""):
     except httpx.HTTPError as exc:
         log.warning("temporal_ui_unreachable", upstream=upstream, error=type(exc).__name__)
         message = "the Temporal UI is not answering; try again in a moment"
-        if _is_page(request.method, request.url.path):
+        if _is_page(request.method, path):
             return render(request, "error.html", 502, status=502, message=message)
         return error_response(502, message)
+    headers = _returned(answer, upstream, state.settings.public_url.rstrip("/"))
+    if not _is_page(request.method, path):
+        return _streamed(answer, headers)
+    if request.method != "GET" or path == RENDER or answer.status_code != 200 or not _is_html(answer):
+        return _streamed(answer, headers + [(b"content-security-policy", CSP.format(nonce="").encode())])
+    return await _with_nonce(answer, headers)
+
+
+def _is_html(answer: httpx.Response) -> bool:
+    return answer.headers.get("content-type", "").startswith("text/html")
+
+
+def _streamed(answer: httpx.Response, headers: list[tuple[bytes, bytes]]) -> Response:
     response = StreamingResponse(answer.aiter_raw(), status_code=answer.status_code,
                                  background=BackgroundTask(answer.aclose))
-    response.raw_headers = _returned(answer, upstream, state.settings.public_url.rstrip("/"))
+    response.raw_headers = headers
+    return response
+
+
+async def _with_nonce(answer: httpx.Response, headers: list[tuple[bytes, bytes]]) -> Response:
+    """The UI's own page (its index, some kilobytes): its inline script, which starts the UI, gets a nonce made
+    for this page alone, which the policy names. (Not the markdown frames at /temporal/render: their content is
+    the workflow's, and their own policy stands.)"""
+    try:
+        body = await answer.aread()  # decompressed: the bytes change, so their encoding and length go
+    finally:
+        await answer.aclose()
+    nonce = secrets.token_hex(16)
+    body = body.replace(b"<script>", f'<script nonce="{nonce}">'.encode(), 1)
+    kept = [(name, value) for name, value in headers if name not in (b"content-length", b"content-encoding")]
+    response = Response(body, status_code=answer.status_code)
+    response.raw_headers = kept + [(b"content-length", str(len(body)).encode()),
+                                   (b"content-security-policy", CSP.format(nonce=f" 'nonce-{nonce}'").encode())]
     return response
 
 
@@ -178,7 +242,8 @@ def _connection_listed(value: str) -> set[str]:
 def _forwarded(request: Request) -> list[tuple[str, str]]:
     """The browser's headers for the UI's server: without hop-by-hop ones, Host (the upstream's own) and the
     desk's cookies; with X-Forwarded-* saying where the request came in."""
-    dropped = HOP_BY_HOP | _connection_listed(request.headers.get("connection", "")) | {"host", "content-length"}
+    dropped = (HOP_BY_HOP | {METHOD_OVERRIDE} | _connection_listed(request.headers.get("connection", ""))
+               | {"host", "content-length"})
     headers = []
     for name, value in request.headers.items():
         if name in dropped:
