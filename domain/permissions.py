@@ -28,6 +28,7 @@ class Operation(StrEnum):
     READ_CONTACT = "read_contact"  # not a route: who sees a person's contact details rather than that they exist
     MANAGE_USERS = "manage_users"
     DECODE_PAYLOADS = "decode_payloads"
+    ENCODE_PAYLOADS = "encode_payloads"
     READ_ACCESS_LOG = "read_access_log"
     PUBLISH_FIGURES = "publish_figures"
 
@@ -61,6 +62,8 @@ ALLOWED: dict[Operation, frozenset[Role]] = {
     Operation.MANAGE_USERS: frozenset({Role.ADMIN}),
     # Decoding reads any case's history: only the roles that may see every case.
     Operation.DECODE_PAYLOADS: frozenset(Role) - {Role.OFFICER, Role.SUPERVISOR},
+    # Whoever can encode can make a payload Temporal takes as the product's own; a read-only UI never needs it.
+    Operation.ENCODE_PAYLOADS: frozenset({Role.ADMIN}),
     # The access trail (who read what): the auditors, who change nothing.
     Operation.READ_ACCESS_LOG: frozenset({Role.AUDITOR}),
     # A snapshot of the public figures at once, besides the schedule's.

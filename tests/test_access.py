@@ -35,7 +35,7 @@ ROUTES: dict[tuple[str, str], Operation | None] = {
     ("POST", "/users/{user_id}/revoke"): Operation.MANAGE_USERS,
     ("POST", "/users/{user_id}/unlock"): Operation.MANAGE_USERS,
     ("GET", "/access-log"): Operation.READ_ACCESS_LOG,
-    ("POST", "/codec/encode"): Operation.DECODE_PAYLOADS,
+    ("POST", "/codec/encode"): Operation.ENCODE_PAYLOADS,
     ("POST", "/codec/decode"): Operation.DECODE_PAYLOADS,
     ("GET", "/incidents"): None,
     ("GET", "/incidents/{case_id}"): None,

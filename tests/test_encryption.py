@@ -1,6 +1,7 @@
 """Encrypted history: whoever reads the Temporal server's database sees no names, narratives or badges."""
 
 import base64
+import json
 import logging
 import re
 
@@ -98,7 +99,8 @@ async def test_the_codec_endpoints_decode_for_those_who_see_every_case(api, peop
         refused = await api.post("/codec/decode", content=body, headers=people.headers(who))
         assert refused.status_code == status
     assert (await api.post("/codec/decode", content=body)).status_code == 401
-    bad = await api.post("/codec/decode", content=b"{not json", headers=people.headers("auditor"))
+    bad = await api.post("/codec/decode", content=b"{not json", headers={**people.headers("auditor"),
+                                                                          "Content-Type": "application/json"})
     assert bad.status_code == 422 and bad.json()["error"]["details"][0]["field"] == "payloads"
     # Round trip through encode.
     plain = {"payloads": [{"metadata": {"encoding": base64.b64encode(b"json/plain").decode()},
@@ -107,6 +109,59 @@ async def test_the_codec_endpoints_decode_for_those_who_see_every_case(api, peop
     assert b"hello" not in base64.b64decode(sealed.json()["payloads"][0]["data"])
     opened = await api.post("/codec/decode", json=sealed.json(), headers=people.headers("admin"))
     assert opened.json() == plain
+
+
+async def test_the_codec_takes_json_from_its_own_origin_and_encodes_for_admins_only(api, people, settings,
+                                                                                     sessions):
+    """A text or form body is what another site's page may send with no CORS preflight: 415, naming the header.
+    A page of another origin is refused, and so is encoding for anyone but an admin: each refusal in the trail."""
+    from api.routes.codec import origin_of
+    from tests.test_access_trail import newest
+
+    plain = {"payloads": [{"metadata": {"encoding": base64.b64encode(b"json/plain").decode()},
+                           "data": base64.b64encode(b'"hello"').decode()}]}
+    sealed = (await api.post("/codec/encode", json=plain, headers=people.headers("admin"))).json()
+    body = json.dumps(sealed)
+    for path, who in (("decode", "auditor"), ("encode", "admin")):
+        for content_type in ("text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x",
+                             None, "application/json; charset=iso-8859-1", "application/json-patch+json"):
+            headers = people.headers(who) | ({"Content-Type": content_type} if content_type else {})
+            refused = await api.post(f"/codec/{path}", content=body, headers=headers)
+            assert refused.status_code == 415, (path, content_type, refused.text)
+            assert refused.json()["error"]["code"] == "unsupported_media_type"
+            assert refused.json()["error"]["details"][0]["field"] == "Content-Type"
+    own = origin_of(settings.public_url)
+    for content_type in ("application/json", "application/json; charset=utf-8", "Application/JSON;charset=UTF-8"):
+        decoded = await api.post("/codec/decode", content=body, headers={
+            **people.headers("auditor"), "Content-Type": content_type, "Origin": own})
+        assert decoded.status_code == 200 and decoded.json() == plain, decoded.text
+
+    for origin in ("https://evil.example", settings.temporal_ui_url, "null", own.replace("http://", "https://")):
+        elsewhere = await api.post("/codec/decode", json=sealed, headers={**people.headers("auditor"),
+                                                                          "Origin": origin})
+        assert elsewhere.status_code == 403, (origin, elsewhere.text)
+        assert elsewhere.json()["error"]["details"][0]["field"] == "Origin"
+        entry = await newest(sessions, user_id=people.ids["auditor"])
+        assert (entry.action, entry.outcome, entry.component) == ("decode_payloads", "refused", "codec")
+
+    for who in ("auditor", "reviewer", "commander", "custodian", "liaison", "officer"):
+        refused = await api.post("/codec/encode", json=plain, headers=people.headers(who))
+        assert refused.status_code == 403, (who, refused.text)
+        assert refused.json()["error"]["message"] == "encode_payloads needs the role admin"
+        entry = await newest(sessions, user_id=people.ids[who])
+        assert (entry.action, entry.outcome, entry.details) == (
+            "encode_payloads", "refused", '{"operation":"encode_payloads"}')
+    assert (await api.post("/codec/decode", json=sealed, headers=people.headers("reviewer"))).status_code == 200
+
+
+def test_an_origin_is_compared_as_a_browser_writes_it():
+    from api.routes.codec import origin_of
+
+    assert origin_of("https://referrals.example.gov/desk/") == "https://referrals.example.gov"
+    assert origin_of("HTTPS://Referrals.Example.gov:443") == "https://referrals.example.gov"
+    assert origin_of("http://127.0.0.1:8000") == "http://127.0.0.1:8000"
+    assert origin_of("http://[::1]:8000/") == "http://[::1]:8000"
+    assert origin_of("null") != origin_of("http://localhost:8000")
 
 
 async def test_cors_admits_only_the_temporal_ui(api, settings):

@@ -112,13 +112,16 @@ async def test_pages_forbid_framing_and_foreign_assets(api):
 
 async def test_the_temporal_ui_decodes_with_the_desk_cookie_of_those_who_see_every_case(api, people):
     sample = {"payloads": [{"metadata": {"encoding": "YmluYXJ5L3BsYWlu"}, "data": "aGVsbG8="}]}
+    encoded = await api.post("/codec/encode", json=sample, headers=people.headers("admin"))
+    assert encoded.status_code == 200
     async with browser(api) as page:
-        assert (await page.post("/codec/encode", json=sample)).status_code == 401
+        assert (await page.post("/codec/decode", json=encoded.json())).status_code == 401
         await sign_in(page, people.tokens["auditor"])
-        encoded = await page.post("/codec/encode", json=sample)
-        assert encoded.status_code == 200
         decoded = await page.post("/codec/decode", json=encoded.json())
         assert decoded.json() == sample
+        # Encoding is for admins: a read-only UI has no use for it.
+        refused = await page.post("/codec/encode", json=sample)
+        assert refused.status_code == 403 and "encode_payloads" in refused.json()["error"]["message"]
     async with browser(api) as page:
         await sign_in(page, people.tokens["officer"])
         refused = await page.post("/codec/decode", json=sample)

@@ -3,6 +3,7 @@
 import json
 import re
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from cryptography.exceptions import InvalidTag
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -19,23 +20,67 @@ from domain.permissions import Operation, allowed, describe
 from web.auth import SESSION_COOKIE, find_desk
 
 
-async def _decoder(request: Request, session: SessionDep,
-                   credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> None:
-    """A bearer token, or the desk's session cookie: the Temporal UI in the same browser (its codec setting
-    "include cross-origin credentials") sends the cookie, so people allowed to see every case read payloads
-    decrypted there. The cookie is safe here: a JSON POST from another origin needs a CORS preflight, which
-    only the Temporal UI's origin passes."""
+def origin_of(url: str) -> str:
+    """scheme://host[:port] of a URL, as a browser's Origin header writes it (a default port left out)."""
+    parts = urlsplit(url.strip())
+    scheme, host = parts.scheme.lower(), (parts.hostname or "").lower()
+    try:
+        port = parts.port
+    except ValueError:  # not a port at all
+        return ""
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{scheme}://{host}" + (f":{port}" if port and port != {"http": 80, "https": 443}.get(scheme) else "")
+
+
+def _json_media_type(content_type: str | None) -> str | None:
+    """Why a Content-Type is not JSON in UTF-8, or None when it is (`application/json`, perhaps with a charset)."""
+    media, _, parameters = (content_type or "").partition(";")
+    if media.strip().lower() != "application/json":
+        return "must be application/json"
+    for parameter in filter(str.strip, parameters.split(";")):
+        name, _, value = parameter.partition("=")
+        if name.strip().lower() != "charset":
+            return f"takes no parameter but charset (got {name.strip()})"
+        if value.strip().strip('"').lower() not in ("utf-8", "utf8"):
+            return "must be UTF-8 when a charset is given"
+    return None
+
+
+async def _refused(request: Request, user, operation: str, message: str, field: str | None = None,
+                   **noted) -> ApiError:
+    """The 403 to raise, its refusal recorded in the access trail as the others are."""
+    await trail.record(request, trail.action_of(request), trail.REFUSED, user=user,
+                       details={"operation": operation, **noted})
+    if field is None:
+        return ApiError(403, message)
+    return ApiError(403, f"{field}: {message}", [{"field": field, "message": message}])
+
+
+async def _caller(request: Request, session: SessionDep,
+                  credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> None:
+    """A bearer token, or the desk's session cookie: the Temporal UI served at the product's own origin sends the
+    cookie, so people allowed to see every case read payloads decrypted there. A call sent from a page of any
+    other origin is refused, and so is a body that is not JSON (which no browser sends cross-origin without a
+    CORS preflight). Encoding is for admins only: anyone who can encode can make a payload Temporal takes as ours,
+    and a read-only UI never needs it."""
     desk = await find_desk(request, session) if credentials is None and SESSION_COOKIE in request.cookies else None
     user = desk.user if desk else await current_user(request, session, credentials)
-    if not allowed(Operation.DECODE_PAYLOADS, [Role(r) for r in user.roles]):
-        await trail.record(request, trail.action_of(request), trail.REFUSED, user=user,
-                           details={"operation": Operation.DECODE_PAYLOADS.value})
-        raise ApiError(403, f"{Operation.DECODE_PAYLOADS.value} needs the role {describe(Operation.DECODE_PAYLOADS)}")
+    operation = Operation.ENCODE_PAYLOADS if request.url.path.endswith("/encode") else Operation.DECODE_PAYLOADS
+    origin = request.headers.get("origin")
+    own = origin_of(request.app.state.settings.public_url)
+    if origin is not None and origin_of(origin) != own:
+        raise await _refused(request, user, operation.value,
+                             f"the codec answers pages of {own} only, not {origin[:200]}", "Origin", origin=origin[:200])
+    if not allowed(operation, [Role(r) for r in user.roles]):
+        raise await _refused(request, user, operation.value, f"{operation.value} needs the role {describe(operation)}")
+    if problem := _json_media_type(request.headers.get("content-type")):
+        raise ApiError(415, f"Content-Type: {problem}", [{"field": "Content-Type", "message": problem}])
     request.state.codec_user = user  # for the trail's entry of the use (_used)
 
 
-router = APIRouter(prefix="/codec", tags=["temporal codec"], dependencies=[Depends(_decoder)],
-                   responses=documented(401, 403, 413, 422, 429, 503))
+router = APIRouter(prefix="/codec", tags=["temporal codec"], dependencies=[Depends(_caller)],
+                   responses=documented(401, 403, 413, 415, 422, 429, 503))
 
 
 # Standard or URL-safe alphabet, padded or not, as protobuf's JSON reads it; never a length of 4n + 1.
