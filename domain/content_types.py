@@ -287,3 +287,35 @@ def contradiction(kind: str, content_type: str) -> str | None:
     names = [name for type_, name in ALLOWED.items() if type_ in KINDS[kind]]
     listed = ", ".join(names[:-1]) + " or " + names[-1] if len(names) > 1 else names[0]
     return f"the file is {_a(LABELS[content_type])}, not {_KIND_WORDS[kind]} ({listed})"
+
+
+# The file name extensions each allowed type is saved under; the first is the one given when a name has none of them.
+EXTENSIONS: dict[str, tuple[str, ...]] = {
+    "image/jpeg": ("jpg", "jpeg", "jpe", "jfif"),
+    "image/png": ("png",),
+    "image/heic": ("heic", "heif"),
+    "application/pdf": ("pdf",),
+    "video/mp4": ("mp4", "m4v"),
+    "video/quicktime": ("mov", "qt"),
+    "audio/mpeg": ("mp3",),
+    "audio/wav": ("wav",),
+    "audio/mp4": ("m4a",),
+    DOCX: ("docx",),
+    "text/plain": ("txt",),
+}
+_EXTENSION = re.compile(r"^[A-Za-z][A-Za-z0-9]{0,7}$")  # what reads as an extension, not part of a name ("v2.05")
+
+
+def download_name(filename: str, content_type: str | None) -> str:
+    """The name a download is saved under: the stored name, its extension made the detected type's, so that the
+    computer opens it as what it is (`page.html` of plain text is saved as `page.txt`, a JPEG called
+    `polyglot.html` as `polyglot.jpg`). The stored name stays as sent, for the record."""
+    extensions = EXTENSIONS.get(content_type or "")
+    if not extensions:
+        return filename
+    stem, dot, extension = filename.rpartition(".")
+    if dot and stem and extension.lower() in extensions:
+        return filename
+    if dot and stem and _EXTENSION.match(extension):
+        return f"{stem}.{extensions[0]}"
+    return f"{filename}.{extensions[0]}"

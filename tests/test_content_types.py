@@ -266,6 +266,27 @@ def test_a_file_that_contradicts_its_kind():
     assert all(KINDS[kind] <= set(ALLOWED) for kind in KINDS)
 
 
+def test_a_download_is_named_for_what_its_bytes_are():
+    from domain.content_types import EXTENSIONS, download_name
+
+    # An HTML page accepted as plain text, and a JPEG with a page in its tail, are saved as what they were taken for.
+    html = b"<!doctype html><html><body><script>alert(document.cookie)</script></body></html>"
+    assert sniff(html, 7).content_type == "text/plain"
+    assert download_name("page.html", "text/plain") == "page.txt"
+    assert sniff(jpeg() + html, 7).content_type == "image/jpeg"
+    assert download_name("polyglot.html", "image/jpeg") == "polyglot.jpg"
+    assert download_name("palm.jpg", "image/png") == "palm.png"  # the client called a PNG a JPEG
+    assert download_name("report.PDF.exe", "application/pdf") == "report.PDF.pdf"
+    # A name already right stays as it is, in its own case; an extension the type also goes by is kept.
+    assert download_name("IMG_0042.JPEG", "image/jpeg") == "IMG_0042.JPEG"
+    assert download_name("clip.m4v", "video/mp4") == "clip.m4v"
+    # No extension, or a dot that is part of the name: the type's extension is added.
+    assert download_name("statement", "text/plain") == "statement.txt"
+    assert download_name("interview 2026.01.31", "audio/wav") == "interview 2026.01.31.wav"
+    assert download_name(".htaccess", "text/plain") == ".htaccess.txt"
+    assert set(EXTENSIONS) == set(ALLOWED)
+
+
 def test_memory_stays_bounded():
     sniffer = Sniffer()
     megabyte = (TEXT * 2).encode()[:1024 * 1024]

@@ -21,8 +21,10 @@ from sqlalchemy import text
 
 from api.main import create_app
 from tests.evidence_files import WINDOWS_EXE, mp4, pdf, png, zip_archive
+from tests.desk_client import signed_in
 from tests.scenario import VICTIM, Driver, filing
 from tests.test_cli_and_policy import ROOT
+from tests.test_content_types import jpeg
 
 PHOTO = {"kind": "photo", "description": "injury to the left palm", "source": "cpd",
          "collected_by": "P.O. A. Rivera, star 12345", "collected_at": "2026-01-31T14:05:00-06:00"}
@@ -148,7 +150,8 @@ async def test_a_photo_is_stored_typed_from_its_bytes_and_served_back(storage, p
     got = await storage.client.get(item["download"], headers=people.headers("liaison"))
     assert got.status_code == 200 and got.content == photo
     assert got.headers["content-type"] == "image/png"
-    assert got.headers["content-disposition"] == 'attachment; filename="palm.jpg"'
+    # Saved as what it is: a PNG under a .png name (the item keeps the name it was sent with).
+    assert got.headers["content-disposition"] == 'attachment; filename="palm.png"'
     assert got.headers["x-content-type-options"] == "nosniff"
     assert got.headers["x-content-sha256"] == item["sha256"]
     part = await storage.client.get(item["download"], headers=people.headers("liaison") | {"Range": "bytes=8-23"})
@@ -187,6 +190,30 @@ async def test_a_video_and_a_reference_to_evidence_held_elsewhere(storage, peopl
     none = await storage.client.get(f"/incidents/{case_id}/evidence/{held.json()['id']}",
                                     headers=people.headers("officer"))
     assert none.status_code == 404 and "Axon Evidence.com" in none.text
+
+
+async def test_a_download_is_saved_under_a_name_for_what_its_bytes_are(storage, people, case_id):
+    """An HTML page taken as plain text, and a JPEG with a page in its tail, are never saved as .html: opened
+    from the disk, the browser would run their script. The item keeps the name it was sent with."""
+    html = b"<!doctype html><html><body><script>alert(document.cookie)</script></body></html>\n"
+    page = await upload(storage, people, case_id, html, PHOTO | {"kind": "document"}, filename="page.html")
+    polyglot = await upload(storage, people, case_id, jpeg() + html, PHOTO, filename="polyglot.html")
+    assert (page.status_code, polyglot.status_code) == (201, 201), page.text + polyglot.text
+    saved = {page.json()["id"]: ("page.html", "text/plain", "page.txt", html),
+             polyglot.json()["id"]: ("polyglot.html", "image/jpeg", "polyglot.jpg", jpeg() + html)}
+    listed = (await storage.client.get(f"/incidents/{case_id}/evidence", headers=people.headers("auditor"))).json()
+    assert {i["id"]: (i["filename"], i["content_type"]) for i in listed["items"]} == {
+        item_id: (sent, content_type) for item_id, (sent, content_type, _, _) in saved.items()}
+    async with signed_in(storage.client, people.tokens["liaison"]) as desk:
+        for item_id, (_, content_type, name, content) in saved.items():
+            for got in (await storage.client.get(f"/incidents/{case_id}/evidence/{item_id}",
+                                                 headers=people.headers("liaison")),
+                        await desk.get(f"/desk/cases/{case_id}/evidence/{item_id}")):
+                assert got.status_code == 200 and got.content == content, got.text
+                assert got.headers["content-type"].split(";")[0] == content_type
+                assert got.headers["content-disposition"] == f'attachment; filename="{name}"'
+        view = await desk.get(f"/desk/cases/{case_id}/evidence/{polyglot.json()['id']}/view")
+        assert view.status_code == 200 and view.headers["content-disposition"] == 'inline; filename="polyglot.jpg"'
 
 
 async def test_the_same_upload_retried_is_one_item(storage, people, sessions, case_id):
@@ -373,6 +400,11 @@ async def test_a_held_item_cannot_be_removed_until_released(storage, people, cas
     base = f"/incidents/{case_id}/evidence/{item['id']}"
     hold = {"reference": "Order 26-CR-0417", "reason": "preserve for the criminal proceeding"}
     assert (await storage.client.post(f"{base}/hold", json=hold, headers=people.headers("officer"))).status_code == 403
+    # A reference the custody log would show in another order than it was typed: refused, nothing recorded.
+    turned = await storage.client.post(f"{base}/hold", json=hold | {"reference": "Order \u202e7140-RC-62"},
+                                       headers=people.headers("custodian"))
+    assert turned.status_code == 422 and turned.json()["error"]["details"][0]["field"] == "reference", turned.text
+    assert "right-to-left override" in turned.json()["error"]["message"]
     held = await storage.client.post(f"{base}/hold", json=hold, headers=people.headers("custodian"))
     assert held.status_code == 200, held.text
     assert [e["kind"] for e in held.json()["items"]] == ["added", "held"]

@@ -11,11 +11,12 @@ from pydantic import BaseModel
 from api import trail
 from api.actions import StepKind, take_step
 from api.deps import ClientDep, CurrentUser, SessionDep, SettingsDep, VisibleIncident, actor_of, permits
-from api.errors import ApiError, documented
+from api.errors import ApiError, documented, refuse_clock_problems
 from api.client_address import client_address
 from api.evidence_upload import add_upload, json_metadata
 from api.views import EventOut
 from domain.case import CaseState, EvidenceEntry, PersonRef
+from domain.content_types import download_name
 from domain.messages import EvidenceItem, EvidenceMetadata, EvidenceRemoval, Key, Line, Short, Strict
 from domain.permissions import Operation
 from store import evidence
@@ -169,7 +170,10 @@ async def serve_file(request: Request, incident, entry: EvidenceEntry, session, 
     await session.commit()
     store = blob_store_named(row.storage, settings, request.app.state.sessions)
     disposition = "inline" if inline else "attachment"
-    headers = {"Content-Disposition": f'{disposition}; filename="{row.filename}"', "X-Content-Type-Options": "nosniff",
+    # Saved under the detected type's extension (an HTML page sent as text comes back as .txt, not .html); the
+    # stored name, as the client sent it, stays in the item's record.
+    saved_as = download_name(row.filename or f"evidence-{row.id[:8]}", row.content_type)
+    headers = {"Content-Disposition": f'{disposition}; filename="{saved_as}"', "X-Content-Type-Options": "nosniff",
                "X-Content-SHA256": row.sha256, "Accept-Ranges": "bytes", "Content-Length": str(last - first + 1),
                "Cache-Control": "private, no-store"}
     if span is not None:
@@ -253,6 +257,7 @@ class ReleaseIn(Strict):
              "the item cannot be removed until it is released")
 async def hold_evidence(evidence_id: Key, body: HoldIn, request: Request, incident: VisibleIncident,
                         user: CurrentUser, session: SessionDep):
+    refuse_clock_problems(body)  # its texts, as a step's are checked (a custody log shows them)
     _entry(incident, evidence_id)
     await evidence.lock_holds(session, evidence_id)  # a removal under way finishes first
     await session.refresh(incident)
@@ -271,6 +276,7 @@ async def hold_evidence(evidence_id: Key, body: HoldIn, request: Request, incide
              responses=documented(403, 409), summary="Release one of an item's holds, by its reference")
 async def release_evidence(evidence_id: Key, body: ReleaseIn, request: Request, incident: VisibleIncident,
                            user: CurrentUser, session: SessionDep):
+    refuse_clock_problems(body)
     entry = _entry(incident, evidence_id)
     await evidence.lock_holds(session, evidence_id)
     if body.reference not in await evidence.holds_on(session, evidence_id):
