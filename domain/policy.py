@@ -181,6 +181,8 @@ class Policy(_Frozen):
     recording_flags: list[RecordingFlag] = Field(default_factory=list, max_length=40)
     # The districts or precincts a case may be filed from (absent in cases filed before: any).
     districts: list[PoliceDistrict] = Field(default_factory=list, max_length=500)
+    # The roles whose holders may file a case in any district; everyone else files in their own district only.
+    file_in_any_district: list[Role] = Field(default_factory=lambda: [Role.COMMAND], max_length=len(Role))
     words: Words = Words()
     publication: Publication = Publication()
     # How long the access trail's entries are kept (`referrals access-log prune`): a year at least (CJIS 5.4.6, audit record retention).

@@ -63,10 +63,22 @@ async def test_search_attributes_and_ui_details_follow_the_case(api, people, dev
     assert found == [workflow_id_for(cid)]
 
 
+async def new_officer(api, people, district: str) -> dict[str, str]:
+    """An officer of a district of our own (an officer files in their own district only): their headers."""
+    created = await api.post("/users", headers=people.headers("admin"), json={
+        "name": f"P.O. District {district}", "email": f"district{district}.{uuid.uuid4().hex[:8]}@test.invalid",
+        "roles": ["officer"], "district": district, "star": str(uuid.uuid4().int % 10**7)})
+    assert created.status_code == 201, created.text
+    return {"Authorization": f"Bearer {created.json()['token']}"}
+
+
 async def test_listing_filters_and_cursor_pagination(api, people):
     d = Driver(api, people)
     district = "025"  # a district of Chicago's no other test files in
-    ids = [(await d.new_case("officer", filing(district=district)))["id"] for _ in range(5)]
+    own = await new_officer(api, people, district)
+    filed = [await api.post("/incidents", json=filing(district=district), headers=own) for _ in range(5)]
+    assert all(f.status_code == 201 for f in filed), filed[0].text
+    ids = [f.json()["id"] for f in filed]
     await d.ok(ids[0], "footage-hold", "custodian", {"holds": [HOLD_1, HOLD_2]})
     headers = people.headers("auditor")
 
@@ -92,6 +104,38 @@ async def test_listing_filters_and_cursor_pagination(api, people):
         response = await api.get(f"/incidents?{bad}", headers=headers)
         assert response.status_code == 422, bad
         assert response.json()["error"]["details"][0]["field"] == field
+
+
+async def test_an_officer_or_supervisor_files_only_in_their_own_district(api, people, sessions):
+    """Refused before anything is stored, naming `district` in the policy's word, and recorded in the trail;
+    command files in any district (the shipped policy's `file_in_any_district`)."""
+    from sqlalchemy import func
+    from sqlmodel import select
+
+    from store.tables import Incident
+    from tests.test_access_trail import newest
+
+    async with sessions() as s:
+        before = (await s.exec(select(func.count()).select_from(Incident))).one()
+    for who, own in (("officer", "010"), ("supervisor", "010"), ("supervisor_elsewhere", "012")):
+        elsewhere = "007"
+        refused = await api.post("/incidents", json=filing(district=elsewhere, recordings=[]),
+                                 headers={**people.headers(who), "Idempotency-Key": str(uuid.uuid4())})
+        assert refused.status_code == 403, refused.text
+        error = refused.json()["error"]
+        assert error["code"] == "forbidden" and error["details"][0]["field"] == "district"
+        assert error["details"][0]["message"] == f"you may file only in your own district, {own}, not in district 007"
+        entry = await newest(sessions, user_id=people.ids[who])
+        assert (entry.action, entry.outcome, entry.details) == (
+            "file_incident", "refused", '{"district":"007","operation":"file"}')
+    async with sessions() as s:
+        assert (await s.exec(select(func.count()).select_from(Incident))).one() == before
+    # A district the policy does not list is still named as such (422), whoever files.
+    unknown = await api.post("/incidents", json=filing(district="ZZ9"), headers=people.headers("officer"))
+    assert unknown.status_code == 422 and "is not a district of the" in unknown.json()["error"]["message"]
+    anywhere = await api.post("/incidents", json=filing(district="007", recordings=[]),
+                              headers=people.headers("officer_commander"))
+    assert anywhere.status_code == 201 and anywhere.json()["district"] == "007", anywhere.text
 
 
 async def test_unknown_case_is_404_with_the_error_shape(api, people):

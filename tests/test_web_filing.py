@@ -193,6 +193,25 @@ async def test_a_refused_filing_shows_each_problem_beside_its_field_keeps_the_va
     assert kept["idempotency_key"] == dict(fields)["idempotency_key"]
 
 
+async def test_a_district_not_the_officers_own_comes_back_beside_the_district_and_files_nothing(
+        api, people, sessions):
+    async with signed_in(api, back_to="/desk/file", token=people.tokens["officer"]) as page:
+        fields = fields_of((await page.get("/desk/file")).text)
+        values = incident("WEB-FILE-ELSEWHERE") | {"district": "012"}
+        before = await count_incidents(sessions)
+        refused = await send(page, fill(fields, values))
+        assert refused.status_code == 403
+        html = refused.text
+        assert await count_incidents(sessions) == before
+    beside = {m.group(1): m.group(2) for m in re.finditer(r'<p class="error" id="f-([^"]+)-error">(.*?)</p>', html)}
+    assert beside == {"district": "<strong>Refused:</strong> you may file only in your own district, 010, not in "
+                                  "district 012"}
+    assert re.search(r'<input id="f-district" [^>]*aria-invalid="true"', html)
+    summary = html[html.index('id="problems"'):html.index("<form", html.index('id="problems"'))]
+    assert '<a href="#f-district">District</a>' in summary
+    assert dict(fields_of(html))["district"] == "012"  # as typed, to be put right
+
+
 async def test_the_same_form_sent_twice_files_one_case(api, people, sessions):
     async with signed_in(api, back_to="/desk/file", token=people.tokens["officer"]) as page:
         form = fill(fields_of((await page.get("/desk/file")).text), incident("WEB-FILE-TWICE"))

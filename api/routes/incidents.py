@@ -7,17 +7,29 @@ from fastapi import APIRouter, Header, Query, Request, Response
 from api import trail
 from api.actions import file_case
 from api.deps import ClientDep, CurrentUser, PolicyDep, SessionDep, SettingsDep, VisibleIncident, log_case, permits
-from api.errors import documented
+from api.errors import ApiError, documented
 from api.listing import CaseQuery, Cursor, Day, find_cases
 from api.views import CaseOut, CasePage, EventList, case_out, case_summary, event_out
-from domain.enums import Stage, Task
+from domain.enums import Role, Stage, Task
+from domain.filing_district import district_refusal
 from domain.messages import District, FilingRequest
 from domain.permissions import Operation
+from domain.policy import Policy
 from store import cases
 from store.audit import verify_chain
+from store.tables import AppUser
 
 router = APIRouter(prefix="/incidents", tags=["incidents"], responses=documented(401, 422, 429, 503))
 REPLAYED = {200: {"model": CaseOut, "description": "the case an earlier filing with this Idempotency-Key made"}}
+
+
+async def refuse_other_district(request: Request, user: AppUser, district: str, policy: Policy) -> None:
+    """403 naming `district` when the person may not file there (domain/filing_district.py), recorded in the
+    access trail as refused; the desk's form asks the same."""
+    if problem := district_refusal([Role(r) for r in user.roles], user.district, district, policy):
+        await trail.record(request, trail.action_of(request), trail.REFUSED, user=user,
+                           details={"operation": Operation.FILE.value, "district": district})
+        raise ApiError(403, f"district: {problem}", [{"field": "district", "message": problem}])
 
 
 @router.post("", status_code=201, response_model=CaseOut, dependencies=[permits(Operation.FILE)],
@@ -27,6 +39,7 @@ async def file_incident(
     policy: PolicyDep, request: Request, response: Response,
     idempotency_key: Annotated[str | None, Header(min_length=1, max_length=200)] = None,
 ):
+    await refuse_other_district(request, user, filing.district, policy)
     incident, created = await file_case(filing, user, session, client, settings, policy, idempotency_key)
     log_case(request, incident.id, incident.case_number, incident.workflow_id)
     response.status_code = 201 if created else 200

@@ -13,6 +13,7 @@ from fastapi.responses import RedirectResponse
 from api.actions import file_case
 from api.deps import ClientDep, PolicyDep, SessionDep, SettingsDep
 from api.errors import ApiError
+from api.routes.incidents import refuse_other_district
 from domain.enums import Role
 from domain.messages import IncidentFiling, clock_problems_in
 from domain.policy import Policy, Words
@@ -222,9 +223,11 @@ async def file_incident(request: Request, desk: DeskDep, session: SessionDep, cl
             named = {item["field"] for item in refused.details}
             late = [p for p in clock_problems_in(IncidentFiling, body, datetime.now(UTC)) if p["field"] not in named]
             raise ApiError(422, refused.message, refused.details + late) from None
+        # A district not the officer's own: the form again, the reason beside the district (403, recorded).
+        await refuse_other_district(request, desk.user, filing.district, policy)
         incident, _ = await file_case(filing, desk.user, session, client, settings, policy, key)
     except ApiError as refused:
-        if refused.status not in (409, 422):
+        if refused.status not in (403, 409, 422):
             raise
         message = None
         if isinstance(refused.details, dict) and refused.details.get("field") == "Idempotency-Key":
