@@ -5,6 +5,7 @@ or citizenship (Illinois TRUST Act, Chicago Welcoming City Ordinance).
 """
 
 import re
+import unicodedata
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, Generic, TypeVar, get_args, get_origin
 
@@ -71,10 +72,45 @@ def _no_nul(value: str) -> str:
     return value
 
 
-# What the validators hold a string to, said in the schema too, so that a client (or a fuzzer) which keeps to
-# the schema is not refused for its shape: no NUL character, and text is more than white space.
+# Bidirectional embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069): in a name or a narrative they
+# make a page or a document show the text in another order than it was typed ("Ruiz" shown as "ziuR", a file
+# "statement_fdp.exe" shown as "statement_exe.pdf").
+BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
+
+
+def bidi_problem(value: str) -> str | None:
+    """Why a text is refused for a bidirectional control character in it, or None."""
+    found = BIDI_CONTROLS.search(value)
+    if found is None:
+        return None
+    character = found.group(0)
+    return (f"contains a {unicodedata.name(character).lower()} character (U+{ord(character):04X}), which makes "
+            "text show in another order than it was typed: remove it")
+
+
+# What the validators and the checks on arrival hold a string to, said in the schema too, so that a client (or a
+# fuzzer) which keeps to the schema is not refused for its shape: no NUL character, and text is more than white
+# space and holds no bidirectional control character.
 NO_NUL = r"^[^\u0000]*$"
-NOT_BLANK = r"^[^\u0000]*[^\s\u0000][^\u0000]*$"
+_NOT_IN_TEXT = r"\u0000\u202a-\u202e\u2066-\u2069"
+TEXT = rf"^[^{_NOT_IN_TEXT}]*$"
+NOT_BLANK = rf"^[^{_NOT_IN_TEXT}]*[^\s{_NOT_IN_TEXT}][^{_NOT_IN_TEXT}]*$"
+
+
+class _OnArrival:
+    """A rule checked by `clock_problems` when a request arrives, never in a validator: a validator runs again
+    whenever a workflow replays its input or the API reads a stored case, which may hold what the rule refuses
+    now (a time that has since passed, text taken before the rule)."""
+
+    def problem(self, value, now: datetime) -> str | None:
+        raise NotImplementedError
+
+
+class _PlainText(_OnArrival):
+    """Free text that reaches documents and pages: no bidirectional control character."""
+
+    def problem(self, value: str, now: datetime) -> str | None:
+        return bidi_problem(value)
 
 
 def _text(max_length: int, min_length: int = 1):
@@ -82,7 +118,8 @@ def _text(max_length: int, min_length: int = 1):
         str,
         StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length),
         AfterValidator(_no_nul),
-        Field(json_schema_extra={"pattern": NOT_BLANK if min_length else NO_NUL}),
+        _PlainText(),
+        Field(json_schema_extra={"pattern": NOT_BLANK if min_length else TEXT}),
     ]
 
 
@@ -96,9 +133,8 @@ def _since_1900(value: datetime) -> datetime:
     return value
 
 
-class _Clock:
-    def problem(self, value, now: datetime) -> str | None:
-        raise NotImplementedError
+class _Clock(_OnArrival):
+    """A rule against the clock."""
 
 
 class _NotFuture(_Clock):
@@ -635,19 +671,36 @@ def _inner_model(annotation: Any) -> type[BaseModel] | None:
     return None
 
 
-def _clock_marks(field) -> list[tuple["_Clock", Any]]:
-    """The clock marks of a field, with the type they judge: its own, or those of the time in its optional
-    (`Day | None`: the marks of Day)."""
-    marks = [(mark, field.annotation) for mark in field.metadata if isinstance(mark, _Clock)]
-    for arg in get_args(field.annotation):
-        if get_origin(arg) is Annotated:
-            marks += [(mark, arg) for mark in arg.__metadata__ if isinstance(mark, _Clock)]
-    return marks
+def _marks(annotation: Any, in_list: bool = False) -> list[tuple[_OnArrival, Any, bool]]:
+    """The rules on arrival a field's type carries, each with the type it judges and whether the field holds a
+    list of them: those of Day for `Day | None`, of Line for `list[Line]`."""
+    if get_origin(annotation) is Annotated:
+        return [(mark, annotation, in_list) for mark in annotation.__metadata__ if isinstance(mark, _OnArrival)]
+    found = []
+    for arg in get_args(annotation):
+        found += _marks(arg, in_list or get_origin(annotation) is list)
+    return found
+
+
+def _field_marks(field) -> list[tuple[_OnArrival, Any, bool]]:
+    own = [(mark, field.annotation, False) for mark in field.metadata if isinstance(mark, _OnArrival)]
+    return own + _marks(field.annotation)
+
+
+def _judged(mark: _OnArrival, judged: Any, value: Any) -> tuple[bool, Any]:
+    """(whether the value is of the type the mark judges, the value as that type)."""
+    if isinstance(mark, _PlainText):
+        return isinstance(value, str), value
+    try:
+        return True, TypeAdapter(judged).validate_python(value)
+    except ValidationError:
+        return False, None
 
 
 def clock_problems_in(model: type[BaseModel], data: Any, now: datetime, path: str = "") -> list[dict[str, str]]:
-    """Each field of `data` (the body of a `model`, valid or not; nested ones too) whose value its clock mark
-    refuses at `now`: [{field, message}]. A value that is not even a time is left to the model's validation."""
+    """Each field of `data` (the body of a `model`, valid or not; nested ones too) whose value a rule on arrival
+    refuses at `now` (a time the clock refuses, a text with a bidirectional control character): [{field,
+    message}]. A value that is not even of the field's type is left to the model's validation."""
     problems: list[dict[str, str]] = []
     if not isinstance(data, dict):
         return problems
@@ -655,13 +708,12 @@ def clock_problems_in(model: type[BaseModel], data: Any, now: datetime, path: st
         if data.get(name) is None:
             continue
         value, where = data[name], f"{path}.{name}" if path else name
-        for mark, judged in _clock_marks(field):
-            try:
-                when = TypeAdapter(judged).validate_python(value)
-            except ValidationError:
-                continue
-            if message := mark.problem(when, now):
-                problems.append({"field": where, "message": message})
+        for mark, judged, in_list in _field_marks(field):
+            values = list(enumerate(value)) if in_list and isinstance(value, list) else [(None, value)]
+            for i, one in values:
+                fits, read = _judged(mark, judged, one)
+                if fits and (message := mark.problem(read, now)):
+                    problems.append({"field": where if i is None else f"{where}[{i}]", "message": message})
         if (inner := _inner_model(field.annotation)) is not None:
             if isinstance(value, list):
                 for i, item in enumerate(value):
@@ -672,12 +724,16 @@ def clock_problems_in(model: type[BaseModel], data: Any, now: datetime, path: st
 
 
 def clock_problems(model: BaseModel, now: datetime) -> list[dict[str, str]]:
-    """Each field of a valid request the clock refuses at `now` (see `clock_problems_in`), and each correction
-    whose new value would be refused as the field it corrects (an incident moved into the future)."""
+    """Each field of a valid request a rule on arrival refuses at `now` (see `clock_problems_in`), and each
+    correction whose new value would be refused as the field it corrects (an incident moved into the future), or
+    is text with a bidirectional control character (whatever field it corrects: a person's name too)."""
     problems = clock_problems_in(type(model), model.model_dump(), now)
     for i, correction in enumerate(getattr(model, "corrections", None) or []):
-        problems += [{"field": f"corrections[{i}].value", "message": problem["message"]}
-                     for problem in clock_problems_in(IncidentDetails, {correction.field: correction.value}, now)]
+        found = [problem["message"] for problem in
+                 clock_problems_in(IncidentDetails, {correction.field: correction.value}, now)]
+        if isinstance(correction.value, str) and (bidi := bidi_problem(correction.value)) and bidi not in found:
+            found.append(bidi)
+        problems += [{"field": f"corrections[{i}].value", "message": message} for message in found]
     return problems
 
 
@@ -707,6 +763,15 @@ class NewUser(Strict):
     district: Short | None = None
     star: Short | None = None
     token_valid_days: int | None = Field(default=None, ge=1, le=3650)  # None: until revoked
+
+    @field_validator("name", "district", "star")
+    @classmethod
+    def _plain(cls, value: str | None) -> str | None:
+        # A validator is safe here: a new user is never read back as this model (a case's texts are checked on
+        # arrival instead, see _OnArrival).
+        if value is not None and (problem := bidi_problem(value)):
+            raise ValueError(problem)
+        return value
 
 
 # --- the people involved: civilians, their contact details, injuries and statements

@@ -121,6 +121,11 @@ async def test_the_largest_valid_filing_fits_under_the_limit(api, people, settin
         (filing(federal_personnel=[{"agency": "ICE", "description": "vest\x00"}]), "federal_personnel[0].description",
          "NUL"),
         (filing(narrative="half a surrogate \ud800"), "narrative", "unicode string"),
+        # Bidirectional overrides and isolates: a page or a document would show the text in another order
+        (filing(summary="Agents \u202edehsup\u202c a vendor"), "summary", "right-to-left override character"),
+        (filing(officers=[{"name": "P.O. \u2067Ruiz\u2069", "star": "12345"}]), "officers[0].name",
+         "right-to-left isolate character (U+2067)"),
+        (filing(people=[{"part": "victim", "name": "Jane \u202dRoe"}]), "people[0].name", "left-to-right override"),
         # Arrays over their maximum length
         (filing(officers=[{"name": "P.O. X", "star": str(i)} for i in range(51)]), "officers", "at most 50"),
         (filing(recordings=[recording(camera_id=f"C{i}") for i in range(201)]), "recordings", "at most 200"),
@@ -181,6 +186,11 @@ YESTERDAY_BUT_ONE = (NOW - timedelta(days=2)).date().isoformat()
         ("footage-hold", "custodian", {"holds": [{**HOLD_1, "camera_id": f"C{i}"} for i in range(201)]},
          "holds", "at most 200"),
         ("supervisor-identification", "officer", {**IDENTIFIED, "name": "J.\x00Doe"}, "name", "NUL"),
+        ("supervisor-identification", "officer", {**IDENTIFIED, "name": "J. \u202eeoD"}, "name",
+         "right-to-left override character (U+202E)"),
+        ("supplements", "officer", {"corrections": [{"field": "location", "value": "W 26th \u202bSt",
+                                                     "reason": "typo"}]},
+         "corrections[0].value", "right-to-left embedding"),
         ("violation-report", "officer", {**VIOLATIONS, "allegations": VIOLATIONS["allegations"] * 101},
          "allegations", "at most 100"),
         ("violation-report", "officer",
@@ -245,6 +255,8 @@ async def test_an_email_with_nul_gets_422(api, people):
     ],
 )
 async def test_the_codec_refuses_what_it_cannot_read_with_422(api, people, path, body):
-    response = await api.post(f"/codec/{path}", content=body, headers=people.headers("auditor"))
+    who = "admin" if path == "encode" else "auditor"  # encoding is for admins only
+    response = await api.post(f"/codec/{path}", content=body,
+                              headers={**people.headers(who), "Content-Type": "application/json"})
     assert response.status_code == 422, response.text
     assert response.json()["error"]["details"][0]["field"] == "payloads"
