@@ -277,6 +277,29 @@ async def test_the_desk_page_shows_entries_to_auditors_only(api, people, session
         assert str(entry.seq) in download.text
 
 
+async def test_a_desk_form_refused_for_its_csrf_token_is_recorded_refused(api, people, sessions, case_id):
+    """Another site's form riding the session cookie: refused, and the trail says whose session, which form, where
+    from, and whether the token was missing or wrong (never the token itself)."""
+    async with signed_in(api, people.tokens["officer"], f"/desk/cases/{case_id}") as page:
+        missing = await page.post("/desk/file", data={"event_number": "FORGED-1", "summary": "x"})
+        assert missing.status_code == 403 and "did not come from this site" in missing.text
+        entry = await newest(sessions, user_id=people.ids["officer"])
+        assert (entry.action, entry.outcome, entry.component, entry.case_id, entry.details) == (
+            "file_incident", "refused", "desk", None, '{"csrf_token":"missing"}')
+        assert entry.client == "127.0.0.1"
+        wrong = await page.post(f"/desk/cases/{case_id}/steps/violation_report",
+                                data={"csrf_token": "guessed", "allegations[0].statute": "720 ILCS 5/12-3"})
+        assert wrong.status_code == 403
+        entry = await newest(sessions, user_id=people.ids["officer"])
+        assert (entry.action, entry.outcome, entry.case_id, entry.details) == (
+            "violation_report", "refused", case_id, '{"csrf_token":"wrong"}')
+        out = await page.post("/desk/sign-out", data={})
+        assert out.status_code == 403
+        entry = await newest(sessions, user_id=people.ids["officer"])
+        assert (entry.action, entry.outcome, entry.details) == ("sign_out", "refused", '{"csrf_token":"missing"}')
+        assert (await page.get(f"/desk/cases/{case_id}")).status_code == 200  # still signed in: nothing changed
+
+
 async def test_concurrent_appends_from_several_processes_leave_one_unbroken_chain(sessions, database_url):
     """Five engines (as five API processes: each its own trail connection), ten appends each, all at once."""
     engines = [async_engine(database_url) for _ in range(5)]

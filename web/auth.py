@@ -4,14 +4,14 @@ CSRF tokens on every form. Visibility and permissions are the API's own (api/dep
 import hmac
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, AsyncIterator
 from urllib.parse import parse_qsl, quote
 
 from fastapi import Depends, Request
 
 from api.deps import SessionDep
 from api.errors import ApiError
-from api.trail import record
+from api.trail import REFUSED, action_of, record
 from store import web_sessions
 from store.tables import AppUser, WebSession
 
@@ -60,13 +60,21 @@ async def find_desk(request: Request, session) -> Desk | None:
     return desk
 
 
-async def signed_in(request: Request, session: SessionDep) -> Desk:
+async def signed_in(request: Request, session: SessionDep) -> AsyncIterator[Desk]:
     desk = await find_desk(request, session)
     if desk is None:
         back_to = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         raise SignInRequired(back_to if request.method == "GET" else request.url.path,
                              getattr(request.state, "session_ended", None))
-    return desk
+    try:
+        yield desk
+    except ForgedForm as forged:
+        # A post without this session's token (another site's form riding the cookie, or a page left open past
+        # its session): refused, and the auditors see whose session it was sent in.
+        await record(request, request.path_params.get("operation") or action_of(request), REFUSED, user=desk.user,
+                     case_id=request.path_params.get("case_id"), details={"csrf_token": forged.sent},
+                     component="desk")
+        raise
 
 
 DeskDep = Annotated[Desk, Depends(signed_in)]
@@ -83,10 +91,18 @@ async def read_form(request: Request) -> list[tuple[str, str]]:
 FORGED = "this form has expired or did not come from this site: reload the page and send it again"
 
 
+class ForgedForm(ApiError):
+    """A form refused for its CSRF token; `sent` says what came instead ("missing" or "wrong"), never the token."""
+
+    def __init__(self, sent: str):
+        super().__init__(403, FORGED)
+        self.sent = sent
+
+
 def check_csrf(expected: str | None, fields: list[tuple[str, str]]) -> None:
     sent = next((value for name, value in fields if name == CSRF_FIELD), "")
     if not expected or not hmac.compare_digest(sent.encode(), expected.encode()):
-        raise ApiError(403, FORGED)
+        raise ForgedForm("wrong" if sent else "missing")
 
 
 def sign_in_url(back_to: str, ended: str | None = None) -> str:
