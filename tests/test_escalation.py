@@ -27,7 +27,18 @@ from domain.messages import (
 from store.audit import verify_chain
 from store.tables import CaseEventRow, Notification
 from tests.conftest import CHICAGO
-from tests.scenario import ACK, CHARGED, HOLD_1, HOLD_2, IDENTIFIED, REFER, VIOLATIONS, fresh_filing, recorded_at
+from tests.scenario import (
+    ACK,
+    CHARGED,
+    HOLD_1,
+    HOLD_2,
+    IDENTIFIED,
+    REFER,
+    VIOLATIONS,
+    fresh_filing,
+    last_day_for_removal,
+    recorded_at,
+)
 from workflows.incident import IncidentWorkflow
 
 CUSTODIAN = Actor(user_id="u-custodian", name="E. Custodian", roles=[Role.EVIDENCE_CUSTODIAN])
@@ -146,7 +157,9 @@ async def test_the_removal_window_closes_by_itself_thirty_days_after_the_arraign
                                                "arraignment_date": arraigned.isoformat()})
     await handle.execute_update(IncidentWorkflow.decide_charging, Step(actor=LIAISON, payload=charged))
     state = await state_of(handle)
-    assert state.prosecution.removal_deadline == arraigned + timedelta(days=30)
+    # The test server's clock is wherever earlier tests left it: day 30 may fall on a weekend or a court holiday.
+    last_day = last_day_for_removal(arraigned, CHICAGO.prosecution.court_holidays)
+    assert state.prosecution.removal_deadline == last_day
     assert state.prosecution.removal_window_open
     await skip_to(time_env, state.prosecution.removal_due_at - timedelta(hours=1))
     await asyncio.sleep(0.5)
@@ -159,7 +172,7 @@ async def test_the_removal_window_closes_by_itself_thirty_days_after_the_arraign
     async with sessions() as s:
         rows = (await s.exec(select(CaseEventRow).where(CaseEventRow.case_id == state.case_id,
                                                          CaseEventRow.kind == "removal_window_closed"))).all()
-    assert [r.data for r in rows] == [{"removal_deadline": (arraigned + timedelta(days=30)).isoformat()}]
+    assert [r.data for r in rows] == [{"removal_deadline": last_day.isoformat()}]
     assert (await state_of(handle)).stage == "prosecution"  # the prosecution goes on in the state court
 
 
