@@ -9,6 +9,11 @@ name and id, a hash of its argument and the time, with an HMAC under a key the A
 The worker checks it before the update's validator runs, outside the workflow's sandbox: the key never enters
 workflow code or history, and the workflow is handed only the verdict. A refused update never enters history.
 Validators do not run on replay, so a history replays without the key that signed it.
+
+A case's start is signed the same way (its input names who filed it): a workflow whose input names an actor is
+started only on a good assertion, checked once, when its first run first runs (never on replay, nor in a run
+continued as new). Its assertion stays good for a day, not minutes, so that a filing made while every worker was
+down still starts when one comes back.
 """
 
 import base64
@@ -26,12 +31,15 @@ from temporalio.api.common.v1 import Payload
 from temporalio.client import (
     Interceptor as ClientInterceptor,
     OutboundInterceptor,
+    StartWorkflowInput,
     StartWorkflowUpdateInput,
     StartWorkflowUpdateWithStartInput,
+    WorkflowHandle,
     WorkflowUpdateHandle,
 )
 from temporalio.exceptions import ApplicationError
 from temporalio.worker import (
+    ExecuteWorkflowInput,
     HandleUpdateInput,
     Interceptor as WorkerInterceptor,
     WorkflowInboundInterceptor,
@@ -42,6 +50,7 @@ HEADER = "referrals-actor-assertion"
 # An assertion is good for this long after it was made (the API's request gives up after 20 s), and is refused if
 # it claims to be made further in the future than clocks drift apart.
 MAX_AGE_SECONDS = 300
+START_MAX_AGE_SECONDS = 24 * 3600
 FUTURE_SKEW_SECONDS = 60
 # The application error's type the API reads (api/actions.py): a step refused for its assertion, not its content.
 REFUSED = "ActorAssertionRefused"
@@ -60,8 +69,15 @@ def _mac(key: bytes, claims: dict) -> str:
     return base64.urlsafe_b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode().rstrip("=")
 
 
+def start_of(workflow_type: str) -> str:
+    """What a start's assertion names in place of an update's name."""
+    return f"start:{workflow_type}"
+
+
 def _actor(args: Sequence[Any]) -> dict:
-    actor = getattr(args[0], "actor", None) if len(args) == 1 else None
+    """Who the argument names: a step's actor, or a case's filer."""
+    only = args[0] if len(args) == 1 else None
+    actor = getattr(only, "actor", None) or getattr(only, "filed_by", None)
     if actor is None:
         return {"user_id": None, "roles": [], "district": None}
     return {"user_id": actor.user_id, "roles": [str(getattr(r, "value", r)) for r in actor.roles],
@@ -78,7 +94,7 @@ def sign(keys: Keys, *, workflow_id: str, update: str, update_id: str, args: Seq
 
 
 def verify(keys: Keys, assertion: bytes | None, *, workflow_id: str, update: str, update_id: str,
-           payload_sha256: str, actor: dict, now: float | None = None) -> str | None:
+           payload_sha256: str, actor: dict, now: float | None = None, max_age: int = MAX_AGE_SECONDS) -> str | None:
     """None when the assertion holds for this update; otherwise why not, in words that never echo it."""
     if not assertion:
         return "the step carries no actor assertion: steps are taken through the API"
@@ -99,11 +115,15 @@ def verify(keys: Keys, assertion: bytes | None, *, workflow_id: str, update: str
     if any(claims.get(name) != value for name, value in actor.items()):
         return "the step's actor assertion names another actor"
     issued = claims.get("issued_at")
-    if not isinstance(issued, int) or now - issued > MAX_AGE_SECONDS:
-        return f"the step's actor assertion is older than {MAX_AGE_SECONDS // 60} minutes"
+    if not isinstance(issued, int) or now - issued > max_age:
+        return f"the step's actor assertion is older than {_span(max_age)}"
     if issued - now > FUTURE_SKEW_SECONDS:
         return "the step's actor assertion is dated in the future"
     return None
+
+
+def _span(seconds: int) -> str:
+    return f"{seconds // 3600} hours" if seconds >= 7200 else f"{seconds // 60} minutes"
 
 
 def _header(data: bytes) -> Payload:
@@ -130,6 +150,10 @@ class _Signing(OutboundInterceptor):
         assertion = sign(self._keys, workflow_id=workflow_id, update=update, update_id=update_id, args=args)
         return {**headers, HEADER: _header(assertion)}
 
+    async def start_workflow(self, input: StartWorkflowInput) -> WorkflowHandle[Any, Any]:
+        input.headers = self._signed(input.headers, input.id, start_of(input.workflow), input.id, input.args)
+        return await super().start_workflow(input)
+
     async def start_workflow_update(self, input: StartWorkflowUpdateInput) -> WorkflowUpdateHandle[Any]:
         input.update_id = input.update_id or str(uuid.uuid4())
         input.headers = self._signed(input.headers, input.id, input.update, input.update_id, input.args)
@@ -137,6 +161,8 @@ class _Signing(OutboundInterceptor):
 
     async def start_update_with_start_workflow(
             self, input: StartWorkflowUpdateWithStartInput) -> WorkflowUpdateHandle[Any]:
+        start = input.start_workflow_input
+        start.headers = self._signed(start.headers, start.id, start_of(start.workflow), start.id, start.args)
         update = input.update_workflow_input
         update.update_id = update.update_id or str(uuid.uuid4())
         update.headers = self._signed(update.headers, input.start_workflow_input.id, update.update, update.update_id,
@@ -151,9 +177,9 @@ class VerifySteps(WorkerInterceptor):
         self._keys = keys
 
     def _verify(self, assertion: bytes | None, workflow_id: str, update: str, update_id: str, payload_sha256: str,
-                actor: dict) -> str | None:
+                actor: dict, max_age: int = MAX_AGE_SECONDS) -> str | None:
         return verify(self._keys, assertion, workflow_id=workflow_id, update=update, update_id=update_id,
-                      payload_sha256=payload_sha256, actor=actor)
+                      payload_sha256=payload_sha256, actor=actor, max_age=max_age)
 
     def workflow_interceptor_class(
             self, input: WorkflowInterceptorClassInput) -> type[WorkflowInboundInterceptor] | None:
@@ -162,11 +188,26 @@ class VerifySteps(WorkerInterceptor):
 
 
 class _Verifying(WorkflowInboundInterceptor):
-    def handle_update_validator(self, input: HandleUpdateInput) -> None:
+    @staticmethod
+    def _check(headers: Mapping[str, Payload], update: str, update_id: str, args: Sequence[Any],
+               max_age: int = MAX_AGE_SECONDS) -> None:
         check: Callable[..., str | None] = workflow.extern_functions()[_VERIFY]
-        header = input.headers.get(HEADER)
-        reason = check(header.data if header is not None else None, workflow.info().workflow_id, input.update,
-                       input.id, digest(input.args), _actor(input.args))
+        header = headers.get(HEADER)
+        reason = check(header.data if header is not None else None, workflow.info().workflow_id, update, update_id,
+                       digest(args), _actor(args), max_age)
         if reason is not None:
             raise ApplicationError(reason, type=REFUSED, non_retryable=True)
+
+    async def execute_workflow(self, input: ExecuteWorkflowInput) -> Any:
+        """A case's first run, when it first runs: its filer must be the one the API signed for. The verdict is
+        history's from then on: a replay, or a run continued as new, does not ask again."""
+        info = workflow.info()
+        if (_actor(input.args)["user_id"] is not None and info.continued_run_id is None
+                and not workflow.unsafe.is_replaying()):
+            self._check(input.headers, start_of(info.workflow_type), info.workflow_id, input.args,
+                        START_MAX_AGE_SECONDS)
+        return await super().execute_workflow(input)
+
+    def handle_update_validator(self, input: HandleUpdateInput) -> None:
+        self._check(input.headers, input.update, input.id, input.args)
         super().handle_update_validator(input)

@@ -11,7 +11,13 @@ import uuid
 import pytest
 from temporalio.api.common.v1 import Payload
 from temporalio.api.enums.v1 import EventType
-from temporalio.client import Client, Interceptor, OutboundInterceptor, WorkflowUpdateFailedError
+from temporalio.client import (
+    Client,
+    Interceptor,
+    OutboundInterceptor,
+    WorkflowFailureError,
+    WorkflowUpdateFailedError,
+)
 
 import actor_assertions
 from actor_assertions import HEADER, sign, verify
@@ -90,6 +96,14 @@ def test_an_old_or_future_assertion_is_refused_and_the_reason_never_echoes_it():
     for assertion in (_signed(now=NOW - 301), _signed(), b"garbage"):
         reason = _check(assertion, workflow_id="incident-b") or ""
         assert assertion.decode() not in reason and "mac" not in reason and "u-1" not in reason
+
+
+def test_a_case_s_filer_is_its_actor():
+    from domain.case import IncidentInput
+
+    filed = IncidentInput.model_construct(filed_by=OFFICER)
+    assert actor_assertions._actor([filed]) == {"user_id": "u-1", "roles": ["officer"], "district": "010"}
+    assert actor_assertions._actor([]) == {"user_id": None, "roles": [], "district": None}
 
 
 def test_after_a_rotation_the_new_key_signs_and_the_old_one_still_verifies():
@@ -216,3 +230,45 @@ async def test_a_genuine_assertion_replayed_onto_another_case_or_payload_is_refu
     assert claims["workflow_id"] == workflow_id_for(first) and claims["update"] == "identify_supervisor"
     stored = b"".join(event.SerializeToString() for event in history.events)
     assert base64.b64decode(TEST_ACTOR_KEYS.split(":", 1)[1]) not in stored
+
+
+async def test_a_case_started_straight_in_temporal_with_a_forged_filer_never_reaches_the_desk(api, people, dev_server,
+                                                                                              settings, sessions):
+    from sqlalchemy import text
+
+    from domain.case import IncidentInput
+    from domain.messages import IncidentFiling
+    from tests.conftest import CHICAGO
+    from tests.scenario import FILING
+
+    async def stored(case_id: str) -> int:
+        async with sessions() as session:
+            return (await session.exec(text("SELECT count(*) FROM incident WHERE id = :id"),  # type: ignore[call-overload]
+                                       params={"id": case_id})).scalar_one()
+
+    case_id = str(uuid.uuid4())
+    inp = IncidentInput(case_id=case_id, case_number="CPD-2026-999999", filed_by=FORGED,
+                        filing=IncidentFiling.model_validate(FILING), policy=CHICAGO, request_hash="forged")
+    # Encrypted with the product's key, no assertion: the run fails before it records anything.
+    handle = await (await _client(settings)).start_workflow(IncidentWorkflow.run, inp, id=workflow_id_for(case_id),
+                                                            task_queue=settings.task_queue)
+    with pytest.raises(WorkflowFailureError) as failed:
+        await handle.result()
+    assert failed.value.cause.message == "the step carries no actor assertion: steps are taken through the API"
+    assert await stored(case_id) == 0
+
+    # The CLI's plain JSON: refused as unencrypted.
+    plain_id = str(uuid.uuid4())
+    cli = await asyncio.create_subprocess_exec(
+        str(temporal.binary("temporal")), "workflow", "start", "--address", settings.temporal_address,
+        "--workflow-id", workflow_id_for(plain_id), "--type", "IncidentWorkflow", "--task-queue", settings.task_queue,
+        "--input", inp.model_copy(update={"case_id": plain_id}).model_dump_json(),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+    await asyncio.wait_for(cli.communicate(), 60)
+    with pytest.raises(WorkflowFailureError) as failed:
+        await dev_server.client.get_workflow_handle(workflow_id_for(plain_id)).result()
+    assert "unencrypted" in str(failed.value.cause.message)
+    assert await stored(plain_id) == 0
+
+    # Filed through the API, the same filing starts, signed.
+    assert (await Driver(api, people).new_case())["filed_by"]["name"] == "Test officer"
