@@ -97,6 +97,28 @@ def incident(event_number: str, day: date = YESTERDAY) -> dict[str, str | list[s
     }
 
 
+async def refused_filing(api, people, sessions, values: dict, status: int) -> tuple[str, list[tuple[str, str]]]:
+    """The officer's form filled with `values` and sent: refused with `status`, no case filed; the page that came
+    back, and the form's fields as first served."""
+    async with signed_in(api, back_to="/desk/file", token=people.tokens["officer"]) as page:
+        fields = fields_of((await page.get("/desk/file")).text)
+        before = await count_incidents(sessions)
+        refused = await send(page, fill(fields, values))
+        assert refused.status_code == status
+        assert await count_incidents(sessions) == before
+    return refused.text, fields
+
+
+def problems_summary(html: str) -> str:
+    """The summary of the problems on top of a refused form."""
+    return html[html.index('id="problems"'):html.index("<form", html.index('id="problems"'))]
+
+
+def errors_beside(html: str) -> dict[str, str]:
+    """Each field's error as the form shows it beside the field: {field id: message}."""
+    return {m.group(1): m.group(2) for m in re.finditer(r'<p class="error" id="f-([^"]+)-error">(.*?)</p>', html)}
+
+
 async def count_incidents(sessions) -> int:
     async with sessions() as s:
         return (await s.exec(select(func.count()).select_from(Incident))).one()
@@ -165,23 +187,17 @@ async def test_an_officer_files_through_the_form_with_rows_added_by_the_server(a
 
 async def test_a_refused_filing_shows_each_problem_beside_its_field_keeps_the_values_and_files_nothing(
         api, people, sessions):
-    async with signed_in(api, back_to="/desk/file", token=people.tokens["officer"]) as page:
-        fields = fields_of((await page.get("/desk/file")).text)
-        values = incident("WEB-FILE-REFUSED", day=TOMORROW)  # in the future
-        values["recordings[0].ended_at"] = wall(YESTERDAY, 12, 50)  # before it started
-        before = await count_incidents(sessions)
-        refused = await send(page, fill(fields, values))
-        assert refused.status_code == 422
-        html = refused.text
-        assert await count_incidents(sessions) == before
-    beside = {m.group(1): m.group(2) for m in re.finditer(r'<p class="error" id="f-([^"]+)-error">(.*?)</p>', html)}
+    values = incident("WEB-FILE-REFUSED", day=TOMORROW)  # in the future
+    values["recordings[0].ended_at"] = wall(YESTERDAY, 12, 50)  # before it started
+    html, fields = await refused_filing(api, people, sessions, values, 422)
+    beside = errors_beside(html)
     assert "must not be before started_at" in beside["recordings-0-ended_at"]
     assert "must not be in the future" in beside["occurred_at"]
     assert 'id="f-recordings-0-ended_at" name="recordings[0].ended_at" type="datetime-local" ' \
            f'value="{wall(YESTERDAY, 12, 50)}"' in html
     assert re.search(r'<input id="f-occurred_at" [^>]*aria-invalid="true"', html)
     # The summary on top links to each field.
-    summary = html[html.index('id="problems"'):html.index("<form", html.index('id="problems"'))]
+    summary = problems_summary(html)
     assert '<a href="#f-recordings-0-ended_at">Recording 1: Ended at</a>' in summary
     assert '<a href="#f-occurred_at">When it happened</a>' in summary
     # Every value as typed, the ticks too, and the same form (same idempotency key) to send again.
@@ -195,19 +211,12 @@ async def test_a_refused_filing_shows_each_problem_beside_its_field_keeps_the_va
 
 async def test_a_district_not_the_officers_own_comes_back_beside_the_district_and_files_nothing(
         api, people, sessions):
-    async with signed_in(api, back_to="/desk/file", token=people.tokens["officer"]) as page:
-        fields = fields_of((await page.get("/desk/file")).text)
-        values = incident("WEB-FILE-ELSEWHERE") | {"district": "012"}
-        before = await count_incidents(sessions)
-        refused = await send(page, fill(fields, values))
-        assert refused.status_code == 403
-        html = refused.text
-        assert await count_incidents(sessions) == before
-    beside = {m.group(1): m.group(2) for m in re.finditer(r'<p class="error" id="f-([^"]+)-error">(.*?)</p>', html)}
+    html, _ = await refused_filing(api, people, sessions, incident("WEB-FILE-ELSEWHERE") | {"district": "012"}, 403)
+    beside = errors_beside(html)
     assert beside == {"district": "<strong>Refused:</strong> you may file only in your own district, 010, not in "
                                   "district 012"}
     assert re.search(r'<input id="f-district" [^>]*aria-invalid="true"', html)
-    summary = html[html.index('id="problems"'):html.index("<form", html.index('id="problems"'))]
+    summary = problems_summary(html)
     assert '<a href="#f-district">District</a>' in summary
     assert dict(fields_of(html))["district"] == "012"  # as typed, to be put right
 
