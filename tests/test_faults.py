@@ -66,4 +66,7 @@ async def test_a_database_restored_from_a_backup_taken_mid_run_is_rebuilt_from_t
     assert restore["events_added"] > 0 and restore["documents_made_again"] > 0, restore
     # ... and every case ends exactly as without the restore: PostgreSQL's trail is the workflow's own.
     assert_every_case_ended_as_it_should(report, 4)
-    assert report["duplicate_email_copies"] == 0
+    # One packet e-mail per case (`emails` in EXPECTED counts distinct Message-IDs). A packet handed to the SMTP
+    # server just as its database was replaced cannot be marked sent (the write meets the restore) and goes again
+    # on the retry, with the same Message-ID, which receivers drop: at most one such copy per case then going.
+    assert report["duplicate_email_copies"] <= restore["lifecycles_going_at_restore"], report
