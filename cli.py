@@ -67,6 +67,9 @@ def _parser() -> argparse.ArgumentParser:
     publish.add_argument("--json", action="store_true", help="print the snapshot's listing entry as JSON")
     stuck = commands.add_parser("stuck", help="list overdue tasks: case, task, escalation level, Temporal UI link")
     stuck.add_argument("--json", action="store_true", help="print a JSON array")
+    versions_cmd = commands.add_parser("versions", help="each workflow patch's step, and the open cases that keep "
+                                       "it from the next (README, \"Changing released workflow code\")")
+    versions_cmd.add_argument("--json", action="store_true", help="print a JSON array, one object per patch")
     return parser
 
 
@@ -156,6 +159,57 @@ async def _stuck(args: argparse.Namespace) -> int:
         for f in found:
             print(f"{f['case_number']:<18} {f['district']:<8} {f['task']:<26} {f['escalation_level']:>5}  "
                   f"{f['overdue']:<18} {f['temporal_ui']}")
+    return 0
+
+
+OPEN_CASES = "WorkflowType = 'IncidentWorkflow' AND ExecutionStatus = 'Running'"
+
+
+async def versions_report(client, patches=None, deprecated=None, query: str | None = None) -> list:
+    """`referrals versions`: where each patch of workflows/versions.py stands (the registry's unless `patches`
+    and `deprecated` are given), from the `Patches` search attribute of the open cases (OPEN_CASES unless
+    `query` is given).
+
+    One listing of the open cases, compared here: visibility stores differ on whether `Patches != 'id'`
+    finds a case whose attribute is unset."""
+    from domain import search_attributes as sa
+    from workflows import versions
+
+    patches = versions.PATCHES if patches is None else patches
+    deprecated = versions.DEPRECATED if deprecated is None else deprecated
+    if not patches:
+        return []
+    cases = [versions.OpenCase(w.id, w.typed_search_attributes.get(sa.CASE_NUMBER),
+                               w.typed_search_attributes.get(sa.PATCHES))
+             async for w in client.list_workflows(query or OPEN_CASES)]
+    return versions.progress(cases, patches, deprecated)
+
+
+async def _versions(args: argparse.Namespace) -> int:
+    from temporal_client import connect
+    from workflows import versions
+
+    settings = get_settings()
+    report = await versions_report(await connect(settings)) if versions.PATCHES else []
+    found = [
+        {"patch": p.patch, "step": p.step, "next_step": p.next_step, "ready": p.ready, "open_cases": p.open_cases,
+         "holding": [{"case_number": c.case_number, "workflow_id": c.workflow_id,
+                      "temporal_ui": settings.workflow_url(c.workflow_id)} for c in p.holding]}
+        for p in report
+    ]
+    if args.json:
+        print(json.dumps(found, indent=2))
+    elif not found:
+        print("no patches: workflow code changes record the histories again until 1.0")
+    else:
+        for f in found:
+            held = (f"{len(f['holding'])} of {f['open_cases']} open case(s) run without it"
+                    if f["step"] == "patched" else
+                    f"{len(f['holding'])} of {f['open_cases']} open case(s) started before its deprecation")
+            print(f"{f['patch']}: {f['step']}; {held}; "
+                  + (f"{f['next_step']} may come now" if f["ready"] else f"{f['next_step']} when none is left"))
+            for c in f["holding"]:
+                print(f"    {c['case_number'] or '-':<18} {c['temporal_ui']}")
     return 0
 
 
@@ -391,6 +445,8 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(_rebuild(args))
     if args.command == "stuck":
         return asyncio.run(_stuck(args))
+    if args.command == "versions":
+        return asyncio.run(_versions(args))
     if args.command == "publish":
         return asyncio.run(_publish(args))
     if args.command == "audit" and args.action == "verify":

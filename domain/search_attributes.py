@@ -14,8 +14,11 @@ ESCALATION_LEVEL = SearchAttributeKey.for_int("EscalationLevel")
 DISTRICT = SearchAttributeKey.for_keyword("District")
 # The end of the last day for a notice of removal to federal court, while that window is open.
 REMOVAL_DEADLINE = SearchAttributeKey.for_datetime("RemovalDeadline")
+# The patch ids of workflows/versions.py whose new code the run takes, upserted once at its start:
+# `referrals versions` reads it to tell when a patch may be deprecated, and when removed.
+PATCHES = SearchAttributeKey.for_keyword_list("Patches")
 
-ALL = (CASE_NUMBER, CASE_STAGE, OPEN_TASKS, NEXT_DEADLINE, ESCALATION_LEVEL, DISTRICT, REMOVAL_DEADLINE)
+ALL = (CASE_NUMBER, CASE_STAGE, OPEN_TASKS, NEXT_DEADLINE, ESCALATION_LEVEL, DISTRICT, REMOVAL_DEADLINE, PATCHES)
 
 # The names `temporal server start-dev --search-attribute NAME=TYPE` expects.
 CLI_TYPES = {
@@ -26,6 +29,7 @@ CLI_TYPES = {
     ESCALATION_LEVEL: "Int",
     DISTRICT: "Keyword",
     REMOVAL_DEADLINE: "Datetime",
+    PATCHES: "KeywordList",
 }
 
 
