@@ -47,7 +47,6 @@ def build_worker(client: Client, settings: Settings, sessions) -> Worker:
         workflows=[IncidentWorkflow, DigestWorkflow, PublishStatsWorkflow],
         activities=[
             store.persist_events,  # each step's one write
-            store.persist,
             DocumentWriter(sessions).generate,
             notifier.notify,
             notifier.send_digest,

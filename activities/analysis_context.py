@@ -1,8 +1,5 @@
 """The legal analysis as the memo and the packet print it: one section per federal subject, each charge
-element by element, the two prongs of Supremacy Clause immunity and the finding.
-
-A review of the single-block form (before the per-subject analysis) prints as one section for all subjects,
-with its charges and its two texts, so that its documents read as they did."""
+element by element, the two prongs of Supremacy Clause immunity and the finding."""
 
 from domain.enums import ImmunityFinding
 from domain.events import Letterhead
@@ -15,18 +12,6 @@ UNVERIFIED = "The elements are the department's summary of the statute and are n
 def subjects(review: LegalReview, letterhead: Letterhead, evidence_numbers: dict[str, str], clean, paragraphs
              ) -> list[dict]:
     """Each subject's section; `evidence_numbers` maps an evidence id to its exhibit number (C3)."""
-    if review.single_block:
-        immunity = review.immunity
-        return [dict(
-            title="All federal subjects (one analysis for the whole case, as reviews were recorded then)",
-            acts=[], disputed=[],
-            charges=[_charge(letterhead, clean, c, []) for c in review.charges],
-            authority=dict(facts=[], analysis=paragraphs(immunity.federal_authority if immunity else "not analysed"),
-                           finding=""),
-            necessary=dict(facts=[], analysis=paragraphs(immunity.necessary_and_proper if immunity else
-                                                         "not analysed"), finding=""),
-            finding=label(immunity.finding) if immunity else "Not stated",
-        )]
     return [_subject(n, s, letterhead, evidence_numbers, clean, paragraphs) for n, s in enumerate(review.subjects, 1)]
 
 

@@ -5,7 +5,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio import activity
 
-from domain.events import PersistCase, PersistEvents, Persisted
+from domain.events import PersistEvents, Persisted
 from store import cases
 
 log = structlog.get_logger()
@@ -34,14 +34,3 @@ class CaseStore:
         else:
             log.info("case_events_already_stored", case_id=state.case_id, first_seq=first, last_seq=last)
         return result
-
-    @activity.defn(name="persist_case")
-    async def persist(self, change: PersistCase) -> None:
-        """One event's write, as cases started before one write per step still run it."""
-        structlog.contextvars.bind_contextvars(case_number=change.state.case_number)
-        async with self._sessions() as session, session.begin():
-            applied = await cases.persist(session, change)
-        log.info(
-            "case_event_stored" if applied else "case_event_already_stored",
-            case_id=change.state.case_id, seq=change.event.seq, kind=change.event.kind.value,
-        )

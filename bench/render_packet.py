@@ -28,6 +28,7 @@ from domain.messages import (
     CommandApproval,
     IncidentFiling,
     LegalReview,
+    SubjectAnalysis,
     SupervisorIdentification,
     ViolationReport,
 )
@@ -59,8 +60,16 @@ def large_case():
     state.violation_report = Recorded(payload=report, by=by, at=start)
     state.supervisor_identification = Recorded(payload=SupervisorIdentification(
         outcome="identified", name="J. Doe", agency="ICE", badge="4411", camera_id="X6000000"), by=by, at=start)
-    review = LegalReview(decision="refer", rationale="Rationale. " * 100, charges=statutes[:5], immunity={
-        "federal_authority": "Authority. " * 100, "necessary_and_proper": "Proper. " * 100, "finding": "disputed"})
+    review = LegalReview(decision="refer", rationale="Rationale. " * 100, subjects=[SubjectAnalysis(
+        subject="unidentified agent in grey vest", agency="ICE", acts="Acts. " * 60,
+        charges=[{"statute": s, "elements": [{"element": n, "facts": "Facts. " * 30}
+                                             for n in range(1, len(policy.statute(s).elements) + 1)]}
+                 for s in statutes[:5]],
+        authority={"operation": "Arrest of one named person", "legal_basis": "administrative_warrant",
+                   "within_authority": "Authority. " * 100, "finding": "disputed"},
+        necessary_and_proper={"conduct": "Conduct. " * 30, "alternatives": "Alternatives. " * 30,
+                              "objective_reasonableness": "Proper. " * 100, "finding": "disputed"},
+        finding="disputed")])
     state.legal_reviews.append(Recorded(payload=review, by=by, at=start))
     state.command_decisions.append(Recorded(payload=CommandApproval(decision="approve"), by=by, at=start))
     events = [CaseEventRow(case_id="bench", seq=i + 1, kind="task_escalated", actor_name=None,

@@ -288,7 +288,7 @@ class CaseState(_Model):
         return sorted({a.statute for a in self.violation_report.payload.allegations})
 
     def referred_subjects(self) -> list[str]:
-        """The federal subjects the latest review referred (none named under the single-block form)."""
+        """The federal subjects the latest review referred."""
         review = self.latest_review()
         return [s.subject for s in review.payload.charged_subjects()] if review else []
 

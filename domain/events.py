@@ -48,16 +48,6 @@ class CaseEvent(BaseModel):
     data: dict[str, Any]
 
 
-class PersistCase(BaseModel):
-    """One change: the event to append and the case as it stands after it."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    workflow_id: str
-    state: CaseState
-    event: CaseEvent
-
-
 class PersistEvents(BaseModel):
     """One step's write: the events it appends (its own and those it causes) and the case after them."""
 
@@ -145,9 +135,9 @@ class Letterhead(BaseModel):
 class DocumentRequest(BaseModel):
     """Generate one document of the case as it stood at `event_seq`; never bytes.
 
-    Cases since one write per step carry the case itself, the moment, the version and the id: the
-    document is then made from the request alone (the same bytes every time, so a rebuild after a
-    restore makes it again exactly). Older requests read the case as stored when the document is made.
+    A request carries the case itself, the moment, the version and the id: the document is made from
+    the request alone (the same bytes every time, so a rebuild after a restore makes it again exactly).
+    One that a continue-as-new hands on without its case (not its kind's latest) reads the case as stored.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)

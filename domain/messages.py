@@ -330,14 +330,6 @@ class ViolationReport(Strict):
     narrative: Text
 
 
-class Immunity(Strict):
-    """The single-block immunity analysis of reviews recorded before the per-subject form (read, never taken)."""
-
-    federal_authority: Text
-    necessary_and_proper: Text
-    finding: ImmunityFinding
-
-
 class ElementProof(Strict):
     """One element of a charge (by its number in the statute catalogue), and what proves it."""
 
@@ -500,28 +492,16 @@ class LegalReviewIn(_ReviewFields):
 
 
 class LegalReview(_ReviewFields):
-    """A review as the workflow receives and the case keeps it. Reviews recorded before the per-subject
-    form carry one `charges` list and one `immunity` block for the whole case instead of `subjects`."""
-
-    charges: list[Short] = Field(default_factory=list, max_length=100)
-    immunity: Immunity | None = None
+    """A review as the workflow receives and the case keeps it."""
 
     @model_validator(mode="after")
     def _refer_needs_an_analysis(self):
-        if self.decision == ReviewDecision.REFER:
-            if self.subjects or not (self.charges and self.immunity):
-                self._refer_needs_a_chargeable_subject()
-            elif self.immunity.finding == ImmunityFinding.IMMUNE:
-                raise ValueError("decision 'refer' needs a finding of 'not_immune' or 'disputed'")
+        self._refer_needs_a_chargeable_subject()
         return self
 
-    @property
-    def single_block(self) -> bool:
-        return not self.subjects and (bool(self.charges) or self.immunity is not None)
-
     def all_charges(self) -> list[str]:
-        """Every statute this review supports charging, under either form, each once, in order."""
-        found = list(self.charges)
+        """Every statute this review supports charging, each once, in order."""
+        found: list[str] = []
         for subject in self.charged_subjects():
             found += [c.statute for c in subject.charges if c.statute not in found]
         return found
@@ -662,7 +642,7 @@ class ProsecutionOutcomeIn(Strict):
 
 
 def _inner_model(annotation: Any) -> type[BaseModel] | None:
-    """The model a field holds, itself or in a list or an optional: Hold of list[Hold], Immunity of Immunity | None."""
+    """The model a field holds, itself or in a list or an optional: Hold of list[Hold], Contact of Contact | None."""
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return annotation
     for arg in get_args(annotation):

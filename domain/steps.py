@@ -155,10 +155,6 @@ def check_legal_review(state: CaseState, step: Step[LegalReview], policy: Policy
     _begin(state, step, Operation.LEGAL_REVIEW, Task.LEGAL_REVIEW)
     alleged = state.alleged_statutes()
     review = step.payload
-    for i, charge in enumerate(review.charges):  # (reviews of the single-block form)
-        if charge not in alleged:
-            raise Rejection(RejectionKind.INVALID,
-                            f"'{charge}' is not among the alleged statutes ({', '.join(alleged)})", f"charges[{i}]")
     for i, wanted in enumerate(review.federal_evidence):
         if policy.touhy.agency(wanted.agency) is None:
             raise Rejection(RejectionKind.INVALID, f"'{wanted.agency}' is not among the agencies Touhy requests go to "

@@ -9,7 +9,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from domain.case import CaseState
 from domain.enums import Stage
-from domain.events import CaseEvent, PersistCase, Persisted
+from domain.events import CaseEvent, Persisted
 from store.audit import GENESIS, event_hash
 from store.evidence import CUSTODY_FROM_EVENTS, custody_from_event
 from store.tables import Allegation, CaseEventRow, CaseTask, Decision, Incident, Person, Recording
@@ -18,13 +18,6 @@ from store.tables import Allegation, CaseEventRow, CaseTask, Decision, Incident,
 async def next_case_number(session: AsyncSession, prefix: str, year: int) -> str:
     value = (await session.exec(text("SELECT nextval('case_number_seq')"))).scalar_one()
     return f"{prefix}-{year}-{value:06d}"
-
-
-async def persist(session: AsyncSession, change: PersistCase) -> bool:
-    """Append one event and refresh the read model, once: False if this event was stored before.
-    (The write of cases started before one write per step: one activity per event.)"""
-    result = await persist_events(session, change.workflow_id, change.state, [change.event], heal=False)
-    return result.written
 
 
 async def persist_events(session: AsyncSession, workflow_id: str, state: CaseState, events: list[CaseEvent],

@@ -65,7 +65,7 @@ SUBJECT = {
     "disputed_facts": ["Whether the bystander stepped towards the arrest before the blow"],
 }
 REFER = {"decision": "refer", "rationale": "The force was gratuitous.", "subjects": [SUBJECT]}
-# A review as the desk and the API took it before the per-subject form (recorded histories carry it).
+# A review in the form taken before the per-subject analysis: refused now (its review-level fields are unknown).
 REFER_SINGLE_BLOCK = {
     "decision": "refer", "charges": ["720 ILCS 5/12-3"], "rationale": "The force was gratuitous.", "return_tasks": [],
     "immunity": {"federal_authority": "Administrative warrant for one person, not the bystander.",

@@ -11,18 +11,18 @@ from activities.case_store import CaseStore
 from config import ROOT
 from domain.case import IncidentInput, PersonRef, new_case, workflow_id_for
 from domain.enums import Role, Stage
-from domain.events import CaseEvent, EventKind, PersistCase
+from domain.events import CaseEvent, EventKind, PersistEvents, Persisted
 from domain.messages import Actor, IncidentFiling
 from domain.policy import load_policy
 from store.tables import CaseEventRow, Incident, Person, Recording
 from tests.scenario import FILING
 
 
-def change(state, seq: int, kind: EventKind) -> PersistCase:
+def change(state, seq: int, kind: EventKind) -> PersistEvents:
     state.event_seq = seq
     event = CaseEvent(seq=seq, kind=kind, actor=PersonRef(id="u1", name="P.O. Ana Ruiz"), at=datetime.now(UTC),
                       data={"seq": seq})
-    return PersistCase(workflow_id=workflow_id_for(state.case_id), state=state.model_copy(deep=True), event=event)
+    return PersistEvents(workflow_id=workflow_id_for(state.case_id), state=state.model_copy(deep=True), events=[event])
 
 
 async def count(sessions, table, case_id) -> int:
@@ -39,15 +39,17 @@ async def test_a_retried_persist_stores_one_event_and_one_read_model(sessions):
     store = CaseStore(sessions)
     activity = ActivityEnvironment()
     filed = change(state, 1, EventKind.CASE_FILED)
-    for _ in range(3):  # the first attempt, then two retries after a lost acknowledgement
-        await activity.run(store.persist, filed)
+    assert await activity.run(store.persist_events, filed) == Persisted(stored_seq=0, written=True)
+    for _ in range(2):  # two retries after a lost acknowledgement
+        assert await activity.run(store.persist_events, filed) == Persisted(stored_seq=1, written=False)
     assert await count(sessions, CaseEventRow, state.case_id) == 1
     assert await count(sessions, Recording, state.case_id) == 2
     assert await count(sessions, Person, state.case_id) == 2  # the officer and the federal agent
 
     state.stage = Stage.LEGAL_REVIEW
-    await activity.run(store.persist, change(state, 2, EventKind.STAGE_CHANGED))
-    await activity.run(store.persist, filed)  # a late retry of an older event changes nothing
+    await activity.run(store.persist_events, change(state, 2, EventKind.STAGE_CHANGED))
+    # a late retry of an older event changes nothing
+    assert await activity.run(store.persist_events, filed) == Persisted(stored_seq=2, written=False)
     async with sessions() as s:
         incident = await s.get(Incident, state.case_id)
         assert (incident.event_seq, incident.stage) == (2, "legal_review")

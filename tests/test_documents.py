@@ -18,14 +18,11 @@ from temporalio.testing import ActivityEnvironment
 
 from activities.documents import _ENVIRONMENT, DOCX, DocumentWriter, render
 from activities.rendering import TEMPLATES
-from domain.case import workflow_id_for
-from domain.enums import DocumentKind, Role
+from domain.enums import DocumentKind
 from domain.events import Letterhead
-from domain.messages import Actor, LegalReview, Step
 from store.tables import DocumentRow
 from tests.conftest import CHICAGO
-from tests.desk_client import signed_in
-from tests.scenario import ACK, APPROVE, CHARGED, HOLD_1, HOLD_2, REFER, REFER_SINGLE_BLOCK, VIOLATIONS, Driver, filing
+from tests.scenario import ACK, APPROVE, CHARGED, HOLD_1, HOLD_2, REFER, VIOLATIONS, Driver, filing
 from workflows.incident import IncidentWorkflow
 
 NASTY = 'He said "{{ 7*7 }}" and {% raw %}{% for x in y %}{% endraw %} <b>&amp; \' </w:t></w:r> ]]> {{ config }}'
@@ -248,30 +245,6 @@ async def test_a_later_packet_carries_the_charging_decision(api, people):
     chronology = [r[1] for r in table_after(packet, "Chronology")]
     assert "Charging decision recorded: Charged" in chronology
     await d.ok(cid, "prosecution-outcome", "liaison", {"outcome": "nolle", "decided_on": CHARGED["arraignment_date"]})
-
-
-async def test_a_review_of_the_single_block_form_still_shows_and_prints(api, people, dev_server):
-    """A review as the API took it before the per-subject form, sent to the workflow as the API then did: the
-    desk shows its two texts and its finding, and the memo and the packet print it as one section."""
-    d = Driver(api, people)
-    cid = (await d.new_case())["id"]
-    await d.investigate(cid)
-    reviewer = Actor(user_id=people.ids["reviewer"], name="Test reviewer", roles=[Role.LEGAL_REVIEWER])
-    handle = dev_server.client.get_workflow_handle_for(IncidentWorkflow.run, workflow_id_for(cid))
-    await handle.execute_update(IncidentWorkflow.review,
-                                Step(actor=reviewer, payload=LegalReview.model_validate(REFER_SINGLE_BLOCK)))
-    await d.ok(cid, "command-approval", "commander", APPROVE)
-    async with signed_in(api, people.tokens["auditor"]) as client:
-        page = (await client.get(f"/desk/cases/{cid}")).text
-    assert "Federal authority" in page and REFER_SINGLE_BLOCK["immunity"]["federal_authority"] in page
-    docs = await documents_of(api, people, cid)
-    for kind in ("legal_review_memo", "referral_packet"):
-        doc = open_docx(docs[(kind, 1)])
-        assert "All federal subjects (one analysis for the whole case, as reviews were recorded then)" in headings(doc)
-        text = all_text(doc)
-        assert REFER_SINGLE_BLOCK["immunity"]["necessary_and_proper"] in text and "Immunity finding: Not immune." in text
-    assert "Charges the legal reviewer supports: 720 ILCS 5/12-3 (Battery)." in all_text(
-        open_docx(docs[("referral_packet", 1)]))
 
 
 async def test_generation_is_idempotent_under_retry(referred, sessions, dev_server):

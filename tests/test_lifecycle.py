@@ -188,7 +188,7 @@ async def test_each_step_is_one_write_and_its_documents_follow_it(api, people, d
     scheduled = Counter(e.activity_task_scheduled_event_attributes.activity_type.name for e in events
                         if e.HasField("activity_task_scheduled_event_attributes"))
     # The filing and seven steps write once each; a document's record rides on a step's write under way
-    # or is written on its own: 8 to 12 writes. No `persist_case` (one per event) any more.
+    # or is written on its own: 8 to 12 writes.
     assert set(scheduled) == {"persist_case_events", "generate_document", "deliver_document"}
     assert 8 <= scheduled["persist_case_events"] <= 12 and scheduled["generate_document"] == 4
     assert scheduled["deliver_document"] == 1

@@ -182,7 +182,7 @@ async def test_two_outcomes_sent_at_once_record_one(api, people, dev_server):
     ("path", "body", "field"),
     [
         ("legal-review", {"decision": "refer", "rationale": "x"}, "subjects"),
-        # The single-block form is no longer taken: the analysis is per subject.
+        # A review-level `charges` list and `immunity` block are refused: the analysis is per subject.
         ("legal-review", {**REFER_SINGLE_BLOCK, "subjects": [SUBJECT]}, "charges"),
         ("legal-review", {**REFER, "subjects": [{**SUBJECT, "finding": "immune"}]}, "subjects[0].finding"),
         ("legal-review", {**REFER, "subjects": [{**SUBJECT, "charges": [], }]}, "subjects"),

@@ -40,7 +40,6 @@ with workflow.unsafe.imports_passed_through():
         EscalationNotice,
         EventKind,
         Letterhead,
-        PersistCase,
         PersistEvents,
         StepResult,
     )
@@ -66,6 +65,8 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.status import current_details
 
+from workflows import versions
+
 # Each attempt is short: a worker killed mid-activity is noticed when its attempt times out, and
 # the activity runs again on another worker (every activity is idempotent). A persist takes
 # milliseconds; a document or an e-mail well under a second.
@@ -76,20 +77,11 @@ DELIVERY_TIMEOUT = timedelta(seconds=30)
 PERSIST_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1))
 NOTIFY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=10))
 NOTIFY_DEADLINE = timedelta(days=1)
-# workflow.patched ids: changes to released workflow code (README, "Changing released workflow code").
-PUBLISH_CHANGES_ONLY = "publish-changed-search-attributes"
 # A step is one write (one activity) of its events and the read model; documents and messages follow
-# it in the background. Cases started before this patch write each event with an activity of its own and
-# make their documents inline, and replay that way.
-ONE_WRITE_PER_STEP = "one-write-per-step"
+# it in the background.
 # A document's record waits up to RECORD_RIDE for the case's next write (a person's next step) and is
-# stored with it, instead of a write of its own that the next step would queue behind. Cases started
-# before this patch write the record at once when no step is under way.
-RECORD_RIDES_NEXT_WRITE = "document-record-rides-next-write"
+# stored with it, instead of a write of its own that the next step would queue behind.
 RECORD_RIDE = timedelta(seconds=1)
-# The prosecutor's acknowledgement opens the prosecution stage (the charging decision, the removal window, the
-# outcome) instead of closing the case. Cases started before this patch close when acknowledged, and replay so.
-PROSECUTION_STAGE = "prosecution-stage"
 # The stages in lifecycle order: a run continued as new resumes in the one its case was in.
 LIFECYCLE = [Stage.INVESTIGATION, Stage.LEGAL_REVIEW, Stage.COMMAND_APPROVAL, Stage.REFERRAL, Stage.PROSECUTION]
 
@@ -110,12 +102,9 @@ class IncidentWorkflow:
         self._published: tuple | None = None  # the search attribute values last upserted
         self._events: list[CaseEvent] = []  # every event recorded, in order (event seq n is at n - 1)
         self._written = 0  # the last event seq stored in PostgreSQL
-        self._one_write = False  # decided once, at the start of the run (ONE_WRITE_PER_STEP)
-        self._record_rides = False  # likewise (RECORD_RIDES_NEXT_WRITE)
         self._requests: list[DocumentRequest] = []
         self._delivered: list[Delivered] = []
         self._steps_under_way = 0  # human steps between their update's arrival and its answer
-        self._prosecutes = False  # decided once, at the start of the run (PROSECUTION_STAGE)
         self._in_hand = False  # a document taken from documents_pending, its record or delivery still to come
         # A run continued as new: what the earlier runs recorded, and the stage it resumes in.
         self._resume: Stage | None = None
@@ -128,21 +117,19 @@ class IncidentWorkflow:
 
     @workflow.run
     async def run(self, inp: IncidentInput) -> CaseState:
-        self._one_write = workflow.patched(ONE_WRITE_PER_STEP)
-        self._record_rides = self._one_write and workflow.patched(RECORD_RIDES_NEXT_WRITE)
-        self._prosecutes = self._record_rides and workflow.patched(PROSECUTION_STAGE)
+        versions.decide()  # every patch of released code decided once, for this run (workflows/versions.py)
         if inp.carried is None:  # (a run continued as new was filed in the first)
             async with self._lock:
                 filed = inp.filing.model_dump(mode="json")
                 if inp.people:  # (sealed contact details; cases filed without people record what they always did)
                     filed["people"] = [person.model_dump(mode="json") for person in inp.people]
-                await self._record(EventKind.CASE_FILED, PersonRef.of(inp.filed_by), filed)
-                await self._documents_after(EventKind.CASE_FILED)
+                self._record(EventKind.CASE_FILED, PersonRef.of(inp.filed_by), filed)
+                self._documents_after(EventKind.CASE_FILED)
                 await self._write()
                 self._filed = True
         deadlines = asyncio.create_task(self._escalations())
-        documents = asyncio.create_task(self._documents()) if self._one_write else None
-        removal = asyncio.create_task(self._removal_window()) if self._prosecutes else None
+        documents = asyncio.create_task(self._documents())
+        removal = asyncio.create_task(self._removal_window())
         while not self._state.closed:
             if not self._resuming_past(Stage.INVESTIGATION):
                 self._resume = None
@@ -166,9 +153,6 @@ class IncidentWorkflow:
                 break
             if await self._stage(Stage.REFERRAL, Task.REFERRAL_ACKNOWLEDGEMENT) is None:
                 break
-            if not self._prosecutes:
-                await self._close(Disposition.REFERRED)
-                break
             # Until charges are declined, or their outcome recorded: a grand jury, charges, the removal window.
             charging = await self._stage(Stage.PROSECUTION, Task.CHARGING_DECISION)
             if charging is None:
@@ -179,10 +163,8 @@ class IncidentWorkflow:
             await self._close(Disposition.REFERRED)  # declined, or an outcome: the case's is its own field
         await workflow.wait_condition(workflow.all_handlers_finished)
         await deadlines
-        if documents is not None:
-            await documents
-        if removal is not None:
-            await removal
+        await documents
+        await removal
         await asyncio.gather(*self._deliveries)
         return self._state
 
@@ -361,8 +343,8 @@ class IncidentWorkflow:
                 _, apply = steps.STEPS[kind]
                 # What the step found goes into its event beside what was sent (a correction's old values).
                 noted = apply(self._state, step, workflow.now(), self._policy)
-                await self._record(kind, PersonRef.of(step.actor), step.payload.model_dump(mode="json") | (noted or {}))
-                await self._documents_after(kind)
+                self._record(kind, PersonRef.of(step.actor), step.payload.model_dump(mode="json") | (noted or {}))
+                self._documents_after(kind)
             return await self._settled()
         finally:
             self._steps_under_way -= 1
@@ -407,7 +389,7 @@ class IncidentWorkflow:
                     return None
                 self._state.stage = stage
                 open_task(self._state, task, workflow.now(), self._policy)
-                await self._record(EventKind.STAGE_CHANGED, None, {"stage": stage.value, "task": task.value})
+                self._record(EventKind.STAGE_CHANGED, None, {"stage": stage.value, "task": task.value})
         await self._until_stage_done()
         if self._state.closed:
             return None
@@ -422,7 +404,7 @@ class IncidentWorkflow:
             now = workflow.now()
             for task in tasks:
                 open_task(self._state, task, now, self._policy)
-            await self._record(
+            self._record(
                 EventKind.TASKS_REOPENED, None, {"stage": Stage.INVESTIGATION.value, "tasks": [t.value for t in tasks]}
             )
 
@@ -436,7 +418,7 @@ class IncidentWorkflow:
                 closed["charging_decision"] = prosecution.decision.decision.value
                 if prosecution.outcome is not None:
                     closed["outcome"] = prosecution.outcome.payload.outcome.value
-            await self._record(EventKind.CASE_CLOSED, None, closed)
+            self._record(EventKind.CASE_CLOSED, None, closed)
 
     # --- continue-as-new: a case may sit in prosecution for years
 
@@ -444,8 +426,6 @@ class IncidentWorkflow:
         return self._resume is not None and LIFECYCLE.index(self._resume) > LIFECYCLE.index(stage)
 
     def _continue_due(self) -> bool:
-        if not self._prosecutes:  # (cases started before it never continue as new)
-            return False
         info = workflow.info()
         limit = self._input.continue_after_events
         return info.is_continue_as_new_suggested() or (limit is not None and info.get_current_history_length() > limit)
@@ -468,24 +448,10 @@ class IncidentWorkflow:
 
     # --- documents: generated from the case as stored, listed by id; the bytes never enter history
 
-    async def _documents_after(self, kind: EventKind) -> None:
-        if self._one_write:  # made in the background, in order; the case lists them as being generated
-            self._state.documents_pending.extend(documents_after(kind, self._state))
-            return
-        for document_kind in documents_after(kind, self._state):
-            ref = await workflow.execute_activity_method(
-                DocumentWriter.generate,
-                DocumentRequest(workflow_id=workflow.info().workflow_id, case_id=self._state.case_id,
-                                kind=document_kind, event_seq=self._state.event_seq, letterhead=self._letterhead),
-                start_to_close_timeout=DOCUMENT_TIMEOUT, retry_policy=PERSIST_RETRY,
-            )
-            self._state.documents.append(ref)
-            await self._record(EventKind.DOCUMENT_GENERATED, None, {
-                "document_id": ref.id, "kind": ref.kind.value, "version": ref.version, "filename": ref.filename,
-                "size": ref.size, "sha256": ref.sha256,
-            })
-            if document_kind == DocumentKind.REFERRAL_PACKET:
-                self._deliveries.append(asyncio.create_task(self._send_to_prosecutor(ref)))
+    def _documents_after(self, kind: EventKind) -> None:
+        """Queue the documents a step asks for: made in the background, in order (`_documents`); the case
+        lists them as being generated."""
+        self._state.documents_pending.extend(documents_after(kind, self._state))
 
     async def _documents(self) -> None:
         """Each document a step asked for, one at a time, after that step's write: of the case as it
@@ -513,7 +479,7 @@ class IncidentWorkflow:
             async with self._lock:
                 self._state.documents_pending.pop(0)
                 self._state.documents.append(ref)
-                await self._record(EventKind.DOCUMENT_GENERATED, None, {
+                self._record(EventKind.DOCUMENT_GENERATED, None, {
                     "document_id": ref.id, "kind": ref.kind.value, "version": ref.version, "filename": ref.filename,
                     "size": ref.size, "sha256": ref.sha256,
                 })
@@ -529,10 +495,6 @@ class IncidentWorkflow:
     async def _record_stored_or_due(self, seq: int) -> None:
         """Until a document's record (event `seq`) is stored with a step's write, or is due to store itself."""
         rides = lambda: self._written >= seq  # noqa: E731
-        if not self._record_rides:
-            # A step under way stores it with its own write; with none, or once they answered without it, now.
-            await workflow.wait_condition(lambda: rides() or not self._steps_under_way)
-            return
         # The next step's write stores it if one comes within RECORD_RIDE (the next step would otherwise
         # queue behind this record's write); a closed case has no next step.
         if rides() or self._state.closed and not self._steps_under_way:
@@ -584,8 +546,8 @@ class IncidentWorkflow:
                 if self._state.closed or not prosecution.removal_window_open:
                     continue
                 prosecution.removal_window_closed = True
-                await self._record(EventKind.REMOVAL_WINDOW_CLOSED, None,
-                                   {"removal_deadline": prosecution.removal_deadline.isoformat()})
+                self._record(EventKind.REMOVAL_WINDOW_CLOSED, None,
+                             {"removal_deadline": prosecution.removal_deadline.isoformat()})
                 await self._write()
 
     # --- deadlines: one durable timer at a time, for the earliest ladder step of any open task
@@ -597,12 +559,11 @@ class IncidentWorkflow:
             await self._escalate(Task.FOOTAGE_HOLD, len(self._policy.tasks[Task.FOOTAGE_HOLD].escalation))
         while not self._state.closed:
             due = next_escalation(self._state, self._policy)
-            if self._one_write:  # re-plan only when the next ladder step moves (a document's event does not)
-                def changed(due=due) -> bool:
-                    return self._state.closed or next_escalation(self._state, self._policy) != due
-            else:
-                seen = self._state.event_seq
-                changed = lambda seen=seen: self._state.closed or self._state.event_seq != seen  # noqa: E731
+
+            # Re-plan only when the next ladder step moves (a document's event does not move it).
+            def changed(due=due) -> bool:
+                return self._state.closed or next_escalation(self._state, self._policy) != due
+
             if due is None:
                 await workflow.wait_condition(changed)
                 continue
@@ -639,7 +600,7 @@ class IncidentWorkflow:
                          "overdue_seconds": int((now - ladder.due_at).total_seconds())}
             if request is not None:
                 escalated["touhy_request"] = request.id
-            await self._record(EventKind.TASK_ESCALATED, None, escalated)
+            self._record(EventKind.TASK_ESCALATED, None, escalated)
             await self._write()
             notice = EscalationNotice(
                 workflow_id=workflow.info().workflow_id, case_id=self._state.case_id,
@@ -650,22 +611,10 @@ class IncidentWorkflow:
         about = {"task": notice.task.value, "level": notice.level}
         self._deliveries.append(asyncio.create_task(self._deliver(Notifier.notify, notice, about)))
 
-    async def _record(self, kind: EventKind, actor: PersonRef | None, data: dict) -> None:
-        """Append one audit event to the case as it now stands; `_write` stores it with what else the
-        step causes (cases started before ONE_WRITE_PER_STEP store each event at once)."""
+    def _record(self, kind: EventKind, actor: PersonRef | None, data: dict) -> None:
+        """Append one audit event to the case as it now stands; `_write` stores it with what else the step causes."""
         self._state.event_seq += 1
-        event = CaseEvent(seq=self._state.event_seq, kind=kind, actor=actor, at=workflow.now(), data=data)
-        self._events.append(event)
-        if self._one_write:
-            return
-        await workflow.execute_activity_method(
-            CaseStore.persist,
-            PersistCase(workflow_id=workflow.info().workflow_id, state=self._state, event=event),
-            start_to_close_timeout=PERSIST_TIMEOUT,
-            retry_policy=PERSIST_RETRY,
-        )
-        self._written = event.seq
-        self._publish()
+        self._events.append(CaseEvent(seq=self._state.event_seq, kind=kind, actor=actor, at=workflow.now(), data=data))
 
     async def _write(self) -> None:
         """Store the events not yet stored and the case after them: one transaction, one activity, under
@@ -673,7 +622,7 @@ class IncidentWorkflow:
         (Not a local activity: a workflow task that fails after its local activity wrote would be run
         again and may record other events under the same numbers, and the audit chain admits no second
         version. A regular activity is scheduled by a completed task, so what it writes is history.)"""
-        if not self._one_write or self._written == self._state.event_seq:
+        if self._written == self._state.event_seq:
             return
         since = self._written
         while True:
@@ -694,9 +643,8 @@ class IncidentWorkflow:
         removal = _removal_published(state)
         values = (state.case_number, state.stage.value, [t.value for t in state.open_tasks()], state.district,
                   deadline, state.escalation_level(), removal)
-        # Each upsert is a history event and a visibility write on the server. Cases started before this
-        # patch upserted on every event, and replay the same way; newer ones only when a value changed.
-        if not (workflow.patched(PUBLISH_CHANGES_ONLY) and values == self._published):
+        # Each upsert is a history event and a visibility write on the server: only when a value changed.
+        if values != self._published:
             number, stage, open_tasks, district, deadline, level, removal = values
             updates = [
                 sa.CASE_NUMBER.value_set(number),
@@ -718,8 +666,8 @@ class IncidentWorkflow:
 
 def _lighter(requests: list[DocumentRequest]) -> list[DocumentRequest]:
     """The document requests a run hands on: each kind's latest with the case it was made from, the earlier ones
-    without (a rebuild makes those from the case as stored, as for requests before one write per step), so that
-    a long case's input stays far below Temporal's payload limit."""
+    without (a rebuild makes those from the case as stored), so that a long case's input stays far below
+    Temporal's payload limit."""
     latest = {request.kind: i for i, request in enumerate(requests)}
     return [r if latest[r.kind] == i else r.model_copy(update={"state": None}) for i, r in enumerate(requests)]
 
