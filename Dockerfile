@@ -1,6 +1,6 @@
 # One image for the API, the worker, the migrations and the `referrals` command:
 # the runtime dependencies only, at the versions requirements.lock pins, run from the source tree
-# (config.py and the templates find policy/ and templates/ beside them) by an unprivileged user.
+# (referrals/config.py finds policy/ and templates/ beside the package) by an unprivileged user.
 
 FROM python:3.11.14-slim-bookworm AS builder
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
@@ -12,7 +12,7 @@ RUN python -c "import tomllib; print(*tomllib.load(open('pyproject.toml', 'rb'))
     && python -m venv /opt/venv \
     && /opt/venv/bin/pip install -r runtime.txt -c requirements.lock \
     && /opt/venv/bin/pip check \
-    && printf '#!/bin/sh\nexec python -m cli "$@"\n' > /opt/venv/bin/referrals \
+    && printf '#!/bin/sh\nexec python -m referrals.cli "$@"\n' > /opt/venv/bin/referrals \
     && chmod 755 /opt/venv/bin/referrals
 
 FROM python:3.11.14-slim-bookworm
@@ -24,5 +24,5 @@ COPY . .
 ENV PATH=/opt/venv/bin:$PATH PYTHONPATH=/app PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
 USER referrals
 EXPOSE 8000
-# --no-proxy-headers: only REFERRALS_TRUSTED_PROXIES may name the client's address (api/client_address.py).
-CMD ["uvicorn", "--factory", "api.main:create_app", "--no-proxy-headers", "--host", "0.0.0.0", "--port", "8000"]
+# --no-proxy-headers: only REFERRALS_TRUSTED_PROXIES may name the client's address (referrals/api/client_address.py).
+CMD ["uvicorn", "--factory", "referrals.api.main:create_app", "--no-proxy-headers", "--host", "0.0.0.0", "--port", "8000"]

@@ -17,13 +17,13 @@ $(STAMP): pyproject.toml requirements.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q -r requirements.lock
 	$(PIP) install -q --no-deps -e '.[dev,test]'
-	$(PY) -m devstack.oidc_provider install
+	$(PY) -m referrals.devstack.oidc_provider install
 	touch $(STAMP)
 
 # make run OIDC=1 also starts an OpenID provider on loopback, and the desk signs in there.
 OIDC ?=
 run: install
-	OIDC=$(OIDC) $(PY) -m devstack
+	OIDC=$(OIDC) $(PY) -m referrals.devstack
 
 test: install
 	$(PY) -m pytest -q $(PYTEST_ARGS)
@@ -33,4 +33,4 @@ clean:
 
 # Regenerate requirements.lock after changing the pins in pyproject.toml.
 lock:
-	$(PYTHON) -m devstack.lock
+	$(PYTHON) -m referrals.devstack.lock

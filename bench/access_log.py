@@ -35,11 +35,11 @@ import psycopg
 
 from bench.lifecycle import percentiles
 from bench.stack import Stack
-from config import ROOT
-from devstack import procs
-from store import access_log
-from store.access_log import AccessEntry
-from store.engine import async_engine, session_factory
+from referrals.config import ROOT
+from referrals.devstack import procs
+from referrals.store import access_log
+from referrals.store.access_log import AccessEntry
+from referrals.store.engine import async_engine, session_factory
 from tests.scenario import FILING
 
 COLUMNS = ("seq", "at", "user_id", "user_name", "who", "client", "component", "action", "outcome", "case_id",
@@ -173,7 +173,7 @@ async def appends(database_url: str, count: int) -> dict:
 async def _start_api_without_trail(stack: Stack) -> tuple:
     port = procs.free_port()
     env = {**stack.env(), "REFERRALS_ACCESS_TRAIL": "false"}
-    proc = procs.spawn([sys.executable, "-m", "uvicorn", "--factory", "api.main:create_app", "--no-access-log",
+    proc = procs.spawn([sys.executable, "-m", "uvicorn", "--factory", "referrals.api.main:create_app", "--no-access-log",
                         "--host", "127.0.0.1", "--port", str(port)], env=env, cwd=ROOT,
                        log_file=stack.log_dir / "api-trail-off.log")
     url = f"http://127.0.0.1:{port}"

@@ -31,11 +31,11 @@ from temporalio.client import Client
 
 from bench.people import Answers, People
 from bench.stack import Stack
-from config import DEVELOPMENT_KEYS
-from domain.case import workflow_id_for
-from store.engine import async_engine
-from temporal_client import data_converter
-from workflows.incident import IncidentWorkflow
+from referrals.config import DEVELOPMENT_KEYS
+from referrals.domain.case import workflow_id_for
+from referrals.store.engine import async_engine
+from referrals.temporal_client import data_converter
+from referrals.workflows.incident import IncidentWorkflow
 
 # What each of these cases must end with: every audit event, document and e-mail exactly once. The
 # documents are made after the steps that ask for them, so where their events fall among the steps'

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import httpx
 from temporalio.client import Client
 
-from domain.case import workflow_id_for
+from referrals.domain.case import workflow_id_for
 from tests.scenario import ACK, APPROVE, DECLINED, FILING, HOLD_1, HOLD_2, IDENTIFIED, REFER, VIOLATIONS
 
 STEPS = (

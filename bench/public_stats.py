@@ -30,11 +30,11 @@ from pathlib import Path
 import httpx
 
 from bench.stack import Stack
-from config import ROOT
-from devstack import procs
-from devstack.front_door import NGINX
-from devstack.front_door import configure as front_door_conf
-from devstack.front_door import start as start_front_door
+from referrals.config import ROOT
+from referrals.devstack import procs
+from referrals.devstack.front_door import NGINX
+from referrals.devstack.front_door import configure as front_door_conf
+from referrals.devstack.front_door import start as start_front_door
 from tests.scenario import FILING
 
 TARGET_RATIO = 0.8
@@ -174,7 +174,7 @@ async def _through_front_door(stack: Stack, concurrency: int, seconds: float) ->
 
 
 async def _publish(stack: Stack) -> dict:
-    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "cli", "publish", "--json", cwd=ROOT,
+    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "referrals.cli", "publish", "--json", cwd=ROOT,
                                                 env=stack.env(), stdout=asyncio.subprocess.PIPE,
                                                 stderr=asyncio.subprocess.PIPE)
     out, err = await proc.communicate()

@@ -15,14 +15,14 @@ from datetime import UTC, date, datetime, timedelta
 
 from docx import Document
 
-from activities import document_context
-from activities.documents import render
-from activities.rendering import TEMPLATES
-from config import ROOT
-from domain.case import IncidentInput, PersonRef, Recorded, new_case
-from domain.enums import Role
-from domain.events import Letterhead
-from domain.messages import (
+from referrals.activities import document_context
+from referrals.activities.documents import render
+from referrals.activities.rendering import TEMPLATES
+from referrals.config import ROOT
+from referrals.domain.case import IncidentInput, PersonRef, Recorded, new_case
+from referrals.domain.enums import Role
+from referrals.domain.events import Letterhead
+from referrals.domain.messages import (
     Actor,
     Allegation,
     CommandApproval,
@@ -32,8 +32,8 @@ from domain.messages import (
     SupervisorIdentification,
     ViolationReport,
 )
-from domain.policy import load_policy
-from store.tables import CaseEventRow
+from referrals.domain.policy import load_policy
+from referrals.store.tables import CaseEventRow
 
 
 def large_case():

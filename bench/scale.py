@@ -28,14 +28,14 @@ from sqlalchemy import text
 
 from bench.lifecycle import percentiles
 from bench.stack import Stack
-from config import ROOT, Settings
-from domain.case import IncidentInput, workflow_id_for
-from domain.messages import Actor, IncidentFiling
-from domain.policy import load_policy
-from store.engine import async_engine
-from temporal_client import connect
+from referrals.config import ROOT, Settings
+from referrals.domain.case import IncidentInput, workflow_id_for
+from referrals.domain.messages import Actor, IncidentFiling
+from referrals.domain.policy import load_policy
+from referrals.store.engine import async_engine
+from referrals.temporal_client import connect
 from tests.scenario import FILING
-from workflows.incident import IncidentWorkflow
+from referrals.workflows.incident import IncidentWorkflow
 
 DISTRICTS = [f"{n:03d}" for n in range(1, 26)]
 # (who asks, query): every filter of GET /incidents, and a supervisor whose visibility narrows it.
@@ -119,7 +119,7 @@ async def measure(stack: Stack, requests: int, stuck_runs: int = 5, settle: floa
     runs = []
     for _ in range(stuck_runs):
         began = time.monotonic()
-        subprocess.run([sys.executable, "-m", "cli", "stuck", "--json"], env=stack.env(), cwd=ROOT, check=True,
+        subprocess.run([sys.executable, "-m", "referrals.cli", "stuck", "--json"], env=stack.env(), cwd=ROOT, check=True,
                        capture_output=True)
         runs.append(time.monotonic() - began)
     found["referrals_stuck_seconds"] = round(statistics.median(runs), 3)

@@ -26,12 +26,12 @@ import psutil
 from alembic import command
 from alembic.config import Config
 
-from config import ROOT
-from devstack import postgres, procs, temporal
-from domain.enums import Role
-from domain.messages import NewUser
-from store import users
-from store.engine import async_engine, session_factory
+from referrals.config import ROOT
+from referrals.devstack import postgres, procs, temporal
+from referrals.domain.enums import Role
+from referrals.domain.messages import NewUser
+from referrals.store import users
+from referrals.store.engine import async_engine, session_factory
 
 # Who drives a lifecycle: the officer is the filer (and appears in the scenario's recordings).
 PEOPLE = {
@@ -133,7 +133,7 @@ class Stack:
         raise TimeoutError(f"the {name} did not listen on {ports} within {timeout:.0f}s; see {self.log_dir}")
 
     async def start_api(self) -> None:
-        proc = self._spawn("api", [sys.executable, "-m", "uvicorn", "--factory", "api.main:create_app",
+        proc = self._spawn("api", [sys.executable, "-m", "uvicorn", "--factory", "referrals.api.main:create_app",
                                    "--no-access-log", "--no-proxy-headers", "--host", "127.0.0.1",
                                    "--port", str(self.api_port)])
         await self._until_listening("api", proc, self.api_port)
@@ -157,7 +157,7 @@ class Stack:
     async def rebuild(self) -> list[dict]:
         """`referrals rebuild --json` against this stack: one report per case."""
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "cli.py", "rebuild", "--json", cwd=ROOT, env=self.env(),
+            sys.executable, "-m", "referrals.cli", "rebuild", "--json", cwd=ROOT, env=self.env(),
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
         out, err = await proc.communicate()
         reports = [json.loads(line) for line in out.decode().splitlines() if line.startswith("{")]
@@ -181,7 +181,7 @@ class Stack:
         procs.stop(self._children.pop("temporal"))
 
     def start_worker(self) -> None:
-        self._spawn("worker", [sys.executable, "worker.py"])
+        self._spawn("worker", [sys.executable, "-m", "referrals.worker"])
 
     def kill_worker(self) -> None:
         """SIGKILL: no shutdown, running activities and workflow tasks simply vanish."""

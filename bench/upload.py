@@ -7,7 +7,7 @@ Starts a throw-away stack of real processes (bench/stack.py; for `s3` also moto'
 to use it), files a case as the officer, then uploads a synthetic MP4 of the size asked for (an `ftyp` box,
 major brand `isom`, then one `mdat` box) as multipart/form-data. Neither side ever holds the file whole:
 this process writes the multipart framing itself and sends the file in 1 MiB pieces from an async generator,
-hashing them as they go, while the API (api/upload.py, api/evidence_upload.py, store/blobs.py) streams it to
+hashing them as they go, while the API (referrals/api/upload.py, referrals/api/evidence_upload.py, referrals/store/blobs.py) streams it to
 storage. The API process's RSS (its children too, were there any) is sampled every 50 ms throughout; then
 the item is downloaded back, streamed and hashed, sampled the same way.
 
@@ -37,7 +37,7 @@ import httpx
 import psutil
 
 from bench.stack import Stack
-from devstack import procs
+from referrals.devstack import procs
 from tests.scenario import FILING
 
 MIB = 1024 * 1024

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import uvicorn
 
-from api.main import create_app
+from referrals.api.main import create_app
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ARTIFACTS = Path(os.environ.get("REFERRALS_TEST_ARTIFACTS", Path(__file__).resolve().parent.parent / "artifacts"))

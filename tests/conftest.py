@@ -10,21 +10,21 @@ from alembic import command
 from alembic.config import Config
 from temporalio.testing import WorkflowEnvironment
 
-from api.main import create_app
-from config import ROOT, Settings
-from devstack import postgres, temporal
-from domain import search_attributes as sa
-from domain.enums import Role
-from domain.messages import NewUser
-from store import users
-from store.engine import async_engine, session_factory
-from temporal_client import data_converter, signing
+from referrals.api.main import create_app
+from referrals.config import ROOT, Settings
+from referrals.devstack import postgres, temporal
+from referrals.domain import search_attributes as sa
+from referrals.domain.enums import Role
+from referrals.domain.messages import NewUser
+from referrals.store import users
+from referrals.store.engine import async_engine, session_factory
+from referrals.temporal_client import data_converter, signing
 from tests.receivers import SmtpSink, WebhookSink
-from domain.case import IncidentInput, workflow_id_for
-from domain.messages import Actor, IncidentFiling
-from domain.policy import Policy, load_policy
-from worker import build_worker
-from workflows.incident import IncidentWorkflow
+from referrals.domain.case import IncidentInput, workflow_id_for
+from referrals.domain.messages import Actor, IncidentFiling
+from referrals.domain.policy import Policy, load_policy
+from referrals.worker import build_worker
+from referrals.workflows.incident import IncidentWorkflow
 
 pytest_plugins = ["tests.in_parallel"]  # `report`: the drills and benchmarks run at once
 
@@ -36,7 +36,7 @@ FAST = ROOT / "tests" / "fast_policy.toml"
 HISTORY_KEY = "history-1:aGlzdG9yaWVzLXJlY29yZGVkLWZvci1yZXBsYXktMDE="
 _FRESH = "test-1:" + base64.b64encode(os.urandom(32)).decode()
 TEST_KEYS = f"{HISTORY_KEY},{_FRESH}" if os.environ.get("RECORD_HISTORIES") else f"{_FRESH},{HISTORY_KEY}"
-# The steps' signing key (actor_assertions.py): the API's, the worker's and the test clients' own.
+# The steps' signing key (referrals/actor_assertions.py): the API's, the worker's and the test clients' own.
 TEST_ACTOR_KEYS = "test-actor-1:" + base64.b64encode(os.urandom(32)).decode()
 FILER = Actor(user_id="u-officer", name="P.O. Ana Ruiz", roles=[Role.OFFICER], district="010", star="12345")
 

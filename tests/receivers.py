@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from aiosmtpd.controller import Controller
 
-from devstack.procs import free_port
+from referrals.devstack.procs import free_port
 
 
 class SmtpSink:

@@ -129,13 +129,17 @@ def filing(**changes) -> dict:
 
 async def quiet(handle) -> None:
     """Until the workflow has nothing in flight: no document being made, no activity or workflow task
-    pending (the documents and messages that follow a step run after it has answered)."""
+    pending (the documents and messages that follow a step run after it has answered), and every event it
+    recorded stored (a document's record may wait up to a second on a timer to ride the next step's write)."""
     for _ in range(400):
         described = (await handle.describe()).raw_description
         if not described.pending_activities and not described.HasField("pending_workflow_task"):
-            state = await handle.query("case")
-            pending = state["documents_pending"] if isinstance(state, dict) else state.documents_pending
-            if not pending:
+            trail = await handle.query("audit_trail")
+            if isinstance(trail, dict):
+                pending, seq, written = trail["state"]["documents_pending"], trail["state"]["event_seq"], trail["written"]
+            else:
+                pending, seq, written = trail.state.documents_pending, trail.state.event_seq, trail.written
+            if not pending and written == seq:
                 return
         await asyncio.sleep(0.05)
     raise AssertionError(f"{handle.id} still busy after 20 s")

@@ -3,7 +3,7 @@
 import httpx
 import pytest
 
-from domain.permissions import ALLOWED, Operation
+from referrals.domain.permissions import ALLOWED, Operation
 from tests.conftest import PEOPLE
 from tests.scenario import Driver, filing
 
@@ -158,7 +158,7 @@ async def test_revoked_and_expired_tokens_are_refused(api, people, database_url,
 
     from sqlmodel import select
 
-    from store.tables import AppUser
+    from referrals.store.tables import AppUser
     from tests.test_cli_and_policy import referrals
 
     created = await api.post("/users", headers=people.headers("admin"), json={
@@ -185,7 +185,7 @@ async def test_revoked_and_expired_tokens_are_refused(api, people, database_url,
 async def test_failed_authentication_is_rate_limited_per_client(settings, worker, people):
     from structlog.testing import capture_logs
 
-    from api.main import create_app
+    from referrals.api.main import create_app
 
     app = create_app(settings.model_copy(update={"auth_failures_per_minute": 3}))
     async with app.router.lifespan_context(app):

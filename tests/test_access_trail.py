@@ -18,14 +18,14 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from api import trail
-from api.main import create_app
-from config import ROOT
-from domain.policy import PolicyError, load_policy
-from store import access_log
-from store.access_log import AccessEntry
-from store.engine import async_engine, session_factory
-from store.tables import AccessEntryRow
+from referrals.api import trail
+from referrals.api.main import create_app
+from referrals.config import ROOT
+from referrals.domain.policy import PolicyError, load_policy
+from referrals.store import access_log
+from referrals.store.access_log import AccessEntry
+from referrals.store.engine import async_engine, session_factory
+from referrals.store.tables import AccessEntryRow
 from tests.desk_client import signed_in
 from tests.test_cli_and_policy import referrals
 from tests.scenario import Driver

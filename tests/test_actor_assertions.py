@@ -1,5 +1,5 @@
 """A step's actor cannot be forged, even by someone who reaches Temporal directly: every update carries an assertion
-the API signed (actor_assertions.py), and the worker refuses one whose assertion is missing, forged, or made for
+the API signed (referrals/actor_assertions.py), and the worker refuses one whose assertion is missing, forged, or made for
 another case, step, request or payload, before anything enters history; and it refuses unencrypted payloads."""
 
 import asyncio
@@ -19,17 +19,17 @@ from temporalio.client import (
     WorkflowUpdateFailedError,
 )
 
-import actor_assertions
-from actor_assertions import HEADER, sign, verify
-from codec import parse_keys
-from devstack import temporal
-from domain.case import workflow_id_for
-from domain.enums import Role
-from domain.messages import Actor, Step, SupervisorIdentification
-from temporal_client import data_converter
+from referrals import actor_assertions
+from referrals.actor_assertions import HEADER, sign, verify
+from referrals.codec import parse_keys
+from referrals.devstack import temporal
+from referrals.domain.case import workflow_id_for
+from referrals.domain.enums import Role
+from referrals.domain.messages import Actor, Step, SupervisorIdentification
+from referrals.temporal_client import data_converter
 from tests.conftest import TEST_ACTOR_KEYS, TEST_KEYS
 from tests.scenario import IDENTIFIED, Driver
-from workflows.incident import IncidentWorkflow
+from referrals.workflows.incident import IncidentWorkflow
 
 KEYS = parse_keys("k-1:" + base64.b64encode(b"k" * 32).decode())
 OFFICER = Actor(user_id="u-1", name="P.O. Ana Ruiz", roles=[Role.OFFICER], district="010")
@@ -99,7 +99,7 @@ def test_an_old_or_future_assertion_is_refused_and_the_reason_never_echoes_it():
 
 
 def test_a_case_s_filer_is_its_actor():
-    from domain.case import IncidentInput
+    from referrals.domain.case import IncidentInput
 
     filed = IncidentInput.model_construct(filed_by=OFFICER)
     assert actor_assertions._actor([filed]) == {"user_id": "u-1", "roles": ["officer"], "district": "010"}
@@ -236,8 +236,8 @@ async def test_a_case_started_straight_in_temporal_with_a_forged_filer_never_rea
                                                                                               settings, sessions):
     from sqlalchemy import text
 
-    from domain.case import IncidentInput
-    from domain.messages import IncidentFiling
+    from referrals.domain.case import IncidentInput
+    from referrals.domain.messages import IncidentFiling
     from tests.conftest import CHICAGO
     from tests.scenario import FILING
 

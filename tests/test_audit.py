@@ -4,8 +4,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from store import cases
-from store.audit import GENESIS, verify_chain
+from referrals.store import cases
+from referrals.store.audit import GENESIS, verify_chain
 from tests.scenario import Driver
 from tests.test_cli_and_policy import referrals
 

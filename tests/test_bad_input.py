@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func
 from sqlmodel import select
 
-from store.tables import CaseTask, Incident, Person, Recording
+from referrals.store.tables import CaseTask, Incident, Person, Recording
 from tests.scenario import ACK, FILING, HOLD_1, IDENTIFIED, REFER, VIOLATIONS, Driver, filing
 from tests.test_refusals import footprint, refused
 

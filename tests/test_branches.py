@@ -125,10 +125,10 @@ async def test_withdrawal_from_every_open_stage(api, people):
 async def test_closed_histories_replay_deterministically(api, people, dev_server):
     from temporalio.worker import Replayer
 
-    from domain.case import workflow_id_for
-    from temporal_client import data_converter
+    from referrals.domain.case import workflow_id_for
+    from referrals.temporal_client import data_converter
     from tests.conftest import TEST_KEYS
-    from workflows.incident import IncidentWorkflow
+    from referrals.workflows.incident import IncidentWorkflow
 
     d = Driver(api, people)
     cid = (await d.new_case())["id"]

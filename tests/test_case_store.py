@@ -7,14 +7,14 @@ from sqlalchemy import func
 from sqlmodel import select
 from temporalio.testing import ActivityEnvironment
 
-from activities.case_store import CaseStore
-from config import ROOT
-from domain.case import IncidentInput, PersonRef, new_case, workflow_id_for
-from domain.enums import Role, Stage
-from domain.events import CaseEvent, EventKind, PersistEvents, Persisted
-from domain.messages import Actor, IncidentFiling
-from domain.policy import load_policy
-from store.tables import CaseEventRow, Incident, Person, Recording
+from referrals.activities.case_store import CaseStore
+from referrals.config import ROOT
+from referrals.domain.case import IncidentInput, PersonRef, new_case, workflow_id_for
+from referrals.domain.enums import Role, Stage
+from referrals.domain.events import CaseEvent, EventKind, PersistEvents, Persisted
+from referrals.domain.messages import Actor, IncidentFiling
+from referrals.domain.policy import load_policy
+from referrals.store.tables import CaseEventRow, Incident, Person, Recording
 from tests.scenario import FILING
 
 

@@ -20,9 +20,9 @@ from sqlalchemy import delete
 from sqlmodel import select
 from structlog.testing import capture_logs
 
-from api import client_address
-from config import ROOT, Settings
-from store.tables import AccessEntryRow, AuthFailure
+from referrals.api import client_address
+from referrals.config import ROOT, Settings
+from referrals.store.tables import AccessEntryRow, AuthFailure
 from tests.browser import _free_port, serving
 
 CLAIMED = "203.0.113.77"

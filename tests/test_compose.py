@@ -14,9 +14,9 @@ import pytest
 import yaml
 from pydantic import AliasChoices
 
-from codec import parse_keys
-from config import ROOT, Settings
-from domain import search_attributes
+from referrals.codec import parse_keys
+from referrals.config import ROOT, Settings
+from referrals.domain import search_attributes
 
 # ../shared beside the clone has the schema; tests/compose-spec.json is a copy of it for clones without
 # ../shared (compose-spec/compose-spec, schema/compose-spec.json, Apache-2.0).
@@ -265,10 +265,10 @@ def test_the_browser_reaches_the_desk_the_api_and_the_ui_through_one_door():
     assert "listen 8080;" in site and "server api:8000;" in site
     assert f"server temporal-ui:{ui['environment']['TEMPORAL_UI_PORT']};" in site
     assert site.count("auth_request /_temporal_ui_auth;") == 4 and "/desk/temporal-ui/auth;" in site
-    from web import temporal_ui
+    from referrals.web import temporal_ui
 
     assert {"/desk/temporal-ui/auth", "/desk/temporal-ui/refused"} <= {r.path for r in temporal_ui.router.routes}
-    from api.routes import codec, health
+    from referrals.api.routes import codec, health
 
     assert {"/codec/encode", "/codec/decode"} <= {route.path for route in codec.router.routes}
     assert "/readyz" in {route.path for route in health.router.routes}
@@ -280,7 +280,7 @@ def test_the_browser_reaches_the_desk_the_api_and_the_ui_through_one_door():
 def test_the_worker_scales():
     worker = raw_compose()["services"]["worker"]
     assert "container_name" not in worker and "ports" not in worker
-    assert worker["command"] == ["python", "worker.py"]
+    assert worker["command"] == ["python", "-m", "referrals.worker"]
 
 
 def test_images_are_pinned():
@@ -373,4 +373,4 @@ def test_the_build_context_leaves_out_secrets_and_local_state_but_not_what_the_a
     ignored = {line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines()
                if line.strip() and not line.startswith("#")}
     assert {".env", ".venv", "var", "tests", ".git"} <= ignored
-    assert not {"alembic.ini", "policy", "templates", "store", "config.py"} & ignored
+    assert not {"alembic.ini", "policy", "templates", "referrals", "referrals/store", "referrals/config.py"} & ignored

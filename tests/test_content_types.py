@@ -14,8 +14,8 @@ import zlib
 import docx
 import pytest
 
-from domain.content_types import ALLOWED, DOCX, HEAD, KINDS, TAIL, Sniffer, contradiction
-from domain.enums import EvidenceKind
+from referrals.domain.content_types import ALLOWED, DOCX, HEAD, KINDS, TAIL, Sniffer, contradiction
+from referrals.domain.enums import EvidenceKind
 
 CHUNK_SIZES = [1, 7, 64 * 1024]
 ACCEPTED = "accepted: JPEG, PNG, HEIC, PDF, MP4, QuickTime, MP3, WAV, M4A, DOCX, plain text"
@@ -267,7 +267,7 @@ def test_a_file_that_contradicts_its_kind():
 
 
 def test_a_download_is_named_for_what_its_bytes_are():
-    from domain.content_types import EXTENSIONS, download_name
+    from referrals.domain.content_types import EXTENSIONS, download_name
 
     # An HTML page accepted as plain text, and a JPEG with a page in its tail, are saved as what they were taken for.
     html = b"<!doctype html><html><body><script>alert(document.cookie)</script></body></html>"

@@ -11,8 +11,8 @@ from datetime import UTC, datetime, timedelta
 import httpx
 from sqlmodel import select
 
-from domain.policy import load_policy
-from store.tables import CaseEventRow
+from referrals.domain.policy import load_policy
+from referrals.store.tables import CaseEventRow
 from tests.browser import SCREENSHOTS, Shots, chromium, needs_chromium, serving
 from tests.scenario import KEEP_UNTIL, Driver, filing
 
@@ -63,7 +63,7 @@ def chicago(when: datetime) -> str:
 
 
 def load_policy_zone():
-    from config import ROOT
+    from referrals.config import ROOT
     return load_policy(ROOT / "policy" / "chicago.toml").zone
 
 

@@ -13,8 +13,8 @@ import httpx
 import pytest
 from sqlalchemy import text as sql
 
-from api.main import create_app
-from domain.enums import EvidenceKind, EvidenceSource
+from referrals.api.main import create_app
+from referrals.domain.enums import EvidenceKind, EvidenceSource
 from tests.desk_client import browser, signed_in
 from tests.evidence_files import WINDOWS_EXE, mp4, pdf, png
 from tests.scenario import VICTIM, Driver, filing

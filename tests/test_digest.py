@@ -3,11 +3,11 @@
 import asyncio
 from datetime import UTC, datetime
 
-from domain.digest import concerns
-from domain.enums import Role, Task
+from referrals.domain.digest import concerns
+from referrals.domain.enums import Role, Task
 from tests.scenario import Driver, filing
-from worker import ensure_digest_schedule
-from workflows.digest import SCHEDULE_ID
+from referrals.worker import ensure_digest_schedule
+from referrals.workflows.digest import SCHEDULE_ID
 
 OLD = {"camera_id": "X7000001", "officer_star": "12345", "started_at": "2026-01-31T13:02:00-06:00",
        "ended_at": "2026-01-31T13:40:00-06:00", "flag_reasons": []}  # unflagged: purged after 90 days

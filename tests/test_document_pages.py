@@ -15,7 +15,7 @@ import subprocess
 import pytest
 from docx import Document
 
-from config import ROOT
+from referrals.config import ROOT
 from tests.scenario import APPROVE, HOLD_1, HOLD_2, IDENTIFIED, REFER, VICTIM, VIOLATIONS, WITNESS, Driver, filing
 from tests.evidence_files import png
 from tests.test_documents import all_text, documents_of, headings, table_after

@@ -16,14 +16,14 @@ from docx.text.paragraph import Paragraph
 from sqlmodel import delete, select
 from temporalio.testing import ActivityEnvironment
 
-from activities.documents import _ENVIRONMENT, DOCX, DocumentWriter, render
-from activities.rendering import TEMPLATES
-from domain.enums import DocumentKind
-from domain.events import Letterhead
-from store.tables import DocumentRow
+from referrals.activities.documents import _ENVIRONMENT, DOCX, DocumentWriter, render
+from referrals.activities.rendering import TEMPLATES
+from referrals.domain.enums import DocumentKind
+from referrals.domain.events import Letterhead
+from referrals.store.tables import DocumentRow
 from tests.conftest import CHICAGO
 from tests.scenario import ACK, APPROVE, CHARGED, HOLD_1, HOLD_2, REFER, VIOLATIONS, Driver, filing
-from workflows.incident import IncidentWorkflow
+from referrals.workflows.incident import IncidentWorkflow
 
 NASTY = 'He said "{{ 7*7 }}" and {% raw %}{% for x in y %}{% endraw %} <b>&amp; \' </w:t></w:r> ]]> {{ config }}'
 LONG_NARRATIVE = (NASTY + " ") * (20_000 // (len(NASTY) + 1))
@@ -309,7 +309,7 @@ def test_a_template_is_patched_once_and_renders_exactly_as_docxtpl_does(summary)
     no run holds one: the bytes are docxtpl's own, and a newline in a value is still Word's line break."""
     from docxtpl import DocxTemplate
 
-    from activities.documents import _fixed_times
+    from referrals.activities.documents import _fixed_times
     from bench.render_packet import large_case
 
     ctx = large_case() | {"summary": summary}

@@ -12,12 +12,12 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
-from codec import EncryptionCodec, parse_keys
-from domain.case import workflow_id_for
-from temporal_client import data_converter
+from referrals.codec import EncryptionCodec, parse_keys
+from referrals.domain.case import workflow_id_for
+from referrals.temporal_client import data_converter
 from tests.conftest import TEST_KEYS
 from tests.scenario import VICTIM, WITNESS, Driver, filing
-from workflows.incident import IncidentWorkflow
+from referrals.workflows.incident import IncidentWorkflow
 
 UUID = re.compile(rb"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 SECRETS = ["Ruiz", "12345", "67890", "J. Doe", "4411", "bystander", "grey vest", "Supervisory Deportation",
@@ -115,7 +115,7 @@ async def test_the_codec_takes_json_from_its_own_origin_and_encodes_for_admins_o
                                                                                      sessions):
     """A text or form body is what another site's page may send with no CORS preflight: 415, naming the header.
     A page of another origin is refused, and so is encoding for anyone but an admin: each refusal in the trail."""
-    from api.routes.codec import origin_of
+    from referrals.api.routes.codec import origin_of
     from tests.test_access_trail import newest
 
     plain = {"payloads": [{"metadata": {"encoding": base64.b64encode(b"json/plain").decode()},
@@ -155,7 +155,7 @@ async def test_the_codec_takes_json_from_its_own_origin_and_encodes_for_admins_o
 
 
 def test_an_origin_is_compared_as_a_browser_writes_it():
-    from api.routes.codec import origin_of
+    from referrals.api.routes.codec import origin_of
 
     assert origin_of("https://referrals.example.gov/desk/") == "https://referrals.example.gov"
     assert origin_of("HTTPS://Referrals.Example.gov:443") == "https://referrals.example.gov"

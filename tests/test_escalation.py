@@ -9,9 +9,9 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from domain.case import CaseState
-from domain.enums import Role, Task
-from domain.messages import (
+from referrals.domain.case import CaseState
+from referrals.domain.enums import Role, Task
+from referrals.domain.messages import (
     ChargingDecision,
     ProsecutionOutcomeIn,
     ReferralAcknowledgement,
@@ -24,8 +24,8 @@ from domain.messages import (
     SupervisorIdentification,
     ViolationReport,
 )
-from store.audit import verify_chain
-from store.tables import CaseEventRow, Notification
+from referrals.store.audit import verify_chain
+from referrals.store.tables import CaseEventRow, Notification
 from tests.conftest import CHICAGO
 from tests.scenario import (
     ACK,
@@ -39,7 +39,7 @@ from tests.scenario import (
     last_day_for_removal,
     recorded_at,
 )
-from workflows.incident import IncidentWorkflow
+from referrals.workflows.incident import IncidentWorkflow
 
 CUSTODIAN = Actor(user_id="u-custodian", name="E. Custodian", roles=[Role.EVIDENCE_CUSTODIAN])
 OFFICER = Actor(user_id="u-officer", name="P.O. Ana Ruiz", roles=[Role.OFFICER], district="010", star="12345")

@@ -19,7 +19,7 @@ from moto.server import ThreadedMotoServer
 from pydantic import SecretStr
 from sqlalchemy import text
 
-from api.main import create_app
+from referrals.api.main import create_app
 from tests.evidence_files import WINDOWS_EXE, mp4, pdf, png, zip_archive
 from tests.desk_client import signed_in
 from tests.scenario import VICTIM, Driver, filing
@@ -266,7 +266,7 @@ async def _history_length(dev_server, case_id: str) -> int:
     the history may still grow meanwhile: a document's record is written in the background.)"""
     from temporalio.api.enums.v1 import EventType
 
-    from domain.case import workflow_id_for
+    from referrals.domain.case import workflow_id_for
 
     history = await dev_server.client.get_workflow_handle(workflow_id_for(case_id)).fetch_history()
     return sum(e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED for e in history.events)
@@ -317,7 +317,7 @@ async def test_who_may_add_and_who_may_remove(storage, people, sessions, case_id
 async def test_verify_reads_every_file_back_and_names_the_one_that_changed(storage, people, sessions, case_id):
     item = (await upload(storage, people, case_id, pdf(), PHOTO | {"kind": "medical_record", "source": "hospital"})
             ).json()
-    cmd = [sys.executable, "-m", "cli", "evidence", "verify", case_id]
+    cmd = [sys.executable, "-m", "referrals.cli", "evidence", "verify", case_id]
     ok = subprocess.run(cmd, cwd=ROOT, env=storage.env(), capture_output=True, text=True, timeout=60)
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert "1 file(s) read back: every SHA-256 matches" in ok.stdout
@@ -386,7 +386,7 @@ async def test_the_packet_inventories_the_evidence_and_the_email_lists_it_unatta
 
 
 def test_a_file_name_is_made_safe_for_a_header_and_a_disk():
-    from api.evidence_upload import safe_filename
+    from referrals.api.evidence_upload import safe_filename
 
     assert safe_filename("../../palm.jpg", "evidence-1") == "palm.jpg"
     assert safe_filename("C:\\Users\\rivera\\IMG 0042.MOV", "evidence-1") == "IMG 0042.MOV"
@@ -456,10 +456,10 @@ async def test_an_upload_refused_after_chunks_were_written_leaves_none(storage, 
                                                                        monkeypatch):
     """Small chunks and parts, so that an upload over the limit has stored pieces when it is refused: the PostgreSQL
     adapter deletes its chunks, the S3 one aborts its multipart upload."""
-    import store.blobs
+    import referrals.store.blobs
 
-    monkeypatch.setattr(store.blobs, "CHUNK", 4096)
-    monkeypatch.setattr(store.blobs, "PART", 4096)
+    monkeypatch.setattr(referrals.store.blobs, "CHUNK", 4096)
+    monkeypatch.setattr(referrals.store.blobs, "PART", 4096)
     big = await upload(storage, people, case_id, bytes(70 * 1024), PHOTO | {"kind": "other"})
     assert big.status_code == 413, big.text
     exe = await upload(storage, people, case_id, WINDOWS_EXE * 100, PHOTO | {"kind": "other"})
@@ -483,7 +483,7 @@ async def test_a_hold_and_a_removal_at_once_do_not_both_succeed(storage, people,
 async def test_uploads_cut_off_are_swept(storage, people, sessions):
     if storage.name != "postgres":
         pytest.skip("S3 ages unfinished uploads out by the bucket's lifecycle rule")
-    from store.blobs import PostgresBlobs
+    from referrals.store.blobs import PostgresBlobs
 
     async with sessions() as s:  # the chunks of an upload a crash cut off a day ago, and of one under way now
         await s.exec(text("INSERT INTO evidence_chunk (key, n, data, written_at) VALUES "
@@ -503,19 +503,19 @@ async def test_an_upload_whose_answer_was_lost_is_kept_and_found_again(storage, 
     same upload sent again with the same Idempotency-Key answers with the item, its bytes downloadable."""
     from temporalio.service import RPCError, RPCStatusCode
 
-    import api.evidence_upload
+    import referrals.api.evidence_upload
 
-    real = api.evidence_upload.take_step
+    real = referrals.api.evidence_upload.take_step
 
     async def answer_lost(*args, **kwargs):
         await real(*args, **kwargs)
         raise RPCError("deadline exceeded", RPCStatusCode.DEADLINE_EXCEEDED, b"")
 
     photo = png(rgb=(7, 7, 7))
-    monkeypatch.setattr(api.evidence_upload, "take_step", answer_lost)
+    monkeypatch.setattr(referrals.api.evidence_upload, "take_step", answer_lost)
     lost = await upload(storage, people, case_id, photo, PHOTO, key="lost-answer")
     assert lost.status_code == 503, lost.text
-    monkeypatch.setattr(api.evidence_upload, "take_step", real)
+    monkeypatch.setattr(referrals.api.evidence_upload, "take_step", real)
     again = await upload(storage, people, case_id, photo, PHOTO, key="lost-answer")
     assert again.status_code == 200, again.text
     got = await storage.client.get(again.json()["download"], headers=people.headers("auditor"))
@@ -528,17 +528,17 @@ async def test_an_upload_stopped_before_the_case_recorded_it_is_completed_by_its
     """The file was stored and the worker never reached (the step not applied): the retry stores the item once."""
     from temporalio.service import RPCError, RPCStatusCode
 
-    import api.evidence_upload
+    import referrals.api.evidence_upload
 
-    real = api.evidence_upload.take_step
+    real = referrals.api.evidence_upload.take_step
 
     async def unreachable(*args, **kwargs):
         raise RPCError("unavailable", RPCStatusCode.UNAVAILABLE, b"")
 
     photo = png(rgb=(8, 8, 8))
-    monkeypatch.setattr(api.evidence_upload, "take_step", unreachable)
+    monkeypatch.setattr(referrals.api.evidence_upload, "take_step", unreachable)
     assert (await upload(storage, people, case_id, photo, PHOTO, key="stopped")).status_code == 503
-    monkeypatch.setattr(api.evidence_upload, "take_step", real)
+    monkeypatch.setattr(referrals.api.evidence_upload, "take_step", real)
     again = await upload(storage, people, case_id, photo, PHOTO, key="stopped")
     assert again.status_code == 201, again.text
     assert len(await storage.objects(case_id)) == 1  # the retry's own copy went; the first one is the item's

@@ -6,8 +6,8 @@ import uuid
 from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.client import WorkflowExecutionStatus
 
-from domain import search_attributes as sa
-from domain.case import workflow_id_for
+from referrals.domain import search_attributes as sa
+from referrals.domain.case import workflow_id_for
 from tests.scenario import HOLD_1, HOLD_2, Driver, filing
 
 
@@ -112,7 +112,7 @@ async def test_an_officer_or_supervisor_files_only_in_their_own_district(api, pe
     from sqlalchemy import func
     from sqlmodel import select
 
-    from store.tables import Incident
+    from referrals.store.tables import Incident
     from tests.test_access_trail import newest
 
     async with sessions() as s:

@@ -3,10 +3,10 @@ say, in any. Pure: no database, no Temporal."""
 
 import pytest
 
-from config import ROOT
-from domain.enums import Role
-from domain.filing_district import district_refusal
-from domain.policy import Policy, load_policy
+from referrals.config import ROOT
+from referrals.domain.enums import Role
+from referrals.domain.filing_district import district_refusal
+from referrals.domain.policy import Policy, load_policy
 
 CHICAGO = load_policy(ROOT / "policy" / "chicago.toml")
 NEW_YORK = load_policy(ROOT / "policy" / "new_york_city.toml")

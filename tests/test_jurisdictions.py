@@ -12,18 +12,18 @@ from markupsafe import escape
 from sqlmodel import select
 from temporalio.testing import ActivityEnvironment
 
-from activities.notifier import build_notifier
-from api.main import create_app
-from cli import main as referrals
-from config import ROOT
-from domain.case import workflow_id_for
-from domain.enums import Role, Task
-from domain.events import EscalationNotice
-from domain.messages import NewUser
-from domain.words import sentence
-from domain.policy import load_policy
-from store import users
-from store.tables import Incident
+from referrals.activities.notifier import build_notifier
+from referrals.api.main import create_app
+from referrals.cli import main as referrals
+from referrals.config import ROOT
+from referrals.domain.case import workflow_id_for
+from referrals.domain.enums import Role, Task
+from referrals.domain.events import EscalationNotice
+from referrals.domain.messages import NewUser
+from referrals.domain.words import sentence
+from referrals.domain.policy import load_policy
+from referrals.store import users
+from referrals.store.tables import Incident
 from tests.conftest import PEOPLE, People
 from tests.desk_client import signed_in
 from tests.scenario import ACK, APPROVE, DECLINED, FILING, HOLD_1, HOLD_2, IDENTIFIED, SUBJECT, Driver
@@ -213,7 +213,7 @@ def test_a_case_filed_before_flags_were_policy_keeps_its_purge_dates():
     """A case's copy of the policy from before: Illinois's seven flags, every recording kept 90 days."""
     import tomllib
 
-    from domain.policy import Policy
+    from referrals.domain.policy import Policy
 
     raw = tomllib.loads((ROOT / "policy" / "chicago.toml").read_text())
     for key in ("recording_flags", "districts", "words", "publication", "retention_law"):

@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import text
 from sqlmodel import select
 
-from domain import search_attributes as sa
-from domain.case import workflow_id_for
-from store.tables import Allegation, CaseTask, Decision, Incident, Recording
+from referrals.domain import search_attributes as sa
+from referrals.domain.case import workflow_id_for
+from referrals.store.tables import Allegation, CaseTask, Decision, Incident, Recording
 from tests.conftest import CHICAGO
 from tests.scenario import (
     ACK,
@@ -166,7 +166,7 @@ async def test_chicago_scenario_from_filing_to_the_outcome(api, people, sessions
 
 
 def test_a_removal_window_ending_on_a_weekend_or_holiday_runs_to_the_next_court_day():
-    from domain.case import removal_window
+    from referrals.domain.case import removal_window
 
     assert removal_window(date(2026, 3, 2), CHICAGO)[0] == date(2026, 4, 1)  # a Wednesday: as counted
     assert removal_window(date(2026, 3, 5), CHICAGO)[0] == date(2026, 4, 6)  # Saturday 4 April: the Monday

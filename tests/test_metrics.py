@@ -10,15 +10,15 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-import logs
-from api.main import create_app
-from devstack.procs import free_port
-from domain.case import workflow_id_for
-from observability.worker_metrics import prometheus_runtime
-from temporal_client import connect
+from referrals import logs
+from referrals.api.main import create_app
+from referrals.devstack.procs import free_port
+from referrals.domain.case import workflow_id_for
+from referrals.observability.worker_metrics import prometheus_runtime
+from referrals.temporal_client import connect
 from tests.scenario import IDENTIFIED, Driver, recorded_at
 from tests.test_notifications_e2e import until
-from worker import build_worker
+from referrals.worker import build_worker
 
 # Unflagged footage from four months ago: past its purge date at filing, so the hold escalates at once and
 # notifies people by inbox, e-mail and webhook.

@@ -7,10 +7,10 @@ import json
 import subprocess
 from collections import Counter
 
-from config import ROOT
-from devstack import temporal
+from referrals.config import ROOT
+from referrals.devstack import temporal
 from tests.scenario import Driver
-from worker import build_worker
+from referrals.worker import build_worker
 
 
 async def until(check, timeout: float = 30.0):

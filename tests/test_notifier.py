@@ -8,13 +8,13 @@ import pytest
 from sqlmodel import select
 from temporalio.testing import ActivityEnvironment
 
-from activities.channels import SmtpMailer, WebhookPoster
-from activities.notifier import Notifier
-from activities.rendering import Templates
-from domain.enums import Role, Task
-from domain.events import EscalationNotice
-from store import notifications
-from store.tables import AppUser, Notification
+from referrals.activities.channels import SmtpMailer, WebhookPoster
+from referrals.activities.notifier import Notifier
+from referrals.activities.rendering import Templates
+from referrals.domain.enums import Role, Task
+from referrals.domain.events import EscalationNotice
+from referrals.store import notifications
+from referrals.store.tables import AppUser, Notification
 from tests.receivers import free_port
 from tests.scenario import Driver
 

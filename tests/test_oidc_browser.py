@@ -7,11 +7,11 @@ import json
 import pytest
 from pydantic import SecretStr
 
-from devstack import oidc_provider
+from referrals.devstack import oidc_provider
 from tests.browser import SCREENSHOTS, Shots, _free_port, chromium, needs_chromium, serving
 
-pytestmark = [needs_chromium, pytest.mark.skipif(not oidc_provider.installed(), reason="Node.js or devstack/oidc's "
-                                                 "oidc-provider is missing (`python -m devstack.oidc_provider install`)")]
+pytestmark = [needs_chromium, pytest.mark.skipif(not oidc_provider.installed(), reason="Node.js or referrals/devstack/oidc's "
+                                                 "oidc-provider is missing (`python -m referrals.devstack.oidc_provider install`)")]
 
 ACCOUNTS = {
     "lopez": {"sub": "br-lopez", "password": "pw-lopez", "email": "br.lopez@cpd.test", "email_verified": True,

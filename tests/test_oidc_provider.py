@@ -1,4 +1,4 @@
-"""The OpenID provider the product signs in against (devstack/oidc_provider.py): a real oidc-provider on
+"""The OpenID provider the product signs in against (referrals/devstack/oidc_provider.py): a real oidc-provider on
 loopback, proved to give what the relying party and the API will rely on."""
 
 import json
@@ -11,7 +11,7 @@ from joserfc import jwt
 from joserfc.errors import BadSignatureError, ExpiredTokenError, InvalidKeyIdError
 from joserfc.jwk import KeySet
 
-from devstack import oidc_provider as op
+from referrals.devstack import oidc_provider as op
 from tests.browser import chromium, needs_chromium
 
 pytestmark = pytest.mark.skipif(op.node() is None, reason="node is not on PATH: the OpenID provider needs Node.js")

@@ -13,13 +13,13 @@ from pydantic import SecretStr
 from sqlalchemy import update
 from sqlmodel import select
 
-from api.main import create_app
-from devstack import oidc_provider
-from store.tables import AppUser, OidcLogin, WebSession
+from referrals.api.main import create_app
+from referrals.devstack import oidc_provider
+from referrals.store.tables import AppUser, OidcLogin, WebSession
 from tests.test_sign_in_controls import entries
 
-pytestmark = pytest.mark.skipif(not oidc_provider.installed(), reason="Node.js or devstack/oidc's oidc-provider is "
-                                "missing (`python -m devstack.oidc_provider install`; `make install` does it)")
+pytestmark = pytest.mark.skipif(not oidc_provider.installed(), reason="Node.js or referrals/devstack/oidc's oidc-provider is "
+                                "missing (`python -m referrals.devstack.oidc_provider install`; `make install` does it)")
 
 APP = "http://api"  # the ASGI app's origin, as the provider redirects to it
 API_AUDIENCE = "http://api/"

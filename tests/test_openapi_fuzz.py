@@ -39,13 +39,13 @@ import uvicorn
 from hypothesis.stateful import initialize
 from schemathesis.generation.stateful.state_machine import StepInput
 
-from api.main import create_app
-from config import Settings
-from domain.permissions import allowed
+from referrals.api.main import create_app
+from referrals.config import Settings
+from referrals.domain.permissions import allowed
 from tests.conftest import PEOPLE
 from tests.scenario import FILING
 from tests.test_access import ROUTES
-from worker import build_worker
+from referrals.worker import build_worker
 
 # The coverage phase's boundary cases, then FUZZ_EXAMPLES generated requests per operation: 12 in the suite, more for
 # a fuller run (`FUZZ_EXAMPLES=150 make test PYTEST_ARGS=tests/test_openapi_fuzz.py`). Reproducible: derandomized,

@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import text
 
-from domain.messages import Contact
-from domain.permissions import ALLOWED, Operation
-from sealing import Sealer
+from referrals.domain.messages import Contact
+from referrals.domain.permissions import ALLOWED, Operation
+from referrals.sealing import Sealer
 from tests.conftest import PEOPLE
 from tests.scenario import VICTIM, WITNESS, Driver, filing
 from tests.test_access import SEES_CASE

@@ -17,21 +17,21 @@ import pytest
 from sqlalchemy import event, func
 from sqlmodel import select
 
-from activities.publication import Publisher
-from api.main import create_app
-from api.public_documents import CSV_COLUMNS, PublicStats
-from config import ROOT
-from domain.case import IncidentInput, PersonRef, new_case, workflow_id_for
-from domain.enums import Role, Stage
-from domain.events import CaseEvent, EventKind
-from domain.messages import Actor, IncidentFiling
-from domain.publication import PublishRequest, audit
-from store import cases
-from store.tables import AccessEntryRow, PublicSnapshotRow
+from referrals.activities.publication import Publisher
+from referrals.api.main import create_app
+from referrals.api.public_documents import CSV_COLUMNS, PublicStats
+from referrals.config import ROOT
+from referrals.domain.case import IncidentInput, PersonRef, new_case, workflow_id_for
+from referrals.domain.enums import Role, Stage
+from referrals.domain.events import CaseEvent, EventKind
+from referrals.domain.messages import Actor, IncidentFiling
+from referrals.domain.publication import PublishRequest, audit
+from referrals.store import cases
+from referrals.store.tables import AccessEntryRow, PublicSnapshotRow
 from tests.conftest import CHICAGO
 from tests.scenario import FILING, filing
-from worker import ensure_publication_schedule
-from workflows.publication import SCHEDULE_ID
+from referrals.worker import ensure_publication_schedule
+from referrals.workflows.publication import SCHEDULE_ID
 
 # A past reference period of our own: only the cases seeded here were filed before its end (2003-06-01, Chicago).
 AS_OF_2003 = datetime(2003, 6, 15, 12, tzinfo=UTC)
@@ -296,7 +296,7 @@ async def test_referrals_publish_publishes_at_once(settings, worker, sessions):
            "REFERRALS_TEMPORAL_ADDRESS": settings.temporal_address, "REFERRALS_TASK_QUEUE": settings.task_queue,
            "REFERRALS_ENCRYPTION_KEYS": settings.encryption_keys}
     before = await _snapshots(sessions)
-    done = await asyncio.to_thread(subprocess.run, [sys.executable, "-m", "cli", "publish", "--json"], cwd=ROOT,
+    done = await asyncio.to_thread(subprocess.run, [sys.executable, "-m", "referrals.cli", "publish", "--json"], cwd=ROOT,
                                    env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     printed = json.loads(done.stdout.strip().splitlines()[-1])

@@ -1,10 +1,10 @@
-"""Small-cell and complementary suppression (domain/publication.py) over many random tables: no suppressed cell
+"""Small-cell and complementary suppression (referrals/domain/publication.py) over many random tables: no suppressed cell
 can be recovered from what is published, and every published cell is the truth."""
 
 import itertools
 import random
 
-from domain.publication import RawTable, audit, suppress, suppress_cells
+from referrals.domain.publication import RawTable, audit, suppress, suppress_cells
 
 THRESHOLD = 10
 

@@ -13,14 +13,14 @@ import uuid
 
 from sqlalchemy import text
 
-from config import ROOT
-from domain.case import workflow_id_for
-from store import cases
-from store.audit import verify_chain
+from referrals.config import ROOT
+from referrals.domain.case import workflow_id_for
+from referrals.store import cases
+from referrals.store.audit import verify_chain
 from tests.conftest import TEST_KEYS
 from tests.test_audit import edit_narrative
 from tests.scenario import HOLD_1, HOLD_2, IDENTIFIED, VIOLATIONS, Driver
-from workflows.incident import IncidentWorkflow
+from referrals.workflows.incident import IncidentWorkflow
 
 # Every table holding a case's rows, children before parents.
 CASE_TABLES = ("case_event", "case_task", "recording", "person", "allegation", "decision", "notification")
@@ -30,7 +30,7 @@ async def referrals(settings, *args: str) -> subprocess.CompletedProcess:
     """The command, run while this process's event loop goes on serving the workflows it queries."""
     env = {**os.environ, "DATABASE_URL": settings.database_url, "REFERRALS_ENV": "test",
            "REFERRALS_TEMPORAL_ADDRESS": settings.temporal_address, "REFERRALS_ENCRYPTION_KEYS": TEST_KEYS}
-    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "cli", *args, cwd=ROOT, env=env,
+    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "referrals.cli", *args, cwd=ROOT, env=env,
                                                 stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     out, err = await asyncio.wait_for(proc.communicate(), timeout=120)
     return subprocess.CompletedProcess(args, proc.returncode, out.decode(), err.decode())

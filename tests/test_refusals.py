@@ -2,7 +2,7 @@
 
 import pytest
 
-from domain.case import workflow_id_for
+from referrals.domain.case import workflow_id_for
 from tests.scenario import (
     ACK,
     APPROVE,
@@ -163,11 +163,11 @@ async def test_two_outcomes_sent_at_once_record_one(api, people, dev_server):
     assert kinds.count("prosecution_outcome_recorded") == 1 and kinds.count("case_closed") == 1
     # The moment between them: the outcome recorded, the case not yet closed (a handler queued on the lock
     # re-checks there). The check itself refuses a second outcome.
-    from domain.case import CaseState
-    from domain.enums import Stage
-    from domain.errors import Rejection
-    from domain.messages import Actor, ProsecutionOutcomeIn, Step
-    from domain.steps import check_prosecution_outcome
+    from referrals.domain.case import CaseState
+    from referrals.domain.enums import Stage
+    from referrals.domain.errors import Rejection
+    from referrals.domain.messages import Actor, ProsecutionOutcomeIn, Step
+    from referrals.domain.steps import check_prosecution_outcome
     from tests.conftest import CHICAGO
 
     stored = await dev_server.client.get_workflow_handle(workflow_id_for(cid)).query("case")
@@ -244,7 +244,7 @@ async def test_bad_filings_are_refused_and_store_nothing(api, people, sessions, 
     from sqlalchemy import func
     from sqlmodel import select
 
-    from store.tables import Incident
+    from referrals.store.tables import Incident
 
     async with sessions() as s:
         before = (await s.exec(select(func.count()).select_from(Incident))).one()

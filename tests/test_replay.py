@@ -17,10 +17,10 @@ from temporalio.client import WithStartWorkflowOperation, WorkflowHistory
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.worker import Replayer
 
-from domain.case import IncidentInput, workflow_id_for
-from domain.enums import Role
-from domain.messages import Actor, IncidentFiling
-from temporal_client import data_converter
+from referrals.domain.case import IncidentInput, workflow_id_for
+from referrals.domain.enums import Role
+from referrals.domain.messages import Actor, IncidentFiling
+from referrals.temporal_client import data_converter
 from tests.conftest import CHICAGO, FAST, TEST_KEYS
 from tests.scenario import (
     ACK,
@@ -41,8 +41,8 @@ from tests.scenario import (
 )
 from tests.test_branches import DECLINE, RETURN
 from tests.test_supplements import SUPPLEMENT
-from worker import build_worker
-from workflows.incident import IncidentWorkflow
+from referrals.worker import build_worker
+from referrals.workflows.incident import IncidentWorkflow
 
 HISTORIES = Path(__file__).parent / "histories"
 RECORDING = bool(os.environ.get("RECORD_HISTORIES"))

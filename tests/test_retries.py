@@ -6,9 +6,9 @@ import uuid
 
 import httpx
 
-from api.main import create_app
+from referrals.api.main import create_app
 from tests.scenario import FILING, HOLD_1, HOLD_2, Driver
-from worker import build_worker
+from referrals.worker import build_worker
 
 
 async def test_without_a_worker_a_filing_answers_503_in_time_and_a_retry_finds_the_case(settings, dev_server, sessions,
@@ -66,7 +66,7 @@ async def test_database_errors_say_whether_the_database_is_away_or_we_are_at_fau
     from sqlalchemy.exc import DataError, InterfaceError, OperationalError
     from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
-    from api import errors
+    from referrals.api import errors
 
     raised = {
         "/lost": OperationalError("SELECT 1", {}, psycopg.OperationalError("terminating connection")),

@@ -11,9 +11,9 @@ import httpx
 from sqlalchemy import update
 from sqlmodel import select
 
-from api.main import create_app
-from store.tables import AccessEntryRow, AppUser, AuthFailure, WebSession
-from store.users import hash_token
+from referrals.api.main import create_app
+from referrals.store.tables import AccessEntryRow, AppUser, AuthFailure, WebSession
+from referrals.store.users import hash_token
 from tests.desk_client import browser, sign_in
 
 

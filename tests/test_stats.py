@@ -6,9 +6,9 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlmodel import select
 
-from domain.enums import ChargingKind, Disposition, ProsecutionOutcome, Stage, Task
-from store.stats import last_months
-from store.tables import CaseTask
+from referrals.domain.enums import ChargingKind, Disposition, ProsecutionOutcome, Stage, Task
+from referrals.store.stats import last_months
+from referrals.store.tables import CaseTask
 from tests.conftest import CHICAGO as POLICY
 from tests.desk_client import signed_in
 from tests.scenario import CHARGED, Driver, filing

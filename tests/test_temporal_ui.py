@@ -28,24 +28,24 @@ from starlette.requests import Request
 from temporalio import workflow
 from temporalio.testing import WorkflowEnvironment
 
-from api.main import create_app
-from config import Settings
-from devstack import temporal
-from devstack.front_door import NGINX, SITE
-from devstack.front_door import configure as front_door_conf
-from devstack.front_door import start as start_front_door
-from domain import search_attributes as sa
-from store.tables import AccessEntryRow
-from temporal_client import data_converter
+from referrals.api.main import create_app
+from referrals.config import Settings
+from referrals.devstack import temporal
+from referrals.devstack.front_door import NGINX, SITE
+from referrals.devstack.front_door import configure as front_door_conf
+from referrals.devstack.front_door import start as start_front_door
+from referrals.domain import search_attributes as sa
+from referrals.store.tables import AccessEntryRow
+from referrals.temporal_client import data_converter
 from tests.browser import SCREENSHOTS, Shots, _free_port, chromium, needs_chromium, serving
 from tests.conftest import TEST_KEYS
 from tests.desk_client import sign_in
 from tests.scenario import filing
-from web import temporal_ui, ui_paths
-from workflows.digest import DigestWorkflow
-from workflows.incident import IncidentWorkflow
-from workflows.publication import PublishStatsWorkflow
-from worker import build_worker
+from referrals.web import temporal_ui, ui_paths
+from referrals.workflows.digest import DigestWorkflow
+from referrals.workflows.incident import IncidentWorkflow
+from referrals.workflows.publication import PublishStatsWorkflow
+from referrals.worker import build_worker
 
 LAPTOP = {"width": 1366, "height": 900}
 EVENT_NUMBER = "2607704512"  # a field of the filing, in the workflow's input: readable only decrypted
@@ -397,7 +397,7 @@ def _front_door_decides(method: str, target: str) -> int | None:
 
 
 def test_the_front_door_decides_as_the_apps_proxy():
-    """deploy/nginx/temporal-ui.conf says in nginx's words what web/ui_paths.py says (nginx itself, where it is
+    """deploy/nginx/temporal-ui.conf says in nginx's words what referrals/web/ui_paths.py says (nginx itself, where it is
     installed, in test_the_front_door_refuses_..._nothing_reaches_the_ui below)."""
     assert {"temporal_ui_malformed", "temporal_ui_refusal"} <= set(_front_door_maps())
     site = SITE.read_text()

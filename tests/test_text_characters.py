@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 import pytest
 from pydantic import ValidationError
 
-from domain.case import EvidenceEntry
-from domain.messages import (
+from referrals.domain.case import EvidenceEntry
+from referrals.domain.messages import (
     BIDI_CONTROLS,
     FilingRequest,
     IncidentFiling,

@@ -10,13 +10,13 @@ import httpx
 import opentelemetry.trace
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest, ExportTraceServiceResponse
 
-from api.main import create_app
-from domain.case import workflow_id_for
-from observability import tracing
-from temporal_client import connect
+from referrals.api.main import create_app
+from referrals.domain.case import workflow_id_for
+from referrals.observability import tracing
+from referrals.temporal_client import connect
 from tests.scenario import Driver
 from tests.test_encryption import SECRETS
-from worker import build_worker
+from referrals.worker import build_worker
 
 
 class OtlpReceiver:

@@ -1,4 +1,4 @@
-"""Patches after 1.0 (workflows/versions.py): a case started before a patch keeps running without it, a case
+"""Patches after 1.0 (referrals/workflows/versions.py): a case started before a patch keeps running without it, a case
 started after takes it, and `referrals versions` lists the cases that keep the patch from its next step.
 
 The workflow here is a stand-in for IncidentWorkflow, released three times under one workflow type: before the
@@ -14,13 +14,13 @@ import uuid
 
 from temporalio import workflow
 
-from workflows import versions
+from referrals.workflows import versions
 
 with workflow.unsafe.imports_passed_through():
     from temporalio.worker import Worker
 
-    import cli
-    from config import ROOT
+    from referrals import cli
+    from referrals.config import ROOT
 
 PATCH = "test-patch"
 PROBE = "VersionsProbe"
@@ -131,7 +131,7 @@ def _referrals_versions(settings, query: str, patches: tuple[str, ...] = (), dep
            "REFERRALS_ENCRYPTION_KEYS": settings.encryption_keys,
            "REFERRALS_ACTOR_KEYS": settings.actor_keys.get_secret_value(),
            "REFERRALS_TEMPORAL_UI_URL": settings.temporal_ui_url}
-    script = ("import json, sys, cli\nfrom workflows import versions\n"
+    script = ("import json, sys\nfrom referrals import cli\nfrom referrals.workflows import versions\n"
               "versions.PATCHES = tuple(json.loads(sys.argv[1]))\n"
               "versions.DEPRECATED = frozenset(json.loads(sys.argv[2]))\n"
               "cli.OPEN_CASES = sys.argv[3]\n"
@@ -208,7 +208,7 @@ async def test_referrals_versions_with_the_products_registry(settings):
     assert [entry["patch"] for entry in listed] == list(versions.PATCHES)
     if not versions.PATCHES:
         env = {**os.environ, "DATABASE_URL": settings.database_url, "REFERRALS_ENV": "test"}
-        done = subprocess.run([sys.executable, "-m", "cli", "versions"], cwd=ROOT, env=env, capture_output=True,
+        done = subprocess.run([sys.executable, "-m", "referrals.cli", "versions"], cwd=ROOT, env=env, capture_output=True,
                               text=True, timeout=60)
         assert done.returncode == 0, done.stderr
         assert done.stdout.strip() == "no patches: workflow code changes record the histories again until 1.0"

@@ -15,9 +15,9 @@ import httpx
 import pytest
 from sqlalchemy import text as sql
 
-from activities.documents import DOCX
+from referrals.activities.documents import DOCX
 from tests.desk_client import browser, sign_in
-from web.routes import cases as cases_page
+from referrals.web.routes import cases as cases_page
 from tests.scenario import FLAGGED_DAYS, HOLD_1, HOLD_2, IDENTIFIED, KEEP_UNTIL, REFER, VICTIM, VIOLATIONS, WITNESS, Driver, filing
 from tests.test_web_work import Tables
 

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import httpx
 from sqlmodel import func, select
 
-from store.tables import Incident
+from referrals.store.tables import Incident
 from tests.desk_client import signed_in
 
 CHICAGO = ZoneInfo("America/Chicago")  # policy/chicago.toml's time_zone

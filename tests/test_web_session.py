@@ -5,8 +5,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlmodel import select
 
-from store.tables import AppUser, WebSession
-from store.users import hash_token
+from referrals.store.tables import AppUser, WebSession
+from referrals.store.users import hash_token
 from tests.desk_client import browser, sign_in
 
 

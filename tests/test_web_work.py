@@ -8,7 +8,7 @@ from html.parser import HTMLParser
 import httpx
 from sqlmodel import select
 
-from store.tables import CaseTask
+from referrals.store.tables import CaseTask
 from tests.desk_client import signed_in
 from tests.scenario import Driver
 

@@ -7,12 +7,12 @@ import pytest
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 
-from domain.case import CaseState
-from domain.enums import Role
-from domain.messages import Actor, FootageHold, LegalReview, Step, SupervisorIdentification, ViolationReport
+from referrals.domain.case import CaseState
+from referrals.domain.enums import Role
+from referrals.domain.messages import Actor, FootageHold, LegalReview, Step, SupervisorIdentification, ViolationReport
 from tests.conftest import FILER as OFFICER
 from tests.scenario import HOLD_1, HOLD_2, IDENTIFIED, REFER, VIOLATIONS, fresh_filing, recorded_at
-from workflows.incident import IncidentWorkflow
+from referrals.workflows.incident import IncidentWorkflow
 
 CUSTODIAN = Actor(user_id="u-custodian", name="E. Custodian", roles=[Role.EVIDENCE_CUSTODIAN])
 REVIEWER = Actor(user_id="u-reviewer", name="L. Reviewer", roles=[Role.LEGAL_REVIEWER])

@@ -1,0 +1,36 @@
+"""The activities that write each change of a case: its audit events and its read model."""
+
+import structlog
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+from temporalio import activity
+
+from referrals.domain.events import PersistEvents, Persisted
+from referrals.store import cases
+
+log = structlog.get_logger()
+
+
+class CaseStore:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+
+    @activity.defn(name="persist_case_events")
+    async def persist_events(self, change: PersistEvents) -> Persisted:
+        """A step's one write: its events and the read model in one
+        transaction, keyed by (case, event sequence), so a retry after a lost commit changes nothing.
+        A read model found behind the first event (a restored database) is reported, not written."""
+        state = change.state
+        structlog.contextvars.bind_contextvars(case_number=state.case_number)
+        async with self._sessions() as session, session.begin():
+            result = await cases.persist_events(session, change.workflow_id, state, change.events)
+        first, last = change.events[0].seq, change.events[-1].seq
+        if result.written:
+            log.info("case_events_stored", case_id=state.case_id, first_seq=first, last_seq=last,
+                     kinds=[e.kind.value for e in change.events])
+        elif result.stored_seq < first - 1:
+            log.warning("case_read_model_behind", case_id=state.case_id, stored_seq=result.stored_seq,
+                        first_seq=first)
+        else:
+            log.info("case_events_already_stored", case_id=state.case_id, first_seq=first, last_seq=last)
+        return result

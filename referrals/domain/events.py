@@ -1,0 +1,200 @@
+"""The audit trail's vocabulary and the activity inputs that carry it."""
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from referrals.domain.case import CaseState, PersonRef
+from referrals.domain.enums import DocumentKind, Role, Task
+from referrals.domain.policy import Prosecutor
+
+
+class EventKind(StrEnum):
+    CASE_FILED = "case_filed"
+    FOOTAGE_HOLD_CONFIRMED = "footage_hold_confirmed"
+    SUPERVISOR_IDENTIFICATION_RECORDED = "supervisor_identification_recorded"
+    VIOLATION_REPORT_RECORDED = "violation_report_recorded"
+    LEGAL_REVIEW_DECIDED = "legal_review_decided"
+    COMMAND_DECIDED = "command_decided"
+    REFERRAL_ACKNOWLEDGED = "referral_acknowledged"
+    CASE_WITHDRAWN = "case_withdrawn"
+    PERSON_ADDED = "person_added"
+    SUPPLEMENT_FILED = "supplement_filed"
+    EVIDENCE_ADDED = "evidence_added"
+    EVIDENCE_REMOVED = "evidence_removed"
+    CHARGING_DECIDED = "charging_decided"
+    ARRAIGNMENT_RECORDED = "arraignment_recorded"
+    REMOVAL_NOTICE_RECORDED = "removal_notice_recorded"
+    REMOVAL_OUTCOME_RECORDED = "removal_outcome_recorded"
+    PROSECUTION_OUTCOME_RECORDED = "prosecution_outcome_recorded"
+    TOUHY_RESPONSE_RECORDED = "touhy_response_recorded"
+    REMOVAL_WINDOW_CLOSED = "removal_window_closed"  # the system's: 30 days after arraignment, no notice filed
+    STAGE_CHANGED = "stage_changed"
+    TASKS_REOPENED = "tasks_reopened"
+    TASK_ESCALATED = "task_escalated"
+    DOCUMENT_GENERATED = "document_generated"
+    CASE_CLOSED = "case_closed"
+
+
+class CaseEvent(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    seq: int
+    kind: EventKind
+    actor: PersonRef | None  # None: the system (the workflow itself)
+    at: datetime
+    data: dict[str, Any]
+
+
+class PersistEvents(BaseModel):
+    """One step's write: the events it appends (its own and those it causes) and the case after them."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    workflow_id: str
+    state: CaseState
+    events: list[CaseEvent]
+
+
+class Persisted(BaseModel):
+    """What a write found: `stored_seq` is the read model's last event before it. When that is short of
+    the first event sent (a restored database), nothing was written and the events after it are due."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    stored_seq: int
+    written: bool
+
+
+class StepResult(BaseModel):
+    """What an update returns: small, because it is kept in the workflow history."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    case_id: str
+    stage: str
+    event_seq: int
+
+
+class EscalationNotice(BaseModel):
+    """What the notifier needs to tell people that a task is overdue: no names, no narrative."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    workflow_id: str
+    case_id: str
+    case_number: str
+    district: str
+    filed_by_id: str
+    event_seq: int  # with the workflow id, the idempotency key of every message sent for it
+    task: Task
+    level: int
+    roles: list[Role]
+    due_at: datetime
+    escalated_at: datetime
+
+
+class Letterhead(BaseModel):
+    """The policy's part that documents print: small, so it travels in the activity input."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    department: str
+    department_address: str
+    prosecutor: Prosecutor
+    retention_days: int
+    statutes: dict[str, str]  # citation -> title
+    time_zone: str = "UTC"  # the department's, for every time a document prints (requests before it: UTC)
+    elements: dict[str, list[str]] = {}  # citation -> the offence's elements, as the catalogue words them
+    unverified: list[str] = []  # citations whose elements counsel has not yet verified
+    # Where each agency's Touhy requests go: code -> agency, office, address, regulations, verified ("yes"/"").
+    touhy: dict[str, dict[str, str]] = {}
+    # The jurisdiction's words (Words: badge, district, event_number), its flags' labels, its districts' names and
+    # the retention law: absent from documents requested before they were policy, which print Chicago's.
+    words: dict[str, str] = {}
+    flags: dict[str, str] = {}
+    districts: dict[str, str] = {}
+    retention_law: str = "50 ILCS 706/10-20"
+
+    @classmethod
+    def of(cls, policy) -> "Letterhead":
+        return cls(department=policy.department, department_address=policy.department_address,
+                   prosecutor=policy.prosecutor, retention_days=policy.bwc_retention_days,
+                   statutes={s.citation: s.title for s in policy.statutes}, time_zone=policy.time_zone,
+                   elements={s.citation: s.elements for s in policy.statutes if s.elements},
+                   unverified=[s.citation for s in policy.statutes if s.elements and not s.elements_verified],
+                   touhy={a.code: {"agency": a.name, "office": (o := policy.touhy.offices[a.office]).name,
+                                   "address": o.address, "regulations": o.regulations,
+                                   "verified": "yes" if o.verified else ""} for a in policy.touhy.agencies},
+                   words=policy.words.model_dump(), flags={f.code: f.label for f in policy.recording_flags},
+                   districts={d.code: d.name for d in policy.districts}, retention_law=policy.retention_law)
+
+
+class DocumentRequest(BaseModel):
+    """Generate one document of the case as it stood at `event_seq`; never bytes.
+
+    A request carries the case itself, the moment, the version and the id: the document is made from
+    the request alone (the same bytes every time, so a rebuild after a restore makes it again exactly).
+    One that a continue-as-new hands on without its case (not its kind's latest) reads the case as stored.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    workflow_id: str
+    case_id: str
+    kind: DocumentKind
+    event_seq: int
+    letterhead: Letterhead
+    document_id: str | None = None
+    version: int | None = None
+    at: datetime | None = None
+    state: CaseState | None = None
+
+
+class Delivered(BaseModel):
+    """A document the workflow saw delivered (what a rebuild restores of the delivery log)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    document_id: str
+    to: str
+    at: datetime
+
+
+class AuditTrail(BaseModel):
+    """Everything the workflow has recorded: what `referrals rebuild` writes back into PostgreSQL."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    workflow_id: str
+    state: CaseState
+    events: list[CaseEvent]
+    documents: list[DocumentRequest]
+    deliveries: list[Delivered]
+    # The last event the workflow has seen stored in PostgreSQL (a document's record may wait to ride a step's write).
+    written: int = 0
+
+
+class Carried(BaseModel):
+    """What a case's run hands to the next when it continues as new: everything `audit_trail` answers, and
+    how far PostgreSQL has been written."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    state: CaseState
+    events: list[CaseEvent]
+    documents: list[DocumentRequest]
+    deliveries: list[Delivered]
+    written: int
+
+
+class DocumentDelivery(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    workflow_id: str
+    case_id: str
+    case_number: str
+    document_id: str
+    to: str

@@ -1,0 +1,38 @@
+"""What a filing or a supplement must agree with in the case's policy: its district and its recordings' flags.
+
+Pure: the API checks a filing against the policy it will carry; the workflow checks a supplement against the
+case's own copy, so a policy edited since the filing never refuses, or admits, what the case was filed under.
+"""
+
+from referrals.domain.errors import Rejection, RejectionKind
+from referrals.domain.policy import Policy
+
+
+def _listing(codes: list[str], limit: int = 12) -> str:
+    shown = ", ".join(codes[:limit])
+    return shown + (f" and {len(codes) - limit} more" if len(codes) > limit else "")
+
+
+def flag_problems(recordings, policy: Policy) -> list[dict]:
+    """[{field, message}] for each flag reason the policy does not list."""
+    known = [f.code for f in policy.recording_flags]
+    return [{"field": f"recordings[{i}].flag_reasons[{j}]",
+             "message": f"'{code}' is not a recording flag of this policy (one of: {_listing(known)})"}
+            for i, recording in enumerate(recordings) for j, code in enumerate(recording.flag_reasons)
+            if policy.flag(code) is None]
+
+
+def filing_problems(filing, policy: Policy) -> list[dict]:
+    """A filing's district and flags against the policy: [{field, message}], empty when it agrees."""
+    problems = []
+    if not policy.admits_district(filing.district):
+        word = policy.words.district
+        problems.append({"field": "district",
+                         "message": f"'{filing.district}' is not a {word} of the {policy.department} "
+                                    f"(one of: {_listing([d.code for d in policy.districts])})"})
+    return problems + flag_problems(filing.recordings, policy)
+
+
+def refuse_unknown_flags(recordings, policy: Policy) -> None:
+    if problems := flag_problems(recordings, policy):
+        raise Rejection(RejectionKind.INVALID, problems[0]["message"], problems[0]["field"])

@@ -1,0 +1,298 @@
+"""Writing the read model from a case snapshot, and reading it for the API."""
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import and_, delete, func, insert, literal_column, or_, text, update
+from sqlalchemy.dialects.postgresql import TIMESTAMP
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from referrals.domain.case import CaseState
+from referrals.domain.enums import Stage
+from referrals.domain.events import CaseEvent, Persisted
+from referrals.store.audit import GENESIS, event_hash
+from referrals.store.evidence import CUSTODY_FROM_EVENTS, custody_from_event
+from referrals.store.tables import Allegation, CaseEventRow, CaseTask, Decision, Incident, Person, Recording
+
+
+async def next_case_number(session: AsyncSession, prefix: str, year: int) -> str:
+    value = (await session.exec(text("SELECT nextval('case_number_seq')"))).scalar_one()
+    return f"{prefix}-{year}-{value:06d}"
+
+
+async def persist_events(session: AsyncSession, workflow_id: str, state: CaseState, events: list[CaseEvent],
+                         heal: bool = True, rewrite: bool = False) -> Persisted:
+    """Append a step's events and refresh the read model in the caller's transaction, once per (case, seq):
+    events stored before are skipped. With `heal`, a read model behind the first event sent (a database
+    restored from a backup) is left alone and reported, so the caller can send what it lacks. With
+    `rewrite` (a rebuild), the whole read model is written again even when no event is new."""
+    # Plain SQL statements rather than the ORM's unit of work: this runs after every step of every
+    # case, and the ORM's bookkeeping (identity map, flush) was about a fifth of each persist's CPU.
+    conn = await session.connection()
+    incidents = Incident.__table__
+    stored = (await conn.execute(
+        select(incidents.c.event_seq, incidents.c.state).where(incidents.c.id == state.case_id).with_for_update()
+    )).first()
+    stored_seq = stored.event_seq if stored is not None else 0
+    if heal and stored_seq < events[0].seq - 1:
+        return Persisted(stored_seq=stored_seq, written=False)
+    new = [event for event in events if event.seq > stored_seq]
+    if not new and not rewrite:
+        return Persisted(stored_seq=stored_seq, written=False)  # a retried write: already applied
+    after = state.model_dump(mode="json")
+    row = dict(_columns(state), event_seq=max(stored_seq, state.event_seq if rewrite else new[-1].seq), state=after)
+    if stored is None:
+        await conn.execute(insert(incidents).values(id=state.case_id, workflow_id=workflow_id, **row))
+        before = {}
+    else:
+        await conn.execute(update(incidents).where(incidents.c.id == state.case_id).values(**row))
+        before = stored.state
+    events_table = CaseEventRow.__table__
+    prev_hash = GENESIS
+    if new and new[0].seq > 1:
+        prev_hash = (await conn.execute(
+            select(events_table.c.hash).where(events_table.c.case_id == state.case_id,
+                                              events_table.c.seq == new[0].seq - 1)
+        )).scalar_one_or_none() or GENESIS
+    rows = []
+    for event in new:
+        fields = event_fields(state.case_id, event, prev_hash)
+        prev_hash = fields["hash"]
+        rows.append(fields)
+    if rows:
+        await conn.execute(insert(events_table), rows)
+    for event in new:  # an item's chain of custody begins, or ends in a tombstone, with the case's own event
+        if event.kind in CUSTODY_FROM_EVENTS:
+            await custody_from_event(session, state.case_id, event)
+    # Most events change one part of the case: rewrite only the tables drawn from the parts that changed.
+    for table, (parts, child_rows) in _CHILDREN.items():
+        if rewrite or any(before.get(part) != after.get(part) for part in parts):
+            await conn.execute(delete(table).where(table.c.case_id == state.case_id))
+            if values := child_rows(state):
+                await conn.execute(insert(table), values)
+    return Persisted(stored_seq=stored_seq, written=True)
+
+
+def event_fields(case_id: str, event: CaseEvent, prev_hash: str) -> dict:
+    """The audit row of an event, its hash linked to the one before."""
+    actor_id, actor_name = (event.actor.id, event.actor.name) if event.actor else (None, None)
+    fields = dict(case_id=case_id, seq=event.seq, kind=event.kind.value, actor_id=actor_id,
+                  actor_name=actor_name, at=event.at, data=event.data, prev_hash=prev_hash)
+    return fields | {"hash": event_hash(**fields)}
+
+
+def _columns(state: CaseState) -> dict:
+    return dict(
+        case_number=state.case_number,
+        district=state.district,
+        stage=state.stage.value,
+        disposition=state.disposition.value if state.disposition else None,
+        filed_by_id=state.filed_by.id,
+        officer_stars=state.officer_stars(),
+        open_tasks=[t.value for t in state.open_tasks()],
+        next_deadline=state.next_deadline(),
+        escalation_level=state.escalation_level(),
+        occurred_at=state.details.occurred_at,
+        filed_at=state.filed_at,
+        closed_at=state.closed_at,
+        request_hash=state.request_hash,
+    )
+
+
+# The rows of each child table, as column values: every row of a table names the same columns.
+def _tasks(state: CaseState) -> list[dict]:
+    return [
+        dict(
+            case_id=state.case_id, task=task.value, status=entry.status.value, owner_role=entry.owner_role.value,
+            due_at=entry.due_at, escalation_level=entry.escalation_level,
+            completed_by_id=entry.completed_by.id if entry.completed_by else None, completed_at=entry.completed_at,
+        )
+        for task, entry in state.tasks.items()
+    ]
+
+
+def _recordings(state: CaseState) -> list[dict]:
+    return [
+        dict(
+            case_id=state.case_id, camera_id=r.camera_id, officer_star=r.officer_star, started_at=r.started_at,
+            ended_at=r.ended_at, purge_at=r.purge_at, flag_reasons=list(r.flag_reasons),
+            hold_reference=r.hold_reference, retained_until=r.retained_until,
+        )
+        for r in state.recordings
+    ]
+
+
+def _person(case_id: str, kind: str, name: str | None, star_or_badge: str | None, agency: str | None = None,
+            title: str | None = None, description: str | None = None) -> dict:
+    return dict(case_id=case_id, kind=kind, name=name, star_or_badge=star_or_badge, agency=agency, title=title,
+                description=description)
+
+
+def _people(state: CaseState) -> list[dict]:
+    cid = state.case_id
+    people = [_person(cid, "officer", o.name, o.star) for o in state.details.officers]
+    people += [_person(cid, "federal", f.name, f.badge, agency=f.agency, description=f.description)
+               for f in state.details.federal_personnel]
+    if state.supervisor_identification is not None:
+        s = state.supervisor_identification.payload
+        people.append(_person(cid, "federal_supervisor", s.name, s.badge, agency=s.agency, title=s.title,
+                              description=f"outcome: {s.outcome.value}"))
+    return people
+
+
+def _allegations(state: CaseState) -> list[dict]:
+    if state.violation_report is None:
+        return []
+    return [dict(case_id=state.case_id, statute=a.statute, person=a.person, facts=a.facts)
+            for a in state.violation_report.payload.allegations]
+
+
+def _decisions(state: CaseState) -> list[dict]:
+    return [
+        dict(
+            case_id=state.case_id, task=task, decision=rec.payload.decision.value, actor_id=rec.by.id,
+            actor_name=rec.by.name, decided_at=rec.at, data=rec.payload.model_dump(mode="json"),
+        )
+        for task, records in (("legal_review", state.legal_reviews), ("command_approval", state.command_decisions),
+                              ("charging_decision", state.prosecution.decisions if state.prosecution else []))
+        for rec in records
+    ] + _outcome(state)
+
+
+def _outcome(state: CaseState) -> list[dict]:
+    outcome = state.prosecution.outcome if state.prosecution else None
+    if outcome is None:
+        return []
+    return [dict(case_id=state.case_id, task="prosecution_outcome", decision=outcome.payload.outcome.value,
+                 actor_id=outcome.by.id, actor_name=outcome.by.name, decided_at=outcome.at,
+                 data=outcome.payload.model_dump(mode="json"))]
+
+
+# Each child table of the read model: the parts of the case snapshot it is drawn from, and its rows.
+_CHILDREN = {
+    CaseTask.__table__: (("tasks",), _tasks),
+    Recording.__table__: (("recordings",), _recordings),
+    Person.__table__: (("details", "supervisor_identification"), _people),
+    Allegation.__table__: (("violation_report",), _allegations),
+    Decision.__table__: (("legal_reviews", "command_decisions", "prosecution"), _decisions),
+}
+
+
+def removal_due():
+    """The end of a charged case's last day for a notice of removal, from the case as stored."""
+    return func.cast(Incident.state["prosecution"]["removal_due_at"].astext, TIMESTAMP(timezone=True))
+
+
+def removal_window_open(now: datetime):
+    """Cases in prosecution whose removal window is open at `now`: an arraignment recorded, no notice, not passed
+    (nor closed by the case's own timer)."""
+    prosecution = Incident.state["prosecution"]
+    return and_(Incident.stage == Stage.PROSECUTION.value, prosecution["removal_window_closed"].astext == "false",
+                func.coalesce(prosecution["removal_notice"].astext, "null") == "null", removal_due() > now)
+
+
+async def get_incident(session: AsyncSession, case_id: str, visible_to=None) -> Incident | None:
+    query = select(Incident).where(Incident.id == case_id)
+    if visible_to is not None:
+        query = query.where(visible_to)
+    return (await session.exec(query)).first()
+
+
+async def list_events(session: AsyncSession, case_id: str) -> list[CaseEventRow]:
+    rows = await session.exec(select(CaseEventRow).where(CaseEventRow.case_id == case_id).order_by(CaseEventRow.seq))
+    return list(rows.all())
+
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MICROSECOND = timedelta(microseconds=1)
+
+
+# A page's cursor, plain text that the schema describes exactly (referrals/api/listing.py, CURSOR): `t<filed_at in
+# microseconds since 1970>.<case id>` for the newest-first listing (keyset), `r<how many seen>` for a ranked
+# search. Either is a well-defined position in either listing, so any cursor the schema allows is accepted.
+def encode_cursor(incident: Incident) -> str:
+    return f"t{(incident.filed_at - EPOCH) // MICROSECOND}.{incident.id}"
+
+
+def encode_offset(offset: int) -> str:
+    """The cursor of a ranked search: how many matches the caller has seen."""
+    return f"r{offset}"
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, str] | int:
+    """(filed_at, id) of the last case listed, or the offset of a ranked search. Raises ValueError for a
+    cursor this API does not issue."""
+    if cursor.startswith("r") and cursor[1:].isdigit():
+        return int(cursor[1:])
+    micros, dot, case_id = cursor[1:].partition(".")
+    if not cursor.startswith("t") or not dot or not micros.isdigit():
+        raise ValueError("not a cursor")
+    return EPOCH + int(micros) * MICROSECOND, case_id
+
+
+SEARCH = literal_column("incident.search")
+NAMES = literal_column("incident.names")
+
+
+async def list_incidents(
+    session: AsyncSession, *, visible_to, stage: str | None, task: str | None, district: str | None,
+    overdue_at: datetime | None, limit: int, cursor: tuple[datetime, str] | int | None, q: str | None = None,
+    names: bool = False, occurred_from: datetime | None = None, occurred_before: datetime | None = None,
+) -> list[Incident]:
+    """Newest first, or with `q` best match first (PostgreSQL full-text search over the case's words, and
+    its people's names too with `names`); `visible_to` is a SQL condition limiting what the caller may see."""
+    query = select(Incident)
+    if visible_to is not None:
+        query = query.where(visible_to)
+    if stage:
+        query = query.where(Incident.stage == stage)
+    if task:
+        query = query.where(Incident.open_tasks.contains([task]))
+    if district:
+        query = query.where(Incident.district == district)
+    if overdue_at is not None:
+        query = query.where(Incident.next_deadline < overdue_at)
+    if occurred_from is not None:
+        query = query.where(Incident.occurred_at >= occurred_from)
+    if occurred_before is not None:
+        query = query.where(Incident.occurred_at < occurred_before)
+    found = rank = None
+    if q:
+        words = func.websearch_to_tsquery("english", q)
+        found = SEARCH.op("@@")(words)
+        rank = func.ts_rank(SEARCH, words)
+        if names:
+            person = func.websearch_to_tsquery("simple", q)
+            found = or_(found, NAMES.op("@@")(person))
+            rank = rank + func.ts_rank(NAMES, person)
+    if isinstance(cursor, tuple):  # filed before that case
+        filed_at, case_id = cursor
+        query = query.where(
+            or_(Incident.filed_at < filed_at, and_(Incident.filed_at == filed_at, Incident.id < case_id))
+        )
+    offset = cursor if isinstance(cursor, int) else 0
+    if q:
+        query = query.where(found).order_by(rank.desc(), Incident.filed_at.desc(), Incident.id.desc())
+    else:
+        query = query.order_by(Incident.filed_at.desc(), Incident.id.desc())
+    return list((await session.exec(query.offset(offset).limit(limit))).all())
+
+
+async def overdue_tasks(session: AsyncSession, now: datetime) -> list[tuple[Incident, CaseTask]]:
+    """Every open task past its due time, most escalated first, then most overdue."""
+    query = (
+        select(Incident, CaseTask)
+        .join(CaseTask, CaseTask.case_id == Incident.id)
+        .where(CaseTask.status == "open", CaseTask.due_at < now)
+        .order_by(CaseTask.escalation_level.desc(), CaseTask.due_at, Incident.case_number)
+    )
+    return list((await session.exec(query)).all())
+
+
+async def all_incidents(session: AsyncSession) -> list[Incident]:
+    return list((await session.exec(select(Incident).order_by(Incident.filed_at))).all())
+
+
+async def find(session: AsyncSession, id_or_number: str) -> list[Incident]:
+    query = select(Incident).where(or_(Incident.id == id_or_number, Incident.case_number == id_or_number))
+    return list((await session.exec(query)).all())

@@ -1,0 +1,37 @@
+"""Generated documents: stored once per idempotency key, versioned per case and kind."""
+
+from sqlalchemy import func
+from sqlalchemy.orm import defer
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from referrals.store.tables import DocumentDeliveryRow, DocumentRow
+
+
+async def by_key(session: AsyncSession, key: str) -> DocumentRow | None:
+    return (await session.exec(select(DocumentRow).where(DocumentRow.idempotency_key == key))).first()
+
+
+async def next_version(session: AsyncSession, case_id: str, kind: str) -> int:
+    query = select(func.max(DocumentRow.version)).where(DocumentRow.case_id == case_id, DocumentRow.kind == kind)
+    return ((await session.exec(query)).one() or 0) + 1
+
+
+async def list_for_case(session: AsyncSession, case_id: str) -> list[DocumentRow]:
+    # Every column but the bytes.
+    query = (
+        select(DocumentRow)
+        .where(DocumentRow.case_id == case_id)
+        .order_by(DocumentRow.kind, DocumentRow.version)
+        .options(defer(DocumentRow.content))
+    )
+    return list((await session.exec(query)).all())
+
+
+async def get(session: AsyncSession, case_id: str, document_id: str) -> DocumentRow | None:
+    row = await session.get(DocumentRow, document_id)
+    return row if row is not None and row.case_id == case_id else None
+
+
+async def delivered(session: AsyncSession, key: str) -> bool:
+    return await session.get(DocumentDeliveryRow, key) is not None

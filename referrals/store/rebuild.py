@@ -1,0 +1,77 @@
+"""Writing a case back into PostgreSQL from what its workflow has recorded (after a restore)."""
+
+from dataclasses import dataclass, field
+
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from referrals.domain.events import AuditTrail
+from referrals.store import cases
+from referrals.store.audit import GENESIS, event_hash, verify_chain
+from referrals.store.tables import CaseEventRow, DocumentDeliveryRow, DocumentRow, Incident
+
+
+@dataclass
+class Rebuilt:
+    """What one case's rebuild found and did."""
+
+    case_number: str
+    case_id: str
+    events_added: int = 0
+    documents_missing: list = field(default_factory=list)  # DocumentRequests to make again
+    documents_lost: list[str] = field(default_factory=list)  # ids no request can make again (older cases)
+    deliveries_added: int = 0
+    conflict: str | None = None  # a stored event that is not the workflow's: nothing was written
+    chain_break: str | None = None
+
+
+async def write_back(session: AsyncSession, trail: AuditTrail) -> Rebuilt:
+    """In the caller's transaction: the events PostgreSQL lacks, the whole read model, the delivery log.
+    Stored events must be the workflow's own, hash for hash; if one is not, nothing is written."""
+    state = trail.state
+    result = Rebuilt(case_number=state.case_number, case_id=state.case_id)
+    # A step stored meanwhile waits for this transaction (or this one finds its events: see below).
+    await session.exec(select(Incident.id).where(Incident.id == state.case_id).with_for_update())
+    stored = list((await session.exec(
+        select(CaseEventRow).where(CaseEventRow.case_id == state.case_id).order_by(CaseEventRow.seq)
+    )).all())
+    prev = GENESIS
+    for row, event in zip(stored, trail.events):
+        expected = cases.event_fields(state.case_id, event, prev)
+        content = event_hash(case_id=row.case_id, seq=row.seq, kind=row.kind, actor_id=row.actor_id,
+                             actor_name=row.actor_name, at=row.at, data=row.data, prev_hash=row.prev_hash)
+        if row.seq != event.seq or row.hash != expected["hash"] or content != expected["hash"]:
+            result.conflict = f"event {row.seq} in PostgreSQL is not the workflow's event {event.seq}"
+            return result
+        prev = row.hash
+    if len(stored) > len(trail.events):
+        return result  # the case moved on after the workflow was asked: what is stored is newer, and its own
+    await cases.persist_events(session, trail.workflow_id, state, trail.events, heal=False, rewrite=True)
+    result.events_added = len(trail.events) - len(stored)
+    present = set((await session.exec(select(DocumentRow.id).where(DocumentRow.case_id == state.case_id))).all())
+    requested = {r.document_id: r for r in trail.documents}
+    for ref in state.documents:
+        if ref.id in present:
+            continue
+        if ref.id in requested:
+            result.documents_missing.append(requested[ref.id])
+        else:
+            result.documents_lost.append(ref.id)
+    return result
+
+
+async def restore_deliveries(session: AsyncSession, trail: AuditTrail) -> int:
+    """The delivery log's rows for documents the workflow saw delivered (once the documents exist)."""
+    added = 0
+    for delivered in trail.deliveries:
+        key = f"{trail.workflow_id}:{delivered.document_id}"
+        if await session.get(DocumentDeliveryRow, key) is None and await session.get(DocumentRow, delivered.document_id):
+            session.add(DocumentDeliveryRow(idempotency_key=key, document_id=delivered.document_id,
+                                            recipient=delivered.to, sent_at=delivered.at))
+            added += 1
+    return added
+
+
+async def chain_break(session: AsyncSession, case_id: str) -> str | None:
+    failure = verify_chain(case_id, await cases.list_events(session, case_id))
+    return None if failure is None else f"event {failure.seq}: {failure.reason}"

@@ -1,0 +1,117 @@
+"""Who is at the desk: a session cookie (HttpOnly, SameSite=Strict) instead of a bearer token, and
+CSRF tokens on every form. Visibility and permissions are the API's own (referrals/api/deps.py)."""
+
+import hmac
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Annotated, AsyncIterator
+from urllib.parse import parse_qsl, quote
+
+from fastapi import Depends, Request
+
+from referrals.api.deps import SessionDep
+from referrals.api.errors import ApiError
+from referrals.api.trail import REFUSED, action_of, record
+from referrals.store import web_sessions
+from referrals.store.tables import AppUser, WebSession
+
+SESSION_COOKIE = "referrals_session"
+SIGNIN_COOKIE = "referrals_signin"  # CSRF for the sign-in form itself, before there is a session
+CSRF_FIELD = "csrf_token"
+
+
+@dataclass
+class Desk:
+    user: AppUser
+    session: WebSession
+
+    @property
+    def csrf_token(self) -> str:
+        return self.session.csrf_token
+
+
+class SignInRequired(Exception):
+    """Answered with a redirect to the sign-in page, coming back here afterwards; `ended` says why a session that
+    was there is not any more (locked after idling, or past its absolute limit)."""
+
+    def __init__(self, back_to: str, ended: str | None = None):
+        super().__init__(back_to)
+        self.back_to = back_to
+        self.ended = ended
+
+
+async def find_desk(request: Request, session) -> Desk | None:
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if not cookie:
+        return None
+    settings = request.app.state.settings
+    # What a page open in the background asks by itself (the Temporal UI's polls, its codec calls) is no activity:
+    # it must not keep an unattended session from locking.
+    polled = request.url.path.startswith(("/temporal/api/", "/codec/", "/desk/temporal-ui/auth"))
+    found = await web_sessions.find(session, cookie, timedelta(minutes=settings.session_idle_minutes),
+                                    activity=not polled)
+    if isinstance(found, web_sessions.Ended):
+        request.state.session_ended = found.reason
+        await record(request, f"session_{found.reason}", "allowed", user=found.user, component="desk")
+        return None
+    if found is None:
+        return None
+    request.state.desk = desk = Desk(*found)
+    return desk
+
+
+async def signed_in(request: Request, session: SessionDep) -> AsyncIterator[Desk]:
+    desk = await find_desk(request, session)
+    if desk is None:
+        back_to = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        raise SignInRequired(back_to if request.method == "GET" else request.url.path,
+                             getattr(request.state, "session_ended", None))
+    try:
+        yield desk
+    except ForgedForm as forged:
+        # A post without this session's token (another site's form riding the cookie, or a page left open past
+        # its session): refused, and the auditors see whose session it was sent in.
+        await record(request, request.path_params.get("operation") or action_of(request), REFUSED, user=desk.user,
+                     case_id=request.path_params.get("case_id"), details={"csrf_token": forged.sent},
+                     component="desk")
+        raise
+
+
+DeskDep = Annotated[Desk, Depends(signed_in)]
+
+
+async def read_form(request: Request) -> list[tuple[str, str]]:
+    """The urlencoded form the desk's pages send (they upload no files), field by field in order."""
+    try:
+        return parse_qsl((await request.body()).decode(), keep_blank_values=True, max_num_fields=5000)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise ApiError(422, f"body: not a readable form ({exc})", [{"field": "body", "message": "unreadable"}]) from None
+
+
+FORGED = "this form has expired or did not come from this site: reload the page and send it again"
+
+
+class ForgedForm(ApiError):
+    """A form refused for its CSRF token; `sent` says what came instead ("missing" or "wrong"), never the token."""
+
+    def __init__(self, sent: str):
+        super().__init__(403, FORGED)
+        self.sent = sent
+
+
+def check_csrf(expected: str | None, fields: list[tuple[str, str]]) -> None:
+    sent = next((value for name, value in fields if name == CSRF_FIELD), "")
+    if not expected or not hmac.compare_digest(sent.encode(), expected.encode()):
+        raise ForgedForm("wrong" if sent else "missing")
+
+
+def sign_in_url(back_to: str, ended: str | None = None) -> str:
+    return f"/desk/sign-in?next={quote(back_to, safe='/')}" + (f"&ended={ended}" if ended else "")
+
+
+def safe_next(value: str | None) -> str:
+    """Only back into the desk (or the Temporal UI behind it, referrals/web/temporal_ui.py): never an open redirect to
+    another site."""
+    if value and value.startswith(("/desk/", "/temporal/")) and not value.startswith("//") and "\\" not in value:
+        return value
+    return "/desk/"

@@ -1,0 +1,390 @@
+"""One case at the desk: everything about it on one page, and the forms of the steps the reader may take now.
+
+Visibility, permissions, validation and the step itself are the API's own (referrals/api/deps.py, referrals/api/actions.py):
+a step sent from here is the same workflow update as one sent to POST /incidents/{id}/<step>."""
+
+import re
+import secrets
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import RedirectResponse
+
+from referrals.activities.documents import DOCX
+from referrals.api import trail
+from referrals.api.actions import STEP, take_step
+from referrals.api.deps import ClientDep, SessionDep, SettingsDep, log_case, visibility
+from referrals.api.errors import ApiError
+from referrals.api.views import person_out
+from referrals.sealing import Sealer
+from referrals.domain.case import CaseState, RecordingState, purge_status
+from referrals.domain.enums import (
+    INVESTIGATION_TASKS,
+    ApprovalDecision,
+    ChargingKind,
+    EvidenceKind,
+    EvidenceSource,
+    FederalRecord,
+    ImmunityFinding,
+    LegalBasis,
+    NameWithheld,
+    PersonPart,
+    ProngFinding,
+    ProsecutionOutcome,
+    RemovalResult,
+    ReviewDecision,
+    Role,
+    SupervisorOutcome,
+    Task,
+    TouhyOutcome,
+    Verification,
+)
+from referrals.domain import corrections, steps
+from referrals.domain.messages import Key
+from referrals.domain.permissions import Operation, allowed, describe
+from referrals.store import cases, documents
+from referrals.store.audit import verify_chain
+from referrals.store.tables import AppUser, Incident
+from referrals.web.auth import Desk, DeskDep, check_csrf, read_form
+from referrals.web import review_form
+from referrals.web.forms import nest, parse, problems_by_field, yes_no
+from referrals.web.pages import options, render
+
+router = APIRouter(prefix="/desk/cases", include_in_schema=False)
+
+# What the page says once a step is stored (the redirect's ?done=<operation>).
+DONE = {
+    Operation.FOOTAGE_HOLD: "Footage hold recorded.",
+    Operation.SUPERVISOR_IDENTIFICATION: "Supervisor identification recorded.",
+    Operation.VIOLATION_REPORT: "Violation report recorded.",
+    Operation.LEGAL_REVIEW: "Legal review recorded.",
+    Operation.COMMAND_APPROVAL: "Command decision recorded.",
+    Operation.REFERRAL_ACKNOWLEDGEMENT: "Prosecutor's acknowledgement recorded.",
+    Operation.CHARGING_DECISION: "Charging decision recorded.",
+    Operation.ARRAIGNMENT: "Arraignment recorded.",
+    Operation.REMOVAL_NOTICE: "Notice of removal recorded.",
+    Operation.REMOVAL_OUTCOME: "Removal outcome recorded.",
+    Operation.PROSECUTION_OUTCOME: "Final outcome recorded.",
+    Operation.TOUHY_RESPONSE: "Touhy answer recorded.",
+    Operation.WITHDRAW: "Case withdrawn.",
+    Operation.ADD_PERSON: "Person added.",
+    Operation.FILE_SUPPLEMENT: "Supplementary report filed.",
+}
+# Fields that are lists even when one box is ticked.
+LISTS = {"return_tasks", "flag_reasons", "statutes"}
+# Forms with rows: the list's name, and the fields a row carries filled in before anyone types (its camera).
+ROWS = {Operation.FOOTAGE_HOLD: [("holds", {"camera_id"})], Operation.VIOLATION_REPORT: [("allegations", set())],
+        Operation.LEGAL_REVIEW: [("subjects", set())],
+        Operation.ADD_PERSON: [("statements", set())],
+        Operation.FILE_SUPPLEMENT: [("corrections", set()), ("recordings", set()), ("federal_personnel", set())]}
+ALLEGATION_ROWS = 3
+# Optional groups of fields: left wholly blank, the group is not sent at all (rather than sent empty).
+GROUPS = {Operation.ADD_PERSON: ("contact", "injuries")}
+# Fields a person cannot type, added to what a form sent (referrals/web/review_form.py).
+PREPARE = {Operation.LEGAL_REVIEW: review_form.legal_review, Operation.CHARGING_DECISION: review_form.charging_decision}
+# Taken at any open stage by those allowed, beside the tasks: shown folded until opened.
+ALWAYS = (Operation.ADD_PERSON, Operation.FILE_SUPPLEMENT)
+REFUSALS = (403, 409, 422)
+_ROW = re.compile(r"^(?P<list>[A-Za-z_][A-Za-z0-9_]*)\[(?P<index>\d{1,4})\](?P<rest>.*)$")
+_ITEM = re.compile(r"^(?P<list>[A-Za-z_][A-Za-z0-9_]*)\[\d{1,4}\]$")
+
+
+@dataclass
+class Refused:
+    """A step the workflow or the model refused: shown again with what was sent and why."""
+
+    operation: str
+    message: str
+    errors: dict[str, str] = field(default_factory=dict)
+    values: dict[str, str | list[str]] = field(default_factory=dict)
+
+
+@dataclass
+class RecordingView:
+    recording: RecordingState
+    days_left: int
+    status: str  # "purged" | "inside_margin" (of the hold safety margin) | "ok"; held or not, see recording
+
+
+def _roles(user: AppUser) -> list[Role]:
+    return [Role(r) for r in user.roles]
+
+
+async def visible_case(request: Request, session, case_id: str, user: AppUser) -> Incident:
+    incident = await cases.get_incident(session, case_id, visible_to=visibility(user))
+    # A case the reader may not see answers exactly like one that does not exist.
+    if incident is None:
+        await trail.record(request, trail.action_of(request), trail.NOT_FOUND, user=user, case_id=case_id)
+        raise ApiError(404, f"no incident {case_id}")
+    log_case(request, incident.id, incident.case_number, incident.workflow_id)
+    return incident
+
+
+def actions(state: CaseState, roles: list[Role]) -> list[Operation]:
+    """The steps this reader may take on the case now: its open tasks their roles allow, and withdrawal."""
+    open_now = state.open_tasks()
+    found = [Operation(task.value) for task in Task if task in open_now and allowed(Operation(task.value), roles)]
+    found += [op for op in steps.prosecution_steps(state) if allowed(op, roles)]
+    if not state.closed:
+        found += [op for op in ALWAYS if allowed(op, roles)]
+    if not state.closed and allowed(Operation.WITHDRAW, roles):
+        found.append(Operation.WITHDRAW)
+    return found
+
+
+def _correctable(state: CaseState, terms: dict[str, str]) -> list[tuple[str, str]]:
+    """The filed facts of this case a correction may name, as (path, words): 'Officer 1: star (P.O. Ana Ruiz)'."""
+    paths = [(key, corrections.words(key, terms)) for key in corrections.DETAILS]
+    for name, (_, keys) in corrections.LISTS.items():
+        for i, item in enumerate(getattr(state.details, name)):
+            shown = getattr(item, "name", None) or getattr(item, "agency", "")
+            paths += [(path, f"{corrections.words(path, terms)} ({shown})")
+                      for path in (f"{name}[{i}].{key}" for key in keys)]
+    for person in state.people:
+        shown = person.name or f"name {person.name_withheld.value}"
+        paths += [(path, f"{corrections.words(path, terms)} ({shown})")
+                  for path in (f"people[{person.id}].{key}" for key in ("part", "name", "language"))]
+    return paths
+
+
+def _recordings(state: CaseState, policy, now: datetime) -> list[RecordingView]:
+    views = []
+    for r in state.recordings:
+        views.append(RecordingView(r, (r.purge_at - now).days, purge_status(r, now, policy) or "ok"))
+    return views
+
+
+def _unheld(state: CaseState) -> list[RecordingState]:
+    """The recordings still to hold in this investigation round: one row each in the hold form."""
+    return [r for r in state.recordings if r.hold_round != state.investigation_round]
+
+
+async def case_page(request: Request, desk: Desk, session, settings, incident: Incident, status: int = 200,
+                    done: str | None = None, refused: Refused | None = None,
+                    rows: dict[str, int] | None = None) -> Response:
+    policy = request.app.state.policy
+    now = datetime.now(UTC)
+    state = CaseState.model_validate(incident.state)
+    events = await cases.list_events(session, incident.id)
+    can = actions(state, _roles(desk.user))
+    alleged = state.alleged_statutes()
+    reads_contact = allowed(Operation.READ_CONTACT, _roles(desk.user))
+    sealer = Sealer.of(settings.effective_encryption_keys) if reads_contact else None
+    # Every answer that shows the case is a read of it: the page itself, and the page again after a step's refusal
+    # or a row added to a form.
+    await trail.record(request, "read_case", trail.ALLOWED, user=desk.user, case_id=incident.id,
+                       details={} if request.method == "GET" else {"after": request.url.path.rsplit("/", 1)[-1]})
+    return render(
+        request, "case.html", status,
+        active=None,
+        incident=incident,
+        state=state,
+        tasks=[(task, state.tasks[task]) for task in Task if task in state.tasks],  # in lifecycle order
+        recordings=_recordings(state, policy, now),
+        people=[person_out(person, sealer) for person in state.people],
+        unheld=_unheld(state),
+        events=events,
+        chain_break=verify_chain(incident.id, events),
+        documents=await documents.list_for_case(session, incident.id),
+        temporal_url=settings.workflow_url(incident.workflow_id),
+        actions=[op.value for op in can],
+        step_summary={op.value: STEP[op].summary for op in can},
+        # A double submit is one workflow update (one evidence item, for the upload form).
+        keys={op.value: secrets.token_urlsafe(18) for op in [*can, Operation.ADD_EVIDENCE]},
+        notice=DONE.get(done) if done in {op.value for op in Operation} else None,
+        refused=refused,
+        allegation_rows=ALLEGATION_ROWS, rows={**DEFAULT_ROWS, **(rows or {})}, most_rows=MOST_ROWS,
+        choices={
+            "outcome": options(SupervisorOutcome),
+            "verification": options(Verification),
+            "camera_id": [(r.camera_id, f"{r.camera_id} ({policy.words.badge} {r.officer_star})")
+                          for r in state.recordings],
+            "statute": [(s.citation, f"{s.citation}: {s.title}") for s in policy.statutes],
+            "review_decision": options(ReviewDecision),
+            "charges": [(s.citation, f"{s.citation}: {s.title}") for s in policy.statutes],
+            "return_tasks": options(INVESTIGATION_TASKS),
+            "finding": options(ImmunityFinding),
+            "prong": options(ProngFinding),
+            "legal_basis": options(LegalBasis),
+            # Each alleged statute with its elements, for a charge's rows in each subject's section.
+            "charge_elements": [(c, s.title if (s := policy.statute(c)) else "", s.elements if s else [])
+                                for c in alleged],
+            "charging": options(ChargingKind),
+            "referred_subjects": state.referred_subjects() or ["the defendant"],
+            "removal_result": options(RemovalResult),
+            "touhy_agencies": [(a.code, f"{a.code}: {a.name}") for a in policy.touhy.agencies],
+            "federal_record": options(FederalRecord),
+            "touhy_unanswered": [(r.id, f"{r.id}: {r.agency}, due {r.due_at.astimezone(policy.zone):%d %b %Y}")
+                                 for r in state.unanswered_touhy()],
+            "touhy_outcome": options(TouhyOutcome),
+            "prosecution_outcome": options(ProsecutionOutcome),
+            "approval": options(ApprovalDecision),
+            "part": options(PersonPart),
+            "name_withheld": options(NameWithheld),
+            "flag_reasons": [(f.code, f.label) for f in policy.recording_flags],
+            "correctable": _correctable(state, policy.words.terms()),
+            "evidence_kind": options(EvidenceKind),
+            "evidence_source": options(EvidenceSource),
+        },
+    )
+
+
+@router.get("/{case_id}")
+async def show_case(request: Request, case_id: Key, desk: DeskDep, session: SessionDep, settings: SettingsDep,
+                    done: str | None = None):
+    incident = await visible_case(request, session, case_id, desk.user)
+    return await case_page(request, desk, session, settings, incident, done=done)
+
+
+@router.get("/{case_id}/documents/{document_id}")
+async def download(request: Request, case_id: Key, document_id: Key, desk: DeskDep, session: SessionDep):
+    incident = await visible_case(request, session, case_id, desk.user)
+    row = await documents.get(session, incident.id, document_id)
+    if row is None:
+        await trail.record(request, trail.action_of(request), trail.NOT_FOUND, user=desk.user, case_id=incident.id,
+                           target=document_id)
+        raise ApiError(404, f"no document {document_id} in this case")
+    await trail.allowed(request, desk.user, case_id=incident.id, target=document_id)
+    return Response(row.content, media_type=DOCX, headers={
+        "Content-Disposition": f'attachment; filename="{row.filename}"', "X-Content-SHA256": row.sha256,
+        "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})
+
+
+def compact_rows(fields: list[tuple[str, str]], name: str, prefilled: set[str]
+                 ) -> tuple[list[tuple[str, str]], dict[int, int]]:
+    """Drops the rows of `name` left blank (but for their prefilled fields) and numbers the rest from 0,
+    as the API would receive them; returns the fields and {index sent to the API: index in the form}."""
+    typed: dict[int, bool] = {}
+    for field_name, value in fields:
+        if (m := _ROW.match(field_name)) and m["list"] == name:
+            index = int(m["index"])
+            typed[index] = typed.get(index, False) or (m["rest"].lstrip(".") not in prefilled and bool(value.strip()))
+    kept = {old: new for new, old in enumerate(sorted(i for i, filled in typed.items() if filled))}
+    out = []
+    for field_name, value in fields:
+        if (m := _ROW.match(field_name)) and m["list"] == name:
+            if int(m["index"]) in kept:
+                out.append((f"{name}[{kept[int(m['index'])]}]{m['rest']}", value))
+        else:
+            out.append((field_name, value))
+    return out, {new: old for old, new in kept.items()}
+
+
+def _in_form(details, name: str, back: dict[int, int]):
+    """The refusal's field paths renamed back to the form's rows."""
+    if not isinstance(details, list):
+        return details
+    renamed = []
+    for item in details:
+        path = item.get("field") if isinstance(item, dict) else None
+        if path and (m := _ROW.match(path)) and m["list"] == name and int(m["index"]) in back:
+            item = {**item, "field": f"{name}[{back[int(m['index'])]}]{m['rest']}"}
+        renamed.append(item)
+    return renamed
+
+
+def drop_blank_groups(fields: list[tuple[str, str]], groups) -> list[tuple[str, str]]:
+    """Leaves out each group (`immunity.*`) whose fields are all blank: the model then judges the group
+    as absent (`immunity`: needed to refer; fine to decline) instead of naming each of its fields."""
+    for group in groups:
+        inside = [value for name, value in fields if name.startswith(f"{group}.")]
+        if inside and not any(value.strip() for value in inside):
+            fields = [(name, value) for name, value in fields if not name.startswith(f"{group}.")]
+    return fields
+
+
+def _errors(details) -> dict[str, str]:
+    found = problems_by_field(details)
+    for path, message in list(found.items()):
+        if (m := _ITEM.match(path)) and m["list"] in LISTS:  # charges[0]: beside the group of boxes
+            found.setdefault(m["list"], message)
+    return found
+
+
+# The rows the person and supplement forms open with, which their Add and Remove buttons change, and the most
+# they offer (the API's limits are higher; a second supplement takes more).
+DEFAULT_ROWS = {"statements": 2, "corrections": 3, "recordings": 1, "federal_personnel": 1, "subjects": 1}
+MOST_ROWS = {"statements": 10, "corrections": 20, "recordings": 10, "federal_personnel": 10, "subjects": 10}
+
+
+def edit_rows(values: dict, lists, action: str, target: str) -> tuple[dict, dict[str, int]]:
+    """The form's values and its row counts after `add` (a list's name) or `remove` (`statements[1]`): a removed
+    row's fields go and the rows after it move up one, as the filing form does."""
+    rows = {name: DEFAULT_ROWS.get(name, 1) for name, _ in lists}
+    for name in values:
+        if (m := _ROW.match(name)) and m["list"] in rows:
+            rows[m["list"]] = max(rows[m["list"]], int(m["index"]) + 1)
+    if action == "add" and target in rows:
+        rows[target] = min(rows[target] + 1, MOST_ROWS.get(target, 10))
+    elif action == "remove" and (m := _ROW.match(target)) and not m["rest"] and m["list"] in rows:
+        gone, name = int(m["index"]), m["list"]
+        moved = {}
+        for field_name, value in values.items():
+            row = _ROW.match(field_name)
+            if row is None or row["list"] != name:
+                moved[field_name] = value
+            elif int(row["index"]) != gone:
+                index = int(row["index"]) - (int(row["index"]) > gone)
+                moved[f"{name}[{index}]{row['rest']}"] = value
+        values, rows[name] = moved, max(rows[name] - 1, 1)
+    return values, rows
+
+
+def _values(fields: list[tuple[str, str]]) -> dict[str, str | list[str]]:
+    values: dict[str, str | list[str]] = {}
+    for name, value in fields:
+        if name in ("csrf_token", "idempotency_key"):
+            continue
+        if name.rsplit(".", 1)[-1] in LISTS:  # `charges`, `recordings[0].flag_reasons`
+            values.setdefault(name, [])
+            values[name].append(value)  # type: ignore[union-attr]
+        else:
+            values[name] = value
+    return values
+
+
+@router.post("/{case_id}/steps/{operation}")
+async def take(request: Request, case_id: Key, operation: str, desk: DeskDep, session: SessionDep,
+               client: ClientDep, settings: SettingsDep):
+    fields = await read_form(request)
+    check_csrf(desk.csrf_token, fields)
+    if operation not in {op.value for op in STEP}:
+        raise ApiError(404, f"no step {operation}")
+    kind = STEP[Operation(operation)]
+    if not allowed(kind.operation, _roles(desk.user)):
+        await trail.record(request, operation, trail.REFUSED, user=desk.user, case_id=case_id,
+                           details={"operation": operation})
+        raise ApiError(403, f"{kind.operation.value} needs the role {describe(kind.operation)}")
+    incident = await visible_case(request, session, case_id, desk.user)
+    key = next((value.strip() for name, value in fields if name == "idempotency_key"), "")[:200] or None
+    edit = next(((name, value) for name, value in fields if name in ("add", "remove")), None)
+    if edit is not None:  # a row added or removed: the same form again, with what was typed, nothing sent
+        values, rows = edit_rows(_values(fields), ROWS.get(kind.operation, []), *edit)
+        refused = Refused(operation, "", {}, values)
+        return await case_page(request, desk, session, settings, incident, refused=refused, rows=rows)
+    sent, back = fields, {}
+    for name, prefilled in ROWS.get(kind.operation, []):
+        sent, back[name] = compact_rows(sent, name, prefilled)
+    sent = drop_blank_groups(sent, GROUPS.get(kind.operation, ()))
+    try:
+        if kind.operation in PREPARE:
+            sent = PREPARE[kind.operation](sent)
+        body = parse(kind.body, yes_no(nest(sent, request.app.state.policy.zone, lists=LISTS)))
+        await take_step(kind, body, incident, desk.user, client, session, settings, key)
+    except ApiError as exc:
+        if exc.status not in REFUSALS:
+            raise
+        details = review_form.details_in_form(exc.details, sent)
+        message = exc.message
+        if details != exc.details and isinstance(details, list):
+            message = "; ".join(f"{d['field']}: {d['message']}" for d in details if isinstance(d, dict))
+        if back and isinstance(details, list):
+            for name, rows in back.items():
+                details = _in_form(details, name, rows)
+            if all(isinstance(d, dict) and d.get("field") for d in details):
+                message = "; ".join(f"{d['field']}: {d['message']}" for d in details)
+        refused = Refused(operation, message, _errors(details), _values(fields))
+        await session.refresh(incident)
+        return await case_page(request, desk, session, settings, incident, exc.status, refused=refused)
+    return RedirectResponse(f"/desk/cases/{incident.id}?done={operation}", status_code=303)

@@ -1,0 +1,137 @@
+"""The worker: builds the adapters, registers the workflow and its activities, and runs."""
+
+import asyncio
+import signal
+import sys
+
+import structlog
+from pydantic import ValidationError
+from temporalio.client import (
+    Client,
+    Schedule,
+    ScheduleActionStartWorkflow,
+    ScheduleAlreadyRunningError,
+    ScheduleOverlapPolicy,
+    SchedulePolicy,
+    ScheduleSpec,
+    ScheduleUpdate,
+)
+from temporalio.worker import Worker
+
+from referrals import logs
+from referrals.activities.case_store import CaseStore
+from referrals.activities.documents import DocumentWriter
+from referrals.activities.notifier import build_notifier
+from referrals.activities.publication import Publisher
+from referrals.codec import EncryptionKeyError, parse_keys
+from referrals.config import Settings, get_settings
+from referrals.domain.policy import Policy, PolicyError, load_policy
+from referrals.observability import tracing
+from referrals.observability.worker_metrics import prometheus_runtime
+from referrals.store.engine import async_engine, session_factory
+from referrals.temporal_client import connect, verifying, worker_client
+from referrals.workflows.digest import SCHEDULE_ID, DigestWorkflow
+from referrals.workflows.incident import IncidentWorkflow
+from referrals.workflows.publication import SCHEDULE_ID as PUBLICATION_SCHEDULE_ID, PublishStatsWorkflow
+
+
+def build_worker(client: Client, settings: Settings, sessions) -> Worker:
+    """Polls on `client`'s connection, refusing unencrypted payloads and updates whose actor assertion does not hold
+    (referrals/actor_assertions.py)."""
+    policy = load_policy(settings.policy_file)  # the notifier's words, the public figures' districts and statutes
+    notifier = build_notifier(sessions, settings, policy)
+    store = CaseStore(sessions)
+    return Worker(
+        worker_client(client, settings),
+        task_queue=settings.task_queue,
+        workflows=[IncidentWorkflow, DigestWorkflow, PublishStatsWorkflow],
+        activities=[
+            store.persist_events,  # each step's one write
+            DocumentWriter(sessions).generate,
+            notifier.notify,
+            notifier.send_digest,
+            notifier.deliver_document,
+            Publisher(sessions, policy).publish,
+        ],
+        interceptors=[verifying(settings), logs.ActivityLogContext()],
+        max_cached_workflows=settings.max_cached_workflows,
+    )
+
+
+async def ensure_digest_schedule(client: Client, settings: Settings) -> None:
+    """The daily digest runs as a Temporal Schedule; creating it again changes nothing."""
+    schedule = Schedule(
+        action=ScheduleActionStartWorkflow(DigestWorkflow.run, id="referrals-digest", task_queue=settings.task_queue),
+        spec=ScheduleSpec(cron_expressions=[settings.digest_cron]),
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
+    )
+    try:
+        await client.create_schedule(SCHEDULE_ID, schedule)
+    except ScheduleAlreadyRunningError:
+        pass
+
+
+def publication_schedule(settings: Settings, policy: Policy) -> Schedule:
+    return Schedule(
+        action=ScheduleActionStartWorkflow(PublishStatsWorkflow.run, id=PUBLICATION_SCHEDULE_ID,
+                                           task_queue=settings.task_queue),
+        spec=ScheduleSpec(cron_expressions=[policy.publication.cron], time_zone_name=policy.time_zone),
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
+    )
+
+
+async def ensure_publication_schedule(client: Client, settings: Settings, policy: Policy) -> None:
+    """The public figures are published by a Temporal Schedule at the policy's cron, in its time zone: created if
+    missing, brought up to the policy's cron, time zone and this task queue if it exists (paused or not, as it was)."""
+    wanted = publication_schedule(settings, policy)
+    try:
+        await client.create_schedule(PUBLICATION_SCHEDULE_ID, wanted)
+    except ScheduleAlreadyRunningError:
+        def updated(update) -> ScheduleUpdate:
+            wanted.state = update.description.schedule.state
+            return ScheduleUpdate(schedule=wanted)
+
+        await client.get_schedule_handle(PUBLICATION_SCHEDULE_ID).update(updated)
+
+
+class MetricsBindError(Exception):
+    """The worker cannot serve its metrics where it was told to."""
+
+
+async def main() -> None:
+    settings = get_settings()
+    logs.configure(settings.effective_log_format, settings.log_level)
+    policy = load_policy(settings.policy_file)  # a malformed policy stops the worker here, naming the key
+    parse_keys(settings.effective_encryption_keys)  # and so do malformed encryption keys
+    parse_keys(settings.effective_actor_keys, "REFERRALS_ACTOR_KEYS")  # and actor keys
+    engine = async_engine(settings.database_url)
+    # The SDK's runtime serves /metrics: its own metrics and the product's, recorded through its meter.
+    try:
+        runtime = prometheus_runtime(settings.worker_metrics_bind) if settings.worker_metrics_bind else None
+    except ValueError as exc:  # not host:port, or the port is taken
+        raise MetricsBindError(f"REFERRALS_WORKER_METRICS_BIND={settings.worker_metrics_bind!r}: {exc}") from None
+    client = await connect(settings, runtime=runtime, plugins=tracing.plugins(settings, "incident-referrals-worker"))
+    log = structlog.get_logger().bind(task_queue=settings.task_queue)
+    await ensure_digest_schedule(client, settings)
+    await ensure_publication_schedule(client, settings, policy)
+    log.info("worker_started", temporal=settings.temporal_address, metrics=settings.worker_metrics_bind,
+             tracing=settings.otlp_endpoint is not None)
+    stop = asyncio.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        asyncio.get_running_loop().add_signal_handler(signum, stop.set)
+    try:
+        # Leaving the block shuts the worker down gracefully: running activities may finish.
+        async with build_worker(client, settings, session_factory(engine)):
+            await stop.wait()
+    finally:
+        await engine.dispose()
+    log.info("worker_stopped")
+
+
+if __name__ == "__main__":
+    try:
+        asyncio.run(main())
+    except (PolicyError, EncryptionKeyError, MetricsBindError) as exc:
+        sys.exit(f"worker: {exc}")
+    except ValidationError as exc:
+        sys.exit(f"worker: configuration: {'; '.join(e['msg'].removeprefix('Value error, ') for e in exc.errors())}")
