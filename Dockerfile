@@ -1,6 +1,6 @@
-# One image for the API, the worker, the migrations and the `referrals` command:
-# the runtime dependencies only, at the versions requirements.lock pins, run from the source tree
-# (referrals/config.py finds policy/ and templates/ beside the package) by an unprivileged user.
+# One image for the API, the worker, the migrations and the `referrals` command: the runtime dependencies
+# only, at the versions requirements.lock pins, and the package installed from its wheel (the policy files and
+# templates with it, under /opt/venv/share/incident-referrals), run by an unprivileged user.
 
 FROM python:3.11.14-slim-bookworm AS builder
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
@@ -10,18 +10,21 @@ COPY pyproject.toml requirements.lock ./
 RUN python -c "import tomllib; print(*tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies'], sep='\n')" \
         > runtime.txt \
     && python -m venv /opt/venv \
-    && /opt/venv/bin/pip install -r runtime.txt -c requirements.lock \
-    && /opt/venv/bin/pip check \
-    && printf '#!/bin/sh\nexec python -m referrals.cli "$@"\n' > /opt/venv/bin/referrals \
-    && chmod 755 /opt/venv/bin/referrals
+    && /opt/venv/bin/pip install -r runtime.txt -c requirements.lock
+# The package itself (not editable, no PYTHONPATH): its code, and policy/ and templates/ as its data.
+COPY referrals ./referrals
+COPY policy ./policy
+COPY templates ./templates
+RUN /opt/venv/bin/pip install --no-deps . && /opt/venv/bin/pip check
 
 FROM python:3.11.14-slim-bookworm
 RUN useradd --system --uid 10001 --user-group --no-create-home --shell /usr/sbin/nologin referrals
+# Owned by root: the application can read its code, policy and templates but not change them.
 COPY --from=builder /opt/venv /opt/venv
 WORKDIR /app
-# Owned by root: the application can read its code, policy and templates but not change them.
-COPY . .
-ENV PATH=/opt/venv/bin:$PATH PYTHONPATH=/app PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
+# `alembic upgrade head` (compose's migrate service) reads it; the migrations are in the package.
+COPY alembic.ini ./
+ENV PATH=/opt/venv/bin:$PATH PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
 USER referrals
 EXPOSE 8000
 # --no-proxy-headers: only REFERRALS_TRUSTED_PROXIES may name the client's address (referrals/api/client_address.py).

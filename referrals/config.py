@@ -1,5 +1,6 @@
 """The one settings object, read by the worker, the API and the CLI and passed down."""
 
+import sys
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -8,7 +9,10 @@ from urllib.parse import quote
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-ROOT = Path(__file__).resolve().parent.parent  # the project: policy/ and templates/ beside the package
+# Where policy/ and templates/ are: beside the package in a source tree (and `make run`, the tests, an editable
+# install), or where the wheel installed them (<prefix>/share/incident-referrals).
+_SOURCE = Path(__file__).resolve().parent.parent
+ROOT = _SOURCE if (_SOURCE / "policy").is_dir() else Path(sys.prefix) / "share" / "incident-referrals"
 # Known to everyone: only for development and tests, refused in production.
 DEVELOPMENT_KEYS = "dev-1:" + "ZGV2ZWxvcG1lbnQta2V5LW5vdC1hLXNlY3JldC0wMDA="
 DEVELOPMENT_ACTOR_KEYS = "dev-actor-1:" + "ZGV2ZWxvcG1lbnQtYWN0b3Ita2V5LW5vdC1zZWNyZXQ="

@@ -1,5 +1,6 @@
 """The worker: builds the adapters, registers the workflow and its activities, and runs."""
 
+import argparse
 import asyncio
 import signal
 import sys
@@ -128,7 +129,19 @@ async def main() -> None:
     log.info("worker_stopped")
 
 
+def _arguments() -> None:
+    """`--help` says what the worker is and how it is configured; it takes no other argument."""
+    parser = argparse.ArgumentParser(
+        prog="python -m referrals.worker",
+        description="The worker: runs the cases' workflows and their activities (database writes, documents, "
+                    "notifications) on the task queue REFERRALS_TASK_QUEUE of REFERRALS_TEMPORAL_ADDRESS. "
+                    "Configured from the environment (README, 'Configuration'); SIGINT or SIGTERM stops it "
+                    "gracefully.")
+    parser.parse_args()
+
+
 if __name__ == "__main__":
+    _arguments()
     try:
         asyncio.run(main())
     except (PolicyError, EncryptionKeyError, MetricsBindError) as exc:

@@ -359,7 +359,9 @@ def test_the_image_is_multi_stage_non_root_and_without_dev_dependencies():
     users = re.findall(r"(?m)^USER\s+(\S+)", final)
     assert users and users[-1] not in ("root", "0")
     assert "pip install" not in final and "COPY --from=builder /opt/venv /opt/venv" in final
-    assert re.search(r"(?m)^WORKDIR /app$", final) and "PYTHONPATH=/app" in final
+    # The package is installed from its wheel, not run from a source tree on PYTHONPATH.
+    assert re.search(r"(?m)^WORKDIR /app$", final) and "PYTHONPATH" not in final and "COPY . ." not in final
+    assert "pip install --no-deps ." in stages[0]
 
     text = "".join(stages)
     assert "['project']['dependencies']" in text and "-c requirements.lock" in text

@@ -6,7 +6,9 @@ from pathlib import Path
 from jinja2 import FileSystemLoader, StrictUndefined
 from jinja2.sandbox import SandboxedEnvironment
 
-TEMPLATES = Path(__file__).resolve().parent.parent.parent / "templates"
+from referrals.config import ROOT
+
+TEMPLATES = ROOT / "templates"
 
 
 def humanize(delta: timedelta) -> str:
