@@ -193,7 +193,10 @@ FlagCode = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,39}$")] 
 Text = _text(20_000)
 
 
-class Strict(BaseModel):
+class RequestModel(BaseModel):
+    """A body as people send it: no field it does not declare, none asking for status (PRIVACY_RULE), frozen.
+    (Named so as not to shadow pydantic's `Strict`.)"""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     @model_validator(mode="before")
@@ -206,7 +209,7 @@ class Strict(BaseModel):
         return data
 
 
-class Actor(Strict):
+class Actor(RequestModel):
     """Who acts: always taken from the bearer token, never from a request body."""
 
     user_id: str
@@ -219,12 +222,12 @@ class Actor(Strict):
         return any(role in self.roles for role in roles)
 
 
-class Officer(Strict):
+class Officer(RequestModel):
     name: Name
     star: Short
 
 
-class RecordingIn(Strict):
+class RecordingIn(RequestModel):
     camera_id: Short
     officer_star: Short
     started_at: Happened
@@ -241,14 +244,14 @@ class RecordingIn(Strict):
         return value
 
 
-class FederalPerson(Strict):
+class FederalPerson(RequestModel):
     agency: Short
     name: Name | None = None
     badge: Short | None = None
     description: Line | None = None
 
 
-class IncidentDetails(Strict):
+class IncidentDetails(RequestModel):
     occurred_at: Happened
     location: Line
     district: District
@@ -282,13 +285,13 @@ class IncidentFiling(IncidentDetails):
     recordings: Recordings = Field(default_factory=list)
 
 
-class Hold(Strict):
+class Hold(RequestModel):
     camera_id: Short
     hold_reference: Short
     retained_until: Until
 
 
-class FootageHold(Strict):
+class FootageHold(RequestModel):
     holds: list[Hold] = Field(min_length=1, max_length=200)
 
     @field_validator("holds")
@@ -298,7 +301,7 @@ class FootageHold(Strict):
         return value
 
 
-class SupervisorIdentification(Strict):
+class SupervisorIdentification(RequestModel):
     outcome: SupervisorOutcome
     name: Name | None = Field(default=None, validate_default=True)
     agency: Short | None = Field(default=None, validate_default=True)
@@ -319,18 +322,18 @@ class SupervisorIdentification(Strict):
         return value
 
 
-class Allegation(Strict):
+class Allegation(RequestModel):
     statute: Short
     person: Line
     facts: Text
 
 
-class ViolationReport(Strict):
+class ViolationReport(RequestModel):
     allegations: list[Allegation] = Field(min_length=1, max_length=100)
     narrative: Text
 
 
-class ElementProof(Strict):
+class ElementProof(RequestModel):
     """One element of a charge (by its number in the statute catalogue), and what proves it."""
 
     element: Annotated[int, Field(ge=1, le=20)]
@@ -338,7 +341,7 @@ class ElementProof(Strict):
     evidence: list[Short] = Field(default_factory=list, max_length=50)  # the case's evidence item ids
 
 
-class ChargeAnalysis(Strict):
+class ChargeAnalysis(RequestModel):
     statute: Short
     elements: list[ElementProof] = Field(default_factory=list, max_length=20)
 
@@ -349,7 +352,7 @@ class ChargeAnalysis(Strict):
         return value
 
 
-class Authority(Strict):
+class Authority(RequestModel):
     """Prong 1 (In re Neagle): was the agent doing what federal law authorised?"""
 
     operation: Line  # the federal operation
@@ -360,7 +363,7 @@ class Authority(Strict):
     finding: ProngFinding
 
 
-class NecessaryAndProper(Strict):
+class NecessaryAndProper(RequestModel):
     """Prong 2: did the agent do no more than was necessary and proper, judged as the circuit asks?"""
 
     conduct: Text  # what was done
@@ -379,7 +382,7 @@ def overall_finding(authority: ProngFinding, necessary: ProngFinding) -> Immunit
     return ImmunityFinding.DISPUTED
 
 
-class SubjectAnalysis(Strict):
+class SubjectAnalysis(RequestModel):
     """One federal subject, on their own: an identified agent, or "unidentified agent in grey vest"."""
 
     subject: Line
@@ -425,7 +428,7 @@ def tasks_to_reopen(value: list[Task], reopens: bool, decision: str) -> list[Tas
     return value
 
 
-class SoughtRecord(Strict):
+class SoughtRecord(RequestModel):
     """One record or testimony a Touhy request asks for, as specifically as the regulations want it."""
 
     kind: FederalRecord
@@ -433,14 +436,14 @@ class SoughtRecord(Strict):
     relevance: Text  # why it matters to the charges
 
 
-class FederalEvidence(Strict):
+class FederalEvidence(RequestModel):
     """What one federal agency holds that the case needs: it becomes a Touhy request to that agency."""
 
     agency: Short  # as the policy's touhy.agencies name it: ICE, CBP, FBI, DEA, USMS, ATF
     records: list[SoughtRecord] = Field(min_length=1, max_length=30)
 
 
-class _ReviewFields(Strict):
+class _ReviewFields(RequestModel):
     decision: ReviewDecision
     rationale: Text
     return_tasks: list[Task] = Field(default_factory=list, max_length=3, validate_default=True)
@@ -507,29 +510,29 @@ class LegalReview(_ReviewFields):
         return found
 
 
-class CommandApproval(Strict):
+class CommandApproval(RequestModel):
     decision: ApprovalDecision
     note: Text | None = None
 
 
-class ReferralAcknowledgement(Strict):
+class ReferralAcknowledgement(RequestModel):
     prosecutor_case_number: Short
     received_by: Name
     received_at: Happened
 
 
-class Withdrawal(Strict):
+class Withdrawal(RequestModel):
     reason: Text
 
 
-class SubjectCharges(Strict):
+class SubjectCharges(RequestModel):
     """The charges filed against one subject, as the prosecutor filed them."""
 
     subject: Line
     statutes: list[Short] = Field(min_length=1, max_length=20)
 
 
-class ChargingDecision(Strict):
+class ChargingDecision(RequestModel):
     """The prosecutor's charging decision, recorded by the liaison."""
 
     decision: ChargingKind
@@ -590,13 +593,13 @@ class ChargingDecision(Strict):
         return value
 
 
-class Arraignment(Strict):
+class Arraignment(RequestModel):
     """The arraignment in the state court, when it was not known at the charging decision."""
 
     arraignment_date: Day
 
 
-class RemovalNotice(Strict):
+class RemovalNotice(RequestModel):
     """A notice of removal to federal court under 28 U.S.C. § 1442(a)(1), filed by the defence."""
 
     filed_on: Day
@@ -605,13 +608,13 @@ class RemovalNotice(Strict):
     subject: Line | None = None  # the defendant who removed, where the case has several
 
 
-class RemovalOutcome(Strict):
+class RemovalOutcome(RequestModel):
     result: RemovalResult
     decided_on: Day
     note: Text | None = None
 
 
-class TouhyAnswer(Strict):
+class TouhyAnswer(RequestModel):
     """The body of POST /incidents/{id}/touhy-requests/{request_id}/response: what the agency did."""
 
     outcome: TouhyOutcome
@@ -633,7 +636,7 @@ class TouhyResponse(TouhyAnswer):
     request_id: Short
 
 
-class ProsecutionOutcomeIn(Strict):
+class ProsecutionOutcomeIn(RequestModel):
     """The final outcome of the prosecution: it closes the case (its disposition stays `referred`)."""
 
     outcome: ProsecutionOutcome
@@ -735,7 +738,7 @@ def _email(value: str) -> str:
     return value.lower()
 
 
-class NewUser(Strict):
+class NewUser(RequestModel):
     name: Name
     email: Annotated[str, StringConstraints(strip_whitespace=True, max_length=254), AfterValidator(_email),
                      Field(json_schema_extra={"format": "email"})]
@@ -761,7 +764,7 @@ Phone = Annotated[str, StringConstraints(strip_whitespace=True,
                                          pattern=r"^\+?[0-9 ().\-]{7,25}(?:\s*(?:x|ext\.?)\s*[0-9]{1,6})?$")]
 
 
-class Contact(Strict):
+class Contact(RequestModel):
     """How to reach a person: need-to-know, sealed (encrypted) by the API before it goes anywhere."""
 
     phone: Phone | None = None
@@ -776,21 +779,21 @@ class Contact(Strict):
         return self
 
 
-class SealedContact(Strict):
+class SealedContact(RequestModel):
     """Contact details encrypted with the key `key_id` (AES-256-GCM, `data`: nonce + ciphertext, base64)."""
 
     key_id: Short
     data: Annotated[str, StringConstraints(max_length=4000)]
 
 
-class Injuries(Strict):
+class Injuries(RequestModel):
     description: Line
     ems_treated: Flag = False
     hospital: Name | None = None  # taken to, if anywhere
     treatment_refused: Flag = False
 
 
-class StatementIn(Strict):
+class StatementIn(RequestModel):
     text: Text
     taken_by: Name
     taken_at: Happened
@@ -799,7 +802,7 @@ class StatementIn(Strict):
     interpreter: Name | None = None
 
 
-class _PersonFields(Strict):
+class _PersonFields(RequestModel):
     part: PersonPart
     name: Name | None = None
     name_withheld: NameWithheld | None = Field(default=None, validate_default=True)
@@ -854,7 +857,7 @@ CorrectionPath = Annotated[str, StringConstraints(strip_whitespace=True, max_len
                                                   pattern=r"^[A-Za-z_]+(\[[A-Za-z0-9]+\])?(\.[A-Za-z_]+)?$")]
 
 
-class Correction(Strict):
+class Correction(RequestModel):
     """A filed fact put right: the field's path (`location`, `officers[0].star`, `people[P1].name`), its new
     value and why. The case shows the new value; the old one stays in the audit trail and the supplement."""
 
@@ -869,7 +872,7 @@ class StatementAdded(StatementIn):
     person_id: Short
 
 
-class _SupplementFields(Strict):
+class _SupplementFields(RequestModel):
     narrative: Text | None = None
     recordings: Recordings = Field(default_factory=list)
     statements: list[StatementAdded] = Field(default_factory=list, max_length=100)
@@ -900,14 +903,14 @@ class Supplement(_SupplementFields):
 SHA256_HEX = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 
 
-class HeldElsewhere(Strict):
+class HeldElsewhere(RequestModel):
     """Evidence kept in another system, recorded by its reference there, with no bytes here."""
 
     system: Short  # "Axon Evidence.com", "Mount Sinai Hospital medical records"
     reference: Short  # the item's id or record number in that system
 
 
-class EvidenceMetadata(Strict):
+class EvidenceMetadata(RequestModel):
     """The `metadata` part of POST /incidents/{id}/evidence: what the item is and where it came from."""
 
     kind: EvidenceKind
@@ -940,7 +943,7 @@ class EvidenceItem(EvidenceMetadata):
         return self
 
 
-class EvidenceRemoval(Strict):
+class EvidenceRemoval(RequestModel):
     """An admin takes a wrongly attached item off the case; its custody log keeps a tombstone."""
 
     evidence_id: Short

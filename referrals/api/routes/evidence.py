@@ -17,7 +17,7 @@ from referrals.api.evidence_upload import add_upload, json_metadata
 from referrals.api.views import EventOut
 from referrals.domain.case import CaseState, EvidenceEntry, PersonRef
 from referrals.domain.content_types import download_name
-from referrals.domain.messages import EvidenceItem, EvidenceMetadata, EvidenceRemoval, Key, Line, Short, Strict
+from referrals.domain.messages import EvidenceItem, EvidenceMetadata, EvidenceRemoval, Key, Line, Short, RequestModel
 from referrals.domain.permissions import Operation
 from referrals.store import evidence
 from referrals.store.audit import verify_chain
@@ -33,7 +33,7 @@ REMOVE = StepKind(Operation.REMOVE_EVIDENCE, "", EvidenceRemoval, IncidentWorkfl
 FORM_PART_MODELS = [EvidenceMetadata]  # described in the OpenAPI components (referrals/api/main.py)
 
 
-class RemovalIn(Strict):
+class RemovalIn(RequestModel):
     """Why the item is taken off the case (a wrongly attached file): kept in its custody log's tombstone."""
 
     reason: Line
@@ -240,14 +240,14 @@ async def remove_evidence(evidence_id: Key, body: RemovalIn, request: Request, i
 
 
 
-class HoldIn(Strict):
+class HoldIn(RequestModel):
     """A hold on one item (a court's order, a litigation hold): while it stands, the item cannot be removed."""
 
     reference: Short  # the order or hold number
     reason: Line
 
 
-class ReleaseIn(Strict):
+class ReleaseIn(RequestModel):
     reference: Short  # which hold
     reason: Line
 

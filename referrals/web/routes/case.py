@@ -14,7 +14,7 @@ from fastapi.responses import RedirectResponse
 from referrals.activities.documents import DOCX
 from referrals.api import trail
 from referrals.api.actions import STEP, take_step
-from referrals.api.deps import ClientDep, SessionDep, SettingsDep, log_case, visibility
+from referrals.api.deps import ClientDep, SessionDep, SettingsDep, visible_incident
 from referrals.api.errors import ApiError
 from referrals.api.views import person_out
 from referrals.sealing import Sealer
@@ -109,16 +109,6 @@ class RecordingView:
 
 def _roles(user: AppUser) -> list[Role]:
     return [Role(r) for r in user.roles]
-
-
-async def visible_case(request: Request, session, case_id: str, user: AppUser) -> Incident:
-    incident = await cases.get_incident(session, case_id, visible_to=visibility(user))
-    # A case the reader may not see answers exactly like one that does not exist.
-    if incident is None:
-        await trail.record(request, trail.action_of(request), trail.NOT_FOUND, user=user, case_id=case_id)
-        raise ApiError(404, f"no incident {case_id}")
-    log_case(request, incident.id, incident.case_number, incident.workflow_id)
-    return incident
 
 
 def actions(state: CaseState, roles: list[Role]) -> list[Operation]:
@@ -233,13 +223,13 @@ async def case_page(request: Request, desk: Desk, session, settings, incident: I
 @router.get("/{case_id}")
 async def show_case(request: Request, case_id: Key, desk: DeskDep, session: SessionDep, settings: SettingsDep,
                     done: str | None = None):
-    incident = await visible_case(request, session, case_id, desk.user)
+    incident = await visible_incident(request, case_id, desk.user, session)
     return await case_page(request, desk, session, settings, incident, done=done)
 
 
 @router.get("/{case_id}/documents/{document_id}")
 async def download(request: Request, case_id: Key, document_id: Key, desk: DeskDep, session: SessionDep):
-    incident = await visible_case(request, session, case_id, desk.user)
+    incident = await visible_incident(request, case_id, desk.user, session)
     row = await documents.get(session, incident.id, document_id)
     if row is None:
         await trail.record(request, trail.action_of(request), trail.NOT_FOUND, user=desk.user, case_id=incident.id,
@@ -356,7 +346,7 @@ async def take(request: Request, case_id: Key, operation: str, desk: DeskDep, se
         await trail.record(request, operation, trail.REFUSED, user=desk.user, case_id=case_id,
                            details={"operation": operation})
         raise ApiError(403, f"{kind.operation.value} needs the role {describe(kind.operation)}")
-    incident = await visible_case(request, session, case_id, desk.user)
+    incident = await visible_incident(request, case_id, desk.user, session)
     key = next((value.strip() for name, value in fields if name == "idempotency_key"), "")[:200] or None
     edit = next(((name, value) for name, value in fields if name in ("add", "remove")), None)
     if edit is not None:  # a row added or removed: the same form again, with what was typed, nothing sent

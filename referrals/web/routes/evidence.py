@@ -13,7 +13,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse
 
 from referrals.api import trail
-from referrals.api.deps import ClientDep, SessionDep, SettingsDep, actor_of
+from referrals.api.deps import ClientDep, SessionDep, SettingsDep, actor_of, visible_incident
 from referrals.api.errors import ApiError
 from referrals.api.evidence_upload import FIELDS_LIMIT, add_upload, metadata_from
 from referrals.api.routes.evidence import serve_file
@@ -28,7 +28,7 @@ from referrals.store.tables import Incident
 from referrals.web.auth import Desk, DeskDep, check_csrf
 from referrals.web.forms import nest, problems_by_field
 from referrals.web.pages import render
-from referrals.web.routes.case import Refused, case_page, drop_blank_groups, visible_case
+from referrals.web.routes.case import Refused, case_page, drop_blank_groups
 
 router = APIRouter(prefix="/desk/cases", include_in_schema=False)
 
@@ -94,7 +94,7 @@ async def add(request: Request, case_id: Key, desk: DeskDep, session: SessionDep
             await trail.record(request, OPERATION.value, trail.REFUSED, user=desk.user, case_id=case_id,
                                details={"operation": OPERATION.value})
             raise ApiError(403, f"{OPERATION.value} needs the role {describe(OPERATION)}")
-        incident = await visible_case(request, session, case_id, desk.user)
+        incident = await visible_incident(request, case_id, desk.user, session)
         await session.commit()  # no database connection held while the body arrives
         fields, body = await leading_fields(request)
         check_csrf(desk.csrf_token, list(fields.items()))  # before a byte of the file is stored
@@ -120,7 +120,7 @@ async def add(request: Request, case_id: Key, desk: DeskDep, session: SessionDep
 
 async def _item(request: Request, session, case_id: str, evidence_id: str, desk: Desk
                 ) -> tuple[Incident, CaseState, EvidenceEntry]:
-    incident = await visible_case(request, session, case_id, desk.user)
+    incident = await visible_incident(request, case_id, desk.user, session)
     state = CaseState.model_validate(incident.state)
     entry = state.evidence_item(evidence_id)
     if entry is None:
