@@ -42,8 +42,22 @@ from referrals.store.access_log import AccessEntry
 from referrals.store.engine import async_engine, session_factory
 from tests.scenario import FILING
 
-COLUMNS = ("seq", "at", "user_id", "user_name", "who", "client", "component", "action", "outcome", "case_id",
-           "target", "details", "prev_hash", "hash")
+COLUMNS = (
+    "seq",
+    "at",
+    "user_id",
+    "user_name",
+    "who",
+    "client",
+    "component",
+    "action",
+    "outcome",
+    "case_id",
+    "target",
+    "details",
+    "prev_hash",
+    "hash",
+)
 READS = ("read_case", "read_events", "list_documents", "list_evidence", "download_evidence", "read_custody")
 SPAN = timedelta(days=300)  # the seeded entries' times: within the last 300 days, so within the retention
 TARGETS = {"entries_p99_ms": 100.0, "growth": 2.0, "trail_on_over_off": 1.2}
@@ -63,17 +77,31 @@ def _rows(start_seq: int, prev: str, count: int, cases: list[str], users: list[s
         at = begin + step * n
         user = rng.choice(users)
         if rng.random() < 0.1:  # a listing: no case, its filters as details
-            case_id, target, action, details = None, None, "list_cases", access_log.details_text(
-                {"district": f"{rng.randrange(1, 26):03d}", "stage": "investigation"})
+            case_id, target, action, details = (
+                None,
+                None,
+                "list_cases",
+                access_log.details_text({"district": f"{rng.randrange(1, 26):03d}", "stage": "investigation"}),
+            )
         else:
             case_id, action = rng.choice(cases), rng.choice(READS)
             target = f"E{rng.randrange(1, 9)}" if action in ("download_evidence", "read_custody") else None
             details = "{}"
-        fields = dict(seq=seq, at=at, user_id=user, user_name=f"Bench {user[:8]}", who=None,
-                      client=f"10.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}",
-                      component="api" if rng.random() < 0.7 else "desk", action=action,
-                      outcome="allowed" if rng.random() < 0.97 else "not_found", case_id=case_id, target=target,
-                      details=details, prev_hash=prev)
+        fields = dict(
+            seq=seq,
+            at=at,
+            user_id=user,
+            user_name=f"Bench {user[:8]}",
+            who=None,
+            client=f"10.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}",
+            component="api" if rng.random() < 0.7 else "desk",
+            action=action,
+            outcome="allowed" if rng.random() < 0.97 else "not_found",
+            case_id=case_id,
+            target=target,
+            details=details,
+            prev_hash=prev,
+        )
         prev = access_log.entry_hash(**fields)
         yield tuple(fields[c] for c in COLUMNS[:-1]) + (prev,)
 
@@ -94,7 +122,9 @@ def seed(database_url: str, count: int, cases: list[str], users: list[str], seed
         conn.execute(
             "INSERT INTO app_user (id, name, email, roles, token_hash, active, created_at) "
             "SELECT id, 'Bench ' || left(id, 8), id || '@bench.invalid', ARRAY['officer'], md5(id) || md5('t' || id), "
-            "true, now() FROM unnest(%s::text[]) AS id ON CONFLICT DO NOTHING", (users,))
+            "true, now() FROM unnest(%s::text[]) AS id ON CONFLICT DO NOTHING",
+            (users,),
+        )
         conn.commit()
     return time.monotonic() - began
 
@@ -118,13 +148,19 @@ def plans(database_url: str, case_id: str, user_id: str) -> dict:
         for name, column, value in (("case", "case_id", case_id), ("user", "user_id", user_id)):
             plan = conn.execute(
                 f"EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) SELECT * FROM access_log WHERE {column} = %s "
-                "ORDER BY at, seq LIMIT 501", (value,)).fetchone()[0][0]
+                "ORDER BY at, seq LIMIT 501",
+                (value,),
+            ).fetchone()[0][0]
             node = plan["Plan"]
             while node.get("Plans") and node["Node Type"] in ("Limit", "Sort", "Incremental Sort"):
                 node = node["Plans"][0]
-            found[name] = {"execution_ms": round(plan["Execution Time"], 2), "rows": plan["Plan"]["Actual Rows"],
-                           "scan": f"{node['Node Type']} on {node.get('Index Name', node.get('Relation Name'))}",
-                           "buffers_hit": node.get("Shared Hit Blocks"), "buffers_read": node.get("Shared Read Blocks")}
+            found[name] = {
+                "execution_ms": round(plan["Execution Time"], 2),
+                "rows": plan["Plan"]["Actual Rows"],
+                "scan": f"{node['Node Type']} on {node.get('Index Name', node.get('Relation Name'))}",
+                "buffers_hit": node.get("Shared Hit Blocks"),
+                "buffers_read": node.get("Shared Read Blocks"),
+            }
     return found
 
 
@@ -149,8 +185,12 @@ async def case_reads(on: httpx.AsyncClient, off: httpx.AsyncClient, token: str, 
         samples["on"] += await timed(on, token, [path])
         samples["off"] += await timed(off, token, [path])
     on_ms, off_ms = percentiles(samples["on"]), percentiles(samples["off"])
-    return {"trail_on_ms": on_ms, "trail_off_ms": off_ms,
-            "ratio_p50": round(on_ms["p50"] / off_ms["p50"], 2), "ratio_p99": round(on_ms["p99"] / off_ms["p99"], 2)}
+    return {
+        "trail_on_ms": on_ms,
+        "trail_off_ms": off_ms,
+        "ratio_p50": round(on_ms["p50"] / off_ms["p50"], 2),
+        "ratio_p99": round(on_ms["p99"] / off_ms["p99"], 2),
+    }
 
 
 async def appends(database_url: str, count: int) -> dict:
@@ -160,8 +200,16 @@ async def appends(database_url: str, count: int) -> dict:
     seconds = []
     try:
         for n in range(count):
-            entry = AccessEntry(at=datetime.now(UTC), action="bench_append", outcome="allowed", component="api",
-                                client="127.0.0.1", user_id="bench", user_name="Bench", details={"n": n})
+            entry = AccessEntry(
+                at=datetime.now(UTC),
+                action="bench_append",
+                outcome="allowed",
+                component="api",
+                client="127.0.0.1",
+                user_id="bench",
+                user_name="Bench",
+                details={"n": n},
+            )
             began = time.monotonic()
             await access_log.append(sessions, entry)
             seconds.append(time.monotonic() - began)
@@ -173,9 +221,23 @@ async def appends(database_url: str, count: int) -> dict:
 async def _start_api_without_trail(stack: Stack) -> tuple:
     port = procs.free_port()
     env = {**stack.env(), "REFERRALS_ACCESS_TRAIL": "false"}
-    proc = procs.spawn([sys.executable, "-m", "uvicorn", "--factory", "referrals.api.main:create_app", "--no-access-log",
-                        "--host", "127.0.0.1", "--port", str(port)], env=env, cwd=ROOT,
-                       log_file=stack.log_dir / "api-trail-off.log")
+    proc = procs.spawn(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            "referrals.api.main:create_app",
+            "--no-access-log",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        env=env,
+        cwd=ROOT,
+        log_file=stack.log_dir / "api-trail-off.log",
+    )
     url = f"http://127.0.0.1:{port}"
     async with httpx.AsyncClient(base_url=url) as http:
         for _ in range(300):
@@ -190,17 +252,30 @@ async def _start_api_without_trail(stack: Stack) -> tuple:
     raise TimeoutError("the second API did not start")
 
 
-async def measure(stack: Stack, on_url: str, off_url: str, case_id: str, cases: list[str], users: list[str],
-                  queries: int, reads: int, rng: random.Random) -> dict:
+async def measure(
+    stack: Stack,
+    on_url: str,
+    off_url: str,
+    case_id: str,
+    cases: list[str],
+    users: list[str],
+    queries: int,
+    reads: int,
+    rng: random.Random,
+) -> dict:
     token = stack.tokens["auditor"]
     found: dict = {}
-    async with httpx.AsyncClient(base_url=on_url, timeout=60) as on, \
-            httpx.AsyncClient(base_url=off_url, timeout=60) as off:
+    async with (
+        httpx.AsyncClient(base_url=on_url, timeout=60) as on,
+        httpx.AsyncClient(base_url=off_url, timeout=60) as off,
+    ):
         await timed(on, token, [f"/access-log?case={c}" for c in rng.sample(cases, min(10, len(cases)))])  # warm up
-        found["case_entries_ms"] = percentiles(await timed(
-            on, token, [f"/access-log?case={rng.choice(cases)}" for _ in range(queries)], expect_items=True))
-        found["user_entries_ms"] = percentiles(await timed(
-            on, token, [f"/access-log?user={rng.choice(users)}" for _ in range(queries)], expect_items=True))
+        found["case_entries_ms"] = percentiles(
+            await timed(on, token, [f"/access-log?case={rng.choice(cases)}" for _ in range(queries)], expect_items=True)
+        )
+        found["user_entries_ms"] = percentiles(
+            await timed(on, token, [f"/access-log?user={rng.choice(users)}" for _ in range(queries)], expect_items=True)
+        )
         sample = await on.get(f"/access-log?case={cases[0]}", headers={"Authorization": f"Bearer {token}"})
         found["entries_per_case_sample"] = len(sample.json()["items"])
         found["case_read"] = await case_reads(on, off, token, case_id, reads)
@@ -210,14 +285,20 @@ async def measure(stack: Stack, on_url: str, off_url: str, case_id: str, cases: 
 
 async def main_async(sizes: list[int], queries: int, reads: int) -> dict:
     rng = random.Random(5411)
-    report: dict = {"sizes": sizes, "queries_per_measure": queries, "case_reads_per_instance": reads,
-                    "machine_cpus": psutil.cpu_count(), "results": []}
+    report: dict = {
+        "sizes": sizes,
+        "queries_per_measure": queries,
+        "case_reads_per_instance": reads,
+        "machine_cpus": psutil.cpu_count(),
+        "results": [],
+    }
     async with Stack.started() as stack:
         off_proc, off_url = await _start_api_without_trail(stack)
         try:
             async with httpx.AsyncClient(base_url=stack.api_url, timeout=60) as http:
-                filed = await http.post("/incidents", json=FILING,
-                                        headers={"Authorization": f"Bearer {stack.tokens['officer']}"})
+                filed = await http.post(
+                    "/incidents", json=FILING, headers={"Authorization": f"Bearer {stack.tokens['officer']}"}
+                )
                 if filed.status_code != 201:
                     raise RuntimeError(f"filing answered {filed.status_code}: {filed.text[:500]}")
                 case_id = filed.json()["id"]
@@ -230,11 +311,17 @@ async def main_async(sizes: list[int], queries: int, reads: int) -> dict:
                 seconds = await asyncio.to_thread(seed, stack.database_url, size - seeded, cases, users, size)
                 settled = await asyncio.to_thread(settle, stack.database_url)
                 seeded = size
-                result = {"entries": size, "cases": len(cases), "users": len(users), "seed_seconds": round(seconds, 1),
-                          "vacuum_seconds": round(settled, 1),
-                          **await measure(stack, stack.api_url, off_url, case_id, cases, users, queries, reads, rng),
-                          "database_plans": await asyncio.to_thread(plans, stack.database_url, rng.choice(cases),
-                                                                    rng.choice(users))}
+                result = {
+                    "entries": size,
+                    "cases": len(cases),
+                    "users": len(users),
+                    "seed_seconds": round(seconds, 1),
+                    "vacuum_seconds": round(settled, 1),
+                    **await measure(stack, stack.api_url, off_url, case_id, cases, users, queries, reads, rng),
+                    "database_plans": await asyncio.to_thread(
+                        plans, stack.database_url, rng.choice(cases), rng.choice(users)
+                    ),
+                }
                 report["results"].append(result)
             report["chain_verify_seconds"] = await _verify_seconds(stack.database_url)
         finally:
@@ -256,19 +343,26 @@ async def _verify_seconds(database_url: str) -> dict:
 def targets(results: list[dict]) -> dict:
     first, last = results[0], results[-1]
     p99 = {name: last[f"{name}_entries_ms"]["p99"] for name in ("case", "user")}
-    growth = {name: round(last[f"{name}_entries_ms"]["p99"] / first[f"{name}_entries_ms"]["p99"], 2)
-              for name in ("case", "user")}
+    growth = {
+        name: round(last[f"{name}_entries_ms"]["p99"] / first[f"{name}_entries_ms"]["p99"], 2)
+        for name in ("case", "user")
+    }
     ratio = last["case_read"]["ratio_p50"]
     return {
         f"entries_p99_under_{TARGETS['entries_p99_ms']:.0f}ms_at_{last['entries']}": {
-            "case_p99_ms": p99["case"], "user_p99_ms": p99["user"],
-            "ok": all(v < TARGETS["entries_p99_ms"] for v in p99.values())},
+            "case_p99_ms": p99["case"],
+            "user_p99_ms": p99["user"],
+            "ok": all(v < TARGETS["entries_p99_ms"] for v in p99.values()),
+        },
         f"p99_at_{last['entries']}_within_{TARGETS['growth']:.0f}x_of_{first['entries']}": {
             **{f"{name}_ratio": value for name, value in growth.items()},
-            "ok": all(v <= TARGETS["growth"] for v in growth.values())},
+            "ok": all(v <= TARGETS["growth"] for v in growth.values()),
+        },
         f"case_read_trail_on_over_off_p50_at_most_{TARGETS['trail_on_over_off']}": {
-            "ratio_p50": ratio, "ratio_p99": last["case_read"]["ratio_p99"],
-            "ok": ratio <= TARGETS["trail_on_over_off"]},
+            "ratio_p50": ratio,
+            "ratio_p99": last["case_read"]["ratio_p99"],
+            "ok": ratio <= TARGETS["trail_on_over_off"],
+        },
     }
 
 

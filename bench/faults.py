@@ -43,15 +43,30 @@ from referrals.workflows.incident import IncidentWorkflow
 EXPECTED = {
     "stage": "closed",
     "disposition": "referred",
-    "steps": ["case_filed", "footage_hold_confirmed", "supervisor_identification_recorded",
-              "violation_report_recorded", "stage_changed", "legal_review_decided", "stage_changed",
-              "command_decided", "stage_changed", "referral_acknowledged", "stage_changed", "charging_decided",
-              "case_closed"],
+    "steps": [
+        "case_filed",
+        "footage_hold_confirmed",
+        "supervisor_identification_recorded",
+        "violation_report_recorded",
+        "stage_changed",
+        "legal_review_decided",
+        "stage_changed",
+        "command_decided",
+        "stage_changed",
+        "referral_acknowledged",
+        "stage_changed",
+        "charging_decided",
+        "case_closed",
+    ],
     "documents_generated": ["preservation_request", "preservation_request", "legal_review_memo", "referral_packet"],
     "same_as_workflow": True,
     "chain_valid": True,
-    "documents": [["legal_review_memo", 1], ["preservation_request", 1], ["preservation_request", 2],
-                  ["referral_packet", 1]],
+    "documents": [
+        ["legal_review_memo", 1],
+        ["preservation_request", 1],
+        ["preservation_request", 2],
+        ["referral_packet", 1],
+    ],
     "documents_as_hashed": True,
     "deliveries": 1,
     "emails": 1,
@@ -64,11 +79,19 @@ async def outcome(stack: Stack, people: People, case_ids: list[str]) -> list[dic
     engine = async_engine(stack.database_url)
     try:
         async with engine.connect() as db:
-            documents = (await db.execute(text(
-                "SELECT case_id, kind, version, id, sha256, encode(sha256(content), 'hex') = sha256 FROM document"
-                " ORDER BY case_id, kind, version"))).all()
-            deliveries = (await db.execute(text(
-                "SELECT d.case_id FROM document_delivery x JOIN document d ON d.id = x.document_id"))).all()
+            documents = (
+                await db.execute(
+                    text(
+                        "SELECT case_id, kind, version, id, sha256, encode(sha256(content), 'hex') = sha256 FROM document"
+                        " ORDER BY case_id, kind, version"
+                    )
+                )
+            ).all()
+            deliveries = (
+                await db.execute(
+                    text("SELECT d.case_id FROM document_delivery x JOIN document d ON d.id = x.document_id")
+                )
+            ).all()
             notifications = (await db.execute(text("SELECT case_id FROM notification"))).all()
     finally:
         await engine.dispose()
@@ -86,23 +109,28 @@ async def outcome(stack: Stack, people: People, case_ids: list[str]) -> list[dic
         kinds = [e["kind"] for e in trail["items"]]
         listed = {d.id: d.sha256 for d in recorded.state.documents}
         stored = [row for row in documents if row[0] == case_id]
-        found.append({
-            "case_number": number, "stage": case["stage"], "disposition": case["disposition"],
-            "steps": [k for k in kinds if k != "document_generated"],
-            "documents_generated": [e["data"]["kind"] for e in trail["items"] if e["kind"] == "document_generated"],
-            "same_as_workflow": [(e["seq"], e["kind"], e["actor_id"], e["data"]) for e in trail["items"]]
-            == [(e.seq, e.kind.value, e.actor.id if e.actor else None, e.data) for e in recorded.events],
-            "chain_valid": trail["chain_valid"],
-            "documents": [[kind, version] for _, kind, version, *_ in stored],
-            # Every stored document is the one the workflow listed, and its bytes hash to what was recorded.
-            "documents_as_hashed": {doc_id: sha for _, _, _, doc_id, sha, _ in stored} == listed
-            and all(ok for *_, ok in stored),
-            "deliveries": sum(1 for (cid,) in deliveries if cid == case_id),
-            # Distinct messages (by Message-ID); `copies` counts a resend after a crash between the
-            # SMTP hand-off and its record, which a receiver drops by its Message-ID.
-            "emails": len(mine), "copies": sum(mine.values()),
-            "notifications": sum(1 for (cid,) in notifications if cid == case_id),
-        })
+        found.append(
+            {
+                "case_number": number,
+                "stage": case["stage"],
+                "disposition": case["disposition"],
+                "steps": [k for k in kinds if k != "document_generated"],
+                "documents_generated": [e["data"]["kind"] for e in trail["items"] if e["kind"] == "document_generated"],
+                "same_as_workflow": [(e["seq"], e["kind"], e["actor_id"], e["data"]) for e in trail["items"]]
+                == [(e.seq, e.kind.value, e.actor.id if e.actor else None, e.data) for e in recorded.events],
+                "chain_valid": trail["chain_valid"],
+                "documents": [[kind, version] for _, kind, version, *_ in stored],
+                # Every stored document is the one the workflow listed, and its bytes hash to what was recorded.
+                "documents_as_hashed": {doc_id: sha for _, _, _, doc_id, sha, _ in stored} == listed
+                and all(ok for *_, ok in stored),
+                "deliveries": sum(1 for (cid,) in deliveries if cid == case_id),
+                # Distinct messages (by Message-ID); `copies` counts a resend after a crash between the
+                # SMTP hand-off and its record, which a receiver drops by its Message-ID.
+                "emails": len(mine),
+                "copies": sum(mine.values()),
+                "notifications": sum(1 for (cid,) in notifications if cid == case_id),
+            }
+        )
     return found
 
 
@@ -118,15 +146,24 @@ async def activity_retries(stack: Stack, case_ids: list[str]) -> int:
     return retries
 
 
-async def drill(fault, *, cases: int, concurrency: int, think: float, seed: int, finish_within: float = 300,
-                request_timeout: float = 20.0) -> dict:
+async def drill(
+    fault,
+    *,
+    cases: int,
+    concurrency: int,
+    think: float,
+    seed: int,
+    finish_within: float = 300,
+    request_timeout: float = 20.0,
+) -> dict:
     """Run `cases` lifecycles while `fault(stack, running)` breaks the stack; report everything."""
     rng = random.Random(seed)
     answers = Answers()
     started = time.monotonic()
     async with Stack.started(request_timeout=request_timeout) as stack:
-        people = People(stack.api_url, stack.tokens, stack.temporal_address, answers, think, rng,
-                        timeout=request_timeout + 30)
+        people = People(
+            stack.api_url, stack.tokens, stack.temporal_address, answers, think, rng, timeout=request_timeout + 30
+        )
         gate = asyncio.Semaphore(concurrency)
         run = f"drill-{seed}-{int(time.time())}"
 
@@ -145,10 +182,18 @@ async def drill(fault, *, cases: int, concurrency: int, think: float, seed: int,
         retries = await activity_retries(stack, case_ids)
         await people.aclose()
     unexpected = [c["case_number"] for c in found if {k: c[k] for k in EXPECTED} != EXPECTED]
-    return {"cases": cases, "seed": seed, "seconds": round(time.monotonic() - started, 1), "faults": faults,
-            "api": answers.summary(), "activity_retries": retries, "as_expected": len(found) - len(unexpected),
-            "unexpected": unexpected, "duplicate_email_copies": sum(c["copies"] - c["emails"] for c in found),
-            "outcomes": found}
+    return {
+        "cases": cases,
+        "seed": seed,
+        "seconds": round(time.monotonic() - started, 1),
+        "faults": faults,
+        "api": answers.summary(),
+        "activity_retries": retries,
+        "as_expected": len(found) - len(unexpected),
+        "unexpected": unexpected,
+        "duplicate_email_copies": sum(c["copies"] - c["emails"] for c in found),
+        "outcomes": found,
+    }
 
 
 def worker_kills(kills: int, gap: tuple[float, float] = (1.0, 4.0), down: tuple[float, float] = (0.0, 1.5)):
@@ -164,6 +209,7 @@ def worker_kills(kills: int, gap: tuple[float, float] = (1.0, 4.0), down: tuple[
             stack.start_worker()
             record.append({"worker_killed": "SIGKILL", "restarted_after_seconds": round(pause, 2)})
         return record
+
     return fault
 
 
@@ -174,8 +220,14 @@ def server_restart(after: float, down: float):
         await asyncio.sleep(down)
         restarted = time.monotonic()
         await stack.start_temporal()
-        return [{"temporal_stopped_after_seconds": after, "down_seconds": down,
-                 "ready_after_start_seconds": round(time.monotonic() - restarted, 2)}]
+        return [
+            {
+                "temporal_stopped_after_seconds": after,
+                "down_seconds": down,
+                "ready_after_start_seconds": round(time.monotonic() - restarted, 2),
+            }
+        ]
+
     return fault
 
 
@@ -196,6 +248,7 @@ def database_outage(after: float, outage: float):
         await asyncio.sleep(outage)
         stack.start_database()
         return [{"postgres_stopped_after_seconds": round(stopped - began, 2), "outage_seconds": outage}]
+
     return fault
 
 
@@ -203,6 +256,7 @@ def restore(dump_after: float, restore_after: float):
     """A backup taken mid-run; the lifecycles go on; the database is lost and restored from that backup
     while the API is stopped (people meet a refused connection and try again); `referrals rebuild`
     writes back what the workflows recorded since; the API starts again."""
+
     async def fault(stack: Stack, people: People, done: asyncio.Event, rng: random.Random) -> list[dict]:
         began = time.monotonic()
         await asyncio.sleep(dump_after)
@@ -217,14 +271,22 @@ def restore(dump_after: float, restore_after: float):
         reports = await stack.rebuild()
         rebuilt = time.monotonic()
         await stack.start_api()
-        return [{"dumped_after_seconds": round(dumped - began, 2), "restored_after_seconds": round(restored - began, 2),
-                 "lifecycles_going_at_restore": running, "lifecycles_done_at_restore": finished,
-                 "rebuild_seconds": round(rebuilt - restored, 2), "rebuilt_cases": len(reports),
-                 "rebuilt_ok": sum(r["ok"] for r in reports),
-                 "events_added": sum(r["events_added"] for r in reports),
-                 "documents_made_again": sum(len(r["documents_made_again"]) for r in reports),
-                 "deliveries_added": sum(r["deliveries_added"] for r in reports),
-                 "problems": [r for r in reports if not r["ok"]]}]
+        return [
+            {
+                "dumped_after_seconds": round(dumped - began, 2),
+                "restored_after_seconds": round(restored - began, 2),
+                "lifecycles_going_at_restore": running,
+                "lifecycles_done_at_restore": finished,
+                "rebuild_seconds": round(rebuilt - restored, 2),
+                "rebuilt_cases": len(reports),
+                "rebuilt_ok": sum(r["ok"] for r in reports),
+                "events_added": sum(r["events_added"] for r in reports),
+                "documents_made_again": sum(len(r["documents_made_again"]) for r in reports),
+                "deliveries_added": sum(r["deliveries_added"] for r in reports),
+                "problems": [r for r in reports if not r["ok"]],
+            }
+        ]
+
     return fault
 
 
@@ -242,12 +304,13 @@ def main() -> None:
     parser.add_argument("--restore-after", type=float, default=3.0, help="seconds after the backup it is restored")
     parser.add_argument("--outcomes", action="store_true", help="also print every case's outcome")
     args = parser.parse_args()
-    fault = {"worker-kill": lambda: worker_kills(args.kills),
-             "server-restart": lambda: server_restart(after=3.0, down=args.down),
-             "database-outage": lambda: database_outage(after=3.0, outage=args.outage),
-             "restore": lambda: restore(args.dump_after, args.restore_after)}[args.drill]()
-    report = asyncio.run(drill(fault, cases=args.cases, concurrency=args.concurrency, think=args.think,
-                               seed=args.seed))
+    fault = {
+        "worker-kill": lambda: worker_kills(args.kills),
+        "server-restart": lambda: server_restart(after=3.0, down=args.down),
+        "database-outage": lambda: database_outage(after=3.0, outage=args.outage),
+        "restore": lambda: restore(args.dump_after, args.restore_after),
+    }[args.drill]()
+    report = asyncio.run(drill(fault, cases=args.cases, concurrency=args.concurrency, think=args.think, seed=args.seed))
     if not args.outcomes:
         report.pop("outcomes")
     print(json.dumps({"drill": args.drill, **report}, indent=2))

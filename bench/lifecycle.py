@@ -43,8 +43,14 @@ from bench.people import Answers, People
 from bench.stack import Stack
 
 # `make run`'s demo roles, as bench/people.py names the people of the scenario.
-DEMO_ROLES = {"officer": "officer", "evidence_custodian": "custodian", "legal_reviewer": "reviewer",
-              "command": "commander", "prosecutor_liaison": "liaison", "auditor": "auditor"}
+DEMO_ROLES = {
+    "officer": "officer",
+    "evidence_custodian": "custodian",
+    "legal_reviewer": "reviewer",
+    "command": "commander",
+    "prosecutor_liaison": "liaison",
+    "auditor": "auditor",
+}
 
 # Each operation of the API phase and the floor's update it is compared with.
 FLOOR_UPDATE = {"file": UPDATES[0]} | {path: path for path, *_ in PATHS}
@@ -91,9 +97,11 @@ class Usage:
             await asyncio.sleep(0.25)
 
     def summary(self) -> dict:
-        return {name: {"cpu_seconds": seconds} | ({"peak_rss_mib": round(self.peak[name] / 2**20, 1)}
-                                                  if name in self.peak else {})
-                for name, seconds in self.cpu.items()}
+        return {
+            name: {"cpu_seconds": seconds}
+            | ({"peak_rss_mib": round(self.peak[name] / 2**20, 1)} if name in self.peak else {})
+            for name, seconds in self.cpu.items()
+        }
 
     def per_case(self, cases: int) -> dict[str, float]:
         """Each process's CPU seconds per case, and their sum."""
@@ -148,11 +156,13 @@ async def through_the_sdk(client: Client, cases: int, concurrency: int, usage: U
 
     async def one(n: int) -> None:
         async with gate:
-            start = WithStartWorkflowOperation(FloorWorkflow.run, id=f"{queue}-{n}", task_queue=queue,
-                                               id_conflict_policy=WorkflowIDConflictPolicy.FAIL)
+            start = WithStartWorkflowOperation(
+                FloorWorkflow.run, id=f"{queue}-{n}", task_queue=queue, id_conflict_policy=WorkflowIDConflictPolicy.FAIL
+            )
             began = time.monotonic()
-            await client.execute_update_with_start_workflow(FloorWorkflow.step, UPDATES[0],
-                                                            start_workflow_operation=start)
+            await client.execute_update_with_start_workflow(
+                FloorWorkflow.step, UPDATES[0], start_workflow_operation=start
+            )
             timings[UPDATES[0]].append(time.monotonic() - began)
             handle = await start.workflow_handle()
             for update in UPDATES[1:]:
@@ -166,7 +176,8 @@ async def through_the_sdk(client: Client, cases: int, concurrency: int, usage: U
 
     seconds = await _timed(usage, lifecycles)
     return _phase(cases, seconds, {update: percentiles(s) for update, s in timings.items()}) | {
-        "workflow_id": f"{queue}-0"}
+        "workflow_id": f"{queue}-0"
+    }
 
 
 def targets(product: dict, floor: dict, concurrency: int, cpu: dict | None) -> dict:
@@ -176,27 +187,45 @@ def targets(product: dict, floor: dict, concurrency: int, cpu: dict | None) -> d
     for operation, update in FLOOR_UPDATE.items():
         api_p50, floor_p50 = product["ms"][operation]["p50"], floor["ms"][update]["p50"]
         ratio = round(api_p50 / floor_p50, 2)
-        steps[operation] = {"api_p50_ms": api_p50, "floor_p50_ms": floor_p50, "ratio": ratio,
-                            "ok": ratio <= ROUND_TRIP_AT_MOST}
+        steps[operation] = {
+            "api_p50_ms": api_p50,
+            "floor_p50_ms": floor_p50,
+            "ratio": ratio,
+            "ok": ratio <= ROUND_TRIP_AT_MOST,
+        }
     throughput = round(product["cases_per_second"] / floor["cases_per_second"], 2)
     cpu_ratio = cpu["ratio"] if cpu else None
     return {
         "round_trip_p50_within_1.3x_of_the_floor_at_concurrency_1": {
-            "concurrency": concurrency, "steps": steps,
-            "all_steps_within_1.3x": all(step["ok"] for step in steps.values())},
+            "concurrency": concurrency,
+            "steps": steps,
+            "all_steps_within_1.3x": all(step["ok"] for step in steps.values()),
+        },
         "throughput_ratio_at_least_0.5_at_concurrency_10": {
-            "concurrency": concurrency, "product_cases_per_second": product["cases_per_second"],
-            "floor_cases_per_second": floor["cases_per_second"], "ratio": throughput,
-            "ok": throughput >= THROUGHPUT_AT_LEAST},
+            "concurrency": concurrency,
+            "product_cases_per_second": product["cases_per_second"],
+            "floor_cases_per_second": floor["cases_per_second"],
+            "ratio": throughput,
+            "ok": throughput >= THROUGHPUT_AT_LEAST,
+        },
         "cpu_seconds_per_case_at_most_2x_the_floor": {
-            "concurrency": concurrency, "product": cpu and cpu["product"]["total"],
-            "floor": cpu and cpu["floor"]["total"], "ratio": cpu_ratio,
-            "ok": None if cpu_ratio is None else cpu_ratio <= CPU_AT_MOST},
+            "concurrency": concurrency,
+            "product": cpu and cpu["product"]["total"],
+            "floor": cpu and cpu["floor"]["total"],
+            "ratio": cpu_ratio,
+            "ok": None if cpu_ratio is None else cpu_ratio <= CPU_AT_MOST,
+        },
     }
 
 
-async def measure(api_url: str, temporal_address: str, tokens: dict[str, str], cases: int, concurrency: int,
-                  pids: dict[str, int] | None) -> dict:
+async def measure(
+    api_url: str,
+    temporal_address: str,
+    tokens: dict[str, str],
+    cases: int,
+    concurrency: int,
+    pids: dict[str, int] | None,
+) -> dict:
     warmup = min(cases, concurrency)
     people = People(api_url, tokens, temporal_address, Answers())
     await through_the_api(people, warmup, concurrency, None)
@@ -217,10 +246,15 @@ async def measure(api_url: str, temporal_address: str, tokens: dict[str, str], c
         cpu = {"product": product_usage.per_case(cases), "floor": floor_usage.per_case(cases)}
         cpu["ratio"] = round(cpu["product"]["total"] / cpu["floor"]["total"], 2)
     return {
-        "cases": cases, "concurrency": concurrency, "machine_cpus": psutil.cpu_count(),
-        "product": product, "floor": floor,
-        "processes": {"product": product_usage and product_usage.summary(),
-                      "floor": floor_usage and floor_usage.summary()},
+        "cases": cases,
+        "concurrency": concurrency,
+        "machine_cpus": psutil.cpu_count(),
+        "product": product,
+        "floor": floor,
+        "processes": {
+            "product": product_usage and product_usage.summary(),
+            "floor": floor_usage and floor_usage.summary(),
+        },
         "cpu_seconds_per_case": cpu,
         "targets": targets(product, floor, concurrency, cpu),
     }
@@ -232,8 +266,9 @@ async def main_async(args: argparse.Namespace) -> dict:
         tokens = {DEMO_ROLES[user["role"]]: user["token"] for user in users if user["role"] in DEMO_ROLES}
         return await measure(args.api, args.temporal, tokens, args.cases, args.concurrency, None)
     async with Stack.started() as stack:
-        return await measure(stack.api_url, stack.temporal_address, stack.tokens, args.cases, args.concurrency,
-                             stack.pids())
+        return await measure(
+            stack.api_url, stack.temporal_address, stack.tokens, args.cases, args.concurrency, stack.pids()
+        )
 
 
 def main() -> None:

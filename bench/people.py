@@ -50,28 +50,48 @@ class Answers:
             self.malformed_503 += not well_formed
 
     def summary(self) -> dict:
-        return {"statuses": {str(k): v for k, v in sorted(self.statuses.items())}, "cut_off": dict(self.cut_off),
-                "malformed_503": self.malformed_503, "slowest_seconds": round(self.slowest, 2)}
+        return {
+            "statuses": {str(k): v for k, v in sorted(self.statuses.items())},
+            "cut_off": dict(self.cut_off),
+            "malformed_503": self.malformed_503,
+            "slowest_seconds": round(self.slowest, 2),
+        }
 
 
 class People:
     """Drives lifecycles through the API and retries what the stack could not answer."""
 
-    def __init__(self, api_url: str, tokens: dict[str, str], temporal_address: str, answers: Answers,
-                 think: float = 0.0, rng: random.Random | None = None, timeout: float = 60.0) -> None:
+    def __init__(
+        self,
+        api_url: str,
+        tokens: dict[str, str],
+        temporal_address: str,
+        answers: Answers,
+        think: float = 0.0,
+        rng: random.Random | None = None,
+        timeout: float = 60.0,
+    ) -> None:
         self.tokens = tokens
         self.temporal_address = temporal_address
         self.answers = answers
         self.think = think
         self.rng = rng or random.Random(0)
-        self.http = httpx.AsyncClient(base_url=api_url, timeout=timeout,
-                                      limits=httpx.Limits(max_connections=200, max_keepalive_connections=200))
+        self.http = httpx.AsyncClient(
+            base_url=api_url, timeout=timeout, limits=httpx.Limits(max_connections=200, max_keepalive_connections=200)
+        )
         self._temporal: Client | None = None
         self.steps_in_flight: dict[int, float] = {}  # when each step request now waiting was sent
         self.filed = self.finished = 0  # lifecycles begun, and carried to the acknowledgement
 
-    async def request(self, method: str, path: str, who: str, body: dict | None = None,
-                      key: str | None = None, operation: str = "read") -> httpx.Response:
+    async def request(
+        self,
+        method: str,
+        path: str,
+        who: str,
+        body: dict | None = None,
+        key: str | None = None,
+        operation: str = "read",
+    ) -> httpx.Response:
         headers = {"Authorization": f"Bearer {self.tokens[who]}"}
         if key:
             headers["Idempotency-Key"] = key
@@ -98,8 +118,9 @@ class People:
             await asyncio.sleep(self.rng.uniform(0, self.think))
             self.steps_in_flight[n] = time.monotonic()
             try:
-                response = await self.request("POST", f"/incidents/{case_id}/{path}", who, body,
-                                              key=f"{run}-{n}-{path}", operation=path)
+                response = await self.request(
+                    "POST", f"/incidents/{case_id}/{path}", who, body, key=f"{run}-{n}-{path}", operation=path
+                )
             finally:
                 del self.steps_in_flight[n]
             if response.status_code == 200:
@@ -128,5 +149,3 @@ class People:
         self._temporal = self._temporal or await Client.connect(self.temporal_address)
         description = await self._temporal.get_workflow_handle(workflow_id_for(case_id)).describe()
         return description.close_time is not None
-
-

@@ -62,13 +62,22 @@ async def readers(url: str, concurrency: int, seconds: float) -> dict:
         await asyncio.gather(*(reader() for _ in range(concurrency)))
         elapsed = time.monotonic() - began
     done = sum(statuses.values())
-    return {"url": url, "requests": done, "rps": round(done / elapsed, 1), "statuses": statuses,
-            **({"cache_statuses": cache} if cache else {})}
+    return {
+        "url": url,
+        "requests": done,
+        "rps": round(done / elapsed, 1),
+        "statuses": statuses,
+        **({"cache_statuses": cache} if cache else {}),
+    }
 
 
 def _readers_process(url: str, concurrency: int, seconds: float) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "bench.public_stats", "readers", url, str(concurrency),
-                             str(seconds)], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "bench.public_stats", "readers", url, str(concurrency), str(seconds)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
 
 
 async def _run_readers(url: str, concurrency: int, seconds: float) -> dict:
@@ -82,15 +91,22 @@ def _combined(runs: list[dict]) -> dict:
     for run in runs:
         for status, n in run["statuses"].items():
             statuses[status] = statuses.get(status, 0) + n
-    return {"url": runs[0]["url"], "requests": sum(r["requests"] for r in runs),
-            "rps": round(sum(r["rps"] for r in runs) / len(runs), 1), "rps_by_round": [r["rps"] for r in runs],
-            "statuses": statuses}
+    return {
+        "url": runs[0]["url"],
+        "requests": sum(r["requests"] for r in runs),
+        "rps": round(sum(r["rps"] for r in runs) / len(runs), 1),
+        "rps_by_round": [r["rps"] for r in runs],
+        "statuses": statuses,
+    }
 
 
 def _ms(samples: list[float]) -> dict:
     ordered = sorted(samples)
-    return {"n": len(ordered), "p50": round(statistics.median(ordered), 1),
-            "p99": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))], 1)}
+    return {
+        "n": len(ordered),
+        "p50": round(statistics.median(ordered), 1),
+        "p99": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))], 1),
+    }
 
 
 async def desk(api_url: str, token: str, seconds: float) -> dict:
@@ -113,11 +129,16 @@ async def front_door(api_port: int):
     a server beside it whose every answer is nginx's own (`return 200`)."""
     folder = Path(tempfile.mkdtemp(prefix="referrals-nginx-"))
     port, static_port = procs.free_port(), procs.free_port()
-    conf = front_door_conf(folder, port=port, api_port=api_port, ui_port=procs.free_port(),  # (the UI: unused)
-                           more=f"""    server {{
+    conf = front_door_conf(
+        folder,
+        port=port,
+        api_port=api_port,
+        ui_port=procs.free_port(),  # (the UI: unused)
+        more=f"""    server {{
         listen 127.0.0.1:{static_port};
         location / {{ return 200 "{{}}"; }}
-    }}""")
+    }}""",
+    )
     proc = start_front_door(folder, conf, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -141,8 +162,10 @@ async def _api_answers(api_url: str, route: str) -> int:
     """How many GETs of `route` the API has answered, from its /metrics."""
     async with httpx.AsyncClient(timeout=30) as http:
         text = (await http.get(f"{api_url}/metrics")).text
-    pattern = rf'^referrals_http_request_duration_seconds_count\{{(?=[^}}]*route="{re.escape(route)}")' \
-              rf'(?=[^}}]*method="GET")[^}}]*\}} (\S+)$'
+    pattern = (
+        rf'^referrals_http_request_duration_seconds_count\{{(?=[^}}]*route="{re.escape(route)}")'
+        rf'(?=[^}}]*method="GET")[^}}]*\}} (\S+)$'
+    )
     return int(sum(float(n) for n in re.findall(pattern, text, re.MULTILINE)))
 
 
@@ -167,16 +190,33 @@ async def _through_front_door(stack: Stack, concurrency: int, seconds: float) ->
     def ratio(ms: dict) -> float | None:
         return round(ms["p99"] / quiet["p99"], 2) if quiet["p99"] else None
 
-    return {"url": door, "desk_ms": {"without_burst": quiet, "during_burst": busy, "p99_ratio": ratio(busy),
-                                     "during_a_burst_at_nginx_alone": control,
-                                     "p99_ratio_at_nginx_alone": ratio(control)},
-            "burst": during, "burst_reads_reaching_the_api": reached, "burst_at_nginx_alone": control_burst}
+    return {
+        "url": door,
+        "desk_ms": {
+            "without_burst": quiet,
+            "during_burst": busy,
+            "p99_ratio": ratio(busy),
+            "during_a_burst_at_nginx_alone": control,
+            "p99_ratio_at_nginx_alone": ratio(control),
+        },
+        "burst": during,
+        "burst_reads_reaching_the_api": reached,
+        "burst_at_nginx_alone": control_burst,
+    }
 
 
 async def _publish(stack: Stack) -> dict:
-    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "referrals.cli", "publish", "--json", cwd=ROOT,
-                                                env=stack.env(), stdout=asyncio.subprocess.PIPE,
-                                                stderr=asyncio.subprocess.PIPE)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "referrals.cli",
+        "publish",
+        "--json",
+        cwd=ROOT,
+        env=stack.env(),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     out, err = await proc.communicate()
     if proc.returncode != 0:
         raise RuntimeError(f"referrals publish exited {proc.returncode}: {err.decode()[-2000:]}")
@@ -187,8 +227,14 @@ async def main_async(concurrency: int = 50, seconds: float = 10.0, cases: int = 
     async with Stack.started() as stack:
         async with httpx.AsyncClient(base_url=stack.api_url, timeout=60) as http:
             for _ in range(cases):  # a case list with something in it
-                filed = await http.post("/incidents", json=FILING, headers={
-                    "Authorization": f"Bearer {stack.tokens['officer']}", "Idempotency-Key": str(uuid.uuid4())})
+                filed = await http.post(
+                    "/incidents",
+                    json=FILING,
+                    headers={
+                        "Authorization": f"Bearer {stack.tokens['officer']}",
+                        "Idempotency-Key": str(uuid.uuid4()),
+                    },
+                )
                 filed.raise_for_status()
             snapshot = await _publish(stack)
             # The API learns of a snapshot published elsewhere within REFERRALS_PUBLIC_REFRESH_SECONDS, and loads the
@@ -213,17 +259,28 @@ async def main_async(concurrency: int = 50, seconds: float = 10.0, cases: int = 
         through_nginx = await _through_front_door(stack, concurrency, seconds)
     ratio = round(public["rps"] / healthz["rps"], 2) if healthz["rps"] else 0.0
     return {
-        "concurrency": concurrency, "seconds": seconds,
-        "healthz": healthz, "public_stats": public, "ratio": ratio,
-        "conditional": {"status": conditional.status_code, "etag": latest.headers["ETag"],
-                        "cache_control": latest.headers["Cache-Control"], "body_bytes": len(conditional.content)},
-        "desk_ms": {"without_burst": quiet, "during_burst": busy,
-                    "p99_ratio": round(busy["p99"] / quiet["p99"], 2) if quiet["p99"] else None},
+        "concurrency": concurrency,
+        "seconds": seconds,
+        "healthz": healthz,
+        "public_stats": public,
+        "ratio": ratio,
+        "conditional": {
+            "status": conditional.status_code,
+            "etag": latest.headers["ETag"],
+            "cache_control": latest.headers["Cache-Control"],
+            "body_bytes": len(conditional.content),
+        },
+        "desk_ms": {
+            "without_burst": quiet,
+            "during_burst": busy,
+            "p99_ratio": round(busy["p99"] / quiet["p99"], 2) if quiet["p99"] else None,
+        },
         "burst": during,
         "front_door": through_nginx,
-        "targets": {f"public_stats_rps_at_least_{TARGET_RATIO}x_healthz": {"ratio": ratio,
-                                                                             "ok": ratio >= TARGET_RATIO},
-                    "conditional_304": {"ok": conditional.status_code == 304}},
+        "targets": {
+            f"public_stats_rps_at_least_{TARGET_RATIO}x_healthz": {"ratio": ratio, "ok": ratio >= TARGET_RATIO},
+            "conditional_304": {"ok": conditional.status_code == 304},
+        },
     }
 
 

@@ -40,41 +40,107 @@ def large_case():
     policy = load_policy(ROOT / "policy" / "chicago.toml")
     start = datetime.now(UTC) - timedelta(days=2)
     filing = IncidentFiling(
-        occurred_at=start, location="W 26th St & S Pulaski Rd", district="010", event_number="2603104512",
-        summary="Federal agents detained several people; bystanders were struck", narrative="Narrative. " * 800,
-        injuries=True, ems_called=True,
+        occurred_at=start,
+        location="W 26th St & S Pulaski Rd",
+        district="010",
+        event_number="2603104512",
+        summary="Federal agents detained several people; bystanders were struck",
+        narrative="Narrative. " * 800,
+        injuries=True,
+        ems_called=True,
         officers=[{"name": f"P.O. Officer {i}", "star": f"{10000 + i}"} for i in range(8)],
-        recordings=[{"camera_id": f"X60{i:05d}", "officer_star": f"{10000 + i % 8}", "started_at": start,
-                     "ended_at": start + timedelta(minutes=40), "flag_reasons": ["use_of_force"]} for i in range(20)],
+        recordings=[
+            {
+                "camera_id": f"X60{i:05d}",
+                "officer_star": f"{10000 + i % 8}",
+                "started_at": start,
+                "ended_at": start + timedelta(minutes=40),
+                "flag_reasons": ["use_of_force"],
+            }
+            for i in range(20)
+        ],
         federal_personnel=[{"agency": "ICE", "description": f"agent {i}, masked"} for i in range(6)],
     )
     actor = Actor(user_id="u1", name="P.O. Officer 0", roles=[Role.OFFICER])
-    state = new_case(IncidentInput(case_id="bench", case_number="CPD-2026-000001", filed_by=actor, filing=filing,
-                                   policy=policy, request_hash="h"), start)
+    state = new_case(
+        IncidentInput(
+            case_id="bench",
+            case_number="CPD-2026-000001",
+            filed_by=actor,
+            filing=filing,
+            policy=policy,
+            request_hash="h",
+        ),
+        start,
+    )
     for r in state.recordings:
         r.hold_reference, r.retained_until = f"AXON-{r.camera_id}", date(2028, 2, 1)
     by = PersonRef(id="u2", name="ASA Reviewer")
     statutes = [s.citation for s in policy.statutes]
-    report = ViolationReport(narrative="x", allegations=[
-        Allegation(statute=statutes[i % len(statutes)], person=f"agent {i}", facts="Facts. " * 60) for i in range(15)])
+    report = ViolationReport(
+        narrative="x",
+        allegations=[
+            Allegation(statute=statutes[i % len(statutes)], person=f"agent {i}", facts="Facts. " * 60)
+            for i in range(15)
+        ],
+    )
     state.violation_report = Recorded(payload=report, by=by, at=start)
-    state.supervisor_identification = Recorded(payload=SupervisorIdentification(
-        outcome="identified", name="J. Doe", agency="ICE", badge="4411", camera_id="X6000000"), by=by, at=start)
-    review = LegalReview(decision="refer", rationale="Rationale. " * 100, subjects=[SubjectAnalysis(
-        subject="unidentified agent in grey vest", agency="ICE", acts="Acts. " * 60,
-        charges=[{"statute": s, "elements": [{"element": n, "facts": "Facts. " * 30}
-                                             for n in range(1, len(policy.statute(s).elements) + 1)]}
-                 for s in statutes[:5]],
-        authority={"operation": "Arrest of one named person", "legal_basis": "administrative_warrant",
-                   "within_authority": "Authority. " * 100, "finding": "disputed"},
-        necessary_and_proper={"conduct": "Conduct. " * 30, "alternatives": "Alternatives. " * 30,
-                              "objective_reasonableness": "Proper. " * 100, "finding": "disputed"},
-        finding="disputed")])
+    state.supervisor_identification = Recorded(
+        payload=SupervisorIdentification(
+            outcome="identified", name="J. Doe", agency="ICE", badge="4411", camera_id="X6000000"
+        ),
+        by=by,
+        at=start,
+    )
+    review = LegalReview(
+        decision="refer",
+        rationale="Rationale. " * 100,
+        subjects=[
+            SubjectAnalysis(
+                subject="unidentified agent in grey vest",
+                agency="ICE",
+                acts="Acts. " * 60,
+                charges=[
+                    {
+                        "statute": s,
+                        "elements": [
+                            {"element": n, "facts": "Facts. " * 30}
+                            for n in range(1, len(policy.statute(s).elements) + 1)
+                        ],
+                    }
+                    for s in statutes[:5]
+                ],
+                authority={
+                    "operation": "Arrest of one named person",
+                    "legal_basis": "administrative_warrant",
+                    "within_authority": "Authority. " * 100,
+                    "finding": "disputed",
+                },
+                necessary_and_proper={
+                    "conduct": "Conduct. " * 30,
+                    "alternatives": "Alternatives. " * 30,
+                    "objective_reasonableness": "Proper. " * 100,
+                    "finding": "disputed",
+                },
+                finding="disputed",
+            )
+        ],
+    )
     state.legal_reviews.append(Recorded(payload=review, by=by, at=start))
     state.command_decisions.append(Recorded(payload=CommandApproval(decision="approve"), by=by, at=start))
-    events = [CaseEventRow(case_id="bench", seq=i + 1, kind="task_escalated", actor_name=None,
-                           at=start + timedelta(minutes=i), data={"task": "footage_hold"}, prev_hash="", hash="")
-              for i in range(200)]
+    events = [
+        CaseEventRow(
+            case_id="bench",
+            seq=i + 1,
+            kind="task_escalated",
+            actor_name=None,
+            at=start + timedelta(minutes=i),
+            data={"task": "footage_hold"},
+            prev_hash="",
+            hash="",
+        )
+        for i in range(200)
+    ]
     letterhead = Letterhead.of(policy)
     return document_context.referral_packet(state, letterhead, datetime.now(UTC), events, 1)
 
@@ -82,13 +148,18 @@ def large_case():
 def plain_python_docx(ctx: dict) -> bytes:
     doc = Document()
     doc.add_heading("Referral packet", 1)
-    for title, key, columns in (("CPD members", "officers", ["name", "star"]),
-                                ("Recordings", "recordings", ["camera_id", "officer_star", "started_at", "ended_at",
-                                                              "hold", "retained_until", "purge_at"]),
-                                ("Alleged offences", "allegations", ["statute", "title", "person", "facts"]),
-                                ("Decision chain", "decisions", ["step", "name", "role", "decision", "at"]),
-                                ("Chronology", "chronology", ["at", "what", "by"]),
-                                ("Exhibits", "exhibits", ["label", "description"])):
+    for title, key, columns in (
+        ("CPD members", "officers", ["name", "star"]),
+        (
+            "Recordings",
+            "recordings",
+            ["camera_id", "officer_star", "started_at", "ended_at", "hold", "retained_until", "purge_at"],
+        ),
+        ("Alleged offences", "allegations", ["statute", "title", "person", "facts"]),
+        ("Decision chain", "decisions", ["step", "name", "role", "decision", "at"]),
+        ("Chronology", "chronology", ["at", "what", "by"]),
+        ("Exhibits", "exhibits", ["label", "description"]),
+    ):
         doc.add_heading(title, 2)
         table = doc.add_table(rows=1, cols=len(columns))
         for cell, column in zip(table.rows[0].cells, columns, strict=True):
@@ -97,8 +168,9 @@ def plain_python_docx(ctx: dict) -> bytes:
             for cell, column in zip(table.add_row().cells, columns, strict=True):
                 cell.text = str(item[column])
     doc.add_heading("Narrative", 3)
-    analysis = [p for subject in ctx["subjects"] for part in ("authority", "necessary")
-                for p in subject[part]["analysis"]]
+    analysis = [
+        p for subject in ctx["subjects"] for part in ("authority", "necessary") for p in subject[part]["analysis"]
+    ]
     for paragraph in ctx["narrative"] + analysis + ctx["rationale"]:
         doc.add_paragraph(paragraph)
     out = io.BytesIO()
@@ -125,10 +197,22 @@ def main() -> None:
     template = TEMPLATES / "documents" / "referral_packet.docx"
     docxtpl_result, _ = timed(lambda: render(template, ctx), runs)
     plain_result, _ = timed(lambda: plain_python_docx(ctx), runs)
-    print(json.dumps({"case": {"recordings": len(ctx["recordings"]), "allegations": len(ctx["allegations"]),
-                               "audit_events": len(ctx["chronology"])}, "runs": runs,
-                      "docxtpl_template": docxtpl_result, "plain_python_docx": plain_result,
-                      "ratio_median": round(docxtpl_result["median_ms"] / plain_result["median_ms"], 2)}, indent=2))
+    print(
+        json.dumps(
+            {
+                "case": {
+                    "recordings": len(ctx["recordings"]),
+                    "allegations": len(ctx["allegations"]),
+                    "audit_events": len(ctx["chronology"]),
+                },
+                "runs": runs,
+                "docxtpl_template": docxtpl_result,
+                "plain_python_docx": plain_result,
+                "ratio_median": round(docxtpl_result["median_ms"] / plain_result["median_ms"], 2),
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -34,8 +34,8 @@ from referrals.domain.messages import Actor, IncidentFiling
 from referrals.domain.policy import load_policy
 from referrals.store.engine import async_engine
 from referrals.temporal_client import connect
-from tests.scenario import FILING
 from referrals.workflows.incident import IncidentWorkflow
+from tests.scenario import FILING
 
 DISTRICTS = [f"{n:03d}" for n in range(1, 26)]
 # (who asks, query): every filter of GET /incidents, and a supervisor whose visibility narrows it.
@@ -65,18 +65,26 @@ async def seed(stack: Stack, start: int, stop: int, concurrency: int = 50) -> fl
     settings = Settings(database_url=stack.database_url, temporal_address=stack.temporal_address, env="development")
     client = await connect(settings)
     policy = load_policy(ROOT / "policy" / "chicago.toml")
-    officer = Actor(user_id=stack.user_ids["officer"], name="Drill officer", roles=["officer"], district="010",
-                    star="12345")
+    officer = Actor(
+        user_id=stack.user_ids["officer"], name="Drill officer", roles=["officer"], district="010", star="12345"
+    )
     gate = asyncio.Semaphore(concurrency)
     began = time.monotonic()
 
     async def one(n: int) -> None:
         case_id = str(uuid.uuid4())
-        inp = IncidentInput(case_id=case_id, case_number=f"SCALE-2026-{n:06d}", filed_by=officer,
-                            filing=_filing(n), policy=policy, request_hash="seeded")
+        inp = IncidentInput(
+            case_id=case_id,
+            case_number=f"SCALE-2026-{n:06d}",
+            filed_by=officer,
+            filing=_filing(n),
+            policy=policy,
+            request_hash="seeded",
+        )
         async with gate:
-            await client.start_workflow(IncidentWorkflow.run, inp, id=workflow_id_for(case_id),
-                                        task_queue=settings.task_queue)
+            await client.start_workflow(
+                IncidentWorkflow.run, inp, id=workflow_id_for(case_id), task_queue=settings.task_queue
+            )
 
     await asyncio.gather(*(one(n) for n in range(start, stop)))
     engine = async_engine(stack.database_url)
@@ -119,8 +127,13 @@ async def measure(stack: Stack, requests: int, stuck_runs: int = 5, settle: floa
     runs = []
     for _ in range(stuck_runs):
         began = time.monotonic()
-        subprocess.run([sys.executable, "-m", "referrals.cli", "stuck", "--json"], env=stack.env(), cwd=ROOT, check=True,
-                       capture_output=True)
+        subprocess.run(
+            [sys.executable, "-m", "referrals.cli", "stuck", "--json"],
+            env=stack.env(),
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+        )
         runs.append(time.monotonic() - began)
     found["referrals_stuck_seconds"] = round(statistics.median(runs), 3)
     await asyncio.sleep(settle)  # let the worker settle: every case waits on its timer
@@ -142,15 +155,18 @@ def growth(first: dict, last: dict) -> dict:
 async def main_async(sizes: list[int], requests: int, stuck_runs: int = 5, settle: float = 5.0) -> dict:
     """`stuck_runs`: how many times `referrals stuck` is timed (the median is reported); `settle`: seconds the
     worker is left before its memory is read."""
-    report: dict = {"sizes": sizes, "requests_per_measure": requests, "machine_cpus": psutil.cpu_count(),
-                    "results": []}
+    report: dict = {"sizes": sizes, "requests_per_measure": requests, "machine_cpus": psutil.cpu_count(), "results": []}
     async with Stack.started() as stack:
         seeded = 0
         for size in sizes:
             seconds = await seed(stack, seeded, size)
-            report["results"].append({"seed_seconds": round(seconds, 1),
-                                      "seed_cases_per_second": round((size - seeded) / seconds, 1),
-                                      **await measure(stack, requests, stuck_runs, settle)})
+            report["results"].append(
+                {
+                    "seed_seconds": round(seconds, 1),
+                    "seed_cases_per_second": round((size - seeded) / seconds, 1),
+                    **await measure(stack, requests, stuck_runs, settle),
+                }
+            )
             seeded = size
     report["growth_p99_first_to_last"] = growth(report["results"][0], report["results"][-1])
     return report

@@ -111,8 +111,20 @@ class Stack:
                     setattr(self, port, procs.free_port())
 
     async def _start_smtp(self) -> None:
-        proc = self._spawn("smtp", [sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{self.smtp_port}",
-                                    "-c", "aiosmtpd.handlers.Mailbox", str(self.maildir)])
+        proc = self._spawn(
+            "smtp",
+            [
+                sys.executable,
+                "-m",
+                "aiosmtpd",
+                "-n",
+                "-l",
+                f"127.0.0.1:{self.smtp_port}",
+                "-c",
+                "aiosmtpd.handlers.Mailbox",
+                str(self.maildir),
+            ],
+        )
         await self._until_listening("smtp", proc, self.smtp_port)
 
     async def _until_listening(self, name: str, proc: subprocess.Popen, *ports: int, timeout: float = 60.0) -> None:
@@ -123,8 +135,11 @@ class Stack:
             if proc.poll() is not None:
                 raise PartExited(f"the {name} exited (code {proc.returncode}); see {self.log_dir}")
             try:
-                listening = {c.laddr.port for c in psutil.Process(proc.pid).net_connections("tcp")
-                             if c.status == psutil.CONN_LISTEN}
+                listening = {
+                    c.laddr.port
+                    for c in psutil.Process(proc.pid).net_connections("tcp")
+                    if c.status == psutil.CONN_LISTEN
+                }
             except psutil.NoSuchProcess:
                 listening = set()
             if listening >= set(ports):
@@ -133,9 +148,22 @@ class Stack:
         raise TimeoutError(f"the {name} did not listen on {ports} within {timeout:.0f}s; see {self.log_dir}")
 
     async def start_api(self) -> None:
-        proc = self._spawn("api", [sys.executable, "-m", "uvicorn", "--factory", "referrals.api.main:create_app",
-                                   "--no-access-log", "--no-proxy-headers", "--host", "127.0.0.1",
-                                   "--port", str(self.api_port)])
+        proc = self._spawn(
+            "api",
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "--factory",
+                "referrals.api.main:create_app",
+                "--no-access-log",
+                "--no-proxy-headers",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.api_port),
+            ],
+        )
         await self._until_listening("api", proc, self.api_port)
         await self._until_healthy()
 
@@ -143,10 +171,17 @@ class Stack:
         procs.stop(self._children.pop("api"))
 
     def env(self) -> dict[str, str]:
-        return dict(os.environ, PYTHONUNBUFFERED="1", REFERRALS_ENV="development", REFERRALS_LOG_FORMAT="json",
-                    DATABASE_URL=self.database_url, REFERRALS_TEMPORAL_ADDRESS=self.temporal_address,
-                    REFERRALS_PUBLIC_URL=self.api_url, REFERRALS_SMTP_URL=f"smtp://127.0.0.1:{self.smtp_port}",
-                    REFERRALS_REQUEST_TIMEOUT_SECONDS=str(self.request_timeout))
+        return dict(
+            os.environ,
+            PYTHONUNBUFFERED="1",
+            REFERRALS_ENV="development",
+            REFERRALS_LOG_FORMAT="json",
+            DATABASE_URL=self.database_url,
+            REFERRALS_TEMPORAL_ADDRESS=self.temporal_address,
+            REFERRALS_PUBLIC_URL=self.api_url,
+            REFERRALS_SMTP_URL=f"smtp://127.0.0.1:{self.smtp_port}",
+            REFERRALS_REQUEST_TIMEOUT_SECONDS=str(self.request_timeout),
+        )
 
     def dump_database(self, path: Path) -> None:
         postgres.dump(self._pg, "referrals", path)
@@ -157,8 +192,16 @@ class Stack:
     async def rebuild(self) -> list[dict]:
         """`referrals rebuild --json` against this stack: one report per case."""
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "referrals.cli", "rebuild", "--json", cwd=ROOT, env=self.env(),
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+            sys.executable,
+            "-m",
+            "referrals.cli",
+            "rebuild",
+            "--json",
+            cwd=ROOT,
+            env=self.env(),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
         out, err = await proc.communicate()
         reports = [json.loads(line) for line in out.decode().splitlines() if line.startswith("{")]
         if proc.returncode not in (0, 1) or not reports and err:
@@ -196,8 +239,10 @@ class Stack:
     def pids(self) -> dict[str, int]:
         """The processes whose CPU and memory benchmarks report (PostgreSQL: its postmaster, whose
         children are the backends)."""
-        return {**{name: self._children[name].pid for name in ("api", "worker", "temporal")},
-                "postgres": self._pg.get_pid()}
+        return {
+            **{name: self._children[name].pid for name in ("api", "worker", "temporal")},
+            "postgres": self._pg.get_pid(),
+        }
 
     def mail(self) -> list:
         if not (self.maildir / "new").exists():
@@ -214,8 +259,9 @@ class Stack:
         try:
             async with session_factory(engine)() as session:
                 for who, (roles, district, star) in PEOPLE.items():
-                    new = NewUser(name=f"Drill {who}", email=f"{who}@drill.invalid", roles=roles, district=district,
-                                  star=star)
+                    new = NewUser(
+                        name=f"Drill {who}", email=f"{who}@drill.invalid", roles=roles, district=district, star=star
+                    )
                     user, self.tokens[who] = await users.create_user(session, new)
                     self.user_ids[who] = user.id
         finally:

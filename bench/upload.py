@@ -48,13 +48,18 @@ SAMPLE_EVERY = 0.05  # seconds between RSS samples
 # slack, a few 1 MiB pieces in flight and the S3 adapter's 8 MiB part (and boto3's copy of it) fit well within.
 FLAT_BELOW_MIB = 64
 WARMUP_BYTES = 2 * MIB  # a small upload first, so one-off costs (imports, pools, caches) are not counted as growth
-METADATA = {"kind": "video", "description": "bystander's phone video of the detention (benchmark)",
-            "source": "civilian", "collected_by": "P.O. Ana Ruiz (12345)",
-            "collected_at": "2026-01-31T14:05:00-06:00"}
+METADATA = {
+    "kind": "video",
+    "description": "bystander's phone video of the detention (benchmark)",
+    "source": "civilian",
+    "collected_by": "P.O. Ana Ruiz (12345)",
+    "collected_at": "2026-01-31T14:05:00-06:00",
+}
 S3_BUCKET = "evidence-bench"
 
 
 # --- the file: a synthetic MP4, made piece by piece
+
 
 def mp4_header(size: int) -> bytes:
     """An `ftyp` box (major brand isom) and the header of an `mdat` box whose payload fills the file to `size`
@@ -92,21 +97,25 @@ class Multipart:
     def __init__(self, metadata: dict, size: int, filename: str = "bystander.mp4"):
         self.boundary = f"bench-{uuid.uuid4().hex}"
         self.size = size
-        self.head = (f"--{self.boundary}\r\n"
-                     'Content-Disposition: form-data; name="metadata"\r\n'
-                     "Content-Type: application/json\r\n\r\n"
-                     f"{json.dumps(metadata)}\r\n"
-                     f"--{self.boundary}\r\n"
-                     f'Content-Disposition: form-data; name="file"; filename="{filename}"\r\n'
-                     "Content-Type: video/mp4\r\n\r\n").encode()
+        self.head = (
+            f"--{self.boundary}\r\n"
+            'Content-Disposition: form-data; name="metadata"\r\n'
+            "Content-Type: application/json\r\n\r\n"
+            f"{json.dumps(metadata)}\r\n"
+            f"--{self.boundary}\r\n"
+            f'Content-Disposition: form-data; name="file"; filename="{filename}"\r\n'
+            "Content-Type: video/mp4\r\n\r\n"
+        ).encode()
         self.tail = f"\r\n--{self.boundary}--\r\n".encode()
         self.sha256 = hashlib.sha256()
         self.sent = 0
 
     @property
     def headers(self) -> dict[str, str]:
-        return {"Content-Type": f"multipart/form-data; boundary={self.boundary}",
-                "Content-Length": str(len(self.head) + self.size + len(self.tail))}
+        return {
+            "Content-Type": f"multipart/form-data; boundary={self.boundary}",
+            "Content-Length": str(len(self.head) + self.size + len(self.tail)),
+        }
 
     async def body(self) -> AsyncIterator[bytes]:
         yield self.head
@@ -118,6 +127,7 @@ class Multipart:
 
 
 # --- memory
+
 
 def rss(pid: int, children: bool = True) -> int:
     """Resident bytes of the process and its children (the API: none, unless uvicorn forks workers)."""
@@ -185,8 +195,11 @@ class Cpu:
     """CPU seconds spent by the API, PostgreSQL and this process (the client; moto's S3 server too) over a span."""
 
     def __init__(self, stack: Stack):
-        self.pids = {"api": (stack.pids()["api"], False), "postgres": (stack.pids()["postgres"], True),
-                     "client": (os.getpid(), False)}
+        self.pids = {
+            "api": (stack.pids()["api"], False),
+            "postgres": (stack.pids()["postgres"], True),
+            "client": (os.getpid(), False),
+        }
         self.start = self._now()
 
     def _now(self) -> dict[str, float]:
@@ -202,6 +215,7 @@ def mib(n: int) -> float:
 
 # --- the stack, with S3 storage if asked for
 
+
 @asynccontextmanager
 async def stack_with(storage: str):
     if storage == "postgres":
@@ -214,8 +228,12 @@ async def stack_with(storage: str):
     port = procs.free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
-    s3_env = {"REFERRALS_EVIDENCE_S3_URL": f"http://127.0.0.1:{port}", "REFERRALS_EVIDENCE_S3_BUCKET": S3_BUCKET,
-              "REFERRALS_EVIDENCE_S3_ACCESS_KEY": "test", "REFERRALS_EVIDENCE_S3_SECRET_KEY": "test"}
+    s3_env = {
+        "REFERRALS_EVIDENCE_S3_URL": f"http://127.0.0.1:{port}",
+        "REFERRALS_EVIDENCE_S3_BUCKET": S3_BUCKET,
+        "REFERRALS_EVIDENCE_S3_ACCESS_KEY": "test",
+        "REFERRALS_EVIDENCE_S3_SECRET_KEY": "test",
+    }
 
     class S3Stack(Stack):  # Stack hands every process env(): the API (and the worker) get the S3 settings too
         def env(self) -> dict[str, str]:
@@ -230,10 +248,14 @@ async def stack_with(storage: str):
 
 # --- the run
 
+
 async def upload(http: httpx.AsyncClient, case_id: str, token: str, size: int) -> tuple[httpx.Response, Multipart]:
     body = Multipart(METADATA, size)
-    response = await http.post(f"/incidents/{case_id}/evidence", content=body.body(),
-                               headers={"Authorization": f"Bearer {token}", **body.headers})
+    response = await http.post(
+        f"/incidents/{case_id}/evidence",
+        content=body.body(),
+        headers={"Authorization": f"Bearer {token}", **body.headers},
+    )
     return response, body
 
 
@@ -281,26 +303,48 @@ async def measure(stack: Stack, storage: str, size: int) -> dict:
 
     growth = up.peak - up.samples[0]
     return {
-        "size_bytes": size, "storage": storage, "status": response.status_code,
-        "seconds": round(seconds, 2), "MiB_per_s": round(size / MIB / seconds, 1),
+        "size_bytes": size,
+        "storage": storage,
+        "status": response.status_code,
+        "seconds": round(seconds, 2),
+        "MiB_per_s": round(size / MIB / seconds, 1),
         "cpu_seconds": up_cpu,
-        "api_rss_mib": {"cold": mib(cold), "before": mib(up.samples[0]), "peak": mib(up.peak),
-                        "after": mib(up.samples[-1]), "peak_minus_before": mib(growth), "samples": len(up.samples),
-                        "sample_interval_ms": up.interval_ms},
-        "sha256": answer.get("sha256"), "sha256_matches": answer.get("sha256") == expected,
-        "size_matches": answer.get("size") == size == sent.sent, "content_type": answer.get("content_type"),
-        "client_rss_mib": {"before": mib(client.samples[0]), "peak": mib(client.peak),
-                           "peak_minus_before": mib(client.peak - client.samples[0]),
-                           "note": "this process" + (", moto's S3 server (which keeps the object) included"
-                                                     if storage == "s3" else "")},
-        "download": {"status": status, "seconds": round(down_seconds, 2),
-                     "MiB_per_s": round(got / MIB / down_seconds, 1),
-                     "cpu_seconds": down_cpu, "size_matches": got == size,
-                     "sha256_matches": digest == expected, "header_sha256_matches": header == expected,
-                     "api_rss_mib": {"before": mib(down.samples[0]), "peak": mib(down.peak),
-                                     "after": mib(down.samples[-1]),
-                                     "peak_minus_before": mib(down.peak - down.samples[0])},
-                     "flat": down.peak - down.samples[0] < FLAT_BELOW_MIB * MIB},
+        "api_rss_mib": {
+            "cold": mib(cold),
+            "before": mib(up.samples[0]),
+            "peak": mib(up.peak),
+            "after": mib(up.samples[-1]),
+            "peak_minus_before": mib(growth),
+            "samples": len(up.samples),
+            "sample_interval_ms": up.interval_ms,
+        },
+        "sha256": answer.get("sha256"),
+        "sha256_matches": answer.get("sha256") == expected,
+        "size_matches": answer.get("size") == size == sent.sent,
+        "content_type": answer.get("content_type"),
+        "client_rss_mib": {
+            "before": mib(client.samples[0]),
+            "peak": mib(client.peak),
+            "peak_minus_before": mib(client.peak - client.samples[0]),
+            "note": "this process"
+            + (", moto's S3 server (which keeps the object) included" if storage == "s3" else ""),
+        },
+        "download": {
+            "status": status,
+            "seconds": round(down_seconds, 2),
+            "MiB_per_s": round(got / MIB / down_seconds, 1),
+            "cpu_seconds": down_cpu,
+            "size_matches": got == size,
+            "sha256_matches": digest == expected,
+            "header_sha256_matches": header == expected,
+            "api_rss_mib": {
+                "before": mib(down.samples[0]),
+                "peak": mib(down.peak),
+                "after": mib(down.samples[-1]),
+                "peak_minus_before": mib(down.peak - down.samples[0]),
+            },
+            "flat": down.peak - down.samples[0] < FLAT_BELOW_MIB * MIB,
+        },
         "flat_below_mib": FLAT_BELOW_MIB,
         "flat": growth < FLAT_BELOW_MIB * MIB,  # the upload's verdict
     }

@@ -40,8 +40,10 @@ PARTS = (
     ("deliver_document", ("Notifier.deliver_document",)),
     ("notify_escalation", ("Notifier.notify",)),
     ("payload_conversion_and_codec", ("PayloadVisitor", "EncryptionCodec", "converter.py", "codec.py")),
-    ("workflow_activations", ("_WorkflowWorker._handle_activation", "_WorkflowInstanceImpl", "_runner.py",
-                              "workflows/incident.py")),
+    (
+        "workflow_activations",
+        ("_WorkflowWorker._handle_activation", "_WorkflowInstanceImpl", "_runner.py", "workflows/incident.py"),
+    ),
     # SQLAlchemy's async layer runs its statements in greenlets whose stacks lack the activity's frames.
     ("database_driver", ("(sqlalchemy/", "(psycopg/", "(psycopg_pool/")),
     ("sdk_polling_and_event_loop", ("(temporalio/", "(asyncio/")),
@@ -74,9 +76,24 @@ async def profile(cases: int, concurrency: int) -> dict:
         await lifecycle.through_the_api(people, concurrency, concurrency, None)  # warm-up
         worker = psutil.Process(stack.pids()["worker"])
         target = (worker.children(recursive=True) or [worker])[0]
-        sampler = subprocess.Popen([spy, "record", "--gil", "--nonblocking", "-r", str(RATE), "-f", "raw",
-                                    "-o", str(raw), "-p", str(target.pid)], stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.DEVNULL)
+        sampler = subprocess.Popen(
+            [
+                spy,
+                "record",
+                "--gil",
+                "--nonblocking",
+                "-r",
+                str(RATE),
+                "-f",
+                "raw",
+                "-o",
+                str(raw),
+                "-p",
+                str(target.pid),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         await asyncio.sleep(1.0)  # py-spy attached
         before = sum(target.cpu_times()[:2])
         run = await lifecycle.through_the_api(people, cases, concurrency, None)
@@ -87,10 +104,14 @@ async def profile(cases: int, concurrency: int) -> dict:
     samples = bucket(raw)
     python = {part: round(n / RATE / cases, 4) for part, n in samples.most_common()}
     in_python = sum(samples.values()) / RATE / cases
-    return {"cases": cases, "concurrency": concurrency, "cases_per_second": run["cases_per_second"],
-            "worker_cpu_seconds_per_case": round(worker_cpu / cases, 4),
-            "python_seconds_per_case": python,
-            "outside_python_seconds_per_case": round(worker_cpu / cases - in_python, 4)}
+    return {
+        "cases": cases,
+        "concurrency": concurrency,
+        "cases_per_second": run["cases_per_second"],
+        "worker_cpu_seconds_per_case": round(worker_cpu / cases, 4),
+        "python_seconds_per_case": python,
+        "outside_python_seconds_per_case": round(worker_cpu / cases - in_python, 4),
+    }
 
 
 def main() -> None:

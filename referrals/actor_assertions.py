@@ -30,6 +30,8 @@ from temporalio import workflow
 from temporalio.api.common.v1 import Payload
 from temporalio.client import (
     Interceptor as ClientInterceptor,
+)
+from temporalio.client import (
     OutboundInterceptor,
     StartWorkflowInput,
     StartWorkflowUpdateInput,
@@ -41,9 +43,11 @@ from temporalio.exceptions import ApplicationError
 from temporalio.worker import (
     ExecuteWorkflowInput,
     HandleUpdateInput,
-    Interceptor as WorkerInterceptor,
     WorkflowInboundInterceptor,
     WorkflowInterceptorClassInput,
+)
+from temporalio.worker import (
+    Interceptor as WorkerInterceptor,
 )
 
 HEADER = "referrals-actor-assertion"
@@ -80,21 +84,42 @@ def _actor(args: Sequence[Any]) -> dict:
     actor = getattr(only, "actor", None) or getattr(only, "filed_by", None)
     if actor is None:
         return {"user_id": None, "roles": [], "district": None}
-    return {"user_id": actor.user_id, "roles": [str(getattr(r, "value", r)) for r in actor.roles],
-            "district": actor.district}
+    return {
+        "user_id": actor.user_id,
+        "roles": [str(getattr(r, "value", r)) for r in actor.roles],
+        "district": actor.district,
+    }
 
 
-def sign(keys: Keys, *, workflow_id: str, update: str, update_id: str, args: Sequence[Any],
-         now: float | None = None) -> bytes:
+def sign(
+    keys: Keys, *, workflow_id: str, update: str, update_id: str, args: Sequence[Any], now: float | None = None
+) -> bytes:
     """The assertion for one update, signed with the first key."""
     key_id, key = keys[0]
-    claims = {"kid": key_id, **_actor(args), "workflow_id": workflow_id, "update": update, "update_id": update_id,
-              "payload_sha256": digest(args), "issued_at": int(now if now is not None else time.time())}
+    claims = {
+        "kid": key_id,
+        **_actor(args),
+        "workflow_id": workflow_id,
+        "update": update,
+        "update_id": update_id,
+        "payload_sha256": digest(args),
+        "issued_at": int(now if now is not None else time.time()),
+    }
     return json.dumps({"claims": claims, "mac": _mac(key, claims)}, sort_keys=True).encode()
 
 
-def verify(keys: Keys, assertion: bytes | None, *, workflow_id: str, update: str, update_id: str,
-           payload_sha256: str, actor: dict, now: float | None = None, max_age: int = MAX_AGE_SECONDS) -> str | None:
+def verify(
+    keys: Keys,
+    assertion: bytes | None,
+    *,
+    workflow_id: str,
+    update: str,
+    update_id: str,
+    payload_sha256: str,
+    actor: dict,
+    now: float | None = None,
+    max_age: int = MAX_AGE_SECONDS,
+) -> str | None:
     """None when the assertion holds for this update; otherwise why not, in words that never echo it."""
     if not assertion:
         return "the step carries no actor assertion: steps are taken through the API"
@@ -107,8 +132,12 @@ def verify(keys: Keys, assertion: bytes | None, *, workflow_id: str, update: str
     if key is None or not isinstance(mac, str) or not hmac.compare_digest(_mac(key, claims), mac):
         return "the step's actor assertion is not signed by a key this worker holds"
     now = now if now is not None else time.time()
-    bound = {"workflow_id": (workflow_id, "another case"), "update": (update, "another step"),
-             "update_id": (update_id, "another request"), "payload_sha256": (payload_sha256, "another payload")}
+    bound = {
+        "workflow_id": (workflow_id, "another case"),
+        "update": (update, "another step"),
+        "update_id": (update_id, "another request"),
+        "payload_sha256": (payload_sha256, "another payload"),
+    }
     for name, (expected, other) in bound.items():
         if claims.get(name) != expected:
             return f"the step's actor assertion was made for {other}"
@@ -145,8 +174,9 @@ class _Signing(OutboundInterceptor):
         super().__init__(next)
         self._keys = keys
 
-    def _signed(self, headers: Mapping[str, Payload], workflow_id: str, update: str, update_id: str,
-                args: Sequence[Any]) -> dict[str, Payload]:
+    def _signed(
+        self, headers: Mapping[str, Payload], workflow_id: str, update: str, update_id: str, args: Sequence[Any]
+    ) -> dict[str, Payload]:
         assertion = sign(self._keys, workflow_id=workflow_id, update=update, update_id=update_id, args=args)
         return {**headers, HEADER: _header(assertion)}
 
@@ -160,13 +190,15 @@ class _Signing(OutboundInterceptor):
         return await super().start_workflow_update(input)
 
     async def start_update_with_start_workflow(
-            self, input: StartWorkflowUpdateWithStartInput) -> WorkflowUpdateHandle[Any]:
+        self, input: StartWorkflowUpdateWithStartInput
+    ) -> WorkflowUpdateHandle[Any]:
         start = input.start_workflow_input
         start.headers = self._signed(start.headers, start.id, start_of(start.workflow), start.id, start.args)
         update = input.update_workflow_input
         update.update_id = update.update_id or str(uuid.uuid4())
-        update.headers = self._signed(update.headers, input.start_workflow_input.id, update.update, update.update_id,
-                                      update.args)
+        update.headers = self._signed(
+            update.headers, input.start_workflow_input.id, update.update, update.update_id, update.args
+        )
         return await super().start_update_with_start_workflow(input)
 
 
@@ -176,25 +208,50 @@ class VerifySteps(WorkerInterceptor):
     def __init__(self, keys: Keys) -> None:
         self._keys = keys
 
-    def _verify(self, assertion: bytes | None, workflow_id: str, update: str, update_id: str, payload_sha256: str,
-                actor: dict, max_age: int = MAX_AGE_SECONDS) -> str | None:
-        return verify(self._keys, assertion, workflow_id=workflow_id, update=update, update_id=update_id,
-                      payload_sha256=payload_sha256, actor=actor, max_age=max_age)
+    def _verify(
+        self,
+        assertion: bytes | None,
+        workflow_id: str,
+        update: str,
+        update_id: str,
+        payload_sha256: str,
+        actor: dict,
+        max_age: int = MAX_AGE_SECONDS,
+    ) -> str | None:
+        return verify(
+            self._keys,
+            assertion,
+            workflow_id=workflow_id,
+            update=update,
+            update_id=update_id,
+            payload_sha256=payload_sha256,
+            actor=actor,
+            max_age=max_age,
+        )
 
     def workflow_interceptor_class(
-            self, input: WorkflowInterceptorClassInput) -> type[WorkflowInboundInterceptor] | None:
+        self, input: WorkflowInterceptorClassInput
+    ) -> type[WorkflowInboundInterceptor] | None:
         input.unsafe_extern_functions[_VERIFY] = self._verify
         return _Verifying
 
 
 class _Verifying(WorkflowInboundInterceptor):
     @staticmethod
-    def _check(headers: Mapping[str, Payload], update: str, update_id: str, args: Sequence[Any],
-               max_age: int = MAX_AGE_SECONDS) -> None:
+    def _check(
+        headers: Mapping[str, Payload], update: str, update_id: str, args: Sequence[Any], max_age: int = MAX_AGE_SECONDS
+    ) -> None:
         check: Callable[..., str | None] = workflow.extern_functions()[_VERIFY]
         header = headers.get(HEADER)
-        reason = check(header.data if header is not None else None, workflow.info().workflow_id, update, update_id,
-                       digest(args), _actor(args), max_age)
+        reason = check(
+            header.data if header is not None else None,
+            workflow.info().workflow_id,
+            update,
+            update_id,
+            digest(args),
+            _actor(args),
+            max_age,
+        )
         if reason is not None:
             raise ApplicationError(reason, type=REFUSED, non_retryable=True)
 
@@ -202,10 +259,14 @@ class _Verifying(WorkflowInboundInterceptor):
         """A case's first run, when it first runs: its filer must be the one the API signed for. The verdict is
         history's from then on: a replay, or a run continued as new, does not ask again."""
         info = workflow.info()
-        if (_actor(input.args)["user_id"] is not None and info.continued_run_id is None
-                and not workflow.unsafe.is_replaying()):
-            self._check(input.headers, start_of(info.workflow_type), info.workflow_id, input.args,
-                        START_MAX_AGE_SECONDS)
+        if (
+            _actor(input.args)["user_id"] is not None
+            and info.continued_run_id is None
+            and not workflow.unsafe.is_replaying()
+        ):
+            self._check(
+                input.headers, start_of(info.workflow_type), info.workflow_id, input.args, START_MAX_AGE_SECONDS
+            )
         return await super().execute_workflow(input)
 
     def handle_update_validator(self, input: HandleUpdateInput) -> None:

@@ -22,8 +22,8 @@ from referrals.domain.policy_report import described
 from referrals.store import access_log, auth_limits, cases, evidence, users, web_sessions
 from referrals.store.audit import verify_chain
 from referrals.store.blobs import blob_store_named
-from referrals.store.evidence import Custody
 from referrals.store.engine import async_engine, session_factory
+from referrals.store.evidence import Custody
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -46,29 +46,40 @@ def _parser() -> argparse.ArgumentParser:
     verify = audit.add_parser("verify", help="check every case's hash chain; exit 1 naming the first broken event")
     verify.add_argument("case", nargs="?", help="a case id or case number (default: every case)")
     evidence_cmd = commands.add_parser("evidence", help="evidence files").add_subparsers(dest="action", required=True)
-    check = evidence_cmd.add_parser("verify", help="re-read every stored file and recompute its SHA-256; exit 1 "
-                                    "naming the first item whose bytes changed")
+    check = evidence_cmd.add_parser(
+        "verify",
+        help="re-read every stored file and recompute its SHA-256; exit 1 naming the first item whose bytes changed",
+    )
     check.add_argument("case", nargs="?", help="a case id or case number (default: every case)")
     rebuild = commands.add_parser(
-        "rebuild", help="write cases back into PostgreSQL from their workflows (after a restore); needs a worker")
+        "rebuild", help="write cases back into PostgreSQL from their workflows (after a restore); needs a worker"
+    )
     rebuild.add_argument("case", nargs="?", help="a case id or case number (default: every case Temporal holds)")
     rebuild.add_argument("--json", action="store_true", help="print one JSON object per case")
-    trail = commands.add_parser("access-log", help="the access trail (every read, search, sign-in, codec use)"
-                                ).add_subparsers(dest="action", required=True)
+    trail = commands.add_parser(
+        "access-log", help="the access trail (every read, search, sign-in, codec use)"
+    ).add_subparsers(dest="action", required=True)
     trail.add_parser("verify", help="check the trail's hash chain; exit 1 naming the first broken entry")
     trail.add_parser("prune", help="delete the entries older than the policy's access_log_retention_days")
-    policy = commands.add_parser("policy", help="jurisdiction policy files").add_subparsers(dest="action",
-                                                                                          required=True)
-    policy_check = policy.add_parser("check", help="validate a policy file and print what it sets; exit 1 naming "
-                                     "each problem")
+    policy = commands.add_parser("policy", help="jurisdiction policy files").add_subparsers(
+        dest="action", required=True
+    )
+    policy_check = policy.add_parser(
+        "check", help="validate a policy file and print what it sets; exit 1 naming each problem"
+    )
     policy_check.add_argument("file", help="a policy file, e.g. policy/minneapolis.toml")
-    publish = commands.add_parser("publish", help="publish a snapshot of the public figures now (the figures through "
-                                  "the end of last month); needs a worker")
+    publish = commands.add_parser(
+        "publish",
+        help="publish a snapshot of the public figures now (the figures through the end of last month); needs a worker",
+    )
     publish.add_argument("--json", action="store_true", help="print the snapshot's listing entry as JSON")
     stuck = commands.add_parser("stuck", help="list overdue tasks: case, task, escalation level, Temporal UI link")
     stuck.add_argument("--json", action="store_true", help="print a JSON array")
-    versions_cmd = commands.add_parser("versions", help="each workflow patch's step, and the open cases that keep "
-                                       "it from the next (README, \"Changing released workflow code\")")
+    versions_cmd = commands.add_parser(
+        "versions",
+        help="each workflow patch's step, and the open cases that keep "
+        'it from the next (README, "Changing released workflow code")',
+    )
     versions_cmd.add_argument("--json", action="store_true", help="print a JSON array, one object per patch")
     return parser
 
@@ -76,15 +87,31 @@ def _parser() -> argparse.ArgumentParser:
 def _cli_entry(action: str, target: str | None, outcome: str = "allowed", **details) -> access_log.AccessEntry:
     """An administration action taken on the command line, in the access trail: who ran it is the operating
     system's user, from this machine."""
-    return access_log.AccessEntry(at=datetime.now(UTC), action=action, outcome=outcome, component="cli",
-                                  client=socket.gethostname(), user_id=None, user_name=None,
-                                  who=f"cli:{getpass.getuser()}", case_id=None, target=target, details=details)
+    return access_log.AccessEntry(
+        at=datetime.now(UTC),
+        action=action,
+        outcome=outcome,
+        component="cli",
+        client=socket.gethostname(),
+        user_id=None,
+        user_name=None,
+        who=f"cli:{getpass.getuser()}",
+        case_id=None,
+        target=target,
+        details=details,
+    )
 
 
 async def _add_user(args: argparse.Namespace) -> int:
     try:
-        new = NewUser(name=args.name, email=args.email, roles=args.roles, district=args.district, star=args.star,
-                      token_valid_days=args.valid_days)
+        new = NewUser(
+            name=args.name,
+            email=args.email,
+            roles=args.roles,
+            district=args.district,
+            star=args.star,
+            token_valid_days=args.valid_days,
+        )
     except ValidationError as exc:
         for err in exc.errors():
             print(f"referrals: --{'.'.join(map(str, err['loc']))}: {err['msg']}", file=sys.stderr)
@@ -144,10 +171,17 @@ async def _stuck(args: argparse.Namespace) -> int:
     finally:
         await engine.dispose()
     found = [
-        {"case_number": incident.case_number, "case_id": incident.id, "district": incident.district,
-         "stage": incident.stage, "task": task.task, "escalation_level": task.escalation_level,
-         "due_at": task.due_at.isoformat(), "overdue": str(now - task.due_at).split(".")[0],
-         "temporal_ui": settings.workflow_url(incident.workflow_id)}
+        {
+            "case_number": incident.case_number,
+            "case_id": incident.id,
+            "district": incident.district,
+            "stage": incident.stage,
+            "task": task.task,
+            "escalation_level": task.escalation_level,
+            "due_at": task.due_at.isoformat(),
+            "overdue": str(now - task.due_at).split(".")[0],
+            "temporal_ui": settings.workflow_url(incident.workflow_id),
+        }
         for incident, task in rows
     ]
     if args.json:
@@ -157,8 +191,10 @@ async def _stuck(args: argparse.Namespace) -> int:
     else:
         print(f"{'CASE':<18} {'DISTRICT':<8} {'TASK':<26} {'LEVEL':>5}  {'OVERDUE':<18} TEMPORAL UI")
         for f in found:
-            print(f"{f['case_number']:<18} {f['district']:<8} {f['task']:<26} {f['escalation_level']:>5}  "
-                  f"{f['overdue']:<18} {f['temporal_ui']}")
+            print(
+                f"{f['case_number']:<18} {f['district']:<8} {f['task']:<26} {f['escalation_level']:>5}  "
+                f"{f['overdue']:<18} {f['temporal_ui']}"
+            )
     return 0
 
 
@@ -179,9 +215,12 @@ async def versions_report(client, patches=None, deprecated=None, query: str | No
     deprecated = versions.DEPRECATED if deprecated is None else deprecated
     if not patches:
         return []
-    cases = [versions.OpenCase(w.id, w.typed_search_attributes.get(sa.CASE_NUMBER),
-                               w.typed_search_attributes.get(sa.PATCHES))
-             async for w in client.list_workflows(query or OPEN_CASES)]
+    cases = [
+        versions.OpenCase(
+            w.id, w.typed_search_attributes.get(sa.CASE_NUMBER), w.typed_search_attributes.get(sa.PATCHES)
+        )
+        async for w in client.list_workflows(query or OPEN_CASES)
+    ]
     return versions.progress(cases, patches, deprecated)
 
 
@@ -192,9 +231,21 @@ async def _versions(args: argparse.Namespace) -> int:
     settings = get_settings()
     report = await versions_report(await connect(settings)) if versions.PATCHES else []
     found = [
-        {"patch": p.patch, "step": p.step, "next_step": p.next_step, "ready": p.ready, "open_cases": p.open_cases,
-         "holding": [{"case_number": c.case_number, "workflow_id": c.workflow_id,
-                      "temporal_ui": settings.workflow_url(c.workflow_id)} for c in p.holding]}
+        {
+            "patch": p.patch,
+            "step": p.step,
+            "next_step": p.next_step,
+            "ready": p.ready,
+            "open_cases": p.open_cases,
+            "holding": [
+                {
+                    "case_number": c.case_number,
+                    "workflow_id": c.workflow_id,
+                    "temporal_ui": settings.workflow_url(c.workflow_id),
+                }
+                for c in p.holding
+            ],
+        }
         for p in report
     ]
     if args.json:
@@ -203,11 +254,15 @@ async def _versions(args: argparse.Namespace) -> int:
         print("no patches: workflow code changes record the histories again until 1.0")
     else:
         for f in found:
-            held = (f"{len(f['holding'])} of {f['open_cases']} open case(s) run without it"
-                    if f["step"] == "patched" else
-                    f"{len(f['holding'])} of {f['open_cases']} open case(s) started before its deprecation")
-            print(f"{f['patch']}: {f['step']}; {held}; "
-                  + (f"{f['next_step']} may come now" if f["ready"] else f"{f['next_step']} when none is left"))
+            held = (
+                f"{len(f['holding'])} of {f['open_cases']} open case(s) run without it"
+                if f["step"] == "patched"
+                else f"{len(f['holding'])} of {f['open_cases']} open case(s) started before its deprecation"
+            )
+            print(
+                f"{f['patch']}: {f['step']}; {held}; "
+                + (f"{f['next_step']} may come now" if f["ready"] else f"{f['next_step']} when none is left")
+            )
             for c in f["holding"]:
                 print(f"    {c['case_number'] or '-':<18} {c['temporal_ui']}")
     return 0
@@ -234,12 +289,16 @@ async def _verify(args: argparse.Namespace) -> int:
                     chains += 1
                     if (failure := verify_chain(evidence_id, custody)) is not None:
                         broken += 1
-                        print(f"BROKEN {incident.case_number} ({incident.id}): evidence {evidence_id} custody "
-                              f"event {failure.seq}: {failure.reason}")
+                        print(
+                            f"BROKEN {incident.case_number} ({incident.id}): evidence {evidence_id} custody "
+                            f"event {failure.seq}: {failure.reason}"
+                        )
     finally:
         await engine.dispose()
-    print(f"{checked} case(s), {events} event(s), {chains} custody chain(s) checked: "
-          f"{'all chains intact' if not broken else f'{broken} broken'}")
+    print(
+        f"{checked} case(s), {events} event(s), {chains} custody chain(s) checked: "
+        f"{'all chains intact' if not broken else f'{broken} broken'}"
+    )
     return 1 if broken else 0
 
 
@@ -266,8 +325,10 @@ async def _verify_evidence(args: argparse.Namespace) -> int:
                 for entry in CaseState.model_validate(incident.state).evidence:
                     recorded[entry.item.id] = entry.item.sha256
                     if entry.item.sha256 and entry.removed is None and entry.item.id not in stored:
-                        print(f"MISSING {incident.case_number}: evidence {entry.item.id} ({entry.item.filename}): "
-                              f"no stored bytes for SHA-256 {entry.item.sha256}")
+                        print(
+                            f"MISSING {incident.case_number}: evidence {entry.item.id} ({entry.item.filename}): "
+                            f"no stored bytes for SHA-256 {entry.item.sha256}"
+                        )
                         return 1
             for row in rows:
                 digest, size = hashlib.sha256(), 0
@@ -275,15 +336,22 @@ async def _verify_evidence(args: argparse.Namespace) -> int:
                     digest.update(piece)
                     size += len(piece)
                 intact = digest.hexdigest() == row.sha256 == recorded.get(row.id, row.sha256) and size == row.size
-                await evidence.append_custody(session, row.id, row.case_id, Custody.INTEGRITY_CHECKED,
-                                              datetime.now(UTC), {"sha256": digest.hexdigest(), "size": size,
-                                                                  "intact": intact, "by": "referrals evidence verify"})
+                await evidence.append_custody(
+                    session,
+                    row.id,
+                    row.case_id,
+                    Custody.INTEGRITY_CHECKED,
+                    datetime.now(UTC),
+                    {"sha256": digest.hexdigest(), "size": size, "intact": intact, "by": "referrals evidence verify"},
+                )
                 await session.commit()
                 checked += 1
                 if not intact:
-                    print(f"CHANGED {numbers.get(row.case_id, row.case_id)}: evidence {row.id} ({row.filename}): "
-                          f"recorded SHA-256 {recorded.get(row.id, row.sha256)}, stored {row.sha256}, {row.size} "
-                          f"bytes; read back {digest.hexdigest()}, {size} bytes")
+                    print(
+                        f"CHANGED {numbers.get(row.case_id, row.case_id)}: evidence {row.id} ({row.filename}): "
+                        f"recorded SHA-256 {recorded.get(row.id, row.sha256)}, stored {row.sha256}, {row.size} "
+                        f"bytes; read back {digest.hexdigest()}, {size} bytes"
+                    )
                     return 1
     finally:
         await engine.dispose()
@@ -306,8 +374,10 @@ async def _verify_access_log(args: argparse.Namespace) -> int:
         print("the access trail is empty")
     else:
         anchor = "the genesis hash" if done.first_seq == 1 else f"entry {done.first_seq}'s prev_hash {done.anchor}"
-        print(f"{done.entries} access trail entries ({done.first_seq} to {done.last_seq}) checked from {anchor}: "
-              "chain intact")
+        print(
+            f"{done.entries} access trail entries ({done.first_seq} to {done.last_seq}) checked from {anchor}: "
+            "chain intact"
+        )
     return 0
 
 
@@ -334,10 +404,11 @@ async def _workflow_ids(client, case: str | None, session) -> list[str]:
 
 
 async def _rebuild(args: argparse.Namespace) -> int:
+    from temporalio.service import RPCError, RPCStatusCode
+
     from referrals.activities.documents import DocumentWriter
     from referrals.store import rebuild
     from referrals.temporal_client import connect
-    from temporalio.service import RPCError, RPCStatusCode
     from referrals.workflows.incident import IncidentWorkflow
 
     settings = get_settings()
@@ -354,8 +425,11 @@ async def _rebuild(args: argparse.Namespace) -> int:
                 trail = await client.get_workflow_handle(workflow_id).query(IncidentWorkflow.audit_trail)
             except RPCError as exc:
                 missing = exc.status == RPCStatusCode.NOT_FOUND
-                print(f"referrals: {f'no case {args.case}' if missing and args.case else workflow_id}: "
-                      f"{'Temporal holds no such workflow' if missing else exc.message}", file=sys.stderr)
+                print(
+                    f"referrals: {f'no case {args.case}' if missing and args.case else workflow_id}: "
+                    f"{'Temporal holds no such workflow' if missing else exc.message}",
+                    file=sys.stderr,
+                )
                 failed += 1
                 continue
             async with sessions() as session, session.begin():
@@ -364,26 +438,40 @@ async def _rebuild(args: argparse.Namespace) -> int:
             for request in result.documents_missing:
                 row = await writer.write(request)
                 expected = next(d.sha256 for d in trail.state.documents if d.id == request.document_id)
-                remade.append({"id": row.id, "kind": row.kind, "version": row.version,
-                               "same_bytes": row.sha256 == expected})
+                remade.append(
+                    {"id": row.id, "kind": row.kind, "version": row.version, "same_bytes": row.sha256 == expected}
+                )
             async with sessions() as session, session.begin():
                 result.deliveries_added = await rebuild.restore_deliveries(session, trail)
                 result.chain_break = await rebuild.chain_break(session, trail.state.case_id)
-            ok = (not result.conflict and not result.chain_break and not result.documents_lost
-                  and all(d["same_bytes"] for d in remade))
+            ok = (
+                not result.conflict
+                and not result.chain_break
+                and not result.documents_lost
+                and all(d["same_bytes"] for d in remade)
+            )
             failed += not ok
-            report = {"case_number": result.case_number, "case_id": result.case_id, "ok": ok,
-                      "events_added": result.events_added, "documents_made_again": remade,
-                      "documents_lost": result.documents_lost, "deliveries_added": result.deliveries_added,
-                      "conflict": result.conflict, "chain_break": result.chain_break}
+            report = {
+                "case_number": result.case_number,
+                "case_id": result.case_id,
+                "ok": ok,
+                "events_added": result.events_added,
+                "documents_made_again": remade,
+                "documents_lost": result.documents_lost,
+                "deliveries_added": result.deliveries_added,
+                "conflict": result.conflict,
+                "chain_break": result.chain_break,
+            }
             if args.json:
                 print(json.dumps(report))
             else:
-                print(f"{'OK ' if ok else 'BAD'} {result.case_number}: {result.events_added} event(s) added, "
-                      f"{len(remade)} document(s) made again, {result.deliveries_added} delivery record(s) added"
-                      + (f"; {len(result.documents_lost)} document(s) lost" if result.documents_lost else "")
-                      + (f"; CONFLICT: {result.conflict}" if result.conflict else "")
-                      + (f"; BROKEN CHAIN at {result.chain_break}" if result.chain_break else "; chain intact"))
+                print(
+                    f"{'OK ' if ok else 'BAD'} {result.case_number}: {result.events_added} event(s) added, "
+                    f"{len(remade)} document(s) made again, {result.deliveries_added} delivery record(s) added"
+                    + (f"; {len(result.documents_lost)} document(s) lost" if result.documents_lost else "")
+                    + (f"; CONFLICT: {result.conflict}" if result.conflict else "")
+                    + (f"; BROKEN CHAIN at {result.chain_break}" if result.chain_break else "; chain intact")
+                )
     finally:
         await engine.dispose()
     if not args.json:
@@ -397,18 +485,30 @@ async def _publish(args: argparse.Namespace) -> int:
 
     settings = get_settings()
     client = await connect(settings)
-    entry = await client.execute_workflow(PublishStatsWorkflow.run, id=f"{NOW_PREFIX}{uuid.uuid4()}",
-                                          task_queue=settings.task_queue)
+    entry = await client.execute_workflow(
+        PublishStatsWorkflow.run, id=f"{NOW_PREFIX}{uuid.uuid4()}", task_queue=settings.task_queue
+    )
     engine = async_engine(settings.database_url)
     try:
-        await access_log.append(session_factory(engine), _cli_entry("publish_snapshot", str(entry.id),
-                                                                    period_end=entry.period_end, sha256=entry.sha256))
+        await access_log.append(
+            session_factory(engine),
+            _cli_entry("publish_snapshot", str(entry.id), period_end=entry.period_end, sha256=entry.sha256),
+        )
     finally:
         await engine.dispose()
     if args.json:
-        print(json.dumps({"id": entry.id, "published_on": entry.published_on.isoformat(),
-                          "period_end": entry.period_end, "sha256": entry.sha256,
-                          "json": f"/public/snapshots/{entry.id}", "csv": f"/public/snapshots/{entry.id}.csv"}))
+        print(
+            json.dumps(
+                {
+                    "id": entry.id,
+                    "published_on": entry.published_on.isoformat(),
+                    "period_end": entry.period_end,
+                    "sha256": entry.sha256,
+                    "json": f"/public/snapshots/{entry.id}",
+                    "csv": f"/public/snapshots/{entry.id}.csv",
+                }
+            )
+        )
     else:
         print(f"published snapshot {entry.id}: figures through the end of {entry.period_end}, sha256 {entry.sha256}")
     return 0
@@ -432,8 +532,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         get_settings()
     except ValidationError as exc:
-        print(f"referrals: configuration: {'; '.join(e['msg'].removeprefix('Value error, ') for e in exc.errors())}",
-              file=sys.stderr)
+        print(
+            f"referrals: configuration: {'; '.join(e['msg'].removeprefix('Value error, ') for e in exc.errors())}",
+            file=sys.stderr,
+        )
         return 2
     if args.command == "users" and args.action == "add":
         return asyncio.run(_add_user(args))

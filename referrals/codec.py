@@ -91,8 +91,11 @@ class _RefusedPayload(EncodingPayloadConverter):
         return None  # never chosen to write a value
 
     def from_payload(self, payload: Payload, type_hint: type | None = None) -> object:
-        raise ApplicationError("the payload reached the worker unencrypted: steps are taken through the API",
-                               type=UNENCRYPTED, non_retryable=True)
+        raise ApplicationError(
+            "the payload reached the worker unencrypted: steps are taken through the API",
+            type=UNENCRYPTED,
+            non_retryable=True,
+        )
 
 
 class WorkerPayloadConverter(CompositePayloadConverter):

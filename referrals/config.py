@@ -117,14 +117,15 @@ class Settings(BaseSettings):
         # Accept plain `postgresql://` URLs (as most tools print them) and use psycopg 3.
         for prefix in ("postgresql://", "postgres://"):
             if self.database_url.startswith(prefix):
-                self.database_url = "postgresql+psycopg://" + self.database_url[len(prefix):]
+                self.database_url = "postgresql+psycopg://" + self.database_url[len(prefix) :]
         return self
 
     @model_validator(mode="after")
     def _s3_credentials(self) -> "Settings":
         if self.evidence_s3_url and not (self.evidence_s3_access_key and self.evidence_s3_secret_key):
-            raise ValueError("REFERRALS_EVIDENCE_S3_URL needs REFERRALS_EVIDENCE_S3_ACCESS_KEY and "
-                             "REFERRALS_EVIDENCE_S3_SECRET_KEY")
+            raise ValueError(
+                "REFERRALS_EVIDENCE_S3_URL needs REFERRALS_EVIDENCE_S3_ACCESS_KEY and REFERRALS_EVIDENCE_S3_SECRET_KEY"
+            )
         return self
 
     @model_validator(mode="after")
@@ -132,8 +133,10 @@ class Settings(BaseSettings):
         if self.env == "production" and not self.encryption_keys:
             raise ValueError("REFERRALS_ENCRYPTION_KEYS is required in production (id:base64 of 32 random bytes)")
         if self.env == "production" and not self.actor_keys:
-            raise ValueError("REFERRALS_ACTOR_KEYS is required in production (id:base64 of 32 random bytes, the same "
-                             "in the API and the worker)")
+            raise ValueError(
+                "REFERRALS_ACTOR_KEYS is required in production (id:base64 of 32 random bytes, the same "
+                "in the API and the worker)"
+            )
         return self
 
     @model_validator(mode="after")
@@ -165,8 +168,9 @@ class Settings(BaseSettings):
 
     def workflow_url(self, workflow_id: str) -> str:
         # With the API's own proxy the UI is at the product's origin, under /temporal (referrals/web/temporal_ui.py).
-        ui = (f"{self.public_url.rstrip('/')}/temporal" if self.temporal_ui_upstream
-              else self.temporal_ui_url.rstrip("/"))
+        ui = (
+            f"{self.public_url.rstrip('/')}/temporal" if self.temporal_ui_upstream else self.temporal_ui_url.rstrip("/")
+        )
         return f"{ui}/namespaces/{quote(self.temporal_namespace)}/workflows/{quote(workflow_id)}"
 
     @property

@@ -37,6 +37,7 @@ class ActivityLogContext(Interceptor):
 class _BindActivity(ActivityInboundInterceptor):
     async def execute_activity(self, input: ExecuteActivityInput) -> Any:
         info = activity.info()
-        with structlog.contextvars.bound_contextvars(workflow_id=info.workflow_id, run_id=info.workflow_run_id,
-                                                     activity=info.activity_type):
+        with structlog.contextvars.bound_contextvars(
+            workflow_id=info.workflow_id, run_id=info.workflow_run_id, activity=info.activity_type
+        ):
             return await self.next.execute_activity(input)

@@ -22,8 +22,9 @@ def data_converter(keys: str) -> DataConverter:
 def worker_data_converter(keys: str) -> DataConverter:
     """The worker's: an unencrypted payload is refused, not read."""
     codec = EncryptionCodec(parse_keys(keys), refuse_plain=True)
-    return dataclasses.replace(pydantic_data_converter, payload_converter_class=WorkerPayloadConverter,
-                               payload_codec=codec)
+    return dataclasses.replace(
+        pydantic_data_converter, payload_converter_class=WorkerPayloadConverter, payload_codec=codec
+    )
 
 
 def signing(keys: str) -> SignSteps:
@@ -46,7 +47,10 @@ def verifying(settings: Settings) -> VerifySteps:
 async def connect(settings: Settings, *, runtime: Runtime | None = None, plugins: Sequence[Plugin] = ()) -> Client:
     """`runtime` serves the SDK's metrics (the worker's); `plugins` add tracing (observability.tracing)."""
     return await Client.connect(
-        settings.temporal_address, namespace=settings.temporal_namespace,
-        data_converter=data_converter(settings.effective_encryption_keys), runtime=runtime, plugins=plugins,
+        settings.temporal_address,
+        namespace=settings.temporal_namespace,
+        data_converter=data_converter(settings.effective_encryption_keys),
+        runtime=runtime,
+        plugins=plugins,
         interceptors=[signing(settings.effective_actor_keys)],
     )

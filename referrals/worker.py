@@ -33,7 +33,8 @@ from referrals.store.engine import async_engine, session_factory
 from referrals.temporal_client import connect, verifying, worker_client
 from referrals.workflows.digest import SCHEDULE_ID, DigestWorkflow
 from referrals.workflows.incident import IncidentWorkflow
-from referrals.workflows.publication import SCHEDULE_ID as PUBLICATION_SCHEDULE_ID, PublishStatsWorkflow
+from referrals.workflows.publication import SCHEDULE_ID as PUBLICATION_SCHEDULE_ID
+from referrals.workflows.publication import PublishStatsWorkflow
 
 
 def build_worker(client: Client, settings: Settings, sessions) -> Worker:
@@ -74,8 +75,9 @@ async def ensure_digest_schedule(client: Client, settings: Settings) -> None:
 
 def publication_schedule(settings: Settings, policy: Policy) -> Schedule:
     return Schedule(
-        action=ScheduleActionStartWorkflow(PublishStatsWorkflow.run, id=PUBLICATION_SCHEDULE_ID,
-                                           task_queue=settings.task_queue),
+        action=ScheduleActionStartWorkflow(
+            PublishStatsWorkflow.run, id=PUBLICATION_SCHEDULE_ID, task_queue=settings.task_queue
+        ),
         spec=ScheduleSpec(cron_expressions=[policy.publication.cron], time_zone_name=policy.time_zone),
         policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
     )
@@ -88,6 +90,7 @@ async def ensure_publication_schedule(client: Client, settings: Settings, policy
     try:
         await client.create_schedule(PUBLICATION_SCHEDULE_ID, wanted)
     except ScheduleAlreadyRunningError:
+
         def updated(update) -> ScheduleUpdate:
             wanted.state = update.description.schedule.state
             return ScheduleUpdate(schedule=wanted)
@@ -115,8 +118,12 @@ async def main() -> None:
     log = structlog.get_logger().bind(task_queue=settings.task_queue)
     await ensure_digest_schedule(client, settings)
     await ensure_publication_schedule(client, settings, policy)
-    log.info("worker_started", temporal=settings.temporal_address, metrics=settings.worker_metrics_bind,
-             tracing=settings.otlp_endpoint is not None)
+    log.info(
+        "worker_started",
+        temporal=settings.temporal_address,
+        metrics=settings.worker_metrics_bind,
+        tracing=settings.otlp_endpoint is not None,
+    )
     stop = asyncio.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         asyncio.get_running_loop().add_signal_handler(signum, stop.set)
@@ -134,9 +141,10 @@ def _arguments() -> None:
     parser = argparse.ArgumentParser(
         prog="python -m referrals.worker",
         description="The worker: runs the cases' workflows and their activities (database writes, documents, "
-                    "notifications) on the task queue REFERRALS_TASK_QUEUE of REFERRALS_TEMPORAL_ADDRESS. "
-                    "Configured from the environment (README, 'Configuration'); SIGINT or SIGTERM stops it "
-                    "gracefully.")
+        "notifications) on the task queue REFERRALS_TASK_QUEUE of REFERRALS_TEMPORAL_ADDRESS. "
+        "Configured from the environment (README, 'Configuration'); SIGINT or SIGTERM stops it "
+        "gracefully.",
+    )
     parser.parse_args()
 
 

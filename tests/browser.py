@@ -17,7 +17,8 @@ ARTIFACTS = Path(os.environ.get("REFERRALS_TEST_ARTIFACTS", Path(__file__).resol
 SCREENSHOTS = ARTIFACTS / "screenshots"
 
 needs_chromium = pytest.mark.skipif(
-    CHROMIUM is None, reason="Debian's chromium is not installed (`apt-get install chromium`; .ci/run does it as root)")
+    CHROMIUM is None, reason="Debian's chromium is not installed (`apt-get install chromium`; .ci/run does it as root)"
+)
 
 
 def _free_port() -> int:

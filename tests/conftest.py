@@ -14,17 +14,16 @@ from referrals.api.main import create_app
 from referrals.config import ROOT, Settings
 from referrals.devstack import postgres, temporal
 from referrals.domain import search_attributes as sa
+from referrals.domain.case import IncidentInput, workflow_id_for
 from referrals.domain.enums import Role
-from referrals.domain.messages import NewUser
+from referrals.domain.messages import Actor, IncidentFiling, NewUser
+from referrals.domain.policy import Policy, load_policy
 from referrals.store import users
 from referrals.store.engine import async_engine, session_factory
 from referrals.temporal_client import data_converter, signing
-from tests.receivers import SmtpSink, WebhookSink
-from referrals.domain.case import IncidentInput, workflow_id_for
-from referrals.domain.messages import Actor, IncidentFiling
-from referrals.domain.policy import Policy, load_policy
 from referrals.worker import build_worker
 from referrals.workflows.incident import IncidentWorkflow
+from tests.receivers import SmtpSink, WebhookSink
 
 pytest_plugins = ["tests.in_parallel"]  # `report`: the drills and benchmarks run at once
 
@@ -97,17 +96,28 @@ async def start_case(time_env, sessions, database_url):
     are being served, including the workflows of earlier tests.
     """
     queue = f"wf-{uuid.uuid4()}"
-    worker_settings = Settings(env="test", database_url=database_url, task_queue=queue, encryption_keys=TEST_KEYS,
-                               actor_keys=TEST_ACTOR_KEYS)
+    worker_settings = Settings(
+        env="test", database_url=database_url, task_queue=queue, encryption_keys=TEST_KEYS, actor_keys=TEST_ACTOR_KEYS
+    )
     async with build_worker(time_env.client, worker_settings, sessions):
-        async def start(filing: dict, *, policy: Policy = CHICAGO, filed_by: Actor = FILER,
-                        continue_after_events: int | None = None):
+
+        async def start(
+            filing: dict, *, policy: Policy = CHICAGO, filed_by: Actor = FILER, continue_after_events: int | None = None
+        ):
             case_id = str(uuid.uuid4())
-            inp = IncidentInput(case_id=case_id, case_number=f"TS-2026-{uuid.uuid4().int % 10**6:06d}",
-                                filed_by=filed_by, filing=IncidentFiling.model_validate(filing), policy=policy,
-                                request_hash="h", continue_after_events=continue_after_events)
-            return await time_env.client.start_workflow(IncidentWorkflow.run, inp, id=workflow_id_for(case_id),
-                                                        task_queue=queue)
+            inp = IncidentInput(
+                case_id=case_id,
+                case_number=f"TS-2026-{uuid.uuid4().int % 10**6:06d}",
+                filed_by=filed_by,
+                filing=IncidentFiling.model_validate(filing),
+                policy=policy,
+                request_hash="h",
+                continue_after_events=continue_after_events,
+            )
+            return await time_env.client.start_workflow(
+                IncidentWorkflow.run, inp, id=workflow_id_for(case_id), task_queue=queue
+            )
+
         yield start
 
 
@@ -208,9 +218,9 @@ async def people(sessions) -> People:
     run = uuid.uuid4().hex[:8]
     async with sessions() as session:
         for who, (roles, district, star) in PEOPLE.items():
-            new = NewUser(name=f"Test {who}", email=f"{who}.{run}@test.invalid", roles=roles, district=district,
-                          star=star)
+            new = NewUser(
+                name=f"Test {who}", email=f"{who}.{run}@test.invalid", roles=roles, district=district, star=star
+            )
             user, token = await users.create_user(session, new)
             found.tokens[who], found.ids[who], found.emails[who] = token, user.id, user.email
     return found
-

@@ -1,8 +1,8 @@
 """A browser-like client of the desk for the httpx tests: its own cookie jar, signed in through the form."""
 
 import re
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import AsyncIterator
 
 import httpx
 
@@ -19,8 +19,9 @@ def hidden(html: str, name: str) -> str:
 async def sign_in(page: httpx.AsyncClient, token: str, back_to: str = "/desk/") -> httpx.Response:
     """The sign-in form as a person sends it: its CSRF token, the token typed in, where to go back to."""
     form = await page.get("/desk/sign-in", params={"next": back_to})
-    return await page.post("/desk/sign-in", data={"token": token, "csrf_token": hidden(form.text, "csrf_token"),
-                                                  "next": back_to})
+    return await page.post(
+        "/desk/sign-in", data={"token": token, "csrf_token": hidden(form.text, "csrf_token"), "next": back_to}
+    )
 
 
 @asynccontextmanager

@@ -30,8 +30,9 @@ def _run(module: str, name: str) -> dict:
 @pytest.fixture(scope="module")
 def stack_runs(request: pytest.FixtureRequest):
     """Every run the module's selected tests are marked with, started at once."""
-    names = sorted({name for item in request.session.items
-                    if item.module is request.module and (name := _name(item)) is not None})
+    names = sorted(
+        {name for item in request.session.items if item.module is request.module and (name := _name(item)) is not None}
+    )
     with ProcessPoolExecutor(max(1, len(names)), mp_context=multiprocessing.get_context("spawn")) as pool:
         yield {name: pool.submit(_run, request.module.__name__, name) for name in names}
 

@@ -18,6 +18,7 @@ KEEP_UNTIL = (date.today() + timedelta(days=10 * 365)).isoformat()
 def at(minutes: int) -> str:
     return (RECORDED + timedelta(minutes=minutes)).isoformat()
 
+
 FILING = {
     "occurred_at": at(3),
     "location": "W 26th St & S Pulaski Rd",
@@ -29,59 +30,127 @@ FILING = {
     "ems_called": True,
     "officers": [{"name": "P.O. Ana Ruiz", "star": "12345"}],
     "recordings": [
-        {"camera_id": "X6031234", "officer_star": "12345", "started_at": at(0), "ended_at": at(38),
-         "flag_reasons": ["use_of_force", "detention_or_arrest"]},
-        {"camera_id": "X6039999", "officer_star": "67890", "started_at": at(2), "ended_at": at(33),
-         "flag_reasons": ["use_of_force"]},
+        {
+            "camera_id": "X6031234",
+            "officer_star": "12345",
+            "started_at": at(0),
+            "ended_at": at(38),
+            "flag_reasons": ["use_of_force", "detention_or_arrest"],
+        },
+        {
+            "camera_id": "X6039999",
+            "officer_star": "67890",
+            "started_at": at(2),
+            "ended_at": at(33),
+            "flag_reasons": ["use_of_force"],
+        },
     ],
-    "federal_personnel": [{"agency": "ICE", "name": None, "badge": None,
-                           "description": "masked; vest marked POLICE ICE"}],
+    "federal_personnel": [
+        {"agency": "ICE", "name": None, "badge": None, "description": "masked; vest marked POLICE ICE"}
+    ],
 }
 
 HOLD_1 = {"camera_id": "X6031234", "hold_reference": "AXON-2026-0042", "retained_until": KEEP_UNTIL}
 HOLD_2 = {"camera_id": "X6039999", "hold_reference": "AXON-2026-0043", "retained_until": KEEP_UNTIL}
-IDENTIFIED = {"outcome": "identified", "name": "J. Doe", "agency": "ICE", "title": "Supervisory Deportation Officer",
-              "badge": "4411", "verification": "credential_viewed", "camera_id": "X6031234",
-              "notes": "Credential shown on camera at 13:21."}
-VIOLATIONS = {"allegations": [{"statute": "720 ILCS 5/12-3", "person": "agent in grey vest",
-                               "facts": "Struck a bystander who was filming from the sidewalk."}],
-              "narrative": "The bystander stood 3 m away and made no threatening move."}
+IDENTIFIED = {
+    "outcome": "identified",
+    "name": "J. Doe",
+    "agency": "ICE",
+    "title": "Supervisory Deportation Officer",
+    "badge": "4411",
+    "verification": "credential_viewed",
+    "camera_id": "X6031234",
+    "notes": "Credential shown on camera at 13:21.",
+}
+VIOLATIONS = {
+    "allegations": [
+        {
+            "statute": "720 ILCS 5/12-3",
+            "person": "agent in grey vest",
+            "facts": "Struck a bystander who was filming from the sidewalk.",
+        }
+    ],
+    "narrative": "The bystander stood 3 m away and made no threatening move.",
+}
 SUBJECT = {
-    "subject": "unidentified agent in grey vest", "agency": "ICE",
+    "subject": "unidentified agent in grey vest",
+    "agency": "ICE",
     "acts": "Struck a bystander who was filming from the sidewalk, 3 m from the arrest.",
-    "charges": [{"statute": "720 ILCS 5/12-3", "elements": [
-        {"element": 1, "facts": "He swung at her deliberately (witness P2; camera X6031234 at 13:09)."},
-        {"element": 2, "facts": "Abrasions to both palms, treated by EMS (P1)."},
-    ]}],
-    "authority": {"operation": "Arrest of one named person", "legal_basis": "administrative_warrant",
-                  "basis_detail": "Form I-200", "target": "the person named in the warrant, not the bystander",
-                  "within_authority": "The warrant reached one person; it did not reach the bystander.",
-                  "finding": "not_met"},
-    "necessary_and_proper": {"conduct": "A blow to a bystander who was filming.",
-                             "alternatives": "Asking her to step back; the arrest was complete.",
-                             "objective_reasonableness": "Not reasonable: she made no threatening move.",
-                             "finding": "not_met"},
+    "charges": [
+        {
+            "statute": "720 ILCS 5/12-3",
+            "elements": [
+                {"element": 1, "facts": "He swung at her deliberately (witness P2; camera X6031234 at 13:09)."},
+                {"element": 2, "facts": "Abrasions to both palms, treated by EMS (P1)."},
+            ],
+        }
+    ],
+    "authority": {
+        "operation": "Arrest of one named person",
+        "legal_basis": "administrative_warrant",
+        "basis_detail": "Form I-200",
+        "target": "the person named in the warrant, not the bystander",
+        "within_authority": "The warrant reached one person; it did not reach the bystander.",
+        "finding": "not_met",
+    },
+    "necessary_and_proper": {
+        "conduct": "A blow to a bystander who was filming.",
+        "alternatives": "Asking her to step back; the arrest was complete.",
+        "objective_reasonableness": "Not reasonable: she made no threatening move.",
+        "finding": "not_met",
+    },
     "finding": "not_immune",
     "disputed_facts": ["Whether the bystander stepped towards the arrest before the blow"],
 }
 REFER = {"decision": "refer", "rationale": "The force was gratuitous.", "subjects": [SUBJECT]}
 # A review in the form taken before the per-subject analysis: refused now (its review-level fields are unknown).
 REFER_SINGLE_BLOCK = {
-    "decision": "refer", "charges": ["720 ILCS 5/12-3"], "rationale": "The force was gratuitous.", "return_tasks": [],
-    "immunity": {"federal_authority": "Administrative warrant for one person, not the bystander.",
-                 "necessary_and_proper": "Striking a non-resisting bystander was not necessary.",
-                 "finding": "not_immune"}}
-VICTIM = {"part": "victim", "name": "Jane Roe",
-          "contact": {"phone": "312-555-0100", "email": "jane.roe@example.org", "address": "2700 S Pulaski Rd"},
-          "language": "es", "interpreter": True,
-          "injuries": {"description": "abrasions to both palms", "ems_treated": True,
-                       "hospital": "Mount Sinai Hospital", "treatment_refused": False},
-          "statements": [{"text": "He pushed me while I was filming.", "taken_by": "P.O. Ana Ruiz (12345)",
-                          "taken_at": at(20), "place": "on scene", "camera_id": "X6031234",
-                          "interpreter": "P.O. Luis Vega"}]}
-WITNESS = {"part": "witness", "name_withheld": "declined", "contact": {"phone": "773-555-0199"},
-           "statements": [{"text": "The agent in the grey vest swung at her.", "taken_by": "P.O. Ana Ruiz (12345)",
-                           "taken_at": at(25), "place": "2650 W 26th St"}]}
+    "decision": "refer",
+    "charges": ["720 ILCS 5/12-3"],
+    "rationale": "The force was gratuitous.",
+    "return_tasks": [],
+    "immunity": {
+        "federal_authority": "Administrative warrant for one person, not the bystander.",
+        "necessary_and_proper": "Striking a non-resisting bystander was not necessary.",
+        "finding": "not_immune",
+    },
+}
+VICTIM = {
+    "part": "victim",
+    "name": "Jane Roe",
+    "contact": {"phone": "312-555-0100", "email": "jane.roe@example.org", "address": "2700 S Pulaski Rd"},
+    "language": "es",
+    "interpreter": True,
+    "injuries": {
+        "description": "abrasions to both palms",
+        "ems_treated": True,
+        "hospital": "Mount Sinai Hospital",
+        "treatment_refused": False,
+    },
+    "statements": [
+        {
+            "text": "He pushed me while I was filming.",
+            "taken_by": "P.O. Ana Ruiz (12345)",
+            "taken_at": at(20),
+            "place": "on scene",
+            "camera_id": "X6031234",
+            "interpreter": "P.O. Luis Vega",
+        }
+    ],
+}
+WITNESS = {
+    "part": "witness",
+    "name_withheld": "declined",
+    "contact": {"phone": "773-555-0199"},
+    "statements": [
+        {
+            "text": "The agent in the grey vest swung at her.",
+            "taken_by": "P.O. Ana Ruiz (12345)",
+            "taken_at": at(25),
+            "place": "2650 W 26th St",
+        }
+    ],
+}
 APPROVE = {"decision": "approve", "note": "Approved for referral to the CCSAO."}
 ACK = {"prosecutor_case_number": "26-FR-0193", "received_by": "ASA M. Lee", "received_at": "2026-02-10T09:00:00-06:00"}
 # After the referral, on the days before today (the removal window runs 30 days from the arraignment).
@@ -94,26 +163,46 @@ def last_day_for_removal(arraigned: date, holidays=()) -> date:
     while last.weekday() >= 5 or last in holidays:
         last += timedelta(days=1)
     return last
+
+
 DECIDED = (RECORDED - timedelta(days=5)).isoformat()
-CHARGED = {"decision": "charged", "decided_at": DECIDED, "court_case_number": "26-CR-01234",
-           "charges": [{"subject": "unidentified agent in grey vest", "statutes": ["720 ILCS 5/12-3"]}],
-           "arraignment_date": ARRAIGNED.isoformat()}
-DECLINED = {"decision": "declined", "decided_at": DECIDED,
-            "reason": "Insufficient evidence to identify the agent beyond a reasonable doubt."}
-REMOVAL = {"filed_on": (ARRAIGNED + timedelta(days=1)).isoformat(),
-           "district_court": "U.S. District Court for the Northern District of Illinois",
-           "federal_case_number": "1:26-cr-00077"}
-REMANDED = {"result": "remanded", "decided_on": (ARRAIGNED + timedelta(days=2)).isoformat(),
-            "note": "No colorable federal defence."}
+CHARGED = {
+    "decision": "charged",
+    "decided_at": DECIDED,
+    "court_case_number": "26-CR-01234",
+    "charges": [{"subject": "unidentified agent in grey vest", "statutes": ["720 ILCS 5/12-3"]}],
+    "arraignment_date": ARRAIGNED.isoformat(),
+}
+DECLINED = {
+    "decision": "declined",
+    "decided_at": DECIDED,
+    "reason": "Insufficient evidence to identify the agent beyond a reasonable doubt.",
+}
+REMOVAL = {
+    "filed_on": (ARRAIGNED + timedelta(days=1)).isoformat(),
+    "district_court": "U.S. District Court for the Northern District of Illinois",
+    "federal_case_number": "1:26-cr-00077",
+}
+REMANDED = {
+    "result": "remanded",
+    "decided_on": (ARRAIGNED + timedelta(days=2)).isoformat(),
+    "note": "No colorable federal defence.",
+}
 CONVICTED = {"outcome": "convicted", "decided_on": date.today().isoformat()}
 
 
 def recorded_at(started: datetime, body: dict = FILING, flags: list[str] | None = None) -> dict:
     """The filing with its recordings starting at `started` (the time-skipping server's clock moves on), and with
     `flags` for each recording's flag reasons if given ([]: unflagged, purged after 90 days)."""
-    recordings = [{**r, "started_at": started.isoformat(), "ended_at": (started + timedelta(minutes=30)).isoformat(),
-                   **({"flag_reasons": flags} if flags is not None else {})}
-                  for r in body["recordings"]]
+    recordings = [
+        {
+            **r,
+            "started_at": started.isoformat(),
+            "ended_at": (started + timedelta(minutes=30)).isoformat(),
+            **({"flag_reasons": flags} if flags is not None else {}),
+        }
+        for r in body["recordings"]
+    ]
     return {**body, "recordings": recordings}
 
 
@@ -136,7 +225,11 @@ async def quiet(handle) -> None:
         if not described.pending_activities and not described.HasField("pending_workflow_task"):
             trail = await handle.query("audit_trail")
             if isinstance(trail, dict):
-                pending, seq, written = trail["state"]["documents_pending"], trail["state"]["event_seq"], trail["written"]
+                pending, seq, written = (
+                    trail["state"]["documents_pending"],
+                    trail["state"]["event_seq"],
+                    trail["written"],
+                )
             else:
                 pending, seq, written = trail.state.documents_pending, trail.state.event_seq, trail.written
             if not pending and written == seq:

@@ -120,9 +120,16 @@ async def test_reading_a_case_follows_visibility(api, people, case_id, who):
 async def test_officers_see_cases_they_filed_or_appear_in(api, people):
     d = Driver(api, people)
     stranger = [{"name": "P.O. B. Stone", "star": "99999"}]
-    elsewhere = (await d.new_case("supervisor_elsewhere", filing(district="012", officers=stranger, recordings=[])))["id"]
-    for who, sees in (("officer", False), ("partner", False), ("supervisor", False), ("supervisor_elsewhere", True),
-                      ("auditor", True)):
+    elsewhere = (await d.new_case("supervisor_elsewhere", filing(district="012", officers=stranger, recordings=[])))[
+        "id"
+    ]
+    for who, sees in (
+        ("officer", False),
+        ("partner", False),
+        ("supervisor", False),
+        ("supervisor_elsewhere", True),
+        ("auditor", True),
+    ):
         assert ((await d.get(elsewhere, who)).status_code == 200) == sees, who
     mine = (await d.new_case("officer_elsewhere", filing(officers=stranger, recordings=[])))["id"]
     assert (await d.get(mine, "officer_elsewhere")).status_code == 200
@@ -148,7 +155,9 @@ async def test_users_are_created_by_admins_only(api, people):
     assert "token" not in me.json()
     again = await api.post("/users", json=body, headers=people.headers("admin"))
     assert again.status_code == 409
-    bad = await api.post("/users", json={**body, "email": "nope", "roles": ["sheriff"]}, headers=people.headers("admin"))
+    bad = await api.post(
+        "/users", json={**body, "email": "nope", "roles": ["sheriff"]}, headers=people.headers("admin")
+    )
     assert bad.status_code == 422
     assert {x["field"] for x in bad.json()["error"]["details"]} == {"email", "roles[0]"}
 
@@ -161,8 +170,11 @@ async def test_revoked_and_expired_tokens_are_refused(api, people, database_url,
     from referrals.store.tables import AppUser
     from tests.test_cli_and_policy import referrals
 
-    created = await api.post("/users", headers=people.headers("admin"), json={
-        "name": "Det. Short", "email": "short@test.invalid", "roles": ["auditor"], "token_valid_days": 1})
+    created = await api.post(
+        "/users",
+        headers=people.headers("admin"),
+        json={"name": "Det. Short", "email": "short@test.invalid", "roles": ["auditor"], "token_valid_days": 1},
+    )
     token = {"Authorization": f"Bearer {created.json()['token']}"}
     assert (await api.get("/users/me", headers=token)).status_code == 200
     async with sessions() as s:  # a day later
@@ -172,8 +184,11 @@ async def test_revoked_and_expired_tokens_are_refused(api, people, database_url,
     expired = await api.get("/users/me", headers=token)
     assert expired.status_code == 401 and "expired" in expired.json()["error"]["message"]
 
-    leaving = await api.post("/users", headers=people.headers("admin"), json={
-        "name": "Det. Leaving", "email": "leaving@test.invalid", "roles": ["legal_reviewer"]})
+    leaving = await api.post(
+        "/users",
+        headers=people.headers("admin"),
+        json={"name": "Det. Leaving", "email": "leaving@test.invalid", "roles": ["legal_reviewer"]},
+    )
     leaving_token = {"Authorization": f"Bearer {leaving.json()['token']}"}
     assert (await api.get("/users/me", headers=leaving_token)).status_code == 200
     done = referrals(database_url, "users", "revoke", "leaving@test.invalid")
@@ -211,8 +226,12 @@ async def test_failed_authentication_is_rate_limited_per_client(settings, worker
 async def test_a_filing_links_to_every_operation_on_its_case(api):
     """OpenAPI links from POST /incidents (`case_id` from the answer's `id`) to each operation of the case."""
     schema = (await api.get("/openapi.json")).json()
-    on_a_case = {op["operationId"] for path, ops in schema["paths"].items() if path.startswith("/incidents/{case_id}")
-                 for op in ops.values()}
+    on_a_case = {
+        op["operationId"]
+        for path, ops in schema["paths"].items()
+        if path.startswith("/incidents/{case_id}")
+        for op in ops.values()
+    }
     for status in ("200", "201"):
         links = schema["paths"]["/incidents"]["post"]["responses"][status]["links"]
         assert set(links) == on_a_case and len(on_a_case) >= 12

@@ -27,8 +27,8 @@ from referrals.store.access_log import AccessEntry
 from referrals.store.engine import async_engine, session_factory
 from referrals.store.tables import AccessEntryRow
 from tests.desk_client import signed_in
-from tests.test_cli_and_policy import referrals
 from tests.scenario import Driver
+from tests.test_cli_and_policy import referrals
 
 
 @pytest.fixture(scope="module")
@@ -59,9 +59,11 @@ async def test_a_case_read_leaves_who_when_what_where_and_the_outcome(api, peopl
     assert (entry.action, entry.outcome, entry.component) == ("read_case", "allowed", "api")
     assert (entry.user_name, entry.client, entry.target, entry.who) == ("Test reviewer", "127.0.0.1", None, None)
     assert before <= entry.at <= datetime.now(UTC)
-    for path, action in ((f"/incidents/{case_id}/events", "read_events"),
-                         (f"/incidents/{case_id}/documents", "list_documents"),
-                         (f"/incidents/{case_id}/evidence", "list_evidence")):
+    for path, action in (
+        (f"/incidents/{case_id}/events", "read_events"),
+        (f"/incidents/{case_id}/documents", "list_documents"),
+        (f"/incidents/{case_id}/evidence", "list_evidence"),
+    ):
         assert (await api.get(path, headers=people.headers("reviewer"))).status_code == 200
         assert (await newest(sessions, case_id=case_id, user_id=people.ids["reviewer"])).action == action
 
@@ -85,8 +87,11 @@ async def test_a_forbidden_operation_is_recorded_refused(api, people, sessions, 
     refused = await api.get(f"/incidents/{case_id}/contact-sheet", headers=people.headers("auditor"))
     assert refused.status_code == 403
     entry = await newest(sessions, case_id=case_id, user_id=people.ids["auditor"])
-    assert (entry.action, entry.outcome, entry.details) == ("make_contact_sheet", "refused",
-                                                            '{"operation":"read_contact"}')
+    assert (entry.action, entry.outcome, entry.details) == (
+        "make_contact_sheet",
+        "refused",
+        '{"operation":"read_contact"}',
+    )
     step = await api.post(f"/incidents/{case_id}/legal-review", json={}, headers=people.headers("officer"))
     assert step.status_code == 403
     entry = await newest(sessions, case_id=case_id, user_id=people.ids["officer"])
@@ -94,27 +99,42 @@ async def test_a_forbidden_operation_is_recorded_refused(api, people, sessions, 
 
 
 async def test_a_listing_records_its_filters_and_never_its_results(api, people, sessions, case_id):
-    listed = await api.get("/incidents", params={"district": "010", "stage": "investigation", "q": "bystander",
-                                                 "limit": 5}, headers=people.headers("supervisor"))
+    listed = await api.get(
+        "/incidents",
+        params={"district": "010", "stage": "investigation", "q": "bystander", "limit": 5},
+        headers=people.headers("supervisor"),
+    )
     assert listed.status_code == 200 and listed.json()["items"]
     entry = await newest(sessions, user_id=people.ids["supervisor"])
     assert (entry.action, entry.outcome, entry.case_id) == ("list_cases", "allowed", None)
     assert entry.details == '{"district":"010","limit":"5","q":"bystander","stage":"investigation"}'
-    assert all(item["id"] not in entry.details and item["case_number"] not in entry.details
-               for item in listed.json()["items"])
+    assert all(
+        item["id"] not in entry.details and item["case_number"] not in entry.details for item in listed.json()["items"]
+    )
     assert (await api.get("/stats", headers=people.headers("supervisor"))).status_code == 200
     assert (await newest(sessions, user_id=people.ids["supervisor"])).action == "read_stats"
 
 
 async def test_a_codec_use_is_recorded_with_the_number_of_payloads(api, people, sessions):
-    plain = {"payloads": [{"metadata": {"encoding": base64.b64encode(b"json/plain").decode()},
-                           "data": base64.b64encode(f'"{n}"'.encode()).decode()} for n in range(3)]}
+    plain = {
+        "payloads": [
+            {
+                "metadata": {"encoding": base64.b64encode(b"json/plain").decode()},
+                "data": base64.b64encode(f'"{n}"'.encode()).decode(),
+            }
+            for n in range(3)
+        ]
+    }
     sealed = await api.post("/codec/encode", json=plain, headers=people.headers("admin"))
     opened = await api.post("/codec/decode", json=sealed.json(), headers=people.headers("admin"))
     assert opened.json() == plain
     encode, decode = (await entries(sessions, user_id=people.ids["admin"]))[-2:]
     assert (encode.action, encode.outcome, encode.component, encode.details) == (
-        "encode_payloads", "allowed", "codec", '{"payloads":3}')
+        "encode_payloads",
+        "allowed",
+        "codec",
+        '{"payloads":3}',
+    )
     assert (decode.action, decode.outcome, decode.details) == ("decode_payloads", "allowed", '{"payloads":3}')
     assert (await api.post("/codec/decode", json=sealed.json(), headers=people.headers("officer"))).status_code == 403
     entry = await newest(sessions, user_id=people.ids["officer"])
@@ -133,8 +153,9 @@ async def test_the_chain_verifies_and_an_entry_altered_in_sql_is_found(api, peop
         try:
             await connection.execute(text("SET LOCAL session_replication_role = replica"))
             await connection.execute(text("UPDATE access_log SET client = '10.9.9.9' WHERE seq = :s"), {"s": target})
-            tampered = async_sessionmaker(bind=connection, class_=AsyncSession, expire_on_commit=False,
-                                          join_transaction_mode="create_savepoint")
+            tampered = async_sessionmaker(
+                bind=connection, class_=AsyncSession, expire_on_commit=False, join_transaction_mode="create_savepoint"
+            )
             broken = await access_log.verify(tampered)
             assert (broken.seq, broken.reason) == (target, "hash does not match the entry's content")
             await connection.execute(text("DELETE FROM access_log WHERE seq = :s"), {"s": target - 1})
@@ -146,10 +167,15 @@ async def test_the_chain_verifies_and_an_entry_altered_in_sql_is_found(api, peop
 
 
 async def test_the_database_refuses_to_change_or_delete_an_entry(sessions):
-    seq = await access_log.append(sessions, AccessEntry(at=datetime.now(UTC), action="test", outcome="allowed",
-                                                        component="api", client="127.0.0.1"))
-    for statement in ("UPDATE access_log SET outcome = 'refused' WHERE seq = :s",
-                      "DELETE FROM access_log WHERE seq = :s", "TRUNCATE access_log"):
+    seq = await access_log.append(
+        sessions,
+        AccessEntry(at=datetime.now(UTC), action="test", outcome="allowed", component="api", client="127.0.0.1"),
+    )
+    for statement in (
+        "UPDATE access_log SET outcome = 'refused' WHERE seq = :s",
+        "DELETE FROM access_log WHERE seq = :s",
+        "TRUNCATE access_log",
+    ):
         async with sessions() as session:
             with pytest.raises(DBAPIError, match="append-only"):
                 await session.execute(text(statement), {"s": seq})
@@ -172,28 +198,52 @@ async def test_get_access_log_filters_pages_and_answers_csv(api, people, session
     assert by_id.json()["items"] == by_user.json()["items"]
 
     middle = by_user.json()["items"][-2]
-    window = await api.get("/access-log", params={"user": people.ids["liaison"], "since": middle["at"],
-                                                  "until": by_user.json()["items"][-1]["at"]}, headers=auditor)
+    window = await api.get(
+        "/access-log",
+        params={"user": people.ids["liaison"], "since": middle["at"], "until": by_user.json()["items"][-1]["at"]},
+        headers=auditor,
+    )
     assert [item["seq"] for item in window.json()["items"]] == [middle["seq"]]
 
     first = await api.get("/access-log", params={"user": people.ids["liaison"], "limit": 2}, headers=auditor)
     assert len(first.json()["items"]) == 2 and first.json()["next_after"] == first.json()["items"][-1]["seq"]
-    rest = await api.get("/access-log", params={"user": people.ids["liaison"], "after": first.json()["next_after"]},
-                         headers=auditor)
+    rest = await api.get(
+        "/access-log", params={"user": people.ids["liaison"], "after": first.json()["next_after"]}, headers=auditor
+    )
     assert first.json()["items"] + rest.json()["items"] == by_user.json()["items"]
     assert rest.json()["next_after"] is None
 
     as_csv = await api.get("/access-log", params={"case": case_id}, headers={**auditor, "Accept": "text/csv"})
     assert as_csv.status_code == 200 and as_csv.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(as_csv.text)))
-    assert list(rows[0]) == ["seq", "at", "user_id", "user_name", "who", "client", "component", "action", "outcome",
-                             "case_id", "target", "details", "prev_hash", "hash"]
-    assert [int(row["seq"]) for row in rows[:len(items)]] == [item["seq"] for item in items]
+    assert list(rows[0]) == [
+        "seq",
+        "at",
+        "user_id",
+        "user_name",
+        "who",
+        "client",
+        "component",
+        "action",
+        "outcome",
+        "case_id",
+        "target",
+        "details",
+        "prev_hash",
+        "hash",
+    ]
+    assert [int(row["seq"]) for row in rows[: len(items)]] == [item["seq"] for item in items]
     row = rows[0]
     assert row["hash"] == access_log.entry_hash(
-        seq=int(row["seq"]), at=datetime.fromisoformat(row["at"]), details=row["details"], prev_hash=row["prev_hash"],
-        **{name: row[name] or None for name in ("user_id", "user_name", "who", "client", "component", "action",
-                                                "outcome", "case_id", "target")})
+        seq=int(row["seq"]),
+        at=datetime.fromisoformat(row["at"]),
+        details=row["details"],
+        prev_hash=row["prev_hash"],
+        **{
+            name: row[name] or None
+            for name in ("user_id", "user_name", "who", "client", "component", "action", "outcome", "case_id", "target")
+        },
+    )
 
     read = await newest(sessions, user_id=people.ids["auditor"])
     assert (read.action, read.outcome, read.details) == ("read_access_log", "allowed", f'{{"case":"{case_id}"}}')
@@ -207,8 +257,11 @@ async def test_get_access_log_is_for_auditors_and_names_a_bad_time(api, people, 
     for bad in ("yesterday", "2026-01-01T10:00:00"):  # not a time; a time without its offset
         answer = await api.get("/access-log", params={"since": bad}, headers=people.headers("auditor"))
         assert answer.status_code == 422 and answer.json()["error"]["details"][0]["field"] == "since", answer.text
-    backwards = await api.get("/access-log", params={"since": "2026-02-01T00:00:00Z", "until": "2026-01-01T00:00:00Z"},
-                              headers=people.headers("auditor"))
+    backwards = await api.get(
+        "/access-log",
+        params={"since": "2026-02-01T00:00:00Z", "until": "2026-01-01T00:00:00Z"},
+        headers=people.headers("auditor"),
+    )
     assert backwards.status_code == 422 and backwards.json()["error"]["details"][0]["field"] == "until"
 
 
@@ -221,18 +274,25 @@ async def test_a_read_whose_entry_cannot_be_written_answers_503_and_shows_nothin
         listed = await api.get("/incidents", headers=people.headers("auditor"))
     finally:
         async with engine.begin() as connection:
-            await connection.execute(text(f"ALTER FUNCTION access_log_append_away{signature[17:]} "
-                                          "RENAME TO access_log_append"))
+            await connection.execute(
+                text(f"ALTER FUNCTION access_log_append_away{signature[17:]} RENAME TO access_log_append")
+            )
     for answer in (read, listed):
         assert answer.status_code == 503
-        assert answer.json() == {"error": {"code": "unavailable", "message": "the access trail could not be written, "
-                                           "so nothing is shown: try again", "details": None}}
+        assert answer.json() == {
+            "error": {
+                "code": "unavailable",
+                "message": "the access trail could not be written, so nothing is shown: try again",
+                "details": None,
+            }
+        }
     assert case_id not in read.text
     assert (await api.get(f"/incidents/{case_id}", headers=people.headers("auditor"))).status_code == 200
 
 
-async def test_a_read_whose_entry_waits_too_long_answers_503_and_leaves_no_entry(api, people, engine, sessions,
-                                                                                  case_id, monkeypatch):
+async def test_a_read_whose_entry_waits_too_long_answers_503_and_leaves_no_entry(
+    api, people, engine, sessions, case_id, monkeypatch
+):
     monkeypatch.setattr(trail, "TIMEOUT_SECONDS", 0.5)
     async with engine.begin() as connection:  # every append waits behind this lock until the transaction ends
         await connection.execute(text("SELECT pg_advisory_xact_lock(hashtext('access_log'), 0)"))
@@ -285,14 +345,25 @@ async def test_a_desk_form_refused_for_its_csrf_token_is_recorded_refused(api, p
         assert missing.status_code == 403 and "did not come from this site" in missing.text
         entry = await newest(sessions, user_id=people.ids["officer"])
         assert (entry.action, entry.outcome, entry.component, entry.case_id, entry.details) == (
-            "file_incident", "refused", "desk", None, '{"csrf_token":"missing"}')
+            "file_incident",
+            "refused",
+            "desk",
+            None,
+            '{"csrf_token":"missing"}',
+        )
         assert entry.client == "127.0.0.1"
-        wrong = await page.post(f"/desk/cases/{case_id}/steps/violation_report",
-                                data={"csrf_token": "guessed", "allegations[0].statute": "720 ILCS 5/12-3"})
+        wrong = await page.post(
+            f"/desk/cases/{case_id}/steps/violation_report",
+            data={"csrf_token": "guessed", "allegations[0].statute": "720 ILCS 5/12-3"},
+        )
         assert wrong.status_code == 403
         entry = await newest(sessions, user_id=people.ids["officer"])
         assert (entry.action, entry.outcome, entry.case_id, entry.details) == (
-            "violation_report", "refused", case_id, '{"csrf_token":"wrong"}')
+            "violation_report",
+            "refused",
+            case_id,
+            '{"csrf_token":"wrong"}',
+        )
         out = await page.post("/desk/sign-out", data={})
         assert out.status_code == 403
         entry = await newest(sessions, user_id=people.ids["officer"])
@@ -305,11 +376,22 @@ async def test_concurrent_appends_from_several_processes_leave_one_unbroken_chai
     engines = [async_engine(database_url) for _ in range(5)]
     try:
         now = datetime.now(UTC)
-        seqs = await asyncio.gather(*(
-            access_log.append(session_factory(engines[n % 5]), AccessEntry(
-                at=now + timedelta(microseconds=n), action="test", outcome="allowed", component="api",
-                client="127.0.0.1", details={"n": n}))
-            for n in range(50)))
+        seqs = await asyncio.gather(
+            *(
+                access_log.append(
+                    session_factory(engines[n % 5]),
+                    AccessEntry(
+                        at=now + timedelta(microseconds=n),
+                        action="test",
+                        outcome="allowed",
+                        component="api",
+                        client="127.0.0.1",
+                        details={"n": n},
+                    ),
+                )
+                for n in range(50)
+            )
+        )
     finally:
         for engine in engines:
             await engine.dispose()
@@ -320,9 +402,14 @@ async def test_concurrent_appends_from_several_processes_leave_one_unbroken_chai
 async def test_a_trail_connection_the_database_cut_is_replaced(api, people, engine, sessions, case_id):
     assert (await api.get(f"/incidents/{case_id}", headers=people.headers("auditor"))).status_code == 200
     async with engine.begin() as connection:
-        cut = (await connection.execute(text(
-            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE pid <> pg_backend_pid() "
-            "AND datname = current_database() AND query LIKE 'SELECT access_log_append(%'"))).scalar_one()
+        cut = (
+            await connection.execute(
+                text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE pid <> pg_backend_pid() "
+                    "AND datname = current_database() AND query LIKE 'SELECT access_log_append(%'"
+                )
+            )
+        ).scalar_one()
     assert cut >= 1
     assert (await api.get(f"/incidents/{case_id}", headers=people.headers("auditor"))).status_code == 200
     assert (await newest(sessions, case_id=case_id)).user_id == people.ids["auditor"]
@@ -343,8 +430,12 @@ async def test_prune_keeps_the_retention_and_verify_anchors_on_what_remains(engi
         sessions = session_factory(own)
         now = datetime.now(UTC)
         for days in (400, 399, 30, 1, 380):  # the last, old as it is, follows newer entries: it stays
-            await access_log.append(sessions, AccessEntry(at=now - timedelta(days=days), action="test",
-                                                          outcome="allowed", component="api", client="127.0.0.1"))
+            await access_log.append(
+                sessions,
+                AccessEntry(
+                    at=now - timedelta(days=days), action="test", outcome="allowed", component="api", client="127.0.0.1"
+                ),
+            )
         done = referrals(url, "access-log", "prune")
         assert done.returncode == 0 and done.stdout.strip() == "2 access trail entries older than 365 days deleted"
         assert sorted(row.seq for row in await entries(sessions)) == [3, 4, 5]  # (by time: 5 first)
@@ -357,7 +448,8 @@ async def test_prune_keeps_the_retention_and_verify_anchors_on_what_remains(engi
             await connection.execute(text("UPDATE access_log SET action = 'altered' WHERE seq = 4"))
         done = referrals(url, "access-log", "verify")
         assert done.returncode == 1 and done.stdout.strip() == (
-            "BROKEN access trail: entry 4: hash does not match the entry's content")
+            "BROKEN access trail: entry 4: hash does not match the entry's content"
+        )
     finally:
         await own.dispose()
         async with engine.connect() as connection:
@@ -367,8 +459,11 @@ async def test_prune_keeps_the_retention_and_verify_anchors_on_what_remains(engi
 
 def test_the_policy_keeps_the_trail_a_year_at_least(tmp_path):
     path = tmp_path / "policy.toml"
-    path.write_text((ROOT / "policy" / "chicago.toml").read_text().replace(
-        "access_log_retention_days = 365", "access_log_retention_days = 90"))
+    path.write_text(
+        (ROOT / "policy" / "chicago.toml")
+        .read_text()
+        .replace("access_log_retention_days = 365", "access_log_retention_days = 90")
+    )
     with pytest.raises(PolicyError, match="access_log_retention_days"):
         load_policy(path)
     assert load_policy(ROOT / "tests" / "fast_policy.toml").access_log_retention_days == 365  # when not given
@@ -383,8 +478,16 @@ async def test_the_case_page_shown_again_after_a_refused_step_is_a_read_too(api,
         refused = await page.post(f"/desk/cases/{case_id}/steps/violation_report", data={"csrf_token": csrf})
         assert refused.status_code == 422 and "case-summary" in refused.text or refused.status_code == 422
     async with sessions() as session:
-        rows = (await session.exec(select(AccessEntryRow).where(
-            AccessEntryRow.at >= since, AccessEntryRow.user_id == people.ids["officer"],
-            AccessEntryRow.case_id == case_id).order_by(AccessEntryRow.seq))).all()
+        rows = (
+            await session.exec(
+                select(AccessEntryRow)
+                .where(
+                    AccessEntryRow.at >= since,
+                    AccessEntryRow.user_id == people.ids["officer"],
+                    AccessEntryRow.case_id == case_id,
+                )
+                .order_by(AccessEntryRow.seq)
+            )
+        ).all()
     assert [(r.action, r.outcome) for r in rows][-1] == ("read_case", "allowed")
     assert '"after":"violation_report"' in rows[-1].details

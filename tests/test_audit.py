@@ -23,8 +23,10 @@ async def test_chain_links_every_event_to_the_one_before(api, people, sessions):
 
 async def test_events_cannot_be_changed_or_deleted(api, people, sessions):
     cid = (await Driver(api, people).new_case())["id"]
-    for statement in ("UPDATE case_event SET kind = 'x' WHERE case_id = :cid",
-                      "DELETE FROM case_event WHERE case_id = :cid"):
+    for statement in (
+        "UPDATE case_event SET kind = 'x' WHERE case_id = :cid",
+        "DELETE FROM case_event WHERE case_id = :cid",
+    ):
         async with sessions() as s:
             with pytest.raises(DBAPIError, match="append-only"):
                 await s.exec(text(statement), params={"cid": cid})
@@ -34,8 +36,13 @@ async def edit_narrative(sessions, cid: str, seq: int) -> None:
     """Someone with the database owner's rights goes around the trigger and edits an event."""
     async with sessions() as s, s.begin():
         await s.exec(text("ALTER TABLE case_event DISABLE TRIGGER case_event_append_only"))
-        await s.exec(text("UPDATE case_event SET data = jsonb_set(data, '{narrative}', '\"edited\"') "
-                          "WHERE case_id = :cid AND seq = :seq"), params={"cid": cid, "seq": seq})
+        await s.exec(
+            text(
+                "UPDATE case_event SET data = jsonb_set(data, '{narrative}', '\"edited\"') "
+                "WHERE case_id = :cid AND seq = :seq"
+            ),
+            params={"cid": cid, "seq": seq},
+        )
         await s.exec(text("ALTER TABLE case_event ENABLE TRIGGER case_event_append_only"))
 
 

@@ -27,8 +27,10 @@ def recording(**changes) -> dict:
 async def stored_rows(sessions) -> dict[str, int]:
     """Rows of the tables a filing writes while its request is answered."""
     async with sessions() as s:
-        return {table.__name__: (await s.exec(select(func.count()).select_from(table))).one()
-                for table in (Incident, CaseTask, Recording, Person)}
+        return {
+            table.__name__: (await s.exec(select(func.count()).select_from(table))).one()
+            for table in (Incident, CaseTask, Recording, Person)
+        }
 
 
 async def refused_filing(api, people, sessions, status: int = 422, headers: dict | None = None, **request) -> dict:
@@ -46,6 +48,7 @@ def names(error: dict, field: str) -> bool:
 
 
 # --- 413 -----------------------------------------------------------------------------------------
+
 
 def oversized(settings) -> bytes:
     """A filing one byte over the limit, valid in every other way."""
@@ -67,7 +70,7 @@ async def test_a_chunked_body_over_the_limit_gets_413(api, people, sessions, set
 
     async def chunks():  # no Content-Length: the body streams in pieces
         for start in range(0, len(body), 64 * 1024):
-            yield body[start:start + 64 * 1024]
+            yield body[start : start + 64 * 1024]
 
     error = await refused_filing(api, people, sessions, 413, content=chunks(), headers=JSON)
     assert error["code"] == "too_large"
@@ -84,8 +87,9 @@ async def test_a_chunked_step_over_the_limit_changes_nothing(api, people, dev_se
         yield body[1000:]
 
     before = await footprint(d, dev_server, cid)
-    response = await api.post(f"/incidents/{cid}/violation-report", content=chunks(),
-                              headers={**people.headers("officer"), **JSON})
+    response = await api.post(
+        f"/incidents/{cid}/violation-report", content=chunks(), headers={**people.headers("officer"), **JSON}
+    )
     assert response.status_code == 413 and response.json()["error"]["code"] == "too_large"
     assert await footprint(d, dev_server, cid) == before
 
@@ -95,22 +99,38 @@ async def test_the_largest_valid_filing_fits_under_the_limit(api, people, settin
     wide = "\N{GRINNING FACE}"
     started = (NOW - timedelta(hours=2)).isoformat()
     body = filing(
-        location=wide * 500, summary=wide * 500, narrative=wide * 20_000, event_number=wide * 64,
+        location=wide * 500,
+        summary=wide * 500,
+        narrative=wide * 20_000,
+        event_number=wide * 64,
         officers=[{"name": wide * 200, "star": f"{i:064d}"} for i in range(50)],
-        federal_personnel=[{"agency": wide * 64, "name": wide * 200, "badge": wide * 64,
-                            "description": wide * 500} for _ in range(100)],
-        recordings=[recording(camera_id=f"{i:064d}", officer_star=wide * 64, started_at=started, ended_at=started,
-                              flag_reasons=["use_of_force"] * 7) for i in range(200)],
+        federal_personnel=[
+            {"agency": wide * 64, "name": wide * 200, "badge": wide * 64, "description": wide * 500} for _ in range(100)
+        ],
+        recordings=[
+            recording(
+                camera_id=f"{i:064d}",
+                officer_star=wide * 64,
+                started_at=started,
+                ended_at=started,
+                flag_reasons=["use_of_force"] * 7,
+            )
+            for i in range(200)
+        ],
     )
     size = len(json.dumps(body, ensure_ascii=False).encode())
     assert settings.max_body_bytes / 2 < size < settings.max_body_bytes
-    response = await api.post("/incidents", content=json.dumps(body, ensure_ascii=False).encode(),
-                              headers={**people.headers("officer"), **JSON})
+    response = await api.post(
+        "/incidents",
+        content=json.dumps(body, ensure_ascii=False).encode(),
+        headers={**people.headers("officer"), **JSON},
+    )
     assert response.status_code == 201, response.text[:500]
     assert len(response.json()["recordings"]) == 200
 
 
 # --- 422 on the filing ---------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize(
     ("body", "field", "says"),
@@ -118,20 +138,25 @@ async def test_the_largest_valid_filing_fits_under_the_limit(api, people, settin
         # NUL bytes and text that is not Unicode, anywhere in the tree
         (filing(officers=[{"name": "P.O. Ana\x00Ruiz", "star": "12345"}]), "officers[0].name", "NUL"),
         (filing(recordings=[recording(camera_id="X603\x001234")]), "recordings[0].camera_id", "NUL"),
-        (filing(federal_personnel=[{"agency": "ICE", "description": "vest\x00"}]), "federal_personnel[0].description",
-         "NUL"),
+        (
+            filing(federal_personnel=[{"agency": "ICE", "description": "vest\x00"}]),
+            "federal_personnel[0].description",
+            "NUL",
+        ),
         (filing(narrative="half a surrogate \ud800"), "narrative", "unicode string"),
         # Bidirectional overrides and isolates: a page or a document would show the text in another order
         (filing(summary="Agents \u202edehsup\u202c a vendor"), "summary", "right-to-left override character"),
-        (filing(officers=[{"name": "P.O. \u2067Ruiz\u2069", "star": "12345"}]), "officers[0].name",
-         "right-to-left isolate character (U+2067)"),
+        (
+            filing(officers=[{"name": "P.O. \u2067Ruiz\u2069", "star": "12345"}]),
+            "officers[0].name",
+            "right-to-left isolate character (U+2067)",
+        ),
         (filing(people=[{"part": "victim", "name": "Jane \u202dRoe"}]), "people[0].name", "left-to-right override"),
         # Arrays over their maximum length
         (filing(officers=[{"name": "P.O. X", "star": str(i)} for i in range(51)]), "officers", "at most 50"),
         (filing(recordings=[recording(camera_id=f"C{i}") for i in range(201)]), "recordings", "at most 200"),
         (filing(federal_personnel=[{"agency": "ICE"}] * 101), "federal_personnel", "at most 100"),
-        (filing(recordings=[recording(flag_reasons=["use_of_force"] * 8)]), "recordings[0].flag_reasons",
-         "at most 7"),
+        (filing(recordings=[recording(flag_reasons=["use_of_force"] * 8)]), "recordings[0].flag_reasons", "at most 7"),
         # Times without a zone, or with one that does not exist
         (filing(recordings=[recording(started_at="2026-01-10T10:00:00")]), "recordings[0].started_at", "timezone"),
         (filing(recordings=[recording(ended_at="2026-01-10T10:00:00+25:00")]), "recordings[0].ended_at", None),
@@ -145,8 +170,13 @@ async def test_the_largest_valid_filing_fits_under_the_limit(api, people, settin
         (filing(occurred_at=FUTURE), "occurred_at", "must not be in the future"),
         (filing(occurred_at="1899-12-31T12:00:00-06:00"), "occurred_at", "must not be before 1900"),
         (filing(recordings=[recording(ended_at=FUTURE)]), "recordings[0].ended_at", "must not be in the future"),
-        (filing(recordings=[recording(started_at="9999-12-31T23:00:00-12:00", ended_at="9999-12-31T23:59:00-12:00")]),
-         "recordings[0].started_at", "must not be in the future"),
+        (
+            filing(
+                recordings=[recording(started_at="9999-12-31T23:00:00-12:00", ended_at="9999-12-31T23:59:00-12:00")]
+            ),
+            "recordings[0].started_at",
+            "must not be in the future",
+        ),
     ],
 )
 async def test_bad_values_in_a_filing_are_refused_naming_the_field(api, people, sessions, body, field, says):
@@ -175,46 +205,111 @@ YESTERDAY_BUT_ONE = (NOW - timedelta(days=2)).date().isoformat()
 @pytest.mark.parametrize(
     ("path", "who", "body", "field", "says"),
     [
-        ("footage-hold", "custodian", {"holds": [{**HOLD_1, "retained_until": YESTERDAY_BUT_ONE}]},
-         "holds[0].retained_until", "must not be in the past"),
-        ("footage-hold", "custodian", {"holds": [{**HOLD_1, "retained_until": "0000-01-01"}]},
-         "holds[0].retained_until", None),
-        ("footage-hold", "custodian", {"holds": [{**HOLD_1, "retained_until": "2027-13-01"}]},
-         "holds[0].retained_until", None),
-        ("footage-hold", "custodian", {"holds": [{**HOLD_1, "hold_reference": "AXON\x00"}]},
-         "holds[0].hold_reference", "NUL"),
-        ("footage-hold", "custodian", {"holds": [{**HOLD_1, "camera_id": f"C{i}"} for i in range(201)]},
-         "holds", "at most 200"),
+        (
+            "footage-hold",
+            "custodian",
+            {"holds": [{**HOLD_1, "retained_until": YESTERDAY_BUT_ONE}]},
+            "holds[0].retained_until",
+            "must not be in the past",
+        ),
+        (
+            "footage-hold",
+            "custodian",
+            {"holds": [{**HOLD_1, "retained_until": "0000-01-01"}]},
+            "holds[0].retained_until",
+            None,
+        ),
+        (
+            "footage-hold",
+            "custodian",
+            {"holds": [{**HOLD_1, "retained_until": "2027-13-01"}]},
+            "holds[0].retained_until",
+            None,
+        ),
+        (
+            "footage-hold",
+            "custodian",
+            {"holds": [{**HOLD_1, "hold_reference": "AXON\x00"}]},
+            "holds[0].hold_reference",
+            "NUL",
+        ),
+        (
+            "footage-hold",
+            "custodian",
+            {"holds": [{**HOLD_1, "camera_id": f"C{i}"} for i in range(201)]},
+            "holds",
+            "at most 200",
+        ),
         ("supervisor-identification", "officer", {**IDENTIFIED, "name": "J.\x00Doe"}, "name", "NUL"),
-        ("supervisor-identification", "officer", {**IDENTIFIED, "name": "J. \u202eeoD"}, "name",
-         "right-to-left override character (U+202E)"),
-        ("supplements", "officer", {"corrections": [{"field": "location", "value": "W 26th \u202bSt",
-                                                     "reason": "typo"}]},
-         "corrections[0].value", "right-to-left embedding"),
-        ("violation-report", "officer", {**VIOLATIONS, "allegations": VIOLATIONS["allegations"] * 101},
-         "allegations", "at most 100"),
-        ("violation-report", "officer",
-         {**VIOLATIONS, "allegations": [{**VIOLATIONS["allegations"][0], "facts": "struck\x00"}]},
-         "allegations[0].facts", "NUL"),
+        (
+            "supervisor-identification",
+            "officer",
+            {**IDENTIFIED, "name": "J. \u202eeoD"},
+            "name",
+            "right-to-left override character (U+202E)",
+        ),
+        (
+            "supplements",
+            "officer",
+            {"corrections": [{"field": "location", "value": "W 26th \u202bSt", "reason": "typo"}]},
+            "corrections[0].value",
+            "right-to-left embedding",
+        ),
+        (
+            "violation-report",
+            "officer",
+            {**VIOLATIONS, "allegations": VIOLATIONS["allegations"] * 101},
+            "allegations",
+            "at most 100",
+        ),
+        (
+            "violation-report",
+            "officer",
+            {**VIOLATIONS, "allegations": [{**VIOLATIONS["allegations"][0], "facts": "struck\x00"}]},
+            "allegations[0].facts",
+            "NUL",
+        ),
         ("legal-review", "reviewer", {**REFER, "subjects": REFER["subjects"] * 51}, "subjects", "at most 50"),
-        ("referral-acknowledgement", "liaison", {**ACK, "received_at": FUTURE}, "received_at",
-         "must not be in the future"),
-        ("referral-acknowledgement", "liaison", {**ACK, "received_at": "1066-10-14T09:00:00+00:00"}, "received_at",
-         "must not be before 1900"),
-        ("referral-acknowledgement", "liaison", {**ACK, "received_at": "2026-02-10T09:00:00+99:00"}, "received_at",
-         None),
-        ("referral-acknowledgement", "liaison", {**ACK, "received_at": "2026-02-10T09:00:00"}, "received_at",
-         "timezone"),
+        (
+            "referral-acknowledgement",
+            "liaison",
+            {**ACK, "received_at": FUTURE},
+            "received_at",
+            "must not be in the future",
+        ),
+        (
+            "referral-acknowledgement",
+            "liaison",
+            {**ACK, "received_at": "1066-10-14T09:00:00+00:00"},
+            "received_at",
+            "must not be before 1900",
+        ),
+        (
+            "referral-acknowledgement",
+            "liaison",
+            {**ACK, "received_at": "2026-02-10T09:00:00+99:00"},
+            "received_at",
+            None,
+        ),
+        (
+            "referral-acknowledgement",
+            "liaison",
+            {**ACK, "received_at": "2026-02-10T09:00:00"},
+            "received_at",
+            "timezone",
+        ),
     ],
 )
-async def test_bad_values_in_a_step_are_refused_and_change_nothing(api, people, dev_server, path, who, body, field,
-                                                                   says):
+async def test_bad_values_in_a_step_are_refused_and_change_nothing(
+    api, people, dev_server, path, who, body, field, says
+):
     d = Driver(api, people)
     cid = (await d.new_case())["id"]
     await refused(d, dev_server, cid, path, who, body, 422, field, says)
 
 
 # --- parameters and the codec: each once a 5xx --------------------------------------------------
+
 
 @pytest.mark.parametrize(
     ("method", "url", "field"),
@@ -248,15 +343,28 @@ async def test_an_email_with_nul_gets_422(api, people):
     ("path", "body"),
     [
         ("encode", b"\x80"),  # not UTF-8
-        ("decode", json.dumps({"payloads": [{  # sealed, one would think, but the bytes were altered
-            "metadata": {"encoding": base64.b64encode(b"binary/encrypted").decode(),
-                         "encryption-key-id": base64.b64encode(b"test-1").decode()},
-            "data": base64.b64encode(b"0123456789ab altered").decode()}]}).encode()),
+        (
+            "decode",
+            json.dumps(
+                {
+                    "payloads": [
+                        {  # sealed, one would think, but the bytes were altered
+                            "metadata": {
+                                "encoding": base64.b64encode(b"binary/encrypted").decode(),
+                                "encryption-key-id": base64.b64encode(b"test-1").decode(),
+                            },
+                            "data": base64.b64encode(b"0123456789ab altered").decode(),
+                        }
+                    ]
+                }
+            ).encode(),
+        ),
     ],
 )
 async def test_the_codec_refuses_what_it_cannot_read_with_422(api, people, path, body):
     who = "admin" if path == "encode" else "auditor"  # encoding is for admins only
-    response = await api.post(f"/codec/{path}", content=body,
-                              headers={**people.headers(who), "Content-Type": "application/json"})
+    response = await api.post(
+        f"/codec/{path}", content=body, headers={**people.headers(who), "Content-Type": "application/json"}
+    )
     assert response.status_code == 422, response.text
     assert response.json()["error"]["details"][0]["field"] == "payloads"

@@ -20,8 +20,9 @@ FLOOR_PROCESSES = {"temporal", "bench"}  # the bench process runs the floor's wo
 
 async def _lifecycle() -> dict:
     async with Stack.started() as stack:
-        report = await lifecycle.measure(stack.api_url, stack.temporal_address, stack.tokens, cases=2,
-                                         concurrency=1, pids=stack.pids())
+        report = await lifecycle.measure(
+            stack.api_url, stack.temporal_address, stack.tokens, cases=2, concurrency=1, pids=stack.pids()
+        )
         client = await Client.connect(stack.temporal_address)
         history = await client.get_workflow_handle(report["floor"]["workflow_id"]).fetch_history()
     return report | {"floor_history": [int(event.event_type) for event in history.events]}
@@ -50,8 +51,13 @@ async def _ports_taken() -> dict:
         async with Crowded.started() as stack:
             async with httpx.AsyncClient(base_url=stack.api_url) as http:
                 health = (await http.get("/healthz")).status_code
-            return {"taken": sorted(h.getsockname()[1] for h in taken), "smtp_port": stack.smtp_port,
-                    "api_port": stack.api_port, "healthz": health, "children": stack.running()}
+            return {
+                "taken": sorted(h.getsockname()[1] for h in taken),
+                "smtp_port": stack.smtp_port,
+                "api_port": stack.api_port,
+                "healthz": health,
+                "children": stack.running(),
+            }
     finally:
         for holder in taken:
             holder.close()
@@ -147,8 +153,11 @@ async def test_the_access_log_benchmark_seeds_queries_and_reads_a_case_with_the_
         assert {plan["rows"] > 0 for plan in result["database_plans"].values()} == {True}
     assert report["chain_verify_seconds"]["intact"] is True
     targets = report["targets"]
-    assert set(targets) == {"entries_p99_under_100ms_at_5000", "p99_at_5000_within_2x_of_1000",
-                            "case_read_trail_on_over_off_p50_at_most_1.2"}
+    assert set(targets) == {
+        "entries_p99_under_100ms_at_5000",
+        "p99_at_5000_within_2x_of_1000",
+        "case_read_trail_on_over_off_p50_at_most_1.2",
+    }
     assert all(isinstance(target["ok"], bool) for target in targets.values())
 
 

@@ -6,7 +6,6 @@ from tests.scenario import (
     ACK,
     APPROVE,
     CHARGED,
-    DECLINED,
     HOLD_1,
     HOLD_2,
     IDENTIFIED,
@@ -16,10 +15,17 @@ from tests.scenario import (
     Driver,
 )
 
-RETURN = {"decision": "return", "rationale": "Identify the supervisor again: the credential was not legible.",
-          "return_tasks": ["supervisor_identification"]}
-IMMUNE = {**SUBJECT, "authority": {**SUBJECT["authority"], "legal_basis": "judicial_warrant", "finding": "met"},
-          "necessary_and_proper": {**SUBJECT["necessary_and_proper"], "finding": "met"}, "finding": "immune"}
+RETURN = {
+    "decision": "return",
+    "rationale": "Identify the supervisor again: the credential was not legible.",
+    "return_tasks": ["supervisor_identification"],
+}
+IMMUNE = {
+    **SUBJECT,
+    "authority": {**SUBJECT["authority"], "legal_basis": "judicial_warrant", "finding": "met"},
+    "necessary_and_proper": {**SUBJECT["necessary_and_proper"], "finding": "met"},
+    "finding": "immune",
+}
 DECLINE = {"decision": "decline", "rationale": "The force used was within the warrant's scope.", "subjects": [IMMUNE]}
 
 
@@ -38,8 +44,14 @@ async def test_return_reopens_only_the_named_tasks(api, people):
 
     # The done tasks refuse a second submission; the reopened one takes it and review comes back.
     assert (await d.step(cid, "violation-report", "officer", VIOLATIONS)).status_code == 409
-    refused = {**IDENTIFIED, "outcome": "refused", "name": None, "badge": None, "agency": "ICE",
-               "notes": "The supervisor refused to show a credential, on camera."}
+    refused = {
+        **IDENTIFIED,
+        "outcome": "refused",
+        "name": None,
+        "badge": None,
+        "agency": "ICE",
+        "notes": "The supervisor refused to show a credential, on camera.",
+    }
     case = await d.ok(cid, "supervisor-identification", "officer", refused)
     assert case["stage"] == "legal_review"
     assert case["tasks"]["legal_review"]["status"] == "open"
@@ -127,8 +139,8 @@ async def test_closed_histories_replay_deterministically(api, people, dev_server
 
     from referrals.domain.case import workflow_id_for
     from referrals.temporal_client import data_converter
-    from tests.conftest import TEST_KEYS
     from referrals.workflows.incident import IncidentWorkflow
+    from tests.conftest import TEST_KEYS
 
     d = Driver(api, people)
     cid = (await d.new_case())["id"]
@@ -153,17 +165,22 @@ async def test_declined_charges_close_the_case_referred(api, people):
     assert case["prosecution"]["decisions"][0]["payload"]["reason"].startswith("Insufficient evidence")
     assert case["prosecution"]["outcome"] is None
     closed = next(e for e in (await d.settled(cid))["items"] if e["kind"] == "case_closed")
-    assert (closed["kind"], closed["data"]) == ("case_closed", {"disposition": "referred",
-                                                               "charging_decision": "declined"})
+    assert (closed["kind"], closed["data"]) == (
+        "case_closed",
+        {"disposition": "referred", "charging_decision": "declined"},
+    )
 
 
 async def test_further_investigation_reopens_the_named_tasks_then_a_new_review(api, people):
     d = Driver(api, people)
     cid = (await d.new_case())["id"]
     await d.refer_to_the_end(cid)
-    further = {"decision": "further_investigation", "decided_at": CHARGED["decided_at"],
-               "requested": "Identify the supervisor by name: the credential on camera is not legible.",
-               "return_tasks": ["supervisor_identification"]}
+    further = {
+        "decision": "further_investigation",
+        "decided_at": CHARGED["decided_at"],
+        "requested": "Identify the supervisor by name: the credential on camera is not legible.",
+        "return_tasks": ["supervisor_identification"],
+    }
     case = await d.ok(cid, "charging-decision", "liaison", further)
     assert case["stage"] == "investigation" and case["investigation_round"] == 2
     assert case["tasks"]["supervisor_identification"]["status"] == "open"
@@ -176,8 +193,7 @@ async def test_further_investigation_reopens_the_named_tasks_then_a_new_review(a
     case = await d.ok(cid, "referral-acknowledgement", "liaison", ACK)
     assert case["stage"] == "prosecution" and case["tasks"]["charging_decision"]["status"] == "open"
     case = await d.ok(cid, "charging-decision", "liaison", CHARGED)
-    assert [x["payload"]["decision"] for x in case["prosecution"]["decisions"]] == ["further_investigation",
-                                                                                    "charged"]
+    assert [x["payload"]["decision"] for x in case["prosecution"]["decisions"]] == ["further_investigation", "charged"]
     assert [r["payload"]["decision"] for r in case["legal_reviews"]] == ["refer", "refer"]
 
 
@@ -186,8 +202,12 @@ async def test_a_grand_jury_keeps_the_decision_open_until_its_date_has_passed(ap
     cid = (await d.new_case())["id"]
     await d.refer_to_the_end(cid)
     sits = date.today() + timedelta(days=20)
-    case = await d.ok(cid, "charging-decision", "liaison", {"decision": "grand_jury", "decided_at": CHARGED["decided_at"],
-                                                           "grand_jury_date": sits.isoformat()})
+    case = await d.ok(
+        cid,
+        "charging-decision",
+        "liaison",
+        {"decision": "grand_jury", "decided_at": CHARGED["decided_at"], "grand_jury_date": sits.isoformat()},
+    )
     task = case["tasks"]["charging_decision"]
     assert task["status"] == "open" and task["escalation_level"] == 0
     assert task["due_at"][:10] == (sits + timedelta(days=31)).isoformat()  # 30 days after the day it sits

@@ -11,7 +11,7 @@ from referrals.activities.case_store import CaseStore
 from referrals.config import ROOT
 from referrals.domain.case import IncidentInput, PersonRef, new_case, workflow_id_for
 from referrals.domain.enums import Role, Stage
-from referrals.domain.events import CaseEvent, EventKind, PersistEvents, Persisted
+from referrals.domain.events import CaseEvent, EventKind, Persisted, PersistEvents
 from referrals.domain.messages import Actor, IncidentFiling
 from referrals.domain.policy import load_policy
 from referrals.store.tables import CaseEventRow, Incident, Person, Recording
@@ -20,8 +20,9 @@ from tests.scenario import FILING
 
 def change(state, seq: int, kind: EventKind) -> PersistEvents:
     state.event_seq = seq
-    event = CaseEvent(seq=seq, kind=kind, actor=PersonRef(id="u1", name="P.O. Ana Ruiz"), at=datetime.now(UTC),
-                      data={"seq": seq})
+    event = CaseEvent(
+        seq=seq, kind=kind, actor=PersonRef(id="u1", name="P.O. Ana Ruiz"), at=datetime.now(UTC), data={"seq": seq}
+    )
     return PersistEvents(workflow_id=workflow_id_for(state.case_id), state=state.model_copy(deep=True), events=[event])
 
 
@@ -32,9 +33,14 @@ async def count(sessions, table, case_id) -> int:
 
 async def test_a_retried_persist_stores_one_event_and_one_read_model(sessions):
     actor = Actor(user_id="u1", name="P.O. Ana Ruiz", roles=[Role.OFFICER])
-    inp = IncidentInput(case_id=str(uuid.uuid4()), case_number=f"T-{uuid.uuid4().hex[:8]}", filed_by=actor,
-                        filing=IncidentFiling.model_validate(FILING), policy=load_policy(ROOT / "policy/chicago.toml"),
-                        request_hash="h")
+    inp = IncidentInput(
+        case_id=str(uuid.uuid4()),
+        case_number=f"T-{uuid.uuid4().hex[:8]}",
+        filed_by=actor,
+        filing=IncidentFiling.model_validate(FILING),
+        policy=load_policy(ROOT / "policy/chicago.toml"),
+        request_hash="h",
+    )
     state = new_case(inp, datetime.now(UTC))
     store = CaseStore(sessions)
     activity = ActivityEnvironment()

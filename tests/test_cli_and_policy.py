@@ -15,13 +15,26 @@ from referrals.domain.policy import PolicyError, load_policy
 
 def referrals(database_url: str, *args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "DATABASE_URL": database_url, "REFERRALS_ENV": "test"}
-    return subprocess.run([sys.executable, "-m", "referrals.cli", *args], cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "referrals.cli", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
 
 
 async def test_users_add_prints_id_and_a_working_token(api, database_url):
-    done = referrals(database_url, "users", "add", "--name", "Lt. Park", "--email", "park@test.invalid",
-                     "--role", "command", "--role", "auditor", "--json")
+    done = referrals(
+        database_url,
+        "users",
+        "add",
+        "--name",
+        "Lt. Park",
+        "--email",
+        "park@test.invalid",
+        "--role",
+        "command",
+        "--role",
+        "auditor",
+        "--json",
+    )
     assert done.returncode == 0, done.stderr
     created = json.loads(done.stdout.strip().splitlines()[-1])
     assert set(created) == {"id", "token"}
@@ -76,7 +89,9 @@ def test_the_worker_will_not_start_on_a_malformed_policy(tmp_path, database_url)
     path = tmp_path / "policy.toml"
     path.write_text((ROOT / "policy" / "chicago.toml").read_text().replace('due = "P3D"', 'due = "three days"', 1))
     env = {**os.environ, "DATABASE_URL": database_url, "REFERRALS_POLICY_FILE": str(path), "REFERRALS_ENV": "test"}
-    done = subprocess.run([sys.executable, "-m", "referrals.worker"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "referrals.worker"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
     assert done.returncode != 0
     assert "tasks.supervisor_identification.due" in done.stderr
 
@@ -87,8 +102,14 @@ def test_the_worker_says_where_it_cannot_serve_metrics(database_url):
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         for bind in ("nonsense", f"127.0.0.1:{taken.getsockname()[1]}"):
-            done = subprocess.run([sys.executable, "-m", "referrals.worker"], cwd=ROOT, capture_output=True, text=True, timeout=60,
-                                  env={**env, "REFERRALS_WORKER_METRICS_BIND": bind})
+            done = subprocess.run(
+                [sys.executable, "-m", "referrals.worker"],
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                timeout=60,
+                env={**env, "REFERRALS_WORKER_METRICS_BIND": bind},
+            )
             assert done.returncode != 0
             assert f"REFERRALS_WORKER_METRICS_BIND='{bind}'" in done.stderr and "Traceback" not in done.stderr
 
@@ -96,19 +117,39 @@ def test_the_worker_says_where_it_cannot_serve_metrics(database_url):
 def test_production_refuses_to_start_without_encryption_or_actor_keys(database_url):
     env = {k: v for k, v in os.environ.items() if not k.startswith("REFERRALS_")}
     env.update(DATABASE_URL=database_url, REFERRALS_ENV="production")
-    done = subprocess.run([sys.executable, "-m", "referrals.worker"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "referrals.worker"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
     assert done.returncode != 0
     assert "REFERRALS_ENCRYPTION_KEYS is required in production" in done.stderr
     assert "Traceback" not in done.stderr
     good = "k1:" + base64.b64encode(os.urandom(32)).decode()
-    unsigned = subprocess.run([sys.executable, "-m", "referrals.worker"], cwd=ROOT, capture_output=True, text=True, timeout=60,
-                              env={**env, "REFERRALS_ENCRYPTION_KEYS": good})
+    unsigned = subprocess.run(
+        [sys.executable, "-m", "referrals.worker"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**env, "REFERRALS_ENCRYPTION_KEYS": good},
+    )
     assert unsigned.returncode != 0 and "REFERRALS_ACTOR_KEYS is required in production" in unsigned.stderr
-    bad = subprocess.run([sys.executable, "-m", "referrals.worker"], cwd=ROOT, capture_output=True, text=True, timeout=60,
-                         env={**env, "REFERRALS_ENCRYPTION_KEYS": "k1:short", "REFERRALS_ACTOR_KEYS": good})
+    bad = subprocess.run(
+        [sys.executable, "-m", "referrals.worker"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**env, "REFERRALS_ENCRYPTION_KEYS": "k1:short", "REFERRALS_ACTOR_KEYS": good},
+    )
     assert bad.returncode != 0 and "REFERRALS_ENCRYPTION_KEYS: 'k1' is not 'id:<32 bytes, base64>'" in bad.stderr
-    bad = subprocess.run([sys.executable, "-m", "referrals.worker"], cwd=ROOT, capture_output=True, text=True, timeout=60,
-                         env={**env, "REFERRALS_ENCRYPTION_KEYS": good, "REFERRALS_ACTOR_KEYS": "a1:short"})
+    bad = subprocess.run(
+        [sys.executable, "-m", "referrals.worker"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**env, "REFERRALS_ENCRYPTION_KEYS": good, "REFERRALS_ACTOR_KEYS": "a1:short"},
+    )
     assert bad.returncode != 0 and "REFERRALS_ACTOR_KEYS: 'a1' is not 'id:<32 bytes, base64>'" in bad.stderr
 
 

@@ -36,8 +36,11 @@ def shipped_command() -> list[str]:
 
 def environment(settings: Settings) -> dict[str, str]:
     """The settings as the process's environment, as a deployment passes them."""
-    env = {name: value for name, value in os.environ.items()
-           if not name.startswith("REFERRALS_") and name not in ("DATABASE_URL", "FORWARDED_ALLOW_IPS")}
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith("REFERRALS_") and name not in ("DATABASE_URL", "FORWARDED_ALLOW_IPS")
+    }
     for name in Settings.model_fields:
         value = getattr(settings, name)
         if value is None:
@@ -58,8 +61,14 @@ def api_process(settings: Settings, log: Path):
     command[command.index("--port") + 1] = str(port)
     url = f"http://127.0.0.1:{port}"
     with log.open("wb") as out:
-        proc = subprocess.Popen(command, cwd=ROOT, env=environment(settings.model_copy(update={"public_url": url})),
-                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=environment(settings.model_copy(update={"public_url": url})),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -83,15 +92,26 @@ def api_process(settings: Settings, log: Path):
 
 async def listing_clients(sessions, since: datetime, user_id: str) -> list[str]:
     async with sessions() as s:
-        return list((await s.exec(select(AccessEntryRow.client).where(
-            AccessEntryRow.at >= since, AccessEntryRow.action == "list_cases", AccessEntryRow.user_id == user_id)
-            .order_by(AccessEntryRow.seq))).all())
+        return list(
+            (
+                await s.exec(
+                    select(AccessEntryRow.client)
+                    .where(
+                        AccessEntryRow.at >= since,
+                        AccessEntryRow.action == "list_cases",
+                        AccessEntryRow.user_id == user_id,
+                    )
+                    .order_by(AccessEntryRow.seq)
+                )
+            ).all()
+        )
 
 
 async def failures_for(sessions, *keys: str) -> dict[str, int]:
     async with sessions() as s:
-        rows = (await s.exec(select(AuthFailure.key).where(AuthFailure.kind == "client",
-                                                          AuthFailure.key.in_(keys)))).all()
+        rows = (
+            await s.exec(select(AuthFailure.key).where(AuthFailure.kind == "client", AuthFailure.key.in_(keys)))
+        ).all()
     return {key: rows.count(key) for key in keys if key in rows}
 
 
@@ -100,8 +120,9 @@ def test_compose_runs_the_api_as_the_dockerfile_does():
     assert compose["services"]["api"]["command"] == shipped_command()
 
 
-async def test_a_forwarded_address_only_claimed_from_loopback_is_not_believed(settings, worker, people, sessions,
-                                                                              tmp_path):
+async def test_a_forwarded_address_only_claimed_from_loopback_is_not_believed(
+    settings, worker, people, sessions, tmp_path
+):
     limited = settings.model_copy(update={"auth_failures_per_minute": 3})
     async with sessions() as s:  # this test's own count for loopback, whatever the suite did from it before
         await s.exec(delete(AuthFailure).where(AuthFailure.kind == "client", AuthFailure.key == "127.0.0.1"))
@@ -110,12 +131,18 @@ async def test_a_forwarded_address_only_claimed_from_loopback_is_not_believed(se
     claims = [f"203.0.113.{n}" for n in (77, 78, 79, 80)]
     with api_process(limited, tmp_path / "api.log") as url:
         async with httpx.AsyncClient(base_url=url) as client:
-            listed = await client.get("/incidents", params={"district": "010"},
-                                      headers={"X-Forwarded-For": CLAIMED, **people.headers("auditor")})
+            listed = await client.get(
+                "/incidents",
+                params={"district": "010"},
+                headers={"X-Forwarded-For": CLAIMED, **people.headers("auditor")},
+            )
             assert listed.status_code == 200
-            statuses = [(await client.get("/users/me", headers={"X-Forwarded-For": claim,
-                                                                 "Authorization": "Bearer guessed"})).status_code
-                        for claim in claims]
+            statuses = [
+                (
+                    await client.get("/users/me", headers={"X-Forwarded-For": claim, "Authorization": "Bearer guessed"})
+                ).status_code
+                for claim in claims
+            ]
             # A new claimed address each time, and still one count: loopback's.
             assert statuses == [401, 401, 401, 429]
             valid = await client.get("/users/me", headers={"X-Forwarded-For": claims[-1], **people.headers("auditor")})
@@ -130,18 +157,23 @@ async def test_loopback_listed_as_a_trusted_proxy_is_believed(settings, worker, 
     since = datetime.now(UTC)
     with api_process(behind, tmp_path / "api.log") as url:
         async with httpx.AsyncClient(base_url=url) as client:
-            listed = await client.get("/incidents", params={"district": "010"},
-                                      headers={"X-Forwarded-For": claimed, **people.headers("auditor")})
+            listed = await client.get(
+                "/incidents",
+                params={"district": "010"},
+                headers={"X-Forwarded-For": claimed, **people.headers("auditor")},
+            )
             assert listed.status_code == 200
-            refused = await client.get("/users/me", headers={"X-Forwarded-For": claimed,
-                                                             "Authorization": "Bearer guessed"})
+            refused = await client.get(
+                "/users/me", headers={"X-Forwarded-For": claimed, "Authorization": "Bearer guessed"}
+            )
             assert refused.status_code == 401
     assert await listing_clients(sessions, since, people.ids["auditor"]) == [claimed]
     assert await failures_for(sessions, claimed) == {claimed: 1}
 
 
-async def test_started_with_uvicorns_defaults_the_claim_is_still_not_believed(settings, worker, people, sessions,
-                                                                             monkeypatch):
+async def test_started_with_uvicorns_defaults_the_claim_is_still_not_believed(
+    settings, worker, people, sessions, monkeypatch
+):
     """uvicorn by default puts a loopback request's X-Forwarded-For in the peer's place; the real peer is lost, so
     the address is `unknown`, and the log says once how to start the API."""
     monkeypatch.setattr(client_address, "_warned", False)
@@ -150,8 +182,11 @@ async def test_started_with_uvicorns_defaults_the_claim_is_still_not_believed(se
         async with httpx.AsyncClient(base_url=url) as client:
             with capture_logs() as logged:
                 for _ in range(2):
-                    listed = await client.get("/incidents", params={"district": "010"},
-                                              headers={"X-Forwarded-For": CLAIMED, **people.headers("auditor")})
+                    listed = await client.get(
+                        "/incidents",
+                        params={"district": "010"},
+                        headers={"X-Forwarded-For": CLAIMED, **people.headers("auditor")},
+                    )
                     assert listed.status_code == 200
             plain = await client.get("/incidents", params={"district": "010"}, headers=people.headers("auditor"))
             assert plain.status_code == 200

@@ -130,8 +130,12 @@ def setting_env_names() -> list[tuple[str, ...]]:
 
 
 def compose_variables() -> set[str]:
-    return {m["braced"] or m["bare"] for text in strings(raw_compose()) for m in _VARIABLE.finditer(text)
-            if m["braced"] or m["bare"]}
+    return {
+        m["braced"] or m["bare"]
+        for text in strings(raw_compose())
+        for m in _VARIABLE.finditer(text)
+        if m["braced"] or m["bare"]
+    }
 
 
 def published(service: dict) -> dict[int, tuple[str, int]]:
@@ -154,8 +158,10 @@ def settings_from(environ: dict[str, str], monkeypatch) -> Settings:
 
 def test_the_compose_file_follows_the_compose_specification():
     schema = json.loads((SHARED_SCHEMA if SHARED_SCHEMA.exists() else VENDORED_SCHEMA).read_text())
-    errors = [f"{'/'.join(map(str, e.instance_path))}: {e.message}"
-              for e in jsonschema_rs.validator_for(schema).iter_errors(compose())]
+    errors = [
+        f"{'/'.join(map(str, e.instance_path))}: {e.message}"
+        for e in jsonschema_rs.validator_for(schema).iter_errors(compose())
+    ]
     assert errors == []
 
 
@@ -176,8 +182,9 @@ def test_compose_refuses_to_run_without_each_secret(secret):
 
 
 def test_only_the_secrets_are_required_and_they_have_no_default():
-    required = {m["braced"] for text in strings(raw_compose()) for m in _VARIABLE.finditer(text)
-                if m["op"] in (":?", "?")}
+    required = {
+        m["braced"] for text in strings(raw_compose()) for m in _VARIABLE.finditer(text) if m["op"] in (":?", "?")
+    }
     assert required == set(SECRETS)
     active, _ = env_example()
     assert {name for name, value in active.items() if not value} == set(SECRETS)
@@ -235,7 +242,9 @@ def test_the_settings_are_valid_in_production_and_point_at_this_stack(service, m
     minio = services["minio"]
     assert (storage.hostname, storage.port) == ("minio", 9000) and "/data" in minio["command"]
     assert (settings.evidence_s3_access_key, settings.evidence_s3_secret_key.get_secret_value()) == (
-        minio["environment"]["MINIO_ROOT_USER"], minio["environment"]["MINIO_ROOT_PASSWORD"])
+        minio["environment"]["MINIO_ROOT_USER"],
+        minio["environment"]["MINIO_ROOT_PASSWORD"],
+    )
 
 
 def test_the_browser_reaches_the_desk_the_api_and_the_ui_through_one_door():
@@ -298,8 +307,10 @@ def test_images_are_pinned():
 def test_the_start_order():
     services = raw_compose()["services"]
     completed, healthy = "service_completed_successfully", "service_healthy"
-    assert {name: {dep: spec["condition"] for dep, spec in service.get("depends_on", {}).items()}
-            for name, service in services.items()} == {
+    assert {
+        name: {dep: spec["condition"] for dep, spec in service.get("depends_on", {}).items()}
+        for name, service in services.items()
+    } == {
         "postgres": {},
         "temporal-schema": {"postgres": healthy},
         "temporal": {"temporal-schema": completed},
@@ -327,14 +338,19 @@ def test_temporal_runs_on_the_stacks_postgresql():
     password = services["postgres"]["environment"]["POSTGRES_PASSWORD"]
     temporal = services["temporal"]["environment"]
     assert (temporal["DB"], temporal["POSTGRES_SEEDS"], temporal["POSTGRES_USER"], temporal["POSTGRES_PWD"]) == (
-        "postgres12", "postgres", "postgres", password)
+        "postgres12",
+        "postgres",
+        "postgres",
+        password,
+    )
     assert services["temporal-schema"]["environment"]["SQL_PASSWORD"] == password
     # The server's default databases, created on a new volume and brought to the current schema by the job.
     assert {"referrals", "temporal", "temporal_visibility"} <= set(re.findall(r"CREATE DATABASE (\w+)", init))
     job = services["temporal-schema"]["command"][0]
     assert "--plugin postgres12 --ep postgres -p 5432" in job
     assert set(re.findall(r"--db (\w+) (setup-schema|update-schema)", job)) == {
-        (db, step) for db in ("temporal", "temporal_visibility") for step in ("setup-schema", "update-schema")}
+        (db, step) for db in ("temporal", "temporal_visibility") for step in ("setup-schema", "update-schema")
+    }
 
 
 def test_the_setup_job_registers_exactly_the_workflows_search_attributes():
@@ -372,7 +388,10 @@ def test_the_image_is_multi_stage_non_root_and_without_dev_dependencies():
 
 
 def test_the_build_context_leaves_out_secrets_and_local_state_but_not_what_the_app_reads():
-    ignored = {line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines()
-               if line.strip() and not line.startswith("#")}
+    ignored = {
+        line.strip()
+        for line in (ROOT / ".dockerignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    }
     assert {".env", ".venv", "var", "tests", ".git"} <= ignored
     assert not {"alembic.ini", "policy", "templates", "referrals", "referrals/store", "referrals/config.py"} & ignored

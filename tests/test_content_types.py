@@ -24,7 +24,7 @@ ACCEPTED = "accepted: JPEG, PNG, HEIC, PDF, MP4, QuickTime, MP3, WAV, M4A, DOCX,
 def sniff(data: bytes, chunk_size: int):
     sniffer = Sniffer()
     for at in range(0, len(data), chunk_size):
-        sniffer.feed(data[at:at + chunk_size])
+        sniffer.feed(data[at : at + chunk_size])
     return sniffer.result()
 
 
@@ -40,23 +40,30 @@ def jpeg(width: int = 16, height: int = 8) -> bytes:
     blocks = -(-width // 8) * -(-height // 8)
     bits = "00" * blocks  # per 8x8 block: DC difference category 0 ('0'), then end of block ('0')
     bits += "1" * (-len(bits) % 8)  # pad the last byte with 1s
-    return (b"\xff\xd8"
-            + _jpeg_segment(0xE0, b"JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00")
-            + _jpeg_segment(0xDB, b"\x00" + b"\x01" * 64)
-            + _jpeg_segment(0xC0, struct.pack(">BHHB", 8, height, width, 1) + b"\x01\x11\x00")
-            + _jpeg_segment(0xC4, b"\x00" + bytes([1] + [0] * 15) + b"\x00")
-            + _jpeg_segment(0xC4, b"\x10" + bytes([1] + [0] * 15) + b"\x00")
-            + _jpeg_segment(0xDA, b"\x01\x01\x00\x00\x3f\x00")
-            + int(bits, 2).to_bytes(len(bits) // 8, "big")
-            + b"\xff\xd9")
+    return (
+        b"\xff\xd8"
+        + _jpeg_segment(0xE0, b"JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00")
+        + _jpeg_segment(0xDB, b"\x00" + b"\x01" * 64)
+        + _jpeg_segment(0xC0, struct.pack(">BHHB", 8, height, width, 1) + b"\x01\x11\x00")
+        + _jpeg_segment(0xC4, b"\x00" + bytes([1] + [0] * 15) + b"\x00")
+        + _jpeg_segment(0xC4, b"\x10" + bytes([1] + [0] * 15) + b"\x00")
+        + _jpeg_segment(0xDA, b"\x01\x01\x00\x00\x3f\x00")
+        + int(bits, 2).to_bytes(len(bits) // 8, "big")
+        + b"\xff\xd9"
+    )
 
 
 def png(width: int = 3, height: int = 2) -> bytes:
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
     rows = b"".join(b"\x00" + bytes([200, 30, 30]) * width for _ in range(height))  # filter 0, red pixels
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
 
 
 def word_document() -> bytes:
@@ -88,8 +95,11 @@ def zip_of(*names: str, many: int = 0) -> bytes:
 
 
 def pdf() -> bytes:
-    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-               b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] >>"]
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] >>",
+    ]
     out, offsets = bytearray(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n"), []
     for number, body in enumerate(objects, 1):
         offsets.append(len(out))
@@ -140,8 +150,10 @@ def tar() -> bytes:
     return out.getvalue()
 
 
-TEXT = ("Déclaration de l'agent : la voiture a quitté la scène à 21 h 40. Señora Núñez vit tout; "
-        "Straße, café, naïve, 2 €, 🚓.\r\n\tPage two follows.\f\n") * 5000
+TEXT = (
+    "Déclaration de l'agent : la voiture a quitté la scène à 21 h 40. Señora Núñez vit tout; "
+    "Straße, café, naïve, 2 €, 🚓.\r\n\tPage two follows.\f\n"
+) * 5000
 
 ACCEPTED_SAMPLES = {
     "jpeg": (jpeg(), "image/jpeg"),
@@ -150,7 +162,9 @@ ACCEPTED_SAMPLES = {
     "docx": (word_document(), DOCX),
     "docx bigger than head and tail": (padded_word_document(), DOCX),
     "docx whose central directory is past the tail": (
-        zip_of("[Content_Types].xml", "_rels/.rels", "word/document.xml", many=2400), DOCX),
+        zip_of("[Content_Types].xml", "_rels/.rels", "word/document.xml", many=2400),
+        DOCX,
+    ),
     "wav": (wav(), "audio/wav"),
     "mp4": (iso_media(b"isom", b"isom", b"iso2", b"avc1", b"mp41"), "video/mp4"),
     "mp4 of an unlisted major brand": (iso_media(b"XYZW", b"XYZW", b"mp42", b"iso2"), "video/mp4"),
@@ -170,8 +184,10 @@ REFUSED_SAMPLES = {
     "zip": (zip_of("notes.txt", "photos/1.jpg"), "ZIP archive"),
     "xlsx-like zip": (zip_of("[Content_Types].xml", "_rels/.rels", "xl/workbook.xml"), "ZIP archive"),
     "zip past the tail without word/document.xml": (zip_of("[Content_Types].xml", many=2400), "ZIP archive"),
-    "macro-enabled word": (zip_of("[Content_Types].xml", "word/document.xml", "word/vbaProject.bin"),
-                           "macro-enabled Word document (DOCM)"),
+    "macro-enabled word": (
+        zip_of("[Content_Types].xml", "word/document.xml", "word/vbaProject.bin"),
+        "macro-enabled Word document (DOCM)",
+    ),
     "gzip": (gzip.compress(TEXT.encode()), "gzip archive"),
     "bzip2": (bz2.compress(TEXT.encode()), "bzip2 archive"),
     "xz": (lzma.compress(TEXT.encode()), "xz archive"),
@@ -191,7 +207,7 @@ REFUSED_SAMPLES = {
     "random bytes": (random.Random(1).randbytes(300_000), "unrecognised binary data"),
     "mpeg frame header with no frame after it": (b"\xff\xfb\x90\x64" + b"\x01" * 2000, "unrecognised binary data"),
     "text with a nul past head and tail": (TEXT.encode() + b"\x00" + TEXT.encode(), "unrecognised binary data"),
-    "text with an escape": ("plain\x1b[31m red".encode(), "unrecognised binary data"),
+    "text with an escape": (b"plain\x1b[31m red", "unrecognised binary data"),
     "latin-1 text": ("café au lait".encode("latin-1"), "unrecognised binary data"),
     "text ending mid character": ("café".encode()[:-1], "unrecognised binary data"),
 }
@@ -222,7 +238,7 @@ def test_samples_are_as_big_as_the_brief_needs():
     assert len(ACCEPTED_SAMPLES["docx bigger than head and tail"][0]) > HEAD + TAIL
     past_tail = ACCEPTED_SAMPLES["docx whose central directory is past the tail"][0]
     end_of_directory = past_tail.rfind(b"PK\x05\x06")
-    assert int.from_bytes(past_tail[end_of_directory + 12:end_of_directory + 16], "little") > TAIL
+    assert int.from_bytes(past_tail[end_of_directory + 12 : end_of_directory + 16], "little") > TAIL
     assert past_tail.find(b"word/document.xml") < HEAD  # so the names in the local headers decide
     text_with_nul = REFUSED_SAMPLES["text with a nul past head and tail"][0]
     assert HEAD + TAIL < text_with_nul.index(b"\x00") < len(text_with_nul) - TAIL
@@ -233,10 +249,14 @@ def test_refusals_say_what_the_file_is_and_what_is_accepted():
     assert sniff(REFUSED_SAMPLES["elf"][0], 7).refusal == f"an ELF executable is not accepted as evidence; {ACCEPTED}"
     assert sniff(REFUSED_SAMPLES["zip"][0], 7).refusal == f"a ZIP archive is not accepted as evidence; {ACCEPTED}"
     assert sniff(b"", 7).refusal == "an empty file is not evidence"
-    assert (sniff(REFUSED_SAMPLES["ole"][0], 7).refusal
-            == "an old Office or installer file is not accepted as evidence; save it as DOCX or PDF")
-    assert (sniff(REFUSED_SAMPLES["random bytes"][0], 4096).refusal
-            == f"unrecognised binary data is not accepted as evidence; {ACCEPTED}")
+    assert (
+        sniff(REFUSED_SAMPLES["ole"][0], 7).refusal
+        == "an old Office or installer file is not accepted as evidence; save it as DOCX or PDF"
+    )
+    assert (
+        sniff(REFUSED_SAMPLES["random bytes"][0], 4096).refusal
+        == f"unrecognised binary data is not accepted as evidence; {ACCEPTED}"
+    )
 
 
 def test_labels_of_accepted_files():
@@ -247,9 +267,17 @@ def test_labels_of_accepted_files():
 
 def test_allowed_is_exactly_the_list():
     assert ALLOWED == {
-        "image/jpeg": "JPEG", "image/png": "PNG", "image/heic": "HEIC", "application/pdf": "PDF",
-        "video/mp4": "MP4", "video/quicktime": "QuickTime", "audio/mpeg": "MP3", "audio/wav": "WAV",
-        "audio/mp4": "M4A", DOCX: "DOCX", "text/plain": "plain text",
+        "image/jpeg": "JPEG",
+        "image/png": "PNG",
+        "image/heic": "HEIC",
+        "application/pdf": "PDF",
+        "video/mp4": "MP4",
+        "video/quicktime": "QuickTime",
+        "audio/mpeg": "MP3",
+        "audio/wav": "WAV",
+        "audio/mp4": "M4A",
+        DOCX: "DOCX",
+        "text/plain": "plain text",
     }
     assert DOCX == "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
@@ -289,8 +317,8 @@ def test_a_download_is_named_for_what_its_bytes_are():
 
 def test_memory_stays_bounded():
     sniffer = Sniffer()
-    megabyte = (TEXT * 2).encode()[:1024 * 1024]
-    megabyte = megabyte[:len(megabyte.decode("utf-8", "ignore").encode())]  # whole characters only
+    megabyte = (TEXT * 2).encode()[: 1024 * 1024]
+    megabyte = megabyte[: len(megabyte.decode("utf-8", "ignore").encode())]  # whole characters only
     for _ in range(20):
         sniffer.feed(megabyte)
         retained = sum(len(value) for value in vars(sniffer).values() if isinstance(value, (bytes, bytearray)))
@@ -314,12 +342,15 @@ def _track(handler: bytes) -> bytes:
     return box(b"trak", box(b"mdia", box(b"hdlr", bytes(8) + handler + bytes(12) + b"track\x00")))
 
 
-@pytest.mark.parametrize(("tracks", "where", "expected"), [
-    ([b"soun"], "end", "audio/mp4"),  # an Android recorder's .m4a: brand isom, one sound track, moov at the end
-    ([b"soun"], "start", "audio/mp4"),  # the same, "fast start" (moov before mdat)
-    ([b"vide", b"soun"], "end", "video/mp4"),  # a video with its sound
-    ([], "end", "video/mp4"),  # no track to be seen: the brand decides
-])
+@pytest.mark.parametrize(
+    ("tracks", "where", "expected"),
+    [
+        ([b"soun"], "end", "audio/mp4"),  # an Android recorder's .m4a: brand isom, one sound track, moov at the end
+        ([b"soun"], "start", "audio/mp4"),  # the same, "fast start" (moov before mdat)
+        ([b"vide", b"soun"], "end", "video/mp4"),  # a video with its sound
+        ([], "end", "video/mp4"),  # no track to be seen: the brand decides
+    ],
+)
 def test_an_mp4_with_only_sound_tracks_is_audio(tracks, where, expected):
     ftyp = box(b"ftyp", b"isom" + struct.pack(">I", 0x200) + b"isomiso2mp41")
     moov = box(b"moov", b"".join(_track(t) for t in tracks))
@@ -327,6 +358,6 @@ def test_an_mp4_with_only_sound_tracks_is_audio(tracks, where, expected):
     data = ftyp + (moov + mdat if where == "start" else mdat + moov)
     sniffer = Sniffer()
     for at in range(0, len(data), 4096):
-        sniffer.feed(data[at:at + 4096])
+        sniffer.feed(data[at : at + 4096])
     assert sniffer.result().content_type == expected
     assert (contradiction("audio", expected) is None) is (expected == "audio/mp4")

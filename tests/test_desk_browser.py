@@ -64,6 +64,7 @@ def chicago(when: datetime) -> str:
 
 def load_policy_zone():
     from referrals.config import ROOT
+
     return load_policy(ROOT / "policy" / "chicago.toml").zone
 
 
@@ -171,29 +172,36 @@ async def test_the_chicago_scenario_through_the_desk(settings, worker, people, s
         await form.locator('[name="federal_evidence[0].records[0].description"]').fill("The agents' body cameras")
         await form.locator('[name="federal_evidence[0].records[0].relevance"]').fill("The blow, from their side.")
         async with sessions() as s:
-            events_before = len((await s.exec(select(CaseEventRow).where(
-                CaseEventRow.case_id == case_path.rsplit("/", 1)[1]))).all())
+            events_before = len(
+                (await s.exec(select(CaseEventRow).where(CaseEventRow.case_id == case_path.rsplit("/", 1)[1]))).all()
+            )
         await form.get_by_role("button").last.click()
         await reviewer.wait_for_load_state()
         refused = reviewer.locator("#form-legal_review .error")
         assert "the overall finding is 'not_immune'" in await refused.first.inner_text()
         await desk.look(reviewer, "reviewer-refused")
         async with sessions() as s:
-            events_after = len((await s.exec(select(CaseEventRow).where(
-                CaseEventRow.case_id == case_path.rsplit("/", 1)[1]))).all())
+            events_after = len(
+                (await s.exec(select(CaseEventRow).where(CaseEventRow.case_id == case_path.rsplit("/", 1)[1]))).all()
+            )
         assert events_after == events_before  # the refusal changed nothing
         form = reviewer.locator("#form-legal_review")
         assert await form.locator('[name="rationale"]').input_value() == "The force was gratuitous."
-        assert await form.locator(f'[name="{subject}.charges[0].elements[1].facts"]').input_value() == \
-            "Abrasions to both palms."
+        assert (
+            await form.locator(f'[name="{subject}.charges[0].elements[1].facts"]').input_value()
+            == "Abrasions to both palms."
+        )
         await form.locator(f'[name="{subject}.finding"]').select_option("not_immune")
         await submit(reviewer, "legal_review", "Legal review recorded")
 
         # Command approves; the liaison records the prosecutor's acknowledgement.
         commander = await desk.sign_in(people.tokens["commander"])
         # (My work lists the case twice for command: its approval, and the Touhy answer command may record too.)
-        await commander.get_by_role("row", name=re.compile("Command approval")).get_by_role(
-            "link", name=case_number).click()
+        await (
+            commander.get_by_role("row", name=re.compile("Command approval"))
+            .get_by_role("link", name=case_number)
+            .click()
+        )
         form = commander.locator("#form-command_approval")
         await form.locator('[name="decision"]').select_option("approve")
         await form.locator('[name="note"]').fill("Approved for referral to the CCSAO.")
@@ -202,8 +210,11 @@ async def test_the_chicago_scenario_through_the_desk(settings, worker, people, s
 
         liaison = await desk.sign_in(people.tokens["liaison"])
         await desk.look(liaison, "liaison-my-work")
-        await liaison.get_by_role("row", name=re.compile("Referral acknowledgement")).get_by_role(
-            "link", name=case_number).click()
+        await (
+            liaison.get_by_role("row", name=re.compile("Referral acknowledgement"))
+            .get_by_role("link", name=case_number)
+            .click()
+        )
         form = liaison.locator("#form-referral_acknowledgement")
         await form.locator('[name="prosecutor_case_number"]').fill("26-FR-0193")
         await form.locator('[name="received_by"]').fill("ASA M. Lee")
@@ -225,7 +236,9 @@ async def test_the_chicago_scenario_through_the_desk(settings, worker, people, s
         await form.locator('[name="decided_at"]').fill(chicago(datetime.now(UTC) - timedelta(days=3)))
         await form.locator('[name="court_case_number"]').fill("26-CR-01234")
         await form.locator(f'[name="charges[0].statutes"][value="{STATUTE}"]').check()
-        await form.locator('[name="arraignment_date"]').fill((datetime.now(UTC) - timedelta(days=1)).strftime("%Y-%m-%d"))
+        await form.locator('[name="arraignment_date"]').fill(
+            (datetime.now(UTC) - timedelta(days=1)).strftime("%Y-%m-%d")
+        )
         await submit(liaison, "charging_decision", "Charging decision recorded")
         assert "days left" in await liaison.locator("#removal-window").inner_text()
         await desk.look(liaison, "liaison-removal-window")
@@ -257,8 +270,10 @@ async def test_the_chicago_scenario_through_the_desk(settings, worker, people, s
         async with liaison.expect_download() as download:
             await liaison.get_by_role("link", name=re.compile("referral.packet", re.I)).first.click()
         assert (await download.value).suggested_filename.endswith(".docx")
-        assert "26-FR-0193" in await liaison.locator("#h-decisions ~ *").first.inner_text() or \
-            "26-FR-0193" in await liaison.content()
+        assert (
+            "26-FR-0193" in await liaison.locator("#h-decisions ~ *").first.inner_text()
+            or "26-FR-0193" in await liaison.content()
+        )
 
         auditor = await desk.sign_in(people.tokens["auditor"])
         await auditor.get_by_role("navigation").get_by_role("link", name="Dashboard").click()
@@ -374,8 +389,13 @@ async def test_evidence_photos_and_videos_through_the_desk_in_the_browser(settin
         officer.on("response", lambda r: served.append((r.url, r.status, r.request.headers.get("range"))))
         await officer.goto(case_path)
 
-        await add(officer, "photo", "injury to the left palm", {"name": "palm.jpg", "mimeType": "image/jpeg",
-                                                               "buffer": WINDOWS_EXE}, "P1")
+        await add(
+            officer,
+            "photo",
+            "injury to the left palm",
+            {"name": "palm.jpg", "mimeType": "image/jpeg", "buffer": WINDOWS_EXE},
+            "P1",
+        )
         await desk.look(officer, "officer-evidence-form")
         await officer.get_by_role("button", name="Add the evidence item").click()
         refused = officer.locator("#f-evidence-file-error")
@@ -386,13 +406,15 @@ async def test_evidence_photos_and_videos_through_the_desk_in_the_browser(settin
         assert await form.get_by_label("Description").input_value() == "injury to the left palm"
         await desk.look(officer, "officer-evidence-refused")
         await form.get_by_label("File", exact=True).set_input_files(
-            {"name": "palm.jpg", "mimeType": "image/jpeg", "buffer": photo})
+            {"name": "palm.jpg", "mimeType": "image/jpeg", "buffer": photo}
+        )
         await officer.get_by_role("button", name="Add the evidence item").click()
         await officer.wait_for_url(re.compile(r"done=add_evidence&item=1"))
         assert "Evidence item 1 added." in await officer.get_by_role("status").inner_text()
 
-        await add(officer, "video", "body-worn camera clip", {"name": "clip.mp4", "mimeType": "video/mp4",
-                                                             "buffer": video})
+        await add(
+            officer, "video", "body-worn camera clip", {"name": "clip.mp4", "mimeType": "video/mp4", "buffer": video}
+        )
         await officer.get_by_role("button", name="Add the evidence item").click()
         await officer.wait_for_url(re.compile(r"done=add_evidence&item=2"))
 
@@ -404,8 +426,9 @@ async def test_evidence_photos_and_videos_through_the_desk_in_the_browser(settin
         src = await player.get_attribute("src")
         assert src.startswith(case_path + "/evidence/") and src.endswith("/view")
         assert await player.get_attribute("preload") == "metadata"
-        await player.evaluate("v => v.readyState >= 1 ? null : new Promise(done => v.addEventListener("
-                              "'loadedmetadata', done))")
+        await player.evaluate(
+            "v => v.readyState >= 1 ? null : new Promise(done => v.addEventListener('loadedmetadata', done))"
+        )
         assert await player.evaluate("v => [v.videoWidth, v.videoHeight, v.duration]") == [128, 96, 1]
         assert [(status, ask) for address, status, ask in served if address == url + src][0] == (206, "bytes=0-")
         asked = await officer.request.get(src, headers={"Range": "bytes=0-1023"})

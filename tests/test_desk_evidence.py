@@ -41,13 +41,19 @@ def options(page: str, name: str) -> list[str]:
     return [v for v in re.findall(r'<option value="([^"]*)"', select) if v]
 
 
-TYPED = {"kind": "photo", "source": "cpd", "description": "injury to the left palm",
-         "collected_by": "P.O. Ana Ruiz, star 12345", "collected_at": COLLECTED.strftime("%Y-%m-%dT%H:%M"),
-         "person_id": "P1"}
+TYPED = {
+    "kind": "photo",
+    "source": "cpd",
+    "description": "injury to the left palm",
+    "collected_by": "P.O. Ana Ruiz, star 12345",
+    "collected_at": COLLECTED.strftime("%Y-%m-%dT%H:%M"),
+    "person_id": "P1",
+}
 
 
-async def post(page: httpx.AsyncClient, form: dict, typed: dict, content: bytes | None,
-               filename: str = "palm.jpg") -> httpx.Response:
+async def post(
+    page: httpx.AsyncClient, form: dict, typed: dict, content: bytes | None, filename: str = "palm.jpg"
+) -> httpx.Response:
     """The form as a browser sends it: its fields in order (the CSRF token first), the file part last."""
     fields = {name: typed.get(name, value) for name, value in form["fields"] if name != "file"}
     unknown = set(typed) - set(fields)
@@ -65,10 +71,12 @@ async def items(api, people, case_id: str) -> list[dict]:
 async def stored(sessions, case_id: str) -> tuple[int, int]:
     """(file rows, stored chunks) of the case's evidence."""
     async with sessions() as s:
-        files = (await s.exec(sql("SELECT count(*) FROM evidence_file WHERE case_id = :c"),
-                              params={"c": case_id})).one()
-        chunks = (await s.exec(sql("SELECT count(*) FROM evidence_chunk WHERE key LIKE :p"),
-                               params={"p": f"{case_id}/%"})).one()
+        files = (
+            await s.exec(sql("SELECT count(*) FROM evidence_file WHERE case_id = :c"), params={"c": case_id})
+        ).one()
+        chunks = (
+            await s.exec(sql("SELECT count(*) FROM evidence_chunk WHERE key LIKE :p"), params={"p": f"{case_id}/%"})
+        ).one()
     return files[0], chunks[0]
 
 
@@ -92,7 +100,12 @@ async def test_a_photo_through_the_form_is_shown_served_in_ranges_and_its_custod
     assert sent.headers["location"] == f"{url}?done=add_evidence&item=1#evidence-1"
     (item,) = await items(api, people, case["id"])
     assert (item["number"], item["kind"], item["person_id"], item["content_type"], item["size"]) == (
-        1, "photo", "P1", "image/png", len(photo))
+        1,
+        "photo",
+        "P1",
+        "image/png",
+        len(photo),
+    )
     assert item["sha256"] == hashlib.sha256(photo).hexdigest() and item["added_by"]["name"] == "Test officer"
     # The datetime-local field is read on Chicago's clock.
     assert datetime.fromisoformat(item["collected_at"]) == COLLECTED.replace(tzinfo=CHICAGO)
@@ -122,8 +135,11 @@ async def test_a_photo_through_the_form_is_shown_served_in_ranges_and_its_custod
     log = await officer.get(f"{base}/custody")
     assert log.status_code == 200, log.text
     rows = re.findall(r'<tr id="custody-(\d+)"><td>\d+</td><td>([^<]+)</td><td>([^<]+)</td>', log.text)
-    assert rows == [("1", "Added", "Test officer"), ("2", "Viewed", "Test officer"),
-                    ("3", "Downloaded", "Test liaison")]
+    assert rows == [
+        ("1", "Added", "Test officer"),
+        ("2", "Viewed", "Test officer"),
+        ("3", "Downloaded", "Test liaison"),
+    ]
     assert "Chain intact" in log.text and "bytes 8-23/" in log.text and "client " in text(log.text)
     assert f"Back to case {case['case_number']}" in text(log.text)
 
@@ -139,8 +155,13 @@ async def test_a_video_plays_in_the_page_and_a_reference_needs_no_file(api, peop
     form = evidence_form((await officer.get(url)).text)
     video = mp4(8192)
     assert (await post(officer, form, TYPED | {"kind": "video", "person_id": ""}, video, "clip.mp4")).status_code == 303
-    elsewhere = TYPED | {"kind": "video", "description": "the body-worn camera recording", "person_id": "",
-                         "held_elsewhere.system": "Axon Evidence.com", "held_elsewhere.reference": "AXON-2026-0042"}
+    elsewhere = TYPED | {
+        "kind": "video",
+        "description": "the body-worn camera recording",
+        "person_id": "",
+        "held_elsewhere.system": "Axon Evidence.com",
+        "held_elsewhere.reference": "AXON-2026-0042",
+    }
     reused = await post(officer, form, elsewhere, None)  # the same form's key for another item: refused
     assert reused.status_code == 409 and "was already used for a different upload" in text(reused.text)
     form = evidence_form((await officer.get(url)).text)
@@ -160,7 +181,8 @@ async def test_a_video_plays_in_the_page_and_a_reference_needs_no_file(api, peop
 
 
 async def test_refusals_come_back_beside_their_field_with_what_was_typed_and_nothing_kept(
-        api, people, desk, case, sessions):
+    api, people, desk, case, sessions
+):
     url = f"/desk/cases/{case['id']}"
     officer = await desk("officer")
     form = evidence_form((await officer.get(url)).text)
@@ -205,8 +227,7 @@ async def test_the_same_form_sent_twice_adds_one_item(api, people, desk, case, s
     assert len(await items(api, people, case["id"])) == 1 and await stored(sessions, case["id"]) == (1, 1)
 
 
-async def test_only_those_who_add_evidence_get_the_form_and_a_forged_form_is_refused(
-        api, people, desk, case, sessions):
+async def test_only_those_who_add_evidence_get_the_form_and_a_forged_form_is_refused(api, people, desk, case, sessions):
     url = f"/desk/cases/{case['id']}"
     officer = await desk("officer")
     form = evidence_form((await officer.get(url)).text)
@@ -225,9 +246,11 @@ async def test_only_those_who_add_evidence_get_the_form_and_a_forged_form_is_ref
     no_token = await post(officer, form | {"fields": wrong}, TYPED, png())
     assert no_token.status_code == 403 and "did not come from this site" in no_token.text
     # A token sent after the file is not looked for: the file would be stored before the form was known to be ours.
-    late = await officer.post(form["action"], data={n: TYPED.get(n, v) for n, v in forged if n != "file"},
-                              files=[("file", ("palm.png", png(), "image/png")),
-                                     ("csrf_token", (None, form["fields"][0][1]))])
+    late = await officer.post(
+        form["action"],
+        data={n: TYPED.get(n, v) for n, v in forged if n != "file"},
+        files=[("file", ("palm.png", png(), "image/png")), ("csrf_token", (None, form["fields"][0][1]))],
+    )
     assert late.status_code == 403
 
     not_multipart = await officer.post(form["action"], data={"csrf_token": form["fields"][0][1]})
@@ -240,11 +263,14 @@ async def test_only_those_who_add_evidence_get_the_form_and_a_forged_form_is_ref
         assert (await stranger.post(form["action"], data={"csrf_token": "x"})).status_code == 303
 
 
-async def test_a_file_over_the_limit_comes_back_beside_the_file_field_with_nothing_kept(settings, worker, people,
-                                                                                         sessions):
+async def test_a_file_over_the_limit_comes_back_beside_the_file_field_with_nothing_kept(
+    settings, worker, people, sessions
+):
     app = create_app(settings.model_copy(update={"max_evidence_bytes": 2048}))
-    async with app.router.lifespan_context(app), httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                                                   base_url="http://api") as api:
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api") as api,
+    ):
         case = await Driver(api, people).new_case("officer", filing(people=[VICTIM]))
         async with signed_in(api, people.tokens["officer"]) as officer:
             form = evidence_form((await officer.get(f"/desk/cases/{case['id']}")).text)
@@ -261,8 +287,11 @@ async def test_a_removed_item_stays_struck_through_with_its_reason_and_its_bytes
     officer = await desk("officer")
     assert (await post(officer, evidence_form((await officer.get(url)).text), TYPED, png())).status_code == 303
     (item,) = await items(api, people, case["id"])
-    removal = await api.post(f"/incidents/{case['id']}/evidence/{item['id']}/removal",
-                             json={"reason": "attached to the wrong case"}, headers=people.headers("admin"))
+    removal = await api.post(
+        f"/incidents/{case['id']}/evidence/{item['id']}/removal",
+        json={"reason": "attached to the wrong case"},
+        headers=people.headers("admin"),
+    )
     assert removal.status_code == 200, removal.text
 
     page = (await officer.get(url)).text
@@ -340,8 +369,9 @@ def _picture(n: int, width: int, height: int) -> bytes:
         for left in range(0, width, 16):
             slice_.ue(25)  # I_PCM
             slice_.align()
-            slice_.raw(bytes(40 + (x + y + 4 * n) % 64 * 2
-                             for y in range(top, top + 16) for x in range(left, left + 16)))
+            slice_.raw(
+                bytes(40 + (x + y + 4 * n) % 64 * 2 for y in range(top, top + 16) for x in range(left, left + 16))
+            )
             slice_.raw(bytes([150] * 64 + [110] * 64))  # Cb, Cr: a blue-grey
     return slice_.nal(0x65)
 
@@ -357,26 +387,62 @@ def h264_mp4(frames: int = 10, fps: int = 10, width: int = 128, height: int = 96
     samples = [struct.pack(">I", len(p)) + p for p in (_picture(n, width, height) for n in range(frames))]
     delta, duration = 1000 // fps, 1000 // fps * frames  # in milliseconds
     matrix = struct.pack(">9I", 0x10000, 0, 0, 0, 0x10000, 0, 0, 0, 0x40000000)
-    avcc = _box(b"avcC", bytes([1, 66, 0, 10, 0xFF, 0xE1]), struct.pack(">H", len(sps)), sps, b"\x01",
-                struct.pack(">H", len(pps)), pps)
-    avc1 = _box(b"avc1", bytes(6), struct.pack(">H", 1), bytes(16), struct.pack(">HHIIIH", width, height, 0x480000,
-                0x480000, 0, 1), bytes(32), struct.pack(">Hh", 0x18, -1), avcc)
+    avcc = _box(
+        b"avcC",
+        bytes([1, 66, 0, 10, 0xFF, 0xE1]),
+        struct.pack(">H", len(sps)),
+        sps,
+        b"\x01",
+        struct.pack(">H", len(pps)),
+        pps,
+    )
+    avc1 = _box(
+        b"avc1",
+        bytes(6),
+        struct.pack(">H", 1),
+        bytes(16),
+        struct.pack(">HHIIIH", width, height, 0x480000, 0x480000, 0, 1),
+        bytes(32),
+        struct.pack(">Hh", 0x18, -1),
+        avcc,
+    )
 
     def moov(offset: int) -> bytes:
-        stbl = _box(b"stbl", _box(b"stsd", struct.pack(">I", 1), avc1, version_flags=0),
-                    _box(b"stts", struct.pack(">III", 1, frames, delta), version_flags=0),
-                    _box(b"stsc", struct.pack(">IIII", 1, 1, frames, 1), version_flags=0),
-                    _box(b"stsz", struct.pack(">II", 0, frames), *(struct.pack(">I", len(s)) for s in samples),
-                         version_flags=0),
-                    _box(b"stco", struct.pack(">II", 1, offset), version_flags=0))
+        stbl = _box(
+            b"stbl",
+            _box(b"stsd", struct.pack(">I", 1), avc1, version_flags=0),
+            _box(b"stts", struct.pack(">III", 1, frames, delta), version_flags=0),
+            _box(b"stsc", struct.pack(">IIII", 1, 1, frames, 1), version_flags=0),
+            _box(
+                b"stsz", struct.pack(">II", 0, frames), *(struct.pack(">I", len(s)) for s in samples), version_flags=0
+            ),
+            _box(b"stco", struct.pack(">II", 1, offset), version_flags=0),
+        )
         dinf = _box(b"dinf", _box(b"dref", struct.pack(">I", 1), _box(b"url ", version_flags=1), version_flags=0))
         minf = _box(b"minf", _box(b"vmhd", bytes(8), version_flags=1), dinf, stbl)
-        mdia = _box(b"mdia", _box(b"mdhd", struct.pack(">IIIIHH", 0, 0, 1000, duration, 0x55C4, 0), version_flags=0),
-                    _box(b"hdlr", bytes(4), b"vide", bytes(12), b"Video\x00", version_flags=0), minf)
-        tkhd = _box(b"tkhd", struct.pack(">IIIII", 0, 0, 1, 0, duration), bytes(16), matrix,
-                    struct.pack(">II", width << 16, height << 16), version_flags=3)
-        mvhd = _box(b"mvhd", struct.pack(">IIIIIH", 0, 0, 1000, duration, 0x10000, 0x100), bytes(10), matrix,
-                    bytes(24), struct.pack(">I", 2), version_flags=0)
+        mdia = _box(
+            b"mdia",
+            _box(b"mdhd", struct.pack(">IIIIHH", 0, 0, 1000, duration, 0x55C4, 0), version_flags=0),
+            _box(b"hdlr", bytes(4), b"vide", bytes(12), b"Video\x00", version_flags=0),
+            minf,
+        )
+        tkhd = _box(
+            b"tkhd",
+            struct.pack(">IIIII", 0, 0, 1, 0, duration),
+            bytes(16),
+            matrix,
+            struct.pack(">II", width << 16, height << 16),
+            version_flags=3,
+        )
+        mvhd = _box(
+            b"mvhd",
+            struct.pack(">IIIIIH", 0, 0, 1000, duration, 0x10000, 0x100),
+            bytes(10),
+            matrix,
+            bytes(24),
+            struct.pack(">I", 2),
+            version_flags=0,
+        )
         return _box(b"moov", mvhd, _box(b"trak", tkhd, mdia))
 
     ftyp = _box(b"ftyp", b"isom", struct.pack(">I", 512), b"isomiso2avc1mp41")

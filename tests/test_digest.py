@@ -5,12 +5,17 @@ from datetime import UTC, datetime
 
 from referrals.domain.digest import concerns
 from referrals.domain.enums import Role, Task
-from tests.scenario import Driver, filing
 from referrals.worker import ensure_digest_schedule
 from referrals.workflows.digest import SCHEDULE_ID
+from tests.scenario import Driver, filing
 
-OLD = {"camera_id": "X7000001", "officer_star": "12345", "started_at": "2026-01-31T13:02:00-06:00",
-       "ended_at": "2026-01-31T13:40:00-06:00", "flag_reasons": []}  # unflagged: purged after 90 days
+OLD = {
+    "camera_id": "X7000001",
+    "officer_star": "12345",
+    "started_at": "2026-01-31T13:02:00-06:00",
+    "ended_at": "2026-01-31T13:40:00-06:00",
+    "flag_reasons": [],
+}  # unflagged: purged after 90 days
 
 
 async def test_the_schedule_sends_each_person_their_digest(api, people, dev_server, settings, worker, smtp_sink):
@@ -32,6 +37,7 @@ async def test_the_schedule_sends_each_person_their_digest(api, people, dev_serv
     async def digest_for(who: str):
         inbox = (await api.get("/notifications", headers=people.headers(who))).json()["items"]
         return [n for n in inbox if n["kind"] == "digest"]
+
     for _ in range(150):
         if await digest_for("commander"):
             break
@@ -43,8 +49,10 @@ async def test_the_schedule_sends_each_person_their_digest(api, people, dev_serv
     assert case["case_number"] in custodian
     elsewhere = await digest_for("supervisor_elsewhere")
     assert all(case["case_number"] not in n["body"] for n in elsewhere)
+
     def mailed():
         return any(m["To"] == people.emails["commander"] and "Daily digest" in m["Subject"] for m in smtp_sink.messages)
+
     for _ in range(100):
         if mailed():
             break
@@ -54,8 +62,10 @@ async def test_the_schedule_sends_each_person_their_digest(api, people, dev_serv
 
 def test_who_hears_of_which_escalation():
     def hears(roles, task, district="010", user_id="u1"):
-        return concerns(roles=roles, district=district, user_id=user_id, task=task, case_district="010",
-                        filed_by_id="u1")
+        return concerns(
+            roles=roles, district=district, user_id=user_id, task=task, case_district="010", filed_by_id="u1"
+        )
+
     assert hears([Role.COMMAND], Task.LEGAL_REVIEW)
     assert hears([Role.SUPERVISOR], Task.FOOTAGE_HOLD)
     assert not hears([Role.SUPERVISOR], Task.FOOTAGE_HOLD, district="012")

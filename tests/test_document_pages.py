@@ -16,8 +16,8 @@ import pytest
 from docx import Document
 
 from referrals.config import ROOT
-from tests.scenario import APPROVE, HOLD_1, HOLD_2, IDENTIFIED, REFER, VICTIM, VIOLATIONS, WITNESS, Driver, filing
 from tests.evidence_files import png
+from tests.scenario import APPROVE, HOLD_1, HOLD_2, IDENTIFIED, REFER, VICTIM, VIOLATIONS, WITNESS, Driver, filing
 from tests.test_documents import all_text, documents_of, headings, table_after
 from tests.test_evidence import PHOTO
 from tests.test_people import CLEAR
@@ -26,8 +26,18 @@ from tests.test_supplements import NEW_CAMERA, SUPPLEMENT
 ARTIFACTS = ROOT / "artifacts" / "documents"
 LAID_OUT = all(shutil.which(tool) for tool in ("soffice", "pdftoppm", "pdftotext"))
 # Everything a prosecutor copies from the packet into a system of their own: it must read whole.
-IDS = ["X6031234", "X6039999", "X6035555", "AXON-2026-0042", "AXON-2026-0043", "AXON-2026-0099", "720 ILCS 5/12-3",
-       "2603104512", "12346", "67890"]
+IDS = [
+    "X6031234",
+    "X6039999",
+    "X6035555",
+    "AXON-2026-0042",
+    "AXON-2026-0043",
+    "AXON-2026-0099",
+    "720 ILCS 5/12-3",
+    "2603104512",
+    "12346",
+    "67890",
+]
 
 
 @pytest.fixture(scope="module")
@@ -40,25 +50,44 @@ async def documents(api, people):
     await d.ok(cid, "footage-hold", "custodian", {"holds": [HOLD_1, HOLD_2]})
     await d.ok(cid, "supervisor-identification", "officer", IDENTIFIED)
     await d.ok(cid, "supplements", "officer", {**SUPPLEMENT, "people": []})
-    hold = {"camera_id": NEW_CAMERA["camera_id"], "hold_reference": "AXON-2026-0099",
-            "retained_until": HOLD_1["retained_until"]}
+    hold = {
+        "camera_id": NEW_CAMERA["camera_id"],
+        "hold_reference": "AXON-2026-0099",
+        "retained_until": HOLD_1["retained_until"],
+    }
     await d.ok(cid, "footage-hold", "custodian", {"holds": [hold]})
     await d.ok(cid, "violation-report", "officer", VIOLATIONS)
     # Evidence: a photo (its SHA-256 must read whole on the page) and a reference to a file held elsewhere.
-    photo = {"metadata": (None, json.dumps(PHOTO | {"person_id": "P1"}), "application/json"),
-             "file": ("palm.png", png(), "image/png")}
+    photo = {
+        "metadata": (None, json.dumps(PHOTO | {"person_id": "P1"}), "application/json"),
+        "file": ("palm.png", png(), "image/png"),
+    }
     added = await api.post(f"/incidents/{cid}/evidence", files=photo, headers=people.headers("officer"))
     assert added.status_code == 201, added.text
     case["evidence_sha256"] = added.json()["sha256"]
-    held = {"metadata": (None, json.dumps(PHOTO | {"kind": "medical_record", "source": "hospital",
-                                                   "description": "ER record of the victim's visit",
-                                                   "held_elsewhere": {"system": "Mount Sinai Hospital records",
-                                                                      "reference": "MSH-2026-117733"}}),
-                         "application/json")}
-    assert (await api.post(f"/incidents/{cid}/evidence", files=held, headers=people.headers("officer"))
-            ).status_code == 201
-    wanted = {"kind": "body_camera", "description": "Body-worn camera recordings of the agents on camera X6031234's "
-              "footage, 13:00-13:45", "relevance": "The blow to the bystander, from the agents' side."}
+    held = {
+        "metadata": (
+            None,
+            json.dumps(
+                PHOTO
+                | {
+                    "kind": "medical_record",
+                    "source": "hospital",
+                    "description": "ER record of the victim's visit",
+                    "held_elsewhere": {"system": "Mount Sinai Hospital records", "reference": "MSH-2026-117733"},
+                }
+            ),
+            "application/json",
+        )
+    }
+    assert (
+        await api.post(f"/incidents/{cid}/evidence", files=held, headers=people.headers("officer"))
+    ).status_code == 201
+    wanted = {
+        "kind": "body_camera",
+        "description": "Body-worn camera recordings of the agents on camera X6031234's footage, 13:00-13:45",
+        "relevance": "The blow to the bystander, from the agents' side.",
+    }
     await d.ok(cid, "legal-review", "reviewer", {**REFER, "federal_evidence": [{"agency": "ICE", "records": [wanted]}]})
     await d.ok(cid, "command-approval", "commander", APPROVE)
     docs = await documents_of(api, people, cid)
@@ -85,8 +114,12 @@ async def test_the_packet_has_the_people_their_statements_and_what_was_corrected
     assert "P1 Janet Roe (victim), statement 2" in headings(doc)
     assert any(h.startswith("Supplement 1, filed by Test officer") for h in headings(doc))
     corrections = table_after(doc, "Corrections")
-    assert corrections[1][:4] == ["Location", "W 26th St & S Pulaski Rd", "W 26th St & S Karlov Ave",
-                                  "the first address was the next block"]
+    assert corrections[1][:4] == [
+        "Location",
+        "W 26th St & S Pulaski Rd",
+        "W 26th St & S Karlov Ave",
+        "the first address was the next block",
+    ]
     assert corrections[2][0] == "Officer 1: star" and corrections[3][0] == "P1: name"
     for clear in CLEAR:  # contact details are on the contact sheet alone
         assert clear not in text
@@ -101,8 +134,11 @@ async def test_the_contact_sheet_is_the_prosecutors_alone(api, people, documents
     assert headings(doc)[0] == "CONFIDENTIAL: contact sheet for the prosecutor"
     rows = table_after(doc, "CONFIDENTIAL: contact sheet for the prosecutor")
     assert rows[1][0] == "P1 Janet Roe (victim)" and rows[1][1] == "es, interpreter"
-    assert rows[1][2].splitlines() == ["Phone: 312-555-0100", "E-mail: jane.roe@example.org",
-                                       "Address: 2700 S Pulaski Rd"]
+    assert rows[1][2].splitlines() == [
+        "Phone: 312-555-0100",
+        "E-mail: jane.roe@example.org",
+        "Address: 2700 S Pulaski Rd",
+    ]
     assert rows[2][2] == "Phone: 773-555-0199"
     for who in ("commander", "custodian", "auditor", "admin"):
         refused = await api.get(f"/incidents/{case['id']}/contact-sheet", headers=people.headers(who))
@@ -112,12 +148,20 @@ async def test_the_contact_sheet_is_the_prosecutors_alone(api, people, documents
 
 
 # The pages each document may take for this case: enough to hold it, few enough that nothing runs away.
-PAGES = {"referral_packet": (3, 10), "legal_review_memo": (1, 3), "preservation_request": (1, 3),
-         "contact_sheet": (1, 1), "touhy_request": (1, 2)}
+PAGES = {
+    "referral_packet": (3, 10),
+    "legal_review_memo": (1, 3),
+    "preservation_request": (1, 3),
+    "contact_sheet": (1, 1),
+    "touhy_request": (1, 2),
+}
 
 
-@pytest.mark.skipif(not LAID_OUT, reason="LibreOffice and Poppler (Debian libreoffice-writer-nogui, poppler-utils) "
-                                         "lay the pages out; .ci/run installs them")
+@pytest.mark.skipif(
+    not LAID_OUT,
+    reason="LibreOffice and Poppler (Debian libreoffice-writer-nogui, poppler-utils) "
+    "lay the pages out; .ci/run installs them",
+)
 async def test_every_page_is_rendered_and_no_id_breaks_across_lines(documents, tmp_path):
     case, docs = documents
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -127,8 +171,12 @@ async def test_every_page_is_rendered_and_no_id_breaks_across_lines(documents, t
         source = tmp_path / f"{kind}.docx"
         source.write_bytes(content)
         sources.append(str(source))
-    done = subprocess.run(["soffice", "--headless", "--convert-to", "pdf", "--outdir", str(tmp_path), *sources],
-                          capture_output=True, text=True, timeout=240)
+    done = subprocess.run(
+        ["soffice", "--headless", "--convert-to", "pdf", "--outdir", str(tmp_path), *sources],
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
     assert done.returncode == 0, done.stderr
     for kind, content in latest.items():
         pdf = tmp_path / f"{kind}.pdf"
@@ -138,8 +186,9 @@ async def test_every_page_is_rendered_and_no_id_breaks_across_lines(documents, t
         pages = sorted(ARTIFACTS.glob(f"{kind}-*.png"))
         low, high = PAGES[kind]
         assert low <= len(pages) <= high, (kind, len(pages))
-        laid_out = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True,
-                                  check=True).stdout
+        laid_out = subprocess.run(
+            ["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True
+        ).stdout
         written = all_text(Document(io.BytesIO(content)))
         for identifier in [*IDS, case["evidence_sha256"], "MSH-2026-117733"]:
             # Each time the document holds an id, the laid-out page shows it on one line.

@@ -19,11 +19,10 @@ from temporalio.testing import ActivityEnvironment
 from referrals.activities.documents import _ENVIRONMENT, DOCX, DocumentWriter, render
 from referrals.activities.rendering import TEMPLATES
 from referrals.domain.enums import DocumentKind
-from referrals.domain.events import Letterhead
 from referrals.store.tables import DocumentRow
+from referrals.workflows.incident import IncidentWorkflow
 from tests.conftest import CHICAGO
 from tests.scenario import ACK, APPROVE, CHARGED, HOLD_1, HOLD_2, REFER, VIOLATIONS, Driver, filing
-from referrals.workflows.incident import IncidentWorkflow
 
 NASTY = 'He said "{{ 7*7 }}" and {% raw %}{% for x in y %}{% endraw %} <b>&amp; \' </w:t></w:r> ]]> {{ config }}'
 LONG_NARRATIVE = (NASTY + " ") * (20_000 // (len(NASTY) + 1))
@@ -49,8 +48,11 @@ def table_after(doc, heading: str):
     """The table that follows a heading (numbered or not: '7. Recordings' is 'Recordings'), as rows of cell texts."""
     seen = False
     for block in doc.iter_inner_content():
-        if isinstance(block, Paragraph) and block.style.name.startswith("Heading") \
-                and re.sub(r"^\d+\. ", "", block.text) == heading:
+        if (
+            isinstance(block, Paragraph)
+            and block.style.name.startswith("Heading")
+            and re.sub(r"^\d+\. ", "", block.text) == heading
+        ):
             seen = True
         elif isinstance(block, Table) and seen:
             return [[cell.text for cell in row.cells] for row in block.rows]
@@ -100,12 +102,31 @@ async def test_the_referral_packet_has_every_section_and_fact(referred):
     case, docs, events = referred
     doc = open_docx(docs[("referral_packet", 1)])
     assert headings(doc) == [
-        "Referral packet", "Contents", "1. Cover memo", "2. Incident summary", "Narrative", "3. Department members",
-        "4. Federal personnel", "Supervisor on scene", "5. People involved", "6. Statements", "7. Recordings",
-        "8. Alleged offences", "9. Immunity analysis", "Subject 1: unidentified agent in grey vest, ICE",
-        "Prong 1: authorised by federal law", "Prong 2: necessary and proper", "Rationale",
-        "10. Supplementary reports", "11. Corrections", "12. Evidence inventory", "13. Chain of custody",
-        "14. Decision chain", "15. Chronology", "16. Exhibits"]
+        "Referral packet",
+        "Contents",
+        "1. Cover memo",
+        "2. Incident summary",
+        "Narrative",
+        "3. Department members",
+        "4. Federal personnel",
+        "Supervisor on scene",
+        "5. People involved",
+        "6. Statements",
+        "7. Recordings",
+        "8. Alleged offences",
+        "9. Immunity analysis",
+        "Subject 1: unidentified agent in grey vest, ICE",
+        "Prong 1: authorised by federal law",
+        "Prong 2: necessary and proper",
+        "Rationale",
+        "10. Supplementary reports",
+        "11. Corrections",
+        "12. Evidence inventory",
+        "13. Chain of custody",
+        "14. Decision chain",
+        "15. Chronology",
+        "16. Exhibits",
+    ]
     text = all_text(doc)
     assert "Cook County State's Attorney's Office" in text and "Felony Review Unit" in text
     assert case["case_number"] in text and "2603104512" in text
@@ -123,7 +144,8 @@ async def test_the_referral_packet_has_every_section_and_fact(referred):
     assert elements[0] == ["No.", "Element", "Facts", "Evidence"]
     assert [(r[0], r[2]) for r in elements[1:]] == [
         ("1", "He swung at her deliberately (witness P2; camera X6031234 at 13:09)."),
-        ("2", "Abrasions to both palms, treated by EMS (P1).")]
+        ("2", "Abrasions to both palms, treated by EMS (P1)."),
+    ]
     assert elements[2][1].startswith("caused bodily harm to an individual") and elements[1][3] == "None cited"
     assert "not yet verified by counsel" in text
     assert "Claimed legal basis: Administrative warrant (Form I-200)" in text
@@ -133,11 +155,14 @@ async def test_the_referral_packet_has_every_section_and_fact(referred):
     assert "Whether the bystander stepped towards the arrest before the blow" in text
     chain = table_after(doc, "Decision chain")
     assert [(r[1], r[2], r[3]) for r in chain[1:]] == [
-        ("Test officer", "Officer", "Filed"), ("Test reviewer", "Legal reviewer", "Refer to the prosecutor"),
-        ("Test commander", "Command", "Approve the referral")]
+        ("Test officer", "Officer", "Filed"),
+        ("Test reviewer", "Legal reviewer", "Refer to the prosecutor"),
+        ("Test commander", "Command", "Approve the referral"),
+    ]
     chronology = table_after(doc, "Chronology")
-    packet_event = next(e for e in events if e["kind"] == "document_generated"
-                        and e["data"]["kind"] == "referral_packet")
+    packet_event = next(
+        e for e in events if e["kind"] == "document_generated" and e["data"]["kind"] == "referral_packet"
+    )
     assert len(chronology) - 1 == packet_event["seq"] - 1  # every event up to the approval
     assert chronology[1][1] == "Report filed" and chronology[1][2] == "Test officer"
     exhibits = table_after(doc, "Exhibits")
@@ -147,8 +172,15 @@ async def test_the_referral_packet_has_every_section_and_fact(referred):
     assert not re.search(r"\d{4}-\d\d-\d\dT|\d{4}-\d\d-\d\d \d\d:\d\d", text)
     filed = datetime.fromisoformat(case["filed_at"]).astimezone(ZoneInfo("America/Chicago"))
     assert chain[1][4] == filed.strftime("%a %d %b %Y, %H:%M %Z")
-    for raw in ("legal_reviewer", "use_of_force", "not_immune", "not_met", "administrative_warrant", "referral_packet",
-                "footage_hold"):
+    for raw in (
+        "legal_reviewer",
+        "use_of_force",
+        "not_immune",
+        "not_met",
+        "administrative_warrant",
+        "referral_packet",
+        "footage_hold",
+    ):
         assert raw not in text, raw
 
 
@@ -163,15 +195,20 @@ async def test_user_text_renders_verbatim_and_injects_nothing(referred):
 async def test_the_preservation_request_tells_the_custodian_what_to_hold(referred):
     case, docs, _ = referred
     first = open_docx(docs[("preservation_request", 1)])
-    assert headings(first) == ["Request to preserve body-worn camera recordings", "Hold deadline", "Recordings",
-                               "How to confirm the hold"]
+    assert headings(first) == [
+        "Request to preserve body-worn camera recordings",
+        "Hold deadline",
+        "Recordings",
+        "How to confirm the hold",
+    ]
     rows = table_after(first, "Recordings")
     assert [r[0] for r in rows[1:]] == ["X6031234", "X6039999"]
     assert rows[1][4] == "Firearm discharge or use of force, Detention or arrest"  # the policy's labels
     assert [r[5] for r in rows[1:]] == ["NOT YET HELD", "NOT YET HELD"]
     chicago = ZoneInfo("America/Chicago")
     assert rows[1][3] == datetime.fromisoformat(case["recordings"][0]["purge_at"]).astimezone(chicago).strftime(
-        "%a %d %b %Y")
+        "%a %d %b %Y"
+    )
     text = all_text(first)
     assert "2603104512" in text and f"/incidents/{case['id']}/footage-hold" in text
     due = datetime.fromisoformat(case["tasks"]["footage_hold"]["due_at"]).astimezone(chicago)
@@ -184,8 +221,11 @@ async def test_the_preservation_request_tells_the_custodian_what_to_hold(referre
 async def test_documents_are_listed_on_the_case_and_hashed_in_the_audit_trail(referred):
     case, docs, events = referred
     listed = {(d["kind"], d["version"]): d["sha256"] for d in case["documents"]}
-    audited = {(e["data"]["kind"], e["data"]["version"]): e["data"]["sha256"]
-               for e in events if e["kind"] == "document_generated"}
+    audited = {
+        (e["data"]["kind"], e["data"]["version"]): e["data"]["sha256"]
+        for e in events
+        if e["kind"] == "document_generated"
+    }
     assert listed == audited
     assert {k: hashlib.sha256(v).hexdigest() for k, v in docs.items()} == listed
 
@@ -193,11 +233,15 @@ async def test_documents_are_listed_on_the_case_and_hashed_in_the_audit_trail(re
 async def test_the_packet_reaches_the_prosecutor_intake_by_email(referred, smtp_sink):
     case, docs, _ = referred
     for _ in range(100):
-        mails = [m for m in smtp_sink.messages if m["To"] == CHICAGO.prosecutor.intake_email
-                 and case["case_number"] in m["Subject"]]
+        mails = [
+            m
+            for m in smtp_sink.messages
+            if m["To"] == CHICAGO.prosecutor.intake_email and case["case_number"] in m["Subject"]
+        ]
         if mails:
             break
         import asyncio
+
         await asyncio.sleep(0.1)
     [mail] = mails
     [attachment] = list(mail.iter_attachments())
@@ -257,8 +301,11 @@ async def test_generation_is_idempotent_under_retry(referred, sessions, dev_serv
     assert first == again == trail.state.documents[0]
     assert (first.kind, first.version) == ("preservation_request", 1)
     async with sessions() as s:
-        rows = (await s.exec(select(DocumentRow).where(DocumentRow.case_id == case["id"],
-                                                       DocumentRow.kind == "preservation_request"))).all()
+        rows = (
+            await s.exec(
+                select(DocumentRow).where(DocumentRow.case_id == case["id"], DocumentRow.kind == "preservation_request")
+            )
+        ).all()
     assert len(rows) == 2  # the two the case made, none added by the retries
 
 
@@ -276,14 +323,20 @@ async def test_a_request_renders_the_same_bytes_every_time(referred, sessions, d
     assert again.content == docs[("legal_review_memo", 1)]
 
 
-@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice (Debian package libreoffice-writer-nogui) "
-                    "is not installed; .ci/run installs it")
+@pytest.mark.skipif(
+    shutil.which("soffice") is None,
+    reason="LibreOffice (Debian package libreoffice-writer-nogui) is not installed; .ci/run installs it",
+)
 async def test_libreoffice_converts_the_packet_to_pdf(referred, tmp_path):
     _, docs, _ = referred
     source = tmp_path / "packet.docx"
     source.write_bytes(docs[("referral_packet", 1)])
-    done = subprocess.run(["soffice", "--headless", "--convert-to", "pdf", "--outdir", str(tmp_path), str(source)],
-                          capture_output=True, text=True, timeout=180)
+    done = subprocess.run(
+        ["soffice", "--headless", "--convert-to", "pdf", "--outdir", str(tmp_path), str(source)],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     assert done.returncode == 0, done.stderr
     pdf = (tmp_path / "packet.pdf").read_bytes()
     assert pdf.startswith(b"%PDF") and len(pdf) > 10_000
@@ -299,6 +352,7 @@ def test_the_benchmark_case_renders_every_row():
     assert len(table_after(doc, "Chronology")) == 201
     # The benchmark's comparison, the same content written with plain python-docx, still writes it all.
     from bench.render_packet import plain_python_docx
+
     plain = open_docx(plain_python_docx(ctx))
     assert "Narrative" in headings(plain) and len(plain.tables) == 6
 
@@ -309,8 +363,8 @@ def test_a_template_is_patched_once_and_renders_exactly_as_docxtpl_does(summary)
     no run holds one: the bytes are docxtpl's own, and a newline in a value is still Word's line break."""
     from docxtpl import DocxTemplate
 
-    from referrals.activities.documents import _fixed_times
     from bench.render_packet import large_case
+    from referrals.activities.documents import _fixed_times
 
     ctx = large_case() | {"summary": summary}
     template = TEMPLATES / "documents" / "referral_packet.docx"

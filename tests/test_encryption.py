@@ -15,20 +15,36 @@ from temporalio.worker import Replayer
 from referrals.codec import EncryptionCodec, parse_keys
 from referrals.domain.case import workflow_id_for
 from referrals.temporal_client import data_converter
+from referrals.workflows.incident import IncidentWorkflow
 from tests.conftest import TEST_KEYS
 from tests.scenario import VICTIM, WITNESS, Driver, filing
-from referrals.workflows.incident import IncidentWorkflow
 
 UUID = re.compile(rb"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-SECRETS = ["Ruiz", "12345", "67890", "J. Doe", "4411", "bystander", "grey vest", "Supervisory Deportation",
-           "AXON-2026-0042", "Test officer", "Test reviewer",
-           # the people involved: names, contact details, what they said
-           "Jane Roe", "312-555-0100", "jane.roe@example.org", "2700 S Pulaski", "773-555-0199", "He pushed me",
-           "swung at her", "Mount Sinai"]
+SECRETS = [
+    "Ruiz",
+    "12345",
+    "67890",
+    "J. Doe",
+    "4411",
+    "bystander",
+    "grey vest",
+    "Supervisory Deportation",
+    "AXON-2026-0042",
+    "Test officer",
+    "Test reviewer",
+    # the people involved: names, contact details, what they said
+    "Jane Roe",
+    "312-555-0100",
+    "jane.roe@example.org",
+    "2700 S Pulaski",
+    "773-555-0199",
+    "He pushed me",
+    "swung at her",
+    "Mount Sinai",
+]
 
 
-async def test_raw_history_search_attributes_and_logs_hold_no_personal_data(api, people, dev_server, settings,
-                                                                             caplog):
+async def test_raw_history_search_attributes_and_logs_hold_no_personal_data(api, people, dev_server, settings, caplog):
     d = Driver(api, people)
     caplog.set_level(logging.DEBUG)
     with capture_logs() as logged:  # the API's and the worker's structlog events, all of them
@@ -61,8 +77,11 @@ async def test_raw_history_search_attributes_and_logs_hold_no_personal_data(api,
 
     # What the Temporal UI lists and shows without any key: the search attributes and the summary.
     described = await dev_server.client.get_workflow_handle(workflow_id_for(cid)).describe()
-    shown = repr(described.typed_search_attributes) + repr(await described.static_summary()) + \
-        repr(await described.static_details())
+    shown = (
+        repr(described.typed_search_attributes)
+        + repr(await described.static_summary())
+        + repr(await described.static_details())
+    )
     assert case.case_number in shown
     for secret in SECRETS:
         assert secret not in shown, secret
@@ -76,7 +95,8 @@ async def test_a_history_written_under_an_old_key_replays_after_rotation(api, pe
     # After rotation: a new key first, the test keys (which wrote this history) after it.
     rotated = "test-3:" + "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=," + TEST_KEYS
     result = await Replayer(workflows=[IncidentWorkflow], data_converter=data_converter(rotated)).replay_workflow(
-        history, raise_on_replay_failure=False)
+        history, raise_on_replay_failure=False
+    )
     assert result.replay_failure is None
     # Without the key that wrote it, nothing decrypts.
     stranger = "other:" + "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
@@ -91,40 +111,59 @@ async def test_the_codec_endpoints_decode_for_those_who_see_every_case(api, peop
     history = await dev_server.client.get_workflow_handle(workflow_id_for(cid)).fetch_history()
     started = history.events[0].workflow_execution_started_event_attributes
     body = json_format.MessageToJson(started.input)
-    decoded = await api.post("/codec/decode", content=body, headers={**people.headers("auditor"),
-                                                                    "Content-Type": "application/json"})
+    decoded = await api.post(
+        "/codec/decode", content=body, headers={**people.headers("auditor"), "Content-Type": "application/json"}
+    )
     assert decoded.status_code == 200, decoded.text
     assert "P.O. Ana Ruiz" in base64.b64decode(decoded.json()["payloads"][0]["data"]).decode()
     for who, status in (("officer", 403), ("supervisor", 403)):
         refused = await api.post("/codec/decode", content=body, headers=people.headers(who))
         assert refused.status_code == status
     assert (await api.post("/codec/decode", content=body)).status_code == 401
-    bad = await api.post("/codec/decode", content=b"{not json", headers={**people.headers("auditor"),
-                                                                          "Content-Type": "application/json"})
+    bad = await api.post(
+        "/codec/decode", content=b"{not json", headers={**people.headers("auditor"), "Content-Type": "application/json"}
+    )
     assert bad.status_code == 422 and bad.json()["error"]["details"][0]["field"] == "payloads"
     # Round trip through encode.
-    plain = {"payloads": [{"metadata": {"encoding": base64.b64encode(b"json/plain").decode()},
-                           "data": base64.b64encode(b'"hello"').decode()}]}
+    plain = {
+        "payloads": [
+            {
+                "metadata": {"encoding": base64.b64encode(b"json/plain").decode()},
+                "data": base64.b64encode(b'"hello"').decode(),
+            }
+        ]
+    }
     sealed = await api.post("/codec/encode", json=plain, headers=people.headers("admin"))
     assert b"hello" not in base64.b64decode(sealed.json()["payloads"][0]["data"])
     opened = await api.post("/codec/decode", json=sealed.json(), headers=people.headers("admin"))
     assert opened.json() == plain
 
 
-async def test_the_codec_takes_json_from_its_own_origin_and_encodes_for_admins_only(api, people, settings,
-                                                                                     sessions):
+async def test_the_codec_takes_json_from_its_own_origin_and_encodes_for_admins_only(api, people, settings, sessions):
     """A text or form body is what another site's page may send with no CORS preflight: 415, naming the header.
     A page of another origin is refused, and so is encoding for anyone but an admin: each refusal in the trail."""
     from referrals.api.routes.codec import origin_of
     from tests.test_access_trail import newest
 
-    plain = {"payloads": [{"metadata": {"encoding": base64.b64encode(b"json/plain").decode()},
-                           "data": base64.b64encode(b'"hello"').decode()}]}
+    plain = {
+        "payloads": [
+            {
+                "metadata": {"encoding": base64.b64encode(b"json/plain").decode()},
+                "data": base64.b64encode(b'"hello"').decode(),
+            }
+        ]
+    }
     sealed = (await api.post("/codec/encode", json=plain, headers=people.headers("admin"))).json()
     body = json.dumps(sealed)
     for path, who in (("decode", "auditor"), ("encode", "admin")):
-        for content_type in ("text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x",
-                             None, "application/json; charset=iso-8859-1", "application/json-patch+json"):
+        for content_type in (
+            "text/plain",
+            "application/x-www-form-urlencoded",
+            "multipart/form-data; boundary=x",
+            None,
+            "application/json; charset=iso-8859-1",
+            "application/json-patch+json",
+        ):
             headers = people.headers(who) | ({"Content-Type": content_type} if content_type else {})
             refused = await api.post(f"/codec/{path}", content=body, headers=headers)
             assert refused.status_code == 415, (path, content_type, refused.text)
@@ -132,13 +171,17 @@ async def test_the_codec_takes_json_from_its_own_origin_and_encodes_for_admins_o
             assert refused.json()["error"]["details"][0]["field"] == "Content-Type"
     own = origin_of(settings.public_url)
     for content_type in ("application/json", "application/json; charset=utf-8", "Application/JSON;charset=UTF-8"):
-        decoded = await api.post("/codec/decode", content=body, headers={
-            **people.headers("auditor"), "Content-Type": content_type, "Origin": own})
+        decoded = await api.post(
+            "/codec/decode",
+            content=body,
+            headers={**people.headers("auditor"), "Content-Type": content_type, "Origin": own},
+        )
         assert decoded.status_code == 200 and decoded.json() == plain, decoded.text
 
     for origin in ("https://evil.example", settings.temporal_ui_url, "null", own.replace("http://", "https://")):
-        elsewhere = await api.post("/codec/decode", json=sealed, headers={**people.headers("auditor"),
-                                                                          "Origin": origin})
+        elsewhere = await api.post(
+            "/codec/decode", json=sealed, headers={**people.headers("auditor"), "Origin": origin}
+        )
         assert elsewhere.status_code == 403, (origin, elsewhere.text)
         assert elsewhere.json()["error"]["details"][0]["field"] == "Origin"
         entry = await newest(sessions, user_id=people.ids["auditor"])
@@ -150,7 +193,10 @@ async def test_the_codec_takes_json_from_its_own_origin_and_encodes_for_admins_o
         assert refused.json()["error"]["message"] == "encode_payloads needs the role admin"
         entry = await newest(sessions, user_id=people.ids[who])
         assert (entry.action, entry.outcome, entry.details) == (
-            "encode_payloads", "refused", '{"operation":"encode_payloads"}')
+            "encode_payloads",
+            "refused",
+            '{"operation":"encode_payloads"}',
+        )
     assert (await api.post("/codec/decode", json=sealed, headers=people.headers("reviewer"))).status_code == 200
 
 

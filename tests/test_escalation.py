@@ -12,20 +12,21 @@ from sqlmodel import select
 from referrals.domain.case import CaseState
 from referrals.domain.enums import Role, Task
 from referrals.domain.messages import (
-    ChargingDecision,
-    ProsecutionOutcomeIn,
-    ReferralAcknowledgement,
-    TouhyResponse,
     Actor,
+    ChargingDecision,
     CommandApproval,
     FootageHold,
     LegalReview,
+    ProsecutionOutcomeIn,
+    ReferralAcknowledgement,
     Step,
     SupervisorIdentification,
+    TouhyResponse,
     ViolationReport,
 )
 from referrals.store.audit import verify_chain
 from referrals.store.tables import CaseEventRow, Notification
+from referrals.workflows.incident import IncidentWorkflow
 from tests.conftest import CHICAGO
 from tests.scenario import (
     ACK,
@@ -39,7 +40,6 @@ from tests.scenario import (
     last_day_for_removal,
     recorded_at,
 )
-from referrals.workflows.incident import IncidentWorkflow
 
 CUSTODIAN = Actor(user_id="u-custodian", name="E. Custodian", roles=[Role.EVIDENCE_CUSTODIAN])
 OFFICER = Actor(user_id="u-officer", name="P.O. Ana Ruiz", roles=[Role.OFFICER], district="010", star="12345")
@@ -47,8 +47,14 @@ REVIEWER = Actor(user_id="u-reviewer", name="L. Reviewer", roles=[Role.LEGAL_REV
 COMMANDER = Actor(user_id="u-commander", name="Cmdr. Vega", roles=[Role.COMMAND])
 LIAISON = Actor(user_id="u-liaison", name="Liaison Park", roles=[Role.PROSECUTOR_LIAISON])
 # The test users (conftest.PEOPLE) who must receive each role's notices; supervisor_elsewhere never.
-FOR_ROLE = {Role.EVIDENCE_CUSTODIAN: "custodian", Role.SUPERVISOR: "supervisor", Role.COMMAND: "commander",
-            Role.ADMIN: "admin", Role.LEGAL_REVIEWER: "reviewer", Role.PROSECUTOR_LIAISON: "liaison"}
+FOR_ROLE = {
+    Role.EVIDENCE_CUSTODIAN: "custodian",
+    Role.SUPERVISOR: "supervisor",
+    Role.COMMAND: "commander",
+    Role.ADMIN: "admin",
+    Role.LEGAL_REVIEWER: "reviewer",
+    Role.PROSECUTOR_LIAISON: "liaison",
+}
 
 
 async def state_of(handle) -> CaseState:
@@ -72,25 +78,36 @@ async def skip_to(time_env, moment) -> None:
 
 async def stored_escalations(sessions, case_id: str, task: Task, at_least: int = 1) -> list[CaseEventRow]:
     """The task's escalation events once at least `at_least` are stored (a query can answer first)."""
+
     async def enough():
         found = await escalations(sessions, case_id, task)
         return found if len(found) >= at_least else None
+
     return await eventually(enough)
 
 
 async def escalations(sessions, case_id: str, task: Task) -> list[CaseEventRow]:
     async with sessions() as s:
-        rows = (await s.exec(select(CaseEventRow).where(CaseEventRow.case_id == case_id,
-                                                         CaseEventRow.kind == "task_escalated")
-                             .order_by(CaseEventRow.seq))).all()
+        rows = (
+            await s.exec(
+                select(CaseEventRow)
+                .where(CaseEventRow.case_id == case_id, CaseEventRow.kind == "task_escalated")
+                .order_by(CaseEventRow.seq)
+            )
+        ).all()
     return [r for r in rows if r.data["task"] == task.value]
 
 
 async def recipients(sessions, people, case_id: str, task: Task, level: int) -> set[str]:
     names = {uid: who for who, uid in people.ids.items()}
     async with sessions() as s:
-        rows = (await s.exec(select(Notification).where(Notification.case_id == case_id, Notification.task == task.value,
-                                                        Notification.level == level))).all()
+        rows = (
+            await s.exec(
+                select(Notification).where(
+                    Notification.case_id == case_id, Notification.task == task.value, Notification.level == level
+                )
+            )
+        ).all()
     return {names.get(r.recipient_id, r.recipient_id) for r in rows}
 
 
@@ -98,27 +115,52 @@ async def drive_to(handle, task: Task) -> None:
     """Complete what comes before `task` so that it is open."""
     if task in (Task.FOOTAGE_HOLD, Task.SUPERVISOR_IDENTIFICATION, Task.VIOLATION_REPORT):
         return
-    await handle.execute_update(IncidentWorkflow.confirm_footage_hold,
-                                Step(actor=CUSTODIAN, payload=FootageHold(holds=[HOLD_1, HOLD_2])))
-    await handle.execute_update(IncidentWorkflow.identify_supervisor,
-                                Step(actor=OFFICER, payload=SupervisorIdentification.model_validate(IDENTIFIED)))
-    await handle.execute_update(IncidentWorkflow.report_violations,
-                                Step(actor=OFFICER, payload=ViolationReport.model_validate(VIOLATIONS)))
+    await handle.execute_update(
+        IncidentWorkflow.confirm_footage_hold, Step(actor=CUSTODIAN, payload=FootageHold(holds=[HOLD_1, HOLD_2]))
+    )
+    await handle.execute_update(
+        IncidentWorkflow.identify_supervisor,
+        Step(actor=OFFICER, payload=SupervisorIdentification.model_validate(IDENTIFIED)),
+    )
+    await handle.execute_update(
+        IncidentWorkflow.report_violations, Step(actor=OFFICER, payload=ViolationReport.model_validate(VIOLATIONS))
+    )
     if task == Task.LEGAL_REVIEW:
         return
-    review = REFER if task != Task.TOUHY_RESPONSE else {**REFER, "federal_evidence": [{"agency": "ICE", "records": [
-        {"kind": "body_camera", "description": "The agents' recordings", "relevance": "The blow, from their side."}]}]}
-    await handle.execute_update(IncidentWorkflow.review, Step(actor=REVIEWER, payload=LegalReview.model_validate(review)))
+    review = (
+        REFER
+        if task != Task.TOUHY_RESPONSE
+        else {
+            **REFER,
+            "federal_evidence": [
+                {
+                    "agency": "ICE",
+                    "records": [
+                        {
+                            "kind": "body_camera",
+                            "description": "The agents' recordings",
+                            "relevance": "The blow, from their side.",
+                        }
+                    ],
+                }
+            ],
+        }
+    )
+    await handle.execute_update(
+        IncidentWorkflow.review, Step(actor=REVIEWER, payload=LegalReview.model_validate(review))
+    )
     if task == Task.TOUHY_RESPONSE:
         return
     if task == Task.COMMAND_APPROVAL:
         return
-    await handle.execute_update(IncidentWorkflow.decide_approval,
-                                Step(actor=COMMANDER, payload=CommandApproval(decision="approve")))
+    await handle.execute_update(
+        IncidentWorkflow.decide_approval, Step(actor=COMMANDER, payload=CommandApproval(decision="approve"))
+    )
     if task == Task.REFERRAL_ACKNOWLEDGEMENT:
         return
-    await handle.execute_update(IncidentWorkflow.acknowledge_referral,
-                                Step(actor=LIAISON, payload=ReferralAcknowledgement.model_validate(ACK)))
+    await handle.execute_update(
+        IncidentWorkflow.acknowledge_referral, Step(actor=LIAISON, payload=ReferralAcknowledgement.model_validate(ACK))
+    )
 
 
 @pytest.mark.parametrize("task", list(Task))
@@ -135,6 +177,7 @@ async def test_the_whole_ladder_of_every_task(time_env, start_case, sessions, pe
 
         async def reached(level=level):
             return (await state_of(handle)).tasks[task].escalation_level == level
+
         assert await eventually(reached), f"{task} did not reach level {level}"
         fired = await stored_escalations(sessions, state.case_id, task, at_least=level)
         assert [e.data["level"] for e in fired] == list(range(1, level + 1))  # each step once
@@ -142,6 +185,7 @@ async def test_the_whole_ladder_of_every_task(time_env, start_case, sessions, pe
 
         async def delivered(level=level):
             return await recipients(sessions, people, state.case_id, task, level)
+
         got = await eventually(delivered)
         assert {FOR_ROLE[r] for r in step.notify} <= got, (task, level, got)
         assert "supervisor_elsewhere" not in got
@@ -153,8 +197,9 @@ async def test_the_removal_window_closes_by_itself_thirty_days_after_the_arraign
     await drive_to(handle, Task.CHARGING_DECISION)
     now = await time_env.get_current_time()
     arraigned = now.astimezone(CHICAGO.zone).date()
-    charged = ChargingDecision.model_validate({**CHARGED, "decided_at": now.isoformat(),
-                                               "arraignment_date": arraigned.isoformat()})
+    charged = ChargingDecision.model_validate(
+        {**CHARGED, "decided_at": now.isoformat(), "arraignment_date": arraigned.isoformat()}
+    )
     await handle.execute_update(IncidentWorkflow.decide_charging, Step(actor=LIAISON, payload=charged))
     state = await state_of(handle)
     # The test server's clock is wherever earlier tests left it: day 30 may fall on a weekend or a court holiday.
@@ -168,10 +213,16 @@ async def test_the_removal_window_closes_by_itself_thirty_days_after_the_arraign
 
     async def closed():
         return not (await state_of(handle)).prosecution.removal_window_open
+
     assert await eventually(closed)
     async with sessions() as s:
-        rows = (await s.exec(select(CaseEventRow).where(CaseEventRow.case_id == state.case_id,
-                                                         CaseEventRow.kind == "removal_window_closed"))).all()
+        rows = (
+            await s.exec(
+                select(CaseEventRow).where(
+                    CaseEventRow.case_id == state.case_id, CaseEventRow.kind == "removal_window_closed"
+                )
+            )
+        ).all()
     assert [r.data for r in rows] == [{"removal_deadline": last_day.isoformat()}]
     assert (await state_of(handle)).stage == "prosecution"  # the prosecution goes on in the state court
 
@@ -185,13 +236,15 @@ async def test_a_long_case_continues_as_new_keeping_its_id_trail_and_deadlines(t
     now = await time_env.get_current_time()
     arraigned = now.astimezone(CHICAGO.zone).date()
     before = await state_of(handle)
-    charged = ChargingDecision.model_validate({**CHARGED, "decided_at": now.isoformat(),
-                                               "arraignment_date": arraigned.isoformat()})
+    charged = ChargingDecision.model_validate(
+        {**CHARGED, "decided_at": now.isoformat(), "arraignment_date": arraigned.isoformat()}
+    )
     await handle.execute_update(IncidentWorkflow.decide_charging, Step(actor=LIAISON, payload=charged))
     await skip_to(time_env, (await state_of(handle)).prosecution.removal_due_at + timedelta(seconds=1))
 
     async def window_closed():
         return not (await state_of(handle)).prosecution.removal_window_open
+
     assert await eventually(window_closed)
     state = await state_of(handle)
     assert state.tasks["legal_review"] == before.tasks["legal_review"]  # deadlines and who did what, as they were
@@ -201,8 +254,9 @@ async def test_a_long_case_continues_as_new_keeping_its_id_trail_and_deadlines(t
     assert first.events[-1].HasField("workflow_execution_continued_as_new_event_attributes")
 
     async with sessions() as s:
-        rows = (await s.exec(select(CaseEventRow).where(CaseEventRow.case_id == state.case_id)
-                             .order_by(CaseEventRow.seq))).all()
+        rows = (
+            await s.exec(select(CaseEventRow).where(CaseEventRow.case_id == state.case_id).order_by(CaseEventRow.seq))
+        ).all()
     assert [r.seq for r in rows] == list(range(1, state.event_seq + 1))  # one trail, none lost or repeated
     assert verify_chain(state.case_id, rows) is None
     kinds = [r.kind for r in rows]
@@ -214,7 +268,10 @@ async def test_a_long_case_continues_as_new_keeping_its_id_trail_and_deadlines(t
     await handle.execute_update(IncidentWorkflow.record_prosecution_outcome, Step(actor=LIAISON, payload=outcome))
     final = await handle.result()
     assert (final.stage, final.disposition, final.prosecution.outcome.payload.outcome) == (
-        "closed", "referred", "dismissed")
+        "closed",
+        "referred",
+        "dismissed",
+    )
 
 
 async def test_each_touhy_request_follows_its_own_ladder(time_env, start_case, sessions):
@@ -223,13 +280,20 @@ async def test_each_touhy_request_follows_its_own_ladder(time_env, start_case, s
     handle = await start_case(await fresh_filing(time_env))
     await drive_to(handle, Task.LEGAL_REVIEW)
     wanted = {"kind": "radio_traffic", "description": "The operation's radio traffic", "relevance": "Who ordered what."}
-    back = LegalReview.model_validate({"decision": "return", "rationale": "Ask the supervisor again.",
-                                       "return_tasks": ["supervisor_identification"],
-                                       "federal_evidence": [{"agency": "ICE", "records": [wanted]}]})
+    back = LegalReview.model_validate(
+        {
+            "decision": "return",
+            "rationale": "Ask the supervisor again.",
+            "return_tasks": ["supervisor_identification"],
+            "federal_evidence": [{"agency": "ICE", "records": [wanted]}],
+        }
+    )
     await handle.execute_update(IncidentWorkflow.review, Step(actor=REVIEWER, payload=back))
     await skip_to(time_env, await time_env.get_current_time() + timedelta(days=10))
-    await handle.execute_update(IncidentWorkflow.identify_supervisor,
-                                Step(actor=OFFICER, payload=SupervisorIdentification.model_validate(IDENTIFIED)))
+    await handle.execute_update(
+        IncidentWorkflow.identify_supervisor,
+        Step(actor=OFFICER, payload=SupervisorIdentification.model_validate(IDENTIFIED)),
+    )
     refer = LegalReview.model_validate({**REFER, "federal_evidence": [{"agency": "CBP", "records": [wanted]}]})
     await handle.execute_update(IncidentWorkflow.review, Step(actor=REVIEWER, payload=refer))
     state = await state_of(handle)
@@ -242,7 +306,9 @@ async def test_each_touhy_request_follows_its_own_ladder(time_env, start_case, s
         async def check():
             now = await state_of(handle)
             return [r.escalation_level for r in now.touhy_requests] == expected
+
         return await eventually(check)
+
     assert await levels([1, 0])  # T1 overdue: its first step; T2 not yet due
     assert (await state_of(handle)).tasks["touhy_response"].escalation_level == 1
     answer = TouhyResponse(request_id="T1", outcome="produced", received_on=t1.due_at.date())
@@ -253,7 +319,9 @@ async def test_each_touhy_request_follows_its_own_ladder(time_env, start_case, s
     assert await levels([1, 1])
     fired = await stored_escalations(sessions, state.case_id, Task.TOUHY_RESPONSE, at_least=2)
     assert [(e.data["touhy_request"], e.data["level"], e.data["due_at"]) for e in fired] == [
-        ("T1", 1, t1.due_at.isoformat()), ("T2", 1, t2.due_at.isoformat())]
+        ("T1", 1, t1.due_at.isoformat()),
+        ("T2", 1, t2.due_at.isoformat()),
+    ]
 
 
 async def test_completing_a_task_cancels_the_rest_of_its_ladder(time_env, start_case, sessions):
@@ -264,9 +332,12 @@ async def test_completing_a_task_cancels_the_rest_of_its_ladder(time_env, start_
 
     async def level_one():
         return (await state_of(handle)).tasks["supervisor_identification"].escalation_level == 1
+
     assert await eventually(level_one)
-    await handle.execute_update(IncidentWorkflow.identify_supervisor,
-                                Step(actor=OFFICER, payload=SupervisorIdentification.model_validate(IDENTIFIED)))
+    await handle.execute_update(
+        IncidentWorkflow.identify_supervisor,
+        Step(actor=OFFICER, payload=SupervisorIdentification.model_validate(IDENTIFIED)),
+    )
     await skip_to(time_env, due + timedelta(days=10))
     await asyncio.sleep(0.5)
     assert [e.data["level"] for e in await escalations(sessions, state.case_id, Task.SUPERVISOR_IDENTIFICATION)] == [1]
@@ -288,6 +359,7 @@ async def test_a_return_rearms_the_ladder(time_env, start_case, sessions):
 
     async def escalated():
         return (await state_of(handle)).tasks["violation_report"].escalation_level == 1
+
     assert await eventually(escalated)
     fired = await stored_escalations(sessions, state.case_id, Task.VIOLATION_REPORT)
     assert fired[-1].data["due_at"] == reopened.due_at.isoformat()
@@ -303,6 +375,7 @@ async def test_footage_near_its_purge_date_escalates_to_the_top_at_filing(time_e
 
     async def top():
         return (await state_of(handle)).tasks["footage_hold"].escalation_level == 3
+
     assert await eventually(top)
     fired = await stored_escalations(sessions, state.case_id, Task.FOOTAGE_HOLD)
     assert [e.data["level"] for e in fired] == [3]  # at once, not step by step
@@ -311,4 +384,5 @@ async def test_footage_near_its_purge_date_escalates_to_the_top_at_filing(time_e
     async def everyone():
         got = await recipients(sessions, people, state.case_id, Task.FOOTAGE_HOLD, 3)
         return got if {"custodian", "supervisor", "commander", "admin"} <= got else None
+
     assert await eventually(everyone)

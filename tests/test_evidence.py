@@ -20,16 +20,24 @@ from pydantic import SecretStr
 from sqlalchemy import text
 
 from referrals.api.main import create_app
-from tests.evidence_files import WINDOWS_EXE, mp4, pdf, png, zip_archive
 from tests.desk_client import signed_in
+from tests.evidence_files import WINDOWS_EXE, mp4, pdf, png, zip_archive
 from tests.scenario import VICTIM, Driver, filing
 from tests.test_cli_and_policy import ROOT
 from tests.test_content_types import jpeg
 
-PHOTO = {"kind": "photo", "description": "injury to the left palm", "source": "cpd",
-         "collected_by": "P.O. A. Rivera, star 12345", "collected_at": "2026-01-31T14:05:00-06:00"}
-S3 = {"evidence_s3_bucket": "evidence-test", "evidence_s3_access_key": "test",
-      "evidence_s3_secret_key": SecretStr("test")}
+PHOTO = {
+    "kind": "photo",
+    "description": "injury to the left palm",
+    "source": "cpd",
+    "collected_by": "P.O. A. Rivera, star 12345",
+    "collected_at": "2026-01-31T14:05:00-06:00",
+}
+S3 = {
+    "evidence_s3_bucket": "evidence-test",
+    "evidence_s3_access_key": "test",
+    "evidence_s3_secret_key": SecretStr("test"),
+}
 
 
 def _free_port() -> int:
@@ -48,8 +56,11 @@ class Storage:
         """Every stored piece of the case's evidence: chunk rows, or objects and unfinished multipart uploads."""
         if self.s3 is None:
             async with self.sessions() as s:
-                keys = (await s.exec(text("SELECT DISTINCT key FROM evidence_chunk WHERE key LIKE :p"),
-                                     params={"p": f"{case_id}/%"})).all()
+                keys = (
+                    await s.exec(
+                        text("SELECT DISTINCT key FROM evidence_chunk WHERE key LIKE :p"), params={"p": f"{case_id}/%"}
+                    )
+                ).all()
             return [k[0] for k in keys]
         bucket = self.settings.evidence_s3_bucket
         listed = self.s3.list_objects_v2(Bucket=bucket, Prefix=case_id).get("Contents", [])
@@ -61,8 +72,13 @@ class Storage:
         (key,) = await self.objects(case_id)
         if self.s3 is None:
             async with self.sessions() as s:
-                await s.exec(text("UPDATE evidence_chunk SET data = overlay(data placing '\\x00'::bytea from 9) "
-                                  "WHERE key = :k AND n = 0"), params={"k": key})
+                await s.exec(
+                    text(
+                        "UPDATE evidence_chunk SET data = overlay(data placing '\\x00'::bytea from 9) "
+                        "WHERE key = :k AND n = 0"
+                    ),
+                    params={"k": key},
+                )
                 await s.commit()
             return
         body = self.s3.get_object(Bucket=self.settings.evidence_s3_bucket, Key=key)["Body"].read()
@@ -71,9 +87,12 @@ class Storage:
     def env(self) -> dict:
         env = {**os.environ, "DATABASE_URL": self.settings.database_url, "REFERRALS_ENV": "test"}
         if self.s3 is not None:
-            env |= {"REFERRALS_EVIDENCE_S3_URL": self.settings.evidence_s3_url,
-                    "REFERRALS_EVIDENCE_S3_BUCKET": self.settings.evidence_s3_bucket,
-                    "REFERRALS_EVIDENCE_S3_ACCESS_KEY": "test", "REFERRALS_EVIDENCE_S3_SECRET_KEY": "test"}
+            env |= {
+                "REFERRALS_EVIDENCE_S3_URL": self.settings.evidence_s3_url,
+                "REFERRALS_EVIDENCE_S3_BUCKET": self.settings.evidence_s3_bucket,
+                "REFERRALS_EVIDENCE_S3_ACCESS_KEY": "test",
+                "REFERRALS_EVIDENCE_S3_SECRET_KEY": "test",
+            }
         return env
 
 
@@ -88,21 +107,31 @@ async def storage(request, settings, worker, sessions):
         server.start()
         url = f"http://127.0.0.1:{port}"
         own = own.model_copy(update={"evidence_s3_url": url, **S3})
-        s3 = boto3.client("s3", endpoint_url=url, region_name="us-east-1", aws_access_key_id="test",
-                          aws_secret_access_key="test")
+        s3 = boto3.client(
+            "s3", endpoint_url=url, region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test"
+        )
     try:
         app = create_app(own)
         async with app.router.lifespan_context(app):
-            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=("203.0.113.7", 5000)),
-                                         base_url="http://api") as client:
+            async with httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app, client=("203.0.113.7", 5000)), base_url="http://api"
+            ) as client:
                 yield Storage(request.param, client, own, sessions, s3)
     finally:
         if server is not None:
             server.stop()
 
 
-async def upload(storage: Storage, people, case_id: str, content: bytes | None, metadata: dict | str | None = None,
-                 who: str = "officer", filename: str = "palm.png", key: str | None = None) -> httpx.Response:
+async def upload(
+    storage: Storage,
+    people,
+    case_id: str,
+    content: bytes | None,
+    metadata: dict | str | None = None,
+    who: str = "officer",
+    filename: str = "palm.png",
+    key: str | None = None,
+) -> httpx.Response:
     files = {}
     if metadata is not None:
         files["metadata"] = (None, metadata if isinstance(metadata, str) else json.dumps(metadata), "application/json")
@@ -114,10 +143,20 @@ async def upload(storage: Storage, people, case_id: str, content: bytes | None, 
 
 async def rows(sessions, case_id: str) -> dict:
     async with sessions() as s:
-        files = (await s.exec(text("SELECT id, sha256, size, deleted_at FROM evidence_file WHERE case_id = :c"),
-                              params={"c": case_id})).all()
-        custody = (await s.exec(text("SELECT evidence_id, seq, kind, actor_name, data FROM evidence_custody "
-                                     "WHERE case_id = :c ORDER BY evidence_id, seq"), params={"c": case_id})).all()
+        files = (
+            await s.exec(
+                text("SELECT id, sha256, size, deleted_at FROM evidence_file WHERE case_id = :c"), params={"c": case_id}
+            )
+        ).all()
+        custody = (
+            await s.exec(
+                text(
+                    "SELECT evidence_id, seq, kind, actor_name, data FROM evidence_custody "
+                    "WHERE case_id = :c ORDER BY evidence_id, seq"
+                ),
+                params={"c": case_id},
+            )
+        ).all()
     return {"files": files, "custody": custody}
 
 
@@ -137,8 +176,11 @@ async def test_a_photo_is_stored_typed_from_its_bytes_and_served_back(storage, p
     response = await upload(storage, people, case_id, photo, PHOTO | {"person_id": "P1"}, filename="../../palm.jpg")
     assert response.status_code == 201, response.text
     item = response.json()
-    assert (item["sha256"], item["size"], item["content_type"]) == (hashlib.sha256(photo).hexdigest(), len(photo),
-                                                                    "image/png")
+    assert (item["sha256"], item["size"], item["content_type"]) == (
+        hashlib.sha256(photo).hexdigest(),
+        len(photo),
+        "image/png",
+    )
     assert (item["number"], item["kind"], item["person_id"], item["filename"]) == (1, "photo", "P1", "palm.jpg")
     case = (await Driver(storage.client, people).get(case_id)).json()
     assert [e["item"]["sha256"] for e in case["evidence"]] == [item["sha256"]]
@@ -165,8 +207,11 @@ async def test_a_photo_is_stored_typed_from_its_bytes_and_served_back(storage, p
     log = (await storage.client.get(item["custody"], headers=people.headers("auditor"))).json()
     assert log["chain_valid"] is True
     assert [(e["kind"], e["actor_name"]) for e in log["items"]] == [
-        ("added", "Test officer"), ("downloaded", "Test liaison"), ("downloaded", "Test liaison"),
-        ("downloaded", "Test liaison")]
+        ("added", "Test officer"),
+        ("downloaded", "Test liaison"),
+        ("downloaded", "Test liaison"),
+        ("downloaded", "Test liaison"),
+    ]
     assert log["items"][0]["data"]["received_from"] == "203.0.113.7"
     assert log["items"][0]["data"]["sha256"] == item["sha256"]
     assert log["items"][2]["data"]["bytes"] == f"8-23/{len(photo)}"
@@ -177,18 +222,27 @@ async def test_a_photo_is_stored_typed_from_its_bytes_and_served_back(storage, p
 
 async def test_a_video_and_a_reference_to_evidence_held_elsewhere(storage, people, case_id):
     video = mp4()
-    made = await upload(storage, people, case_id, video, PHOTO | {"kind": "video", "source": "civilian",
-                                                                  "description": "bystander's phone video"},
-                        filename="IMG_0042.MOV")
+    made = await upload(
+        storage,
+        people,
+        case_id,
+        video,
+        PHOTO | {"kind": "video", "source": "civilian", "description": "bystander's phone video"},
+        filename="IMG_0042.MOV",
+    )
     assert made.status_code == 201 and made.json()["content_type"] == "video/mp4", made.text
-    axon = PHOTO | {"kind": "video", "description": "BWC X6031234, full length", "held_elsewhere": {
-        "system": "Axon Evidence.com", "reference": "8f2c1e4a"}}
+    axon = PHOTO | {
+        "kind": "video",
+        "description": "BWC X6031234, full length",
+        "held_elsewhere": {"system": "Axon Evidence.com", "reference": "8f2c1e4a"},
+    }
     held = await upload(storage, people, case_id, None, axon)
     assert held.status_code == 201, held.text
     assert (held.json()["sha256"], held.json()["download"], held.json()["number"]) == (None, None, 2)
     assert len(await storage.objects(case_id)) == 1  # the reference has no bytes here
-    none = await storage.client.get(f"/incidents/{case_id}/evidence/{held.json()['id']}",
-                                    headers=people.headers("officer"))
+    none = await storage.client.get(
+        f"/incidents/{case_id}/evidence/{held.json()['id']}", headers=people.headers("officer")
+    )
     assert none.status_code == 404 and "Axon Evidence.com" in none.text
 
 
@@ -199,16 +253,20 @@ async def test_a_download_is_saved_under_a_name_for_what_its_bytes_are(storage, 
     page = await upload(storage, people, case_id, html, PHOTO | {"kind": "document"}, filename="page.html")
     polyglot = await upload(storage, people, case_id, jpeg() + html, PHOTO, filename="polyglot.html")
     assert (page.status_code, polyglot.status_code) == (201, 201), page.text + polyglot.text
-    saved = {page.json()["id"]: ("page.html", "text/plain", "page.txt", html),
-             polyglot.json()["id"]: ("polyglot.html", "image/jpeg", "polyglot.jpg", jpeg() + html)}
+    saved = {
+        page.json()["id"]: ("page.html", "text/plain", "page.txt", html),
+        polyglot.json()["id"]: ("polyglot.html", "image/jpeg", "polyglot.jpg", jpeg() + html),
+    }
     listed = (await storage.client.get(f"/incidents/{case_id}/evidence", headers=people.headers("auditor"))).json()
     assert {i["id"]: (i["filename"], i["content_type"]) for i in listed["items"]} == {
-        item_id: (sent, content_type) for item_id, (sent, content_type, _, _) in saved.items()}
+        item_id: (sent, content_type) for item_id, (sent, content_type, _, _) in saved.items()
+    }
     async with signed_in(storage.client, people.tokens["liaison"]) as desk:
         for item_id, (_, content_type, name, content) in saved.items():
-            for got in (await storage.client.get(f"/incidents/{case_id}/evidence/{item_id}",
-                                                 headers=people.headers("liaison")),
-                        await desk.get(f"/desk/cases/{case_id}/evidence/{item_id}")):
+            for got in (
+                await storage.client.get(f"/incidents/{case_id}/evidence/{item_id}", headers=people.headers("liaison")),
+                await desk.get(f"/desk/cases/{case_id}/evidence/{item_id}"),
+            ):
                 assert got.status_code == 200 and got.content == content, got.text
                 assert got.headers["content-type"].split(";")[0] == content_type
                 assert got.headers["content-disposition"] == f'attachment; filename="{name}"'
@@ -232,23 +290,27 @@ def _later() -> str:
     return (datetime.now(UTC) + timedelta(days=1)).isoformat()
 
 
-@pytest.mark.parametrize(("content", "metadata", "status", "field"), [
-    (WINDOWS_EXE, PHOTO | {"kind": "other"}, 422, "file"),
-    (zip_archive(), PHOTO | {"kind": "other"}, 422, "file"),
-    (b"", PHOTO, 422, "file"),
-    (pdf(), PHOTO, 422, "metadata.kind"),  # a PDF is not a photo
-    (png(), None, 422, "metadata"),
-    (png(), "{not json", 422, "metadata"),
-    (png(), PHOTO | {"kind": "selfie"}, 422, "metadata.kind"),
-    (png(), PHOTO | {"collected_at": _later()}, 422, "metadata.collected_at"),
-    (png(), PHOTO | {"person_id": "P9"}, 422, "person_id"),
-    (png(), PHOTO | {"immigration_status": "x"}, 422, "metadata"),
-    (png(), PHOTO | {"held_elsewhere": {"system": "Axon", "reference": "1"}}, 422, "metadata.held_elsewhere"),
-    (None, PHOTO, 422, "file"),
-    (bytes(70 * 1024), PHOTO | {"kind": "other"}, 413, "file"),  # over this app's 64 KiB limit
-])
-async def test_a_bad_upload_is_refused_and_nothing_is_kept(storage, people, sessions, dev_server, case_id, content,
-                                                           metadata, status, field):
+@pytest.mark.parametrize(
+    ("content", "metadata", "status", "field"),
+    [
+        (WINDOWS_EXE, PHOTO | {"kind": "other"}, 422, "file"),
+        (zip_archive(), PHOTO | {"kind": "other"}, 422, "file"),
+        (b"", PHOTO, 422, "file"),
+        (pdf(), PHOTO, 422, "metadata.kind"),  # a PDF is not a photo
+        (png(), None, 422, "metadata"),
+        (png(), "{not json", 422, "metadata"),
+        (png(), PHOTO | {"kind": "selfie"}, 422, "metadata.kind"),
+        (png(), PHOTO | {"collected_at": _later()}, 422, "metadata.collected_at"),
+        (png(), PHOTO | {"person_id": "P9"}, 422, "person_id"),
+        (png(), PHOTO | {"immigration_status": "x"}, 422, "metadata"),
+        (png(), PHOTO | {"held_elsewhere": {"system": "Axon", "reference": "1"}}, 422, "metadata.held_elsewhere"),
+        (None, PHOTO, 422, "file"),
+        (bytes(70 * 1024), PHOTO | {"kind": "other"}, 413, "file"),  # over this app's 64 KiB limit
+    ],
+)
+async def test_a_bad_upload_is_refused_and_nothing_is_kept(
+    storage, people, sessions, dev_server, case_id, content, metadata, status, field
+):
     before = await Driver(storage.client, people).settled(case_id)
     steps = await _history_length(dev_server, case_id)
     response = await upload(storage, people, case_id, content, metadata)
@@ -288,16 +350,19 @@ async def test_a_closed_case_takes_no_evidence_and_others_cannot_see_it(storage,
 async def test_who_may_add_and_who_may_remove(storage, people, sessions, case_id):
     refused = await upload(storage, people, case_id, png(), PHOTO, who="commander")
     assert refused.status_code == 403
-    not_json = await storage.client.post(f"/incidents/{case_id}/evidence", json=PHOTO,
-                                         headers=people.headers("officer"))
+    not_json = await storage.client.post(
+        f"/incidents/{case_id}/evidence", json=PHOTO, headers=people.headers("officer")
+    )
     assert not_json.status_code == 415
     item = (await upload(storage, people, case_id, png(), PHOTO, who="custodian")).json()
     removal = f"/incidents/{case_id}/evidence/{item['id']}/removal"
-    assert (await storage.client.post(removal, json={"reason": "x"}, headers=people.headers("officer"))
-            ).status_code == 403
+    assert (
+        await storage.client.post(removal, json={"reason": "x"}, headers=people.headers("officer"))
+    ).status_code == 403
     assert (await storage.client.post(removal, json={}, headers=people.headers("admin"))).status_code == 422
-    removed = await storage.client.post(removal, json={"reason": "attached to the wrong case"},
-                                        headers=people.headers("admin"))
+    removed = await storage.client.post(
+        removal, json={"reason": "attached to the wrong case"}, headers=people.headers("admin")
+    )
     assert removed.status_code == 200, removed.text
     assert removed.json()["removed"]["reason"] == "attached to the wrong case" and removed.json()["download"] is None
     assert await storage.objects(case_id) == []  # the bytes are gone
@@ -305,8 +370,11 @@ async def test_who_may_add_and_who_may_remove(storage, people, sessions, case_id
     assert gone.status_code == 404
     log = (await storage.client.get(item["custody"], headers=people.headers("auditor"))).json()
     assert [e["kind"] for e in log["items"]] == ["added", "removed"] and log["chain_valid"]
-    assert log["items"][1]["data"] == {"reason": "attached to the wrong case", "sha256": item["sha256"],
-                                       "case_event": log["items"][1]["data"]["case_event"]}
+    assert log["items"][1]["data"] == {
+        "reason": "attached to the wrong case",
+        "sha256": item["sha256"],
+        "case_event": log["items"][1]["data"]["case_event"],
+    }
     assert log["items"][1]["actor_name"] == "Test admin"
     (row,) = (await rows(sessions, case_id))["files"]
     assert row.deleted_at is not None and row.sha256 == item["sha256"]  # the tombstone keeps the hash
@@ -315,8 +383,9 @@ async def test_who_may_add_and_who_may_remove(storage, people, sessions, case_id
 
 
 async def test_verify_reads_every_file_back_and_names_the_one_that_changed(storage, people, sessions, case_id):
-    item = (await upload(storage, people, case_id, pdf(), PHOTO | {"kind": "medical_record", "source": "hospital"})
-            ).json()
+    item = (
+        await upload(storage, people, case_id, pdf(), PHOTO | {"kind": "medical_record", "source": "hospital"})
+    ).json()
     cmd = [sys.executable, "-m", "referrals.cli", "evidence", "verify", case_id]
     ok = subprocess.run(cmd, cwd=ROOT, env=storage.env(), capture_output=True, text=True, timeout=60)
     assert ok.returncode == 0, ok.stdout + ok.stderr
@@ -327,11 +396,13 @@ async def test_verify_reads_every_file_back_and_names_the_one_that_changed(stora
     assert "CHANGED" in bad.stdout and item["id"] in bad.stdout
     log = (await storage.client.get(item["custody"], headers=people.headers("auditor"))).json()
     assert [(e["kind"], e["data"].get("intact")) for e in log["items"]] == [
-        ("added", None), ("integrity_checked", True), ("integrity_checked", False)]
+        ("added", None),
+        ("integrity_checked", True),
+        ("integrity_checked", False),
+    ]
 
 
-async def test_the_packet_inventories_the_evidence_and_the_email_lists_it_unattached(api, people, smtp_sink,
-                                                                                     sessions):
+async def test_the_packet_inventories_the_evidence_and_the_email_lists_it_unattached(api, people, smtp_sink, sessions):
     from tests.scenario import ACK, APPROVE, REFER
     from tests.test_supplements import _documents
 
@@ -339,14 +410,28 @@ async def test_the_packet_inventories_the_evidence_and_the_email_lists_it_unatta
     case = await d.new_case(body=filing(people=[VICTIM]))
     case_id = case["id"]
     photo = png(rgb=(10, 200, 30))
-    files = {"metadata": (None, json.dumps(PHOTO | {"person_id": "P1"}), "application/json"),
-             "file": ("palm.png", photo, "image/png")}
+    files = {
+        "metadata": (None, json.dumps(PHOTO | {"person_id": "P1"}), "application/json"),
+        "file": ("palm.png", photo, "image/png"),
+    }
     item = (await api.post(f"/incidents/{case_id}/evidence", files=files, headers=people.headers("officer"))).json()
-    axon = {"metadata": (None, json.dumps(PHOTO | {"kind": "video", "description": "BWC X6031234, full length",
-                                                   "held_elsewhere": {"system": "Axon Evidence.com",
-                                                                      "reference": "8f2c1e4a"}}), "application/json")}
-    assert (await api.post(f"/incidents/{case_id}/evidence", files=axon, headers=people.headers("officer"))
-            ).status_code == 201
+    axon = {
+        "metadata": (
+            None,
+            json.dumps(
+                PHOTO
+                | {
+                    "kind": "video",
+                    "description": "BWC X6031234, full length",
+                    "held_elsewhere": {"system": "Axon Evidence.com", "reference": "8f2c1e4a"},
+                }
+            ),
+            "application/json",
+        )
+    }
+    assert (
+        await api.post(f"/incidents/{case_id}/evidence", files=axon, headers=people.headers("officer"))
+    ).status_code == 201
     assert (await api.get(item["download"], headers=people.headers("reviewer"))).status_code == 200
     await d.investigate(case_id)
     await d.ok(case_id, "legal-review", "reviewer", REFER)
@@ -354,8 +439,9 @@ async def test_the_packet_inventories_the_evidence_and_the_email_lists_it_unatta
     (packet,) = [doc for doc in await _documents(d, case_id) if doc["kind"] == "referral_packet"]
     docx = await api.get(packet["download"], headers=people.headers("liaison"))
     text = "\n".join(p.text for p in Document(io.BytesIO(docx.content)).paragraphs)
-    tables = "\n".join(cell.text for t in Document(io.BytesIO(docx.content)).tables for row in t.rows
-                       for cell in row.cells)
+    tables = "\n".join(
+        cell.text for t in Document(io.BytesIO(docx.content)).tables for row in t.rows for cell in row.cells
+    )
     assert "Evidence inventory" in text and "Chain of custody" in text
     assert "C1  Photo: injury to the left palm (concerns P1)" in text
     assert f"SHA-256 {item['sha256']}" in text
@@ -401,8 +487,9 @@ async def test_a_held_item_cannot_be_removed_until_released(storage, people, cas
     hold = {"reference": "Order 26-CR-0417", "reason": "preserve for the criminal proceeding"}
     assert (await storage.client.post(f"{base}/hold", json=hold, headers=people.headers("officer"))).status_code == 403
     # A reference the custody log would show in another order than it was typed: refused, nothing recorded.
-    turned = await storage.client.post(f"{base}/hold", json=hold | {"reference": "Order \u202e7140-RC-62"},
-                                       headers=people.headers("custodian"))
+    turned = await storage.client.post(
+        f"{base}/hold", json=hold | {"reference": "Order \u202e7140-RC-62"}, headers=people.headers("custodian")
+    )
     assert turned.status_code == 422 and turned.json()["error"]["details"][0]["field"] == "reference", turned.text
     assert "right-to-left override" in turned.json()["error"]["message"]
     held = await storage.client.post(f"{base}/hold", json=hold, headers=people.headers("custodian"))
@@ -410,26 +497,32 @@ async def test_a_held_item_cannot_be_removed_until_released(storage, people, cas
     assert [e["kind"] for e in held.json()["items"]] == ["added", "held"]
     again = await storage.client.post(f"{base}/hold", json=hold, headers=people.headers("custodian"))
     assert again.status_code == 409
-    refused = await storage.client.post(f"{base}/removal", json={"reason": "wrong case"},
-                                        headers=people.headers("admin"))
+    refused = await storage.client.post(
+        f"{base}/removal", json={"reason": "wrong case"}, headers=people.headers("admin")
+    )
     assert refused.status_code == 409 and "Order 26-CR-0417" in refused.text
     assert len(await storage.objects(case_id)) == 1  # still there
     second = {"reference": "Litigation hold 2026-11", "reason": "civil suit"}
-    assert (await storage.client.post(f"{base}/hold", json=second, headers=people.headers("custodian"))
-            ).status_code == 200
+    assert (
+        await storage.client.post(f"{base}/hold", json=second, headers=people.headers("custodian"))
+    ).status_code == 200
     release = {"reference": "Order 26-CR-0417", "reason": "order vacated"}
     released = await storage.client.post(f"{base}/release", json=release, headers=people.headers("custodian"))
     assert released.status_code == 200
     assert released.json()["items"][-1]["data"]["reference"] == "Order 26-CR-0417" and released.json()["chain_valid"]
-    assert (await storage.client.post(f"{base}/release", json=release, headers=people.headers("custodian"))
-            ).status_code == 409
-    still = await storage.client.post(f"{base}/removal", json={"reason": "wrong case"},
-                                      headers=people.headers("admin"))
+    assert (
+        await storage.client.post(f"{base}/release", json=release, headers=people.headers("custodian"))
+    ).status_code == 409
+    still = await storage.client.post(f"{base}/removal", json={"reason": "wrong case"}, headers=people.headers("admin"))
     assert still.status_code == 409 and "Litigation hold 2026-11" in still.text  # the second hold still stands
-    assert (await storage.client.post(f"{base}/release", json=second | {"reason": "settled"},
-                                      headers=people.headers("custodian"))).status_code == 200
-    removed = await storage.client.post(f"{base}/removal", json={"reason": "wrong case"},
-                                        headers=people.headers("admin"))
+    assert (
+        await storage.client.post(
+            f"{base}/release", json=second | {"reason": "settled"}, headers=people.headers("custodian")
+        )
+    ).status_code == 200
+    removed = await storage.client.post(
+        f"{base}/removal", json={"reason": "wrong case"}, headers=people.headers("admin")
+    )
     assert removed.status_code == 200 and await storage.objects(case_id) == []
 
 
@@ -452,8 +545,7 @@ async def test_an_item_whose_bytes_are_gone_is_named_not_served(api, people, ses
     await d.ok(case_id, "withdrawal", "admin", {"reason": "End of the test."})
 
 
-async def test_an_upload_refused_after_chunks_were_written_leaves_none(storage, people, sessions, case_id,
-                                                                       monkeypatch):
+async def test_an_upload_refused_after_chunks_were_written_leaves_none(storage, people, sessions, case_id, monkeypatch):
     """Small chunks and parts, so that an upload over the limit has stored pieces when it is refused: the PostgreSQL
     adapter deletes its chunks, the S3 one aborts its multipart upload."""
     import referrals.store.blobs
@@ -471,12 +563,16 @@ async def test_a_hold_and_a_removal_at_once_do_not_both_succeed(storage, people,
     item = (await upload(storage, people, case_id, png(), PHOTO)).json()
     base = f"/incidents/{case_id}/evidence/{item['id']}"
     hold, removal = await asyncio.gather(
-        storage.client.post(f"{base}/hold", json={"reference": "Order 1", "reason": "keep"},
-                            headers=people.headers("custodian")),
-        storage.client.post(f"{base}/removal", json={"reason": "wrong case"}, headers=people.headers("admin")))
+        storage.client.post(
+            f"{base}/hold", json={"reference": "Order 1", "reason": "keep"}, headers=people.headers("custodian")
+        ),
+        storage.client.post(f"{base}/removal", json={"reason": "wrong case"}, headers=people.headers("admin")),
+    )
     assert sorted([hold.status_code, removal.status_code]) == [200, 409], (hold.text, removal.text)
-    kinds = [e["kind"] for e in (await storage.client.get(item["custody"], headers=people.headers("auditor"))
-                                 ).json()["items"]]
+    kinds = [
+        e["kind"]
+        for e in (await storage.client.get(item["custody"], headers=people.headers("auditor"))).json()["items"]
+    ]
     assert kinds in (["added", "held"], ["added", "removed"])
 
 
@@ -486,13 +582,18 @@ async def test_uploads_cut_off_are_swept(storage, people, sessions):
     from referrals.store.blobs import PostgresBlobs
 
     async with sessions() as s:  # the chunks of an upload a crash cut off a day ago, and of one under way now
-        await s.exec(text("INSERT INTO evidence_chunk (key, n, data, written_at) VALUES "
-                          "('cut-off/x/1', 0, '\\x00', now() - interval '1 day'), ('under-way/y/2', 0, '\\x00', now())"))
+        await s.exec(
+            text(
+                "INSERT INTO evidence_chunk (key, n, data, written_at) VALUES "
+                "('cut-off/x/1', 0, '\\x00', now() - interval '1 day'), ('under-way/y/2', 0, '\\x00', now())"
+            )
+        )
         await s.commit()
     assert await PostgresBlobs(sessions).sweep() >= 1
     async with sessions() as s:
-        left = (await s.exec(text("SELECT key FROM evidence_chunk WHERE key IN ('cut-off/x/1', 'under-way/y/2')"))
-                ).all()
+        left = (
+            await s.exec(text("SELECT key FROM evidence_chunk WHERE key IN ('cut-off/x/1', 'under-way/y/2')"))
+        ).all()
         await s.exec(text("DELETE FROM evidence_chunk WHERE key = 'under-way/y/2'"))
         await s.commit()
     assert [k[0] for k in left] == ["under-way/y/2"]
@@ -523,8 +624,9 @@ async def test_an_upload_whose_answer_was_lost_is_kept_and_found_again(storage, 
     assert len(await storage.objects(case_id)) == 1
 
 
-async def test_an_upload_stopped_before_the_case_recorded_it_is_completed_by_its_retry(storage, people, case_id,
-                                                                                       monkeypatch):
+async def test_an_upload_stopped_before_the_case_recorded_it_is_completed_by_its_retry(
+    storage, people, case_id, monkeypatch
+):
     """The file was stored and the worker never reached (the step not applied): the retry stores the item once."""
     from temporalio.service import RPCError, RPCStatusCode
 

@@ -13,14 +13,28 @@ from bench import faults
 DEADLINE = 8.0
 
 RUNS = {  # the drills, each a coroutine to its report
-    "worker_kill": lambda: faults.drill(faults.worker_kills(2, gap=(0.5, 2.0)), cases=4, concurrency=4, think=0.5,
-                                        seed=11, request_timeout=DEADLINE),
-    "server_restart": lambda: faults.drill(faults.server_restart(after=2.0, down=2.0), cases=4, concurrency=4,
-                                           think=0.8, seed=12, request_timeout=DEADLINE),
-    "database_outage": lambda: faults.drill(faults.database_outage(after=1.5, outage=8.0), cases=4, concurrency=4,
-                                            think=1.0, seed=13, request_timeout=DEADLINE),
-    "restore": lambda: faults.drill(faults.restore(dump_after=2.0, restore_after=3.0), cases=4, concurrency=4,
-                                    think=1.5, seed=14, request_timeout=DEADLINE),
+    "worker_kill": lambda: faults.drill(
+        faults.worker_kills(2, gap=(0.5, 2.0)), cases=4, concurrency=4, think=0.5, seed=11, request_timeout=DEADLINE
+    ),
+    "server_restart": lambda: faults.drill(
+        faults.server_restart(after=2.0, down=2.0), cases=4, concurrency=4, think=0.8, seed=12, request_timeout=DEADLINE
+    ),
+    "database_outage": lambda: faults.drill(
+        faults.database_outage(after=1.5, outage=8.0),
+        cases=4,
+        concurrency=4,
+        think=1.0,
+        seed=13,
+        request_timeout=DEADLINE,
+    ),
+    "restore": lambda: faults.drill(
+        faults.restore(dump_after=2.0, restore_after=3.0),
+        cases=4,
+        concurrency=4,
+        think=1.5,
+        seed=14,
+        request_timeout=DEADLINE,
+    ),
 }
 
 

@@ -65,9 +65,17 @@ async def test_search_attributes_and_ui_details_follow_the_case(api, people, dev
 
 async def new_officer(api, people, district: str) -> dict[str, str]:
     """An officer of a district of our own (an officer files in their own district only): their headers."""
-    created = await api.post("/users", headers=people.headers("admin"), json={
-        "name": f"P.O. District {district}", "email": f"district{district}.{uuid.uuid4().hex[:8]}@test.invalid",
-        "roles": ["officer"], "district": district, "star": str(uuid.uuid4().int % 10**7)})
+    created = await api.post(
+        "/users",
+        headers=people.headers("admin"),
+        json={
+            "name": f"P.O. District {district}",
+            "email": f"district{district}.{uuid.uuid4().hex[:8]}@test.invalid",
+            "roles": ["officer"],
+            "district": district,
+            "star": str(uuid.uuid4().int % 10**7),
+        },
+    )
     assert created.status_code == 201, created.text
     return {"Authorization": f"Bearer {created.json()['token']}"}
 
@@ -99,8 +107,12 @@ async def test_listing_filters_and_cursor_pagination(api, people):
     item = open_holds["items"][0]
     assert set(item) >= {"id", "case_number", "stage", "district", "open_tasks", "next_deadline", "links"}
 
-    for bad, field in (("stage=paused", "stage"), ("task=coffee", "task"), ("limit=0", "limit"),
-                       ("cursor=%%%", "cursor")):
+    for bad, field in (
+        ("stage=paused", "stage"),
+        ("task=coffee", "task"),
+        ("limit=0", "limit"),
+        ("cursor=%%%", "cursor"),
+    ):
         response = await api.get(f"/incidents?{bad}", headers=headers)
         assert response.status_code == 422, bad
         assert response.json()["error"]["details"][0]["field"] == field
@@ -119,22 +131,29 @@ async def test_an_officer_or_supervisor_files_only_in_their_own_district(api, pe
         before = (await s.exec(select(func.count()).select_from(Incident))).one()
     for who, own in (("officer", "010"), ("supervisor", "010"), ("supervisor_elsewhere", "012")):
         elsewhere = "007"
-        refused = await api.post("/incidents", json=filing(district=elsewhere, recordings=[]),
-                                 headers={**people.headers(who), "Idempotency-Key": str(uuid.uuid4())})
+        refused = await api.post(
+            "/incidents",
+            json=filing(district=elsewhere, recordings=[]),
+            headers={**people.headers(who), "Idempotency-Key": str(uuid.uuid4())},
+        )
         assert refused.status_code == 403, refused.text
         error = refused.json()["error"]
         assert error["code"] == "forbidden" and error["details"][0]["field"] == "district"
         assert error["details"][0]["message"] == f"you may file only in your own district, {own}, not in district 007"
         entry = await newest(sessions, user_id=people.ids[who])
         assert (entry.action, entry.outcome, entry.details) == (
-            "file_incident", "refused", '{"district":"007","operation":"file"}')
+            "file_incident",
+            "refused",
+            '{"district":"007","operation":"file"}',
+        )
     async with sessions() as s:
         assert (await s.exec(select(func.count()).select_from(Incident))).one() == before
     # A district the policy does not list is still named as such (422), whoever files.
     unknown = await api.post("/incidents", json=filing(district="ZZ9"), headers=people.headers("officer"))
     assert unknown.status_code == 422 and "is not a district of the" in unknown.json()["error"]["message"]
-    anywhere = await api.post("/incidents", json=filing(district="007", recordings=[]),
-                              headers=people.headers("officer_commander"))
+    anywhere = await api.post(
+        "/incidents", json=filing(district="007", recordings=[]), headers=people.headers("officer_commander")
+    )
     assert anywhere.status_code == 201 and anywhere.json()["district"] == "007", anywhere.text
 
 
@@ -153,11 +172,17 @@ async def test_health_and_readiness(api):
 
 async def test_footage_past_its_purge_date_is_reported_at_filing(api, people):
     d = Driver(api, people)
-    old = {"camera_id": "X6031234", "officer_star": "12345", "started_at": "2026-01-31T13:02:00-06:00",
-           "ended_at": "2026-01-31T13:40:00-06:00", "flag_reasons": []}  # unflagged: kept 90 days
+    old = {
+        "camera_id": "X6031234",
+        "officer_star": "12345",
+        "started_at": "2026-01-31T13:02:00-06:00",
+        "ended_at": "2026-01-31T13:40:00-06:00",
+        "flag_reasons": [],
+    }  # unflagged: kept 90 days
     case = await d.new_case("officer", filing(recordings=[old]))
     assert case["purge_warnings"] == [
-        {"camera_id": "X6031234", "purge_at": "2026-05-01T13:02:00-06:00", "status": "purged"}]
+        {"camera_id": "X6031234", "purge_at": "2026-05-01T13:02:00-06:00", "status": "purged"}
+    ]
     for _ in range(100):
         footage = (await d.get(case["id"])).json()["tasks"]["footage_hold"]
         if footage["escalation_level"] == 3:

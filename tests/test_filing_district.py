@@ -15,8 +15,10 @@ NEW_YORK = load_policy(ROOT / "policy" / "new_york_city.toml")
 @pytest.mark.parametrize("roles", [[Role.OFFICER], [Role.SUPERVISOR], [Role.OFFICER, Role.SUPERVISOR]])
 def test_an_officer_or_supervisor_files_in_their_own_district_only(roles):
     assert district_refusal(roles, "010", "010", CHICAGO) is None
-    assert district_refusal(roles, "010", "012", CHICAGO) == "you may file only in your own district, 010, not in " \
-                                                             "district 012"
+    assert (
+        district_refusal(roles, "010", "012", CHICAGO) == "you may file only in your own district, 010, not in "
+        "district 012"
+    )
 
 
 def test_command_files_in_any_district_as_the_shipped_policies_say():
@@ -40,10 +42,12 @@ def test_the_policy_may_let_supervisors_file_anywhere_and_defaults_to_command():
 def test_an_account_without_a_district_is_told_to_have_one_set():
     assert district_refusal([Role.OFFICER], None, "010", CHICAGO) == (
         "your account has no district of its own, so you may not file in district 010: ask an administrator to set "
-        "your district")
+        "your district"
+    )
 
 
 def test_in_the_policys_words_and_a_district_it_does_not_list_is_left_to_its_own_check():
-    assert district_refusal([Role.OFFICER], "75", "14", NEW_YORK) == ("you may file only in your own precinct, 75, "
-                                                                      "not in precinct 14")
+    assert district_refusal([Role.OFFICER], "75", "14", NEW_YORK) == (
+        "you may file only in your own precinct, 75, not in precinct 14"
+    )
     assert district_refusal([Role.OFFICER], "010", "ZZ9", CHICAGO) is None  # refused as not a district, 422

@@ -20,8 +20,8 @@ from referrals.domain.case import workflow_id_for
 from referrals.domain.enums import Role, Task
 from referrals.domain.events import EscalationNotice
 from referrals.domain.messages import NewUser
-from referrals.domain.words import sentence
 from referrals.domain.policy import load_policy
+from referrals.domain.words import sentence
 from referrals.store import users
 from referrals.store.tables import Incident
 from tests.conftest import PEOPLE, People
@@ -42,8 +42,13 @@ async def jurisdiction(request, settings, worker, sessions):
     run, staff = uuid.uuid4().hex[:8], People()
     async with sessions() as session:
         for who, (roles, district, star) in PEOPLE.items():
-            new = NewUser(name=f"{request.param} {who}", email=f"{who}.{run}@{request.param}.invalid", roles=roles,
-                          district={None: None, "010": precinct}.get(district, elsewhere), star=star)
+            new = NewUser(
+                name=f"{request.param} {who}",
+                email=f"{who}.{run}@{request.param}.invalid",
+                roles=roles,
+                district={None: None, "010": precinct}.get(district, elsewhere),
+                star=star,
+            )
             user, staff.tokens[who] = await users.create_user(session, new)
             staff.ids[who] = user.id
     own = settings.model_copy(update={"policy_file": path})
@@ -59,26 +64,44 @@ async def jurisdiction(request, settings, worker, sessions):
 def kept_days(policy) -> tuple[list[str], int]:
     """Two flags of the policy that each keep a recording longer than an unflagged one (if it has such), and
     how long the longer of them keeps it."""
-    longer = sorted((f for f in policy.recording_flags if f.retention_days and f.retention_days < 3650),
-                    key=lambda f: f.retention_days)
+    longer = sorted(
+        (f for f in policy.recording_flags if f.retention_days and f.retention_days < 3650),
+        key=lambda f: f.retention_days,
+    )
     flags = [f.code for f in (longer or policy.recording_flags)[:2]]
     return flags, policy.retention_days(flags)
 
 
 def filing_under(policy, precinct: str, started: datetime) -> dict:
     flags, _ = kept_days(policy)
-    recordings = [{**r, "started_at": started.isoformat(), "ended_at": (started + timedelta(minutes=30)).isoformat(),
-                   "flag_reasons": flags if i == 0 else []} for i, r in enumerate(FILING["recordings"])]
-    return {**FILING, "district": precinct, "occurred_at": (started + timedelta(minutes=3)).isoformat(),
-            "recordings": recordings}
+    recordings = [
+        {
+            **r,
+            "started_at": started.isoformat(),
+            "ended_at": (started + timedelta(minutes=30)).isoformat(),
+            "flag_reasons": flags if i == 0 else [],
+        }
+        for i, r in enumerate(FILING["recordings"])
+    ]
+    return {
+        **FILING,
+        "district": precinct,
+        "occurred_at": (started + timedelta(minutes=3)).isoformat(),
+        "recordings": recordings,
+    }
 
 
 def referral(statute) -> dict:
     """The scenario's review, charging the policy's own statute, element by element."""
-    elements = [{"element": n, "facts": f"Proof of element {n} (witness P2; camera X6031234)."}
-                for n in range(1, len(statute.elements) + 1)]
-    return {"decision": "refer", "rationale": "The force was gratuitous.",
-            "subjects": [{**SUBJECT, "charges": [{"statute": statute.citation, "elements": elements}]}]}
+    elements = [
+        {"element": n, "facts": f"Proof of element {n} (witness P2; camera X6031234)."}
+        for n in range(1, len(statute.elements) + 1)
+    ]
+    return {
+        "decision": "refer",
+        "rationale": "The force was gratuitous.",
+        "subjects": [{**SUBJECT, "charges": [{"statute": statute.citation, "elements": elements}]}],
+    }
 
 
 async def test_a_whole_case_under_each_shipped_policy(jurisdiction, sessions):
@@ -89,11 +112,20 @@ async def test_a_whole_case_under_each_shipped_policy(jurisdiction, sessions):
 
     # Refused before anything is stored: a precinct the policy does not list, a flag it does not have.
     for body, field, words in (
-            ({**filing_under(policy, precinct, started), "district": "ZZ9"}, "district",
-             f"is not a {policy.words.district} of the {policy.department}"),
-            ({**filing_under(policy, precinct, started),
-              "recordings": [{**FILING["recordings"][0], "flag_reasons": ["not_a_flag"]}]},
-             "recordings[0].flag_reasons[0]", "is not a recording flag of this policy")):
+        (
+            {**filing_under(policy, precinct, started), "district": "ZZ9"},
+            "district",
+            f"is not a {policy.words.district} of the {policy.department}",
+        ),
+        (
+            {
+                **filing_under(policy, precinct, started),
+                "recordings": [{**FILING["recordings"][0], "flag_reasons": ["not_a_flag"]}],
+            },
+            "recordings[0].flag_reasons[0]",
+            "is not a recording flag of this policy",
+        ),
+    ):
         refused = await d.file("officer", body)
         assert refused.status_code == 422, refused.text
         assert refused.json()["error"]["details"][0]["field"] == field
@@ -110,12 +142,26 @@ async def test_a_whole_case_under_each_shipped_policy(jurisdiction, sessions):
     assert purge["X6031234"] == started + timedelta(days=days)
     assert purge["X6039999"] == started + timedelta(days=policy.bwc_retention_days)
 
-    holds = [{**h, "retained_until": (started + timedelta(days=days + 400)).date().isoformat()} for h in (HOLD_1, HOLD_2)]
+    holds = [
+        {**h, "retained_until": (started + timedelta(days=days + 400)).date().isoformat()} for h in (HOLD_1, HOLD_2)
+    ]
     await d.ok(cid, "footage-hold", "custodian", {"holds": holds})
     await d.ok(cid, "supervisor-identification", "officer", IDENTIFIED)
-    await d.ok(cid, "violation-report", "supervisor", {"allegations": [
-        {"statute": statute.citation, "person": "agent in grey vest", "facts": "Struck a bystander who was filming."}],
-        "narrative": "The bystander stood 3 m away and made no threatening move."})
+    await d.ok(
+        cid,
+        "violation-report",
+        "supervisor",
+        {
+            "allegations": [
+                {
+                    "statute": statute.citation,
+                    "person": "agent in grey vest",
+                    "facts": "Struck a bystander who was filming.",
+                }
+            ],
+            "narrative": "The bystander stood 3 m away and made no threatening move.",
+        },
+    )
     await d.ok(cid, "legal-review", "reviewer", referral(statute))
     await d.ok(cid, "command-approval", "commander", APPROVE)
     await d.ok(cid, "referral-acknowledgement", "liaison", ACK)
@@ -169,9 +215,19 @@ async def test_a_whole_case_under_each_shipped_policy(jurisdiction, sessions):
         assert f"<dt>{sentence(policy.words.event_number)}</dt>" in shown  # as written: "ICAD", not "Icad"
 
     # And so do the notifications: an escalation, as the worker's notifier sends it under this policy.
-    notice = EscalationNotice(workflow_id=workflow_id_for(cid), case_id=cid, case_number=case["case_number"],
-                              district=precinct, filed_by_id="nobody", event_seq=999, task=Task.LEGAL_REVIEW,
-                              level=1, roles=[Role.SUPERVISOR], due_at=started, escalated_at=started + timedelta(days=1))
+    notice = EscalationNotice(
+        workflow_id=workflow_id_for(cid),
+        case_id=cid,
+        case_number=case["case_number"],
+        district=precinct,
+        filed_by_id="nobody",
+        event_seq=999,
+        task=Task.LEGAL_REVIEW,
+        level=1,
+        roles=[Role.SUPERVISOR],
+        due_at=started,
+        escalated_at=started + timedelta(days=1),
+    )
     assert await ActivityEnvironment().run(build_notifier(sessions, own, policy).notify, notice) == 1  # the supervisor
     inbox = (await api.get("/notifications", headers=staff.headers("supervisor"))).json()["items"]
     body = next(n["body"] for n in inbox if n["kind"] == "escalation")
@@ -194,8 +250,11 @@ def test_policy_check_validates_and_prints_what_a_file_sets(name, capsys):
 def test_policy_check_names_what_is_wrong(tmp_path, capsys):
     text = (ROOT / "policy" / "chicago.toml").read_text()
     broken = tmp_path / "broken.toml"
-    broken.write_text(text.replace('time_zone = "America/Chicago"', 'time_zone = "Mars/Olympus"')
-                      .replace('code = "complaint"', 'code = "Complaint!"'))
+    broken.write_text(
+        text.replace('time_zone = "America/Chicago"', 'time_zone = "Mars/Olympus"').replace(
+            'code = "complaint"', 'code = "Complaint!"'
+        )
+    )
     assert referrals(["policy", "check", str(broken)]) == 1
     err = capsys.readouterr().err
     assert "time_zone: Value error, unknown time zone 'Mars/Olympus'" in err
@@ -233,6 +292,7 @@ async def test_the_api_tells_a_client_the_policys_words_districts_flags_and_stat
     assert body["words"] == policy.words.model_dump()
     assert [d["code"] for d in body["districts"]] == [d.code for d in policy.districts]
     assert {f["code"]: f["retention_days"] for f in body["recording_flags"]} == {
-        f.code: max(f.retention_days or 0, policy.bwc_retention_days) for f in policy.recording_flags}
+        f.code: max(f.retention_days or 0, policy.bwc_retention_days) for f in policy.recording_flags
+    }
     assert [s["citation"] for s in body["statutes"]] == [s.citation for s in policy.statutes]
     assert (await api.get("/policy")).status_code == 401

@@ -52,9 +52,14 @@ async def test_chicago_scenario_from_filing_to_the_outcome(api, people, sessions
     assert case["stage"] == "investigation"
     assert case["case_number"].startswith("CPD-")
     assert statuses(case) == {
-        "footage_hold": "open", "supervisor_identification": "open", "violation_report": "open",
-        "legal_review": "pending", "command_approval": "pending", "referral_acknowledgement": "pending",
-        "charging_decision": "pending", "touhy_response": "pending",
+        "footage_hold": "open",
+        "supervisor_identification": "open",
+        "violation_report": "open",
+        "legal_review": "pending",
+        "command_approval": "pending",
+        "referral_acknowledgement": "pending",
+        "charging_decision": "pending",
+        "touhy_response": "pending",
     }
     assert all(case["tasks"][t]["due_at"] for t in ("footage_hold", "supervisor_identification", "violation_report"))
     assert case["links"]["temporal_ui"].endswith(f"/namespaces/default/workflows/incident-{cid}")
@@ -119,12 +124,16 @@ async def test_chicago_scenario_from_filing_to_the_outcome(api, people, sessions
         assert {t.task: t.status for t in tasks}["charging_decision"] == "done"
         recordings = (await s.exec(select(Recording).where(Recording.case_id == cid))).all()
         assert sorted(r.hold_reference for r in recordings) == ["AXON-2026-0042", "AXON-2026-0043"]
-        assert [a.statute for a in (await s.exec(select(Allegation).where(Allegation.case_id == cid))).all()] \
-            == ["720 ILCS 5/12-3"]
+        assert [a.statute for a in (await s.exec(select(Allegation).where(Allegation.case_id == cid))).all()] == [
+            "720 ILCS 5/12-3"
+        ]
         decisions = (await s.exec(select(Decision).where(Decision.case_id == cid))).all()
         assert sorted((x.task, x.decision, x.actor_name) for x in decisions) == [
-            ("charging_decision", "charged", "Test liaison"), ("command_approval", "approve", "Test commander"),
-            ("legal_review", "refer", "Test reviewer"), ("prosecution_outcome", "convicted", "Test liaison")]
+            ("charging_decision", "charged", "Test liaison"),
+            ("command_approval", "approve", "Test commander"),
+            ("legal_review", "refer", "Test reviewer"),
+            ("prosecution_outcome", "convicted", "Test liaison"),
+        ]
 
     # The audit trail: every step and stage change, with actors, in one verifiable chain. The documents
     # are made in the background after the step that asked for them, so their events fall in after it.
@@ -153,12 +162,22 @@ async def test_chicago_scenario_from_filing_to_the_outcome(api, people, sessions
     ]
     closed = items[-1] if items[-1]["kind"] == "case_closed" else next(e for e in items if e["kind"] == "case_closed")
     assert closed["data"] == {"disposition": "referred", "charging_decision": "charged", "outcome": "convicted"}
-    documents = [(e["data"]["kind"], e["data"]["version"], e["seq"]) for e in items if e["kind"] == "document_generated"]
+    documents = [
+        (e["data"]["kind"], e["data"]["version"], e["seq"]) for e in items if e["kind"] == "document_generated"
+    ]
     assert [(kind, version) for kind, version, _ in documents] == [
-        ("preservation_request", 1), ("preservation_request", 2), ("preservation_request", 3),
-        ("legal_review_memo", 1), ("referral_packet", 1)]
-    asked = {"case_filed": "preservation_request", "footage_hold_confirmed": "preservation_request",
-             "legal_review_decided": "legal_review_memo", "command_decided": "referral_packet"}
+        ("preservation_request", 1),
+        ("preservation_request", 2),
+        ("preservation_request", 3),
+        ("legal_review_memo", 1),
+        ("referral_packet", 1),
+    ]
+    asked = {
+        "case_filed": "preservation_request",
+        "footage_hold_confirmed": "preservation_request",
+        "legal_review_decided": "legal_review_memo",
+        "command_decided": "referral_packet",
+    }
     askers = [e["seq"] for e in items if e["kind"] in asked]
     assert all(seq > asker for (_, _, seq), asker in zip(documents, askers))
     case = (await d.get(cid)).json()
@@ -185,8 +204,11 @@ async def test_each_step_is_one_write_and_its_documents_follow_it(api, people, d
     handle = dev_server.client.get_workflow_handle(workflow_id_for(cid))
     await handle.result()
     events = (await handle.fetch_history()).events
-    scheduled = Counter(e.activity_task_scheduled_event_attributes.activity_type.name for e in events
-                        if e.HasField("activity_task_scheduled_event_attributes"))
+    scheduled = Counter(
+        e.activity_task_scheduled_event_attributes.activity_type.name
+        for e in events
+        if e.HasField("activity_task_scheduled_event_attributes")
+    )
     # The filing and seven steps write once each; a document's record rides on a step's write under way
     # or is written on its own: 8 to 12 writes.
     assert set(scheduled) == {"persist_case_events", "generate_document", "deliver_document"}

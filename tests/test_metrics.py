@@ -16,9 +16,9 @@ from referrals.devstack.procs import free_port
 from referrals.domain.case import workflow_id_for
 from referrals.observability.worker_metrics import prometheus_runtime
 from referrals.temporal_client import connect
+from referrals.worker import build_worker
 from tests.scenario import IDENTIFIED, Driver, recorded_at
 from tests.test_notifications_e2e import until
-from referrals.worker import build_worker
 
 # Unflagged footage from four months ago: past its purge date at filing, so the hold escalates at once and
 # notifies people by inbox, e-mail and webhook.
@@ -29,8 +29,13 @@ PURGED = recorded_at(datetime.now(UTC).replace(microsecond=0) - timedelta(days=1
 async def metered(settings, sessions):
     """A worker whose Temporal runtime serves Prometheus on a free port, and an API, on a task queue of
     their own; JSON log lines, as in production."""
-    own = settings.model_copy(update={"task_queue": f"metrics-{uuid.uuid4()}", "log_format": "json",
-                                      "worker_metrics_bind": f"127.0.0.1:{free_port()}"})
+    own = settings.model_copy(
+        update={
+            "task_queue": f"metrics-{uuid.uuid4()}",
+            "log_format": "json",
+            "worker_metrics_bind": f"127.0.0.1:{free_port()}",
+        }
+    )
     client = await connect(own, runtime=prometheus_runtime(own.worker_metrics_bind))
     app = create_app(own)
     async with build_worker(client, own, sessions), app.router.lifespan_context(app):
@@ -67,6 +72,7 @@ async def test_a_lifecycle_shows_on_the_worker_and_api_endpoints(metered, people
 
     async def escalated():
         return (await d.get(cid)).json()["tasks"]["footage_hold"]["escalation_level"] == 3
+
     await until(escalated)
     _, found = await scrape("/metrics", api)  # no token: Prometheus scrapes it
     assert value(found, "referrals_open_escalations", task="footage_hold", level="3") >= 1
@@ -81,11 +87,27 @@ async def test_a_lifecycle_shows_on_the_worker_and_api_endpoints(metered, people
     assert value(found, "referrals_database_up") == 1
     assert value(found, "referrals_cases", stage="closed") >= 1
     assert {labels["stage"] for name, labels, _ in found if name == "referrals_cases"} == {
-        "investigation", "legal_review", "command_approval", "referral", "prosecution", "closed"}
-    assert value(found, "referrals_http_request_duration_seconds_count", route="/incidents/{case_id}/footage-hold",
-                 method="POST", status="200") >= 1
-    assert value(found, "referrals_http_request_duration_seconds_count", route="/incidents", method="POST",
-                 status="201") >= 1
+        "investigation",
+        "legal_review",
+        "command_approval",
+        "referral",
+        "prosecution",
+        "closed",
+    }
+    assert (
+        value(
+            found,
+            "referrals_http_request_duration_seconds_count",
+            route="/incidents/{case_id}/footage-hold",
+            method="POST",
+            status="200",
+        )
+        >= 1
+    )
+    assert (
+        value(found, "referrals_http_request_duration_seconds_count", route="/incidents", method="POST", status="201")
+        >= 1
+    )
     assert value(found, "process_resident_memory_bytes") > 0
     assert cid not in text and number not in text  # templates and counts, never a case
 
@@ -117,11 +139,16 @@ async def test_log_lines_carry_the_case_number_workflow_id_and_run_id(metered, p
     assert stored
     for line in stored:  # the worker's
         assert (line["case_number"], line["workflow_id"], line["run_id"], line["activity"]) == (
-            number, f"incident-{cid}", run_id, "persist_case_events")
+            number,
+            f"incident-{cid}",
+            run_id,
+            "persist_case_events",
+        )
     steps = [line for line in lines if line["event"] == "request" and line.get("case_id") == cid]  # the API's
     assert {(line["route"], line["case_number"], line["workflow_id"]) for line in steps} >= {
         ("/incidents", number, f"incident-{cid}"),
-        ("/incidents/{case_id}/supervisor-identification", number, f"incident-{cid}")}
+        ("/incidents/{case_id}/supervisor-identification", number, f"incident-{cid}"),
+    }
 
 
 async def test_a_scrape_answers_while_the_database_is_down(settings, worker):

@@ -9,8 +9,8 @@ from collections import Counter
 
 from referrals.config import ROOT
 from referrals.devstack import temporal
-from tests.scenario import Driver
 from referrals.worker import build_worker
+from tests.scenario import Driver
 
 
 async def until(check, timeout: float = 30.0):
@@ -26,8 +26,9 @@ async def level_of(d: Driver, case_id: str, task: str = "footage_hold") -> int:
     return (await d.get(case_id)).json()["tasks"][task]["escalation_level"]
 
 
-async def test_an_unconfirmed_hold_escalates_to_people(fast_api, fast_settings, dev_server, sessions, people,
-                                                       smtp_sink, webhook_sink, database_url):
+async def test_an_unconfirmed_hold_escalates_to_people(
+    fast_api, fast_settings, dev_server, sessions, people, smtp_sink, webhook_sink, database_url
+):
     d = Driver(fast_api, people)
     async with build_worker(dev_server.client, fast_settings, sessions):
         case = await d.new_case()
@@ -36,15 +37,18 @@ async def test_an_unconfirmed_hold_escalates_to_people(fast_api, fast_settings, 
 
         async def at_level_two():
             return await level_of(d, cid) == 2
+
         await until(at_level_two)
 
         # E-mail: the custodian and the district's supervisor at level 1, command at level 2.
         async def mails():
             return [m for m in smtp_sink.messages if number in m["Subject"]]
+
         expected = {people.emails[who] for who in ("custodian", "supervisor", "commander")}
 
         async def all_arrived():
             return expected <= {m["To"] for m in await mails()}
+
         await until(all_arrived)
         assert people.emails["supervisor_elsewhere"] not in {m["To"] for m in await mails()}
         first = next(m for m in await mails() if m["To"] == people.emails["custodian"])
@@ -55,6 +59,7 @@ async def test_an_unconfirmed_hold_escalates_to_people(fast_api, fast_settings, 
         # Webhook: one Slack-style post per escalation step.
         async def hooks():
             return [b for _, b in webhook_sink.posts if b["case_number"] == number]
+
         await until(lambda: _at_least(hooks, 2))
         assert sorted(b["level"] for b in await hooks()) == [1, 2]
         assert all(number in b["text"] and b["link"].endswith(f"/incidents/{cid}") for b in await hooks())
@@ -73,17 +78,38 @@ async def test_an_unconfirmed_hold_escalates_to_people(fast_api, fast_settings, 
         # Stuck cases: the API filter, the CLI and the Temporal UI query all find it.
         overdue = (await fast_api.get("/incidents?overdue=true&limit=200", headers=people.headers("auditor"))).json()
         assert any(c["id"] == cid and c["escalation_level"] == 2 for c in overdue["items"])
-        stuck = subprocess.run([str(ROOT / ".venv/bin/referrals") if (ROOT / ".venv/bin/referrals").exists()
-                                else "referrals", "stuck", "--json"],
-                               env={"DATABASE_URL": database_url, "REFERRALS_ENV": "test", "PATH": "/usr/bin:/bin"},
-                               capture_output=True, text=True, timeout=60)
+        stuck = subprocess.run(
+            [
+                str(ROOT / ".venv/bin/referrals") if (ROOT / ".venv/bin/referrals").exists() else "referrals",
+                "stuck",
+                "--json",
+            ],
+            env={"DATABASE_URL": database_url, "REFERRALS_ENV": "test", "PATH": "/usr/bin:/bin"},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert stuck.returncode == 0, stuck.stderr
-        assert any(row["case_number"] == number and row["task"] == "footage_hold" and row["escalation_level"] == 2
-                   for row in json.loads(stuck.stdout))
+        assert any(
+            row["case_number"] == number and row["task"] == "footage_hold" and row["escalation_level"] == 2
+            for row in json.loads(stuck.stdout)
+        )
         listed = subprocess.run(
-            [str(temporal.binary("temporal")), "workflow", "list", "--address", fast_settings.temporal_address,
-             "--query", f"EscalationLevel > 0 AND CaseNumber = '{number}'", "--output", "json"],
-            capture_output=True, text=True, timeout=60)
+            [
+                str(temporal.binary("temporal")),
+                "workflow",
+                "list",
+                "--address",
+                fast_settings.temporal_address,
+                "--query",
+                f"EscalationLevel > 0 AND CaseNumber = '{number}'",
+                "--output",
+                "json",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert listed.returncode == 0, listed.stderr
         assert [w["execution"]["workflowId"] for w in json.loads(listed.stdout)] == [f"incident-{cid}"]
 
@@ -93,8 +119,9 @@ async def _at_least(source, n: int):
     return found if len(found) >= n else None
 
 
-async def test_a_worker_restarted_mid_ladder_sends_nothing_twice(fast_api, fast_settings, dev_server, sessions,
-                                                                  people, smtp_sink, webhook_sink):
+async def test_a_worker_restarted_mid_ladder_sends_nothing_twice(
+    fast_api, fast_settings, dev_server, sessions, people, smtp_sink, webhook_sink
+):
     d = Driver(fast_api, people)
     async with build_worker(dev_server.client, fast_settings, sessions):
         case = await d.new_case()
@@ -102,12 +129,15 @@ async def test_a_worker_restarted_mid_ladder_sends_nothing_twice(fast_api, fast_
 
         async def level_one():
             return await level_of(d, cid) >= 1
+
         await until(level_one)
     # The worker is gone between the steps; a new one replays the history from scratch.
     await asyncio.sleep(1)
     async with build_worker(dev_server.client, fast_settings, sessions):
+
         async def level_two():
             return await level_of(d, cid) == 2
+
         await until(level_two)
         await asyncio.sleep(2)  # time for any duplicate to show up
     mails = [m for m in smtp_sink.messages if number in m["Subject"]]

@@ -19,23 +19,38 @@ from tests.receivers import free_port
 from tests.scenario import Driver
 
 
-async def test_an_smtp_outage_is_retried_and_nothing_is_sent_twice(api, sessions, settings, people, smtp_sink,
-                                                                   webhook_sink):
+async def test_an_smtp_outage_is_retried_and_nothing_is_sent_twice(
+    api, sessions, settings, people, smtp_sink, webhook_sink
+):
     case = await Driver(api, people).new_case()
     now = datetime.now(UTC)
     sent = EscalationNotice(
-        workflow_id=case["workflow_id"], case_id=case["id"], case_number=case["case_number"], district="010",
-        filed_by_id=people.ids["officer"], event_seq=7, task=Task.FOOTAGE_HOLD, level=1,
-        roles=[Role.EVIDENCE_CUSTODIAN, Role.SUPERVISOR], due_at=now - timedelta(hours=3), escalated_at=now,
+        workflow_id=case["workflow_id"],
+        case_id=case["id"],
+        case_number=case["case_number"],
+        district="010",
+        filed_by_id=people.ids["officer"],
+        event_seq=7,
+        task=Task.FOOTAGE_HOLD,
+        level=1,
+        roles=[Role.EVIDENCE_CUSTODIAN, Role.SUPERVISOR],
+        due_at=now - timedelta(hours=3),
+        escalated_at=now,
     )
-    down = Notifier(sessions, settings, Templates(), SmtpMailer(f"smtp://127.0.0.1:{free_port()}", "x@y.z"),
-                    WebhookPoster(webhook_sink.url))
+    down = Notifier(
+        sessions,
+        settings,
+        Templates(),
+        SmtpMailer(f"smtp://127.0.0.1:{free_port()}", "x@y.z"),
+        WebhookPoster(webhook_sink.url),
+    )
     activity = ActivityEnvironment()
     with pytest.raises(OSError):
         await activity.run(down.notify, sent)
     async with sessions() as s:
-        inbox = (await s.exec(select(Notification).where(Notification.idempotency_key.startswith(
-            f"{sent.workflow_id}:7:")))).all()
+        inbox = (
+            await s.exec(select(Notification).where(Notification.idempotency_key.startswith(f"{sent.workflow_id}:7:")))
+        ).all()
     names = {who for who, uid in people.ids.items() if uid in {n.recipient_id for n in inbox}}
     assert {"custodian", "supervisor"} <= names and "supervisor_elsewhere" not in names
     assert all(n.email_sent_at is None for n in inbox)  # the inbox is there even while mail is down
@@ -51,17 +66,27 @@ async def test_an_smtp_outage_is_retried_and_nothing_is_sent_twice(api, sessions
 
 
 async def test_a_worker_shutting_down_mid_message_lets_it_be_sent_and_marked_so_the_retry_sends_nothing(
-        api, sessions, settings, people, smtp_sink, webhook_sink):
+    api, sessions, settings, people, smtp_sink, webhook_sink
+):
     case = await Driver(api, people).new_case()
     now = datetime.now(UTC)
     notice = EscalationNotice(
-        workflow_id=case["workflow_id"], case_id=case["id"], case_number=case["case_number"], district="010",
-        filed_by_id=people.ids["officer"], event_seq=9, task=Task.FOOTAGE_HOLD, level=1,
-        roles=[Role.EVIDENCE_CUSTODIAN], due_at=now - timedelta(hours=3), escalated_at=now,
+        workflow_id=case["workflow_id"],
+        case_id=case["id"],
+        case_number=case["case_number"],
+        district="010",
+        filed_by_id=people.ids["officer"],
+        event_seq=9,
+        task=Task.FOOTAGE_HOLD,
+        level=1,
+        roles=[Role.EVIDENCE_CUSTODIAN],
+        due_at=now - timedelta(hours=3),
+        escalated_at=now,
     )
     key = f"{notice.workflow_id}:9"
-    notifier = Notifier(sessions, settings, Templates(), SmtpMailer(smtp_sink.url, "x@y.z"),
-                        WebhookPoster(webhook_sink.url))
+    notifier = Notifier(
+        sessions, settings, Templates(), SmtpMailer(smtp_sink.url, "x@y.z"), WebhookPoster(webhook_sink.url)
+    )
     posted = lambda: [b for h, b in webhook_sink.posts if h.get("Idempotency-Key") == key]  # noqa: E731
     activity = ActivityEnvironment()
     webhook_sink.answer_after = 1.0  # the receiver has the post and has not answered yet

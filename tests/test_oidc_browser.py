@@ -10,29 +10,57 @@ from pydantic import SecretStr
 from referrals.devstack import oidc_provider
 from tests.browser import SCREENSHOTS, Shots, _free_port, chromium, needs_chromium, serving
 
-pytestmark = [needs_chromium, pytest.mark.skipif(not oidc_provider.installed(), reason="Node.js or referrals/devstack/oidc's "
-                                                 "oidc-provider is missing (`python -m referrals.devstack.oidc_provider install`)")]
+pytestmark = [
+    needs_chromium,
+    pytest.mark.skipif(
+        not oidc_provider.installed(),
+        reason="Node.js or referrals/devstack/oidc's "
+        "oidc-provider is missing (`python -m referrals.devstack.oidc_provider install`)",
+    ),
+]
 
 ACCOUNTS = {
-    "lopez": {"sub": "br-lopez", "password": "pw-lopez", "email": "br.lopez@cpd.test", "email_verified": True,
-              "name": "Atty. Browser Lopez", "groups": ["CPD-Legal"], "mfa": True},
-    "nomfa": {"sub": "br-nomfa", "password": "pw-nomfa", "email": "br.nomfa@cpd.test", "email_verified": True,
-              "name": "Sgt. Browser", "groups": ["CPD-Legal"], "mfa": False},
+    "lopez": {
+        "sub": "br-lopez",
+        "password": "pw-lopez",
+        "email": "br.lopez@cpd.test",
+        "email_verified": True,
+        "name": "Atty. Browser Lopez",
+        "groups": ["CPD-Legal"],
+        "mfa": True,
+    },
+    "nomfa": {
+        "sub": "br-nomfa",
+        "password": "pw-nomfa",
+        "email": "br.nomfa@cpd.test",
+        "email_verified": True,
+        "name": "Sgt. Browser",
+        "groups": ["CPD-Legal"],
+        "mfa": False,
+    },
 }
 
 
 async def test_signing_in_and_out_at_the_provider_in_chromium(settings, worker, tmp_path):
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
-    client = {"client_id": "desk-browser", "client_secret": "browser-secret",
-              "redirect_uris": [f"{url}/desk/oidc/callback"],
-              "post_logout_redirect_uris": [f"{url}/desk/sign-in?ended=signed_out"]}
+    client = {
+        "client_id": "desk-browser",
+        "client_secret": "browser-secret",
+        "redirect_uris": [f"{url}/desk/oidc/callback"],
+        "post_logout_redirect_uris": [f"{url}/desk/sign-in?ended=signed_out"],
+    }
     shots = Shots(SCREENSHOTS / "oidc-sign-in")
     with oidc_provider.start(tmp_path / "op", clients=[client], accounts=ACCOUNTS, resource=f"{url}/") as provider:
-        desk_settings = settings.model_copy(update={
-            "oidc_issuer": provider.issuer, "oidc_client_id": "desk-browser",
-            "oidc_client_secret": SecretStr("browser-secret"), "oidc_require_mfa": True,
-            "oidc_group_roles": json.dumps({"CPD-Legal": "legal_reviewer"})})
+        desk_settings = settings.model_copy(
+            update={
+                "oidc_issuer": provider.issuer,
+                "oidc_client_id": "desk-browser",
+                "oidc_client_secret": SecretStr("browser-secret"),
+                "oidc_require_mfa": True,
+                "oidc_group_roles": json.dumps({"CPD-Legal": "legal_reviewer"}),
+            }
+        )
         async with serving(desk_settings, port) as base, chromium() as browser:
             context = await browser.new_context(base_url=base)
             page = await context.new_page()

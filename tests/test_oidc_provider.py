@@ -20,15 +20,37 @@ RESOURCE = "http://127.0.0.1:8000"
 # Nothing listens there: the tests read the redirects, and the browser test intercepts them.
 REDIRECT_URI = "http://127.0.0.1:9/auth/callback"
 SIGNED_OUT = "http://127.0.0.1:9/signed-out"
-WEB = {"client_id": "referrals-web", "client_secret": "web-secret-for-tests",
-       "redirect_uris": [REDIRECT_URI], "post_logout_redirect_uris": [SIGNED_OUT]}
+WEB = {
+    "client_id": "referrals-web",
+    "client_secret": "web-secret-for-tests",
+    "redirect_uris": [REDIRECT_URI],
+    "post_logout_redirect_uris": [SIGNED_OUT],
+}
 CLIENT = {"client_id": WEB["client_id"], "client_secret": WEB["client_secret"], "redirect_uri": REDIRECT_URI}
 ACCOUNTS = {
-    "ana": {"sub": "u-ana", "password": "ana-pw", "email": "ana.ruiz@cpd.example", "email_verified": True,
-            "name": "Ana Ruiz", "groups": ["cpd-legal"], "district": "010", "star": "12345", "mfa": True},
-    "bo": {"sub": "u-bo", "password": "bo-pw", "email": "bo.chen@cpd.example", "email_verified": False,
-           "name": "Bo Chen", "groups": ["cpd-officers"], "roles": ["officer"], "district": "002", "star": "67890",
-           "mfa": False},
+    "ana": {
+        "sub": "u-ana",
+        "password": "ana-pw",
+        "email": "ana.ruiz@cpd.example",
+        "email_verified": True,
+        "name": "Ana Ruiz",
+        "groups": ["cpd-legal"],
+        "district": "010",
+        "star": "12345",
+        "mfa": True,
+    },
+    "bo": {
+        "sub": "u-bo",
+        "password": "bo-pw",
+        "email": "bo.chen@cpd.example",
+        "email_verified": False,
+        "name": "Bo Chen",
+        "groups": ["cpd-officers"],
+        "roles": ["officer"],
+        "district": "002",
+        "star": "67890",
+        "mfa": False,
+    },
 }
 
 
@@ -86,8 +108,13 @@ async def test_id_token_from_code_flow_carries_identity_nonce_and_mfa(provider):
 
 async def test_pkce_is_required(provider):
     metadata = provider.metadata()
-    url = op.authorization_url(metadata["authorization_endpoint"], client_id=WEB["client_id"],
-                               redirect_uri=REDIRECT_URI, code_challenge=None, state="s1")
+    url = op.authorization_url(
+        metadata["authorization_endpoint"],
+        client_id=WEB["client_id"],
+        redirect_uri=REDIRECT_URI,
+        code_challenge=None,
+        state="s1",
+    )
     async with httpx.AsyncClient() as http:
         response = await http.get(url)
     assert response.is_redirect
@@ -98,8 +125,14 @@ async def test_pkce_is_required(provider):
 async def test_wrong_password_shows_the_form_again(provider):
     metadata = provider.metadata()
     _, challenge = op.pkce_pair()
-    url = op.authorization_url(metadata["authorization_endpoint"], client_id=WEB["client_id"],
-                               redirect_uri=REDIRECT_URI, code_challenge=challenge, state="s2", nonce="n2")
+    url = op.authorization_url(
+        metadata["authorization_endpoint"],
+        client_id=WEB["client_id"],
+        redirect_uri=REDIRECT_URI,
+        code_challenge=challenge,
+        state="s2",
+        nonce="n2",
+    )
     async with httpx.AsyncClient(follow_redirects=True) as http:
         page = await http.get(url)
         assert page.status_code == 200 and op.SIGN_IN_BUTTON in page.text
@@ -113,8 +146,9 @@ async def test_wrong_password_shows_the_form_again(provider):
 
 
 async def test_access_token_for_the_resource_is_a_jwt_for_its_audience(provider):
-    value = await op.access_token(provider, WEB["client_id"], WEB["client_secret"], REDIRECT_URI, "ana", "ana-pw",
-                                  RESOURCE)
+    value = await op.access_token(
+        provider, WEB["client_id"], WEB["client_secret"], REDIRECT_URI, "ana", "ana-pw", RESOURCE
+    )
     token = decode(value, provider)
     assert token.header["typ"] == "at+jwt" and token.header["alg"] == "RS256"
     validate(token.claims, iss=provider.issuer, aud=RESOURCE, sub="u-ana", client_id=WEB["client_id"])
@@ -131,14 +165,16 @@ async def test_access_token_for_the_resource_is_a_jwt_for_its_audience(provider)
     assert claims["roles"] == ["officer"] and claims["amr"] == ["pwd"]
 
     # Another allowed audience, for the API to refuse.
-    wrong = await op.access_token(provider, WEB["client_id"], WEB["client_secret"], REDIRECT_URI, "ana", "ana-pw",
-                                  op.WRONG_AUDIENCE)
+    wrong = await op.access_token(
+        provider, WEB["client_id"], WEB["client_secret"], REDIRECT_URI, "ana", "ana-pw", op.WRONG_AUDIENCE
+    )
     assert decode(wrong, provider).claims["aud"] == op.WRONG_AUDIENCE
 
     # An audience the provider does not know is refused at the authorization endpoint.
     with pytest.raises(op.ProviderError, match="invalid_target"):
-        await op.access_token(provider, WEB["client_id"], WEB["client_secret"], REDIRECT_URI, "ana", "ana-pw",
-                              "http://unknown.invalid")
+        await op.access_token(
+            provider, WEB["client_id"], WEB["client_secret"], REDIRECT_URI, "ana", "ana-pw", "http://unknown.invalid"
+        )
 
     # Without a resource the access token is the UserInfo one (opaque), not a JWT for the API.
     tokens = await op.sign_in(provider, **CLIENT, login="ana", password="ana-pw")
@@ -203,12 +239,15 @@ async def test_access_token_ttl_sets_exp(tmp_path):
 async def test_logout_redirects_to_the_registered_uri(provider):
     async with httpx.AsyncClient() as http:
         tokens = await op.sign_in(provider, **CLIENT, login="ana", password="ana-pw", http=http)
-        page = await http.get(provider.metadata()["end_session_endpoint"],
-                              params={"id_token_hint": tokens["id_token"], "post_logout_redirect_uri": SIGNED_OUT})
+        page = await http.get(
+            provider.metadata()["end_session_endpoint"],
+            params={"id_token_hint": tokens["id_token"], "post_logout_redirect_uri": SIGNED_OUT},
+        )
         assert page.status_code == 200 and op.SIGN_OUT_BUTTON in page.text  # the confirmation form
 
-        response = await op.end_session(provider, client=http, id_token_hint=tokens["id_token"],
-                                        post_logout_redirect_uri=SIGNED_OUT, state="st-1")
+        response = await op.end_session(
+            provider, client=http, id_token_hint=tokens["id_token"], post_logout_redirect_uri=SIGNED_OUT, state="st-1"
+        )
         assert response.status_code == 303
         assert response.headers["location"] == f"{SIGNED_OUT}?state=st-1"
         # Signed out: the next sign-in asks for the password again.
@@ -216,12 +255,15 @@ async def test_logout_redirects_to_the_registered_uri(provider):
             await op.sign_in(provider, **CLIENT, login="ana", password="not-the-password", http=http)
 
         # With no session left, only client_id: the provider still lands on the registered URI.
-        response = await op.end_session(provider, client=http, client_id=WEB["client_id"],
-                                        post_logout_redirect_uri=SIGNED_OUT)
+        response = await op.end_session(
+            provider, client=http, client_id=WEB["client_id"], post_logout_redirect_uri=SIGNED_OUT
+        )
         assert response.headers["location"] == SIGNED_OUT
         # An unregistered one is refused.
-        refused = await http.get(provider.metadata()["end_session_endpoint"], params={
-            "client_id": WEB["client_id"], "post_logout_redirect_uri": "http://evil.invalid/"})
+        refused = await http.get(
+            provider.metadata()["end_session_endpoint"],
+            params={"client_id": WEB["client_id"], "post_logout_redirect_uri": "http://evil.invalid/"},
+        )
         assert refused.status_code == 400
 
 
@@ -229,9 +271,15 @@ async def test_logout_redirects_to_the_registered_uri(provider):
 async def test_a_browser_signs_in_and_out(provider):
     metadata = provider.metadata()
     _, challenge = op.pkce_pair()
-    url = op.authorization_url(metadata["authorization_endpoint"], client_id=WEB["client_id"],
-                               redirect_uri=REDIRECT_URI, code_challenge=challenge, state="b1", nonce="bn",
-                               resource=RESOURCE)
+    url = op.authorization_url(
+        metadata["authorization_endpoint"],
+        client_id=WEB["client_id"],
+        redirect_uri=REDIRECT_URI,
+        code_challenge=challenge,
+        state="b1",
+        nonce="bn",
+        resource=RESOURCE,
+    )
     landed = []
 
     async def relying_party(route):
@@ -252,8 +300,10 @@ async def test_a_browser_signs_in_and_out(provider):
         query = parse_qs(urlsplit(landed[-1]).query)
         assert query["state"] == ["b1"] and query["code"] and query["iss"] == [provider.issuer]
 
-        await page.goto(f"{metadata['end_session_endpoint']}?client_id={WEB['client_id']}"
-                        f"&post_logout_redirect_uri={SIGNED_OUT}&state=b2")
+        await page.goto(
+            f"{metadata['end_session_endpoint']}?client_id={WEB['client_id']}"
+            f"&post_logout_redirect_uri={SIGNED_OUT}&state=b2"
+        )
         await page.click(f"button:has-text('{op.SIGN_OUT_BUTTON}')")
         await page.wait_for_url(lambda url: url.startswith(SIGNED_OUT))
         assert landed[-1] == f"{SIGNED_OUT}?state=b2"

@@ -18,45 +18,105 @@ from referrals.devstack import oidc_provider
 from referrals.store.tables import AppUser, OidcLogin, WebSession
 from tests.test_sign_in_controls import entries
 
-pytestmark = pytest.mark.skipif(not oidc_provider.installed(), reason="Node.js or referrals/devstack/oidc's oidc-provider is "
-                                "missing (`python -m referrals.devstack.oidc_provider install`; `make install` does it)")
+pytestmark = pytest.mark.skipif(
+    not oidc_provider.installed(),
+    reason="Node.js or referrals/devstack/oidc's oidc-provider is "
+    "missing (`python -m referrals.devstack.oidc_provider install`; `make install` does it)",
+)
 
 APP = "http://api"  # the ASGI app's origin, as the provider redirects to it
 API_AUDIENCE = "http://api/"
 SECRET = "desk-client-secret"
 GROUPS = {"CPD-Legal": "legal_reviewer", "CPD-Command": "command", "CPD-Patrol": "officer", "CPD-Audit": "auditor"}
 ACCOUNTS = {
-    "lopez": {"sub": "op-lopez", "password": "pw-lopez", "email": "lopez@cpd.test", "email_verified": True,
-              "name": "Atty. M. Lopez", "groups": ["CPD-Legal"], "mfa": True},
-    "patrol": {"sub": "op-patrol", "password": "pw-patrol", "email": "patrol@cpd.test", "email_verified": True,
-               "name": "P.O. J. Reyes", "groups": ["CPD-Patrol"], "district": "010", "star": "31313", "mfa": True},
-    "nomfa": {"sub": "op-nomfa", "password": "pw-nomfa", "email": "nomfa@cpd.test", "email_verified": True,
-              "name": "Sgt. No Factor", "groups": ["CPD-Legal"], "mfa": False},
-    "parking": {"sub": "op-parking", "password": "pw-parking", "email": "parking@cpd.test", "email_verified": True,
-                "name": "Parking Clerk", "groups": ["Parking"], "mfa": True},
+    "lopez": {
+        "sub": "op-lopez",
+        "password": "pw-lopez",
+        "email": "lopez@cpd.test",
+        "email_verified": True,
+        "name": "Atty. M. Lopez",
+        "groups": ["CPD-Legal"],
+        "mfa": True,
+    },
+    "patrol": {
+        "sub": "op-patrol",
+        "password": "pw-patrol",
+        "email": "patrol@cpd.test",
+        "email_verified": True,
+        "name": "P.O. J. Reyes",
+        "groups": ["CPD-Patrol"],
+        "district": "010",
+        "star": "31313",
+        "mfa": True,
+    },
+    "nomfa": {
+        "sub": "op-nomfa",
+        "password": "pw-nomfa",
+        "email": "nomfa@cpd.test",
+        "email_verified": True,
+        "name": "Sgt. No Factor",
+        "groups": ["CPD-Legal"],
+        "mfa": False,
+    },
+    "parking": {
+        "sub": "op-parking",
+        "password": "pw-parking",
+        "email": "parking@cpd.test",
+        "email_verified": True,
+        "name": "Parking Clerk",
+        "groups": ["Parking"],
+        "mfa": True,
+    },
     # Its e-mail is an admin-made user's; not verified at first (test_a_first_sign_in_takes_over…).
-    "takeover": {"sub": "op-takeover", "password": "pw-takeover", "email": "takeover@cpd.test",
-                 "email_verified": False, "name": "Atty. After", "groups": ["CPD-Legal"], "mfa": True},
-    "changing": {"sub": "op-changing", "password": "pw-changing", "email": "changing@cpd.test",
-                 "email_verified": True, "name": "Lt. Moving", "groups": ["CPD-Legal"], "mfa": True},
+    "takeover": {
+        "sub": "op-takeover",
+        "password": "pw-takeover",
+        "email": "takeover@cpd.test",
+        "email_verified": False,
+        "name": "Atty. After",
+        "groups": ["CPD-Legal"],
+        "mfa": True,
+    },
+    "changing": {
+        "sub": "op-changing",
+        "password": "pw-changing",
+        "email": "changing@cpd.test",
+        "email_verified": True,
+        "name": "Lt. Moving",
+        "groups": ["CPD-Legal"],
+        "mfa": True,
+    },
 }
 
 
 @pytest.fixture(scope="module")
 def provider(tmp_path_factory):
-    client = {"client_id": "referrals-desk", "client_secret": SECRET,
-              "redirect_uris": [f"{APP}/desk/oidc/callback"],
-              "post_logout_redirect_uris": [f"{APP}/desk/sign-in?ended=signed_out"]}
-    with oidc_provider.start(tmp_path_factory.mktemp("op"), clients=[client], accounts=ACCOUNTS,
-                             resource=API_AUDIENCE, access_token_ttl=600) as op:
+    client = {
+        "client_id": "referrals-desk",
+        "client_secret": SECRET,
+        "redirect_uris": [f"{APP}/desk/oidc/callback"],
+        "post_logout_redirect_uris": [f"{APP}/desk/sign-in?ended=signed_out"],
+    }
+    with oidc_provider.start(
+        tmp_path_factory.mktemp("op"), clients=[client], accounts=ACCOUNTS, resource=API_AUDIENCE, access_token_ttl=600
+    ) as op:
         yield op
 
 
 def oidc_settings(settings, provider, **more):
-    return settings.model_copy(update={
-        "public_url": APP, "oidc_issuer": provider.issuer, "oidc_client_id": "referrals-desk",
-        "oidc_client_secret": SecretStr(SECRET), "oidc_audience": API_AUDIENCE, "oidc_group_roles": json.dumps(GROUPS),
-        "oidc_require_mfa": True, "oidc_clock_skew_seconds": 0, **more})
+    return settings.model_copy(
+        update={
+            "public_url": APP,
+            "oidc_issuer": provider.issuer,
+            "oidc_client_id": "referrals-desk",
+            "oidc_client_secret": SecretStr(SECRET),
+            "oidc_audience": API_AUDIENCE,
+            "oidc_group_roles": json.dumps(GROUPS),
+            "oidc_require_mfa": True,
+            "oidc_clock_skew_seconds": 0,
+            **more,
+        }
+    )
 
 
 @pytest.fixture(scope="module")
@@ -147,7 +207,10 @@ async def test_a_sign_in_without_a_second_factor_gets_a_clear_page_and_no_sessio
     assert await sessions_of(sessions, f"{provider.issuer} op-nomfa") == []
     [entry] = await entries(sessions, since, "sign_in")
     assert (entry.outcome, entry.who, json.loads(entry.details)["reason"]) == (
-        "failed", f"{provider.issuer} op-nomfa", "mfa")
+        "failed",
+        f"{provider.issuer} op-nomfa",
+        "mfa",
+    )
 
 
 async def test_claims_that_map_to_no_role_give_no_access_and_no_user(app, provider, sessions):
@@ -204,8 +267,11 @@ async def test_an_id_token_with_another_nonce_is_refused(app, sessions):
     async with desk(app) as page:
         url = await begin(page)
         async with sessions() as s:  # the sign-in as stored here now expects another nonce than the one sent
-            await s.exec(update(OidcLogin).where(OidcLogin.created_at >= datetime.now(UTC) - timedelta(seconds=5))
-                         .values(nonce="another-nonce"))
+            await s.exec(
+                update(OidcLogin)
+                .where(OidcLogin.created_at >= datetime.now(UTC) - timedelta(seconds=5))
+                .values(nonce="another-nonce")
+            )
             await s.commit()
         since = datetime.now(UTC)
         refused = await page.get(await at_provider(url, "lopez"))
@@ -243,8 +309,10 @@ async def test_an_answer_naming_another_issuer_is_refused(app, sessions):
         callback = await at_provider(await begin(page), "lopez")
         query = parse_qs(urlsplit(callback).query)
         since = datetime.now(UTC)
-        refused = await page.get("/desk/oidc/callback", params={
-            "code": query["code"][0], "state": query["state"][0], "iss": "https://idp.evil.example"})
+        refused = await page.get(
+            "/desk/oidc/callback",
+            params={"code": query["code"][0], "state": query["state"][0], "iss": "https://idp.evil.example"},
+        )
         await refused_without_session(page, refused, sessions, since, "issuer")
 
 
@@ -298,8 +366,9 @@ def _b64encode(text: str) -> str:
 
 
 async def token_for(provider, login: str, resource: str = API_AUDIENCE) -> str:
-    return await oidc_provider.access_token(provider, "referrals-desk", SECRET, f"{APP}/desk/oidc/callback", login,
-                                            ACCOUNTS[login]["password"], resource)
+    return await oidc_provider.access_token(
+        provider, "referrals-desk", SECRET, f"{APP}/desk/oidc/callback", login, ACCOUNTS[login]["password"], resource
+    )
 
 
 async def test_the_api_takes_the_providers_access_tokens(app, provider):
@@ -326,16 +395,24 @@ def _header(token: str) -> dict:
     return json.loads(_b64decode(token.split(".")[0]))
 
 
-@pytest.mark.parametrize(("case", "reason"), [("wrong_audience", "audience"), ("without_mfa", "mfa"),
-                                              ("tampered", "signature"), ("id_token", "id_token")])
+@pytest.mark.parametrize(
+    ("case", "reason"),
+    [("wrong_audience", "audience"), ("without_mfa", "mfa"), ("tampered", "signature"), ("id_token", "id_token")],
+)
 async def test_the_api_refuses_bad_provider_tokens_and_records_each(app, provider, sessions, case, reason):
     if case == "wrong_audience":
         token = await token_for(provider, "lopez", oidc_provider.WRONG_AUDIENCE)
     elif case == "id_token":  # an ID token of a deployment whose API audience is the client id, as by default
         app = create_app(oidc_settings(app.state.settings, provider, oidc_audience=None))
-        signed_in = await oidc_provider.sign_in(provider, client_id="referrals-desk", client_secret=SECRET,
-                                                redirect_uri=f"{APP}/desk/oidc/callback", login="lopez",
-                                                password="pw-lopez", nonce="n-1")
+        signed_in = await oidc_provider.sign_in(
+            provider,
+            client_id="referrals-desk",
+            client_secret=SECRET,
+            redirect_uri=f"{APP}/desk/oidc/callback",
+            login="lopez",
+            password="pw-lopez",
+            nonce="n-1",
+        )
         token = signed_in["id_token"]
     elif case == "without_mfa":
         token = await token_for(provider, "nomfa")
@@ -346,8 +423,10 @@ async def test_the_api_refuses_bad_provider_tokens_and_records_each(app, provide
         claims = json.loads(_b64decode(payload)) | {"groups": ["CPD-Audit"]}
         token = ".".join([header, _b64encode(json.dumps(claims)), signature])
     since = datetime.now(UTC)
-    async with app.router.lifespan_context(app) if case == "id_token" else nullcontext(), \
-            desk(app, client=("192.0.2.77", 5000)) as api:
+    async with (
+        app.router.lifespan_context(app) if case == "id_token" else nullcontext(),
+        desk(app, client=("192.0.2.77", 5000)) as api,
+    ):
         refused = await api.get("/users/me", headers={"Authorization": f"Bearer {token}"})
     assert refused.status_code == 401, refused.text
     assert refused.headers["www-authenticate"] == "Bearer"
@@ -357,12 +436,14 @@ async def test_the_api_refuses_bad_provider_tokens_and_records_each(app, provide
 
 async def test_an_expired_provider_token_is_refused(settings, worker, sessions, tmp_path):
     client = {"client_id": "short", "client_secret": SECRET, "redirect_uris": [f"{APP}/desk/oidc/callback"]}
-    with oidc_provider.start(tmp_path / "op", clients=[client], accounts=ACCOUNTS, resource=API_AUDIENCE,
-                             access_token_ttl=1) as short:
+    with oidc_provider.start(
+        tmp_path / "op", clients=[client], accounts=ACCOUNTS, resource=API_AUDIENCE, access_token_ttl=1
+    ) as short:
         app = create_app(oidc_settings(settings, short, oidc_client_id="short"))
         async with app.router.lifespan_context(app):
-            token = await oidc_provider.access_token(short, "short", SECRET, f"{APP}/desk/oidc/callback", "lopez",
-                                                     "pw-lopez", API_AUDIENCE)
+            token = await oidc_provider.access_token(
+                short, "short", SECRET, f"{APP}/desk/oidc/callback", "lopez", "pw-lopez", API_AUDIENCE
+            )
             await asyncio.sleep(2.1)  # issued for a second; no clock skew allowed here
             since = datetime.now(UTC)
             async with desk(app, client=("192.0.2.78", 5000)) as api:
@@ -372,10 +453,14 @@ async def test_an_expired_provider_token_is_refused(settings, worker, sessions, 
     assert (entry.outcome, json.loads(entry.details)["reason"]) == ("failed", "expired")
 
 
-async def test_a_first_sign_in_takes_over_an_admin_made_user_only_with_a_verified_e_mail(app, provider, api, people,
-                                                                                          sessions):
-    made = await api.post("/users", headers=people.headers("admin"), json={
-        "name": "Atty. Before", "email": "takeover@cpd.test", "roles": ["auditor"]})
+async def test_a_first_sign_in_takes_over_an_admin_made_user_only_with_a_verified_e_mail(
+    app, provider, api, people, sessions
+):
+    made = await api.post(
+        "/users",
+        headers=people.headers("admin"),
+        json={"name": "Atty. Before", "email": "takeover@cpd.test", "roles": ["auditor"]},
+    )
     old_token = made.json()["token"]
     async with desk(app) as page:
         refused = await sign_in(page, "takeover")

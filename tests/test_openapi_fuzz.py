@@ -42,10 +42,10 @@ from schemathesis.generation.stateful.state_machine import StepInput
 from referrals.api.main import create_app
 from referrals.config import Settings
 from referrals.domain.permissions import allowed
+from referrals.worker import build_worker
 from tests.conftest import PEOPLE
 from tests.scenario import FILING
 from tests.test_access import ROUTES
-from referrals.worker import build_worker
 
 # The coverage phase's boundary cases, then FUZZ_EXAMPLES generated requests per operation: 12 in the suite, more for
 # a fuller run (`FUZZ_EXAMPLES=150 make test PYTEST_ARGS=tests/test_openapi_fuzz.py`). Reproducible: derandomized,
@@ -91,17 +91,33 @@ def caller(label: str) -> str:
 def _template(message: str) -> str:
     # A placeholder that starts the message is a word (`{field_type} should have`); others may be anything.
     pieces = re.split(r"(\{[^}]*\})", message)  # text, placeholder, text, ...
-    return "".join(re.escape(piece) if i % 2 == 0 else (r"\w+" if i == 1 and not pieces[0] else ".*")
-                   for i, piece in enumerate(pieces))
+    return "".join(
+        re.escape(piece) if i % 2 == 0 else (r"\w+" if i == 1 and not pieces[0] else ".*")
+        for i, piece in enumerate(pieces)
+    )
 
 
 # Refusals for a request's shape: pydantic's own messages (all but those of our validators), and ours that state a
 # shape the schema also states.
-SHAPE = re.compile("|".join(
-    [_template(e["message_template_python"]) for e in pydantic_core._pydantic_core.list_all_errors()
-     if e["type"] not in ("value_error", "assertion_error")]
-    + ["unknown field", "unknown part.*", "not valid JSON at character .*", "must not contain NUL characters", "Message type .*",
-       "Failed to parse .*", "must be (a|an) .*"]), re.DOTALL)
+SHAPE = re.compile(
+    "|".join(
+        [
+            _template(e["message_template_python"])
+            for e in pydantic_core._pydantic_core.list_all_errors()
+            if e["type"] not in ("value_error", "assertion_error")
+        ]
+        + [
+            "unknown field",
+            "unknown part.*",
+            "not valid JSON at character .*",
+            "must not contain NUL characters",
+            "Message type .*",
+            "Failed to parse .*",
+            "must be (a|an) .*",
+        ]
+    ),
+    re.DOTALL,
+)
 
 
 def refused_only_by_rules_the_schema_cannot_state(ctx, response, case) -> None:
@@ -109,7 +125,8 @@ def refused_only_by_rules_the_schema_cannot_state(ctx, response, case) -> None:
         return
     for detail in response.json()["error"]["details"] or []:
         assert not SHAPE.fullmatch(detail["message"]), (
-            f"{case.operation.label} refused a schema-valid request for its shape: {detail}")
+            f"{case.operation.label} refused a schema-valid request for its shape: {detail}"
+        )
 
 
 class Fuzz:
@@ -125,14 +142,20 @@ class Fuzz:
         if "case_id" in (case.path_parameters or {}) and next(self.turn) % 2:
             case.path_parameters["case_id"] = self._case_for(case.operation.label)
         headers = self.people.headers(caller(case.operation.label))
-        case.call_and_validate(base_url=self.client.base_url, session=self.client, headers=headers, timeout=30,
-                               additional_checks=[refused_only_by_rules_the_schema_cannot_state])
+        case.call_and_validate(
+            base_url=self.client.base_url,
+            session=self.client,
+            headers=headers,
+            timeout=30,
+            additional_checks=[refused_only_by_rules_the_schema_cannot_state],
+        )
 
     def _case_for(self, label: str) -> str:
         # One case per operation: a step that closes its case leaves the others open.
         if label not in self.cases:
-            filed = self.client.post(f"{self.client.base_url}/incidents", json=FILING,
-                                     headers=self.people.headers("officer"))
+            filed = self.client.post(
+                f"{self.client.base_url}/incidents", json=FILING, headers=self.people.headers("officer")
+            )
             assert filed.status_code == 201, filed.text
             self.cases[label] = filed.json()["id"]
         return self.cases[label]
@@ -178,8 +201,14 @@ class Server:
 
 @pytest.fixture(scope="module")
 def fuzz(settings, people):
-    own = settings.model_copy(update={"task_queue": f"referrals-fuzz-{uuid.uuid4()}", "smtp_url": None,
-                                      "webhook_url": None, "auth_failures_per_minute": 1_000_000})
+    own = settings.model_copy(
+        update={
+            "task_queue": f"referrals-fuzz-{uuid.uuid4()}",
+            "smtp_url": None,
+            "webhook_url": None,
+            "auth_failures_per_minute": 1_000_000,
+        }
+    )
     with Server(with_worker(create_app(own), own)) as server, requests.Session() as session:
         session.base_url = server.base_url
         yield Fuzz(session, people)
@@ -192,8 +221,11 @@ def test_every_operation_answers_as_documented(case, fuzz):
 
 # The stateful phase: schema-valid steps only (their refusals by rules the schema cannot state are expected), and only
 # the links the schema declares, not ones Schemathesis would infer from field names.
-STATEFUL = {**CONFIG, "generation": {**CONFIG["generation"], "mode": "positive"},
-            "phases": {"stateful": {"inference": {"algorithms": []}}}}
+STATEFUL = {
+    **CONFIG,
+    "generation": {**CONFIG["generation"], "mode": "positive"},
+    "phases": {"stateful": {"inference": {"algorithms": []}}},
+}
 
 
 def test_a_filing_is_followed_through_its_steps(fuzz):
@@ -210,14 +242,26 @@ def test_a_filing_is_followed_through_its_steps(fuzz):
             return self.step(StepInput.initial(case))
 
         def get_call_kwargs(self, case):
-            return {"base_url": fuzz.client.base_url, "session": fuzz.client,
-                    "headers": fuzz.people.headers(caller(case.operation.label)), "timeout": 30}
+            return {
+                "base_url": fuzz.client.base_url,
+                "session": fuzz.client,
+                "headers": fuzz.people.headers(caller(case.operation.label)),
+                "timeout": 30,
+            }
 
         def after_call(self, response, case):
             answered.append((case.operation.label, response.status_code))
 
-    Lifecycle.run(settings=hypothesis.settings(max_examples=30, stateful_step_count=8, deadline=None, database=None,
-                                               derandomize=True, suppress_health_check=list(hypothesis.HealthCheck)))
+    Lifecycle.run(
+        settings=hypothesis.settings(
+            max_examples=30,
+            stateful_step_count=8,
+            deadline=None,
+            database=None,
+            derandomize=True,
+            suppress_health_check=list(hypothesis.HealthCheck),
+        )
+    )
     # The chain ran on the cases it filed: steps were taken on them, and read back.
     followed = {label for label, status in answered if label != "POST /incidents" and status in (200, 201)}
     # (Which of the case's reads the derandomized chain picks depends on what the answers put in its bundles: it
@@ -235,5 +279,5 @@ def test_every_error_is_documented_with_the_one_error_shape():
             for status, response in operation["responses"].items():
                 if status[0] in "45":
                     assert response["content"]["application/json"]["schema"] == {
-                        "$ref": "#/components/schemas/ErrorOut"}, (method, path, status)
-
+                        "$ref": "#/components/schemas/ErrorOut"
+                    }, (method, path, status)

@@ -28,10 +28,10 @@ from referrals.domain.messages import Actor, IncidentFiling
 from referrals.domain.publication import PublishRequest, audit
 from referrals.store import cases
 from referrals.store.tables import AccessEntryRow, PublicSnapshotRow
-from tests.conftest import CHICAGO
-from tests.scenario import FILING, filing
 from referrals.worker import ensure_publication_schedule
 from referrals.workflows.publication import SCHEDULE_ID
+from tests.conftest import CHICAGO
+from tests.scenario import FILING, filing
 
 # A past reference period of our own: only the cases seeded here were filed before its end (2003-06-01, Chicago).
 AS_OF_2003 = datetime(2003, 6, 15, 12, tzinfo=UTC)
@@ -42,18 +42,43 @@ FILER = Actor(user_id="u-seed", name="P.O. Seeded Filer", roles=[Role.OFFICER], 
 
 async def _seed_case(sessions, district: str, month: int, n: int, stage: Stage | None) -> str:
     filed_at = datetime(2003, month, 10 + n % 15, 15, tzinfo=UTC)
-    body = filing(recordings=[], district=district, occurred_at=(filed_at - timedelta(days=2)).isoformat(),
-                  narrative=NARRATIVE, event_number=f"SEED{n:06d}",
-                  federal_personnel=[{"agency": "cbp" if n % 3 else "ICE", "name": f"Agent Seedname{n}"}])
-    inp = IncidentInput(case_id=str(uuid.uuid4()), case_number=f"SEED-2003-{uuid.uuid4().hex[:6]}", filed_by=FILER,
-                        filing=IncidentFiling.model_validate(body), policy=CHICAGO, request_hash="h")
+    body = filing(
+        recordings=[],
+        district=district,
+        occurred_at=(filed_at - timedelta(days=2)).isoformat(),
+        narrative=NARRATIVE,
+        event_number=f"SEED{n:06d}",
+        federal_personnel=[{"agency": "cbp" if n % 3 else "ICE", "name": f"Agent Seedname{n}"}],
+    )
+    inp = IncidentInput(
+        case_id=str(uuid.uuid4()),
+        case_number=f"SEED-2003-{uuid.uuid4().hex[:6]}",
+        filed_by=FILER,
+        filing=IncidentFiling.model_validate(body),
+        policy=CHICAGO,
+        request_hash="h",
+    )
     state = new_case(inp, filed_at)
-    events = [CaseEvent(seq=1, kind=EventKind.CASE_FILED, actor=PersonRef.of(FILER), at=filed_at,
-                        data=inp.filing.model_dump(mode="json"))]
+    events = [
+        CaseEvent(
+            seq=1,
+            kind=EventKind.CASE_FILED,
+            actor=PersonRef.of(FILER),
+            at=filed_at,
+            data=inp.filing.model_dump(mode="json"),
+        )
+    ]
     if stage is not None:
         state.stage = stage
-        events.append(CaseEvent(seq=2, kind=EventKind.STAGE_CHANGED, actor=None, at=filed_at + timedelta(days=1),
-                                data={"stage": stage.value, "task": "legal_review"}))
+        events.append(
+            CaseEvent(
+                seq=2,
+                kind=EventKind.STAGE_CHANGED,
+                actor=None,
+                at=filed_at + timedelta(days=1),
+                data={"stage": stage.value, "task": "legal_review"},
+            )
+        )
     state.event_seq = len(events)
     async with sessions() as session, session.begin():  # the persist activity's own write
         await cases.persist_events(session, workflow_id_for(inp.case_id), state, events)
@@ -100,7 +125,8 @@ async def test_the_schedule_publishes_at_the_policys_cron_in_its_time_zone(dev_s
         assert spec.time_zone_name == "America/Chicago"
         calendars = spec.calendars
         assert spec.cron_expressions == ["30 5 * * *"] or (
-            [(c.hour[0].start, c.minute[0].start) for c in calendars] == [(5, 30)])
+            [(c.hour[0].start, c.minute[0].start) for c in calendars] == [(5, 30)]
+        )
         assert described.schedule.action.workflow == "PublishStatsWorkflow"
         assert described.schedule.action.task_queue == settings.task_queue
         assert described.schedule.policy.overlap.name == "SKIP"
@@ -117,8 +143,14 @@ async def test_only_an_admin_publishes_and_a_refusal_changes_nothing(public_app,
     assert refused.status_code == 403 and "admin" in refused.json()["error"]["message"]
     assert await _snapshots(sessions) == before
     async with sessions() as session:
-        trail = (await session.exec(select(AccessEntryRow).where(AccessEntryRow.action == "publish_snapshot")
-                                    .order_by(AccessEntryRow.seq.desc()).limit(1))).one()
+        trail = (
+            await session.exec(
+                select(AccessEntryRow)
+                .where(AccessEntryRow.action == "publish_snapshot")
+                .order_by(AccessEntryRow.seq.desc())
+                .limit(1)
+            )
+        ).one()
     assert (trail.outcome, trail.user_id) == ("refused", people.ids["officer"])
 
     published = await api.post("/public/snapshots", headers=people.headers("admin"))
@@ -129,8 +161,14 @@ async def test_only_an_admin_publishes_and_a_refusal_changes_nothing(public_app,
     latest = await api.get("/public/stats")  # no Authorization header
     assert latest.status_code == 200 and latest.json()["snapshot_id"] == entry["id"]
     async with sessions() as session:
-        trail = (await session.exec(select(AccessEntryRow).where(AccessEntryRow.action == "publish_snapshot")
-                                    .order_by(AccessEntryRow.seq.desc()).limit(1))).one()
+        trail = (
+            await session.exec(
+                select(AccessEntryRow)
+                .where(AccessEntryRow.action == "publish_snapshot")
+                .order_by(AccessEntryRow.seq.desc())
+                .limit(1)
+            )
+        ).one()
     assert (trail.outcome, trail.user_id, trail.target) == ("allowed", people.ids["admin"], str(entry["id"]))
 
 
@@ -138,8 +176,9 @@ async def test_a_filing_between_two_publications_changes_no_figure(public_app, p
     """Attack (a): differencing two consecutive snapshots around one filing."""
     _, api = public_app
     first = (await api.post("/public/snapshots", headers=people.headers("admin"))).json()
-    filed = await api.post("/incidents", headers=people.headers("officer") | {"Idempotency-Key": str(uuid.uuid4())},
-                           json=FILING)
+    filed = await api.post(
+        "/incidents", headers=people.headers("officer") | {"Idempotency-Key": str(uuid.uuid4())}, json=FILING
+    )
     assert filed.status_code in (200, 201), filed.text
     second = (await api.post("/public/snapshots", headers=people.headers("admin"))).json()
     assert second["id"] != first["id"]
@@ -196,13 +235,32 @@ async def test_subtracting_cells_from_totals_learns_nothing(snapshot_2003):
 async def test_the_public_documents_hold_no_personal_data_and_load_as_a_portal_would(public_app, people, seeded):
     _, api = public_app
     await api.post("/public/snapshots", headers=people.headers("admin"))
-    documents = [await api.get(path) for path in ("/public/stats", "/public/stats.csv", "/public/", "/public/snapshots",
-                                                  "/public/stats/dictionary.csv")]
+    documents = [
+        await api.get(path)
+        for path in (
+            "/public/stats",
+            "/public/stats.csv",
+            "/public/",
+            "/public/snapshots",
+            "/public/stats/dictionary.csv",
+        )
+    ]
     assert [d.status_code for d in documents] == [200] * 5
     doc = PublicStats.model_validate_json(documents[0].content)  # the documented schema
     assert doc.threshold == CHICAGO.publication.small_cell_threshold and doc.tables
-    words = [*seeded, NARRATIVE, "Seedname", FILER.name, FILING["narrative"], FILING["location"],
-             FILING["event_number"], "SEED0", "Ana Ruiz", "12345", "masked"]
+    words = [
+        *seeded,
+        NARRATIVE,
+        "Seedname",
+        FILER.name,
+        FILING["narrative"],
+        FILING["location"],
+        FILING["event_number"],
+        "SEED0",
+        "Ana Ruiz",
+        "12345",
+        "masked",
+    ]
     for d in documents:
         for word in words:
             assert word not in d.text, (d.request.url.path, word)
@@ -233,8 +291,16 @@ async def test_public_reads_are_cached_conditional_and_run_no_sql(public_app, pe
     listener = lambda conn, cursor, statement, *rest: statements.append(statement)  # noqa: E731
     event.listen(engine, "before_cursor_execute", listener)
     try:
-        answers = [await api.get(p) for p in ("/public/stats", "/public/stats.csv", "/public/", "/public/snapshots",
-                                              "/public/stats/dictionary.csv")]
+        answers = [
+            await api.get(p)
+            for p in (
+                "/public/stats",
+                "/public/stats.csv",
+                "/public/",
+                "/public/snapshots",
+                "/public/stats/dictionary.csv",
+            )
+        ]
         etag = answers[0].headers["ETag"]
         again = await api.get("/public/stats", headers={"If-None-Match": etag})
         other = await api.get("/public/stats", headers={"If-None-Match": '"something-else"'})
@@ -269,7 +335,8 @@ async def test_the_api_serves_a_snapshot_another_process_published(settings, ses
     async with app.router.lifespan_context(app):
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api") as api:
             entry = await Publisher(sessions, CHICAGO).publish(
-                PublishRequest(key=f"elsewhere-{uuid.uuid4()}", as_of=datetime.now(UTC)))
+                PublishRequest(key=f"elsewhere-{uuid.uuid4()}", as_of=datetime.now(UTC))
+            )
             for _ in range(50):
                 answer = await api.get("/public/stats")
                 if answer.status_code == 200 and answer.json()["snapshot_id"] == entry.id:
@@ -287,23 +354,41 @@ async def test_a_retried_publication_keeps_one_snapshot(sessions):
     second = await publisher.publish(PublishRequest(key=key, as_of=datetime.now(UTC)))
     assert first == second
     async with sessions() as session:
-        assert (await session.exec(select(func.count()).select_from(PublicSnapshotRow)
-                                   .where(PublicSnapshotRow.key == key))).one() == 1
+        assert (
+            await session.exec(select(func.count()).select_from(PublicSnapshotRow).where(PublicSnapshotRow.key == key))
+        ).one() == 1
 
 
 async def test_referrals_publish_publishes_at_once(settings, worker, sessions):
-    env = {**os.environ, "DATABASE_URL": settings.database_url, "REFERRALS_ENV": "test",
-           "REFERRALS_TEMPORAL_ADDRESS": settings.temporal_address, "REFERRALS_TASK_QUEUE": settings.task_queue,
-           "REFERRALS_ENCRYPTION_KEYS": settings.encryption_keys}
+    env = {
+        **os.environ,
+        "DATABASE_URL": settings.database_url,
+        "REFERRALS_ENV": "test",
+        "REFERRALS_TEMPORAL_ADDRESS": settings.temporal_address,
+        "REFERRALS_TASK_QUEUE": settings.task_queue,
+        "REFERRALS_ENCRYPTION_KEYS": settings.encryption_keys,
+    }
     before = await _snapshots(sessions)
-    done = await asyncio.to_thread(subprocess.run, [sys.executable, "-m", "referrals.cli", "publish", "--json"], cwd=ROOT,
-                                   env=env, capture_output=True, text=True, timeout=60)
+    done = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "referrals.cli", "publish", "--json"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
     printed = json.loads(done.stdout.strip().splitlines()[-1])
     assert await _snapshots(sessions) == before + 1
     async with sessions() as session:
         row = await session.get(PublicSnapshotRow, printed["id"])
-        trail = (await session.exec(select(AccessEntryRow).where(AccessEntryRow.action == "publish_snapshot",
-                                                                 AccessEntryRow.component == "cli")
-                                    .order_by(AccessEntryRow.seq.desc()).limit(1))).one()
+        trail = (
+            await session.exec(
+                select(AccessEntryRow)
+                .where(AccessEntryRow.action == "publish_snapshot", AccessEntryRow.component == "cli")
+                .order_by(AccessEntryRow.seq.desc())
+                .limit(1)
+            )
+        ).one()
     assert row.sha256 == printed["sha256"] and trail.target == str(row.id)

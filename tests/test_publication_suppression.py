@@ -10,8 +10,17 @@ THRESHOLD = 10
 
 
 def _raw(name, counts, *, total=None, additive=True, total_of="t") -> RawTable:
-    return RawTable(name, name, name, "x", [(str(i), str(i)) for i in range(len(counts))], counts,
-                    sum(counts) if total is None else total, additive=additive, total_of=total_of)
+    return RawTable(
+        name,
+        name,
+        name,
+        "x",
+        [(str(i), str(i)) for i in range(len(counts))],
+        counts,
+        sum(counts) if total is None else total,
+        additive=additive,
+        total_of=total_of,
+    )
 
 
 def _consistent(values, total, threshold, additive):
@@ -76,8 +85,14 @@ def test_subtracting_the_shown_cells_from_the_total_learns_nothing():
 
 
 def test_a_small_total_is_suppressed_in_every_table_that_shows_it():
-    tables = suppress([_raw("by_district", [0, 4, 0]), _raw("by_stage", [2, 2, 0]),
-                       _raw("by_offence", [4, 1], total=4, additive=False)], THRESHOLD)
+    tables = suppress(
+        [
+            _raw("by_district", [0, 4, 0]),
+            _raw("by_stage", [2, 2, 0]),
+            _raw("by_offence", [4, 1], total=4, additive=False),
+        ],
+        THRESHOLD,
+    )
     assert all(t.total is None for t in tables)
     assert [c.value for c in tables[0].cells] == [0, None, 0]
 
@@ -91,7 +106,8 @@ def test_a_total_that_cannot_be_protected_is_withheld_with_the_tables_sharing_it
 
 
 def test_tables_with_separate_totals_are_suppressed_apart():
-    cases, referrals = suppress([_raw("cases", [50, 30], total_of="cases"),
-                                 _raw("referrals", [3, 0], total_of="referrals")], THRESHOLD)
+    cases, referrals = suppress(
+        [_raw("cases", [50, 30], total_of="cases"), _raw("referrals", [3, 0], total_of="referrals")], THRESHOLD
+    )
     assert cases.total == 80 and [c.value for c in cases.cells] == [50, 30]
     assert referrals.total is None

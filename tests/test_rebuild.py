@@ -17,10 +17,10 @@ from referrals.config import ROOT
 from referrals.domain.case import workflow_id_for
 from referrals.store import cases
 from referrals.store.audit import verify_chain
-from tests.conftest import TEST_KEYS
-from tests.test_audit import edit_narrative
-from tests.scenario import HOLD_1, HOLD_2, IDENTIFIED, VIOLATIONS, Driver
 from referrals.workflows.incident import IncidentWorkflow
+from tests.conftest import TEST_KEYS
+from tests.scenario import HOLD_1, HOLD_2, IDENTIFIED, VIOLATIONS, Driver
+from tests.test_audit import edit_narrative
 
 # Every table holding a case's rows, children before parents.
 CASE_TABLES = ("case_event", "case_task", "recording", "person", "allegation", "decision", "notification")
@@ -28,10 +28,23 @@ CASE_TABLES = ("case_event", "case_task", "recording", "person", "allegation", "
 
 async def referrals(settings, *args: str) -> subprocess.CompletedProcess:
     """The command, run while this process's event loop goes on serving the workflows it queries."""
-    env = {**os.environ, "DATABASE_URL": settings.database_url, "REFERRALS_ENV": "test",
-           "REFERRALS_TEMPORAL_ADDRESS": settings.temporal_address, "REFERRALS_ENCRYPTION_KEYS": TEST_KEYS}
-    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "referrals.cli", *args, cwd=ROOT, env=env,
-                                                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    env = {
+        **os.environ,
+        "DATABASE_URL": settings.database_url,
+        "REFERRALS_ENV": "test",
+        "REFERRALS_TEMPORAL_ADDRESS": settings.temporal_address,
+        "REFERRALS_ENCRYPTION_KEYS": TEST_KEYS,
+    }
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "referrals.cli",
+        *args,
+        cwd=ROOT,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     out, err = await asyncio.wait_for(proc.communicate(), timeout=120)
     return subprocess.CompletedProcess(args, proc.returncode, out.decode(), err.decode())
 
@@ -39,11 +52,14 @@ async def referrals(settings, *args: str) -> subprocess.CompletedProcess:
 async def _forget(s, cid: str) -> None:
     """Every row of the case, as if the backup predated it (the audit table's trigger set aside)."""
     await s.exec(text("ALTER TABLE case_event DISABLE TRIGGER case_event_append_only"))
-    await s.exec(text("DELETE FROM document_delivery WHERE document_id IN (SELECT id FROM document WHERE case_id = :c)"),
-                 params={"c": cid})
+    await s.exec(
+        text("DELETE FROM document_delivery WHERE document_id IN (SELECT id FROM document WHERE case_id = :c)"),
+        params={"c": cid},
+    )
     for table in (*CASE_TABLES, "document", "incident"):
-        await s.exec(text(f"DELETE FROM {table} WHERE {'id' if table == 'incident' else 'case_id'} = :c"),
-                     params={"c": cid})
+        await s.exec(
+            text(f"DELETE FROM {table} WHERE {'id' if table == 'incident' else 'case_id'} = :c"), params={"c": cid}
+        )
     await s.exec(text("ALTER TABLE case_event ENABLE TRIGGER case_event_append_only"))
 
 
@@ -53,12 +69,18 @@ async def backup(sessions, cid: str) -> str:
     async with sessions() as s, s.begin():
         for table in ("incident", *CASE_TABLES, "document"):
             key = "id" if table == "incident" else "case_id"
-            await s.exec(text(f"CREATE TABLE backup_{tag}_{table} AS SELECT * FROM {table} WHERE {key} = :c"),
-                         params={"c": cid})
+            await s.exec(
+                text(f"CREATE TABLE backup_{tag}_{table} AS SELECT * FROM {table} WHERE {key} = :c"), params={"c": cid}
+            )
             if table == "incident":  # as pg_dump does: generated columns are made again on restore
                 await s.exec(text(f"ALTER TABLE backup_{tag}_incident DROP COLUMN search, DROP COLUMN names"))
-        await s.exec(text(f"CREATE TABLE backup_{tag}_document_delivery AS SELECT * FROM document_delivery "
-                          "WHERE document_id IN (SELECT id FROM document WHERE case_id = :c)"), params={"c": cid})
+        await s.exec(
+            text(
+                f"CREATE TABLE backup_{tag}_document_delivery AS SELECT * FROM document_delivery "
+                "WHERE document_id IN (SELECT id FROM document WHERE case_id = :c)"
+            ),
+            params={"c": cid},
+        )
     return tag
 
 
@@ -68,9 +90,16 @@ async def restore(sessions, cid: str, tag: str) -> None:
         await _forget(s, cid)
         await s.exec(text("ALTER TABLE case_event DISABLE TRIGGER case_event_append_only"))
         for table in ("incident", *CASE_TABLES, "document", "document_delivery"):
-            columns = ", ".join((await s.exec(text(
-                "SELECT column_name FROM information_schema.columns WHERE table_name = :t ORDER BY ordinal_position"),
-                params={"t": f"backup_{tag}_{table}"})).scalars())
+            columns = ", ".join(
+                (
+                    await s.exec(
+                        text(
+                            "SELECT column_name FROM information_schema.columns WHERE table_name = :t ORDER BY ordinal_position"
+                        ),
+                        params={"t": f"backup_{tag}_{table}"},
+                    )
+                ).scalars()
+            )
             await s.exec(text(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM backup_{tag}_{table}"))
             await s.exec(text(f"DROP TABLE backup_{tag}_{table}"))
         await s.exec(text("ALTER TABLE case_event ENABLE TRIGGER case_event_append_only"))
@@ -109,13 +138,15 @@ async def test_the_next_step_brings_a_read_model_behind_its_workflow_up_to_date(
     assert stored["chain_valid"] is True
     assert as_stored(stored["items"]) == as_recorded(await trail_of(dev_server, cid))
     async with sessions() as s:
-        tasks = dict((await s.exec(text("SELECT task, status FROM case_task WHERE case_id = :c"),
-                                   params={"c": cid})).all())
+        tasks = dict(
+            (await s.exec(text("SELECT task, status FROM case_task WHERE case_id = :c"), params={"c": cid})).all()
+        )
     assert tasks["supervisor_identification"] == "done" and tasks["legal_review"] == "open"
 
 
-async def test_rebuild_writes_back_a_case_lost_with_its_documents_and_delivery(api, people, sessions, dev_server,
-                                                                                settings, smtp_sink):
+async def test_rebuild_writes_back_a_case_lost_with_its_documents_and_delivery(
+    api, people, sessions, dev_server, settings, smtp_sink
+):
     d = Driver(api, people)
     case = await d.new_case()
     cid, number = case["id"], case["case_number"]
@@ -131,8 +162,10 @@ async def test_rebuild_writes_back_a_case_lost_with_its_documents_and_delivery(a
 
     done = await referrals(settings, "rebuild", number)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert f"OK  {number}: {len(before['items'])} event(s) added, 4 document(s) made again, " \
-           "1 delivery record(s) added; chain intact" in done.stdout
+    assert (
+        f"OK  {number}: {len(before['items'])} event(s) added, 4 document(s) made again, "
+        "1 delivery record(s) added; chain intact" in done.stdout
+    )
     after = await d.events(cid)
     assert after["chain_valid"] is True and after["items"] == before["items"]  # hash for hash
     restored = (await d.get(cid)).json()
@@ -141,8 +174,12 @@ async def test_rebuild_writes_back_a_case_lost_with_its_documents_and_delivery(a
         response = await api.get(item["download"], headers=people.headers("auditor"))
         assert response.status_code == 200 and hashlib.sha256(response.content).hexdigest() == item["sha256"]
     async with sessions() as s:
-        delivered = (await s.exec(text("SELECT count(*) FROM document_delivery WHERE idempotency_key LIKE :k"),
-                                  params={"k": f"incident-{cid}:%"})).one()[0]
+        delivered = (
+            await s.exec(
+                text("SELECT count(*) FROM document_delivery WHERE idempotency_key LIKE :k"),
+                params={"k": f"incident-{cid}:%"},
+            )
+        ).one()[0]
     assert delivered == 1
     assert len([m for m in smtp_sink.messages if number in m["Subject"]]) == mails  # nothing sent again
 

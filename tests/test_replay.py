@@ -7,10 +7,9 @@ Re-record (after a deliberate change to the workflow code; see the README) with
 import asyncio
 import json
 import os
+import uuid
 from datetime import date
 from pathlib import Path
-
-import uuid
 
 import pytest
 from temporalio.client import WithStartWorkflowOperation, WorkflowHistory
@@ -21,6 +20,8 @@ from referrals.domain.case import IncidentInput, workflow_id_for
 from referrals.domain.enums import Role
 from referrals.domain.messages import Actor, IncidentFiling
 from referrals.temporal_client import data_converter
+from referrals.worker import build_worker
+from referrals.workflows.incident import IncidentWorkflow
 from tests.conftest import CHICAGO, FAST, TEST_KEYS
 from tests.scenario import (
     ACK,
@@ -41,13 +42,15 @@ from tests.scenario import (
 )
 from tests.test_branches import DECLINE, RETURN
 from tests.test_supplements import SUPPLEMENT
-from referrals.worker import build_worker
-from referrals.workflows.incident import IncidentWorkflow
 
 HISTORIES = Path(__file__).parent / "histories"
 RECORDING = bool(os.environ.get("RECORD_HISTORIES"))
-OLD_FOOTAGE = {**FILING["recordings"][0], "started_at": "2026-01-31T13:02:00-06:00",
-               "ended_at": "2026-01-31T13:40:00-06:00", "flag_reasons": []}  # unflagged: past its purge date
+OLD_FOOTAGE = {
+    **FILING["recordings"][0],
+    "started_at": "2026-01-31T13:02:00-06:00",
+    "ended_at": "2026-01-31T13:40:00-06:00",
+    "flag_reasons": [],
+}  # unflagged: past its purge date
 
 
 async def _charged_with_removal(d: Driver, cid: str) -> None:
@@ -67,8 +70,12 @@ async def _touhy_answered(d: Driver, cid: str) -> None:
     today = date.today().isoformat()
     await d.ok(cid, "touhy-requests/T1/response", "liaison", {"outcome": "produced", "received_on": today})
     await d.ok(cid, "referral-acknowledgement", "liaison", ACK)
-    await d.ok(cid, "touhy-requests/T2/response", "liaison", {"outcome": "refused", "received_on": today,
-                                                              "ground": "28 CFR 16.26(b)(5)"})
+    await d.ok(
+        cid,
+        "touhy-requests/T2/response",
+        "liaison",
+        {"outcome": "refused", "received_on": today, "ground": "28 CFR 16.26(b)(5)"},
+    )
     await d.decline_charges(cid)
 
 
@@ -79,9 +86,17 @@ async def _charges_declined(d: Driver, cid: str) -> None:
 
 async def _further_investigation(d: Driver, cid: str) -> None:
     await d.refer_to_the_end(cid)
-    await d.ok(cid, "charging-decision", "liaison", {
-        "decision": "further_investigation", "decided_at": CHARGED["decided_at"],
-        "requested": "Identify the supervisor by name.", "return_tasks": ["supervisor_identification"]})
+    await d.ok(
+        cid,
+        "charging-decision",
+        "liaison",
+        {
+            "decision": "further_investigation",
+            "decided_at": CHARGED["decided_at"],
+            "requested": "Identify the supervisor by name.",
+            "return_tasks": ["supervisor_identification"],
+        },
+    )
     await d.ok(cid, "supervisor-identification", "officer", IDENTIFIED)
     await d.ok(cid, "legal-review", "reviewer", REFER)
     await d.ok(cid, "command-approval", "commander", APPROVE)
@@ -130,9 +145,10 @@ async def _with_evidence(d: Driver, cid: str) -> None:
     from tests.evidence_files import png
     from tests.test_evidence import PHOTO
 
-    for metadata, file in ((PHOTO | {"person_id": "P1"}, png()),
-                           (PHOTO | {"kind": "video", "held_elsewhere": {"system": "Axon Evidence.com",
-                                                                         "reference": "8f2c1e4a"}}, None)):
+    for metadata, file in (
+        (PHOTO | {"person_id": "P1"}, png()),
+        (PHOTO | {"kind": "video", "held_elsewhere": {"system": "Axon Evidence.com", "reference": "8f2c1e4a"}}, None),
+    ):
         files = {"metadata": (None, _json.dumps(metadata), "application/json")}
         files |= {"file": ("palm.png", file, "image/png")} if file else {}
         answer = await d.api.post(f"/incidents/{cid}/evidence", files=files, headers=d.people.headers("officer"))
@@ -183,16 +199,29 @@ CONTINUED = "continued_as_new"  # recorded apart: a case whose history continued
 async def test_record_continued_as_new(api, people, dev_server, settings):
     """A case started with a low threshold (40 events), driven to its outcome: every run's history."""
     case_id = str(uuid.uuid4())
-    officer = Actor(user_id=people.ids["officer"], name="Test officer", roles=[Role.OFFICER], district="010",
-                    star="12345")
-    inp = IncidentInput(case_id=case_id, case_number=f"CPD-2026-{uuid.uuid4().int % 10**6:06d}", filed_by=officer,
-                        filing=IncidentFiling.model_validate(FILING), policy=CHICAGO, request_hash="recorded",
-                        continue_after_events=40)
+    officer = Actor(
+        user_id=people.ids["officer"], name="Test officer", roles=[Role.OFFICER], district="010", star="12345"
+    )
+    inp = IncidentInput(
+        case_id=case_id,
+        case_number=f"CPD-2026-{uuid.uuid4().int % 10**6:06d}",
+        filed_by=officer,
+        filing=IncidentFiling.model_validate(FILING),
+        policy=CHICAGO,
+        request_hash="recorded",
+        continue_after_events=40,
+    )
     client = dev_server.client
     await client.execute_update_with_start_workflow(
-        IncidentWorkflow.filing_recorded, start_workflow_operation=WithStartWorkflowOperation(
-            IncidentWorkflow.run, inp, id=workflow_id_for(case_id), task_queue=settings.task_queue,
-            id_conflict_policy=WorkflowIDConflictPolicy.FAIL))
+        IncidentWorkflow.filing_recorded,
+        start_workflow_operation=WithStartWorkflowOperation(
+            IncidentWorkflow.run,
+            inp,
+            id=workflow_id_for(case_id),
+            task_queue=settings.task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+        ),
+    )
     d = Driver(api, people)
     await _charged_with_removal(d, case_id)
     handle = client.get_workflow_handle(workflow_id_for(case_id))
@@ -206,8 +235,9 @@ async def test_record_continued_as_new(api, people, dev_server, settings):
     for stale in HISTORIES.glob(f"{CONTINUED}-run*.json"):  # an earlier recording may have had more runs
         stale.unlink()
     for n, history in enumerate(runs, 1):
-        (HISTORIES / f"{CONTINUED}-run{n}.json").write_text(json.dumps(
-            {"workflow_id": history.workflow_id, "history": json.loads(history.to_json())}, indent=1))
+        (HISTORIES / f"{CONTINUED}-run{n}.json").write_text(
+            json.dumps({"workflow_id": history.workflow_id, "history": json.loads(history.to_json())}, indent=1)
+        )
 
 
 @pytest.mark.skipif(not RECORDING, reason="records histories only with RECORD_HISTORIES=1")
@@ -228,8 +258,9 @@ async def test_record(api, people, dev_server, fast_api, fast_settings, sessions
         handle = dev_server.client.get_workflow_handle(workflow_id_for(cid))
         await handle.result()
     history = await handle.fetch_history()
-    (HISTORIES / f"{name}.json").write_text(json.dumps({"workflow_id": history.workflow_id,
-                                                         "history": json.loads(history.to_json())}, indent=1))
+    (HISTORIES / f"{name}.json").write_text(
+        json.dumps({"workflow_id": history.workflow_id, "history": json.loads(history.to_json())}, indent=1)
+    )
 
 
 # Every recorded history (histories/*.json): the current code's, a path's or a continued case's run each.
@@ -237,8 +268,9 @@ RECORDED = sorted(path.name for path in HISTORIES.glob("*.json"))
 
 
 def test_every_path_has_a_history_of_the_current_code():
-    assert {name for name in PATHS if (HISTORIES / f"{name}.json").exists()} == set(PATHS), \
+    assert {name for name in PATHS if (HISTORIES / f"{name}.json").exists()} == set(PATHS), (
         "record the missing ones (see this module's docstring)"
+    )
     assert len(list(HISTORIES.glob(f"{CONTINUED}-run*.json"))) >= 2, "record the continued-as-new case's runs"
 
 

@@ -7,12 +7,13 @@ import uuid
 import httpx
 
 from referrals.api.main import create_app
-from tests.scenario import FILING, HOLD_1, HOLD_2, Driver
 from referrals.worker import build_worker
+from tests.scenario import FILING, HOLD_1, HOLD_2, Driver
 
 
-async def test_without_a_worker_a_filing_answers_503_in_time_and_a_retry_finds_the_case(settings, dev_server, sessions,
-                                                                                     people):
+async def test_without_a_worker_a_filing_answers_503_in_time_and_a_retry_finds_the_case(
+    settings, dev_server, sessions, people
+):
     lonely = settings.model_copy(update={"task_queue": f"no-worker-{uuid.uuid4()}", "request_timeout_seconds": 2})
     app = create_app(lonely)
     async with app.router.lifespan_context(app):
@@ -50,8 +51,11 @@ async def test_a_step_sent_twice_with_one_key_happens_once(api, people):
     assert kinds.count("footage_hold_confirmed") == 1
 
     # The same key with another body is another request, judged on its own.
-    other = await api.post(f"/incidents/{cid}/footage-hold", json={"holds": [HOLD_1, HOLD_2]},
-                           headers={**people.headers("custodian"), **key})
+    other = await api.post(
+        f"/incidents/{cid}/footage-hold",
+        json={"holds": [HOLD_1, HOLD_2]},
+        headers={**people.headers("custodian"), **key},
+    )
     assert other.status_code in (200, 409), other.text
     # Without a key, sending the same step twice is two requests: the second finds the hold already there.
     plain = await d.step(cid, "footage-hold", "custodian", body)
@@ -74,9 +78,11 @@ async def test_database_errors_say_whether_the_database_is_away_or_we_are_at_fau
         "/pool": PoolTimeoutError("QueuePool limit of size 10 overflow 10 reached"),
         "/bug": DataError("SELECT 1", {}, psycopg.DataError("integer out of range")),
     }
+
     def raising(exc: Exception):
         def route():
             raise exc
+
         return route
 
     app = FastAPI()
@@ -84,7 +90,11 @@ async def test_database_errors_say_whether_the_database_is_away_or_we_are_at_fau
     for path, exc in raised.items():
         app.add_api_route(path, raising(exc))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api") as client:
-        for path, (status, code) in {"/lost": (503, "unavailable"), "/closed": (503, "unavailable"),
-                                     "/pool": (503, "unavailable"), "/bug": (500, "internal")}.items():
+        for path, (status, code) in {
+            "/lost": (503, "unavailable"),
+            "/closed": (503, "unavailable"),
+            "/pool": (503, "unavailable"),
+            "/bug": (500, "internal"),
+        }.items():
             response = await client.get(path)
             assert (response.status_code, response.json()["error"]["code"]) == (status, code), path

@@ -18,8 +18,13 @@ async def found(api, people):
     word, name, narrated = _word(), _word().capitalize(), _word()
     in_location = await d.new_case(body=filing(location=f"{word} Plaza, 3200 W 26th St"))
     in_narrative = await d.new_case(body=filing(narrative=f"The crowd gathered near the {word} sign."))
-    old = await d.new_case(body=filing(occurred_at="2026-01-31T13:05:00-06:00", summary=f"A {word} summary",
-                                       people=[{**VICTIM, "name": f"Ana {name}"}]))
+    old = await d.new_case(
+        body=filing(
+            occurred_at="2026-01-31T13:05:00-06:00",
+            summary=f"A {word} summary",
+            people=[{**VICTIM, "name": f"Ana {name}"}],
+        )
+    )
     await d.ok(in_narrative["id"], "supplements", "officer", {"narrative": f"Later the {narrated} van left."})
     return dict(word=word, name=name, narrated=narrated, location=in_location, narrative=in_narrative, old=old)
 
@@ -41,8 +46,10 @@ async def test_words_find_cases_best_match_first(api, people, found):
     assert _ids(page)[2] == found["narrative"]["id"] and len(_ids(page)) == 3
     assert _ids(await _search(api, people, q=found["narrated"])) == [found["narrative"]["id"]]  # a supplement's
     assert _ids(await _search(api, people, q=found["old"]["case_number"]))[0] == found["old"]["id"]
-    assert _ids(await _search(api, people, q=f"{found['word']} -plaza")) == [found["old"]["id"],
-                                                                               found["narrative"]["id"]]
+    assert _ids(await _search(api, people, q=f"{found['word']} -plaza")) == [
+        found["old"]["id"],
+        found["narrative"]["id"],
+    ]
 
 
 async def test_search_combines_with_the_filters_and_a_date_range(api, people, found):
@@ -50,13 +57,17 @@ async def test_search_combines_with_the_filters_and_a_date_range(api, people, fo
     assert _ids(await _search(api, people, q=word, occurred_to="2026-01-31")) == [found["old"]["id"]]
     assert found["old"]["id"] not in _ids(await _search(api, people, q=word, occurred_from="2026-02-01"))
     assert _ids(await _search(api, people, q=word, occurred_from="2026-01-31", occurred_to="2026-01-31")) == [
-        found["old"]["id"]]
+        found["old"]["id"]
+    ]
     assert _ids(await _search(api, people, q=word, district="012")) == []
     # Without words, the range filters the newest-first listing.
     dated = await _search(api, people, occurred_from="2026-01-31", occurred_to="2026-01-31", limit=200)
     assert found["old"]["id"] in _ids(dated) and found["location"]["id"] not in _ids(dated)
-    refused = await api.get("/incidents", params={"occurred_from": "2026-02-01", "occurred_to": "2026-01-31"},
-                            headers=people.headers("auditor"))
+    refused = await api.get(
+        "/incidents",
+        params={"occurred_from": "2026-02-01", "occurred_to": "2026-01-31"},
+        headers=people.headers("auditor"),
+    )
     assert refused.status_code == 422 and refused.json()["error"]["details"][0]["field"] == "occurred_to"
 
 

@@ -19,13 +19,23 @@ from tests.desk_client import browser, sign_in
 
 async def entries(sessions, since: datetime, action: str) -> list[AccessEntryRow]:
     async with sessions() as s:
-        return list((await s.exec(select(AccessEntryRow).where(
-            AccessEntryRow.at >= since, AccessEntryRow.action == action).order_by(AccessEntryRow.seq))).all())
+        return list(
+            (
+                await s.exec(
+                    select(AccessEntryRow)
+                    .where(AccessEntryRow.at >= since, AccessEntryRow.action == action)
+                    .order_by(AccessEntryRow.seq)
+                )
+            ).all()
+        )
 
 
 async def new_user(api, people, roles=("legal_reviewer",)) -> tuple[str, str]:
-    created = await api.post("/users", headers=people.headers("admin"), json={
-        "name": "Det. Controls", "email": f"controls.{uuid.uuid4().hex[:8]}@test.invalid", "roles": list(roles)})
+    created = await api.post(
+        "/users",
+        headers=people.headers("admin"),
+        json={"name": "Det. Controls", "email": f"controls.{uuid.uuid4().hex[:8]}@test.invalid", "roles": list(roles)},
+    )
     assert created.status_code == 201, created.text
     return created.json()["id"], created.json()["token"]
 
@@ -37,8 +47,11 @@ async def test_an_idle_desk_session_locks_and_asks_to_sign_in_again(api, people,
         value = page.cookies["referrals_session"]
         assert (await page.get("/desk/cases")).status_code == 200
         async with sessions() as s:  # 31 minutes without activity
-            await s.exec(update(WebSession).where(WebSession.id_hash == hash_token(value))
-                         .values(last_seen_at=datetime.now(UTC) - timedelta(minutes=31)))
+            await s.exec(
+                update(WebSession)
+                .where(WebSession.id_hash == hash_token(value))
+                .values(last_seen_at=datetime.now(UTC) - timedelta(minutes=31))
+            )
             await s.commit()
         since = datetime.now(UTC)
         locked = await page.get("/desk/cases")
@@ -58,15 +71,21 @@ async def test_activity_keeps_the_session_and_the_absolute_limit_ends_it(api, pe
         assert (await sign_in(page, token)).status_code == 303
         value = page.cookies["referrals_session"]
         async with sessions() as s:  # used 29 minutes ago: still open, and the activity moves the idle clock on
-            await s.exec(update(WebSession).where(WebSession.id_hash == hash_token(value))
-                         .values(last_seen_at=datetime.now(UTC) - timedelta(minutes=29)))
+            await s.exec(
+                update(WebSession)
+                .where(WebSession.id_hash == hash_token(value))
+                .values(last_seen_at=datetime.now(UTC) - timedelta(minutes=29))
+            )
             await s.commit()
         assert (await page.get("/desk/cases")).status_code == 200
         async with sessions() as s:
             row = (await s.exec(select(WebSession).where(WebSession.id_hash == hash_token(value)))).one()
             assert datetime.now(UTC) - row.last_seen_at < timedelta(seconds=5)
-            await s.exec(update(WebSession).where(WebSession.id_hash == hash_token(value))
-                         .values(expires_at=datetime.now(UTC) - timedelta(seconds=1)))
+            await s.exec(
+                update(WebSession)
+                .where(WebSession.id_hash == hash_token(value))
+                .values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
+            )
             await s.commit()
         since = datetime.now(UTC)
         ended = await page.get("/desk/cases")
@@ -83,11 +102,14 @@ async def test_wrong_tokens_naming_an_account_never_lock_its_owner_out(settings,
     address = f"192.0.2.{uuid.uuid4().int % 200 + 20}"
     since = datetime.now(UTC)
     async with first.router.lifespan_context(first), second.router.lifespan_context(second):
-        clients = [httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=(address, 1)),
-                                     base_url="http://api") for app in (first, second)]
+        clients = [
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=(address, 1)), base_url="http://api")
+            for app in (first, second)
+        ]
         for attempt in range(8):  # alternating between the two processes
-            refused = await clients[attempt % 2].get("/users/me", headers={
-                "Authorization": f"Bearer {wrong[attempt % 2]}"})
+            refused = await clients[attempt % 2].get(
+                "/users/me", headers={"Authorization": f"Bearer {wrong[attempt % 2]}"}
+            )
             assert refused.status_code == 401
         for client in clients:
             me = await client.get("/users/me", headers={"Authorization": f"Bearer {token}"})
@@ -108,8 +130,9 @@ async def test_a_lock_set_before_holds_until_an_admin_unlocks_it(api, people, se
     """Nothing locks an account any more; one locked before this rule stays so until its time or an admin."""
     user_id, token = await new_user(api, people)
     async with sessions() as s:
-        await s.exec(update(AppUser).where(AppUser.id == user_id)
-                     .values(locked_until=datetime.now(UTC) + timedelta(minutes=30)))
+        await s.exec(
+            update(AppUser).where(AppUser.id == user_id).values(locked_until=datetime.now(UTC) + timedelta(minutes=30))
+        )
         await s.commit()
     since = datetime.now(UTC)
     good = {"Authorization": f"Bearer {token}"}
@@ -131,14 +154,16 @@ async def test_a_lock_set_before_holds_until_an_admin_unlocks_it(api, people, se
 async def test_the_lock_ends_by_itself_when_its_time_is_up(api, people, sessions):
     user_id, token = await new_user(api, people)
     async with sessions() as s:
-        await s.exec(update(AppUser).where(AppUser.id == user_id)
-                     .values(locked_until=datetime.now(UTC) - timedelta(seconds=1)))
+        await s.exec(
+            update(AppUser).where(AppUser.id == user_id).values(locked_until=datetime.now(UTC) - timedelta(seconds=1))
+        )
         await s.commit()
     assert (await api.get("/users/me", headers={"Authorization": f"Bearer {token}"})).status_code == 200
 
 
 async def test_the_per_client_limit_is_shared_by_every_process_and_spares_valid_credentials(
-        settings, worker, api, people, sessions):
+    settings, worker, api, people, sessions
+):
     """One bad actor behind an office's NAT address: their guesses get 429, the office's valid tokens still pass."""
     user_id, token = await new_user(api, people)
     limited = settings.model_copy(update={"auth_failures_per_minute": 3})
@@ -146,8 +171,10 @@ async def test_the_per_client_limit_is_shared_by_every_process_and_spares_valid_
     address = f"198.51.100.{uuid.uuid4().int % 200 + 20}"
     since = datetime.now(UTC)
     async with first.router.lifespan_context(first), second.router.lifespan_context(second):
-        a, b = (httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=(address, 1)), base_url="http://api")
-                for app in (first, second))
+        a, b = (
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=(address, 1)), base_url="http://api")
+            for app in (first, second)
+        )
         bad, good = {"Authorization": "Bearer guessed"}, {"Authorization": f"Bearer {token}"}
         assert [(await a.get("/users/me", headers=bad)).status_code for _ in range(2)] == [401, 401]
         assert (await b.get("/users/me", headers=bad)).status_code == 401
@@ -160,16 +187,20 @@ async def test_the_per_client_limit_is_shared_by_every_process_and_spares_valid_
         assert named.status_code == 429 and int(named.headers["retry-after"]) >= 1
         for client in (a, b):
             assert (await client.get("/users/me", headers=good)).status_code == 200
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=first, client=(address, 1)),
-                                     base_url="http://api") as page:  # the desk alike
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=first, client=(address, 1)), base_url="http://api"
+        ) as page:  # the desk alike
             assert (await sign_in(page, "ref_not_it")).status_code == 429
             assert (await sign_in(page, token)).status_code == 303
         await a.aclose()
         await b.aclose()
     async with sessions() as s:  # the refusals at the limit are not counted, so the Retry-After it named holds
         assert len((await s.exec(select(AuthFailure).where(AuthFailure.key == address))).all()) == 3
-    refused = [json.loads(e.details)["reason"] for e in await entries(sessions, since, "authenticate")
-               if e.client == address and e.outcome == "refused"]
+    refused = [
+        json.loads(e.details)["reason"]
+        for e in await entries(sessions, since, "authenticate")
+        if e.client == address and e.outcome == "refused"
+    ]
     assert refused == ["too_many_failures"] * 3
 
 
@@ -193,23 +224,33 @@ async def test_user_administration_on_the_command_line_is_in_the_trail(api, peop
 
     since = datetime.now(UTC)
     email = f"cli.{uuid.uuid4().hex[:8]}@test.invalid"
-    added = referrals(database_url, "users", "add", "--name", "Det. Cli", "--email", email, "--role", "auditor",
-                      "--json")
+    added = referrals(
+        database_url, "users", "add", "--name", "Det. Cli", "--email", email, "--role", "auditor", "--json"
+    )
     assert added.returncode == 0, added.stderr
     user_id, token = json.loads(added.stdout)["id"], json.loads(added.stdout)["token"]
     async with sessions() as s:
-        await s.exec(update(AppUser).where(AppUser.id == user_id)
-                     .values(locked_until=datetime.now(UTC) + timedelta(minutes=30)))
+        await s.exec(
+            update(AppUser).where(AppUser.id == user_id).values(locked_until=datetime.now(UTC) + timedelta(minutes=30))
+        )
         await s.commit()
     assert (await api.get("/users/me", headers={"Authorization": f"Bearer {token}"})).status_code == 401
     assert referrals(database_url, "users", "unlock", email).returncode == 0
     assert (await api.get("/users/me", headers={"Authorization": f"Bearer {token}"})).status_code == 200
     assert referrals(database_url, "users", "revoke", email).returncode == 0
     async with sessions() as s:
-        done = (await s.exec(select(AccessEntryRow).where(AccessEntryRow.at >= since, AccessEntryRow.target == user_id)
-                             .order_by(AccessEntryRow.seq))).all()
+        done = (
+            await s.exec(
+                select(AccessEntryRow)
+                .where(AccessEntryRow.at >= since, AccessEntryRow.target == user_id)
+                .order_by(AccessEntryRow.seq)
+            )
+        ).all()
     assert [(e.action, e.component, e.outcome) for e in done] == [
-        ("user_create", "cli", "allowed"), ("account_unlock", "cli", "allowed"), ("token_revoke", "cli", "allowed")]
+        ("user_create", "cli", "allowed"),
+        ("account_unlock", "cli", "allowed"),
+        ("token_revoke", "cli", "allowed"),
+    ]
     assert all(e.who.startswith("cli:") for e in done)
 
 
@@ -218,8 +259,11 @@ async def test_locking_an_account_ends_its_open_desk_session(api, people, sessio
     async with browser(api) as page:
         assert (await sign_in(page, token)).status_code == 303
         async with sessions() as s:
-            await s.exec(update(AppUser).where(AppUser.id == user_id)
-                         .values(locked_until=datetime.now(UTC) + timedelta(minutes=30)))
+            await s.exec(
+                update(AppUser)
+                .where(AppUser.id == user_id)
+                .values(locked_until=datetime.now(UTC) + timedelta(minutes=30))
+            )
             await s.commit()
         ended = await page.get("/desk/cases")
         assert ended.status_code == 303 and ended.headers["location"].endswith("&ended=account_locked")
@@ -229,11 +273,22 @@ async def test_locking_an_account_ends_its_open_desk_session(api, people, sessio
 
 
 async def test_a_name_a_spreadsheet_would_run_is_defused_in_the_csv(api, people):
-    made = await api.post("/users", headers=people.headers("admin"), json={
-        "name": "=HYPERLINK(\"http://evil.example\")", "email": f"f.{uuid.uuid4().hex[:6]}@test.invalid",
-        "roles": ["auditor"]})
+    made = await api.post(
+        "/users",
+        headers=people.headers("admin"),
+        json={
+            "name": '=HYPERLINK("http://evil.example")',
+            "email": f"f.{uuid.uuid4().hex[:6]}@test.invalid",
+            "roles": ["auditor"],
+        },
+    )
     token = {"Authorization": f"Bearer {made.json()['token']}"}
     assert (await api.get("/incidents", params={"district": "010"}, headers=token)).status_code == 200
-    csv_text = (await api.get("/access-log", params={"user": made.json()["id"]},
-                              headers={**people.headers("auditor"), "Accept": "text/csv"})).text
+    csv_text = (
+        await api.get(
+            "/access-log",
+            params={"user": made.json()["id"]},
+            headers={**people.headers("auditor"), "Accept": "text/csv"},
+        )
+    ).text
     assert "'=HYPERLINK" in csv_text and ",=HYPERLINK" not in csv_text and '"=HYPERLINK' not in csv_text

@@ -37,15 +37,22 @@ def dashboard_figures(html: str) -> dict:
     overdue, disposition, referrals = counts("overdue"), counts("disposition"), counts("referrals")
     for table in (overdue, disposition, referrals):
         table.pop("total")
+
     def crosstab(table: str) -> dict[str, dict[str, int]]:
         kinds = ChargingKind if table.startswith("charging") else ProsecutionOutcome
-        return {r.attrs["data-key"]: dict(zip([k.value for k in kinds], map(int, r.cells[1:]), strict=True))
-                for r in tables[table] if "data-key" in r.attrs}
+        return {
+            r.attrs["data-key"]: dict(zip([k.value for k in kinds], map(int, r.cells[1:]), strict=True))
+            for r in tables[table]
+            if "data-key" in r.attrs
+        }
 
     removal = counts("removal")
     return {
-        "total_cases": total, "cases_by_stage": stage, "closed_by_disposition": disposition,
-        "overdue_by_task": overdue, "allegations_by_statute": counts("statute"),
+        "total_cases": total,
+        "cases_by_stage": stage,
+        "closed_by_disposition": disposition,
+        "overdue_by_task": overdue,
+        "allegations_by_statute": counts("statute"),
         "referrals_by_month": [{"month": m, "count": c} for m, c in referrals.items()],
         "charging_decisions_by_month": [{"month": m, **c} for m, c in crosstab("charging").items()],
         "outcomes_by_month": [{"month": m, **c} for m, c in crosstab("outcomes").items()],
@@ -59,9 +66,17 @@ def dashboard_figures(html: str) -> dict:
 async def new_officer(api, people) -> tuple[str, str]:
     """An officer of our own, with a star no case names: they see exactly the cases they file."""
     star = str(uuid.uuid4().int % 10**7)
-    created = await api.post("/users", headers=people.headers("admin"), json={
-        "name": "P.O. Stat Counter", "email": f"stats.{uuid.uuid4().hex[:8]}@test.invalid", "roles": ["officer"],
-        "district": "010", "star": star})
+    created = await api.post(
+        "/users",
+        headers=people.headers("admin"),
+        json={
+            "name": "P.O. Stat Counter",
+            "email": f"stats.{uuid.uuid4().hex[:8]}@test.invalid",
+            "roles": ["officer"],
+            "district": "010",
+            "star": star,
+        },
+    )
     assert created.status_code == 201, created.text
     return created.json()["token"], created.json()["id"]
 
@@ -95,14 +110,14 @@ async def test_the_figures_cover_only_the_callers_cases_and_name_no_one(api, peo
     assert sum(one["overdue_by_task"].values()) == 0
 
     async with sessions() as s:  # the read model is ours: the footage hold falls overdue
-        task = (await s.exec(select(CaseTask).where(CaseTask.case_id == case["id"],
-                                                    CaseTask.task == "footage_hold"))).one()
+        task = (
+            await s.exec(select(CaseTask).where(CaseTask.case_id == case["id"], CaseTask.task == "footage_hold"))
+        ).one()
         task.due_at = datetime.now(UTC) - timedelta(hours=3)
         await s.commit()
     assert (await stats(api, token))["overdue_by_task"] == {**empty["overdue_by_task"], "footage_hold": 1}
 
-    assert empty["charging_decisions_by_month"] == [{"month": m, **{k.value: 0 for k in ChargingKind}}
-                                                    for m in months]
+    assert empty["charging_decisions_by_month"] == [{"month": m, **{k.value: 0 for k in ChargingKind}} for m in months]
     assert empty["outcomes_by_statute"] == {} and empty["open_removal_windows"] == 0
 
     await d.refer_to_the_end(case["id"])  # the officer of the scenario appears in the case and reports on it
@@ -115,17 +130,23 @@ async def test_the_figures_cover_only_the_callers_cases_and_name_no_one(api, peo
     # The charging decision falls in the month it was made (the scenario's, two hours ago), under its statute.
     decided = datetime.fromisoformat(CHARGED["decided_at"]).astimezone(CHICAGO).strftime("%Y-%m")
     assert next(m for m in charged["charging_decisions_by_month"] if m["month"] == decided)["charged"] == 1
-    assert charged["charging_decisions_by_statute"] == {"720 ILCS 5/12-3": {**{k.value: 0 for k in ChargingKind},
-                                                                            "charged": 1}}
+    assert charged["charging_decisions_by_statute"] == {
+        "720 ILCS 5/12-3": {**{k.value: 0 for k in ChargingKind}, "charged": 1}
+    }
     assert (charged["open_removal_windows"], charged["removal_windows_closing_within_7_days"]) == (1, 0)
-    await d.ok(case["id"], "prosecution-outcome", "liaison", {"outcome": "plea", "decided_on": date.today().isoformat()})
+    await d.ok(
+        case["id"], "prosecution-outcome", "liaison", {"outcome": "plea", "decided_on": date.today().isoformat()}
+    )
     done = await stats(api, token)
     assert done["total_cases"] == 1
     assert done["cases_by_stage"] == {**empty["cases_by_stage"], "closed": 1}
     assert done["closed_by_disposition"] == {**empty["closed_by_disposition"], "referred": 1}
     assert done["allegations_by_statute"] == {"720 ILCS 5/12-3": 1}
-    assert done["outcomes_by_month"][-1] == {"month": date.today().strftime("%Y-%m"),
-                                             **{k.value: 0 for k in ProsecutionOutcome}, "plea": 1}
+    assert done["outcomes_by_month"][-1] == {
+        "month": date.today().strftime("%Y-%m"),
+        **{k.value: 0 for k in ProsecutionOutcome},
+        "plea": 1,
+    }
     assert done["outcomes_by_statute"]["720 ILCS 5/12-3"]["plea"] == 1
     assert done["open_removal_windows"] == 0  # closed
     assert done["overdue_by_task"] == empty["overdue_by_task"]  # the task was done

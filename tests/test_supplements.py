@@ -7,17 +7,41 @@ import pytest
 from docx import Document
 
 from tests.scenario import (
-    ACK, APPROVE, HOLD_1, HOLD_2, IDENTIFIED, KEEP_UNTIL, REFER, VICTIM, VIOLATIONS, WITNESS, Driver, at, filing,
+    ACK,
+    APPROVE,
+    HOLD_1,
+    HOLD_2,
+    IDENTIFIED,
+    KEEP_UNTIL,
+    REFER,
+    VICTIM,
+    VIOLATIONS,
+    WITNESS,
+    Driver,
+    at,
+    filing,
 )
 
-NEW_CAMERA = {"camera_id": "X6035555", "officer_star": "24680", "started_at": at(1), "ended_at": at(30),
-              "flag_reasons": ["use_of_force"]}
+NEW_CAMERA = {
+    "camera_id": "X6035555",
+    "officer_star": "24680",
+    "started_at": at(1),
+    "ended_at": at(30),
+    "flag_reasons": ["use_of_force"],
+}
 SUPPLEMENT = {
     "narrative": "A second camera was found; the victim gave a further statement at the hospital.",
     "recordings": [NEW_CAMERA],
     "people": [WITNESS],
-    "statements": [{"person_id": "P1", "text": "The agent did not say who he was.", "taken_by": "Det. K. Moss",
-                    "taken_at": at(90), "place": "Mount Sinai Hospital"}],
+    "statements": [
+        {
+            "person_id": "P1",
+            "text": "The agent did not say who he was.",
+            "taken_by": "Det. K. Moss",
+            "taken_at": at(90),
+            "place": "Mount Sinai Hospital",
+        }
+    ],
     "federal_personnel": [{"agency": "CBP", "description": "driver of the grey SUV"}],
     "corrections": [
         {"field": "location", "value": "W 26th St & S Karlov Ave", "reason": "the first address was the next block"},
@@ -60,10 +84,17 @@ async def test_a_supplement_adds_what_was_found_and_corrects_what_was_wrong(api,
     assert case["details"]["location"] == "W 26th St & S Karlov Ave"
     assert case["details"]["officers"][0]["star"] == "12346"
     assert case["people"][0]["name"] == "Janet Roe"
-    assert [(c["field"], c["old"], c["new"], c["reason"], c["by"]["name"], c["supplement"])
-            for c in case["corrections"]] == [
-        ("location", "W 26th St & S Pulaski Rd", "W 26th St & S Karlov Ave", "the first address was the next block",
-         "Test officer", 1),
+    assert [
+        (c["field"], c["old"], c["new"], c["reason"], c["by"]["name"], c["supplement"]) for c in case["corrections"]
+    ] == [
+        (
+            "location",
+            "W 26th St & S Pulaski Rd",
+            "W 26th St & S Karlov Ave",
+            "the first address was the next block",
+            "Test officer",
+            1,
+        ),
         ("officers[0].star", "12345", "12346", "typed wrong at filing", "Test officer", 1),
         ("people[P1].name", "Jane Roe", "Janet Roe", "spelt from her ID at the hospital", "Test officer", 1),
     ]
@@ -71,14 +102,18 @@ async def test_a_supplement_adds_what_was_found_and_corrects_what_was_wrong(api,
     events = await d.events(case_id)
     filed = next(e for e in events["items"] if e["kind"] == "supplement_filed")
     assert filed["data"]["supplement"] == 1 and filed["actor_name"] == "Test officer"
-    assert filed["data"]["corrected"][0] == {"field": "location", "old": "W 26th St & S Pulaski Rd",
-                                             "new": "W 26th St & S Karlov Ave"}
+    assert filed["data"]["corrected"][0] == {
+        "field": "location",
+        "old": "W 26th St & S Pulaski Rd",
+        "new": "W 26th St & S Karlov Ave",
+    }
     # A new preservation request names the new recording.
     requests = [doc for doc in await _documents(d, case_id) if doc["kind"] == "preservation_request"]
     assert [doc["version"] for doc in requests] == [1, 2, 3]
     docx = await d.api.get(f"/incidents/{case_id}/documents/{requests[-1]['id']}", headers=people.headers("auditor"))
-    assert "X6035555" in "\n".join(cell.text for t in Document(io.BytesIO(docx.content)).tables
-                                    for row in t.rows for cell in row.cells)
+    assert "X6035555" in "\n".join(
+        cell.text for t in Document(io.BytesIO(docx.content)).tables for row in t.rows for cell in row.cells
+    )
     # Holding the new recording closes the task again; the investigation goes on as before.
     hold = {"camera_id": "X6035555", "hold_reference": "AXON-2026-0099", "retained_until": KEEP_UNTIL}
     again = await d.ok(case_id, "footage-hold", "custodian", {"holds": [hold]})
@@ -99,26 +134,33 @@ def _future() -> str:
     return (datetime.now(UTC) + timedelta(days=1)).isoformat()
 
 
-@pytest.mark.parametrize(("body", "status", "field"), [
-    ({}, 422, "body"),
-    ({"corrections": [{"field": "hair_colour", "value": "brown", "reason": "r"}]}, 422, "corrections[0].field"),
-    ({"corrections": [{"field": "district", "value": "012", "reason": "r"}]}, 422, "corrections[0].field"),
-    ({"corrections": [{"field": "officers[5].star", "value": "1", "reason": "r"}]}, 422, "corrections[0].field"),
-    ({"corrections": [{"field": "people[P9].name", "value": "A", "reason": "r"}]}, 422, "corrections[0].field"),
-    ({"corrections": [{"field": "officers[0].star", "value": "", "reason": "r"}]}, 422, "corrections[0].value"),
-    ({"corrections": [{"field": "occurred_at", "value": "yesterday", "reason": "r"}]}, 422, "corrections[0].value"),
-    ({"corrections": [{"field": "occurred_at", "value": _future(), "reason": "r"}]}, 422, "corrections[0].value"),
-    ({"corrections": [{"field": "people[P1].name_withheld", "value": "declined", "reason": "r"}]}, 422,
-     "corrections[0].value"),
-    ({"corrections": [{"field": "location", "value": "x", "reason": ""}]}, 422, "corrections[0].reason"),
-    ({"narrative": "x" * 20_001}, 422, "narrative"),
-    ({"recordings": [{**NEW_CAMERA, "camera_id": "X6031234"}]}, 422, "recordings[0].camera_id"),
-    ({"statements": [{**SUPPLEMENT["statements"][0], "person_id": "P7"}]}, 422, "statements[0].person_id"),
-    ({"statements": [{**SUPPLEMENT["statements"][0], "taken_at": _future()}]}, 422, "statements[0].taken_at"),
-    ({"people": [{**WITNESS, "citizenship": "x"}]}, 422, "people[0]"),
-])
-async def test_a_bad_supplement_is_refused_naming_the_field_and_changes_nothing(api, people, quiet_case, body, status,
-                                                                               field):
+@pytest.mark.parametrize(
+    ("body", "status", "field"),
+    [
+        ({}, 422, "body"),
+        ({"corrections": [{"field": "hair_colour", "value": "brown", "reason": "r"}]}, 422, "corrections[0].field"),
+        ({"corrections": [{"field": "district", "value": "012", "reason": "r"}]}, 422, "corrections[0].field"),
+        ({"corrections": [{"field": "officers[5].star", "value": "1", "reason": "r"}]}, 422, "corrections[0].field"),
+        ({"corrections": [{"field": "people[P9].name", "value": "A", "reason": "r"}]}, 422, "corrections[0].field"),
+        ({"corrections": [{"field": "officers[0].star", "value": "", "reason": "r"}]}, 422, "corrections[0].value"),
+        ({"corrections": [{"field": "occurred_at", "value": "yesterday", "reason": "r"}]}, 422, "corrections[0].value"),
+        ({"corrections": [{"field": "occurred_at", "value": _future(), "reason": "r"}]}, 422, "corrections[0].value"),
+        (
+            {"corrections": [{"field": "people[P1].name_withheld", "value": "declined", "reason": "r"}]},
+            422,
+            "corrections[0].value",
+        ),
+        ({"corrections": [{"field": "location", "value": "x", "reason": ""}]}, 422, "corrections[0].reason"),
+        ({"narrative": "x" * 20_001}, 422, "narrative"),
+        ({"recordings": [{**NEW_CAMERA, "camera_id": "X6031234"}]}, 422, "recordings[0].camera_id"),
+        ({"statements": [{**SUPPLEMENT["statements"][0], "person_id": "P7"}]}, 422, "statements[0].person_id"),
+        ({"statements": [{**SUPPLEMENT["statements"][0], "taken_at": _future()}]}, 422, "statements[0].taken_at"),
+        ({"people": [{**WITNESS, "citizenship": "x"}]}, 422, "people[0]"),
+    ],
+)
+async def test_a_bad_supplement_is_refused_naming_the_field_and_changes_nothing(
+    api, people, quiet_case, body, status, field
+):
     d = Driver(api, people)
     case_id, before = quiet_case
     response = await d.step(case_id, "supplements", "officer", body)
@@ -147,8 +189,12 @@ async def test_a_supplement_after_the_packet_went_out_sends_the_next_version(api
     await d.investigate(case_id)
     await d.ok(case_id, "legal-review", "reviewer", REFER)
     await d.ok(case_id, "command-approval", "commander", APPROVE)
-    await d.ok(case_id, "supplements", "officer", {"narrative": "The victim's medical records arrived.",
-                                                   "corrections": [SUPPLEMENT["corrections"][0]]})
+    await d.ok(
+        case_id,
+        "supplements",
+        "officer",
+        {"narrative": "The victim's medical records arrived.", "corrections": [SUPPLEMENT["corrections"][0]]},
+    )
     packets = [doc for doc in await _documents(d, case_id) if doc["kind"] == "referral_packet"]
     assert [p["version"] for p in packets] == [1, 2]
     docx = await d.api.get(f"/incidents/{case_id}/documents/{packets[1]['id']}", headers=people.headers("auditor"))
@@ -173,5 +219,7 @@ async def test_a_supplement_that_would_overfill_the_case_is_refused(api, people,
     response = await d.step(case_id, "supplements", "officer", {"federal_personnel": [{"agency": "ICE"}] * 100})
     assert response.status_code == 422, response.text
     assert response.json()["error"]["details"][0] == {
-        "field": "federal_personnel", "message": "the case would hold 101 of these; it may hold at most 100"}
+        "field": "federal_personnel",
+        "message": "the case would hold 101 of these; it may hold at most 100",
+    }
     assert (await d.events(case_id))["items"] == before["items"]

@@ -37,15 +37,15 @@ from referrals.devstack.front_door import start as start_front_door
 from referrals.domain import search_attributes as sa
 from referrals.store.tables import AccessEntryRow
 from referrals.temporal_client import data_converter
+from referrals.web import temporal_ui, ui_paths
+from referrals.worker import build_worker
+from referrals.workflows.digest import DigestWorkflow
+from referrals.workflows.incident import IncidentWorkflow
+from referrals.workflows.publication import PublishStatsWorkflow
 from tests.browser import SCREENSHOTS, Shots, _free_port, chromium, needs_chromium, serving
 from tests.conftest import TEST_KEYS
 from tests.desk_client import sign_in
 from tests.scenario import filing
-from referrals.web import temporal_ui, ui_paths
-from referrals.workflows.digest import DigestWorkflow
-from referrals.workflows.incident import IncidentWorkflow
-from referrals.workflows.publication import PublishStatsWorkflow
-from referrals.worker import build_worker
 
 LAPTOP = {"width": 1366, "height": 900}
 EVENT_NUMBER = "2607704512"  # a field of the filing, in the workflow's input: readable only decrypted
@@ -77,14 +77,20 @@ async def ui_server(ports):
         dev_server_log_level="error",
         ui=True,
         ui_port=ports["ui"],
-        dev_server_extra_args=["--ui-public-path", "/temporal", "--ui-disable-news-fetch",
-                               "--ui-codec-endpoint", f"http://127.0.0.1:{ports['api']}/codec"],
+        dev_server_extra_args=[
+            "--ui-public-path",
+            "/temporal",
+            "--ui-disable-news-fetch",
+            "--ui-codec-endpoint",
+            f"http://127.0.0.1:{ports['api']}/codec",
+        ],
     )
     async with httpx.AsyncClient() as client:  # the UI reaches the frontend a moment after it is up (its backoff)
         for _ in range(200):
             try:
-                if (await client.get(f"http://127.0.0.1:{ports['ui']}/temporal/api/v1/namespaces/default")
-                        ).status_code == 200:
+                if (
+                    await client.get(f"http://127.0.0.1:{ports['ui']}/temporal/api/v1/namespaces/default")
+                ).status_code == 200:
                     break
             except httpx.TransportError:
                 pass
@@ -115,8 +121,16 @@ async def url(ui_settings, ui_server, sessions, ports):
         app = create_app(ui_settings)
         # (At the end, a history long poll the closed browser left open is not waited out: it holds the proxy's
         # request until the UI's server answers it, some seconds on.)
-        server = uvicorn.Server(uvicorn.Config(_counted(app), host="127.0.0.1", port=ports["api"],
-                                               log_level="warning", lifespan="on", timeout_graceful_shutdown=1))
+        server = uvicorn.Server(
+            uvicorn.Config(
+                _counted(app),
+                host="127.0.0.1",
+                port=ports["api"],
+                log_level="warning",
+                lifespan="on",
+                timeout_graceful_shutdown=1,
+            )
+        )
         task = asyncio.create_task(server.serve())
         while not server.started:
             if task.done():
@@ -154,8 +168,11 @@ async def test_nobody_reaches_the_ui_without_signing_in_at_the_desk(url, case):
         assert page.status_code == 303
         assert page.headers["location"] == f"/desk/sign-in?next={ui_page(case)}/history%3Fx%3D1"
         workflow = f"/temporal/api/v1/namespaces/default/workflows/incident-{case['id']}"
-        for method, path in (("GET", "/temporal/api/v1/settings"), ("GET", workflow),
-                             ("POST", f"{workflow}/terminate")):
+        for method, path in (
+            ("GET", "/temporal/api/v1/settings"),
+            ("GET", workflow),
+            ("POST", f"{workflow}/terminate"),
+        ):
             refused = await anonymous.request(method, path, json={} if method == "POST" else None)
             assert refused.status_code == 401, (method, path)
             assert "sign-in at the desk" in refused.json()["error"]["message"]
@@ -179,14 +196,17 @@ async def test_signed_in_with_a_role_that_sees_every_case_the_ui_and_its_api_ans
         described = await page.get(f"/temporal/api/v1/namespaces/default/workflows/incident-{case['id']}")
         assert described.status_code == 200, described.text
         assert described.json()["workflowExecutionInfo"]["execution"]["workflowId"] == f"incident-{case['id']}"
-        listed = await page.get("/temporal/api/v1/namespaces/default/workflows",
-                                params={"query": f"CaseNumber = '{case['case_number']}'"})
+        listed = await page.get(
+            "/temporal/api/v1/namespaces/default/workflows", params={"query": f"CaseNumber = '{case['case_number']}'"}
+        )
         assert [e["execution"]["workflowId"] for e in listed.json()["executions"]] == [f"incident-{case['id']}"]
         # /temporal without its slash: the UI's own answer, through the proxy too.
         assert (await page.get("/temporal")).status_code in (200, 301, 308)
         # Read-only: the UI's terminate never reaches Temporal; cases change through the desk and the API alone.
-        terminate = await page.post(f"/temporal/api/v1/namespaces/default/workflows/incident-{case['id']}/terminate",
-                                    json={"reason": "tidying up"})
+        terminate = await page.post(
+            f"/temporal/api/v1/namespaces/default/workflows/incident-{case['id']}/terminate",
+            json={"reason": "tidying up"},
+        )
         assert terminate.status_code == 403 and "read-only" in terminate.text
         again = await page.get(f"/temporal/api/v1/namespaces/default/workflows/incident-{case['id']}")
         assert again.json()["workflowExecutionInfo"]["status"] == "WORKFLOW_EXECUTION_STATUS_RUNNING"
@@ -211,7 +231,8 @@ async def test_the_refusal_page_a_reverse_proxy_shows_in_front_of_the_ui(url, ca
     async with httpx.AsyncClient(base_url=url) as page:
         anonymous = await page.get("/desk/temporal-ui/refused", headers=original)
         assert anonymous.status_code == 303 and anonymous.headers["location"].startswith(
-            f"/desk/sign-in?next={ui_page(case)}")
+            f"/desk/sign-in?next={ui_page(case)}"
+        )
         elsewhere = await page.get("/desk/temporal-ui/refused", headers={"X-Original-URI": "https://evil.example/"})
         assert elsewhere.headers["location"] == "/desk/sign-in?next=/temporal/"
         await sign_in(page, people.tokens["supervisor"])
@@ -221,20 +242,42 @@ async def test_the_refusal_page_a_reverse_proxy_shows_in_front_of_the_ui(url, ca
 
 
 def test_the_proxy_keeps_the_desks_cookies_and_hop_by_hop_headers_from_the_ui():
-    scope = {"type": "http", "method": "GET", "path": "/temporal/", "query_string": b"", "scheme": "http",
-             "server": ("127.0.0.1", 8000), "client": ("127.0.0.1", 5000), "headers": [
-                 (b"host", b"127.0.0.1:8000"), (b"cookie", b"referrals_session=secret; _csrf=abc; referrals_signin=n"),
-                 (b"connection", b"keep-alive, X-Private"), (b"x-private", b"1"), (b"accept", b"text/html"),
-                 (b"upgrade", b"h2c")]}
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": "/temporal/",
+        "query_string": b"",
+        "scheme": "http",
+        "server": ("127.0.0.1", 8000),
+        "client": ("127.0.0.1", 5000),
+        "headers": [
+            (b"host", b"127.0.0.1:8000"),
+            (b"cookie", b"referrals_session=secret; _csrf=abc; referrals_signin=n"),
+            (b"connection", b"keep-alive, X-Private"),
+            (b"x-private", b"1"),
+            (b"accept", b"text/html"),
+            (b"upgrade", b"h2c"),
+        ],
+    }
     forwarded = dict(temporal_ui._forwarded(Request(scope)))
     assert forwarded["cookie"] == "_csrf=abc" and forwarded["accept"] == "text/html"
     assert not {"host", "connection", "x-private", "upgrade"} & set(forwarded)
     assert forwarded["x-forwarded-host"] == "127.0.0.1:8000" and forwarded["x-forwarded-proto"] == "http"
-    answer = httpx.Response(302, headers=[("Location", "http://ui:8080/temporal/x"), ("Set-Cookie", "a=1"),
-                                          ("Set-Cookie", "b=2"), ("Transfer-Encoding", "chunked")])
+    answer = httpx.Response(
+        302,
+        headers=[
+            ("Location", "http://ui:8080/temporal/x"),
+            ("Set-Cookie", "a=1"),
+            ("Set-Cookie", "b=2"),
+            ("Transfer-Encoding", "chunked"),
+        ],
+    )
     returned = temporal_ui._returned(answer, "http://ui:8080", "https://referrals.example.org")
-    assert returned == [(b"location", b"https://referrals.example.org/temporal/x"), (b"set-cookie", b"a=1"),
-                        (b"set-cookie", b"b=2")]
+    assert returned == [
+        (b"location", b"https://referrals.example.org/temporal/x"),
+        (b"set-cookie", b"a=1"),
+        (b"set-cookie", b"b=2"),
+    ]
 
 
 # The door as a hostile insider signed in with a role that sees every case would try it: a step forged through the
@@ -369,8 +412,9 @@ def test_the_queries_are_the_workflows_own_and_the_sdks_read_only_ones():
 def _front_door_maps() -> dict[str, list[tuple[re.Pattern | None, str]]]:
     """The site file's maps of the UI's rules: (pattern, value) in order, the default's pattern None."""
     maps = {}
-    for name, body in re.findall(r'^map (?:"[^"]*"|\S+) \$(temporal_ui_\w+) \{\n(.*?)^\}', SITE.read_text(),
-                                 re.MULTILINE | re.DOTALL):
+    for name, body in re.findall(
+        r'^map (?:"[^"]*"|\S+) \$(temporal_ui_\w+) \{\n(.*?)^\}', SITE.read_text(), re.MULTILINE | re.DOTALL
+    ):
         entries = []
         for key, flags, pattern, value in re.findall(r'^\s*(default|"(~\*?)(.*)")\s+(\S+);$', body, re.MULTILINE):
             compiled = re.compile(pattern, re.IGNORECASE if flags == "~*" else 0) if key != "default" else None
@@ -403,19 +447,31 @@ def test_the_front_door_decides_as_the_apps_proxy():
     site = SITE.read_text()
     named = re.search(r"/query/\(([^)]*)\)\$", site).group(1).split("|")
     assert sorted(named) == sorted(temporal_ui.QUERIES)
-    samples = (MALFORMED + [ABSOLUTE, RAW_CONTROL] + FORBIDDEN + [(m, sent) for m, sent, _ in GENUINE]
-               + [(m, _sample(route)) for route in ui_paths.READS for m in ("GET", "HEAD", "POST")]
-               + [(m, page) for page in ("/temporal/", "/temporal/namespaces/default", "/temporal/_app/x.js")
-                  for m in ("GET", "HEAD", "POST", "PUT")])
-    differ = [(method, target, _app_decides(method, target.split("?")[0]), _front_door_decides(method, target))
-              for method, target in samples
-              if _app_decides(method, target.split("?")[0]) != _front_door_decides(method, target)]
+    samples = (
+        MALFORMED
+        + [ABSOLUTE, RAW_CONTROL]
+        + FORBIDDEN
+        + [(m, sent) for m, sent, _ in GENUINE]
+        + [(m, _sample(route)) for route in ui_paths.READS for m in ("GET", "HEAD", "POST")]
+        + [
+            (m, page)
+            for page in ("/temporal/", "/temporal/namespaces/default", "/temporal/_app/x.js")
+            for m in ("GET", "HEAD", "POST", "PUT")
+        ]
+    )
+    differ = [
+        (method, target, _app_decides(method, target.split("?")[0]), _front_door_decides(method, target))
+        for method, target in samples
+        if _app_decides(method, target.split("?")[0]) != _front_door_decides(method, target)
+    ]
     assert differ == []
 
 
 # The UI's page, in short: its inline style, and its one inline script, which starts the UI.
-UI_PAGE = (b'<!doctype html><html><head><style>html{color:#141414}</style></head><body><div id="svelte">'
-           b"<script>boot()</script></div></body></html>")
+UI_PAGE = (
+    b'<!doctype html><html><head><style>html{color:#141414}</style></head><body><div id="svelte">'
+    b"<script>boot()</script></div></body></html>"
+)
 
 
 class CountingUI:
@@ -457,12 +513,19 @@ class CountingUI:
         self.server.server_close()
 
 
-async def raw(port: int, method: str, target: str, *, cookie: str, body: bytes = b"",
-              headers: tuple[tuple[str, str], ...] = ()) -> tuple[int, list[tuple[str, str]], bytes]:
+async def raw(
+    port: int, method: str, target: str, *, cookie: str, body: bytes = b"", headers: tuple[tuple[str, str], ...] = ()
+) -> tuple[int, list[tuple[str, str]], bytes]:
     """One request with its target exactly as written (httpx would tidy the path first): status, headers, body."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    lines = [f"{method} {target} HTTP/1.1", f"Host: 127.0.0.1:{port}", "Connection: close",
-             f"Content-Length: {len(body)}", f"Cookie: {cookie}", *(f"{name}: {value}" for name, value in headers)]
+    lines = [
+        f"{method} {target} HTTP/1.1",
+        f"Host: 127.0.0.1:{port}",
+        "Connection: close",
+        f"Content-Length: {len(body)}",
+        f"Cookie: {cookie}",
+        *(f"{name}: {value}" for name, value in headers),
+    ]
     writer.write("\r\n".join(lines).encode("latin-1") + b"\r\n\r\n" + body)
     await writer.drain()
     answer = await asyncio.wait_for(reader.read(), 10)
@@ -481,7 +544,7 @@ def _unchunked(data: bytes) -> bytes:
         size, _, data = data.partition(b"\r\n")
         if not int(size, 16):
             return out
-        out, data = out + data[:int(size, 16)], data[int(size, 16) + 2:]
+        out, data = out + data[: int(size, 16)], data[int(size, 16) + 2 :]
     return out
 
 
@@ -507,8 +570,9 @@ async def auditor_cookie(url, people) -> str:
 async def counted_port(ui_settings, counting_ui):
     """The whole app on a port of its own, its proxy's upstream the counting stand-in."""
     port = _free_port()
-    async with serving(ui_settings.model_copy(update={"temporal_ui_upstream": f"http://127.0.0.1:{counting_ui.port}"}),
-                       port):
+    async with serving(
+        ui_settings.model_copy(update={"temporal_ui_upstream": f"http://127.0.0.1:{counting_ui.port}"}), port
+    ):
         yield port
 
 
@@ -524,8 +588,9 @@ def _error(body: bytes) -> dict:
 
 
 @pytest.mark.parametrize(("method", "target"), MALFORMED + [RAW_CONTROL])
-async def test_the_proxy_refuses_a_malformed_path_and_nothing_reaches_the_ui(counted_port, counting_ui,
-                                                                              auditor_cookie, method, target):
+async def test_the_proxy_refuses_a_malformed_path_and_nothing_reaches_the_ui(
+    counted_port, counting_ui, auditor_cookie, method, target
+):
     status, body = await _refused(counted_port, counting_ui, auditor_cookie, method, target)
     assert status == 400
     if (method, target) != RAW_CONTROL:  # (that one uvicorn refuses itself, before the app)
@@ -538,51 +603,82 @@ async def test_the_proxy_never_takes_an_absolute_url_for_the_ui(counted_port, co
 
 
 @pytest.mark.parametrize(("method", "target"), FORBIDDEN)
-async def test_the_proxy_refuses_anything_but_reads_and_the_products_queries(counted_port, counting_ui,
-                                                                             auditor_cookie, method, target):
+async def test_the_proxy_refuses_anything_but_reads_and_the_products_queries(
+    counted_port, counting_ui, auditor_cookie, method, target
+):
     status, body = await _refused(counted_port, counting_ui, auditor_cookie, method, target)
     assert status == 403 and _error(body)["message"] == temporal_ui.READ_ONLY
 
 
-async def test_the_proxy_sends_the_uis_reads_and_queries_on_in_their_plain_form(counted_port, counting_ui,
-                                                                                auditor_cookie):
+async def test_the_proxy_sends_the_uis_reads_and_queries_on_in_their_plain_form(
+    counted_port, counting_ui, auditor_cookie
+):
     for method, sent, plain in GENUINE:
         before = len(counting_ui.seen)
-        status, _, _ = await raw(counted_port, method, sent, cookie=auditor_cookie, body=b"{}" * (method == "POST"),
-                                 headers=(("X-HTTP-Method-Override", "DELETE"),))
+        status, _, _ = await raw(
+            counted_port,
+            method,
+            sent,
+            cookie=auditor_cookie,
+            body=b"{}" * (method == "POST"),
+            headers=(("X-HTTP-Method-Override", "DELETE"),),
+        )
         assert status == 200, (method, sent)
         [(reached_method, reached, headers)] = counting_ui.seen[before:]
         assert (reached_method, reached) == (method, plain)
         assert "x-http-method-override" not in headers and headers["cookie"] == "_csrf=abc"
 
 
-async def test_the_proxy_records_each_refusal_in_the_access_trail(counted_port, counting_ui, auditor_cookie,
-                                                                  sessions, people):
+async def test_the_proxy_records_each_refusal_in_the_access_trail(
+    counted_port, counting_ui, auditor_cookie, sessions, people
+):
     since = datetime.now(UTC)
     await _refused(counted_port, counting_ui, auditor_cookie, "POST", f"{CASE_API}/query/../update/identify_supervisor")
     await _refused(counted_port, counting_ui, auditor_cookie, "POST", f"{CASE_API}/update/identify_supervisor")
     async with sessions() as session:
-        found = (await session.exec(select(AccessEntryRow).where(
-            AccessEntryRow.at >= since, AccessEntryRow.user_id == people.ids["auditor"],
-            AccessEntryRow.action.startswith("temporal_ui")).order_by(AccessEntryRow.seq))).all()
+        found = (
+            await session.exec(
+                select(AccessEntryRow)
+                .where(
+                    AccessEntryRow.at >= since,
+                    AccessEntryRow.user_id == people.ids["auditor"],
+                    AccessEntryRow.action.startswith("temporal_ui"),
+                )
+                .order_by(AccessEntryRow.seq)
+            )
+        ).all()
     assert [(e.action, e.outcome, e.case_id) for e in found] == [
-        ("temporal_ui_write", "refused", None), ("temporal_ui_write", "refused", "0f0f0f")]
+        ("temporal_ui_write", "refused", None),
+        ("temporal_ui_write", "refused", "0f0f0f"),
+    ]
     details = json.loads(found[0].details)
     assert details["method"] == "POST" and "`..`" in details["reason"]
 
 
-async def test_the_uis_page_carries_a_policy_whose_nonce_only_its_own_script_has(counted_port, counting_ui,
-                                                                                 auditor_cookie):
-    status, headers, body = await raw(counted_port, "GET", "/temporal/namespaces/default/workflows",
-                                      cookie=auditor_cookie, headers=(("Accept-Encoding", "gzip"),))
+async def test_the_uis_page_carries_a_policy_whose_nonce_only_its_own_script_has(
+    counted_port, counting_ui, auditor_cookie
+):
+    status, headers, body = await raw(
+        counted_port,
+        "GET",
+        "/temporal/namespaces/default/workflows",
+        cookie=auditor_cookie,
+        headers=(("Accept-Encoding", "gzip"),),
+    )
     assert status == 200 and _header(headers, "content-encoding") == []  # unzipped, to give its script the nonce
     [policy] = _header(headers, "content-security-policy")
     nonce = re.search(r"'nonce-([0-9a-f]{32})'", policy).group(1)
     assert body == UI_PAGE.replace(b"<script>", f'<script nonce="{nonce}">'.encode())
     assert _header(headers, "content-length") == [str(len(body))]
     assert policy == temporal_ui.CSP.format(nonce=f" 'nonce-{nonce}'")
-    for directive in ("default-src 'self'", "connect-src 'self'", "frame-ancestors 'self'", "object-src 'none'",
-                      "base-uri 'self'", "style-src 'self' 'unsafe-inline'"):
+    for directive in (
+        "default-src 'self'",
+        "connect-src 'self'",
+        "frame-ancestors 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "style-src 'self' 'unsafe-inline'",
+    ):
         assert directive in policy
     assert "http" not in policy and "*" not in policy  # no other origin
     _, headers, _ = await raw(counted_port, "GET", "/temporal/", cookie=auditor_cookie)
@@ -692,8 +788,6 @@ async def test_an_officer_following_the_link_gets_a_page_saying_why_not(url, cas
         assert case["case_number"] in await page.get_by_role("heading", level=1).inner_text()
 
 
-
-
 @asynccontextmanager
 async def _nginx(folder, api_port: int, ui_port: int):
     """deploy/nginx/temporal-ui.conf as docker compose runs it, its upstreams these ports: its port."""
@@ -735,7 +829,8 @@ needs_nginx = pytest.mark.skipif(NGINX is None, reason="nginx is not installed (
 @needs_nginx
 @pytest.mark.parametrize(("method", "target"), MALFORMED + [ABSOLUTE, RAW_CONTROL])
 async def test_the_front_door_refuses_a_malformed_path_and_nothing_reaches_the_ui(
-        counted_front_door, counting_ui, auditor_cookie, method, target):
+    counted_front_door, counting_ui, auditor_cookie, method, target
+):
     status, body = await _refused(counted_front_door, counting_ui, auditor_cookie, method, target)
     assert status == 400
     if target not in (f"{CASE_API}/query/case%00", f"{CASE_API}/query/case%", RAW_CONTROL[1]):  # nginx's own 400
@@ -745,19 +840,27 @@ async def test_the_front_door_refuses_a_malformed_path_and_nothing_reaches_the_u
 @needs_nginx
 @pytest.mark.parametrize(("method", "target"), FORBIDDEN)
 async def test_the_front_door_refuses_anything_but_reads_and_the_products_queries(
-        counted_front_door, counting_ui, auditor_cookie, method, target):
+    counted_front_door, counting_ui, auditor_cookie, method, target
+):
     status, body = await _refused(counted_front_door, counting_ui, auditor_cookie, method, target)
     assert status == 403 and _error(body)["message"] == temporal_ui.READ_ONLY
 
 
 @needs_nginx
 async def test_the_front_door_sends_the_uis_reads_and_queries_on_in_their_plain_form(
-        counted_front_door, counting_ui, auditor_cookie):
+    counted_front_door, counting_ui, auditor_cookie
+):
     reads = [("GET", _sample(route), _sample(route)) for route in ui_paths.READS]
     for method, sent, plain in GENUINE + reads:
         before = len(counting_ui.seen)
-        status, _, _ = await raw(counted_front_door, method, sent, cookie=auditor_cookie,
-                                 body=b"{}" * (method == "POST"), headers=(("X-HTTP-Method-Override", "DELETE"),))
+        status, _, _ = await raw(
+            counted_front_door,
+            method,
+            sent,
+            cookie=auditor_cookie,
+            body=b"{}" * (method == "POST"),
+            headers=(("X-HTTP-Method-Override", "DELETE"),),
+        )
         assert status == 200, (method, sent)
         [(reached_method, reached, headers)] = counting_ui.seen[before:]
         assert (reached_method, reached) == (method, plain)
@@ -766,11 +869,13 @@ async def test_the_front_door_sends_the_uis_reads_and_queries_on_in_their_plain_
 
 @needs_nginx
 async def test_the_front_doors_page_carries_a_policy_whose_nonce_only_its_own_script_has(
-        counted_front_door, counting_ui, auditor_cookie):
+    counted_front_door, counting_ui, auditor_cookie
+):
     nonces = set()
     for _ in range(2):
-        status, headers, body = await raw(counted_front_door, "GET", "/temporal/namespaces/default/workflows",
-                                          cookie=auditor_cookie)
+        status, headers, body = await raw(
+            counted_front_door, "GET", "/temporal/namespaces/default/workflows", cookie=auditor_cookie
+        )
         [policy] = _header(headers, "content-security-policy")
         nonce = re.search(r"'nonce-([0-9a-f]{32})'", policy).group(1)
         assert status == 200 and body == UI_PAGE.replace(b"<script>", f'<script nonce="{nonce}">'.encode())
@@ -793,8 +898,9 @@ async def test_compose_front_door_asks_the_api_before_the_ui(front_door, case, p
         page = await anonymous.get(ui_page(case))
         assert page.status_code == 303 and page.headers["location"] == f"/desk/sign-in?next={ui_page(case)}"
         assert (await anonymous.get("/temporal/api/v1/settings")).status_code == 401
-        posted = await anonymous.post(f"/temporal/api/v1/namespaces/default/workflows/incident-{case['id']}"
-                                      "/terminate", json={"reason": "no"})
+        posted = await anonymous.post(
+            f"/temporal/api/v1/namespaces/default/workflows/incident-{case['id']}/terminate", json={"reason": "no"}
+        )
         assert posted.status_code == 403  # at once, before any check: the UI is read-only behind the front door
         assert (await anonymous.get("/desk/sign-in")).status_code == 200  # everything else: the API
 
@@ -811,8 +917,9 @@ async def test_compose_front_door_asks_the_api_before_the_ui(front_door, case, p
         sample = {"payloads": [{"metadata": {"encoding": "YmluYXJ5L3BsYWlu"}, "data": "aGVsbG8="}]}
         decoded = await auditor.post("/codec/decode", json=sample)
         assert decoded.status_code == 200  # the UI's codec call, same-origin, with the desk's cookie
-        terminate = await auditor.post(f"/temporal/api/v1/namespaces/default/workflows/incident-{case['id']}"
-                                       "/terminate", json={"reason": "no"})
+        terminate = await auditor.post(
+            f"/temporal/api/v1/namespaces/default/workflows/incident-{case['id']}/terminate", json={"reason": "no"}
+        )
         assert terminate.status_code == 403  # the front door is read-only too
 
     async with httpx.AsyncClient(base_url=front_door) as officer:

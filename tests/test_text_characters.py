@@ -34,8 +34,10 @@ def test_each_override_embedding_and_isolate_is_refused_by_name(character):
 
 
 def test_the_message_names_the_character_in_words():
-    assert bidi_problem("exe.\u202etxt") == ("contains a right-to-left override character (U+202E), which makes "
-                                            "text show in another order than it was typed: remove it")
+    assert bidi_problem("exe.\u202etxt") == (
+        "contains a right-to-left override character (U+202E), which makes "
+        "text show in another order than it was typed: remove it"
+    )
 
 
 def test_right_to_left_text_and_other_marks_are_not_refused():
@@ -48,12 +50,19 @@ def test_every_free_text_field_of_a_filing_is_checked_and_named():
     body.update(summary="Agents \u202edehsup\u202c a vendor", location="W 26th St\u2066")
     body["officers"][0]["name"] = "P.O. \u2067Ruiz\u2069"
     body["recordings"][0]["officer_star"] = "123\u202a45"
-    body["people"] = [{**VICTIM, "name": "Jane \u202dRoe", "statements": [
-        {**VICTIM["statements"][0], "text": "He pushed me\u2068."}]}]
+    body["people"] = [
+        {**VICTIM, "name": "Jane \u202dRoe", "statements": [{**VICTIM["statements"][0], "text": "He pushed me\u2068."}]}
+    ]
     filing = FilingRequest.model_validate(body)  # valid as a model: a stored case that holds one reads back
     named = {problem["field"]: problem["message"] for problem in clock_problems(filing, NOW)}
-    assert set(named) == {"summary", "location", "officers[0].name", "recordings[0].officer_star", "people[0].name",
-                          "people[0].statements[0].text"}
+    assert set(named) == {
+        "summary",
+        "location",
+        "officers[0].name",
+        "recordings[0].officer_star",
+        "people[0].name",
+        "people[0].statements[0].text",
+    }
     assert "right-to-left override" in named["summary"]
     assert "first strong isolate" in named["people[0].statements[0].text"]
     # The desk's check of a form the model refused for something else finds them too.
@@ -63,19 +72,36 @@ def test_every_free_text_field_of_a_filing_is_checked_and_named():
 def test_a_list_of_texts_names_the_item_and_a_correction_names_its_value():
     review = REFER | {"subjects": [SUBJECT | {"disputed_facts": ["none", "the \u202bvest\u202c colour"]}]}
     assert [p["field"] for p in clock_problems(LegalReviewIn.model_validate(review), NOW)] == [
-        "subjects[0].disputed_facts[1]"]
-    supplement = SupplementIn.model_validate({"corrections": [
-        {"field": "people[P1].name", "value": "Jane \u202eRoe", "reason": "spelling"},
-        {"field": "summary", "value": "the \u2067crowd", "reason": "wording"}]})
+        "subjects[0].disputed_facts[1]"
+    ]
+    supplement = SupplementIn.model_validate(
+        {
+            "corrections": [
+                {"field": "people[P1].name", "value": "Jane \u202eRoe", "reason": "spelling"},
+                {"field": "summary", "value": "the \u2067crowd", "reason": "wording"},
+            ]
+        }
+    )
     assert [p["field"] for p in clock_problems(supplement, NOW)] == ["corrections[0].value", "corrections[1].value"]
 
 
 def test_a_stored_case_holding_one_still_reads_back():
     """Taken before the rule, a text with an override stays readable: the workflow replays its input and the API
     reads its cases through the same models."""
-    entry = {"number": 1, "added_by": {"id": "u1", "name": "P.O. Ruiz"}, "added_at": NOW.isoformat(), "item": {
-        "id": "e1", "kind": "photo", "description": "palm \u202egnp.exe", "source": "cpd", "collected_by": "Ruiz",
-        "collected_at": NOW.isoformat(), "held_elsewhere": {"system": "Axon", "reference": "A1"}}}
+    entry = {
+        "number": 1,
+        "added_by": {"id": "u1", "name": "P.O. Ruiz"},
+        "added_at": NOW.isoformat(),
+        "item": {
+            "id": "e1",
+            "kind": "photo",
+            "description": "palm \u202egnp.exe",
+            "source": "cpd",
+            "collected_by": "Ruiz",
+            "collected_at": NOW.isoformat(),
+            "held_elsewhere": {"system": "Axon", "reference": "A1"},
+        },
+    }
     assert EvidenceEntry.model_validate(entry).item.description == "palm \u202egnp.exe"
 
 

@@ -10,25 +10,41 @@ from tests.scenario import APPROVE, REFER, Driver
 from tests.test_documents import all_text, documents_of, open_docx, table_after
 from tests.test_refusals import refused
 
-BODY_CAMERAS = {"kind": "body_camera", "description": "Body-worn camera recordings of the ICE agents on scene, "
-                "W 26th St & S Pulaski Rd, 13:00-13:45", "relevance": "The blow to the bystander, from the agents' side."}
-RADIO = {"kind": "radio_traffic", "description": "The operation's radio traffic, 12:30-14:00",
-         "relevance": "Whether the agents were told to clear the sidewalk, and by whom."}
-PLAN = {"kind": "operation_plan", "description": "The operation plan and the warrant it executed",
-        "relevance": "The authority claimed (prong 1): whom the warrant named."}
-ASKING = {**REFER, "federal_evidence": [{"agency": "ICE", "records": [BODY_CAMERAS, RADIO]},
-                                        {"agency": "FBI", "records": [PLAN]}]}
+BODY_CAMERAS = {
+    "kind": "body_camera",
+    "description": "Body-worn camera recordings of the ICE agents on scene, W 26th St & S Pulaski Rd, 13:00-13:45",
+    "relevance": "The blow to the bystander, from the agents' side.",
+}
+RADIO = {
+    "kind": "radio_traffic",
+    "description": "The operation's radio traffic, 12:30-14:00",
+    "relevance": "Whether the agents were told to clear the sidewalk, and by whom.",
+}
+PLAN = {
+    "kind": "operation_plan",
+    "description": "The operation plan and the warrant it executed",
+    "relevance": "The authority claimed (prong 1): whom the warrant named.",
+}
+ASKING = {
+    **REFER,
+    "federal_evidence": [{"agency": "ICE", "records": [BODY_CAMERAS, RADIO]}, {"agency": "FBI", "records": [PLAN]}],
+}
 
 
 async def test_a_review_asks_each_agency_in_a_letter_under_its_own_regulations(api, people):
     d = Driver(api, people)
     cid = (await d.new_case())["id"]
     await d.investigate(cid)
-    nsa = await d.step(cid, "legal-review", "reviewer", {**REFER, "federal_evidence": [
-        {"agency": "NSA", "records": [PLAN]}]})
+    nsa = await d.step(
+        cid, "legal-review", "reviewer", {**REFER, "federal_evidence": [{"agency": "NSA", "records": [PLAN]}]}
+    )
     assert nsa.status_code == 422 and nsa.json()["error"]["details"][0]["field"] == "federal_evidence[0].agency"
-    twice = await d.step(cid, "legal-review", "reviewer", {**REFER, "federal_evidence": [
-        {"agency": "ICE", "records": [PLAN]}, {"agency": "ice", "records": [RADIO]}]})
+    twice = await d.step(
+        cid,
+        "legal-review",
+        "reviewer",
+        {**REFER, "federal_evidence": [{"agency": "ICE", "records": [PLAN]}, {"agency": "ice", "records": [RADIO]}]},
+    )
     assert twice.status_code == 422 and "more than once" in twice.text
 
     case = await d.ok(cid, "legal-review", "reviewer", ASKING)
@@ -37,7 +53,11 @@ async def test_a_review_asks_each_agency_in_a_letter_under_its_own_regulations(a
     made = datetime.fromisoformat(requests[0]["requested_at"])
     assert datetime.fromisoformat(requests[0]["due_at"]) == made + timedelta(days=45)  # the policy's response_due
     task = case["tasks"]["touhy_response"]
-    assert task["status"] == "open" and task["due_at"] == requests[0]["due_at"] and task["owner_role"] == "prosecutor_liaison"
+    assert (
+        task["status"] == "open"
+        and task["due_at"] == requests[0]["due_at"]
+        and task["owner_role"] == "prosecutor_liaison"
+    )
 
     docs = await documents_of(api, people, cid)
     ice, fbi = open_docx(docs[("touhy_request", 1)]), open_docx(docs[("touhy_request", 2)])
@@ -48,8 +68,10 @@ async def test_a_review_asks_each_agency_in_a_letter_under_its_own_regulations(a
     assert "not yet verified this address" in text  # the shipped addresses are marked for checking
     rows = table_after(ice, "What is requested, and why each is relevant")
     assert rows[0] == ["No.", "Kind", "Records or testimony", "Relevance"]
-    assert [(r[1], r[3]) for r in rows[1:]] == [("Body camera", BODY_CAMERAS["relevance"]),
-                                                ("Radio traffic", RADIO["relevance"])]
+    assert [(r[1], r[3]) for r in rows[1:]] == [
+        ("Body camera", BODY_CAMERAS["relevance"]),
+        ("Radio traffic", RADIO["relevance"]),
+    ]
     due = datetime.fromisoformat(requests[0]["due_at"]).astimezone(CHICAGO.zone).strftime("%a %d %b %Y")
     assert f"answer by {due}" in text
     assert "28 CFR 16.21-16.29" in all_text(fbi) and "Federal Bureau of Investigation" in all_text(fbi)
@@ -65,29 +87,71 @@ async def test_each_answer_is_recorded_and_the_task_follows_the_requests_still_a
     t2_due = case["touhy_requests"][1]["due_at"]
     today = datetime.now().date().isoformat()
     # Refused, and nothing changes: no event, no history event, no row.
-    await refused(d, dev_server, cid, "touhy-requests/T9/response", "liaison",
-                  {"outcome": "produced", "received_on": today}, 404)
-    await refused(d, dev_server, cid, "touhy-requests/T1/response", "liaison",
-                  {"outcome": "refused", "received_on": today}, 422, "ground")
-    await refused(d, dev_server, cid, "touhy-requests/T1/response", "liaison",
-                  {"outcome": "produced", "received_on": "2020-01-01"}, 422, "received_on")
-    await refused(d, dev_server, cid, "touhy-requests/T1/response", "officer",
-                  {"outcome": "produced", "received_on": today}, 403)
+    await refused(
+        d, dev_server, cid, "touhy-requests/T9/response", "liaison", {"outcome": "produced", "received_on": today}, 404
+    )
+    await refused(
+        d,
+        dev_server,
+        cid,
+        "touhy-requests/T1/response",
+        "liaison",
+        {"outcome": "refused", "received_on": today},
+        422,
+        "ground",
+    )
+    await refused(
+        d,
+        dev_server,
+        cid,
+        "touhy-requests/T1/response",
+        "liaison",
+        {"outcome": "produced", "received_on": "2020-01-01"},
+        422,
+        "received_on",
+    )
+    await refused(
+        d, dev_server, cid, "touhy-requests/T1/response", "officer", {"outcome": "produced", "received_on": today}, 403
+    )
 
-    case = await d.ok(cid, "touhy-requests/T1/response", "liaison", {"outcome": "partly_produced", "received_on": today,
-                                                                    "note": "The recordings; not the radio traffic."})
+    case = await d.ok(
+        cid,
+        "touhy-requests/T1/response",
+        "liaison",
+        {"outcome": "partly_produced", "received_on": today, "note": "The recordings; not the radio traffic."},
+    )
     assert case["touhy_requests"][0]["response"]["payload"]["outcome"] == "partly_produced"
     assert case["tasks"]["touhy_response"]["status"] == "open" and case["tasks"]["touhy_response"]["due_at"] == t2_due
-    await refused(d, dev_server, cid, "touhy-requests/T1/response", "liaison",
-                  {"outcome": "produced", "received_on": today}, 409, says="already has its answer")
+    await refused(
+        d,
+        dev_server,
+        cid,
+        "touhy-requests/T1/response",
+        "liaison",
+        {"outcome": "produced", "received_on": today},
+        409,
+        says="already has its answer",
+    )
 
     # What the agency produced goes in as evidence, tied to the request it answers.
     collected = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
-    files = {"metadata": (None, json.dumps({"kind": "photo", "description": "A still of the ICE body camera, agent 2",
-                                            "source": "federal_agency", "collected_by": "Liaison Park",
-                                            "collected_at": collected, "touhy_request_id": "T1"}),
-                          "application/json"),
-             "file": ("frame.png", png(), "image/png")}
+    files = {
+        "metadata": (
+            None,
+            json.dumps(
+                {
+                    "kind": "photo",
+                    "description": "A still of the ICE body camera, agent 2",
+                    "source": "federal_agency",
+                    "collected_by": "Liaison Park",
+                    "collected_at": collected,
+                    "touhy_request_id": "T1",
+                }
+            ),
+            "application/json",
+        ),
+        "file": ("frame.png", png(), "image/png"),
+    }
     added = await api.post(f"/incidents/{cid}/evidence", files=files, headers=people.headers("officer"))
     assert added.status_code == 201, added.text
     wrong = {**files, "metadata": (None, files["metadata"][1].replace('"T1"', '"T7"'), "application/json")}
@@ -95,8 +159,9 @@ async def test_each_answer_is_recorded_and_the_task_follows_the_requests_still_a
     assert unknown.status_code == 422 and "touhy_request_id" in unknown.text
 
     ground = "28 CFR 16.26(b)(5): disclosure would interfere with an enforcement proceeding."
-    case = await d.ok(cid, "touhy-requests/T2/response", "commander", {"outcome": "refused", "received_on": today,
-                                                                      "ground": ground})
+    case = await d.ok(
+        cid, "touhy-requests/T2/response", "commander", {"outcome": "refused", "received_on": today, "ground": ground}
+    )
     assert case["tasks"]["touhy_response"]["status"] == "done"
     assert case["touhy_requests"][1]["response"]["payload"]["ground"] == ground
     kinds = [e["kind"] for e in (await d.events(cid))["items"]]

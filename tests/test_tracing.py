@@ -8,15 +8,18 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import opentelemetry.trace
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest, ExportTraceServiceResponse
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTraceServiceRequest,
+    ExportTraceServiceResponse,
+)
 
 from referrals.api.main import create_app
 from referrals.domain.case import workflow_id_for
 from referrals.observability import tracing
 from referrals.temporal_client import connect
+from referrals.worker import build_worker
 from tests.scenario import Driver
 from tests.test_encryption import SECRETS
-from referrals.worker import build_worker
 
 
 class OtlpReceiver:
@@ -32,8 +35,12 @@ class OtlpReceiver:
                 if self.headers.get("Content-Encoding") == "gzip":
                     body = gzip.decompress(body)
                 request = ExportTraceServiceRequest.FromString(body)
-                receiver.spans += [span for resource in request.resource_spans for scope in resource.scope_spans
-                                   for span in scope.spans]
+                receiver.spans += [
+                    span
+                    for resource in request.resource_spans
+                    for scope in resource.scope_spans
+                    for span in scope.spans
+                ]
                 reply = ExportTraceServiceResponse().SerializeToString()
                 self.send_response(200 if self.path == "/v1/traces" else 404)
                 self.send_header("Content-Type", "application/x-protobuf")
@@ -52,8 +59,9 @@ class OtlpReceiver:
         self._server.shutdown()
 
 
-async def test_a_filing_is_one_trace_from_the_api_through_the_workflow_to_its_activities(settings, sessions,
-                                                                                        people, dev_server):
+async def test_a_filing_is_one_trace_from_the_api_through_the_workflow_to_its_activities(
+    settings, sessions, people, dev_server
+):
     receiver = OtlpReceiver()
     own = settings.model_copy(update={"task_queue": f"traced-{uuid.uuid4()}", "otlp_endpoint": receiver.url})
     client = await connect(own, plugins=tracing.plugins(own, "incident-referrals-worker"))
@@ -72,9 +80,14 @@ async def test_a_filing_is_one_trace_from_the_api_through_the_workflow_to_its_ac
     spans = receiver.spans
     filing = next(span for span in spans if span.name == "POST /incidents")
     names = {span.name for span in spans if span.trace_id == filing.trace_id}
-    assert {"StartUpdateWithStartWorkflow:IncidentWorkflow", "RunWorkflow:IncidentWorkflow",
-            "HandleUpdate:filing_recorded", "StartActivity:persist_case_events", "RunActivity:persist_case_events",
-            "RunActivity:generate_document"} <= names, names
+    assert {
+        "StartUpdateWithStartWorkflow:IncidentWorkflow",
+        "RunWorkflow:IncidentWorkflow",
+        "HandleUpdate:filing_recorded",
+        "StartActivity:persist_case_events",
+        "RunActivity:persist_case_events",
+        "RunActivity:generate_document",
+    } <= names, names
     workflow = next(span for span in spans if span.name == "RunWorkflow:IncidentWorkflow")
     assert {a.key: a.value.string_value for a in workflow.attributes}["temporalWorkflowID"] == workflow_id_for(cid)
 

@@ -43,7 +43,7 @@ class _Probe:
         self._taken = versions.decide(self.patches, self.deprecated)
         seen = 0
         while True:
-            await workflow.wait_condition(lambda: self._done or self._pokes > seen)
+            await workflow.wait_condition(lambda seen=seen: self._done or self._pokes > seen)
             if self._done:
                 return
             seen = self._pokes
@@ -122,24 +122,44 @@ def _holding(report) -> list[tuple[str, str, list[str]]]:
     return [(p.patch, p.step, sorted(c.workflow_id for c in p.holding)) for p in report]
 
 
-def _referrals_versions(settings, query: str, patches: tuple[str, ...] = (), deprecated: frozenset = frozenset(),
-                        as_json: bool = True):
+def _referrals_versions(
+    settings, query: str, patches: tuple[str, ...] = (), deprecated: frozenset = frozenset(), as_json: bool = True
+):
     """`referrals versions` in a process of its own, with the registry and the open-case query given: its JSON
     (`--json`), or its lines."""
-    env = {**os.environ, "DATABASE_URL": settings.database_url, "REFERRALS_ENV": "test",
-           "REFERRALS_TEMPORAL_ADDRESS": settings.temporal_address,
-           "REFERRALS_ENCRYPTION_KEYS": settings.encryption_keys,
-           "REFERRALS_ACTOR_KEYS": settings.actor_keys.get_secret_value(),
-           "REFERRALS_TEMPORAL_UI_URL": settings.temporal_ui_url}
-    script = ("import json, sys\nfrom referrals import cli\nfrom referrals.workflows import versions\n"
-              "versions.PATCHES = tuple(json.loads(sys.argv[1]))\n"
-              "versions.DEPRECATED = frozenset(json.loads(sys.argv[2]))\n"
-              "cli.OPEN_CASES = sys.argv[3]\n"
-              "sys.argv = ['referrals', 'versions', *sys.argv[4:]]\n"
-              "cli.run()\n")  # (the command's own way out: see cli.run)
-    done = subprocess.run([sys.executable, "-c", script, json.dumps(patches), json.dumps(sorted(deprecated)), query,
-                           *(["--json"] if as_json else [])], cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=60)
+    env = {
+        **os.environ,
+        "DATABASE_URL": settings.database_url,
+        "REFERRALS_ENV": "test",
+        "REFERRALS_TEMPORAL_ADDRESS": settings.temporal_address,
+        "REFERRALS_ENCRYPTION_KEYS": settings.encryption_keys,
+        "REFERRALS_ACTOR_KEYS": settings.actor_keys.get_secret_value(),
+        "REFERRALS_TEMPORAL_UI_URL": settings.temporal_ui_url,
+    }
+    script = (
+        "import json, sys\nfrom referrals import cli\nfrom referrals.workflows import versions\n"
+        "versions.PATCHES = tuple(json.loads(sys.argv[1]))\n"
+        "versions.DEPRECATED = frozenset(json.loads(sys.argv[2]))\n"
+        "cli.OPEN_CASES = sys.argv[3]\n"
+        "sys.argv = ['referrals', 'versions', *sys.argv[4:]]\n"
+        "cli.run()\n"
+    )  # (the command's own way out: see cli.run)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            script,
+            json.dumps(patches),
+            json.dumps(sorted(deprecated)),
+            query,
+            *(["--json"] if as_json else []),
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout) if as_json else done.stdout.splitlines()
 
@@ -172,12 +192,21 @@ async def test_a_patch_from_patched_to_deprecated_with_the_cases_holding_each_st
         found = await _eventually(report, lambda r: _holding(r) == [(PATCH, "patched", [old.id])])
         assert [(p.next_step, p.open_cases, p.ready) for p in found] == [("deprecate_patch", 2, False)]
         listed = await asyncio.to_thread(_referrals_versions, settings, open_probes, (PATCH,))
-        assert listed == [{"patch": PATCH, "step": "patched", "next_step": "deprecate_patch", "ready": False,
-                           "open_cases": 2, "holding": [{"case_number": None, "workflow_id": old.id,
-                                                         "temporal_ui": settings.workflow_url(old.id)}]}]
+        assert listed == [
+            {
+                "patch": PATCH,
+                "step": "patched",
+                "next_step": "deprecate_patch",
+                "ready": False,
+                "open_cases": 2,
+                "holding": [{"case_number": None, "workflow_id": old.id, "temporal_ui": settings.workflow_url(old.id)}],
+            }
+        ]
         lines = await asyncio.to_thread(_referrals_versions, settings, open_probes, (PATCH,), frozenset(), False)
-        assert lines == [f"{PATCH}: patched; 1 of 2 open case(s) run without it; deprecate_patch when none is left",
-                         f"    {'-':<18} {settings.workflow_url(old.id)}"]
+        assert lines == [
+            f"{PATCH}: patched; 1 of 2 open case(s) run without it; deprecate_patch when none is left",
+            f"    {'-':<18} {settings.workflow_url(old.id)}",
+        ]
 
         # Once it closes, the patch may be deprecated.
         await old.signal(_Probe.finish)
@@ -203,23 +232,34 @@ async def test_a_patch_from_patched_to_deprecated_with_the_cases_holding_each_st
 
 
 async def test_referrals_versions_with_the_products_registry(settings):
-    listed = await asyncio.to_thread(_referrals_versions, settings, cli.OPEN_CASES, versions.PATCHES,
-                                     versions.DEPRECATED)
+    listed = await asyncio.to_thread(
+        _referrals_versions, settings, cli.OPEN_CASES, versions.PATCHES, versions.DEPRECATED
+    )
     assert [entry["patch"] for entry in listed] == list(versions.PATCHES)
     if not versions.PATCHES:
         env = {**os.environ, "DATABASE_URL": settings.database_url, "REFERRALS_ENV": "test"}
-        done = subprocess.run([sys.executable, "-m", "referrals.cli", "versions"], cwd=ROOT, env=env, capture_output=True,
-                              text=True, timeout=60)
+        done = subprocess.run(
+            [sys.executable, "-m", "referrals.cli", "versions"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert done.returncode == 0, done.stderr
         assert done.stdout.strip() == "no patches: workflow code changes record the histories again until 1.0"
 
 
 def test_progress_counts_unset_patches_as_none_taken():
-    cases = [versions.OpenCase("a", "TS-1", None), versions.OpenCase("b", "TS-2", ["p1"]),
-             versions.OpenCase("c", "TS-3", ["p1", "p2"])]
+    cases = [
+        versions.OpenCase("a", "TS-1", None),
+        versions.OpenCase("b", "TS-2", ["p1"]),
+        versions.OpenCase("c", "TS-3", ["p1", "p2"]),
+    ]
     found = versions.progress(cases, ("p1", "p2", "p3"), frozenset({"p1"}))
-    assert [(p.patch, p.step, p.next_step, p.open_cases, [c.workflow_id for c in p.holding], p.ready)
-            for p in found] == [
+    assert [
+        (p.patch, p.step, p.next_step, p.open_cases, [c.workflow_id for c in p.holding], p.ready) for p in found
+    ] == [
         ("p1", "deprecated", "remove", 3, ["b", "c"], False),  # b and c started before its deprecation
         ("p2", "patched", "deprecate_patch", 3, ["a", "b"], False),
         ("p3", "patched", "deprecate_patch", 3, ["a", "b", "c"], False),

@@ -16,9 +16,21 @@ import pytest
 from sqlalchemy import text as sql
 
 from referrals.activities.documents import DOCX
-from tests.desk_client import browser, sign_in
 from referrals.web.routes import cases as cases_page
-from tests.scenario import FLAGGED_DAYS, HOLD_1, HOLD_2, IDENTIFIED, KEEP_UNTIL, REFER, VICTIM, VIOLATIONS, WITNESS, Driver, filing
+from tests.desk_client import browser, sign_in
+from tests.scenario import (
+    FLAGGED_DAYS,
+    HOLD_1,
+    HOLD_2,
+    IDENTIFIED,
+    KEEP_UNTIL,
+    REFER,
+    VICTIM,
+    VIOLATIONS,
+    WITNESS,
+    Driver,
+    filing,
+)
 from tests.test_web_work import Tables
 
 
@@ -100,8 +112,9 @@ def filled(form: dict, values: dict[str, str], ticked: list[tuple[str, str]] = (
 
 
 async def send(page: httpx.AsyncClient, form: dict, fields: list[tuple[str, str]]) -> httpx.Response:
-    return await page.post(form["action"], content=urlencode(fields),
-                           headers={"Content-Type": "application/x-www-form-urlencoded"})
+    return await page.post(
+        form["action"], content=urlencode(fields), headers={"Content-Type": "application/x-www-form-urlencoded"}
+    )
 
 
 def error_beside(page: str, field: str) -> str | None:
@@ -137,8 +150,17 @@ async def test_the_case_page_shows_the_case_and_only_the_steps_each_person_may_t
     seen = text(page.text)
     assert case["case_number"] in seen
     assert case["details"]["narrative"] in seen
-    for heading in ("Summary", "What you can do now", "Tasks", "Recordings", "Federal personnel and supervisor",
-                    "Allegations", "Decisions", "Documents", "Audit trail"):
+    for heading in (
+        "Summary",
+        "What you can do now",
+        "Tasks",
+        "Recordings",
+        "Federal personnel and supervisor",
+        "Allegations",
+        "Decisions",
+        "Documents",
+        "Audit trail",
+    ):
         assert re.search(rf"<h2[^>]*>{heading}</h2>", page.text), heading
     # Recordings with the days left before their purge date, in the department's clock.
     for recording in case["recordings"]:
@@ -163,8 +185,13 @@ async def test_the_case_page_shows_the_case_and_only_the_steps_each_person_may_t
     hold = step_form(custodian, "footage_hold")
     assert hold is not None and step_form(custodian, "violation_report") is None
     assert ("holds[0].camera_id", "X6031234") in hold["fields"] and ("holds[1].camera_id", "X6039999") in hold["fields"]
-    assert {name for name, _ in hold["fields"]} >= {"csrf_token", "idempotency_key", "holds[0].hold_reference",
-                                                    "holds[0].retained_until", "holds[1].retained_until"}
+    assert {name for name, _ in hold["fields"]} >= {
+        "csrf_token",
+        "idempotency_key",
+        "holds[0].hold_reference",
+        "holds[0].retained_until",
+        "holds[1].retained_until",
+    }
     assert 'name="holds[0].retained_until" type="date"' in custodian
 
     commander = (await (await desk("commander")).get(url)).text
@@ -188,10 +215,15 @@ async def test_the_custodian_holds_footage_through_the_form_once_even_when_sent_
     url = f"/desk/cases/{case['id']}"
     custodian = await desk("custodian")
     form = step_form((await custodian.get(url)).text, "footage_hold")
-    fields = filled(form, {
-        "holds[0].hold_reference": "AXON-2026-0100", "holds[0].retained_until": KEEP_UNTIL,
-        "holds[1].hold_reference": "AXON-2026-0101", "holds[1].retained_until": KEEP_UNTIL,
-    })
+    fields = filled(
+        form,
+        {
+            "holds[0].hold_reference": "AXON-2026-0100",
+            "holds[0].retained_until": KEEP_UNTIL,
+            "holds[1].hold_reference": "AXON-2026-0101",
+            "holds[1].retained_until": KEEP_UNTIL,
+        },
+    )
     first = await send(custodian, form, fields)
     assert first.status_code == 303, first.text
     assert first.headers["location"] == f"{url}?done=footage_hold"
@@ -230,8 +262,9 @@ async def test_a_refused_hold_comes_back_with_the_message_beside_its_row(api, pe
 
     # Refused by the workflow's validator: kept only until tomorrow, before the purge date.
     tomorrow = (date.today() + timedelta(days=1)).isoformat()
-    early = await send(custodian, form, filled(form, {"holds[1].hold_reference": "AXON-TRY-2",
-                                                      "holds[1].retained_until": tomorrow}))
+    early = await send(
+        custodian, form, filled(form, {"holds[1].hold_reference": "AXON-TRY-2", "holds[1].retained_until": tomorrow})
+    )
     assert early.status_code == 422, early.text
     beside = error_beside(early.text, "holds[1].retained_until")
     assert beside and "must be after the recording's purge date" in beside
@@ -256,25 +289,30 @@ async def test_a_refused_legal_review_keeps_what_was_typed_and_changes_nothing(a
     before = await events(d, case_id)
 
     # A charge ticked, its elements given, but prong 1 found met and prong 2 not: the overall finding is refused.
-    typed = {"decision": "refer", "rationale": "The force was gratuitous.",
-             "subjects[0].subject": "unidentified agent in grey vest", "subjects[0].agency": "ICE",
-             "subjects[0].acts": "Struck a bystander.",
-             "subjects[0].charges[0].elements[0].facts": "He swung at her.",
-             "subjects[0].charges[0].elements[1].facts": "Abrasions to both palms.",
-             "subjects[0].authority.operation": "Arrest of one person",
-             "subjects[0].authority.legal_basis": "administrative_warrant",
-             "subjects[0].authority.within_authority": "The warrant named someone else.",
-             "subjects[0].authority.finding": "met",
-             "subjects[0].necessary_and_proper.conduct": "A blow.",
-             "subjects[0].necessary_and_proper.alternatives": "Stepping back.",
-             "subjects[0].necessary_and_proper.objective_reasonableness": "Not reasonable.",
-             "subjects[0].necessary_and_proper.finding": "not_met",
-             "subjects[0].finding": "immune",
-             "subjects[0].disputed_facts": "Whether she stepped forward\nWhether he saw the phone"}
+    typed = {
+        "decision": "refer",
+        "rationale": "The force was gratuitous.",
+        "subjects[0].subject": "unidentified agent in grey vest",
+        "subjects[0].agency": "ICE",
+        "subjects[0].acts": "Struck a bystander.",
+        "subjects[0].charges[0].elements[0].facts": "He swung at her.",
+        "subjects[0].charges[0].elements[1].facts": "Abrasions to both palms.",
+        "subjects[0].authority.operation": "Arrest of one person",
+        "subjects[0].authority.legal_basis": "administrative_warrant",
+        "subjects[0].authority.within_authority": "The warrant named someone else.",
+        "subjects[0].authority.finding": "met",
+        "subjects[0].necessary_and_proper.conduct": "A blow.",
+        "subjects[0].necessary_and_proper.alternatives": "Stepping back.",
+        "subjects[0].necessary_and_proper.objective_reasonableness": "Not reasonable.",
+        "subjects[0].necessary_and_proper.finding": "not_met",
+        "subjects[0].finding": "immune",
+        "subjects[0].disputed_facts": "Whether she stepped forward\nWhether he saw the phone",
+    }
     refused = await send(reviewer, form, filled(form, typed, [(charge, "720 ILCS 5/12-3")]))
     assert refused.status_code == 422, refused.text
     assert error_beside(refused.text, "subjects[0].finding") == (
-        "Refused: with prong 1 'met' and prong 2 'not_met' the overall finding is 'not_immune'")
+        "Refused: with prong 1 'met' and prong 2 'not_met' the overall finding is 'not_immune'"
+    )
     again = step_form(refused.text, "legal_review")
     assert ("decision", "refer") in again["fields"]
     assert ("rationale", "The force was gratuitous.") in again["fields"]
@@ -297,55 +335,93 @@ async def test_a_review_charges_only_the_statutes_ticked_and_names_each_box_as_t
     await d.ok(case_id, "footage-hold", "custodian", {"holds": [HOLD_1, HOLD_2]})
     await d.ok(case_id, "supervisor-identification", "officer", IDENTIFIED)
     assault = {"statute": "720 ILCS 5/12-1", "person": "agent in grey vest", "facts": "Raised a baton at her."}
-    await d.ok(case_id, "violation-report", "officer", {**VIOLATIONS, "allegations": [
-        assault, *VIOLATIONS["allegations"]]})
+    await d.ok(
+        case_id, "violation-report", "officer", {**VIOLATIONS, "allegations": [assault, *VIOLATIONS["allegations"]]}
+    )
     reviewer = await desk("reviewer")
     form = step_form((await reviewer.get(f"/desk/cases/{case_id}")).text, "legal_review")
     battery = "subjects[0].charges[1]"  # the alleged statutes in order: 12-1, then 12-3
     assert (f"{battery}.statute", "720 ILCS 5/12-3") in form["boxes"]
     subject = REFER["subjects"][0]
-    typed = {"decision": "refer", "rationale": "The force was gratuitous.",
-             "subjects[0].subject": subject["subject"], "subjects[0].agency": "ICE", "subjects[0].acts": subject["acts"],
-             f"{battery}.elements[0].facts": "He swung at her.", f"{battery}.elements[1].facts": "Abrasions.",
-             **{f"subjects[0].authority.{k}": v for k, v in subject["authority"].items()},
-             **{f"subjects[0].necessary_and_proper.{k}": v for k, v in subject["necessary_and_proper"].items()},
-             "subjects[0].finding": "not_immune"}
+    typed = {
+        "decision": "refer",
+        "rationale": "The force was gratuitous.",
+        "subjects[0].subject": subject["subject"],
+        "subjects[0].agency": "ICE",
+        "subjects[0].acts": subject["acts"],
+        f"{battery}.elements[0].facts": "He swung at her.",
+        f"{battery}.elements[1].facts": "Abrasions.",
+        **{f"subjects[0].authority.{k}": v for k, v in subject["authority"].items()},
+        **{f"subjects[0].necessary_and_proper.{k}": v for k, v in subject["necessary_and_proper"].items()},
+        "subjects[0].finding": "not_immune",
+    }
     before = await events(d, case_id)
-    stray = await send(reviewer, form, filled(form, {**typed, "subjects[0].charges[0].elements[0].facts": "A baton."},
-                                              [(f"{battery}.statute", "720 ILCS 5/12-3")]))
+    stray = await send(
+        reviewer,
+        form,
+        filled(
+            form,
+            {**typed, "subjects[0].charges[0].elements[0].facts": "A baton."},
+            [(f"{battery}.statute", "720 ILCS 5/12-3")],
+        ),
+    )
     assert stray.status_code == 422, stray.text
     assert "not ticked" in error_beside(stray.text, "subjects[0].charges[0].statute")
     # The first element left blank, the second too long: the refusal names the second element's box.
-    long = await send(reviewer, form, filled(form, {**typed, f"{battery}.elements[0].facts": "",
-                                                    f"{battery}.elements[1].facts": "x" * 20_001},
-                                             [(f"{battery}.statute", "720 ILCS 5/12-3")]))
+    long = await send(
+        reviewer,
+        form,
+        filled(
+            form,
+            {**typed, f"{battery}.elements[0].facts": "", f"{battery}.elements[1].facts": "x" * 20_001},
+            [(f"{battery}.statute", "720 ILCS 5/12-3")],
+        ),
+    )
     assert long.status_code == 422, long.text
     assert "at most 20000" in error_beside(long.text, f"{battery}.elements[1].facts")
     assert await events(d, case_id) == before
     # The ICE's recordings asked for in the second record row (the first left blank).
-    asked = {"federal_evidence[0].agency": "ICE", "federal_evidence[0].records[1].kind": "body_camera",
-             "federal_evidence[0].records[1].description": "The agents' body-worn cameras, 13:00-13:45",
-             "federal_evidence[0].records[1].relevance": "The blow, from the agents' side."}
+    asked = {
+        "federal_evidence[0].agency": "ICE",
+        "federal_evidence[0].records[1].kind": "body_camera",
+        "federal_evidence[0].records[1].description": "The agents' body-worn cameras, 13:00-13:45",
+        "federal_evidence[0].records[1].relevance": "The blow, from the agents' side.",
+    }
     done = await send(reviewer, form, filled(form, {**typed, **asked}, [(f"{battery}.statute", "720 ILCS 5/12-3")]))
     assert done.status_code == 303, done.text
     stored = (await d.get(case_id)).json()
     review = stored["legal_reviews"][0]["payload"]
     assert [c["statute"] for c in review["subjects"][0]["charges"]] == ["720 ILCS 5/12-3"]
     assert [(r["id"], r["agency"], [x["kind"] for x in r["records"]]) for r in stored["touhy_requests"]] == [
-        ("T1", "ICE", ["body_camera"])]
+        ("T1", "ICE", ["body_camera"])
+    ]
 
     # The liaison records the agency's answer at the desk: refused, with the ground it stated.
     liaison = await desk("liaison")
     page = (await liaison.get(f"/desk/cases/{case_id}")).text
     assert "touhy-requests" in page and "awaited" in text(page)
     answer = step_form(page, "touhy_response")
-    no_ground = await send(liaison, answer, filled(answer, {"request_id": "T1", "outcome": "refused",
-                                                            "received_on": date.today().isoformat()}))
+    no_ground = await send(
+        liaison,
+        answer,
+        filled(answer, {"request_id": "T1", "outcome": "refused", "received_on": date.today().isoformat()}),
+    )
     assert no_ground.status_code == 422 and "required when the outcome is 'refused'" in error_beside(
-        no_ground.text, "touhy_response-ground")
-    answered = await send(liaison, answer, filled(answer, {"request_id": "T1", "outcome": "refused",
-                                                           "received_on": date.today().isoformat(),
-                                                           "ground": "Law enforcement privilege."}))
+        no_ground.text, "touhy_response-ground"
+    )
+    answered = await send(
+        liaison,
+        answer,
+        filled(
+            answer,
+            {
+                "request_id": "T1",
+                "outcome": "refused",
+                "received_on": date.today().isoformat(),
+                "ground": "Law enforcement privilege.",
+            },
+        ),
+    )
     assert answered.status_code == 303, answered.text
     after = (await liaison.get(answered.headers["location"])).text
     assert "Touhy answer recorded." in after and "Refused" in text(after) and "Law enforcement privilege." in after
@@ -372,38 +448,81 @@ async def test_the_whole_lifecycle_through_the_forms(api, people, desk):
         assert done.status_code == 303, done.text
         return (await page.get(done.headers["location"])).text
 
-    await take("custodian", "footage_hold", {
-        "holds[0].hold_reference": "AXON-1", "holds[0].retained_until": KEEP_UNTIL,
-        "holds[1].hold_reference": "AXON-2", "holds[1].retained_until": KEEP_UNTIL})
-    await take("officer", "supervisor_identification", {
-        "outcome": "identified", "name": "J. Doe", "agency": "ICE", "badge": "4411",
-        "verification": "credential_viewed", "camera_id": "X6031234", "notes": "Credential shown on camera."})
-    report = await take("officer", "violation_report", {   # rows 0 and 2 left blank
-        "allegations[1].statute": "720 ILCS 5/12-3", "allegations[1].person": "agent in grey vest",
-        "allegations[1].facts": "Struck a bystander who was filming.", "narrative": "The bystander made no move."})
+    await take(
+        "custodian",
+        "footage_hold",
+        {
+            "holds[0].hold_reference": "AXON-1",
+            "holds[0].retained_until": KEEP_UNTIL,
+            "holds[1].hold_reference": "AXON-2",
+            "holds[1].retained_until": KEEP_UNTIL,
+        },
+    )
+    await take(
+        "officer",
+        "supervisor_identification",
+        {
+            "outcome": "identified",
+            "name": "J. Doe",
+            "agency": "ICE",
+            "badge": "4411",
+            "verification": "credential_viewed",
+            "camera_id": "X6031234",
+            "notes": "Credential shown on camera.",
+        },
+    )
+    report = await take(
+        "officer",
+        "violation_report",
+        {  # rows 0 and 2 left blank
+            "allegations[1].statute": "720 ILCS 5/12-3",
+            "allegations[1].person": "agent in grey vest",
+            "allegations[1].facts": "Struck a bystander who was filming.",
+            "narrative": "The bystander made no move.",
+        },
+    )
     assert "Violation report recorded." in report
     assert "Battery" in text(report) or "720 ILCS 5/12-3" in text(report)
     subject = REFER["subjects"][0]
-    await take("reviewer", "legal_review", {
-        "decision": "refer", "rationale": "The force was gratuitous.",
-        "subjects[0].subject": subject["subject"], "subjects[0].agency": "ICE", "subjects[0].acts": subject["acts"],
-        # (the second subject's section left blank: ignored)
-        "subjects[0].charges[0].elements[0].facts": subject["charges"][0]["elements"][0]["facts"],
-        "subjects[0].charges[0].elements[1].facts": subject["charges"][0]["elements"][1]["facts"],
-        **{f"subjects[0].authority.{k}": v for k, v in subject["authority"].items()},
-        **{f"subjects[0].necessary_and_proper.{k}": v for k, v in subject["necessary_and_proper"].items()},
-        "subjects[0].finding": "not_immune", "subjects[0].disputed_facts": "Whether she stepped forward"},
-        [("subjects[0].charges[0].statute", "720 ILCS 5/12-3")])
+    await take(
+        "reviewer",
+        "legal_review",
+        {
+            "decision": "refer",
+            "rationale": "The force was gratuitous.",
+            "subjects[0].subject": subject["subject"],
+            "subjects[0].agency": "ICE",
+            "subjects[0].acts": subject["acts"],
+            # (the second subject's section left blank: ignored)
+            "subjects[0].charges[0].elements[0].facts": subject["charges"][0]["elements"][0]["facts"],
+            "subjects[0].charges[0].elements[1].facts": subject["charges"][0]["elements"][1]["facts"],
+            **{f"subjects[0].authority.{k}": v for k, v in subject["authority"].items()},
+            **{f"subjects[0].necessary_and_proper.{k}": v for k, v in subject["necessary_and_proper"].items()},
+            "subjects[0].finding": "not_immune",
+            "subjects[0].disputed_facts": "Whether she stepped forward",
+        },
+        [("subjects[0].charges[0].statute", "720 ILCS 5/12-3")],
+    )
     await take("commander", "command_approval", {"decision": "approve", "note": "Approved."})
-    prosecution = await take("liaison", "referral_acknowledgement", {
-        "prosecutor_case_number": "26-FR-0200", "received_by": "ASA M. Lee", "received_at": "2026-02-10T09:00"})
+    prosecution = await take(
+        "liaison",
+        "referral_acknowledgement",
+        {"prosecutor_case_number": "26-FR-0200", "received_by": "ASA M. Lee", "received_at": "2026-02-10T09:00"},
+    )
     assert "Prosecutor&#39;s acknowledgement recorded." in prosecution
     assert "26-FR-0200" in prosecution and "Charging decision" in text(prosecution)
     arraigned = (date.today() - timedelta(days=2)).isoformat()
-    charged = await take("liaison", "charging_decision", {
-        "decision": "charged", "decided_at": (datetime.now(UTC) - timedelta(days=4)).strftime("%Y-%m-%dT%H:%M"),
-        "court_case_number": "26-CR-0042", "arraignment_date": arraigned},
-        [("charges[0].statutes", "720 ILCS 5/12-3")])
+    charged = await take(
+        "liaison",
+        "charging_decision",
+        {
+            "decision": "charged",
+            "decided_at": (datetime.now(UTC) - timedelta(days=4)).strftime("%Y-%m-%dT%H:%M"),
+            "court_case_number": "26-CR-0042",
+            "arraignment_date": arraigned,
+        },
+        [("charges[0].statutes", "720 ILCS 5/12-3")],
+    )
     assert "Charging decision recorded." in charged
     found = re.search(r"a notice of removal is due by \w{3} \d\d \w{3} \d{4} \((\d+) days left\)", text(charged))
     assert found and 26 <= int(found[1]) <= 33, text(charged)
@@ -412,12 +531,20 @@ async def test_the_whole_lifecycle_through_the_forms(api, people, desk):
     work = (await (await desk("liaison")).get("/desk/")).text
     row = next(r for r in Tables(work).tables["removal-windows"] if number in r.text)
     assert row.cells[-1] == found[1], row.text
-    removed = await take("liaison", "removal_notice", {
-        "filed_on": date.today().isoformat(), "district_court": "U.S. District Court for the Northern District of Illinois",
-        "federal_case_number": "1:26-cr-00077"})
+    removed = await take(
+        "liaison",
+        "removal_notice",
+        {
+            "filed_on": date.today().isoformat(),
+            "district_court": "U.S. District Court for the Northern District of Illinois",
+            "federal_case_number": "1:26-cr-00077",
+        },
+    )
     assert "Notice of removal recorded." in removed and "a notice was filed" in text(removed)
     assert step_form(removed, "removal_notice") is None
-    remanded = await take("commander", "removal_outcome", {"result": "remanded", "decided_on": date.today().isoformat()})
+    remanded = await take(
+        "commander", "removal_outcome", {"result": "remanded", "decided_on": date.today().isoformat()}
+    )
     assert "Removal outcome recorded." in remanded and "Remanded" in text(remanded)
     closed = await take("liaison", "prosecution_outcome", {"outcome": "plea", "decided_on": date.today().isoformat()})
     assert "Final outcome recorded." in closed and "The case is closed" in text(closed)
@@ -452,8 +579,9 @@ async def test_a_forged_or_misdirected_step_changes_nothing(api, people, desk):
     # Another person's page cannot send a step for someone lacking the role, nor an unknown one.
     officer = await desk("officer")
     officer_csrf = dict(step_form((await officer.get(url)).text, "violation_report")["fields"])["csrf_token"]
-    hold = await officer.post(f"{url}/steps/footage_hold", data={"csrf_token": officer_csrf,
-                                                                "holds[0].camera_id": "X6031234"})
+    hold = await officer.post(
+        f"{url}/steps/footage_hold", data={"csrf_token": officer_csrf, "holds[0].camera_id": "X6031234"}
+    )
     assert hold.status_code == 403 and "footage_hold needs the role evidence_custodian" in hold.text
     unknown = await officer.post(f"{url}/steps/approve_everything", data={"csrf_token": officer_csrf})
     assert unknown.status_code == 404
@@ -497,10 +625,20 @@ async def test_documents_download_as_word_files_for_those_who_see_the_case(api, 
 async def test_recordings_near_or_past_their_purge_date_and_an_overdue_hold_stand_out(api, people, desk):
     now = datetime.now(UTC).replace(microsecond=0)
     old = [
-        {"camera_id": "OLD-NEAR", "officer_star": "12345", "started_at": (now - timedelta(days=86)).isoformat(),
-         "ended_at": (now - timedelta(days=86) + timedelta(minutes=20)).isoformat(), "flag_reasons": []},
-        {"camera_id": "OLD-GONE", "officer_star": "12345", "started_at": (now - timedelta(days=95)).isoformat(),
-         "ended_at": (now - timedelta(days=95) + timedelta(minutes=20)).isoformat(), "flag_reasons": []},
+        {
+            "camera_id": "OLD-NEAR",
+            "officer_star": "12345",
+            "started_at": (now - timedelta(days=86)).isoformat(),
+            "ended_at": (now - timedelta(days=86) + timedelta(minutes=20)).isoformat(),
+            "flag_reasons": [],
+        },
+        {
+            "camera_id": "OLD-GONE",
+            "officer_star": "12345",
+            "started_at": (now - timedelta(days=95)).isoformat(),
+            "ended_at": (now - timedelta(days=95) + timedelta(minutes=20)).isoformat(),
+            "flag_reasons": [],
+        },
     ]
     d = Driver(api, people)
     case = await d.new_case("officer", filing(occurred_at=(now - timedelta(days=95)).isoformat(), recordings=old))
@@ -548,12 +686,26 @@ async def test_people_and_supplements_through_the_desk_forms(api, people, desk):
     page = (await officer.get(url)).text
     assert not repeated_ids(page)
     form = step_form(page, "add_person")
-    sent = await send(officer, form, filled(form, {
-        "part": "victim", "name": "Jane Roe", "language": "es", "contact.phone": "312-555-0100",
-        "injuries.description": "abrasions to both palms", "injuries.hospital": "Mount Sinai Hospital",
-        "statements[0].text": "He pushed me while I was filming.", "statements[0].taken_by": "P.O. Ana Ruiz (12345)",
-        "statements[0].taken_at": datetime.now(ZoneInfo("America/Chicago")).strftime("%Y-%m-%dT%H:%M"),
-        "statements[0].place": "on scene", "statements[0].camera_id": "X6031234"}))
+    sent = await send(
+        officer,
+        form,
+        filled(
+            form,
+            {
+                "part": "victim",
+                "name": "Jane Roe",
+                "language": "es",
+                "contact.phone": "312-555-0100",
+                "injuries.description": "abrasions to both palms",
+                "injuries.hospital": "Mount Sinai Hospital",
+                "statements[0].text": "He pushed me while I was filming.",
+                "statements[0].taken_by": "P.O. Ana Ruiz (12345)",
+                "statements[0].taken_at": datetime.now(ZoneInfo("America/Chicago")).strftime("%Y-%m-%dT%H:%M"),
+                "statements[0].place": "on scene",
+                "statements[0].camera_id": "X6031234",
+            },
+        ),
+    )
     assert sent.status_code == 303, sent.text
     case = (await d.get(case_id, "reviewer")).json()
     [person] = case["people"]
@@ -565,19 +717,40 @@ async def test_people_and_supplements_through_the_desk_forms(api, people, desk):
     form = step_form(page, "file_supplement")
     # A correction the case cannot take: refused beside its field, what was typed kept, nothing changed.
     before = await events(d, case_id)
-    refused = await send(officer, form, filled(form, {"narrative": "Canvass of the block.",
-                                                      "corrections[1].field": "officers[0].star",
-                                                      "corrections[1].value": "", "corrections[1].reason": "typo"}))
+    refused = await send(
+        officer,
+        form,
+        filled(
+            form,
+            {
+                "narrative": "Canvass of the block.",
+                "corrections[1].field": "officers[0].star",
+                "corrections[1].value": "",
+                "corrections[1].reason": "typo",
+            },
+        ),
+    )
     assert refused.status_code == 422, refused.text
     # The form's second row is the API's first (blank rows are left out): the message lands on the row typed in.
     assert error_beside(refused.text, "supplement-corrections[1].value") == "Refused: Field required", refused.text
     again = step_form(refused.text, "file_supplement")
     assert ("narrative", "Canvass of the block.") in again["fields"]
     assert await events(d, case_id) == before
-    done = await send(officer, form, filled(form, {
-        "narrative": "Canvass of the block.", "corrections[0].field": "location",
-        "corrections[0].value": "W 26th St & S Karlov Ave", "corrections[0].reason": "the next block",
-        "federal_personnel[0].agency": "CBP", "federal_personnel[0].description": "driver of the grey SUV"}))
+    done = await send(
+        officer,
+        form,
+        filled(
+            form,
+            {
+                "narrative": "Canvass of the block.",
+                "corrections[0].field": "location",
+                "corrections[0].value": "W 26th St & S Karlov Ave",
+                "corrections[0].reason": "the next block",
+                "federal_personnel[0].agency": "CBP",
+                "federal_personnel[0].description": "driver of the grey SUV",
+            },
+        ),
+    )
     assert done.status_code == 303, done.text
     case = (await d.get(case_id)).json()
     assert case["details"]["location"] == "W 26th St & S Karlov Ave"
@@ -592,12 +765,17 @@ async def test_the_cases_page_finds_cases_with_the_same_search_and_pages_through
     word = "w" + __import__("uuid").uuid4().hex[:10]
     # Filed away from the scenario's officer, district and cameras, so that these many cases add nothing to the
     # work queues other tests read (tests/test_web_work.py).
-    body = filing(summary=f"Agents and a {word} crowd", district="012", recordings=[],
-                  officers=[{"name": "P.O. Kim Lee", "star": "24680"}])
+    body = filing(
+        summary=f"Agents and a {word} crowd",
+        district="012",
+        recordings=[],
+        officers=[{"name": "P.O. Kim Lee", "star": "24680"}],
+    )
     made = [(await d.new_case("officer_commander", body))["case_number"] for _ in range(cases_page.PAGE + 2)]
     officer = await desk("officer_commander")
-    page = await officer.get("/desk/cases", params={"q": word, "stage": "", "district": "", "occurred_from": "",
-                                                    "occurred_to": ""})
+    page = await officer.get(
+        "/desk/cases", params={"q": word, "stage": "", "district": "", "occurred_from": "", "occurred_to": ""}
+    )
     assert page.status_code == 200, page.text
     assert not repeated_ids(page.text)
     first = re.findall(r">(CPD-\d{4}-\d{6})</a>", page.text)
@@ -608,8 +786,9 @@ async def test_the_cases_page_finds_cases_with_the_same_search_and_pages_through
     rest = re.findall(r">(CPD-\d{4}-\d{6})</a>", (await officer.get(more)).text)
     assert sorted(first + rest) == sorted(made)
     # Filters narrow it, and a range that ends before it starts is refused, saying so.
-    assert "No case you can see matches." in text((await officer.get(
-        "/desk/cases", params={"q": word, "district": "010"})).text)
+    assert "No case you can see matches." in text(
+        (await officer.get("/desk/cases", params={"q": word, "district": "010"})).text
+    )
     refused = await officer.get("/desk/cases", params={"occurred_from": "2026-02-01", "occurred_to": "2026-01-31"})
     assert refused.status_code == 422 and "must not be before occurred_from" in text(refused.text)
     # Someone who may not see these cases finds none of them.

@@ -50,14 +50,15 @@ def fields_of(html: str) -> list[tuple[str, str]]:
     """The filing form's fields (the page's other form, signing out, comes first and is skipped)."""
     start = html.index('<form method="post" action="/desk/file"')
     parser = _Form()
-    parser.feed(html[start:html.index("</form>", start)])
+    parser.feed(html[start : html.index("</form>", start)])
     return parser.fields
 
 
 def fill(fields: list[tuple[str, str]], values: dict[str, str | list[str]]) -> list[tuple[str, str]]:
     """Types into text fields and ticks checkboxes (a list: each value ticked)."""
-    out = [(name, values[name] if name in values and isinstance(values[name], str) else value)
-           for name, value in fields]
+    out = [
+        (name, values[name] if name in values and isinstance(values[name], str) else value) for name, value in fields
+    ]
     for name, value in values.items():
         if isinstance(value, list):
             out += [(name, one) for one in value]
@@ -68,8 +69,9 @@ def fill(fields: list[tuple[str, str]], values: dict[str, str | list[str]]) -> l
 
 async def send(page: httpx.AsyncClient, fields: list[tuple[str, str]]) -> httpx.Response:
     """Posts the form as a browser does: urlencoded, in order, a field repeated for each ticked box."""
-    return await page.post("/desk/file", content=urlencode(fields),
-                           headers={"Content-Type": "application/x-www-form-urlencoded"})
+    return await page.post(
+        "/desk/file", content=urlencode(fields), headers={"Content-Type": "application/x-www-form-urlencoded"}
+    )
 
 
 def wall(day: date, hour: int, minute: int) -> str:
@@ -86,14 +88,20 @@ TOMORROW = (datetime.now(CHICAGO) + timedelta(days=1)).date()
 
 def incident(event_number: str, day: date = YESTERDAY) -> dict[str, str | list[str]]:
     return {
-        "occurred_at": wall(day, 13, 5), "location": "W 26th St & S Pulaski Rd", "district": "010",
-        "event_number": event_number, "summary": "Federal agents detained two people; a bystander was struck",
+        "occurred_at": wall(day, 13, 5),
+        "location": "W 26th St & S Pulaski Rd",
+        "district": "010",
+        "event_number": event_number,
+        "summary": "Federal agents detained two people; a bystander was struck",
         "narrative": "At 13:05 masked agents detained two people.\nOne struck a bystander who was filming.",
         "injuries": "on",
-        "recordings[0].camera_id": "X6031234", "recordings[0].officer_star": "12345",
-        "recordings[0].started_at": wall(YESTERDAY, 13, 0), "recordings[0].ended_at": wall(YESTERDAY, 13, 38),
+        "recordings[0].camera_id": "X6031234",
+        "recordings[0].officer_star": "12345",
+        "recordings[0].started_at": wall(YESTERDAY, 13, 0),
+        "recordings[0].ended_at": wall(YESTERDAY, 13, 38),
         "recordings[0].flag_reasons": ["use_of_force", "detention_or_arrest"],
-        "federal_personnel[0].agency": "ICE", "federal_personnel[0].description": "masked; vest marked POLICE ICE",
+        "federal_personnel[0].agency": "ICE",
+        "federal_personnel[0].description": "masked; vest marked POLICE ICE",
     }
 
 
@@ -111,7 +119,7 @@ async def refused_filing(api, people, sessions, values: dict, status: int) -> tu
 
 def problems_summary(html: str) -> str:
     """The summary of the problems on top of a refused form."""
-    return html[html.index('id="problems"'):html.index("<form", html.index('id="problems"'))]
+    return html[html.index('id="problems"') : html.index("<form", html.index('id="problems"'))]
 
 
 def errors_beside(html: str) -> dict[str, str]:
@@ -143,13 +151,21 @@ async def test_an_officer_files_through_the_form_with_rows_added_by_the_server(a
         again = fields_of(more.text)
         assert sorted(f for f in again if not f[0].startswith("recordings[1]")) == sorted(typed)
         assert {name: value for name, value in again if name.startswith("recordings[1]")} == {
-            "recordings[1].camera_id": "", "recordings[1].officer_star": "", "recordings[1].started_at": "",
-            "recordings[1].ended_at": ""}
-        typed = fill(again, {
-            "recordings[1].camera_id": "X6039999", "recordings[1].officer_star": "67890",
-            "recordings[1].started_at": wall(YESTERDAY, 13, 2), "recordings[1].ended_at": wall(YESTERDAY, 13, 33),
-            "recordings[1].flag_reasons": ["use_of_force"],  # one box ticked: still a list
-        })
+            "recordings[1].camera_id": "",
+            "recordings[1].officer_star": "",
+            "recordings[1].started_at": "",
+            "recordings[1].ended_at": "",
+        }
+        typed = fill(
+            again,
+            {
+                "recordings[1].camera_id": "X6039999",
+                "recordings[1].officer_star": "67890",
+                "recordings[1].started_at": wall(YESTERDAY, 13, 2),
+                "recordings[1].ended_at": wall(YESTERDAY, 13, 33),
+                "recordings[1].flag_reasons": ["use_of_force"],  # one box ticked: still a list
+            },
+        )
         third = await send(page, typed + [("add", "recordings")])
         assert "<legend>Recording 3</legend>" in third.text
         removed = await send(page, fields_of(third.text) + [("remove", "recordings[2]")])
@@ -167,34 +183,55 @@ async def test_an_officer_files_through_the_form_with_rows_added_by_the_server(a
     assert datetime.fromisoformat(details["occurred_at"]) == instant(wall(YESTERDAY, 13, 5))
     assert instant(wall(YESTERDAY, 13, 5)).hour in (18, 19)  # 13:05 in Chicago is 18:05 or 19:05 UTC
     assert {k: details[k] for k in ("location", "district", "event_number", "summary", "injuries", "ems_called")} == {
-        "location": "W 26th St & S Pulaski Rd", "district": "010", "event_number": "WEB-FILE-1",
-        "summary": "Federal agents detained two people; a bystander was struck", "injuries": True, "ems_called": False}
+        "location": "W 26th St & S Pulaski Rd",
+        "district": "010",
+        "event_number": "WEB-FILE-1",
+        "summary": "Federal agents detained two people; a bystander was struck",
+        "injuries": True,
+        "ems_called": False,
+    }
     assert details["narrative"].replace("\r\n", "\n") == incident("x")["narrative"]
     assert details["officers"] == [{"name": "Test officer", "star": "12345"}]
-    assert details["federal_personnel"] == [{"agency": "ICE", "name": None, "badge": None,
-                                             "description": "masked; vest marked POLICE ICE"}]
-    recordings = [{k: r[k] for k in ("camera_id", "officer_star", "started_at", "ended_at", "flag_reasons")}
-                  for r in case["recordings"]]
+    assert details["federal_personnel"] == [
+        {"agency": "ICE", "name": None, "badge": None, "description": "masked; vest marked POLICE ICE"}
+    ]
+    recordings = [
+        {k: r[k] for k in ("camera_id", "officer_star", "started_at", "ended_at", "flag_reasons")}
+        for r in case["recordings"]
+    ]
     for r in recordings:
         r["started_at"], r["ended_at"] = datetime.fromisoformat(r["started_at"]), datetime.fromisoformat(r["ended_at"])
     assert recordings == [
-        {"camera_id": "X6031234", "officer_star": "12345", "started_at": instant(wall(YESTERDAY, 13, 0)),
-         "ended_at": instant(wall(YESTERDAY, 13, 38)), "flag_reasons": ["use_of_force", "detention_or_arrest"]},
-        {"camera_id": "X6039999", "officer_star": "67890", "started_at": instant(wall(YESTERDAY, 13, 2)),
-         "ended_at": instant(wall(YESTERDAY, 13, 33)), "flag_reasons": ["use_of_force"]},
+        {
+            "camera_id": "X6031234",
+            "officer_star": "12345",
+            "started_at": instant(wall(YESTERDAY, 13, 0)),
+            "ended_at": instant(wall(YESTERDAY, 13, 38)),
+            "flag_reasons": ["use_of_force", "detention_or_arrest"],
+        },
+        {
+            "camera_id": "X6039999",
+            "officer_star": "67890",
+            "started_at": instant(wall(YESTERDAY, 13, 2)),
+            "ended_at": instant(wall(YESTERDAY, 13, 33)),
+            "flag_reasons": ["use_of_force"],
+        },
     ]
 
 
 async def test_a_refused_filing_shows_each_problem_beside_its_field_keeps_the_values_and_files_nothing(
-        api, people, sessions):
+    api, people, sessions
+):
     values = incident("WEB-FILE-REFUSED", day=TOMORROW)  # in the future
     values["recordings[0].ended_at"] = wall(YESTERDAY, 12, 50)  # before it started
     html, fields = await refused_filing(api, people, sessions, values, 422)
     beside = errors_beside(html)
     assert "must not be before started_at" in beside["recordings-0-ended_at"]
     assert "must not be in the future" in beside["occurred_at"]
-    assert 'id="f-recordings-0-ended_at" name="recordings[0].ended_at" type="datetime-local" ' \
-           f'value="{wall(YESTERDAY, 12, 50)}"' in html
+    assert (
+        'id="f-recordings-0-ended_at" name="recordings[0].ended_at" type="datetime-local" '
+        f'value="{wall(YESTERDAY, 12, 50)}"' in html
+    )
     assert re.search(r'<input id="f-occurred_at" [^>]*aria-invalid="true"', html)
     # The summary on top links to each field.
     summary = problems_summary(html)
@@ -209,12 +246,12 @@ async def test_a_refused_filing_shows_each_problem_beside_its_field_keeps_the_va
     assert kept["idempotency_key"] == dict(fields)["idempotency_key"]
 
 
-async def test_a_district_not_the_officers_own_comes_back_beside_the_district_and_files_nothing(
-        api, people, sessions):
+async def test_a_district_not_the_officers_own_comes_back_beside_the_district_and_files_nothing(api, people, sessions):
     html, _ = await refused_filing(api, people, sessions, incident("WEB-FILE-ELSEWHERE") | {"district": "012"}, 403)
     beside = errors_beside(html)
-    assert beside == {"district": "<strong>Refused:</strong> you may file only in your own district, 010, not in "
-                                  "district 012"}
+    assert beside == {
+        "district": "<strong>Refused:</strong> you may file only in your own district, 010, not in district 012"
+    }
     assert re.search(r'<input id="f-district" [^>]*aria-invalid="true"', html)
     summary = problems_summary(html)
     assert '<a href="#f-district">District</a>' in summary

@@ -75,8 +75,11 @@ async def test_sign_in_and_sign_out_need_the_forms_csrf_token(api, people, sessi
 
 
 async def test_revoking_or_expiring_the_token_ends_its_browser_sessions(api, people, sessions):
-    created = await api.post("/users", headers=people.headers("admin"), json={
-        "name": "Det. Browser", "email": "browser@test.invalid", "roles": ["legal_reviewer"]})
+    created = await api.post(
+        "/users",
+        headers=people.headers("admin"),
+        json={"name": "Det. Browser", "email": "browser@test.invalid", "roles": ["legal_reviewer"]},
+    )
     token = created.json()["token"]
     async with browser(api) as page:
         assert (await sign_in(page, token)).status_code == 303
@@ -107,7 +110,10 @@ async def test_pages_forbid_framing_and_foreign_assets(api):
         form = await page.get("/desk/sign-in")
     policy = form.headers["content-security-policy"]
     assert "default-src 'self'" in policy and "frame-ancestors 'none'" in policy
-    assert 'href="/desk/static/desk.css"' in form.text and "http" not in re.sub(r'"http[^"]*"', "", form.text).split("<body")[0]
+    assert (
+        'href="/desk/static/desk.css"' in form.text
+        and "http" not in re.sub(r'"http[^"]*"', "", form.text).split("<body")[0]
+    )
 
 
 async def test_the_temporal_ui_decodes_with_the_desk_cookie_of_those_who_see_every_case(api, people):

@@ -120,7 +120,9 @@ async def test_each_person_sees_the_tasks_their_roles_take_on_the_cases_they_see
         _, rows = await my_work(officer)
         assert sorted(r.cells[1] for r in rows_of(rows, number)) == ["Supervisor identification", "Violation report"]
 
-    async with signed_in(api, people.tokens["supervisor"]) as supervisor:  # the case's district: acts on officers' tasks
+    async with signed_in(
+        api, people.tokens["supervisor"]
+    ) as supervisor:  # the case's district: acts on officers' tasks
         _, rows = await my_work(supervisor)
         assert sorted(r.cells[1] for r in rows_of(rows, number)) == ["Supervisor identification", "Violation report"]
 
@@ -140,8 +142,9 @@ async def test_an_overdue_task_comes_first_and_says_so(api, people, sessions):
     d = Driver(api, people)
     late, on_time = await d.new_case("officer"), await d.new_case("officer")
     async with sessions() as s:  # the read model is ours: a footage hold due long ago, escalated once
-        task = (await s.exec(select(CaseTask).where(CaseTask.case_id == late["id"],
-                                                    CaseTask.task == "footage_hold"))).one()
+        task = (
+            await s.exec(select(CaseTask).where(CaseTask.case_id == late["id"], CaseTask.task == "footage_hold"))
+        ).one()
         task.due_at, task.escalation_level = datetime.now(UTC) - timedelta(days=4000), 1
         await s.commit()
     await _due_soon(sessions, on_time["id"], hours=1)

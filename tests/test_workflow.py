@@ -10,9 +10,9 @@ from temporalio.exceptions import ApplicationError
 from referrals.domain.case import CaseState
 from referrals.domain.enums import Role
 from referrals.domain.messages import Actor, FootageHold, LegalReview, Step, SupervisorIdentification, ViolationReport
+from referrals.workflows.incident import IncidentWorkflow
 from tests.conftest import FILER as OFFICER
 from tests.scenario import HOLD_1, HOLD_2, IDENTIFIED, REFER, VIOLATIONS, fresh_filing, recorded_at
-from referrals.workflows.incident import IncidentWorkflow
 
 CUSTODIAN = Actor(user_id="u-custodian", name="E. Custodian", roles=[Role.EVIDENCE_CUSTODIAN])
 REVIEWER = Actor(user_id="u-reviewer", name="L. Reviewer", roles=[Role.LEGAL_REVIEWER])
@@ -46,13 +46,17 @@ async def test_a_recording_near_its_purge_date_brings_the_hold_deadline_forward(
 
 async def test_a_return_rearms_the_reopened_task(time_env, start_case):
     handle = await start_case(await fresh_filing(time_env))
-    await handle.execute_update(IncidentWorkflow.confirm_footage_hold,
-                                Step(actor=CUSTODIAN, payload=FootageHold(holds=[HOLD_1, HOLD_2])))
-    await handle.execute_update(IncidentWorkflow.identify_supervisor,
-                                Step(actor=OFFICER, payload=SupervisorIdentification.model_validate(IDENTIFIED)))
+    await handle.execute_update(
+        IncidentWorkflow.confirm_footage_hold, Step(actor=CUSTODIAN, payload=FootageHold(holds=[HOLD_1, HOLD_2]))
+    )
+    await handle.execute_update(
+        IncidentWorkflow.identify_supervisor,
+        Step(actor=OFFICER, payload=SupervisorIdentification.model_validate(IDENTIFIED)),
+    )
     await time_env.sleep(timedelta(days=20))  # durable: the case waits, whole, for three weeks
-    await handle.execute_update(IncidentWorkflow.report_violations,
-                                Step(actor=OFFICER, payload=ViolationReport.model_validate(VIOLATIONS)))
+    await handle.execute_update(
+        IncidentWorkflow.report_violations, Step(actor=OFFICER, payload=ViolationReport.model_validate(VIOLATIONS))
+    )
     state = await state_of(handle)
     first = state.tasks["supervisor_identification"]
     assert state.tasks["violation_report"].completed_at >= state.filed_at + timedelta(days=20)

@@ -5,7 +5,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio import activity
 
-from referrals.domain.events import PersistEvents, Persisted
+from referrals.domain.events import Persisted, PersistEvents
 from referrals.store import cases
 
 log = structlog.get_logger()
@@ -26,11 +26,15 @@ class CaseStore:
             result = await cases.persist_events(session, change.workflow_id, state, change.events)
         first, last = change.events[0].seq, change.events[-1].seq
         if result.written:
-            log.info("case_events_stored", case_id=state.case_id, first_seq=first, last_seq=last,
-                     kinds=[e.kind.value for e in change.events])
+            log.info(
+                "case_events_stored",
+                case_id=state.case_id,
+                first_seq=first,
+                last_seq=last,
+                kinds=[e.kind.value for e in change.events],
+            )
         elif result.stored_seq < first - 1:
-            log.warning("case_read_model_behind", case_id=state.case_id, stored_seq=result.stored_seq,
-                        first_seq=first)
+            log.warning("case_read_model_behind", case_id=state.case_id, stored_seq=result.stored_seq, first_seq=first)
         else:
             log.info("case_events_already_stored", case_id=state.case_id, first_seq=first, last_seq=last)
         return result

@@ -26,8 +26,13 @@ PART_ORDER = [PersonPart.VICTIM, PersonPart.COMPLAINANT, PersonPart.WITNESS, Per
 
 
 # A decision as a sentence reads it.
-DECISION = {"refer": "Refer to the prosecutor", "decline": "Decline", "return": "Return for further investigation",
-            "approve": "Approve the referral", "reject": "Reject the referral"}
+DECISION = {
+    "refer": "Refer to the prosecutor",
+    "decline": "Decline",
+    "return": "Return for further investigation",
+    "approve": "Approve the referral",
+    "reject": "Reject the referral",
+}
 
 
 def decision(value) -> str:
@@ -63,13 +68,23 @@ def _common(state: CaseState, letterhead: Letterhead, generated_at: datetime, wh
     d, words = state.details, _words(letterhead)
     district_name = letterhead.districts.get(state.district)
     return dict(
-        badge=clean(words.badge), Badge=clean(sentence(words.badge)), district_word=clean(words.district),
-        District_word=clean(sentence(words.district)), event_word=clean(words.event_number),
-        district_name=f" ({clean(district_name)})" if district_name else "", retention_law=clean(letterhead.retention_law),
-        case_number=state.case_number, case_id=state.case_id, district=state.district,
-        department=clean(letterhead.department), department_address=clean(letterhead.department_address),
-        generated_at=when(generated_at), event_number=clean(d.event_number), occurred_at=when(d.occurred_at),
-        location=clean(d.location), retention_days=letterhead.retention_days,
+        badge=clean(words.badge),
+        Badge=clean(sentence(words.badge)),
+        district_word=clean(words.district),
+        District_word=clean(sentence(words.district)),
+        event_word=clean(words.event_number),
+        district_name=f" ({clean(district_name)})" if district_name else "",
+        retention_law=clean(letterhead.retention_law),
+        case_number=state.case_number,
+        case_id=state.case_id,
+        district=state.district,
+        department=clean(letterhead.department),
+        department_address=clean(letterhead.department_address),
+        generated_at=when(generated_at),
+        event_number=clean(d.event_number),
+        occurred_at=when(d.occurred_at),
+        location=clean(d.location),
+        retention_days=letterhead.retention_days,
     )
 
 
@@ -80,11 +95,16 @@ def flag_labels(codes: list[str], letterhead: Letterhead) -> str:
 
 def _recordings(state: CaseState, letterhead: Letterhead, when: Clock) -> list[dict]:
     return [
-        dict(camera_id=clean(r.camera_id), officer_star=clean(r.officer_star), started_at=when(r.started_at),
-             ended_at=when(r.ended_at, "%H:%M %Z"), purge_at=when(r.purge_at, "%a %d %b %Y"),
-             flag_reasons=flag_labels(r.flag_reasons, letterhead),
-             hold=clean(r.hold_reference) if r.hold_reference else "NOT YET HELD",
-             retained_until=when.day(r.retained_until))
+        dict(
+            camera_id=clean(r.camera_id),
+            officer_star=clean(r.officer_star),
+            started_at=when(r.started_at),
+            ended_at=when(r.ended_at, "%H:%M %Z"),
+            purge_at=when(r.purge_at, "%a %d %b %Y"),
+            flag_reasons=flag_labels(r.flag_reasons, letterhead),
+            hold=clean(r.hold_reference) if r.hold_reference else "NOT YET HELD",
+            retained_until=when.day(r.retained_until),
+        )
         for r in state.recordings
     ]
 
@@ -93,8 +113,12 @@ def _allegations(state: CaseState, letterhead: Letterhead) -> list[dict]:
     if state.violation_report is None:
         return []
     return [
-        dict(statute=clean(a.statute), title=clean(letterhead.statutes.get(a.statute, "")), person=clean(a.person),
-             facts=clean(a.facts))
+        dict(
+            statute=clean(a.statute),
+            title=clean(letterhead.statutes.get(a.statute, "")),
+            person=clean(a.person),
+            facts=clean(a.facts),
+        )
         for a in state.violation_report.payload.allegations
     ]
 
@@ -106,8 +130,10 @@ def preservation_request(state: CaseState, letterhead: Letterhead, generated_at:
         for w in state.purge_warnings
     )
     return dict(
-        _common(state, letterhead, generated_at, when), recordings=_recordings(state, letterhead, when),
-        purge_warnings=clean(warnings), hold_deadline=when(state.tasks["footage_hold"].due_at),
+        _common(state, letterhead, generated_at, when),
+        recordings=_recordings(state, letterhead, when),
+        purge_warnings=clean(warnings),
+        hold_deadline=when(state.tasks["footage_hold"].due_at),
     )
 
 
@@ -116,17 +142,27 @@ def legal_review_memo(state: CaseState, letterhead: Letterhead, generated_at: da
     review = state.legal_reviews[-1]
     p = review.payload
     return dict(
-        _common(state, letterhead, generated_at, when), allegations=_allegations(state, letterhead),
+        _common(state, letterhead, generated_at, when),
+        allegations=_allegations(state, letterhead),
         review=dict(
-            by=clean(review.by.name), at=when(review.at), decision=decision(p.decision),
+            by=clean(review.by.name),
+            at=when(review.at),
+            decision=decision(p.decision),
             charges=", ".join(clean(c) for c in p.all_charges()) or "none",
-            return_tasks=", ".join(label(t).lower() for t in p.return_tasks), rationale=paragraphs(p.rationale),
+            return_tasks=", ".join(label(t).lower() for t in p.return_tasks),
+            rationale=paragraphs(p.rationale),
         ),
         subjects=_subjects(state, p, letterhead),
-        touhy=[dict(id=r.id, agency=clean(letterhead.touhy.get(r.agency, {}).get("agency", r.agency)),
-                    records="; ".join(f"{label(x.kind)}: {clean(x.description)}" for x in r.records),
-                    due=when(r.due_at, "%a %d %b %Y"))
-               for r in state.touhy_requests if r.review == len(state.legal_reviews)],
+        touhy=[
+            dict(
+                id=r.id,
+                agency=clean(letterhead.touhy.get(r.agency, {}).get("agency", r.agency)),
+                records="; ".join(f"{label(x.kind)}: {clean(x.description)}" for x in r.records),
+                due=when(r.due_at, "%a %d %b %Y"),
+            )
+            for r in state.touhy_requests
+            if r.review == len(state.legal_reviews)
+        ],
     )
 
 
@@ -143,31 +179,70 @@ def _prosecution(state: CaseState, letterhead: Letterhead, when: Clock) -> list[
     rows = []
     for record in prosecution.decisions:
         d = record.payload
-        detail = {"charged": lambda: f"Charged, {clean(d.court_case_number)}: " + "; ".join(
-                      f"{clean(c.subject)} ({', '.join(clean(x) for x in c.statutes)})" for c in d.charges),
-                  "declined": lambda: f"Declined: {clean(d.reason)}",
-                  "grand_jury": lambda: f"To a grand jury, {when.day(d.grand_jury_date)}",
-                  "further_investigation": lambda: f"Further investigation: {clean(d.requested)}"}[d.decision.value]()
-        rows.append(dict(step="Charging decision", name=clean(record.by.name), role="Prosecutor liaison",
-                         decision=detail, at=when(record.at)))
+        match d.decision.value:
+            case "charged":
+                charges = "; ".join(
+                    f"{clean(c.subject)} ({', '.join(clean(x) for x in c.statutes)})" for c in d.charges
+                )
+                detail = f"Charged, {clean(d.court_case_number)}: {charges}"
+            case "declined":
+                detail = f"Declined: {clean(d.reason)}"
+            case "grand_jury":
+                detail = f"To a grand jury, {when.day(d.grand_jury_date)}"
+            case _:
+                detail = f"Further investigation: {clean(d.requested)}"
+        rows.append(
+            dict(
+                step="Charging decision",
+                name=clean(record.by.name),
+                role="Prosecutor liaison",
+                decision=detail,
+                at=when(record.at),
+            )
+        )
     if prosecution.arraignment_date is not None:
-        rows.append(dict(step="Arraignment", name="", role="State court",
-                         decision=f"Arraigned {when.day(prosecution.arraignment_date)}; notice of removal due by "
-                                  f"{when.day(prosecution.removal_deadline)}", at=""))
+        rows.append(
+            dict(
+                step="Arraignment",
+                name="",
+                role="State court",
+                decision=f"Arraigned {when.day(prosecution.arraignment_date)}; notice of removal due by "
+                f"{when.day(prosecution.removal_deadline)}",
+                at="",
+            )
+        )
     if (notice := prosecution.removal_notice) is not None:
-        rows.append(dict(step="Notice of removal", name=clean(notice.by.name), role="Prosecutor liaison",
-                         decision=f"Filed {when.day(notice.payload.filed_on)} in the "
-                                  f"{clean(notice.payload.district_court)}, "
-                                  f"{clean(notice.payload.federal_case_number)}",
-                         at=when(notice.at)))
+        rows.append(
+            dict(
+                step="Notice of removal",
+                name=clean(notice.by.name),
+                role="Prosecutor liaison",
+                decision=f"Filed {when.day(notice.payload.filed_on)} in the "
+                f"{clean(notice.payload.district_court)}, "
+                f"{clean(notice.payload.federal_case_number)}",
+                at=when(notice.at),
+            )
+        )
     if (removal := prosecution.removal_outcome) is not None:
-        rows.append(dict(step="Removal", name=clean(removal.by.name), role="Federal court",
-                         decision=f"{label(removal.payload.result)} {when.day(removal.payload.decided_on)}",
-                         at=when(removal.at)))
+        rows.append(
+            dict(
+                step="Removal",
+                name=clean(removal.by.name),
+                role="Federal court",
+                decision=f"{label(removal.payload.result)} {when.day(removal.payload.decided_on)}",
+                at=when(removal.at),
+            )
+        )
     if (outcome := prosecution.outcome) is not None:
-        rows.append(dict(step="Outcome", name=clean(outcome.by.name), role="Prosecutor liaison",
-                         decision=f"{label(outcome.payload.outcome)} {when.day(outcome.payload.decided_on)}",
-                         at=when(outcome.at)))
+        rows.append(
+            dict(
+                step="Outcome",
+                name=clean(outcome.by.name),
+                role="Prosecutor liaison",
+                decision=f"{label(outcome.payload.outcome)} {when.day(outcome.payload.decided_on)}",
+                at=when(outcome.at),
+            )
+        )
     return rows
 
 
@@ -180,8 +255,10 @@ def _supervisor(state: CaseState) -> str:
     notes = f" Notes: {clean(s.notes)}" if s.notes else ""
     if s.outcome == SupervisorOutcome.IDENTIFIED:
         verified = f", verified by {label(s.verification).lower()}" if s.verification else ""
-        return (f"Identified: {clean(s.name)}, {clean(s.title or 'title not given')}, {clean(s.agency)}, badge "
-                f"{clean(s.badge)}{verified}.{camera}{notes}")
+        return (
+            f"Identified: {clean(s.name)}, {clean(s.title or 'title not given')}, {clean(s.agency)}, badge "
+            f"{clean(s.badge)}{verified}.{camera}{notes}"
+        )
     if s.outcome == SupervisorOutcome.REFUSED:
         return f"The federal supervisor refused to identify themselves.{camera}{notes}"
     if s.outcome == SupervisorOutcome.NOT_PRESENT:
@@ -225,8 +302,7 @@ def _event_text(event: CaseEventRow) -> str:
         if key in data:
             detail = label(data[key])
     if event.kind == "footage_hold_confirmed":
-        detail = ", ".join(f"{clean(h['camera_id'])} ({clean(h['hold_reference'])})"
-                           for h in data.get("holds", []))
+        detail = ", ".join(f"{clean(h['camera_id'])} ({clean(h['hold_reference'])})" for h in data.get("holds", []))
     if event.kind == "document_generated":
         detail = f"{label(data.get('kind', '')).lower()} version {data.get('version')}"
     if event.kind == "supplement_filed":
@@ -260,21 +336,39 @@ def _evidence(state: CaseState, when: Clock) -> list[dict]:
         item = entry.item
         held = item.held_elsewhere
         kind = LABELS.get(item.content_type, clean(item.content_type))
-        stored = (f"{size_words(item.size)}, {kind}" if item.sha256 else
-                  f"Held in {clean(held.system)}, reference {clean(held.reference)}")
+        stored = (
+            f"{size_words(item.size)}, {kind}"
+            if item.sha256
+            else f"Held in {clean(held.system)}, reference {clean(held.reference)}"
+        )
         removed = entry.removed
-        rows.append(dict(
-            number=f"C{entry.number}", item=_evidence_item(entry), source=label(item.source),
-            collected=f"{clean(item.collected_by)}, {when(item.collected_at)}", stored=stored,
-            sha256=item.sha256 or "", removed=(f"Removed {when(removed.at)} by {clean(removed.by.name)}: "
-                                               f"{clean(removed.payload.reason)}") if removed else ""))
+        rows.append(
+            dict(
+                number=f"C{entry.number}",
+                item=_evidence_item(entry),
+                source=label(item.source),
+                collected=f"{clean(item.collected_by)}, {when(item.collected_at)}",
+                stored=stored,
+                sha256=item.sha256 or "",
+                removed=(f"Removed {when(removed.at)} by {clean(removed.by.name)}: {clean(removed.payload.reason)}")
+                if removed
+                else "",
+            )
+        )
     return rows
 
 
-CUSTODY_WORDS = {"added": "Added", "viewed": "Viewed", "downloaded": "Downloaded",
-                 "integrity_checked": "Integrity checked", "included_in_packet": "Included in the referral packet",
-                 "delivered": "Listed in the packet delivered to", "removed": "Removed", "held": "Held",
-                 "released": "Hold released"}
+CUSTODY_WORDS = {
+    "added": "Added",
+    "viewed": "Viewed",
+    "downloaded": "Downloaded",
+    "integrity_checked": "Integrity checked",
+    "included_in_packet": "Included in the referral packet",
+    "delivered": "Listed in the packet delivered to",
+    "removed": "Removed",
+    "held": "Held",
+    "released": "Hold released",
+}
 
 
 def _custody_text(row) -> str:
@@ -291,36 +385,55 @@ def _custody_text(row) -> str:
         "held": lambda: f"{clean(data.get('reference', ''))}, {clean(data.get('reason', ''))}",
         "released": lambda: f"{clean(data.get('reference', ''))}, {clean(data.get('reason', ''))}",
     }.get(row.kind, lambda: "")()
-    return f"{CUSTODY_WORDS.get(row.kind, label(row.kind))}" + (f" {detail}" if row.kind == "delivered" else
-                                                                (f": {detail}" if detail else ""))
+    return f"{CUSTODY_WORDS.get(row.kind, label(row.kind))}" + (
+        f" {detail}" if row.kind == "delivered" else (f": {detail}" if detail else "")
+    )
 
 
 def _custody(state: CaseState, custody: dict[str, list], when: Clock) -> list[dict]:
     """Each item's chain of custody up to this packet: who had it, when, and what they did."""
-    return [dict(title=f"C{entry.number} {_evidence_item(entry)}",
-                 events=[dict(at=when(row.at), what=_custody_text(row), by=clean(row.actor_name or "System"))
-                         for row in custody.get(entry.item.id, [])])
-            for entry in state.evidence]
+    return [
+        dict(
+            title=f"C{entry.number} {_evidence_item(entry)}",
+            events=[
+                dict(at=when(row.at), what=_custody_text(row), by=clean(row.actor_name or "System"))
+                for row in custody.get(entry.item.id, [])
+            ],
+        )
+        for entry in state.evidence
+    ]
 
 
 def _exhibits(state: CaseState, when: Clock, badge: str) -> list[dict]:
     exhibits = [
-        dict(label=f"A{n}", description=clean(
-            f"Body-worn camera recording, camera {clean(r.camera_id)} ({badge} {clean(r.officer_star)}), "
-            f"{when(r.started_at)} to {when(r.ended_at, '%H:%M %Z')}; hold "
-            f"{clean(r.hold_reference) if r.hold_reference else 'NOT YET HELD'}"), sha256="")
+        dict(
+            label=f"A{n}",
+            description=clean(
+                f"Body-worn camera recording, camera {clean(r.camera_id)} ({badge} {clean(r.officer_star)}), "
+                f"{when(r.started_at)} to {when(r.ended_at, '%H:%M %Z')}; hold "
+                f"{clean(r.hold_reference) if r.hold_reference else 'NOT YET HELD'}"
+            ),
+            sha256="",
+        )
         for n, r in enumerate(state.recordings, 1)
     ]
     earlier: list[DocumentRef] = [d for d in state.documents if d.kind != DocumentKind.REFERRAL_PACKET]
     exhibits += [
-        dict(label=f"B{n}", description=f"{label(d.kind)} version {d.version} ({d.filename}), {when(d.created_at)}",
-             sha256=f"SHA-256 {d.sha256}")
+        dict(
+            label=f"B{n}",
+            description=f"{label(d.kind)} version {d.version} ({d.filename}), {when(d.created_at)}",
+            sha256=f"SHA-256 {d.sha256}",
+        )
         for n, d in enumerate(earlier, 1)
     ]
     exhibits += [
-        dict(label=f"C{e.number}", description=_evidence_item(e) + (" (removed from the case)" if e.removed else ""),
-             sha256=f"SHA-256 {e.item.sha256}" if e.item.sha256 else
-             f"Held in {clean(e.item.held_elsewhere.system)}, reference {clean(e.item.held_elsewhere.reference)}")
+        dict(
+            label=f"C{e.number}",
+            description=_evidence_item(e) + (" (removed from the case)" if e.removed else ""),
+            sha256=f"SHA-256 {e.item.sha256}"
+            if e.item.sha256
+            else f"Held in {clean(e.item.held_elsewhere.system)}, reference {clean(e.item.held_elsewhere.reference)}",
+        )
         for e in state.evidence
     ]
     return exhibits
@@ -352,9 +465,17 @@ def _language(person: InvolvedPerson) -> str:
 
 
 def _people(state: CaseState) -> list[dict]:
-    return [dict(id=p.id, part=label(p.part), name=_name(p), language=_language(p), injuries=_injuries(p),
-                 contact="On the confidential contact sheet" if p.contact else "None given")
-            for p in ordered_people(state)]
+    return [
+        dict(
+            id=p.id,
+            part=label(p.part),
+            name=_name(p),
+            language=_language(p),
+            injuries=_injuries(p),
+            contact="On the confidential contact sheet" if p.contact else "None given",
+        )
+        for p in ordered_people(state)
+    ]
 
 
 def _statements(state: CaseState, when: Clock) -> list[dict]:
@@ -364,8 +485,13 @@ def _statements(state: CaseState, when: Clock) -> list[dict]:
             taken = f"Taken by {clean(s.taken_by)}, {when(s.taken_at)}, {clean(s.place)}"
             taken += f"; recorded on body-worn camera {clean(s.camera_id)}" if s.camera_id else ""
             taken += f"; interpreter {clean(s.interpreter)}" if s.interpreter else ""
-            statements.append(dict(title=f"{person.id} {_name(person)} ({label(person.part).lower()}), statement {n}",
-                                   taken=taken + ".", text=paragraphs(s.text)))
+            statements.append(
+                dict(
+                    title=f"{person.id} {_name(person)} ({label(person.part).lower()}), statement {n}",
+                    taken=taken + ".",
+                    text=paragraphs(s.text),
+                )
+            )
     return statements
 
 
@@ -376,55 +502,112 @@ def _supplements(state: CaseState, when: Clock, badge: str) -> list[dict]:
         added = [f"recording {clean(r.camera_id)} ({badge} {clean(r.officer_star)})" for r in s.recordings]
         added += [f"{len(s.people)} person(s) involved"] if s.people else []
         added += [f"a statement of {st.person_id}" for st in s.statements]
-        added += [f"federal personnel: {clean(f.agency)}" + (f", {clean(f.description)}" if f.description else "")
-                  for f in s.federal_personnel]
+        added += [
+            f"federal personnel: {clean(f.agency)}" + (f", {clean(f.description)}" if f.description else "")
+            for f in s.federal_personnel
+        ]
         added += [f"{len(s.corrections)} correction(s), listed under Corrections"] if s.corrections else []
-        out.append(dict(title=f"Supplement {number}, filed by {clean(record.by.name)}, {when(record.at)}",
-                        narrative=paragraphs(s.narrative) if s.narrative else [],
-                        added="Added: " + "; ".join(added) + "." if added else ""))
+        out.append(
+            dict(
+                title=f"Supplement {number}, filed by {clean(record.by.name)}, {when(record.at)}",
+                narrative=paragraphs(s.narrative) if s.narrative else [],
+                added="Added: " + "; ".join(added) + "." if added else "",
+            )
+        )
     return out
 
 
 def _corrections(state: CaseState, when: Clock, terms: dict[str, str]) -> list[dict]:
-    return [dict(field=corrections.words(c.field, terms), old=clean(c.old), new=clean(c.new), reason=clean(c.reason),
-                 by=f"{clean(c.by.name)}, {when(c.at)}") for c in state.corrections]
+    return [
+        dict(
+            field=corrections.words(c.field, terms),
+            old=clean(c.old),
+            new=clean(c.new),
+            reason=clean(c.reason),
+            by=f"{clean(c.by.name)}, {when(c.at)}",
+        )
+        for c in state.corrections
+    ]
 
 
-def referral_packet(state: CaseState, letterhead: Letterhead, generated_at: datetime, events: list[CaseEventRow],
-                    version: int, custody: dict[str, list] | None = None) -> dict:
+def referral_packet(
+    state: CaseState,
+    letterhead: Letterhead,
+    generated_at: datetime,
+    events: list[CaseEventRow],
+    version: int,
+    custody: dict[str, list] | None = None,
+) -> dict:
     when, words = Clock(letterhead), _words(letterhead)
     d, badge = state.details, clean(words.badge)
     refer = next(r for r in reversed(state.legal_reviews) if r.payload.decision == ReviewDecision.REFER)
     approval = state.command_decisions[-1]
-    decisions = [dict(step="Filed", name=clean(state.filed_by.name), role="Officer", decision="Filed",
-                      at=when(state.filed_at))]
-    decisions += [dict(step="Legal review", name=clean(r.by.name), role="Legal reviewer",
-                       decision=decision(r.payload.decision), at=when(r.at)) for r in state.legal_reviews]
-    decisions += [dict(step="Command approval", name=clean(c.by.name), role="Command",
-                       decision=decision(c.payload.decision), at=when(c.at)) for c in state.command_decisions]
+    decisions = [
+        dict(step="Filed", name=clean(state.filed_by.name), role="Officer", decision="Filed", at=when(state.filed_at))
+    ]
+    decisions += [
+        dict(
+            step="Legal review",
+            name=clean(r.by.name),
+            role="Legal reviewer",
+            decision=decision(r.payload.decision),
+            at=when(r.at),
+        )
+        for r in state.legal_reviews
+    ]
+    decisions += [
+        dict(
+            step="Command approval",
+            name=clean(c.by.name),
+            role="Command",
+            decision=decision(c.payload.decision),
+            at=when(c.at),
+        )
+        for c in state.command_decisions
+    ]
     decisions += _prosecution(state, letterhead, when)
     earlier = [doc for doc in state.documents if doc.kind == DocumentKind.REFERRAL_PACKET and doc.version < version]
     supersedes = f"version {earlier[-1].version} of {when(earlier[-1].created_at)}" if earlier else ""
     return dict(
-        _common(state, letterhead, generated_at, when), version=version, supersedes=supersedes,
-        prosecutor=dict(name=clean(letterhead.prosecutor.name), unit=clean(letterhead.prosecutor.unit),
-                        address=clean(letterhead.prosecutor.address)),
-        reviewer=clean(refer.by.name), approver=clean(approval.by.name), summary=clean(d.summary),
-        injuries="yes" if d.injuries else "no", ems_called="yes" if d.ems_called else "no",
+        _common(state, letterhead, generated_at, when),
+        version=version,
+        supersedes=supersedes,
+        prosecutor=dict(
+            name=clean(letterhead.prosecutor.name),
+            unit=clean(letterhead.prosecutor.unit),
+            address=clean(letterhead.prosecutor.address),
+        ),
+        reviewer=clean(refer.by.name),
+        approver=clean(approval.by.name),
+        summary=clean(d.summary),
+        injuries="yes" if d.injuries else "no",
+        ems_called="yes" if d.ems_called else "no",
         narrative=paragraphs(d.narrative),
         officers=[dict(name=clean(o.name), star=clean(o.star)) for o in d.officers],
-        federal_personnel=[dict(agency=clean(f.agency), name=clean(f.name or "unknown"),
-                                badge=clean(f.badge) if f.badge else "unknown", description=clean(f.description))
-                           for f in d.federal_personnel],
-        people=_people(state), statements=_statements(state, when), has_contacts=any(p.contact for p in state.people),
-        supplements=_supplements(state, when, badge), corrections=_corrections(state, when, words.terms()),
-        supervisor=_supervisor(state), recordings=_recordings(state, letterhead, when), allegations=_allegations(state, letterhead),
-        charges="; ".join(f"{clean(c)} ({clean(letterhead.statutes.get(c, ''))})"
-                          for c in refer.payload.all_charges()),
-        subjects=_subjects(state, refer.payload, letterhead), rationale=paragraphs(refer.payload.rationale),
+        federal_personnel=[
+            dict(
+                agency=clean(f.agency),
+                name=clean(f.name or "unknown"),
+                badge=clean(f.badge) if f.badge else "unknown",
+                description=clean(f.description),
+            )
+            for f in d.federal_personnel
+        ],
+        people=_people(state),
+        statements=_statements(state, when),
+        has_contacts=any(p.contact for p in state.people),
+        supplements=_supplements(state, when, badge),
+        corrections=_corrections(state, when, words.terms()),
+        supervisor=_supervisor(state),
+        recordings=_recordings(state, letterhead, when),
+        allegations=_allegations(state, letterhead),
+        charges="; ".join(f"{clean(c)} ({clean(letterhead.statutes.get(c, ''))})" for c in refer.payload.all_charges()),
+        subjects=_subjects(state, refer.payload, letterhead),
+        rationale=paragraphs(refer.payload.rationale),
         decisions=decisions,
         chronology=[dict(at=when(e.at), what=_event_text(e), by=clean(e.actor_name or "System")) for e in events],
-        exhibits=_exhibits(state, when, badge), evidence=_evidence(state, when),
+        exhibits=_exhibits(state, when, badge),
+        evidence=_evidence(state, when),
         custody=_custody(state, custody or {}, when),
     )
 
@@ -435,10 +618,16 @@ def contact_sheet(state: CaseState, letterhead: Letterhead, generated_at: dateti
     rows = []
     for p in ordered_people(state):
         contact = contacts.get(p.id)
-        lines = [f"Phone: {clean(contact.phone)}" if contact and contact.phone else "",
-                 f"E-mail: {clean(contact.email)}" if contact and contact.email else "",
-                 f"Address: {clean(contact.address)}" if contact and contact.address else ""]
-        rows.append(dict(person=f"{p.id} {_name(p)} ({label(p.part).lower()})",
-                         language=_language(p),
-                         contact=[line for line in lines if line] or ["None given"]))
+        lines = [
+            f"Phone: {clean(contact.phone)}" if contact and contact.phone else "",
+            f"E-mail: {clean(contact.email)}" if contact and contact.email else "",
+            f"Address: {clean(contact.address)}" if contact and contact.address else "",
+        ]
+        rows.append(
+            dict(
+                person=f"{p.id} {_name(p)} ({label(p.part).lower()})",
+                language=_language(p),
+                contact=[line for line in lines if line] or ["None given"],
+            )
+        )
     return dict(_common(state, letterhead, generated_at, when), people=rows)

@@ -93,8 +93,8 @@ def _fixed_times(package: bytes) -> bytes:
     with zipfile.ZipFile(io.BytesIO(package)) as archive:
         central = archive.start_dir
         for info in archive.infolist():
-            out[info.header_offset + 10:info.header_offset + 14] = _EPOCH  # local header: time, date
-            out[central + 12:central + 16] = _EPOCH  # central directory entry: time, date
+            out[info.header_offset + 10 : info.header_offset + 14] = _EPOCH  # local header: time, date
+            out[central + 12 : central + 16] = _EPOCH  # central directory entry: time, date
             names, extra, comment = struct.unpack_from("<HHH", out, central + 28)
             central += 46 + names + extra + comment
     return bytes(out)
@@ -140,22 +140,32 @@ class DocumentWriter:
             with rendering(request.kind.value):
                 content = await asyncio.to_thread(render, self._folder / f"{request.kind.value}.docx", context)
             row = DocumentRow(
-                id=document_id, case_id=request.case_id, kind=request.kind.value, version=version,
+                id=document_id,
+                case_id=request.case_id,
+                kind=request.kind.value,
+                version=version,
                 filename=f"{state.case_number}-{request.kind.value.replace('_', '-')}-v{version}.docx",
-                size=len(content), sha256=hashlib.sha256(content).hexdigest(), content=content,
-                idempotency_key=key, created_at=now,
+                size=len(content),
+                sha256=hashlib.sha256(content).hexdigest(),
+                content=content,
+                idempotency_key=key,
+                created_at=now,
             )
             session.add(row)
             if request.kind == DocumentKind.REFERRAL_PACKET:
                 await session.flush()
                 for entry in state.evidence:  # in the same transaction as the packet: one is never without the other
                     if entry.removed is None:
-                        await evidence.append_custody(session, entry.item.id, request.case_id,
-                                                      Custody.INCLUDED_IN_PACKET, now, {
-                                                          "document_id": document_id, "version": version},
-                                                      once="document_id")
-        log.info("document_generated", case_id=request.case_id, kind=request.kind.value, version=version,
-                 size=row.size)
+                        await evidence.append_custody(
+                            session,
+                            entry.item.id,
+                            request.case_id,
+                            Custody.INCLUDED_IN_PACKET,
+                            now,
+                            {"document_id": document_id, "version": version},
+                            once="document_id",
+                        )
+        log.info("document_generated", case_id=request.case_id, kind=request.kind.value, version=version, size=row.size)
         return row
 
     async def _context(self, session, request: DocumentRequest, state: CaseState, now: datetime, version: int):
@@ -170,11 +180,20 @@ class DocumentWriter:
             events = [e for e in events if e.seq <= request.event_seq]
         # Each item's custody up to the packet (what came after is not this version's to tell).
         # (Strictly before it, and never this packet's own inclusion: made again from its request, it is the same.)
-        custody = {item: [row for row in rows if row.at < now and row.data.get("document_id") != request.document_id]
-                   for item, rows in (await evidence.custody_of_case(session, request.case_id)).items()}
+        custody = {
+            item: [row for row in rows if row.at < now and row.data.get("document_id") != request.document_id]
+            for item, rows in (await evidence.custody_of_case(session, request.case_id)).items()
+        }
         return document_context.referral_packet(state, request.letterhead, now, events, version, custody)
 
 
 def _ref(row: DocumentRow) -> DocumentRef:
-    return DocumentRef(id=row.id, kind=DocumentKind(row.kind), version=row.version, filename=row.filename,
-                       size=row.size, sha256=row.sha256, created_at=row.created_at)
+    return DocumentRef(
+        id=row.id,
+        kind=DocumentKind(row.kind),
+        version=row.version,
+        filename=row.filename,
+        size=row.size,
+        sha256=row.sha256,
+        created_at=row.created_at,
+    )

@@ -11,15 +11,15 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio import activity
 
 from referrals.activities.channels import SmtpMailer, WebhookPoster
+from referrals.activities.document_context import size_words
 from referrals.activities.rendering import Templates, humanize, task_title
 from referrals.config import Settings
+from referrals.domain.case import CaseState
 from referrals.domain.digest import concerns
 from referrals.domain.enums import Role, Task
 from referrals.domain.events import DocumentDelivery, EscalationNotice
 from referrals.domain.policy import Policy
 from referrals.observability.worker_metrics import count_notifications, sending
-from referrals.activities.document_context import size_words
-from referrals.domain.case import CaseState
 from referrals.store import cases, documents, evidence, notifications
 from referrals.store.evidence import Custody
 from referrals.store.tables import DocumentDeliveryRow, Incident
@@ -29,8 +29,13 @@ log = structlog.get_logger()
 
 class Notifier:
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], settings: Settings, templates: Templates,
-        mailer: SmtpMailer | None, webhook: WebhookPoster | None, district_word: str = "district",
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        settings: Settings,
+        templates: Templates,
+        mailer: SmtpMailer | None,
+        webhook: WebhookPoster | None,
+        district_word: str = "district",
     ) -> None:
         self._district_word = district_word  # the policy's word: "district", "precinct"
         self._sessions = sessions
@@ -46,29 +51,51 @@ class Notifier:
         structlog.contextvars.bind_contextvars(case_number=notice.case_number)
         key = f"{notice.workflow_id}:{notice.event_seq}"
         context = dict(
-            case_number=notice.case_number, district=notice.district, district_word=self._district_word,
+            case_number=notice.case_number,
+            district=notice.district,
+            district_word=self._district_word,
             task_title=task_title(notice.task.value),
-            level=notice.level, roles=[r.value for r in notice.roles], due_at=f"{notice.due_at:%Y-%m-%d %H:%M %Z}",
-            overdue=humanize(notice.escalated_at - notice.due_at), case_url=self._settings.case_url(notice.case_id),
+            level=notice.level,
+            roles=[r.value for r in notice.roles],
+            due_at=f"{notice.due_at:%Y-%m-%d %H:%M %Z}",
+            overdue=humanize(notice.escalated_at - notice.due_at),
+            case_url=self._settings.case_url(notice.case_id),
             workflow_url=self._settings.workflow_url(notice.workflow_id),
         )
         subject = self._templates.render("notifications/escalation.subject.j2", **context)
         body = self._templates.render("notifications/escalation.txt.j2", **context)
         async with self._sessions() as session, session.begin():
             people = await notifications.recipients(session, notice.roles, notice.district, notice.filed_by_id)
-            added = await notifications.add(session, [
-                dict(recipient_id=user.id, case_id=notice.case_id, kind="escalation", task=notice.task.value,
-                     level=notice.level, subject=subject, body=body, link=context["case_url"],
-                     idempotency_key=f"{key}:{user.id}", created_at=notice.escalated_at)
-                for user in people
-            ])
+            added = await notifications.add(
+                session,
+                [
+                    dict(
+                        recipient_id=user.id,
+                        case_id=notice.case_id,
+                        kind="escalation",
+                        task=notice.task.value,
+                        level=notice.level,
+                        subject=subject,
+                        body=body,
+                        link=context["case_url"],
+                        idempotency_key=f"{key}:{user.id}",
+                        created_at=notice.escalated_at,
+                    )
+                    for user in people
+                ],
+            )
         count_notifications("inbox", "escalation", "sent", added)
         if self._mailer:
             await self._send_mail(key)
         if self._webhook:
             await self._post_webhook(key, context)
-        log.info("escalation_notified", case_id=notice.case_id, task=notice.task.value, level=notice.level,
-                 recipients=len(people))
+        log.info(
+            "escalation_notified",
+            case_id=notice.case_id,
+            task=notice.task.value,
+            level=notice.level,
+            recipients=len(people),
+        )
         return len(people)
 
     @activity.defn(name="send_daily_digest")
@@ -81,20 +108,37 @@ class Notifier:
             for user in await notifications.active_users(session):
                 roles = [Role(r) for r in user.roles]
                 items = [
-                    dict(case_number=i.case_number, district=i.district, task_title=task_title(t.task),
-                         level=t.escalation_level, overdue=humanize(now - t.due_at), case_url=self._settings.case_url(i.id))
+                    dict(
+                        case_number=i.case_number,
+                        district=i.district,
+                        task_title=task_title(t.task),
+                        level=t.escalation_level,
+                        overdue=humanize(now - t.due_at),
+                        case_url=self._settings.case_url(i.id),
+                    )
                     for i, t in escalated
-                    if concerns(roles=roles, district=user.district, user_id=user.id, task=Task(t.task),
-                                case_district=i.district, filed_by_id=i.filed_by_id)
+                    if concerns(
+                        roles=roles,
+                        district=user.district,
+                        user_id=user.id,
+                        task=Task(t.task),
+                        case_district=i.district,
+                        filed_by_id=i.filed_by_id,
+                    )
                 ]
                 if items:
-                    rows.append(dict(
-                        recipient_id=user.id, kind="digest",
-                        subject=self._templates.render("notifications/digest.subject.j2", day=day, items=items),
-                        body=self._templates.render("notifications/digest.txt.j2", day=day, items=items,
-                                                    district_word=self._district_word),
-                        idempotency_key=f"digest:{day}:{user.id}", created_at=now,
-                    ))
+                    rows.append(
+                        dict(
+                            recipient_id=user.id,
+                            kind="digest",
+                            subject=self._templates.render("notifications/digest.subject.j2", day=day, items=items),
+                            body=self._templates.render(
+                                "notifications/digest.txt.j2", day=day, items=items, district_word=self._district_word
+                            ),
+                            idempotency_key=f"digest:{day}:{user.id}",
+                            created_at=now,
+                        )
+                    )
             added = await notifications.add(session, rows)
         count_notifications("inbox", "digest", "sent", added)
         if self._mailer:
@@ -119,11 +163,23 @@ class Notifier:
             listed = await evidence.in_packet(session, delivery.case_id, delivery.document_id)
             state = CaseState.model_validate((await session.get(Incident, delivery.case_id)).state)
             items = [e for e in state.evidence if e.item.id in listed]
-            context = dict(case_number=delivery.case_number, filename=row.filename, sha256=row.sha256,
-                           version=row.version, case_url=self._settings.case_url(delivery.case_id),
-                           evidence=[dict(number=f"C{e.number}", description=e.item.description,
-                                          size=size_words(e.item.size) if e.item.size else None,
-                                          sha256=e.item.sha256, held=e.item.held_elsewhere) for e in items])
+            context = dict(
+                case_number=delivery.case_number,
+                filename=row.filename,
+                sha256=row.sha256,
+                version=row.version,
+                case_url=self._settings.case_url(delivery.case_id),
+                evidence=[
+                    dict(
+                        number=f"C{e.number}",
+                        description=e.item.description,
+                        size=size_words(e.item.size) if e.item.size else None,
+                        sha256=e.item.sha256,
+                        held=e.item.held_elsewhere,
+                    )
+                    for e in items
+                ],
+            )
             subject = self._templates.render("notifications/referral_packet.subject.j2", **context)
             body = self._templates.render("notifications/referral_packet.txt.j2", **context)
 
@@ -131,12 +187,21 @@ class Notifier:
                 with sending("email", row.kind):
                     await self._mailer.send(delivery.to, subject, body, key, attachment=(row.filename, row.content))
                 sent = datetime.now(UTC)
-                session.add(DocumentDeliveryRow(idempotency_key=key, document_id=row.id, recipient=delivery.to,
-                                                sent_at=sent))
+                session.add(
+                    DocumentDeliveryRow(idempotency_key=key, document_id=row.id, recipient=delivery.to, sent_at=sent)
+                )
                 for entry in items:
-                    await evidence.append_custody(session, entry.item.id, delivery.case_id, Custody.DELIVERED, sent,
-                                                  {"document_id": row.id, "to": delivery.to}, once="document_id")
+                    await evidence.append_custody(
+                        session,
+                        entry.item.id,
+                        delivery.case_id,
+                        Custody.DELIVERED,
+                        sent,
+                        {"document_id": row.id, "to": delivery.to},
+                        once="document_id",
+                    )
                 await session.commit()
+
             await sent_and_marked(send())
         log.info("document_mailed", case_id=delivery.case_id, document_id=delivery.document_id)
         return True
@@ -144,11 +209,13 @@ class Notifier:
     async def _send_mail(self, key: str) -> None:
         async with self._sessions() as session:
             for note, user in await notifications.unsent_email(session, f"{key}:"):
-                async def one() -> None:
+
+                async def one(note=note, user=user) -> None:
                     with sending("email", note.kind):
                         await self._mailer.send(user.email, note.subject, note.body, note.idempotency_key)
                     await notifications.mark_emailed(session, note.id)
                     await session.commit()
+
                 await sent_and_marked(one())
 
     async def _post_webhook(self, key: str, context: dict) -> None:
@@ -159,10 +226,18 @@ class Notifier:
 
             async def post() -> None:
                 with sending("webhook", "escalation"):
-                    await self._webhook.post({"text": text, "case_number": context["case_number"],
-                                              "level": context["level"], "link": context["case_url"]}, key)
+                    await self._webhook.post(
+                        {
+                            "text": text,
+                            "case_number": context["case_number"],
+                            "level": context["level"],
+                            "link": context["case_url"],
+                        },
+                        key,
+                    )
                 await notifications.mark_webhook_sent(session, key)
                 await session.commit()
+
             await sent_and_marked(post())
 
 
@@ -182,5 +257,4 @@ def build_notifier(sessions: async_sessionmaker[AsyncSession], settings: Setting
     """`policy`: whose word for a district the messages use."""
     mailer = SmtpMailer(settings.smtp_url, settings.mail_from) if settings.smtp_url else None
     webhook = WebhookPoster(settings.webhook_url) if settings.webhook_url else None
-    return Notifier(sessions, settings, Templates(), mailer, webhook,
-                    district_word=policy.words.district)
+    return Notifier(sessions, settings, Templates(), mailer, webhook, district_word=policy.words.district)

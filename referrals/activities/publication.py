@@ -20,13 +20,23 @@ class Publisher:
 
     def figures(self, tally, as_of) -> Figures:
         policy, zone = self._policy, self._policy.zone
-        raw = tables(tally, last_month=period_end(as_of, zone), zone=zone,
-                     districts=[(d.code, d.name) for d in policy.districts],
-                     statutes=[(s.citation, s.title) for s in policy.statutes],
-                     agencies=[(a.code, a.name) for a in policy.touhy.agencies], district_word=policy.words.district)
+        raw = tables(
+            tally,
+            last_month=period_end(as_of, zone),
+            zone=zone,
+            districts=[(d.code, d.name) for d in policy.districts],
+            statutes=[(s.citation, s.title) for s in policy.statutes],
+            agencies=[(a.code, a.name) for a in policy.touhy.agencies],
+            district_word=policy.words.district,
+        )
         threshold = policy.publication.small_cell_threshold
-        return Figures(period_end=period_end(as_of, zone), threshold=threshold, jurisdiction=policy.jurisdiction,
-                       department=policy.department, tables=suppress(raw, threshold))
+        return Figures(
+            period_end=period_end(as_of, zone),
+            threshold=threshold,
+            jurisdiction=policy.jurisdiction,
+            department=policy.department,
+            tables=suppress(raw, threshold),
+        )
 
     @activity.defn(name="publish_public_snapshot")
     async def publish(self, request: PublishRequest) -> SnapshotEntry:
@@ -37,9 +47,14 @@ class Publisher:
             tally = await public_snapshots.tally(session, cutoff(request.as_of, zone), zone)
             figures = self.figures(tally, request.as_of)
             row = await public_snapshots.keep(
-                session, key=request.key, published_at=request.as_of,
-                published_on=request.as_of.astimezone(zone).date(), period_end=figures.period_end,
-                figures=figures.as_json())
-        log.info("public_snapshot_kept", snapshot_id=row.id, period_end=row.period_end, sha256=row.sha256,
-                 key=request.key)
+                session,
+                key=request.key,
+                published_at=request.as_of,
+                published_on=request.as_of.astimezone(zone).date(),
+                period_end=figures.period_end,
+                figures=figures.as_json(),
+            )
+        log.info(
+            "public_snapshot_kept", snapshot_id=row.id, period_end=row.period_end, sha256=row.sha256, key=request.key
+        )
         return public_snapshots.entry(row)

@@ -10,8 +10,10 @@ from referrals.domain.enums import ChargingKind
 from referrals.domain.events import Letterhead
 from referrals.domain.words import label
 
-UNVERIFIED = ("The department has not yet verified this address against the agency's current Touhy instructions: "
-              "confirm it before the letter is sent.")
+UNVERIFIED = (
+    "The department has not yet verified this address against the agency's current Touhy instructions: "
+    "confirm it before the letter is sent."
+)
 
 
 def touhy_request(state: CaseState, letterhead: Letterhead, generated_at: datetime, version: int) -> dict:
@@ -19,28 +21,40 @@ def touhy_request(state: CaseState, letterhead: Letterhead, generated_at: dateti
     request = state.touhy_requests[version - 1]  # the Nth letter is request T N's
     to = letterhead.touhy.get(request.agency, {})
     review = state.legal_reviews[request.review - 1]
-    proceeding = [f"A criminal investigation by the {clean(letterhead.department)} of an incident on "
-                  f"{when(state.details.occurred_at)} at {clean(state.details.location)} involving federal "
-                  f"personnel (case {state.case_number}), for referral to the {clean(letterhead.prosecutor.name)} "
-                  "for a charging decision under state law."]
+    proceeding = [
+        f"A criminal investigation by the {clean(letterhead.department)} of an incident on "
+        f"{when(state.details.occurred_at)} at {clean(state.details.location)} involving federal "
+        f"personnel (case {state.case_number}), for referral to the {clean(letterhead.prosecutor.name)} "
+        "for a charging decision under state law."
+    ]
     if state.acknowledgement is not None:
         number = state.acknowledgement.payload.prosecutor_case_number
         proceeding.append(f"The prosecutor's case number is {clean(number)}.")
     prosecution = state.prosecution
-    if prosecution is not None and prosecution.decision is not None \
-            and prosecution.decision.decision == ChargingKind.CHARGED:
-        proceeding.append(f"Charges are filed in the state court under case number "
-                          f"{clean(prosecution.decision.court_case_number)}.")
+    if (
+        prosecution is not None
+        and prosecution.decision is not None
+        and prosecution.decision.decision == ChargingKind.CHARGED
+    ):
+        proceeding.append(
+            f"Charges are filed in the state court under case number {clean(prosecution.decision.court_case_number)}."
+        )
     return dict(
         _common(state, letterhead, generated_at, when),
-        request_id=request.id, agency=clean(to.get("agency", request.agency)), office=clean(to.get("office", "")),
-        address=paragraphs(to.get("address", "")), regulations=clean(to.get("regulations", "")),
+        request_id=request.id,
+        agency=clean(to.get("agency", request.agency)),
+        office=clean(to.get("office", "")),
+        address=paragraphs(to.get("address", "")),
+        regulations=clean(to.get("regulations", "")),
         unverified="" if to.get("verified") else UNVERIFIED,
         prosecutor=dict(name=clean(letterhead.prosecutor.name), unit=clean(letterhead.prosecutor.unit)),
         proceeding=proceeding,
-        records=[dict(number=str(n), kind=label(r.kind), description=clean(r.description),
-                      relevance=clean(r.relevance)) for n, r in enumerate(request.records, 1)],
+        records=[
+            dict(number=str(n), kind=label(r.kind), description=clean(r.description), relevance=clean(r.relevance))
+            for n, r in enumerate(request.records, 1)
+        ],
         testimony=any(r.kind == "testimony" for r in request.records),
-        requested_at=when(request.requested_at), due=when(request.due_at, "%a %d %b %Y"),
+        requested_at=when(request.requested_at),
+        due=when(request.due_at, "%a %d %b %Y"),
         reviewer=clean(review.by.name),
     )

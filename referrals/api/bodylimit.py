@@ -42,8 +42,9 @@ class BodyLimit:
 
     async def _refuse(self, scope, receive, send) -> None:
         # The rest of the body is never read: close the connection rather than drain it.
-        response = error_response(413, f"the request body is over the limit of {self.max_bytes} bytes",
-                                  headers={"Connection": "close"})
+        response = error_response(
+            413, f"the request body is over the limit of {self.max_bytes} bytes", headers={"Connection": "close"}
+        )
         await response(scope, receive, send)
 
 

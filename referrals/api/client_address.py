@@ -33,7 +33,7 @@ def _trusted(address: str, networks) -> bool:
 def _host(hop: str) -> str:
     """A forwarded hop without its port, as a server taking it for the peer would write it."""
     if hop.startswith("["):
-        return hop[1:hop.find("]")] if "]" in hop else hop
+        return hop[1 : hop.find("]")] if "]" in hop else hop
     return hop.rsplit(":", 1)[0] if hop.count(":") == 1 else hop
 
 
@@ -45,8 +45,10 @@ def _rewritten_by_server(peer: str, hops: list[str]) -> bool:
         return False
     if not _warned:
         _warned = True
-        log.warning("client_address_rewritten_by_server",
-                    advice="start uvicorn with --no-proxy-headers; list reverse proxies in REFERRALS_TRUSTED_PROXIES")
+        log.warning(
+            "client_address_rewritten_by_server",
+            advice="start uvicorn with --no-proxy-headers; list reverse proxies in REFERRALS_TRUSTED_PROXIES",
+        )
     return True
 
 

@@ -45,6 +45,8 @@ class RequestDeadline:
             if not deadline.expired() or responded:  # not ours, or too late to answer differently
                 raise
             log.warning("request_deadline_passed", path=scope["path"], seconds=self.seconds)
-            message = (f"the request did not finish within {self.seconds:g} s; a change it asked for may still be "
-                       "applied: send it again with the same Idempotency-Key, or read the case first")
+            message = (
+                f"the request did not finish within {self.seconds:g} s; a change it asked for may still be "
+                "applied: send it again with the same Idempotency-Key, or read the case first"
+            )
             await error_response(503, message, headers={"Retry-After": "5"})(scope, receive, send)

@@ -1,6 +1,7 @@
 """Typed dependencies: the session, the caller, permissions and case visibility."""
 
-from typing import Annotated, AsyncIterator
+from collections.abc import AsyncIterator
+from typing import Annotated
 
 import structlog
 from fastapi import Depends, Request
@@ -10,8 +11,7 @@ from sqlalchemy import or_
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client
 
-from referrals.api import authentication
-from referrals.api import trail
+from referrals.api import authentication, trail
 from referrals.api.errors import ApiError
 from referrals.config import Settings
 from referrals.domain.enums import Role
@@ -52,13 +52,15 @@ bearer = HTTPBearer(auto_error=False)
 
 
 async def current_user(
-    request: Request, session: SessionDep,
+    request: Request,
+    session: SessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> AppUser:
     # Never the token itself in a log or the trail: only that it was missing or not accepted, and from where.
     try:
-        return await authentication.token_user(request, session, credentials.credentials if credentials else None,
-                                               action="authenticate")
+        return await authentication.token_user(
+            request, session, credentials.credentials if credentials else None, action="authenticate"
+        )
     except authentication.Refusal as refusal:
         headers = refusal.headers | ({"WWW-Authenticate": "Bearer"} if refusal.status == 401 else {})
         raise ApiError(refusal.status, refusal.message, headers=headers) from None
@@ -68,8 +70,9 @@ CurrentUser = Annotated[AppUser, Depends(current_user)]
 
 
 def actor_of(user: AppUser) -> Actor:
-    return Actor(user_id=user.id, name=user.name, roles=[Role(r) for r in user.roles], district=user.district,
-                 star=user.star)
+    return Actor(
+        user_id=user.id, name=user.name, roles=[Role(r) for r in user.roles], district=user.district, star=user.star
+    )
 
 
 def permits(operation: Operation):
@@ -77,8 +80,14 @@ def permits(operation: Operation):
 
     async def check(request: Request, user: CurrentUser) -> None:
         if not allowed(operation, [Role(r) for r in user.roles]):
-            await trail.record(request, trail.action_of(request), trail.REFUSED, user=user,
-                               case_id=request.path_params.get("case_id"), details={"operation": operation.value})
+            await trail.record(
+                request,
+                trail.action_of(request),
+                trail.REFUSED,
+                user=user,
+                case_id=request.path_params.get("case_id"),
+                details={"operation": operation.value},
+            )
             raise ApiError(403, f"{operation.value} needs the role {describe(operation)}")
 
     return Depends(check)
@@ -137,8 +146,11 @@ async def known_query_parameters(request: Request) -> None:
         known = _KNOWN[id(route)] = frozenset(_query_names(route.dependant))
     unknown = [name for name in request.query_params if name not in known]
     if unknown:
-        raise ApiError(422, "; ".join(f"{name or '(no name)'}: unknown parameter" for name in unknown),
-                       [{"field": name, "message": "unknown parameter"} for name in unknown])
+        raise ApiError(
+            422,
+            "; ".join(f"{name or '(no name)'}: unknown parameter" for name in unknown),
+            [{"field": name, "message": "unknown parameter"} for name in unknown],
+        )
 
 
 def _query_names(dependant) -> set[str]:

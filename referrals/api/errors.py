@@ -23,9 +23,19 @@ from referrals.domain.messages import clock_problems
 log = structlog.get_logger()
 
 CODES = {
-    400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
-    409: "conflict", 413: "too_large", 415: "unsupported_media_type", 416: "range_not_satisfiable", 422: "invalid",
-    429: "too_many_requests", 500: "internal", 503: "unavailable",
+    400: "bad_request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    415: "unsupported_media_type",
+    416: "range_not_satisfiable",
+    422: "invalid",
+    429: "too_many_requests",
+    500: "internal",
+    503: "unavailable",
 }
 REJECTION_STATUS = {RejectionKind.FORBIDDEN: 403, RejectionKind.CONFLICT: 409, RejectionKind.INVALID: 422}
 WHEN = {
@@ -130,8 +140,10 @@ def _methods_of(request: Request) -> list[str]:
     table = getattr(request.app.state, "methods_by_path", None)
     if table is None:
         table = request.app.state.methods_by_path = [
-            (re.compile("^" + "[^/]+".join(map(re.escape, re.split(r"\{[^/}]+\}", path))) + "$"),
-             {method.upper() for method in operations})
+            (
+                re.compile("^" + "[^/]+".join(map(re.escape, re.split(r"\{[^/}]+\}", path))) + "$"),
+                {method.upper() for method in operations},
+            )
             for path, operations in request.app.openapi()["paths"].items()
         ]
     methods = set().union(*(found for pattern, found in table if pattern.match(request.url.path)))
@@ -191,6 +203,10 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RPCTimeoutOrCancelledError)
     async def _temporal_late(request: Request, exc: RPCTimeoutOrCancelledError):
         log.warning("temporal_late", error=type(exc).__name__)
-        return _answer(request, 503, "the workflow service did not answer in time; a change asked for may still be "
-                              "applied: send it again with the same Idempotency-Key, or read the case first",
-                              headers={"Retry-After": "5"})
+        return _answer(
+            request,
+            503,
+            "the workflow service did not answer in time; a change asked for may still be "
+            "applied: send it again with the same Idempotency-Key, or read the case first",
+            headers={"Retry-After": "5"},
+        )

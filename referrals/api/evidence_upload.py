@@ -19,6 +19,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client
 
 from referrals.api.actions import StepKind, take_step
+from referrals.api.client_address import client_address
 from referrals.api.errors import ApiError, field_problems, refuse_clock_problems
 from referrals.api.upload import Part, multipart
 from referrals.config import Settings
@@ -27,7 +28,6 @@ from referrals.domain.content_types import Sniffer, contradiction
 from referrals.domain.enums import Stage
 from referrals.domain.messages import EvidenceItem, EvidenceMetadata
 from referrals.domain.permissions import Operation
-from referrals.api.client_address import client_address
 from referrals.store.blobs import blob_store
 from referrals.store.tables import AppUser, EvidenceFileRow, Incident
 from referrals.workflows.incident import IncidentWorkflow
@@ -58,14 +58,17 @@ def _refuse(field: str, message: str, status: int = 422) -> ApiError:
 
 def metadata_from(data, prefix: str) -> EvidenceMetadata:
     """The item's metadata from what was sent, refused (422) naming each field under `prefix`."""
+
     def named(field: str) -> str:
         return f"{prefix}.{field}" if prefix else field
 
     try:
         metadata = EvidenceMetadata.model_validate(data)
     except ValidationError as exc:  # located as a request body's errors are, then under `prefix`
-        details = [{**d, "field": prefix or "body" if d["field"] == "body" else named(d["field"])}
-                   for d in field_problems([{**e, "loc": ("body", *e["loc"])} for e in exc.errors()])]
+        details = [
+            {**d, "field": prefix or "body" if d["field"] == "body" else named(d["field"])}
+            for d in field_problems([{**e, "loc": ("body", *e["loc"])} for e in exc.errors()])
+        ]
         raise ApiError(422, "; ".join(f"{d['field']}: {d['message']}" for d in details), details) from None
     try:
         refuse_clock_problems(metadata)
@@ -82,8 +85,10 @@ def json_metadata(fields: dict[str, str]) -> EvidenceMetadata:
         if name != "metadata":
             raise _refuse(name or "(no name)", "unknown part; send `metadata` and `file`")
     if "metadata" not in fields:
-        raise _refuse("metadata", "missing: send a `metadata` part with the item's kind, description, source, "
-                      "collected_by and collected_at")
+        raise _refuse(
+            "metadata",
+            "missing: send a `metadata` part with the item's kind, description, source, collected_by and collected_at",
+        )
     try:
         data = json.loads(fields["metadata"])
     except ValueError as exc:
@@ -134,9 +139,12 @@ class _Received:
     async def _file_data(self, data: bytes) -> None:
         self.size += len(data)
         if self.size > self.limit:  # refused as soon as the limit is passed: the rest is never read
-            raise ApiError(413, f"file: over the limit of {self.limit} bytes",
-                           [{"field": "file", "message": f"over the limit of {self.limit} bytes"}],
-                           headers={"Connection": "close"})
+            raise ApiError(
+                413,
+                f"file: over the limit of {self.limit} bytes",
+                [{"field": "file", "message": f"over the limit of {self.limit} bytes"}],
+                headers={"Connection": "close"},
+            )
         self.sha256.update(data)
         self.sniffer.feed(data)
         await self.writer.write(data)
@@ -149,8 +157,9 @@ class _Received:
         """The item the case is to hold, once the whole body is in; refused, naming the field, if it cannot be."""
         if self.writer is None or self.size == 0 and not self.filename:
             if metadata.held_elsewhere is None:
-                raise _refuse("file", "missing: send the file, or give held_elsewhere for evidence kept in another "
-                              "system")
+                raise _refuse(
+                    "file", "missing: send the file, or give held_elsewhere for evidence kept in another system"
+                )
             return EvidenceItem(**metadata.model_dump(), id=evidence_id, received_from=client)
         if metadata.held_elsewhere is not None:
             raise _refuse(f"{prefix}held_elsewhere", "is for evidence without a file here; send one or the other")
@@ -159,10 +168,17 @@ class _Received:
             raise _refuse("file", detected.refusal)
         if problem := contradiction(metadata.kind.value, detected.content_type):
             raise _refuse(f"{prefix}kind", problem)
-        return EvidenceItem(**metadata.model_dump(), id=evidence_id, received_from=client,
-                            filename=safe_filename(self.filename, f"evidence-{evidence_id[:8]}"),
-                            content_type=detected.content_type, size=self.size, sha256=self.sha256.hexdigest(),
-                            storage=self.store.name, storage_key=self.key)
+        return EvidenceItem(
+            **metadata.model_dump(),
+            id=evidence_id,
+            received_from=client,
+            filename=safe_filename(self.filename, f"evidence-{evidence_id[:8]}"),
+            content_type=detected.content_type,
+            size=self.size,
+            sha256=self.sha256.hexdigest(),
+            storage=self.store.name,
+            storage_key=self.key,
+        )
 
 
 def _same_upload(entry: EvidenceEntry, item: EvidenceItem) -> bool:
@@ -185,17 +201,27 @@ class _NoStore:
         return _Discard()
 
 
-async def add_upload(request: Request, incident: Incident, user: AppUser, client: Client, session: AsyncSession,
-                     settings: Settings, idempotency_key: str | None,
-                     metadata_of: Callable[[dict[str, str]], EvidenceMetadata], prefix: str = "metadata.",
-                     ) -> tuple[EvidenceEntry, bool]:
+async def add_upload(
+    request: Request,
+    incident: Incident,
+    user: AppUser,
+    client: Client,
+    session: AsyncSession,
+    settings: Settings,
+    idempotency_key: str | None,
+    metadata_of: Callable[[dict[str, str]], EvidenceMetadata],
+    prefix: str = "metadata.",
+) -> tuple[EvidenceEntry, bool]:
     """Stores the upload and adds its item to the case: (the item, whether this request added it; False when an
     earlier one with the same Idempotency-Key did). `metadata_of` reads the metadata from the small parts; refusals
     of it name its fields under `prefix`."""
     if incident.stage == Stage.CLOSED:
         raise ApiError(409, f"the case is closed ({incident.disposition}); no evidence can be added")
-    evidence_id = (str(uuid.uuid5(EVIDENCE_NAMESPACE, f"{user.id}:{incident.id}:{idempotency_key}"))
-                   if idempotency_key else str(uuid.uuid4()))
+    evidence_id = (
+        str(uuid.uuid5(EVIDENCE_NAMESPACE, f"{user.id}:{incident.id}:{idempotency_key}"))
+        if idempotency_key
+        else str(uuid.uuid4())
+    )
     earlier = CaseState.model_validate(incident.state).evidence_item(evidence_id)
     await session.commit()  # the request holds no database connection while the file streams in
     store = _NoStore() if earlier else blob_store(settings, request.app.state.sessions)
@@ -234,9 +260,19 @@ async def _file_row(sessions, store, received: _Received, case_id: str, item: Ev
     bytes already (and stopped before the case recorded the item), this attempt's copy goes and that one is used.
     (A session of its own: a conflict here leaves the request's objects as they were.)"""
     async with sessions() as session:
-        session.add(EvidenceFileRow(id=item.id, case_id=case_id, storage=store.name, key=received.key,
-                                    size=item.size, sha256=item.sha256, content_type=item.content_type,
-                                    filename=item.filename, stored_at=datetime.now(UTC)))
+        session.add(
+            EvidenceFileRow(
+                id=item.id,
+                case_id=case_id,
+                storage=store.name,
+                key=received.key,
+                size=item.size,
+                sha256=item.sha256,
+                content_type=item.content_type,
+                filename=item.filename,
+                stored_at=datetime.now(UTC),
+            )
+        )
         try:
             await session.commit()
             return item
@@ -246,8 +282,9 @@ async def _file_row(sessions, store, received: _Received, case_id: str, item: Ev
         existing = await session.get(EvidenceFileRow, item.id)
     if existing is None or (existing.sha256, existing.size) != (item.sha256, item.size):
         raise _refuse("Idempotency-Key", "was already used for a different upload", 409)
-    return item.model_copy(update={"filename": existing.filename, "storage": existing.storage,
-                                   "storage_key": existing.key})
+    return item.model_copy(
+        update={"filename": existing.filename, "storage": existing.storage, "storage_key": existing.key}
+    )
 
 
 async def _discard(session: AsyncSession, store, evidence_id: str) -> None:

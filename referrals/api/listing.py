@@ -17,7 +17,7 @@ from referrals.store.tables import AppUser, Incident
 
 # Every cursor this pattern allows is a position in the listing (referrals/store/cases.py): the next page after a
 # case (t<microseconds>.<case id>) or after so many ranked matches (r<count>).
-CURSOR = (r"^(t\d{1,16}\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|r\d{1,9})$")
+CURSOR = r"^(t\d{1,16}\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|r\d{1,9})$"
 Cursor = Annotated[str, StringConstraints(pattern=CURSOR)]
 
 
@@ -45,32 +45,45 @@ class CaseQuery:
     cursor: str | None = None
 
 
-async def find_cases(session: AsyncSession, user: AppUser, policy: Policy, query: CaseQuery
-                     ) -> tuple[list[Incident], str | None]:
+async def find_cases(
+    session: AsyncSession, user: AppUser, policy: Policy, query: CaseQuery
+) -> tuple[list[Incident], str | None]:
     """A page of the cases `user` may see, and the cursor of the next page (None: the last). Refuses (422,
     naming the parameter) a range that ends before it starts and a cursor this API does not issue."""
     q = query.q.strip() if query.q else None
     if q and "\x00" in q:
         raise ApiError(422, "q: must not contain NUL characters", [{"field": "q", "message": "NUL character"}])
     if query.occurred_from and query.occurred_to and query.occurred_from > query.occurred_to:
-        raise ApiError(422, "occurred_to: must not be before occurred_from",
-                       [{"field": "occurred_to", "message": "before occurred_from"}])
+        raise ApiError(
+            422,
+            "occurred_to: must not be before occurred_from",
+            [{"field": "occurred_to", "message": "before occurred_from"}],
+        )
     try:
         after = cases.decode_cursor(query.cursor) if query.cursor else None
     except (ValueError, OverflowError):
-        raise ApiError(422, "cursor: not a cursor this API returns",
-                       [{"field": "cursor", "message": "invalid"}]) from None
+        raise ApiError(
+            422, "cursor: not a cursor this API returns", [{"field": "cursor", "message": "invalid"}]
+        ) from None
     zone = policy.zone
     rows = await cases.list_incidents(
-        session, visible_to=visibility(user), stage=query.stage, task=query.task, district=query.district,
-        overdue_at=datetime.now(UTC) if query.overdue else None, limit=query.limit + 1, cursor=after, q=q,
+        session,
+        visible_to=visibility(user),
+        stage=query.stage,
+        task=query.task,
+        district=query.district,
+        overdue_at=datetime.now(UTC) if query.overdue else None,
+        limit=query.limit + 1,
+        cursor=after,
+        q=q,
         # Looking a civilian up by name across cases is for those who may contact them (referrals/domain/permissions.py).
         names=allowed(Operation.READ_CONTACT, [Role(r) for r in user.roles]),
         occurred_from=datetime.combine(query.occurred_from, time(), zone) if query.occurred_from else None,
-        occurred_before=(datetime.combine(query.occurred_to + timedelta(days=1), time(), zone)
-                         if query.occurred_to else None),
+        occurred_before=(
+            datetime.combine(query.occurred_to + timedelta(days=1), time(), zone) if query.occurred_to else None
+        ),
     )
-    page = rows[:query.limit]
+    page = rows[: query.limit]
     next_cursor = None
     if len(rows) > query.limit:
         seen = after if isinstance(after, int) else 0

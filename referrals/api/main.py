@@ -5,26 +5,37 @@ import time
 from contextlib import asynccontextmanager
 
 import structlog
+from botocore.exceptions import BotoCoreError, ClientError
 from fastapi import Depends, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
-from botocore.exceptions import BotoCoreError, ClientError
 from sqlalchemy.exc import DBAPIError
 
 from referrals import logs
 from referrals.api import errors, metrics
 from referrals.api.bodylimit import BodyLimit
-from referrals.api.deps import known_query_parameters
 from referrals.api.deadline import RequestDeadline
+from referrals.api.deps import known_query_parameters
 from referrals.api.oidc import Provider
 from referrals.api.public_cache import PublicFigures
-from referrals.api.routes import codec, documents, evidence, health, incidents, notifications, public, stats, steps, users
-from referrals.api.routes import policy as policy_file  # (policy names the policy in force below)
 from referrals.api.routes import access_log as access_trail  # (access_log names the request log middleware below)
+from referrals.api.routes import (
+    codec,
+    documents,
+    evidence,
+    health,
+    incidents,
+    notifications,
+    public,
+    stats,
+    steps,
+    users,
+)
+from referrals.api.routes import policy as policy_file  # (policy names the policy in force below)
 from referrals.api.routes.evidence import FORM_PART_MODELS
 from referrals.config import Settings, get_settings
-from referrals.store.blobs import S3Blobs, blob_store
 from referrals.domain.policy import load_policy
 from referrals.observability import tracing
+from referrals.store.blobs import S3Blobs, blob_store
 from referrals.store.engine import async_engine, session_factory
 from referrals.temporal_client import connect
 from referrals.web import desk, temporal_ui
@@ -78,11 +89,27 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestDeadline, seconds=settings.request_timeout_seconds)  # and so does a late 503
     # The Temporal UI calls the codec endpoints from the browser: its origin only.
     app.add_middleware(
-        CORSMiddleware, allow_origins=[settings.temporal_ui_url.rstrip("/")], allow_credentials=True,
-        allow_methods=["POST"], allow_headers=["Authorization", "Content-Type", "X-Namespace"],
+        CORSMiddleware,
+        allow_origins=[settings.temporal_ui_url.rstrip("/")],
+        allow_credentials=True,
+        allow_methods=["POST"],
+        allow_headers=["Authorization", "Content-Type", "X-Namespace"],
     )
-    for module in (health, incidents, steps, documents, evidence, notifications, stats, users, codec, access_trail,
-                   metrics, public, policy_file):
+    for module in (
+        health,
+        incidents,
+        steps,
+        documents,
+        evidence,
+        notifications,
+        stats,
+        users,
+        codec,
+        access_trail,
+        metrics,
+        public,
+        policy_file,
+    ):
         app.include_router(module.router)
     app.include_router(documents.contact_sheet_router)
     desk.install(app, policy.zone)  # the reviewer's desk: HTML pages under /desk
@@ -97,8 +124,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         route = getattr(request.scope.get("route"), "path", "unmatched")  # the template: no ids in metrics
         seconds = time.perf_counter() - started
         latency.labels(route, request.method, str(response.status_code)).observe(seconds)
-        log.info("request", method=request.method, route=route, status=response.status_code,
-                 ms=round(seconds * 1000, 1), **getattr(request.state, "log_fields", {}))  # the case, if any
+        log.info(
+            "request",
+            method=request.method,
+            route=route,
+            status=response.status_code,
+            ms=round(seconds * 1000, 1),
+            **getattr(request.state, "log_fields", {}),
+        )  # the case, if any
         return response
 
     return app
@@ -135,9 +168,12 @@ def _with_links(app: FastAPI):
             return app.openapi_schema
         schema = plain()
         links = {
-            operation["operationId"]: {"operationId": operation["operationId"],
-                                       "parameters": {"case_id": "$response.body#/id"}}
-            for path, operations in schema["paths"].items() if path.startswith("/incidents/{case_id}")
+            operation["operationId"]: {
+                "operationId": operation["operationId"],
+                "parameters": {"case_id": "$response.body#/id"},
+            }
+            for path, operations in schema["paths"].items()
+            if path.startswith("/incidents/{case_id}")
             for operation in operations.values()
         }
         for status in ("200", "201"):

@@ -27,8 +27,13 @@ router = APIRouter()
 
 def request_latency() -> Histogram:
     """One per app; the access-log middleware observes every request in it."""
-    return Histogram("referrals_http_request_duration_seconds", "API requests by route template, method and status",
-                     ["route", "method", "status"], buckets=LATENCY_BUCKETS, registry=None)
+    return Histogram(
+        "referrals_http_request_duration_seconds",
+        "API requests by route template, method and status",
+        ["route", "method", "status"],
+        buckets=LATENCY_BUCKETS,
+        registry=None,
+    )
 
 
 class CaseGauges(Collector):
@@ -45,8 +50,9 @@ class CaseGauges(Collector):
         for stage in Stage:
             cases.add_metric([stage.value], self._counts.stages.get(stage.value, 0))
         yield cases
-        escalations = GaugeMetricFamily("referrals_open_escalations", "Open tasks escalated, by task and level",
-                                        labels=["task", "level"])
+        escalations = GaugeMetricFamily(
+            "referrals_open_escalations", "Open tasks escalated, by task and level", labels=["task", "level"]
+        )
         for (task, level), count in sorted(self._counts.escalations.items()):
             escalations.add_metric([task, str(level)], count)
         yield escalations

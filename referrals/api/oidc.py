@@ -62,14 +62,18 @@ class Identity:
         if settings.oidc_roles_claim == "groups":
             values = []
         known = {role.value: role for role in Role}
-        roles = ({group_roles.get(value) or known.get(value) for value in values}
-                 | {group_roles.get(group) for group in groups}) - {None}
+        roles = (
+            {group_roles.get(value) or known.get(value) for value in values}
+            | {group_roles.get(group) for group in groups}
+        ) - {None}
         email = claims.get("email")
         return cls(
-            subject=f"{claims['iss']} {claims['sub']}", email=email.lower() if isinstance(email, str) else None,
+            subject=f"{claims['iss']} {claims['sub']}",
+            email=email.lower() if isinstance(email, str) else None,
             email_verified=claims.get("email_verified") is True,
             name=str(claims.get("name") or email or claims["sub"]),
-            roles=tuple(sorted(roles, key=lambda r: r.value)), district=_text(claims.get(settings.oidc_district_claim)),
+            roles=tuple(sorted(roles, key=lambda r: r.value)),
+            district=_text(claims.get(settings.oidc_district_claim)),
             star=_text(claims.get(settings.oidc_star_claim)),
         )
 
@@ -141,8 +145,9 @@ class Provider:
     async def metadata(self) -> dict:
         if self._metadata is None or time.monotonic() - self._metadata_at > METADATA_SECONDS:
             found = await self._get_json(f"{self.issuer}/.well-known/openid-configuration")
-            if not isinstance(found, dict) or not all(isinstance(found.get(name), str) for name in (
-                    "authorization_endpoint", "token_endpoint", "jwks_uri")):
+            if not isinstance(found, dict) or not all(
+                isinstance(found.get(name), str) for name in ("authorization_endpoint", "token_endpoint", "jwks_uri")
+            ):
                 raise ProviderUnavailable("discovery lacks the authorization, token or jwks_uri endpoint")
             # The document must name the issuer we were configured with (OpenID Connect Discovery 1.0, 4.3).
             if str(found.get("issuer", "")).rstrip("/") != self.issuer:
@@ -196,9 +201,16 @@ class Provider:
             return None
 
     async def authorization_url(self, *, redirect_uri: str, state: str, nonce: str, challenge: str) -> str:
-        query = {"response_type": "code", "client_id": self.client_id, "redirect_uri": redirect_uri,
-                 "scope": self.settings.oidc_scopes, "state": state, "nonce": nonce, "code_challenge": challenge,
-                 "code_challenge_method": "S256"}
+        query = {
+            "response_type": "code",
+            "client_id": self.client_id,
+            "redirect_uri": redirect_uri,
+            "scope": self.settings.oidc_scopes,
+            "state": state,
+            "nonce": nonce,
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+        }
         return f"{(await self.metadata())['authorization_endpoint']}?{urlencode(query)}"
 
     async def exchange(self, *, code: str, verifier: str, redirect_uri: str) -> dict:
@@ -206,9 +218,15 @@ class Provider:
         secret = self.settings.oidc_client_secret.get_secret_value() if self.settings.oidc_client_secret else ""
         try:
             response = await self._http.post(
-                (await self.metadata())["token_endpoint"], auth=(self.client_id, secret),
-                data={"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri,
-                      "code_verifier": verifier})
+                (await self.metadata())["token_endpoint"],
+                auth=(self.client_id, secret),
+                data={
+                    "grant_type": "authorization_code",
+                    "code": code,
+                    "redirect_uri": redirect_uri,
+                    "code_verifier": verifier,
+                },
+            )
         except httpx.HTTPError as exc:
             raise ProviderUnavailable(f"token endpoint: {type(exc).__name__}") from exc
         if response.status_code >= 500:

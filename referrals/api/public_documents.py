@@ -15,9 +15,11 @@ TOTAL = "total"  # the category of each table's total row in the CSV
 
 
 class PublicCell(BaseModel):
-    category: str = Field(description="the category's code: a month YYYY-MM, a district code, a statute citation, "
-                                      "an agency code, a stage, a kind of decision or outcome; 'other' folds in "
-                                      "what the policy does not list")
+    category: str = Field(
+        description="the category's code: a month YYYY-MM, a district code, a statute citation, "
+        "an agency code, a stage, a kind of decision or outcome; 'other' folds in "
+        "what the policy does not list"
+    )
     label: str = Field(description="the category in words")
     value: int | None = Field(description="the count; null when suppressed (zero is shown as 0)", ge=0)
     suppressed: bool
@@ -28,8 +30,10 @@ class PublicTable(BaseModel):
     title: str
     meaning: str
     dimension: str = Field(description="what the categories are: month, district, offence, agency, stage, kind")
-    additive: bool = Field(description="true when each counted item is in exactly one cell, so the cells add up to "
-                                       "the total; false for offences and agencies (a case may count in several)")
+    additive: bool = Field(
+        description="true when each counted item is in exactly one cell, so the cells add up to "
+        "the total; false for offences and agencies (a case may count in several)"
+    )
     total: int | None = Field(description="the table's total; null when suppressed", ge=0)
     total_suppressed: bool
     cells: list[PublicCell]
@@ -49,8 +53,11 @@ class PublicStats(BaseModel):
     schema_version: int = SCHEMA_VERSION
     snapshot_id: int
     published_on: date = Field(description="the day the snapshot was published, in the department's time zone")
-    period_end: str = Field(pattern=r"^\d{4}-\d{2}$", description="the last month counted, YYYY-MM: the figures "
-                            "count what was recorded before the first day of the month after it")
+    period_end: str = Field(
+        pattern=r"^\d{4}-\d{2}$",
+        description="the last month counted, YYYY-MM: the figures "
+        "count what was recorded before the first day of the month after it",
+    )
     jurisdiction: str
     department: str
     threshold: int = Field(description="every count from 1 to threshold - 1 is suppressed")
@@ -74,15 +81,27 @@ class SnapshotList(BaseModel):
 
 def links(snapshot_id: int | None) -> dict:
     base = "/public/stats" if snapshot_id is None else f"/public/snapshots/{snapshot_id}"
-    return {"json": base, "csv": f"{base}.csv", "dictionary": "/public/stats/dictionary.csv", "page": "/public/",
-            "snapshots": "/public/snapshots"}
+    return {
+        "json": base,
+        "csv": f"{base}.csv",
+        "dictionary": "/public/stats/dictionary.csv",
+        "page": "/public/",
+        "snapshots": "/public/snapshots",
+    }
 
 
 def stats_json(snapshot_id: int, published_on: date, sha256: str, figures: Figures, *, latest: bool) -> bytes:
-    doc = PublicStats(snapshot_id=snapshot_id, published_on=published_on, period_end=figures.period_end,
-                      jurisdiction=figures.jurisdiction, department=figures.department, threshold=figures.threshold,
-                      sha256=sha256, tables=[PublicTable(**t.as_json()) for t in figures.tables],
-                      links=SnapshotLinks(**links(None if latest else snapshot_id)))
+    doc = PublicStats(
+        snapshot_id=snapshot_id,
+        published_on=published_on,
+        period_end=figures.period_end,
+        jurisdiction=figures.jurisdiction,
+        department=figures.department,
+        threshold=figures.threshold,
+        sha256=sha256,
+        tables=[PublicTable(**t.as_json()) for t in figures.tables],
+        links=SnapshotLinks(**links(None if latest else snapshot_id)),
+    )
     return doc.model_dump_json(by_alias=True).encode()
 
 
@@ -94,8 +113,17 @@ def stats_csv(published_on: date, figures: Figures) -> bytes:
     for table in figures.tables:
         rows = [(c.category, c.label, c.value) for c in table.cells] + [(TOTAL, "Total", table.total)]
         for category, label, value in rows:
-            writer.writerow((published_on.isoformat(), figures.period_end, table.name, category, label,
-                             "" if value is None else value, "true" if value is None else "false"))
+            writer.writerow(
+                (
+                    published_on.isoformat(),
+                    figures.period_end,
+                    table.name,
+                    category,
+                    label,
+                    "" if value is None else value,
+                    "true" if value is None else "false",
+                )
+            )
     return out.getvalue().encode("utf-8")
 
 
@@ -106,15 +134,28 @@ def dictionary_csv(figures: Figures | None) -> bytes:
     writer.writerow(("name", "kind", "type", "meaning"))
     for row in (
         ("published_on", "column", "date (ISO 8601, YYYY-MM-DD)", "the day the snapshot was published"),
-        ("period_end", "column", "month (YYYY-MM)", "the last month counted: everything recorded before the first "
-                                                    "day of the next month, nothing after"),
+        (
+            "period_end",
+            "column",
+            "month (YYYY-MM)",
+            "the last month counted: everything recorded before the first day of the next month, nothing after",
+        ),
         ("table", "column", "text", "the table the row belongs to (one of the tables below)"),
-        ("category", "column", "text", "the row's category: a month YYYY-MM, a code or citation, or 'total' for the "
-                                       "table's total"),
+        (
+            "category",
+            "column",
+            "text",
+            "the row's category: a month YYYY-MM, a code or citation, or 'total' for the table's total",
+        ),
         ("label", "column", "text", "the category in words"),
         ("value", "column", "integer or empty", "the count; empty when suppressed (zero is shown as 0)"),
-        ("suppressed", "column", "boolean (true/false)", "true when the count is withheld: small-cell suppression, "
-                                                         "or complementary suppression protecting a small cell"),
+        (
+            "suppressed",
+            "column",
+            "boolean (true/false)",
+            "true when the count is withheld: small-cell suppression, "
+            "or complementary suppression protecting a small cell",
+        ),
     ):
         writer.writerow(row)
     for table in figures.tables if figures else ():
@@ -124,7 +165,20 @@ def dictionary_csv(figures: Figures | None) -> bytes:
 
 
 def listing_json(entries) -> bytes:
-    return SnapshotList(snapshots=[
-        SnapshotListed(id=e.id, published_on=e.published_on, period_end=e.period_end, sha256=e.sha256,
-                       json=f"/public/snapshots/{e.id}", csv=f"/public/snapshots/{e.id}.csv")
-        for e in entries]).model_dump_json(by_alias=True).encode()
+    return (
+        SnapshotList(
+            snapshots=[
+                SnapshotListed(
+                    id=e.id,
+                    published_on=e.published_on,
+                    period_end=e.period_end,
+                    sha256=e.sha256,
+                    json=f"/public/snapshots/{e.id}",
+                    csv=f"/public/snapshots/{e.id}.csv",
+                )
+                for e in entries
+            ]
+        )
+        .model_dump_json(by_alias=True)
+        .encode()
+    )

@@ -82,16 +82,33 @@ def filters(request: Request) -> dict[str, str]:
     return dict(request.query_params.items())
 
 
-async def record(request: Request, action: str, outcome: str, *, user: Person | None = None, who: str | None = None,
-                 case_id: str | None = None, target: str | None = None, details: dict | None = None,
-                 component: str | None = None) -> None:
+async def record(
+    request: Request,
+    action: str,
+    outcome: str,
+    *,
+    user: Person | None = None,
+    who: str | None = None,
+    case_id: str | None = None,
+    target: str | None = None,
+    details: dict | None = None,
+    component: str | None = None,
+) -> None:
     """Appends one entry, committed before this returns; raises ApiError(503) when it cannot be written."""
     if not request.app.state.settings.access_trail:  # off only to measure what it costs (referrals/config.py)
         return
     entry = AccessEntry(
-        at=datetime.now(UTC), action=action, outcome=outcome, component=component or component_of(request.url.path),
-        client=client_address(request), user_id=_id_of(user) if user else None, user_name=user.name if user else None,
-        who=who, case_id=case_id, target=target, details=details or {},
+        at=datetime.now(UTC),
+        action=action,
+        outcome=outcome,
+        component=component or component_of(request.url.path),
+        client=client_address(request),
+        user_id=_id_of(user) if user else None,
+        user_name=user.name if user else None,
+        who=who,
+        case_id=case_id,
+        target=target,
+        details=details or {},
     )
     try:
         async with asyncio.timeout(TIMEOUT_SECONDS):

@@ -12,7 +12,6 @@ from starlette.requests import ClientDisconnect, Request
 
 from referrals.api.errors import ApiError
 
-
 MAX_PARTS = 32  # an evidence form has a handful; more is not a form of ours
 
 
@@ -42,8 +41,13 @@ class _Events:
             kind, options = parse_options_header(self.headers.get("content-disposition", ""))
             name = options.get(b"name", b"").decode("utf-8", "replace")
             filename = options.get(b"filename")
-            self.items.append(Part(name, filename.decode("utf-8", "replace") if filename is not None else None,
-                                   self.headers.get("content-type")))
+            self.items.append(
+                Part(
+                    name,
+                    filename.decode("utf-8", "replace") if filename is not None else None,
+                    self.headers.get("content-type"),
+                )
+            )
             self.headers = {}
 
         return {
@@ -61,8 +65,11 @@ async def multipart(request: Request) -> AsyncIterator[Part | bytes | None]:
     At most MAX_PARTS parts, each with at most 8 headers of 4 KiB; nothing after the closing boundary is read."""
     kind, options = parse_options_header(request.headers.get("content-type", ""))
     if kind != b"multipart/form-data" or not options.get(b"boundary"):
-        raise ApiError(415, "send the evidence as multipart/form-data, with parts `metadata` and `file`",
-                       [{"field": "Content-Type", "message": "must be multipart/form-data with a boundary"}])
+        raise ApiError(
+            415,
+            "send the evidence as multipart/form-data, with parts `metadata` and `file`",
+            [{"field": "Content-Type", "message": "must be multipart/form-data with a boundary"}],
+        )
     events = _Events()
     parser = MultipartParser(options[b"boundary"], events.callbacks(), max_header_count=8, max_header_size=4224)
     parts = 0
@@ -73,17 +80,23 @@ async def multipart(request: Request) -> AsyncIterator[Part | bytes | None]:
                 if isinstance(item, Part):
                     parts += 1
                     if parts > MAX_PARTS:
-                        raise ApiError(413, f"body: more than {MAX_PARTS} parts",
-                                       [{"field": "body", "message": f"more than {MAX_PARTS} parts"}],
-                                       headers={"Connection": "close"})
+                        raise ApiError(
+                            413,
+                            f"body: more than {MAX_PARTS} parts",
+                            [{"field": "body", "message": f"more than {MAX_PARTS} parts"}],
+                            headers={"Connection": "close"},
+                        )
                 yield item
             events.items.clear()
             if parser.state == MultipartState.END:  # the closing boundary: whatever follows is not read
                 return
         parser.finalize()
     except MultipartParseError as exc:
-        raise ApiError(422, f"body: not a well-formed multipart body ({exc})",
-                       [{"field": "body", "message": "not a well-formed multipart body"}]) from None
+        raise ApiError(
+            422,
+            f"body: not a well-formed multipart body ({exc})",
+            [{"field": "body", "message": "not a well-formed multipart body"}],
+        ) from None
     except ClientDisconnect:
         raise ApiError(400, "the upload ended before its body did") from None
     for item in events.items:

@@ -98,23 +98,32 @@ def case_out(incident: Incident, settings: Settings, reader: AppUser) -> CaseOut
     people = [person_out(InvolvedPerson.model_validate(person), sealer) for person in state.pop("people", [])]
     # The people a supplement added are read under `people` (opened or withheld); the supplement keeps none.
     state["supplements"] = [_without_contacts(s) for s in state.get("supplements", [])]
-    return CaseOut(**state, people=people, id=incident.id, workflow_id=incident.workflow_id,
-                   links=links(incident, settings))
+    return CaseOut(
+        **state, people=people, id=incident.id, workflow_id=incident.workflow_id, links=links(incident, settings)
+    )
 
 
 def person_out(person: InvolvedPerson, sealer: Sealer | None) -> PersonOut:
     """With a sealer (the reader may read contact details): opened; without: withheld."""
     opened = sealer.open(person.contact) if sealer is not None and person.contact is not None else None
-    return PersonOut(**person.model_dump(exclude={"contact"}), contact=opened,
-                     contact_on_file=person.contact is not None)
+    return PersonOut(
+        **person.model_dump(exclude={"contact"}), contact=opened, contact_on_file=person.contact is not None
+    )
 
 
 def case_summary(incident: Incident, settings: Settings) -> CaseSummary:
     return CaseSummary(
-        id=incident.id, case_number=incident.case_number, stage=incident.stage, disposition=incident.disposition,
-        district=incident.district, occurred_at=incident.occurred_at, filed_at=incident.filed_at,
-        open_tasks=incident.open_tasks, next_deadline=incident.next_deadline,
-        escalation_level=incident.escalation_level, links=links(incident, settings),
+        id=incident.id,
+        case_number=incident.case_number,
+        stage=incident.stage,
+        disposition=incident.disposition,
+        district=incident.district,
+        occurred_at=incident.occurred_at,
+        filed_at=incident.filed_at,
+        open_tasks=incident.open_tasks,
+        next_deadline=incident.next_deadline,
+        escalation_level=incident.escalation_level,
+        links=links(incident, settings),
     )
 
 

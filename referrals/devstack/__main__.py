@@ -60,8 +60,9 @@ def _first_snapshot(api_url: str, users: list[dict]) -> str:
     admin = next((u for u in users if u["role"] == "admin"), None)
     if admin is None:
         return "no admin among the demo users: the schedule publishes the first snapshot"
-    request = urllib.request.Request(f"{api_url}/public/snapshots", method="POST",
-                                     headers={"Authorization": f"Bearer {admin['token']}"})
+    request = urllib.request.Request(
+        f"{api_url}/public/snapshots", method="POST", headers={"Authorization": f"Bearer {admin['token']}"}
+    )
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
             return f"snapshot published ({response.status})"
@@ -82,8 +83,13 @@ def _run(stack: ExitStack) -> None:
     smtp_port = int(os.environ.get("REFERRALS_SMTP_PORT", "8025"))
     metrics_port = int(os.environ.get("REFERRALS_WORKER_METRICS_PORT", "9464"))
     var = Path(os.environ.get("REFERRALS_VAR_DIR") or ROOT / "var").resolve()
-    for port, what in ((api_port, "API"), (temporal_port, "Temporal"), (ui_port, "Temporal UI"), (smtp_port, "SMTP"),
-                       (metrics_port, "worker metrics")):
+    for port, what in (
+        (api_port, "API"),
+        (temporal_port, "Temporal"),
+        (ui_port, "Temporal UI"),
+        (smtp_port, "SMTP"),
+        (metrics_port, "worker metrics"),
+    ):
         _check_port_free(port, what)
     (var / "log").mkdir(parents=True, exist_ok=True)
 
@@ -149,15 +155,21 @@ def _run(stack: ExitStack) -> None:
     _wait_healthy(f"{api_url}/healthz", children)
 
     published = _first_snapshot(api_url, users)
-    extras = {"Public": f"{api_url}/public/ (no sign-in: the published figures; {published})",
-              "UI direct": f"{ui_direct}/temporal/ (for operators: not behind the desk's sign-in)",
-              "E-mail": f"{maildir / 'new'} (an SMTP sink on 127.0.0.1:{smtp_port})",
-              "Metrics": f"{api_url}/metrics (API), http://127.0.0.1:{metrics_port}/metrics (worker)",
-              "Stuck cases": f"REFERRALS_ENV=development DATABASE_URL='{database_url}' .venv/bin/referrals stuck"}
+    extras = {
+        "Public": f"{api_url}/public/ (no sign-in: the published figures; {published})",
+        "UI direct": f"{ui_direct}/temporal/ (for operators: not behind the desk's sign-in)",
+        "E-mail": f"{maildir / 'new'} (an SMTP sink on 127.0.0.1:{smtp_port})",
+        "Metrics": f"{api_url}/metrics (API), http://127.0.0.1:{metrics_port}/metrics (worker)",
+        "Stuck cases": f"REFERRALS_ENV=development DATABASE_URL='{database_url}' .venv/bin/referrals stuck",
+    }
     if provider is not None:
-        extras["Provider"] = f"{provider.issuer} (OpenID; \"Sign in with your department account\" on the desk)"
-    print(banner.render(api_url, ui_url, users, str(var), extras,
-                        demo_oidc.banner_rows() if provider is not None else None), flush=True)
+        extras["Provider"] = f'{provider.issuer} (OpenID; "Sign in with your department account" on the desk)'
+    print(
+        banner.render(
+            api_url, ui_url, users, str(var), extras, demo_oidc.banner_rows() if provider is not None else None
+        ),
+        flush=True,
+    )
     while True:
         _check_alive(children)
         time.sleep(0.5)

@@ -6,8 +6,14 @@ from __future__ import annotations
 EXAMPLE_PATH = "/incidents"
 
 
-def render(api_url: str, temporal_ui_url: str, users: list[dict], var_dir: str, extras: dict[str, str],
-           provider_accounts: str | None = None) -> str:
+def render(
+    api_url: str,
+    temporal_ui_url: str,
+    users: list[dict],
+    var_dir: str,
+    extras: dict[str, str],
+    provider_accounts: str | None = None,
+) -> str:
     rows = [("ROLE", "NAME", "DISTRICT", "TOKEN")]
     rows += [(u["role"], u["name"], u.get("district") or "-", u["token"]) for u in users]
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
@@ -18,8 +24,14 @@ def render(api_url: str, temporal_ui_url: str, users: list[dict], var_dir: str, 
     token = officer["token"] if officer else "TOKEN"
     more = "\n".join(f"  {label:<12} {value}" for label, value in extras.items())
     line = "=" * 78
-    accounts = ("\n  Accounts at the OpenID provider (login, password, group; every one but the last with MFA):\n"
-                f"{provider_accounts}\n") if provider_accounts else ""
+    accounts = (
+        (
+            "\n  Accounts at the OpenID provider (login, password, group; every one but the last with MFA):\n"
+            f"{provider_accounts}\n"
+        )
+        if provider_accounts
+        else ""
+    )
     or_provider = " or an account at the provider" if provider_accounts else ""
     return f"""
 {line}

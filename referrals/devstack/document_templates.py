@@ -116,15 +116,22 @@ def _analysis(doc, title: str) -> None:
     doc.add_paragraph("{%p for c in s.charges %}")
     doc.add_paragraph("{{ c.statute }} {{ c.title }}").runs[0].bold = True
     doc.add_paragraph("{%p if c.elements %}")
-    _table(doc, ["No.", "Element", "Facts", "Evidence"], "e in c.elements",
-           ["{{ e.number }}", "{{ e.element }}", "{{ e.facts }}", "{{ e.evidence }}"], [0.4, 2.2, 2.9, 1.0])
+    _table(
+        doc,
+        ["No.", "Element", "Facts", "Evidence"],
+        "e in c.elements",
+        ["{{ e.number }}", "{{ e.element }}", "{{ e.facts }}", "{{ e.evidence }}"],
+        [0.4, 2.2, 2.9, 1.0],
+    )
     doc.add_paragraph("{%p endif %}")
     doc.add_paragraph("{%p if c.note %}")
     doc.add_paragraph("{{ c.note }}").runs[0].italic = True
     doc.add_paragraph("{%p endif %}")
     doc.add_paragraph("{%p endfor %}")
-    for number, prong, title in ((1, "authority", "authorised by federal law"),
-                                 (2, "necessary", "necessary and proper")):
+    for number, prong, title in (
+        (1, "authority", "authorised by federal law"),
+        (2, "necessary", "necessary and proper"),
+    ):
         doc.add_heading(f"Prong {number}: {title}", level=4)
         _paragraphs(doc, f"p in s.{prong}.facts", "{{ p }}")
         _paragraphs(doc, f"p in s.{prong}.analysis", "{{ p }}")
@@ -143,42 +150,65 @@ def _analysis(doc, title: str) -> None:
 
 def _offences(doc, title: str = "Alleged offences") -> None:
     doc.add_heading(title, level=2)
-    _table(doc, ["Citation", "Offence", "Person", "Facts"], "a in allegations",
-           ["{{ a.statute }}", "{{ a.title }}", "{{ a.person }}", "{{ a.facts }}"], [1.3, 1.5, 1.3, 2.4])
+    _table(
+        doc,
+        ["Citation", "Offence", "Person", "Facts"],
+        "a in allegations",
+        ["{{ a.statute }}", "{{ a.title }}", "{{ a.person }}", "{{ a.facts }}"],
+        [1.3, 1.5, 1.3, 2.4],
+    )
 
 
 def preservation_request():
     doc = _base("Request to preserve body-worn camera recordings")
     doc.add_paragraph("To: the evidence custodian. From: {{ department }}. Date: {{ generated_at }}.")
-    doc.add_paragraph("Case {{ case_number }} · {{ event_word }} {{ event_number }} · {{ District_word }} {{ district }}{{ district_name }}. "
-                      "Incident of {{ occurred_at }} at {{ location }}.")
+    doc.add_paragraph(
+        "Case {{ case_number }} · {{ event_word }} {{ event_number }} · {{ District_word }} {{ district }}{{ district_name }}. "
+        "Incident of {{ occurred_at }} at {{ location }}."
+    )
     doc.add_heading("Hold deadline", level=2)
-    doc.add_paragraph("Confirm the hold on every recording below by {{ hold_deadline }}. Each purge date follows "
-                      "the recording's flags under {{ retention_law }}; an unflagged recording is destroyed "
-                      "{{ retention_days }} days after it was recorded.")
+    doc.add_paragraph(
+        "Confirm the hold on every recording below by {{ hold_deadline }}. Each purge date follows "
+        "the recording's flags under {{ retention_law }}; an unflagged recording is destroyed "
+        "{{ retention_days }} days after it was recorded."
+    )
     doc.add_paragraph("{%p if purge_warnings %}")
     doc.add_paragraph("URGENT: {{ purge_warnings }}")
     doc.add_paragraph("{%p endif %}")
     doc.add_heading("Recordings", level=2)
-    _table(doc, ["Camera", "Officer {{ badge }}", "Recorded", "Purge date", "Flag reasons", "Hold reference"],
-           "r in recordings", ["{{ r.camera_id }}", "{{ r.officer_star }}", "{{ r.started_at }} to {{ r.ended_at }}",
-                               "{{ r.purge_at }}", "{{ r.flag_reasons }}", "{{ r.hold }}"],
-           [0.9, 0.7, 1.5, 1.1, 1.1, 1.2])
+    _table(
+        doc,
+        ["Camera", "Officer {{ badge }}", "Recorded", "Purge date", "Flag reasons", "Hold reference"],
+        "r in recordings",
+        [
+            "{{ r.camera_id }}",
+            "{{ r.officer_star }}",
+            "{{ r.started_at }} to {{ r.ended_at }}",
+            "{{ r.purge_at }}",
+            "{{ r.flag_reasons }}",
+            "{{ r.hold }}",
+        ],
+        [0.9, 0.7, 1.5, 1.1, 1.1, 1.2],
+    )
     doc.add_heading("How to confirm the hold", level=2)
-    for step in ("In Axon Evidence.com, find each recording by camera and time, tag it with event {{ event_number }} "
-                 "and attach it to case {{ case_number }} (or give it a retention category with no auto-delete).",
-                 "Record the hold reference and the retention date of each recording in the referral system: "
-                 "POST /incidents/{{ case_id }}/footage-hold, one entry per camera. Partial holds are accepted; "
-                 "the task stays open until every recording is held.",
-                 "Recordings you cannot find: say so to the filing officer's supervisor at once."):
+    for step in (
+        "In Axon Evidence.com, find each recording by camera and time, tag it with event {{ event_number }} "
+        "and attach it to case {{ case_number }} (or give it a retention category with no auto-delete).",
+        "Record the hold reference and the retention date of each recording in the referral system: "
+        "POST /incidents/{{ case_id }}/footage-hold, one entry per camera. Partial holds are accepted; "
+        "the task stays open until every recording is held.",
+        "Recordings you cannot find: say so to the filing officer's supervisor at once.",
+    ):
         doc.add_paragraph(step, style="List Number")
     return doc
 
 
 def legal_review_memo():
     doc = _base("Legal review memorandum (internal)")
-    doc.add_paragraph("Case {{ case_number }} · {{ District_word }} {{ district }} · Reviewer {{ review.by }} · "
-                      "Decided {{ review.at }}.")
+    doc.add_paragraph(
+        "Case {{ case_number }} · {{ District_word }} {{ district }} · Reviewer {{ review.by }} · "
+        "Decided {{ review.at }}."
+    )
     doc.add_heading("Decision", level=2)
     doc.add_paragraph("Decision: {{ review.decision }}. Charges supported: {{ review.charges }}.")
     doc.add_paragraph("{%p if review.return_tasks %}")
@@ -189,10 +219,16 @@ def legal_review_memo():
     _analysis(doc, "Supremacy Clause immunity, subject by subject")
     doc.add_heading("Federally held evidence", level=2)
     doc.add_paragraph("{%p if touhy %}")
-    doc.add_paragraph("Each agency below receives a Touhy request for what it holds; the answers are tracked on the "
-                      "case.")
-    _table(doc, ["Request", "Agency", "Records or testimony sought", "Answer due"], "t in touhy",
-           ["{{ t.id }}", "{{ t.agency }}", "{{ t.records }}", "{{ t.due }}"], [0.7, 1.6, 2.9, 1.3])
+    doc.add_paragraph(
+        "Each agency below receives a Touhy request for what it holds; the answers are tracked on the case."
+    )
+    _table(
+        doc,
+        ["Request", "Agency", "Records or testimony sought", "Answer due"],
+        "t in touhy",
+        ["{{ t.id }}", "{{ t.agency }}", "{{ t.records }}", "{{ t.due }}"],
+        [0.7, 1.6, 2.9, 1.3],
+    )
     doc.add_paragraph("{%p else %}")
     doc.add_paragraph("This review asks no federal agency for evidence.")
     doc.add_paragraph("{%p endif %}")
@@ -200,10 +236,24 @@ def legal_review_memo():
     return doc
 
 
-PACKET_SECTIONS = ["Cover memo", "Incident summary", "Department members", "Federal personnel", "People involved",
-                   "Statements", "Recordings", "Alleged offences", "Immunity analysis", "Supplementary reports",
-                   "Corrections", "Evidence inventory", "Chain of custody", "Decision chain", "Chronology",
-                   "Exhibits"]
+PACKET_SECTIONS = [
+    "Cover memo",
+    "Incident summary",
+    "Department members",
+    "Federal personnel",
+    "People involved",
+    "Statements",
+    "Recordings",
+    "Alleged offences",
+    "Immunity analysis",
+    "Supplementary reports",
+    "Corrections",
+    "Evidence inventory",
+    "Chain of custody",
+    "Decision chain",
+    "Chronology",
+    "Exhibits",
+]
 
 
 def referral_packet():
@@ -216,33 +266,50 @@ def referral_packet():
     doc.add_paragraph("Date: {{ generated_at }}")
     doc.add_paragraph("Re: case {{ case_number }}, {{ event_word }} {{ event_number }}; referral version {{ version }}")
     doc.add_paragraph("{%p if supersedes %}")
-    doc.add_paragraph("This version {{ version }} supersedes {{ supersedes }}: it adds what the supplementary "
-                      "reports below found or corrected since.").runs[0].bold = True
+    doc.add_paragraph(
+        "This version {{ version }} supersedes {{ supersedes }}: it adds what the supplementary "
+        "reports below found or corrected since."
+    ).runs[0].bold = True
     doc.add_paragraph("{%p endif %}")
-    doc.add_paragraph("{{ department }} refers the incident below, involving federal immigration agents, for "
-                      "independent charging review. The referral was reviewed by {{ reviewer }} and approved by "
-                      "{{ approver }}; the decision chain and the chronology below record who decided what, when.")
+    doc.add_paragraph(
+        "{{ department }} refers the incident below, involving federal immigration agents, for "
+        "independent charging review. The referral was reviewed by {{ reviewer }} and approved by "
+        "{{ approver }}; the decision chain and the chronology below record who decided what, when."
+    )
     doc.add_paragraph("{%p if has_contacts %}")
-    doc.add_paragraph("The contact details of the people involved are not in this packet: they are on the "
-                      "confidential contact sheet, which the prosecutor liaison provides.")
+    doc.add_paragraph(
+        "The contact details of the people involved are not in this packet: they are on the "
+        "confidential contact sheet, which the prosecutor liaison provides."
+    )
     doc.add_paragraph("{%p endif %}")
     doc.add_heading(next(heading), level=2)
-    doc.add_paragraph("{{ occurred_at }} at {{ location }} ({{ district_word }} {{ district }}{{ district_name }}). {{ summary }}")
+    doc.add_paragraph(
+        "{{ occurred_at }} at {{ location }} ({{ district_word }} {{ district }}{{ district_name }}). {{ summary }}"
+    )
     doc.add_paragraph("Injuries: {{ injuries }}. EMS called: {{ ems_called }}.")
     doc.add_heading("Narrative", level=3)
     _paragraphs(doc, "p in narrative", "{{ p }}")
     doc.add_heading(next(heading), level=2)
     _table(doc, ["Name", "{{ Badge }}"], "o in officers", ["{{ o.name }}", "{{ o.star }}"], [4.5, 2.0])
     doc.add_heading(next(heading), level=2)
-    _table(doc, ["Agency", "Name", "Badge", "Description"], "f in federal_personnel",
-           ["{{ f.agency }}", "{{ f.name }}", "{{ f.badge }}", "{{ f.description }}"], [0.9, 1.6, 1.0, 3.0])
+    _table(
+        doc,
+        ["Agency", "Name", "Badge", "Description"],
+        "f in federal_personnel",
+        ["{{ f.agency }}", "{{ f.name }}", "{{ f.badge }}", "{{ f.description }}"],
+        [0.9, 1.6, 1.0, 3.0],
+    )
     doc.add_heading("Supervisor on scene", level=3)
     doc.add_paragraph("{{ supervisor }}")
     doc.add_heading(next(heading), level=2)
     doc.add_paragraph("{%p if people %}")
-    _table(doc, ["Id", "Part", "Name", "Language", "Injuries and care", "Contact"], "x in people",
-           ["{{ x.id }}", "{{ x.part }}", "{{ x.name }}", "{{ x.language }}", "{{ x.injuries }}", "{{ x.contact }}"],
-           [0.4, 0.9, 1.3, 0.9, 1.8, 1.2])
+    _table(
+        doc,
+        ["Id", "Part", "Name", "Language", "Injuries and care", "Contact"],
+        "x in people",
+        ["{{ x.id }}", "{{ x.part }}", "{{ x.name }}", "{{ x.language }}", "{{ x.injuries }}", "{{ x.contact }}"],
+        [0.4, 0.9, 1.3, 0.9, 1.8, 1.2],
+    )
     doc.add_paragraph("{%p else %}")
     doc.add_paragraph("No people involved are recorded.")
     doc.add_paragraph("{%p endif %}")
@@ -258,10 +325,20 @@ def referral_packet():
     doc.add_paragraph("No statements are recorded.")
     doc.add_paragraph("{%p endif %}")
     doc.add_heading(next(heading), level=2)
-    _table(doc, ["Camera", "Officer {{ badge }}", "Recorded", "Hold reference", "Retained until", "Purge date"],
-           "r in recordings", ["{{ r.camera_id }}", "{{ r.officer_star }}", "{{ r.started_at }} to {{ r.ended_at }}",
-                               "{{ r.hold }}", "{{ r.retained_until }}", "{{ r.purge_at }}"],
-           [0.9, 0.7, 1.5, 1.2, 1.1, 1.1])
+    _table(
+        doc,
+        ["Camera", "Officer {{ badge }}", "Recorded", "Hold reference", "Retained until", "Purge date"],
+        "r in recordings",
+        [
+            "{{ r.camera_id }}",
+            "{{ r.officer_star }}",
+            "{{ r.started_at }} to {{ r.ended_at }}",
+            "{{ r.hold }}",
+            "{{ r.retained_until }}",
+            "{{ r.purge_at }}",
+        ],
+        [0.9, 0.7, 1.5, 1.2, 1.1, 1.1],
+    )
     _offences(doc, next(heading))
     doc.add_paragraph("Charges the legal reviewer supports: {{ charges }}.")
     _analysis(doc, next(heading))
@@ -280,19 +357,26 @@ def referral_packet():
     doc.add_paragraph("{%p endif %}")
     doc.add_heading(next(heading), level=2)
     doc.add_paragraph("{%p if corrections %}")
-    doc.add_paragraph("Facts as filed that a supplementary report corrected; the rest of this packet shows the "
-                      "corrected values.")
-    _table(doc, ["Field", "As filed", "Corrected to", "Reason", "By, when"], "c in corrections",
-           ["{{ c.field }}", "{{ c.old }}", "{{ c.new }}", "{{ c.reason }}", "{{ c.by }}"],
-           [1.1, 1.3, 1.3, 1.4, 1.4])
+    doc.add_paragraph(
+        "Facts as filed that a supplementary report corrected; the rest of this packet shows the corrected values."
+    )
+    _table(
+        doc,
+        ["Field", "As filed", "Corrected to", "Reason", "By, when"],
+        "c in corrections",
+        ["{{ c.field }}", "{{ c.old }}", "{{ c.new }}", "{{ c.reason }}", "{{ c.by }}"],
+        [1.1, 1.3, 1.3, 1.4, 1.4],
+    )
     doc.add_paragraph("{%p else %}")
     doc.add_paragraph("Nothing filed has been corrected.")
     doc.add_paragraph("{%p endif %}")
     doc.add_heading(next(heading), level=2)
     doc.add_paragraph("{%p if evidence %}")
-    doc.add_paragraph("Every evidence item of the case besides the recordings above. Files are not attached: the "
-                      "prosecutor liaison downloads each through the department's desk and checks its SHA-256 "
-                      "against this list.")
+    doc.add_paragraph(
+        "Every evidence item of the case besides the recordings above. Files are not attached: the "
+        "prosecutor liaison downloads each through the department's desk and checks its SHA-256 "
+        "against this list."
+    )
     doc.add_paragraph("{%p for x in evidence %}")
     doc.add_paragraph("{{ x.number }}  {{ x.item }}").runs[0].bold = True
     doc.add_paragraph("Source: {{ x.source }}. Collected by {{ x.collected }}. File: {{ x.stored }}.")
@@ -309,22 +393,31 @@ def referral_packet():
     doc.add_heading(next(heading), level=2)
     doc.add_paragraph("{%p for c in custody %}")
     doc.add_heading("{{ c.title }}", level=3)
-    _table(doc, ["Time", "What", "By"], "e in c.events", ["{{ e.at }}", "{{ e.what }}", "{{ e.by }}"],
-           [1.7, 3.3, 1.5])
+    _table(doc, ["Time", "What", "By"], "e in c.events", ["{{ e.at }}", "{{ e.what }}", "{{ e.by }}"], [1.7, 3.3, 1.5])
     doc.add_paragraph("{%p endfor %}")
     doc.add_paragraph("{%p if not custody %}")
     doc.add_paragraph("No evidence items, so no chain of custody to show.")
     doc.add_paragraph("{%p endif %}")
     doc.add_heading(next(heading), level=2)
-    _table(doc, ["Step", "Name", "Role", "Decision", "Time"], "d in decisions",
-           ["{{ d.step }}", "{{ d.name }}", "{{ d.role }}", "{{ d.decision }}", "{{ d.at }}"],
-           [1.1, 1.4, 1.0, 1.4, 1.6])
+    _table(
+        doc,
+        ["Step", "Name", "Role", "Decision", "Time"],
+        "d in decisions",
+        ["{{ d.step }}", "{{ d.name }}", "{{ d.role }}", "{{ d.decision }}", "{{ d.at }}"],
+        [1.1, 1.4, 1.0, 1.4, 1.6],
+    )
     doc.add_heading(next(heading), level=2)
-    _table(doc, ["Time", "Event", "By"], "e in chronology", ["{{ e.at }}", "{{ e.what }}", "{{ e.by }}"],
-           [1.7, 3.3, 1.5])
+    _table(
+        doc, ["Time", "Event", "By"], "e in chronology", ["{{ e.at }}", "{{ e.what }}", "{{ e.by }}"], [1.7, 3.3, 1.5]
+    )
     doc.add_heading(next(heading), level=2)
-    _table(doc, ["Exhibit", "Description"], "x in exhibits", ["{{ x.label }}", "{{ x.description }}\n{{ x.sha256 }}"],
-           [0.7, 5.8])
+    _table(
+        doc,
+        ["Exhibit", "Description"],
+        "x in exhibits",
+        ["{{ x.label }}", "{{ x.description }}\n{{ x.sha256 }}"],
+        [0.7, 5.8],
+    )
     return doc
 
 
@@ -338,25 +431,38 @@ def touhy_request():
     doc.add_paragraph("{%p if unverified %}")
     doc.add_paragraph("{{ unverified }}").runs[0].italic = True
     doc.add_paragraph("{%p endif %}")
-    doc.add_paragraph("Re: {{ agency }}: records and testimony for a state criminal proceeding; our case "
-                      "{{ case_number }}, request {{ request_id }}.").runs[0].bold = True
-    doc.add_paragraph("Under {{ regulations }}, the {{ department }} asks the {{ agency }} to produce the records, and "
-                      "to authorise the testimony, set out below. This request states, as specifically as we can, "
-                      "the nature of each and its relevance to the proceeding, as the regulations require.")
+    doc.add_paragraph(
+        "Re: {{ agency }}: records and testimony for a state criminal proceeding; our case "
+        "{{ case_number }}, request {{ request_id }}."
+    ).runs[0].bold = True
+    doc.add_paragraph(
+        "Under {{ regulations }}, the {{ department }} asks the {{ agency }} to produce the records, and "
+        "to authorise the testimony, set out below. This request states, as specifically as we can, "
+        "the nature of each and its relevance to the proceeding, as the regulations require."
+    )
     doc.add_heading("The proceeding", level=2)
     _paragraphs(doc, "p in proceeding", "{{ p }}")
     doc.add_heading("What is requested, and why each is relevant", level=2)
-    _table(doc, ["No.", "Kind", "Records or testimony", "Relevance"], "r in records",
-           ["{{ r.number }}", "{{ r.kind }}", "{{ r.description }}", "{{ r.relevance }}"], [0.4, 1.1, 2.2, 2.8])
+    _table(
+        doc,
+        ["No.", "Kind", "Records or testimony", "Relevance"],
+        "r in records",
+        ["{{ r.number }}", "{{ r.kind }}", "{{ r.description }}", "{{ r.relevance }}"],
+        [0.4, 1.1, 2.2, 2.8],
+    )
     doc.add_paragraph("{%p if testimony %}")
-    doc.add_paragraph("Testimony is asked only on the matters listed above; we ask that the agency say which of its "
-                      "employees it authorises to testify, and on what.")
+    doc.add_paragraph(
+        "Testimony is asked only on the matters listed above; we ask that the agency say which of its "
+        "employees it authorises to testify, and on what."
+    )
     doc.add_paragraph("{%p endif %}")
     doc.add_heading("Answer", level=2)
-    doc.add_paragraph("We ask for the agency's answer by {{ due }}: the records, or which of them the agency "
-                      "withholds and the ground for withholding each. Please send it to the {{ department }}, "
-                      "{{ department_address }}, quoting case {{ case_number }} and request {{ request_id }}; a "
-                      "copy goes to the {{ prosecutor.name }}, {{ prosecutor.unit }}.")
+    doc.add_paragraph(
+        "We ask for the agency's answer by {{ due }}: the records, or which of them the agency "
+        "withholds and the ground for withholding each. Please send it to the {{ department }}, "
+        "{{ department_address }}, quoting case {{ case_number }} and request {{ request_id }}; a "
+        "copy goes to the {{ prosecutor.name }}, {{ prosecutor.unit }}."
+    )
     doc.add_paragraph("Requested on {{ requested_at }}, on the legal review of {{ reviewer }}.")
     return doc
 
@@ -364,12 +470,18 @@ def touhy_request():
 def contact_sheet():
     doc = _base("CONFIDENTIAL: contact sheet for the prosecutor")
     doc.add_paragraph("Case {{ case_number }} · {{ event_word }} {{ event_number }} · {{ generated_at }}.")
-    doc.add_paragraph("How to reach the people involved in this referral. Need-to-know: it is not part of the "
-                      "referral packet; keep it apart from it and do not copy it into any filing open to the "
-                      "public or to the defence without the protections the law gives victims and witnesses.")
-    _table(doc, ["Person", "Language", "Contact"], "x in people",
-           ["{{ x.person }}", "{{ x.language }}", "{%p for line in x.contact %}\n{{ line }}\n{%p endfor %}"],
-           [2.2, 1.0, 3.3])
+    doc.add_paragraph(
+        "How to reach the people involved in this referral. Need-to-know: it is not part of the "
+        "referral packet; keep it apart from it and do not copy it into any filing open to the "
+        "public or to the defence without the protections the law gives victims and witnesses."
+    )
+    _table(
+        doc,
+        ["Person", "Language", "Contact"],
+        "x in people",
+        ["{{ x.person }}", "{{ x.language }}", "{%p for line in x.contact %}\n{{ line }}\n{%p endfor %}"],
+        [2.2, 1.0, 3.3],
+    )
     return doc
 
 

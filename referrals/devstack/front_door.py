@@ -15,10 +15,12 @@ NGINX = shutil.which("nginx")
 def configure(folder: Path, *, port: int, api_port: int, ui_port: int, more: str = "") -> Path:
     """Writes nginx.conf and the site file, as compose mounts it, into `folder`; `more`: other server blocks."""
     site = SITE.read_text()
-    for compose_name, here in (("server api:8000;", f"server 127.0.0.1:{api_port};"),
-                               ("server temporal-ui:8080;", f"server 127.0.0.1:{ui_port};"),
-                               ("listen 8080;", f"listen 127.0.0.1:{port};"),
-                               ("/var/cache/nginx/public_figures", str(folder / "public_figures"))):
+    for compose_name, here in (
+        ("server api:8000;", f"server 127.0.0.1:{api_port};"),
+        ("server temporal-ui:8080;", f"server 127.0.0.1:{ui_port};"),
+        ("listen 8080;", f"listen 127.0.0.1:{port};"),
+        ("/var/cache/nginx/public_figures", str(folder / "public_figures")),
+    ):
         if compose_name not in site:
             raise RuntimeError(f"{SITE} no longer has {compose_name!r}")
         site = site.replace(compose_name, here)

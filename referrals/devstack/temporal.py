@@ -16,8 +16,8 @@ import sys
 import time
 from pathlib import Path
 
-from referrals.domain import search_attributes
 from referrals.devstack import procs
+from referrals.domain import search_attributes
 
 NAMESPACE = "default"
 
@@ -37,8 +37,9 @@ def binary(name: str) -> Path:
     )
 
 
-def dev_server_args(port: int, ui_port: int, db_file: Path | str, codec_endpoint: str | None = None,
-                    ui_public_path: str | None = None) -> list[str]:
+def dev_server_args(
+    port: int, ui_port: int, db_file: Path | str, codec_endpoint: str | None = None, ui_public_path: str | None = None
+) -> list[str]:
     """Arguments for `temporal` (the binary itself excluded): the dev server, our search attributes,
     the API's codec endpoint for the Web UI to decrypt payloads, and the UI's public path (`/temporal` when
     the API proxies it at its own origin, referrals/web/temporal_ui.py).

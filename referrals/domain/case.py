@@ -30,12 +30,12 @@ from referrals.domain.messages import (
     Person,
     ProsecutionOutcomeIn,
     ReferralAcknowledgement,
-    SoughtRecord,
-    TouhyResponse,
     RemovalNotice,
     RemovalOutcome,
-    Supplement,
+    SoughtRecord,
     SupervisorIdentification,
+    Supplement,
+    TouhyResponse,
     ViolationReport,
     Withdrawal,
 )
@@ -318,7 +318,7 @@ def footage_hold_due(state: CaseState, opened_at: datetime, policy: Policy) -> d
 
 
 def purge_status(recording: RecordingState, now: datetime, policy: Policy) -> str | None:
-    """"purged", "inside_margin" (too close to its purge date for the hold's safety margin), or None."""
+    """ "purged", "inside_margin" (too close to its purge date for the hold's safety margin), or None."""
     if recording.purge_at <= now:
         return "purged"
     if recording.purge_at - policy.hold_safety_margin <= now:
@@ -327,8 +327,11 @@ def purge_status(recording: RecordingState, now: datetime, policy: Policy) -> st
 
 
 def purge_warnings(state: CaseState, now: datetime, policy: Policy) -> list[PurgeWarning]:
-    return [PurgeWarning(camera_id=r.camera_id, purge_at=r.purge_at, status=status)
-            for r in state.recordings if (status := purge_status(r, now, policy))]
+    return [
+        PurgeWarning(camera_id=r.camera_id, purge_at=r.purge_at, status=status)
+        for r in state.recordings
+        if (status := purge_status(r, now, policy))
+    ]
 
 
 def open_task(state: CaseState, task: Task, now: datetime, policy: Policy) -> None:
@@ -366,7 +369,8 @@ def new_case(inp: IncidentInput, now: datetime) -> CaseState:
         request_hash=inp.request_hash,
         details=IncidentDetails.model_validate(filing.model_dump(exclude={"recordings"})),
         recordings=[
-            RecordingState(**r.model_dump(), purge_at=purge_at(r.started_at, r.flag_reasons, inp.policy)) for r in filing.recordings
+            RecordingState(**r.model_dump(), purge_at=purge_at(r.started_at, r.flag_reasons, inp.policy))
+            for r in filing.recordings
         ],
         tasks={task: TaskState(owner_role=TASK_OWNER[task]) for task in Task},
     )

@@ -27,10 +27,17 @@ ALLOWED: dict[str, str] = {
 }
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 LABELS = {  # what each allowed type is called in a sentence
-    "image/jpeg": "JPEG image", "image/png": "PNG image", "image/heic": "HEIC image",
-    "application/pdf": "PDF document", "video/mp4": "MP4 video", "video/quicktime": "QuickTime video",
-    "audio/mpeg": "MP3 audio file", "audio/wav": "WAV audio file", "audio/mp4": "M4A audio file",
-    DOCX: "Word document (DOCX)", "text/plain": "plain text",
+    "image/jpeg": "JPEG image",
+    "image/png": "PNG image",
+    "image/heic": "HEIC image",
+    "application/pdf": "PDF document",
+    "video/mp4": "MP4 video",
+    "video/quicktime": "QuickTime video",
+    "audio/mpeg": "MP3 audio file",
+    "audio/wav": "WAV audio file",
+    "audio/mp4": "M4A audio file",
+    DOCX: "Word document (DOCX)",
+    "text/plain": "plain text",
 }
 _IMAGES = frozenset({"image/jpeg", "image/png", "image/heic"})
 _PAPERS = frozenset({"application/pdf", DOCX, "text/plain"}) | _IMAGES  # scans of paper are images
@@ -43,36 +50,77 @@ KINDS: dict[str, frozenset[str]] = {
     "statement": _PAPERS,
     "other": frozenset(ALLOWED),
 }
-_KIND_WORDS = {"photo": "a photo", "video": "a video", "audio": "an audio recording", "document": "a document",
-               "medical_record": "a medical record", "statement": "a statement", "other": "evidence"}
+_KIND_WORDS = {
+    "photo": "a photo",
+    "video": "a video",
+    "audio": "an audio recording",
+    "document": "a document",
+    "medical_record": "a medical record",
+    "statement": "a statement",
+    "other": "evidence",
+}
 _MASS_NOUNS = {"plain text", "unrecognised binary data"}
 
 # Refused at offset 0: (signature, label).
 _REFUSED_MAGIC: list[tuple[bytes, str]] = [
-    (b"MZ", "Windows executable"),                              # DOS/PE header "MZ"
-    (b"\x7fELF", "ELF executable"),                             # 7F 45 4C 46
-    *((magic, "Mach-O executable") for magic in (b"\xfe\xed\xfa\xce", b"\xfe\xed\xfa\xcf",  # 32/64-bit, big-endian
-                                                 b"\xce\xfa\xed\xfe", b"\xcf\xfa\xed\xfe")),  # 32/64-bit, little-endian
+    (b"MZ", "Windows executable"),  # DOS/PE header "MZ"
+    (b"\x7fELF", "ELF executable"),  # 7F 45 4C 46
+    *(
+        (magic, "Mach-O executable")
+        for magic in (
+            b"\xfe\xed\xfa\xce",
+            b"\xfe\xed\xfa\xcf",  # 32/64-bit, big-endian
+            b"\xce\xfa\xed\xfe",
+            b"\xcf\xfa\xed\xfe",
+        )
+    ),  # 32/64-bit, little-endian
     (b"\xca\xfe\xba\xbe", "Mach-O universal binary or Java class file"),  # CA FE BA BE (both use it)
-    (b"#!", "script"),                                          # shebang
-    (b"PK\x05\x06", "ZIP archive"),                             # an empty ZIP: end of central directory only
-    (b"PK\x07\x08", "ZIP archive"),                             # a spanned ZIP
-    (b"\x1f\x8b", "gzip archive"),                              # RFC 1952 ID1 ID2
+    (b"#!", "script"),  # shebang
+    (b"PK\x05\x06", "ZIP archive"),  # an empty ZIP: end of central directory only
+    (b"PK\x07\x08", "ZIP archive"),  # a spanned ZIP
+    (b"\x1f\x8b", "gzip archive"),  # RFC 1952 ID1 ID2
     (b"BZh", "bzip2 archive"),
-    (b"\xfd7zXZ\x00", "xz archive"),                            # FD 37 7A 58 5A 00
-    (b"7z\xbc\xaf\x27\x1c", "7-Zip archive"),                   # 37 7A BC AF 27 1C
-    (b"Rar!\x1a\x07", "RAR archive"),                           # RAR 1.5-4 "...\x00", RAR 5 "...\x01\x00"
-    (b"\x28\xb5\x2f\xfd", "zstd archive"),                      # zstd frame magic 0xFD2FB528, little-endian
+    (b"\xfd7zXZ\x00", "xz archive"),  # FD 37 7A 58 5A 00
+    (b"7z\xbc\xaf\x27\x1c", "7-Zip archive"),  # 37 7A BC AF 27 1C
+    (b"Rar!\x1a\x07", "RAR archive"),  # RAR 1.5-4 "...\x00", RAR 5 "...\x01\x00"
+    (b"\x28\xb5\x2f\xfd", "zstd archive"),  # zstd frame magic 0xFD2FB528, little-endian
     (b"MSCF", "Microsoft Cabinet archive"),
 ]
 _OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # OLE2 compound file: .doc, .xls, .ppt, .msi
 # ISO base media brands (ftyp box): brand -> content type.
-_BRANDS: dict[bytes, str] = {b: "image/heic" for b in (b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx",
-                                                       b"mif1", b"msf1")}
+_BRANDS: dict[bytes, str] = {
+    b: "image/heic" for b in (b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1")
+}
 _BRANDS |= {b"qt  ": "video/quicktime", b"M4A ": "audio/mp4", b"M4B ": "audio/mp4", b"M4P ": "audio/mp4"}
-_BRANDS |= {b: "video/mp4" for b in (b"isom", b"iso2", b"iso3", b"iso4", b"iso5", b"iso6", b"mp41", b"mp42",
-                                     b"mp71", b"avc1", b"dash", b"M4V ", b"M4VH", b"M4VP", b"mmp4", b"3gp4",
-                                     b"3gp5", b"3gp6", b"3g2a", b"3g2b", b"3g2c", b"f4v ", b"MSNV", b"XAVC")}
+_BRANDS |= {
+    b: "video/mp4"
+    for b in (
+        b"isom",
+        b"iso2",
+        b"iso3",
+        b"iso4",
+        b"iso5",
+        b"iso6",
+        b"mp41",
+        b"mp42",
+        b"mp71",
+        b"avc1",
+        b"dash",
+        b"M4V ",
+        b"M4VH",
+        b"M4VP",
+        b"mmp4",
+        b"3gp4",
+        b"3gp5",
+        b"3gp6",
+        b"3g2a",
+        b"3g2b",
+        b"3g2c",
+        b"f4v ",
+        b"MSNV",
+        b"XAVC",
+    )
+}
 _QUICKTIME_ATOMS = (b"moov", b"mdat", b"wide", b"free")  # QuickTime files older than ftyp start with one of these
 # MPEG audio: kbit/s by (MPEG-1?, layer) for bitrate index 1..14, and Hz by version bits.
 _BITRATES = {
@@ -93,8 +141,8 @@ class Detected:
     """What a Sniffer found: an allowed content type, or a refusal saying why not."""
 
     content_type: str | None  # one of ALLOWED's keys when allowed, else None
-    label: str                # what it is, in words: "JPEG image", "Windows executable", "empty file" ...
-    refusal: str | None       # None when allowed; else the sentence a 422 says
+    label: str  # what it is, in words: "JPEG image", "Windows executable", "empty file" ...
+    refusal: str | None  # None when allowed; else the sentence a 422 says
 
 
 def _a(label: str) -> str:
@@ -195,20 +243,22 @@ class Sniffer:
         tail = bytes(self._tail)
         # End of central directory: "PK\5\6", 18 fixed bytes, then a comment of up to 65535 bytes ending the file.
         end = tail.rfind(b"PK\x05\x06", max(0, len(tail) - 22 - 0xFFFF))
-        while end >= 0 and int.from_bytes(tail[end + 20:end + 22], "little") != len(tail) - end - 22:
+        while end >= 0 and int.from_bytes(tail[end + 20 : end + 22], "little") != len(tail) - end - 22:
             end = tail.rfind(b"PK\x05\x06", max(0, len(tail) - 22 - 0xFFFF), end)
-        if end < 0 or tail[max(0, end - 20):end].startswith(b"PK\x06\x07"):  # none, or ZIP64 (its locator)
+        if end < 0 or tail[max(0, end - 20) : end].startswith(b"PK\x06\x07"):  # none, or ZIP64 (its locator)
             return None
-        start = end - int.from_bytes(tail[end + 12:end + 16], "little")  # the directory ends where the EOCD starts
+        start = end - int.from_bytes(tail[end + 12 : end + 16], "little")  # the directory ends where the EOCD starts
         if start < 0:  # it begins before the tail
             return None
         names: set[str] = set()
         at = start
         while at < end:  # central directory file header: "PK\1\2", 42 fixed bytes, name, extra, comment
-            if tail[at:at + 4] != b"PK\x01\x02":
+            if tail[at : at + 4] != b"PK\x01\x02":
                 return None
-            name_len, extra_len, comment_len = (int.from_bytes(tail[at + i:at + i + 2], "little") for i in (28, 30, 32))
-            names.add(tail[at + 46:at + 46 + name_len].decode("utf-8", "replace").lower())
+            name_len, extra_len, comment_len = (
+                int.from_bytes(tail[at + i : at + i + 2], "little") for i in (28, 30, 32)
+            )
+            names.add(tail[at + 46 : at + 46 + name_len].decode("utf-8", "replace").lower())
             at += 46 + name_len + extra_len + comment_len
         return names
 
@@ -218,15 +268,15 @@ def _local_header_names(head: bytes) -> set[str]:
     names: set[str] = set()
     at = head.find(b"PK\x03\x04")
     while at >= 0:
-        name_len = int.from_bytes(head[at + 26:at + 28], "little")
-        names.add(head[at + 30:at + 30 + name_len].decode("utf-8", "replace").lower())
+        name_len = int.from_bytes(head[at + 26 : at + 28], "little")
+        names.add(head[at + 30 : at + 30 + name_len].decode("utf-8", "replace").lower())
         at = head.find(b"PK\x03\x04", at + 4)
     return names
 
 
 def _iso_media(head: bytes, tail: bytes) -> Detected:
     box_size = int.from_bytes(head[0:4], "big")
-    brands = [head[8:12]] + [head[at:at + 4] for at in range(16, min(box_size, len(head)) - 3, 4)]
+    brands = [head[8:12]] + [head[at : at + 4] for at in range(16, min(box_size, len(head)) - 3, 4)]
     if b"avif" in brands or b"avis" in brands:  # AV1 images share HEIF's mif1/msf1 brands
         return _refused("AVIF image")
     for brand in brands:  # the major brand first, then the compatible brands in order
@@ -242,7 +292,7 @@ def _sound_only(data: bytes) -> bool:
     all sound: `hdlr`, version and flags, pre_defined, then the handler type ("soun", "vide", ...)."""
     handlers, at = set(), data.find(b"hdlr")
     while at != -1:
-        handlers.add(data[at + 12:at + 16])
+        handlers.add(data[at + 12 : at + 16])
         at = data.find(b"hdlr", at + 4)
     tracks = handlers & {b"soun", b"vide", b"pict", b"auxv"}
     return tracks == {b"soun"}
@@ -277,7 +327,7 @@ def _is_mpeg_audio(head: bytes, size: int) -> bool:
         return False
     if length == size or length + 4 > len(head):
         return True
-    return _mpeg_frame_length(head[length:length + 4]) is not None or head[length:length + 3] == b"TAG"
+    return _mpeg_frame_length(head[length : length + 4]) is not None or head[length : length + 3] == b"TAG"
 
 
 def contradiction(kind: str, content_type: str) -> str | None:

@@ -20,8 +20,10 @@ from referrals.domain.words import label
 # The incident's details that may be corrected. The district is not: it decides who sees the case
 # and where it is listed, so a case filed in the wrong district is withdrawn and filed again.
 DETAILS = ("occurred_at", "location", "event_number", "summary", "narrative", "injuries", "ems_called")
-LISTS = {"officers": (Officer, ("name", "star")),
-         "federal_personnel": (FederalPerson, ("agency", "name", "badge", "description"))}
+LISTS = {
+    "officers": (Officer, ("name", "star")),
+    "federal_personnel": (FederalPerson, ("agency", "name", "badge", "description")),
+}
 # A person's contact details are not corrected here (they would travel in the clear); the person is
 # added again with the right ones.
 PERSON = ("part", "name", "name_withheld", "language", "interpreter", "injuries")
@@ -37,8 +39,11 @@ class Change:
 
 def correctable() -> list[str]:
     """Every path a correction may name, as a reader would write them."""
-    return [*DETAILS, *(f"{name}[i].{key}" for name, (_, keys) in LISTS.items() for key in keys),
-            *(f"people[P1].{key}" for key in PERSON)]
+    return [
+        *DETAILS,
+        *(f"{name}[i].{key}" for name, (_, keys) in LISTS.items() for key in keys),
+        *(f"people[P1].{key}" for key in PERSON),
+    ]
 
 
 def words(path: str, terms: dict[str, str] | None = None) -> str:

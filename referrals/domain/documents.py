@@ -24,7 +24,8 @@ def documents_after(kind: EventKind, state: CaseState) -> list[DocumentKind]:
     if kind == EventKind.LEGAL_REVIEW_DECIDED:
         # And a Touhy request letter for each agency it asks evidence of (the Nth letter is request T N's).
         return [DocumentKind.LEGAL_REVIEW_MEMO] + [DocumentKind.TOUHY_REQUEST] * len(
-            state.legal_reviews[-1].payload.federal_evidence)
+            state.legal_reviews[-1].payload.federal_evidence
+        )
     if kind == EventKind.COMMAND_DECIDED and state.command_decisions[-1].payload.decision == ApprovalDecision.APPROVE:
         return [DocumentKind.REFERRAL_PACKET]
     return []

@@ -40,8 +40,11 @@ def next_escalation(state: CaseState, policy: Policy) -> Due | None:
         entry = state.tasks[task]
         steps = len(policy.tasks[task].escalation)
         if task == Task.TOUHY_RESPONSE:
-            upcoming += [Due(step_time(state, task, r.escalation_level, policy, r.id), task, r.id)
-                         for r in state.unanswered_touhy() if r.escalation_level < steps]
+            upcoming += [
+                Due(step_time(state, task, r.escalation_level, policy, r.id), task, r.id)
+                for r in state.unanswered_touhy()
+                if r.escalation_level < steps
+            ]
         elif entry.due_at is not None and entry.escalation_level < steps:
             upcoming.append(Due(step_time(state, task, entry.escalation_level, policy), task))
     return min(upcoming, key=lambda d: (d.at, d.task.value, d.item or ""), default=None)

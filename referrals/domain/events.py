@@ -120,16 +120,30 @@ class Letterhead(BaseModel):
 
     @classmethod
     def of(cls, policy) -> "Letterhead":
-        return cls(department=policy.department, department_address=policy.department_address,
-                   prosecutor=policy.prosecutor, retention_days=policy.bwc_retention_days,
-                   statutes={s.citation: s.title for s in policy.statutes}, time_zone=policy.time_zone,
-                   elements={s.citation: s.elements for s in policy.statutes if s.elements},
-                   unverified=[s.citation for s in policy.statutes if s.elements and not s.elements_verified],
-                   touhy={a.code: {"agency": a.name, "office": (o := policy.touhy.offices[a.office]).name,
-                                   "address": o.address, "regulations": o.regulations,
-                                   "verified": "yes" if o.verified else ""} for a in policy.touhy.agencies},
-                   words=policy.words.model_dump(), flags={f.code: f.label for f in policy.recording_flags},
-                   districts={d.code: d.name for d in policy.districts}, retention_law=policy.retention_law)
+        return cls(
+            department=policy.department,
+            department_address=policy.department_address,
+            prosecutor=policy.prosecutor,
+            retention_days=policy.bwc_retention_days,
+            statutes={s.citation: s.title for s in policy.statutes},
+            time_zone=policy.time_zone,
+            elements={s.citation: s.elements for s in policy.statutes if s.elements},
+            unverified=[s.citation for s in policy.statutes if s.elements and not s.elements_verified],
+            touhy={
+                a.code: {
+                    "agency": a.name,
+                    "office": (o := policy.touhy.offices[a.office]).name,
+                    "address": o.address,
+                    "regulations": o.regulations,
+                    "verified": "yes" if o.verified else "",
+                }
+                for a in policy.touhy.agencies
+            },
+            words=policy.words.model_dump(),
+            flags={f.code: f.label for f in policy.recording_flags},
+            districts={d.code: d.name for d in policy.districts},
+            retention_law=policy.retention_law,
+        )
 
 
 class DocumentRequest(BaseModel):

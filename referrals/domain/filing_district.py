@@ -14,6 +14,8 @@ def district_refusal(roles: list[Role], own_district: str | None, district: str,
         return None
     word = policy.words.district
     if not own_district:
-        return (f"your account has no {word} of its own, so you may not file in {word} {district}: "
-                f"ask an administrator to set your {word}")
+        return (
+            f"your account has no {word} of its own, so you may not file in {word} {district}: "
+            f"ask an administrator to set your {word}"
+        )
     return f"you may file only in your own {word}, {own_district}, not in {word} {district}"

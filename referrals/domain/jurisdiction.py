@@ -16,10 +16,15 @@ def _listing(codes: list[str], limit: int = 12) -> str:
 def flag_problems(recordings, policy: Policy) -> list[dict]:
     """[{field, message}] for each flag reason the policy does not list."""
     known = [f.code for f in policy.recording_flags]
-    return [{"field": f"recordings[{i}].flag_reasons[{j}]",
-             "message": f"'{code}' is not a recording flag of this policy (one of: {_listing(known)})"}
-            for i, recording in enumerate(recordings) for j, code in enumerate(recording.flag_reasons)
-            if policy.flag(code) is None]
+    return [
+        {
+            "field": f"recordings[{i}].flag_reasons[{j}]",
+            "message": f"'{code}' is not a recording flag of this policy (one of: {_listing(known)})",
+        }
+        for i, recording in enumerate(recordings)
+        for j, code in enumerate(recording.flag_reasons)
+        if policy.flag(code) is None
+    ]
 
 
 def filing_problems(filing, policy: Policy) -> list[dict]:
@@ -27,9 +32,13 @@ def filing_problems(filing, policy: Policy) -> list[dict]:
     problems = []
     if not policy.admits_district(filing.district):
         word = policy.words.district
-        problems.append({"field": "district",
-                         "message": f"'{filing.district}' is not a {word} of the {policy.department} "
-                                    f"(one of: {_listing([d.code for d in policy.districts])})"})
+        problems.append(
+            {
+                "field": "district",
+                "message": f"'{filing.district}' is not a {word} of the {policy.department} "
+                f"(one of: {_listing([d.code for d in policy.districts])})",
+            }
+        )
     return problems + flag_problems(filing.recordings, policy)
 
 

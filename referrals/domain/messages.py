@@ -12,8 +12,8 @@ from typing import Annotated, Any, Generic, TypeVar, get_args, get_origin
 from pydantic import (
     AfterValidator,
     AwareDatetime,
-    BeforeValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     Strict,
@@ -84,8 +84,10 @@ def bidi_problem(value: str) -> str | None:
     if found is None:
         return None
     character = found.group(0)
-    return (f"contains a {unicodedata.name(character).lower()} character (U+{ord(character):04X}), which makes "
-            "text show in another order than it was typed: remove it")
+    return (
+        f"contains a {unicodedata.name(character).lower()} character (U+{ord(character):04X}), which makes "
+        "text show in another order than it was typed: remove it"
+    )
 
 
 # What the validators and the checks on arrival hold a string to, said in the schema too, so that a client (or a
@@ -181,8 +183,9 @@ Until = Annotated[date, BeforeValidator(_not_a_number), _NotPast()]
 Day = Annotated[date, BeforeValidator(_not_a_number), AfterValidator(_day_since_1900), _NotFutureDay()]
 CourtDate = Annotated[date, BeforeValidator(_not_a_number), AfterValidator(_day_since_1900)]
 # An id or cursor in a path or query: PostgreSQL text holds no NUL character.
-Key = Annotated[str, StringConstraints(max_length=200), AfterValidator(_no_nul),
-              Field(json_schema_extra={"pattern": NO_NUL})]
+Key = Annotated[
+    str, StringConstraints(max_length=200), AfterValidator(_no_nul), Field(json_schema_extra={"pattern": NO_NUL})
+]
 District = Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z-]{1,10}$")]
 # A yes or no: true or false, never 0, 1 or "yes" (the schema says boolean, and the API holds to it).
 Flag = Annotated[bool, Strict()]
@@ -408,8 +411,10 @@ class SubjectAnalysis(RequestModel):
             return value  # (their own errors are named)
         expected = overall_finding(authority.finding, necessary.finding)
         if value != expected:
-            raise ValueError(f"with prong 1 '{authority.finding.value}' and prong 2 '{necessary.finding.value}' the "
-                             f"overall finding is '{expected.value}'")
+            raise ValueError(
+                f"with prong 1 '{authority.finding.value}' and prong 2 '{necessary.finding.value}' the "
+                f"overall finding is '{expected.value}'"
+            )
         return value
 
 
@@ -479,8 +484,9 @@ REFER_NEEDS = "decision 'refer' needs at least one subject with charges whose fi
 
 
 def _chargeable(decision: ReviewDecision | None, subjects: list[SubjectAnalysis]) -> None:
-    if decision == ReviewDecision.REFER and not any(s.charges and s.finding != ImmunityFinding.IMMUNE
-                                                    for s in subjects):
+    if decision == ReviewDecision.REFER and not any(
+        s.charges and s.finding != ImmunityFinding.IMMUNE for s in subjects
+    ):
         raise ValueError(REFER_NEEDS)
 
 
@@ -712,8 +718,10 @@ def clock_problems(model: BaseModel, now: datetime) -> list[dict[str, str]]:
     is text with a bidirectional control character (whatever field it corrects: a person's name too)."""
     problems = clock_problems_in(type(model), model.model_dump(), now)
     for i, correction in enumerate(getattr(model, "corrections", None) or []):
-        found = [problem["message"] for problem in
-                 clock_problems_in(IncidentDetails, {correction.field: correction.value}, now)]
+        found = [
+            problem["message"]
+            for problem in clock_problems_in(IncidentDetails, {correction.field: correction.value}, now)
+        ]
         if isinstance(correction.value, str) and (bidi := bidi_problem(correction.value)) and bidi not in found:
             found.append(bidi)
         problems += [{"field": f"corrections[{i}].value", "message": message} for message in found]
@@ -740,8 +748,12 @@ def _email(value: str) -> str:
 
 class NewUser(RequestModel):
     name: Name
-    email: Annotated[str, StringConstraints(strip_whitespace=True, max_length=254), AfterValidator(_email),
-                     Field(json_schema_extra={"format": "email"})]
+    email: Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, max_length=254),
+        AfterValidator(_email),
+        Field(json_schema_extra={"format": "email"}),
+    ]
     roles: list[Role] = Field(min_length=1, max_length=len(Role))
     district: Short | None = None
     star: Short | None = None
@@ -760,16 +772,24 @@ class NewUser(RequestModel):
 # --- the people involved: civilians, their contact details, injuries and statements
 
 # Digits with the usual separators, and an extension: "312-555-0100", "+1 (312) 555-0100 ext. 12".
-Phone = Annotated[str, StringConstraints(strip_whitespace=True,
-                                         pattern=r"^\+?[0-9 ().\-]{7,25}(?:\s*(?:x|ext\.?)\s*[0-9]{1,6})?$")]
+Phone = Annotated[
+    str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9 ().\-]{7,25}(?:\s*(?:x|ext\.?)\s*[0-9]{1,6})?$")
+]
 
 
 class Contact(RequestModel):
     """How to reach a person: need-to-know, sealed (encrypted) by the API before it goes anywhere."""
 
     phone: Phone | None = None
-    email: Annotated[str, StringConstraints(strip_whitespace=True, max_length=254), AfterValidator(_email),
-                     Field(json_schema_extra={"format": "email"})] | None = None
+    email: (
+        Annotated[
+            str,
+            StringConstraints(strip_whitespace=True, max_length=254),
+            AfterValidator(_email),
+            Field(json_schema_extra={"format": "email"}),
+        ]
+        | None
+    ) = None
     address: Line | None = None
 
     @model_validator(mode="after")
@@ -846,15 +866,19 @@ class FilingRequest(IncidentFiling):
         for i, person in enumerate(value):
             for j, statement in enumerate(person.statements):
                 if statement.camera_id is not None and statement.camera_id not in cameras:
-                    raise ValueError(f"people[{i}].statements[{j}].camera_id: camera '{statement.camera_id}' "
-                                     "is not among this filing's recordings")
+                    raise ValueError(
+                        f"people[{i}].statements[{j}].camera_id: camera '{statement.camera_id}' "
+                        "is not among this filing's recordings"
+                    )
         return value
 
 
 # --- supplementary reports: what was found or put right after the filing
 
-CorrectionPath = Annotated[str, StringConstraints(strip_whitespace=True, max_length=120,
-                                                  pattern=r"^[A-Za-z_]+(\[[A-Za-z0-9]+\])?(\.[A-Za-z_]+)?$")]
+CorrectionPath = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, max_length=120, pattern=r"^[A-Za-z_]+(\[[A-Za-z0-9]+\])?(\.[A-Za-z_]+)?$"),
+]
 
 
 class Correction(RequestModel):
@@ -881,10 +905,18 @@ class _SupplementFields(RequestModel):
 
     @model_validator(mode="after")
     def _something(self):
-        if not (self.narrative or self.recordings or self.statements or self.federal_personnel or self.corrections
-                or getattr(self, "people", None)):
-            raise ValueError("a supplement needs at least one of narrative, recordings, people, statements, "
-                             "federal_personnel or corrections")
+        if not (
+            self.narrative
+            or self.recordings
+            or self.statements
+            or self.federal_personnel
+            or self.corrections
+            or getattr(self, "people", None)
+        ):
+            raise ValueError(
+                "a supplement needs at least one of narrative, recordings, people, statements, "
+                "federal_personnel or corrections"
+            )
         return self
 
 

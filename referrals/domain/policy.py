@@ -44,11 +44,15 @@ class Statute(_Frozen):
 
 # The flagging triggers of 50 ILCS 706/10-20, as the cases filed before flags were policy carry them: each kept
 # as long as an unflagged recording (their purge date was the recorded start plus `bwc_retention_days`).
-ILLINOIS_FLAGS = [("complaint", "Complaint (formal or informal)"), ("use_of_force", "Firearm discharge or use of force"),
-                  ("death_or_great_bodily_harm", "Death or great bodily harm"),
-                  ("detention_or_arrest", "Detention or arrest"),
-                  ("officer_under_investigation", "Officer under investigation"),
-                  ("evidentiary_value", "Evidentiary value"), ("officer_request", "Officer's request")]
+ILLINOIS_FLAGS = [
+    ("complaint", "Complaint (formal or informal)"),
+    ("use_of_force", "Firearm discharge or use of force"),
+    ("death_or_great_bodily_harm", "Death or great bodily harm"),
+    ("detention_or_arrest", "Detention or arrest"),
+    ("officer_under_investigation", "Officer under investigation"),
+    ("evidentiary_value", "Evidentiary value"),
+    ("officer_request", "Officer's request"),
+]
 
 
 class RecordingFlag(_Frozen):
@@ -78,8 +82,12 @@ class Words(_Frozen):
 
     def terms(self) -> dict[str, str]:
         """The API's field names as this jurisdiction says them: {'star': 'shield', 'district': 'precinct', …}."""
-        return {"star": self.badge, "officer_star": f"officer's {self.badge}", "district": self.district,
-                "event_number": self.event_number}
+        return {
+            "star": self.badge,
+            "officer_star": f"officer's {self.badge}",
+            "district": self.district,
+            "event_number": self.event_number,
+        }
 
 
 class Publication(_Frozen):
@@ -126,18 +134,25 @@ class TouhyAgency(_Frozen):
 
 
 # Federal facts, the same for every department: a policy file may override or add to them.
-DHS_OGC = TouhyOffice(name="Office of the General Counsel, U.S. Department of Homeland Security",
-                      address="2707 Martin Luther King Jr. Ave SE\nWashington, DC 20528-0485",
-                      regulations="6 CFR 5.41-5.49")
-DOJ = TouhyOffice(name="U.S. Department of Justice (the component's Office of the General Counsel, with a copy to "
-                       "the United States Attorney for the district)",
-                  address="950 Pennsylvania Avenue NW\nWashington, DC 20530-0001", regulations="28 CFR 16.21-16.29")
-AGENCIES = [TouhyAgency(code="ICE", name="U.S. Immigration and Customs Enforcement", office="dhs"),
-            TouhyAgency(code="CBP", name="U.S. Customs and Border Protection", office="dhs"),
-            TouhyAgency(code="FBI", name="Federal Bureau of Investigation", office="doj"),
-            TouhyAgency(code="DEA", name="Drug Enforcement Administration", office="doj"),
-            TouhyAgency(code="USMS", name="United States Marshals Service", office="doj"),
-            TouhyAgency(code="ATF", name="Bureau of Alcohol, Tobacco, Firearms and Explosives", office="doj")]
+DHS_OGC = TouhyOffice(
+    name="Office of the General Counsel, U.S. Department of Homeland Security",
+    address="2707 Martin Luther King Jr. Ave SE\nWashington, DC 20528-0485",
+    regulations="6 CFR 5.41-5.49",
+)
+DOJ = TouhyOffice(
+    name="U.S. Department of Justice (the component's Office of the General Counsel, with a copy to "
+    "the United States Attorney for the district)",
+    address="950 Pennsylvania Avenue NW\nWashington, DC 20530-0001",
+    regulations="28 CFR 16.21-16.29",
+)
+AGENCIES = [
+    TouhyAgency(code="ICE", name="U.S. Immigration and Customs Enforcement", office="dhs"),
+    TouhyAgency(code="CBP", name="U.S. Customs and Border Protection", office="dhs"),
+    TouhyAgency(code="FBI", name="Federal Bureau of Investigation", office="doj"),
+    TouhyAgency(code="DEA", name="Drug Enforcement Administration", office="doj"),
+    TouhyAgency(code="USMS", name="United States Marshals Service", office="doj"),
+    TouhyAgency(code="ATF", name="Bureau of Alcohol, Tobacco, Firearms and Explosives", office="doj"),
+]
 
 
 class Touhy(_Frozen):
@@ -160,11 +175,15 @@ class Touhy(_Frozen):
 
 # Cases filed before the prosecution stage carry a policy without its task: they are read with this default,
 # the same on every replay.
-CHARGING_DECISION_DEFAULT = {"due": "P90D", "escalation": [{"after": "PT0S", "notify": ["prosecutor_liaison"]},
-                                                           {"after": "P30D", "notify": ["command"]}]}
+CHARGING_DECISION_DEFAULT = {
+    "due": "P90D",
+    "escalation": [{"after": "PT0S", "notify": ["prosecutor_liaison"]}, {"after": "P30D", "notify": ["command"]}],
+}
 # (and before the Touhy requests: the ladder of their answers; the due time is each request's own)
-TOUHY_RESPONSE_DEFAULT = {"due": "P45D", "escalation": [{"after": "PT0S", "notify": ["prosecutor_liaison"]},
-                                                        {"after": "P30D", "notify": ["command"]}]}
+TOUHY_RESPONSE_DEFAULT = {
+    "due": "P45D",
+    "escalation": [{"after": "PT0S", "notify": ["prosecutor_liaison"]}, {"after": "P30D", "notify": ["command"]}],
+}
 
 
 class Policy(_Frozen):
@@ -199,8 +218,10 @@ class Policy(_Frozen):
     def _tasks_added_since(cls, data):
         if isinstance(data, dict) and isinstance(data.get("tasks"), dict):
             tasks = dict(data["tasks"])
-            for task, default in ((Task.CHARGING_DECISION, CHARGING_DECISION_DEFAULT),
-                                  (Task.TOUHY_RESPONSE, TOUHY_RESPONSE_DEFAULT)):
+            for task, default in (
+                (Task.CHARGING_DECISION, CHARGING_DECISION_DEFAULT),
+                (Task.TOUHY_RESPONSE, TOUHY_RESPONSE_DEFAULT),
+            ):
                 if task.value not in tasks and task not in tasks:
                     tasks[task.value] = default
             data = {**data, "tasks": tasks}
@@ -254,8 +275,10 @@ class Policy(_Frozen):
 
     def retention_days(self, flag_codes: list[str]) -> int:
         """How long a recording with these flags is kept: the longest of its flags' and the unflagged retention."""
-        return max([self.bwc_retention_days] + [f.retention_days for c in flag_codes
-                                                if (f := self.flag(c)) and f.retention_days])
+        return max(
+            [self.bwc_retention_days]
+            + [f.retention_days for c in flag_codes if (f := self.flag(c)) and f.retention_days]
+        )
 
     def district(self, code: str) -> PoliceDistrict | None:
         return next((d for d in self.districts if d.code == code), None)

@@ -21,27 +21,45 @@ def described(policy: Policy) -> list[str]:
         f"case numbers: {policy.case_prefix}-<year>-<number>",
         f"time zone: {policy.time_zone}",
         f"words: badge '{words.badge}', district '{words.district}', event number '{words.event_number}'",
-        f"prosecutor: {p.name}" + (f", {p.unit}" if p.unit else "") + (f", {p.address}" if p.address else "")
+        f"prosecutor: {p.name}"
+        + (f", {p.unit}" if p.unit else "")
+        + (f", {p.address}" if p.address else "")
         + f" <{p.intake_email}>",
         f"{words.district}s ({len(policy.districts)}): " + ", ".join(f"{d.code} {d.name}" for d in policy.districts),
         f"recordings ({policy.retention_law}): unflagged kept {policy.bwc_retention_days} days; hold confirmed "
         f"{_span(policy.hold_safety_margin)} before a purge date",
     ]
-    lines += [f"  flag {f.code} ({f.label}): kept {f.retention_days or policy.bwc_retention_days} days"
-              for f in policy.recording_flags]
+    lines += [
+        f"  flag {f.code} ({f.label}): kept {f.retention_days or policy.bwc_retention_days} days"
+        for f in policy.recording_flags
+    ]
     unverified = [s.citation for s in policy.statutes if s.elements and not s.elements_verified]
-    lines.append(f"statutes ({len(policy.statutes)}, elements unverified for {len(unverified)}): "
-                 + ", ".join(s.citation for s in policy.statutes))
-    lines.append("tasks: " + "; ".join(
-        f"{task.value} due {_span(t.due)}, then " + ", ".join(
-            f"{'+' + _span(step.after) if step.after else 'at once'} {'/'.join(r.value for r in step.notify)}"
-            for step in t.escalation)
-        for task, t in policy.tasks.items()))
-    lines.append(f"removal window: {policy.prosecution.removal_window_days} days after arraignment; "
-                 f"{len(policy.prosecution.court_holidays)} court holidays listed")
-    lines.append(f"touhy: {len(policy.touhy.agencies)} agencies, answers due {_span(policy.touhy.response_due)}; "
-                 f"offices unverified: {', '.join(k for k, o in policy.touhy.offices.items() if not o.verified) or 'none'}")
-    lines.append(f"public figures: published '{policy.publication.cron}' ({policy.time_zone}), "
-                 f"counts under {policy.publication.small_cell_threshold} suppressed")
+    lines.append(
+        f"statutes ({len(policy.statutes)}, elements unverified for {len(unverified)}): "
+        + ", ".join(s.citation for s in policy.statutes)
+    )
+    lines.append(
+        "tasks: "
+        + "; ".join(
+            f"{task.value} due {_span(t.due)}, then "
+            + ", ".join(
+                f"{'+' + _span(step.after) if step.after else 'at once'} {'/'.join(r.value for r in step.notify)}"
+                for step in t.escalation
+            )
+            for task, t in policy.tasks.items()
+        )
+    )
+    lines.append(
+        f"removal window: {policy.prosecution.removal_window_days} days after arraignment; "
+        f"{len(policy.prosecution.court_holidays)} court holidays listed"
+    )
+    lines.append(
+        f"touhy: {len(policy.touhy.agencies)} agencies, answers due {_span(policy.touhy.response_due)}; "
+        f"offices unverified: {', '.join(k for k, o in policy.touhy.offices.items() if not o.verified) or 'none'}"
+    )
+    lines.append(
+        f"public figures: published '{policy.publication.cron}' ({policy.time_zone}), "
+        f"counts under {policy.publication.small_cell_threshold} suppressed"
+    )
     lines.append(f"access trail kept {policy.access_log_retention_days} days")
     return lines

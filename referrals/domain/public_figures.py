@@ -19,9 +19,18 @@ from referrals.domain.words import label, month_name, sentence
 OTHER = "other"
 _AGENCY_CORRECTION = re.compile(r"^federal_personnel\[(\d+)\]\.agency$")
 # The audit events read, and what of each (referrals/store/public_snapshots.py reads only these facts).
-KINDS = ("case_filed", "supplement_filed", "supervisor_identification_recorded", "violation_report_recorded",
-         "stage_changed", "tasks_reopened", "case_closed", "referral_acknowledged", "charging_decided",
-         "prosecution_outcome_recorded")
+KINDS = (
+    "case_filed",
+    "supplement_filed",
+    "supervisor_identification_recorded",
+    "violation_report_recorded",
+    "stage_changed",
+    "tasks_reopened",
+    "case_closed",
+    "referral_acknowledged",
+    "charging_decided",
+    "prosecution_outcome_recorded",
+)
 
 
 @dataclass(frozen=True)
@@ -113,8 +122,16 @@ def _by_month(counts: Counter, last: str) -> tuple[list[tuple[str, str]], list[i
     return [(m, month_name(m)) for m in months], [counts.get(m, 0) for m in months]
 
 
-def tables(tally: Tally, *, last_month: str, zone: ZoneInfo, districts: list[tuple[str, str]],
-           statutes: list[tuple[str, str]], agencies: list[tuple[str, str]], district_word: str) -> list[RawTable]:
+def tables(
+    tally: Tally,
+    *,
+    last_month: str,
+    zone: ZoneInfo,
+    districts: list[tuple[str, str]],
+    statutes: list[tuple[str, str]],
+    agencies: list[tuple[str, str]],
+    district_word: str,
+) -> list[RawTable]:
     """The one-way tables of the figures, true counts (referrals/domain/publication.py suppresses them)."""
     cases = tally.cases
     total = len(cases)
@@ -123,31 +140,58 @@ def tables(tally: Tally, *, last_month: str, zone: ZoneInfo, districts: list[tup
 
     incident_months = Counter(_month(c.occurred_at, zone) for c in cases if c.occurred_at)
     categories, counts = _by_month(incident_months, last_month)
-    out.append(RawTable("cases_by_incident_month", "Cases by month of the incident",
-                        "cases filed before the period's end, by the calendar month the incident occurred in",
-                        "month", categories, counts, total, total_of="cases"))
+    out.append(
+        RawTable(
+            "cases_by_incident_month",
+            "Cases by month of the incident",
+            "cases filed before the period's end, by the calendar month the incident occurred in",
+            "month",
+            categories,
+            counts,
+            total,
+            total_of="cases",
+        )
+    )
 
     known = {code for code, _ in districts}
     by_district = Counter(c.district if c.district in known else OTHER for c in cases)
     categories = [(code, f"{code} {name}") for code, name in districts]
     if by_district.get(OTHER) or not districts:
         categories.append((OTHER, f"{word} not listed in the policy"))
-    out.append(RawTable("cases_by_district", f"Cases by {district_word}",
-                        f"cases filed before the period's end, by the {district_word} they were filed in",
-                        district_word, categories, [by_district.get(c, 0) for c, _ in categories], total,
-                        total_of="cases"))
+    out.append(
+        RawTable(
+            "cases_by_district",
+            f"Cases by {district_word}",
+            f"cases filed before the period's end, by the {district_word} they were filed in",
+            district_word,
+            categories,
+            [by_district.get(c, 0) for c, _ in categories],
+            total,
+            total_of="cases",
+        )
+    )
 
     citations = {c for c, _ in statutes}
     by_statute: Counter = Counter()
     for case in cases:
         by_statute.update({s if s in citations else OTHER for s in case.statutes})
     categories = [(c, f"{c} ({title})") for c, title in statutes] + (
-        [(OTHER, "an offence no longer in the catalogue")] if by_statute.get(OTHER) else [])
-    out.append(RawTable("cases_by_offence", "Cases by offence alleged",
-                        "cases by each offence (statute) their violation report alleges; a case alleging several "
-                        "counts in each, so the cells do not add up to the total (all cases)",
-                        "offence", categories, [by_statute.get(c, 0) for c, _ in categories], total,
-                        additive=False, total_of="cases"))
+        [(OTHER, "an offence no longer in the catalogue")] if by_statute.get(OTHER) else []
+    )
+    out.append(
+        RawTable(
+            "cases_by_offence",
+            "Cases by offence alleged",
+            "cases by each offence (statute) their violation report alleges; a case alleging several "
+            "counts in each, so the cells do not add up to the total (all cases)",
+            "offence",
+            categories,
+            [by_statute.get(c, 0) for c, _ in categories],
+            total,
+            additive=False,
+            total_of="cases",
+        )
+    )
 
     codes = {code.casefold(): code for code, _ in agencies}
     by_agency: Counter = Counter()
@@ -155,27 +199,54 @@ def tables(tally: Tally, *, last_month: str, zone: ZoneInfo, districts: list[tup
         named = case.agencies + ([case.supervisor_agency] if case.supervisor_agency else [])
         by_agency.update({codes.get((a or "").strip().casefold(), OTHER) for a in named if (a or "").strip()})
     categories = [(code, name) for code, name in agencies] + [(OTHER, "another agency, or one not named")]
-    out.append(RawTable("cases_by_federal_agency", "Cases by federal agency",
-                        "cases by each federal agency whose personnel the case names; a case naming several counts "
-                        "in each, so the cells do not add up to the total (all cases)",
-                        "agency", categories, [by_agency.get(c, 0) for c, _ in categories], total,
-                        additive=False, total_of="cases"))
+    out.append(
+        RawTable(
+            "cases_by_federal_agency",
+            "Cases by federal agency",
+            "cases by each federal agency whose personnel the case names; a case naming several counts "
+            "in each, so the cells do not add up to the total (all cases)",
+            "agency",
+            categories,
+            [by_agency.get(c, 0) for c, _ in categories],
+            total,
+            additive=False,
+            total_of="cases",
+        )
+    )
 
     by_stage = Counter(c.stage for c in cases)
     categories = [(s.value, label(s)) for s in Stage]
-    out.append(RawTable("cases_by_stage", "Cases by stage",
-                        "cases filed before the period's end, by the stage each was in at the period's end",
-                        "stage", categories, [by_stage.get(c, 0) for c, _ in categories], total, total_of="cases"))
+    out.append(
+        RawTable(
+            "cases_by_stage",
+            "Cases by stage",
+            "cases filed before the period's end, by the stage each was in at the period's end",
+            "stage",
+            categories,
+            [by_stage.get(c, 0) for c, _ in categories],
+            total,
+            total_of="cases",
+        )
+    )
 
     categories, counts = _by_month(tally.referrals, last_month)
-    out.append(RawTable("referrals_by_month", "Referrals by month",
-                        "cases the prosecutor acknowledged receiving, by the month of the acknowledgement",
-                        "month", categories, counts, sum(counts), total_of="referrals"))
+    out.append(
+        RawTable(
+            "referrals_by_month",
+            "Referrals by month",
+            "cases the prosecutor acknowledged receiving, by the month of the acknowledgement",
+            "month",
+            categories,
+            counts,
+            sum(counts),
+            total_of="referrals",
+        )
+    )
 
     for name, kinds, counter, noun, when in (
-            ("charging_decisions", ChargingKind, tally.charging, "charging decisions",
-             "the month the decision was made"),
-            ("outcomes", ProsecutionOutcome, tally.outcomes, "final outcomes", "the month of the court's decision")):
+        ("charging_decisions", ChargingKind, tally.charging, "charging decisions", "the month the decision was made"),
+        ("outcomes", ProsecutionOutcome, tally.outcomes, "final outcomes", "the month of the court's decision"),
+    ):
         months = Counter()
         by_kind = Counter()
         for (month, kind), n in counter.items():
@@ -183,10 +254,29 @@ def tables(tally: Tally, *, last_month: str, zone: ZoneInfo, districts: list[tup
             by_kind[kind] += n
         categories, counts = _by_month(months, last_month)
         grand = sum(counter.values())
-        out.append(RawTable(f"{name}_by_month", f"{sentence(noun)} by month", f"{noun}, by {when}", "month",
-                            categories, counts, grand, total_of=name))
+        out.append(
+            RawTable(
+                f"{name}_by_month",
+                f"{sentence(noun)} by month",
+                f"{noun}, by {when}",
+                "month",
+                categories,
+                counts,
+                grand,
+                total_of=name,
+            )
+        )
         categories = [(k.value, label(k)) for k in kinds]
-        out.append(RawTable(f"{name}_by_kind", f"{sentence(noun)} by kind",
-                            f"{noun}, by kind (the same {noun} as by month: the month by kind is never published)",
-                            "kind", categories, [by_kind.get(c, 0) for c, _ in categories], grand, total_of=name))
+        out.append(
+            RawTable(
+                f"{name}_by_kind",
+                f"{sentence(noun)} by kind",
+                f"{noun}, by kind (the same {noun} as by month: the month by kind is never published)",
+                "kind",
+                categories,
+                [by_kind.get(c, 0) for c, _ in categories],
+                grand,
+                total_of=name,
+            )
+        )
     return out

@@ -51,16 +51,31 @@ class Table:
     total: int | None  # None: suppressed
 
     def as_json(self) -> dict:
-        return {"name": self.name, "title": self.title, "meaning": self.meaning, "dimension": self.dimension,
-                "additive": self.additive, "total": self.total, "total_suppressed": self.total is None,
-                "cells": [{"category": c.category, "label": c.label, "value": c.value, "suppressed": c.suppressed}
-                          for c in self.cells]}
+        return {
+            "name": self.name,
+            "title": self.title,
+            "meaning": self.meaning,
+            "dimension": self.dimension,
+            "additive": self.additive,
+            "total": self.total,
+            "total_suppressed": self.total is None,
+            "cells": [
+                {"category": c.category, "label": c.label, "value": c.value, "suppressed": c.suppressed}
+                for c in self.cells
+            ],
+        }
 
     @classmethod
     def from_json(cls, data: dict) -> "Table":
-        return cls(name=data["name"], title=data["title"], meaning=data["meaning"], dimension=data["dimension"],
-                   additive=data["additive"], total=data["total"],
-                   cells=[Cell(c["category"], c["label"], c["value"]) for c in data["cells"]])
+        return cls(
+            name=data["name"],
+            title=data["title"],
+            meaning=data["meaning"],
+            dimension=data["dimension"],
+            additive=data["additive"],
+            total=data["total"],
+            cells=[Cell(c["category"], c["label"], c["value"]) for c in data["cells"]],
+        )
 
 
 @dataclass(frozen=True)
@@ -123,8 +138,10 @@ def suppress_cells(counts: list[int], total: int, threshold: int, additive: bool
 def suppress(tables: list[RawTable], threshold: int) -> list[Table]:
     """Every table as published. A total shared by several tables (`total_of`) is suppressed in all of them when
     any one of them needs it suppressed."""
-    cells = [None if 0 < raw.total < threshold else suppress_cells(raw.counts, raw.total, threshold, raw.additive)
-             for raw in tables]
+    cells = [
+        None if 0 < raw.total < threshold else suppress_cells(raw.counts, raw.total, threshold, raw.additive)
+        for raw in tables
+    ]
     hidden_totals = {raw.total_of or raw.name for raw, values in zip(tables, cells) if values is None}
     published = []
     for raw, values in zip(tables, cells):
@@ -132,9 +149,17 @@ def suppress(tables: list[RawTable], threshold: int) -> list[Table]:
             values, total = [None if c else 0 for c in raw.counts], None
         else:
             total = raw.total
-        published.append(Table(name=raw.name, title=raw.title, meaning=raw.meaning, dimension=raw.dimension,
-                               additive=raw.additive, total=total,
-                               cells=[Cell(c, label, v) for (c, label), v in zip(raw.categories, values)]))
+        published.append(
+            Table(
+                name=raw.name,
+                title=raw.title,
+                meaning=raw.meaning,
+                dimension=raw.dimension,
+                additive=raw.additive,
+                total=total,
+                cells=[Cell(c, label, v) for (c, label), v in zip(raw.categories, values)],
+            )
+        )
     return published
 
 
@@ -149,13 +174,23 @@ class Figures:
     tables: list[Table] = field(default_factory=list)
 
     def as_json(self) -> dict:
-        return {"period_end": self.period_end, "threshold": self.threshold, "jurisdiction": self.jurisdiction,
-                "department": self.department, "tables": [t.as_json() for t in self.tables]}
+        return {
+            "period_end": self.period_end,
+            "threshold": self.threshold,
+            "jurisdiction": self.jurisdiction,
+            "department": self.department,
+            "tables": [t.as_json() for t in self.tables],
+        }
 
     @classmethod
     def from_json(cls, data: dict) -> "Figures":
-        return cls(period_end=data["period_end"], threshold=data["threshold"], jurisdiction=data["jurisdiction"],
-                   department=data["department"], tables=[Table.from_json(t) for t in data["tables"]])
+        return cls(
+            period_end=data["period_end"],
+            threshold=data["threshold"],
+            jurisdiction=data["jurisdiction"],
+            department=data["department"],
+            tables=[Table.from_json(t) for t in data["tables"]],
+        )
 
 
 @dataclass(frozen=True)

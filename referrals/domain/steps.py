@@ -14,8 +14,8 @@ from referrals.domain.case import (
     PersonRef,
     ProsecutionState,
     Recorded,
-    TouhyRequestState,
     RecordingState,
+    TouhyRequestState,
     complete_task,
     footage_hold_due,
     open_task,
@@ -23,7 +23,6 @@ from referrals.domain.case import (
     removal_window,
 )
 from referrals.domain.corrections import correct
-from referrals.domain.jurisdiction import refuse_unknown_flags
 from referrals.domain.enums import (
     ChargingKind,
     Disposition,
@@ -36,6 +35,7 @@ from referrals.domain.enums import (
 )
 from referrals.domain.errors import Rejection, RejectionKind
 from referrals.domain.events import EventKind
+from referrals.domain.jurisdiction import refuse_unknown_flags
 from referrals.domain.messages import (
     Actor,
     Arraignment,
@@ -52,9 +52,9 @@ from referrals.domain.messages import (
     RemovalNotice,
     RemovalOutcome,
     StatementIn,
-    Supplement,
     Step,
     SupervisorIdentification,
+    Supplement,
     TouhyResponse,
     ViolationReport,
     Withdrawal,
@@ -75,9 +75,7 @@ def require_open(state: CaseState, task: Task) -> None:
     if status == TaskStatus.DONE:
         raise Rejection(RejectionKind.CONFLICT, f"{task.value} is already done")
     if status != TaskStatus.OPEN:
-        raise Rejection(
-            RejectionKind.CONFLICT, f"{task.value} is not open: the case is in stage {state.stage.value}"
-        )
+        raise Rejection(RejectionKind.CONFLICT, f"{task.value} is not open: the case is in stage {state.stage.value}")
 
 
 def _begin(state: CaseState, step: Step, operation: Operation, task: Task) -> None:
@@ -129,7 +127,10 @@ def check_supervisor_identification(state: CaseState, step: Step[SupervisorIdent
 
 
 def apply_supervisor_identification(
-    state: CaseState, step: Step[SupervisorIdentification], now: datetime, policy: Policy,
+    state: CaseState,
+    step: Step[SupervisorIdentification],
+    now: datetime,
+    policy: Policy,
 ) -> dict | None:
     state.supervisor_identification = Recorded(payload=step.payload, by=PersonRef.of(step.actor), at=now)
     complete_task(state, Task.SUPERVISOR_IDENTIFICATION, step.actor, now)
@@ -157,14 +158,21 @@ def check_legal_review(state: CaseState, step: Step[LegalReview], policy: Policy
     review = step.payload
     for i, wanted in enumerate(review.federal_evidence):
         if policy.touhy.agency(wanted.agency) is None:
-            raise Rejection(RejectionKind.INVALID, f"'{wanted.agency}' is not among the agencies Touhy requests go to "
-                            f"({', '.join(a.code for a in policy.touhy.agencies)})", f"federal_evidence[{i}].agency")
+            raise Rejection(
+                RejectionKind.INVALID,
+                f"'{wanted.agency}' is not among the agencies Touhy requests go to "
+                f"({', '.join(a.code for a in policy.touhy.agencies)})",
+                f"federal_evidence[{i}].agency",
+            )
     for i, subject in enumerate(review.subjects):
         for j, charge in enumerate(subject.charges):
             where = f"subjects[{i}].charges[{j}]"
             if charge.statute not in alleged:
-                raise Rejection(RejectionKind.INVALID, f"'{charge.statute}' is not among the alleged statutes "
-                                f"({', '.join(alleged)})", f"{where}.statute")
+                raise Rejection(
+                    RejectionKind.INVALID,
+                    f"'{charge.statute}' is not among the alleged statutes ({', '.join(alleged)})",
+                    f"{where}.statute",
+                )
             # To refer, each charge of a subject referred (not found immune) is proved element by element.
             proving = review.decision == ReviewDecision.REFER and subject.finding != ImmunityFinding.IMMUNE
             _check_elements(state, charge, policy, where, proving=proving)
@@ -176,18 +184,27 @@ def _check_elements(state: CaseState, charge: ChargeAnalysis, policy: Policy, wh
     elements = policy.statute(charge.statute).elements
     for k, proof in enumerate(charge.elements):
         if elements and proof.element > len(elements):
-            raise Rejection(RejectionKind.INVALID, f"{charge.statute} has {len(elements)} elements in the catalogue",
-                            f"{where}.elements[{k}].element")
+            raise Rejection(
+                RejectionKind.INVALID,
+                f"{charge.statute} has {len(elements)} elements in the catalogue",
+                f"{where}.elements[{k}].element",
+            )
         for m, evidence_id in enumerate(proof.evidence):
             entry = state.evidence_item(evidence_id)
             if entry is None or entry.removed is not None:
-                raise Rejection(RejectionKind.INVALID, f"no evidence {evidence_id} on this case",
-                                f"{where}.elements[{k}].evidence[{m}]")
+                raise Rejection(
+                    RejectionKind.INVALID,
+                    f"no evidence {evidence_id} on this case",
+                    f"{where}.elements[{k}].evidence[{m}]",
+                )
     missing = sorted(set(range(1, len(elements) + 1)) - {p.element for p in charge.elements})
     if proving and missing:
-        raise Rejection(RejectionKind.INVALID, f"to refer, every element of {charge.statute} needs its facts: "
-                        f"element {', '.join(map(str, missing))} ({elements[missing[0] - 1]}) is not addressed",
-                        f"{where}.elements")
+        raise Rejection(
+            RejectionKind.INVALID,
+            f"to refer, every element of {charge.statute} needs its facts: "
+            f"element {', '.join(map(str, missing))} ({elements[missing[0] - 1]}) is not addressed",
+            f"{where}.elements",
+        )
 
 
 def apply_legal_review(state: CaseState, step: Step[LegalReview], now: datetime, policy: Policy) -> dict | None:
@@ -196,9 +213,14 @@ def apply_legal_review(state: CaseState, step: Step[LegalReview], now: datetime,
     made = []
     for wanted in step.payload.federal_evidence:  # each a Touhy request to its agency, due on its own
         agency = policy.touhy.agency(wanted.agency).code
-        request = TouhyRequestState(id=f"T{len(state.touhy_requests) + 1}", agency=agency, records=wanted.records,
-                                    review=len(state.legal_reviews), requested_at=now,
-                                    due_at=now + policy.touhy.response_due)
+        request = TouhyRequestState(
+            id=f"T{len(state.touhy_requests) + 1}",
+            agency=agency,
+            records=wanted.records,
+            review=len(state.legal_reviews),
+            requested_at=now,
+            due_at=now + policy.touhy.response_due,
+        )
         state.touhy_requests.append(request)
         made.append(request.id)
     if made:
@@ -226,11 +248,17 @@ def check_touhy_response(state: CaseState, step: Step[TouhyResponse], policy: Po
     if request is None:
         raise Rejection(RejectionKind.INVALID, f"no Touhy request {answer.request_id} in this case", "request_id")
     if request.response is not None:
-        raise Rejection(RejectionKind.CONFLICT, f"Touhy request {request.id} ({request.agency}) already has its "
-                        f"answer: {request.response.payload.outcome.value}")
+        raise Rejection(
+            RejectionKind.CONFLICT,
+            f"Touhy request {request.id} ({request.agency}) already has its "
+            f"answer: {request.response.payload.outcome.value}",
+        )
     if answer.received_on < request.requested_at.date() - timedelta(days=1):
-        raise Rejection(RejectionKind.INVALID, "must not be before the request was made "
-                        f"({request.requested_at.date().isoformat()})", "received_on")
+        raise Rejection(
+            RejectionKind.INVALID,
+            f"must not be before the request was made ({request.requested_at.date().isoformat()})",
+            "received_on",
+        )
 
 
 def apply_touhy_response(state: CaseState, step: Step[TouhyResponse], now: datetime, policy: Policy) -> dict | None:
@@ -264,7 +292,10 @@ def check_acknowledgement(state: CaseState, step: Step[ReferralAcknowledgement],
 
 
 def apply_acknowledgement(
-    state: CaseState, step: Step[ReferralAcknowledgement], now: datetime, policy: Policy,
+    state: CaseState,
+    step: Step[ReferralAcknowledgement],
+    now: datetime,
+    policy: Policy,
 ) -> dict | None:
     state.acknowledgement = Recorded(payload=step.payload, by=PersonRef.of(step.actor), at=now)
     complete_task(state, Task.REFERRAL_ACKNOWLEDGEMENT, step.actor, now)
@@ -301,22 +332,32 @@ def check_supplement(state: CaseState, step: Step[Supplement], policy: Policy) -
     refuse_unknown_flags(supplement.recordings, policy)
     for i, recording in enumerate(supplement.recordings):
         if state.recording(recording.camera_id) is not None:
-            raise Rejection(RejectionKind.INVALID, f"camera '{recording.camera_id}' is already in this case",
-                            f"recordings[{i}].camera_id")
+            raise Rejection(
+                RejectionKind.INVALID,
+                f"camera '{recording.camera_id}' is already in this case",
+                f"recordings[{i}].camera_id",
+            )
     cameras = {r.camera_id for r in state.recordings} | {r.camera_id for r in supplement.recordings}
     ids = {p.id for p in state.people}
     for i, statement in enumerate(supplement.statements):
         if statement.person_id not in ids:
-            raise Rejection(RejectionKind.INVALID, f"no person '{statement.person_id}' in this case",
-                            f"statements[{i}].person_id")
+            raise Rejection(
+                RejectionKind.INVALID, f"no person '{statement.person_id}' in this case", f"statements[{i}].person_id"
+            )
         if statement.camera_id is not None and statement.camera_id not in cameras:
-            raise Rejection(RejectionKind.INVALID, f"camera '{statement.camera_id}' is not among this case's "
-                            "recordings", f"statements[{i}].camera_id")
+            raise Rejection(
+                RejectionKind.INVALID,
+                f"camera '{statement.camera_id}' is not among this case's recordings",
+                f"statements[{i}].camera_id",
+            )
     for i, person in enumerate(supplement.people):
         for j, statement in enumerate(person.statements):
             if statement.camera_id is not None and statement.camera_id not in cameras:
-                raise Rejection(RejectionKind.INVALID, f"camera '{statement.camera_id}' is not among this case's "
-                                "recordings", f"people[{i}].statements[{j}].camera_id")
+                raise Rejection(
+                    RejectionKind.INVALID,
+                    f"camera '{statement.camera_id}' is not among this case's recordings",
+                    f"people[{i}].statements[{j}].camera_id",
+                )
     # Applied to a copy, corrections one after another as they will be: a correction that cannot be made is
     # refused naming it, and so is a supplement that would leave the case holding more than a filing may.
     trial = state.model_copy(deep=True)
@@ -327,8 +368,11 @@ def check_supplement(state: CaseState, step: Step[Supplement], policy: Policy) -
         error = exc.errors()[0]
         field = next((part for part in reversed(error["loc"]) if isinstance(part, str)), "body")
         held = error.get("ctx", {})
-        message = (f"the case would hold {held['actual_length']} of these; it may hold at most {held['max_length']}"
-                   if error["type"] == "too_long" else f"the case would not be valid: {error['msg']}")
+        message = (
+            f"the case would hold {held['actual_length']} of these; it may hold at most {held['max_length']}"
+            if error["type"] == "too_long"
+            else f"the case would not be valid: {error['msg']}"
+        )
         raise Rejection(RejectionKind.INVALID, message, field) from None
 
 
@@ -337,8 +381,11 @@ def apply_supplement(state: CaseState, step: Step[Supplement], now: datetime, po
     state.supplements.append(Recorded(payload=supplement, by=by, at=now))
     number = len(state.supplements)
     for recording in supplement.recordings:
-        state.recordings.append(RecordingState(**recording.model_dump(),
-                                               purge_at=purge_at(recording.started_at, recording.flag_reasons, policy)))
+        state.recordings.append(
+            RecordingState(
+                **recording.model_dump(), purge_at=purge_at(recording.started_at, recording.flag_reasons, policy)
+            )
+        )
     if supplement.recordings:
         # The hold reopens for the new recordings alone (those held stay held), due from their purge dates.
         footage = state.tasks[Task.FOOTAGE_HOLD]
@@ -353,12 +400,22 @@ def apply_supplement(state: CaseState, step: Step[Supplement], now: datetime, po
         person.statements = [*person.statements, StatementIn.model_validate(added.model_dump(exclude={"person_id"}))]
     if supplement.federal_personnel:
         state.details = state.details.model_copy(
-            update={"federal_personnel": [*state.details.federal_personnel, *supplement.federal_personnel]})
+            update={"federal_personnel": [*state.details.federal_personnel, *supplement.federal_personnel]}
+        )
     changes = []
     for i, correction in enumerate(supplement.corrections):
         change = correct(state, correction.field, correction.value, f"corrections[{i}]")
-        state.corrections.append(CorrectionRecord(field=change.field, old=change.old, new=change.new,
-                                                  reason=correction.reason, by=by, at=now, supplement=number))
+        state.corrections.append(
+            CorrectionRecord(
+                field=change.field,
+                old=change.old,
+                new=change.new,
+                reason=correction.reason,
+                by=by,
+                at=now,
+                supplement=number,
+            )
+        )
         changes.append({"field": change.field, "old": change.old, "new": change.new})
     # The audit event keeps what each corrected field held before, beside the supplement itself.
     return {"supplement": number, "corrected": changes} if changes else {"supplement": number}
@@ -378,14 +435,16 @@ def check_add_evidence(state: CaseState, step: Step[EvidenceItem], policy: Polic
     if state.evidence_item(item.id) is not None:
         raise Rejection(RejectionKind.CONFLICT, f"evidence {item.id} is already in this case", "id")
     if item.touhy_request_id is not None and state.touhy_request(item.touhy_request_id) is None:
-        raise Rejection(RejectionKind.INVALID, f"no Touhy request {item.touhy_request_id} in this case",
-                        "touhy_request_id")
+        raise Rejection(
+            RejectionKind.INVALID, f"no Touhy request {item.touhy_request_id} in this case", "touhy_request_id"
+        )
 
 
 def apply_add_evidence(state: CaseState, step: Step[EvidenceItem], now: datetime, policy: Policy) -> dict | None:
     number = len(state.evidence) + 1
-    state.evidence.append(EvidenceEntry(item=step.payload, number=number, added_by=PersonRef.of(step.actor),
-                                        added_at=now))
+    state.evidence.append(
+        EvidenceEntry(item=step.payload, number=number, added_by=PersonRef.of(step.actor), added_at=now)
+    )
     return {"number": number}
 
 
@@ -408,8 +467,10 @@ def apply_remove_evidence(state: CaseState, step: Step[EvidenceRemoval], now: da
 def _require_prosecution(state: CaseState, what: str) -> ProsecutionState:
     _require_not_closed(state, what)
     if state.stage != Stage.PROSECUTION or state.prosecution is None:
-        raise Rejection(RejectionKind.CONFLICT, f"{what} comes after the prosecutor's acknowledgement: the case "
-                        f"is in stage {state.stage.value}")
+        raise Rejection(
+            RejectionKind.CONFLICT,
+            f"{what} comes after the prosecutor's acknowledgement: the case is in stage {state.stage.value}",
+        )
     return state.prosecution
 
 
@@ -429,25 +490,37 @@ def check_charging_decision(state: CaseState, step: Step[ChargingDecision], poli
     decision = step.payload
     decided = decision.decided_at.date()
     if decision.arraignment_date is not None and decision.arraignment_date < decided - timedelta(days=1):
-        raise Rejection(RejectionKind.INVALID, f"must not be before the charging decision ({decided.isoformat()})",
-                        "arraignment_date")
+        raise Rejection(
+            RejectionKind.INVALID,
+            f"must not be before the charging decision ({decided.isoformat()})",
+            "arraignment_date",
+        )
     if decision.grand_jury_date is not None and not (
-            decided - timedelta(days=1) <= decision.grand_jury_date <= decided + GRAND_JURY_WITHIN):
-        raise Rejection(RejectionKind.INVALID, f"must be on or after the decision ({decided.isoformat()}) and "
-                        f"within {GRAND_JURY_WITHIN.days} days of it", "grand_jury_date")
+        decided - timedelta(days=1) <= decision.grand_jury_date <= decided + GRAND_JURY_WITHIN
+    ):
+        raise Rejection(
+            RejectionKind.INVALID,
+            f"must be on or after the decision ({decided.isoformat()}) and within {GRAND_JURY_WITHIN.days} days of it",
+            "grand_jury_date",
+        )
     subjects = state.referred_subjects()
     for i, filed in enumerate(decision.charges):
         if subjects and filed.subject not in subjects:
-            raise Rejection(RejectionKind.INVALID, f"'{filed.subject}' is not among the subjects the legal review "
-                            f"referred ({'; '.join(subjects)})", f"charges[{i}].subject")
+            raise Rejection(
+                RejectionKind.INVALID,
+                f"'{filed.subject}' is not among the subjects the legal review referred ({'; '.join(subjects)})",
+                f"charges[{i}].subject",
+            )
         for j, statute in enumerate(filed.statutes):
             if policy.statute(statute) is None:
-                raise Rejection(RejectionKind.INVALID, f"'{statute}' is not in the statute catalogue",
-                                f"charges[{i}].statutes[{j}]")
+                raise Rejection(
+                    RejectionKind.INVALID, f"'{statute}' is not in the statute catalogue", f"charges[{i}].statutes[{j}]"
+                )
 
 
-def apply_charging_decision(state: CaseState, step: Step[ChargingDecision], now: datetime, policy: Policy
-                            ) -> dict | None:
+def apply_charging_decision(
+    state: CaseState, step: Step[ChargingDecision], now: datetime, policy: Policy
+) -> dict | None:
     decision, prosecution = step.payload, state.prosecution
     prosecution.decisions.append(Recorded(payload=decision, by=PersonRef.of(step.actor), at=now))
     task = state.tasks[Task.CHARGING_DECISION]
@@ -473,11 +546,17 @@ def check_arraignment(state: CaseState, step: Step[Arraignment], policy: Policy)
     require_role(step.actor, Operation.ARRAIGNMENT)
     prosecution = _require_charged(state, "the arraignment")
     if prosecution.arraignment_date is not None:
-        raise Rejection(RejectionKind.CONFLICT, "the arraignment is already recorded "
-                        f"({prosecution.arraignment_date.isoformat()})", "arraignment_date")
+        raise Rejection(
+            RejectionKind.CONFLICT,
+            f"the arraignment is already recorded ({prosecution.arraignment_date.isoformat()})",
+            "arraignment_date",
+        )
     if step.payload.arraignment_date < prosecution.decision.decided_at.date() - timedelta(days=1):
-        raise Rejection(RejectionKind.INVALID, "must not be before the charging decision "
-                        f"({prosecution.decision.decided_at.date().isoformat()})", "arraignment_date")
+        raise Rejection(
+            RejectionKind.INVALID,
+            f"must not be before the charging decision ({prosecution.decision.decided_at.date().isoformat()})",
+            "arraignment_date",
+        )
 
 
 def apply_arraignment(state: CaseState, step: Step[Arraignment], now: datetime, policy: Policy) -> dict | None:
@@ -489,8 +568,10 @@ def check_removal_notice(state: CaseState, step: Step[RemovalNotice], policy: Po
     require_role(step.actor, Operation.REMOVAL_NOTICE)
     prosecution = _require_charged(state, "a notice of removal")
     if prosecution.removal_notice is not None:
-        raise Rejection(RejectionKind.CONFLICT, "a notice of removal is already recorded "
-                        f"({prosecution.removal_notice.payload.federal_case_number})")
+        raise Rejection(
+            RejectionKind.CONFLICT,
+            f"a notice of removal is already recorded ({prosecution.removal_notice.payload.federal_case_number})",
+        )
     if prosecution.outcome is not None:
         raise Rejection(RejectionKind.CONFLICT, "the prosecution's outcome is already recorded")
 
@@ -509,15 +590,20 @@ def check_removal_outcome(state: CaseState, step: Step[RemovalOutcome], policy: 
     if prosecution.removal_notice is None:
         raise Rejection(RejectionKind.CONFLICT, "no notice of removal is recorded")
     if prosecution.removal_outcome is not None:
-        raise Rejection(RejectionKind.CONFLICT, "the removal's outcome is already recorded "
-                        f"({prosecution.removal_outcome.payload.result.value})")
+        raise Rejection(
+            RejectionKind.CONFLICT,
+            f"the removal's outcome is already recorded ({prosecution.removal_outcome.payload.result.value})",
+        )
     if step.payload.decided_on < prosecution.removal_notice.payload.filed_on:
-        raise Rejection(RejectionKind.INVALID, "must not be before the notice of removal was filed "
-                        f"({prosecution.removal_notice.payload.filed_on.isoformat()})", "decided_on")
+        raise Rejection(
+            RejectionKind.INVALID,
+            "must not be before the notice of removal was filed "
+            f"({prosecution.removal_notice.payload.filed_on.isoformat()})",
+            "decided_on",
+        )
 
 
-def apply_removal_outcome(state: CaseState, step: Step[RemovalOutcome], now: datetime, policy: Policy
-                          ) -> dict | None:
+def apply_removal_outcome(state: CaseState, step: Step[RemovalOutcome], now: datetime, policy: Policy) -> dict | None:
     state.prosecution.removal_outcome = Recorded(payload=step.payload, by=PersonRef.of(step.actor), at=now)
 
 
@@ -544,16 +630,23 @@ def check_prosecution_outcome(state: CaseState, step: Step[ProsecutionOutcomeIn]
     require_role(step.actor, Operation.PROSECUTION_OUTCOME)
     prosecution = _require_charged(state, "the prosecution's outcome")
     if prosecution.outcome is not None:  # (a second one queued behind the first, before the case closed)
-        raise Rejection(RejectionKind.CONFLICT, "the prosecution's outcome is already recorded "
-                        f"({prosecution.outcome.payload.outcome.value})")
+        raise Rejection(
+            RejectionKind.CONFLICT,
+            f"the prosecution's outcome is already recorded ({prosecution.outcome.payload.outcome.value})",
+        )
     if prosecution.removal_pending and step.payload.outcome in CONVICTIONS:
-        raise Rejection(RejectionKind.CONFLICT, "a notice of removal is pending: the state court may not enter a "
-                        "judgment of conviction until the federal court remands (28 U.S.C. § 1455(b)(3)); record "
-                        "the removal's outcome first", "outcome")
+        raise Rejection(
+            RejectionKind.CONFLICT,
+            "a notice of removal is pending: the state court may not enter a "
+            "judgment of conviction until the federal court remands (28 U.S.C. § 1455(b)(3)); record "
+            "the removal's outcome first",
+            "outcome",
+        )
 
 
-def apply_prosecution_outcome(state: CaseState, step: Step[ProsecutionOutcomeIn], now: datetime, policy: Policy
-                              ) -> dict | None:
+def apply_prosecution_outcome(
+    state: CaseState, step: Step[ProsecutionOutcomeIn], now: datetime, policy: Policy
+) -> dict | None:
     state.prosecution.outcome = Recorded(payload=step.payload, by=PersonRef.of(step.actor), at=now)
 
 

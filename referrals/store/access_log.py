@@ -57,9 +57,22 @@ def _field(value: str | None) -> str:
     return "-" if value is None else f"{len(value)}:{value}"
 
 
-def entry_text(*, seq: int, at: datetime, user_id: str | None, user_name: str | None, who: str | None, client: str,
-               component: str, action: str, outcome: str, case_id: str | None, target: str | None, details: str,
-               prev_hash: str) -> str:
+def entry_text(
+    *,
+    seq: int,
+    at: datetime,
+    user_id: str | None,
+    user_name: str | None,
+    who: str | None,
+    client: str,
+    component: str,
+    action: str,
+    outcome: str,
+    case_id: str | None,
+    target: str | None,
+    details: str,
+    prev_hash: str,
+) -> str:
     """What an entry's hash covers: as the database's access_log_text builds it (migration 0008)."""
     fields = (user_id, user_name, who, client, component, action, outcome, case_id, target, details)
     return "|".join((FORMAT, str(seq), at_text(at), *map(_field, fields), prev_hash))
@@ -76,14 +89,25 @@ def _clean(value: str | None) -> str | None:
 def parameters(entry: AccessEntry) -> dict[str, Any]:
     if entry.outcome not in OUTCOMES:
         raise ValueError(f"outcome {entry.outcome!r} is not one of {', '.join(OUTCOMES)}")
-    return {"at": entry.at.astimezone(UTC), "user_id": _clean(entry.user_id), "user_name": _clean(entry.user_name),
-            "who": _clean(entry.who), "client": _clean(entry.client), "component": entry.component,
-            "action": entry.action, "outcome": entry.outcome, "case_id": _clean(entry.case_id),
-            "target": _clean(entry.target), "details": details_text(entry.details)}
+    return {
+        "at": entry.at.astimezone(UTC),
+        "user_id": _clean(entry.user_id),
+        "user_name": _clean(entry.user_name),
+        "who": _clean(entry.who),
+        "client": _clean(entry.client),
+        "component": entry.component,
+        "action": entry.action,
+        "outcome": entry.outcome,
+        "case_id": _clean(entry.case_id),
+        "target": _clean(entry.target),
+        "details": details_text(entry.details),
+    }
 
 
-_APPEND_SQL = ("SELECT access_log_append(%(at)s, %(user_id)s, %(user_name)s, %(who)s, %(client)s, %(component)s, "
-               "%(action)s, %(outcome)s, %(case_id)s, %(target)s, %(details)s)")
+_APPEND_SQL = (
+    "SELECT access_log_append(%(at)s, %(user_id)s, %(user_name)s, %(who)s, %(client)s, %(component)s, "
+    "%(action)s, %(outcome)s, %(case_id)s, %(target)s, %(details)s)"
+)
 
 
 class Appender:
@@ -126,7 +150,8 @@ class Appender:
         async with self._opening:
             if self._connection is None or self._connection.closed:
                 self._connection = await psycopg.AsyncConnection.connect(
-                    *self._args, **{**self._kwargs, "autocommit": True, "connect_timeout": CONNECT_TIMEOUT_SECONDS})
+                    *self._args, **{**self._kwargs, "autocommit": True, "connect_timeout": CONNECT_TIMEOUT_SECONDS}
+                )
                 self._last_use = time.monotonic()
                 self._watch = asyncio.create_task(self._close_when_idle(self._connection))
             return self._connection
@@ -162,9 +187,17 @@ async def append(sessions: async_sessionmaker[AsyncSession], entry: AccessEntry)
     return await _appender(sessions).append(entry)
 
 
-async def query(session: AsyncSession, *, case_id: str | None = None, user_id: str | None = None,
-                who: str | None = None, since: datetime | None = None, until: datetime | None = None,
-                after_seq: int | None = None, limit: int = 500) -> list[AccessEntryRow]:
+async def query(
+    session: AsyncSession,
+    *,
+    case_id: str | None = None,
+    user_id: str | None = None,
+    who: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    after_seq: int | None = None,
+    limit: int = 500,
+) -> list[AccessEntryRow]:
     """Entries oldest first (by time, then sequence), at or after `since` and before `until`; `after_seq` is the
     last entry of the page before (the next page starts after it)."""
     statement = select(AccessEntryRow)
@@ -181,14 +214,17 @@ async def query(session: AsyncSession, *, case_id: str | None = None, user_id: s
     if after_seq is not None:
         cursor = select(AccessEntryRow.at).where(AccessEntryRow.seq == after_seq).scalar_subquery()
         # `at >= cursor` bounds the index range; the rest keeps the ties on `at` in sequence order.
-        statement = statement.where(AccessEntryRow.at >= cursor, (AccessEntryRow.at > cursor)
-                                    | (AccessEntryRow.seq > after_seq))
+        statement = statement.where(
+            AccessEntryRow.at >= cursor, (AccessEntryRow.at > cursor) | (AccessEntryRow.seq > after_seq)
+        )
     statement = statement.order_by(AccessEntryRow.at, AccessEntryRow.seq).limit(limit)
     return list((await session.exec(statement)).all())
 
 
-_ROWS = text("SELECT seq, at, user_id, user_name, who, client, component, action, outcome, case_id, target, details, "
-             "prev_hash, hash FROM access_log WHERE seq >= :start ORDER BY seq LIMIT :batch")
+_ROWS = text(
+    "SELECT seq, at, user_id, user_name, who, client, component, action, outcome, case_id, target, details, "
+    "prev_hash, hash FROM access_log WHERE seq >= :start ORDER BY seq LIMIT :batch"
+)
 
 
 @dataclass(frozen=True)
@@ -201,8 +237,9 @@ class Verified:
     anchor: str | None
 
 
-async def verify(sessions: async_sessionmaker[AsyncSession], since: datetime | None = None,
-                 checked: list[Verified] | None = None) -> Break | None:
+async def verify(
+    sessions: async_sessionmaker[AsyncSession], since: datetime | None = None, checked: list[Verified] | None = None
+) -> Break | None:
     """The first entry whose sequence, link or hash is wrong, None when the chain holds: from the first entry at or
     after `since` (every entry when None) to the last. The first entry checked is the anchor: its prev_hash is
     believed (GENESIS when it is entry 1). `checked`, when given, receives what was looked at."""
@@ -212,8 +249,22 @@ async def verify(sessions: async_sessionmaker[AsyncSession], since: datetime | N
         count, anchor, prev, expected = 0, None, None, start
         while start is not None:
             rows = (await session.exec(_ROWS, params={"start": start, "batch": VERIFY_BATCH})).all()
-            for (seq, at, user_id, user_name, who, client, component, action, outcome, case_id, target, details,
-                 prev_hash, hash_) in rows:
+            for (
+                seq,
+                at,
+                user_id,
+                user_name,
+                who,
+                client,
+                component,
+                action,
+                outcome,
+                case_id,
+                target,
+                details,
+                prev_hash,
+                hash_,
+            ) in rows:
                 if seq != expected:
                     return Break(seq, f"expected entry {expected}, found {seq}")
                 if prev is None:
@@ -222,9 +273,21 @@ async def verify(sessions: async_sessionmaker[AsyncSession], since: datetime | N
                         return Break(seq, "the first entry does not start from the genesis hash")
                 if prev_hash != prev:
                     return Break(seq, "prev_hash does not match the previous entry's hash")
-                recomputed = entry_hash(seq=seq, at=at, user_id=user_id, user_name=user_name, who=who, client=client,
-                                        component=component, action=action, outcome=outcome, case_id=case_id,
-                                        target=target, details=details, prev_hash=prev_hash)
+                recomputed = entry_hash(
+                    seq=seq,
+                    at=at,
+                    user_id=user_id,
+                    user_name=user_name,
+                    who=who,
+                    client=client,
+                    component=component,
+                    action=action,
+                    outcome=outcome,
+                    case_id=case_id,
+                    target=target,
+                    details=details,
+                    prev_hash=prev_hash,
+                )
                 if recomputed != hash_:
                     return Break(seq, "hash does not match the entry's content")
                 prev, expected, count = hash_, seq + 1, count + 1
@@ -240,8 +303,12 @@ async def prune(sessions: async_sessionmaker[AsyncSession], retention_days: int,
     it). Returns how many went."""
     cutoff = now - timedelta(days=retention_days)
     async with sessions() as session:
-        deleted = await session.exec(text(
-            "DELETE FROM access_log WHERE seq < coalesce((SELECT min(seq) FROM access_log WHERE at >= :cutoff), "
-            "(SELECT max(seq) FROM access_log))"), params={"cutoff": cutoff})
+        deleted = await session.exec(
+            text(
+                "DELETE FROM access_log WHERE seq < coalesce((SELECT min(seq) FROM access_log WHERE at >= :cutoff), "
+                "(SELECT max(seq) FROM access_log))"
+            ),
+            params={"cutoff": cutoff},
+        )
         await session.commit()
     return deleted.rowcount

@@ -2,16 +2,24 @@
 
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Iterable
+from typing import Any
 
 GENESIS = "0" * 64
 
 
 def event_hash(
-    *, case_id: str, seq: int, kind: str, actor_id: str | None, actor_name: str | None,
-    at: datetime, data: dict[str, Any], prev_hash: str,
+    *,
+    case_id: str,
+    seq: int,
+    kind: str,
+    actor_id: str | None,
+    actor_name: str | None,
+    at: datetime,
+    data: dict[str, Any],
+    prev_hash: str,
 ) -> str:
     body = {
         "case_id": case_id,
@@ -43,8 +51,14 @@ def verify_chain(case_id: str, rows: Iterable[Any]) -> Break | None:
         if row.prev_hash != prev:
             return Break(row.seq, "prev_hash does not match the previous event's hash")
         recomputed = event_hash(
-            case_id=case_id, seq=row.seq, kind=row.kind, actor_id=row.actor_id, actor_name=row.actor_name,
-            at=row.at, data=row.data, prev_hash=row.prev_hash,
+            case_id=case_id,
+            seq=row.seq,
+            kind=row.kind,
+            actor_id=row.actor_id,
+            actor_name=row.actor_name,
+            at=row.at,
+            data=row.data,
+            prev_hash=row.prev_hash,
         )
         if recomputed != row.hash:
             return Break(row.seq, "hash does not match the event's content")

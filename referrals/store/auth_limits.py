@@ -16,15 +16,23 @@ KEPT = timedelta(hours=1)
 
 async def count(session: AsyncSession, kind: str, key: str, window: timedelta) -> int:
     since = datetime.now(UTC) - window
-    found = await session.exec(select(func.count()).select_from(AuthFailure).where(
-        AuthFailure.kind == kind, AuthFailure.key == key, AuthFailure.at > since))
+    found = await session.exec(
+        select(func.count())
+        .select_from(AuthFailure)
+        .where(AuthFailure.kind == kind, AuthFailure.key == key, AuthFailure.at > since)
+    )
     return found.one()
 
 
 async def retry_after(session: AsyncSession, kind: str, key: str, window: timedelta) -> int:
     now = datetime.now(UTC)
-    oldest = (await session.exec(select(func.min(AuthFailure.at)).where(
-        AuthFailure.kind == kind, AuthFailure.key == key, AuthFailure.at > now - window))).one()
+    oldest = (
+        await session.exec(
+            select(func.min(AuthFailure.at)).where(
+                AuthFailure.kind == kind, AuthFailure.key == key, AuthFailure.at > now - window
+            )
+        )
+    ).one()
     return max(1, int((oldest + window - now).total_seconds()) + 1) if oldest else 1
 
 

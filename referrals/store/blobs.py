@@ -7,9 +7,8 @@ streams a byte range back. Neither ever holds a whole file in memory.
 import asyncio
 import functools
 from collections.abc import AsyncIterator
-from typing import Protocol
-
 from datetime import timedelta
+from typing import Protocol
 
 from sqlalchemy import delete, exists, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -45,8 +44,8 @@ class _Buffered:
     async def write(self, data: bytes) -> None:
         self.pending += data
         while len(self.pending) >= self.size:
-            piece = bytes(self.pending[:self.size])
-            del self.pending[:self.size]
+            piece = bytes(self.pending[: self.size])
+            del self.pending[: self.size]
             await self.flush(piece)
 
     async def flush(self, piece: bytes) -> None:
@@ -77,11 +76,12 @@ class PostgresBlobs:
         while remaining is None or remaining > 0:
             async with self.sessions() as session:  # a connection per chunk: a slow reader holds none
                 conn = await session.connection()
-                data = (await conn.execute(select(chunks.c.data).where(chunks.c.key == key, chunks.c.n == n))
-                        ).scalar_one_or_none()
+                data = (
+                    await conn.execute(select(chunks.c.data).where(chunks.c.key == key, chunks.c.n == n))
+                ).scalar_one_or_none()
             if data is None:
                 return
-            piece = data[offset:] if remaining is None else data[offset:offset + remaining]
+            piece = data[offset:] if remaining is None else data[offset : offset + remaining]
             if remaining is not None:
                 remaining -= len(piece)
             offset = 0
@@ -99,9 +99,18 @@ class PostgresBlobs:
         chunks, files = EvidenceChunkRow.__table__, EvidenceFileRow.__table__
         async with self.sessions() as session, session.begin():
             conn = await session.connection()
-            stale = (await conn.execute(
-                select(chunks.c.key).where(~exists().where(files.c.key == chunks.c.key)).group_by(chunks.c.key)
-                .having(func.max(chunks.c.written_at) < func.now() - older_than))).scalars().all()
+            stale = (
+                (
+                    await conn.execute(
+                        select(chunks.c.key)
+                        .where(~exists().where(files.c.key == chunks.c.key))
+                        .group_by(chunks.c.key)
+                        .having(func.max(chunks.c.written_at) < func.now() - older_than)
+                    )
+                )
+                .scalars()
+                .all()
+            )
             if stale:
                 await conn.execute(delete(chunks).where(chunks.c.key.in_(stale)))
         return len(stale)
@@ -143,9 +152,14 @@ class S3Blobs:
         from botocore.config import Config
 
         self.bucket = bucket
-        self.client = boto3.client("s3", endpoint_url=url, region_name=region, aws_access_key_id=access_key,
-                                   aws_secret_access_key=secret_key,
-                                   config=Config(retries={"mode": "standard"}, s3={"addressing_style": "path"}))
+        self.client = boto3.client(
+            "s3",
+            endpoint_url=url,
+            region_name=region,
+            aws_access_key_id=access_key,
+            aws_secret_access_key=secret_key,
+            config=Config(retries={"mode": "standard"}, s3={"addressing_style": "path"}),
+        )
 
     def writer(self, key: str) -> "_S3Writer":
         return _S3Writer(self, key)
@@ -175,9 +189,19 @@ class S3Blobs:
         except self.client.exceptions.ClientError:
             await asyncio.to_thread(self.client.create_bucket, Bucket=self.bucket)
             await asyncio.to_thread(
-                self.client.put_bucket_lifecycle_configuration, Bucket=self.bucket, LifecycleConfiguration={
-                    "Rules": [{"ID": "abort-unfinished-uploads", "Status": "Enabled", "Filter": {"Prefix": ""},
-                               "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1}}]})
+                self.client.put_bucket_lifecycle_configuration,
+                Bucket=self.bucket,
+                LifecycleConfiguration={
+                    "Rules": [
+                        {
+                            "ID": "abort-unfinished-uploads",
+                            "Status": "Enabled",
+                            "Filter": {"Prefix": ""},
+                            "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1},
+                        }
+                    ]
+                },
+            )
 
 
 class _S3Writer(_Buffered):
@@ -213,8 +237,13 @@ class _S3Writer(_Buffered):
 
 
 def _s3(settings) -> S3Blobs:
-    return _s3_client(settings.evidence_s3_url, settings.evidence_s3_bucket, settings.evidence_s3_region,
-                      settings.evidence_s3_access_key, settings.evidence_s3_secret_key.get_secret_value())
+    return _s3_client(
+        settings.evidence_s3_url,
+        settings.evidence_s3_bucket,
+        settings.evidence_s3_region,
+        settings.evidence_s3_access_key,
+        settings.evidence_s3_secret_key.get_secret_value(),
+    )
 
 
 @functools.lru_cache(maxsize=8)

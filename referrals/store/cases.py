@@ -20,8 +20,14 @@ async def next_case_number(session: AsyncSession, prefix: str, year: int) -> str
     return f"{prefix}-{year}-{value:06d}"
 
 
-async def persist_events(session: AsyncSession, workflow_id: str, state: CaseState, events: list[CaseEvent],
-                         heal: bool = True, rewrite: bool = False) -> Persisted:
+async def persist_events(
+    session: AsyncSession,
+    workflow_id: str,
+    state: CaseState,
+    events: list[CaseEvent],
+    heal: bool = True,
+    rewrite: bool = False,
+) -> Persisted:
     """Append a step's events and refresh the read model in the caller's transaction, once per (case, seq):
     events stored before are skipped. With `heal`, a read model behind the first event sent (a database
     restored from a backup) is left alone and reported, so the caller can send what it lacks. With
@@ -30,9 +36,11 @@ async def persist_events(session: AsyncSession, workflow_id: str, state: CaseSta
     # case, and the ORM's bookkeeping (identity map, flush) was about a fifth of each persist's CPU.
     conn = await session.connection()
     incidents = Incident.__table__
-    stored = (await conn.execute(
-        select(incidents.c.event_seq, incidents.c.state).where(incidents.c.id == state.case_id).with_for_update()
-    )).first()
+    stored = (
+        await conn.execute(
+            select(incidents.c.event_seq, incidents.c.state).where(incidents.c.id == state.case_id).with_for_update()
+        )
+    ).first()
     stored_seq = stored.event_seq if stored is not None else 0
     if heal and stored_seq < events[0].seq - 1:
         return Persisted(stored_seq=stored_seq, written=False)
@@ -50,10 +58,13 @@ async def persist_events(session: AsyncSession, workflow_id: str, state: CaseSta
     events_table = CaseEventRow.__table__
     prev_hash = GENESIS
     if new and new[0].seq > 1:
-        prev_hash = (await conn.execute(
-            select(events_table.c.hash).where(events_table.c.case_id == state.case_id,
-                                              events_table.c.seq == new[0].seq - 1)
-        )).scalar_one_or_none() or GENESIS
+        prev_hash = (
+            await conn.execute(
+                select(events_table.c.hash).where(
+                    events_table.c.case_id == state.case_id, events_table.c.seq == new[0].seq - 1
+                )
+            )
+        ).scalar_one_or_none() or GENESIS
     rows = []
     for event in new:
         fields = event_fields(state.case_id, event, prev_hash)
@@ -76,8 +87,16 @@ async def persist_events(session: AsyncSession, workflow_id: str, state: CaseSta
 def event_fields(case_id: str, event: CaseEvent, prev_hash: str) -> dict:
     """The audit row of an event, its hash linked to the one before."""
     actor_id, actor_name = (event.actor.id, event.actor.name) if event.actor else (None, None)
-    fields = dict(case_id=case_id, seq=event.seq, kind=event.kind.value, actor_id=actor_id,
-                  actor_name=actor_name, at=event.at, data=event.data, prev_hash=prev_hash)
+    fields = dict(
+        case_id=case_id,
+        seq=event.seq,
+        kind=event.kind.value,
+        actor_id=actor_id,
+        actor_name=actor_name,
+        at=event.at,
+        data=event.data,
+        prev_hash=prev_hash,
+    )
     return fields | {"hash": event_hash(**fields)}
 
 
@@ -103,9 +122,14 @@ def _columns(state: CaseState) -> dict:
 def _tasks(state: CaseState) -> list[dict]:
     return [
         dict(
-            case_id=state.case_id, task=task.value, status=entry.status.value, owner_role=entry.owner_role.value,
-            due_at=entry.due_at, escalation_level=entry.escalation_level,
-            completed_by_id=entry.completed_by.id if entry.completed_by else None, completed_at=entry.completed_at,
+            case_id=state.case_id,
+            task=task.value,
+            status=entry.status.value,
+            owner_role=entry.owner_role.value,
+            due_at=entry.due_at,
+            escalation_level=entry.escalation_level,
+            completed_by_id=entry.completed_by.id if entry.completed_by else None,
+            completed_at=entry.completed_at,
         )
         for task, entry in state.tasks.items()
     ]
@@ -114,47 +138,88 @@ def _tasks(state: CaseState) -> list[dict]:
 def _recordings(state: CaseState) -> list[dict]:
     return [
         dict(
-            case_id=state.case_id, camera_id=r.camera_id, officer_star=r.officer_star, started_at=r.started_at,
-            ended_at=r.ended_at, purge_at=r.purge_at, flag_reasons=list(r.flag_reasons),
-            hold_reference=r.hold_reference, retained_until=r.retained_until,
+            case_id=state.case_id,
+            camera_id=r.camera_id,
+            officer_star=r.officer_star,
+            started_at=r.started_at,
+            ended_at=r.ended_at,
+            purge_at=r.purge_at,
+            flag_reasons=list(r.flag_reasons),
+            hold_reference=r.hold_reference,
+            retained_until=r.retained_until,
         )
         for r in state.recordings
     ]
 
 
-def _person(case_id: str, kind: str, name: str | None, star_or_badge: str | None, agency: str | None = None,
-            title: str | None = None, description: str | None = None) -> dict:
-    return dict(case_id=case_id, kind=kind, name=name, star_or_badge=star_or_badge, agency=agency, title=title,
-                description=description)
+def _person(
+    case_id: str,
+    kind: str,
+    name: str | None,
+    star_or_badge: str | None,
+    agency: str | None = None,
+    title: str | None = None,
+    description: str | None = None,
+) -> dict:
+    return dict(
+        case_id=case_id,
+        kind=kind,
+        name=name,
+        star_or_badge=star_or_badge,
+        agency=agency,
+        title=title,
+        description=description,
+    )
 
 
 def _people(state: CaseState) -> list[dict]:
     cid = state.case_id
     people = [_person(cid, "officer", o.name, o.star) for o in state.details.officers]
-    people += [_person(cid, "federal", f.name, f.badge, agency=f.agency, description=f.description)
-               for f in state.details.federal_personnel]
+    people += [
+        _person(cid, "federal", f.name, f.badge, agency=f.agency, description=f.description)
+        for f in state.details.federal_personnel
+    ]
     if state.supervisor_identification is not None:
         s = state.supervisor_identification.payload
-        people.append(_person(cid, "federal_supervisor", s.name, s.badge, agency=s.agency, title=s.title,
-                              description=f"outcome: {s.outcome.value}"))
+        people.append(
+            _person(
+                cid,
+                "federal_supervisor",
+                s.name,
+                s.badge,
+                agency=s.agency,
+                title=s.title,
+                description=f"outcome: {s.outcome.value}",
+            )
+        )
     return people
 
 
 def _allegations(state: CaseState) -> list[dict]:
     if state.violation_report is None:
         return []
-    return [dict(case_id=state.case_id, statute=a.statute, person=a.person, facts=a.facts)
-            for a in state.violation_report.payload.allegations]
+    return [
+        dict(case_id=state.case_id, statute=a.statute, person=a.person, facts=a.facts)
+        for a in state.violation_report.payload.allegations
+    ]
 
 
 def _decisions(state: CaseState) -> list[dict]:
     return [
         dict(
-            case_id=state.case_id, task=task, decision=rec.payload.decision.value, actor_id=rec.by.id,
-            actor_name=rec.by.name, decided_at=rec.at, data=rec.payload.model_dump(mode="json"),
+            case_id=state.case_id,
+            task=task,
+            decision=rec.payload.decision.value,
+            actor_id=rec.by.id,
+            actor_name=rec.by.name,
+            decided_at=rec.at,
+            data=rec.payload.model_dump(mode="json"),
         )
-        for task, records in (("legal_review", state.legal_reviews), ("command_approval", state.command_decisions),
-                              ("charging_decision", state.prosecution.decisions if state.prosecution else []))
+        for task, records in (
+            ("legal_review", state.legal_reviews),
+            ("command_approval", state.command_decisions),
+            ("charging_decision", state.prosecution.decisions if state.prosecution else []),
+        )
         for rec in records
     ] + _outcome(state)
 
@@ -163,9 +228,17 @@ def _outcome(state: CaseState) -> list[dict]:
     outcome = state.prosecution.outcome if state.prosecution else None
     if outcome is None:
         return []
-    return [dict(case_id=state.case_id, task="prosecution_outcome", decision=outcome.payload.outcome.value,
-                 actor_id=outcome.by.id, actor_name=outcome.by.name, decided_at=outcome.at,
-                 data=outcome.payload.model_dump(mode="json"))]
+    return [
+        dict(
+            case_id=state.case_id,
+            task="prosecution_outcome",
+            decision=outcome.payload.outcome.value,
+            actor_id=outcome.by.id,
+            actor_name=outcome.by.name,
+            decided_at=outcome.at,
+            data=outcome.payload.model_dump(mode="json"),
+        )
+    ]
 
 
 # Each child table of the read model: the parts of the case snapshot it is drawn from, and its rows.
@@ -187,8 +260,12 @@ def removal_window_open(now: datetime):
     """Cases in prosecution whose removal window is open at `now`: an arraignment recorded, no notice, not passed
     (nor closed by the case's own timer)."""
     prosecution = Incident.state["prosecution"]
-    return and_(Incident.stage == Stage.PROSECUTION.value, prosecution["removal_window_closed"].astext == "false",
-                func.coalesce(prosecution["removal_notice"].astext, "null") == "null", removal_due() > now)
+    return and_(
+        Incident.stage == Stage.PROSECUTION.value,
+        prosecution["removal_window_closed"].astext == "false",
+        func.coalesce(prosecution["removal_notice"].astext, "null") == "null",
+        removal_due() > now,
+    )
 
 
 async def get_incident(session: AsyncSession, case_id: str, visible_to=None) -> Incident | None:
@@ -235,9 +312,19 @@ NAMES = literal_column("incident.names")
 
 
 async def list_incidents(
-    session: AsyncSession, *, visible_to, stage: str | None, task: str | None, district: str | None,
-    overdue_at: datetime | None, limit: int, cursor: tuple[datetime, str] | int | None, q: str | None = None,
-    names: bool = False, occurred_from: datetime | None = None, occurred_before: datetime | None = None,
+    session: AsyncSession,
+    *,
+    visible_to,
+    stage: str | None,
+    task: str | None,
+    district: str | None,
+    overdue_at: datetime | None,
+    limit: int,
+    cursor: tuple[datetime, str] | int | None,
+    q: str | None = None,
+    names: bool = False,
+    occurred_from: datetime | None = None,
+    occurred_before: datetime | None = None,
 ) -> list[Incident]:
     """Newest first, or with `q` best match first (PostgreSQL full-text search over the case's words, and
     its people's names too with `names`); `visible_to` is a SQL condition limiting what the caller may see."""

@@ -11,9 +11,14 @@ POOL_TIMEOUT_SECONDS = 10
 
 
 def async_engine(url: str) -> AsyncEngine:
-    return create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10,
-                               pool_timeout=POOL_TIMEOUT_SECONDS,
-                               connect_args={"connect_timeout": CONNECT_TIMEOUT_SECONDS})
+    return create_async_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=10,
+        max_overflow=10,
+        pool_timeout=POOL_TIMEOUT_SECONDS,
+        connect_args={"connect_timeout": CONNECT_TIMEOUT_SECONDS},
+    )
 
 
 def sync_engine(url: str):

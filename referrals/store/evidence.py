@@ -36,13 +36,32 @@ async def custody_from_event(session: AsyncSession, case_id: str, event) -> None
         # Where its bytes are, from the case's own record: the API wrote this row before the step, and a rebuild
         # after a restore writes it again from the event.
         conn = await session.connection()
-        await conn.execute(insert(EvidenceFileRow.__table__).values(
-            id=evidence_id, case_id=case_id, storage=data["storage"], key=data["storage_key"], size=data["size"],
-            sha256=data["sha256"], content_type=data["content_type"], filename=data["filename"], stored_at=event.at,
-        ).on_conflict_do_nothing())
-    await append_custody(session, evidence_id, case_id, kind, event.at, {k: data.get(k) for k in noted} | {
-        "case_event": event.seq}, event.actor.id if event.actor else None, event.actor.name if event.actor else None,
-        once="case_event")
+        await conn.execute(
+            insert(EvidenceFileRow.__table__)
+            .values(
+                id=evidence_id,
+                case_id=case_id,
+                storage=data["storage"],
+                key=data["storage_key"],
+                size=data["size"],
+                sha256=data["sha256"],
+                content_type=data["content_type"],
+                filename=data["filename"],
+                stored_at=event.at,
+            )
+            .on_conflict_do_nothing()
+        )
+    await append_custody(
+        session,
+        evidence_id,
+        case_id,
+        kind,
+        event.at,
+        {k: data.get(k) for k in noted} | {"case_event": event.seq},
+        event.actor.id if event.actor else None,
+        event.actor.name if event.actor else None,
+        once="case_event",
+    )
 
 
 # Case events that write an item's custody, and what of their data the custody event keeps.
@@ -52,18 +71,53 @@ CUSTODY_FROM_EVENTS = {
 }
 
 
-def custody_fields(evidence_id: str, case_id: str, seq: int, kind: str, actor_id: str | None,
-                   actor_name: str | None, at: datetime, data: dict[str, Any], prev_hash: str) -> dict:
+def custody_fields(
+    evidence_id: str,
+    case_id: str,
+    seq: int,
+    kind: str,
+    actor_id: str | None,
+    actor_name: str | None,
+    at: datetime,
+    data: dict[str, Any],
+    prev_hash: str,
+) -> dict:
     # The item's id stands where a case event has the case's: each item's chain is its own.
-    hashed = event_hash(case_id=evidence_id, seq=seq, kind=kind, actor_id=actor_id, actor_name=actor_name, at=at,
-                        data=data, prev_hash=prev_hash)
-    return dict(evidence_id=evidence_id, case_id=case_id, seq=seq, kind=kind, actor_id=actor_id,
-                actor_name=actor_name, at=at, data=data, prev_hash=prev_hash, hash=hashed)
+    hashed = event_hash(
+        case_id=evidence_id,
+        seq=seq,
+        kind=kind,
+        actor_id=actor_id,
+        actor_name=actor_name,
+        at=at,
+        data=data,
+        prev_hash=prev_hash,
+    )
+    return dict(
+        evidence_id=evidence_id,
+        case_id=case_id,
+        seq=seq,
+        kind=kind,
+        actor_id=actor_id,
+        actor_name=actor_name,
+        at=at,
+        data=data,
+        prev_hash=prev_hash,
+        hash=hashed,
+    )
 
 
-async def append_custody(session: AsyncSession, evidence_id: str, case_id: str, kind: str, at: datetime,
-                         data: dict[str, Any], actor_id: str | None = None, actor_name: str | None = None,
-                         once: str | None = None) -> bool:
+async def append_custody(
+    session: AsyncSession,
+    evidence_id: str,
+    case_id: str,
+    kind: str,
+    at: datetime,
+    data: dict[str, Any],
+    actor_id: str | None = None,
+    actor_name: str | None = None,
+    once: str | None = None,
+) -> bool:
     """Append one event to the item's chain in the caller's transaction. With `once`, a key in `data`: not if an
     event of this kind with the same value there is already in the chain (a retried activity). True if appended."""
     # One writer per item at a time, so that two downloads at once do not take the same place in the chain.
@@ -71,15 +125,27 @@ async def append_custody(session: AsyncSession, evidence_id: str, case_id: str, 
     conn = await session.connection()
     table = CustodyEventRow.__table__
     if once is not None:
-        seen = await conn.execute(select(table.c.seq).where(
-            table.c.evidence_id == evidence_id, table.c.kind == kind, table.c.data[once].astext == str(data[once])))
+        seen = await conn.execute(
+            select(table.c.seq).where(
+                table.c.evidence_id == evidence_id, table.c.kind == kind, table.c.data[once].astext == str(data[once])
+            )
+        )
         if seen.first() is not None:
             return False
-    last = (await conn.execute(select(table.c.seq, table.c.hash).where(table.c.evidence_id == evidence_id)
-                               .order_by(table.c.seq.desc()).limit(1))).first()
+    last = (
+        await conn.execute(
+            select(table.c.seq, table.c.hash)
+            .where(table.c.evidence_id == evidence_id)
+            .order_by(table.c.seq.desc())
+            .limit(1)
+        )
+    ).first()
     seq, prev = (last.seq + 1, last.hash) if last else (1, GENESIS)
-    await conn.execute(insert(table).values(**custody_fields(evidence_id, case_id, seq, kind, actor_id, actor_name,
-                                                             at, data, prev)).on_conflict_do_nothing())
+    await conn.execute(
+        insert(table)
+        .values(**custody_fields(evidence_id, case_id, seq, kind, actor_id, actor_name, at, data, prev))
+        .on_conflict_do_nothing()
+    )
     return True
 
 
@@ -91,8 +157,13 @@ async def custody(session: AsyncSession, evidence_id: str, before: datetime | No
 
 
 async def custody_of_case(session: AsyncSession, case_id: str) -> dict[str, list[CustodyEventRow]]:
-    rows = (await session.exec(select(CustodyEventRow).where(CustodyEventRow.case_id == case_id)
-                               .order_by(CustodyEventRow.evidence_id, CustodyEventRow.seq))).all()
+    rows = (
+        await session.exec(
+            select(CustodyEventRow)
+            .where(CustodyEventRow.case_id == case_id)
+            .order_by(CustodyEventRow.evidence_id, CustodyEventRow.seq)
+        )
+    ).all()
     chains: dict[str, list[CustodyEventRow]] = {}
     for row in rows:
         chains.setdefault(row.evidence_id, []).append(row)
@@ -112,18 +183,28 @@ async def files(session: AsyncSession, case_id: str | None = None) -> list[Evide
 
 async def in_packet(session: AsyncSession, case_id: str, document_id: str) -> set[str]:
     """The items a packet (document) lists: those whose custody notes their inclusion in it."""
-    rows = await session.exec(select(CustodyEventRow.evidence_id).where(
-        CustodyEventRow.case_id == case_id, CustodyEventRow.kind == Custody.INCLUDED_IN_PACKET,
-        CustodyEventRow.data["document_id"].astext == document_id))
+    rows = await session.exec(
+        select(CustodyEventRow.evidence_id).where(
+            CustodyEventRow.case_id == case_id,
+            CustodyEventRow.kind == Custody.INCLUDED_IN_PACKET,
+            CustodyEventRow.data["document_id"].astext == document_id,
+        )
+    )
     return set(rows.all())
 
 
 async def holds_on(session: AsyncSession, evidence_id: str) -> list[str]:
     """The references of the holds standing on an item (placed and not yet released), in the order placed."""
     standing: list[str] = []
-    for row in (await session.exec(select(CustodyEventRow).where(
-            CustodyEventRow.evidence_id == evidence_id, CustodyEventRow.kind.in_([Custody.HELD, Custody.RELEASED]))
-            .order_by(CustodyEventRow.seq))).all():
+    for row in (
+        await session.exec(
+            select(CustodyEventRow)
+            .where(
+                CustodyEventRow.evidence_id == evidence_id, CustodyEventRow.kind.in_([Custody.HELD, Custody.RELEASED])
+            )
+            .order_by(CustodyEventRow.seq)
+        )
+    ).all():
         reference = row.data["reference"]
         if row.kind == Custody.HELD:
             standing.append(reference)

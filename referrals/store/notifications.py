@@ -32,8 +32,12 @@ async def add(session: AsyncSession, rows: list[dict]) -> int:
     many were new."""
     if not rows:
         return 0
-    statement = (insert(Notification).values(rows).on_conflict_do_nothing(index_elements=["idempotency_key"])
-                 .returning(Notification.id))
+    statement = (
+        insert(Notification)
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        .returning(Notification.id)
+    )
     return len((await session.exec(statement)).all())
 
 

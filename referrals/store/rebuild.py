@@ -32,14 +32,26 @@ async def write_back(session: AsyncSession, trail: AuditTrail) -> Rebuilt:
     result = Rebuilt(case_number=state.case_number, case_id=state.case_id)
     # A step stored meanwhile waits for this transaction (or this one finds its events: see below).
     await session.exec(select(Incident.id).where(Incident.id == state.case_id).with_for_update())
-    stored = list((await session.exec(
-        select(CaseEventRow).where(CaseEventRow.case_id == state.case_id).order_by(CaseEventRow.seq)
-    )).all())
+    stored = list(
+        (
+            await session.exec(
+                select(CaseEventRow).where(CaseEventRow.case_id == state.case_id).order_by(CaseEventRow.seq)
+            )
+        ).all()
+    )
     prev = GENESIS
     for row, event in zip(stored, trail.events):
         expected = cases.event_fields(state.case_id, event, prev)
-        content = event_hash(case_id=row.case_id, seq=row.seq, kind=row.kind, actor_id=row.actor_id,
-                             actor_name=row.actor_name, at=row.at, data=row.data, prev_hash=row.prev_hash)
+        content = event_hash(
+            case_id=row.case_id,
+            seq=row.seq,
+            kind=row.kind,
+            actor_id=row.actor_id,
+            actor_name=row.actor_name,
+            at=row.at,
+            data=row.data,
+            prev_hash=row.prev_hash,
+        )
         if row.seq != event.seq or row.hash != expected["hash"] or content != expected["hash"]:
             result.conflict = f"event {row.seq} in PostgreSQL is not the workflow's event {event.seq}"
             return result
@@ -65,9 +77,14 @@ async def restore_deliveries(session: AsyncSession, trail: AuditTrail) -> int:
     added = 0
     for delivered in trail.deliveries:
         key = f"{trail.workflow_id}:{delivered.document_id}"
-        if await session.get(DocumentDeliveryRow, key) is None and await session.get(DocumentRow, delivered.document_id):
-            session.add(DocumentDeliveryRow(idempotency_key=key, document_id=delivered.document_id,
-                                            recipient=delivered.to, sent_at=delivered.at))
+        if await session.get(DocumentDeliveryRow, key) is None and await session.get(
+            DocumentRow, delivered.document_id
+        ):
+            session.add(
+                DocumentDeliveryRow(
+                    idempotency_key=key, document_id=delivered.document_id, recipient=delivered.to, sent_at=delivered.at
+                )
+            )
             added += 1
     return added
 

@@ -5,10 +5,9 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, literal, text
+from sqlalchemy.dialects.postgresql import TIMESTAMP
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
-
-from sqlalchemy.dialects.postgresql import TIMESTAMP
 
 from referrals.domain.enums import ChargingKind, Disposition, ProsecutionOutcome, Stage, Task, TaskStatus
 from referrals.store import cases
@@ -55,27 +54,38 @@ async def figures(session: AsyncSession, *, visible_to, now: datetime, zone: Zon
     # Stage and disposition in one pass: the total and the closed cases' dispositions follow from it.
     by_stage: dict[str, int] = {s.value: 0 for s in Stage}
     by_disposition: dict[str, int] = {d.value: 0 for d in Disposition}
-    rows = await session.exec(_where(
-        select(Incident.stage, Incident.disposition, func.count()).group_by(Incident.stage, Incident.disposition),
-        visible_to))
+    rows = await session.exec(
+        _where(
+            select(Incident.stage, Incident.disposition, func.count()).group_by(Incident.stage, Incident.disposition),
+            visible_to,
+        )
+    )
     for stage, disposition, count in rows:
         by_stage[stage] = by_stage.get(stage, 0) + count
         if stage == Stage.CLOSED and disposition:
             by_disposition[disposition] = by_disposition.get(disposition, 0) + count
 
     overdue: dict[str, int] = {t.value: 0 for t in Task}
-    rows = await session.exec(_where(
-        select(CaseTask.task, func.count())
-        .join(Incident, Incident.id == CaseTask.case_id)
-        .where(CaseTask.status == TaskStatus.OPEN.value, CaseTask.due_at < now)
-        .group_by(CaseTask.task), visible_to))
+    rows = await session.exec(
+        _where(
+            select(CaseTask.task, func.count())
+            .join(Incident, Incident.id == CaseTask.case_id)
+            .where(CaseTask.status == TaskStatus.OPEN.value, CaseTask.due_at < now)
+            .group_by(CaseTask.task),
+            visible_to,
+        )
+    )
     for task, count in rows:
         overdue[task] = count
 
-    rows = await session.exec(_where(
-        select(Allegation.statute, func.count())
-        .join(Incident, Incident.id == Allegation.case_id)
-        .group_by(Allegation.statute), visible_to))
+    rows = await session.exec(
+        _where(
+            select(Allegation.statute, func.count())
+            .join(Incident, Incident.id == Allegation.case_id)
+            .group_by(Allegation.statute),
+            visible_to,
+        )
+    )
     statutes = dict(sorted(((statute, count) for statute, count in rows), key=lambda item: (-item[1], item[0])))
 
     # Referred cases by the month the prosecutor acknowledged them, in the department's own calendar.
@@ -83,18 +93,27 @@ async def figures(session: AsyncSession, *, visible_to, now: datetime, zone: Zon
     first = datetime.strptime(months[0], "%Y-%m").replace(tzinfo=zone)
     # Grouped by the output column's name: the expression's bound parameters would differ in GROUP BY.
     month = func.to_char(func.timezone(literal(zone.key), CaseTask.completed_at), "YYYY-MM").label("ack_month")
-    rows = await session.exec(_where(
-        select(month, func.count())
-        .join(Incident, Incident.id == CaseTask.case_id)
-        .where(CaseTask.task == Task.REFERRAL_ACKNOWLEDGEMENT.value, CaseTask.status == TaskStatus.DONE.value,
-               CaseTask.completed_at >= first)
-        .group_by(text("ack_month")), visible_to))
+    rows = await session.exec(
+        _where(
+            select(month, func.count())
+            .join(Incident, Incident.id == CaseTask.case_id)
+            .where(
+                CaseTask.task == Task.REFERRAL_ACKNOWLEDGEMENT.value,
+                CaseTask.status == TaskStatus.DONE.value,
+                CaseTask.completed_at >= first,
+            )
+            .group_by(text("ack_month")),
+            visible_to,
+        )
+    )
     referred = dict(rows.all())
 
     # After the referral: each charging decision by the month it was made (as recorded), each final outcome by
     # the month of its court date, and both by the statutes the case alleged.
-    decided = func.to_char(func.timezone(literal(zone.key), func.cast(Decision.data["decided_at"].astext,
-                                                                      TIMESTAMP(timezone=True))), "YYYY-MM")
+    decided = func.to_char(
+        func.timezone(literal(zone.key), func.cast(Decision.data["decided_at"].astext, TIMESTAMP(timezone=True))),
+        "YYYY-MM",
+    )
     settled = func.substr(Decision.data["decided_on"].astext, 1, 7)
     charging = await _by_month(session, visible_to, "charging_decision", decided, months, ChargingKind)
     outcomes = await _by_month(session, visible_to, "prosecution_outcome", settled, months, ProsecutionOutcome)
@@ -102,9 +121,16 @@ async def figures(session: AsyncSession, *, visible_to, now: datetime, zone: Zon
     outcome_statutes = await _by_statute(session, visible_to, "prosecution_outcome", ProsecutionOutcome)
 
     # Removal windows open now (a notice may still be filed), and those whose last day is within a week.
-    row = (await session.exec(_where(
-        select(func.count(), func.count().filter(cases.removal_due() < now + timedelta(days=7)))
-        .where(cases.removal_window_open(now)), visible_to))).one()
+    row = (
+        await session.exec(
+            _where(
+                select(func.count(), func.count().filter(cases.removal_due() < now + timedelta(days=7))).where(
+                    cases.removal_window_open(now)
+                ),
+                visible_to,
+            )
+        )
+    ).one()
 
     return Figures(
         total_cases=sum(by_stage.values()),
@@ -125,11 +151,15 @@ async def figures(session: AsyncSession, *, visible_to, now: datetime, zone: Zon
 async def _by_month(session: AsyncSession, visible_to, task: str, month_of, months: list[str], kinds) -> list[dict]:
     """[{month, <each kind>: count}] for the last months, oldest first, zero included."""
     month = month_of.label("decision_month")
-    rows = await session.exec(_where(
-        select(month, Decision.decision, func.count())
-        .join(Incident, Incident.id == Decision.case_id)
-        .where(Decision.task == task)
-        .group_by(text("decision_month"), Decision.decision), visible_to))
+    rows = await session.exec(
+        _where(
+            select(month, Decision.decision, func.count())
+            .join(Incident, Incident.id == Decision.case_id)
+            .where(Decision.task == task)
+            .group_by(text("decision_month"), Decision.decision),
+            visible_to,
+        )
+    )
     counts: dict[str, dict[str, int]] = {m: {k.value: 0 for k in kinds} for m in months}
     for m, kind, count in rows:
         if m in counts:
@@ -139,12 +169,16 @@ async def _by_month(session: AsyncSession, visible_to, task: str, month_of, mont
 
 async def _by_statute(session: AsyncSession, visible_to, task: str, kinds) -> dict[str, dict[str, int]]:
     """{statute alleged: {kind: cases}}: the cases with a decision of each kind, by the statutes they allege."""
-    rows = await session.exec(_where(
-        select(Allegation.statute, Decision.decision, func.count(func.distinct(Decision.case_id)))
-        .join(Incident, Incident.id == Decision.case_id)
-        .join(Allegation, Allegation.case_id == Decision.case_id)
-        .where(Decision.task == task)
-        .group_by(Allegation.statute, Decision.decision), visible_to))
+    rows = await session.exec(
+        _where(
+            select(Allegation.statute, Decision.decision, func.count(func.distinct(Decision.case_id)))
+            .join(Incident, Incident.id == Decision.case_id)
+            .join(Allegation, Allegation.case_id == Decision.case_id)
+            .where(Decision.task == task)
+            .group_by(Allegation.statute, Decision.decision),
+            visible_to,
+        )
+    )
     found: dict[str, dict[str, int]] = {}
     for statute, kind, count in rows:
         found.setdefault(statute, {k.value: 0 for k in kinds})[kind] = count

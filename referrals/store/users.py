@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import and_, func, literal, or_
 from sqlalchemy import select as sql_select
-from sqlmodel import select
 from sqlalchemy.exc import IntegrityError
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from referrals.domain.messages import NewUser
@@ -35,8 +35,14 @@ async def create_user(session: AsyncSession, new: NewUser) -> tuple[AppUser, str
     token = new_token(user_id)
     now = datetime.now(UTC)
     user = AppUser(
-        id=user_id, name=new.name, email=new.email, roles=sorted({r.value for r in new.roles}),
-        district=new.district, star=new.star, token_hash=hash_token(token), created_at=now,
+        id=user_id,
+        name=new.name,
+        email=new.email,
+        roles=sorted({r.value for r in new.roles}),
+        district=new.district,
+        star=new.star,
+        token_hash=hash_token(token),
+        created_at=now,
         token_expires_at=now + timedelta(days=new.token_valid_days) if new.token_valid_days else None,
     )
     session.add(user)
@@ -57,7 +63,7 @@ def account_named(token: str) -> str | None:
     if not token.startswith(PREFIX) or len(token) < len(PREFIX) + 37 or token[len(PREFIX) + 36] != "_":
         return None
     try:
-        return str(uuid.UUID(token[len(PREFIX):len(PREFIX) + 36]))
+        return str(uuid.UUID(token[len(PREFIX) : len(PREFIX) + 36]))
     except ValueError:
         return None
 
@@ -70,11 +76,18 @@ async def authenticate(session: AsyncSession, token: str, client: str, window: t
     """The active user whose unexpired token this is, and the client's recent failures, in one round trip (every
     request asks both)."""
     now = datetime.now(UTC)
-    failures = sql_select(func.count()).select_from(AuthFailure).where(
-        AuthFailure.kind == CLIENT, AuthFailure.key == client, AuthFailure.at > now - window).scalar_subquery()
+    failures = (
+        sql_select(func.count())
+        .select_from(AuthFailure)
+        .where(AuthFailure.kind == CLIENT, AuthFailure.key == client, AuthFailure.at > now - window)
+        .scalar_subquery()
+    )
     one = sql_select(literal(1).label("one")).subquery()
-    statement = sql_select(failures, AppUser).select_from(one).outerjoin(
-        AppUser, and_(AppUser.token_hash == hash_token(token), _usable(now)))
+    statement = (
+        sql_select(failures, AppUser)
+        .select_from(one)
+        .outerjoin(AppUser, and_(AppUser.token_hash == hash_token(token), _usable(now)))
+    )
     row = (await session.exec(statement)).one()
     return row[1], row[0]
 
@@ -102,14 +115,19 @@ async def from_identity(session: AsyncSession, identity) -> tuple[AppUser, dict]
             # The token an admin gave out, and the desk sessions opened with it, end: from now on the provider decides.
             user.token_hash = hash_token(new_token(user.id))
     roles = sorted(role.value for role in identity.roles)
-    wanted = dict(name=identity.name, roles=roles, district=identity.district, star=identity.star,
-                  subject=identity.subject)
+    wanted = dict(
+        name=identity.name, roles=roles, district=identity.district, star=identity.star, subject=identity.subject
+    )
     if identity.email:
         wanted["email"] = identity.email
     if user is None:
         user_id = str(uuid.uuid4())
-        user = AppUser(id=user_id, token_hash=hash_token(new_token(user_id)), created_at=datetime.now(UTC),
-                       **{"email": f"{user_id}@provider.invalid", **wanted})
+        user = AppUser(
+            id=user_id,
+            token_hash=hash_token(new_token(user_id)),
+            created_at=datetime.now(UTC),
+            **{"email": f"{user_id}@provider.invalid", **wanted},
+        )
         changed = {"created": True, "roles": roles}
     else:
         changed = {name: value for name, value in wanted.items() if getattr(user, name) != value}
@@ -133,9 +151,9 @@ async def from_identity(session: AsyncSession, identity) -> tuple[AppUser, dict]
 
 
 async def find_by_email_or_id(session: AsyncSession, email_or_id: str) -> AppUser | None:
-    return (await session.exec(
-        select(AppUser).where(or_(AppUser.email == email_or_id.lower(), AppUser.id == email_or_id))
-    )).first()
+    return (
+        await session.exec(select(AppUser).where(or_(AppUser.email == email_or_id.lower(), AppUser.id == email_or_id)))
+    ).first()
 
 
 async def revoke(session: AsyncSession, email_or_id: str) -> AppUser | None:
@@ -148,5 +166,9 @@ async def revoke(session: AsyncSession, email_or_id: str) -> AppUser | None:
 
 def change_summary(changed: dict, source: str) -> dict:
     """What a sign-in changed in a user record, for the trail: which fields, and the roles; no names or e-mails."""
-    return {"source": source, "created": bool(changed.get("created")),
-            "fields": sorted(name for name in changed if name != "created"), "roles": changed.get("roles")}
+    return {
+        "source": source,
+        "created": bool(changed.get("created")),
+        "fields": sorted(name for name in changed if name != "created"),
+        "roles": changed.get("roles"),
+    }

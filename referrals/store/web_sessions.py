@@ -24,28 +24,40 @@ class Ended:
     user: AppUser
 
 
-async def open_session(session: AsyncSession, user: AppUser, lifetime: timedelta, *, via: str = "token",
-                       id_token: str | None = None) -> tuple[str, WebSession]:
+async def open_session(
+    session: AsyncSession, user: AppUser, lifetime: timedelta, *, via: str = "token", id_token: str | None = None
+) -> tuple[str, WebSession]:
     """A new session for a user who just signed in: the cookie value, shown once, and its row."""
     cookie = secrets.token_urlsafe(32)
     now = datetime.now(UTC)
     await session.exec(delete(WebSession).where(WebSession.expires_at <= now))  # long-gone browsers
-    row = WebSession(id_hash=hash_token(cookie), user_id=user.id, token_hash=user.token_hash,
-                     csrf_token=secrets.token_urlsafe(32), created_at=now, expires_at=now + lifetime,
-                     last_seen_at=now, via=via, id_token=id_token)
+    row = WebSession(
+        id_hash=hash_token(cookie),
+        user_id=user.id,
+        token_hash=user.token_hash,
+        csrf_token=secrets.token_urlsafe(32),
+        created_at=now,
+        expires_at=now + lifetime,
+        last_seen_at=now,
+        via=via,
+        id_token=id_token,
+    )
     session.add(row)
     await session.commit()
     return cookie, row
 
 
-async def find(session: AsyncSession, cookie: str, idle: timedelta, *,
-               activity: bool = True) -> tuple[AppUser, WebSession] | Ended | None:
+async def find(
+    session: AsyncSession, cookie: str, idle: timedelta, *, activity: bool = True
+) -> tuple[AppUser, WebSession] | Ended | None:
     """The user and session behind a cookie, if the session is neither over nor idle too long and the user could
     still sign in the same way: the API's rules (revoked, expired, replaced tokens) apply to the browser too. An
     ended session is deleted and answered as `Ended`, so the caller can say why and put it in the trail."""
     now = datetime.now(UTC)
     found = await session.exec(
-        select(AppUser, WebSession).join(WebSession, WebSession.user_id == AppUser.id).where(
+        select(AppUser, WebSession)
+        .join(WebSession, WebSession.user_id == AppUser.id)
+        .where(
             WebSession.id_hash == hash_token(cookie),
             WebSession.token_hash == AppUser.token_hash,
             AppUser.active.is_(True),
@@ -56,8 +68,15 @@ async def find(session: AsyncSession, cookie: str, idle: timedelta, *,
     if row is None:
         return None
     user, web = row
-    ended = ("expired" if web.expires_at <= now else "locked" if web.last_seen_at <= now - idle
-             else "account_locked" if user.locked_until is not None and user.locked_until > now else None)
+    ended = (
+        "expired"
+        if web.expires_at <= now
+        else "locked"
+        if web.last_seen_at <= now - idle
+        else "account_locked"
+        if user.locked_until is not None and user.locked_until > now
+        else None
+    )
     if ended:
         await close(session, cookie)
         return Ended(ended, user)

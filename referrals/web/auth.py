@@ -2,9 +2,10 @@
 CSRF tokens on every form. Visibility and permissions are the API's own (referrals/api/deps.py)."""
 
 import hmac
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Annotated, AsyncIterator
+from typing import Annotated
 from urllib.parse import parse_qsl, quote
 
 from fastapi import Depends, Request
@@ -48,8 +49,9 @@ async def find_desk(request: Request, session) -> Desk | None:
     # What a page open in the background asks by itself (the Temporal UI's polls, its codec calls) is no activity:
     # it must not keep an unattended session from locking.
     polled = request.url.path.startswith(("/temporal/api/", "/codec/", "/desk/temporal-ui/auth"))
-    found = await web_sessions.find(session, cookie, timedelta(minutes=settings.session_idle_minutes),
-                                    activity=not polled)
+    found = await web_sessions.find(
+        session, cookie, timedelta(minutes=settings.session_idle_minutes), activity=not polled
+    )
     if isinstance(found, web_sessions.Ended):
         request.state.session_ended = found.reason
         await record(request, f"session_{found.reason}", "allowed", user=found.user, component="desk")
@@ -64,16 +66,23 @@ async def signed_in(request: Request, session: SessionDep) -> AsyncIterator[Desk
     desk = await find_desk(request, session)
     if desk is None:
         back_to = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        raise SignInRequired(back_to if request.method == "GET" else request.url.path,
-                             getattr(request.state, "session_ended", None))
+        raise SignInRequired(
+            back_to if request.method == "GET" else request.url.path, getattr(request.state, "session_ended", None)
+        )
     try:
         yield desk
     except ForgedForm as forged:
         # A post without this session's token (another site's form riding the cookie, or a page left open past
         # its session): refused, and the auditors see whose session it was sent in.
-        await record(request, request.path_params.get("operation") or action_of(request), REFUSED, user=desk.user,
-                     case_id=request.path_params.get("case_id"), details={"csrf_token": forged.sent},
-                     component="desk")
+        await record(
+            request,
+            request.path_params.get("operation") or action_of(request),
+            REFUSED,
+            user=desk.user,
+            case_id=request.path_params.get("case_id"),
+            details={"csrf_token": forged.sent},
+            component="desk",
+        )
         raise
 
 
@@ -85,7 +94,9 @@ async def read_form(request: Request) -> list[tuple[str, str]]:
     try:
         return parse_qsl((await request.body()).decode(), keep_blank_values=True, max_num_fields=5000)
     except (UnicodeDecodeError, ValueError) as exc:
-        raise ApiError(422, f"body: not a readable form ({exc})", [{"field": "body", "message": "unreadable"}]) from None
+        raise ApiError(
+            422, f"body: not a readable form ({exc})", [{"field": "body", "message": "unreadable"}]
+        ) from None
 
 
 FORGED = "this form has expired or did not come from this site: reload the page and send it again"

@@ -126,10 +126,13 @@ _FLAGS = {"interpreter", "ems_treated", "treatment_refused", "injuries", "ems_ca
 
 def yes_no(body: dict) -> dict:
     """The form's yes/no fields as the JSON booleans the API takes (it refuses "on" and 1)."""
+
     def walk(node):
         if isinstance(node, dict):
-            out = {k: (_YES_NO.get(v.lower(), v) if k in _FLAGS and isinstance(v, str) else walk(v))
-                   for k, v in node.items()}
+            out = {
+                k: (_YES_NO.get(v.lower(), v) if k in _FLAGS and isinstance(v, str) else walk(v))
+                for k, v in node.items()
+            }
             field = out.get("field")
             if isinstance(field, str) and field.rsplit(".", 1)[-1] in _FLAGS and isinstance(out.get("value"), str):
                 out["value"] = _YES_NO.get(out["value"].lower(), out["value"])
@@ -137,4 +140,5 @@ def yes_no(body: dict) -> dict:
         if isinstance(node, list):
             return [walk(item) for item in node]
         return node
+
     return walk(body)

@@ -18,7 +18,7 @@ PREFIX = "/desk"
 # Every asset is ours and local: no inline script, no third-party origin, no framing.
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-                               "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
@@ -53,8 +53,13 @@ def options(values) -> list[tuple[str, str]]:
 
 
 def build_environment(zone) -> Environment:
-    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(default=True),
-                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(default=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
 
     def local(when: datetime | None, fmt: str = "%a %d %b %Y, %H:%M %Z") -> str:
         """A time as people here read it, in the department's time zone."""
@@ -93,9 +98,12 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
 
     context.setdefault("active", None)  # which item of the navigation is this page
     html = state.web_pages.get_template(template).render(
-        request=request, desk=desk, now=datetime.now(UTC), policy=state.policy, zone=state.policy.time_zone,
-        may=may, **context,
+        request=request,
+        desk=desk,
+        now=datetime.now(UTC),
+        policy=state.policy,
+        zone=state.policy.time_zone,
+        may=may,
+        **context,
     )
     return HTMLResponse(html, status_code=status_code, headers=SECURITY_HEADERS)
-
-

@@ -18,14 +18,25 @@ _INDEX = re.compile(r"\[(\d+)\]")
 def legal_review(fields: list[tuple[str, str]]) -> list[tuple[str, str]]:
     """A charge is sent only when ticked (facts typed under one not ticked are refused, not dropped); each
     element given facts gets its number (the row it is in, from 1); disputed facts, one a line, a list."""
-    ticked = {m["charge"] for name, value in fields
-              if (m := _CHARGE_FIELD.match(name)) and m["rest"] == "statute" and value.strip()}
-    stray = sorted({m["charge"] for name, value in fields
-                    if (m := _CHARGE_FIELD.match(name)) and m["charge"] not in ticked and value.strip()})
+    ticked = {
+        m["charge"]
+        for name, value in fields
+        if (m := _CHARGE_FIELD.match(name)) and m["rest"] == "statute" and value.strip()
+    }
+    stray = sorted(
+        {
+            m["charge"]
+            for name, value in fields
+            if (m := _CHARGE_FIELD.match(name)) and m["charge"] not in ticked and value.strip()
+        }
+    )
     if stray:
         message = "facts are typed for this charge but it is not ticked: tick it to charge the subject, or clear them"
-        raise ApiError(422, "; ".join(f"{charge}.statute: {message}" for charge in stray),
-                       [{"field": f"{charge}.statute", "message": message} for charge in stray])
+        raise ApiError(
+            422,
+            "; ".join(f"{charge}.statute: {message}" for charge in stray),
+            [{"field": f"{charge}.statute", "message": message} for charge in stray],
+        )
     asked = {m["row"] for name, value in fields if (m := _FEDERAL_ROW.match(name)) and value.strip()}
     out = []
     for name, value in fields:
@@ -46,8 +57,9 @@ def legal_review(fields: list[tuple[str, str]]) -> list[tuple[str, str]]:
 def charging_decision(fields: list[tuple[str, str]]) -> list[tuple[str, str]]:
     """A referred subject is sent only with the charges ticked against them."""
     ticked = {name.removesuffix(".statutes") for name, _ in fields if name.endswith(".statutes")}
-    return [(name, value) for name, value in fields
-            if not ((m := _CHARGED_SUBJECT.match(name)) and m["row"] not in ticked)]
+    return [
+        (name, value) for name, value in fields if not ((m := _CHARGED_SUBJECT.match(name)) and m["row"] not in ticked)
+    ]
 
 
 def in_form(path: str, fields: list[tuple[str, str]]) -> str:
@@ -57,10 +69,10 @@ def in_form(path: str, fields: list[tuple[str, str]]) -> str:
     for name, value in fields:
         if value.strip():
             for m in _INDEX.finditer(name):
-                present.setdefault(name[:m.start()], []).append(int(m[1]))
+                present.setdefault(name[: m.start()], []).append(int(m[1]))
     out, pos = "", 0
     for m in _INDEX.finditer(path):
-        out += path[pos:m.start()]
+        out += path[pos : m.start()]
         indices = sorted(set(present.get(out, [])))
         sent = int(m[1])
         out += f"[{indices[sent] if sent < len(indices) else sent}]"
@@ -74,5 +86,6 @@ def in_form(path: str, fields: list[tuple[str, str]]) -> str:
 def details_in_form(details, fields: list[tuple[str, str]]):
     if not isinstance(details, list):
         return details
-    return [{**d, "field": in_form(d["field"], fields)} if isinstance(d, dict) and d.get("field") else d
-            for d in details]
+    return [
+        {**d, "field": in_form(d["field"], fields)} if isinstance(d, dict) and d.get("field") else d for d in details
+    ]

@@ -31,11 +31,11 @@ from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import RedirectResponse, StreamingResponse
 from starlette.background import BackgroundTask
 
+from referrals.api import trail
 from referrals.api.errors import error_response
 from referrals.domain.enums import Role
 from referrals.domain.permissions import Operation, allowed
 from referrals.domain.words import label
-from referrals.api import trail
 from referrals.web import ui_paths
 from referrals.web.auth import SESSION_COOKIE, SIGNIN_COOKIE, Desk, find_desk, sign_in_url
 from referrals.web.pages import render
@@ -48,8 +48,20 @@ PATH = "/temporal"
 API_PATH = f"{PATH}/api/"
 METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 # RFC 9110 7.6.1: meant for one connection only, never forwarded (and any header `Connection` names).
-HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "proxy-connection",
-                        "te", "trailer", "trailers", "transfer-encoding", "upgrade"})
+HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "trailers",
+        "transfer-encoding",
+        "upgrade",
+    }
+)
 # The header that has the UI's server (its grpc-gateway) take a POST as another method: never sent on.
 METHOD_OVERRIDE = "x-http-method-override"
 # The desk's own cookies stay with the desk: the UI's server never sees a session.
@@ -64,8 +76,10 @@ QUERIES = ui_paths.queries_of(IncidentWorkflow, DigestWorkflow, PublishStatsWork
 READ_ONLY = "the Temporal UI is read-only here: take the case's steps on the desk"
 # The UI's scripts and styles from this origin (its styles are inline too, and its one inline script, which starts
 # it, carries the page's nonce), its calls to this origin only (its API and the codec), in frames of this origin.
-CSP = ("default-src 'self'; script-src 'self'{nonce}; style-src 'self' 'unsafe-inline'; connect-src 'self'; "
-       "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'self'")
+CSP = (
+    "default-src 'self'; script-src 'self'{nonce}; style-src 'self' 'unsafe-inline'; connect-src 'self'; "
+    "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'self'"
+)
 
 router = APIRouter(include_in_schema=False)  # the check and its refusal page: always
 proxy_router = APIRouter(include_in_schema=False)  # the UI itself: only with an upstream set
@@ -118,8 +132,10 @@ def refusal(request: Request, desk: Desk | None, method: str, target: str) -> Re
             return RedirectResponse(sign_in_url(target), status_code=303)
         return error_response(401, "the Temporal UI needs a sign-in at the desk: /desk/sign-in")
     roles = ", ".join(label(Role(r)).lower() for r in desk.user.roles)
-    message = (f"The Temporal UI shows every case, and your role ({roles}) sees only your own cases, so it is not "
-               "open to you. The case's page on the desk shows everything of it that you may see.")
+    message = (
+        f"The Temporal UI shows every case, and your role ({roles}) sees only your own cases, so it is not "
+        "open to you. The case's page on the desk shows everything of it that you may see."
+    )
     if not _is_page(method, path):
         return error_response(403, message)
     return render(request, "temporal_ui_refused.html", 403, message=message, case_url=case_path(path))
@@ -190,7 +206,8 @@ async def _forward(request: Request, path: str) -> Response:
     sent = PATH + path if path == RENDER else path
     url = upstream + sent + ("?" + query.decode("latin-1") if query else "")
     outgoing = state.temporal_ui_client.build_request(
-        request.method, url, headers=_forwarded(request), content=await request.body())
+        request.method, url, headers=_forwarded(request), content=await request.body()
+    )
     try:
         answer = await state.temporal_ui_client.send(outgoing, stream=True)
     except httpx.HTTPError as exc:
@@ -212,8 +229,9 @@ def _is_html(answer: httpx.Response) -> bool:
 
 
 def _streamed(answer: httpx.Response, headers: list[tuple[bytes, bytes]]) -> Response:
-    response = StreamingResponse(answer.aiter_raw(), status_code=answer.status_code,
-                                 background=BackgroundTask(answer.aclose))
+    response = StreamingResponse(
+        answer.aiter_raw(), status_code=answer.status_code, background=BackgroundTask(answer.aclose)
+    )
     response.raw_headers = headers
     return response
 
@@ -230,8 +248,10 @@ async def _with_nonce(answer: httpx.Response, headers: list[tuple[bytes, bytes]]
     body = body.replace(b"<script>", f'<script nonce="{nonce}">'.encode(), 1)
     kept = [(name, value) for name, value in headers if name not in (b"content-length", b"content-encoding")]
     response = Response(body, status_code=answer.status_code)
-    response.raw_headers = kept + [(b"content-length", str(len(body)).encode()),
-                                   (b"content-security-policy", CSP.format(nonce=f" 'nonce-{nonce}'").encode())]
+    response.raw_headers = kept + [
+        (b"content-length", str(len(body)).encode()),
+        (b"content-security-policy", CSP.format(nonce=f" 'nonce-{nonce}'").encode()),
+    ]
     return response
 
 
@@ -242,20 +262,30 @@ def _connection_listed(value: str) -> set[str]:
 def _forwarded(request: Request) -> list[tuple[str, str]]:
     """The browser's headers for the UI's server: without hop-by-hop ones, Host (the upstream's own) and the
     desk's cookies; with X-Forwarded-* saying where the request came in."""
-    dropped = (HOP_BY_HOP | {METHOD_OVERRIDE} | _connection_listed(request.headers.get("connection", ""))
-               | {"host", "content-length"})
+    dropped = (
+        HOP_BY_HOP
+        | {METHOD_OVERRIDE}
+        | _connection_listed(request.headers.get("connection", ""))
+        | {"host", "content-length"}
+    )
     headers = []
     for name, value in request.headers.items():
         if name in dropped:
             continue
         if name == "cookie":
-            value = "; ".join(part.strip() for part in value.split(";")
-                              if part.strip() and part.split("=", 1)[0].strip() not in OWN_COOKIES)
+            value = "; ".join(
+                part.strip()
+                for part in value.split(";")
+                if part.strip() and part.split("=", 1)[0].strip() not in OWN_COOKIES
+            )
             if not value:
                 continue
         headers.append((name, value))
-    headers += [("x-forwarded-for", request.client.host if request.client else ""),
-                ("x-forwarded-proto", request.url.scheme), ("x-forwarded-host", request.headers.get("host", ""))]
+    headers += [
+        ("x-forwarded-for", request.client.host if request.client else ""),
+        ("x-forwarded-proto", request.url.scheme),
+        ("x-forwarded-host", request.headers.get("host", "")),
+    ]
     return headers
 
 
@@ -269,7 +299,7 @@ def _returned(answer: httpx.Response, upstream: str, public: str) -> list[tuple[
         if lower in dropped:
             continue
         if lower == "location" and value.decode("latin-1").startswith(upstream):
-            value = (public + value.decode("latin-1")[len(upstream):]).encode("latin-1")
+            value = (public + value.decode("latin-1")[len(upstream) :]).encode("latin-1")
         headers.append((lower.encode("latin-1"), value))
     return headers
 

@@ -18,25 +18,49 @@ MAX_LENGTH = 2048  # far longer than any of the UI's own addresses
 BUILT_IN_QUERIES = frozenset({"__stack_trace", "__enhanced_stack_trace", "__temporal_workflow_metadata"})
 # The UI's server's read routes under /temporal/api/v1/ (the UI 2.x calls these; GETs of Temporal's HTTP API
 # and the server's own settings). `{}` is one segment: a namespace, a workflow id, a schedule id...
-READS = frozenset(tuple(route.split("/")) for route in (
-    "settings", "me", "system-info", "cluster-info", "namespaces", "namespaces/{}",
-    "namespaces/{}/search-attributes",
-    "namespaces/{}/workflows", "namespaces/{}/workflow-count", "namespaces/{}/archived-workflows",
-    "namespaces/{}/workflows/{}", "namespaces/{}/workflows/{}/history", "namespaces/{}/workflows/{}/history-reverse",
-    "namespaces/{}/workflows/{}/run/{}/history.json",
-    "namespaces/{}/schedules", "namespaces/{}/schedule-count", "namespaces/{}/schedules/{}",
-    "namespaces/{}/schedules/{}/matching-times",
-    "namespaces/{}/task-queues/{}", "namespaces/{}/task-queues/{}/worker-build-id-compatibility",
-    "namespaces/{}/task-queues/{}/worker-versioning-rules",
-    "namespaces/{}/workers", "namespaces/{}/worker-count", "namespaces/{}/workers/describe/{}",
-    "namespaces/{}/worker-task-reachability",
-    "namespaces/{}/worker-deployments", "namespaces/{}/worker-deployments/{}",
-    "namespaces/{}/worker-deployment-versions/{}/{}",
-    "namespaces/{}/batch-operations", "namespaces/{}/batch-operations/{}",
-    "namespaces/{}/activities", "namespaces/{}/activity-count", "namespaces/{}/activities/{}",
-    "namespaces/{}/nexus-operations", "namespaces/{}/nexus-operation-count", "namespaces/{}/nexus-operations/{}",
-    "nexus/endpoints", "nexus/endpoints/{}",
-))
+READS = frozenset(
+    tuple(route.split("/"))
+    for route in (
+        "settings",
+        "me",
+        "system-info",
+        "cluster-info",
+        "namespaces",
+        "namespaces/{}",
+        "namespaces/{}/search-attributes",
+        "namespaces/{}/workflows",
+        "namespaces/{}/workflow-count",
+        "namespaces/{}/archived-workflows",
+        "namespaces/{}/workflows/{}",
+        "namespaces/{}/workflows/{}/history",
+        "namespaces/{}/workflows/{}/history-reverse",
+        "namespaces/{}/workflows/{}/run/{}/history.json",
+        "namespaces/{}/schedules",
+        "namespaces/{}/schedule-count",
+        "namespaces/{}/schedules/{}",
+        "namespaces/{}/schedules/{}/matching-times",
+        "namespaces/{}/task-queues/{}",
+        "namespaces/{}/task-queues/{}/worker-build-id-compatibility",
+        "namespaces/{}/task-queues/{}/worker-versioning-rules",
+        "namespaces/{}/workers",
+        "namespaces/{}/worker-count",
+        "namespaces/{}/workers/describe/{}",
+        "namespaces/{}/worker-task-reachability",
+        "namespaces/{}/worker-deployments",
+        "namespaces/{}/worker-deployments/{}",
+        "namespaces/{}/worker-deployment-versions/{}/{}",
+        "namespaces/{}/batch-operations",
+        "namespaces/{}/batch-operations/{}",
+        "namespaces/{}/activities",
+        "namespaces/{}/activity-count",
+        "namespaces/{}/activities/{}",
+        "namespaces/{}/nexus-operations",
+        "namespaces/{}/nexus-operation-count",
+        "namespaces/{}/nexus-operations/{}",
+        "nexus/endpoints",
+        "nexus/endpoints/{}",
+    )
+)
 QUERY = ("namespaces", "{}", "workflows", "{}", "query")  # then the query's name
 # Percent-escapes never in a plain path: an encoded percent sign (how every double encoding starts), dot, slash,
 # backslash, `;`, `?`, `#`, or a control character; and a `%` that escapes nothing.
@@ -75,8 +99,9 @@ def normalise(raw: str) -> str:
 
 def _matches(parts: list[str], route: tuple[str, ...]) -> bool:
     """The route's segments, each `{}` any one segment (never an empty one)."""
-    return len(parts) == len(route) and all(part == want or (want == "{}" and part != "")
-                                            for part, want in zip(parts, route))
+    return len(parts) == len(route) and all(
+        part == want or (want == "{}" and part != "") for part, want in zip(parts, route)
+    )
 
 
 def allowed(method: str, path: str, queries: frozenset[str]) -> bool:
@@ -92,5 +117,4 @@ def allowed(method: str, path: str, queries: frozenset[str]) -> bool:
     route = [unquote(part) for part in parts[2:]]
     if method in ("GET", "HEAD"):
         return any(_matches(route, read) for read in READS)
-    return (method == "POST" and len(route) == len(QUERY) + 1 and _matches(route[:-1], QUERY)
-            and route[-1] in queries)
+    return method == "POST" and len(route) == len(QUERY) + 1 and _matches(route[:-1], QUERY) and route[-1] in queries

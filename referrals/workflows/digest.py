@@ -17,7 +17,9 @@ class DigestWorkflow:
     async def run(self) -> int:
         day = workflow.now().date().isoformat()
         return await workflow.execute_activity_method(
-            Notifier.send_digest, day, start_to_close_timeout=timedelta(minutes=5),
+            Notifier.send_digest,
+            day,
+            start_to_close_timeout=timedelta(minutes=5),
             schedule_to_close_timeout=timedelta(hours=6),
             retry_policy=RetryPolicy(initial_interval=timedelta(seconds=5), maximum_interval=timedelta(minutes=10)),
         )

@@ -14,8 +14,8 @@ with workflow.unsafe.imports_passed_through():
     from referrals.activities.notifier import Notifier
     from referrals.domain import search_attributes as sa
     from referrals.domain import steps
-    from referrals.domain.documents import documents_after
     from referrals.domain.case import CaseState, DocumentRef, IncidentInput, PersonRef, new_case, open_task
+    from referrals.domain.documents import documents_after
     from referrals.domain.enums import (
         INVESTIGATION_TASKS,
         STAGE_TASK,
@@ -57,8 +57,8 @@ with workflow.unsafe.imports_passed_through():
         RemovalNotice,
         RemovalOutcome,
         Step,
-        Supplement,
         SupervisorIdentification,
+        Supplement,
         TouhyResponse,
         ViolationReport,
         Withdrawal,
@@ -175,8 +175,14 @@ class IncidentWorkflow:
     @workflow.query
     def audit_trail(self) -> AuditTrail:
         """What this case has recorded, for `referrals rebuild` after a restore of PostgreSQL."""
-        return AuditTrail(workflow_id=workflow.info().workflow_id, state=self._state, events=self._events,
-                          documents=self._requests, deliveries=self._delivered, written=self._written)
+        return AuditTrail(
+            workflow_id=workflow.info().workflow_id,
+            state=self._state,
+            events=self._events,
+            documents=self._requests,
+            deliveries=self._delivered,
+            written=self._written,
+        )
 
     # --- human steps: each an update whose validator refuses before anything enters history
 
@@ -432,9 +438,15 @@ class IncidentWorkflow:
 
     def _quiet(self) -> bool:
         """Nothing under way: no step, no document being made, every event stored, every delivery done."""
-        return (not self._lock.locked() and not self._steps_under_way and workflow.all_handlers_finished()
-                and not self._state.documents_pending and not self._in_hand
-                and self._written == self._state.event_seq and all(delivery.done() for delivery in self._deliveries))
+        return (
+            not self._lock.locked()
+            and not self._steps_under_way
+            and workflow.all_handlers_finished()
+            and not self._state.documents_pending
+            and not self._in_hand
+            and self._written == self._state.event_seq
+            and all(delivery.done() for delivery in self._deliveries)
+        )
 
     async def _continue_as_new_when_quiet(self) -> None:
         """Hands the case to a new run with a fresh history, keeping its id, audit trail and deadlines; returns
@@ -442,8 +454,13 @@ class IncidentWorkflow:
         await workflow.wait_condition(lambda: self._state.closed or self._stage_done() or self._quiet())
         if self._state.closed or self._stage_done():
             return
-        carried = Carried(state=self._state, events=self._events, documents=_lighter(self._requests),
-                          deliveries=self._delivered, written=self._written)
+        carried = Carried(
+            state=self._state,
+            events=self._events,
+            documents=_lighter(self._requests),
+            deliveries=self._delivered,
+            written=self._written,
+        )
         workflow.continue_as_new(self._input.model_copy(update={"carried": carried.model_dump(mode="json")}))
 
     # --- documents: generated from the case as stored, listed by id; the bytes never enter history
@@ -458,8 +475,9 @@ class IncidentWorkflow:
         stands when its turn comes (so the packet lists the memo asked for before it)."""
         while True:
             # After the step that asked for it has written itself (its write is the step's alone).
-            await workflow.wait_condition(lambda: (self._state.documents_pending or self._state.closed)
-                                          and self._written == self._state.event_seq)
+            await workflow.wait_condition(
+                lambda: (self._state.documents_pending or self._state.closed) and self._written == self._state.event_seq
+            )
             if not self._state.documents_pending:
                 return
             self._in_hand = True  # until its delivery has started: no continue-as-new meanwhile
@@ -467,22 +485,38 @@ class IncidentWorkflow:
                 await self._write()  # (a no-op but for a step queued meanwhile) the packet reads the events stored
                 kind = self._state.documents_pending[0]
                 request = DocumentRequest(
-                    workflow_id=workflow.info().workflow_id, case_id=self._state.case_id, kind=kind,
-                    event_seq=self._state.event_seq, letterhead=self._letterhead, document_id=str(workflow.uuid4()),
-                    version=1 + sum(d.kind == kind for d in self._state.documents), at=workflow.now(),
+                    workflow_id=workflow.info().workflow_id,
+                    case_id=self._state.case_id,
+                    kind=kind,
+                    event_seq=self._state.event_seq,
+                    letterhead=self._letterhead,
+                    document_id=str(workflow.uuid4()),
+                    version=1 + sum(d.kind == kind for d in self._state.documents),
+                    at=workflow.now(),
                     state=self._state.model_copy(deep=True),
                 )
                 self._requests.append(request)
             ref = await workflow.execute_activity_method(
-                DocumentWriter.generate, request, start_to_close_timeout=DOCUMENT_TIMEOUT, retry_policy=PERSIST_RETRY,
+                DocumentWriter.generate,
+                request,
+                start_to_close_timeout=DOCUMENT_TIMEOUT,
+                retry_policy=PERSIST_RETRY,
             )
             async with self._lock:
                 self._state.documents_pending.pop(0)
                 self._state.documents.append(ref)
-                self._record(EventKind.DOCUMENT_GENERATED, None, {
-                    "document_id": ref.id, "kind": ref.kind.value, "version": ref.version, "filename": ref.filename,
-                    "size": ref.size, "sha256": ref.sha256,
-                })
+                self._record(
+                    EventKind.DOCUMENT_GENERATED,
+                    None,
+                    {
+                        "document_id": ref.id,
+                        "kind": ref.kind.value,
+                        "version": ref.version,
+                        "filename": ref.filename,
+                        "size": ref.size,
+                        "sha256": ref.sha256,
+                    },
+                )
                 seq = self._state.event_seq
             await self._record_stored_or_due(seq)
             if self._written < seq:
@@ -500,15 +534,20 @@ class IncidentWorkflow:
         if rides() or self._state.closed and not self._steps_under_way:
             return
         try:
-            await workflow.wait_condition(lambda: rides() or self._state.closed and not self._steps_under_way,
-                                          timeout=RECORD_RIDE)
-        except asyncio.TimeoutError:
+            await workflow.wait_condition(
+                lambda: rides() or self._state.closed and not self._steps_under_way, timeout=RECORD_RIDE
+            )
+        except TimeoutError:
             pass
 
     async def _send_to_prosecutor(self, ref: DocumentRef) -> None:
-        delivery = DocumentDelivery(workflow_id=workflow.info().workflow_id, case_id=self._state.case_id,
-                                    case_number=self._state.case_number, document_id=ref.id,
-                                    to=self._policy.prosecutor.intake_email)
+        delivery = DocumentDelivery(
+            workflow_id=workflow.info().workflow_id,
+            case_id=self._state.case_id,
+            case_number=self._state.case_number,
+            document_id=ref.id,
+            to=self._policy.prosecutor.intake_email,
+        )
         if await self._deliver(Notifier.deliver_document, delivery, {"document_id": ref.id}):
             self._delivered.append(Delivered(document_id=ref.id, to=delivery.to, at=workflow.now()))
 
@@ -516,10 +555,15 @@ class IncidentWorkflow:
         """Run a delivery activity (e-mail, webhook) in the background of the case: an outage is
         retried with backoff for a day and, if it outlasts that, logged; it never fails the case."""
         try:
-            return bool(await workflow.execute_activity_method(
-                send, message, start_to_close_timeout=DELIVERY_TIMEOUT,
-                schedule_to_close_timeout=NOTIFY_DEADLINE, retry_policy=NOTIFY_RETRY,
-            ))
+            return bool(
+                await workflow.execute_activity_method(
+                    send,
+                    message,
+                    start_to_close_timeout=DELIVERY_TIMEOUT,
+                    schedule_to_close_timeout=NOTIFY_DEADLINE,
+                    retry_policy=NOTIFY_RETRY,
+                )
+            )
         except ActivityError:
             workflow.logger.warning("delivery gave up", extra={"activity": send.__name__, **about})
             return False
@@ -531,23 +575,31 @@ class IncidentWorkflow:
         while not self._state.closed:
             prosecution = self._state.prosecution
             if prosecution is None or not prosecution.removal_window_open:
-                await workflow.wait_condition(lambda: self._state.closed or (
-                    self._state.prosecution is not None and self._state.prosecution.removal_window_open))
+                await workflow.wait_condition(
+                    lambda: (
+                        self._state.closed
+                        or (self._state.prosecution is not None and self._state.prosecution.removal_window_open)
+                    )
+                )
                 continue
             wait = prosecution.removal_due_at - workflow.now()
             if wait > timedelta(0):
                 try:
-                    await workflow.wait_condition(lambda: self._state.closed or not prosecution.removal_window_open,
-                                                  timeout=wait)
+                    await workflow.wait_condition(
+                        lambda p=prosecution: self._state.closed or not p.removal_window_open, timeout=wait
+                    )
                     continue
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     pass
             async with self._lock:
                 if self._state.closed or not prosecution.removal_window_open:
                     continue
                 prosecution.removal_window_closed = True
-                self._record(EventKind.REMOVAL_WINDOW_CLOSED, None,
-                             {"removal_deadline": prosecution.removal_deadline.isoformat()})
+                self._record(
+                    EventKind.REMOVAL_WINDOW_CLOSED,
+                    None,
+                    {"removal_deadline": prosecution.removal_deadline.isoformat()},
+                )
                 await self._write()
 
     # --- deadlines: one durable timer at a time, for the earliest ladder step of any open task
@@ -573,7 +625,7 @@ class IncidentWorkflow:
                     # Any change (a task done, reopened, the case closed) re-plans the timer.
                     await workflow.wait_condition(changed, timeout=wait)
                     continue
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     pass
             await self._escalate(due.task, None, due.item)
 
@@ -595,18 +647,29 @@ class IncidentWorkflow:
             ladder.escalation_level = high
             entry.escalation_level = max(entry.escalation_level, high)
             roles = roles_between(task, low, high, self._policy)
-            escalated = {"task": task.value, "level": high, "notify": [r.value for r in roles],
-                         "due_at": ladder.due_at.isoformat(),
-                         "overdue_seconds": int((now - ladder.due_at).total_seconds())}
+            escalated = {
+                "task": task.value,
+                "level": high,
+                "notify": [r.value for r in roles],
+                "due_at": ladder.due_at.isoformat(),
+                "overdue_seconds": int((now - ladder.due_at).total_seconds()),
+            }
             if request is not None:
                 escalated["touhy_request"] = request.id
             self._record(EventKind.TASK_ESCALATED, None, escalated)
             await self._write()
             notice = EscalationNotice(
-                workflow_id=workflow.info().workflow_id, case_id=self._state.case_id,
-                case_number=self._state.case_number, district=self._state.district,
-                filed_by_id=self._state.filed_by.id, event_seq=self._state.event_seq, task=task, level=high,
-                roles=roles, due_at=ladder.due_at, escalated_at=now,
+                workflow_id=workflow.info().workflow_id,
+                case_id=self._state.case_id,
+                case_number=self._state.case_number,
+                district=self._state.district,
+                filed_by_id=self._state.filed_by.id,
+                event_seq=self._state.event_seq,
+                task=task,
+                level=high,
+                roles=roles,
+                due_at=ladder.due_at,
+                escalated_at=now,
             )
         about = {"task": notice.task.value, "level": notice.level}
         self._deliveries.append(asyncio.create_task(self._deliver(Notifier.notify, notice, about)))
@@ -629,7 +692,8 @@ class IncidentWorkflow:
             stored = await workflow.execute_activity_method(
                 CaseStore.persist_events,
                 PersistEvents(workflow_id=workflow.info().workflow_id, state=self._state, events=self._events[since:]),
-                start_to_close_timeout=PERSIST_TIMEOUT, retry_policy=PERSIST_RETRY,
+                start_to_close_timeout=PERSIST_TIMEOUT,
+                retry_policy=PERSIST_RETRY,
             )
             if stored.stored_seq >= since or stored.written:
                 break
@@ -641,8 +705,15 @@ class IncidentWorkflow:
         state = self._state
         deadline = state.next_deadline()
         removal = _removal_published(state)
-        values = (state.case_number, state.stage.value, [t.value for t in state.open_tasks()], state.district,
-                  deadline, state.escalation_level(), removal)
+        values = (
+            state.case_number,
+            state.stage.value,
+            [t.value for t in state.open_tasks()],
+            state.district,
+            deadline,
+            state.escalation_level(),
+            removal,
+        )
         # Each upsert is a history event and a visibility write on the server: only when a value changed.
         if values != self._published:
             number, stage, open_tasks, district, deadline, level, removal = values

@@ -20,7 +20,9 @@ class PublishStatsWorkflow:
         # The workflow's id is the snapshot's key: the activity retried, or the workflow replayed, keeps one.
         request = PublishRequest(key=workflow.info().workflow_id, as_of=workflow.now())
         return await workflow.execute_activity_method(
-            Publisher.publish, request, start_to_close_timeout=timedelta(minutes=5),
+            Publisher.publish,
+            request,
+            start_to_close_timeout=timedelta(minutes=5),
             schedule_to_close_timeout=timedelta(hours=6),
             retry_policy=RetryPolicy(initial_interval=timedelta(seconds=5), maximum_interval=timedelta(minutes=10)),
         )

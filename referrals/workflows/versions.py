@@ -100,8 +100,9 @@ class Progress:
         return not self.holding
 
 
-def progress(cases: Iterable[OpenCase], patches: Sequence[str] = PATCHES,
-             deprecated: Collection[str] = DEPRECATED) -> list[Progress]:
+def progress(
+    cases: Iterable[OpenCase], patches: Sequence[str] = PATCHES, deprecated: Collection[str] = DEPRECATED
+) -> list[Progress]:
     """Each patch's step and the open cases holding it there, in the order introduced.
 
     A case whose `Patches` is unset (started before its first workflow task, or before this module) counts

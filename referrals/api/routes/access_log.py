@@ -38,8 +38,22 @@ Moment = Annotated[str, StringConstraints(pattern=MOMENT), AfterValidator(_momen
 # Text PostgreSQL can hold: no NUL character.
 Name = Annotated[str, StringConstraints(min_length=1, max_length=320, pattern=r"^[^\x00]+$")]
 CSV = "text/csv"
-COLUMNS = ("seq", "at", "user_id", "user_name", "who", "client", "component", "action", "outcome", "case_id", "target",
-           "details", "prev_hash", "hash")
+COLUMNS = (
+    "seq",
+    "at",
+    "user_id",
+    "user_name",
+    "who",
+    "client",
+    "component",
+    "action",
+    "outcome",
+    "case_id",
+    "target",
+    "details",
+    "prev_hash",
+    "hash",
+)
 
 
 class AccessEntryOut(BaseModel):
@@ -76,8 +90,13 @@ class TrailQuery:
     limit: int = 500
 
     def filters(self) -> dict[str, str]:
-        given = dict(case=self.case, user=self.user, since=self.since and self.since.isoformat(),
-                     until=self.until and self.until.isoformat(), after=self.after and str(self.after))
+        given = dict(
+            case=self.case,
+            user=self.user,
+            since=self.since and self.since.isoformat(),
+            until=self.until and self.until.isoformat(),
+            after=self.after and str(self.after),
+        )
         return {name: value for name, value in given.items() if value}
 
 
@@ -91,12 +110,23 @@ async def find_entries(session: AsyncSession, query: TrailQuery) -> tuple[list[A
         found = await cases.find(session, query.case)
         case_id = found[0].id if found else query.case  # a read of a case that does not exist names its id
     if query.user:
-        user = (await session.exec(select(AppUser).where(
-            or_(AppUser.id == query.user, AppUser.email == query.user.lower())))).first()
+        user = (
+            await session.exec(
+                select(AppUser).where(or_(AppUser.id == query.user, AppUser.email == query.user.lower()))
+            )
+        ).first()
         user_id, who = (user.id, None) if user else (None, query.user)
-    rows = await access_log.query(session, case_id=case_id, user_id=user_id, who=who, since=query.since,
-                                  until=query.until, after_seq=query.after, limit=query.limit + 1)
-    page = rows[:query.limit]
+    rows = await access_log.query(
+        session,
+        case_id=case_id,
+        user_id=user_id,
+        who=who,
+        since=query.since,
+        until=query.until,
+        after_seq=query.after,
+        limit=query.limit + 1,
+    )
+    page = rows[: query.limit]
     return page, page[-1].seq if len(rows) > query.limit else None
 
 
@@ -111,8 +141,9 @@ def as_csv(rows: list[AccessEntryRow]) -> str:
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(COLUMNS)
     for row in rows:
-        writer.writerow([access_log.at_text(row.at) if name == "at" else _cell(name, getattr(row, name))
-                         for name in COLUMNS])
+        writer.writerow(
+            [access_log.at_text(row.at) if name == "at" else _cell(name, getattr(row, name)) for name in COLUMNS]
+        )
     return out.getvalue()
 
 
@@ -134,19 +165,30 @@ def csv_response(rows: list[AccessEntryRow], next_link: str | None, filename: st
     return Response(as_csv(rows).encode(), media_type=f"{CSV}; charset=utf-8", headers=headers)
 
 
-_ANSWERS = {200: {"content": {CSV: {"schema": {"type": "string"}}},
-                  "description": "the entries; as CSV (a header row, one row per entry) with Accept: text/csv"}}
+_ANSWERS = {
+    200: {
+        "content": {CSV: {"schema": {"type": "string"}}},
+        "description": "the entries; as CSV (a header row, one row per entry) with Accept: text/csv",
+    }
+}
 
 
-@router.get("/access-log", response_model=AccessLogPage, responses=_ANSWERS,
-            dependencies=[permits(Operation.READ_ACCESS_LOG), trail.SETTLED],
-            summary="Who read, searched, downloaded, signed in or used the codec (auditors)")
+@router.get(
+    "/access-log",
+    response_model=AccessLogPage,
+    responses=_ANSWERS,
+    dependencies=[permits(Operation.READ_ACCESS_LOG), trail.SETTLED],
+    summary="Who read, searched, downloaded, signed in or used the codec (auditors)",
+)
 async def read_access_log(
-    request: Request, reader: CurrentUser, session: SessionDep,
+    request: Request,
+    reader: CurrentUser,
+    session: SessionDep,
     case: Annotated[Name | None, Query(description="a case id or case number")] = None,
     user: Annotated[Name | None, Query(description="a user id or e-mail")] = None,
-    since: Annotated[Moment | None, Query(description="entries at or after this time (ISO-8601 with its offset)")
-                     ] = None,
+    since: Annotated[
+        Moment | None, Query(description="entries at or after this time (ISO-8601 with its offset)")
+    ] = None,
     until: Annotated[Moment | None, Query(description="entries before this time (ISO-8601 with its offset)")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 500,
     after: Annotated[int | None, Query(ge=0, le=2**63 - 1, description="next_after of the page before")] = None,

@@ -47,18 +47,19 @@ def _json_media_type(content_type: str | None) -> str | None:
     return None
 
 
-async def _refused(request: Request, user, operation: str, message: str, field: str | None = None,
-                   **noted) -> ApiError:
+async def _refused(request: Request, user, operation: str, message: str, field: str | None = None, **noted) -> ApiError:
     """The 403 to raise, its refusal recorded in the access trail as the others are."""
-    await trail.record(request, trail.action_of(request), trail.REFUSED, user=user,
-                       details={"operation": operation, **noted})
+    await trail.record(
+        request, trail.action_of(request), trail.REFUSED, user=user, details={"operation": operation, **noted}
+    )
     if field is None:
         return ApiError(403, message)
     return ApiError(403, f"{field}: {message}", [{"field": field, "message": message}])
 
 
-async def _caller(request: Request, session: SessionDep,
-                  credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> None:
+async def _caller(
+    request: Request, session: SessionDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+) -> None:
     """A bearer token, or the desk's session cookie: the Temporal UI served at the product's own origin sends the
     cookie, so people allowed to see every case read payloads decrypted there. A call sent from a page of any
     other origin is refused, and so is a body that is not JSON (which no browser sends cross-origin without a
@@ -70,8 +71,14 @@ async def _caller(request: Request, session: SessionDep,
     origin = request.headers.get("origin")
     own = origin_of(request.app.state.settings.public_url)
     if origin is not None and origin_of(origin) != own:
-        raise await _refused(request, user, operation.value,
-                             f"the codec answers pages of {own} only, not {origin[:200]}", "Origin", origin=origin[:200])
+        raise await _refused(
+            request,
+            user,
+            operation.value,
+            f"the codec answers pages of {own} only, not {origin[:200]}",
+            "Origin",
+            origin=origin[:200],
+        )
     if not allowed(operation, [Role(r) for r in user.roles]):
         raise await _refused(request, user, operation.value, f"{operation.value} needs the role {describe(operation)}")
     if problem := _json_media_type(request.headers.get("content-type")):
@@ -79,8 +86,12 @@ async def _caller(request: Request, session: SessionDep,
     request.state.codec_user = user  # for the trail's entry of the use (_used)
 
 
-router = APIRouter(prefix="/codec", tags=["temporal codec"], dependencies=[Depends(_caller)],
-                   responses=documented(401, 403, 413, 415, 422, 429, 503))
+router = APIRouter(
+    prefix="/codec",
+    tags=["temporal codec"],
+    dependencies=[Depends(_caller)],
+    responses=documented(401, 403, 413, 415, 422, 429, 503),
+)
 
 
 # Standard or URL-safe alphabet, padded or not, as protobuf's JSON reads it; never a length of 4n + 1.
@@ -105,8 +116,12 @@ class PayloadsJson(BaseModel):
 
 # The response declares the model in the components; the request body refers to it there.
 _ANSWER = {200: {"model": PayloadsJson, "description": "the payloads, encoded or decoded"}}
-_BODY = {"requestBody": {"required": True, "content": {"application/json": {
-    "schema": {"$ref": "#/components/schemas/PayloadsJson"}}}}}
+_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PayloadsJson"}}},
+    }
+}
 
 
 async def _payloads(request: Request) -> Payloads:
@@ -149,13 +164,15 @@ def _answer(payloads) -> Response:
 
 # The Temporal UI (2.54) asks with `?preserveStorageRefs=true`; this codec keeps no payload elsewhere, so there is
 # no reference to preserve and the answer is the same either way.
-PreserveStorageRefs = Annotated[bool | None, Query(alias="preserveStorageRefs",
-                                                   description="sent by the Temporal UI; changes nothing here")]
+PreserveStorageRefs = Annotated[
+    bool | None, Query(alias="preserveStorageRefs", description="sent by the Temporal UI; changes nothing here")
+]
 
 
 async def _used(request: Request, outcome: str, payloads) -> None:
-    await trail.record(request, trail.action_of(request), outcome, user=request.state.codec_user,
-                       details={"payloads": len(payloads)})
+    await trail.record(
+        request, trail.action_of(request), outcome, user=request.state.codec_user, details={"payloads": len(payloads)}
+    )
 
 
 @router.post("/encode", openapi_extra=_BODY, responses=_ANSWER)

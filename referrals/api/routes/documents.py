@@ -7,9 +7,9 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel
 
 from referrals.activities import document_context
-from referrals.api import trail
 from referrals.activities.documents import DOCX, render
 from referrals.activities.rendering import TEMPLATES
+from referrals.api import trail
 from referrals.api.deps import CurrentUser, PolicyDep, SessionDep, SettingsDep, VisibleIncident, permits
 from referrals.api.errors import ApiError, documented
 from referrals.domain.case import CaseState
@@ -19,8 +19,9 @@ from referrals.domain.permissions import Operation
 from referrals.sealing import Sealer
 from referrals.store import documents
 
-router = APIRouter(prefix="/incidents/{case_id}/documents", tags=["documents"],
-                   responses=documented(401, 404, 422, 429, 503))
+router = APIRouter(
+    prefix="/incidents/{case_id}/documents", tags=["documents"], responses=documented(401, 404, 422, 429, 503)
+)
 
 
 class DocumentOut(BaseModel):
@@ -43,43 +44,71 @@ class DocumentList(BaseModel):
 async def list_documents(request: Request, incident: VisibleIncident, user: CurrentUser, session: SessionDep):
     rows = await documents.list_for_case(session, incident.id)
     await trail.allowed(request, user, case_id=incident.id)
-    return DocumentList(case_id=incident.id, items=[
-        DocumentOut(id=r.id, kind=r.kind, version=r.version, filename=r.filename, size=r.size, sha256=r.sha256,
-                    created_at=r.created_at, download=f"/incidents/{incident.id}/documents/{r.id}")
-        for r in rows
-    ])
+    return DocumentList(
+        case_id=incident.id,
+        items=[
+            DocumentOut(
+                id=r.id,
+                kind=r.kind,
+                version=r.version,
+                filename=r.filename,
+                size=r.size,
+                sha256=r.sha256,
+                created_at=r.created_at,
+                download=f"/incidents/{incident.id}/documents/{r.id}",
+            )
+            for r in rows
+        ],
+    )
 
 
-@router.get("/{document_id}", response_class=Response,
-            responses={200: {"content": {DOCX: {}}, "description": "the Word file"}})
-async def download(request: Request, document_id: Key, incident: VisibleIncident, user: CurrentUser,
-                   session: SessionDep):
+@router.get(
+    "/{document_id}", response_class=Response, responses={200: {"content": {DOCX: {}}, "description": "the Word file"}}
+)
+async def download(
+    request: Request, document_id: Key, incident: VisibleIncident, user: CurrentUser, session: SessionDep
+):
     row = await documents.get(session, incident.id, document_id)
     if row is None:
-        await trail.record(request, trail.action_of(request), trail.NOT_FOUND, user=user, case_id=incident.id,
-                           target=document_id)
+        await trail.record(
+            request, trail.action_of(request), trail.NOT_FOUND, user=user, case_id=incident.id, target=document_id
+        )
         raise ApiError(404, f"no document {document_id} in this case")
     await trail.allowed(request, user, case_id=incident.id, target=document_id)
-    return Response(row.content, media_type=DOCX, headers={
-        "Content-Disposition": f'attachment; filename="{row.filename}"', "X-Content-SHA256": row.sha256})
+    return Response(
+        row.content,
+        media_type=DOCX,
+        headers={"Content-Disposition": f'attachment; filename="{row.filename}"', "X-Content-SHA256": row.sha256},
+    )
 
 
 # The prosecutor's confidential contact sheet: made when asked for, by those who may read contact
 # details, from the case as stored; never stored itself, so the contact details stay sealed at rest.
-contact_sheet_router = APIRouter(prefix="/incidents/{case_id}", tags=["documents"],
-                                 responses=documented(401, 403, 404, 422, 429, 503))
+contact_sheet_router = APIRouter(
+    prefix="/incidents/{case_id}", tags=["documents"], responses=documented(401, 403, 404, 422, 429, 503)
+)
 
 
-@contact_sheet_router.get("/contact-sheet", response_class=Response, dependencies=[permits(Operation.READ_CONTACT)],
-                          responses={200: {"content": {DOCX: {}}, "description": "the Word file, made now"}})
-async def contact_sheet(request: Request, incident: VisibleIncident, user: CurrentUser, settings: SettingsDep,
-                        policy: PolicyDep):
+@contact_sheet_router.get(
+    "/contact-sheet",
+    response_class=Response,
+    dependencies=[permits(Operation.READ_CONTACT)],
+    responses={200: {"content": {DOCX: {}}, "description": "the Word file, made now"}},
+)
+async def contact_sheet(
+    request: Request, incident: VisibleIncident, user: CurrentUser, settings: SettingsDep, policy: PolicyDep
+):
     state = CaseState.model_validate(incident.state)
     sealer = Sealer.of(settings.effective_encryption_keys)
     contacts = {p.id: sealer.open(p.contact) for p in state.people if p.contact is not None}
     context = document_context.contact_sheet(state, Letterhead.of(policy), datetime.now(UTC), contacts)
     content = await asyncio.to_thread(render, TEMPLATES / "documents" / "contact_sheet.docx", context)
     await trail.allowed(request, user, case_id=incident.id)
-    return Response(content, media_type=DOCX, headers={
-        "Content-Disposition": f'attachment; filename="{state.case_number}-contact-sheet.docx"',
-        "Cache-Control": "no-store"})
+    return Response(
+        content,
+        media_type=DOCX,
+        headers={
+            "Content-Disposition": f'attachment; filename="{state.case_number}-contact-sheet.docx"',
+            "Cache-Control": "no-store",
+        },
+    )

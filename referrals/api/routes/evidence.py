@@ -10,14 +10,14 @@ from pydantic import BaseModel
 
 from referrals.api import trail
 from referrals.api.actions import StepKind, take_step
+from referrals.api.client_address import client_address
 from referrals.api.deps import ClientDep, CurrentUser, SessionDep, SettingsDep, VisibleIncident, actor_of, permits
 from referrals.api.errors import ApiError, documented, refuse_clock_problems
-from referrals.api.client_address import client_address
 from referrals.api.evidence_upload import add_upload, json_metadata
 from referrals.api.views import EventOut
 from referrals.domain.case import CaseState, EvidenceEntry, PersonRef
 from referrals.domain.content_types import download_name
-from referrals.domain.messages import EvidenceItem, EvidenceMetadata, EvidenceRemoval, Key, Line, Short, RequestModel
+from referrals.domain.messages import EvidenceItem, EvidenceMetadata, EvidenceRemoval, Key, Line, RequestModel, Short
 from referrals.domain.permissions import Operation
 from referrals.store import evidence
 from referrals.store.audit import verify_chain
@@ -25,11 +25,17 @@ from referrals.store.blobs import blob_store_named
 from referrals.store.evidence import Custody
 from referrals.workflows.incident import IncidentWorkflow
 
-router = APIRouter(prefix="/incidents/{case_id}/evidence", tags=["evidence"],
-                   responses=documented(401, 404, 422, 429, 503))
+router = APIRouter(
+    prefix="/incidents/{case_id}/evidence", tags=["evidence"], responses=documented(401, 404, 422, 429, 503)
+)
 
-REMOVE = StepKind(Operation.REMOVE_EVIDENCE, "", EvidenceRemoval, IncidentWorkflow.remove_evidence,
-                  "Take a wrongly attached item off the case")
+REMOVE = StepKind(
+    Operation.REMOVE_EVIDENCE,
+    "",
+    EvidenceRemoval,
+    IncidentWorkflow.remove_evidence,
+    "Take a wrongly attached item off the case",
+)
 FORM_PART_MODELS = [EvidenceMetadata]  # described in the OpenAPI components (referrals/api/main.py)
 
 
@@ -70,29 +76,67 @@ def evidence_out(case_id: str, entry: EvidenceEntry) -> EvidenceOut:
     base = f"/incidents/{case_id}/evidence/{entry.item.id}"
     removed = entry.removed
     return EvidenceOut(
-        **entry.item.model_dump(), number=entry.number, added_by=entry.added_by, added_at=entry.added_at,
+        **entry.item.model_dump(),
+        number=entry.number,
+        added_by=entry.added_by,
+        added_at=entry.added_at,
         removed=RemovedOut(reason=removed.payload.reason, by=removed.by, at=removed.at) if removed else None,
-        download=base if entry.item.sha256 and not removed else None, custody=f"{base}/custody")
+        download=base if entry.item.sha256 and not removed else None,
+        custody=f"{base}/custody",
+    )
 
 
-_UPLOAD_BODY = {"requestBody": {"required": True, "content": {"multipart/form-data": {
-    "schema": {"type": "object", "required": ["metadata"], "additionalProperties": False, "properties": {
-        "metadata": {"$ref": "#/components/schemas/EvidenceMetadata"},
-        "file": {"type": "string", "format": "binary",
-                 "description": "the file (JPEG, PNG, HEIC, PDF, MP4, QuickTime, MP3, WAV, M4A, DOCX or plain "
-                                "text); leave it out for evidence held elsewhere"}}},
-    "encoding": {"metadata": {"contentType": "application/json"}}}}}}
+_UPLOAD_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["metadata"],
+                    "additionalProperties": False,
+                    "properties": {
+                        "metadata": {"$ref": "#/components/schemas/EvidenceMetadata"},
+                        "file": {
+                            "type": "string",
+                            "format": "binary",
+                            "description": "the file (JPEG, PNG, HEIC, PDF, MP4, QuickTime, MP3, WAV, M4A, DOCX or plain "
+                            "text); leave it out for evidence held elsewhere",
+                        },
+                    },
+                },
+                "encoding": {"metadata": {"contentType": "application/json"}},
+            }
+        },
+    }
+}
 
 
-@router.post("", status_code=201, response_model=EvidenceOut, dependencies=[permits(Operation.ADD_EVIDENCE)],
-             responses={200: {"model": EvidenceOut, "description": "the item an earlier upload with this "
-                              "Idempotency-Key added"}, **documented(403, 409, 413, 415)},
-             openapi_extra=_UPLOAD_BODY, summary="Add an evidence file, or a reference to evidence held elsewhere")
-async def add_evidence(request: Request, incident: VisibleIncident, user: CurrentUser, client: ClientDep,
-                       session: SessionDep, settings: SettingsDep, response: Response,
-                       idempotency_key: Annotated[str | None, Header(min_length=1, max_length=200)] = None):
-    entry, created = await add_upload(request, incident, user, client, session, settings, idempotency_key,
-                                      json_metadata)
+@router.post(
+    "",
+    status_code=201,
+    response_model=EvidenceOut,
+    dependencies=[permits(Operation.ADD_EVIDENCE)],
+    responses={
+        200: {"model": EvidenceOut, "description": "the item an earlier upload with this Idempotency-Key added"},
+        **documented(403, 409, 413, 415),
+    },
+    openapi_extra=_UPLOAD_BODY,
+    summary="Add an evidence file, or a reference to evidence held elsewhere",
+)
+async def add_evidence(
+    request: Request,
+    incident: VisibleIncident,
+    user: CurrentUser,
+    client: ClientDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    response: Response,
+    idempotency_key: Annotated[str | None, Header(min_length=1, max_length=200)] = None,
+):
+    entry, created = await add_upload(
+        request, incident, user, client, session, settings, idempotency_key, json_metadata
+    )
     response.status_code = 201 if created else 200
     return evidence_out(incident.id, entry)
 
@@ -108,8 +152,9 @@ async def _read_entry(request: Request, incident, evidence_id: str, user: trail.
     try:
         return _entry(incident, evidence_id)
     except ApiError:
-        await trail.record(request, trail.action_of(request), trail.NOT_FOUND, user=user, case_id=incident.id,
-                           target=evidence_id)
+        await trail.record(
+            request, trail.action_of(request), trail.NOT_FOUND, user=user, case_id=incident.id, target=evidence_id
+        )
         raise
 
 
@@ -144,60 +189,105 @@ def byte_range(header: str | None, size: int) -> tuple[int, int] | None:
     return start, end
 
 
-async def serve_file(request: Request, incident, entry: EvidenceEntry, session, settings, actor: PersonRef,
-                     custody_kind: str, inline: bool = False) -> Response:
+async def serve_file(
+    request: Request,
+    incident,
+    entry: EvidenceEntry,
+    session,
+    settings,
+    actor: PersonRef,
+    custody_kind: str,
+    inline: bool = False,
+) -> Response:
     """The item's bytes (whole, or the range asked for), its custody log noting who took them, where to."""
+
     async def not_found(message: str) -> ApiError:
-        await trail.record(request, trail.action_of(request), trail.NOT_FOUND, user=actor, case_id=incident.id,
-                           target=entry.item.id)
+        await trail.record(
+            request, trail.action_of(request), trail.NOT_FOUND, user=actor, case_id=incident.id, target=entry.item.id
+        )
         return ApiError(404, message)
 
     if entry.removed is not None:
         raise await not_found(f"evidence {entry.number} was removed from this case ({entry.removed.payload.reason})")
     if entry.item.sha256 is None:
-        raise await not_found(f"evidence {entry.number} is held elsewhere ({entry.item.held_elsewhere.system}, "
-                              f"{entry.item.held_elsewhere.reference}); there are no bytes here")
+        raise await not_found(
+            f"evidence {entry.number} is held elsewhere ({entry.item.held_elsewhere.system}, "
+            f"{entry.item.held_elsewhere.reference}); there are no bytes here"
+        )
     row = await evidence.file_of(session, entry.item.id)
     if row is None or row.deleted_at is not None:  # the case knows the item, storage has no bytes for it
-        raise await not_found(f"evidence {entry.number}: its bytes are not in storage (was the database restored "
-                              "from a backup older than the upload?); `referrals evidence verify` lists such items")
+        raise await not_found(
+            f"evidence {entry.number}: its bytes are not in storage (was the database restored "
+            "from a backup older than the upload?); `referrals evidence verify` lists such items"
+        )
     span = byte_range(request.headers.get("range"), row.size)
     first, last = span or (0, row.size - 1)
-    await trail.allowed(request, actor, case_id=incident.id, target=row.id,
-                        details={"bytes": f"{first}-{last}/{row.size}"})
-    await evidence.append_custody(session, row.id, incident.id, custody_kind, datetime.now(UTC), {
-        "client": client_address(request), "bytes": f"{first}-{last}/{row.size}"}, actor.id, actor.name)
+    await trail.allowed(
+        request, actor, case_id=incident.id, target=row.id, details={"bytes": f"{first}-{last}/{row.size}"}
+    )
+    await evidence.append_custody(
+        session,
+        row.id,
+        incident.id,
+        custody_kind,
+        datetime.now(UTC),
+        {"client": client_address(request), "bytes": f"{first}-{last}/{row.size}"},
+        actor.id,
+        actor.name,
+    )
     await session.commit()
     store = blob_store_named(row.storage, settings, request.app.state.sessions)
     disposition = "inline" if inline else "attachment"
     # Saved under the detected type's extension (an HTML page sent as text comes back as .txt, not .html); the
     # stored name, as the client sent it, stays in the item's record.
     saved_as = download_name(row.filename or f"evidence-{row.id[:8]}", row.content_type)
-    headers = {"Content-Disposition": f'{disposition}; filename="{saved_as}"', "X-Content-Type-Options": "nosniff",
-               "X-Content-SHA256": row.sha256, "Accept-Ranges": "bytes", "Content-Length": str(last - first + 1),
-               "Cache-Control": "private, no-store"}
+    headers = {
+        "Content-Disposition": f'{disposition}; filename="{saved_as}"',
+        "X-Content-Type-Options": "nosniff",
+        "X-Content-SHA256": row.sha256,
+        "Accept-Ranges": "bytes",
+        "Content-Length": str(last - first + 1),
+        "Cache-Control": "private, no-store",
+    }
     if span is not None:
         headers["Content-Range"] = f"bytes {first}-{last}/{row.size}"
-    return StreamingResponse(store.read(row.key, first, last), status_code=206 if span else 200,
-                             media_type=row.content_type, headers=headers)
+    return StreamingResponse(
+        store.read(row.key, first, last), status_code=206 if span else 200, media_type=row.content_type, headers=headers
+    )
 
 
-_FILE = {200: {"content": {"application/octet-stream": {}}, "description": "the file, with its stored content "
-               "type"}, 206: {"content": {"application/octet-stream": {}}, "description": "the range asked for"},
-         **documented(416)}
+_FILE = {
+    200: {"content": {"application/octet-stream": {}}, "description": "the file, with its stored content type"},
+    206: {"content": {"application/octet-stream": {}}, "description": "the range asked for"},
+    **documented(416),
+}
 
 
 @router.get("/{evidence_id}", response_class=Response, responses=_FILE)
-async def download_evidence(evidence_id: Key, request: Request, incident: VisibleIncident, user: CurrentUser,
-                            session: SessionDep, settings: SettingsDep,
-                            range: Annotated[str | None, Header(max_length=200)] = None):  # noqa: A002
-    return await serve_file(request, incident, await _read_entry(request, incident, evidence_id, user), session,
-                            settings, PersonRef.of(actor_of(user)), Custody.DOWNLOADED)
+async def download_evidence(
+    evidence_id: Key,
+    request: Request,
+    incident: VisibleIncident,
+    user: CurrentUser,
+    session: SessionDep,
+    settings: SettingsDep,
+    range: Annotated[str | None, Header(max_length=200)] = None,
+):  # noqa: A002
+    return await serve_file(
+        request,
+        incident,
+        await _read_entry(request, incident, evidence_id, user),
+        session,
+        settings,
+        PersonRef.of(actor_of(user)),
+        Custody.DOWNLOADED,
+    )
 
 
 @router.get("/{evidence_id}/custody", response_model=CustodyLog)
-async def custody_log(evidence_id: Key, request: Request, incident: VisibleIncident, user: CurrentUser,
-                      session: SessionDep):
+async def custody_log(
+    evidence_id: Key, request: Request, incident: VisibleIncident, user: CurrentUser, session: SessionDep
+):
     await _read_entry(request, incident, evidence_id, user)
     found = await custody_of(evidence_id, incident, session)
     await trail.allowed(request, user, case_id=incident.id, target=evidence_id)
@@ -207,23 +297,41 @@ async def custody_log(evidence_id: Key, request: Request, incident: VisibleIncid
 async def custody_of(evidence_id: str, incident, session) -> CustodyLog:
     entry = _entry(incident, evidence_id)
     rows = await evidence.custody(session, evidence_id)
-    return CustodyLog(evidence_id=evidence_id, number=entry.number, chain_valid=verify_chain(evidence_id, rows) is None,
-                      items=[EventOut(**r.model_dump(exclude={"evidence_id", "case_id"})) for r in rows])
+    return CustodyLog(
+        evidence_id=evidence_id,
+        number=entry.number,
+        chain_valid=verify_chain(evidence_id, rows) is None,
+        items=[EventOut(**r.model_dump(exclude={"evidence_id", "case_id"})) for r in rows],
+    )
 
 
-@router.post("/{evidence_id}/removal", response_model=EvidenceOut, dependencies=[permits(Operation.REMOVE_EVIDENCE)],
-             responses=documented(403, 409), summary="Take a wrongly attached item off the case (admin); its "
-             "custody log keeps a tombstone with its hash, who, when and why")
-async def remove_evidence(evidence_id: Key, body: RemovalIn, request: Request, incident: VisibleIncident,
-                          user: CurrentUser, client: ClientDep, session: SessionDep, settings: SettingsDep):
+@router.post(
+    "/{evidence_id}/removal",
+    response_model=EvidenceOut,
+    dependencies=[permits(Operation.REMOVE_EVIDENCE)],
+    responses=documented(403, 409),
+    summary="Take a wrongly attached item off the case (admin); its "
+    "custody log keeps a tombstone with its hash, who, when and why",
+)
+async def remove_evidence(
+    evidence_id: Key,
+    body: RemovalIn,
+    request: Request,
+    incident: VisibleIncident,
+    user: CurrentUser,
+    client: ClientDep,
+    session: SessionDep,
+    settings: SettingsDep,
+):
     _entry(incident, evidence_id)
     # Under the item's lock until the removal is recorded: a hold placed meanwhile waits, then finds it removed.
     await evidence.lock_holds(session, evidence_id)
     await session.refresh(incident)
     entry = _entry(incident, evidence_id)
     if entry.removed is None and (holds := await evidence.holds_on(session, evidence_id)):
-        raise ApiError(409, f"evidence {entry.number} is held under {', '.join(holds)}; the custodian releases "
-                       "each hold first")
+        raise ApiError(
+            409, f"evidence {entry.number} is held under {', '.join(holds)}; the custodian releases each hold first"
+        )
     if entry.removed is None:
         removal = EvidenceRemoval(evidence_id=evidence_id, reason=body.reason)
         incident = await take_step(REMOVE, removal, incident, user, client, session, settings, f"remove-{evidence_id}")
@@ -238,8 +346,6 @@ async def remove_evidence(evidence_id: Key, body: RemovalIn, request: Request, i
     return evidence_out(incident.id, entry)
 
 
-
-
 class HoldIn(RequestModel):
     """A hold on one item (a court's order, a litigation hold): while it stands, the item cannot be removed."""
 
@@ -252,11 +358,16 @@ class ReleaseIn(RequestModel):
     reason: Line
 
 
-@router.post("/{evidence_id}/hold", response_model=CustodyLog, dependencies=[permits(Operation.HOLD_EVIDENCE)],
-             responses=documented(403, 409), summary="Place a hold on an item: its custody log records it, and "
-             "the item cannot be removed until it is released")
-async def hold_evidence(evidence_id: Key, body: HoldIn, request: Request, incident: VisibleIncident,
-                        user: CurrentUser, session: SessionDep):
+@router.post(
+    "/{evidence_id}/hold",
+    response_model=CustodyLog,
+    dependencies=[permits(Operation.HOLD_EVIDENCE)],
+    responses=documented(403, 409),
+    summary="Place a hold on an item: its custody log records it, and the item cannot be removed until it is released",
+)
+async def hold_evidence(
+    evidence_id: Key, body: HoldIn, request: Request, incident: VisibleIncident, user: CurrentUser, session: SessionDep
+):
     refuse_clock_problems(body)  # its texts, as a step's are checked (a custody log shows them)
     _entry(incident, evidence_id)
     await evidence.lock_holds(session, evidence_id)  # a removal under way finishes first
@@ -266,22 +377,49 @@ async def hold_evidence(evidence_id: Key, body: HoldIn, request: Request, incide
         raise ApiError(409, f"evidence {entry.number} was removed from this case")
     if body.reference in await evidence.holds_on(session, evidence_id):
         raise ApiError(409, f"evidence {entry.number} is already held under {body.reference}")
-    await evidence.append_custody(session, evidence_id, incident.id, Custody.HELD, datetime.now(UTC), {
-        "reference": body.reference, "reason": body.reason, "client": client_address(request)}, user.id, user.name)
+    await evidence.append_custody(
+        session,
+        evidence_id,
+        incident.id,
+        Custody.HELD,
+        datetime.now(UTC),
+        {"reference": body.reference, "reason": body.reason, "client": client_address(request)},
+        user.id,
+        user.name,
+    )
     await session.commit()
     return await custody_of(evidence_id, incident, session)
 
 
-@router.post("/{evidence_id}/release", response_model=CustodyLog, dependencies=[permits(Operation.HOLD_EVIDENCE)],
-             responses=documented(403, 409), summary="Release one of an item's holds, by its reference")
-async def release_evidence(evidence_id: Key, body: ReleaseIn, request: Request, incident: VisibleIncident,
-                           user: CurrentUser, session: SessionDep):
+@router.post(
+    "/{evidence_id}/release",
+    response_model=CustodyLog,
+    dependencies=[permits(Operation.HOLD_EVIDENCE)],
+    responses=documented(403, 409),
+    summary="Release one of an item's holds, by its reference",
+)
+async def release_evidence(
+    evidence_id: Key,
+    body: ReleaseIn,
+    request: Request,
+    incident: VisibleIncident,
+    user: CurrentUser,
+    session: SessionDep,
+):
     refuse_clock_problems(body)
     entry = _entry(incident, evidence_id)
     await evidence.lock_holds(session, evidence_id)
     if body.reference not in await evidence.holds_on(session, evidence_id):
         raise ApiError(409, f"evidence {entry.number} has no hold {body.reference} standing")
-    await evidence.append_custody(session, evidence_id, incident.id, Custody.RELEASED, datetime.now(UTC), {
-        "reference": body.reference, "reason": body.reason, "client": client_address(request)}, user.id, user.name)
+    await evidence.append_custody(
+        session,
+        evidence_id,
+        incident.id,
+        Custody.RELEASED,
+        datetime.now(UTC),
+        {"reference": body.reference, "reason": body.reason, "client": client_address(request)},
+        user.id,
+        user.name,
+    )
     await session.commit()
     return await custody_of(evidence_id, incident, session)

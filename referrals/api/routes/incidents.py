@@ -6,7 +6,16 @@ from fastapi import APIRouter, Header, Query, Request, Response
 
 from referrals.api import trail
 from referrals.api.actions import file_case
-from referrals.api.deps import ClientDep, CurrentUser, PolicyDep, SessionDep, SettingsDep, VisibleIncident, log_case, permits
+from referrals.api.deps import (
+    ClientDep,
+    CurrentUser,
+    PolicyDep,
+    SessionDep,
+    SettingsDep,
+    VisibleIncident,
+    log_case,
+    permits,
+)
 from referrals.api.errors import ApiError, documented
 from referrals.api.listing import CaseQuery, Cursor, Day, find_cases
 from referrals.api.views import CaseOut, CasePage, EventList, case_out, case_summary, event_out
@@ -27,16 +36,32 @@ async def refuse_other_district(request: Request, user: AppUser, district: str, 
     """403 naming `district` when the person may not file there (referrals/domain/filing_district.py), recorded in the
     access trail as refused; the desk's form asks the same."""
     if problem := district_refusal([Role(r) for r in user.roles], user.district, district, policy):
-        await trail.record(request, trail.action_of(request), trail.REFUSED, user=user,
-                           details={"operation": Operation.FILE.value, "district": district})
+        await trail.record(
+            request,
+            trail.action_of(request),
+            trail.REFUSED,
+            user=user,
+            details={"operation": Operation.FILE.value, "district": district},
+        )
         raise ApiError(403, f"district: {problem}", [{"field": "district", "message": problem}])
 
 
-@router.post("", status_code=201, response_model=CaseOut, dependencies=[permits(Operation.FILE)],
-             responses={**REPLAYED, **documented(403, 409, 413)})
+@router.post(
+    "",
+    status_code=201,
+    response_model=CaseOut,
+    dependencies=[permits(Operation.FILE)],
+    responses={**REPLAYED, **documented(403, 409, 413)},
+)
 async def file_incident(
-    filing: FilingRequest, user: CurrentUser, session: SessionDep, client: ClientDep, settings: SettingsDep,
-    policy: PolicyDep, request: Request, response: Response,
+    filing: FilingRequest,
+    user: CurrentUser,
+    session: SessionDep,
+    client: ClientDep,
+    settings: SettingsDep,
+    policy: PolicyDep,
+    request: Request,
+    response: Response,
     idempotency_key: Annotated[str | None, Header(min_length=1, max_length=200)] = None,
 ):
     await refuse_other_district(request, user, filing.district, policy)
@@ -49,22 +74,44 @@ async def file_incident(
 
 @router.get("", response_model=CasePage, dependencies=[trail.SETTLED])
 async def list_incidents(
-    request: Request, user: CurrentUser, session: SessionDep, settings: SettingsDep, policy: PolicyDep,
-    stage: Stage | None = None, task: Task | None = None,
+    request: Request,
+    user: CurrentUser,
+    session: SessionDep,
+    settings: SettingsDep,
+    policy: PolicyDep,
+    stage: Stage | None = None,
+    task: Task | None = None,
     district: District | None = None,
     overdue: bool = False,
-    q: Annotated[str | None, Query(min_length=1, max_length=200, description=(
-        "words to find in the case number, OEMC event number, location, summary and narratives (best match "
-        "first); the names of the people involved too, for the roles that may read their contact details"))] = None,
-    occurred_from: Annotated[Day | None, Query(
-        description="incidents on or after this day (department's time)")] = None,
-    occurred_to: Annotated[Day | None, Query(
-        description="incidents on or before this day (department's time)")] = None,
+    q: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=200,
+            description=(
+                "words to find in the case number, OEMC event number, location, summary and narratives (best match "
+                "first); the names of the people involved too, for the roles that may read their contact details"
+            ),
+        ),
+    ] = None,
+    occurred_from: Annotated[
+        Day | None, Query(description="incidents on or after this day (department's time)")
+    ] = None,
+    occurred_to: Annotated[Day | None, Query(description="incidents on or before this day (department's time)")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[Cursor | None, Query(description="next_cursor of the page before")] = None,
 ):
-    query = CaseQuery(stage=stage, task=task, district=district, overdue=overdue, q=q, occurred_from=occurred_from,
-                      occurred_to=occurred_to, limit=limit, cursor=cursor)
+    query = CaseQuery(
+        stage=stage,
+        task=task,
+        district=district,
+        overdue=overdue,
+        q=q,
+        occurred_from=occurred_from,
+        occurred_to=occurred_to,
+        limit=limit,
+        cursor=cursor,
+    )
     page, next_cursor = await find_cases(session, user, policy, query)
     await trail.begin(request, user, details=trail.filters(request))  # the filters asked for, never the cases
     return CasePage(items=[case_summary(r, settings) for r in page], next_cursor=next_cursor)
@@ -80,5 +127,6 @@ async def get_incident(request: Request, incident: VisibleIncident, user: Curren
 async def list_events(request: Request, incident: VisibleIncident, user: CurrentUser, session: SessionDep):
     rows = await cases.list_events(session, incident.id)
     await trail.begin(request, user, case_id=incident.id)
-    return EventList(case_id=incident.id, chain_valid=verify_chain(incident.id, rows) is None,
-                     items=[event_out(r) for r in rows])
+    return EventList(
+        case_id=incident.id, chain_valid=verify_chain(incident.id, rows) is None, items=[event_out(r) for r in rows]
+    )

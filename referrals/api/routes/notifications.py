@@ -34,13 +34,18 @@ class Inbox(BaseModel):
 
 @router.get("", response_model=Inbox)
 async def inbox(
-    user: CurrentUser, session: SessionDep, unread: bool = False,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50, cursor: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    user: CurrentUser,
+    session: SessionDep,
+    unread: bool = False,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ):
     rows = await notifications.inbox(session, user.id, unread_only=unread, limit=limit + 1, before_id=cursor)
     page = rows[:limit]
-    return Inbox(items=[NotificationOut.model_validate(r, from_attributes=True) for r in page],
-                 next_cursor=page[-1].id if len(rows) > limit else None)
+    return Inbox(
+        items=[NotificationOut.model_validate(r, from_attributes=True) for r in page],
+        next_cursor=page[-1].id if len(rows) > limit else None,
+    )
 
 
 @router.post("/{notification_id}/read", response_model=NotificationOut, responses=documented(404))

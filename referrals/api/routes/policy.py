@@ -14,8 +14,10 @@ router = APIRouter(tags=["policy"], responses=documented(401, 429, 503))
 class FlagOut(BaseModel):
     code: str = Field(description="as a recording's flag_reasons takes it")
     label: str
-    retention_days: int = Field(description="a recording with this flag is kept at least this many days after it "
-                                            "started (the longest of its flags and the unflagged retention wins)")
+    retention_days: int = Field(
+        description="a recording with this flag is kept at least this many days after it "
+        "started (the longest of its flags and the unflagged retention wins)"
+    )
 
 
 class PolicyOut(BaseModel):
@@ -38,9 +40,17 @@ class PolicyOut(BaseModel):
 async def read_policy(user: CurrentUser, policy: PolicyDep) -> PolicyOut:
     """The policy new cases are filed under (a case keeps the one it was filed under)."""
     return PolicyOut(
-        jurisdiction=policy.jurisdiction, department=policy.department, time_zone=policy.time_zone,
-        words=policy.words, districts=policy.districts, unflagged_retention_days=policy.bwc_retention_days,
+        jurisdiction=policy.jurisdiction,
+        department=policy.department,
+        time_zone=policy.time_zone,
+        words=policy.words,
+        districts=policy.districts,
+        unflagged_retention_days=policy.bwc_retention_days,
         retention_law=policy.retention_law,
-        recording_flags=[FlagOut(code=f.code, label=f.label, retention_days=policy.retention_days([f.code]))
-                         for f in policy.recording_flags],
-        statutes=policy.statutes, prosecutor=policy.prosecutor)
+        recording_flags=[
+            FlagOut(code=f.code, label=f.label, retention_days=policy.retention_days([f.code]))
+            for f in policy.recording_flags
+        ],
+        statutes=policy.statutes,
+        prosecutor=policy.prosecutor,
+    )

@@ -21,16 +21,21 @@ from referrals.workflows.publication import NOW_PREFIX, PublishStatsWorkflow
 router = APIRouter(prefix="/public", tags=["public"])
 
 LATEST_MAX_AGE, KEPT_MAX_AGE = 300, 86_400  # a kept snapshot never changes; the latest may, once a day
-NONE_YET = ("no snapshot of the public figures has been published yet: the schedule publishes the first, or an "
-            "admin does at once (POST /public/snapshots)")
+NONE_YET = (
+    "no snapshot of the public figures has been published yet: the schedule publishes the first, or an "
+    "admin does at once (POST /public/snapshots)"
+)
 _HEADERS = {k: v for k, v in SECURITY_HEADERS.items() if k != "Cache-Control"}
 
 
 def _answer(request: Request, rendered: Rendered, max_age: int = LATEST_MAX_AGE, status: int = 200) -> Response:
     headers = _HEADERS | {"ETag": rendered.etag, "Cache-Control": f"public, max-age={max_age}"}
     asked = request.headers.get("if-none-match")
-    if asked and status == 200 and (asked.strip() == "*" or rendered.etag in
-                                    {tag.strip().removeprefix("W/") for tag in asked.split(",")}):
+    if (
+        asked
+        and status == 200
+        and (asked.strip() == "*" or rendered.etag in {tag.strip().removeprefix("W/") for tag in asked.split(",")})
+    ):
         return Response(status_code=304, headers=headers)
     return Response(rendered.body, status_code=status, media_type=rendered.media_type, headers=headers)
 
@@ -79,8 +84,11 @@ async def _kept(request: Request, snapshot_id: int) -> Snapshot:
     return found
 
 
-@router.get("/snapshots/{snapshot_id}.csv", response_class=Response,
-            responses={200: {"content": {"text/csv": {}}}, **documented(404, 422)})
+@router.get(
+    "/snapshots/{snapshot_id}.csv",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}}}, **documented(404, 422)},
+)
 async def snapshot_csv(request: Request, snapshot_id: int):
     return _answer(request, (await _kept(request, snapshot_id)).csv, KEPT_MAX_AGE)
 
@@ -90,18 +98,35 @@ async def snapshot(request: Request, snapshot_id: int):
     return _answer(request, (await _kept(request, snapshot_id)).json, KEPT_MAX_AGE)
 
 
-@router.post("/snapshots", status_code=201, response_model=SnapshotListed, responses=documented(401, 403, 429, 503),
-             dependencies=[permits(Operation.PUBLISH_FIGURES)])
+@router.post(
+    "/snapshots",
+    status_code=201,
+    response_model=SnapshotListed,
+    responses=documented(401, 403, 429, 503),
+    dependencies=[permits(Operation.PUBLISH_FIGURES)],
+)
 async def publish_snapshot(request: Request, user: CurrentUser, client: ClientDep, settings: SettingsDep):
     """Publishes a snapshot now (admin): the figures through the end of last month, as the schedule would."""
-    entry = await client.execute_workflow(PublishStatsWorkflow.run, id=f"{NOW_PREFIX}{uuid.uuid4()}",
-                                          task_queue=settings.task_queue)
-    await trail.record(request, "publish_snapshot", trail.ALLOWED, user=user, target=str(entry.id),
-                       details={"period_end": entry.period_end, "sha256": entry.sha256})
+    entry = await client.execute_workflow(
+        PublishStatsWorkflow.run, id=f"{NOW_PREFIX}{uuid.uuid4()}", task_queue=settings.task_queue
+    )
+    await trail.record(
+        request,
+        "publish_snapshot",
+        trail.ALLOWED,
+        user=user,
+        target=str(entry.id),
+        details={"period_end": entry.period_end, "sha256": entry.sha256},
+    )
     await request.app.state.public.refresh()
-    return SnapshotListed(id=entry.id, published_on=entry.published_on, period_end=entry.period_end,
-                          sha256=entry.sha256, json=f"/public/snapshots/{entry.id}",
-                          csv=f"/public/snapshots/{entry.id}.csv")
+    return SnapshotListed(
+        id=entry.id,
+        published_on=entry.published_on,
+        period_end=entry.period_end,
+        sha256=entry.sha256,
+        json=f"/public/snapshots/{entry.id}",
+        csv=f"/public/snapshots/{entry.id}.csv",
+    )
 
 
 @dataclass(frozen=True)
@@ -125,7 +150,8 @@ def page_renderer(app):
 
     def render(snapshot: Snapshot | None) -> bytes:
         template = app.state.web_pages.get_template("public.html")
-        return template.render(snapshot=snapshot, policy=app.state.policy, bars=bars, bar_width=BAR_WIDTH,
-                               none_yet=NONE_YET).encode("utf-8")
+        return template.render(
+            snapshot=snapshot, policy=app.state.policy, bars=bars, bar_width=BAR_WIDTH, none_yet=NONE_YET
+        ).encode("utf-8")
 
     return render

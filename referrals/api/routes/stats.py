@@ -15,8 +15,7 @@ router = APIRouter(tags=["stats"], responses=documented(401, 429, 503))
 
 
 class MonthCount(BaseModel):
-    month: str = Field(description="calendar month in the department's time zone, YYYY-MM",
-                       pattern=r"^\d{4}-\d{2}$")
+    month: str = Field(description="calendar month in the department's time zone, YYYY-MM", pattern=r"^\d{4}-\d{2}$")
     count: int
 
 
@@ -30,19 +29,25 @@ class StatsOut(BaseModel):
     overdue_by_task: dict[str, int] = Field(description="open tasks past their due time, by task, zero included")
     allegations_by_statute: dict[str, int] = Field(description="allegations by statute, most frequent first")
     referrals_by_month: list[MonthCount] = Field(
-        description="cases referred, by the month the prosecutor acknowledged them: the last 12 months, oldest first")
+        description="cases referred, by the month the prosecutor acknowledged them: the last 12 months, oldest first"
+    )
     charging_decisions_by_month: list[dict[str, str | int]] = Field(
         description="charging decisions (charged, declined, grand_jury, further_investigation) by the month they "
-                    "were made: the last 12 months, oldest first, zero included")
+        "were made: the last 12 months, oldest first, zero included"
+    )
     outcomes_by_month: list[dict[str, str | int]] = Field(
         description="final outcomes (convicted, acquitted, dismissed, plea, nolle) by the month of the court's "
-                    "decision: the last 12 months, oldest first, zero included")
+        "decision: the last 12 months, oldest first, zero included"
+    )
     charging_decisions_by_statute: dict[str, dict[str, int]] = Field(
-        description="cases with a charging decision of each kind, by each statute the case alleges")
+        description="cases with a charging decision of each kind, by each statute the case alleges"
+    )
     outcomes_by_statute: dict[str, dict[str, int]] = Field(
-        description="cases with each final outcome, by each statute the case alleges")
+        description="cases with each final outcome, by each statute the case alleges"
+    )
     open_removal_windows: int = Field(
-        description="charged cases whose 30 days for a notice of removal to federal court have not yet run out")
+        description="charged cases whose 30 days for a notice of removal to federal court have not yet run out"
+    )
     removal_windows_closing_within_7_days: int = Field(description="of those, the ones whose last day is within a week")
 
 

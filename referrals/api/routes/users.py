@@ -17,16 +17,18 @@ router = APIRouter(prefix="/users", tags=["users"], responses=documented(401, 42
 ADMIN = [permits(Operation.MANAGE_USERS)]
 
 
-@router.post("", status_code=201, response_model=NewUserOut, dependencies=ADMIN,
-             responses=documented(403, 409, 413, 422))
+@router.post(
+    "", status_code=201, response_model=NewUserOut, dependencies=ADMIN, responses=documented(403, 409, 413, 422)
+)
 async def create_user(request: Request, body: NewUser, session: SessionDep, user: CurrentUser):
     admin = SimpleNamespace(id=user.id, name=user.name)  # now: a refused insert expires the session's objects
     try:
         user, token = await users.create_user(session, body)
     except users.EmailTaken:
         await record(request, "user_create", "refused", user=admin, details={"reason": "email_taken"})
-        raise ApiError(409, f"a user with e-mail {body.email} exists already",
-                       [{"field": "email", "message": "taken"}]) from None
+        raise ApiError(
+            409, f"a user with e-mail {body.email} exists already", [{"field": "email", "message": "taken"}]
+        ) from None
     await record(request, "user_create", "allowed", user=admin, target=user.id, details={"roles": user.roles})
     return NewUserOut(**user_out(user).model_dump(), token=token)
 
@@ -55,8 +57,14 @@ async def unlock_user(request: Request, user_id: Key, session: SessionDep, admin
     user = await _user(request, session, admin, user_id, "account_unlock")
     was = user.locked_until
     await auth_limits.unlock(session, user)
-    await record(request, "account_unlock", "allowed", user=admin, target=user.id,
-                 details={"was_locked_until": was.isoformat() if was else None})
+    await record(
+        request,
+        "account_unlock",
+        "allowed",
+        user=admin,
+        target=user.id,
+        details={"was_locked_until": was.isoformat() if was else None},
+    )
     return user_out(user)
 
 

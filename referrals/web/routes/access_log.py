@@ -27,8 +27,13 @@ FIRST_LOOK = timedelta(days=7)  # the page opened without filters shows the last
 async def _reader(request: Request, desk: DeskDep) -> Desk:
     """The signed-in auditor; anyone else is refused (403), and the refusal is an entry too."""
     if not allowed(Operation.READ_ACCESS_LOG, [Role(r) for r in desk.user.roles]):
-        await trail.record(request, trail.action_of(request), trail.REFUSED, user=desk.user,
-                           details={"operation": Operation.READ_ACCESS_LOG.value})
+        await trail.record(
+            request,
+            trail.action_of(request),
+            trail.REFUSED,
+            user=desk.user,
+            details={"operation": Operation.READ_ACCESS_LOG.value},
+        )
         raise ApiError(403, f"{Operation.READ_ACCESS_LOG.value} needs the role {describe(Operation.READ_ACCESS_LOG)}")
     return desk
 
@@ -43,8 +48,9 @@ def _time(name: str, value: str, zone) -> datetime | None:
     try:
         when = datetime.fromisoformat(value.strip())
     except ValueError:
-        raise ApiError(422, f"{name}: '{value}' is not a date and time",
-                       [{"field": name, "message": "not a date and time"}]) from None
+        raise ApiError(
+            422, f"{name}: '{value}' is not a date and time", [{"field": name, "message": "not a date and time"}]
+        ) from None
     return when if when.tzinfo else when.replace(tzinfo=zone)
 
 
@@ -52,21 +58,34 @@ def _query(request: Request, case: str, user: str, since: str, until: str, after
     zone = request.app.state.policy.zone
     if not request.query_params:
         since = (datetime.now(UTC) - FIRST_LOOK).astimezone(zone).strftime("%Y-%m-%dT%H:%M")
-    return TrailQuery(case=case.strip() or None, user=user.strip() or None, since=_time("since", since, zone),
-                      until=_time("until", until, zone), after=after, limit=PAGE)
-
-
+    return TrailQuery(
+        case=case.strip() or None,
+        user=user.strip() or None,
+        since=_time("since", since, zone),
+        until=_time("until", until, zone),
+        after=after,
+        limit=PAGE,
+    )
 
 
 Text = Annotated[str, Query(max_length=320)]
 
 
 @router.get("/access-log")
-async def access_log_page(request: Request, desk: Reader, session: SessionDep, case: Text = "", user: Text = "",
-                          since: Text = "", until: Text = "", after: Annotated[int | None, Query(ge=0)] = None):
+async def access_log_page(
+    request: Request,
+    desk: Reader,
+    session: SessionDep,
+    case: Text = "",
+    user: Text = "",
+    since: Text = "",
+    until: Text = "",
+    after: Annotated[int | None, Query(ge=0)] = None,
+):
     query = _query(request, case, user, since, until, after)
-    form = dict(case=case, user=user, since=since if request.query_params else _shown(query.since, request),
-                until=until)
+    form = dict(
+        case=case, user=user, since=since if request.query_params else _shown(query.since, request), until=until
+    )
     rows, next_after, problem, chain, checked = [], None, None, None, []
     try:
         rows, next_after = await find_entries(session, query)
@@ -76,21 +95,43 @@ async def access_log_page(request: Request, desk: Reader, session: SessionDep, c
         # The chain over the period asked for (every entry when no start is given): `referrals access-log verify`.
         # With no start given, the last week's: the whole chain is `referrals access-log verify`'s (seconds at a
         # million entries), not a page's.
-        chain = await access_log.verify(request.app.state.sessions, since=query.since or datetime.now(UTC) - FIRST_LOOK,
-                                        checked=checked)
+        chain = await access_log.verify(
+            request.app.state.sessions, since=query.since or datetime.now(UTC) - FIRST_LOOK, checked=checked
+        )
         await trail.allowed(request, desk.user, details=query.filters())
     numbers = await _case_numbers(session, {row.case_id for row in rows if row.case_id})
     asked = {name: value for name, value in form.items() if value}
     more = f"?{urlencode({**asked, 'after': next_after})}" if next_after is not None else None
     download = f"{request.url.path}.csv?{urlencode({**asked, **({'after': after} if after else {})})}"
-    return render(request, "access_log.html", 422 if problem else 200, active="access_log", rows=rows, form=form,
-                  numbers=numbers, problem=problem, chain=chain, checked=checked[0] if checked else None,
-                  since=query.since, more=more, download=download, continued=after is not None)
+    return render(
+        request,
+        "access_log.html",
+        422 if problem else 200,
+        active="access_log",
+        rows=rows,
+        form=form,
+        numbers=numbers,
+        problem=problem,
+        chain=chain,
+        checked=checked[0] if checked else None,
+        since=query.since,
+        more=more,
+        download=download,
+        continued=after is not None,
+    )
 
 
 @router.get("/access-log.csv")
-async def access_log_csv(request: Request, desk: Reader, session: SessionDep, case: Text = "", user: Text = "",
-                         since: Text = "", until: Text = "", after: Annotated[int | None, Query(ge=0)] = None):
+async def access_log_csv(
+    request: Request,
+    desk: Reader,
+    session: SessionDep,
+    case: Text = "",
+    user: Text = "",
+    since: Text = "",
+    until: Text = "",
+    after: Annotated[int | None, Query(ge=0)] = None,
+):
     query = _query(request, case, user, since, until, after)
     rows, next_after = await find_entries(session, query)
     await trail.allowed(request, desk.user, details=query.filters())

@@ -17,7 +17,7 @@ from referrals.api.actions import STEP, take_step
 from referrals.api.deps import ClientDep, SessionDep, SettingsDep, visible_incident
 from referrals.api.errors import ApiError
 from referrals.api.views import person_out
-from referrals.sealing import Sealer
+from referrals.domain import corrections, steps
 from referrals.domain.case import CaseState, RecordingState, purge_status
 from referrals.domain.enums import (
     INVESTIGATION_TASKS,
@@ -40,14 +40,14 @@ from referrals.domain.enums import (
     TouhyOutcome,
     Verification,
 )
-from referrals.domain import corrections, steps
 from referrals.domain.messages import Key
 from referrals.domain.permissions import Operation, allowed, describe
+from referrals.sealing import Sealer
 from referrals.store import cases, documents
 from referrals.store.audit import verify_chain
 from referrals.store.tables import AppUser, Incident
-from referrals.web.auth import Desk, DeskDep, check_csrf, read_form
 from referrals.web import review_form
+from referrals.web.auth import Desk, DeskDep, check_csrf, read_form
 from referrals.web.forms import nest, parse, problems_by_field, yes_no
 from referrals.web.pages import options, render
 
@@ -74,10 +74,13 @@ DONE = {
 # Fields that are lists even when one box is ticked.
 LISTS = {"return_tasks", "flag_reasons", "statutes"}
 # Forms with rows: the list's name, and the fields a row carries filled in before anyone types (its camera).
-ROWS = {Operation.FOOTAGE_HOLD: [("holds", {"camera_id"})], Operation.VIOLATION_REPORT: [("allegations", set())],
-        Operation.LEGAL_REVIEW: [("subjects", set())],
-        Operation.ADD_PERSON: [("statements", set())],
-        Operation.FILE_SUPPLEMENT: [("corrections", set()), ("recordings", set()), ("federal_personnel", set())]}
+ROWS = {
+    Operation.FOOTAGE_HOLD: [("holds", {"camera_id"})],
+    Operation.VIOLATION_REPORT: [("allegations", set())],
+    Operation.LEGAL_REVIEW: [("subjects", set())],
+    Operation.ADD_PERSON: [("statements", set())],
+    Operation.FILE_SUPPLEMENT: [("corrections", set()), ("recordings", set()), ("federal_personnel", set())],
+}
 ALLEGATION_ROWS = 3
 # Optional groups of fields: left wholly blank, the group is not sent at all (rather than sent empty).
 GROUPS = {Operation.ADD_PERSON: ("contact", "injuries")}
@@ -129,12 +132,15 @@ def _correctable(state: CaseState, terms: dict[str, str]) -> list[tuple[str, str
     for name, (_, keys) in corrections.LISTS.items():
         for i, item in enumerate(getattr(state.details, name)):
             shown = getattr(item, "name", None) or getattr(item, "agency", "")
-            paths += [(path, f"{corrections.words(path, terms)} ({shown})")
-                      for path in (f"{name}[{i}].{key}" for key in keys)]
+            paths += [
+                (path, f"{corrections.words(path, terms)} ({shown})") for path in (f"{name}[{i}].{key}" for key in keys)
+            ]
     for person in state.people:
         shown = person.name or f"name {person.name_withheld.value}"
-        paths += [(path, f"{corrections.words(path, terms)} ({shown})")
-                  for path in (f"people[{person.id}].{key}" for key in ("part", "name", "language"))]
+        paths += [
+            (path, f"{corrections.words(path, terms)} ({shown})")
+            for path in (f"people[{person.id}].{key}" for key in ("part", "name", "language"))
+        ]
     return paths
 
 
@@ -150,9 +156,17 @@ def _unheld(state: CaseState) -> list[RecordingState]:
     return [r for r in state.recordings if r.hold_round != state.investigation_round]
 
 
-async def case_page(request: Request, desk: Desk, session, settings, incident: Incident, status: int = 200,
-                    done: str | None = None, refused: Refused | None = None,
-                    rows: dict[str, int] | None = None) -> Response:
+async def case_page(
+    request: Request,
+    desk: Desk,
+    session,
+    settings,
+    incident: Incident,
+    status: int = 200,
+    done: str | None = None,
+    refused: Refused | None = None,
+    rows: dict[str, int] | None = None,
+) -> Response:
     policy = request.app.state.policy
     now = datetime.now(UTC)
     state = CaseState.model_validate(incident.state)
@@ -163,10 +177,18 @@ async def case_page(request: Request, desk: Desk, session, settings, incident: I
     sealer = Sealer.of(settings.effective_encryption_keys) if reads_contact else None
     # Every answer that shows the case is a read of it: the page itself, and the page again after a step's refusal
     # or a row added to a form.
-    await trail.record(request, "read_case", trail.ALLOWED, user=desk.user, case_id=incident.id,
-                       details={} if request.method == "GET" else {"after": request.url.path.rsplit("/", 1)[-1]})
+    await trail.record(
+        request,
+        "read_case",
+        trail.ALLOWED,
+        user=desk.user,
+        case_id=incident.id,
+        details={} if request.method == "GET" else {"after": request.url.path.rsplit("/", 1)[-1]},
+    )
     return render(
-        request, "case.html", status,
+        request,
+        "case.html",
+        status,
         active=None,
         incident=incident,
         state=state,
@@ -184,12 +206,15 @@ async def case_page(request: Request, desk: Desk, session, settings, incident: I
         keys={op.value: secrets.token_urlsafe(18) for op in [*can, Operation.ADD_EVIDENCE]},
         notice=DONE.get(done) if done in {op.value for op in Operation} else None,
         refused=refused,
-        allegation_rows=ALLEGATION_ROWS, rows={**DEFAULT_ROWS, **(rows or {})}, most_rows=MOST_ROWS,
+        allegation_rows=ALLEGATION_ROWS,
+        rows={**DEFAULT_ROWS, **(rows or {})},
+        most_rows=MOST_ROWS,
         choices={
             "outcome": options(SupervisorOutcome),
             "verification": options(Verification),
-            "camera_id": [(r.camera_id, f"{r.camera_id} ({policy.words.badge} {r.officer_star})")
-                          for r in state.recordings],
+            "camera_id": [
+                (r.camera_id, f"{r.camera_id} ({policy.words.badge} {r.officer_star})") for r in state.recordings
+            ],
             "statute": [(s.citation, f"{s.citation}: {s.title}") for s in policy.statutes],
             "review_decision": options(ReviewDecision),
             "charges": [(s.citation, f"{s.citation}: {s.title}") for s in policy.statutes],
@@ -198,15 +223,18 @@ async def case_page(request: Request, desk: Desk, session, settings, incident: I
             "prong": options(ProngFinding),
             "legal_basis": options(LegalBasis),
             # Each alleged statute with its elements, for a charge's rows in each subject's section.
-            "charge_elements": [(c, s.title if (s := policy.statute(c)) else "", s.elements if s else [])
-                                for c in alleged],
+            "charge_elements": [
+                (c, s.title if (s := policy.statute(c)) else "", s.elements if s else []) for c in alleged
+            ],
             "charging": options(ChargingKind),
             "referred_subjects": state.referred_subjects() or ["the defendant"],
             "removal_result": options(RemovalResult),
             "touhy_agencies": [(a.code, f"{a.code}: {a.name}") for a in policy.touhy.agencies],
             "federal_record": options(FederalRecord),
-            "touhy_unanswered": [(r.id, f"{r.id}: {r.agency}, due {r.due_at.astimezone(policy.zone):%d %b %Y}")
-                                 for r in state.unanswered_touhy()],
+            "touhy_unanswered": [
+                (r.id, f"{r.id}: {r.agency}, due {r.due_at.astimezone(policy.zone):%d %b %Y}")
+                for r in state.unanswered_touhy()
+            ],
             "touhy_outcome": options(TouhyOutcome),
             "prosecution_outcome": options(ProsecutionOutcome),
             "approval": options(ApprovalDecision),
@@ -221,8 +249,9 @@ async def case_page(request: Request, desk: Desk, session, settings, incident: I
 
 
 @router.get("/{case_id}")
-async def show_case(request: Request, case_id: Key, desk: DeskDep, session: SessionDep, settings: SettingsDep,
-                    done: str | None = None):
+async def show_case(
+    request: Request, case_id: Key, desk: DeskDep, session: SessionDep, settings: SettingsDep, done: str | None = None
+):
     incident = await visible_incident(request, case_id, desk.user, session)
     return await case_page(request, desk, session, settings, incident, done=done)
 
@@ -232,17 +261,26 @@ async def download(request: Request, case_id: Key, document_id: Key, desk: DeskD
     incident = await visible_incident(request, case_id, desk.user, session)
     row = await documents.get(session, incident.id, document_id)
     if row is None:
-        await trail.record(request, trail.action_of(request), trail.NOT_FOUND, user=desk.user, case_id=incident.id,
-                           target=document_id)
+        await trail.record(
+            request, trail.action_of(request), trail.NOT_FOUND, user=desk.user, case_id=incident.id, target=document_id
+        )
         raise ApiError(404, f"no document {document_id} in this case")
     await trail.allowed(request, desk.user, case_id=incident.id, target=document_id)
-    return Response(row.content, media_type=DOCX, headers={
-        "Content-Disposition": f'attachment; filename="{row.filename}"', "X-Content-SHA256": row.sha256,
-        "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})
+    return Response(
+        row.content,
+        media_type=DOCX,
+        headers={
+            "Content-Disposition": f'attachment; filename="{row.filename}"',
+            "X-Content-SHA256": row.sha256,
+            "Cache-Control": "no-store",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
 
 
-def compact_rows(fields: list[tuple[str, str]], name: str, prefilled: set[str]
-                 ) -> tuple[list[tuple[str, str]], dict[int, int]]:
+def compact_rows(
+    fields: list[tuple[str, str]], name: str, prefilled: set[str]
+) -> tuple[list[tuple[str, str]], dict[int, int]]:
     """Drops the rows of `name` left blank (but for their prefilled fields) and numbers the rest from 0,
     as the API would receive them; returns the fields and {index sent to the API: index in the form}."""
     typed: dict[int, bool] = {}
@@ -335,16 +373,24 @@ def _values(fields: list[tuple[str, str]]) -> dict[str, str | list[str]]:
 
 
 @router.post("/{case_id}/steps/{operation}")
-async def take(request: Request, case_id: Key, operation: str, desk: DeskDep, session: SessionDep,
-               client: ClientDep, settings: SettingsDep):
+async def take(
+    request: Request,
+    case_id: Key,
+    operation: str,
+    desk: DeskDep,
+    session: SessionDep,
+    client: ClientDep,
+    settings: SettingsDep,
+):
     fields = await read_form(request)
     check_csrf(desk.csrf_token, fields)
     if operation not in {op.value for op in STEP}:
         raise ApiError(404, f"no step {operation}")
     kind = STEP[Operation(operation)]
     if not allowed(kind.operation, _roles(desk.user)):
-        await trail.record(request, operation, trail.REFUSED, user=desk.user, case_id=case_id,
-                           details={"operation": operation})
+        await trail.record(
+            request, operation, trail.REFUSED, user=desk.user, case_id=case_id, details={"operation": operation}
+        )
         raise ApiError(403, f"{kind.operation.value} needs the role {describe(kind.operation)}")
     incident = await visible_incident(request, case_id, desk.user, session)
     key = next((value.strip() for name, value in fields if name == "idempotency_key"), "")[:200] or None

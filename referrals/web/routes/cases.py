@@ -20,29 +20,55 @@ PAGE = 25
 
 
 @router.get("/cases")
-async def case_list(request: Request, desk: DeskDep, session: SessionDep, policy: PolicyDep,
-                    q: Annotated[str, Query(max_length=200)] = "", stage: Annotated[str, Query(max_length=40)] = "",
-                    district: Annotated[str, Query(max_length=10)] = "",
-                    occurred_from: Annotated[str, Query(max_length=10)] = "",
-                    occurred_to: Annotated[str, Query(max_length=10)] = "", cursor: Key = ""):
+async def case_list(
+    request: Request,
+    desk: DeskDep,
+    session: SessionDep,
+    policy: PolicyDep,
+    q: Annotated[str, Query(max_length=200)] = "",
+    stage: Annotated[str, Query(max_length=40)] = "",
+    district: Annotated[str, Query(max_length=10)] = "",
+    occurred_from: Annotated[str, Query(max_length=10)] = "",
+    occurred_to: Annotated[str, Query(max_length=10)] = "",
+    cursor: Key = "",
+):
     """The search form sends every field, blank ones as empty strings: those filter nothing."""
-    searched = {k: v.strip() for k, v in dict(q=q, stage=stage, district=district, occurred_from=occurred_from,
-                                              occurred_to=occurred_to).items() if v.strip()}
+    searched = {
+        k: v.strip()
+        for k, v in dict(
+            q=q, stage=stage, district=district, occurred_from=occurred_from, occurred_to=occurred_to
+        ).items()
+        if v.strip()
+    }
     rows, next_cursor, problem = [], None, None
     try:
-        query = CaseQuery(q=searched.get("q"), stage=_parse(Stage, "stage", searched),
-                          district=_parse(_district, "district", searched),
-                          occurred_from=_parse(_day, "occurred_from", searched),
-                          occurred_to=_parse(_day, "occurred_to", searched),
-                          limit=PAGE, cursor=cursor or None)
+        query = CaseQuery(
+            q=searched.get("q"),
+            stage=_parse(Stage, "stage", searched),
+            district=_parse(_district, "district", searched),
+            occurred_from=_parse(_day, "occurred_from", searched),
+            occurred_to=_parse(_day, "occurred_to", searched),
+            limit=PAGE,
+            cursor=cursor or None,
+        )
         rows, next_cursor = await find_cases(session, desk.user, policy, query)
     except ApiError as refused:
         problem = refused.message
     else:  # the search asked for, never the cases found
         await trail.allowed(request, desk.user, details={**searched, **({"cursor": cursor} if cursor else {})})
     more = f"?{urlencode({**searched, 'cursor': next_cursor})}" if next_cursor else None
-    return render(request, "cases.html", 422 if problem else 200, active="cases", rows=rows, searched=searched,
-                  more=more, problem=problem, stages=options(Stage), first_page=not cursor)
+    return render(
+        request,
+        "cases.html",
+        422 if problem else 200,
+        active="cases",
+        rows=rows,
+        searched=searched,
+        more=more,
+        problem=problem,
+        stages=options(Stage),
+        first_page=not cursor,
+    )
 
 
 def _district(value: str) -> str:

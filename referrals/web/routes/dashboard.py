@@ -51,12 +51,20 @@ def bar_chart(months: list[stats.MonthCount], width: int = 640, height: int = 26
         when = datetime.strptime(m.month, "%Y-%m")
         h = (bottom - top) * m.count / peak
         x = left + i * slot + slot * 0.15
-        bars.append(Bar(
-            month=m.month, name=when.strftime("%B %Y"), short=when.strftime("%b"),
-            year=str(when.year) if i == 0 or when.month == 1 else None, count=m.count,
-            x=round(x, 1), y=round(bottom - h, 1), width=round(slot * 0.7, 1), height=round(h, 1),
-            centre=round(left + (i + 0.5) * slot, 1),
-        ))
+        bars.append(
+            Bar(
+                month=m.month,
+                name=when.strftime("%B %Y"),
+                short=when.strftime("%b"),
+                year=str(when.year) if i == 0 or when.month == 1 else None,
+                count=m.count,
+                x=round(x, 1),
+                y=round(bottom - h, 1),
+                width=round(slot * 0.7, 1),
+                height=round(h, 1),
+                centre=round(left + (i + 0.5) * slot, 1),
+            )
+        )
     return Chart(width=width, height=height, top=top, baseline=bottom, left=left, right=right, peak=peak, bars=bars)
 
 
@@ -66,8 +74,16 @@ async def dashboard(request: Request, desk: DeskDep, session: SessionDep):
     policy = request.app.state.policy
     figures = await stats.figures(session, visible_to=visibility(desk.user), now=as_of, zone=policy.zone)
     titles = {s.citation: s.title for s in policy.statutes}
-    page = render(request, "dashboard.html", active="dashboard", figures=figures, as_of=as_of,
-                  chart=bar_chart(figures.referrals_by_month), statute_titles=titles,
-                  charging_kinds=options(ChargingKind), outcome_kinds=options(ProsecutionOutcome))
+    page = render(
+        request,
+        "dashboard.html",
+        active="dashboard",
+        figures=figures,
+        as_of=as_of,
+        chart=bar_chart(figures.referrals_by_month),
+        statute_titles=titles,
+        charging_kinds=options(ChargingKind),
+        outcome_kinds=options(ProsecutionOutcome),
+    )
     await trail.allowed(request, desk.user)
     return page

@@ -79,20 +79,29 @@ async def leading_fields(request: Request) -> tuple[dict[str, str], Request]:
 def metadata_reader(desk: Desk, zone: ZoneInfo):
     """add_upload's `metadata_of` for the form: its fields named as the API's (`held_elsewhere.system`), a
     datetime-local read on the department's clock, the "held elsewhere" pair left out when both are blank."""
+
     def metadata_of(fields: dict[str, str]) -> EvidenceMetadata:
         sent = list(fields.items())
         check_csrf(desk.csrf_token, sent)
         return metadata_from(nest(drop_blank_groups(sent, ("held_elsewhere",)), zone), "")
+
     return metadata_of
 
 
 @router.post("/{case_id}/evidence")
-async def add(request: Request, case_id: Key, desk: DeskDep, session: SessionDep, client: ClientDep,
-              settings: SettingsDep):
+async def add(
+    request: Request, case_id: Key, desk: DeskDep, session: SessionDep, client: ClientDep, settings: SettingsDep
+):
     try:
         if not allowed(OPERATION, actor_of(desk.user).roles):
-            await trail.record(request, OPERATION.value, trail.REFUSED, user=desk.user, case_id=case_id,
-                               details={"operation": OPERATION.value})
+            await trail.record(
+                request,
+                OPERATION.value,
+                trail.REFUSED,
+                user=desk.user,
+                case_id=case_id,
+                details={"operation": OPERATION.value},
+            )
             raise ApiError(403, f"{OPERATION.value} needs the role {describe(OPERATION)}")
         incident = await visible_incident(request, case_id, desk.user, session)
         await session.commit()  # no database connection held while the body arrives
@@ -103,8 +112,17 @@ async def add(request: Request, case_id: Key, desk: DeskDep, session: SessionDep
         raise
     key = fields.get("idempotency_key", "").strip()[:200] or None
     try:
-        entry, _ = await add_upload(body, incident, desk.user, client, session, settings, key,
-                                    metadata_reader(desk, request.app.state.policy.zone), prefix="")
+        entry, _ = await add_upload(
+            body,
+            incident,
+            desk.user,
+            client,
+            session,
+            settings,
+            key,
+            metadata_reader(desk, request.app.state.policy.zone),
+            prefix="",
+        )
     except ApiError as exc:
         if exc.status not in REFUSALS:
             raise
@@ -114,42 +132,51 @@ async def add(request: Request, case_id: Key, desk: DeskDep, session: SessionDep
         page = await case_page(request, desk, session, settings, incident, exc.status, refused=refused)
         page.headers.update(exc.headers or {})
         return page
-    return RedirectResponse(f"/desk/cases/{incident.id}?done={OPERATION.value}&item={entry.number}"
-                            f"#evidence-{entry.number}", status_code=303)
+    return RedirectResponse(
+        f"/desk/cases/{incident.id}?done={OPERATION.value}&item={entry.number}#evidence-{entry.number}", status_code=303
+    )
 
 
-async def _item(request: Request, session, case_id: str, evidence_id: str, desk: Desk
-                ) -> tuple[Incident, CaseState, EvidenceEntry]:
+async def _item(
+    request: Request, session, case_id: str, evidence_id: str, desk: Desk
+) -> tuple[Incident, CaseState, EvidenceEntry]:
     incident = await visible_incident(request, case_id, desk.user, session)
     state = CaseState.model_validate(incident.state)
     entry = state.evidence_item(evidence_id)
     if entry is None:
-        await trail.record(request, trail.action_of(request), trail.NOT_FOUND, user=desk.user, case_id=incident.id,
-                           target=evidence_id)
+        await trail.record(
+            request, trail.action_of(request), trail.NOT_FOUND, user=desk.user, case_id=incident.id, target=evidence_id
+        )
         raise ApiError(404, f"no evidence {evidence_id} in this case")
     return incident, state, entry
 
 
 @router.get("/{case_id}/evidence/{evidence_id}")
-async def download(request: Request, case_id: Key, evidence_id: Key, desk: DeskDep, session: SessionDep,
-                   settings: SettingsDep):
+async def download(
+    request: Request, case_id: Key, evidence_id: Key, desk: DeskDep, session: SessionDep, settings: SettingsDep
+):
     incident, _, entry = await _item(request, session, case_id, evidence_id, desk)
-    return await serve_file(request, incident, entry, session, settings, PersonRef.of(actor_of(desk.user)),
-                            Custody.DOWNLOADED)
+    return await serve_file(
+        request, incident, entry, session, settings, PersonRef.of(actor_of(desk.user)), Custody.DOWNLOADED
+    )
 
 
 @router.get("/{case_id}/evidence/{evidence_id}/view")
-async def view(request: Request, case_id: Key, evidence_id: Key, desk: DeskDep, session: SessionDep,
-               settings: SettingsDep):
+async def view(
+    request: Request, case_id: Key, evidence_id: Key, desk: DeskDep, session: SessionDep, settings: SettingsDep
+):
     """The bytes for the page's <img>, <video> or <audio>: inline, in the ranges a player asks for."""
     incident, _, entry = await _item(request, session, case_id, evidence_id, desk)
     if entry.item.content_type and not INLINE.match(entry.item.content_type):
-        await trail.record(request, trail.action_of(request), trail.NOT_FOUND, user=desk.user, case_id=incident.id,
-                           target=evidence_id)
-        raise ApiError(404, f"evidence {entry.number} ({entry.item.content_type}) is not shown in the page; "
-                       "download it instead")
-    response = await serve_file(request, incident, entry, session, settings, PersonRef.of(actor_of(desk.user)),
-                                Custody.VIEWED, inline=True)
+        await trail.record(
+            request, trail.action_of(request), trail.NOT_FOUND, user=desk.user, case_id=incident.id, target=evidence_id
+        )
+        raise ApiError(
+            404, f"evidence {entry.number} ({entry.item.content_type}) is not shown in the page; download it instead"
+        )
+    response = await serve_file(
+        request, incident, entry, session, settings, PersonRef.of(actor_of(desk.user)), Custody.VIEWED, inline=True
+    )
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"  # opened on its own: inert
     return response
 
@@ -173,8 +200,16 @@ async def custody(request: Request, case_id: Key, evidence_id: Key, desk: DeskDe
     incident, state, entry = await _item(request, session, case_id, evidence_id, desk)
     rows = await evidence.custody(session, evidence_id)
     person = next((p for p in state.people if p.id == entry.item.person_id), None)
-    page = render(request, "evidence.html", incident=incident, state=state, entry=entry, person=person,
-                  inline=bool(entry.item.content_type and INLINE.match(entry.item.content_type)),
-                  custody=[(row, summary(row.data)) for row in rows], chain_break=verify_chain(evidence_id, rows))
+    page = render(
+        request,
+        "evidence.html",
+        incident=incident,
+        state=state,
+        entry=entry,
+        person=person,
+        inline=bool(entry.item.content_type and INLINE.match(entry.item.content_type)),
+        custody=[(row, summary(row.data)) for row in rows],
+        chain_break=verify_chain(evidence_id, rows),
+    )
     await trail.allowed(request, desk.user, case_id=incident.id, target=evidence_id)
     return page

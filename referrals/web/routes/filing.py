@@ -16,17 +16,23 @@ from referrals.api.errors import ApiError
 from referrals.api.routes.incidents import refuse_other_district
 from referrals.domain.enums import Role
 from referrals.domain.messages import IncidentFiling, clock_problems_in
+from referrals.domain.permissions import Operation, allowed, describe
 from referrals.domain.policy import Policy, Words
 from referrals.domain.words import sentence
-from referrals.domain.permissions import Operation, allowed, describe
 from referrals.web.auth import CSRF_FIELD, Desk, DeskDep, check_csrf, read_form
 from referrals.web.forms import checked, nest, parse, problems_by_field, yes_no
 from referrals.web.pages import PREFIX, render
 
 router = APIRouter(prefix="/desk", include_in_schema=False)
 
-SCALARS = {"occurred_at": "When it happened", "district": "District", "location": "Location",
-           "event_number": "Event number", "summary": "Summary", "narrative": "Narrative"}  # in the page's order
+SCALARS = {
+    "occurred_at": "When it happened",
+    "district": "District",
+    "location": "Location",
+    "event_number": "Event number",
+    "summary": "Summary",
+    "narrative": "Narrative",
+}  # in the page's order
 FLAGS = {"injuries": "Someone was injured", "ems_called": "EMS was called"}
 LISTS = {"flag_reasons"}  # checkboxes: a list even when one box is ticked
 
@@ -46,15 +52,33 @@ def worded(words: Words) -> tuple[dict[str, str], dict[str, Group]]:
     """The form's fields and groups, labelled in the policy's words (a star, a shield; a district, a precinct)."""
     scalars = {**SCALARS, "district": sentence(words.district), "event_number": sentence(words.event_number)}
     groups = {
-        "officers": Group("Officer", "Officers on scene", "Add an officer",
-                          {"name": "Name", "star": f"{sentence(words.badge)} number"}, 50),
-        "recordings": Group("Recording", "Body-worn camera recordings", "Add a recording",
-                            {"camera_id": "Camera ID", "officer_star": f"{sentence(words.badge)} of the officer "
-                             "wearing it", "started_at": "Started at", "ended_at": "Ended at",
-                             "flag_reasons": "Flag reasons"}, 200),
-        "federal_personnel": Group("Federal person", "Federal personnel on scene", "Add federal personnel",
-                                   {"agency": "Agency", "name": "Name", "badge": "Badge",
-                                    "description": "Description"}, 100),
+        "officers": Group(
+            "Officer",
+            "Officers on scene",
+            "Add an officer",
+            {"name": "Name", "star": f"{sentence(words.badge)} number"},
+            50,
+        ),
+        "recordings": Group(
+            "Recording",
+            "Body-worn camera recordings",
+            "Add a recording",
+            {
+                "camera_id": "Camera ID",
+                "officer_star": f"{sentence(words.badge)} of the officer wearing it",
+                "started_at": "Started at",
+                "ended_at": "Ended at",
+                "flag_reasons": "Flag reasons",
+            },
+            200,
+        ),
+        "federal_personnel": Group(
+            "Federal person",
+            "Federal personnel on scene",
+            "Add federal personnel",
+            {"agency": "Agency", "name": "Name", "badge": "Badge", "description": "Description"},
+            100,
+        ),
     }
     return scalars, groups
 
@@ -127,6 +151,7 @@ class FilingForm:
 
     def drop_blank_rows(self) -> None:
         """As the API body leaves them out (referrals/web/forms.py), so that row i on the page is the body's row i."""
+
         def blank(row: dict) -> bool:
             return all((not v) if isinstance(v, list) else not v.strip() for v in row.values())
 
@@ -139,7 +164,7 @@ class FilingForm:
         for group, rows in self.rows.items():
             for i, row in enumerate(rows):
                 for key, value in row.items():
-                    for one in (value if isinstance(value, list) else [value]):
+                    for one in value if isinstance(value, list) else [value]:
                         out.append((f"{group}[{i}].{key}", one))
         return out + self.other
 
@@ -156,8 +181,14 @@ class FilingForm:
         return names
 
 
-def _page(request: Request, form: FilingForm, key: str, status: int = 200, problems: list[dict] | None = None,
-          message: str | None = None):
+def _page(
+    request: Request,
+    form: FilingForm,
+    key: str,
+    status: int = 200,
+    problems: list[dict] | None = None,
+    message: str | None = None,
+):
     """The form; with a refusal, each problem beside its field (or its row, or its group) and listed on top."""
     policy = request.app.state.policy
     shown = form.shown(policy)
@@ -171,8 +202,14 @@ def _page(request: Request, form: FilingForm, key: str, status: int = 200, probl
             target = LAST_PART.sub("", target)
         if target in shown:
             errors.setdefault(target, text)
-            summary.append({"anchor": field_id(target), "label": shown[name] if name in shown else shown[target],
-                            "message": text, "at": order[target]})
+            summary.append(
+                {
+                    "anchor": field_id(target),
+                    "label": shown[name] if name in shown else shown[target],
+                    "message": text,
+                    "at": order[target],
+                }
+            )
         else:
             loose.append(f"{name}: {text}")
     summary.sort(key=lambda problem: problem["at"])
@@ -180,9 +217,23 @@ def _page(request: Request, form: FilingForm, key: str, status: int = 200, probl
         message = "; ".join(loose)
     desk = request.state.desk
     scalars, groups = worded(policy.words)
-    return render(request, "file.html", status, active="file", form=form, groups=groups, scalars=scalars,
-                  flags=FLAGS, flag_options=[(f.code, f.label) for f in policy.recording_flags], errors=errors, summary=summary, message=message,
-                  csrf_token=desk.csrf_token, idempotency_key=key, field_id=field_id)
+    return render(
+        request,
+        "file.html",
+        status,
+        active="file",
+        form=form,
+        groups=groups,
+        scalars=scalars,
+        flags=FLAGS,
+        flag_options=[(f.code, f.label) for f in policy.recording_flags],
+        errors=errors,
+        summary=summary,
+        message=message,
+        csrf_token=desk.csrf_token,
+        idempotency_key=key,
+        field_id=field_id,
+    )
 
 
 def _may_file(desk: Desk) -> None:
@@ -201,8 +252,9 @@ async def filing_form(request: Request, desk: DeskDep):
 
 
 @router.post("/file")
-async def file_incident(request: Request, desk: DeskDep, session: SessionDep, client: ClientDep,
-                        settings: SettingsDep, policy: PolicyDep):
+async def file_incident(
+    request: Request, desk: DeskDep, session: SessionDep, client: ClientDep, settings: SettingsDep, policy: PolicyDep
+):
     _may_file(desk)
     fields = await read_form(request)
     check_csrf(desk.csrf_token, fields)
@@ -231,8 +283,10 @@ async def file_incident(request: Request, desk: DeskDep, session: SessionDep, cl
             raise
         message = None
         if isinstance(refused.details, dict) and refused.details.get("field") == "Idempotency-Key":
-            message = ("this form was already sent, with other values, and filed as a case: "
-                       "to file another incident, open a new form (File an incident)")
+            message = (
+                "this form was already sent, with other values, and filed as a case: "
+                "to file another incident, open a new form (File an incident)"
+            )
         elif not refused.details:
             message = refused.message
         return _page(request, form, key, refused.status, None if message else refused.details, message)

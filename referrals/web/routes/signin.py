@@ -14,8 +14,8 @@ from referrals.api.deps import SessionDep
 from referrals.api.errors import ApiError
 from referrals.api.trail import record
 from referrals.store import users, web_sessions
-from referrals.store.users import hash_token
 from referrals.store.tables import AppUser, OidcLogin
+from referrals.store.users import hash_token
 from referrals.web.auth import SESSION_COOKIE, SIGNIN_COOKIE, DeskDep, check_csrf, find_desk, read_form, safe_next
 from referrals.web.pages import render
 
@@ -46,13 +46,30 @@ def _redirect_uri(request: Request) -> str:
     return f"{request.app.state.settings.public_url.rstrip('/')}/desk/oidc/callback"
 
 
-def _sign_in_page(request: Request, back_to: str, status: int = 200, error: str | None = None,
-                  notice: str | None = None):
+def _sign_in_page(
+    request: Request, back_to: str, status: int = 200, error: str | None = None, notice: str | None = None
+):
     nonce = secrets.token_urlsafe(24)
-    response = render(request, "sign_in.html", status, next=back_to, csrf_token=nonce, error=error, notice=notice,
-                      provider=request.app.state.oidc is not None, tokens=_tokens_allowed(request))
-    response.set_cookie(SIGNIN_COOKIE, nonce, httponly=True, samesite="strict", secure=_secure(request),
-                        path="/desk/sign-in", max_age=3600)
+    response = render(
+        request,
+        "sign_in.html",
+        status,
+        next=back_to,
+        csrf_token=nonce,
+        error=error,
+        notice=notice,
+        provider=request.app.state.oidc is not None,
+        tokens=_tokens_allowed(request),
+    )
+    response.set_cookie(
+        SIGNIN_COOKIE,
+        nonce,
+        httponly=True,
+        samesite="strict",
+        secure=_secure(request),
+        path="/desk/sign-in",
+        max_age=3600,
+    )
     return response
 
 
@@ -62,11 +79,20 @@ def _refused_page(request: Request, status: int, heading: str, message: str, adv
     return response
 
 
-async def _open(request: Request, session, user: AppUser, back_to: str, *, via: str, id_token: str | None = None,
-                details: dict | None = None):
+async def _open(
+    request: Request,
+    session,
+    user: AppUser,
+    back_to: str,
+    *,
+    via: str,
+    id_token: str | None = None,
+    details: dict | None = None,
+):
     settings = request.app.state.settings
-    cookie, _ = await web_sessions.open_session(session, user, timedelta(hours=settings.web_session_hours),
-                                                via=via, id_token=id_token)
+    cookie, _ = await web_sessions.open_session(
+        session, user, timedelta(hours=settings.web_session_hours), via=via, id_token=id_token
+    )
     await record(request, "sign_in", "allowed", user=user, details={"via": via, "roles": user.roles, **(details or {})})
     log.info("signed_in", user_id=user.id, via=via)
     if via == "token":
@@ -76,8 +102,15 @@ async def _open(request: Request, session, user: AppUser, back_to: str, *, via: 
         # go with a redirect in the same chain, so this page moves on from our own origin.
         response = render(request, "moving_on.html", heading="Signed in", next=back_to)
         response.delete_cookie(STATE_COOKIE, path="/desk/oidc")
-    response.set_cookie(SESSION_COOKIE, cookie, httponly=True, samesite="strict", secure=_secure(request), path="/",
-                        max_age=int(settings.web_session_hours * 3600))
+    response.set_cookie(
+        SESSION_COOKIE,
+        cookie,
+        httponly=True,
+        samesite="strict",
+        secure=_secure(request),
+        path="/",
+        max_age=int(settings.web_session_hours * 3600),
+    )
     response.delete_cookie(SIGNIN_COOKIE, path="/desk/sign-in")
     return response
 
@@ -103,11 +136,16 @@ async def sign_in(request: Request, session: SessionDep):
         user = await authentication.token_user(request, session, token, action="sign_in", provider_tokens=False)
     except authentication.Refusal as refusal:
         if refusal.status == 429:
-            raise ApiError(429, "too many failed sign-ins from this computer; wait a minute and try again",
-                           headers=refusal.headers) from None
-        message = ("Enter your access token." if refusal.reason == "missing" else refusal.message
-                   if refusal.reason == "account_locked" else
-                   "That token is not valid: it may have expired or been revoked.")
+            raise ApiError(
+                429, "too many failed sign-ins from this computer; wait a minute and try again", headers=refusal.headers
+            ) from None
+        message = (
+            "Enter your access token."
+            if refusal.reason == "missing"
+            else refusal.message
+            if refusal.reason == "account_locked"
+            else "That token is not valid: it may have expired or been revoked."
+        )
         return _sign_in_page(request, back_to, 401, message)
     return await _open(request, session, user, back_to, via="token")
 
@@ -123,20 +161,35 @@ async def sign_in_at_provider(request: Request, session: SessionDep, next: str |
     verifier, challenge = oidc.pkce_pair()
     now = datetime.now(UTC)
     await session.exec(delete(OidcLogin).where(OidcLogin.created_at < now - timedelta(minutes=LOGIN_MINUTES)))
-    session.add(OidcLogin(state_hash=hash_token(state), nonce=nonce, code_verifier=verifier, next=safe_next(next),
-                          created_at=now))
+    session.add(
+        OidcLogin(
+            state_hash=hash_token(state), nonce=nonce, code_verifier=verifier, next=safe_next(next), created_at=now
+        )
+    )
     await session.commit()
     try:
-        url = await provider.authorization_url(redirect_uri=_redirect_uri(request), state=state, nonce=nonce,
-                                               challenge=challenge)
+        url = await provider.authorization_url(
+            redirect_uri=_redirect_uri(request), state=state, nonce=nonce, challenge=challenge
+        )
     except oidc.ProviderUnavailable as exc:
         log.warning("oidc_provider_unavailable", error=str(exc))
-        return _refused_page(request, 503, "The sign-in service cannot be reached",
-                             "Your department's identity provider did not answer. Try again in a few minutes.")
+        return _refused_page(
+            request,
+            503,
+            "The sign-in service cannot be reached",
+            "Your department's identity provider did not answer. Try again in a few minutes.",
+        )
     response = RedirectResponse(url, status_code=303)
     # Lax: it must come back with the provider's redirect, a top-level navigation from another site.
-    response.set_cookie(STATE_COOKIE, state, httponly=True, samesite="lax", secure=_secure(request),
-                        path="/desk/oidc", max_age=LOGIN_MINUTES * 60)
+    response.set_cookie(
+        STATE_COOKIE,
+        state,
+        httponly=True,
+        samesite="lax",
+        secure=_secure(request),
+        path="/desk/oidc",
+        max_age=LOGIN_MINUTES * 60,
+    )
     return response
 
 
@@ -156,42 +209,78 @@ async def _take_login(session, state: str | None, cookie: str | None) -> OidcLog
 
 
 @router.get("/oidc/callback")
-async def provider_callback(request: Request, session: SessionDep, code: str | None = None, state: str | None = None,
-                            error: str | None = None, error_description: str | None = None, iss: str | None = None):
+async def provider_callback(
+    request: Request,
+    session: SessionDep,
+    code: str | None = None,
+    state: str | None = None,
+    error: str | None = None,
+    error_description: str | None = None,
+    iss: str | None = None,
+):
     provider: oidc.Provider | None = request.app.state.oidc
     if provider is None:
         raise ApiError(404, "no identity provider is configured")
     settings = request.app.state.settings
 
-    async def refuse(reason: str, status: int, heading: str, message: str, advice: str | None = None,
-                     account: AppUser | None = None, who: str | None = None):
-        await authentication.failed(request, session, action="sign_in", reason=reason, message=message,
-                                    account=account, who=who, status=status)
+    async def refuse(
+        reason: str,
+        status: int,
+        heading: str,
+        message: str,
+        advice: str | None = None,
+        account: AppUser | None = None,
+        who: str | None = None,
+    ):
+        await authentication.failed(
+            request, session, action="sign_in", reason=reason, message=message, account=account, who=who, status=status
+        )
         return _refused_page(request, status, heading, message, advice)
 
     login = await _take_login(session, state, request.cookies.get(STATE_COOKIE))
     if login is None:
-        return await refuse("state", 400, "This sign-in cannot be finished",
-                            "The sign-in was not begun in this browser, was used already, or took too long.",
-                            "Start again from the sign-in page.")
+        return await refuse(
+            "state",
+            400,
+            "This sign-in cannot be finished",
+            "The sign-in was not begun in this browser, was used already, or took too long.",
+            "Start again from the sign-in page.",
+        )
     if error:
-        return await refuse("provider_error", 401, "The sign-in did not succeed",
-                            f"Your department's sign-in page answered: {error_description or error}.")
+        return await refuse(
+            "provider_error",
+            401,
+            "The sign-in did not succeed",
+            f"Your department's sign-in page answered: {error_description or error}.",
+        )
     if iss is not None and iss.rstrip("/") != provider.issuer:  # RFC 9207: the answer names who sent it
-        return await refuse("issuer", 400, "This sign-in cannot be finished",
-                            "The answer came from an identity provider this desk does not use.")
+        return await refuse(
+            "issuer",
+            400,
+            "This sign-in cannot be finished",
+            "The answer came from an identity provider this desk does not use.",
+        )
     if not code:
         return await refuse("code", 400, "This sign-in cannot be finished", "The provider sent no sign-in code.")
     try:
         tokens = await provider.exchange(code=code, verifier=login.code_verifier, redirect_uri=_redirect_uri(request))
         claims = await provider.id_token_claims(tokens["id_token"], nonce=login.nonce)
     except oidc.Refused as refused:
-        return await refuse(refused.reason, 400, "This sign-in cannot be finished", f"Refused: {refused.message}.",
-                            "Start again from the sign-in page.")
+        return await refuse(
+            refused.reason,
+            400,
+            "This sign-in cannot be finished",
+            f"Refused: {refused.message}.",
+            "Start again from the sign-in page.",
+        )
     except oidc.ProviderUnavailable as exc:
         log.warning("oidc_provider_unavailable", error=str(exc))
-        return _refused_page(request, 503, "The sign-in service cannot be reached",
-                             "Your department's identity provider did not answer. Try again in a few minutes.")
+        return _refused_page(
+            request,
+            503,
+            "The sign-in service cannot be reached",
+            "Your department's identity provider did not answer. Try again in a few minutes.",
+        )
     identity = oidc.Identity.from_claims(claims, settings, provider.group_roles)
     known = (await session.exec(select(AppUser).where(AppUser.subject == identity.subject))).first()
     if known is not None and not known.active:
@@ -203,23 +292,36 @@ async def provider_callback(request: Request, session: SessionDep, code: str | N
             return _refused_page(request, 403, "Account locked", refusal.message)
     if not oidc.mfa_met(claims, settings):
         return await refuse(
-            "mfa", 403, "Multi-factor sign-in required",
+            "mfa",
+            403,
+            "Multi-factor sign-in required",
             "This desk holds law-enforcement sensitive records, so it needs a sign-in with a second factor "
             "(an authenticator app, a security key or a card), and this sign-in did not use one.",
             "Sign out at your department's sign-in page, then sign in again with your second factor. If you "
-            "have none set up, ask your help desk to enrol one.", account=known, who=identity.subject)
+            "have none set up, ask your help desk to enrol one.",
+            account=known,
+            who=identity.subject,
+        )
     if not identity.roles:
         return await refuse(
-            "no_role", 403, "No access",
+            "no_role",
+            403,
+            "No access",
             "Your department account is not in any group that has access to this desk.",
             "Ask your administrator to add you to the right group, then sign in again.",
-            account=known, who=identity.subject)
+            account=known,
+            who=identity.subject,
+        )
     try:
         user, changed = await users.from_identity(session, identity)
     except users.AccountTaken:
-        return await refuse("email_taken", 403, "No access",
-                            "Your e-mail address belongs to another account here. Ask an administrator.",
-                            who=identity.subject)
+        return await refuse(
+            "email_taken",
+            403,
+            "No access",
+            "Your e-mail address belongs to another account here. Ask an administrator.",
+            who=identity.subject,
+        )
     if changed:
         await record(request, "user_updated", "allowed", user=user, details=users.change_summary(changed, "sign_in"))
     if not user.active:  # a user taken over by e-mail may be one an admin revoked

@@ -54,8 +54,15 @@ async def my_work(session: AsyncSession, user: AppUser, now: datetime, limit: in
     if not tasks:
         return Queue([], 0, 0)
     query = (
-        select(Incident.id, Incident.case_number, Incident.district, Incident.filed_at, CaseTask.task,
-               CaseTask.due_at, CaseTask.escalation_level)
+        select(
+            Incident.id,
+            Incident.case_number,
+            Incident.district,
+            Incident.filed_at,
+            CaseTask.task,
+            CaseTask.due_at,
+            CaseTask.escalation_level,
+        )
         .join(CaseTask, CaseTask.case_id == Incident.id)
         .where(CaseTask.status == TaskStatus.OPEN.value, CaseTask.task.in_(tasks))
     )
@@ -68,8 +75,9 @@ async def my_work(session: AsyncSession, user: AppUser, now: datetime, limit: in
     if len(rows) <= limit:
         return Queue(rows, len(rows), sum(1 for row in rows if row.overdue(now)))
     counted = query.order_by(None).subquery()
-    total, overdue = (await session.exec(
-        select(func.count(), func.count().filter(counted.c.due_at < now)).select_from(counted))).one()
+    total, overdue = (
+        await session.exec(select(func.count(), func.count().filter(counted.c.due_at < now)).select_from(counted))
+    ).one()
     return Queue(rows[:limit], total, overdue)
 
 
@@ -104,7 +112,14 @@ async def removal_windows(session: AsyncSession, user: AppUser, now: datetime) -
 async def work(request: Request, desk: DeskDep, session: SessionDep):
     as_of = datetime.now(UTC)  # one instant for the query and the page: a row is overdue in both or neither
     queue = await my_work(session, desk.user, as_of)
-    page = render(request, "work.html", active="work", queue=queue, as_of=as_of,
-                  actionable=actionable_tasks(desk.user), windows=await removal_windows(session, desk.user, as_of))
+    page = render(
+        request,
+        "work.html",
+        active="work",
+        queue=queue,
+        as_of=as_of,
+        actionable=actionable_tasks(desk.user),
+        windows=await removal_windows(session, desk.user, as_of),
+    )
     await trail.allowed(request, desk.user)
     return page

@@ -5,12 +5,11 @@ Revises: 0007
 Create Date: 2026-12-01
 """
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
-
-revision = '0008'
-down_revision = '0007'
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
@@ -20,28 +19,28 @@ RETENTION_DAYS = 365
 
 def upgrade() -> None:
     op.create_table(
-        'access_log',
-        sa.Column('seq', sa.BigInteger(), primary_key=True, autoincrement=False),
-        sa.Column('at', sa.DateTime(timezone=True), nullable=False),
-        sa.Column('user_id', sa.String(), nullable=True),
-        sa.Column('user_name', sa.String(), nullable=True),
-        sa.Column('who', sa.String(), nullable=True),
-        sa.Column('client', sa.String(), nullable=False),
-        sa.Column('component', sa.String(), nullable=False),
-        sa.Column('action', sa.String(), nullable=False),
-        sa.Column('outcome', sa.String(), nullable=False),
-        sa.Column('case_id', sa.String(), nullable=True),  # no foreign key: a not-found read names no case
-        sa.Column('target', sa.String(), nullable=True),
-        sa.Column('details', sa.Text(), nullable=False),
-        sa.Column('prev_hash', sa.String(), nullable=False),
-        sa.Column('hash', sa.String(), nullable=False),
-        sa.CheckConstraint("outcome IN ('allowed', 'refused', 'not_found', 'failed')", name='ck_access_log_outcome'),
+        "access_log",
+        sa.Column("seq", sa.BigInteger(), primary_key=True, autoincrement=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("user_id", sa.String(), nullable=True),
+        sa.Column("user_name", sa.String(), nullable=True),
+        sa.Column("who", sa.String(), nullable=True),
+        sa.Column("client", sa.String(), nullable=False),
+        sa.Column("component", sa.String(), nullable=False),
+        sa.Column("action", sa.String(), nullable=False),
+        sa.Column("outcome", sa.String(), nullable=False),
+        sa.Column("case_id", sa.String(), nullable=True),  # no foreign key: a not-found read names no case
+        sa.Column("target", sa.String(), nullable=True),
+        sa.Column("details", sa.Text(), nullable=False),
+        sa.Column("prev_hash", sa.String(), nullable=False),
+        sa.Column("hash", sa.String(), nullable=False),
+        sa.CheckConstraint("outcome IN ('allowed', 'refused', 'not_found', 'failed')", name="ck_access_log_outcome"),
     )
-    op.create_index('ix_access_log_case_id_at', 'access_log', ['case_id', 'at'])
-    op.create_index('ix_access_log_user_id_at', 'access_log', ['user_id', 'at'])
-    op.create_index('ix_access_log_at', 'access_log', ['at'])
+    op.create_index("ix_access_log_case_id_at", "access_log", ["case_id", "at"])
+    op.create_index("ix_access_log_user_id_at", "access_log", ["user_id", "at"])
+    op.create_index("ix_access_log_at", "access_log", ["at"])
     # The identities tried while nobody was signed in (a failed sign-in under an unknown e-mail).
-    op.create_index('ix_access_log_who_at', 'access_log', ['who', 'at'], postgresql_where=sa.text('user_id IS NULL'))
+    op.create_index("ix_access_log_who_at", "access_log", ["who", "at"], postgresql_where=sa.text("user_id IS NULL"))
     # The canonical text each hash covers; referrals/store/access_log.py (entry_text) builds the same text to verify.
     # Every field but the sequence, the time and the previous hash is length-prefixed ("-" for none), so no
     # value can pass for two.
@@ -113,13 +112,16 @@ def downgrade() -> None:
     op.execute("DROP TRIGGER access_log_no_truncate ON access_log")
     op.execute("DROP TRIGGER access_log_append_only ON access_log")
     op.execute("DROP FUNCTION access_log_append_only()")
-    op.execute("DROP FUNCTION access_log_append(timestamptz, text, text, text, text, text, text, text, text, text, "
-               "text)")
-    op.execute("DROP FUNCTION access_log_text(bigint, timestamptz, text, text, text, text, text, text, text, text, "
-               "text, text, text)")
+    op.execute(
+        "DROP FUNCTION access_log_append(timestamptz, text, text, text, text, text, text, text, text, text, text)"
+    )
+    op.execute(
+        "DROP FUNCTION access_log_text(bigint, timestamptz, text, text, text, text, text, text, text, text, "
+        "text, text, text)"
+    )
     op.execute("DROP FUNCTION access_log_field(text)")
-    op.drop_index('ix_access_log_who_at', table_name='access_log')
-    op.drop_index('ix_access_log_at', table_name='access_log')
-    op.drop_index('ix_access_log_user_id_at', table_name='access_log')
-    op.drop_index('ix_access_log_case_id_at', table_name='access_log')
-    op.drop_table('access_log')
+    op.drop_index("ix_access_log_who_at", table_name="access_log")
+    op.drop_index("ix_access_log_at", table_name="access_log")
+    op.drop_index("ix_access_log_user_id_at", table_name="access_log")
+    op.drop_index("ix_access_log_case_id_at", table_name="access_log")
+    op.drop_table("access_log")

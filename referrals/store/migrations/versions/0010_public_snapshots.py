@@ -5,13 +5,12 @@ Revises: 0009
 Create Date: 2026-12-01
 """
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 from sqlalchemy.dialects import postgresql
 
-
-revision = '0010'
-down_revision = '0009'
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
@@ -20,19 +19,19 @@ def upgrade() -> None:
     # One row per publication, never overwritten: the figures as published (already suppressed), their period,
     # the SHA-256 of their canonical JSON, and the publishing workflow's id that makes a retried write a no-op.
     op.create_table(
-        'public_snapshot',
-        sa.Column('id', sa.BigInteger(), sa.Identity(), primary_key=True),
-        sa.Column('key', sa.String(), nullable=False),
-        sa.Column('published_on', sa.Date(), nullable=False),
-        sa.Column('published_at', sa.DateTime(timezone=True), nullable=False),
-        sa.Column('period_end', sa.String(), nullable=False),
-        sa.Column('figures', postgresql.JSONB(), nullable=False),
-        sa.Column('sha256', sa.String(), nullable=False),
-        sa.UniqueConstraint('key'),
+        "public_snapshot",
+        sa.Column("id", sa.BigInteger(), sa.Identity(), primary_key=True),
+        sa.Column("key", sa.String(), nullable=False),
+        sa.Column("published_on", sa.Date(), nullable=False),
+        sa.Column("published_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("period_end", sa.String(), nullable=False),
+        sa.Column("figures", postgresql.JSONB(), nullable=False),
+        sa.Column("sha256", sa.String(), nullable=False),
+        sa.UniqueConstraint("key"),
     )
-    op.create_index('ix_public_snapshot_published_at', 'public_snapshot', ['published_at'])
+    op.create_index("ix_public_snapshot_published_at", "public_snapshot", ["published_at"])
 
 
 def downgrade() -> None:
-    op.drop_index('ix_public_snapshot_published_at', 'public_snapshot')
-    op.drop_table('public_snapshot')
+    op.drop_index("ix_public_snapshot_published_at", "public_snapshot")
+    op.drop_table("public_snapshot")
