@@ -40,7 +40,7 @@ from referrals.devstack import procs
 from referrals.store import access_log
 from referrals.store.access_log import AccessEntry
 from referrals.store.engine import async_engine, session_factory
-from tests.scenario import FILING
+from tests.support.scenario import FILING
 
 COLUMNS = (
     "seq",

@@ -117,7 +117,7 @@ async def outcome(stack: Stack, people: People, case_ids: list[str]) -> list[dic
                 "steps": [k for k in kinds if k != "document_generated"],
                 "documents_generated": [e["data"]["kind"] for e in trail["items"] if e["kind"] == "document_generated"],
                 "same_as_workflow": [(e["seq"], e["kind"], e["actor_id"], e["data"]) for e in trail["items"]]
-                == [(e.seq, e.kind.value, e.actor.id if e.actor else None, e.data) for e in recorded.events],
+                == [(e.seq, str(e.kind), e.actor.id if e.actor else None, e.data) for e in recorded.events],
                 "chain_valid": trail["chain_valid"],
                 "documents": [[kind, version] for _, kind, version, *_ in stored],
                 # Every stored document is the one the workflow listed, and its bytes hash to what was recorded.

@@ -13,7 +13,7 @@ import httpx
 from temporalio.client import Client
 
 from referrals.domain.case import workflow_id_for
-from tests.scenario import ACK, APPROVE, DECLINED, FILING, HOLD_1, HOLD_2, IDENTIFIED, REFER, VIOLATIONS
+from tests.support.scenario import ACK, APPROVE, DECLINED, FILING, HOLD_1, HOLD_2, IDENTIFIED, REFER, VIOLATIONS
 
 STEPS = (
     ("footage-hold", "custodian", {"holds": [HOLD_1, HOLD_2]}, "footage_hold"),

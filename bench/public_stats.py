@@ -35,7 +35,7 @@ from referrals.devstack import procs
 from referrals.devstack.front_door import NGINX
 from referrals.devstack.front_door import configure as front_door_conf
 from referrals.devstack.front_door import start as start_front_door
-from tests.scenario import FILING
+from tests.support.scenario import FILING
 
 TARGET_RATIO = 0.8
 DESK_INTERVAL = 0.05  # the desk's client: one request every 50 ms

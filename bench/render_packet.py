@@ -15,10 +15,9 @@ from datetime import UTC, date, datetime, timedelta
 
 from docx import Document
 
-from referrals.activities import document_context
-from referrals.activities.documents import render
-from referrals.activities.rendering import TEMPLATES
 from referrals.config import ROOT
+from referrals.documents import packet
+from referrals.documents.render import FOLDER, render
 from referrals.domain.case import IncidentInput, PersonRef, Recorded, new_case
 from referrals.domain.enums import Role
 from referrals.domain.events import Letterhead
@@ -142,7 +141,7 @@ def large_case():
         for i in range(200)
     ]
     letterhead = Letterhead.of(policy)
-    return document_context.referral_packet(state, letterhead, datetime.now(UTC), events, 1)
+    return packet.referral_packet(state, letterhead, datetime.now(UTC), events, 1)
 
 
 def plain_python_docx(ctx: dict) -> bytes:
@@ -194,7 +193,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=30)
     runs = parser.parse_args().runs
     ctx = large_case()
-    template = TEMPLATES / "documents" / "referral_packet.docx"
+    template = FOLDER / "referral_packet.docx"
     docxtpl_result, _ = timed(lambda: render(template, ctx), runs)
     plain_result, _ = timed(lambda: plain_python_docx(ctx), runs)
     print(

@@ -35,7 +35,7 @@ from referrals.domain.policy import load_policy
 from referrals.store.engine import async_engine
 from referrals.temporal_client import connect
 from referrals.workflows.incident import IncidentWorkflow
-from tests.scenario import FILING
+from tests.support.scenario import FILING
 
 DISTRICTS = [f"{n:03d}" for n in range(1, 26)]
 # (who asks, query): every filter of GET /incidents, and a supervisor whose visibility narrows it.

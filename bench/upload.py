@@ -38,7 +38,7 @@ import psutil
 
 from bench.stack import Stack
 from referrals.devstack import procs
-from tests.scenario import FILING
+from tests.support.scenario import FILING
 
 MIB = 1024 * 1024
 PIECE = MIB  # what the client sends at a time
@@ -63,7 +63,7 @@ S3_BUCKET = "evidence-bench"
 
 def mp4_header(size: int) -> bytes:
     """An `ftyp` box (major brand isom) and the header of an `mdat` box whose payload fills the file to `size`
-    bytes (tests/evidence_files.py mp4()'s layout; a 64-bit box size past 4 GiB)."""
+    bytes (tests/support/evidence_files.py mp4()'s layout; a 64-bit box size past 4 GiB)."""
     ftyp = b"ftyp" + b"isom" + struct.pack(">I", 512) + b"isomiso2avc1mp41"
     ftyp = struct.pack(">I", len(ftyp) + 4) + ftyp
     payload = size - len(ftyp) - 8

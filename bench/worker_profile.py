@@ -35,7 +35,7 @@ from bench.stack import Stack
 RATE = 100  # samples per second
 # The first rule whose marker appears in a sampled stack names its part.
 PARTS = (
-    ("generate_document", ("DocumentWriter.", "render (referrals/activities/documents.py", "document_context.py")),
+    ("generate_document", ("DocumentWriter.", "(referrals/documents/")),  # the presenters and render
     ("persist_case_events", ("CaseStore.persist_events", "persist_events (referrals/store/cases.py")),
     ("deliver_document", ("Notifier.deliver_document",)),
     ("notify_escalation", ("Notifier.notify",)),

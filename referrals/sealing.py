@@ -10,6 +10,7 @@ import functools
 import os
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from pydantic import BaseModel
 
 from referrals.codec import parse_keys
 from referrals.domain.messages import Contact, Person, PersonIn, SealedContact, Supplement, SupplementIn
@@ -40,6 +41,16 @@ class Sealer:
             raise ValueError(f"contact sealed with key {sealed.key_id!r}, which is not configured")
         raw = base64.b64decode(sealed.data)
         return Contact.model_validate_json(cipher.decrypt(raw[:12], raw[12:], _PURPOSE + sealed.key_id.encode()))
+
+    def for_workflow(self, body: BaseModel, payload: type[BaseModel]) -> BaseModel:
+        """A step's body as the workflow receives it (`payload`, its declaration's): contact details sealed."""
+        if isinstance(body, payload):
+            return body
+        if isinstance(body, PersonIn):
+            return self.person(body)
+        if isinstance(body, SupplementIn):
+            return self.supplement(body)
+        return payload.model_validate(body.model_dump())
 
     def person(self, person: PersonIn) -> Person:
         """The person as the workflow receives them: contact details sealed."""

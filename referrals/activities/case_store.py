@@ -31,7 +31,7 @@ class CaseStore:
                 case_id=state.case_id,
                 first_seq=first,
                 last_seq=last,
-                kinds=[e.kind.value for e in change.events],
+                kinds=[str(e.kind) for e in change.events],
             )
         elif result.stored_seq < first - 1:
             log.warning("case_read_model_behind", case_id=state.case_id, stored_seq=result.stored_seq, first_seq=first)

@@ -1,25 +1,18 @@
-"""The activity that writes Word documents from the templates under templates/documents/."""
+"""The activity that writes a case's Word documents (referrals/documents/) and stores them, once each."""
 
 import asyncio
 import hashlib
-import io
-import re
-import struct
 import uuid
-import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
 
 import structlog
-from docxtpl import DocxTemplate
-from jinja2 import Template
-from jinja2.sandbox import SandboxedEnvironment
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio import activity
 
-from referrals.activities import document_context, touhy_context
-from referrals.activities.rendering import TEMPLATES
+from referrals.documents import memo, packet, preservation, touhy
+from referrals.documents.render import FOLDER, filename, render
 from referrals.domain.case import CaseState, DocumentRef
 from referrals.domain.enums import DocumentKind
 from referrals.domain.events import DocumentRequest
@@ -28,83 +21,11 @@ from referrals.store import cases, documents, evidence
 from referrals.store.evidence import Custody
 from referrals.store.tables import DocumentRow, Incident
 
-DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 log = structlog.get_logger()
 
 
-class _TemplateEnvironment(SandboxedEnvironment):
-    """Sandboxed and autoescaping; compiles each template part once. docxtpl hands Jinja the same
-    XML source for a template part on every render, and compiling it was a tenth of a render."""
-
-    def __init__(self) -> None:
-        super().__init__(autoescape=True)
-        self._compiled: dict[str, Template] = {}
-
-    def from_string(self, source, globals=None, template_class=None):  # noqa: A002 (Jinja's signature)
-        if globals is not None or template_class is not None or not isinstance(source, str):
-            return super().from_string(source, globals, template_class)
-        if (compiled := self._compiled.get(source)) is None:
-            compiled = self._compiled[source] = super().from_string(source)
-        return compiled
-
-
-_ENVIRONMENT = _TemplateEnvironment()
-
-
-class _Template(DocxTemplate):
-    """Patches each template part's XML for Jinja once. docxtpl runs some twenty regular expressions over a
-    part's XML on every render to join the tags Word splits a `{{ }}` across, and the XML is the template's
-    own, the same each time (a third of a render was spent so)."""
-
-    _patched: dict[str, str] = {}
-
-    def patch_xml(self, src_xml: str) -> str:
-        if (patched := self._patched.get(src_xml)) is None:
-            patched = self._patched[src_xml] = super().patch_xml(src_xml)
-        return patched
-
-    def resolve_listing(self, xml: str) -> str:
-        """docxtpl turns a tab, a newline, a bell or a form feed inside a text run into Word's tab, line break,
-        paragraph or page break, paragraph by paragraph and run by run. With none in any run's text there is
-        nothing to turn, and one search says so (the walk took another third)."""
-        if _LISTING_CHARACTER.search(xml) is None:
-            return xml
-        return super().resolve_listing(xml)
-
-
-# A character resolve_listing turns, in a run's text (<w:t>…</w:t>, whose text holds no "<").
-_LISTING_CHARACTER = re.compile(r"<w:t(?: [^>]*)?>[^<]*[\t\a\n\f]")
-
-
-def render(template: Path, context: dict) -> bytes:
-    """Fill a docxtpl template: user text enters as escaped values in a sandboxed environment. The
-    same context gives the same bytes (the package's parts are stamped with one fixed time)."""
-    document = _Template(template)
-    document.render(context, jinja_env=_ENVIRONMENT)
-    out = io.BytesIO()
-    document.save(out)
-    return _fixed_times(out.getvalue())
-
-
-def _fixed_times(package: bytes) -> bytes:
-    """The .docx with every part stamped 1980-01-01 00:00 instead of the moment it was zipped: the
-    two-byte time and date fields of each local header and central directory entry, set in place."""
-    out = bytearray(package)
-    with zipfile.ZipFile(io.BytesIO(package)) as archive:
-        central = archive.start_dir
-        for info in archive.infolist():
-            out[info.header_offset + 10 : info.header_offset + 14] = _EPOCH  # local header: time, date
-            out[central + 12 : central + 16] = _EPOCH  # central directory entry: time, date
-            names, extra, comment = struct.unpack_from("<HHH", out, central + 28)
-            central += 46 + names + extra + comment
-    return bytes(out)
-
-
-_EPOCH = struct.pack("<HH", 0, 1 << 5 | 1)  # MS-DOS time 00:00:00, date 1980-01-01 (years count from 1980)
-
-
 class DocumentWriter:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], folder: Path = TEMPLATES / "documents") -> None:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], folder: Path = FOLDER) -> None:
         self._sessions = sessions
         self._folder = folder
 
@@ -144,7 +65,7 @@ class DocumentWriter:
                 case_id=request.case_id,
                 kind=request.kind.value,
                 version=version,
-                filename=f"{state.case_number}-{request.kind.value.replace('_', '-')}-v{version}.docx",
+                filename=filename(state.case_number, request.kind.value, version),
                 size=len(content),
                 sha256=hashlib.sha256(content).hexdigest(),
                 content=content,
@@ -170,11 +91,11 @@ class DocumentWriter:
 
     async def _context(self, session, request: DocumentRequest, state: CaseState, now: datetime, version: int):
         if request.kind == DocumentKind.PRESERVATION_REQUEST:
-            return document_context.preservation_request(state, request.letterhead, now)
+            return preservation.preservation_request(state, request.letterhead, now)
         if request.kind == DocumentKind.LEGAL_REVIEW_MEMO:
-            return document_context.legal_review_memo(state, request.letterhead, now)
+            return memo.legal_review_memo(state, request.letterhead, now)
         if request.kind == DocumentKind.TOUHY_REQUEST:
-            return touhy_context.touhy_request(state, request.letterhead, now, version)
+            return touhy.touhy_request(state, request.letterhead, now, version)
         events = await cases.list_events(session, request.case_id)
         if request.state is not None:  # the chronology as it stood at the request
             events = [e for e in events if e.seq <= request.event_seq]
@@ -184,7 +105,7 @@ class DocumentWriter:
             item: [row for row in rows if row.at < now and row.data.get("document_id") != request.document_id]
             for item, rows in (await evidence.custody_of_case(session, request.case_id)).items()
         }
-        return document_context.referral_packet(state, request.letterhead, now, events, version, custody)
+        return packet.referral_packet(state, request.letterhead, now, events, version, custody)
 
 
 def _ref(row: DocumentRow) -> DocumentRef:

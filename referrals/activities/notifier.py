@@ -11,9 +11,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio import activity
 
 from referrals.activities.channels import SmtpMailer, WebhookPoster
-from referrals.activities.document_context import size_words
 from referrals.activities.rendering import Templates, humanize, task_title
 from referrals.config import Settings
+from referrals.documents.text import size_words
 from referrals.domain.case import CaseState
 from referrals.domain.digest import concerns
 from referrals.domain.enums import Role, Task

@@ -3,10 +3,7 @@
 import hashlib
 import json
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 import structlog
 from pydantic import BaseModel
@@ -25,29 +22,14 @@ from referrals.domain import search_attributes as sa
 from referrals.domain.case import IncidentInput, workflow_id_for
 from referrals.domain.enums import Stage
 from referrals.domain.errors import RejectionKind
+from referrals.domain.events import StepResult
 from referrals.domain.messages import (
-    Arraignment,
-    ChargingDecision,
-    CommandApproval,
     FilingRequest,
-    FootageHold,
     IncidentFiling,
-    LegalReview,
-    LegalReviewIn,
-    PersonIn,
-    ProsecutionOutcomeIn,
-    ReferralAcknowledgement,
-    RemovalNotice,
-    RemovalOutcome,
     Step,
-    SupervisorIdentification,
-    SupplementIn,
-    TouhyResponse,
-    ViolationReport,
-    Withdrawal,
 )
-from referrals.domain.permissions import Operation
 from referrals.domain.policy import Policy
+from referrals.domain.steps import StepSpec
 from referrals.sealing import Sealer
 from referrals.store import cases
 from referrals.store.tables import AppUser, Incident
@@ -57,134 +39,6 @@ from referrals.workflows.status import summary
 log = structlog.get_logger()
 # Idempotency keys map to case ids in a namespace of their own, per filing user.
 IDEMPOTENCY_NAMESPACE = uuid.UUID("6f1c3a52-8d0e-4f4e-9a57-2b8f4f0c1d11")
-
-
-@dataclass(frozen=True)
-class StepKind:
-    operation: Operation
-    path: str  # under /incidents/{case_id}
-    body: type[BaseModel]
-    update: Any  # the workflow's update method
-    summary: str
-    # The body as the workflow receives it (contact details sealed), where that is not the body itself.
-    prepare: Callable[[BaseModel, Sealer], BaseModel] | None = None
-    routed: bool = (
-        True  # a route of its own at `path` (False: one with more in its path, referrals/api/routes/steps.py)
-    )
-
-
-STEPS = [
-    StepKind(
-        Operation.FOOTAGE_HOLD,
-        "/footage-hold",
-        FootageHold,
-        IncidentWorkflow.confirm_footage_hold,
-        "Confirm preservation holds, recording by recording",
-    ),
-    StepKind(
-        Operation.SUPERVISOR_IDENTIFICATION,
-        "/supervisor-identification",
-        SupervisorIdentification,
-        IncidentWorkflow.identify_supervisor,
-        "Record the federal supervisor on scene, or the refusal",
-    ),
-    StepKind(
-        Operation.VIOLATION_REPORT,
-        "/violation-report",
-        ViolationReport,
-        IncidentWorkflow.report_violations,
-        "Report the state or local laws allegedly violated",
-    ),
-    StepKind(
-        Operation.LEGAL_REVIEW,
-        "/legal-review",
-        LegalReviewIn,
-        IncidentWorkflow.review,
-        "Refer, decline or return, with the analysis per federal subject: the elements of each charge and "
-        "the two prongs of Supremacy Clause immunity",
-        prepare=lambda body, sealer: LegalReview.model_validate(body.model_dump()),
-    ),
-    StepKind(
-        Operation.COMMAND_APPROVAL,
-        "/command-approval",
-        CommandApproval,
-        IncidentWorkflow.decide_approval,
-        "Approve or reject the referral",
-    ),
-    StepKind(
-        Operation.REFERRAL_ACKNOWLEDGEMENT,
-        "/referral-acknowledgement",
-        ReferralAcknowledgement,
-        IncidentWorkflow.acknowledge_referral,
-        "Record the prosecutor's acknowledgement",
-    ),
-    StepKind(
-        Operation.CHARGING_DECISION,
-        "/charging-decision",
-        ChargingDecision,
-        IncidentWorkflow.decide_charging,
-        "Record the prosecutor's charging decision: charged, declined, grand jury or further investigation",
-    ),
-    StepKind(
-        Operation.ARRAIGNMENT,
-        "/arraignment",
-        Arraignment,
-        IncidentWorkflow.record_arraignment,
-        "Record the arraignment in the state court: it opens the 30-day removal window",
-    ),
-    StepKind(
-        Operation.REMOVAL_NOTICE,
-        "/removal-notice",
-        RemovalNotice,
-        IncidentWorkflow.record_removal_notice,
-        "Record a notice of removal to federal court (28 U.S.C. § 1442, § 1455)",
-    ),
-    StepKind(
-        Operation.REMOVAL_OUTCOME,
-        "/removal-outcome",
-        RemovalOutcome,
-        IncidentWorkflow.record_removal_outcome,
-        "Record what the federal court did with the removal: remanded or retained",
-    ),
-    StepKind(
-        Operation.PROSECUTION_OUTCOME,
-        "/prosecution-outcome",
-        ProsecutionOutcomeIn,
-        IncidentWorkflow.record_prosecution_outcome,
-        "Record the prosecution's final outcome: it closes the case",
-    ),
-    # The desk sends the request's id in the form; the API takes it from the path (referrals/api/routes/steps.py).
-    StepKind(
-        Operation.TOUHY_RESPONSE,
-        "/touhy-requests/{request_id}/response",
-        TouhyResponse,
-        IncidentWorkflow.record_touhy_response,
-        "Record a federal agency's answer to a Touhy request: produced, "
-        "partly produced, refused (with the ground stated) or no answer",
-        routed=False,
-    ),
-    StepKind(
-        Operation.WITHDRAW, "/withdrawal", Withdrawal, IncidentWorkflow.withdraw, "Withdraw the case, with a reason"
-    ),
-    StepKind(
-        Operation.ADD_PERSON,
-        "/people",
-        PersonIn,
-        IncidentWorkflow.add_person,
-        "Add a person involved (victim, witness, complainant, bystander, other), with injuries and statements",
-        prepare=lambda body, sealer: sealer.person(body),
-    ),
-    StepKind(
-        Operation.FILE_SUPPLEMENT,
-        "/supplements",
-        SupplementIn,
-        IncidentWorkflow.file_supplement,
-        "File a supplementary report: new recordings, people, statements, federal personnel, a narrative, "
-        "corrections of filed facts",
-        prepare=lambda body, sealer: sealer.supplement(body),
-    ),
-]
-STEP = {kind.operation: kind for kind in STEPS}
 
 
 def filing_hash(filing: IncidentFiling) -> str:
@@ -281,17 +135,17 @@ def _refusal(cause: BaseException | None) -> ApiError:
     return ApiError(500, "the step failed unexpectedly")
 
 
-def _update_id(operation: Operation, user_id: str, key: str | None, body: BaseModel) -> str | None:
+def _update_id(operation: str, user_id: str, key: str | None, body: BaseModel) -> str | None:
     """The same step sent again by the same person with the same Idempotency-Key and body is the
     same workflow update: Temporal runs it once and answers every copy with its outcome."""
     if key is None:
         return None
     sent = json.dumps([user_id, key, body.model_dump(mode="json")], sort_keys=True)
-    return f"{operation.value}-{hashlib.sha256(sent.encode()).hexdigest()}"
+    return f"{operation}-{hashlib.sha256(sent.encode()).hexdigest()}"
 
 
 async def take_step(
-    kind: StepKind,
+    spec: StepSpec,
     body: BaseModel,
     incident: Incident,
     user: AppUser,
@@ -307,11 +161,12 @@ async def take_step(
         raise ApiError(409, f"the case is closed ({incident.disposition})")
     handle = client.get_workflow_handle_for(IncidentWorkflow.run, incident.workflow_id)
     try:
-        payload = kind.prepare(body, Sealer.of(settings.effective_encryption_keys)) if kind.prepare else body
+        payload = Sealer.of(settings.effective_encryption_keys).for_workflow(body, spec.workflow_payload)
         await handle.execute_update(
-            kind.update,
+            spec.name,
             Step(actor=actor_of(user), payload=payload),
-            id=_update_id(kind.operation, user.id, idempotency_key, body),
+            id=_update_id(spec.name, user.id, idempotency_key, body),
+            result_type=StepResult,
         )
     except WorkflowUpdateFailedError as exc:
         raise _refusal(exc.cause) from exc

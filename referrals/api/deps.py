@@ -16,7 +16,7 @@ from referrals.api.errors import ApiError
 from referrals.config import Settings
 from referrals.domain.enums import Role
 from referrals.domain.messages import Actor, Key
-from referrals.domain.permissions import Operation, allowed, describe
+from referrals.domain.permissions import allowed, describe
 from referrals.domain.policy import Policy
 from referrals.store import cases
 from referrals.store.tables import AppUser, Incident
@@ -75,7 +75,7 @@ def actor_of(user: AppUser) -> Actor:
     )
 
 
-def permits(operation: Operation):
+def permits(operation: str):  # an Operation, or a step's name
     """A route dependency refusing callers whose roles may not take this operation."""
 
     async def check(request: Request, user: CurrentUser) -> None:
@@ -86,9 +86,9 @@ def permits(operation: Operation):
                 trail.REFUSED,
                 user=user,
                 case_id=request.path_params.get("case_id"),
-                details={"operation": operation.value},
+                details={"operation": str(operation)},
             )
-            raise ApiError(403, f"{operation.value} needs the role {describe(operation)}")
+            raise ApiError(403, f"{operation} needs the role {describe(operation)}")
 
     return Depends(check)
 

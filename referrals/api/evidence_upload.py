@@ -18,21 +18,20 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client
 
-from referrals.api.actions import StepKind, take_step
+from referrals.api.actions import take_step
 from referrals.api.client_address import client_address
 from referrals.api.errors import ApiError, field_problems, refuse_clock_problems
 from referrals.api.upload import Part, multipart
 from referrals.config import Settings
+from referrals.domain import steps
 from referrals.domain.case import CaseState, EvidenceEntry
 from referrals.domain.content_types import Sniffer, contradiction
 from referrals.domain.enums import Stage
 from referrals.domain.messages import EvidenceItem, EvidenceMetadata
-from referrals.domain.permissions import Operation
 from referrals.store.blobs import blob_store
 from referrals.store.tables import AppUser, EvidenceFileRow, Incident
-from referrals.workflows.incident import IncidentWorkflow
 
-ADD = StepKind(Operation.ADD_EVIDENCE, "", EvidenceItem, IncidentWorkflow.add_evidence, "Add an evidence item")
+ADD = steps.ADD_EVIDENCE
 # Uploads retried with the same Idempotency-Key by the same person on the same case are one item.
 EVIDENCE_NAMESPACE = uuid.UUID("0b6f5d2e-3c1a-4e0f-9d8b-7a6c5e4f3d21")
 FIELDS_LIMIT = 64 * 1024  # all the parts but the file, together

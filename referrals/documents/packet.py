@@ -1,174 +1,22 @@
-"""What each Word template is given: plain strings and lists built from the stored case.
+"""What the referral packet is given: the case as the prosecutor reads it, from the cover memo to the
+exhibits, with the chronology from the audit trail and each evidence item's chain of custody up to the packet."""
 
-User text is passed as values, never as template source; docxtpl escapes it for XML, and
-characters XML cannot hold are replaced, so nothing typed can break a document. Every time is
-printed in the department's time zone as the desk prints it, and every value in words
-(referrals/domain/words.py), never as an enum value.
-"""
-
-import re
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
-from referrals.activities import analysis_context
-from referrals.domain import corrections
+from referrals.documents.common import common, policy_words
+from referrals.documents.memo import allegations, subjects
+from referrals.documents.preservation import recordings
+from referrals.documents.text import Clock, clean, decision, paragraphs, size_words
+from referrals.domain import corrections, steps
 from referrals.domain.case import CaseState, DocumentRef, EvidenceEntry, InvolvedPerson
 from referrals.domain.content_types import LABELS
 from referrals.domain.enums import DocumentKind, PersonPart, ReviewDecision, SupervisorOutcome
 from referrals.domain.events import Letterhead
-from referrals.domain.policy import Words
-from referrals.domain.words import label, sentence
+from referrals.domain.words import label
 from referrals.store.tables import CaseEventRow
 
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 # Victims first, then those who complained, saw, or were there.
 PART_ORDER = [PersonPart.VICTIM, PersonPart.COMPLAINANT, PersonPart.WITNESS, PersonPart.BYSTANDER, PersonPart.OTHER]
-
-
-# A decision as a sentence reads it.
-DECISION = {
-    "refer": "Refer to the prosecutor",
-    "decline": "Decline",
-    "return": "Return for further investigation",
-    "approve": "Approve the referral",
-    "reject": "Reject the referral",
-}
-
-
-def decision(value) -> str:
-    return DECISION.get(str(getattr(value, "value", value)), label(value))
-
-
-def clean(text: object) -> str:
-    return _NOT_XML.sub("\ufffd", "" if text is None else str(text))
-
-
-def paragraphs(text: str | None) -> list[str]:
-    return [clean(line) for line in (text or "").splitlines() if line.strip()] or [""]
-
-
-class Clock:
-    """Times as people in the department read them: 'Sat 31 Jan 2026, 13:05 CST'."""
-
-    def __init__(self, letterhead: Letterhead) -> None:
-        self._zone = ZoneInfo(letterhead.time_zone)
-
-    def __call__(self, moment: datetime | None, fmt: str = "%a %d %b %Y, %H:%M %Z") -> str:
-        return moment.astimezone(self._zone).strftime(fmt) if moment else ""
-
-    def day(self, moment) -> str:
-        return moment.strftime("%a %d %b %Y") if moment else ""
-
-
-def _words(letterhead: Letterhead) -> Words:
-    return Words.model_validate(letterhead.words)
-
-
-def _common(state: CaseState, letterhead: Letterhead, generated_at: datetime, when: Clock) -> dict:
-    d, words = state.details, _words(letterhead)
-    district_name = letterhead.districts.get(state.district)
-    return dict(
-        badge=clean(words.badge),
-        Badge=clean(sentence(words.badge)),
-        district_word=clean(words.district),
-        District_word=clean(sentence(words.district)),
-        event_word=clean(words.event_number),
-        district_name=f" ({clean(district_name)})" if district_name else "",
-        retention_law=clean(letterhead.retention_law),
-        case_number=state.case_number,
-        case_id=state.case_id,
-        district=state.district,
-        department=clean(letterhead.department),
-        department_address=clean(letterhead.department_address),
-        generated_at=when(generated_at),
-        event_number=clean(d.event_number),
-        occurred_at=when(d.occurred_at),
-        location=clean(d.location),
-        retention_days=letterhead.retention_days,
-    )
-
-
-def flag_labels(codes: list[str], letterhead: Letterhead) -> str:
-    """A recording's flags in the policy's words ('not flagged' for none; a code no longer listed, as spoken)."""
-    return ", ".join(clean(letterhead.flags.get(code) or label(code)) for code in codes) or "not flagged"
-
-
-def _recordings(state: CaseState, letterhead: Letterhead, when: Clock) -> list[dict]:
-    return [
-        dict(
-            camera_id=clean(r.camera_id),
-            officer_star=clean(r.officer_star),
-            started_at=when(r.started_at),
-            ended_at=when(r.ended_at, "%H:%M %Z"),
-            purge_at=when(r.purge_at, "%a %d %b %Y"),
-            flag_reasons=flag_labels(r.flag_reasons, letterhead),
-            hold=clean(r.hold_reference) if r.hold_reference else "NOT YET HELD",
-            retained_until=when.day(r.retained_until),
-        )
-        for r in state.recordings
-    ]
-
-
-def _allegations(state: CaseState, letterhead: Letterhead) -> list[dict]:
-    if state.violation_report is None:
-        return []
-    return [
-        dict(
-            statute=clean(a.statute),
-            title=clean(letterhead.statutes.get(a.statute, "")),
-            person=clean(a.person),
-            facts=clean(a.facts),
-        )
-        for a in state.violation_report.payload.allegations
-    ]
-
-
-def preservation_request(state: CaseState, letterhead: Letterhead, generated_at: datetime) -> dict:
-    when = Clock(letterhead)
-    warnings = "; ".join(
-        f"camera {w.camera_id} {'was purged' if w.status == 'purged' else 'is purged'} on {when(w.purge_at)}"
-        for w in state.purge_warnings
-    )
-    return dict(
-        _common(state, letterhead, generated_at, when),
-        recordings=_recordings(state, letterhead, when),
-        purge_warnings=clean(warnings),
-        hold_deadline=when(state.tasks["footage_hold"].due_at),
-    )
-
-
-def legal_review_memo(state: CaseState, letterhead: Letterhead, generated_at: datetime) -> dict:
-    when = Clock(letterhead)
-    review = state.legal_reviews[-1]
-    p = review.payload
-    return dict(
-        _common(state, letterhead, generated_at, when),
-        allegations=_allegations(state, letterhead),
-        review=dict(
-            by=clean(review.by.name),
-            at=when(review.at),
-            decision=decision(p.decision),
-            charges=", ".join(clean(c) for c in p.all_charges()) or "none",
-            return_tasks=", ".join(label(t).lower() for t in p.return_tasks),
-            rationale=paragraphs(p.rationale),
-        ),
-        subjects=_subjects(state, p, letterhead),
-        touhy=[
-            dict(
-                id=r.id,
-                agency=clean(letterhead.touhy.get(r.agency, {}).get("agency", r.agency)),
-                records="; ".join(f"{label(x.kind)}: {clean(x.description)}" for x in r.records),
-                due=when(r.due_at, "%a %d %b %Y"),
-            )
-            for r in state.touhy_requests
-            if r.review == len(state.legal_reviews)
-        ],
-    )
-
-
-def _subjects(state: CaseState, review, letterhead: Letterhead) -> list[dict]:
-    numbers = {entry.item.id: f"C{entry.number}" for entry in state.evidence}
-    return analysis_context.subjects(review, letterhead, numbers, clean, paragraphs)
 
 
 def _prosecution(state: CaseState, letterhead: Letterhead, when: Clock) -> list[dict]:
@@ -266,29 +114,14 @@ def _supervisor(state: CaseState) -> str:
     return f"The federal supervisor could not be identified.{camera}{notes}"
 
 
+# The chronology's words for the system's events; each step's are in its declaration (referrals/domain/steps).
 EVENT_TEXT = {
     "case_filed": "Report filed",
-    "footage_hold_confirmed": "Body-camera hold confirmed",
-    "supervisor_identification_recorded": "Federal supervisor identification recorded",
-    "violation_report_recorded": "Violation report recorded",
     "stage_changed": "Stage changed",
     "tasks_reopened": "Returned for further investigation",
     "task_escalated": "Deadline passed: escalated",
-    "legal_review_decided": "Legal review decided",
-    "command_decided": "Command decision",
-    "referral_acknowledged": "Referral acknowledged by the prosecutor",
     "document_generated": "Document generated",
-    "case_withdrawn": "Case withdrawn",
     "case_closed": "Case closed",
-    "person_added": "Person involved added",
-    "supplement_filed": "Supplementary report filed",
-    "evidence_added": "Evidence added",
-    "evidence_removed": "Evidence removed",
-    "charging_decided": "Charging decision recorded",
-    "arraignment_recorded": "Arraignment recorded",
-    "removal_notice_recorded": "Notice of removal to federal court recorded",
-    "removal_outcome_recorded": "Removal decided by the federal court",
-    "prosecution_outcome_recorded": "Prosecution outcome recorded",
     "removal_window_closed": "Removal window closed with no notice filed",
 }
 
@@ -311,16 +144,9 @@ def _event_text(event: CaseEventRow) -> str:
         detail = ", ".join(label(t).lower() for t in data.get("tasks", []))
     if event.kind == "task_escalated":
         detail = f"{label(data.get('task', '')).lower()}, level {data.get('level')}"
-    text = EVENT_TEXT.get(event.kind, label(event.kind))
+    spec = next((s for s in steps.STEPS if s.event == event.kind), None)
+    text = spec.chronicle if spec is not None else EVENT_TEXT.get(event.kind, label(event.kind))
     return clean(f"{text}: {detail}" if detail else text)
-
-
-def size_words(size: int) -> str:
-    """1536 -> '1.5 KB'; 1_234_567 -> '1.2 MB' (decimal units, as a prosecutor's office reads them)."""
-    for unit, scale in (("GB", 10**9), ("MB", 10**6), ("KB", 10**3)):
-        if size >= scale:
-            return f"{size / scale:.1f} {unit}"
-    return f"{size} bytes"
 
 
 def _evidence_item(entry: EvidenceEntry) -> str:
@@ -439,7 +265,7 @@ def _exhibits(state: CaseState, when: Clock, badge: str) -> list[dict]:
     return exhibits
 
 
-def _name(person: InvolvedPerson) -> str:
+def person_name(person: InvolvedPerson) -> str:
     return clean(person.name) if person.name else f"Name {person.name_withheld.value}"
 
 
@@ -458,7 +284,7 @@ def ordered_people(state: CaseState) -> list[InvolvedPerson]:
     return sorted(state.people, key=lambda p: (PART_ORDER.index(p.part), int(p.id[1:])))
 
 
-def _language(person: InvolvedPerson) -> str:
+def language(person: InvolvedPerson) -> str:
     """'es, interpreter', 'es', 'interpreter' or ''."""
     parts = (clean(person.language or ""), "interpreter" if person.interpreter else "")
     return ", ".join(part for part in parts if part)
@@ -469,8 +295,8 @@ def _people(state: CaseState) -> list[dict]:
         dict(
             id=p.id,
             part=label(p.part),
-            name=_name(p),
-            language=_language(p),
+            name=person_name(p),
+            language=language(p),
             injuries=_injuries(p),
             contact="On the confidential contact sheet" if p.contact else "None given",
         )
@@ -487,7 +313,7 @@ def _statements(state: CaseState, when: Clock) -> list[dict]:
             taken += f"; interpreter {clean(s.interpreter)}" if s.interpreter else ""
             statements.append(
                 dict(
-                    title=f"{person.id} {_name(person)} ({label(person.part).lower()}), statement {n}",
+                    title=f"{person.id} {person_name(person)} ({label(person.part).lower()}), statement {n}",
                     taken=taken + ".",
                     text=paragraphs(s.text),
                 )
@@ -538,7 +364,7 @@ def referral_packet(
     version: int,
     custody: dict[str, list] | None = None,
 ) -> dict:
-    when, words = Clock(letterhead), _words(letterhead)
+    when, words = Clock(letterhead), policy_words(letterhead)
     d, badge = state.details, clean(words.badge)
     refer = next(r for r in reversed(state.legal_reviews) if r.payload.decision == ReviewDecision.REFER)
     approval = state.command_decisions[-1]
@@ -569,7 +395,7 @@ def referral_packet(
     earlier = [doc for doc in state.documents if doc.kind == DocumentKind.REFERRAL_PACKET and doc.version < version]
     supersedes = f"version {earlier[-1].version} of {when(earlier[-1].created_at)}" if earlier else ""
     return dict(
-        _common(state, letterhead, generated_at, when),
+        common(state, letterhead, generated_at, when),
         version=version,
         supersedes=supersedes,
         prosecutor=dict(
@@ -599,10 +425,10 @@ def referral_packet(
         supplements=_supplements(state, when, badge),
         corrections=_corrections(state, when, words.terms()),
         supervisor=_supervisor(state),
-        recordings=_recordings(state, letterhead, when),
-        allegations=_allegations(state, letterhead),
+        recordings=recordings(state, letterhead, when),
+        allegations=allegations(state, letterhead),
         charges="; ".join(f"{clean(c)} ({clean(letterhead.statutes.get(c, ''))})" for c in refer.payload.all_charges()),
-        subjects=_subjects(state, refer.payload, letterhead),
+        subjects=subjects(state, refer.payload, letterhead),
         rationale=paragraphs(refer.payload.rationale),
         decisions=decisions,
         chronology=[dict(at=when(e.at), what=_event_text(e), by=clean(e.actor_name or "System")) for e in events],
@@ -610,24 +436,3 @@ def referral_packet(
         evidence=_evidence(state, when),
         custody=_custody(state, custody or {}, when),
     )
-
-
-def contact_sheet(state: CaseState, letterhead: Letterhead, generated_at: datetime, contacts: dict) -> dict:
-    """The prosecutor's confidential contact sheet: `contacts` maps a person's id to their opened Contact."""
-    when = Clock(letterhead)
-    rows = []
-    for p in ordered_people(state):
-        contact = contacts.get(p.id)
-        lines = [
-            f"Phone: {clean(contact.phone)}" if contact and contact.phone else "",
-            f"E-mail: {clean(contact.email)}" if contact and contact.email else "",
-            f"Address: {clean(contact.address)}" if contact and contact.address else "",
-        ]
-        rows.append(
-            dict(
-                person=f"{p.id} {_name(p)} ({label(p.part).lower()})",
-                language=_language(p),
-                contact=[line for line in lines if line] or ["None given"],
-            )
-        )
-    return dict(_common(state, letterhead, generated_at, when), people=rows)

@@ -1,6 +1,6 @@
 """Slim a .docx template: drop what python-docx's default package carries and the templates never use.
 
-    .venv/bin/python -m devstack.slim_docx templates/documents/*.docx
+    .venv/bin/python -m referrals.documents.slim templates/documents/*.docx
 
 python-docx starts every document from a package with ~790 KB of style XML (`stylesWithEffects.xml`,
 a Word 2010 leftover, and `styles.xml` with every built-in style and latent style). Each render

@@ -1,4 +1,4 @@
-"""Writes the starting Word templates under templates/documents/ (`python -m referrals.devstack.document_templates`).
+"""Writes the starting Word templates under templates/documents/ (`python -m referrals.documents.templates`).
 
 Run once; afterwards the department edits the .docx files in Word. They are docxtpl templates:
 Jinja2 tags in the text ({{ value }}, {%p for %} paragraphs, {%tr for %} table rows), real
@@ -15,7 +15,7 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Inches, Pt
 
-from referrals.devstack.slim_docx import slim
+from referrals.documents.slim import slim
 
 OUT = Path(__file__).resolve().parent.parent.parent / "templates" / "documents"
 MARKING = "LAW ENFORCEMENT SENSITIVE"

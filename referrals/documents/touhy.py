@@ -4,7 +4,8 @@ template's, templates/documents/touhy_request.docx)."""
 
 from datetime import datetime
 
-from referrals.activities.document_context import Clock, _common, clean, paragraphs
+from referrals.documents.common import common
+from referrals.documents.text import Clock, clean, paragraphs
 from referrals.domain.case import CaseState
 from referrals.domain.enums import ChargingKind
 from referrals.domain.events import Letterhead
@@ -40,7 +41,7 @@ def touhy_request(state: CaseState, letterhead: Letterhead, generated_at: dateti
             f"Charges are filed in the state court under case number {clean(prosecution.decision.court_case_number)}."
         )
     return dict(
-        _common(state, letterhead, generated_at, when),
+        common(state, letterhead, generated_at, when),
         request_id=request.id,
         agency=clean(to.get("agency", request.agency)),
         office=clean(to.get("office", "")),

@@ -1,30 +1,17 @@
 """One declarative table of who may do what; the API routes and the workflow validators both use it."""
 
+from collections.abc import Iterator, Mapping
 from enum import StrEnum
 
 from referrals.domain.enums import Role
+from referrals.domain.steps import STEPS, step
 
 
 class Operation(StrEnum):
+    """What is not a human step (each step is its own operation, named in its declaration: referrals/domain/steps)."""
+
     FILE = "file"
-    FOOTAGE_HOLD = "footage_hold"
-    SUPERVISOR_IDENTIFICATION = "supervisor_identification"
-    VIOLATION_REPORT = "violation_report"
-    LEGAL_REVIEW = "legal_review"
-    COMMAND_APPROVAL = "command_approval"
-    REFERRAL_ACKNOWLEDGEMENT = "referral_acknowledgement"
-    WITHDRAW = "withdraw"
-    ADD_PERSON = "add_person"
-    FILE_SUPPLEMENT = "file_supplement"
-    ADD_EVIDENCE = "add_evidence"
-    REMOVE_EVIDENCE = "remove_evidence"
     HOLD_EVIDENCE = "hold_evidence"
-    CHARGING_DECISION = "charging_decision"
-    ARRAIGNMENT = "arraignment"
-    REMOVAL_NOTICE = "removal_notice"
-    REMOVAL_OUTCOME = "removal_outcome"
-    PROSECUTION_OUTCOME = "prosecution_outcome"
-    TOUHY_RESPONSE = "touhy_response"
     READ_CONTACT = "read_contact"  # not a route: who sees a person's contact details rather than that they exist
     MANAGE_USERS = "manage_users"
     DECODE_PAYLOADS = "decode_payloads"
@@ -33,30 +20,10 @@ class Operation(StrEnum):
     PUBLISH_FIGURES = "publish_figures"
 
 
-ALLOWED: dict[Operation, frozenset[Role]] = {
+OTHERS: dict[Operation, frozenset[Role]] = {
     Operation.FILE: frozenset({Role.OFFICER, Role.SUPERVISOR}),
-    Operation.FOOTAGE_HOLD: frozenset({Role.EVIDENCE_CUSTODIAN}),
-    Operation.SUPERVISOR_IDENTIFICATION: frozenset({Role.OFFICER, Role.SUPERVISOR}),
-    Operation.VIOLATION_REPORT: frozenset({Role.OFFICER, Role.SUPERVISOR}),
-    Operation.LEGAL_REVIEW: frozenset({Role.LEGAL_REVIEWER}),
-    Operation.COMMAND_APPROVAL: frozenset({Role.COMMAND}),
-    Operation.REFERRAL_ACKNOWLEDGEMENT: frozenset({Role.PROSECUTOR_LIAISON}),
-    Operation.WITHDRAW: frozenset({Role.COMMAND, Role.ADMIN}),
-    Operation.ADD_PERSON: frozenset({Role.OFFICER, Role.SUPERVISOR, Role.LEGAL_REVIEWER}),
-    Operation.FILE_SUPPLEMENT: frozenset({Role.OFFICER, Role.SUPERVISOR}),
-    # Those who collect evidence, and the custodian who receives it.
-    Operation.ADD_EVIDENCE: frozenset({Role.OFFICER, Role.SUPERVISOR, Role.EVIDENCE_CUSTODIAN}),
-    # A wrongly attached file is taken off the case by an admin only, and leaves a tombstone in its custody log.
-    Operation.REMOVE_EVIDENCE: frozenset({Role.ADMIN}),
     # The evidence custodian places and releases holds on items (a court's order): a held item cannot be removed.
     Operation.HOLD_EVIDENCE: frozenset({Role.EVIDENCE_CUSTODIAN}),
-    # After the referral: the prosecutor's decisions and the courts' as the liaison learns them; command may record too.
-    Operation.CHARGING_DECISION: frozenset({Role.PROSECUTOR_LIAISON, Role.COMMAND}),
-    Operation.ARRAIGNMENT: frozenset({Role.PROSECUTOR_LIAISON, Role.COMMAND}),
-    Operation.REMOVAL_NOTICE: frozenset({Role.PROSECUTOR_LIAISON, Role.COMMAND}),
-    Operation.REMOVAL_OUTCOME: frozenset({Role.PROSECUTOR_LIAISON, Role.COMMAND}),
-    Operation.PROSECUTION_OUTCOME: frozenset({Role.PROSECUTOR_LIAISON, Role.COMMAND}),
-    Operation.TOUHY_RESPONSE: frozenset({Role.PROSECUTOR_LIAISON, Role.COMMAND}),
     # Need-to-know: those who take statements and follow up with the people involved, and the prosecutor's liaison.
     Operation.READ_CONTACT: frozenset({Role.OFFICER, Role.SUPERVISOR, Role.LEGAL_REVIEWER, Role.PROSECUTOR_LIAISON}),
     Operation.MANAGE_USERS: frozenset({Role.ADMIN}),
@@ -71,9 +38,30 @@ ALLOWED: dict[Operation, frozenset[Role]] = {
 }
 
 
-def allowed(operation: Operation, roles: list[Role]) -> bool:
+class Matrix(Mapping[str, frozenset[Role]]):
+    """Who may do what: each human step's roles, from its declaration, and the operations that are not steps."""
+
+    def __getitem__(self, operation: str) -> frozenset[Role]:
+        if operation in OTHERS:
+            return OTHERS[Operation(operation)]
+        if (spec := step(operation)) is not None:
+            return spec.roles
+        raise KeyError(operation)
+
+    def __iter__(self) -> Iterator[str]:
+        yield from (spec.name for spec in STEPS)
+        yield from OTHERS
+
+    def __len__(self) -> int:
+        return len(STEPS) + len(OTHERS)
+
+
+ALLOWED = Matrix()
+
+
+def allowed(operation: str, roles: list[Role]) -> bool:
     return any(role in ALLOWED[operation] for role in roles)
 
 
-def describe(operation: Operation) -> str:
+def describe(operation: str) -> str:
     return " or ".join(sorted(r.value for r in ALLOWED[operation]))

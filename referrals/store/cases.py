@@ -90,7 +90,7 @@ def event_fields(case_id: str, event: CaseEvent, prev_hash: str) -> dict:
     fields = dict(
         case_id=case_id,
         seq=event.seq,
-        kind=event.kind.value,
+        kind=str(event.kind),
         actor_id=actor_id,
         actor_name=actor_name,
         at=event.at,

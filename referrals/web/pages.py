@@ -9,7 +9,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from referrals.config import ROOT
 from referrals.domain.enums import Role
-from referrals.domain.permissions import Operation, allowed
+from referrals.domain.permissions import allowed
 from referrals.domain.words import label, month_name, sentence
 
 TEMPLATES = ROOT / "templates" / "web"
@@ -94,7 +94,7 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
 
     def may(operation: str) -> bool:
         """Whether the signed-in user's roles may take this operation (referrals/domain/permissions.py)."""
-        return allowed(Operation(operation), roles)
+        return allowed(operation, roles)
 
     context.setdefault("active", None)  # which item of the navigation is this page
     html = state.web_pages.get_template(template).render(

@@ -6,12 +6,11 @@ from datetime import UTC, datetime
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel
 
-from referrals.activities import document_context
-from referrals.activities.documents import DOCX, render
-from referrals.activities.rendering import TEMPLATES
 from referrals.api import trail
 from referrals.api.deps import CurrentUser, PolicyDep, SessionDep, SettingsDep, VisibleIncident, permits
 from referrals.api.errors import ApiError, documented
+from referrals.documents.contact_sheet import contact_sheet as contact_sheet_context
+from referrals.documents.render import DOCX, FOLDER, filename, render
 from referrals.domain.case import CaseState
 from referrals.domain.events import Letterhead
 from referrals.domain.messages import Key
@@ -101,14 +100,14 @@ async def contact_sheet(
     state = CaseState.model_validate(incident.state)
     sealer = Sealer.of(settings.effective_encryption_keys)
     contacts = {p.id: sealer.open(p.contact) for p in state.people if p.contact is not None}
-    context = document_context.contact_sheet(state, Letterhead.of(policy), datetime.now(UTC), contacts)
-    content = await asyncio.to_thread(render, TEMPLATES / "documents" / "contact_sheet.docx", context)
+    context = contact_sheet_context(state, Letterhead.of(policy), datetime.now(UTC), contacts)
+    content = await asyncio.to_thread(render, FOLDER / "contact_sheet.docx", context)
     await trail.allowed(request, user, case_id=incident.id)
     return Response(
         content,
         media_type=DOCX,
         headers={
-            "Content-Disposition": f'attachment; filename="{state.case_number}-contact-sheet.docx"',
+            "Content-Disposition": f'attachment; filename="{filename(state.case_number, "contact_sheet")}"',
             "Cache-Control": "no-store",
         },
     )

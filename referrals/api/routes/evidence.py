@@ -9,12 +9,13 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
 from referrals.api import trail
-from referrals.api.actions import StepKind, take_step
+from referrals.api.actions import take_step
 from referrals.api.client_address import client_address
 from referrals.api.deps import ClientDep, CurrentUser, SessionDep, SettingsDep, VisibleIncident, actor_of, permits
 from referrals.api.errors import ApiError, documented, refuse_clock_problems
 from referrals.api.evidence_upload import add_upload, json_metadata
 from referrals.api.views import EventOut
+from referrals.domain import steps
 from referrals.domain.case import CaseState, EvidenceEntry, PersonRef
 from referrals.domain.content_types import download_name
 from referrals.domain.messages import EvidenceItem, EvidenceMetadata, EvidenceRemoval, Key, Line, RequestModel, Short
@@ -23,19 +24,12 @@ from referrals.store import evidence
 from referrals.store.audit import verify_chain
 from referrals.store.blobs import blob_store_named
 from referrals.store.evidence import Custody
-from referrals.workflows.incident import IncidentWorkflow
 
 router = APIRouter(
     prefix="/incidents/{case_id}/evidence", tags=["evidence"], responses=documented(401, 404, 422, 429, 503)
 )
 
-REMOVE = StepKind(
-    Operation.REMOVE_EVIDENCE,
-    "",
-    EvidenceRemoval,
-    IncidentWorkflow.remove_evidence,
-    "Take a wrongly attached item off the case",
-)
+REMOVE = steps.REMOVE_EVIDENCE
 FORM_PART_MODELS = [EvidenceMetadata]  # described in the OpenAPI components (referrals/api/main.py)
 
 
@@ -116,7 +110,7 @@ _UPLOAD_BODY = {
     "",
     status_code=201,
     response_model=EvidenceOut,
-    dependencies=[permits(Operation.ADD_EVIDENCE)],
+    dependencies=[permits(steps.ADD_EVIDENCE.name)],
     responses={
         200: {"model": EvidenceOut, "description": "the item an earlier upload with this Idempotency-Key added"},
         **documented(403, 409, 413, 415),
@@ -308,7 +302,7 @@ async def custody_of(evidence_id: str, incident, session) -> CustodyLog:
 @router.post(
     "/{evidence_id}/removal",
     response_model=EvidenceOut,
-    dependencies=[permits(Operation.REMOVE_EVIDENCE)],
+    dependencies=[permits(steps.REMOVE_EVIDENCE.name)],
     responses=documented(403, 409),
     summary="Take a wrongly attached item off the case (admin); its "
     "custody log keeps a tombstone with its hash, who, when and why",

@@ -1,16 +1,18 @@
-"""The human steps of the lifecycle: each one a workflow update, refused by its validator."""
+"""The human steps of the lifecycle: a route per declared step (referrals/domain/steps), each a workflow update
+refused by its validator."""
 
 from typing import Annotated
 
 from fastapi import APIRouter, Header
 
-from referrals.api.actions import STEP, STEPS, StepKind, take_step
+from referrals.api.actions import take_step
 from referrals.api.deps import ClientDep, CurrentUser, SessionDep, SettingsDep, VisibleIncident, permits
 from referrals.api.errors import ApiError, documented
 from referrals.api.views import CaseOut, case_out
+from referrals.domain import steps
 from referrals.domain.case import CaseState
 from referrals.domain.messages import Key, TouhyAnswer, TouhyResponse
-from referrals.domain.permissions import Operation
+from referrals.domain.steps import StepSpec
 
 router = APIRouter(
     prefix="/incidents/{case_id}",
@@ -19,44 +21,46 @@ router = APIRouter(
 )
 
 
-def _step_route(kind: StepKind) -> None:
+def step_route(target: APIRouter, spec: StepSpec) -> None:
+    """POST <spec.api_path>: the step's request model as the body; the case as stored after it as the answer."""
+
     async def run_step(
-        body: kind.body,
+        body: spec.request,  # type: ignore[name-defined]
         incident: VisibleIncident,
         user: CurrentUser,
-        client: ClientDep,  # type: ignore[name-defined]
+        client: ClientDep,
         session: SessionDep,
         settings: SettingsDep,
         idempotency_key: Annotated[str | None, Header(min_length=1, max_length=200)] = None,
     ) -> CaseOut:
-        stored = await take_step(kind, body, incident, user, client, session, settings, idempotency_key)
+        stored = await take_step(spec, body, incident, user, client, session, settings, idempotency_key)
         return case_out(stored, settings, user)
 
-    router.add_api_route(
-        kind.path,
+    target.add_api_route(
+        spec.api_path,
         run_step,
         methods=["POST"],
         response_model=CaseOut,
-        summary=kind.summary,
-        name=kind.operation.value,
-        dependencies=[permits(kind.operation)],
+        summary=spec.summary,
+        name=spec.name,
+        dependencies=[permits(spec.name)],
     )
 
 
-for _kind in STEPS:
-    if _kind.routed:
-        _step_route(_kind)
+for _spec in steps.STEPS:
+    if _spec.routed:
+        step_route(router, _spec)
 
 
-TOUHY = STEP[Operation.TOUHY_RESPONSE]
+TOUHY = steps.TOUHY_RESPONSE
 
 
 @router.post(
-    TOUHY.path,
+    TOUHY.api_path,
     response_model=CaseOut,
     summary=TOUHY.summary,
-    name=TOUHY.operation.value,
-    dependencies=[permits(TOUHY.operation)],
+    name=TOUHY.name,
+    dependencies=[permits(TOUHY.name)],
 )
 async def touhy_response(
     request_id: Key,

@@ -11,12 +11,12 @@ from datetime import UTC, datetime
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 
-from referrals.activities.documents import DOCX
 from referrals.api import trail
-from referrals.api.actions import STEP, take_step
+from referrals.api.actions import take_step
 from referrals.api.deps import ClientDep, SessionDep, SettingsDep, visible_incident
 from referrals.api.errors import ApiError
 from referrals.api.views import person_out
+from referrals.documents.render import DOCX
 from referrals.domain import corrections, steps
 from referrals.domain.case import CaseState, RecordingState, purge_status
 from referrals.domain.enums import (
@@ -42,6 +42,7 @@ from referrals.domain.enums import (
 )
 from referrals.domain.messages import Key
 from referrals.domain.permissions import Operation, allowed, describe
+from referrals.domain.steps import StepSpec
 from referrals.sealing import Sealer
 from referrals.store import cases, documents
 from referrals.store.audit import verify_chain
@@ -53,41 +54,14 @@ from referrals.web.pages import options, render
 
 router = APIRouter(prefix="/desk/cases", include_in_schema=False)
 
-# What the page says once a step is stored (the redirect's ?done=<operation>).
-DONE = {
-    Operation.FOOTAGE_HOLD: "Footage hold recorded.",
-    Operation.SUPERVISOR_IDENTIFICATION: "Supervisor identification recorded.",
-    Operation.VIOLATION_REPORT: "Violation report recorded.",
-    Operation.LEGAL_REVIEW: "Legal review recorded.",
-    Operation.COMMAND_APPROVAL: "Command decision recorded.",
-    Operation.REFERRAL_ACKNOWLEDGEMENT: "Prosecutor's acknowledgement recorded.",
-    Operation.CHARGING_DECISION: "Charging decision recorded.",
-    Operation.ARRAIGNMENT: "Arraignment recorded.",
-    Operation.REMOVAL_NOTICE: "Notice of removal recorded.",
-    Operation.REMOVAL_OUTCOME: "Removal outcome recorded.",
-    Operation.PROSECUTION_OUTCOME: "Final outcome recorded.",
-    Operation.TOUHY_RESPONSE: "Touhy answer recorded.",
-    Operation.WITHDRAW: "Case withdrawn.",
-    Operation.ADD_PERSON: "Person added.",
-    Operation.FILE_SUPPLEMENT: "Supplementary report filed.",
-}
 # Fields that are lists even when one box is ticked.
 LISTS = {"return_tasks", "flag_reasons", "statutes"}
-# Forms with rows: the list's name, and the fields a row carries filled in before anyone types (its camera).
-ROWS = {
-    Operation.FOOTAGE_HOLD: [("holds", {"camera_id"})],
-    Operation.VIOLATION_REPORT: [("allegations", set())],
-    Operation.LEGAL_REVIEW: [("subjects", set())],
-    Operation.ADD_PERSON: [("statements", set())],
-    Operation.FILE_SUPPLEMENT: [("corrections", set()), ("recordings", set()), ("federal_personnel", set())],
+# Fields a person cannot type, added to what a form sent (referrals/web/review_form.py).
+PREPARE = {
+    steps.LEGAL_REVIEW.name: review_form.legal_review,
+    steps.CHARGING_DECISION.name: review_form.charging_decision,
 }
 ALLEGATION_ROWS = 3
-# Optional groups of fields: left wholly blank, the group is not sent at all (rather than sent empty).
-GROUPS = {Operation.ADD_PERSON: ("contact", "injuries")}
-# Fields a person cannot type, added to what a form sent (referrals/web/review_form.py).
-PREPARE = {Operation.LEGAL_REVIEW: review_form.legal_review, Operation.CHARGING_DECISION: review_form.charging_decision}
-# Taken at any open stage by those allowed, beside the tasks: shown folded until opened.
-ALWAYS = (Operation.ADD_PERSON, Operation.FILE_SUPPLEMENT)
 REFUSALS = (403, 409, 422)
 _ROW = re.compile(r"^(?P<list>[A-Za-z_][A-Za-z0-9_]*)\[(?P<index>\d{1,4})\](?P<rest>.*)$")
 _ITEM = re.compile(r"^(?P<list>[A-Za-z_][A-Za-z0-9_]*)\[\d{1,4}\]$")
@@ -114,16 +88,12 @@ def _roles(user: AppUser) -> list[Role]:
     return [Role(r) for r in user.roles]
 
 
-def actions(state: CaseState, roles: list[Role]) -> list[Operation]:
-    """The steps this reader may take on the case now: its open tasks their roles allow, and withdrawal."""
-    open_now = state.open_tasks()
-    found = [Operation(task.value) for task in Task if task in open_now and allowed(Operation(task.value), roles)]
-    found += [op for op in steps.prosecution_steps(state) if allowed(op, roles)]
-    if not state.closed:
-        found += [op for op in ALWAYS if allowed(op, roles)]
-    if not state.closed and allowed(Operation.WITHDRAW, roles):
-        found.append(Operation.WITHDRAW)
-    return found
+def actions(state: CaseState, roles: list[Role]) -> list[StepSpec]:
+    """The steps with a form this reader may take on the case now: those of its open tasks, in the lifecycle's
+    order, then the others the case offers now, as declared (referrals/domain/steps)."""
+    found = [s for s in steps.STEPS if s.form and s.offered_now(state) and allowed(s.name, roles)]
+    order = list(Task)
+    return sorted(found, key=lambda s: order.index(s.task) if s.task is not None else len(order))
 
 
 def _correctable(state: CaseState, terms: dict[str, str]) -> list[tuple[str, str]]:
@@ -200,11 +170,11 @@ async def case_page(
         chain_break=verify_chain(incident.id, events),
         documents=await documents.list_for_case(session, incident.id),
         temporal_url=settings.workflow_url(incident.workflow_id),
-        actions=[op.value for op in can],
-        step_summary={op.value: STEP[op].summary for op in can},
+        actions=can,
         # A double submit is one workflow update (one evidence item, for the upload form).
-        keys={op.value: secrets.token_urlsafe(18) for op in [*can, Operation.ADD_EVIDENCE]},
-        notice=DONE.get(done) if done in {op.value for op in Operation} else None,
+        keys={name: secrets.token_urlsafe(18) for name in [*(s.name for s in can), steps.ADD_EVIDENCE.name]},
+        # (an evidence item added says so beside the evidence list: case.html)
+        notice=spec.done if done is not None and (spec := steps.step(done)) is not None and spec.form else None,
         refused=refused,
         allegation_rows=ALLEGATION_ROWS,
         rows={**DEFAULT_ROWS, **(rows or {})},
@@ -384,29 +354,29 @@ async def take(
 ):
     fields = await read_form(request)
     check_csrf(desk.csrf_token, fields)
-    if operation not in {op.value for op in STEP}:
+    kind = steps.step(operation)
+    if kind is None or not kind.form:
         raise ApiError(404, f"no step {operation}")
-    kind = STEP[Operation(operation)]
-    if not allowed(kind.operation, _roles(desk.user)):
+    if not allowed(kind.name, _roles(desk.user)):
         await trail.record(
             request, operation, trail.REFUSED, user=desk.user, case_id=case_id, details={"operation": operation}
         )
-        raise ApiError(403, f"{kind.operation.value} needs the role {describe(kind.operation)}")
+        raise ApiError(403, f"{kind.name} needs the role {describe(kind.name)}")
     incident = await visible_incident(request, case_id, desk.user, session)
     key = next((value.strip() for name, value in fields if name == "idempotency_key"), "")[:200] or None
     edit = next(((name, value) for name, value in fields if name in ("add", "remove")), None)
     if edit is not None:  # a row added or removed: the same form again, with what was typed, nothing sent
-        values, rows = edit_rows(_values(fields), ROWS.get(kind.operation, []), *edit)
+        values, rows = edit_rows(_values(fields), kind.rows, *edit)
         refused = Refused(operation, "", {}, values)
         return await case_page(request, desk, session, settings, incident, refused=refused, rows=rows)
     sent, back = fields, {}
-    for name, prefilled in ROWS.get(kind.operation, []):
+    for name, prefilled in kind.rows:
         sent, back[name] = compact_rows(sent, name, prefilled)
-    sent = drop_blank_groups(sent, GROUPS.get(kind.operation, ()))
+    sent = drop_blank_groups(sent, kind.groups)
     try:
-        if kind.operation in PREPARE:
-            sent = PREPARE[kind.operation](sent)
-        body = parse(kind.body, yes_no(nest(sent, request.app.state.policy.zone, lists=LISTS)))
+        if kind.name in PREPARE:
+            sent = PREPARE[kind.name](sent)
+        body = parse(kind.request, yes_no(nest(sent, request.app.state.policy.zone, lists=LISTS)))
         await take_step(kind, body, incident, desk.user, client, session, settings, key)
     except ApiError as exc:
         if exc.status not in REFUSALS:

@@ -18,9 +18,10 @@ from referrals.api.errors import ApiError
 from referrals.api.evidence_upload import FIELDS_LIMIT, add_upload, metadata_from
 from referrals.api.routes.evidence import serve_file
 from referrals.api.upload import Part, multipart
+from referrals.domain import steps
 from referrals.domain.case import CaseState, EvidenceEntry, PersonRef
 from referrals.domain.messages import EvidenceMetadata, Key
-from referrals.domain.permissions import Operation, allowed, describe
+from referrals.domain.permissions import allowed, describe
 from referrals.store import evidence
 from referrals.store.audit import verify_chain
 from referrals.store.evidence import Custody
@@ -32,7 +33,7 @@ from referrals.web.routes.case import Refused, case_page, drop_blank_groups
 
 router = APIRouter(prefix="/desk/cases", include_in_schema=False)
 
-OPERATION = Operation.ADD_EVIDENCE
+OPERATION = steps.ADD_EVIDENCE.name
 REFUSALS = (409, 413, 415, 422)  # shown beside the form; anything else is the error page
 TOKENS = ("csrf_token", "idempotency_key")
 # What a page may show inline; anything else (a PDF, a Word file, text) is only downloaded.
@@ -96,13 +97,13 @@ async def add(
         if not allowed(OPERATION, actor_of(desk.user).roles):
             await trail.record(
                 request,
-                OPERATION.value,
+                OPERATION,
                 trail.REFUSED,
                 user=desk.user,
                 case_id=case_id,
-                details={"operation": OPERATION.value},
+                details={"operation": OPERATION},
             )
-            raise ApiError(403, f"{OPERATION.value} needs the role {describe(OPERATION)}")
+            raise ApiError(403, f"{OPERATION} needs the role {describe(OPERATION)}")
         incident = await visible_incident(request, case_id, desk.user, session)
         await session.commit()  # no database connection held while the body arrives
         fields, body = await leading_fields(request)
@@ -127,13 +128,13 @@ async def add(
         if exc.status not in REFUSALS:
             raise
         values = {name: value for name, value in fields.items() if name not in TOKENS}
-        refused = Refused(OPERATION.value, exc.message, problems_by_field(exc.details), values)
+        refused = Refused(OPERATION, exc.message, problems_by_field(exc.details), values)
         await session.refresh(incident)
         page = await case_page(request, desk, session, settings, incident, exc.status, refused=refused)
         page.headers.update(exc.headers or {})
         return page
     return RedirectResponse(
-        f"/desk/cases/{incident.id}?done={OPERATION.value}&item={entry.number}#evidence-{entry.number}", status_code=303
+        f"/desk/cases/{incident.id}?done={OPERATION}&item={entry.number}#evidence-{entry.number}", status_code=303
     )
 
 

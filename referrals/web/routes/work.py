@@ -10,8 +10,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from referrals.api import trail
 from referrals.api.deps import SessionDep, visibility
+from referrals.domain import steps
 from referrals.domain.enums import Role, Task, TaskStatus
-from referrals.domain.permissions import Operation, allowed
+from referrals.domain.permissions import allowed
 from referrals.store import cases
 from referrals.store.tables import AppUser, CaseTask, Incident
 from referrals.web.auth import DeskDep
@@ -38,7 +39,7 @@ class WorkItem:
 def actionable_tasks(user: AppUser) -> list[str]:
     """The tasks this user's roles may act on (referrals/domain/permissions.py: operations are named as the tasks)."""
     roles = [Role(r) for r in user.roles]
-    return [t.value for t in Task if allowed(Operation(t.value), roles)]
+    return [t.value for t in Task if allowed(t.value, roles)]  # a task is named as the step that completes it
 
 
 @dataclass
@@ -98,7 +99,7 @@ class RemovalWindow:
 
 async def removal_windows(session: AsyncSession, user: AppUser, now: datetime) -> list[RemovalWindow]:
     """The open removal windows of the cases this user can see, if they record removals: soonest first."""
-    if not allowed(Operation.REMOVAL_NOTICE, [Role(r) for r in user.roles]):
+    if not allowed(steps.REMOVAL_NOTICE.name, [Role(r) for r in user.roles]):
         return []
     query = select(Incident.id, Incident.case_number, cases.removal_due()).where(cases.removal_window_open(now))
     condition = visibility(user)

@@ -1,0 +1,262 @@
+"""After the investigation: the legal review (with its Touhy requests and their answers), the command's approval
+and the prosecutor's acknowledgement of the referral."""
+
+from datetime import datetime, timedelta
+
+from referrals.domain.case import CaseState, PersonRef, Recorded, TouhyRequestState, complete_task, open_task
+from referrals.domain.enums import (
+    ApprovalDecision,
+    DocumentKind,
+    ImmunityFinding,
+    ReviewDecision,
+    Role,
+    Task,
+    TaskStatus,
+)
+from referrals.domain.errors import Rejection, RejectionKind
+from referrals.domain.messages import (
+    ChargeAnalysis,
+    CommandApproval,
+    LegalReview,
+    LegalReviewIn,
+    ReferralAcknowledgement,
+    Step,
+    TouhyResponse,
+)
+from referrals.domain.policy import Policy
+from referrals.domain.steps.declaration import declare, require_not_closed
+
+PROSECUTION_SIDE = frozenset({Role.PROSECUTOR_LIAISON, Role.COMMAND})
+
+
+def check_legal_review(state: CaseState, step: Step[LegalReview], policy: Policy) -> None:
+    alleged = state.alleged_statutes()
+    review = step.payload
+    for i, wanted in enumerate(review.federal_evidence):
+        if policy.touhy.agency(wanted.agency) is None:
+            raise Rejection(
+                RejectionKind.INVALID,
+                f"'{wanted.agency}' is not among the agencies Touhy requests go to "
+                f"({', '.join(a.code for a in policy.touhy.agencies)})",
+                f"federal_evidence[{i}].agency",
+            )
+    for i, subject in enumerate(review.subjects):
+        for j, charge in enumerate(subject.charges):
+            where = f"subjects[{i}].charges[{j}]"
+            if charge.statute not in alleged:
+                raise Rejection(
+                    RejectionKind.INVALID,
+                    f"'{charge.statute}' is not among the alleged statutes ({', '.join(alleged)})",
+                    f"{where}.statute",
+                )
+            # To refer, each charge of a subject referred (not found immune) is proved element by element.
+            proving = review.decision == ReviewDecision.REFER and subject.finding != ImmunityFinding.IMMUNE
+            _check_elements(state, charge, policy, where, proving=proving)
+
+
+def _check_elements(state: CaseState, charge: ChargeAnalysis, policy: Policy, where: str, proving: bool) -> None:
+    """Each element named is one of the statute's; to refer, every element of it is addressed; each evidence
+    item cited is one of the case's and still on it."""
+    elements = policy.statute(charge.statute).elements
+    for k, proof in enumerate(charge.elements):
+        if elements and proof.element > len(elements):
+            raise Rejection(
+                RejectionKind.INVALID,
+                f"{charge.statute} has {len(elements)} elements in the catalogue",
+                f"{where}.elements[{k}].element",
+            )
+        for m, evidence_id in enumerate(proof.evidence):
+            entry = state.evidence_item(evidence_id)
+            if entry is None or entry.removed is not None:
+                raise Rejection(
+                    RejectionKind.INVALID,
+                    f"no evidence {evidence_id} on this case",
+                    f"{where}.elements[{k}].evidence[{m}]",
+                )
+    missing = sorted(set(range(1, len(elements) + 1)) - {p.element for p in charge.elements})
+    if proving and missing:
+        raise Rejection(
+            RejectionKind.INVALID,
+            f"to refer, every element of {charge.statute} needs its facts: "
+            f"element {', '.join(map(str, missing))} ({elements[missing[0] - 1]}) is not addressed",
+            f"{where}.elements",
+        )
+
+
+def apply_legal_review(state: CaseState, step: Step[LegalReview], now: datetime, policy: Policy) -> dict | None:
+    state.legal_reviews.append(Recorded(payload=step.payload, by=PersonRef.of(step.actor), at=now))
+    complete_task(state, Task.LEGAL_REVIEW, step.actor, now)
+    made = []
+    for wanted in step.payload.federal_evidence:  # each a Touhy request to its agency, due on its own
+        agency = policy.touhy.agency(wanted.agency).code
+        request = TouhyRequestState(
+            id=f"T{len(state.touhy_requests) + 1}",
+            agency=agency,
+            records=wanted.records,
+            review=len(state.legal_reviews),
+            requested_at=now,
+            due_at=now + policy.touhy.response_due,
+        )
+        state.touhy_requests.append(request)
+        made.append(request.id)
+    if made:
+        _touhy_task_follows(state, now, policy)
+        return {"touhy_requests": made}
+    return None
+
+
+def _touhy_task_follows(state: CaseState, now: datetime, policy: Policy) -> None:
+    """The answers' task, while a request is unanswered: open, due when the earliest unanswered one is, at the
+    highest level of their ladders (each request escalates on its own)."""
+    task = state.tasks[Task.TOUHY_RESPONSE]
+    unanswered = state.unanswered_touhy()
+    if task.status != TaskStatus.OPEN:
+        open_task(state, Task.TOUHY_RESPONSE, now, policy)
+    task.due_at = min(r.due_at for r in unanswered)
+    task.escalation_level = max(r.escalation_level for r in unanswered)
+
+
+def _memo_and_letters(state: CaseState) -> list[DocumentKind]:
+    """The reviewer's memo, and a Touhy request letter for each agency it asks evidence of (the Nth letter is
+    request T N's)."""
+    return [DocumentKind.LEGAL_REVIEW_MEMO] + [DocumentKind.TOUHY_REQUEST] * len(
+        state.legal_reviews[-1].payload.federal_evidence
+    )
+
+
+LEGAL_REVIEW = declare(
+    name="legal_review",
+    task=Task.LEGAL_REVIEW,
+    request=LegalReviewIn,
+    payload=LegalReview,
+    event="legal_review_decided",
+    chronicle="Legal review decided",
+    roles=frozenset({Role.LEGAL_REVIEWER}),
+    check=check_legal_review,
+    change=apply_legal_review,
+    documents=_memo_and_letters,
+    summary="Refer, decline or return, with the analysis per federal subject: the elements of each charge and "
+    "the two prongs of Supremacy Clause immunity",
+    title="Legal review",
+    button="Record the decision",
+    done="Legal review recorded.",
+    rows=(("subjects", frozenset()),),
+)
+
+
+def check_command_approval(state: CaseState, step: Step[CommandApproval], policy: Policy) -> None:
+    review = state.latest_review()
+    if step.actor.user_id == state.filed_by.id:
+        raise Rejection(RejectionKind.FORBIDDEN, "separation of duties: the filer may not approve the referral")
+    if review is not None and step.actor.user_id == review.by.id:
+        raise Rejection(
+            RejectionKind.FORBIDDEN, "separation of duties: the legal reviewer may not approve the referral"
+        )
+
+
+def apply_command_approval(state: CaseState, step: Step[CommandApproval], now: datetime, policy: Policy) -> dict | None:
+    state.command_decisions.append(Recorded(payload=step.payload, by=PersonRef.of(step.actor), at=now))
+    complete_task(state, Task.COMMAND_APPROVAL, step.actor, now)
+
+
+def _packet_if_approved(state: CaseState) -> list[DocumentKind]:
+    approved = state.command_decisions[-1].payload.decision == ApprovalDecision.APPROVE
+    return [DocumentKind.REFERRAL_PACKET] if approved else []
+
+
+COMMAND_APPROVAL = declare(
+    name="command_approval",
+    task=Task.COMMAND_APPROVAL,
+    request=CommandApproval,
+    event="command_decided",
+    chronicle="Command decision",
+    roles=frozenset({Role.COMMAND}),
+    check=check_command_approval,
+    change=apply_command_approval,
+    documents=_packet_if_approved,
+    summary="Approve or reject the referral",
+    title="Command approval",
+    button="Record the decision",
+    done="Command decision recorded.",
+)
+
+
+def check_acknowledgement(state: CaseState, step: Step[ReferralAcknowledgement], policy: Policy) -> None:
+    """Nothing beyond who takes it and its task being open."""
+
+
+def apply_acknowledgement(
+    state: CaseState,
+    step: Step[ReferralAcknowledgement],
+    now: datetime,
+    policy: Policy,
+) -> dict | None:
+    state.acknowledgement = Recorded(payload=step.payload, by=PersonRef.of(step.actor), at=now)
+    complete_task(state, Task.REFERRAL_ACKNOWLEDGEMENT, step.actor, now)
+
+
+REFERRAL_ACKNOWLEDGEMENT = declare(
+    name="referral_acknowledgement",
+    task=Task.REFERRAL_ACKNOWLEDGEMENT,
+    request=ReferralAcknowledgement,
+    event="referral_acknowledged",
+    chronicle="Referral acknowledged by the prosecutor",
+    roles=frozenset({Role.PROSECUTOR_LIAISON}),
+    check=check_acknowledgement,
+    change=apply_acknowledgement,
+    summary="Record the prosecutor's acknowledgement",
+    title="Record the prosecutor's acknowledgement",
+    button="Record the acknowledgement",
+    done="Prosecutor's acknowledgement recorded.",
+)
+
+
+def check_touhy_response(state: CaseState, step: Step[TouhyResponse], policy: Policy) -> None:
+    require_not_closed(state, "its Touhy requests stay as they are")
+    answer = step.payload
+    request = state.touhy_request(answer.request_id)
+    if request is None:
+        raise Rejection(RejectionKind.INVALID, f"no Touhy request {answer.request_id} in this case", "request_id")
+    if request.response is not None:
+        raise Rejection(
+            RejectionKind.CONFLICT,
+            f"Touhy request {request.id} ({request.agency}) already has its "
+            f"answer: {request.response.payload.outcome.value}",
+        )
+    if answer.received_on < request.requested_at.date() - timedelta(days=1):
+        raise Rejection(
+            RejectionKind.INVALID,
+            f"must not be before the request was made ({request.requested_at.date().isoformat()})",
+            "received_on",
+        )
+
+
+def apply_touhy_response(state: CaseState, step: Step[TouhyResponse], now: datetime, policy: Policy) -> dict | None:
+    request = state.touhy_request(step.payload.request_id)
+    request.response = Recorded(payload=step.payload, by=PersonRef.of(step.actor), at=now)
+    if state.unanswered_touhy():
+        _touhy_task_follows(state, now, policy)
+    else:  # every request has its answer
+        complete_task(state, Task.TOUHY_RESPONSE, step.actor, now)
+    return {"agency": request.agency}
+
+
+# The desk sends the request's id in the form; the API takes it from the path (referrals/api/routes/steps.py).
+TOUHY_RESPONSE = declare(
+    name="touhy_response",
+    task=Task.TOUHY_RESPONSE,
+    needs_open_task=False,  # a request's own check says whether it is answered
+    request=TouhyResponse,
+    event="touhy_response_recorded",
+    chronicle="Touhy response recorded",
+    roles=PROSECUTION_SIDE,
+    check=check_touhy_response,
+    change=apply_touhy_response,
+    path="/touhy-requests/{request_id}/response",
+    routed=False,
+    summary="Record a federal agency's answer to a Touhy request: produced, partly produced, refused (with the "
+    "ground stated) or no answer",
+    title="Record an agency's answer to a Touhy request",
+    button="Record the answer",
+    done="Touhy answer recorded.",
+)

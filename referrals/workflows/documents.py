@@ -1,0 +1,140 @@
+"""The documents a step asks for, made one at a time in the background after the step's write, recorded on the
+case and (the referral packet) delivered to the prosecutor. The bytes never enter history: the case lists them by id."""
+
+import asyncio
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError
+
+with workflow.unsafe.imports_passed_through():
+    from referrals.activities.documents import DocumentWriter
+    from referrals.activities.notifier import Notifier
+    from referrals.domain.case import DocumentRef
+    from referrals.domain.enums import DocumentKind
+    from referrals.domain.events import Delivered, DocumentDelivery, DocumentRequest, EventKind
+
+from referrals.workflows.persistence import PERSIST_RETRY, Persistence
+
+# A document well under a second; an e-mail too, but the mail server may be down for a while.
+DOCUMENT_TIMEOUT = timedelta(seconds=15)
+DELIVERY_TIMEOUT = timedelta(seconds=30)
+NOTIFY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=10))
+NOTIFY_DEADLINE = timedelta(days=1)
+# A document's record waits up to RECORD_RIDE for the case's next write (a person's next step) and is stored with
+# it, instead of a write of its own that the next step would queue behind.
+RECORD_RIDE = timedelta(seconds=1)
+
+
+class Documents(Persistence):
+    def _ask_for(self, kinds: list[DocumentKind]) -> None:
+        """Queue the documents a step asks for: made in the background, in order (`_documents`); the case
+        lists them as being generated."""
+        self._state.documents_pending.extend(kinds)
+
+    async def _documents(self) -> None:
+        """Each document a step asked for, one at a time, after that step's write: of the case as it
+        stands when its turn comes (so the packet lists the memo asked for before it)."""
+        while True:
+            # After the step that asked for it has written itself (its write is the step's alone).
+            await workflow.wait_condition(
+                lambda: (self._state.documents_pending or self._state.closed) and self._written == self._state.event_seq
+            )
+            if not self._state.documents_pending:
+                return
+            self._in_hand = True  # until its delivery has started: no continue-as-new meanwhile
+            async with self._lock:
+                await self._write()  # (a no-op but for a step queued meanwhile) the packet reads the events stored
+                kind = self._state.documents_pending[0]
+                request = DocumentRequest(
+                    workflow_id=workflow.info().workflow_id,
+                    case_id=self._state.case_id,
+                    kind=kind,
+                    event_seq=self._state.event_seq,
+                    letterhead=self._letterhead,
+                    document_id=str(workflow.uuid4()),
+                    version=1 + sum(d.kind == kind for d in self._state.documents),
+                    at=workflow.now(),
+                    state=self._state.model_copy(deep=True),
+                )
+                self._requests.append(request)
+            ref = await workflow.execute_activity_method(
+                DocumentWriter.generate,
+                request,
+                start_to_close_timeout=DOCUMENT_TIMEOUT,
+                retry_policy=PERSIST_RETRY,
+            )
+            async with self._lock:
+                self._state.documents_pending.pop(0)
+                self._state.documents.append(ref)
+                self._record(
+                    EventKind.DOCUMENT_GENERATED,
+                    None,
+                    {
+                        "document_id": ref.id,
+                        "kind": ref.kind.value,
+                        "version": ref.version,
+                        "filename": ref.filename,
+                        "size": ref.size,
+                        "sha256": ref.sha256,
+                    },
+                )
+                seq = self._state.event_seq
+            await self._record_stored_or_due(seq)
+            if self._written < seq:
+                async with self._lock:
+                    await self._write()
+            if kind == DocumentKind.REFERRAL_PACKET:
+                self._deliveries.append(asyncio.create_task(self._send_to_prosecutor(ref)))
+            self._in_hand = False
+
+    async def _record_stored_or_due(self, seq: int) -> None:
+        """Until a document's record (event `seq`) is stored with a step's write, or is due to store itself."""
+        rides = lambda: self._written >= seq  # noqa: E731
+        # The next step's write stores it if one comes within RECORD_RIDE (the next step would otherwise
+        # queue behind this record's write); a closed case has no next step.
+        if rides() or self._state.closed and not self._steps_under_way:
+            return
+        try:
+            await workflow.wait_condition(
+                lambda: rides() or self._state.closed and not self._steps_under_way, timeout=RECORD_RIDE
+            )
+        except TimeoutError:
+            pass
+
+    async def _send_to_prosecutor(self, ref: DocumentRef) -> None:
+        delivery = DocumentDelivery(
+            workflow_id=workflow.info().workflow_id,
+            case_id=self._state.case_id,
+            case_number=self._state.case_number,
+            document_id=ref.id,
+            to=self._policy.prosecutor.intake_email,
+        )
+        if await self._deliver(Notifier.deliver_document, delivery, {"document_id": ref.id}):
+            self._delivered.append(Delivered(document_id=ref.id, to=delivery.to, at=workflow.now()))
+
+    async def _deliver(self, send, message, about: dict) -> bool:
+        """Run a delivery activity (e-mail, webhook) in the background of the case: an outage is
+        retried with backoff for a day and, if it outlasts that, logged; it never fails the case."""
+        try:
+            return bool(
+                await workflow.execute_activity_method(
+                    send,
+                    message,
+                    start_to_close_timeout=DELIVERY_TIMEOUT,
+                    schedule_to_close_timeout=NOTIFY_DEADLINE,
+                    retry_policy=NOTIFY_RETRY,
+                )
+            )
+        except ActivityError:
+            workflow.logger.warning("delivery gave up", extra={"activity": send.__name__, **about})
+            return False
+
+
+def lighter(requests: list[DocumentRequest]) -> list[DocumentRequest]:
+    """The document requests a run hands on: each kind's latest with the case it was made from, the earlier ones
+    without (a rebuild makes those from the case as stored), so that a long case's input stays far below
+    Temporal's payload limit."""
+    latest = {request.kind: i for i, request in enumerate(requests)}
+    return [r if latest[r.kind] == i else r.model_copy(update={"state": None}) for i, r in enumerate(requests)]

@@ -1,0 +1,110 @@
+"""The case's record: each event appended, stored with the case after it in one write, and published to the
+Temporal UI's search attributes. The state every part of the workflow shares is declared here."""
+
+import asyncio
+from datetime import timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+
+with workflow.unsafe.imports_passed_through():
+    from referrals.activities.case_store import CaseStore
+    from referrals.domain import search_attributes as sa
+    from referrals.domain.case import CaseState, IncidentInput, PersonRef
+    from referrals.domain.enums import Stage
+    from referrals.domain.events import CaseEvent, Delivered, DocumentRequest, Letterhead, PersistEvents
+    from referrals.domain.policy import Policy
+    from referrals.workflows.status import current_details
+
+# Each attempt is short: a worker killed mid-activity is noticed when its attempt times out, and the activity runs
+# again on another worker (every activity is idempotent). A persist takes milliseconds.
+PERSIST_TIMEOUT = timedelta(seconds=10)
+# Database outages are waited out: retries never stop, with backoff up to a minute.
+PERSIST_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1))
+
+
+class Persistence:
+    """What the case's workflow holds while it runs, and how its events reach PostgreSQL."""
+
+    _input: IncidentInput
+    _policy: Policy
+    _letterhead: Letterhead
+    _state: CaseState
+    _lock: asyncio.Lock  # handlers and the run loop each change state and persist it as one unit
+    _filed: bool
+    _deliveries: list[asyncio.Task[Any]]
+    _published: tuple[Any, ...] | None  # the search attribute values last upserted
+    _events: list[CaseEvent]  # every event recorded, in order (event seq n is at n - 1)
+    _written: int  # the last event seq stored in PostgreSQL
+    _requests: list[DocumentRequest]
+    _delivered: list[Delivered]
+    _steps_under_way: int  # human steps between their update's arrival and its answer
+    _in_hand: bool  # a document taken from documents_pending, its record or delivery still to come
+    _resume: Stage | None  # a run continued as new: the stage it resumes in
+
+    def _record(self, kind: str, actor: PersonRef | None, data: dict) -> None:
+        """Append one audit event to the case as it now stands; `_write` stores it with what else the step causes."""
+        self._state.event_seq += 1
+        self._events.append(CaseEvent(seq=self._state.event_seq, kind=kind, actor=actor, at=workflow.now(), data=data))
+
+    async def _write(self) -> None:
+        """Store the events not yet stored and the case after them: one transaction, one activity, under
+        the lock. A read model found behind (PostgreSQL restored from a backup) is sent what it lacks.
+        (Not a local activity: a workflow task that fails after its local activity wrote would be run
+        again and may record other events under the same numbers, and the audit chain admits no second
+        version. A regular activity is scheduled by a completed task, so what it writes is history.)"""
+        if self._written == self._state.event_seq:
+            return
+        since = self._written
+        while True:
+            stored = await workflow.execute_activity_method(
+                CaseStore.persist_events,
+                PersistEvents(workflow_id=workflow.info().workflow_id, state=self._state, events=self._events[since:]),
+                start_to_close_timeout=PERSIST_TIMEOUT,
+                retry_policy=PERSIST_RETRY,
+            )
+            if stored.stored_seq >= since or stored.written:
+                break
+            since = stored.stored_seq
+        self._written = self._state.event_seq
+        self._publish()
+
+    def _publish(self) -> None:
+        state = self._state
+        deadline = state.next_deadline()
+        removal = removal_published(state)
+        values = (
+            state.case_number,
+            state.stage.value,
+            [t.value for t in state.open_tasks()],
+            state.district,
+            deadline,
+            state.escalation_level(),
+            removal,
+        )
+        # Each upsert is a history event and a visibility write on the server: only when a value changed.
+        if values != self._published:
+            number, stage, open_tasks, district, deadline, level, removal = values
+            updates = [
+                sa.CASE_NUMBER.value_set(number),
+                sa.CASE_STAGE.value_set(stage),
+                sa.OPEN_TASKS.value_set(open_tasks),
+                sa.DISTRICT.value_set(district),
+                sa.NEXT_DEADLINE.value_set(deadline) if deadline else sa.NEXT_DEADLINE.value_unset(),
+                sa.ESCALATION_LEVEL.value_set(level),
+            ]
+            # Only once a case has had a removal window (a case without one upserts as it always did).
+            if removal is not None:
+                updates.append(sa.REMOVAL_DEADLINE.value_set(removal))
+            elif self._published is not None and self._published[-1] is not None:
+                updates.append(sa.REMOVAL_DEADLINE.value_unset())
+            workflow.upsert_search_attributes(updates)
+            self._published = values
+        workflow.set_current_details(current_details(state))
+
+
+def removal_published(state: CaseState) -> Any:
+    """RemovalDeadline's value: the end of the removal window while it is open."""
+    prosecution = state.prosecution
+    return prosecution.removal_due_at if prosecution and prosecution.removal_window_open and not state.closed else None
