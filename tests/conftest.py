@@ -1,7 +1,16 @@
-"""Real parts for every tier: PostgreSQL (embedded wheel), the Temporal dev server, the worker, the API."""
+"""Real parts for every tier: PostgreSQL (embedded wheel), the Temporal dev server, the worker, the API.
 
-import base64
-import os
+Each test is marked with its tier (pyproject.toml registers them; `pytest -m unit` runs the first alone):
+
+    unit      no server of any kind: pure functions, models, templates rendered in-process
+    workflow  Temporal's time-skipping server with the worker (`time_env`, `start_case`), no HTTP API stack
+    stack     the API and what it stands on: PostgreSQL, the Temporal dev server, the worker, SMTP and webhooks
+    browser   Chromium (the tests marked `needs_chromium`, tests/support/browser.py)
+
+The tier follows from the fixtures a test uses (below: the fixtures that start each tier's servers); a test that
+starts a server of its own says its tier with a `pytestmark` or a decorator, and nothing overrides that.
+"""
+
 import uuid
 
 import httpx
@@ -15,29 +24,55 @@ from referrals.config import ROOT, Settings
 from referrals.devstack import postgres, temporal
 from referrals.domain import search_attributes as sa
 from referrals.domain.case import IncidentInput, workflow_id_for
-from referrals.domain.enums import Role
 from referrals.domain.messages import Actor, IncidentFiling, NewUser
-from referrals.domain.policy import Policy, load_policy
+from referrals.domain.policy import Policy
 from referrals.store import users
 from referrals.store.engine import async_engine, session_factory
 from referrals.temporal_client import data_converter, signing
 from referrals.worker import build_worker
 from referrals.workflows.incident import IncidentWorkflow
-from tests.receivers import SmtpSink, WebhookSink
+from tests.support.browser import needs_chromium
+from tests.support.desk_client import browser, sign_in
+from tests.support.keys import TEST_ACTOR_KEYS, TEST_KEYS
+from tests.support.people import FILER, PEOPLE, People
+from tests.support.policies import CHICAGO, FAST
+from tests.support.receivers import SmtpSink, WebhookSink
 
-pytest_plugins = ["tests.in_parallel"]  # `report`: the drills and benchmarks run at once
+pytest_plugins = ["tests.support.in_parallel"]  # `report`: the drills and benchmarks run at once
 
-CHICAGO = load_policy(ROOT / "policy" / "chicago.toml")
-FAST = ROOT / "tests" / "fast_policy.toml"
-# The key the recorded histories under tests/histories/ were written with (fictional data: a test
-# fixture, not a secret). Recording puts it first; otherwise a fresh key leads and it follows, as after
-# a rotation, so the recorded histories still decrypt and replay.
-HISTORY_KEY = "history-1:aGlzdG9yaWVzLXJlY29yZGVkLWZvci1yZXBsYXktMDE="
-_FRESH = "test-1:" + base64.b64encode(os.urandom(32)).decode()
-TEST_KEYS = f"{HISTORY_KEY},{_FRESH}" if os.environ.get("RECORD_HISTORIES") else f"{_FRESH},{HISTORY_KEY}"
-# The steps' signing key (referrals/actor_assertions.py): the API's, the worker's and the test clients' own.
-TEST_ACTOR_KEYS = "test-actor-1:" + base64.b64encode(os.urandom(32)).decode()
-FILER = Actor(user_id="u-officer", name="P.O. Ana Ruiz", roles=[Role.OFFICER], district="010", star="12345")
+TIERS = ("unit", "workflow", "stack", "browser")
+# The fixtures that start each tier's servers; every fixture built on them (sessions, people, api, desk...) needs
+# them too, and a test's fixturenames holds that whole closure.
+STACK_SERVERS = {"dev_server", "smtp_sink", "webhook_sink", "report"}  # report: a whole stack per drill or benchmark
+WORKFLOW_SERVERS = {"time_env"}
+DATABASE = {"database_url"}  # the time-skipping tests' worker writes there too; without Temporal it is the stack's
+
+
+def tier(item: pytest.Item) -> str:
+    """The test's tier: the one it is marked with, else what its fixtures start."""
+    marked = {mark.name for mark in item.iter_markers() if mark.name in TIERS}
+    if len(marked) > 1:
+        raise pytest.UsageError(f"{item.nodeid} is marked with more than one tier: {sorted(marked)}")
+    if marked:
+        return marked.pop()
+    fixtures = set(getattr(item, "fixturenames", ()))
+    if any(mark == needs_chromium.mark for mark in item.iter_markers("skipif")):
+        return "browser"
+    if fixtures & STACK_SERVERS:
+        return "stack"
+    if fixtures & WORKFLOW_SERVERS:
+        return "workflow"
+    if fixtures & DATABASE:
+        return "stack"
+    return "unit"
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m deselects by marker
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        name = tier(item)
+        if not item.get_closest_marker(name):
+            item.add_marker(name)
 
 
 @pytest.fixture(scope="session")
@@ -183,35 +218,6 @@ async def api(settings, worker):
             yield client
 
 
-class People:
-    """One user per role, plus the variations the visibility rules need; each with its token."""
-
-    def __init__(self):
-        self.tokens: dict[str, str] = {}
-        self.ids: dict[str, str] = {}
-        self.emails: dict[str, str] = {}
-
-    def headers(self, who: str) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.tokens[who]}"}
-
-
-PEOPLE = {
-    "officer": ([Role.OFFICER], "010", "12345"),
-    "partner": ([Role.OFFICER], "010", "67890"),  # appears in the scenario's recordings
-    "officer_elsewhere": ([Role.OFFICER], "010", "55555"),  # same district, not in the case
-    "supervisor": ([Role.SUPERVISOR], "010", None),
-    "supervisor_elsewhere": ([Role.SUPERVISOR], "012", None),
-    "custodian": ([Role.EVIDENCE_CUSTODIAN], None, None),
-    "reviewer": ([Role.LEGAL_REVIEWER], None, None),
-    "commander": ([Role.COMMAND], None, None),
-    "reviewer_commander": ([Role.LEGAL_REVIEWER, Role.COMMAND], None, None),
-    "officer_commander": ([Role.OFFICER, Role.COMMAND], "010", "24680"),
-    "liaison": ([Role.PROSECUTOR_LIAISON], None, None),
-    "auditor": ([Role.AUDITOR], None, None),
-    "admin": ([Role.ADMIN], None, None),
-}
-
-
 @pytest.fixture(scope="session")
 async def people(sessions) -> People:
     found = People()
@@ -224,3 +230,21 @@ async def people(sessions) -> People:
             user, token = await users.create_user(session, new)
             found.tokens[who], found.ids[who], found.emails[who] = token, user.id, user.email
     return found
+
+
+@pytest.fixture
+async def desk(api, people):
+    """desk("custodian"): a browser signed in as that person through the sign-in form."""
+    opened: list[httpx.AsyncClient] = []
+
+    async def signed_in(who: str) -> httpx.AsyncClient:
+        page = browser(api)
+        opened.append(page)
+        signed = await sign_in(page, people.tokens[who])
+        assert signed.status_code == 303, signed.text
+        assert "referrals_session" in page.cookies
+        return page
+
+    yield signed_in
+    for page in opened:
+        await page.aclose()

@@ -3,67 +3,12 @@
 import httpx
 import pytest
 
-from referrals.domain.permissions import ALLOWED, Operation
-from tests.conftest import PEOPLE
-from tests.scenario import Driver, filing
+from referrals.domain.permissions import ALLOWED
+from tests.support.people import PEOPLE, SEES_CASE
+from tests.support.routes import ROUTES
+from tests.support.scenario import Driver, filing
 
-# Every operation of the API: the permission it needs, or None where any signed-in user may ask
-# (reads answer only about the cases the caller may see; the rest is the caller's own).
-ROUTES: dict[tuple[str, str], Operation | None] = {
-    ("POST", "/incidents"): Operation.FILE,
-    ("POST", "/incidents/{case_id}/footage-hold"): Operation.FOOTAGE_HOLD,
-    ("POST", "/incidents/{case_id}/supervisor-identification"): Operation.SUPERVISOR_IDENTIFICATION,
-    ("POST", "/incidents/{case_id}/violation-report"): Operation.VIOLATION_REPORT,
-    ("POST", "/incidents/{case_id}/legal-review"): Operation.LEGAL_REVIEW,
-    ("POST", "/incidents/{case_id}/command-approval"): Operation.COMMAND_APPROVAL,
-    ("POST", "/incidents/{case_id}/referral-acknowledgement"): Operation.REFERRAL_ACKNOWLEDGEMENT,
-    ("POST", "/incidents/{case_id}/charging-decision"): Operation.CHARGING_DECISION,
-    ("POST", "/incidents/{case_id}/arraignment"): Operation.ARRAIGNMENT,
-    ("POST", "/incidents/{case_id}/removal-notice"): Operation.REMOVAL_NOTICE,
-    ("POST", "/incidents/{case_id}/removal-outcome"): Operation.REMOVAL_OUTCOME,
-    ("POST", "/incidents/{case_id}/prosecution-outcome"): Operation.PROSECUTION_OUTCOME,
-    ("POST", "/incidents/{case_id}/touhy-requests/{request_id}/response"): Operation.TOUHY_RESPONSE,
-    ("POST", "/incidents/{case_id}/withdrawal"): Operation.WITHDRAW,
-    ("POST", "/incidents/{case_id}/people"): Operation.ADD_PERSON,
-    ("POST", "/incidents/{case_id}/supplements"): Operation.FILE_SUPPLEMENT,
-    ("GET", "/incidents/{case_id}/contact-sheet"): Operation.READ_CONTACT,
-    ("POST", "/incidents/{case_id}/evidence"): Operation.ADD_EVIDENCE,
-    ("POST", "/incidents/{case_id}/evidence/{evidence_id}/removal"): Operation.REMOVE_EVIDENCE,
-    ("POST", "/incidents/{case_id}/evidence/{evidence_id}/hold"): Operation.HOLD_EVIDENCE,
-    ("POST", "/incidents/{case_id}/evidence/{evidence_id}/release"): Operation.HOLD_EVIDENCE,
-    ("POST", "/users"): Operation.MANAGE_USERS,
-    ("POST", "/users/{user_id}/revoke"): Operation.MANAGE_USERS,
-    ("POST", "/users/{user_id}/unlock"): Operation.MANAGE_USERS,
-    ("GET", "/access-log"): Operation.READ_ACCESS_LOG,
-    ("POST", "/codec/encode"): Operation.ENCODE_PAYLOADS,
-    ("POST", "/codec/decode"): Operation.DECODE_PAYLOADS,
-    ("GET", "/incidents"): None,
-    ("GET", "/incidents/{case_id}"): None,
-    ("GET", "/incidents/{case_id}/events"): None,
-    ("GET", "/incidents/{case_id}/documents"): None,
-    ("GET", "/incidents/{case_id}/documents/{document_id}"): None,
-    ("GET", "/incidents/{case_id}/evidence"): None,
-    ("GET", "/incidents/{case_id}/evidence/{evidence_id}"): None,
-    ("GET", "/incidents/{case_id}/evidence/{evidence_id}/custody"): None,
-    ("GET", "/notifications"): None,
-    ("POST", "/notifications/{notification_id}/read"): None,
-    ("GET", "/users/me"): None,
-    ("GET", "/stats"): None,
-    ("GET", "/policy"): None,
-    ("GET", "/healthz"): None,
-    # The public figures: no sign-in at all (tests/test_public_stats.py), and one admin step.
-    ("POST", "/public/snapshots"): Operation.PUBLISH_FIGURES,
-    ("GET", "/public/stats"): None,
-    ("GET", "/public/stats.csv"): None,
-    ("GET", "/public/stats/dictionary.csv"): None,
-    ("GET", "/public/snapshots"): None,
-    ("GET", "/public/snapshots/{snapshot_id}"): None,
-    ("GET", "/public/snapshots/{snapshot_id}.csv"): None,
-    ("GET", "/readyz"): None,
-}
 GUARDED = sorted((method, path) for (method, path), operation in ROUTES.items() if operation is not None)
-# Who sees the scenario case filed by "officer" (star 12345) in district 010.
-SEES_CASE = set(PEOPLE) - {"officer_elsewhere", "supervisor_elsewhere"}
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +20,7 @@ async def test_the_table_names_every_operation_of_the_api(api):
     schema = (await api.get("/openapi.json")).json()
     served = {(method.upper(), path) for path, operations in schema["paths"].items() for method in operations}
     assert served == set(ROUTES)
-    assert {operation for operation in ROUTES.values() if operation} == set(Operation)
+    assert {operation for operation in ROUTES.values() if operation} == set(ALLOWED)  # every step and operation
 
 
 @pytest.mark.parametrize("who", sorted(PEOPLE))
@@ -92,7 +37,7 @@ async def test_every_guarded_operation_follows_the_table(api, people, case_id, m
     if not any(role in ALLOWED[operation] for role in roles):
         assert response.status_code == 403, response.text
         assert response.json()["error"]["code"] == "forbidden"
-        assert operation.value in response.json()["error"]["message"]
+        assert str(operation) in response.json()["error"]["message"]
     elif "{case_id}" in path and who not in SEES_CASE:
         assert response.status_code == 404, response.text
     elif path.endswith("/evidence"):  # an upload is multipart, never JSON
@@ -168,7 +113,7 @@ async def test_revoked_and_expired_tokens_are_refused(api, people, database_url,
     from sqlmodel import select
 
     from referrals.store.tables import AppUser
-    from tests.test_cli_and_policy import referrals
+    from tests.support.cli import referrals
 
     created = await api.post(
         "/users",

@@ -26,9 +26,10 @@ from referrals.store import access_log
 from referrals.store.access_log import AccessEntry
 from referrals.store.engine import async_engine, session_factory
 from referrals.store.tables import AccessEntryRow
-from tests.desk_client import signed_in
-from tests.scenario import Driver
-from tests.test_cli_and_policy import referrals
+from tests.support.access_log import newest
+from tests.support.cli import referrals
+from tests.support.desk_client import signed_in
+from tests.support.scenario import Driver
 
 
 @pytest.fixture(scope="module")
@@ -39,16 +40,6 @@ async def case_id(api, people):
 async def entries(sessions, **filters):
     async with sessions() as session:
         return await access_log.query(session, limit=10_000, **filters)
-
-
-async def newest(sessions, case_id=None, user_id=None):
-    query = select(AccessEntryRow).order_by(AccessEntryRow.seq.desc()).limit(1)
-    if case_id is not None:
-        query = query.where(AccessEntryRow.case_id == case_id)
-    if user_id is not None:
-        query = query.where(AccessEntryRow.user_id == user_id)
-    async with sessions() as session:
-        return (await session.exec(query)).first()
 
 
 async def test_a_case_read_leaves_who_when_what_where_and_the_outcome(api, people, sessions, case_id):
@@ -470,7 +461,7 @@ def test_the_policy_keeps_the_trail_a_year_at_least(tmp_path):
 
 
 async def test_the_case_page_shown_again_after_a_refused_step_is_a_read_too(api, people, sessions, case_id):
-    from tests.desk_client import hidden
+    from tests.support.desk_client import hidden
 
     async with signed_in(api, people.tokens["officer"], f"/desk/cases/{case_id}") as page:
         csrf = hidden((await page.get(f"/desk/cases/{case_id}")).text, "csrf_token")

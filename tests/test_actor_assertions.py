@@ -28,8 +28,8 @@ from referrals.domain.enums import Role
 from referrals.domain.messages import Actor, Step, SupervisorIdentification
 from referrals.temporal_client import data_converter
 from referrals.workflows.incident import IncidentWorkflow
-from tests.conftest import TEST_ACTOR_KEYS, TEST_KEYS
-from tests.scenario import IDENTIFIED, Driver
+from tests.support.keys import TEST_ACTOR_KEYS, TEST_KEYS
+from tests.support.scenario import IDENTIFIED, Driver
 
 KEYS = parse_keys("k-1:" + base64.b64encode(b"k" * 32).decode())
 OFFICER = Actor(user_id="u-1", name="P.O. Ana Ruiz", roles=[Role.OFFICER], district="010")
@@ -45,7 +45,7 @@ def _check(
     *,
     args=(STEP,),
     workflow_id="incident-a",
-    update="identify_supervisor",
+    update="supervisor_identification",
     update_id="r-1",
     keys=KEYS,
     now=NOW,
@@ -65,7 +65,7 @@ def _check(
 def _signed(**changes) -> bytes:
     made = {
         "workflow_id": "incident-a",
-        "update": "identify_supervisor",
+        "update": "supervisor_identification",
         "update_id": "r-1",
         "args": [STEP],
         "now": NOW,
@@ -97,7 +97,7 @@ def test_a_missing_or_unreadable_assertion_is_refused(assertion, reason):
 
 def test_an_assertion_is_refused_for_another_case_step_request_payload_or_actor():
     assert _check(_signed(), workflow_id="incident-b") == "the step's actor assertion was made for another case"
-    assert _check(_signed(), update="decide_approval") == "the step's actor assertion was made for another step"
+    assert _check(_signed(), update="command_approval") == "the step's actor assertion was made for another step"
     assert _check(_signed(), update_id="r-2") == "the step's actor assertion was made for another request"
     other = Step(actor=OFFICER, payload=SupervisorIdentification.model_validate(IDENTIFIED | {"badge": "9999"}))
     assert _check(_signed(), args=[other]) == "the step's actor assertion was made for another payload"
@@ -113,7 +113,14 @@ def test_an_assertion_with_its_claims_changed_or_signed_with_another_key_is_refu
     assert "not signed by a key" in _check(json.dumps(sent).encode())
     other_key = parse_keys("k-1:" + base64.b64encode(b"x" * 32).decode())
     assert "not signed by a key" in _check(
-        sign(other_key, workflow_id="incident-a", update="identify_supervisor", update_id="r-1", args=[STEP], now=NOW)
+        sign(
+            other_key,
+            workflow_id="incident-a",
+            update="supervisor_identification",
+            update_id="r-1",
+            args=[STEP],
+            now=NOW,
+        )
     )
 
 
@@ -139,7 +146,7 @@ def test_after_a_rotation_the_new_key_signs_and_the_old_one_still_verifies():
     assert json.loads(sign(rotated, workflow_id="w", update="u", update_id="i", args=[STEP]))["claims"]["kid"] == "k-2"
     assert _check(_signed(), keys=rotated) is None  # signed before the rotation, under k-1
     assert "not signed by a key" in _check(
-        sign(new, workflow_id="incident-a", update="identify_supervisor", update_id="r-1", args=[STEP], now=NOW)
+        sign(new, workflow_id="incident-a", update="supervisor_identification", update_id="r-1", args=[STEP], now=NOW)
     )  # a worker not yet rotated
 
 
@@ -207,7 +214,7 @@ async def test_an_update_sent_straight_to_temporal_with_a_forged_actor_is_refuse
         "--workflow-id",
         workflow_id,
         "--name",
-        "identify_supervisor",
+        "supervisor_identification",
         "--input",
         forged,
         stdout=asyncio.subprocess.PIPE,
@@ -222,7 +229,7 @@ async def test_an_update_sent_straight_to_temporal_with_a_forged_actor_is_refuse
     step = Step(actor=FORGED, payload=SupervisorIdentification.model_validate(IDENTIFIED))
     handle = (await _client(settings)).get_workflow_handle(workflow_id)
     with pytest.raises(WorkflowUpdateFailedError) as refused:
-        await handle.execute_update(IncidentWorkflow.identify_supervisor, step)
+        await handle.execute_update(IncidentWorkflow.supervisor_identification, step)
     assert refused.value.cause.message == "the step carries no actor assertion: steps are taken through the API"
     assert refused.value.cause.type == actor_assertions.REFUSED
 
@@ -230,11 +237,12 @@ async def test_an_update_sent_straight_to_temporal_with_a_forged_actor_is_refuse
     guess = parse_keys("guess:" + base64.b64encode(os.urandom(32)).decode())
     handle = (
         await _client(
-            settings, sign(guess, workflow_id=workflow_id, update="identify_supervisor", update_id="x", args=[step])
+            settings,
+            sign(guess, workflow_id=workflow_id, update="supervisor_identification", update_id="x", args=[step]),
         )
     ).get_workflow_handle(workflow_id)
     with pytest.raises(WorkflowUpdateFailedError) as refused:
-        await handle.execute_update(IncidentWorkflow.identify_supervisor, step, id="x")
+        await handle.execute_update(IncidentWorkflow.supervisor_identification, step, id="x")
     assert "not signed by a key this worker holds" in refused.value.cause.message
     await _unchanged(d, dev_server, cid, before)
 
@@ -246,12 +254,12 @@ async def test_a_genuine_assertion_replayed_onto_another_case_or_payload_is_refu
     step = Step(actor=FORGED, payload=SupervisorIdentification.model_validate(IDENTIFIED))
     # What the API signed for the first case (an attacker who read one from a history).
     genuine = sign(
-        keys, workflow_id=workflow_id_for(first), update="identify_supervisor", update_id="seen", args=[step]
+        keys, workflow_id=workflow_id_for(first), update="supervisor_identification", update_id="seen", args=[step]
     )
     before = _accepted_updates(await dev_server.client.get_workflow_handle(workflow_id_for(second)).fetch_history())
     handle = (await _client(settings, genuine)).get_workflow_handle(workflow_id_for(second))
     with pytest.raises(WorkflowUpdateFailedError) as refused:
-        await handle.execute_update(IncidentWorkflow.identify_supervisor, step, id="seen")
+        await handle.execute_update(IncidentWorkflow.supervisor_identification, step, id="seen")
     assert refused.value.cause.message == "the step's actor assertion was made for another case"
     await _unchanged(d, dev_server, second, before)
 
@@ -260,7 +268,7 @@ async def test_a_genuine_assertion_replayed_onto_another_case_or_payload_is_refu
     handle = (await _client(settings, genuine)).get_workflow_handle(workflow_id_for(first))
     before = _accepted_updates(await dev_server.client.get_workflow_handle(workflow_id_for(first)).fetch_history())
     with pytest.raises(WorkflowUpdateFailedError) as refused:
-        await handle.execute_update(IncidentWorkflow.identify_supervisor, changed, id="seen")
+        await handle.execute_update(IncidentWorkflow.supervisor_identification, changed, id="seen")
     assert refused.value.cause.message == "the step's actor assertion was made for another payload"
     await _unchanged(d, dev_server, first, before)
 
@@ -272,7 +280,7 @@ async def test_a_genuine_assertion_replayed_onto_another_case_or_payload_is_refu
     header = accepted[-1].workflow_execution_update_accepted_event_attributes.accepted_request.input.header
     claims = json.loads(header.fields[HEADER].data)["claims"]
     assert claims["user_id"] == people.ids["officer"] and claims["roles"] == ["officer"]
-    assert claims["workflow_id"] == workflow_id_for(first) and claims["update"] == "identify_supervisor"
+    assert claims["workflow_id"] == workflow_id_for(first) and claims["update"] == "supervisor_identification"
     stored = b"".join(event.SerializeToString() for event in history.events)
     assert base64.b64decode(TEST_ACTOR_KEYS.split(":", 1)[1]) not in stored
 
@@ -284,8 +292,8 @@ async def test_a_case_started_straight_in_temporal_with_a_forged_filer_never_rea
 
     from referrals.domain.case import IncidentInput
     from referrals.domain.messages import IncidentFiling
-    from tests.conftest import CHICAGO
-    from tests.scenario import FILING
+    from tests.support.policies import CHICAGO
+    from tests.support.scenario import FILING
 
     async def stored(case_id: str) -> int:
         async with sessions() as session:

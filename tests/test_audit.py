@@ -6,8 +6,9 @@ from sqlalchemy.exc import DBAPIError
 
 from referrals.store import cases
 from referrals.store.audit import GENESIS, verify_chain
-from tests.scenario import Driver
-from tests.test_cli_and_policy import referrals
+from tests.support.cli import referrals
+from tests.support.scenario import Driver
+from tests.support.tampering import edit_narrative
 
 
 async def test_chain_links_every_event_to_the_one_before(api, people, sessions):
@@ -30,20 +31,6 @@ async def test_events_cannot_be_changed_or_deleted(api, people, sessions):
         async with sessions() as s:
             with pytest.raises(DBAPIError, match="append-only"):
                 await s.exec(text(statement), params={"cid": cid})
-
-
-async def edit_narrative(sessions, cid: str, seq: int) -> None:
-    """Someone with the database owner's rights goes around the trigger and edits an event."""
-    async with sessions() as s, s.begin():
-        await s.exec(text("ALTER TABLE case_event DISABLE TRIGGER case_event_append_only"))
-        await s.exec(
-            text(
-                "UPDATE case_event SET data = jsonb_set(data, '{narrative}', '\"edited\"') "
-                "WHERE case_id = :cid AND seq = :seq"
-            ),
-            params={"cid": cid, "seq": seq},
-        )
-        await s.exec(text("ALTER TABLE case_event ENABLE TRIGGER case_event_append_only"))
 
 
 async def test_an_edited_row_is_caught(api, people, sessions, database_url):

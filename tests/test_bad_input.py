@@ -11,8 +11,8 @@ from sqlalchemy import func
 from sqlmodel import select
 
 from referrals.store.tables import CaseTask, Incident, Person, Recording
-from tests.scenario import ACK, FILING, HOLD_1, IDENTIFIED, REFER, VIOLATIONS, Driver, filing
-from tests.test_refusals import footprint, refused
+from tests.support.refusals import footprint, refused
+from tests.support.scenario import ACK, FILING, HOLD_1, IDENTIFIED, REFER, VIOLATIONS, Driver, filing
 
 NOW = datetime.now(UTC)
 FUTURE = (NOW + timedelta(days=2)).isoformat()

@@ -1,6 +1,6 @@
 """The benchmarks still run and report what docs/performance.md reads from them (no figure is judged
 here: speed targets live in the benchmarks, not in tests). Each runs scaled down on a stack of its own;
-those the session selects run at once (tests/in_parallel.py)."""
+those the session selects run at once (tests/support/in_parallel.py)."""
 
 import socket
 

@@ -2,31 +2,19 @@
 
 from datetime import date, timedelta
 
-from tests.scenario import (
+from tests.support.scenario import (
     ACK,
     APPROVE,
     CHARGED,
+    DECLINE,
     HOLD_1,
     HOLD_2,
     IDENTIFIED,
     REFER,
-    SUBJECT,
+    RETURN,
     VIOLATIONS,
     Driver,
 )
-
-RETURN = {
-    "decision": "return",
-    "rationale": "Identify the supervisor again: the credential was not legible.",
-    "return_tasks": ["supervisor_identification"],
-}
-IMMUNE = {
-    **SUBJECT,
-    "authority": {**SUBJECT["authority"], "legal_basis": "judicial_warrant", "finding": "met"},
-    "necessary_and_proper": {**SUBJECT["necessary_and_proper"], "finding": "met"},
-    "finding": "immune",
-}
-DECLINE = {"decision": "decline", "rationale": "The force used was within the warrant's scope.", "subjects": [IMMUNE]}
 
 
 async def test_return_reopens_only_the_named_tasks(api, people):
@@ -140,7 +128,7 @@ async def test_closed_histories_replay_deterministically(api, people, dev_server
     from referrals.domain.case import workflow_id_for
     from referrals.temporal_client import data_converter
     from referrals.workflows.incident import IncidentWorkflow
-    from tests.conftest import TEST_KEYS
+    from tests.support.keys import TEST_KEYS
 
     d = Driver(api, people)
     cid = (await d.new_case())["id"]

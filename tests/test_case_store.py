@@ -15,7 +15,7 @@ from referrals.domain.events import CaseEvent, EventKind, Persisted, PersistEven
 from referrals.domain.messages import Actor, IncidentFiling
 from referrals.domain.policy import load_policy
 from referrals.store.tables import CaseEventRow, Incident, Person, Recording
-from tests.scenario import FILING
+from tests.support.scenario import FILING
 
 
 def change(state, seq: int, kind: EventKind) -> PersistEvents:

@@ -11,13 +11,7 @@ import pytest
 
 from referrals.config import ROOT
 from referrals.domain.policy import PolicyError, load_policy
-
-
-def referrals(database_url: str, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "DATABASE_URL": database_url, "REFERRALS_ENV": "test"}
-    return subprocess.run(
-        [sys.executable, "-m", "referrals.cli", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
-    )
+from tests.support.cli import referrals
 
 
 async def test_users_add_prints_id_and_a_working_token(api, database_url):

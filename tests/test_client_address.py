@@ -22,8 +22,9 @@ from structlog.testing import capture_logs
 
 from referrals.api import client_address
 from referrals.config import ROOT, Settings
+from referrals.devstack.procs import free_port
 from referrals.store.tables import AccessEntryRow, AuthFailure
-from tests.browser import _free_port, serving
+from tests.support.browser import serving
 
 CLAIMED = "203.0.113.77"
 
@@ -53,7 +54,7 @@ def environment(settings: Settings) -> dict[str, str]:
 @contextmanager
 def api_process(settings: Settings, log: Path):
     """The API as the Dockerfile starts it, on a loopback port of its own; yields its base URL."""
-    port = _free_port()
+    port = free_port()
     command = shipped_command()
     assert command[0] == "uvicorn"
     command = [sys.executable, "-m", *command]

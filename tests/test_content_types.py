@@ -16,6 +16,7 @@ import pytest
 
 from referrals.domain.content_types import ALLOWED, DOCX, HEAD, KINDS, TAIL, Sniffer, contradiction
 from referrals.domain.enums import EvidenceKind
+from tests.support.evidence_files import jpeg
 
 CHUNK_SIZES = [1, 7, 64 * 1024]
 ACCEPTED = "accepted: JPEG, PNG, HEIC, PDF, MP4, QuickTime, MP3, WAV, M4A, DOCX, plain text"
@@ -29,28 +30,6 @@ def sniff(data: bytes, chunk_size: int):
 
 
 # --- samples, made by real encoders where the stdlib or the venv has one ---------------------------------------
-
-
-def _jpeg_segment(marker: int, payload: bytes) -> bytes:
-    return bytes([0xFF, marker]) + struct.pack(">H", len(payload) + 2) + payload
-
-
-def jpeg(width: int = 16, height: int = 8) -> bytes:
-    """A baseline JFIF of flat grey: a tiny encoder whose Huffman tables hold one code each (DC 0 and EOB)."""
-    blocks = -(-width // 8) * -(-height // 8)
-    bits = "00" * blocks  # per 8x8 block: DC difference category 0 ('0'), then end of block ('0')
-    bits += "1" * (-len(bits) % 8)  # pad the last byte with 1s
-    return (
-        b"\xff\xd8"
-        + _jpeg_segment(0xE0, b"JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00")
-        + _jpeg_segment(0xDB, b"\x00" + b"\x01" * 64)
-        + _jpeg_segment(0xC0, struct.pack(">BHHB", 8, height, width, 1) + b"\x01\x11\x00")
-        + _jpeg_segment(0xC4, b"\x00" + bytes([1] + [0] * 15) + b"\x00")
-        + _jpeg_segment(0xC4, b"\x10" + bytes([1] + [0] * 15) + b"\x00")
-        + _jpeg_segment(0xDA, b"\x01\x01\x00\x00\x3f\x00")
-        + int(bits, 2).to_bytes(len(bits) // 8, "big")
-        + b"\xff\xd9"
-    )
 
 
 def png(width: int = 3, height: int = 2) -> bytes:

@@ -13,8 +13,8 @@ from sqlmodel import select
 
 from referrals.domain.policy import load_policy
 from referrals.store.tables import CaseEventRow
-from tests.browser import SCREENSHOTS, Shots, chromium, needs_chromium, serving
-from tests.scenario import KEEP_UNTIL, Driver, filing
+from tests.support.browser import SCREENSHOTS, Shots, chromium, needs_chromium, serving
+from tests.support.scenario import KEEP_UNTIL, Driver, filing
 
 pytestmark = needs_chromium
 
@@ -359,10 +359,8 @@ async def test_evidence_photos_and_videos_through_the_desk_in_the_browser(settin
     """The officer adds a photo (a refused executable first, its message beside the file field) and a video to a
     case; the thumbnail loads, the video's player reads it in ranges (206) and knows its size and length, and the
     custody log lists each view. A browser without JavaScript sends the same form as plain HTML."""
-    from tests.evidence_files import WINDOWS_EXE
-    from tests.scenario import VICTIM
-    from tests.test_content_types import jpeg
-    from tests.test_desk_evidence import h264_mp4
+    from tests.support.evidence_files import WINDOWS_EXE, h264_mp4, jpeg
+    from tests.support.scenario import VICTIM
 
     shots = Shots(SCREENSHOTS / "evidence")
     collected = chicago(datetime.now(UTC) - timedelta(hours=1))

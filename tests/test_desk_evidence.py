@@ -5,9 +5,7 @@ Each person signs in through the real sign-in form; what the form stored is read
 
 import hashlib
 import re
-import struct
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -15,57 +13,16 @@ from sqlalchemy import text as sql
 
 from referrals.api.main import create_app
 from referrals.domain.enums import EvidenceKind, EvidenceSource
-from tests.desk_client import browser, signed_in
-from tests.evidence_files import WINDOWS_EXE, mp4, pdf, png
-from tests.scenario import VICTIM, Driver, filing
-from tests.test_web_case import _Forms, desk, error_beside, repeated_ids, text  # noqa: F401 (desk: a fixture)
-
-CHICAGO = ZoneInfo("America/Chicago")
-COLLECTED = (datetime.now(UTC) - timedelta(hours=3)).astimezone(CHICAGO).replace(second=0, microsecond=0, tzinfo=None)
+from tests.support.desk_client import browser, signed_in
+from tests.support.desk_evidence import CHICAGO, COLLECTED, TYPED, evidence_form, items, options, post
+from tests.support.evidence_files import WINDOWS_EXE, mp4, pdf, png
+from tests.support.pages import error_beside, repeated_ids, text
+from tests.support.scenario import VICTIM, Driver, filing
 
 
 @pytest.fixture
 async def case(api, people) -> dict:
     return await Driver(api, people).new_case("officer", filing(people=[VICTIM]))
-
-
-def evidence_form(page: str) -> dict | None:
-    """The upload form of the case page ({action, fields, selects}), or None when the page has none."""
-    parser = _Forms()
-    parser.feed(page)
-    return next((f for f in parser.forms if (f["action"] or "").endswith("/evidence")), None)
-
-
-def options(page: str, name: str) -> list[str]:
-    select = re.search(rf'<select id="[^"]+" name="{re.escape(name)}".*?</select>', page, re.S).group(0)
-    return [v for v in re.findall(r'<option value="([^"]*)"', select) if v]
-
-
-TYPED = {
-    "kind": "photo",
-    "source": "cpd",
-    "description": "injury to the left palm",
-    "collected_by": "P.O. Ana Ruiz, star 12345",
-    "collected_at": COLLECTED.strftime("%Y-%m-%dT%H:%M"),
-    "person_id": "P1",
-}
-
-
-async def post(
-    page: httpx.AsyncClient, form: dict, typed: dict, content: bytes | None, filename: str = "palm.jpg"
-) -> httpx.Response:
-    """The form as a browser sends it: its fields in order (the CSRF token first), the file part last."""
-    fields = {name: typed.get(name, value) for name, value in form["fields"] if name != "file"}
-    unknown = set(typed) - set(fields)
-    assert not unknown, f"no fields {unknown} in the form"
-    file = ("", b"") if content is None else (filename, content)  # a browser sends an empty part when none is chosen
-    return await page.post(form["action"], data=fields, files={"file": (*file, "application/octet-stream")})
-
-
-async def items(api, people, case_id: str) -> list[dict]:
-    listed = await api.get(f"/incidents/{case_id}/evidence", headers=people.headers("auditor"))
-    assert listed.status_code == 200, listed.text
-    return listed.json()["items"]
 
 
 async def stored(sessions, case_id: str) -> tuple[int, int]:
@@ -303,147 +260,3 @@ async def test_a_removed_item_stays_struck_through_with_its_reason_and_its_bytes
     log = (await officer.get(f"{base}/custody")).text
     assert re.findall(r'<tr id="custody-\d+"><td>\d+</td><td>([^<]+)</td>', log) == ["Added", "Removed"]
     assert "Chain intact" in log and "reason attached to the wrong case" in text(log)
-
-
-# --- a real, playable MP4 for the browser, made here: H.264 with uncompressed (I_PCM) macroblocks, no encoder -----
-
-
-class _Bits:
-    """An H.264 RBSP written bit by bit: fixed-width and Exp-Golomb fields, and whole bytes once aligned."""
-
-    def __init__(self):
-        self.out, self.acc, self.n = bytearray(), 0, 0
-
-    def u(self, width: int, value: int) -> None:
-        for shift in reversed(range(width)):
-            self.acc, self.n = self.acc << 1 | (value >> shift) & 1, self.n + 1
-            if self.n == 8:
-                self.out.append(self.acc)
-                self.acc, self.n = 0, 0
-
-    def ue(self, value: int) -> None:
-        code = value + 1
-        self.u(code.bit_length() - 1, 0)
-        self.u(code.bit_length(), code)
-
-    def align(self) -> None:
-        self.u(-self.n % 8, 0)
-
-    def raw(self, data: bytes) -> None:
-        assert self.n == 0
-        self.out += data
-
-    def nal(self, header: int) -> bytes:
-        """The NAL unit: trailing bits, and an 03 wherever two zero bytes come before a byte of 0 to 3."""
-        self.u(1, 1)
-        self.align()
-        out, zeros = bytearray([header]), 0
-        for byte in self.out:
-            if zeros >= 2 and byte <= 3:
-                out.append(3)
-                zeros = 0
-            out.append(byte)
-            zeros = zeros + 1 if byte == 0 else 0
-        return bytes(out)
-
-
-def _parameter_sets(width: int, height: int) -> tuple[bytes, bytes]:
-    sps = _Bits()
-    sps.u(8, 66), sps.u(8, 0), sps.u(8, 10)  # Baseline profile, level 1
-    for _ in range(5):  # its id, log2 of the frame number's and the order count's range less 4, order type, refs
-        sps.ue(0)
-    sps.u(1, 0), sps.ue(width // 16 - 1), sps.ue(height // 16 - 1)
-    sps.u(1, 1), sps.u(1, 1), sps.u(1, 0), sps.u(1, 0)  # frames only, direct 8x8, no cropping, no VUI
-    pps = _Bits()
-    pps.ue(0), pps.ue(0), pps.u(1, 0), pps.u(1, 0), pps.ue(0), pps.ue(0), pps.ue(0), pps.u(1, 0), pps.u(2, 0)
-    pps.ue(0), pps.ue(0), pps.ue(0), pps.u(1, 0), pps.u(1, 0), pps.u(1, 0)  # QPs 26, no offsets or flags
-    return sps.nal(0x67), pps.nal(0x68)
-
-
-def _picture(n: int, width: int, height: int) -> bytes:
-    """An IDR picture of diagonal stripes that move with n, every macroblock its raw samples."""
-    slice_ = _Bits()
-    slice_.ue(0), slice_.ue(7), slice_.ue(0), slice_.u(4, 0), slice_.ue(n % 2), slice_.u(4, 0)
-    slice_.u(1, 0), slice_.u(1, 0), slice_.ue(0)  # reference marking of an IDR picture; no QP change
-    for top in range(0, height, 16):
-        for left in range(0, width, 16):
-            slice_.ue(25)  # I_PCM
-            slice_.align()
-            slice_.raw(
-                bytes(40 + (x + y + 4 * n) % 64 * 2 for y in range(top, top + 16) for x in range(left, left + 16))
-            )
-            slice_.raw(bytes([150] * 64 + [110] * 64))  # Cb, Cr: a blue-grey
-    return slice_.nal(0x65)
-
-
-def _box(kind: bytes, *parts: bytes, version_flags: int | None = None) -> bytes:
-    body = (b"" if version_flags is None else struct.pack(">I", version_flags)) + b"".join(parts)
-    return struct.pack(">I", 8 + len(body)) + kind + body
-
-
-def h264_mp4(frames: int = 10, fps: int = 10, width: int = 128, height: int = 96) -> bytes:
-    """A one-second MP4 (ISO base media, brand isom) that browsers play: `frames` H.264 pictures, faststart."""
-    sps, pps = _parameter_sets(width, height)
-    samples = [struct.pack(">I", len(p)) + p for p in (_picture(n, width, height) for n in range(frames))]
-    delta, duration = 1000 // fps, 1000 // fps * frames  # in milliseconds
-    matrix = struct.pack(">9I", 0x10000, 0, 0, 0, 0x10000, 0, 0, 0, 0x40000000)
-    avcc = _box(
-        b"avcC",
-        bytes([1, 66, 0, 10, 0xFF, 0xE1]),
-        struct.pack(">H", len(sps)),
-        sps,
-        b"\x01",
-        struct.pack(">H", len(pps)),
-        pps,
-    )
-    avc1 = _box(
-        b"avc1",
-        bytes(6),
-        struct.pack(">H", 1),
-        bytes(16),
-        struct.pack(">HHIIIH", width, height, 0x480000, 0x480000, 0, 1),
-        bytes(32),
-        struct.pack(">Hh", 0x18, -1),
-        avcc,
-    )
-
-    def moov(offset: int) -> bytes:
-        stbl = _box(
-            b"stbl",
-            _box(b"stsd", struct.pack(">I", 1), avc1, version_flags=0),
-            _box(b"stts", struct.pack(">III", 1, frames, delta), version_flags=0),
-            _box(b"stsc", struct.pack(">IIII", 1, 1, frames, 1), version_flags=0),
-            _box(
-                b"stsz", struct.pack(">II", 0, frames), *(struct.pack(">I", len(s)) for s in samples), version_flags=0
-            ),
-            _box(b"stco", struct.pack(">II", 1, offset), version_flags=0),
-        )
-        dinf = _box(b"dinf", _box(b"dref", struct.pack(">I", 1), _box(b"url ", version_flags=1), version_flags=0))
-        minf = _box(b"minf", _box(b"vmhd", bytes(8), version_flags=1), dinf, stbl)
-        mdia = _box(
-            b"mdia",
-            _box(b"mdhd", struct.pack(">IIIIHH", 0, 0, 1000, duration, 0x55C4, 0), version_flags=0),
-            _box(b"hdlr", bytes(4), b"vide", bytes(12), b"Video\x00", version_flags=0),
-            minf,
-        )
-        tkhd = _box(
-            b"tkhd",
-            struct.pack(">IIIII", 0, 0, 1, 0, duration),
-            bytes(16),
-            matrix,
-            struct.pack(">II", width << 16, height << 16),
-            version_flags=3,
-        )
-        mvhd = _box(
-            b"mvhd",
-            struct.pack(">IIIIIH", 0, 0, 1000, duration, 0x10000, 0x100),
-            bytes(10),
-            matrix,
-            bytes(24),
-            struct.pack(">I", 2),
-            version_flags=0,
-        )
-        return _box(b"moov", mvhd, _box(b"trak", tkhd, mdia))
-
-    ftyp = _box(b"ftyp", b"isom", struct.pack(">I", 512), b"isomiso2avc1mp41")
-    return ftyp + moov(len(ftyp) + len(moov(0)) + 8) + _box(b"mdat", *samples)

@@ -7,7 +7,7 @@ from referrals.domain.digest import concerns
 from referrals.domain.enums import Role, Task
 from referrals.worker import ensure_digest_schedule
 from referrals.workflows.digest import SCHEDULE_ID
-from tests.scenario import Driver, filing
+from tests.support.scenario import Driver, filing
 
 OLD = {
     "camera_id": "X7000001",

@@ -16,12 +16,24 @@ import pytest
 from docx import Document
 
 from referrals.config import ROOT
-from tests.evidence_files import png
-from tests.scenario import APPROVE, HOLD_1, HOLD_2, IDENTIFIED, REFER, VICTIM, VIOLATIONS, WITNESS, Driver, filing
-from tests.test_documents import all_text, documents_of, headings, table_after
-from tests.test_evidence import PHOTO
-from tests.test_people import CLEAR
-from tests.test_supplements import NEW_CAMERA, SUPPLEMENT
+from tests.support.documents import all_text, documents_of, headings, table_after
+from tests.support.evidence_files import png
+from tests.support.scenario import (
+    APPROVE,
+    CLEAR,
+    HOLD_1,
+    HOLD_2,
+    IDENTIFIED,
+    NEW_CAMERA,
+    PHOTO,
+    REFER,
+    SUPPLEMENT,
+    VICTIM,
+    VIOLATIONS,
+    WITNESS,
+    Driver,
+    filing,
+)
 
 ARTIFACTS = ROOT / "artifacts" / "documents"
 LAID_OUT = all(shutil.which(tool) for tool in ("soffice", "pdftoppm", "pdftotext"))

@@ -10,69 +10,21 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from docx import Document
-from docx.table import Table
-from docx.text.paragraph import Paragraph
 from sqlmodel import delete, select
 from temporalio.testing import ActivityEnvironment
 
-from referrals.activities.documents import _ENVIRONMENT, DOCX, DocumentWriter, render
+from referrals.activities.documents import DocumentWriter
 from referrals.activities.rendering import TEMPLATES
+from referrals.documents.render import _ENVIRONMENT, render
 from referrals.domain.enums import DocumentKind
 from referrals.store.tables import DocumentRow
 from referrals.workflows.incident import IncidentWorkflow
-from tests.conftest import CHICAGO
-from tests.scenario import ACK, APPROVE, CHARGED, HOLD_1, HOLD_2, REFER, VIOLATIONS, Driver, filing
+from tests.support.documents import all_text, documents_of, headings, open_docx, table_after
+from tests.support.policies import CHICAGO
+from tests.support.scenario import ACK, APPROVE, CHARGED, HOLD_1, HOLD_2, REFER, VIOLATIONS, Driver, filing
 
 NASTY = 'He said "{{ 7*7 }}" and {% raw %}{% for x in y %}{% endraw %} <b>&amp; \' </w:t></w:r> ]]> {{ config }}'
 LONG_NARRATIVE = (NASTY + " ") * (20_000 // (len(NASTY) + 1))
-
-
-def open_docx(content: bytes):
-    return Document(io.BytesIO(content))
-
-
-def all_text(doc) -> str:
-    parts = [p.text for p in doc.paragraphs]
-    for table in doc.tables:
-        for row in table.rows:
-            parts += [cell.text for cell in row.cells]
-    return "\n".join(parts)
-
-
-def headings(doc) -> list[str]:
-    return [p.text for p in doc.paragraphs if p.style.name.startswith("Heading")]
-
-
-def table_after(doc, heading: str):
-    """The table that follows a heading (numbered or not: '7. Recordings' is 'Recordings'), as rows of cell texts."""
-    seen = False
-    for block in doc.iter_inner_content():
-        if (
-            isinstance(block, Paragraph)
-            and block.style.name.startswith("Heading")
-            and re.sub(r"^\d+\. ", "", block.text) == heading
-        ):
-            seen = True
-        elif isinstance(block, Table) and seen:
-            return [[cell.text for cell in row.cells] for row in block.rows]
-    raise AssertionError(f"no table after {heading!r}")
-
-
-async def documents_of(api, people, case_id: str) -> dict[tuple[str, int], bytes]:
-    await Driver(api, people).settled(case_id)  # documents are made after the step that asks for them
-    listing = await api.get(f"/incidents/{case_id}/documents", headers=people.headers("auditor"))
-    assert listing.status_code == 200
-    found = {}
-    for item in listing.json()["items"]:
-        response = await api.get(item["download"], headers=people.headers("auditor"))
-        assert response.status_code == 200
-        assert response.headers["content-type"] == DOCX
-        assert f'filename="{item["filename"]}"' in response.headers["content-disposition"]
-        assert hashlib.sha256(response.content).hexdigest() == item["sha256"]
-        assert len(response.content) == item["size"]
-        found[(item["kind"], item["version"])] = response.content
-    return found
 
 
 @pytest.fixture(scope="module")
@@ -364,7 +316,7 @@ def test_a_template_is_patched_once_and_renders_exactly_as_docxtpl_does(summary)
     from docxtpl import DocxTemplate
 
     from bench.render_packet import large_case
-    from referrals.activities.documents import _fixed_times
+    from referrals.documents.render import _fixed_times
 
     ctx = large_case() | {"summary": summary}
     template = TEMPLATES / "documents" / "referral_packet.docx"

@@ -16,32 +16,10 @@ from referrals.codec import EncryptionCodec, parse_keys
 from referrals.domain.case import workflow_id_for
 from referrals.temporal_client import data_converter
 from referrals.workflows.incident import IncidentWorkflow
-from tests.conftest import TEST_KEYS
-from tests.scenario import VICTIM, WITNESS, Driver, filing
+from tests.support.keys import TEST_KEYS
+from tests.support.scenario import SECRETS, VICTIM, WITNESS, Driver, filing
 
 UUID = re.compile(rb"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-SECRETS = [
-    "Ruiz",
-    "12345",
-    "67890",
-    "J. Doe",
-    "4411",
-    "bystander",
-    "grey vest",
-    "Supervisory Deportation",
-    "AXON-2026-0042",
-    "Test officer",
-    "Test reviewer",
-    # the people involved: names, contact details, what they said
-    "Jane Roe",
-    "312-555-0100",
-    "jane.roe@example.org",
-    "2700 S Pulaski",
-    "773-555-0199",
-    "He pushed me",
-    "swung at her",
-    "Mount Sinai",
-]
 
 
 async def test_raw_history_search_attributes_and_logs_hold_no_personal_data(api, people, dev_server, settings, caplog):
@@ -143,7 +121,7 @@ async def test_the_codec_takes_json_from_its_own_origin_and_encodes_for_admins_o
     """A text or form body is what another site's page may send with no CORS preflight: 415, naming the header.
     A page of another origin is refused, and so is encoding for anyone but an admin: each refusal in the trail."""
     from referrals.api.routes.codec import origin_of
-    from tests.test_access_trail import newest
+    from tests.support.access_log import newest
 
     plain = {
         "payloads": [

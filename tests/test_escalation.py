@@ -27,8 +27,8 @@ from referrals.domain.messages import (
 from referrals.store.audit import verify_chain
 from referrals.store.tables import CaseEventRow, Notification
 from referrals.workflows.incident import IncidentWorkflow
-from tests.conftest import CHICAGO
-from tests.scenario import (
+from tests.support.policies import CHICAGO
+from tests.support.scenario import (
     ACK,
     CHARGED,
     HOLD_1,
@@ -116,14 +116,14 @@ async def drive_to(handle, task: Task) -> None:
     if task in (Task.FOOTAGE_HOLD, Task.SUPERVISOR_IDENTIFICATION, Task.VIOLATION_REPORT):
         return
     await handle.execute_update(
-        IncidentWorkflow.confirm_footage_hold, Step(actor=CUSTODIAN, payload=FootageHold(holds=[HOLD_1, HOLD_2]))
+        IncidentWorkflow.footage_hold, Step(actor=CUSTODIAN, payload=FootageHold(holds=[HOLD_1, HOLD_2]))
     )
     await handle.execute_update(
-        IncidentWorkflow.identify_supervisor,
+        IncidentWorkflow.supervisor_identification,
         Step(actor=OFFICER, payload=SupervisorIdentification.model_validate(IDENTIFIED)),
     )
     await handle.execute_update(
-        IncidentWorkflow.report_violations, Step(actor=OFFICER, payload=ViolationReport.model_validate(VIOLATIONS))
+        IncidentWorkflow.violation_report, Step(actor=OFFICER, payload=ViolationReport.model_validate(VIOLATIONS))
     )
     if task == Task.LEGAL_REVIEW:
         return
@@ -147,19 +147,20 @@ async def drive_to(handle, task: Task) -> None:
         }
     )
     await handle.execute_update(
-        IncidentWorkflow.review, Step(actor=REVIEWER, payload=LegalReview.model_validate(review))
+        IncidentWorkflow.legal_review, Step(actor=REVIEWER, payload=LegalReview.model_validate(review))
     )
     if task == Task.TOUHY_RESPONSE:
         return
     if task == Task.COMMAND_APPROVAL:
         return
     await handle.execute_update(
-        IncidentWorkflow.decide_approval, Step(actor=COMMANDER, payload=CommandApproval(decision="approve"))
+        IncidentWorkflow.command_approval, Step(actor=COMMANDER, payload=CommandApproval(decision="approve"))
     )
     if task == Task.REFERRAL_ACKNOWLEDGEMENT:
         return
     await handle.execute_update(
-        IncidentWorkflow.acknowledge_referral, Step(actor=LIAISON, payload=ReferralAcknowledgement.model_validate(ACK))
+        IncidentWorkflow.referral_acknowledgement,
+        Step(actor=LIAISON, payload=ReferralAcknowledgement.model_validate(ACK)),
     )
 
 
@@ -200,7 +201,7 @@ async def test_the_removal_window_closes_by_itself_thirty_days_after_the_arraign
     charged = ChargingDecision.model_validate(
         {**CHARGED, "decided_at": now.isoformat(), "arraignment_date": arraigned.isoformat()}
     )
-    await handle.execute_update(IncidentWorkflow.decide_charging, Step(actor=LIAISON, payload=charged))
+    await handle.execute_update(IncidentWorkflow.charging_decision, Step(actor=LIAISON, payload=charged))
     state = await state_of(handle)
     # The test server's clock is wherever earlier tests left it: day 30 may fall on a weekend or a court holiday.
     last_day = last_day_for_removal(arraigned, CHICAGO.prosecution.court_holidays)
@@ -239,7 +240,7 @@ async def test_a_long_case_continues_as_new_keeping_its_id_trail_and_deadlines(t
     charged = ChargingDecision.model_validate(
         {**CHARGED, "decided_at": now.isoformat(), "arraignment_date": arraigned.isoformat()}
     )
-    await handle.execute_update(IncidentWorkflow.decide_charging, Step(actor=LIAISON, payload=charged))
+    await handle.execute_update(IncidentWorkflow.charging_decision, Step(actor=LIAISON, payload=charged))
     await skip_to(time_env, (await state_of(handle)).prosecution.removal_due_at + timedelta(seconds=1))
 
     async def window_closed():
@@ -265,7 +266,7 @@ async def test_a_long_case_continues_as_new_keeping_its_id_trail_and_deadlines(t
     assert [e.kind for e in (await handle.query(IncidentWorkflow.audit_trail)).events] == kinds
 
     outcome = ProsecutionOutcomeIn(outcome="dismissed", decided_on=arraigned)
-    await handle.execute_update(IncidentWorkflow.record_prosecution_outcome, Step(actor=LIAISON, payload=outcome))
+    await handle.execute_update(IncidentWorkflow.prosecution_outcome, Step(actor=LIAISON, payload=outcome))
     final = await handle.result()
     assert (final.stage, final.disposition, final.prosecution.outcome.payload.outcome) == (
         "closed",
@@ -288,14 +289,14 @@ async def test_each_touhy_request_follows_its_own_ladder(time_env, start_case, s
             "federal_evidence": [{"agency": "ICE", "records": [wanted]}],
         }
     )
-    await handle.execute_update(IncidentWorkflow.review, Step(actor=REVIEWER, payload=back))
+    await handle.execute_update(IncidentWorkflow.legal_review, Step(actor=REVIEWER, payload=back))
     await skip_to(time_env, await time_env.get_current_time() + timedelta(days=10))
     await handle.execute_update(
-        IncidentWorkflow.identify_supervisor,
+        IncidentWorkflow.supervisor_identification,
         Step(actor=OFFICER, payload=SupervisorIdentification.model_validate(IDENTIFIED)),
     )
     refer = LegalReview.model_validate({**REFER, "federal_evidence": [{"agency": "CBP", "records": [wanted]}]})
-    await handle.execute_update(IncidentWorkflow.review, Step(actor=REVIEWER, payload=refer))
+    await handle.execute_update(IncidentWorkflow.legal_review, Step(actor=REVIEWER, payload=refer))
     state = await state_of(handle)
     t1, t2 = state.touhy_requests
     assert t2.due_at - t1.due_at >= timedelta(days=10) and state.tasks["touhy_response"].due_at == t1.due_at
@@ -312,7 +313,7 @@ async def test_each_touhy_request_follows_its_own_ladder(time_env, start_case, s
     assert await levels([1, 0])  # T1 overdue: its first step; T2 not yet due
     assert (await state_of(handle)).tasks["touhy_response"].escalation_level == 1
     answer = TouhyResponse(request_id="T1", outcome="produced", received_on=t1.due_at.date())
-    await handle.execute_update(IncidentWorkflow.record_touhy_response, Step(actor=LIAISON, payload=answer))
+    await handle.execute_update(IncidentWorkflow.touhy_response, Step(actor=LIAISON, payload=answer))
     after = await state_of(handle)
     assert (after.tasks["touhy_response"].escalation_level, after.tasks["touhy_response"].due_at) == (0, t2.due_at)
     await skip_to(time_env, t2.due_at + timedelta(seconds=1))
@@ -335,7 +336,7 @@ async def test_completing_a_task_cancels_the_rest_of_its_ladder(time_env, start_
 
     assert await eventually(level_one)
     await handle.execute_update(
-        IncidentWorkflow.identify_supervisor,
+        IncidentWorkflow.supervisor_identification,
         Step(actor=OFFICER, payload=SupervisorIdentification.model_validate(IDENTIFIED)),
     )
     await skip_to(time_env, due + timedelta(days=10))
@@ -350,7 +351,7 @@ async def test_a_return_rearms_the_ladder(time_env, start_case, sessions):
     handle = await start_case(await fresh_filing(time_env))
     await drive_to(handle, Task.LEGAL_REVIEW)
     back = LegalReview(decision="return", rationale="again", return_tasks=["violation_report"])
-    await handle.execute_update(IncidentWorkflow.review, Step(actor=REVIEWER, payload=back))
+    await handle.execute_update(IncidentWorkflow.legal_review, Step(actor=REVIEWER, payload=back))
     state = await state_of(handle)
     reopened = state.tasks["violation_report"]
     assert (reopened.status, reopened.escalation_level) == ("open", 0)

@@ -20,19 +20,11 @@ from pydantic import SecretStr
 from sqlalchemy import text
 
 from referrals.api.main import create_app
-from tests.desk_client import signed_in
-from tests.evidence_files import WINDOWS_EXE, mp4, pdf, png, zip_archive
-from tests.scenario import VICTIM, Driver, filing
-from tests.test_cli_and_policy import ROOT
-from tests.test_content_types import jpeg
+from referrals.config import ROOT
+from tests.support.desk_client import signed_in
+from tests.support.evidence_files import WINDOWS_EXE, jpeg, mp4, pdf, png, zip_archive
+from tests.support.scenario import PHOTO, VICTIM, Driver, filing
 
-PHOTO = {
-    "kind": "photo",
-    "description": "injury to the left palm",
-    "source": "cpd",
-    "collected_by": "P.O. A. Rivera, star 12345",
-    "collected_at": "2026-01-31T14:05:00-06:00",
-}
 S3 = {
     "evidence_s3_bucket": "evidence-test",
     "evidence_s3_access_key": "test",
@@ -403,8 +395,8 @@ async def test_verify_reads_every_file_back_and_names_the_one_that_changed(stora
 
 
 async def test_the_packet_inventories_the_evidence_and_the_email_lists_it_unattached(api, people, smtp_sink, sessions):
-    from tests.scenario import ACK, APPROVE, REFER
-    from tests.test_supplements import _documents
+    from tests.support.documents import listed_documents
+    from tests.support.scenario import ACK, APPROVE, REFER
 
     d = Driver(api, people)
     case = await d.new_case(body=filing(people=[VICTIM]))
@@ -436,7 +428,7 @@ async def test_the_packet_inventories_the_evidence_and_the_email_lists_it_unatta
     await d.investigate(case_id)
     await d.ok(case_id, "legal-review", "reviewer", REFER)
     await d.ok(case_id, "command-approval", "commander", APPROVE)
-    (packet,) = [doc for doc in await _documents(d, case_id) if doc["kind"] == "referral_packet"]
+    (packet,) = [doc for doc in await listed_documents(d, case_id) if doc["kind"] == "referral_packet"]
     docx = await api.get(packet["download"], headers=people.headers("liaison"))
     text = "\n".join(p.text for p in Document(io.BytesIO(docx.content)).paragraphs)
     tables = "\n".join(
@@ -528,7 +520,7 @@ async def test_a_held_item_cannot_be_removed_until_released(storage, people, cas
 
 async def test_an_item_whose_bytes_are_gone_is_named_not_served(api, people, sessions, database_url):
     """As after PostgreSQL is restored from a backup older than the upload: the case knows the item, storage not."""
-    from tests.test_cli_and_policy import referrals
+    from tests.support.cli import referrals
 
     d = Driver(api, people)
     case_id = (await d.new_case(body=filing(people=[VICTIM])))["id"]

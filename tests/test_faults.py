@@ -2,7 +2,7 @@
 
 Each drill runs its own stack of real processes (PostgreSQL, the Temporal dev server on disk, an
 SMTP server, the worker, the API under uvicorn) and carries Chicago scenarios through the HTTP API
-while one part of it fails. The drills the session selects run at once (tests/in_parallel.py).
+while one part of it fails. The drills the session selects run at once (tests/support/in_parallel.py).
 """
 
 import pytest

@@ -8,7 +8,7 @@ from temporalio.client import WorkflowExecutionStatus
 
 from referrals.domain import search_attributes as sa
 from referrals.domain.case import workflow_id_for
-from tests.scenario import HOLD_1, HOLD_2, Driver, filing
+from tests.support.scenario import HOLD_1, HOLD_2, Driver, filing
 
 
 async def test_idempotency_key_returns_the_same_case(api, people, dev_server):
@@ -125,7 +125,7 @@ async def test_an_officer_or_supervisor_files_only_in_their_own_district(api, pe
     from sqlmodel import select
 
     from referrals.store.tables import Incident
-    from tests.test_access_trail import newest
+    from tests.support.access_log import newest
 
     async with sessions() as s:
         before = (await s.exec(select(func.count()).select_from(Incident))).one()

@@ -24,10 +24,10 @@ from referrals.domain.policy import load_policy
 from referrals.domain.words import sentence
 from referrals.store import users
 from referrals.store.tables import Incident
-from tests.conftest import PEOPLE, People
-from tests.desk_client import signed_in
-from tests.scenario import ACK, APPROVE, DECLINED, FILING, HOLD_1, HOLD_2, IDENTIFIED, SUBJECT, Driver
-from tests.test_documents import all_text, documents_of, open_docx, table_after
+from tests.support.desk_client import signed_in
+from tests.support.documents import all_text, documents_of, open_docx, table_after
+from tests.support.people import PEOPLE, People
+from tests.support.scenario import ACK, APPROVE, DECLINED, FILING, HOLD_1, HOLD_2, IDENTIFIED, SUBJECT, Driver
 
 SHIPPED = ["minneapolis", "new_york_city"]
 

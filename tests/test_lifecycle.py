@@ -11,8 +11,8 @@ from sqlmodel import select
 from referrals.domain import search_attributes as sa
 from referrals.domain.case import workflow_id_for
 from referrals.store.tables import Allegation, CaseTask, Decision, Incident, Recording
-from tests.conftest import CHICAGO
-from tests.scenario import (
+from tests.support.policies import CHICAGO
+from tests.support.scenario import (
     ACK,
     APPROVE,
     ARRAIGNED,

@@ -17,8 +17,8 @@ from referrals.domain.case import workflow_id_for
 from referrals.observability.worker_metrics import prometheus_runtime
 from referrals.temporal_client import connect
 from referrals.worker import build_worker
-from tests.scenario import IDENTIFIED, Driver, recorded_at
-from tests.test_notifications_e2e import until
+from tests.support.scenario import IDENTIFIED, Driver, recorded_at
+from tests.support.waiting import until
 
 # Unflagged footage from four months ago: past its purge date at filing, so the hold escalates at once and
 # notifies people by inbox, e-mail and webhook.

@@ -10,16 +10,8 @@ from collections import Counter
 from referrals.config import ROOT
 from referrals.devstack import temporal
 from referrals.worker import build_worker
-from tests.scenario import Driver
-
-
-async def until(check, timeout: float = 30.0):
-    deadline = asyncio.get_running_loop().time() + timeout
-    while asyncio.get_running_loop().time() < deadline:
-        if result := await check():
-            return result
-        await asyncio.sleep(0.2)
-    raise AssertionError("condition not met in time")
+from tests.support.scenario import Driver
+from tests.support.waiting import until
 
 
 async def level_of(d: Driver, case_id: str, task: str = "footage_hold") -> int:

@@ -11,12 +11,12 @@ from temporalio.testing import ActivityEnvironment
 from referrals.activities.channels import SmtpMailer, WebhookPoster
 from referrals.activities.notifier import Notifier
 from referrals.activities.rendering import Templates
+from referrals.devstack.procs import free_port
 from referrals.domain.enums import Role, Task
 from referrals.domain.events import EscalationNotice
 from referrals.store import notifications
 from referrals.store.tables import AppUser, Notification
-from tests.receivers import free_port
-from tests.scenario import Driver
+from tests.support.scenario import Driver
 
 
 async def test_an_smtp_outage_is_retried_and_nothing_is_sent_twice(

@@ -8,7 +8,8 @@ import pytest
 from pydantic import SecretStr
 
 from referrals.devstack import oidc_provider
-from tests.browser import SCREENSHOTS, Shots, _free_port, chromium, needs_chromium, serving
+from referrals.devstack.procs import free_port
+from tests.support.browser import SCREENSHOTS, Shots, chromium, needs_chromium, serving
 
 pytestmark = [
     needs_chromium,
@@ -42,7 +43,7 @@ ACCOUNTS = {
 
 
 async def test_signing_in_and_out_at_the_provider_in_chromium(settings, worker, tmp_path):
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     client = {
         "client_id": "desk-browser",

@@ -12,9 +12,11 @@ from joserfc.errors import BadSignatureError, ExpiredTokenError, InvalidKeyIdErr
 from joserfc.jwk import KeySet
 
 from referrals.devstack import oidc_provider as op
-from tests.browser import chromium, needs_chromium
+from tests.support import oidc
+from tests.support.browser import chromium, needs_chromium
 
 pytestmark = pytest.mark.skipif(op.node() is None, reason="node is not on PATH: the OpenID provider needs Node.js")
+# Tiers: the provider is a server of its own (`stack`); one test also drives Chromium (`browser`).
 
 RESOURCE = "http://127.0.0.1:8000"
 # Nothing listens there: the tests read the redirects, and the browser test intercepts them.
@@ -72,6 +74,7 @@ def validate(claims: dict, **expected) -> None:
     jwt.JWTClaimsRegistry(**options).validate(claims)
 
 
+@pytest.mark.stack
 async def test_discovery_names_the_endpoints_and_pkce_s256(provider):
     metadata = provider.metadata()
     assert metadata["issuer"] == provider.issuer
@@ -85,8 +88,9 @@ async def test_discovery_names_the_endpoints_and_pkce_s256(provider):
     assert provider.jwks()["keys"] and all("d" not in key for key in provider.jwks()["keys"])
 
 
+@pytest.mark.stack
 async def test_id_token_from_code_flow_carries_identity_nonce_and_mfa(provider):
-    tokens = await op.sign_in(provider, **CLIENT, login="ana", password="ana-pw", nonce="n-0S6_WzA2Mj")
+    tokens = await oidc.sign_in(provider, **CLIENT, login="ana", password="ana-pw", nonce="n-0S6_WzA2Mj")
     token = decode(tokens["id_token"], provider)
     validate(token.claims, iss=provider.issuer, aud=WEB["client_id"], nonce="n-0S6_WzA2Mj", sub="u-ana")
     claims = token.claims
@@ -99,16 +103,17 @@ async def test_id_token_from_code_flow_carries_identity_nonce_and_mfa(provider):
     assert claims["exp"] > time.time()
 
     # Another account, the client authenticating with client_secret_post this time.
-    tokens = await op.sign_in(provider, **CLIENT, login="bo", password="bo-pw", auth_method="client_secret_post")
+    tokens = await oidc.sign_in(provider, **CLIENT, login="bo", password="bo-pw", auth_method="client_secret_post")
     claims = decode(tokens["id_token"], provider).claims
     validate(claims, iss=provider.issuer, aud=WEB["client_id"], nonce=tokens["nonce"], sub="u-bo")
     assert claims["roles"] == ["officer"] and claims["groups"] == ["cpd-officers"]
     assert "mfa" not in claims["amr"] and claims["amr"] == ["pwd"] and claims["acr"] == "urn:cpd:pwd"
 
 
+@pytest.mark.stack
 async def test_pkce_is_required(provider):
     metadata = provider.metadata()
-    url = op.authorization_url(
+    url = oidc.authorization_url(
         metadata["authorization_endpoint"],
         client_id=WEB["client_id"],
         redirect_uri=REDIRECT_URI,
@@ -122,10 +127,11 @@ async def test_pkce_is_required(provider):
     assert query["error"] == ["invalid_request"] and "PKCE" in query["error_description"][0]
 
 
+@pytest.mark.stack
 async def test_wrong_password_shows_the_form_again(provider):
     metadata = provider.metadata()
-    _, challenge = op.pkce_pair()
-    url = op.authorization_url(
+    _, challenge = oidc.pkce_pair()
+    url = oidc.authorization_url(
         metadata["authorization_endpoint"],
         client_id=WEB["client_id"],
         redirect_uri=REDIRECT_URI,
@@ -135,18 +141,19 @@ async def test_wrong_password_shows_the_form_again(provider):
     )
     async with httpx.AsyncClient(follow_redirects=True) as http:
         page = await http.get(url)
-        assert page.status_code == 200 and op.SIGN_IN_BUTTON in page.text
-        form = op._forms(page.text)[0]
+        assert page.status_code == 200 and oidc.SIGN_IN_BUTTON in page.text
+        form = oidc.forms_of(page.text)[0]
         assert form["method"] == "post" and {"login", "password"} <= form["names"]
         again = await http.post(str(page.url.join(form["action"])), data={"login": "ana", "password": "nope"})
         assert again.status_code == 401
-        assert op.INVALID_LOGIN in again.text and 'name="password"' in again.text
-        with pytest.raises(op.LoginRejected):
-            await op.password_login(url, "ana", "nope", client=http)
+        assert oidc.INVALID_LOGIN in again.text and 'name="password"' in again.text
+        with pytest.raises(oidc.LoginRejected):
+            await oidc.password_login(url, "ana", "nope", client=http)
 
 
+@pytest.mark.stack
 async def test_access_token_for_the_resource_is_a_jwt_for_its_audience(provider):
-    value = await op.access_token(
+    value = await oidc.access_token(
         provider, WEB["client_id"], WEB["client_secret"], REDIRECT_URI, "ana", "ana-pw", RESOURCE
     )
     token = decode(value, provider)
@@ -159,31 +166,32 @@ async def test_access_token_for_the_resource_is_a_jwt_for_its_audience(provider)
     assert claims["amr"] == ["pwd", "mfa"]
 
     # Asked for at the token endpoint only, it is the same kind of token.
-    tokens = await op.sign_in(provider, **CLIENT, login="bo", password="bo-pw", token_resource=RESOURCE)
+    tokens = await oidc.sign_in(provider, **CLIENT, login="bo", password="bo-pw", token_resource=RESOURCE)
     claims = decode(tokens["access_token"], provider).claims
     validate(claims, iss=provider.issuer, aud=RESOURCE, sub="u-bo")
     assert claims["roles"] == ["officer"] and claims["amr"] == ["pwd"]
 
     # Another allowed audience, for the API to refuse.
-    wrong = await op.access_token(
+    wrong = await oidc.access_token(
         provider, WEB["client_id"], WEB["client_secret"], REDIRECT_URI, "ana", "ana-pw", op.WRONG_AUDIENCE
     )
     assert decode(wrong, provider).claims["aud"] == op.WRONG_AUDIENCE
 
     # An audience the provider does not know is refused at the authorization endpoint.
     with pytest.raises(op.ProviderError, match="invalid_target"):
-        await op.access_token(
+        await oidc.access_token(
             provider, WEB["client_id"], WEB["client_secret"], REDIRECT_URI, "ana", "ana-pw", "http://unknown.invalid"
         )
 
     # Without a resource the access token is the UserInfo one (opaque), not a JWT for the API.
-    tokens = await op.sign_in(provider, **CLIENT, login="ana", password="ana-pw")
+    tokens = await oidc.sign_in(provider, **CLIENT, login="ana", password="ana-pw")
     assert tokens["access_token"].count(".") != 2
 
 
+@pytest.mark.stack
 async def test_rotation_signs_with_a_new_kid_and_still_publishes_the_old(provider):
     async with httpx.AsyncClient() as http:
-        before = await op.sign_in(provider, **CLIENT, login="ana", password="ana-pw", resource=RESOURCE, http=http)
+        before = await oidc.sign_in(provider, **CLIENT, login="ana", password="ana-pw", resource=RESOURCE, http=http)
         old_kid = decode(before["id_token"], provider).header["kid"]
 
         new_kid = provider.rotate_keys()
@@ -194,7 +202,7 @@ async def test_rotation_signs_with_a_new_kid_and_still_publishes_the_old(provide
         assert provider.signing_kids()[:2] == [new_kid, old_kid]  # written first into keys_file
         assert all("d" in key for key in json.loads(provider.keys_file.read_text())["keys"])
         # The provider session outlived the swap: no password asked (a wrong one would be refused).
-        after = await op.sign_in(provider, **CLIENT, login="ana", password="not-asked", resource=RESOURCE, http=http)
+        after = await oidc.sign_in(provider, **CLIENT, login="ana", password="not-asked", resource=RESOURCE, http=http)
     for name in ("id_token", "access_token"):
         assert decode(after[name], provider).header["kid"] == new_kid
         assert decode(before[name], provider).header["kid"] == old_kid  # still verifies
@@ -206,15 +214,16 @@ async def test_rotation_signs_with_a_new_kid_and_still_publishes_the_old(provide
         jwt.decode(before["id_token"], other, algorithms=["RS256"])
 
 
+@pytest.mark.stack
 async def test_a_changed_account_shows_in_the_next_tokens(provider):
     try:
         async with httpx.AsyncClient() as http:
-            first = await op.sign_in(provider, **CLIENT, login="bo", password="bo-pw", http=http)
+            first = await oidc.sign_in(provider, **CLIENT, login="bo", password="bo-pw", http=http)
             assert decode(first["id_token"], provider).claims["groups"] == ["cpd-officers"]
             provider.set_account("bo", groups=["cpd-officers", "cpd-command"], roles=None)
             # In the same provider session, and in a new one.
-            same = await op.sign_in(provider, **CLIENT, login="bo", password="bo-pw", http=http, resource=RESOURCE)
-        fresh = await op.sign_in(provider, **CLIENT, login="bo", password="bo-pw")
+            same = await oidc.sign_in(provider, **CLIENT, login="bo", password="bo-pw", http=http, resource=RESOURCE)
+        fresh = await oidc.sign_in(provider, **CLIENT, login="bo", password="bo-pw")
         for tokens in (same, fresh):
             claims = decode(tokens["id_token"], provider).claims
             assert claims["groups"] == ["cpd-officers", "cpd-command"] and "roles" not in claims
@@ -223,11 +232,12 @@ async def test_a_changed_account_shows_in_the_next_tokens(provider):
         provider.set_account("bo", **ACCOUNTS["bo"])
 
 
+@pytest.mark.stack
 async def test_access_token_ttl_sets_exp(tmp_path):
     if not op.installed():
         op.install()
     with op.start(tmp_path, clients=[WEB], accounts=ACCOUNTS, resource=RESOURCE, access_token_ttl=2) as short:
-        tokens = await op.sign_in(short, **CLIENT, login="ana", password="ana-pw", resource=RESOURCE)
+        tokens = await oidc.sign_in(short, **CLIENT, login="ana", password="ana-pw", resource=RESOURCE)
         claims = decode(tokens["access_token"], short).claims
         assert claims["exp"] - claims["iat"] == 2 and tokens["expires_in"] == 2
         id_claims = decode(tokens["id_token"], short).claims
@@ -236,26 +246,27 @@ async def test_access_token_ttl_sets_exp(tmp_path):
             jwt.JWTClaimsRegistry(now=claims["exp"] + 1).validate(claims)
 
 
+@pytest.mark.stack
 async def test_logout_redirects_to_the_registered_uri(provider):
     async with httpx.AsyncClient() as http:
-        tokens = await op.sign_in(provider, **CLIENT, login="ana", password="ana-pw", http=http)
+        tokens = await oidc.sign_in(provider, **CLIENT, login="ana", password="ana-pw", http=http)
         page = await http.get(
             provider.metadata()["end_session_endpoint"],
             params={"id_token_hint": tokens["id_token"], "post_logout_redirect_uri": SIGNED_OUT},
         )
-        assert page.status_code == 200 and op.SIGN_OUT_BUTTON in page.text  # the confirmation form
+        assert page.status_code == 200 and oidc.SIGN_OUT_BUTTON in page.text  # the confirmation form
 
-        response = await op.end_session(
+        response = await oidc.end_session(
             provider, client=http, id_token_hint=tokens["id_token"], post_logout_redirect_uri=SIGNED_OUT, state="st-1"
         )
         assert response.status_code == 303
         assert response.headers["location"] == f"{SIGNED_OUT}?state=st-1"
         # Signed out: the next sign-in asks for the password again.
-        with pytest.raises(op.LoginRejected):
-            await op.sign_in(provider, **CLIENT, login="ana", password="not-the-password", http=http)
+        with pytest.raises(oidc.LoginRejected):
+            await oidc.sign_in(provider, **CLIENT, login="ana", password="not-the-password", http=http)
 
         # With no session left, only client_id: the provider still lands on the registered URI.
-        response = await op.end_session(
+        response = await oidc.end_session(
             provider, client=http, client_id=WEB["client_id"], post_logout_redirect_uri=SIGNED_OUT
         )
         assert response.headers["location"] == SIGNED_OUT
@@ -270,8 +281,8 @@ async def test_logout_redirects_to_the_registered_uri(provider):
 @needs_chromium
 async def test_a_browser_signs_in_and_out(provider):
     metadata = provider.metadata()
-    _, challenge = op.pkce_pair()
-    url = op.authorization_url(
+    _, challenge = oidc.pkce_pair()
+    url = oidc.authorization_url(
         metadata["authorization_endpoint"],
         client_id=WEB["client_id"],
         redirect_uri=REDIRECT_URI,
@@ -292,10 +303,10 @@ async def test_a_browser_signs_in_and_out(provider):
         await page.goto(url)
         await page.fill("input[name=login]", "ana")
         await page.fill("input[name=password]", "wrong")
-        await page.click(f"button:has-text('{op.SIGN_IN_BUTTON}')")
-        await page.wait_for_selector(f"text={op.INVALID_LOGIN}")
+        await page.click(f"button:has-text('{oidc.SIGN_IN_BUTTON}')")
+        await page.wait_for_selector(f"text={oidc.INVALID_LOGIN}")
         await page.fill("input[name=password]", "ana-pw")
-        await page.click(f"button:has-text('{op.SIGN_IN_BUTTON}')")
+        await page.click(f"button:has-text('{oidc.SIGN_IN_BUTTON}')")
         await page.wait_for_url(lambda url: url.startswith(REDIRECT_URI))
         query = parse_qs(urlsplit(landed[-1]).query)
         assert query["state"] == ["b1"] and query["code"] and query["iss"] == [provider.issuer]
@@ -304,7 +315,7 @@ async def test_a_browser_signs_in_and_out(provider):
             f"{metadata['end_session_endpoint']}?client_id={WEB['client_id']}"
             f"&post_logout_redirect_uri={SIGNED_OUT}&state=b2"
         )
-        await page.click(f"button:has-text('{op.SIGN_OUT_BUTTON}')")
+        await page.click(f"button:has-text('{oidc.SIGN_OUT_BUTTON}')")
         await page.wait_for_url(lambda url: url.startswith(SIGNED_OUT))
         assert landed[-1] == f"{SIGNED_OUT}?state=b2"
         await page.close()

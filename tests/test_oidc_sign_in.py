@@ -16,7 +16,8 @@ from sqlmodel import select
 from referrals.api.main import create_app
 from referrals.devstack import oidc_provider
 from referrals.store.tables import AppUser, OidcLogin, WebSession
-from tests.test_sign_in_controls import entries
+from tests.support import oidc
+from tests.support.access_log import entries
 
 pytestmark = pytest.mark.skipif(
     not oidc_provider.installed(),
@@ -140,7 +141,7 @@ async def begin(page: httpx.AsyncClient, back_to: str = "/desk/") -> str:
 async def at_provider(url: str, login: str) -> str:
     """The person signs in at the provider's own pages; the URL it sends them back to the desk with."""
     async with httpx.AsyncClient() as browser:
-        back = await oidc_provider.password_login(url, login, ACCOUNTS[login]["password"], client=browser)
+        back = await oidc.password_login(url, login, ACCOUNTS[login]["password"], client=browser)
     return back.headers["location"]
 
 
@@ -328,7 +329,7 @@ async def test_a_provider_that_is_not_the_configured_issuer_is_not_used(settings
 
 async def test_signing_out_ends_the_session_here_and_at_the_provider(app, provider, sessions):
     async with desk(app) as page, httpx.AsyncClient() as browser:
-        callback = await oidc_provider.password_login(await begin(page), "lopez", "pw-lopez", client=browser)
+        callback = await oidc.password_login(await begin(page), "lopez", "pw-lopez", client=browser)
         assert (await page.get(callback.headers["location"])).status_code == 200
         cookie = page.cookies["referrals_session"]
         home = await page.get("/desk/")
@@ -339,7 +340,7 @@ async def test_signing_out_ends_the_session_here_and_at_the_provider(app, provid
         there = out.text.split('content="0;url=')[1].split('"')[0].replace("&amp;", "&")
         assert there.startswith(provider.metadata()["end_session_endpoint"]) and "id_token_hint=" in there
         sent = {name: values[0] for name, values in parse_qs(urlsplit(there).query).items()}
-        back = await oidc_provider.end_session(provider, client=browser, **sent)  # its "Sign out" button
+        back = await oidc.end_session(provider, client=browser, **sent)  # its "Sign out" button
         assert back.headers["location"].startswith(f"{APP}/desk/sign-in?ended=signed_out")
         notice = await page.get(back.headers["location"])
         assert "You are signed out." in notice.text
@@ -366,7 +367,7 @@ def _b64encode(text: str) -> str:
 
 
 async def token_for(provider, login: str, resource: str = API_AUDIENCE) -> str:
-    return await oidc_provider.access_token(
+    return await oidc.access_token(
         provider, "referrals-desk", SECRET, f"{APP}/desk/oidc/callback", login, ACCOUNTS[login]["password"], resource
     )
 
@@ -404,7 +405,7 @@ async def test_the_api_refuses_bad_provider_tokens_and_records_each(app, provide
         token = await token_for(provider, "lopez", oidc_provider.WRONG_AUDIENCE)
     elif case == "id_token":  # an ID token of a deployment whose API audience is the client id, as by default
         app = create_app(oidc_settings(app.state.settings, provider, oidc_audience=None))
-        signed_in = await oidc_provider.sign_in(
+        signed_in = await oidc.sign_in(
             provider,
             client_id="referrals-desk",
             client_secret=SECRET,
@@ -441,7 +442,7 @@ async def test_an_expired_provider_token_is_refused(settings, worker, sessions, 
     ) as short:
         app = create_app(oidc_settings(settings, short, oidc_client_id="short"))
         async with app.router.lifespan_context(app):
-            token = await oidc_provider.access_token(
+            token = await oidc.access_token(
                 short, "short", SECRET, f"{APP}/desk/oidc/callback", "lopez", "pw-lopez", API_AUDIENCE
             )
             await asyncio.sleep(2.1)  # issued for a second; no clock skew allowed here

@@ -43,9 +43,9 @@ from referrals.api.main import create_app
 from referrals.config import Settings
 from referrals.domain.permissions import allowed
 from referrals.worker import build_worker
-from tests.conftest import PEOPLE
-from tests.scenario import FILING
-from tests.test_access import ROUTES
+from tests.support.people import PEOPLE
+from tests.support.routes import ROUTES
+from tests.support.scenario import FILING
 
 # The coverage phase's boundary cases, then FUZZ_EXAMPLES generated requests per operation: 12 in the suite, more for
 # a fuller run (`FUZZ_EXAMPLES=150 make test PYTEST_ARGS=tests/test_openapi_fuzz.py`). Reproducible: derandomized,

@@ -12,6 +12,9 @@ import pytest
 
 from referrals.config import ROOT
 
+# No server, but the wheel built and installed into a fresh venv: a minute or so, not a unit test's milliseconds.
+pytestmark = pytest.mark.stack
+
 
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory) -> Path:

@@ -11,12 +11,8 @@ from sqlalchemy import text
 from referrals.domain.messages import Contact
 from referrals.domain.permissions import ALLOWED, Operation
 from referrals.sealing import Sealer
-from tests.conftest import PEOPLE
-from tests.scenario import VICTIM, WITNESS, Driver, filing
-from tests.test_access import SEES_CASE
-
-# Every clear-text contact detail of the scenario's people: none of it may be stored anywhere readable.
-CLEAR = ["312-555-0100", "jane.roe@example.org", "2700 S Pulaski Rd", "773-555-0199"]
+from tests.support.people import PEOPLE, SEES_CASE
+from tests.support.scenario import CLEAR, VICTIM, WITNESS, Driver, filing
 
 
 @pytest.fixture(scope="module")

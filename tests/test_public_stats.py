@@ -30,8 +30,8 @@ from referrals.store import cases
 from referrals.store.tables import AccessEntryRow, PublicSnapshotRow
 from referrals.worker import ensure_publication_schedule
 from referrals.workflows.publication import SCHEDULE_ID
-from tests.conftest import CHICAGO
-from tests.scenario import FILING, filing
+from tests.support.policies import CHICAGO
+from tests.support.scenario import FILING, filing
 
 # A past reference period of our own: only the cases seeded here were filed before its end (2003-06-01, Chicago).
 AS_OF_2003 = datetime(2003, 6, 15, 12, tzinfo=UTC)

@@ -18,9 +18,9 @@ from referrals.domain.case import workflow_id_for
 from referrals.store import cases
 from referrals.store.audit import verify_chain
 from referrals.workflows.incident import IncidentWorkflow
-from tests.conftest import TEST_KEYS
-from tests.scenario import HOLD_1, HOLD_2, IDENTIFIED, VIOLATIONS, Driver
-from tests.test_audit import edit_narrative
+from tests.support.keys import TEST_KEYS
+from tests.support.scenario import HOLD_1, HOLD_2, IDENTIFIED, VIOLATIONS, Driver
+from tests.support.tampering import edit_narrative
 
 # Every table holding a case's rows, children before parents.
 CASE_TABLES = ("case_event", "case_task", "recording", "person", "allegation", "decision", "notification")
@@ -110,7 +110,7 @@ async def trail_of(dev_server, cid: str):
 
 
 def as_recorded(trail) -> list[tuple]:
-    return [(e.seq, e.kind.value, e.actor.id if e.actor else None, e.data) for e in trail.events]
+    return [(e.seq, str(e.kind), e.actor.id if e.actor else None, e.data) for e in trail.events]
 
 
 def as_stored(items: list[dict]) -> list[tuple]:
@@ -213,8 +213,8 @@ async def test_rebuild_finds_an_evidence_files_bytes_where_they_still_are(api, p
     it): rebuild writes the item's file row and custody back from the case's own record, and the file is served."""
     import json
 
-    from tests.evidence_files import png
-    from tests.test_evidence import PHOTO
+    from tests.support.evidence_files import png
+    from tests.support.scenario import PHOTO
 
     d = Driver(api, people)
     case = await d.new_case()

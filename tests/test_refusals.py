@@ -3,7 +3,8 @@
 import pytest
 
 from referrals.domain.case import workflow_id_for
-from tests.scenario import (
+from tests.support.refusals import refused
+from tests.support.scenario import (
     ACK,
     APPROVE,
     CHARGED,
@@ -20,35 +21,11 @@ from tests.scenario import (
     VIOLATIONS,
     Driver,
     filing,
-    quiet,
 )
 
 
 def with_subject(**changes) -> dict:
     return {**REFER, "subjects": [{**SUBJECT, **changes}]}
-
-
-async def footprint(d: Driver, dev_server, cid: str) -> tuple:
-    handle = dev_server.client.get_workflow_handle(workflow_id_for(cid))
-    await quiet(handle)  # the documents that follow the last step are made
-    history = await handle.fetch_history()
-    case = (await d.get(cid)).json()
-    return len(history.events), len((await d.events(cid))["items"]), case["event_seq"], case["stage"]
-
-
-async def refused(d: Driver, dev_server, cid, path, who, body, status, field=None, says=None):
-    before = await footprint(d, dev_server, cid)
-    response = await d.step(cid, path, who, body)
-    assert response.status_code == status, response.text
-    error = response.json()["error"]
-    assert set(error) == {"code", "message", "details"}
-    if field:
-        assert any(x["field"] == field for x in error["details"]), error
-        assert field in error["message"]
-    if says:
-        assert says in error["message"], error["message"]
-    assert await footprint(d, dev_server, cid) == before
-    return error
 
 
 async def test_validator_refusals_in_investigation(api, people, dev_server):
@@ -301,8 +278,8 @@ async def test_two_outcomes_sent_at_once_record_one(api, people, dev_server):
     from referrals.domain.enums import Stage
     from referrals.domain.errors import Rejection
     from referrals.domain.messages import Actor, ProsecutionOutcomeIn, Step
-    from referrals.domain.steps import check_prosecution_outcome
-    from tests.conftest import CHICAGO
+    from referrals.domain.steps.prosecution import check_prosecution_outcome
+    from tests.support.policies import CHICAGO
 
     stored = await dev_server.client.get_workflow_handle(workflow_id_for(cid)).query("case")
     between = CaseState.model_validate(stored).model_copy(update={"stage": Stage.PROSECUTION})

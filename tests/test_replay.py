@@ -22,12 +22,14 @@ from referrals.domain.messages import Actor, IncidentFiling
 from referrals.temporal_client import data_converter
 from referrals.worker import build_worker
 from referrals.workflows.incident import IncidentWorkflow
-from tests.conftest import CHICAGO, FAST, TEST_KEYS
-from tests.scenario import (
+from tests.support.keys import TEST_KEYS
+from tests.support.policies import CHICAGO, FAST
+from tests.support.scenario import (
     ACK,
     APPROVE,
     CHARGED,
     CONVICTED,
+    DECLINE,
     FILING,
     HOLD_1,
     HOLD_2,
@@ -35,13 +37,13 @@ from tests.scenario import (
     REFER,
     REMANDED,
     REMOVAL,
+    RETURN,
+    SUPPLEMENT,
     VICTIM,
     WITNESS,
     Driver,
     filing,
 )
-from tests.test_branches import DECLINE, RETURN
-from tests.test_supplements import SUPPLEMENT
 
 HISTORIES = Path(__file__).parent / "histories"
 RECORDING = bool(os.environ.get("RECORD_HISTORIES"))
@@ -62,7 +64,7 @@ async def _charged_with_removal(d: Driver, cid: str) -> None:
 
 
 async def _touhy_answered(d: Driver, cid: str) -> None:
-    from tests.test_touhy import ASKING
+    from tests.support.scenario import ASKING
 
     await d.investigate(cid)
     await d.ok(cid, "legal-review", "reviewer", ASKING)
@@ -142,8 +144,8 @@ async def _supplemented(d: Driver, cid: str) -> None:
 async def _with_evidence(d: Driver, cid: str) -> None:
     import json as _json
 
-    from tests.evidence_files import png
-    from tests.test_evidence import PHOTO
+    from tests.support.evidence_files import png
+    from tests.support.scenario import PHOTO
 
     for metadata, file in (
         (PHOTO | {"person_id": "P1"}, png()),

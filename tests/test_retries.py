@@ -8,7 +8,7 @@ import httpx
 
 from referrals.api.main import create_app
 from referrals.worker import build_worker
-from tests.scenario import FILING, HOLD_1, HOLD_2, Driver
+from tests.support.scenario import FILING, HOLD_1, HOLD_2, Driver
 
 
 async def test_without_a_worker_a_filing_answers_503_in_time_and_a_retry_finds_the_case(

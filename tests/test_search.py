@@ -4,7 +4,7 @@ import uuid
 
 import pytest
 
-from tests.scenario import VICTIM, Driver, filing
+from tests.support.scenario import VICTIM, Driver, filing
 
 
 def _word() -> str:

@@ -14,20 +14,8 @@ from sqlmodel import select
 from referrals.api.main import create_app
 from referrals.store.tables import AccessEntryRow, AppUser, AuthFailure, WebSession
 from referrals.store.users import hash_token
-from tests.desk_client import browser, sign_in
-
-
-async def entries(sessions, since: datetime, action: str) -> list[AccessEntryRow]:
-    async with sessions() as s:
-        return list(
-            (
-                await s.exec(
-                    select(AccessEntryRow)
-                    .where(AccessEntryRow.at >= since, AccessEntryRow.action == action)
-                    .order_by(AccessEntryRow.seq)
-                )
-            ).all()
-        )
+from tests.support.access_log import entries
+from tests.support.desk_client import browser, sign_in
 
 
 async def new_user(api, people, roles=("legal_reviewer",)) -> tuple[str, str]:
@@ -220,7 +208,7 @@ async def test_forwarded_addresses_are_believed_only_from_a_trusted_proxy(settin
 
 
 async def test_user_administration_on_the_command_line_is_in_the_trail(api, people, database_url, sessions):
-    from tests.test_cli_and_policy import referrals
+    from tests.support.cli import referrals
 
     since = datetime.now(UTC)
     email = f"cli.{uuid.uuid4().hex[:8]}@test.invalid"

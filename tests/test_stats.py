@@ -9,10 +9,10 @@ from sqlmodel import select
 from referrals.domain.enums import ChargingKind, Disposition, ProsecutionOutcome, Stage, Task
 from referrals.store.stats import last_months
 from referrals.store.tables import CaseTask
-from tests.conftest import CHICAGO as POLICY
-from tests.desk_client import signed_in
-from tests.scenario import CHARGED, Driver, filing
-from tests.test_web_work import Tables
+from tests.support.desk_client import signed_in
+from tests.support.pages import Tables
+from tests.support.policies import CHICAGO as POLICY
+from tests.support.scenario import CHARGED, Driver, filing
 
 CHICAGO = POLICY.zone  # the settings' policy: the department's calendar
 

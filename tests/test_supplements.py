@@ -6,55 +6,23 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from docx import Document
 
-from tests.scenario import (
+from tests.support.documents import listed_documents
+from tests.support.scenario import (
     ACK,
     APPROVE,
     HOLD_1,
     HOLD_2,
     IDENTIFIED,
     KEEP_UNTIL,
+    NEW_CAMERA,
     REFER,
+    SUPPLEMENT,
     VICTIM,
     VIOLATIONS,
     WITNESS,
     Driver,
-    at,
     filing,
 )
-
-NEW_CAMERA = {
-    "camera_id": "X6035555",
-    "officer_star": "24680",
-    "started_at": at(1),
-    "ended_at": at(30),
-    "flag_reasons": ["use_of_force"],
-}
-SUPPLEMENT = {
-    "narrative": "A second camera was found; the victim gave a further statement at the hospital.",
-    "recordings": [NEW_CAMERA],
-    "people": [WITNESS],
-    "statements": [
-        {
-            "person_id": "P1",
-            "text": "The agent did not say who he was.",
-            "taken_by": "Det. K. Moss",
-            "taken_at": at(90),
-            "place": "Mount Sinai Hospital",
-        }
-    ],
-    "federal_personnel": [{"agency": "CBP", "description": "driver of the grey SUV"}],
-    "corrections": [
-        {"field": "location", "value": "W 26th St & S Karlov Ave", "reason": "the first address was the next block"},
-        {"field": "officers[0].star", "value": "12346", "reason": "typed wrong at filing"},
-        {"field": "people[P1].name", "value": "Janet Roe", "reason": "spelt from her ID at the hospital"},
-    ],
-}
-
-
-async def _documents(d: Driver, case_id: str) -> list[dict]:
-    await d.settled(case_id)
-    response = await d.api.get(f"/incidents/{case_id}/documents", headers=d.people.headers("auditor"))
-    return response.json()["items"]
 
 
 async def test_a_supplement_adds_what_was_found_and_corrects_what_was_wrong(api, people):
@@ -108,7 +76,7 @@ async def test_a_supplement_adds_what_was_found_and_corrects_what_was_wrong(api,
         "new": "W 26th St & S Karlov Ave",
     }
     # A new preservation request names the new recording.
-    requests = [doc for doc in await _documents(d, case_id) if doc["kind"] == "preservation_request"]
+    requests = [doc for doc in await listed_documents(d, case_id) if doc["kind"] == "preservation_request"]
     assert [doc["version"] for doc in requests] == [1, 2, 3]
     docx = await d.api.get(f"/incidents/{case_id}/documents/{requests[-1]['id']}", headers=people.headers("auditor"))
     assert "X6035555" in "\n".join(
@@ -195,7 +163,7 @@ async def test_a_supplement_after_the_packet_went_out_sends_the_next_version(api
         "officer",
         {"narrative": "The victim's medical records arrived.", "corrections": [SUPPLEMENT["corrections"][0]]},
     )
-    packets = [doc for doc in await _documents(d, case_id) if doc["kind"] == "referral_packet"]
+    packets = [doc for doc in await listed_documents(d, case_id) if doc["kind"] == "referral_packet"]
     assert [p["version"] for p in packets] == [1, 2]
     docx = await d.api.get(f"/incidents/{case_id}/documents/{packets[1]['id']}", headers=people.headers("auditor"))
     text = "\n".join(p.text for p in Document(io.BytesIO(docx.content)).paragraphs)

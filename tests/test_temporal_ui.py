@@ -34,6 +34,7 @@ from referrals.devstack import temporal
 from referrals.devstack.front_door import NGINX, SITE
 from referrals.devstack.front_door import configure as front_door_conf
 from referrals.devstack.front_door import start as start_front_door
+from referrals.devstack.procs import free_port
 from referrals.domain import search_attributes as sa
 from referrals.store.tables import AccessEntryRow
 from referrals.temporal_client import data_converter
@@ -42,10 +43,10 @@ from referrals.worker import build_worker
 from referrals.workflows.digest import DigestWorkflow
 from referrals.workflows.incident import IncidentWorkflow
 from referrals.workflows.publication import PublishStatsWorkflow
-from tests.browser import SCREENSHOTS, Shots, _free_port, chromium, needs_chromium, serving
-from tests.conftest import TEST_KEYS
-from tests.desk_client import sign_in
-from tests.scenario import filing
+from tests.support.browser import SCREENSHOTS, Shots, chromium, needs_chromium, serving
+from tests.support.desk_client import sign_in
+from tests.support.keys import TEST_KEYS
+from tests.support.scenario import filing
 
 LAPTOP = {"width": 1366, "height": 900}
 EVENT_NUMBER = "2607704512"  # a field of the filing, in the workflow's input: readable only decrypted
@@ -64,7 +65,7 @@ def _counted(app):
 
 @pytest.fixture(scope="module")
 def ports() -> dict[str, int]:
-    return {"api": _free_port(), "ui": _free_port()}
+    return {"api": free_port(), "ui": free_port()}
 
 
 @pytest.fixture(scope="module")
@@ -287,13 +288,13 @@ MALFORMED = [
     ("POST", f"{CASE_API}/query/../terminate"),
     ("POST", f"{CASE_API}/query/../signal/x"),
     ("POST", f"{CASE_API}/query/x/../../cancel"),
-    ("POST", f"{CASE_API}/query/../update/identify_supervisor"),
+    ("POST", f"{CASE_API}/query/../update/supervisor_identification"),
     ("POST", f"{CASE_API}/query/./case"),
     ("POST", f"{CASE_API}/query/case/.."),
     ("POST", f"{CASE_API}/query/%2e%2e/terminate"),
     ("POST", f"{CASE_API}/query/%2E%2E/terminate"),
     ("POST", f"{CASE_API}/query/.%2e/terminate"),
-    ("POST", f"{CASE_API}/query/%2E./update/identify_supervisor"),
+    ("POST", f"{CASE_API}/query/%2E./update/supervisor_identification"),
     ("POST", f"{CASE_API}/query/..%2fterminate"),
     ("POST", f"{CASE_API}/query/x%2F..%2F..%2Fcancel"),
     ("POST", f"{CASE_API}/query/..%5cterminate"),
@@ -323,14 +324,14 @@ RAW_CONTROL = ("POST", f"{CASE_API}/query/case\x01")
 FORBIDDEN = [
     ("POST", f"{CASE_API}/terminate"),
     ("POST", f"{CASE_API}/signal/x"),
-    ("POST", f"{CASE_API}/update/identify_supervisor"),
+    ("POST", f"{CASE_API}/update/supervisor_identification"),
     ("POST", f"{CASE_API}/cancel"),
     ("POST", f"{CASE_API}/reset"),
     ("POST", CASE_API),  # starts a workflow
     ("POST", "/temporal/api/v1/namespaces/default/batch-operations/job-1"),
     ("POST", "/temporal/api/v1/namespaces/default/schedules/nightly/patch"),
     ("POST", f"{CASE_API}/query/terminate"),
-    ("POST", f"{CASE_API}/query/identify_supervisor"),
+    ("POST", f"{CASE_API}/query/supervisor_identification"),
     ("POST", f"{CASE_API}/query/CASE"),
     ("POST", f"{CASE_API}/query/case."),
     ("POST", f"{CASE_API}/query/%C0%AE%C0%AE/terminate"),  # an overlong UTF-8 dot is no dot, here or for Go
@@ -569,7 +570,7 @@ async def auditor_cookie(url, people) -> str:
 @pytest.fixture(scope="module")
 async def counted_port(ui_settings, counting_ui):
     """The whole app on a port of its own, its proxy's upstream the counting stand-in."""
-    port = _free_port()
+    port = free_port()
     async with serving(
         ui_settings.model_copy(update={"temporal_ui_upstream": f"http://127.0.0.1:{counting_ui.port}"}), port
     ):
@@ -633,8 +634,10 @@ async def test_the_proxy_records_each_refusal_in_the_access_trail(
     counted_port, counting_ui, auditor_cookie, sessions, people
 ):
     since = datetime.now(UTC)
-    await _refused(counted_port, counting_ui, auditor_cookie, "POST", f"{CASE_API}/query/../update/identify_supervisor")
-    await _refused(counted_port, counting_ui, auditor_cookie, "POST", f"{CASE_API}/update/identify_supervisor")
+    await _refused(
+        counted_port, counting_ui, auditor_cookie, "POST", f"{CASE_API}/query/../update/supervisor_identification"
+    )
+    await _refused(counted_port, counting_ui, auditor_cookie, "POST", f"{CASE_API}/update/supervisor_identification")
     async with sessions() as session:
         found = (
             await session.exec(
@@ -792,7 +795,7 @@ async def test_an_officer_following_the_link_gets_a_page_saying_why_not(url, cas
 async def _nginx(folder, api_port: int, ui_port: int):
     """deploy/nginx/temporal-ui.conf as docker compose runs it, its upstreams these ports: its port."""
     folder.chmod(0o755)
-    port = _free_port()
+    port = free_port()
     proc = start_front_door(folder, front_door_conf(folder, port=port, api_port=api_port, ui_port=ui_port))
     try:
         async with httpx.AsyncClient() as client:

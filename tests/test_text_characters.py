@@ -20,7 +20,7 @@ from referrals.domain.messages import (
     clock_problems,
     clock_problems_in,
 )
-from tests.scenario import FILING, REFER, SUBJECT, VICTIM
+from tests.support.scenario import FILING, REFER, SUBJECT, VICTIM
 
 NOW = datetime.now(UTC)
 EVERY_ONE = [chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))]

@@ -4,31 +4,11 @@ under that agency's regulations, tracked with its own due time until the agency 
 import json
 from datetime import UTC, datetime, timedelta
 
-from tests.conftest import CHICAGO
-from tests.evidence_files import png
-from tests.scenario import APPROVE, REFER, Driver
-from tests.test_documents import all_text, documents_of, open_docx, table_after
-from tests.test_refusals import refused
-
-BODY_CAMERAS = {
-    "kind": "body_camera",
-    "description": "Body-worn camera recordings of the ICE agents on scene, W 26th St & S Pulaski Rd, 13:00-13:45",
-    "relevance": "The blow to the bystander, from the agents' side.",
-}
-RADIO = {
-    "kind": "radio_traffic",
-    "description": "The operation's radio traffic, 12:30-14:00",
-    "relevance": "Whether the agents were told to clear the sidewalk, and by whom.",
-}
-PLAN = {
-    "kind": "operation_plan",
-    "description": "The operation plan and the warrant it executed",
-    "relevance": "The authority claimed (prong 1): whom the warrant named.",
-}
-ASKING = {
-    **REFER,
-    "federal_evidence": [{"agency": "ICE", "records": [BODY_CAMERAS, RADIO]}, {"agency": "FBI", "records": [PLAN]}],
-}
+from tests.support.documents import all_text, documents_of, open_docx, table_after
+from tests.support.evidence_files import png
+from tests.support.policies import CHICAGO
+from tests.support.refusals import refused
+from tests.support.scenario import APPROVE, ASKING, BODY_CAMERAS, PLAN, RADIO, REFER, Driver
 
 
 async def test_a_review_asks_each_agency_in_a_letter_under_its_own_regulations(api, people):
@@ -170,8 +150,8 @@ async def test_each_answer_is_recorded_and_the_task_follows_the_requests_still_a
 
 
 async def test_the_desk_ties_what_an_agency_produced_to_its_request(api, people):
-    from tests.desk_client import signed_in
-    from tests.test_desk_evidence import TYPED, evidence_form, items, options, post
+    from tests.support.desk_client import signed_in
+    from tests.support.desk_evidence import TYPED, evidence_form, items, options, post
 
     d = Driver(api, people)
     cid = (await d.new_case())["id"]

@@ -18,8 +18,7 @@ from referrals.domain.case import workflow_id_for
 from referrals.observability import tracing
 from referrals.temporal_client import connect
 from referrals.worker import build_worker
-from tests.scenario import Driver
-from tests.test_encryption import SECRETS
+from tests.support.scenario import SECRETS, Driver
 
 
 class OtlpReceiver:
@@ -94,7 +93,7 @@ async def test_a_filing_is_one_trace_from_the_api_through_the_workflow_to_its_ac
     # A step is a trace of its own: the request, its workflow update and the (local) activity that stores it.
     hold = next(span for span in spans if span.name == "POST /incidents/{case_id}/footage-hold")
     in_hold = {span.name for span in spans if span.trace_id == hold.trace_id}
-    assert {"StartWorkflowUpdate:confirm_footage_hold", "RunActivity:persist_case_events"} <= in_hold, in_hold
+    assert {"StartWorkflowUpdate:footage_hold", "RunActivity:persist_case_events"} <= in_hold, in_hold
     assert not any(span.name.endswith("/metrics") for span in spans)  # scrapes are not traced
 
     exported = b"".join(span.SerializeToString() for span in spans)

@@ -7,18 +7,17 @@ import asyncio
 import html
 import re
 from datetime import UTC, date, datetime, timedelta
-from html.parser import HTMLParser
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 import httpx
-import pytest
 from sqlalchemy import text as sql
 
-from referrals.activities.documents import DOCX
+from referrals.documents.render import DOCX
 from referrals.web.routes import cases as cases_page
-from tests.desk_client import browser, sign_in
-from tests.scenario import (
+from tests.support.desk_client import browser
+from tests.support.pages import Forms, Tables, error_beside, repeated_ids, text
+from tests.support.scenario import (
     FLAGGED_DAYS,
     HOLD_1,
     HOLD_2,
@@ -31,73 +30,11 @@ from tests.scenario import (
     Driver,
     filing,
 )
-from tests.test_web_work import Tables
-
-
-@pytest.fixture
-async def desk(api, people):
-    """desk("custodian"): a browser signed in as that person through the sign-in form."""
-    opened: list[httpx.AsyncClient] = []
-
-    async def signed_in(who: str) -> httpx.AsyncClient:
-        page = browser(api)
-        opened.append(page)
-        signed = await sign_in(page, people.tokens[who])
-        assert signed.status_code == 303, signed.text
-        assert "referrals_session" in page.cookies
-        return page
-
-    yield signed_in
-    for page in opened:
-        await page.aclose()
-
-
-class _Forms(HTMLParser):
-    """The forms of a page, each with its fields as the browser would send them untouched."""
-
-    def __init__(self):
-        super().__init__()
-        self.forms: list[dict] = []
-        self._select: str | None = None
-        self._textarea: str | None = None
-        self._text = ""
-
-    def handle_starttag(self, tag, attrs):
-        a = dict(attrs)
-        if tag == "form":
-            self.forms.append({"action": a.get("action"), "fields": [], "boxes": []})
-        elif not self.forms:
-            return
-        elif tag == "input" and a.get("name"):
-            if a.get("type") == "checkbox":
-                self.forms[-1]["boxes"].append((a["name"], a.get("value", "on")))
-                if "checked" in a:
-                    self.forms[-1]["fields"].append((a["name"], a.get("value", "on")))
-            elif a.get("type") != "submit":
-                self.forms[-1]["fields"].append((a["name"], a.get("value") or ""))
-        elif tag == "select":
-            self._select = a["name"]
-            self.forms[-1]["fields"].append((a["name"], ""))
-        elif tag == "option" and self._select and "selected" in a:
-            self.forms[-1]["fields"][-1] = (self._select, a.get("value", ""))
-        elif tag == "textarea":
-            self._textarea, self._text = a["name"], ""
-
-    def handle_data(self, data):
-        if self._textarea:
-            self._text += data
-
-    def handle_endtag(self, tag):
-        if tag == "select":
-            self._select = None
-        elif tag == "textarea" and self._textarea:
-            self.forms[-1]["fields"].append((self._textarea, self._text))
-            self._textarea = None
 
 
 def step_form(page: str, operation: str) -> dict | None:
     """The form of one step on the page ({action, fields, boxes}), or None when the page has none."""
-    parser = _Forms()
+    parser = Forms()
     parser.feed(page)
     return next((f for f in parser.forms if (f["action"] or "").endswith(f"/steps/{operation}")), None)
 
@@ -115,23 +52,6 @@ async def send(page: httpx.AsyncClient, form: dict, fields: list[tuple[str, str]
     return await page.post(
         form["action"], content=urlencode(fields), headers={"Content-Type": "application/x-www-form-urlencoded"}
     )
-
-
-def error_beside(page: str, field: str) -> str | None:
-    """The refusal's message shown beside a field (the element the field's aria-describedby names)."""
-    ident = "f-" + field.replace("[", "-").replace("]", "").replace(".", "-") + "-error"
-    found = re.search(rf'id="{re.escape(ident)}"[^>]*>(.*?)</p>', page, re.S)
-    return html.unescape(re.sub(r"<[^>]+>", "", found.group(1))).strip() if found else None
-
-
-def text(page: str) -> str:
-    return html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page)))
-
-
-def repeated_ids(page: str) -> list[str]:
-    """Element ids used more than once: a label or a message would point at the wrong field."""
-    ids = re.findall(r'\sid="([^"]+)"', page)
-    return sorted({i for i in ids if ids.count(i) > 1})
 
 
 async def events(d: Driver, case_id: str) -> list[str]:

@@ -11,7 +11,7 @@ import httpx
 from sqlmodel import func, select
 
 from referrals.store.tables import Incident
-from tests.desk_client import signed_in
+from tests.support.desk_client import signed_in
 
 CHICAGO = ZoneInfo("America/Chicago")  # policy/chicago.toml's time_zone
 

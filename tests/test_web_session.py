@@ -7,7 +7,7 @@ from sqlmodel import select
 
 from referrals.store.tables import AppUser, WebSession
 from referrals.store.users import hash_token
-from tests.desk_client import browser, sign_in
+from tests.support.desk_client import browser, sign_in
 
 
 async def test_pages_ask_for_sign_in_first_and_come_back(api, people):

@@ -1,74 +1,15 @@
 """The desk's My work page, as the people at the desk see it: signed in with a browser's cookie jar."""
 
 import re
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from html.parser import HTMLParser
 
 import httpx
 from sqlmodel import select
 
 from referrals.store.tables import CaseTask
-from tests.desk_client import signed_in
-from tests.scenario import Driver
-
-
-@dataclass
-class Row:
-    attrs: dict[str, str]
-    cells: list[str] = field(default_factory=list)  # th and td, their text with spaces collapsed
-    links: list[str] = field(default_factory=list)
-
-    @property
-    def text(self) -> str:
-        return " | ".join(self.cells)
-
-
-class Tables(HTMLParser):
-    """The page's tables by id: caption and rows (header rows included)."""
-
-    def __init__(self, html: str):
-        super().__init__()
-        self.tables: dict[str, list[Row]] = {}
-        self.captions: dict[str, str] = {}
-        self._table: str | None = None
-        self._row: Row | None = None
-        self._cell: list[str] | None = None
-        self._caption: list[str] | None = None
-        self.feed(html)
-
-    def handle_starttag(self, tag, attrs):
-        attrs = {k: v or "" for k, v in attrs}
-        if tag == "table":
-            self._table = attrs.get("id", f"table-{len(self.tables)}")
-            self.tables[self._table] = []
-        elif tag == "caption":
-            self._caption = []
-        elif tag == "tr" and self._table:
-            self._row = Row(attrs)
-            self.tables[self._table].append(self._row)
-        elif tag in ("th", "td") and self._row is not None:
-            self._cell = []
-        elif tag == "a" and self._row is not None:
-            self._row.links.append(attrs.get("href", ""))
-
-    def handle_endtag(self, tag):
-        if tag == "table":
-            self._table = None
-        elif tag == "caption" and self._caption is not None:
-            self.captions[self._table] = " ".join("".join(self._caption).split())
-            self._caption = None
-        elif tag in ("th", "td") and self._cell is not None and self._row is not None:
-            self._row.cells.append(" ".join("".join(self._cell).split()))
-            self._cell = None
-        elif tag == "tr":
-            self._row = None
-
-    def handle_data(self, data):
-        if self._cell is not None:
-            self._cell.append(data)
-        if self._caption is not None:
-            self._caption.append(data)
+from tests.support.desk_client import signed_in
+from tests.support.pages import Row, Tables
+from tests.support.scenario import Driver
 
 
 async def my_work(client: httpx.AsyncClient) -> tuple[str, list[Row]]:

@@ -11,8 +11,8 @@ from referrals.domain.case import CaseState
 from referrals.domain.enums import Role
 from referrals.domain.messages import Actor, FootageHold, LegalReview, Step, SupervisorIdentification, ViolationReport
 from referrals.workflows.incident import IncidentWorkflow
-from tests.conftest import FILER as OFFICER
-from tests.scenario import HOLD_1, HOLD_2, IDENTIFIED, REFER, VIOLATIONS, fresh_filing, recorded_at
+from tests.support.people import FILER as OFFICER
+from tests.support.scenario import HOLD_1, HOLD_2, IDENTIFIED, REFER, VIOLATIONS, fresh_filing, recorded_at
 
 CUSTODIAN = Actor(user_id="u-custodian", name="E. Custodian", roles=[Role.EVIDENCE_CUSTODIAN])
 REVIEWER = Actor(user_id="u-reviewer", name="L. Reviewer", roles=[Role.LEGAL_REVIEWER])
@@ -47,15 +47,15 @@ async def test_a_recording_near_its_purge_date_brings_the_hold_deadline_forward(
 async def test_a_return_rearms_the_reopened_task(time_env, start_case):
     handle = await start_case(await fresh_filing(time_env))
     await handle.execute_update(
-        IncidentWorkflow.confirm_footage_hold, Step(actor=CUSTODIAN, payload=FootageHold(holds=[HOLD_1, HOLD_2]))
+        IncidentWorkflow.footage_hold, Step(actor=CUSTODIAN, payload=FootageHold(holds=[HOLD_1, HOLD_2]))
     )
     await handle.execute_update(
-        IncidentWorkflow.identify_supervisor,
+        IncidentWorkflow.supervisor_identification,
         Step(actor=OFFICER, payload=SupervisorIdentification.model_validate(IDENTIFIED)),
     )
     await time_env.sleep(timedelta(days=20))  # durable: the case waits, whole, for three weeks
     await handle.execute_update(
-        IncidentWorkflow.report_violations, Step(actor=OFFICER, payload=ViolationReport.model_validate(VIOLATIONS))
+        IncidentWorkflow.violation_report, Step(actor=OFFICER, payload=ViolationReport.model_validate(VIOLATIONS))
     )
     state = await state_of(handle)
     first = state.tasks["supervisor_identification"]
@@ -65,7 +65,7 @@ async def test_a_return_rearms_the_reopened_task(time_env, start_case):
     assert review.due_at - review.opened_at == timedelta(days=14)
 
     back = LegalReview(decision="return", rationale="again", return_tasks=["supervisor_identification"])
-    await handle.execute_update(IncidentWorkflow.review, Step(actor=REVIEWER, payload=back))
+    await handle.execute_update(IncidentWorkflow.legal_review, Step(actor=REVIEWER, payload=back))
     state = await state_of(handle)
     again = state.tasks["supervisor_identification"]
     assert state.stage == "investigation"
@@ -84,11 +84,11 @@ async def test_validators_refuse_by_role_and_stage(time_env, start_case):
         await asyncio.sleep(0.05)
     refer = LegalReview.model_validate(REFER)
     with pytest.raises(WorkflowUpdateFailedError) as refused:
-        await handle.execute_update(IncidentWorkflow.review, Step(actor=OFFICER, payload=refer))
+        await handle.execute_update(IncidentWorkflow.legal_review, Step(actor=OFFICER, payload=refer))
     assert isinstance(refused.value.cause, ApplicationError)
     assert refused.value.cause.type == "Forbidden"
     with pytest.raises(WorkflowUpdateFailedError) as refused:
-        await handle.execute_update(IncidentWorkflow.review, Step(actor=REVIEWER, payload=refer))
+        await handle.execute_update(IncidentWorkflow.legal_review, Step(actor=REVIEWER, payload=refer))
     assert refused.value.cause.type == "Conflict"
     assert "legal_review is not open" in refused.value.cause.message
     assert await state_of(handle) == before

@@ -3,7 +3,6 @@
 import asyncio
 import os
 import shutil
-import socket
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -11,9 +10,10 @@ import pytest
 import uvicorn
 
 from referrals.api.main import create_app
+from referrals.devstack.procs import free_port
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-ARTIFACTS = Path(os.environ.get("REFERRALS_TEST_ARTIFACTS", Path(__file__).resolve().parent.parent / "artifacts"))
+ARTIFACTS = Path(os.environ.get("REFERRALS_TEST_ARTIFACTS", Path(__file__).resolve().parents[2] / "artifacts"))
 SCREENSHOTS = ARTIFACTS / "screenshots"
 
 needs_chromium = pytest.mark.skipif(
@@ -21,16 +21,10 @@ needs_chromium = pytest.mark.skipif(
 )
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @asynccontextmanager
 async def serving(settings, port: int | None = None):
     """The whole app (API and desk) on a real port in this event loop; yields its base URL."""
-    port = port or _free_port()
+    port = port or free_port()
     url = f"http://127.0.0.1:{port}"
     app = create_app(settings.model_copy(update={"public_url": url}))
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))

@@ -189,6 +189,100 @@ REMANDED = {
     "note": "No colorable federal defence.",
 }
 CONVICTED = {"outcome": "convicted", "decided_on": date.today().isoformat()}
+# The other ends of a review: returned to the supervisor, declined (the agent immune).
+RETURN = {
+    "decision": "return",
+    "rationale": "Identify the supervisor again: the credential was not legible.",
+    "return_tasks": ["supervisor_identification"],
+}
+IMMUNE = {
+    **SUBJECT,
+    "authority": {**SUBJECT["authority"], "legal_basis": "judicial_warrant", "finding": "met"},
+    "necessary_and_proper": {**SUBJECT["necessary_and_proper"], "finding": "met"},
+    "finding": "immune",
+}
+DECLINE = {"decision": "decline", "rationale": "The force used was within the warrant's scope.", "subjects": [IMMUNE]}
+# A review that asks federal agencies for the evidence they hold (Touhy requests).
+BODY_CAMERAS = {
+    "kind": "body_camera",
+    "description": "Body-worn camera recordings of the ICE agents on scene, W 26th St & S Pulaski Rd, 13:00-13:45",
+    "relevance": "The blow to the bystander, from the agents' side.",
+}
+RADIO = {
+    "kind": "radio_traffic",
+    "description": "The operation's radio traffic, 12:30-14:00",
+    "relevance": "Whether the agents were told to clear the sidewalk, and by whom.",
+}
+PLAN = {
+    "kind": "operation_plan",
+    "description": "The operation plan and the warrant it executed",
+    "relevance": "The authority claimed (prong 1): whom the warrant named.",
+}
+ASKING = {
+    **REFER,
+    "federal_evidence": [{"agency": "ICE", "records": [BODY_CAMERAS, RADIO]}, {"agency": "FBI", "records": [PLAN]}],
+}
+# What is added later: a supplement (a second camera, the witness, a statement, corrections), an evidence item.
+NEW_CAMERA = {
+    "camera_id": "X6035555",
+    "officer_star": "24680",
+    "started_at": at(1),
+    "ended_at": at(30),
+    "flag_reasons": ["use_of_force"],
+}
+SUPPLEMENT = {
+    "narrative": "A second camera was found; the victim gave a further statement at the hospital.",
+    "recordings": [NEW_CAMERA],
+    "people": [WITNESS],
+    "statements": [
+        {
+            "person_id": "P1",
+            "text": "The agent did not say who he was.",
+            "taken_by": "Det. K. Moss",
+            "taken_at": at(90),
+            "place": "Mount Sinai Hospital",
+        }
+    ],
+    "federal_personnel": [{"agency": "CBP", "description": "driver of the grey SUV"}],
+    "corrections": [
+        {"field": "location", "value": "W 26th St & S Karlov Ave", "reason": "the first address was the next block"},
+        {"field": "officers[0].star", "value": "12346", "reason": "typed wrong at filing"},
+        {"field": "people[P1].name", "value": "Janet Roe", "reason": "spelt from her ID at the hospital"},
+    ],
+}
+PHOTO = {
+    "kind": "photo",
+    "description": "injury to the left palm",
+    "source": "cpd",
+    "collected_by": "P.O. A. Rivera, star 12345",
+    "collected_at": "2026-01-31T14:05:00-06:00",
+}
+# Every clear-text contact detail of the scenario's people: none of it may be stored anywhere readable.
+CLEAR = ["312-555-0100", "jane.roe@example.org", "2700 S Pulaski Rd", "773-555-0199"]
+# What the Temporal server's histories and the traces must never hold in clear: names, badges, narratives, the
+# people's contact details and what they said.
+SECRETS = [
+    "Ruiz",
+    "12345",
+    "67890",
+    "J. Doe",
+    "4411",
+    "bystander",
+    "grey vest",
+    "Supervisory Deportation",
+    "AXON-2026-0042",
+    "Test officer",
+    "Test reviewer",
+    # the people involved: names, contact details, what they said
+    "Jane Roe",
+    "312-555-0100",
+    "jane.roe@example.org",
+    "2700 S Pulaski",
+    "773-555-0199",
+    "He pushed me",
+    "swung at her",
+    "Mount Sinai",
+]
 
 
 def recorded_at(started: datetime, body: dict = FILING, flags: list[str] | None = None) -> dict:

@@ -1,0 +1,60 @@
+"""The API's routes, each with the permission it needs: what the access tests check every role against, and what
+the fuzzer knows of each operation."""
+
+from referrals.domain import steps
+from referrals.domain.permissions import Operation
+
+# Every operation of the API: the permission it needs, or None where any signed-in user may ask
+# (reads answer only about the cases the caller may see; the rest is the caller's own).
+ROUTES: dict[tuple[str, str], str | None] = {
+    ("POST", "/incidents"): Operation.FILE,
+    ("POST", "/incidents/{case_id}/footage-hold"): steps.FOOTAGE_HOLD.name,
+    ("POST", "/incidents/{case_id}/supervisor-identification"): steps.SUPERVISOR_IDENTIFICATION.name,
+    ("POST", "/incidents/{case_id}/violation-report"): steps.VIOLATION_REPORT.name,
+    ("POST", "/incidents/{case_id}/legal-review"): steps.LEGAL_REVIEW.name,
+    ("POST", "/incidents/{case_id}/command-approval"): steps.COMMAND_APPROVAL.name,
+    ("POST", "/incidents/{case_id}/referral-acknowledgement"): steps.REFERRAL_ACKNOWLEDGEMENT.name,
+    ("POST", "/incidents/{case_id}/charging-decision"): steps.CHARGING_DECISION.name,
+    ("POST", "/incidents/{case_id}/arraignment"): steps.ARRAIGNMENT.name,
+    ("POST", "/incidents/{case_id}/removal-notice"): steps.REMOVAL_NOTICE.name,
+    ("POST", "/incidents/{case_id}/removal-outcome"): steps.REMOVAL_OUTCOME.name,
+    ("POST", "/incidents/{case_id}/prosecution-outcome"): steps.PROSECUTION_OUTCOME.name,
+    ("POST", "/incidents/{case_id}/touhy-requests/{request_id}/response"): steps.TOUHY_RESPONSE.name,
+    ("POST", "/incidents/{case_id}/withdrawal"): steps.WITHDRAW.name,
+    ("POST", "/incidents/{case_id}/people"): steps.ADD_PERSON.name,
+    ("POST", "/incidents/{case_id}/supplements"): steps.FILE_SUPPLEMENT.name,
+    ("GET", "/incidents/{case_id}/contact-sheet"): Operation.READ_CONTACT,
+    ("POST", "/incidents/{case_id}/evidence"): steps.ADD_EVIDENCE.name,
+    ("POST", "/incidents/{case_id}/evidence/{evidence_id}/removal"): steps.REMOVE_EVIDENCE.name,
+    ("POST", "/incidents/{case_id}/evidence/{evidence_id}/hold"): Operation.HOLD_EVIDENCE,
+    ("POST", "/incidents/{case_id}/evidence/{evidence_id}/release"): Operation.HOLD_EVIDENCE,
+    ("POST", "/users"): Operation.MANAGE_USERS,
+    ("POST", "/users/{user_id}/revoke"): Operation.MANAGE_USERS,
+    ("POST", "/users/{user_id}/unlock"): Operation.MANAGE_USERS,
+    ("GET", "/access-log"): Operation.READ_ACCESS_LOG,
+    ("POST", "/codec/encode"): Operation.ENCODE_PAYLOADS,
+    ("POST", "/codec/decode"): Operation.DECODE_PAYLOADS,
+    ("GET", "/incidents"): None,
+    ("GET", "/incidents/{case_id}"): None,
+    ("GET", "/incidents/{case_id}/events"): None,
+    ("GET", "/incidents/{case_id}/documents"): None,
+    ("GET", "/incidents/{case_id}/documents/{document_id}"): None,
+    ("GET", "/incidents/{case_id}/evidence"): None,
+    ("GET", "/incidents/{case_id}/evidence/{evidence_id}"): None,
+    ("GET", "/incidents/{case_id}/evidence/{evidence_id}/custody"): None,
+    ("GET", "/notifications"): None,
+    ("POST", "/notifications/{notification_id}/read"): None,
+    ("GET", "/users/me"): None,
+    ("GET", "/stats"): None,
+    ("GET", "/policy"): None,
+    ("GET", "/healthz"): None,
+    # The public figures: no sign-in at all (tests/test_public_stats.py), and one admin step.
+    ("POST", "/public/snapshots"): Operation.PUBLISH_FIGURES,
+    ("GET", "/public/stats"): None,
+    ("GET", "/public/stats.csv"): None,
+    ("GET", "/public/stats/dictionary.csv"): None,
+    ("GET", "/public/snapshots"): None,
+    ("GET", "/public/snapshots/{snapshot_id}"): None,
+    ("GET", "/public/snapshots/{snapshot_id}.csv"): None,
+    ("GET", "/readyz"): None,
+}
