@@ -9,7 +9,9 @@ import os
 import socket
 import sys
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from typing import Any, cast
 
 from pydantic import ValidationError
 
@@ -133,7 +135,9 @@ async def _add_user(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _on_user(args: argparse.Namespace, action: str, change, done: str) -> int:
+async def _on_user(
+    args: argparse.Namespace, action: str, change: Callable[..., Awaitable[dict[str, Any]]], done: str
+) -> int:
     """An administration action on one user, by e-mail or id, recorded in the access trail."""
     engine = async_engine(get_settings().database_url)
     try:
@@ -141,6 +145,7 @@ async def _on_user(args: argparse.Namespace, action: str, change, done: str) -> 
             user = await users.find_by_email_or_id(session, args.user)
             details = await change(session, user) if user is not None else None
         if user is not None:
+            assert details is not None  # the change made them for the user
             await access_log.append(session_factory(engine), _cli_entry(action, user.id, **details))
     finally:
         await engine.dispose()
@@ -178,8 +183,9 @@ async def _stuck(args: argparse.Namespace) -> int:
             "stage": incident.stage,
             "task": task.task,
             "escalation_level": task.escalation_level,
-            "due_at": task.due_at.isoformat(),
-            "overdue": str(now - task.due_at).split(".")[0],
+            # overdue_tasks: due before now
+            "due_at": cast(datetime, task.due_at).isoformat(),
+            "overdue": str(now - cast(datetime, task.due_at)).split(".")[0],
             "temporal_ui": settings.workflow_url(incident.workflow_id),
         }
         for incident, task in rows

@@ -48,14 +48,19 @@ class DocumentWriter:
                 state, version, now, document_id = request.state, request.version, request.at, request.document_id
             elif named:  # made again after a restore, from the case as stored, under its own id and version
                 incident = await session.get(Incident, request.case_id, with_for_update=True)
+                assert incident is not None  # a case is stored before its documents are asked for
                 state = CaseState.model_validate(incident.state)
                 version, now, document_id = request.version, request.at, request.document_id
             else:
                 # Locking the case row serialises version numbers per case.
                 incident = await session.get(Incident, request.case_id, with_for_update=True)
+                assert incident is not None  # a case is stored before its documents are asked for
                 state = CaseState.model_validate(incident.state)
                 version = await documents.next_version(session, request.case_id, request.kind.value)
                 now, document_id = datetime.now(UTC), str(uuid.uuid4())
+            # The workflow asks with the case, its version, time and id together, and a request handed on without
+            # its case keeps the other three (referrals/workflows/documents.py).
+            assert state is not None and version is not None and now is not None and document_id is not None
             structlog.contextvars.bind_contextvars(case_number=state.case_number)
             context = await self._context(session, request, state, now, version)
             with rendering(request.kind.value):

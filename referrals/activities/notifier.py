@@ -3,7 +3,7 @@
 import asyncio
 from collections.abc import Coroutine
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import structlog
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -113,7 +113,7 @@ class Notifier:
                         district=i.district,
                         task_title=task_title(t.task),
                         level=t.escalation_level,
-                        overdue=humanize(now - t.due_at),
+                        overdue=humanize(now - cast(datetime, t.due_at)),  # overdue_tasks: due before now
                         case_url=self._settings.case_url(i.id),
                     )
                     for i, t in escalated
@@ -158,10 +158,13 @@ class Notifier:
             if await documents.delivered(session, key):
                 return True
             row = await documents.get(session, delivery.case_id, delivery.document_id)
+            assert row is not None  # the workflow delivers a document it made: stored before it asks
             # The evidence the packet lists goes by name, size and hash, never attached: the prosecutor's liaison
             # downloads each file through the desk, and each download is in its custody log.
             listed = await evidence.in_packet(session, delivery.case_id, delivery.document_id)
-            state = CaseState.model_validate((await session.get(Incident, delivery.case_id)).state)
+            incident = await session.get(Incident, delivery.case_id)
+            assert incident is not None  # the case of a stored document is stored
+            state = CaseState.model_validate(incident.state)
             items = [e for e in state.evidence if e.item.id in listed]
             context = dict(
                 case_number=delivery.case_number,
@@ -184,6 +187,7 @@ class Notifier:
             body = self._templates.render("notifications/referral_packet.txt.j2", **context)
 
             async def send() -> None:
+                assert self._mailer is not None  # checked on entry
                 with sending("email", row.kind):
                     await self._mailer.send(delivery.to, subject, body, key, attachment=(row.filename, row.content))
                 sent = datetime.now(UTC)
@@ -211,6 +215,7 @@ class Notifier:
             for note, user in await notifications.unsent_email(session, f"{key}:"):
 
                 async def one(note=note, user=user) -> None:
+                    assert self._mailer is not None  # sent only with a mailer (notify, send_digest)
                     with sending("email", note.kind):
                         await self._mailer.send(user.email, note.subject, note.body, note.idempotency_key)
                     await notifications.mark_emailed(session, note.id)
@@ -225,6 +230,7 @@ class Notifier:
             text = self._templates.render("notifications/webhook.txt.j2", **context)
 
             async def post() -> None:
+                assert self._webhook is not None  # posted only with a webhook (notify)
                 with sending("webhook", "escalation"):
                     await self._webhook.post(
                         {

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import structlog
 from pydantic import BaseModel
 from sqlmodel.ext.asyncio.session import AsyncSession
-from temporalio.client import Client, WithStartWorkflowOperation, WorkflowUpdateFailedError
+from temporalio.client import Client, WithStartWorkflowOperation, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
@@ -19,7 +19,7 @@ from referrals.api.errors import REJECTION_STATUS, ApiError, refuse_clock_proble
 from referrals.codec import UNENCRYPTED
 from referrals.config import Settings
 from referrals.domain import search_attributes as sa
-from referrals.domain.case import IncidentInput, workflow_id_for
+from referrals.domain.case import CaseState, IncidentInput, workflow_id_for
 from referrals.domain.enums import Stage
 from referrals.domain.errors import RejectionKind
 from referrals.domain.events import StepResult
@@ -112,6 +112,7 @@ async def file_case(
         ),
     )
     incident = await cases.get_incident(session, case_id)
+    assert incident is not None  # filing_recorded answers once the case is stored
     require_same_filing(incident, request_hash)  # a concurrent filing with the same key won
     return incident, True
 
@@ -127,6 +128,7 @@ def _refusal(cause: BaseException | None) -> ApiError:
             "agree",
         )
     if isinstance(cause, ApplicationError) and cause.type in RejectionKind.__members__.values():
+        assert cause.type is not None  # one of RejectionKind's values
         detail = cause.details[0] if cause.details else {}
         field = detail.get("field") if isinstance(detail, dict) else None
         message = f"{field}: {cause.message}" if field else cause.message
@@ -159,7 +161,9 @@ async def take_step(
     refuse_clock_problems(body)
     if incident.stage == Stage.CLOSED:
         raise ApiError(409, f"the case is closed ({incident.disposition})")
-    handle = client.get_workflow_handle_for(IncidentWorkflow.run, incident.workflow_id)
+    handle: WorkflowHandle[IncidentWorkflow, CaseState] = client.get_workflow_handle_for(
+        IncidentWorkflow.run, incident.workflow_id
+    )
     try:
         payload = Sealer.of(settings.effective_encryption_keys).for_workflow(body, spec.workflow_payload)
         await handle.execute_update(

@@ -8,6 +8,7 @@ from fastapi import Depends, Request
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import or_
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client
 
@@ -103,12 +104,12 @@ def visibility(user: AppUser):
         return None
     conditions = []
     if Role.OFFICER in roles:
-        conditions.append(Incident.filed_by_id == user.id)
+        conditions.append(col(Incident.filed_by_id) == user.id)
         if user.star:
-            conditions.append(Incident.officer_stars.contains([user.star]))
+            conditions.append(col(Incident.officer_stars).contains([user.star]))
     if Role.SUPERVISOR in roles and user.district:
-        conditions.append(Incident.district == user.district)
-    return or_(*conditions) if conditions else Incident.id.is_(None)
+        conditions.append(col(Incident.district) == user.district)
+    return or_(*conditions) if conditions else col(Incident.id).is_(None)
 
 
 def log_case(request: Request, case_id: str, case_number: str, workflow_id: str) -> None:

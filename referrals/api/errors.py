@@ -1,6 +1,7 @@
 """One error shape for every refusal: {"error": {"code", "message", "details"}}."""
 
 import re
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,7 +19,8 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from referrals.domain.errors import RejectionKind
 from referrals.domain.jurisdiction import filing_problems
-from referrals.domain.messages import clock_problems
+from referrals.domain.messages import IncidentFiling, clock_problems
+from referrals.domain.policy import Policy
 
 log = structlog.get_logger()
 
@@ -94,7 +96,7 @@ def refuse_clock_problems(payload: BaseModel) -> None:
         raise ApiError(422, "; ".join(f"{p['field']}: {p['message']}" for p in problems), problems)
 
 
-def refuse_outside_policy(filing: BaseModel, policy) -> None:
+def refuse_outside_policy(filing: IncidentFiling, policy: Policy) -> None:
     """A filing from a district the policy does not list, or with a flag it does not know: 422, each named."""
     if problems := filing_problems(filing, policy):
         raise ApiError(422, "; ".join(f"{p['field']}: {p['message']}" for p in problems), problems)
@@ -113,7 +115,7 @@ def _validation_details(exc: RequestValidationError) -> list[dict]:
     return field_problems(exc.errors())
 
 
-def field_problems(errors: list[dict]) -> list[dict]:
+def field_problems(errors: Sequence[Any]) -> list[dict]:
     """pydantic's errors (locations from 'body', 'query', …) as the one error shape's [{field, message}]."""
     details = []
     for err in errors:

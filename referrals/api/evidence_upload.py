@@ -28,7 +28,7 @@ from referrals.domain.case import CaseState, EvidenceEntry
 from referrals.domain.content_types import Sniffer, contradiction
 from referrals.domain.enums import Stage
 from referrals.domain.messages import EvidenceItem, EvidenceMetadata
-from referrals.store.blobs import blob_store
+from referrals.store.blobs import Writer, blob_store
 from referrals.store.tables import AppUser, EvidenceFileRow, Incident
 
 ADD = steps.ADD_EVIDENCE
@@ -106,7 +106,7 @@ class _Received:
         self.size = 0
         self.sha256 = hashlib.sha256()
         self.sniffer = Sniffer()
-        self.writer = None
+        self.writer: Writer | None = None
 
     async def read(self, request: Request) -> None:
         part: Part | None = None
@@ -146,6 +146,7 @@ class _Received:
             )
         self.sha256.update(data)
         self.sniffer.feed(data)
+        assert self.writer is not None  # the file part's data: its writer was made when the part began
         await self.writer.write(data)
 
     async def abort(self) -> None:
@@ -165,6 +166,7 @@ class _Received:
         detected = self.sniffer.result()
         if detected.refusal:
             raise _refuse("file", detected.refusal)
+        assert detected.content_type is not None  # Detected: a content type when allowed, else a refusal
         if problem := contradiction(metadata.kind.value, detected.content_type):
             raise _refuse(f"{prefix}kind", problem)
         return EvidenceItem(
@@ -230,6 +232,7 @@ async def add_upload(
         metadata = metadata_of(received.fields)
         item = received.item(metadata, evidence_id, client_address(request), prefix)
         if earlier is None and item.sha256 is not None:
+            assert received.writer is not None  # an item with a hash came with its file (_Received.item)
             await received.writer.commit()
     except BaseException:
         await received.abort()
@@ -251,13 +254,18 @@ async def add_upload(
         raise
     # Any other failure (Temporal unreachable, the request's deadline) leaves the file and its row: the step may
     # yet be applied, and the same upload sent again with the same Idempotency-Key finds them.
-    return CaseState.model_validate(stored.state).evidence_item(evidence_id), True
+    added = CaseState.model_validate(stored.state).evidence_item(evidence_id)
+    assert added is not None  # the step just added it
+    return added, True
 
 
 async def _file_row(sessions, store, received: _Received, case_id: str, item: EvidenceItem) -> EvidenceItem:
     """Records where the file's bytes are; if an earlier attempt with the same Idempotency-Key stored the same
     bytes already (and stopped before the case recorded the item), this attempt's copy goes and that one is used.
     (A session of its own: a conflict here leaves the request's objects as they were.)"""
+    # An item with a hash was uploaded here: _Received.item gave it all four.
+    assert item.size is not None and item.sha256 is not None
+    assert item.content_type is not None and item.filename is not None
     async with sessions() as session:
         session.add(
             EvidenceFileRow(

@@ -114,7 +114,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(documents.contact_sheet_router)
     desk.install(app, policy.zone)  # the reviewer's desk: HTML pages under /desk
     temporal_ui.install(app, settings)  # the Temporal UI behind the desk's sign-in (proxied with an upstream set)
-    app.openapi = _with_links(app)
+    app.openapi = _with_links(app)  # type: ignore[method-assign]  # FastAPI's way to extend its schema
 
     @app.middleware("http")
     async def access_log(request: Request, call_next):

@@ -10,13 +10,14 @@ import time
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 from urllib.parse import urlencode
 
 import httpx
 import structlog
 from joserfc import jws, jwt
 from joserfc.errors import JoseError
-from joserfc.jwk import KeySet
+from joserfc.jwk import KeySet, KeySetSerialization
 
 from referrals.config import Settings
 from referrals.domain.enums import Role
@@ -62,10 +63,10 @@ class Identity:
         if settings.oidc_roles_claim == "groups":
             values = []
         known = {role.value: role for role in Role}
-        roles = (
-            {group_roles.get(value) or known.get(value) for value in values}
-            | {group_roles.get(group) for group in groups}
-        ) - {None}
+        found = {group_roles.get(value) or known.get(value) for value in values} | {
+            group_roles.get(group) for group in groups
+        }
+        roles = {role for role in found if role is not None}
         email = claims.get("email")
         return cls(
             subject=f"{claims['iss']} {claims['sub']}",
@@ -177,7 +178,8 @@ class Provider:
         if not isinstance(metadata.get("jwks_uri"), str):
             raise ProviderUnavailable("discovery names no jwks_uri")
         try:
-            return KeySet.import_key_set(await self._get_json(metadata["jwks_uri"]))
+            # The provider's JSON, as a key set: import_key_set checks it (what it raises is caught here).
+            return KeySet.import_key_set(cast(KeySetSerialization, await self._get_json(metadata["jwks_uri"])))
         except (JoseError, ValueError, KeyError, TypeError) as exc:
             raise ProviderUnavailable(f"the key set is not a JWKS ({type(exc).__name__})") from None
 

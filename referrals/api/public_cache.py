@@ -46,6 +46,7 @@ JSON, CSV, HTML = "application/json", "text/csv; charset=utf-8", "text/html; cha
 
 
 def _snapshot(row: PublicSnapshotRow, *, latest: bool) -> Snapshot:
+    assert row.id is not None  # a stored snapshot: the database numbered it
     figures = Figures.from_json(row.figures)
     return Snapshot(
         entry=public_snapshots.entry(row),

@@ -4,13 +4,17 @@ Starlette's own form parsing spools files to temporary files before the route ru
 the socket to storage instead, hashed and sniffed on the way (referrals/api/routes/evidence.py).
 """
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from python_multipart.multipart import MultipartParseError, MultipartParser, MultipartState, parse_options_header
 from starlette.requests import ClientDisconnect, Request
 
 from referrals.api.errors import ApiError
+
+if TYPE_CHECKING:  # declared for type checkers only
+    from python_multipart.multipart import MultipartCallbacks
 
 MAX_PARTS = 32  # an evidence form has a handful; more is not a form of ours
 
@@ -31,7 +35,7 @@ class _Events:
     header_value: bytearray = field(default_factory=bytearray)
     headers: dict[str, str] = field(default_factory=dict)
 
-    def callbacks(self) -> dict:
+    def callbacks(self) -> "MultipartCallbacks":
         def header_end():
             self.headers[self.header_field.decode("latin-1").lower()] = self.header_value.decode("utf-8", "replace")
             self.header_field.clear()
@@ -60,7 +64,7 @@ class _Events:
         }
 
 
-async def multipart(request: Request) -> AsyncIterator[Part | bytes | None]:
+async def multipart(request: Request) -> AsyncGenerator[Part | bytes | None, None]:
     """The body's parts in order: a Part when one begins, then its data in pieces (bytes), then None at its end.
     At most MAX_PARTS parts, each with at most 8 headers of 4 KiB; nothing after the closing boundary is read."""
     kind, options = parse_options_header(request.headers.get("content-type", ""))

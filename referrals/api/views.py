@@ -22,12 +22,12 @@ class PersonOut(InvolvedPerson):
     """A person involved as a reader sees them: contact details opened for the roles that may read them
     (referrals/domain/permissions.py, READ_CONTACT); for everyone else only whether there are any."""
 
-    contact: Contact | None = None
+    contact: Contact | None = None  # type: ignore[assignment]  # the view's field in place of the sealed one: only read
     contact_on_file: bool = False
 
 
 class CaseOut(CaseState):
-    people: list[PersonOut] = []
+    people: list[PersonOut] = []  # type: ignore[assignment]  # the view's people in place of the case's: only read
     id: str
     workflow_id: str
     links: Links

@@ -96,7 +96,12 @@ def _run(stack: ExitStack) -> None:
     print(f"devstack: starting PostgreSQL ({var / 'pgdata'})", flush=True)
     with signals.deferred():
         server = postgres.start(var / "pgdata")
-        stack.callback(lambda: (print("devstack: stopping PostgreSQL", flush=True), postgres.stop(server)))
+
+        def stop_postgres() -> None:
+            print("devstack: stopping PostgreSQL", flush=True)
+            postgres.stop(server)
+
+        stack.callback(stop_postgres)
     fresh = not postgres.database_exists(server, DATABASE)
     database_url = postgres.ensure_database(server, DATABASE)
 

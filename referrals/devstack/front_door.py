@@ -44,4 +44,6 @@ http {{
 
 
 def start(folder: Path, conf: Path, **popen) -> subprocess.Popen:
+    if NGINX is None:  # Popen would raise this TypeError for None; callers skip without nginx
+        raise TypeError("nginx is not on PATH")
     return subprocess.Popen([NGINX, "-p", str(folder), "-c", str(conf), "-g", "daemon off;"], **popen)

@@ -181,7 +181,7 @@ def launch(
         )
     directory = Path(directory).resolve()
     directory.mkdir(parents=True, exist_ok=True)
-    config = {
+    config: dict[str, Any] = {
         "port": port,
         **({"issuer": f"http://127.0.0.1:{port}"} if port else {}),
         "clients": [dict(client) for client in clients],
@@ -197,7 +197,9 @@ def launch(
     _write_json(config_file, config)
     log_file = directory / "provider.log"
     log_file.unlink(missing_ok=True)
-    process = procs.spawn([node(), str(SCRIPT), str(config_file)], cwd=OIDC_DIR, log_file=log_file)
+    node_path = node()
+    assert node_path is not None  # checked on entry
+    process = procs.spawn([node_path, str(SCRIPT), str(config_file)], cwd=OIDC_DIR, log_file=log_file)
     try:
         issuer = _wait_listening(process, log_file, timeout)
     except BaseException:

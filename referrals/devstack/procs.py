@@ -9,11 +9,13 @@ import socket
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 STOP_TIMEOUT = 15.0
 
 
+_prctl: Callable[..., int] | None
 try:
     _prctl = ctypes.CDLL(None, use_errno=True).prctl
 except (OSError, AttributeError):  # not Linux
@@ -22,6 +24,7 @@ except (OSError, AttributeError):  # not Linux
 
 def _die_with_parent() -> None:
     # Runs in the forked child: it gets SIGTERM if the launcher dies without cleaning up (SIGKILL).
+    assert _prctl is not None  # spawn passes this function only when prctl is there (orphan_guard)
     _prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 

@@ -12,6 +12,7 @@ from referrals.domain.case import CaseState, DocumentRef, EvidenceEntry, Involve
 from referrals.domain.content_types import LABELS
 from referrals.domain.enums import DocumentKind, PersonPart, ReviewDecision, SupervisorOutcome
 from referrals.domain.events import Letterhead
+from referrals.domain.messages import EvidenceItem
 from referrals.domain.words import label
 from referrals.store.tables import CaseEventRow
 
@@ -155,18 +156,24 @@ def _evidence_item(entry: EvidenceEntry) -> str:
     return text + (f" (concerns {item.person_id})" if item.person_id else "")
 
 
+def _held_in(item: EvidenceItem) -> str:
+    held = item.held_elsewhere
+    assert held is not None  # an item without a file here is held elsewhere (EvidenceItem's validator)
+    return f"Held in {clean(held.system)}, reference {clean(held.reference)}"
+
+
 def _evidence(state: CaseState, when: Clock) -> list[dict]:
     """The evidence inventory: every item, in the order added, a removed one shown as removed."""
     rows = []
     for entry in state.evidence:
         item = entry.item
-        held = item.held_elsewhere
-        kind = LABELS.get(item.content_type, clean(item.content_type))
-        stored = (
-            f"{size_words(item.size)}, {kind}"
-            if item.sha256
-            else f"Held in {clean(held.system)}, reference {clean(held.reference)}"
-        )
+        if item.sha256:
+            # An upload records its size and type with its hash (referrals/api/evidence_upload.py).
+            assert item.size is not None and item.content_type is not None
+            kind = LABELS.get(item.content_type, clean(item.content_type))
+            stored = f"{size_words(item.size)}, {kind}"
+        else:
+            stored = _held_in(item)
         removed = entry.removed
         rows.append(
             dict(
@@ -256,9 +263,7 @@ def _exhibits(state: CaseState, when: Clock, badge: str) -> list[dict]:
         dict(
             label=f"C{e.number}",
             description=_evidence_item(e) + (" (removed from the case)" if e.removed else ""),
-            sha256=f"SHA-256 {e.item.sha256}"
-            if e.item.sha256
-            else f"Held in {clean(e.item.held_elsewhere.system)}, reference {clean(e.item.held_elsewhere.reference)}",
+            sha256=f"SHA-256 {e.item.sha256}" if e.item.sha256 else _held_in(e.item),
         )
         for e in state.evidence
     ]
@@ -266,7 +271,10 @@ def _exhibits(state: CaseState, when: Clock, badge: str) -> list[dict]:
 
 
 def person_name(person: InvolvedPerson) -> str:
-    return clean(person.name) if person.name else f"Name {person.name_withheld.value}"
+    if person.name:
+        return clean(person.name)
+    assert person.name_withheld is not None  # a person without a name has why (the model's validator)
+    return f"Name {person.name_withheld.value}"
 
 
 def _injuries(person: InvolvedPerson) -> str:

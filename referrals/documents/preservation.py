@@ -6,6 +6,7 @@ from datetime import datetime
 from referrals.documents.common import common
 from referrals.documents.text import Clock, clean
 from referrals.domain.case import CaseState
+from referrals.domain.enums import Task
 from referrals.domain.events import Letterhead
 from referrals.domain.words import label
 
@@ -42,5 +43,5 @@ def preservation_request(state: CaseState, letterhead: Letterhead, generated_at:
         common(state, letterhead, generated_at, when),
         recordings=recordings(state, letterhead, when),
         purge_warnings=clean(warnings),
-        hold_deadline=when(state.tasks["footage_hold"].due_at),
+        hold_deadline=when(state.tasks[Task.FOOTAGE_HOLD].due_at),
     )

@@ -23,8 +23,8 @@ TYPES = "http://schemas.openxmlformats.org/package/2006/content-types"
 LEGACY = "word/stylesWithEffects.xml"
 
 
-def _used_style_ids(parts: dict[str, bytes]) -> set[str]:
-    used = set()
+def _used_style_ids(parts: dict[str, bytes]) -> set[str | None]:
+    used: set[str | None] = set()  # None: a reference without its w:val
     for name, data in parts.items():
         if name.startswith("word/") and name.endswith(".xml") and name != "word/styles.xml":
             tree = etree.fromstring(data)
@@ -33,7 +33,7 @@ def _used_style_ids(parts: dict[str, bytes]) -> set[str]:
     return used
 
 
-def slim_styles(styles_xml: bytes, used: set[str]) -> bytes:
+def slim_styles(styles_xml: bytes, used: set[str | None]) -> bytes:
     root = etree.fromstring(styles_xml)
     styles = {s.get(f"{{{W}}}styleId"): s for s in root.iter(f"{{{W}}}style")}
     keep = used | {sid for sid, s in styles.items() if s.get(f"{{{W}}}default") == "1"}

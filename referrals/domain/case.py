@@ -247,7 +247,7 @@ class CaseState(_Model):
 
     @field_validator("tasks", mode="before")
     @classmethod
-    def _tasks_added_since(cls, value):
+    def _tasks_added_since(cls, value: Any) -> Any:
         # A case stored before a task existed (the charging decision) has it pending.
         if isinstance(value, dict):
             have = {str(k) for k in value}
@@ -262,7 +262,7 @@ class CaseState(_Model):
         return [task for task, state in self.tasks.items() if state.status == TaskStatus.OPEN]
 
     def next_deadline(self) -> datetime | None:
-        dues = [self.tasks[t].due_at for t in self.open_tasks() if self.tasks[t].due_at is not None]
+        dues = [due for t in self.open_tasks() if (due := self.tasks[t].due_at) is not None]
         return min(dues) if dues else None
 
     def escalation_level(self) -> int:

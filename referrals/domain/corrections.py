@@ -9,10 +9,11 @@ leave the case in a state a filing could not have made.
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
+from referrals.domain.case import CaseState
 from referrals.domain.errors import Rejection, RejectionKind
 from referrals.domain.messages import FederalPerson, IncidentDetails, Officer
 from referrals.domain.words import label
@@ -20,13 +21,14 @@ from referrals.domain.words import label
 # The incident's details that may be corrected. The district is not: it decides who sees the case
 # and where it is listed, so a case filed in the wrong district is withdrawn and filed again.
 DETAILS = ("occurred_at", "location", "event_number", "summary", "narrative", "injuries", "ems_called")
-LISTS = {
+LISTS: dict[str, tuple[type[BaseModel], tuple[str, ...]]] = {
     "officers": (Officer, ("name", "star")),
     "federal_personnel": (FederalPerson, ("agency", "name", "badge", "description")),
 }
 # A person's contact details are not corrected here (they would travel in the clear); the person is
 # added again with the right ones.
 PERSON = ("part", "name", "name_withheld", "language", "interpreter", "injuries")
+M = TypeVar("M", bound=BaseModel)
 _PATH = re.compile(r"^(?:(?P<list>[a-z_]+)\[(?P<index>[A-Za-z0-9]+)\]\.)?(?P<key>[a-z_]+)$")
 
 
@@ -64,7 +66,7 @@ def words(path: str, terms: dict[str, str] | None = None) -> str:
     return f"{who} {int(index) + 1}: {said or label(key).lower()}" if index.isdigit() else path
 
 
-def correct(state, path: str, value: Any, where: str) -> Change:
+def correct(state: CaseState, path: str, value: Any, where: str) -> Change:
     """Put `path` right in `state` (changed in place); Rejection naming `where` (corrections[i]) if it cannot be."""
     match = _PATH.match(path)
     if match is None:
@@ -97,7 +99,7 @@ def correct(state, path: str, value: Any, where: str) -> Change:
     raise _unknown(path, where)
 
 
-def _valid(model, data: dict, where: str):
+def _valid(model: type[M], data: dict[str, Any], where: str) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:

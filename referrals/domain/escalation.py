@@ -20,17 +20,20 @@ class Due:
     item: str | None = None  # a Touhy request's id, for the touhy_response task
 
 
-def _clock(state: CaseState, task: Task, item: str | None) -> tuple[datetime, int]:
+def _clock(state: CaseState, task: Task, item: str | None) -> tuple[datetime | None, int]:
     """The due time and level a ladder runs from: the task's, or one Touhy request's."""
     if item is not None:
         request = state.touhy_request(item)
+        assert request is not None  # a ladder runs for a request the case holds (next_escalation's); none is removed
         return request.due_at, request.escalation_level
     entry = state.tasks[task]
     return entry.due_at, entry.escalation_level
 
 
 def step_time(state: CaseState, task: Task, level: int, policy: Policy, item: str | None = None) -> datetime:
-    return _clock(state, task, item)[0] + policy.tasks[task].escalation[level].after
+    due = _clock(state, task, item)[0]
+    assert due is not None  # a ladder runs for an open task, whose due time open_task set
+    return due + policy.tasks[task].escalation[level].after
 
 
 def next_escalation(state: CaseState, policy: Policy) -> Due | None:

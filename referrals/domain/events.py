@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict
 
 from referrals.domain.case import CaseState, PersonRef
 from referrals.domain.enums import DocumentKind, Role, Task
-from referrals.domain.policy import Prosecutor
+from referrals.domain.policy import Policy, Prosecutor
 
 
 class EventKind(StrEnum):
@@ -105,7 +105,7 @@ class Letterhead(BaseModel):
     retention_law: str = "50 ILCS 706/10-20"
 
     @classmethod
-    def of(cls, policy) -> "Letterhead":
+    def of(cls, policy: Policy) -> "Letterhead":
         return cls(
             department=policy.department,
             department_address=policy.department_address,

@@ -5,6 +5,7 @@ case's own copy, so a policy edited since the filing never refuses, or admits, w
 """
 
 from referrals.domain.errors import Rejection, RejectionKind
+from referrals.domain.messages import IncidentFiling, RecordingIn
 from referrals.domain.policy import Policy
 
 
@@ -13,7 +14,7 @@ def _listing(codes: list[str], limit: int = 12) -> str:
     return shown + (f" and {len(codes) - limit} more" if len(codes) > limit else "")
 
 
-def flag_problems(recordings, policy: Policy) -> list[dict]:
+def flag_problems(recordings: list[RecordingIn], policy: Policy) -> list[dict[str, str]]:
     """[{field, message}] for each flag reason the policy does not list."""
     known = [f.code for f in policy.recording_flags]
     return [
@@ -27,7 +28,7 @@ def flag_problems(recordings, policy: Policy) -> list[dict]:
     ]
 
 
-def filing_problems(filing, policy: Policy) -> list[dict]:
+def filing_problems(filing: IncidentFiling, policy: Policy) -> list[dict[str, str]]:
     """A filing's district and flags against the policy: [{field, message}], empty when it agrees."""
     problems = []
     if not policy.admits_district(filing.district):
@@ -42,6 +43,6 @@ def filing_problems(filing, policy: Policy) -> list[dict]:
     return problems + flag_problems(filing.recordings, policy)
 
 
-def refuse_unknown_flags(recordings, policy: Policy) -> None:
+def refuse_unknown_flags(recordings: list[RecordingIn], policy: Policy) -> None:
     if problems := flag_problems(recordings, policy):
         raise Rejection(RejectionKind.INVALID, problems[0]["message"], problems[0]["field"])

@@ -1,6 +1,6 @@
 """One declarative table of who may do what; the API routes and the workflow validators both use it."""
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from enum import StrEnum
 
 from referrals.domain.enums import Role
@@ -59,7 +59,8 @@ class Matrix(Mapping[str, frozenset[Role]]):
 ALLOWED = Matrix()
 
 
-def allowed(operation: str, roles: list[Role]) -> bool:
+def allowed(operation: str, roles: Iterable[str]) -> bool:
+    """Whether any of the roles may: Role members, or a user's stored role names (a Role equals its value)."""
     return any(role in ALLOWED[operation] for role in roles)
 
 

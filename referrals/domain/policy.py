@@ -7,6 +7,7 @@ changes new cases only and never breaks a running workflow's replay.
 import tomllib
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -215,7 +216,7 @@ class Policy(_Frozen):
 
     @model_validator(mode="before")
     @classmethod
-    def _tasks_added_since(cls, data):
+    def _tasks_added_since(cls, data: Any) -> Any:
         if isinstance(data, dict) and isinstance(data.get("tasks"), dict):
             tasks = dict(data["tasks"])
             for task, default in (
@@ -229,14 +230,16 @@ class Policy(_Frozen):
 
     @model_validator(mode="before")
     @classmethod
-    def _flags_before_policy(cls, data):
+    def _flags_before_policy(cls, data: Any) -> Any:
         if isinstance(data, dict) and "recording_flags" not in data:
             data = {**data, "recording_flags": [{"code": code, "label": label} for code, label in ILLINOIS_FLAGS]}
         return data
 
     @field_validator("recording_flags", "districts")
     @classmethod
-    def _codes_once(cls, value: list):
+    def _codes_once(
+        cls, value: list[RecordingFlag] | list[PoliceDistrict]
+    ) -> list[RecordingFlag] | list[PoliceDistrict]:
         codes = [item.code for item in value]
         if twice := sorted({c for c in codes if codes.count(c) > 1}):
             raise ValueError(f"{', '.join(twice)} listed more than once")

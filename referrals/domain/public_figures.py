@@ -10,6 +10,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from referrals.domain.enums import ChargingKind, ProsecutionOutcome, Stage
@@ -37,7 +38,8 @@ KINDS = (
 class Event:
     kind: str
     at: datetime
-    facts: dict  # occurred_at, agencies, corrected, agency, statutes, stage, decision, decided_at, outcome, decided_on
+    # occurred_at, agencies, corrected, agency, statutes, stage, decision, decided_at, outcome, decided_on
+    facts: dict[str, Any]
 
 
 @dataclass
@@ -53,9 +55,9 @@ class CaseAsOf:
 @dataclass
 class Tally:
     cases: list[CaseAsOf] = field(default_factory=list)
-    referrals: Counter = field(default_factory=Counter)  # month
-    charging: Counter = field(default_factory=Counter)  # (month, kind)
-    outcomes: Counter = field(default_factory=Counter)  # (month, kind)
+    referrals: Counter[str] = field(default_factory=Counter)  # month
+    charging: Counter[tuple[str, str | None]] = field(default_factory=Counter)  # (month, kind)
+    outcomes: Counter[tuple[str, str | None]] = field(default_factory=Counter)  # (month, kind)
 
 
 def cutoff(as_of: datetime, zone: ZoneInfo) -> datetime:
@@ -114,7 +116,7 @@ def _months(first: str, last: str) -> list[str]:
     return out
 
 
-def _by_month(counts: Counter, last: str) -> tuple[list[tuple[str, str]], list[int]]:
+def _by_month(counts: Counter[str], last: str) -> tuple[list[tuple[str, str]], list[int]]:
     """Every month from the first with a count through `last`, zero included."""
     if not counts:
         return [], []
@@ -172,7 +174,7 @@ def tables(
     )
 
     citations = {c for c, _ in statutes}
-    by_statute: Counter = Counter()
+    by_statute: Counter[str] = Counter()
     for case in cases:
         by_statute.update({s if s in citations else OTHER for s in case.statutes})
     categories = [(c, f"{c} ({title})") for c, title in statutes] + (
@@ -194,7 +196,7 @@ def tables(
     )
 
     codes = {code.casefold(): code for code, _ in agencies}
-    by_agency: Counter = Counter()
+    by_agency: Counter[str] = Counter()
     for case in cases:
         named = case.agencies + ([case.supervisor_agency] if case.supervisor_agency else [])
         by_agency.update({codes.get((a or "").strip().casefold(), OTHER) for a in named if (a or "").strip()})
@@ -247,8 +249,8 @@ def tables(
         ("charging_decisions", ChargingKind, tally.charging, "charging decisions", "the month the decision was made"),
         ("outcomes", ProsecutionOutcome, tally.outcomes, "final outcomes", "the month of the court's decision"),
     ):
-        months = Counter()
-        by_kind = Counter()
+        months: Counter[str] = Counter()
+        by_kind: Counter[str | None] = Counter()
         for (month, kind), n in counter.items():
             months[month] += n
             by_kind[kind] += n

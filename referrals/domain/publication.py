@@ -10,6 +10,7 @@ in every table that shows that total.
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
 
 INFINITE = float("inf")
 
@@ -50,7 +51,7 @@ class Table:
     cells: list[Cell]
     total: int | None  # None: suppressed
 
-    def as_json(self) -> dict:
+    def as_json(self) -> dict[str, Any]:
         return {
             "name": self.name,
             "title": self.title,
@@ -66,7 +67,7 @@ class Table:
         }
 
     @classmethod
-    def from_json(cls, data: dict) -> "Table":
+    def from_json(cls, data: dict[str, Any]) -> "Table":
         return cls(
             name=data["name"],
             title=data["title"],
@@ -148,6 +149,7 @@ def suppress(tables: list[RawTable], threshold: int) -> list[Table]:
         if (raw.total_of or raw.name) in hidden_totals:
             values, total = [None if c else 0 for c in raw.counts], None
         else:
+            assert values is not None  # None only where the table's total is hidden, handled above
             total = raw.total
         published.append(
             Table(
@@ -173,7 +175,7 @@ class Figures:
     department: str
     tables: list[Table] = field(default_factory=list)
 
-    def as_json(self) -> dict:
+    def as_json(self) -> dict[str, Any]:
         return {
             "period_end": self.period_end,
             "threshold": self.threshold,
@@ -183,7 +185,7 @@ class Figures:
         }
 
     @classmethod
-    def from_json(cls, data: dict) -> "Figures":
+    def from_json(cls, data: dict[str, Any]) -> "Figures":
         return cls(
             period_end=data["period_end"],
             threshold=data["threshold"],

@@ -5,7 +5,7 @@ would let anyone who knows a user's id lock its owner out. Rows older than an ho
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, func
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from referrals.store.tables import AppUser, AuthFailure
@@ -39,7 +39,7 @@ async def retry_after(session: AsyncSession, kind: str, key: str, window: timede
 async def failed(session: AsyncSession, kind: str, key: str) -> None:
     now = datetime.now(UTC)
     session.add(AuthFailure(kind=kind, key=key, at=now))
-    await session.exec(delete(AuthFailure).where(AuthFailure.at < now - KEPT))
+    await session.exec(delete(AuthFailure).where(col(AuthFailure.at) < now - KEPT))
     await session.commit()
 
 
@@ -47,7 +47,7 @@ async def unlock(session: AsyncSession, user: AppUser) -> None:
     """Ends a lock set before accounts stopped being locked (and forgets the account's old failures)."""
     user.locked_until = None
     session.add(user)
-    await session.exec(delete(AuthFailure).where(AuthFailure.kind == ACCOUNT, AuthFailure.key == user.id))
+    await session.exec(delete(AuthFailure).where(col(AuthFailure.kind) == ACCOUNT, col(AuthFailure.key) == user.id))
     await session.commit()
 
 

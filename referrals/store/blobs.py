@@ -13,7 +13,7 @@ from typing import Protocol
 from sqlalchemy import delete, exists, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from referrals.store.tables import EvidenceChunkRow, EvidenceFileRow
+from referrals.store.tables import EvidenceChunkRow, EvidenceFileRow, core_table
 
 CHUNK = 1024 * 1024  # PostgreSQL: the bytes of one row
 PART = 8 * 1024 * 1024  # S3: one part of a multipart upload (at least 5 MiB but for the last)
@@ -69,7 +69,7 @@ class PostgresBlobs:
         return _PostgresWriter(self, key)
 
     async def read(self, key: str, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
-        chunks = EvidenceChunkRow.__table__
+        chunks = core_table(EvidenceChunkRow)
         n = start // CHUNK
         offset = start - n * CHUNK
         remaining = None if end is None else end - start + 1
@@ -91,12 +91,12 @@ class PostgresBlobs:
     async def delete(self, key: str) -> None:
         async with self.sessions() as session, session.begin():
             conn = await session.connection()
-            await conn.execute(delete(EvidenceChunkRow.__table__).where(EvidenceChunkRow.__table__.c.key == key))
+            await conn.execute(delete(core_table(EvidenceChunkRow)).where(core_table(EvidenceChunkRow).c.key == key))
 
     async def sweep(self, older_than: timedelta = SWEEP_AFTER) -> int:
         """Deletes the chunks of uploads cut off before they finished (a crash, a lost connection): no file row
         names them and their last chunk is older than `older_than`. Returns how many uploads it swept."""
-        chunks, files = EvidenceChunkRow.__table__, EvidenceFileRow.__table__
+        chunks, files = core_table(EvidenceChunkRow), core_table(EvidenceFileRow)
         async with self.sessions() as session, session.begin():
             conn = await session.connection()
             stale = (
@@ -129,7 +129,7 @@ class _PostgresWriter(_Buffered):
     async def flush(self, piece: bytes) -> None:
         async with self.store.sessions() as session, session.begin():
             conn = await session.connection()
-            await conn.execute(insert(EvidenceChunkRow.__table__).values(key=self.key, n=self.n, data=piece))
+            await conn.execute(insert(core_table(EvidenceChunkRow)).values(key=self.key, n=self.n, data=piece))
         self.n += 1
 
     async def commit(self) -> None:

@@ -1,10 +1,12 @@
 """Writing the read model from a case snapshot, and reading it for the API."""
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import and_, delete, func, insert, literal_column, or_, text, update
 from sqlalchemy.dialects.postgresql import TIMESTAMP
-from sqlmodel import select
+from sqlalchemy.sql.elements import ColumnClause, ColumnElement
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from referrals.domain.case import CaseState
@@ -12,11 +14,23 @@ from referrals.domain.enums import Stage
 from referrals.domain.events import CaseEvent, Persisted
 from referrals.store.audit import GENESIS, event_hash
 from referrals.store.evidence import CUSTODY_FROM_EVENTS, custody_from_event
-from referrals.store.tables import Allegation, CaseEventRow, CaseTask, Decision, Incident, Person, Recording
+from referrals.store.tables import (
+    Allegation,
+    CaseEventRow,
+    CaseTask,
+    Decision,
+    Incident,
+    Person,
+    Recording,
+    core_table,
+)
 
 
 async def next_case_number(session: AsyncSession, prefix: str, year: int) -> str:
-    value = (await session.exec(text("SELECT nextval('case_number_seq')"))).scalar_one()
+    # sqlmodel's exec runs any executable (a text clause returns a plain Result); its overloads name only
+    # select and DML statements.
+    statement = text("SELECT nextval('case_number_seq')")
+    value = (await session.exec(statement)).scalar_one()  # type: ignore[call-overload]  # sqlmodel's exec runs text() too
     return f"{prefix}-{year}-{value:06d}"
 
 
@@ -35,7 +49,7 @@ async def persist_events(
     # Plain SQL statements rather than the ORM's unit of work: this runs after every step of every
     # case, and the ORM's bookkeeping (identity map, flush) was about a fifth of each persist's CPU.
     conn = await session.connection()
-    incidents = Incident.__table__
+    incidents = core_table(Incident)
     stored = (
         await conn.execute(
             select(incidents.c.event_seq, incidents.c.state).where(incidents.c.id == state.case_id).with_for_update()
@@ -55,7 +69,7 @@ async def persist_events(
     else:
         await conn.execute(update(incidents).where(incidents.c.id == state.case_id).values(**row))
         before = stored.state
-    events_table = CaseEventRow.__table__
+    events_table = core_table(CaseEventRow)
     prev_hash = GENESIS
     if new and new[0].seq > 1:
         prev_hash = (
@@ -84,10 +98,10 @@ async def persist_events(
     return Persisted(stored_seq=stored_seq, written=True)
 
 
-def event_fields(case_id: str, event: CaseEvent, prev_hash: str) -> dict:
+def event_fields(case_id: str, event: CaseEvent, prev_hash: str) -> dict[str, Any]:
     """The audit row of an event, its hash linked to the one before."""
     actor_id, actor_name = (event.actor.id, event.actor.name) if event.actor else (None, None)
-    fields = dict(
+    fields: dict[str, Any] = dict(
         case_id=case_id,
         seq=event.seq,
         kind=str(event.kind),
@@ -243,11 +257,11 @@ def _outcome(state: CaseState) -> list[dict]:
 
 # Each child table of the read model: the parts of the case snapshot it is drawn from, and its rows.
 _CHILDREN = {
-    CaseTask.__table__: (("tasks",), _tasks),
-    Recording.__table__: (("recordings",), _recordings),
-    Person.__table__: (("details", "supervisor_identification"), _people),
-    Allegation.__table__: (("violation_report",), _allegations),
-    Decision.__table__: (("legal_reviews", "command_decisions", "prosecution"), _decisions),
+    core_table(CaseTask): (("tasks",), _tasks),
+    core_table(Recording): (("recordings",), _recordings),
+    core_table(Person): (("details", "supervisor_identification"), _people),
+    core_table(Allegation): (("violation_report",), _allegations),
+    core_table(Decision): (("legal_reviews", "command_decisions", "prosecution"), _decisions),
 }
 
 
@@ -261,7 +275,7 @@ def removal_window_open(now: datetime):
     (nor closed by the case's own timer)."""
     prosecution = Incident.state["prosecution"]
     return and_(
-        Incident.stage == Stage.PROSECUTION.value,
+        col(Incident.stage) == Stage.PROSECUTION.value,
         prosecution["removal_window_closed"].astext == "false",
         func.coalesce(prosecution["removal_notice"].astext, "null") == "null",
         removal_due() > now,
@@ -276,7 +290,9 @@ async def get_incident(session: AsyncSession, case_id: str, visible_to=None) -> 
 
 
 async def list_events(session: AsyncSession, case_id: str) -> list[CaseEventRow]:
-    rows = await session.exec(select(CaseEventRow).where(CaseEventRow.case_id == case_id).order_by(CaseEventRow.seq))
+    rows = await session.exec(
+        select(CaseEventRow).where(CaseEventRow.case_id == case_id).order_by(col(CaseEventRow.seq))
+    )
     return list(rows.all())
 
 
@@ -307,8 +323,8 @@ def decode_cursor(cursor: str) -> tuple[datetime, str] | int:
     return EPOCH + int(micros) * MICROSECOND, case_id
 
 
-SEARCH = literal_column("incident.search")
-NAMES = literal_column("incident.names")
+SEARCH: ColumnClause[Any] = literal_column("incident.search")
+NAMES: ColumnClause[Any] = literal_column("incident.names")
 
 
 async def list_incidents(
@@ -334,16 +350,17 @@ async def list_incidents(
     if stage:
         query = query.where(Incident.stage == stage)
     if task:
-        query = query.where(Incident.open_tasks.contains([task]))
+        query = query.where(col(Incident.open_tasks).contains([task]))
     if district:
         query = query.where(Incident.district == district)
     if overdue_at is not None:
-        query = query.where(Incident.next_deadline < overdue_at)
+        query = query.where(col(Incident.next_deadline) < overdue_at)
     if occurred_from is not None:
         query = query.where(Incident.occurred_at >= occurred_from)
     if occurred_before is not None:
         query = query.where(Incident.occurred_at < occurred_before)
-    found = rank = None
+    found: ColumnElement[bool] | None = None
+    rank: ColumnElement[Any] | None = None
     if q:
         words = func.websearch_to_tsquery("english", q)
         found = SEARCH.op("@@")(words)
@@ -355,13 +372,17 @@ async def list_incidents(
     if isinstance(cursor, tuple):  # filed before that case
         filed_at, case_id = cursor
         query = query.where(
-            or_(Incident.filed_at < filed_at, and_(Incident.filed_at == filed_at, Incident.id < case_id))
+            or_(
+                col(Incident.filed_at) < filed_at,
+                and_(col(Incident.filed_at) == filed_at, col(Incident.id) < case_id),
+            )
         )
     offset = cursor if isinstance(cursor, int) else 0
     if q:
-        query = query.where(found).order_by(rank.desc(), Incident.filed_at.desc(), Incident.id.desc())
+        assert found is not None and rank is not None  # both made above, with q
+        query = query.where(found).order_by(rank.desc(), col(Incident.filed_at).desc(), col(Incident.id).desc())
     else:
-        query = query.order_by(Incident.filed_at.desc(), Incident.id.desc())
+        query = query.order_by(col(Incident.filed_at).desc(), col(Incident.id).desc())
     return list((await session.exec(query.offset(offset).limit(limit))).all())
 
 
@@ -369,17 +390,17 @@ async def overdue_tasks(session: AsyncSession, now: datetime) -> list[tuple[Inci
     """Every open task past its due time, most escalated first, then most overdue."""
     query = (
         select(Incident, CaseTask)
-        .join(CaseTask, CaseTask.case_id == Incident.id)
-        .where(CaseTask.status == "open", CaseTask.due_at < now)
-        .order_by(CaseTask.escalation_level.desc(), CaseTask.due_at, Incident.case_number)
+        .join(CaseTask, col(CaseTask.case_id) == Incident.id)
+        .where(CaseTask.status == "open", col(CaseTask.due_at) < now)
+        .order_by(col(CaseTask.escalation_level).desc(), col(CaseTask.due_at), Incident.case_number)
     )
     return list((await session.exec(query)).all())
 
 
 async def all_incidents(session: AsyncSession) -> list[Incident]:
-    return list((await session.exec(select(Incident).order_by(Incident.filed_at))).all())
+    return list((await session.exec(select(Incident).order_by(col(Incident.filed_at)))).all())
 
 
 async def find(session: AsyncSession, id_or_number: str) -> list[Incident]:
-    query = select(Incident).where(or_(Incident.id == id_or_number, Incident.case_number == id_or_number))
+    query = select(Incident).where(or_(col(Incident.id) == id_or_number, col(Incident.case_number) == id_or_number))
     return list((await session.exec(query)).all())

@@ -1,8 +1,10 @@
 """Generated documents: stored once per idempotency key, versioned per case and kind."""
 
+from typing import cast
+
 from sqlalchemy import func
-from sqlalchemy.orm import defer
-from sqlmodel import select
+from sqlalchemy.orm import QueryableAttribute, defer
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from referrals.store.tables import DocumentDeliveryRow, DocumentRow
@@ -22,8 +24,9 @@ async def list_for_case(session: AsyncSession, case_id: str) -> list[DocumentRow
     query = (
         select(DocumentRow)
         .where(DocumentRow.case_id == case_id)
-        .order_by(DocumentRow.kind, DocumentRow.version)
-        .options(defer(DocumentRow.content))
+        .order_by(DocumentRow.kind, col(DocumentRow.version))
+        # The model's column attribute is an instrumented attribute at run time; sqlmodel types it as its value.
+        .options(defer(cast(QueryableAttribute[bytes], DocumentRow.content)))
     )
     return list((await session.exec(query)).all())
 

@@ -5,11 +5,11 @@ from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from referrals.store.audit import GENESIS, event_hash
-from referrals.store.tables import CustodyEventRow, EvidenceFileRow
+from referrals.store.tables import CustodyEventRow, EvidenceFileRow, core_table
 
 
 class Custody:
@@ -37,7 +37,7 @@ async def custody_from_event(session: AsyncSession, case_id: str, event) -> None
         # after a restore writes it again from the event.
         conn = await session.connection()
         await conn.execute(
-            insert(EvidenceFileRow.__table__)
+            insert(core_table(EvidenceFileRow))
             .values(
                 id=evidence_id,
                 case_id=case_id,
@@ -123,7 +123,7 @@ async def append_custody(
     # One writer per item at a time, so that two downloads at once do not take the same place in the chain.
     await lock_chain(session, evidence_id)
     conn = await session.connection()
-    table = CustodyEventRow.__table__
+    table = core_table(CustodyEventRow)
     if once is not None:
         seen = await conn.execute(
             select(table.c.seq).where(
@@ -153,7 +153,7 @@ async def custody(session: AsyncSession, evidence_id: str, before: datetime | No
     query = select(CustodyEventRow).where(CustodyEventRow.evidence_id == evidence_id)
     if before is not None:
         query = query.where(CustodyEventRow.at <= before)
-    return list((await session.exec(query.order_by(CustodyEventRow.seq))).all())
+    return list((await session.exec(query.order_by(col(CustodyEventRow.seq)))).all())
 
 
 async def custody_of_case(session: AsyncSession, case_id: str) -> dict[str, list[CustodyEventRow]]:
@@ -161,7 +161,7 @@ async def custody_of_case(session: AsyncSession, case_id: str) -> dict[str, list
         await session.exec(
             select(CustodyEventRow)
             .where(CustodyEventRow.case_id == case_id)
-            .order_by(CustodyEventRow.evidence_id, CustodyEventRow.seq)
+            .order_by(CustodyEventRow.evidence_id, col(CustodyEventRow.seq))
         )
     ).all()
     chains: dict[str, list[CustodyEventRow]] = {}
@@ -175,10 +175,10 @@ async def file_of(session: AsyncSession, evidence_id: str) -> EvidenceFileRow | 
 
 
 async def files(session: AsyncSession, case_id: str | None = None) -> list[EvidenceFileRow]:
-    query = select(EvidenceFileRow).where(EvidenceFileRow.deleted_at.is_(None))
+    query = select(EvidenceFileRow).where(col(EvidenceFileRow.deleted_at).is_(None))
     if case_id is not None:
         query = query.where(EvidenceFileRow.case_id == case_id)
-    return list((await session.exec(query.order_by(EvidenceFileRow.case_id, EvidenceFileRow.stored_at))).all())
+    return list((await session.exec(query.order_by(EvidenceFileRow.case_id, col(EvidenceFileRow.stored_at)))).all())
 
 
 async def in_packet(session: AsyncSession, case_id: str, document_id: str) -> set[str]:
@@ -200,9 +200,10 @@ async def holds_on(session: AsyncSession, evidence_id: str) -> list[str]:
         await session.exec(
             select(CustodyEventRow)
             .where(
-                CustodyEventRow.evidence_id == evidence_id, CustodyEventRow.kind.in_([Custody.HELD, Custody.RELEASED])
+                CustodyEventRow.evidence_id == evidence_id,
+                col(CustodyEventRow.kind).in_([Custody.HELD, Custody.RELEASED]),
             )
-            .order_by(CustodyEventRow.seq)
+            .order_by(col(CustodyEventRow.seq))
         )
     ).all():
         reference = row.data["reference"]

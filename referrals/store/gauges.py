@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 
 from sqlalchemy import func
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from referrals.domain.enums import TaskStatus
@@ -21,6 +21,6 @@ async def case_counts(session: AsyncSession) -> CaseCounts:
     escalated = await session.exec(
         select(CaseTask.task, CaseTask.escalation_level, func.count())
         .where(CaseTask.status == TaskStatus.OPEN.value, CaseTask.escalation_level > 0)
-        .group_by(CaseTask.task, CaseTask.escalation_level)
+        .group_by(CaseTask.task, col(CaseTask.escalation_level))
     )
     return CaseCounts(stages=dict(stages.all()), escalations={(task, level): n for task, level, n in escalated.all()})

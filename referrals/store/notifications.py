@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import and_, or_
 from sqlalchemy.dialects.postgresql import insert
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from referrals.domain.enums import Role
@@ -16,14 +16,14 @@ async def recipients(session: AsyncSession, roles: list[Role], district: str, fi
     conditions = []
     for role in roles:
         if role == Role.SUPERVISOR:
-            conditions.append(and_(AppUser.roles.contains([role.value]), AppUser.district == district))
+            conditions.append(and_(col(AppUser.roles).contains([role.value]), col(AppUser.district) == district))
         elif role == Role.OFFICER:
-            conditions.append(AppUser.id == filed_by_id)
+            conditions.append(col(AppUser.id) == filed_by_id)
         else:
-            conditions.append(AppUser.roles.contains([role.value]))
+            conditions.append(col(AppUser.roles).contains([role.value]))
     if not conditions:
         return []
-    query = select(AppUser).where(AppUser.active.is_(True), or_(*conditions)).order_by(AppUser.id)
+    query = select(AppUser).where(col(AppUser.active).is_(True), or_(*conditions)).order_by(AppUser.id)
     return list((await session.exec(query)).all())
 
 
@@ -36,7 +36,7 @@ async def add(session: AsyncSession, rows: list[dict]) -> int:
         insert(Notification)
         .values(rows)
         .on_conflict_do_nothing(index_elements=["idempotency_key"])
-        .returning(Notification.id)
+        .returning(col(Notification.id))
     )
     return len((await session.exec(statement)).all())
 
@@ -44,15 +44,16 @@ async def add(session: AsyncSession, rows: list[dict]) -> int:
 async def unsent_email(session: AsyncSession, key_prefix: str) -> list[tuple[Notification, AppUser]]:
     query = (
         select(Notification, AppUser)
-        .join(AppUser, AppUser.id == Notification.recipient_id)
-        .where(Notification.idempotency_key.startswith(key_prefix), Notification.email_sent_at.is_(None))
-        .order_by(Notification.id)
+        .join(AppUser, col(AppUser.id) == Notification.recipient_id)
+        .where(col(Notification.idempotency_key).startswith(key_prefix), col(Notification.email_sent_at).is_(None))
+        .order_by(col(Notification.id))
     )
     return list((await session.exec(query)).all())
 
 
 async def mark_emailed(session: AsyncSession, notification_id: int) -> None:
     row = await session.get(Notification, notification_id)
+    assert row is not None  # unsent_email listed it just now, and no notification is ever deleted
     row.email_sent_at = datetime.now(UTC)
 
 
@@ -67,10 +68,10 @@ async def mark_webhook_sent(session: AsyncSession, key: str) -> None:
 async def inbox(session: AsyncSession, user_id: str, *, unread_only: bool, limit: int, before_id: int | None):
     query = select(Notification).where(Notification.recipient_id == user_id)
     if unread_only:
-        query = query.where(Notification.read_at.is_(None))
+        query = query.where(col(Notification.read_at).is_(None))
     if before_id is not None:
-        query = query.where(Notification.id < before_id)
-    return list((await session.exec(query.order_by(Notification.id.desc()).limit(limit))).all())
+        query = query.where(col(Notification.id) < before_id)
+    return list((await session.exec(query.order_by(col(Notification.id).desc()).limit(limit))).all())
 
 
 async def mark_read(session: AsyncSession, user_id: str, notification_id: int) -> Notification | None:
@@ -83,4 +84,4 @@ async def mark_read(session: AsyncSession, user_id: str, notification_id: int) -
 
 
 async def active_users(session: AsyncSession) -> list[AppUser]:
-    return list((await session.exec(select(AppUser).where(AppUser.active.is_(True)).order_by(AppUser.id))).all())
+    return list((await session.exec(select(AppUser).where(col(AppUser.active).is_(True)).order_by(AppUser.id))).all())

@@ -7,12 +7,12 @@ from datetime import date, datetime
 
 from sqlalchemy import func, literal_column
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from referrals.domain.public_figures import KINDS, CaseAsOf, Event, Tally, fold
 from referrals.domain.publication import SnapshotEntry
-from referrals.store.tables import CaseEventRow, Incident, PublicSnapshotRow
+from referrals.store.tables import CaseEventRow, Incident, PublicSnapshotRow, core_table
 
 # Only the facts the figures need, never a narrative, a name or a number: read in the database.
 _FACTS = func.jsonb_build_object(
@@ -60,13 +60,13 @@ async def tally(session: AsyncSession, before: datetime, zone) -> Tally:
     )
     for case_id, district in rows:
         cases[case_id] = CaseAsOf(district=district)
-    rows = await session.exec(
+    events = await session.exec(
         select(CaseEventRow.case_id, CaseEventRow.kind, CaseEventRow.at, _FACTS)
-        .join(Incident, Incident.id == CaseEventRow.case_id)
-        .where(Incident.filed_at < before, CaseEventRow.at < before, CaseEventRow.kind.in_(KINDS))
-        .order_by(CaseEventRow.case_id, CaseEventRow.seq)
+        .join(Incident, col(Incident.id) == CaseEventRow.case_id)
+        .where(Incident.filed_at < before, CaseEventRow.at < before, col(CaseEventRow.kind).in_(KINDS))
+        .order_by(CaseEventRow.case_id, col(CaseEventRow.seq))
     )
-    for case_id, kind, at, facts in rows:
+    for case_id, kind, at, facts in events:
         fold(cases[case_id], Event(kind, at, facts), found, zone)
     found.cases = list(cases.values())
     return found
@@ -76,7 +76,7 @@ async def keep(
     session: AsyncSession, *, key: str, published_at: datetime, published_on: date, period_end: str, figures: dict
 ) -> PublicSnapshotRow:
     """Stores a snapshot once per key: a second write with the same key (a retried activity) keeps the first."""
-    table = PublicSnapshotRow.__table__
+    table = core_table(PublicSnapshotRow)
     conn = await session.connection()
     await conn.execute(
         pg_insert(table)
@@ -95,6 +95,7 @@ async def keep(
 
 
 def entry(row: PublicSnapshotRow) -> SnapshotEntry:
+    assert row.id is not None  # a stored snapshot: the database numbered it
     return SnapshotEntry(
         id=row.id,
         published_on=row.published_on,
@@ -119,7 +120,7 @@ async def get(session: AsyncSession, snapshot_id: int) -> PublicSnapshotRow | No
 async def listing(session: AsyncSession) -> list[tuple[int, date, datetime, str, str]]:
     """Every snapshot kept, newest first: (id, published_on, published_at, period_end, sha256)."""
     rows = await session.exec(
-        select(
+        select(  # type: ignore[call-overload]  # sqlmodel types select() for up to four columns; it takes any number
             PublicSnapshotRow.id,
             PublicSnapshotRow.published_on,
             PublicSnapshotRow.published_at,

@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass, field
 
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from referrals.domain.events import AuditTrail
@@ -35,7 +35,7 @@ async def write_back(session: AsyncSession, trail: AuditTrail) -> Rebuilt:
     stored = list(
         (
             await session.exec(
-                select(CaseEventRow).where(CaseEventRow.case_id == state.case_id).order_by(CaseEventRow.seq)
+                select(CaseEventRow).where(CaseEventRow.case_id == state.case_id).order_by(col(CaseEventRow.seq))
             )
         ).all()
     )
@@ -77,8 +77,9 @@ async def restore_deliveries(session: AsyncSession, trail: AuditTrail) -> int:
     added = 0
     for delivered in trail.deliveries:
         key = f"{trail.workflow_id}:{delivered.document_id}"
-        if await session.get(DocumentDeliveryRow, key) is None and await session.get(
-            DocumentRow, delivered.document_id
+        if (
+            await session.get(DocumentDeliveryRow, key) is None
+            and await session.get(DocumentRow, delivered.document_id) is not None
         ):
             session.add(
                 DocumentDeliveryRow(

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, literal, text
 from sqlalchemy.dialects.postgresql import TIMESTAMP
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from referrals.domain.enums import ChargingKind, Disposition, ProsecutionOutcome, Stage, Task, TaskStatus
@@ -56,7 +56,9 @@ async def figures(session: AsyncSession, *, visible_to, now: datetime, zone: Zon
     by_disposition: dict[str, int] = {d.value: 0 for d in Disposition}
     rows = await session.exec(
         _where(
-            select(Incident.stage, Incident.disposition, func.count()).group_by(Incident.stage, Incident.disposition),
+            select(Incident.stage, Incident.disposition, func.count()).group_by(
+                Incident.stage, col(Incident.disposition)
+            ),
             visible_to,
         )
     )
@@ -69,8 +71,8 @@ async def figures(session: AsyncSession, *, visible_to, now: datetime, zone: Zon
     rows = await session.exec(
         _where(
             select(CaseTask.task, func.count())
-            .join(Incident, Incident.id == CaseTask.case_id)
-            .where(CaseTask.status == TaskStatus.OPEN.value, CaseTask.due_at < now)
+            .join(Incident, col(Incident.id) == CaseTask.case_id)
+            .where(CaseTask.status == TaskStatus.OPEN.value, col(CaseTask.due_at) < now)
             .group_by(CaseTask.task),
             visible_to,
         )
@@ -81,7 +83,7 @@ async def figures(session: AsyncSession, *, visible_to, now: datetime, zone: Zon
     rows = await session.exec(
         _where(
             select(Allegation.statute, func.count())
-            .join(Incident, Incident.id == Allegation.case_id)
+            .join(Incident, col(Incident.id) == Allegation.case_id)
             .group_by(Allegation.statute),
             visible_to,
         )
@@ -96,11 +98,11 @@ async def figures(session: AsyncSession, *, visible_to, now: datetime, zone: Zon
     rows = await session.exec(
         _where(
             select(month, func.count())
-            .join(Incident, Incident.id == CaseTask.case_id)
+            .join(Incident, col(Incident.id) == CaseTask.case_id)
             .where(
                 CaseTask.task == Task.REFERRAL_ACKNOWLEDGEMENT.value,
                 CaseTask.status == TaskStatus.DONE.value,
-                CaseTask.completed_at >= first,
+                col(CaseTask.completed_at) >= first,
             )
             .group_by(text("ack_month")),
             visible_to,
@@ -154,7 +156,7 @@ async def _by_month(session: AsyncSession, visible_to, task: str, month_of, mont
     rows = await session.exec(
         _where(
             select(month, Decision.decision, func.count())
-            .join(Incident, Incident.id == Decision.case_id)
+            .join(Incident, col(Incident.id) == Decision.case_id)
             .where(Decision.task == task)
             .group_by(text("decision_month"), Decision.decision),
             visible_to,
@@ -172,8 +174,8 @@ async def _by_statute(session: AsyncSession, visible_to, task: str, kinds) -> di
     rows = await session.exec(
         _where(
             select(Allegation.statute, Decision.decision, func.count(func.distinct(Decision.case_id)))
-            .join(Incident, Incident.id == Decision.case_id)
-            .join(Allegation, Allegation.case_id == Decision.case_id)
+            .join(Incident, col(Incident.id) == Decision.case_id)
+            .join(Allegation, col(Allegation.case_id) == Decision.case_id)
             .where(Decision.task == task)
             .group_by(Allegation.statute, Decision.decision),
             visible_to,

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import and_, func, literal, or_
 from sqlalchemy import select as sql_select
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from referrals.domain.messages import NewUser
@@ -69,7 +69,10 @@ def account_named(token: str) -> str | None:
 
 
 def _usable(now: datetime):
-    return and_(AppUser.active.is_(True), or_(AppUser.token_expires_at.is_(None), AppUser.token_expires_at > now))
+    return and_(
+        col(AppUser.active).is_(True),
+        or_(col(AppUser.token_expires_at).is_(None), col(AppUser.token_expires_at) > now),
+    )
 
 
 async def authenticate(session: AsyncSession, token: str, client: str, window: timedelta) -> tuple[AppUser | None, int]:
@@ -79,14 +82,14 @@ async def authenticate(session: AsyncSession, token: str, client: str, window: t
     failures = (
         sql_select(func.count())
         .select_from(AuthFailure)
-        .where(AuthFailure.kind == CLIENT, AuthFailure.key == client, AuthFailure.at > now - window)
+        .where(col(AuthFailure.kind) == CLIENT, col(AuthFailure.key) == client, col(AuthFailure.at) > now - window)
         .scalar_subquery()
     )
     one = sql_select(literal(1).label("one")).subquery()
     statement = (
-        sql_select(failures, AppUser)
+        select(failures, AppUser)
         .select_from(one)
-        .outerjoin(AppUser, and_(AppUser.token_hash == hash_token(token), _usable(now)))
+        .outerjoin(AppUser, and_(col(AppUser.token_hash) == hash_token(token), _usable(now)))
     )
     row = (await session.exec(statement)).one()
     return row[1], row[0]
@@ -152,7 +155,9 @@ async def from_identity(session: AsyncSession, identity) -> tuple[AppUser, dict]
 
 async def find_by_email_or_id(session: AsyncSession, email_or_id: str) -> AppUser | None:
     return (
-        await session.exec(select(AppUser).where(or_(AppUser.email == email_or_id.lower(), AppUser.id == email_or_id)))
+        await session.exec(
+            select(AppUser).where(or_(col(AppUser.email) == email_or_id.lower(), col(AppUser.id) == email_or_id))
+        )
     ).first()
 
 

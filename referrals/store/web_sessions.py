@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, or_
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from referrals.store.tables import AppUser, WebSession
@@ -30,7 +30,7 @@ async def open_session(
     """A new session for a user who just signed in: the cookie value, shown once, and its row."""
     cookie = secrets.token_urlsafe(32)
     now = datetime.now(UTC)
-    await session.exec(delete(WebSession).where(WebSession.expires_at <= now))  # long-gone browsers
+    await session.exec(delete(WebSession).where(col(WebSession.expires_at) <= now))  # long-gone browsers
     row = WebSession(
         id_hash=hash_token(cookie),
         user_id=user.id,
@@ -56,12 +56,12 @@ async def find(
     now = datetime.now(UTC)
     found = await session.exec(
         select(AppUser, WebSession)
-        .join(WebSession, WebSession.user_id == AppUser.id)
+        .join(WebSession, col(WebSession.user_id) == AppUser.id)
         .where(
             WebSession.id_hash == hash_token(cookie),
             WebSession.token_hash == AppUser.token_hash,
-            AppUser.active.is_(True),
-            or_(AppUser.token_expires_at.is_(None), AppUser.token_expires_at > now),
+            col(AppUser.active).is_(True),
+            or_(col(AppUser.token_expires_at).is_(None), col(AppUser.token_expires_at) > now),
         )
     )
     row = found.first()
@@ -88,12 +88,12 @@ async def find(
 
 
 async def close(session: AsyncSession, cookie: str) -> None:
-    await session.exec(delete(WebSession).where(WebSession.id_hash == hash_token(cookie)))
+    await session.exec(delete(WebSession).where(col(WebSession.id_hash) == hash_token(cookie)))
     await session.commit()
 
 
 async def close_all(session: AsyncSession, user_id: str) -> int:
     """Every session of a user (revoked, or locked by an admin): the number ended."""
-    result = await session.exec(delete(WebSession).where(WebSession.user_id == user_id))
+    result = await session.exec(delete(WebSession).where(col(WebSession.user_id) == user_id))
     await session.commit()
     return result.rowcount

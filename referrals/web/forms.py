@@ -2,13 +2,16 @@
 (`recordings[0].camera_id`), so a refusal naming a field lands beside that field."""
 
 import re
+from collections.abc import Set as AbstractSet
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ValidationError
 
 from referrals.api.errors import ApiError, field_path
+
+M = TypeVar("M", bound=BaseModel)
 
 _PART = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)|\[(\d{1,4})\]|\.")
 # What a datetime-local field sends: a wall-clock time without its zone.
@@ -73,7 +76,7 @@ def _clean(value: Any, zone: ZoneInfo, lists: set[str], key: str = "") -> Any:
     return value
 
 
-def nest(fields: list[tuple[str, str]], zone: ZoneInfo, lists: set[str] = frozenset()) -> dict:
+def nest(fields: list[tuple[str, str]], zone: ZoneInfo, lists: AbstractSet[str] = frozenset()) -> dict:
     """Form fields to the nested body the API would receive. Blank fields are left out (the model's
     default applies, or it names the field as missing); rows left wholly blank are dropped; fields in
     `lists` are lists even with one value (checkboxes); a wall-clock time is read in `zone`."""
@@ -92,7 +95,7 @@ def checked(value: Any) -> bool:
     return value in ("on", "true", True)
 
 
-def parse(model: type[BaseModel], body: dict) -> BaseModel:
+def parse(model: type[M], body: dict) -> M:
     """The model, or the API's 422 naming each field the way the form names it."""
     try:
         return model.model_validate(body)

@@ -74,10 +74,11 @@ def build_environment(zone) -> Environment:
         if not when:
             return ""
         if isinstance(when, str):
+            text = when
             try:
-                when = datetime.fromisoformat(when)
+                when = datetime.fromisoformat(text)
             except ValueError:
-                return when
+                return text
         if when.tzinfo is None:
             return when.strftime("%Y-%m-%dT%H:%M")
         return when.astimezone(zone).strftime("%Y-%m-%dT%H:%M")

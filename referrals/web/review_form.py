@@ -78,8 +78,8 @@ def in_form(path: str, fields: list[tuple[str, str]]) -> str:
         out += f"[{indices[sent] if sent < len(indices) else sent}]"
         pos = m.end()
     out += path[pos:]
-    if m := _DISPUTED_LINE.match(out):  # typed as one box, one a line
-        return m["field"]
+    if line := _DISPUTED_LINE.match(out):  # typed as one box, one a line
+        return line["field"]
     return out
 
 

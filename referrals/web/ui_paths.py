@@ -73,8 +73,8 @@ class Malformed(ValueError):
     """A path in a form other than the plain one; its message says which, for the person who sent it."""
 
 
-def queries_of(*classes: type) -> frozenset[str]:
-    """The names of the queries (`@workflow.query`) that the workflow classes define."""
+def queries_of(*classes: type) -> frozenset[str | None]:
+    """The names of the queries (`@workflow.query`) that the workflow classes define (None: a dynamic one's)."""
     return frozenset(name for cls in classes for name in workflow._Definition.must_from_class(cls).queries)
 
 
@@ -104,7 +104,7 @@ def _matches(parts: list[str], route: tuple[str, ...]) -> bool:
     )
 
 
-def allowed(method: str, path: str, queries: frozenset[str]) -> bool:
+def allowed(method: str, path: str, queries: frozenset[str | None]) -> bool:
     """A normalised path under /temporal: the UI's pages and assets, the listed reads, and the named queries;
     nothing else (terminate, reset, signal, update, cancel, batch, schedule changes...)."""
     if path != PATH and not path.startswith(PATH + "/"):

@@ -2,14 +2,15 @@
 30 days after the arraignment."""
 
 import asyncio
-from datetime import timedelta
+from datetime import date, datetime, timedelta
+from typing import cast
 
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from referrals.activities.notifier import Notifier
     from referrals.domain.enums import Task, TaskStatus
-    from referrals.domain.escalation import next_escalation, reached_level, roles_between
+    from referrals.domain.escalation import Due, next_escalation, reached_level, roles_between
     from referrals.domain.events import EscalationNotice, EventKind
 
 from referrals.workflows.documents import Documents
@@ -28,11 +29,15 @@ class Deadlines(Documents):
                     )
                 )
                 continue
-            wait = prosecution.removal_due_at - workflow.now()
+            # removal_window_open: its due time is set.
+            wait = cast(datetime, prosecution.removal_due_at) - workflow.now()
             if wait > timedelta(0):
                 try:
                     await workflow.wait_condition(
-                        lambda p=prosecution: self._state.closed or not p.removal_window_open, timeout=wait
+                        lambda p=prosecution: (  # type: ignore[misc]  # mypy: no lambda with a default as Callable[[], bool]
+                            self._state.closed or not p.removal_window_open
+                        ),
+                        timeout=wait,
                     )
                     continue
                 except TimeoutError:
@@ -44,7 +49,7 @@ class Deadlines(Documents):
                 self._record(
                     EventKind.REMOVAL_WINDOW_CLOSED,
                     None,
-                    {"removal_deadline": prosecution.removal_deadline.isoformat()},
+                    {"removal_deadline": cast(date, prosecution.removal_deadline).isoformat()},  # set with due_at
                 )
                 await self._write()
 
@@ -57,7 +62,7 @@ class Deadlines(Documents):
             due = next_escalation(self._state, self._policy)
 
             # Re-plan only when the next ladder step moves (a document's event does not move it).
-            def changed(due=due) -> bool:
+            def changed(due: Due | None = due) -> bool:
                 return self._state.closed or next_escalation(self._state, self._policy) != due
 
             if due is None:
@@ -95,8 +100,9 @@ class Deadlines(Documents):
                 "task": task.value,
                 "level": high,
                 "notify": [r.value for r in roles],
-                "due_at": ladder.due_at.isoformat(),
-                "overdue_seconds": int((now - ladder.due_at).total_seconds()),
+                # An open task's due time is set when it opens (open_task); a Touhy request's always is.
+                "due_at": cast(datetime, ladder.due_at).isoformat(),
+                "overdue_seconds": int((now - cast(datetime, ladder.due_at)).total_seconds()),
             }
             if request is not None:
                 escalated["touhy_request"] = request.id

@@ -2,7 +2,9 @@
 case and (the referral packet) delivered to the prosecutor. The bytes never enter history: the case lists them by id."""
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from typing import Any, TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -25,6 +27,8 @@ NOTIFY_DEADLINE = timedelta(days=1)
 # A document's record waits up to RECORD_RIDE for the case's next write (a person's next step) and is stored with
 # it, instead of a write of its own that the next step would queue behind.
 RECORD_RIDE = timedelta(seconds=1)
+# What a delivery activity is sent (an escalation notice, a document delivery).
+M = TypeVar("M")
 
 
 class Documents(Persistence):
@@ -91,7 +95,7 @@ class Documents(Persistence):
 
     async def _record_stored_or_due(self, seq: int) -> None:
         """Until a document's record (event `seq`) is stored with a step's write, or is due to store itself."""
-        rides = lambda: self._written >= seq  # noqa: E731
+        rides: Callable[[], bool] = lambda: self._written >= seq  # noqa: E731
         # The next step's write stores it if one comes within RECORD_RIDE (the next step would otherwise
         # queue behind this record's write); a closed case has no next step.
         if rides() or self._state.closed and not self._steps_under_way:
@@ -114,7 +118,7 @@ class Documents(Persistence):
         if await self._deliver(Notifier.deliver_document, delivery, {"document_id": ref.id}):
             self._delivered.append(Delivered(document_id=ref.id, to=delivery.to, at=workflow.now()))
 
-    async def _deliver(self, send, message, about: dict) -> bool:
+    async def _deliver(self, send: Callable[[Notifier, M], Awaitable[Any]], message: M, about: dict[str, Any]) -> bool:
         """Run a delivery activity (e-mail, webhook) in the background of the case: an outage is
         retried with backoff for a day and, if it outlasts that, logged; it never fails the case."""
         try:

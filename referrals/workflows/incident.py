@@ -6,14 +6,22 @@ classes this one extends (persistence.py, documents.py, deadlines.py).
 """
 
 import asyncio
-from typing import Any
+from typing import Any, cast
 
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from referrals.domain import steps
-    from referrals.domain.case import CaseState, IncidentInput, PersonRef, new_case, open_task
+    from referrals.domain.case import (
+        CaseState,
+        IncidentInput,
+        PersonRef,
+        ProsecutionState,
+        Recorded,
+        new_case,
+        open_task,
+    )
     from referrals.domain.documents import documents_at_filing
     from referrals.domain.enums import (
         INVESTIGATION_TASKS,
@@ -28,7 +36,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from referrals.domain.errors import Rejection
     from referrals.domain.events import AuditTrail, Carried, EventKind, Letterhead, StepResult
-    from referrals.domain.messages import Step
+    from referrals.domain.messages import ReferralAcknowledgement, Step
     from referrals.domain.steps import StepSpec
 
 from referrals.workflows import versions
@@ -188,7 +196,11 @@ class IncidentWorkflow(Deadlines):
             return not any(state.tasks[t].status == TaskStatus.OPEN for t in INVESTIGATION_TASKS)
         done = state.tasks[STAGE_TASK[state.stage]].status == TaskStatus.DONE
         if state.stage == Stage.PROSECUTION:  # charged: the stage lasts until the outcome
-            return done and not (state.prosecution.charged and state.prosecution.outcome is None)
+            # The stage's task opened, and open_task made the prosecution: never None here.
+            return done and not (
+                cast(ProsecutionState, state.prosecution).charged
+                and cast(ProsecutionState, state.prosecution).outcome is None
+            )
         return done
 
     async def _until_stage_done(self) -> None:
@@ -286,6 +298,7 @@ def _decision(state: CaseState, task: Task) -> Any:
         return state.legal_reviews[-1].payload
     if task == Task.COMMAND_APPROVAL:
         return state.command_decisions[-1].payload
+    # The task is done (its stage is): the prosecution open_task made, or the acknowledgement, is there.
     if task == Task.CHARGING_DECISION:
-        return state.prosecution.decision
-    return state.acknowledgement.payload
+        return cast(ProsecutionState, state.prosecution).decision
+    return cast(Recorded[ReferralAcknowledgement], state.acknowledgement).payload

@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+from temporalio.common import RetryPolicy, SearchAttributeUpdate
 
 with workflow.unsafe.imports_passed_through():
     from referrals.activities.case_store import CaseStore
@@ -43,7 +43,7 @@ class Persistence:
     _in_hand: bool  # a document taken from documents_pending, its record or delivery still to come
     _resume: Stage | None  # a run continued as new: the stage it resumes in
 
-    def _record(self, kind: str, actor: PersonRef | None, data: dict) -> None:
+    def _record(self, kind: str, actor: PersonRef | None, data: dict[str, Any]) -> None:
         """Append one audit event to the case as it now stands; `_write` stores it with what else the step causes."""
         self._state.event_seq += 1
         self._events.append(CaseEvent(seq=self._state.event_seq, kind=kind, actor=actor, at=workflow.now(), data=data))
@@ -86,7 +86,7 @@ class Persistence:
         # Each upsert is a history event and a visibility write on the server: only when a value changed.
         if values != self._published:
             number, stage, open_tasks, district, deadline, level, removal = values
-            updates = [
+            updates: list[SearchAttributeUpdate[Any]] = [
                 sa.CASE_NUMBER.value_set(number),
                 sa.CASE_STAGE.value_set(stage),
                 sa.OPEN_TASKS.value_set(open_tasks),

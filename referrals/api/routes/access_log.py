@@ -6,13 +6,13 @@ import io
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any, cast
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 from sqlalchemy import or_
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from referrals.api import trail
@@ -112,7 +112,7 @@ async def find_entries(session: AsyncSession, query: TrailQuery) -> tuple[list[A
     if query.user:
         user = (
             await session.exec(
-                select(AppUser).where(or_(AppUser.id == query.user, AppUser.email == query.user.lower()))
+                select(AppUser).where(or_(col(AppUser.id) == query.user, col(AppUser.email) == query.user.lower()))
             )
         ).first()
         user_id, who = (user.id, None) if user else (None, query.user)
@@ -165,7 +165,7 @@ def csv_response(rows: list[AccessEntryRow], next_link: str | None, filename: st
     return Response(as_csv(rows).encode(), media_type=f"{CSV}; charset=utf-8", headers=headers)
 
 
-_ANSWERS = {
+_ANSWERS: dict[int | str, dict[str, Any]] = {
     200: {
         "content": {CSV: {"schema": {"type": "string"}}},
         "description": "the entries; as CSV (a header row, one row per entry) with Accept: text/csv",
@@ -193,7 +193,15 @@ async def read_access_log(
     limit: Annotated[int, Query(ge=1, le=1000)] = 500,
     after: Annotated[int | None, Query(ge=0, le=2**63 - 1, description="next_after of the page before")] = None,
 ):
-    query = TrailQuery(case=case, user=user, since=since, until=until, after=after, limit=limit)
+    # Moment is a string to the schema; its validator makes the datetime.
+    query = TrailQuery(
+        case=case,
+        user=user,
+        since=cast(datetime | None, since),
+        until=cast(datetime | None, until),
+        after=after,
+        limit=limit,
+    )
     rows, next_after = await find_entries(session, query)
     await trail.begin(request, reader, details=trail.filters(request))  # reading the trail is itself an entry
     if CSV in request.headers.get("accept", ""):

@@ -2,7 +2,7 @@
 
 import json
 import re
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 from cryptography.exceptions import InvalidTag
@@ -115,7 +115,9 @@ class PayloadsJson(BaseModel):
 
 
 # The response declares the model in the components; the request body refers to it there.
-_ANSWER = {200: {"model": PayloadsJson, "description": "the payloads, encoded or decoded"}}
+_ANSWER: dict[int | str, dict[str, Any]] = {
+    200: {"model": PayloadsJson, "description": "the payloads, encoded or decoded"}
+}
 _BODY = {
     "requestBody": {
         "required": True,

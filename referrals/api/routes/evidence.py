@@ -204,6 +204,7 @@ async def serve_file(
     if entry.removed is not None:
         raise await not_found(f"evidence {entry.number} was removed from this case ({entry.removed.payload.reason})")
     if entry.item.sha256 is None:
+        assert entry.item.held_elsewhere is not None  # an item without a file here is held elsewhere (its validator)
         raise await not_found(
             f"evidence {entry.number} is held elsewhere ({entry.item.held_elsewhere.system}, "
             f"{entry.item.held_elsewhere.reference}); there are no bytes here"

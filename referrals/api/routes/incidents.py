@@ -1,6 +1,7 @@
 """Filing, listing and reading incidents, and their audit trail."""
 
-from typing import Annotated
+from datetime import date
+from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, Header, Query, Request, Response
 
@@ -29,7 +30,9 @@ from referrals.store.audit import verify_chain
 from referrals.store.tables import AppUser
 
 router = APIRouter(prefix="/incidents", tags=["incidents"], responses=documented(401, 422, 429, 503))
-REPLAYED = {200: {"model": CaseOut, "description": "the case an earlier filing with this Idempotency-Key made"}}
+REPLAYED: dict[int | str, dict[str, Any]] = {
+    200: {"model": CaseOut, "description": "the case an earlier filing with this Idempotency-Key made"}
+}
 
 
 async def refuse_other_district(request: Request, user: AppUser, district: str, policy: Policy) -> None:
@@ -107,8 +110,9 @@ async def list_incidents(
         district=district,
         overdue=overdue,
         q=q,
-        occurred_from=occurred_from,
-        occurred_to=occurred_to,
+        # Day is a string to the schema; its validator makes the date.
+        occurred_from=cast(date | None, occurred_from),
+        occurred_to=cast(date | None, occurred_to),
         limit=limit,
         cursor=cursor,
     )

@@ -46,6 +46,7 @@ async def revoke_user(request: Request, user_id: Key, session: SessionDep, admin
     """Revokes the user's token and provider sign-in at once, and ends their desk sessions."""
     user = await _user(request, session, admin, user_id, "token_revoke")
     revoked = await users.revoke(session, user.id)
+    assert revoked is not None  # the user _user just found
     ended = await web_sessions.close_all(session, user.id)
     await record(request, "token_revoke", "allowed", user=admin, target=user.id, details={"sessions_ended": ended})
     return user_out(revoked)

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any, get_args, get_origin
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic.fields import FieldInfo
 
 from referrals.domain.messages.fields import _OnArrival, _PlainText, bidi_problem
 from referrals.domain.messages.filing import IncidentDetails
@@ -32,7 +33,7 @@ def _marks(annotation: Any, in_list: bool = False) -> list[tuple[_OnArrival, Any
     return found
 
 
-def _field_marks(field) -> list[tuple[_OnArrival, Any, bool]]:
+def _field_marks(field: FieldInfo) -> list[tuple[_OnArrival, Any, bool]]:
     own = [(mark, field.annotation, False) for mark in field.metadata if isinstance(mark, _OnArrival)]
     return own + _marks(field.annotation)
 

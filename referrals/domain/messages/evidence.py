@@ -1,6 +1,6 @@
 """Evidence: an item's metadata as uploaded, the item as the case keeps it (never its bytes), its removal."""
 
-from typing import Annotated
+from typing import Annotated, Self
 
 from pydantic import Field, StringConstraints, model_validator
 
@@ -46,7 +46,7 @@ class EvidenceItem(EvidenceMetadata):
     storage_key: Name | None = None
 
     @model_validator(mode="after")
-    def _bytes_or_reference(self):
+    def _bytes_or_reference(self) -> Self:
         if (self.held_elsewhere is None) == (self.sha256 is None):
             raise ValueError("an item is either a file here or a reference to one held elsewhere")
         return self

@@ -7,7 +7,7 @@ see `arrival.py`), never in a validator.
 import re
 import unicodedata
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, Field, Strict, StringConstraints
 
@@ -50,7 +50,7 @@ class _OnArrival:
     whenever a workflow replays its input or the API reads a stored case, which may hold what the rule refuses
     now (a time that has since passed, text taken before the rule)."""
 
-    def problem(self, value, now: datetime) -> str | None:
+    def problem(self, value: Any, now: datetime) -> str | None:
         raise NotImplementedError
 
 
@@ -61,7 +61,7 @@ class _PlainText(_OnArrival):
         return bidi_problem(value)
 
 
-def _text(max_length: int, min_length: int = 1):
+def _text(max_length: int, min_length: int = 1) -> Any:  # an Annotated[str, ...] built at run time: a type, not a value
     return Annotated[
         str,
         StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length),

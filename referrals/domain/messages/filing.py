@@ -1,5 +1,6 @@
 """The filing: the incident, the officers, the federal personnel, the recordings and the people involved."""
 
+from datetime import datetime
 from typing import Annotated
 
 from pydantic import AfterValidator, Field, ValidationInfo, field_validator
@@ -25,7 +26,7 @@ class RecordingIn(RequestModel):
 
     @field_validator("ended_at")
     @classmethod
-    def _ends_after_start(cls, value, info: ValidationInfo):
+    def _ends_after_start(cls, value: datetime, info: ValidationInfo) -> datetime:
         started = info.data.get("started_at")
         if started is not None and value < started:
             raise ValueError("must not be before started_at")

@@ -36,7 +36,7 @@ class SupervisorIdentification(RequestModel):
 
     @field_validator("name", "agency", "badge", "camera_id")
     @classmethod
-    def _outcome_needs(cls, value, info: ValidationInfo):
+    def _outcome_needs(cls, value: str | None, info: ValidationInfo) -> str | None:
         outcome = info.data.get("outcome")
         if value is None and outcome == SupervisorOutcome.IDENTIFIED:
             raise ValueError("is required when outcome is 'identified'")

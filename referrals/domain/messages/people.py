@@ -73,7 +73,7 @@ class _PersonFields(RequestModel):
 
     @field_validator("name_withheld")
     @classmethod
-    def _name_or_why_not(cls, value, info: ValidationInfo):
+    def _name_or_why_not(cls, value: NameWithheld | None, info: ValidationInfo) -> NameWithheld | None:
         name = info.data.get("name")
         if name is None and value is None:
             raise ValueError("give the person's name, or 'declined' or 'unknown' here")

@@ -2,6 +2,8 @@
 federal agencies' Touhy answers and the prosecution's outcome.
 """
 
+from datetime import date
+
 from pydantic import Field, ValidationInfo, field_validator
 
 from referrals.domain.enums import ChargingKind, ProsecutionOutcome, RemovalResult, Task, TouhyOutcome
@@ -33,7 +35,9 @@ class ChargingDecision(RequestModel):
 
     @field_validator("court_case_number", "charges")
     @classmethod
-    def _charged_needs(cls, value, info: ValidationInfo):
+    def _charged_needs(
+        cls, value: str | list[SubjectCharges] | None, info: ValidationInfo
+    ) -> str | list[SubjectCharges] | None:
         charged = info.data.get("decision") == ChargingKind.CHARGED
         if charged and not value:
             raise ValueError("is required when the decision is 'charged'")
@@ -43,14 +47,14 @@ class ChargingDecision(RequestModel):
 
     @field_validator("reason")
     @classmethod
-    def _declined_needs_reason(cls, value, info: ValidationInfo):
+    def _declined_needs_reason(cls, value: str | None, info: ValidationInfo) -> str | None:
         if info.data.get("decision") == ChargingKind.DECLINED and value is None:
             raise ValueError("is required when the decision is 'declined': the reason the prosecutor gave")
         return value
 
     @field_validator("grand_jury_date")
     @classmethod
-    def _grand_jury_needs_date(cls, value, info: ValidationInfo):
+    def _grand_jury_needs_date(cls, value: date | None, info: ValidationInfo) -> date | None:
         decision = info.data.get("decision")
         if decision == ChargingKind.GRAND_JURY and value is None:
             raise ValueError("is required when the decision is 'grand_jury'")
@@ -60,20 +64,20 @@ class ChargingDecision(RequestModel):
 
     @field_validator("requested")
     @classmethod
-    def _further_needs_request(cls, value, info: ValidationInfo):
+    def _further_needs_request(cls, value: str | None, info: ValidationInfo) -> str | None:
         if info.data.get("decision") == ChargingKind.FURTHER_INVESTIGATION and value is None:
             raise ValueError("is required when the decision is 'further_investigation': what the prosecutor asks")
         return value
 
     @field_validator("return_tasks")
     @classmethod
-    def _further_names_tasks(cls, value, info: ValidationInfo):
+    def _further_names_tasks(cls, value: list[Task], info: ValidationInfo) -> list[Task]:
         reopens = info.data.get("decision") == ChargingKind.FURTHER_INVESTIGATION
         return tasks_to_reopen(value, reopens, "further_investigation")
 
     @field_validator("arraignment_date")
     @classmethod
-    def _arraignment_when_charged(cls, value, info: ValidationInfo):
+    def _arraignment_when_charged(cls, value: date | None, info: ValidationInfo) -> date | None:
         if value is not None and info.data.get("decision") != ChargingKind.CHARGED:
             raise ValueError("is only for decision 'charged'")
         return value
@@ -110,7 +114,7 @@ class TouhyAnswer(RequestModel):
 
     @field_validator("ground")
     @classmethod
-    def _refusal_states_its_ground(cls, value, info: ValidationInfo):
+    def _refusal_states_its_ground(cls, value: str | None, info: ValidationInfo) -> str | None:
         if info.data.get("outcome") == TouhyOutcome.REFUSED and value is None:
             raise ValueError("is required when the outcome is 'refused': the ground the agency stated")
         return value

@@ -3,7 +3,7 @@ immunity), the records to ask federal agencies for, the legal review, the comman
 acknowledgement and a withdrawal.
 """
 
-from typing import Annotated
+from typing import Annotated, Self
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
@@ -149,7 +149,7 @@ class _ReviewFields(RequestModel):
 
     @field_validator("return_tasks")
     @classmethod
-    def _return_names_tasks(cls, value, info: ValidationInfo):
+    def _return_names_tasks(cls, value: list[Task], info: ValidationInfo) -> list[Task]:
         return tasks_to_reopen(value, info.data.get("decision") == ReviewDecision.RETURN, "return")
 
     @field_validator("subjects")
@@ -190,7 +190,7 @@ class LegalReview(_ReviewFields):
     """A review as the workflow receives and the case keeps it."""
 
     @model_validator(mode="after")
-    def _refer_needs_an_analysis(self):
+    def _refer_needs_an_analysis(self) -> Self:
         self._refer_needs_a_chargeable_subject()
         return self
 

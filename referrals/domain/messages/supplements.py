@@ -2,7 +2,7 @@
 federal personnel, corrections).
 """
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Self
 
 from pydantic import Field, StringConstraints, model_validator
 
@@ -40,7 +40,7 @@ class _SupplementFields(RequestModel):
     corrections: list[Correction] = Field(default_factory=list, max_length=50)
 
     @model_validator(mode="after")
-    def _something(self):
+    def _something(self) -> Self:
         if not (
             self.narrative
             or self.recordings

@@ -24,7 +24,7 @@ def check_withdrawal(state: CaseState, step: Step[Withdrawal], policy: Policy) -
         raise Rejection(RejectionKind.CONFLICT, f"the case is already closed ({state.disposition})")
 
 
-def apply_withdrawal(state: CaseState, step: Step[Withdrawal], now: datetime, policy: Policy) -> dict | None:
+def apply_withdrawal(state: CaseState, step: Step[Withdrawal], now: datetime, policy: Policy) -> None:
     state.withdrawal = Recorded(payload=step.payload, by=PersonRef.of(step.actor), at=now)
     close(state, Disposition.WITHDRAWN, now)
 

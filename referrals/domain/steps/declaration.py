@@ -85,7 +85,8 @@ class StepSpec:
     def take(self, state: CaseState, step: Step[Any], now: datetime, policy: Policy) -> dict[str, Any]:
         """Makes the step (after `validate`): the event's data, what was sent and what the change noted."""
         noted = self.change(state, step, now, policy)
-        return step.payload.model_dump(mode="json") | (noted or {})
+        sent: dict[str, Any] = step.payload.model_dump(mode="json")
+        return sent | (noted or {})
 
 
 REGISTRY: list[StepSpec] = []

@@ -1,6 +1,7 @@
 """Evidence items added to a case, and taken off it (with a tombstone in its custody log)."""
 
 from datetime import datetime
+from typing import Any
 
 from referrals.domain.case import CaseState, EvidenceEntry, PersonRef, Recorded
 from referrals.domain.enums import DocumentKind, Role
@@ -30,7 +31,7 @@ def check_add_evidence(state: CaseState, step: Step[EvidenceItem], policy: Polic
         )
 
 
-def apply_add_evidence(state: CaseState, step: Step[EvidenceItem], now: datetime, policy: Policy) -> dict | None:
+def apply_add_evidence(state: CaseState, step: Step[EvidenceItem], now: datetime, policy: Policy) -> dict[str, Any]:
     number = len(state.evidence) + 1
     state.evidence.append(
         EvidenceEntry(item=step.payload, number=number, added_by=PersonRef.of(step.actor), added_at=now)
@@ -67,8 +68,11 @@ def check_remove_evidence(state: CaseState, step: Step[EvidenceRemoval], policy:
         raise Rejection(RejectionKind.CONFLICT, f"evidence {entry.number} was already removed", "evidence_id")
 
 
-def apply_remove_evidence(state: CaseState, step: Step[EvidenceRemoval], now: datetime, policy: Policy) -> dict | None:
+def apply_remove_evidence(
+    state: CaseState, step: Step[EvidenceRemoval], now: datetime, policy: Policy
+) -> dict[str, Any]:
     entry = state.evidence_item(step.payload.evidence_id)
+    assert entry is not None  # check_remove_evidence refused an item the case does not hold
     entry.removed = Recorded(payload=step.payload, by=PersonRef.of(step.actor), at=now)
     return {"number": entry.number, "sha256": entry.item.sha256}
 

@@ -21,6 +21,7 @@ def check_footage_hold(state: CaseState, step: Step[FootageHold], policy: Policy
     for i, hold in enumerate(step.payload.holds):
         require_camera(state, hold.camera_id, f"holds[{i}].camera_id")
         recording = state.recording(hold.camera_id)
+        assert recording is not None  # require_camera refused a camera the case does not hold
         if recording.hold_round == state.investigation_round:
             raise Rejection(
                 RejectionKind.CONFLICT,
@@ -35,9 +36,10 @@ def check_footage_hold(state: CaseState, step: Step[FootageHold], policy: Policy
             )
 
 
-def apply_footage_hold(state: CaseState, step: Step[FootageHold], now: datetime, policy: Policy) -> dict | None:
+def apply_footage_hold(state: CaseState, step: Step[FootageHold], now: datetime, policy: Policy) -> None:
     for hold in step.payload.holds:
         recording = state.recording(hold.camera_id)
+        assert recording is not None  # check_footage_hold refused a camera the case does not hold
         recording.hold_reference = hold.hold_reference
         recording.retained_until = hold.retained_until
         recording.held_by = PersonRef.of(step.actor)
@@ -81,7 +83,7 @@ def apply_supervisor_identification(
     step: Step[SupervisorIdentification],
     now: datetime,
     policy: Policy,
-) -> dict | None:
+) -> None:
     state.supervisor_identification = Recorded(payload=step.payload, by=PersonRef.of(step.actor), at=now)
     complete_task(state, Task.SUPERVISOR_IDENTIFICATION, step.actor, now)
 
@@ -112,7 +114,7 @@ def check_violation_report(state: CaseState, step: Step[ViolationReport], policy
             )
 
 
-def apply_violation_report(state: CaseState, step: Step[ViolationReport], now: datetime, policy: Policy) -> dict | None:
+def apply_violation_report(state: CaseState, step: Step[ViolationReport], now: datetime, policy: Policy) -> None:
     state.violation_report = Recorded(payload=step.payload, by=PersonRef.of(step.actor), at=now)
     complete_task(state, Task.VIOLATION_REPORT, step.actor, now)
 

@@ -1,6 +1,7 @@
 """Steps taken at any open stage: a person involved added, a supplementary report filed."""
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -31,7 +32,7 @@ def check_add_person(state: CaseState, step: Step[Person], policy: Policy) -> No
         require_camera(state, statement.camera_id, f"statements[{i}].camera_id")
 
 
-def apply_add_person(state: CaseState, step: Step[Person], now: datetime, policy: Policy) -> dict | None:
+def apply_add_person(state: CaseState, step: Step[Person], now: datetime, policy: Policy) -> None:
     state.add_person(step.payload, PersonRef.of(step.actor), now)
 
 
@@ -81,11 +82,11 @@ def check_supplement(state: CaseState, step: Step[Supplement], policy: Policy) -
                 f"statements[{i}].camera_id",
             )
     for i, person in enumerate(supplement.people):
-        for j, statement in enumerate(person.statements):
-            if statement.camera_id is not None and statement.camera_id not in cameras:
+        for j, given in enumerate(person.statements):
+            if given.camera_id is not None and given.camera_id not in cameras:
                 raise Rejection(
                     RejectionKind.INVALID,
-                    f"camera '{statement.camera_id}' is not among this case's recordings",
+                    f"camera '{given.camera_id}' is not among this case's recordings",
                     f"people[{i}].statements[{j}].camera_id",
                 )
     # Applied to a copy, corrections one after another as they will be: a correction that cannot be made is
@@ -106,7 +107,7 @@ def check_supplement(state: CaseState, step: Step[Supplement], policy: Policy) -
         raise Rejection(RejectionKind.INVALID, message, field) from None
 
 
-def apply_supplement(state: CaseState, step: Step[Supplement], now: datetime, policy: Policy) -> dict | None:
+def apply_supplement(state: CaseState, step: Step[Supplement], now: datetime, policy: Policy) -> dict[str, Any]:
     supplement, by = step.payload, PersonRef.of(step.actor)
     state.supplements.append(Recorded(payload=supplement, by=by, at=now))
     number = len(state.supplements)
@@ -120,6 +121,7 @@ def apply_supplement(state: CaseState, step: Step[Supplement], now: datetime, po
         # The hold reopens for the new recordings alone (those held stay held), due from their purge dates.
         footage = state.tasks[Task.FOOTAGE_HOLD]
         if footage.status == TaskStatus.OPEN:
+            assert footage.opened_at is not None  # an open task has its opening time (open_task)
             footage.due_at = footage_hold_due(state, footage.opened_at, policy)
         else:
             open_task(state, Task.FOOTAGE_HOLD, now, policy)

@@ -1,6 +1,7 @@
 """After the referral: the prosecutor's charging decision and what the courts do with a charged case."""
 
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 from referrals.domain.case import CaseState, PersonRef, ProsecutionState, Recorded, complete_task, removal_window
 from referrals.domain.enums import ChargingKind, ProsecutionOutcome, Stage, Task
@@ -73,12 +74,14 @@ def check_charging_decision(state: CaseState, step: Step[ChargingDecision], poli
 
 def apply_charging_decision(
     state: CaseState, step: Step[ChargingDecision], now: datetime, policy: Policy
-) -> dict | None:
+) -> dict[str, Any] | None:
     decision, prosecution = step.payload, state.prosecution
+    assert prosecution is not None  # the charging decision's task is open, and open_task made the prosecution
     prosecution.decisions.append(Recorded(payload=decision, by=PersonRef.of(step.actor), at=now))
     task = state.tasks[Task.CHARGING_DECISION]
     if decision.decision == ChargingKind.GRAND_JURY:
         # The task stays open, due once the grand jury has sat: a true bill is 'charged', no bill 'declined'.
+        assert decision.grand_jury_date is not None  # ChargingDecision requires it for a grand jury
         end_of_day = datetime.combine(decision.grand_jury_date + timedelta(days=1), time(0), tzinfo=policy.zone)
         task.due_at = end_of_day.astimezone(UTC) + policy.prosecution.grand_jury_decision_after
         task.escalation_level = 0
@@ -89,7 +92,7 @@ def apply_charging_decision(
     return None
 
 
-def _open_removal_window(prosecution: ProsecutionState, arraignment: date, policy: Policy) -> dict:
+def _open_removal_window(prosecution: ProsecutionState, arraignment: date, policy: Policy) -> dict[str, Any]:
     prosecution.arraignment_date = arraignment
     prosecution.removal_deadline, prosecution.removal_due_at = removal_window(arraignment, policy)
     return {"removal_deadline": prosecution.removal_deadline.isoformat()}
@@ -127,6 +130,7 @@ def check_arraignment(state: CaseState, step: Step[Arraignment], policy: Policy)
             f"the arraignment is already recorded ({prosecution.arraignment_date.isoformat()})",
             "arraignment_date",
         )
+    assert prosecution.decision is not None  # _require_charged: its latest decision is 'charged'
     if step.payload.arraignment_date < prosecution.decision.decided_at.date() - timedelta(days=1):
         raise Rejection(
             RejectionKind.INVALID,
@@ -135,7 +139,8 @@ def check_arraignment(state: CaseState, step: Step[Arraignment], policy: Policy)
         )
 
 
-def apply_arraignment(state: CaseState, step: Step[Arraignment], now: datetime, policy: Policy) -> dict | None:
+def apply_arraignment(state: CaseState, step: Step[Arraignment], now: datetime, policy: Policy) -> dict[str, Any]:
+    assert state.prosecution is not None  # check_arraignment refused a case with no prosecution
     state.prosecution.arraignment = Recorded(payload=step.payload, by=PersonRef.of(step.actor), at=now)
     return _open_removal_window(state.prosecution, step.payload.arraignment_date, policy)
 
@@ -167,8 +172,9 @@ def check_removal_notice(state: CaseState, step: Step[RemovalNotice], policy: Po
         raise Rejection(RejectionKind.CONFLICT, "the prosecution's outcome is already recorded")
 
 
-def apply_removal_notice(state: CaseState, step: Step[RemovalNotice], now: datetime, policy: Policy) -> dict | None:
+def apply_removal_notice(state: CaseState, step: Step[RemovalNotice], now: datetime, policy: Policy) -> dict[str, Any]:
     prosecution = state.prosecution
+    assert prosecution is not None  # check_removal_notice refused a case with no prosecution
     prosecution.removal_notice = Recorded(payload=step.payload, by=PersonRef.of(step.actor), at=now)
     # Filed after the window: § 1455(b)(1) lets the court grant leave for good cause; the case records it as late.
     late = prosecution.removal_deadline is not None and step.payload.filed_on > prosecution.removal_deadline
@@ -209,7 +215,8 @@ def check_removal_outcome(state: CaseState, step: Step[RemovalOutcome], policy: 
         )
 
 
-def apply_removal_outcome(state: CaseState, step: Step[RemovalOutcome], now: datetime, policy: Policy) -> dict | None:
+def apply_removal_outcome(state: CaseState, step: Step[RemovalOutcome], now: datetime, policy: Policy) -> None:
+    assert state.prosecution is not None  # check_removal_outcome refused a case with no prosecution
     state.prosecution.removal_outcome = Recorded(payload=step.payload, by=PersonRef.of(step.actor), at=now)
 
 
@@ -252,7 +259,8 @@ def check_prosecution_outcome(state: CaseState, step: Step[ProsecutionOutcomeIn]
 
 def apply_prosecution_outcome(
     state: CaseState, step: Step[ProsecutionOutcomeIn], now: datetime, policy: Policy
-) -> dict | None:
+) -> None:
+    assert state.prosecution is not None  # check_prosecution_outcome refused a case with no prosecution
     state.prosecution.outcome = Recorded(payload=step.payload, by=PersonRef.of(step.actor), at=now)
 
 

@@ -2,6 +2,7 @@
 and the prosecutor's acknowledgement of the referral."""
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from referrals.domain.case import CaseState, PersonRef, Recorded, TouhyRequestState, complete_task, open_task
 from referrals.domain.enums import (
@@ -57,7 +58,10 @@ def check_legal_review(state: CaseState, step: Step[LegalReview], policy: Policy
 def _check_elements(state: CaseState, charge: ChargeAnalysis, policy: Policy, where: str, proving: bool) -> None:
     """Each element named is one of the statute's; to refer, every element of it is addressed; each evidence
     item cited is one of the case's and still on it."""
-    elements = policy.statute(charge.statute).elements
+    statute = policy.statute(charge.statute)
+    # A charge names a statute its case's violation report alleged, each checked against this policy on arrival.
+    assert statute is not None
+    elements = statute.elements
     for k, proof in enumerate(charge.elements):
         if elements and proof.element > len(elements):
             raise Rejection(
@@ -83,12 +87,16 @@ def _check_elements(state: CaseState, charge: ChargeAnalysis, policy: Policy, wh
         )
 
 
-def apply_legal_review(state: CaseState, step: Step[LegalReview], now: datetime, policy: Policy) -> dict | None:
+def apply_legal_review(
+    state: CaseState, step: Step[LegalReview], now: datetime, policy: Policy
+) -> dict[str, Any] | None:
     state.legal_reviews.append(Recorded(payload=step.payload, by=PersonRef.of(step.actor), at=now))
     complete_task(state, Task.LEGAL_REVIEW, step.actor, now)
     made = []
     for wanted in step.payload.federal_evidence:  # each a Touhy request to its agency, due on its own
-        agency = policy.touhy.agency(wanted.agency).code
+        found = policy.touhy.agency(wanted.agency)
+        assert found is not None  # check_legal_review refused an agency the policy does not list
+        agency = found.code
         request = TouhyRequestState(
             id=f"T{len(state.touhy_requests) + 1}",
             agency=agency,
@@ -154,7 +162,7 @@ def check_command_approval(state: CaseState, step: Step[CommandApproval], policy
         )
 
 
-def apply_command_approval(state: CaseState, step: Step[CommandApproval], now: datetime, policy: Policy) -> dict | None:
+def apply_command_approval(state: CaseState, step: Step[CommandApproval], now: datetime, policy: Policy) -> None:
     state.command_decisions.append(Recorded(payload=step.payload, by=PersonRef.of(step.actor), at=now))
     complete_task(state, Task.COMMAND_APPROVAL, step.actor, now)
 
@@ -190,7 +198,7 @@ def apply_acknowledgement(
     step: Step[ReferralAcknowledgement],
     now: datetime,
     policy: Policy,
-) -> dict | None:
+) -> None:
     state.acknowledgement = Recorded(payload=step.payload, by=PersonRef.of(step.actor), at=now)
     complete_task(state, Task.REFERRAL_ACKNOWLEDGEMENT, step.actor, now)
 
@@ -231,8 +239,9 @@ def check_touhy_response(state: CaseState, step: Step[TouhyResponse], policy: Po
         )
 
 
-def apply_touhy_response(state: CaseState, step: Step[TouhyResponse], now: datetime, policy: Policy) -> dict | None:
+def apply_touhy_response(state: CaseState, step: Step[TouhyResponse], now: datetime, policy: Policy) -> dict[str, Any]:
     request = state.touhy_request(step.payload.request_id)
+    assert request is not None  # check_touhy_response refused a request the case does not hold
     request.response = Recorded(payload=step.payload, by=PersonRef.of(step.actor), at=now)
     if state.unanswered_touhy():
         _touhy_task_follows(state, now, policy)

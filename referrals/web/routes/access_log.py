@@ -6,7 +6,7 @@ from typing import Annotated
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
-from sqlmodel import select
+from sqlmodel import col, select
 
 from referrals.api import trail
 from referrals.api.deps import SessionDep
@@ -15,7 +15,7 @@ from referrals.api.routes.access_log import TrailQuery, csv_response, find_entri
 from referrals.domain.enums import Role
 from referrals.domain.permissions import Operation, allowed, describe
 from referrals.store import access_log
-from referrals.store.tables import Incident
+from referrals.store.tables import AccessEntryRow, Incident
 from referrals.web.auth import Desk, DeskDep
 from referrals.web.pages import render
 
@@ -86,6 +86,8 @@ async def access_log_page(
     form = dict(
         case=case, user=user, since=since if request.query_params else _shown(query.since, request), until=until
     )
+    rows: list[AccessEntryRow]
+    checked: list[access_log.Verified]
     rows, next_after, problem, chain, checked = [], None, None, None, []
     try:
         rows, next_after = await find_entries(session, query)
@@ -146,5 +148,5 @@ def _shown(when: datetime | None, request: Request) -> str:
 async def _case_numbers(session, ids: set[str]) -> dict[str, str]:
     if not ids:
         return {}
-    found = await session.exec(select(Incident.id, Incident.case_number).where(Incident.id.in_(ids)))
+    found = await session.exec(select(Incident.id, Incident.case_number).where(col(Incident.id).in_(ids)))
     return dict(found.all())

@@ -5,6 +5,7 @@ a step sent from here is the same workflow update as one sent to POST /incidents
 
 import re
 import secrets
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -106,7 +107,11 @@ def _correctable(state: CaseState, terms: dict[str, str]) -> list[tuple[str, str
                 (path, f"{corrections.words(path, terms)} ({shown})") for path in (f"{name}[{i}].{key}" for key in keys)
             ]
     for person in state.people:
-        shown = person.name or f"name {person.name_withheld.value}"
+        if person.name:
+            shown = person.name
+        else:
+            assert person.name_withheld is not None  # a person without a name has why (the model's validator)
+            shown = f"name {person.name_withheld.value}"
         paths += [
             (path, f"{corrections.words(path, terms)} ({shown})")
             for path in (f"people[{person.id}].{key}" for key in ("part", "name", "language"))
@@ -249,7 +254,7 @@ async def download(request: Request, case_id: Key, document_id: Key, desk: DeskD
 
 
 def compact_rows(
-    fields: list[tuple[str, str]], name: str, prefilled: set[str]
+    fields: list[tuple[str, str]], name: str, prefilled: AbstractSet[str]
 ) -> tuple[list[tuple[str, str]], dict[int, int]]:
     """Drops the rows of `name` left blank (but for their prefilled fields) and numbers the rest from 0,
     as the API would receive them; returns the fields and {index sent to the API: index in the form}."""
@@ -386,8 +391,8 @@ async def take(
         if details != exc.details and isinstance(details, list):
             message = "; ".join(f"{d['field']}: {d['message']}" for d in details if isinstance(d, dict))
         if back and isinstance(details, list):
-            for name, rows in back.items():
-                details = _in_form(details, name, rows)
+            for name, renumbered in back.items():
+                details = _in_form(details, name, renumbered)
             if all(isinstance(d, dict) and d.get("field") for d in details):
                 message = "; ".join(f"{d['field']}: {d['message']}" for d in details)
         refused = Refused(operation, message, _errors(details), _values(fields))

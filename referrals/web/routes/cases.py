@@ -12,6 +12,7 @@ from referrals.api.errors import ApiError
 from referrals.api.listing import CaseQuery, Day, find_cases
 from referrals.domain.enums import Stage
 from referrals.domain.messages import District, Key
+from referrals.store.tables import Incident
 from referrals.web.auth import DeskDep
 from referrals.web.pages import options, render
 
@@ -40,6 +41,7 @@ async def case_list(
         ).items()
         if v.strip()
     }
+    rows: list[Incident]
     rows, next_cursor, problem = [], None, None
     try:
         query = CaseQuery(

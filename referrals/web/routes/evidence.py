@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse
+from starlette.types import Message
 
 from referrals.api import trail
 from referrals.api.deps import ClientDep, SessionDep, SettingsDep, actor_of, visible_incident
@@ -45,9 +46,9 @@ async def leading_fields(request: Request) -> tuple[dict[str, str], Request]:
     """The form's small fields, read up to its file part (the form sends the file last), and a request that
     replays the body from its start for add_upload; so the CSRF token and the Idempotency-Key are known before a
     byte of the file is stored. Reads at most FIELDS_LIMIT bytes of fields (add_upload refuses more)."""
-    seen: list[dict] = []
+    seen: list[Message] = []
 
-    async def recording() -> dict:
+    async def recording() -> Message:
         message = await request.receive()
         seen.append(message)
         return message
@@ -71,7 +72,7 @@ async def leading_fields(request: Request) -> tuple[dict[str, str], Request]:
                     break
                 raw += item
 
-    async def replayed() -> dict:
+    async def replayed() -> Message:
         return seen.pop(0) if seen else await request.receive()
 
     return fields, Request(request.scope, replayed)
@@ -127,7 +128,7 @@ async def add(
     except ApiError as exc:
         if exc.status not in REFUSALS:
             raise
-        values = {name: value for name, value in fields.items() if name not in TOKENS}
+        values: dict[str, str | list[str]] = {name: value for name, value in fields.items() if name not in TOKENS}
         refused = Refused(OPERATION, exc.message, problems_by_field(exc.details), values)
         await session.refresh(incident)
         page = await case_page(request, desk, session, settings, incident, exc.status, refused=refused)

@@ -194,7 +194,7 @@ def _page(
     shown = form.shown(policy)
     order = {name: i for i, name in enumerate(shown)}
     errors: dict[str, str] = {}
-    summary: list[dict[str, str]] = []
+    summary: list[dict[str, Any]] = []
     loose: list[str] = []  # problems naming nothing on the page
     for name, text in problems_by_field(problems or []).items():
         target = name

@@ -4,10 +4,10 @@ import secrets
 from datetime import UTC, datetime, timedelta
 
 import structlog
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 from sqlalchemy import delete
-from sqlmodel import select
+from sqlmodel import col, select
 
 from referrals.api import authentication, oidc
 from referrals.api.deps import SessionDep
@@ -95,6 +95,7 @@ async def _open(
     )
     await record(request, "sign_in", "allowed", user=user, details={"via": via, "roles": user.roles, **(details or {})})
     log.info("signed_in", user_id=user.id, via=via)
+    response: Response
     if via == "token":
         response = RedirectResponse(back_to, status_code=303)
     else:
@@ -160,7 +161,7 @@ async def sign_in_at_provider(request: Request, session: SessionDep, next: str |
     state, nonce = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     verifier, challenge = oidc.pkce_pair()
     now = datetime.now(UTC)
-    await session.exec(delete(OidcLogin).where(OidcLogin.created_at < now - timedelta(minutes=LOGIN_MINUTES)))
+    await session.exec(delete(OidcLogin).where(col(OidcLogin.created_at) < now - timedelta(minutes=LOGIN_MINUTES)))
     session.add(
         OidcLogin(
             state_hash=hash_token(state), nonce=nonce, code_verifier=verifier, next=safe_next(next), created_at=now
@@ -344,6 +345,7 @@ async def sign_out(request: Request, desk: DeskDep, session: SessionDep):
     if provider is not None and desk.session.via == "oidc":
         back = f"{request.app.state.settings.public_url.rstrip('/')}/desk/sign-in?ended=signed_out"
         there = await provider.end_session_url(id_token=desk.session.id_token, post_logout_redirect_uri=back)
+    response: Response
     if there:
         # A page, not a redirect: the desk's pages may send forms only to their own origin (CSP form-action).
         request.state.desk = None

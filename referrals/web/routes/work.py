@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 from fastapi import APIRouter, Request
 from sqlalchemy import case, func, literal
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from referrals.api import trail
@@ -55,7 +55,7 @@ async def my_work(session: AsyncSession, user: AppUser, now: datetime, limit: in
     if not tasks:
         return Queue([], 0, 0)
     query = (
-        select(
+        select(  # type: ignore[call-overload]  # sqlmodel types select() for up to four columns; it takes any number
             Incident.id,
             Incident.case_number,
             Incident.district,
@@ -65,13 +65,13 @@ async def my_work(session: AsyncSession, user: AppUser, now: datetime, limit: in
             CaseTask.escalation_level,
         )
         .join(CaseTask, CaseTask.case_id == Incident.id)
-        .where(CaseTask.status == TaskStatus.OPEN.value, CaseTask.task.in_(tasks))
+        .where(CaseTask.status == TaskStatus.OPEN.value, col(CaseTask.task).in_(tasks))
     )
     condition = visibility(user)
     if condition is not None:
         query = query.where(condition)
-    overdue_first = case((CaseTask.due_at < now, literal(0)), else_=literal(1))
-    query = query.order_by(overdue_first, CaseTask.due_at.asc().nulls_last(), Incident.case_number, CaseTask.task)
+    overdue_first = case((col(CaseTask.due_at) < now, literal(0)), else_=literal(1))
+    query = query.order_by(overdue_first, col(CaseTask.due_at).asc().nulls_last(), Incident.case_number, CaseTask.task)
     rows = [WorkItem(*row) for row in (await session.exec(query.limit(limit + 1))).all()]
     if len(rows) <= limit:
         return Queue(rows, len(rows), sum(1 for row in rows if row.overdue(now)))
