@@ -1,5 +1,6 @@
 """Bad input: bodies over the size limit get 413; NUL bytes, huge arrays, wrong time zones and impossible
-or absurd dates get 422 naming the field; and a rejected request stores nothing."""
+or absurd dates get 422 naming the field; and a rejected request stores nothing. End to end, one case of each
+kind; the variations of each rule are the unit tier's (tests/unit/)."""
 
 import base64
 import json
@@ -12,7 +13,7 @@ from sqlmodel import select
 
 from referrals.store.tables import CaseTask, Incident, Person, Recording
 from tests.support.refusals import footprint, refused
-from tests.support.scenario import ACK, FILING, HOLD_1, IDENTIFIED, REFER, VIOLATIONS, Driver, filing
+from tests.support.scenario import FILING, HOLD_1, VIOLATIONS, Driver, filing
 
 NOW = datetime.now(UTC)
 FUTURE = (NOW + timedelta(days=2)).isoformat()
@@ -132,51 +133,16 @@ async def test_the_largest_valid_filing_fits_under_the_limit(api, people, settin
 # --- 422 on the filing ---------------------------------------------------------------------------
 
 
+# The other bad values of a filing, each named by its field: NUL bytes, lists over their length, times without a
+# zone or that do not exist, before 1900: tests/unit/test_request_models.py; times in the future:
+# tests/unit/test_arrival_checks.py; bidirectional controls: tests/test_text_characters.py.
 @pytest.mark.parametrize(
     ("body", "field", "says"),
     [
-        # NUL bytes and text that is not Unicode, anywhere in the tree
-        (filing(officers=[{"name": "P.O. Ana\x00Ruiz", "star": "12345"}]), "officers[0].name", "NUL"),
-        (filing(recordings=[recording(camera_id="X603\x001234")]), "recordings[0].camera_id", "NUL"),
-        (
-            filing(federal_personnel=[{"agency": "ICE", "description": "vest\x00"}]),
-            "federal_personnel[0].description",
-            "NUL",
-        ),
+        # Text that is not Unicode: only JSON's \u escapes can send it, so only the API can be sent it.
         (filing(narrative="half a surrogate \ud800"), "narrative", "unicode string"),
-        # Bidirectional overrides and isolates: a page or a document would show the text in another order
-        (filing(summary="Agents \u202edehsup\u202c a vendor"), "summary", "right-to-left override character"),
-        (
-            filing(officers=[{"name": "P.O. \u2067Ruiz\u2069", "star": "12345"}]),
-            "officers[0].name",
-            "right-to-left isolate character (U+2067)",
-        ),
-        (filing(people=[{"part": "victim", "name": "Jane \u202dRoe"}]), "people[0].name", "left-to-right override"),
-        # Arrays over their maximum length
-        (filing(officers=[{"name": "P.O. X", "star": str(i)} for i in range(51)]), "officers", "at most 50"),
-        (filing(recordings=[recording(camera_id=f"C{i}") for i in range(201)]), "recordings", "at most 200"),
-        (filing(federal_personnel=[{"agency": "ICE"}] * 101), "federal_personnel", "at most 100"),
-        (filing(recordings=[recording(flag_reasons=["use_of_force"] * 8)]), "recordings[0].flag_reasons", "at most 7"),
-        # Times without a zone, or with one that does not exist
-        (filing(recordings=[recording(started_at="2026-01-10T10:00:00")]), "recordings[0].started_at", "timezone"),
-        (filing(recordings=[recording(ended_at="2026-01-10T10:00:00+25:00")]), "recordings[0].ended_at", None),
-        (filing(occurred_at="2026-01-10T10:00:00 CST"), "occurred_at", None),
-        # Dates that do not exist
-        (filing(occurred_at="0000-01-10T10:00:00Z"), "occurred_at", None),
-        (filing(occurred_at="2026-13-10T10:00:00Z"), "occurred_at", None),
-        (filing(occurred_at="10000-01-01T00:00:00Z"), "occurred_at", None),
-        (filing(recordings=[recording(started_at="2026-02-30T10:00:00-06:00")]), "recordings[0].started_at", None),
-        # Dates that exist but not for an incident reported now
+        # The clock's rule, checked when the request arrives.
         (filing(occurred_at=FUTURE), "occurred_at", "must not be in the future"),
-        (filing(occurred_at="1899-12-31T12:00:00-06:00"), "occurred_at", "must not be before 1900"),
-        (filing(recordings=[recording(ended_at=FUTURE)]), "recordings[0].ended_at", "must not be in the future"),
-        (
-            filing(
-                recordings=[recording(started_at="9999-12-31T23:00:00-12:00", ended_at="9999-12-31T23:59:00-12:00")]
-            ),
-            "recordings[0].started_at",
-            "must not be in the future",
-        ),
     ],
 )
 async def test_bad_values_in_a_filing_are_refused_naming_the_field(api, people, sessions, body, field, says):
@@ -184,8 +150,7 @@ async def test_bad_values_in_a_filing_are_refused_naming_the_field(api, people, 
     error = await refused_filing(api, people, sessions, content=json.dumps(body).encode(), headers=JSON)
     assert error["code"] == "invalid"
     assert names(error, field), error
-    if says:
-        assert says in error["message"], error["message"]
+    assert says in error["message"], error["message"]
 
 
 @pytest.mark.parametrize(
@@ -202,110 +167,16 @@ async def test_a_body_that_is_not_json_names_the_body(api, people, sessions, con
 YESTERDAY_BUT_ONE = (NOW - timedelta(days=2)).date().isoformat()
 
 
-@pytest.mark.parametrize(
-    ("path", "who", "body", "field", "says"),
-    [
-        (
-            "footage-hold",
-            "custodian",
-            {"holds": [{**HOLD_1, "retained_until": YESTERDAY_BUT_ONE}]},
-            "holds[0].retained_until",
-            "must not be in the past",
-        ),
-        (
-            "footage-hold",
-            "custodian",
-            {"holds": [{**HOLD_1, "retained_until": "0000-01-01"}]},
-            "holds[0].retained_until",
-            None,
-        ),
-        (
-            "footage-hold",
-            "custodian",
-            {"holds": [{**HOLD_1, "retained_until": "2027-13-01"}]},
-            "holds[0].retained_until",
-            None,
-        ),
-        (
-            "footage-hold",
-            "custodian",
-            {"holds": [{**HOLD_1, "hold_reference": "AXON\x00"}]},
-            "holds[0].hold_reference",
-            "NUL",
-        ),
-        (
-            "footage-hold",
-            "custodian",
-            {"holds": [{**HOLD_1, "camera_id": f"C{i}"} for i in range(201)]},
-            "holds",
-            "at most 200",
-        ),
-        ("supervisor-identification", "officer", {**IDENTIFIED, "name": "J.\x00Doe"}, "name", "NUL"),
-        (
-            "supervisor-identification",
-            "officer",
-            {**IDENTIFIED, "name": "J. \u202eeoD"},
-            "name",
-            "right-to-left override character (U+202E)",
-        ),
-        (
-            "supplements",
-            "officer",
-            {"corrections": [{"field": "location", "value": "W 26th \u202bSt", "reason": "typo"}]},
-            "corrections[0].value",
-            "right-to-left embedding",
-        ),
-        (
-            "violation-report",
-            "officer",
-            {**VIOLATIONS, "allegations": VIOLATIONS["allegations"] * 101},
-            "allegations",
-            "at most 100",
-        ),
-        (
-            "violation-report",
-            "officer",
-            {**VIOLATIONS, "allegations": [{**VIOLATIONS["allegations"][0], "facts": "struck\x00"}]},
-            "allegations[0].facts",
-            "NUL",
-        ),
-        ("legal-review", "reviewer", {**REFER, "subjects": REFER["subjects"] * 51}, "subjects", "at most 50"),
-        (
-            "referral-acknowledgement",
-            "liaison",
-            {**ACK, "received_at": FUTURE},
-            "received_at",
-            "must not be in the future",
-        ),
-        (
-            "referral-acknowledgement",
-            "liaison",
-            {**ACK, "received_at": "1066-10-14T09:00:00+00:00"},
-            "received_at",
-            "must not be before 1900",
-        ),
-        (
-            "referral-acknowledgement",
-            "liaison",
-            {**ACK, "received_at": "2026-02-10T09:00:00+99:00"},
-            "received_at",
-            None,
-        ),
-        (
-            "referral-acknowledgement",
-            "liaison",
-            {**ACK, "received_at": "2026-02-10T09:00:00"},
-            "received_at",
-            "timezone",
-        ),
-    ],
-)
-async def test_bad_values_in_a_step_are_refused_and_change_nothing(
-    api, people, dev_server, path, who, body, field, says
-):
+async def test_a_bad_value_in_a_step_is_refused_and_changes_nothing(api, people, dev_server):
+    """The clock's rule on a step, checked when the request arrives. A step's other bad values (NUL bytes, lists
+    over their length, dates that do not exist or lack a zone): tests/unit/test_request_models.py; the clock and
+    the text rule in every step's body: tests/unit/test_arrival_checks.py, tests/test_text_characters.py."""
     d = Driver(api, people)
     cid = (await d.new_case())["id"]
-    await refused(d, dev_server, cid, path, who, body, 422, field, says)
+    body = {"holds": [{**HOLD_1, "retained_until": YESTERDAY_BUT_ONE}]}
+    await refused(
+        d, dev_server, cid, "footage-hold", "custodian", body, 422, "holds[0].retained_until", "must not be in the past"
+    )
 
 
 # --- parameters and the codec: each once a 5xx --------------------------------------------------

@@ -1,4 +1,4 @@
-"""Every task's escalation ladder in the time-skipping server: days pass in milliseconds.
+"""Escalation ladders in the time-skipping server: days pass in milliseconds.
 
 The workflow's timers fire; the real activities write the audit events and the inbox rows in PostgreSQL.
 """
@@ -6,7 +6,6 @@ The workflow's timers fire; the real activities write the audit events and the i
 import asyncio
 from datetime import timedelta
 
-import pytest
 from sqlmodel import select
 
 from referrals.domain.case import CaseState
@@ -164,8 +163,11 @@ async def drive_to(handle, task: Task) -> None:
     )
 
 
-@pytest.mark.parametrize("task", list(Task))
-async def test_the_whole_ladder_of_every_task(time_env, start_case, sessions, people, task):
+async def test_the_whole_ladder_of_a_task(time_env, start_case, sessions, people):
+    """The footage hold's ladder, whose steps tell both kinds of recipient (everyone holding a role, and the
+    supervisors of the case's district only). Every task's ladder, step by step and who each step tells:
+    tests/unit/test_deadlines.py; the Touhy requests' own ladders: below."""
+    task = Task.FOOTAGE_HOLD
     handle = await start_case(await fresh_filing(time_env))
     await drive_to(handle, task)
     state = await state_of(handle)

@@ -21,6 +21,7 @@ from referrals.domain.messages import (
     ReferralAcknowledgement,
     RemovalNotice,
     RemovalOutcome,
+    SupervisorIdentification,
     SupplementIn,
     TouhyAnswer,
     ViolationReport,
@@ -34,6 +35,7 @@ from tests.unit.builders import (
     GRAND_JURY,
     HOLD_1,
     HOLD_2,
+    IDENTIFIED,
     NOW,
     REMANDED,
     REMOVAL,
@@ -168,6 +170,12 @@ def test_the_clock_and_the_text_rule_are_reported_together():
     assert problems(Withdrawal, {"reason": "filed \u2067in error"})[0][1].startswith(
         "contains a right-to-left isolate character (U+2067)"
     )
+
+
+def test_a_name_in_a_step_is_held_to_the_text_rule():
+    found = problems(SupervisorIdentification, {**IDENTIFIED, "name": "J. \u202eeoD"})
+    assert [f for f, _ in found] == ["name"]
+    assert found[0][1].startswith("contains a right-to-left override character (U+202E)")
 
 
 def test_a_value_not_even_of_its_type_is_left_to_the_model():

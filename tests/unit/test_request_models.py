@@ -133,6 +133,34 @@ def test_a_bad_filing_is_refused_naming_the_field(body, loc, says):
     refused_at(IncidentFiling, body, loc, says)
 
 
+# The same kinds of refusal in fields of a filing or a supplement beside those above.
+MORE_FIELD_REFUSALS = [
+    (IncidentFiling, filing(recordings=[recording(camera_id="X603\x001234")]), ("recordings", 0, "camera_id"), "NUL"),
+    (
+        IncidentFiling,
+        filing(federal_personnel=[{"agency": "ICE", "description": "vest\x00"}]),
+        ("federal_personnel", 0, "description"),
+        "must not contain NUL characters",
+    ),
+    (
+        IncidentFiling,
+        filing(recordings=[recording(started_at="2026-03-02T13:00:00")]),
+        ("recordings", 0, "started_at"),
+        "timezone",
+    ),
+    (SupplementIn, {"narrative": "x" * 20_001}, ("narrative",), "at most 20000 characters"),
+]
+
+
+@pytest.mark.parametrize(
+    ("model", "body", "loc", "says"),
+    MORE_FIELD_REFUSALS,
+    ids=[f"{r[0].__name__}{r[2]}" for r in MORE_FIELD_REFUSALS],
+)
+def test_each_field_of_its_kind_refuses_the_same(model, body, loc, says):
+    refused_at(model, body, loc, says)
+
+
 def test_text_is_trimmed_and_the_scenario_filing_is_valid():
     filed = IncidentFiling.model_validate(filing(location="  W 26th St  "))
     assert filed.location == "W 26th St" and filed.injuries is True

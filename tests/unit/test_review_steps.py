@@ -134,6 +134,13 @@ def test_evidence_removed_from_the_case_can_no_longer_be_cited():
     )
 
 
+def test_a_review_is_taken_once():
+    case = investigated()
+    case.step(LEGAL_REVIEW, REVIEWER, REFER)
+    refused = case.refusal(LEGAL_REVIEW, REVIEWER, REFER)
+    assert (refused.kind, refused.message) == (RejectionKind.CONFLICT, "legal_review is already done")
+
+
 def test_a_review_citing_the_case_s_evidence_is_kept():
     case = investigated()
     case.step(ADD_EVIDENCE, OFFICER, HOSPITAL_RECORD)
