@@ -29,7 +29,7 @@ from referrals.domain.messages import (
     clock_problems,
     clock_problems_in,
 )
-from tests.unit.builders import (
+from tests.support.builders import (
     ACK,
     CHARGED,
     GRAND_JURY,

@@ -11,7 +11,7 @@ from referrals.domain.enums import Role, Task, TaskStatus
 from referrals.domain.escalation import Due, next_escalation, reached_level, roles_between
 from referrals.domain.policy import Prosecution, load_policy
 from referrals.domain.steps import FOOTAGE_HOLD, LEGAL_REVIEW, TOUHY_RESPONSE, VIOLATION_REPORT
-from tests.unit.builders import (
+from tests.support.builders import (
     CAMERA_1,
     CHICAGO,
     CUSTODIAN,

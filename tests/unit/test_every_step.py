@@ -9,7 +9,7 @@ import pytest
 from referrals.domain.enums import TASK_OWNER, Role, Task
 from referrals.domain.errors import RejectionKind
 from referrals.domain.steps import STEPS, StepSpec, declare, describe_roles, step
-from tests.unit.builders import (
+from tests.support.builders import (
     ACK,
     APPROVE,
     CHARGED,

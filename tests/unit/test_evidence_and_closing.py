@@ -5,7 +5,7 @@ import pytest
 from referrals.domain.enums import Disposition, DocumentKind, Role, Stage, Task, TaskStatus
 from referrals.domain.errors import RejectionKind
 from referrals.domain.steps import ADD_EVIDENCE, LEGAL_REVIEW, REMOVE_EVIDENCE, WITHDRAW, close
-from tests.unit.builders import (
+from tests.support.builders import (
     ADMIN,
     COMMANDER,
     CUSTODIAN,

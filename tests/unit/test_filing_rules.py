@@ -8,7 +8,7 @@ from referrals.domain.filing_district import district_refusal
 from referrals.domain.jurisdiction import filing_problems, flag_problems
 from referrals.domain.messages import IncidentFiling
 from referrals.domain.policy import load_policy
-from tests.unit.builders import CHICAGO, FILING, POLICIES, filing
+from tests.support.builders import CHICAGO, FILING, POLICIES, filing
 
 NEW_YORK = load_policy(POLICIES / "new_york_city.toml")
 RECORDING = FILING["recordings"][0]

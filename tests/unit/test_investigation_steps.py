@@ -7,7 +7,7 @@ import pytest
 from referrals.domain.enums import DocumentKind, Role, Stage, TaskStatus
 from referrals.domain.errors import RejectionKind
 from referrals.domain.steps import FOOTAGE_HOLD, LEGAL_REVIEW, SUPERVISOR_IDENTIFICATION, VIOLATION_REPORT
-from tests.unit.builders import (
+from tests.support.builders import (
     CAMERA_1,
     CAMERA_2,
     CUSTODIAN,

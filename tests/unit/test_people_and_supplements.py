@@ -8,7 +8,7 @@ import pytest
 from referrals.domain.enums import DocumentKind, Role, Stage, TaskStatus
 from referrals.domain.errors import RejectionKind
 from referrals.domain.steps import ADD_PERSON, FILE_SUPPLEMENT, FOOTAGE_HOLD
-from tests.unit.builders import (
+from tests.support.builders import (
     CAMERA_1,
     CUSTODIAN,
     FILING,

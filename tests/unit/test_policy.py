@@ -10,7 +10,7 @@ from referrals.cli import main
 from referrals.domain.enums import Role, Task
 from referrals.domain.policy import Policy, PolicyError, load_policy
 from referrals.domain.policy_report import described
-from tests.unit.builders import CHICAGO, POLICIES
+from tests.support.builders import CHICAGO, POLICIES
 
 SHIPPED = sorted(POLICIES.glob("*.toml"))
 CHICAGO_TEXT = (POLICIES / "chicago.toml").read_text()

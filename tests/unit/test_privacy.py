@@ -21,7 +21,7 @@ from referrals.domain.messages import (
     asks_status,
 )
 from referrals.domain.steps import FILE_SUPPLEMENT
-from tests.unit.builders import (
+from tests.support.builders import (
     CHARGED,
     HOLD_1,
     HOSPITAL_RECORD,

@@ -15,7 +15,7 @@ from referrals.domain.steps import (
     REMOVAL_OUTCOME,
     VIOLATION_REPORT,
 )
-from tests.unit.builders import (
+from tests.support.builders import (
     ARRAIGNED,
     BATTERY,
     CHARGED,

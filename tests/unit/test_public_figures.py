@@ -9,7 +9,7 @@ import pytest
 
 from referrals.domain.public_figures import CaseAsOf, Event, Tally, cutoff, fold, period_end, tables
 from referrals.domain.publication import Figures, RawTable, Table, audit, suppress, suppress_cells
-from tests.unit.builders import BATTERY, CHICAGO
+from tests.support.builders import BATTERY, CHICAGO
 
 CHICAGO_TIME = ZoneInfo("America/Chicago")
 DISTRICTS = [("010", "Ogden"), ("012", "Near West")]

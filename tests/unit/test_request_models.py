@@ -34,7 +34,7 @@ from referrals.domain.messages import (
     Withdrawal,
     overall_finding,
 )
-from tests.unit.builders import (
+from tests.support.builders import (
     ACK,
     CHARGED,
     DECLINED,

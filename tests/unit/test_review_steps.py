@@ -18,7 +18,7 @@ from referrals.domain.steps import (
     TOUHY_RESPONSE,
     WITHDRAW,
 )
-from tests.unit.builders import (
+from tests.support.builders import (
     ACK,
     ADMIN,
     APPROVE,
