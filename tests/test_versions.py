@@ -19,7 +19,7 @@ from referrals.workflows import versions
 with workflow.unsafe.imports_passed_through():
     from temporalio.worker import Worker
 
-    from referrals import cli
+    from referrals.cli.versions import OPEN_CASES, versions_report
     from referrals.config import ROOT
 
 PATCH = "test-patch"
@@ -137,10 +137,11 @@ def _referrals_versions(
         "REFERRALS_TEMPORAL_UI_URL": settings.temporal_ui_url,
     }
     script = (
-        "import json, sys\nfrom referrals import cli\nfrom referrals.workflows import versions\n"
+        "import json, sys\nfrom referrals import cli\nfrom referrals.cli import versions as command\n"
+        "from referrals.workflows import versions\n"
         "versions.PATCHES = tuple(json.loads(sys.argv[1]))\n"
         "versions.DEPRECATED = frozenset(json.loads(sys.argv[2]))\n"
-        "cli.OPEN_CASES = sys.argv[3]\n"
+        "command.OPEN_CASES = sys.argv[3]\n"
         "sys.argv = ['referrals', 'versions', *sys.argv[4:]]\n"
         "cli.run()\n"
     )  # (the command's own way out: see cli.run)
@@ -170,7 +171,7 @@ async def test_a_patch_from_patched_to_deprecated_with_the_cases_holding_each_st
     open_probes = f"WorkflowType = '{PROBE}' AND ExecutionStatus = 'Running' AND TaskQueue = '{queue}'"
 
     async def report(deprecated=frozenset()):
-        return await cli.versions_report(client, (PATCH,), deprecated, open_probes)
+        return await versions_report(client, (PATCH,), deprecated, open_probes)
 
     async def side(handle, expected: list[str]) -> None:
         await handle.signal(_Probe.poke)
@@ -232,9 +233,7 @@ async def test_a_patch_from_patched_to_deprecated_with_the_cases_holding_each_st
 
 
 async def test_referrals_versions_with_the_products_registry(settings):
-    listed = await asyncio.to_thread(
-        _referrals_versions, settings, cli.OPEN_CASES, versions.PATCHES, versions.DEPRECATED
-    )
+    listed = await asyncio.to_thread(_referrals_versions, settings, OPEN_CASES, versions.PATCHES, versions.DEPRECATED)
     assert [entry["patch"] for entry in listed] == list(versions.PATCHES)
     if not versions.PATCHES:
         env = {**os.environ, "DATABASE_URL": settings.database_url, "REFERRALS_ENV": "test"}

@@ -54,7 +54,7 @@ ACTIONS: dict[tuple[str, str], str] = {
 
 
 class Person(Protocol):
-    """Who is signed in: an AppUser or a PersonRef (`id`), or an Actor (`user_id`, referrals/domain/messages.py)."""
+    """Who is signed in: an AppUser or a PersonRef (`id`), or an Actor (`user_id`, referrals/domain/messages/base.py)."""
 
     name: str
 

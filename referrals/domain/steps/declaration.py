@@ -3,7 +3,8 @@ who may take it, its check and its change, what the desk says after it and the d
 
 The workflow's update handlers and validators, the API's routes, the permission matrix and the desk's forms are
 all built from the declarations (referrals/workflows/updates.py, referrals/api/routes/steps.py,
-referrals/domain/permissions.py, referrals/web/routes/case.py). README.md's "Adding a step" walks through one.
+referrals/domain/permissions.py, referrals/web/routes/case.py with referrals/web/step_forms.py). README.md's "Adding a
+step" walks through one.
 """
 
 from collections.abc import Callable

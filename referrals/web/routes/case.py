@@ -3,9 +3,7 @@
 Visibility, permissions, validation and the step itself are the API's own (referrals/api/deps.py, referrals/api/actions.py):
 a step sent from here is the same workflow update as one sent to POST /incidents/{id}/<step>."""
 
-import re
 import secrets
-from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -50,13 +48,22 @@ from referrals.store.audit import verify_chain
 from referrals.store.tables import AppUser, Incident
 from referrals.web import review_form
 from referrals.web.auth import Desk, DeskDep, check_csrf, read_form
-from referrals.web.forms import nest, parse, problems_by_field, yes_no
+from referrals.web.forms import nest, parse, yes_no
 from referrals.web.pages import options, render
+from referrals.web.step_forms import (
+    DEFAULT_ROWS,
+    LISTS,
+    MOST_ROWS,
+    compact_rows,
+    drop_blank_groups,
+    edit_rows,
+    field_errors,
+    form_values,
+    in_form,
+)
 
 router = APIRouter(prefix="/desk/cases", include_in_schema=False)
 
-# Fields that are lists even when one box is ticked.
-LISTS = {"return_tasks", "flag_reasons", "statutes"}
 # Fields a person cannot type, added to what a form sent (referrals/web/review_form.py).
 PREPARE = {
     steps.LEGAL_REVIEW.name: review_form.legal_review,
@@ -64,8 +71,6 @@ PREPARE = {
 }
 ALLEGATION_ROWS = 3
 REFUSALS = (403, 409, 422)
-_ROW = re.compile(r"^(?P<list>[A-Za-z_][A-Za-z0-9_]*)\[(?P<index>\d{1,4})\](?P<rest>.*)$")
-_ITEM = re.compile(r"^(?P<list>[A-Za-z_][A-Za-z0-9_]*)\[\d{1,4}\]$")
 
 
 @dataclass
@@ -253,100 +258,6 @@ async def download(request: Request, case_id: Key, document_id: Key, desk: DeskD
     )
 
 
-def compact_rows(
-    fields: list[tuple[str, str]], name: str, prefilled: AbstractSet[str]
-) -> tuple[list[tuple[str, str]], dict[int, int]]:
-    """Drops the rows of `name` left blank (but for their prefilled fields) and numbers the rest from 0,
-    as the API would receive them; returns the fields and {index sent to the API: index in the form}."""
-    typed: dict[int, bool] = {}
-    for field_name, value in fields:
-        if (m := _ROW.match(field_name)) and m["list"] == name:
-            index = int(m["index"])
-            typed[index] = typed.get(index, False) or (m["rest"].lstrip(".") not in prefilled and bool(value.strip()))
-    kept = {old: new for new, old in enumerate(sorted(i for i, filled in typed.items() if filled))}
-    out = []
-    for field_name, value in fields:
-        if (m := _ROW.match(field_name)) and m["list"] == name:
-            if int(m["index"]) in kept:
-                out.append((f"{name}[{kept[int(m['index'])]}]{m['rest']}", value))
-        else:
-            out.append((field_name, value))
-    return out, {new: old for old, new in kept.items()}
-
-
-def _in_form(details, name: str, back: dict[int, int]):
-    """The refusal's field paths renamed back to the form's rows."""
-    if not isinstance(details, list):
-        return details
-    renamed = []
-    for item in details:
-        path = item.get("field") if isinstance(item, dict) else None
-        if path and (m := _ROW.match(path)) and m["list"] == name and int(m["index"]) in back:
-            item = {**item, "field": f"{name}[{back[int(m['index'])]}]{m['rest']}"}
-        renamed.append(item)
-    return renamed
-
-
-def drop_blank_groups(fields: list[tuple[str, str]], groups) -> list[tuple[str, str]]:
-    """Leaves out each group (`immunity.*`) whose fields are all blank: the model then judges the group
-    as absent (`immunity`: needed to refer; fine to decline) instead of naming each of its fields."""
-    for group in groups:
-        inside = [value for name, value in fields if name.startswith(f"{group}.")]
-        if inside and not any(value.strip() for value in inside):
-            fields = [(name, value) for name, value in fields if not name.startswith(f"{group}.")]
-    return fields
-
-
-def _errors(details) -> dict[str, str]:
-    found = problems_by_field(details)
-    for path, message in list(found.items()):
-        if (m := _ITEM.match(path)) and m["list"] in LISTS:  # charges[0]: beside the group of boxes
-            found.setdefault(m["list"], message)
-    return found
-
-
-# The rows the person and supplement forms open with, which their Add and Remove buttons change, and the most
-# they offer (the API's limits are higher; a second supplement takes more).
-DEFAULT_ROWS = {"statements": 2, "corrections": 3, "recordings": 1, "federal_personnel": 1, "subjects": 1}
-MOST_ROWS = {"statements": 10, "corrections": 20, "recordings": 10, "federal_personnel": 10, "subjects": 10}
-
-
-def edit_rows(values: dict, lists, action: str, target: str) -> tuple[dict, dict[str, int]]:
-    """The form's values and its row counts after `add` (a list's name) or `remove` (`statements[1]`): a removed
-    row's fields go and the rows after it move up one, as the filing form does."""
-    rows = {name: DEFAULT_ROWS.get(name, 1) for name, _ in lists}
-    for name in values:
-        if (m := _ROW.match(name)) and m["list"] in rows:
-            rows[m["list"]] = max(rows[m["list"]], int(m["index"]) + 1)
-    if action == "add" and target in rows:
-        rows[target] = min(rows[target] + 1, MOST_ROWS.get(target, 10))
-    elif action == "remove" and (m := _ROW.match(target)) and not m["rest"] and m["list"] in rows:
-        gone, name = int(m["index"]), m["list"]
-        moved = {}
-        for field_name, value in values.items():
-            row = _ROW.match(field_name)
-            if row is None or row["list"] != name:
-                moved[field_name] = value
-            elif int(row["index"]) != gone:
-                index = int(row["index"]) - (int(row["index"]) > gone)
-                moved[f"{name}[{index}]{row['rest']}"] = value
-        values, rows[name] = moved, max(rows[name] - 1, 1)
-    return values, rows
-
-
-def _values(fields: list[tuple[str, str]]) -> dict[str, str | list[str]]:
-    values: dict[str, str | list[str]] = {}
-    for name, value in fields:
-        if name in ("csrf_token", "idempotency_key"):
-            continue
-        if name.rsplit(".", 1)[-1] in LISTS:  # `charges`, `recordings[0].flag_reasons`
-            values.setdefault(name, [])
-            values[name].append(value)  # type: ignore[union-attr]
-        else:
-            values[name] = value
-    return values
-
-
 @router.post("/{case_id}/steps/{operation}")
 async def take(
     request: Request,
@@ -371,7 +282,7 @@ async def take(
     key = next((value.strip() for name, value in fields if name == "idempotency_key"), "")[:200] or None
     edit = next(((name, value) for name, value in fields if name in ("add", "remove")), None)
     if edit is not None:  # a row added or removed: the same form again, with what was typed, nothing sent
-        values, rows = edit_rows(_values(fields), kind.rows, *edit)
+        values, rows = edit_rows(form_values(fields), kind.rows, *edit)
         refused = Refused(operation, "", {}, values)
         return await case_page(request, desk, session, settings, incident, refused=refused, rows=rows)
     sent, back = fields, {}
@@ -392,10 +303,10 @@ async def take(
             message = "; ".join(f"{d['field']}: {d['message']}" for d in details if isinstance(d, dict))
         if back and isinstance(details, list):
             for name, renumbered in back.items():
-                details = _in_form(details, name, renumbered)
+                details = in_form(details, name, renumbered)
             if all(isinstance(d, dict) and d.get("field") for d in details):
                 message = "; ".join(f"{d['field']}: {d['message']}" for d in details)
-        refused = Refused(operation, message, _errors(details), _values(fields))
+        refused = Refused(operation, message, field_errors(details), form_values(fields))
         await session.refresh(incident)
         return await case_page(request, desk, session, settings, incident, exc.status, refused=refused)
     return RedirectResponse(f"/desk/cases/{incident.id}?done={operation}", status_code=303)

@@ -30,7 +30,8 @@ from referrals.store.tables import Incident
 from referrals.web.auth import Desk, DeskDep, check_csrf
 from referrals.web.forms import nest, problems_by_field
 from referrals.web.pages import render
-from referrals.web.routes.case import Refused, case_page, drop_blank_groups
+from referrals.web.routes.case import Refused, case_page
+from referrals.web.step_forms import drop_blank_groups
 
 router = APIRouter(prefix="/desk/cases", include_in_schema=False)
 
