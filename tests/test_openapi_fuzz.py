@@ -265,7 +265,8 @@ def test_a_filing_is_followed_through_its_steps(fuzz):
     # The chain ran on the cases it filed: steps were taken on them, and read back.
     followed = {label for label, status in answered if label != "POST /incidents" and status in (200, 201)}
     # (Which of the case's reads the derandomized chain picks depends on what the answers put in its bundles: it
-    # picked the events in one suite and not in another. Every read is fuzzed on its own above.)
-    assert "GET /incidents/{case_id}" in followed, sorted(set(answered))
-    assert any(label.startswith("GET /incidents/{case_id}/") for label in followed), sorted(set(answered))
+    # picked the events in one suite and not in another, and the case itself in one run of the suite and not in
+    # another. Every read is fuzzed on its own above.)
+    reads = {label for label in followed if label.startswith("GET /incidents/{case_id}")}
+    assert reads, sorted(set(answered))
     assert any(label.startswith("POST /incidents/{case_id}/") for label in followed), sorted(set(answered))
