@@ -43,4 +43,4 @@ clean:
 
 # Regenerate requirements.lock after changing the pins in pyproject.toml.
 lock:
-	$(PYTHON) -m referrals.devstack.lock
+	$(PYTHON) tools/lock.py
