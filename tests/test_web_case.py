@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import httpx
 from sqlalchemy import text as sql
 
-from referrals.documents.render import DOCX
+from referrals.domain.content_types import DOCX
 from referrals.web.routes import cases as cases_page
 from tests.support.desk_client import browser
 from tests.support.pages import Forms, Tables, error_beside, repeated_ids, text

@@ -13,7 +13,6 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from referrals.config import ROOT
 
-DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 # The templates the department edits in Word (templates/documents/, installed beside the package).
 FOLDER = ROOT / "templates" / "documents"
 

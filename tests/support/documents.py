@@ -9,7 +9,7 @@ from docx import Document
 from docx.table import Table
 from docx.text.paragraph import Paragraph
 
-from referrals.documents.render import DOCX
+from referrals.domain.content_types import DOCX
 from tests.support.scenario import Driver
 
 

@@ -10,8 +10,9 @@ from referrals.api import trail
 from referrals.api.deps import CurrentUser, PolicyDep, SessionDep, SettingsDep, VisibleIncident, permits
 from referrals.api.errors import ApiError, documented
 from referrals.documents.contact_sheet import contact_sheet as contact_sheet_context
-from referrals.documents.render import DOCX, FOLDER, filename, render
+from referrals.documents.render import FOLDER, filename, render
 from referrals.domain.case import CaseState
+from referrals.domain.content_types import DOCX
 from referrals.domain.events import Letterhead
 from referrals.domain.messages import Key
 from referrals.domain.permissions import Operation

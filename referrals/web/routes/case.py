@@ -15,9 +15,9 @@ from referrals.api.actions import take_step
 from referrals.api.deps import ClientDep, SessionDep, SettingsDep, visible_incident
 from referrals.api.errors import ApiError
 from referrals.api.views import person_out
-from referrals.documents.render import DOCX
 from referrals.domain import corrections, steps
 from referrals.domain.case import CaseState, RecordingState, purge_status
+from referrals.domain.content_types import DOCX
 from referrals.domain.enums import (
     INVESTIGATION_TASKS,
     ApprovalDecision,
