@@ -145,7 +145,9 @@ async def test_the_contact_sheet_is_the_prosecutors_alone(api, people, documents
     doc = Document(io.BytesIO(docs[("contact_sheet", 0)]))
     assert headings(doc)[0] == "CONFIDENTIAL: contact sheet for the prosecutor"
     rows = table_after(doc, "CONFIDENTIAL: contact sheet for the prosecutor")
-    assert rows[1][0] == "P1 Janet Roe (victim)" and rows[1][1] == "es, interpreter"
+    assert rows[1][0] == "P1 Janet Roe (victim)" and rows[1][1] == "Spanish, through an interpreter"
+    assert doc.core_properties.title == f"Contact sheet, {case['case_number']}"
+    assert doc.core_properties.author == "Chicago Police Department"
     assert rows[1][2].splitlines() == [
         "Phone: 312-555-0100",
         "E-mail: jane.roe@example.org",

@@ -162,7 +162,15 @@ async def test_the_preservation_request_tells_the_custodian_what_to_hold(referre
         "%a %d %b %Y"
     )
     text = all_text(first)
-    assert "2603104512" in text and f"/incidents/{case['id']}/footage-hold" in text
+    assert "2603104512" in text
+    assert f"on case {case['case_number']}'s page under \u201cConfirm footage holds\u201d" in text
+    assert "/incidents/" not in text and "POST" not in text  # the custodian is told where, in words, not an API path
+    # The file's properties: the department wrote it, when it was made, and what it is.
+    properties = first.core_properties
+    assert properties.author == properties.last_modified_by == "Chicago Police Department"
+    assert properties.title == f"Preservation request, {case['case_number']}, version 1"
+    assert abs(properties.created - datetime.fromisoformat(case["filed_at"])).total_seconds() < 60
+    assert properties.comments == ""
     due = datetime.fromisoformat(case["tasks"]["footage_hold"]["due_at"]).astimezone(chicago)
     assert due.strftime("%a %d %b %Y, %H:%M %Z") in text
     # Regenerated as holds arrive: the last version shows both references.

@@ -12,10 +12,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio import activity
 
 from referrals.documents import memo, packet, preservation, touhy
-from referrals.documents.render import FOLDER, filename, render
+from referrals.documents.render import FOLDER, Properties, filename, render
 from referrals.domain.case import CaseState, DocumentRef
 from referrals.domain.enums import DocumentKind
 from referrals.domain.events import DocumentRequest
+from referrals.domain.words import label
 from referrals.observability.worker_metrics import rendering
 from referrals.store import cases, documents, evidence
 from referrals.store.evidence import Custody
@@ -64,7 +65,13 @@ class DocumentWriter:
             structlog.contextvars.bind_contextvars(case_number=state.case_number)
             context = await self._context(session, request, state, now, version)
             with rendering(request.kind.value):
-                content = await asyncio.to_thread(render, self._folder / f"{request.kind.value}.docx", context)
+                properties = Properties(
+                    title=f"{label(request.kind.value)}, {state.case_number}, version {version}",
+                    author=request.letterhead.department,
+                    generated_at=now,
+                )
+                template = self._folder / f"{request.kind.value}.docx"
+                content = await asyncio.to_thread(render, template, context, properties)
             row = DocumentRow(
                 id=document_id,
                 case_id=request.case_id,

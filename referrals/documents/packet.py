@@ -12,6 +12,7 @@ from referrals.domain.case import CaseState, DocumentRef, EvidenceEntry, Involve
 from referrals.domain.content_types import LABELS
 from referrals.domain.enums import DocumentKind, PersonPart, ReviewDecision, SupervisorOutcome
 from referrals.domain.events import Letterhead
+from referrals.domain.languages import language_name
 from referrals.domain.messages import EvidenceItem
 from referrals.domain.words import label
 from referrals.store.tables import CaseEventRow
@@ -293,9 +294,11 @@ def ordered_people(state: CaseState) -> list[InvolvedPerson]:
 
 
 def language(person: InvolvedPerson) -> str:
-    """'es, interpreter', 'es', 'interpreter' or ''."""
-    parts = (clean(person.language or ""), "interpreter" if person.interpreter else "")
-    return ", ".join(part for part in parts if part)
+    """'Spanish, through an interpreter', 'Spanish', 'Through an interpreter' or ''."""
+    name = clean(language_name(person.language)) if person.language else ""
+    if not person.interpreter:
+        return name
+    return f"{name}, through an interpreter" if name else "Through an interpreter"
 
 
 def _people(state: CaseState) -> list[dict]:

@@ -5,6 +5,8 @@ import io
 import re
 import struct
 import zipfile
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from docxtpl import DocxTemplate
@@ -67,11 +69,26 @@ class _Template(DocxTemplate):
 _LISTING_CHARACTER = re.compile(r"<w:t(?: [^>]*)?>[^<]*[\t\a\n\f]")
 
 
-def render(template: Path, context: dict) -> bytes:
+@dataclass(frozen=True)
+class Properties:
+    """The file's properties, as Word shows them under File > Info: the department is its author, the document's
+    own title, and the moment it was generated."""
+
+    title: str
+    author: str
+    generated_at: datetime
+
+
+def render(template: Path, context: dict, properties: Properties | None = None) -> bytes:
     """Fill a docxtpl template: user text enters as escaped values in a sandboxed environment. The
     same context gives the same bytes (the package's parts are stamped with one fixed time)."""
     document = _Template(template)
     document.render(context, jinja_env=_ENVIRONMENT)
+    if properties is not None:
+        core = document.docx.core_properties
+        core.title, core.author, core.last_modified_by = properties.title, properties.author, properties.author
+        core.created = core.modified = properties.generated_at.astimezone(UTC).replace(microsecond=0)
+        core.comments = ""
     out = io.BytesIO()
     document.save(out)
     return _fixed_times(out.getvalue())

@@ -194,9 +194,9 @@ def preservation_request():
     for step in (
         "In Axon Evidence.com, find each recording by camera and time, tag it with event {{ event_number }} "
         "and attach it to case {{ case_number }} (or give it a retention category with no auto-delete).",
-        "Record the hold reference and the retention date of each recording in the referral system: "
-        "POST /incidents/{{ case_id }}/footage-hold, one entry per camera. Partial holds are accepted; "
-        "the task stays open until every recording is held.",
+        "Record the hold reference and the retention date of each recording in the referral system, on case "
+        "{{ case_number }}'s page under \u201cConfirm footage holds\u201d, one entry per camera. Partial holds are "
+        "accepted; the task stays open until every recording is held.",
         "Recordings you cannot find: say so to the filing officer's supervisor at once.",
     ):
         doc.add_paragraph(step, style="List Number")

@@ -10,7 +10,7 @@ from referrals.api import trail
 from referrals.api.deps import CurrentUser, PolicyDep, SessionDep, SettingsDep, VisibleIncident, permits
 from referrals.api.errors import ApiError, documented
 from referrals.documents.contact_sheet import contact_sheet as contact_sheet_context
-from referrals.documents.render import FOLDER, filename, render
+from referrals.documents.render import FOLDER, Properties, filename, render
 from referrals.domain.case import CaseState
 from referrals.domain.content_types import DOCX
 from referrals.domain.events import Letterhead
@@ -101,8 +101,10 @@ async def contact_sheet(
     state = CaseState.model_validate(incident.state)
     sealer = Sealer.of(settings.effective_encryption_keys)
     contacts = {p.id: sealer.open(p.contact) for p in state.people if p.contact is not None}
-    context = contact_sheet_context(state, Letterhead.of(policy), datetime.now(UTC), contacts)
-    content = await asyncio.to_thread(render, FOLDER / "contact_sheet.docx", context)
+    letterhead, now = Letterhead.of(policy), datetime.now(UTC)
+    context = contact_sheet_context(state, letterhead, now, contacts)
+    properties = Properties(f"Contact sheet, {state.case_number}", letterhead.department, now)
+    content = await asyncio.to_thread(render, FOLDER / "contact_sheet.docx", context, properties)
     await trail.allowed(request, user, case_id=incident.id)
     return Response(
         content,
