@@ -35,15 +35,20 @@ async def test_a_review_asks_each_agency_in_a_letter_under_its_own_regulations(a
     assert "Office of the General Counsel, U.S. Department of Homeland Security" in text
     assert "6 CFR 5.41-5.49" in text and "U.S. Immigration and Customs Enforcement" in text
     assert f"our case {case['case_number']}, request T1" in text
-    assert "not yet verified this address" in text  # the shipped addresses are marked for checking
+    # An address not yet verified is the reviewer's to check (the desk says so), never the letter's to print.
+    assert "verified" not in text
+    zone = CHICAGO.zone
+    made_on = made.astimezone(zone)
+    dated = f"{made_on:%B} {made_on.day}, {made_on.year}"  # dated as a letter is: "December 6, 2026"
+    assert dated in text and text.index(dated) < text.index("Office of the General Counsel")
     rows = table_after(ice, "What is requested, and why each is relevant")
     assert rows[0] == ["No.", "Kind", "Records or testimony", "Relevance"]
     assert [(r[1], r[3]) for r in rows[1:]] == [
         ("Body camera", BODY_CAMERAS["relevance"]),
         ("Radio traffic", RADIO["relevance"]),
     ]
-    due = datetime.fromisoformat(requests[0]["due_at"]).astimezone(CHICAGO.zone).strftime("%a %d %b %Y")
-    assert f"answer by {due}" in text
+    due = datetime.fromisoformat(requests[0]["due_at"]).astimezone(zone)
+    assert f"answer by {due:%B} {due.day}, {due.year}:" in text
     assert "28 CFR 16.21-16.29" in all_text(fbi) and "Federal Bureau of Investigation" in all_text(fbi)
     memo = all_text(open_docx(docs[("legal_review_memo", 1)]))
     assert "Each agency below receives a Touhy request" in memo and "Body camera: Body-worn camera" in memo
@@ -115,6 +120,10 @@ async def test_the_desk_ties_what_an_agency_produced_to_its_request(api, people)
     async with signed_in(api, people.tokens["officer"]) as officer:
         page = (await officer.get(f"/desk/cases/{cid}")).text
         assert options(page, "touhy_request_id") == ["T1", "T2"]
+        # The shipped addresses are marked for checking: the desk tells the reviewer, the letter never does.
+        assert (
+            page.count("The address its letter goes to is not yet verified: confirm it before the letter is sent.") == 2
+        )
         typed = {**TYPED, "source": "federal_agency", "touhy_request_id": "T2", "person_id": ""}
         sent = await post(officer, evidence_form(page), typed, png())
         assert sent.status_code == 303, sent.text

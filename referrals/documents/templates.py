@@ -425,12 +425,9 @@ def touhy_request():
     """A request under the agency's Touhy regulations: the proceeding, the records and testimony sought, why each
     is relevant, and the answer asked for by a date. The department edits the wording here, in Word."""
     doc = _base("Request for records and testimony ({{ regulations }})")
-    doc.add_paragraph("{{ generated_at }}")
+    doc.add_paragraph("{{ letter_date }}")
     doc.add_paragraph("{{ office }}")
     _paragraphs(doc, "line in address", "{{ line }}")
-    doc.add_paragraph("{%p if unverified %}")
-    doc.add_paragraph("{{ unverified }}").runs[0].italic = True
-    doc.add_paragraph("{%p endif %}")
     doc.add_paragraph(
         "Re: {{ agency }}: records and testimony for a state criminal proceeding; our case "
         "{{ case_number }}, request {{ request_id }}."

@@ -45,6 +45,11 @@ class Clock:
     def day(self, moment) -> str:
         return moment.strftime("%a %d %b %Y") if moment else ""
 
+    def formal(self, moment: datetime) -> str:
+        """A letter's date, as a lawyer writes it: 'December 6, 2026' (the day in the department's time zone)."""
+        local = moment.astimezone(self._zone)
+        return f"{local:%B} {local.day}, {local.year}"
+
 
 def size_words(size: int) -> str:
     """1536 -> '1.5 KB'; 1_234_567 -> '1.2 MB' (decimal units, as a prosecutor's office reads them)."""

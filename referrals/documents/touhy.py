@@ -11,11 +11,6 @@ from referrals.domain.enums import ChargingKind
 from referrals.domain.events import Letterhead
 from referrals.domain.words import label
 
-UNVERIFIED = (
-    "The department has not yet verified this address against the agency's current Touhy instructions: "
-    "confirm it before the letter is sent."
-)
-
 
 def touhy_request(state: CaseState, letterhead: Letterhead, generated_at: datetime, version: int) -> dict:
     when = Clock(letterhead)
@@ -47,7 +42,6 @@ def touhy_request(state: CaseState, letterhead: Letterhead, generated_at: dateti
         office=clean(to.get("office", "")),
         address=paragraphs(to.get("address", "")),
         regulations=clean(to.get("regulations", "")),
-        unverified="" if to.get("verified") else UNVERIFIED,
         prosecutor=dict(name=clean(letterhead.prosecutor.name), unit=clean(letterhead.prosecutor.unit)),
         proceeding=proceeding,
         records=[
@@ -55,7 +49,8 @@ def touhy_request(state: CaseState, letterhead: Letterhead, generated_at: dateti
             for n, r in enumerate(request.records, 1)
         ],
         testimony=any(r.kind == "testimony" for r in request.records),
-        requested_at=when(request.requested_at),
-        due=when(request.due_at, "%a %d %b %Y"),
+        letter_date=when.formal(request.requested_at),
+        requested_at=when.formal(request.requested_at),
+        due=when.formal(request.due_at),
         reviewer=clean(review.by.name),
     )
