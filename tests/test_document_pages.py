@@ -166,6 +166,7 @@ PAGES = {
     "referral_packet": (3, 10),
     "legal_review_memo": (1, 3),
     "preservation_request": (1, 3),
+    "hold_confirmation": (1, 2),
     "contact_sheet": (1, 1),
     "touhy_request": (1, 2),
 }

@@ -6,7 +6,7 @@ import io
 import re
 import shutil
 import subprocess
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -21,7 +21,7 @@ from referrals.store.tables import DocumentRow
 from referrals.workflows.incident import IncidentWorkflow
 from tests.support.documents import all_text, documents_of, headings, open_docx, table_after
 from tests.support.policies import CHICAGO
-from tests.support.scenario import ACK, APPROVE, CHARGED, HOLD_1, HOLD_2, REFER, VIOLATIONS, Driver, filing
+from tests.support.scenario import ACK, APPROVE, CHARGED, HOLD_1, HOLD_2, KEEP_UNTIL, REFER, VIOLATIONS, Driver, filing
 
 NASTY = 'He said "{{ 7*7 }}" and {% raw %}{% for x in y %}{% endraw %} <b>&amp; \' </w:t></w:r> ]]> {{ config }}'
 LONG_NARRATIVE = (NASTY + " ") * (20_000 // (len(NASTY) + 1))
@@ -173,9 +173,28 @@ async def test_the_preservation_request_tells_the_custodian_what_to_hold(referre
     assert properties.comments == ""
     due = datetime.fromisoformat(case["tasks"]["footage_hold"]["due_at"]).astimezone(chicago)
     assert due.strftime("%a %d %b %Y, %H:%M %Z") in text
-    # Regenerated as holds arrive: the last version shows both references.
-    last = open_docx(docs[("preservation_request", 2)])
-    assert [r[5] for r in table_after(last, "Recordings")[1:]] == ["AXON-2026-0042", "AXON-2026-0043"]
+    # Once every recording is held, no request asks for holds any more: the confirmation says what is held, under
+    # which reference and until when, and who confirmed it.
+    assert ("preservation_request", 2) not in docs
+    held = open_docx(docs[("hold_confirmation", 1)])
+    assert headings(held) == [
+        "Confirmation of holds on body-worn camera recordings",
+        "Recordings held",
+        "Who confirmed each hold",
+    ]
+    rows = table_after(held, "Recordings held")
+    assert rows[0] == ["Camera", "Officer star", "Recorded", "Purge date", "Hold reference", "Retained until"]
+    assert [(r[0], r[4]) for r in rows[1:]] == [("X6031234", "AXON-2026-0042"), ("X6039999", "AXON-2026-0043")]
+    kept = date.fromisoformat(KEEP_UNTIL).strftime("%a %d %b %Y")
+    assert [r[5] for r in rows[1:]] == [kept, kept]
+    text = all_text(held)
+    assert (
+        "Every recording of this case is held." in text
+        and "NOT YET HELD" not in text
+        and "Confirm the hold" not in text
+    )
+    assert "X6031234: Test custodian, " in text
+    assert held.core_properties.title == f"Hold confirmation, {case['case_number']}, version 1"
 
 
 async def test_documents_are_listed_on_the_case_and_hashed_in_the_audit_trail(referred):
@@ -266,7 +285,7 @@ async def test_generation_is_idempotent_under_retry(referred, sessions, dev_serv
                 select(DocumentRow).where(DocumentRow.case_id == case["id"], DocumentRow.kind == "preservation_request")
             )
         ).all()
-    assert len(rows) == 2  # the two the case made, none added by the retries
+    assert len(rows) == 1  # the one the case made (then a confirmation), none added by the retries
 
 
 async def test_a_request_renders_the_same_bytes_every_time(referred, sessions, dev_server):

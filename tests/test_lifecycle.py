@@ -167,14 +167,14 @@ async def test_chicago_scenario_from_filing_to_the_outcome(api, people, sessions
     ]
     assert [(kind, version) for kind, version, _ in documents] == [
         ("preservation_request", 1),
-        ("preservation_request", 2),
-        ("preservation_request", 3),
+        ("preservation_request", 2),  # one camera held, the other still to hold
+        ("hold_confirmation", 1),  # both held
         ("legal_review_memo", 1),
         ("referral_packet", 1),
     ]
     asked = {
         "case_filed": "preservation_request",
-        "footage_hold_confirmed": "preservation_request",
+        "footage_hold_confirmed": "preservation_request, then hold_confirmation",
         "legal_review_decided": "legal_review_memo",
         "command_decided": "referral_packet",
     }

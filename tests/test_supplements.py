@@ -6,7 +6,7 @@ from datetime import datetime
 import pytest
 from docx import Document
 
-from tests.support.documents import listed_documents
+from tests.support.documents import listed_documents, table_after
 from tests.support.scenario import (
     ACK,
     APPROVE,
@@ -73,9 +73,12 @@ async def test_a_supplement_adds_what_was_found_and_corrects_what_was_wrong(api,
         "old": "W 26th St & S Pulaski Rd",
         "new": "W 26th St & S Karlov Ave",
     }
-    # A new preservation request names the new recording.
-    requests = [doc for doc in await listed_documents(d, case_id) if doc["kind"] == "preservation_request"]
-    assert [doc["version"] for doc in requests] == [1, 2, 3]
+    # A new preservation request names the new recording (the first at filing; both cameras were then held, and
+    # confirmed, at once).
+    listed = await listed_documents(d, case_id)
+    requests = [doc for doc in listed if doc["kind"] == "preservation_request"]
+    assert [doc["version"] for doc in requests] == [1, 2]
+    assert [doc["version"] for doc in listed if doc["kind"] == "hold_confirmation"] == [1]
     docx = await d.api.get(f"/incidents/{case_id}/documents/{requests[-1]['id']}", headers=people.headers("auditor"))
     assert "X6035555" in "\n".join(
         cell.text for t in Document(io.BytesIO(docx.content)).tables for row in t.rows for cell in row.cells
@@ -84,6 +87,14 @@ async def test_a_supplement_adds_what_was_found_and_corrects_what_was_wrong(api,
     hold = {"camera_id": "X6035555", "hold_reference": "AXON-2026-0099", "retained_until": KEEP_UNTIL}
     again = await d.ok(case_id, "footage-hold", "custodian", {"holds": [hold]})
     assert again["tasks"]["footage_hold"]["status"] == "done"
+    # ...and a second confirmation lists all three holds.
+    confirmations = [doc for doc in await listed_documents(d, case_id) if doc["kind"] == "hold_confirmation"]
+    assert [doc["version"] for doc in confirmations] == [1, 2]
+    docx = await d.api.get(
+        f"/incidents/{case_id}/documents/{confirmations[-1]['id']}", headers=people.headers("auditor")
+    )
+    rows = table_after(Document(io.BytesIO(docx.content)), "Recordings held")
+    assert [r[4] for r in rows[1:]] == ["AXON-2026-0042", "AXON-2026-0043", "AXON-2026-0099"]
     after = await d.ok(case_id, "violation-report", "officer", VIOLATIONS)
     assert after["stage"] == "legal_review"
 

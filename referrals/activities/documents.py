@@ -104,6 +104,8 @@ class DocumentWriter:
     async def _context(self, session, request: DocumentRequest, state: CaseState, now: datetime, version: int):
         if request.kind == DocumentKind.PRESERVATION_REQUEST:
             return preservation.preservation_request(state, request.letterhead, now)
+        if request.kind == DocumentKind.HOLD_CONFIRMATION:
+            return preservation.hold_confirmation(state, request.letterhead, now)
         if request.kind == DocumentKind.LEGAL_REVIEW_MEMO:
             return memo.legal_review_memo(state, request.letterhead, now)
         if request.kind == DocumentKind.TOUHY_REQUEST:

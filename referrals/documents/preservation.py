@@ -1,5 +1,6 @@
 """What the preservation request is given: every recording to hold (camera, officer, start and end, purge
-date, flags, hold), the purge warnings and the hold's deadline."""
+date, flags, hold), the purge warnings and the hold's deadline; and, once every recording is held, what the hold
+confirmation is given: each recording's hold reference, until when it is retained, who held it and when."""
 
 from datetime import datetime
 
@@ -44,4 +45,25 @@ def preservation_request(state: CaseState, letterhead: Letterhead, generated_at:
         recordings=recordings(state, letterhead, when),
         purge_warnings=clean(warnings),
         hold_deadline=when(state.tasks[Task.FOOTAGE_HOLD].due_at),
+    )
+
+
+def hold_confirmation(state: CaseState, letterhead: Letterhead, generated_at: datetime) -> dict:
+    when = Clock(letterhead)
+    return dict(
+        common(state, letterhead, generated_at, when),
+        held=[
+            dict(
+                camera_id=clean(r.camera_id),
+                officer_star=clean(r.officer_star),
+                started_at=when(r.started_at),
+                ended_at=when(r.ended_at, "%H:%M %Z"),
+                purge_at=when(r.purge_at, "%a %d %b %Y"),
+                hold=clean(r.hold_reference or ""),
+                retained_until=when.day(r.retained_until),
+                held_by=clean(r.held_by.name) if r.held_by else "",
+                held_at=when(r.held_at),
+            )
+            for r in state.recordings
+        ],
     )

@@ -203,6 +203,38 @@ def preservation_request():
     return doc
 
 
+def hold_confirmation():
+    """Once every recording is held: the record of what is held, under which reference and until when."""
+    doc = _base("Confirmation of holds on body-worn camera recordings")
+    doc.add_paragraph("To: the case file and the evidence custodian. From: {{ department }}. Date: {{ generated_at }}.")
+    doc.add_paragraph(
+        "Case {{ case_number }} · {{ event_word }} {{ event_number }} · {{ District_word }} {{ district }}{{ district_name }}. "
+        "Incident of {{ occurred_at }} at {{ location }}."
+    )
+    doc.add_paragraph(
+        "Every recording of this case is held. Without its hold, a recording is destroyed on its purge date; held, "
+        "it is kept until the date below, under the hold reference given."
+    )
+    doc.add_heading("Recordings held", level=2)
+    _table(
+        doc,
+        ["Camera", "Officer {{ badge }}", "Recorded", "Purge date", "Hold reference", "Retained until"],
+        "r in held",
+        [
+            "{{ r.camera_id }}",
+            "{{ r.officer_star }}",
+            "{{ r.started_at }} to {{ r.ended_at }}",
+            "{{ r.purge_at }}",
+            "{{ r.hold }}",
+            "{{ r.retained_until }}",
+        ],
+        [0.9, 0.7, 1.5, 1.1, 1.2, 1.1],
+    )
+    doc.add_heading("Who confirmed each hold", level=2)
+    _paragraphs(doc, "r in held", "{{ r.camera_id }}: {{ r.held_by }}, {{ r.held_at }}.")
+    return doc
+
+
 def legal_review_memo():
     doc = _base("Legal review memorandum (internal)")
     doc.add_paragraph(
@@ -484,7 +516,14 @@ def contact_sheet():
 
 def main(out: Path = OUT) -> int:
     out.mkdir(parents=True, exist_ok=True)
-    for build in (preservation_request, legal_review_memo, referral_packet, contact_sheet, touhy_request):
+    for build in (
+        preservation_request,
+        hold_confirmation,
+        legal_review_memo,
+        referral_packet,
+        contact_sheet,
+        touhy_request,
+    ):
         path = out / f"{build.__name__}.docx"
         build().save(path)
         slim(path)

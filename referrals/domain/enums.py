@@ -140,7 +140,8 @@ class EvidenceSource(StrEnum):
 
 
 class DocumentKind(StrEnum):
-    PRESERVATION_REQUEST = "preservation_request"
+    PRESERVATION_REQUEST = "preservation_request"  # while a recording is not yet held
+    HOLD_CONFIRMATION = "hold_confirmation"  # once every recording is held: what is held, until when
     LEGAL_REVIEW_MEMO = "legal_review_memo"
     REFERRAL_PACKET = "referral_packet"
     TOUHY_REQUEST = "touhy_request"  # version N is the case's Nth request (T N), to one agency

@@ -121,12 +121,20 @@ def test_a_return_that_reopens_the_hold_asks_for_every_camera_again():
     assert case.state.stage == Stage.LEGAL_REVIEW
 
 
-def test_a_hold_asks_for_the_preservation_request_again():
+def test_a_partial_hold_asks_for_the_preservation_request_again_and_the_last_for_the_confirmation():
     case = filed()
     assert FOOTAGE_HOLD.documents(case.state) == [DocumentKind.PRESERVATION_REQUEST]
     case.step(FOOTAGE_HOLD, CUSTODIAN, {"holds": [HOLD_1]})
-    assert case.state.documents_pending == [DocumentKind.PRESERVATION_REQUEST]
+    assert case.state.documents_pending == [DocumentKind.PRESERVATION_REQUEST]  # camera 2 is still to hold
+    case.step(FOOTAGE_HOLD, CUSTODIAN, {"holds": [HOLD_2]})
+    assert case.state.documents_pending == [DocumentKind.PRESERVATION_REQUEST, DocumentKind.HOLD_CONFIRMATION]
     assert FOOTAGE_HOLD.documents(filed(filing(recordings=[])).state) == []
+
+
+def test_every_recording_held_at_once_asks_for_the_confirmation_alone():
+    case = filed()
+    case.step(FOOTAGE_HOLD, CUSTODIAN, {"holds": [HOLD_1, HOLD_2]})
+    assert case.state.documents_pending == [DocumentKind.HOLD_CONFIRMATION]
 
 
 def test_the_hold_s_audit_event_records_the_holds_as_sent():

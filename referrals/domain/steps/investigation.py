@@ -51,9 +51,14 @@ def apply_footage_hold(state: CaseState, step: Step[FootageHold], now: datetime,
         complete_task(state, Task.FOOTAGE_HOLD, step.actor, now)
 
 
-def _preservation_request(state: CaseState) -> list[DocumentKind]:
-    """Whenever holds change: the preservation request again, listing them."""
-    return [DocumentKind.PRESERVATION_REQUEST] if state.recordings else []
+def _after_holds(state: CaseState) -> list[DocumentKind]:
+    """Whenever holds change: the preservation request again while a recording is still to hold; once every
+    recording is held, the hold confirmation (what is held, under which reference, until when)."""
+    if not state.recordings:
+        return []
+    if all(r.hold_round == state.investigation_round for r in state.recordings):
+        return [DocumentKind.HOLD_CONFIRMATION]
+    return [DocumentKind.PRESERVATION_REQUEST]
 
 
 FOOTAGE_HOLD = declare(
@@ -65,7 +70,7 @@ FOOTAGE_HOLD = declare(
     roles=frozenset({Role.EVIDENCE_CUSTODIAN}),
     check=check_footage_hold,
     change=apply_footage_hold,
-    documents=_preservation_request,
+    documents=_after_holds,
     summary="Confirm preservation holds, recording by recording",
     title="Confirm footage holds",
     button="Record the holds",
