@@ -19,6 +19,7 @@ from referrals.config import ROOT
 from tests.support.documents import all_text, documents_of, headings, table_after
 from tests.support.evidence_files import png
 from tests.support.scenario import (
+    ACK,
     APPROVE,
     CLEAR,
     HOLD_1,
@@ -103,6 +104,7 @@ async def documents(api, people):
     await d.ok(cid, "legal-review", "reviewer", {**REFER, "federal_evidence": [{"agency": "ICE", "records": [wanted]}]})
     await d.ok(cid, "command-approval", "commander", APPROVE)
     docs = await documents_of(api, people, cid)
+    await d.ok(cid, "referral-acknowledgement", "liaison", ACK)  # the sheet then carries the prosecutor's number
     sheet = await api.get(f"/incidents/{cid}/contact-sheet", headers=people.headers("liaison"))
     assert sheet.status_code == 200, sheet.text
     docs[("contact_sheet", 0)] = sheet.content
@@ -147,6 +149,7 @@ async def test_the_contact_sheet_is_the_prosecutors_alone(api, people, documents
     rows = table_after(doc, "CONFIDENTIAL: contact sheet for the prosecutor")
     assert rows[1][0] == "P1 Janet Roe (victim)" and rows[1][1] == "Spanish, through an interpreter"
     assert doc.core_properties.title == f"Contact sheet, {case['case_number']}"
+    assert f"Case {case['case_number']} · prosecutor's case {ACK['prosecutor_case_number']} · " in all_text(doc)
     assert doc.core_properties.author == "Chicago Police Department"
     assert rows[1][2].splitlines() == [
         "Phone: 312-555-0100",

@@ -29,4 +29,7 @@ def contact_sheet(state: CaseState, letterhead: Letterhead, generated_at: dateti
                 contact=[line for line in lines if line] or ["None given"],
             )
         )
-    return dict(common(state, letterhead, generated_at, when), people=rows)
+    acknowledged = state.acknowledgement
+    # Once the prosecutor has acknowledged the referral, the sheet carries their own case number too.
+    number = clean(acknowledged.payload.prosecutor_case_number) if acknowledged is not None else ""
+    return dict(common(state, letterhead, generated_at, when), people=rows, prosecutor_case_number=number)

@@ -498,7 +498,10 @@ def touhy_request():
 
 def contact_sheet():
     doc = _base("CONFIDENTIAL: contact sheet for the prosecutor")
-    doc.add_paragraph("Case {{ case_number }} · {{ event_word }} {{ event_number }} · {{ generated_at }}.")
+    doc.add_paragraph(
+        "Case {{ case_number }}{% if prosecutor_case_number %} · prosecutor's case {{ prosecutor_case_number }}"
+        "{% endif %} · {{ event_word }} {{ event_number }} · {{ generated_at }}."
+    )
     doc.add_paragraph(
         "How to reach the people involved in this referral. Need-to-know: it is not part of the "
         "referral packet; keep it apart from it and do not copy it into any filing open to the "
@@ -509,7 +512,7 @@ def contact_sheet():
         ["Person", "Language", "Contact"],
         "x in people",
         ["{{ x.person }}", "{{ x.language }}", "{%p for line in x.contact %}\n{{ line }}\n{%p endfor %}"],
-        [2.2, 1.0, 3.3],
+        [2.0, 1.6, 2.9],  # the language by name: "Spanish, through an interpreter"
     )
     return doc
 
