@@ -83,8 +83,22 @@ async def test_the_referral_packet_has_every_section_and_fact(referred):
     assert "Cook County State's Attorney's Office" in text and "Felony Review Unit" in text
     assert case["case_number"] in text and "2603104512" in text
     recordings = table_after(doc, "Recordings")
+    assert recordings[0] == [
+        "Camera",
+        "Officer (star)",
+        "Recorded",
+        "Flags",
+        "Hold reference",
+        "Held until",
+        "Purge date",
+    ]
     assert [r[0] for r in recordings[1:]] == ["X6031234", "X6039999"]
-    assert [r[3] for r in recordings[1:]] == ["AXON-2026-0042", "AXON-2026-0043"]
+    assert recordings[1][1] == "P.O. Ana Ruiz (12345)"  # the officer by name, from the filing's officers
+    assert (
+        recordings[1][3] == "Firearm discharge or use of force, Detention or arrest"
+    )  # the flags, in the policy's words
+    assert [r[4] for r in recordings[1:]] == ["AXON-2026-0042", "AXON-2026-0043"]
+    assert "Purge date: the day the recording is destroyed under 50 ILCS 706/10-20 unless held." in text
     assert table_after(doc, "Department members")[:2] == [["Name", "Star"], ["P.O. Ana Ruiz", "12345"]]
     assert "J. Doe" in text and "Supervisory Deportation Officer" in text and "4411" in text
     offences = table_after(doc, "Alleged offences")

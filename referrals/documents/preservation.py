@@ -18,11 +18,13 @@ def flag_labels(codes: list[str], letterhead: Letterhead) -> str:
 
 
 def recordings(state: CaseState, letterhead: Letterhead, when: Clock) -> list[dict]:
-    """The case's recordings as the request and the packet list them."""
+    """The case's recordings as the request and the packet list them (the packet with the officer's name)."""
+    names = {o.star: o.name for o in state.details.officers}
     return [
         dict(
             camera_id=clean(r.camera_id),
             officer_star=clean(r.officer_star),
+            officer=clean(f"{names[r.officer_star]} ({r.officer_star})" if r.officer_star in names else r.officer_star),
             started_at=when(r.started_at),
             ended_at=when(r.ended_at, "%H:%M %Z"),
             purge_at=when(r.purge_at, "%a %d %b %Y"),

@@ -359,17 +359,22 @@ def referral_packet():
     doc.add_heading(next(heading), level=2)
     _table(
         doc,
-        ["Camera", "Officer {{ badge }}", "Recorded", "Hold reference", "Retained until", "Purge date"],
+        ["Camera", "Officer ({{ badge }})", "Recorded", "Flags", "Hold reference", "Held until", "Purge date"],
         "r in recordings",
         [
             "{{ r.camera_id }}",
-            "{{ r.officer_star }}",
+            "{{ r.officer }}",
             "{{ r.started_at }} to {{ r.ended_at }}",
+            "{{ r.flag_reasons }}",
             "{{ r.hold }}",
             "{{ r.retained_until }}",
             "{{ r.purge_at }}",
         ],
-        [0.9, 0.7, 1.5, 1.2, 1.1, 1.1],
+        [0.85, 1.0, 1.05, 0.95, 1.15, 0.75, 0.75],
+    )
+    doc.add_paragraph(
+        "Purge date: the day the recording is destroyed under {{ retention_law }} unless held. Held until: the day "
+        "its hold keeps it to."
     )
     _offences(doc, next(heading))
     doc.add_paragraph("Charges the legal reviewer supports: {{ charges }}.")
