@@ -35,6 +35,7 @@ import psycopg
 
 from bench.lifecycle import percentiles
 from bench.stack import Stack
+from referrals.api.routes.access_log import COLUMNS as ACCESS_LOG_COLUMNS
 from referrals.config import ROOT
 from referrals.devstack import procs
 from referrals.store import access_log
@@ -42,22 +43,8 @@ from referrals.store.access_log import AccessEntry
 from referrals.store.engine import async_engine, session_factory
 from tests.support.scenario import FILING
 
-COLUMNS = (
-    "seq",
-    "at",
-    "user_id",
-    "user_name",
-    "who",
-    "client",
-    "component",
-    "action",
-    "outcome",
-    "case_id",
-    "target",
-    "details",
-    "prev_hash",
-    "hash",
-)
+# The trail's columns, in the order the CSV export gives them (and COPY takes them).
+COLUMNS = ACCESS_LOG_COLUMNS
 READS = ("read_case", "read_events", "list_documents", "list_evidence", "download_evidence", "read_custody")
 SPAN = timedelta(days=300)  # the seeded entries' times: within the last 300 days, so within the retention
 TARGETS = {"entries_p99_ms": 100.0, "growth": 2.0, "trail_on_over_off": 1.2}

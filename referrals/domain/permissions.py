@@ -4,7 +4,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from enum import StrEnum
 
 from referrals.domain.enums import Role
-from referrals.domain.steps import STEPS, step
+from referrals.domain.steps import STEPS, describe_roles, step
 
 
 class Operation(StrEnum):
@@ -65,4 +65,4 @@ def allowed(operation: str, roles: Iterable[str]) -> bool:
 
 
 def describe(operation: str) -> str:
-    return " or ".join(sorted(r.value for r in ALLOWED[operation]))
+    return describe_roles(ALLOWED[operation])
