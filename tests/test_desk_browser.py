@@ -357,8 +357,9 @@ async def test_people_a_supplement_and_the_cases_page_in_the_browser(settings, w
 
 async def test_evidence_photos_and_videos_through_the_desk_in_the_browser(settings, worker, people):
     """The officer adds a photo (a refused executable first, its message beside the file field) and a video to a
-    case; the thumbnail loads, the video's player reads it in ranges (206) and knows its size and length, and the
-    custody log lists each view. A browser without JavaScript sends the same form as plain HTML."""
+    case; the thumbnail (a small copy) loads, the video's player loads nothing until played, then reads it in
+    ranges (206) and knows its size and length, and the custody log tells the playing, not the thumbnail. A browser
+    without JavaScript sends the same form as plain HTML."""
     from tests.support.evidence_files import WINDOWS_EXE, h264_mp4, jpeg
     from tests.support.scenario import VICTIM
 
@@ -420,10 +421,13 @@ async def test_evidence_photos_and_videos_through_the_desk_in_the_browser(settin
         await thumb.scroll_into_view_if_needed()
         await thumb.evaluate("img => img.complete ? null : new Promise(done => img.addEventListener('load', done))")
         assert await thumb.evaluate("img => [img.naturalWidth, img.naturalHeight]") == [160, 120]
+        assert (await thumb.get_attribute("src")).endswith("/thumbnail")
         player = officer.locator("#evidence-2 video")
         src = await player.get_attribute("src")
         assert src.startswith(case_path + "/evidence/") and src.endswith("/view")
-        assert await player.get_attribute("preload") == "metadata"
+        assert await player.get_attribute("preload") == "none"
+        assert not [address for address, _, _ in served if address == url + src]  # shown, not played
+        await player.evaluate("v => { v.muted = true; return v.play(); }")  # the user presses play
         await player.evaluate(
             "v => v.readyState >= 1 ? null : new Promise(done => v.addEventListener('loadedmetadata', done))"
         )
@@ -437,8 +441,10 @@ async def test_evidence_photos_and_videos_through_the_desk_in_the_browser(settin
 
         await officer.get_by_role("link", name="Custody log of item 2").click()
         await officer.wait_for_url(re.compile(r"/custody$"))
-        log = await officer.locator("#h-custody + *").inner_text() + await officer.locator("table").inner_text()
-        assert "Chain intact" in log and "Added" in log and "Viewed" in log and "bytes 0-1023/" in log
+        log = await officer.locator("#h-custody + *").inner_text() + await officer.locator("table.chain").inner_text()
+        assert "Chain intact" in log and "Received into the evidence system" in log
+        assert "Collected (place not recorded)" in log and "Opened or played in the desk" in log
+        assert "bytes 0-1023/" in await officer.locator("#h-custody ~ details table").text_content()
         await desk.look(officer, "officer-evidence-custody")
 
         # Without JavaScript: the same form, posted as a browser posts it, with the same outcome.

@@ -52,7 +52,7 @@ async def test_a_photo_through_the_form_is_shown_served_in_ranges_and_its_custod
     assert repeated_ids(page) == []
 
     photo = png(40, 30)
-    sent = await post(officer, form, TYPED, photo)
+    sent = await post(officer, form, TYPED | {"collected_where": "W 26th St and S Kedzie Ave"}, photo)
     assert sent.status_code == 303, sent.text
     assert sent.headers["location"] == f"{url}?done=add_evidence&item=1#evidence-1"
     (item,) = await items(api, people, case["id"])
@@ -71,16 +71,18 @@ async def test_a_photo_through_the_form_is_shown_served_in_ranges_and_its_custod
     assert re.search(r'class="notice" role="status">Evidence item 1 added\.<', shown.text)
     base = f"{url}/evidence/{item['id']}"
     row = re.search(r'<tr id="evidence-1">.*?</tr>', shown.text, re.S).group(0)
-    assert re.search(rf'<img class="thumb" src="{re.escape(base)}/view"[^>]* loading="lazy"', row)
+    assert re.search(rf'<a href="{re.escape(base)}/view"><img class="thumb" src="{re.escape(base)}/thumbnail"', row)
     assert f'href="{base}"' in row and f'href="{base}/custody"' in row
     assert f'title="{item["sha256"]}">{item["sha256"][:12]}…' in row
     seen = text(row)
     assert "Photo : injury to the left palm" in seen and "Concerns Victim: Jane Roe (P1)" in seen
-    assert "CPD" in seen and "collected by P.O. Ana Ruiz, star 12345" in seen
+    assert (
+        "CPD" in seen and "collected by P.O. Ana Ruiz, star 12345" in seen and "at W 26th St and S Kedzie Ave" in seen
+    )
     assert f"{len(photo)} Bytes image/png" in seen
     assert COLLECTED.strftime("%d %b %Y, %H:%M") in seen
 
-    # The thumbnail's bytes, in the range a player would ask for: inline, and noted in the custody log.
+    # The photo opened, in the range a player would ask for: inline, and an event of its custody.
     part = await officer.get(f"{base}/view", headers={"Range": "bytes=8-23"})
     assert part.status_code == 206, part.text
     assert part.content == photo[8:24] and part.headers["content-range"] == f"bytes 8-23/{len(photo)}"
@@ -93,17 +95,80 @@ async def test_a_photo_through_the_form_is_shown_served_in_ranges_and_its_custod
     assert log.status_code == 200, log.text
     rows = re.findall(r'<tr id="custody-(\d+)"><td>\d+</td><td>([^<]+)</td><td>([^<]+)</td>', log.text)
     assert rows == [
-        ("1", "Added", "Test officer"),
-        ("2", "Viewed", "Test officer"),
-        ("3", "Downloaded", "Test liaison"),
+        ("1", "Collected", "Test officer"),
+        ("2", "Added", "Test officer"),
+        ("3", "Opened", "Test officer"),
+        ("4", "Downloaded", "Test liaison"),
     ]
     assert "Chain intact" in log.text and "bytes 8-23/" in log.text and "client " in text(log.text)
     assert f"Back to case {case['case_number']}" in text(log.text)
+    # As a court reads it: the collection first (who, when, where), then the receipt, then who opened or took it.
+    chain = [[text(cell) for cell in re.findall(r"<td>(.*?)</td>", tr)] for tr in entries_of(log.text)]
+    assert chain[0][1:] == ["Collected at W 26th St and S Kedzie Ave", "P.O. Ana Ruiz, star 12345"]
+    assert chain[0][0].startswith(COLLECTED.strftime("%a %d %b %Y, %H:%M"))  # when collected, not when uploaded
+    assert chain[1][1:] == ["Received into the evidence system; its SHA-256 computed on receipt", "Test officer"]
+    assert [c[1:] for c in chain[2:]] == [
+        ["Opened or played in the desk", "Test officer"],
+        ["Downloaded", "Test liaison"],
+    ]
 
     # Someone who may not see the case gets nothing of it.
     elsewhere = await desk("supervisor_elsewhere")
-    for path in (base, f"{base}/view", f"{base}/custody"):
+    for path in (base, f"{base}/view", f"{base}/thumbnail", f"{base}/custody"):
         assert (await elsewhere.get(path)).status_code == 404
+
+
+def entries_of(page: str) -> list[str]:
+    """The rows of the custody page's chain as a court reads it."""
+    return re.findall(r'<tr id="entry-\d+">.*?</tr>', page, re.S)
+
+
+async def test_thumbnails_are_not_custody_and_openings_are_told_once_an_hour_per_person(
+    api, people, desk, sessions, case
+):
+    from tests.support.access_log import entries
+
+    url = f"/desk/cases/{case['id']}"
+    officer = await desk("officer")
+    photo = png(1200, 900, rgb=(10, 200, 30))
+    assert (await post(officer, evidence_form((await officer.get(url)).text), TYPED, photo)).status_code == 303
+    (item,) = await items(api, people, case["id"])
+    base = f"{url}/evidence/{item['id']}"
+    since = datetime.now(UTC)
+
+    # The case page shown again and again: its thumbnail is a small copy, in the access trail and not the chain.
+    for _ in range(7):
+        page = await officer.get(url)
+        assert f'src="{base}/thumbnail"' in page.text and f'src="{base}/view"' not in page.text
+        small = await officer.get(f"{base}/thumbnail")
+        assert small.status_code == 200 and small.headers["content-type"] == "image/png"
+        assert small.content != photo and len(small.content) < len(photo)
+    assert (await officer.get(f"{base}/thumbnail", headers={"Range": "bytes=0-"})).content == small.content
+    shown = [e for e in await entries(sessions, since, "view_evidence_thumbnail") if e.target == item["id"]]
+    assert len(shown) == 8 and {e.user_name for e in shown} == {"Test officer"}
+    log = (await api.get(item["custody"], headers=people.headers("auditor"))).json()
+    assert [e["kind"] for e in log["items"]] == ["collected", "added"]
+
+    # Opened five times within the hour by one person, once by another: two lines, with their counts.
+    reviewer = await desk("reviewer")
+    for _ in range(5):
+        opened = await reviewer.get(f"{base}/view")
+        assert opened.status_code == 200 and opened.content == photo
+    assert (await officer.get(f"{base}/view")).status_code == 200
+    log = (await api.get(item["custody"], headers=people.headers("auditor"))).json()
+    assert log["chain_valid"] and [e["kind"] for e in log["items"]] == ["collected", "added"] + ["opened"] * 6
+    assert [(e["by"], e["times"]) for e in log["entries"][2:]] == [("Test reviewer", 5), ("Test officer", 1)]
+    page = (await reviewer.get(f"{base}/custody")).text
+    told = [text(row) for row in entries_of(page)]
+    assert len(told) == 4 and "Opened or played in the desk, 5 times, the last at " in told[2]
+    assert "Test reviewer" in told[2] and "Test officer" in told[3]
+    # The custody page's own picture is the thumbnail, a link to opening the photo.
+    assert f'<a href="{base}/view"><img class="preview" src="{base}/thumbnail"' in page
+    # Opening is custody however it is asked for: a thumbnail's headers or a parameter suppress nothing.
+    assert (await officer.get(f"{base}/view", headers={"Sec-Fetch-Dest": "image"})).status_code == 200
+    assert (await officer.get(f"{base}/view?preview=1")).status_code == 200
+    log = (await api.get(item["custody"], headers=people.headers("auditor"))).json()
+    assert [(e["by"], e["times"]) for e in log["entries"][2:]] == [("Test reviewer", 5), ("Test officer", 3)]
 
 
 async def test_a_video_plays_in_the_page_and_a_reference_needs_no_file(api, people, desk, case):
@@ -128,7 +193,8 @@ async def test_a_video_plays_in_the_page_and_a_reference_needs_no_file(api, peop
 
     page = (await officer.get(url)).text
     base = f"{url}/evidence/{first['id']}"
-    assert re.search(rf'<video class="player" controls preload="metadata" src="{re.escape(base)}/view"', page)
+    # Nothing is loaded until it is played: a page shown is not a playing of the video.
+    assert re.search(rf'<video class="player" controls preload="none" src="{re.escape(base)}/view"', page)
     assert "Held elsewhere: Axon Evidence.com, AXON-2026-0042" in text(page)
     played = await officer.get(f"{base}/view", headers={"Range": "bytes=0-"})
     assert played.status_code == 206 and played.content == video
@@ -257,6 +323,7 @@ async def test_a_removed_item_stays_struck_through_with_its_reason_and_its_bytes
     assert "<img" not in row and "Download" not in row
     base = f"{url}/evidence/{item['id']}"
     assert (await officer.get(f"{base}/view")).status_code == 404
+    assert (await officer.get(f"{base}/thumbnail")).status_code == 404
     log = (await officer.get(f"{base}/custody")).text
-    assert re.findall(r'<tr id="custody-\d+"><td>\d+</td><td>([^<]+)</td>', log) == ["Added", "Removed"]
+    assert re.findall(r'<tr id="custody-\d+"><td>\d+</td><td>([^<]+)</td>', log) == ["Collected", "Added", "Removed"]
     assert "Chain intact" in log and "reason attached to the wrong case" in text(log)

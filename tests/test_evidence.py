@@ -165,7 +165,8 @@ async def case_id(storage, people):
 async def test_a_photo_is_stored_typed_from_its_bytes_and_served_back(storage, people, sessions, case_id):
     photo = png()
     # The client calls it a JPEG; the bytes say PNG, and PNG is what is stored and served.
-    response = await upload(storage, people, case_id, photo, PHOTO | {"person_id": "P1"}, filename="../../palm.jpg")
+    sent = PHOTO | {"person_id": "P1", "collected_where": "W 26th St and S Kedzie Ave, on the sidewalk"}
+    response = await upload(storage, people, case_id, photo, sent, filename="../../palm.jpg")
     assert response.status_code == 201, response.text
     item = response.json()
     assert (item["sha256"], item["size"], item["content_type"]) == (
@@ -198,18 +199,73 @@ async def test_a_photo_is_stored_typed_from_its_bytes_and_served_back(storage, p
 
     log = (await storage.client.get(item["custody"], headers=people.headers("auditor"))).json()
     assert log["chain_valid"] is True
+    # The chain begins with the collection (as the upload tells it), then the receipt; the download from the
+    # first byte is an event, the two ranges after it within the hour are told under it (the access trail has them).
     assert [(e["kind"], e["actor_name"]) for e in log["items"]] == [
+        ("collected", "Test officer"),
         ("added", "Test officer"),
         ("downloaded", "Test liaison"),
-        ("downloaded", "Test liaison"),
-        ("downloaded", "Test liaison"),
     ]
-    assert log["items"][0]["data"]["received_from"] == "203.0.113.7"
-    assert log["items"][0]["data"]["sha256"] == item["sha256"]
-    assert log["items"][2]["data"]["bytes"] == f"8-23/{len(photo)}"
+    assert log["items"][0]["data"]["collected_by"] == PHOTO["collected_by"]
+    assert log["items"][1]["data"]["received_from"] == "203.0.113.7"  # kept in the chain's data
+    assert log["items"][1]["data"]["sha256"] == item["sha256"]
+    assert log["items"][2]["data"]["bytes"] == f"0-{len(photo) - 1}/{len(photo)}"
     assert log["items"][1]["prev_hash"] == log["items"][0]["hash"]
+    first, second, third = log["entries"]
+    assert (first["kind"], first["by"], first["what"]) == (
+        "collected",
+        PHOTO["collected_by"],
+        "Collected at W 26th St and S Kedzie Ave, on the sidewalk",
+    )
+    assert datetime.fromisoformat(first["at"]) == datetime.fromisoformat(PHOTO["collected_at"])
+    assert (second["kind"], second["by"]) == ("added", "Test officer")
+    assert second["what"] == "Received into the evidence system; its SHA-256 computed on receipt"
+    assert (third["what"], third["by"], third["times"]) == ("Downloaded", "Test liaison", 1)
+    assert "203.0.113.7" not in json.dumps(log["entries"])
     listed = (await storage.client.get(f"/incidents/{case_id}/evidence", headers=people.headers("reviewer"))).json()
     assert [i["id"] for i in listed["items"]] == [item["id"]]
+
+
+async def test_every_download_through_the_api_is_in_the_custody_chain_once_an_hour_with_its_count(
+    storage, people, sessions, case_id
+):
+    from tests.support.access_log import entries
+
+    photo = png(40, 30)
+    item = (await upload(storage, people, case_id, photo, PHOTO)).json()
+    since = datetime.now(UTC)
+
+    async def download(who: str, query: str = "", **headers: str) -> None:
+        got = await storage.client.get(item["download"] + query, headers=people.headers(who) | headers)
+        assert got.status_code in (200, 206), got.text
+
+    # A person's first request within the hour is an event even when it is not from the first byte, and nothing
+    # a caller adds to the request makes it less than one: a parameter is refused with nothing served, and a
+    # header a browser sends for an <img> changes nothing.
+    await download("liaison", Range="bytes=5-")
+    asked = await storage.client.get(item["download"] + "?preview=1", headers=people.headers("liaison"))
+    assert asked.status_code == 422 and asked.content != photo
+    await download("liaison", **{"Sec-Fetch-Dest": "image"})
+    for _ in range(3):
+        await download("liaison")
+    await download("liaison", Range="bytes=9-")  # the rest of one of those: told under it
+    await download("reviewer")
+    log = (await storage.client.get(item["custody"], headers=people.headers("auditor"))).json()
+    assert log["chain_valid"]
+    assert [(e["kind"], e["actor_name"], e["data"]["bytes"]) for e in log["items"][2:]] == [
+        ("downloaded", "Test liaison", f"5-{len(photo) - 1}/{len(photo)}"),
+        *[("downloaded", "Test liaison", f"0-{len(photo) - 1}/{len(photo)}")] * 4,
+        ("downloaded", "Test reviewer", f"0-{len(photo) - 1}/{len(photo)}"),
+    ]
+    # Told as a court reads it: one line per person within the hour, with how many times.
+    assert [(e["what"].split(",")[0], e["by"], e["times"], e["events"]) for e in log["entries"][2:]] == [
+        ("Downloaded", "Test liaison", 5, [3, 4, 5, 6, 7]),
+        ("Downloaded", "Test reviewer", 1, [8]),
+    ]
+    assert log["entries"][2]["what"].startswith("Downloaded, 5 times, the last at ")
+    # Every request is in the access trail, naming the chain's event it is told under.
+    trail = [e for e in await entries(sessions, since, "download_evidence") if e.target == item["id"]]
+    assert [json.loads(e.details)["custody_event"] for e in trail] == [3, 4, 5, 6, 7, 7, 8]
 
 
 async def test_a_video_and_a_reference_to_evidence_held_elsewhere(storage, people, case_id):
@@ -361,13 +417,14 @@ async def test_who_may_add_and_who_may_remove(storage, people, sessions, case_id
     gone = await storage.client.get(f"/incidents/{case_id}/evidence/{item['id']}", headers=people.headers("admin"))
     assert gone.status_code == 404
     log = (await storage.client.get(item["custody"], headers=people.headers("auditor"))).json()
-    assert [e["kind"] for e in log["items"]] == ["added", "removed"] and log["chain_valid"]
-    assert log["items"][1]["data"] == {
+    assert [e["kind"] for e in log["items"]] == ["collected", "added", "removed"] and log["chain_valid"]
+    assert log["items"][2]["data"] == {
         "reason": "attached to the wrong case",
         "sha256": item["sha256"],
-        "case_event": log["items"][1]["data"]["case_event"],
+        "case_event": log["items"][2]["data"]["case_event"],
     }
-    assert log["items"][1]["actor_name"] == "Test admin"
+    assert log["items"][2]["actor_name"] == "Test admin"
+    assert log["entries"][-1]["what"] == "Removed from the case and its file deleted: attached to the wrong case"
     (row,) = (await rows(sessions, case_id))["files"]
     assert row.deleted_at is not None and row.sha256 == item["sha256"]  # the tombstone keeps the hash
     twice = await storage.client.post(removal, json={"reason": "again"}, headers=people.headers("admin"))
@@ -388,10 +445,19 @@ async def test_verify_reads_every_file_back_and_names_the_one_that_changed(stora
     assert "CHANGED" in bad.stdout and item["id"] in bad.stdout
     log = (await storage.client.get(item["custody"], headers=people.headers("auditor"))).json()
     assert [(e["kind"], e["data"].get("intact")) for e in log["items"]] == [
+        ("collected", None),
         ("added", None),
         ("integrity_checked", True),
         ("integrity_checked", False),
     ]
+    assert [(e["what"], e["by"]) for e in log["entries"][2:]] == [
+        ("Integrity checked: SHA-256 matched", None),
+        ("Integrity checked: SHA-256 DID NOT MATCH the one computed on receipt", None),
+    ]
+    # The chains, with their new kinds of event, still hold.
+    audit = [sys.executable, "-m", "referrals.cli", "audit", "verify", case_id]
+    chains = subprocess.run(audit, cwd=ROOT, env=storage.env(), capture_output=True, text=True, timeout=60)
+    assert chains.returncode == 0 and "all chains intact" in chains.stdout, chains.stdout + chains.stderr
 
 
 async def test_the_packet_inventories_the_evidence_and_the_email_lists_it_unattached(api, people, smtp_sink, sessions):
@@ -403,7 +469,7 @@ async def test_the_packet_inventories_the_evidence_and_the_email_lists_it_unatta
     case_id = case["id"]
     photo = png(rgb=(10, 200, 30))
     files = {
-        "metadata": (None, json.dumps(PHOTO | {"person_id": "P1"}), "application/json"),
+        "metadata": (None, json.dumps(PHOTO | {"person_id": "P1", "collected_where": "W 26th St"}), "application/json"),
         "file": ("palm.png", photo, "image/png"),
     }
     item = (await api.post(f"/incidents/{case_id}/evidence", files=files, headers=people.headers("officer"))).json()
@@ -424,7 +490,8 @@ async def test_the_packet_inventories_the_evidence_and_the_email_lists_it_unatta
     assert (
         await api.post(f"/incidents/{case_id}/evidence", files=axon, headers=people.headers("officer"))
     ).status_code == 201
-    assert (await api.get(item["download"], headers=people.headers("reviewer"))).status_code == 200
+    for _ in range(3):  # the reviewer downloads it three times: one line of the chain, with the count
+        assert (await api.get(item["download"], headers=people.headers("reviewer"))).status_code == 200
     await d.investigate(case_id)
     await d.ok(case_id, "legal-review", "reviewer", REFER)
     await d.ok(case_id, "command-approval", "commander", APPROVE)
@@ -439,7 +506,16 @@ async def test_the_packet_inventories_the_evidence_and_the_email_lists_it_unatta
     assert f"SHA-256 {item['sha256']}" in text
     assert f"File: {item['size']} bytes, PNG image." in text  # its type in words
     assert "Held in Axon Evidence.com, reference 8f2c1e4a" in text
-    assert "Added: from 127.0.0.1" in tables and "Downloaded: bytes" in tables and "Test reviewer" in tables
+    # The photo's chain as a court reads it: its collection, its receipt, the downloads; never an address.
+    chain = custody_table(Document(io.BytesIO(docx.content)), "C1 ")
+    assert chain[0] == ["Time", "What", "By"]
+    assert chain[1][1:] == ["Collected at W 26th St", PHOTO["collected_by"]]
+    assert chain[1][0].startswith("Sat 31 Jan 2026, 14:05")  # when it was collected, days before the upload
+    assert chain[2][1:] == ["Received into the evidence system; its SHA-256 computed on receipt", "Test officer"]
+    assert chain[3][1].startswith("Downloaded, 3 times, the last at ") and chain[3][2] == "Test reviewer"
+    assert len(chain) == 4  # this packet's own inclusion is the next version's to tell
+    assert custody_table(Document(io.BytesIO(docx.content)), "C2 ")[1][1] == "Collected (place not recorded)"
+    assert "127.0.0.1" not in text + tables and "Added: from" not in tables
     assert f"SHA-256 {item['sha256']}" in tables  # the exhibit list numbers it too
     for _ in range(100):
         sent = [m for m in smtp_sink.messages if case["case_number"] in m["Subject"]]
@@ -448,7 +524,8 @@ async def test_the_packet_inventories_the_evidence_and_the_email_lists_it_unatta
         await asyncio.sleep(0.1)
     (mail,) = sent
     attachments = [part.get_filename() for part in mail.iter_attachments()]
-    assert attachments == [packet["filename"]]  # the packet only: evidence files are listed, not attached
+    # The packet only (its signed PDF, where LibreOffice made one): evidence files are listed, not attached.
+    assert attachments == [packet["pdf"]["filename"] if packet["pdf"]["state"] == "signed" else packet["filename"]]
     body = mail.get_body(("plain",)).get_content()
     assert "C1  injury to the left palm" in body and item["sha256"] in body and "Axon Evidence.com" in body
     log = (await api.get(item["custody"], headers=people.headers("auditor"))).json()
@@ -458,9 +535,32 @@ async def test_the_packet_inventories_the_evidence_and_the_email_lists_it_unatta
             break
         await asyncio.sleep(0.1)
         log = (await api.get(item["custody"], headers=people.headers("auditor"))).json()
-    assert kinds == ["added", "downloaded", "included_in_packet", "delivered"] and log["chain_valid"]
-    assert log["items"][2]["data"] == {"document_id": packet["id"], "version": 1}
+    assert kinds == ["collected", "added", "downloaded", "downloaded", "downloaded", "included_in_packet", "delivered"]
+    assert log["chain_valid"]
+    assert log["items"][5]["data"] == {
+        "document_id": packet["id"],
+        "version": 1,
+        "addressed_to": "Cook County State's Attorney's Office",
+    }
+    assert [e["what"] for e in log["entries"][3:]] == [
+        "Included in referral packet, version 1",
+        "Delivered to the Cook County State's Attorney's Office with packet version 1",
+    ]
     await d.ok(case_id, "referral-acknowledgement", "liaison", ACK)
+
+
+def custody_table(doc, title: str) -> list[list[str]]:
+    """The rows of the packet's chain of custody of one item, by the start of its heading ("C1 ")."""
+    from docx.table import Table
+    from docx.text.paragraph import Paragraph
+
+    seen = False
+    for block in doc.iter_inner_content():
+        if isinstance(block, Paragraph) and block.style.name.startswith("Heading") and block.text.startswith(title):
+            seen = True
+        elif isinstance(block, Table) and seen:
+            return [[cell.text for cell in row.cells] for row in block.rows]
+    raise AssertionError(f"no chain of custody headed {title!r}")
 
 
 def test_a_file_name_is_made_safe_for_a_header_and_a_disk():
@@ -486,7 +586,11 @@ async def test_a_held_item_cannot_be_removed_until_released(storage, people, cas
     assert "right-to-left override" in turned.json()["error"]["message"]
     held = await storage.client.post(f"{base}/hold", json=hold, headers=people.headers("custodian"))
     assert held.status_code == 200, held.text
-    assert [e["kind"] for e in held.json()["items"]] == ["added", "held"]
+    assert [e["kind"] for e in held.json()["items"]] == ["collected", "added", "held"]
+    assert (
+        held.json()["entries"][-1]["what"]
+        == "Placed on hold under Order 26-CR-0417: preserve for the criminal proceeding"
+    )
     again = await storage.client.post(f"{base}/hold", json=hold, headers=people.headers("custodian"))
     assert again.status_code == 409
     refused = await storage.client.post(
@@ -565,7 +669,7 @@ async def test_a_hold_and_a_removal_at_once_do_not_both_succeed(storage, people,
         e["kind"]
         for e in (await storage.client.get(item["custody"], headers=people.headers("auditor"))).json()["items"]
     ]
-    assert kinds in (["added", "held"], ["added", "removed"])
+    assert kinds in (["collected", "added", "held"], ["collected", "added", "removed"])
 
 
 async def test_uploads_cut_off_are_swept(storage, people, sessions):

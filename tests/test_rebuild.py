@@ -235,5 +235,6 @@ async def test_rebuild_finds_an_evidence_files_bytes_where_they_still_are(api, p
     got = await api.get(item["download"], headers=people.headers("auditor"))
     assert got.status_code == 200 and got.content == photo
     log = (await api.get(item["custody"], headers=people.headers("auditor"))).json()
-    assert log["chain_valid"] and [e["kind"] for e in log["items"]][0] == "added"
-    assert log["items"][0]["data"]["sha256"] == item["sha256"]
+    assert log["chain_valid"] and [e["kind"] for e in log["items"]][:2] == ["collected", "added"]
+    assert log["items"][1]["data"]["sha256"] == item["sha256"]
+    assert log["items"][0]["data"]["collected_by"] == PHOTO["collected_by"]

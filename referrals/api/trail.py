@@ -46,7 +46,8 @@ ACTIONS: dict[tuple[str, str], str] = {
     ("GET", "/desk/cases/{case_id}"): "read_case",
     ("GET", "/desk/cases/{case_id}/documents/{document_id}"): "download_document",
     ("GET", "/desk/cases/{case_id}/evidence/{evidence_id}"): "download_evidence",
-    ("GET", "/desk/cases/{case_id}/evidence/{evidence_id}/view"): "view_evidence",
+    ("GET", "/desk/cases/{case_id}/evidence/{evidence_id}/view"): "view_evidence",  # opened or played: custody too
+    ("GET", "/desk/cases/{case_id}/evidence/{evidence_id}/thumbnail"): "view_evidence_thumbnail",
     ("GET", "/desk/cases/{case_id}/evidence/{evidence_id}/custody"): "read_custody",
     ("GET", "/desk/access-log"): "read_access_log",
     ("GET", "/desk/access-log.csv"): "read_access_log",

@@ -1,9 +1,9 @@
 """Evidence items' file rows and their chains of custody (the bytes are the storage adapters', referrals/store/blobs.py)."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import func, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -15,8 +15,10 @@ from referrals.store.tables import CustodyEventRow, EvidenceFileRow, core_table
 class Custody:
     """What a custody event says happened to an item."""
 
-    ADDED = "added"
-    VIEWED = "viewed"  # its bytes shown in a page (a thumbnail, a player), whole or a range of them
+    COLLECTED = "collected"  # who collected it, when and where: as the upload said, noted when it was received
+    ADDED = "added"  # received into the system: by whom, from which address (kept here, never printed)
+    OPENED = "opened"  # its bytes opened or played in the desk (a thumbnail is a copy made from it: not custody)
+    VIEWED = "viewed"  # before openings were told apart from thumbnails: any of its bytes shown in a page
     DOWNLOADED = "downloaded"  # its bytes served, whole or a range of them
     INTEGRITY_CHECKED = "integrity_checked"
     INCLUDED_IN_PACKET = "included_in_packet"
@@ -25,13 +27,19 @@ class Custody:
     HELD = "held"  # a hold placed on the item (a court's order, a litigation hold): it cannot be removed
     RELEASED = "released"
 
+    # A person's openings and downloads: told once per person and kind within an hour, with a count
+    # (referrals/documents/custody.py). Each is an event of the chain when it begins at the file's first byte; the
+    # rest of a stream, or a seek, is one only when it is the person's first in the hour (else the access trail,
+    # naming the event it belongs to, records it).
+    ACCESS = frozenset({OPENED, VIEWED, DOWNLOADED})
+    WINDOW = timedelta(hours=1)
+
 
 async def custody_from_event(session: AsyncSession, case_id: str, event) -> None:
-    """The custody event a case event implies (the item added, or removed), appended once; and for an added file,
-    its file row if missing."""
+    """The custody events a case event implies (the item collected and received, or removed), each appended once;
+    and for an added file, its file row if missing."""
     data = event.data
     evidence_id = data["id"] if event.kind == "evidence_added" else data["evidence_id"]
-    kind, noted = CUSTODY_FROM_EVENTS[event.kind]
     if event.kind == "evidence_added" and data.get("storage_key"):
         # Where its bytes are, from the case's own record: the API wrote this row before the step, and a rebuild
         # after a restore writes it again from the event.
@@ -51,23 +59,29 @@ async def custody_from_event(session: AsyncSession, case_id: str, event) -> None
             )
             .on_conflict_do_nothing()
         )
-    await append_custody(
-        session,
-        evidence_id,
-        case_id,
-        kind,
-        event.at,
-        {k: data.get(k) for k in noted} | {"case_event": event.seq},
-        event.actor.id if event.actor else None,
-        event.actor.name if event.actor else None,
-        once="case_event",
-    )
+    for kind, noted in CUSTODY_FROM_EVENTS[event.kind]:
+        await append_custody(
+            session,
+            evidence_id,
+            case_id,
+            kind,
+            event.at,
+            {k: data.get(k) for k in noted} | {"case_event": event.seq},
+            event.actor.id if event.actor else None,
+            event.actor.name if event.actor else None,
+            once="case_event",
+        )
 
 
-# Case events that write an item's custody, and what of their data the custody event keeps.
-CUSTODY_FROM_EVENTS = {
-    "evidence_added": (Custody.ADDED, ("received_from", "sha256", "size", "content_type", "held_elsewhere")),
-    "evidence_removed": (Custody.REMOVED, ("reason", "sha256")),
+# Case events that write an item's custody: the custody events, in order, and what of the event's data each keeps.
+# An item's chain begins with its collection (who, when, where: what the upload said) and its receipt (by whom, from
+# which address); both are written when the case records the item, so the collection's own time is in its data.
+CUSTODY_FROM_EVENTS: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
+    "evidence_added": (
+        (Custody.COLLECTED, ("collected_by", "collected_at", "collected_where", "source")),
+        (Custody.ADDED, ("received_from", "sha256", "size", "content_type", "held_elsewhere")),
+    ),
+    "evidence_removed": ((Custody.REMOVED, ("reason", "sha256")),),
 }
 
 
@@ -132,6 +146,23 @@ async def append_custody(
         )
         if seen.first() is not None:
             return False
+    await _append(session, evidence_id, case_id, kind, at, data, actor_id, actor_name)
+    return True
+
+
+async def _append(
+    session: AsyncSession,
+    evidence_id: str,
+    case_id: str,
+    kind: str,
+    at: datetime,
+    data: dict[str, Any],
+    actor_id: str | None,
+    actor_name: str | None,
+) -> int:
+    """Appends under the chain's lock (the caller holds it); the event's place in the chain."""
+    conn = await session.connection()
+    table = core_table(CustodyEventRow)
     last = (
         await conn.execute(
             select(table.c.seq, table.c.hash)
@@ -146,7 +177,53 @@ async def append_custody(
         .values(**custody_fields(evidence_id, case_id, seq, kind, actor_id, actor_name, at, data, prev))
         .on_conflict_do_nothing()
     )
-    return True
+    return seq
+
+
+async def record_access(
+    session: AsyncSession,
+    evidence_id: str,
+    case_id: str,
+    kind: str,
+    at: datetime,
+    data: dict[str, Any],
+    actor_id: str,
+    actor_name: str,
+    opening: bool,
+) -> int:
+    """An opening or a download of the item's bytes, in the caller's transaction: appended to the chain when it is an
+    opening (it begins at the first byte), or when the person has no event of this kind in the chain within the
+    hour (and since its last event of another kind); otherwise (the rest of a stream, a seek, a resumed download)
+    it belongs to that event, and the access trail records it. The chain's event it is told under."""
+    await lock_chain(session, evidence_id)
+    if not opening and (earlier := await _recent_access(session, evidence_id, kind, actor_id, at)) is not None:
+        return earlier
+    return await _append(session, evidence_id, case_id, kind, at, data, actor_id, actor_name)
+
+
+async def _recent_access(session: AsyncSession, evidence_id: str, kind: str, actor_id: str, at: datetime) -> int | None:
+    """The person's last event of this kind within the hour before `at`, unless an event of another kind (a packet, a
+    hold, a check) came after it."""
+    conn = await session.connection()
+    table = core_table(CustodyEventRow)
+    since = (
+        select(func.coalesce(func.max(table.c.seq), 0))
+        .where(table.c.evidence_id == evidence_id, table.c.kind.not_in(sorted(Custody.ACCESS)))
+        .scalar_subquery()
+    )
+    found = await conn.execute(
+        select(table.c.seq)
+        .where(
+            table.c.evidence_id == evidence_id,
+            table.c.kind == kind,
+            table.c.actor_id == actor_id,
+            table.c.at > at - Custody.WINDOW,
+            table.c.seq > since,
+        )
+        .order_by(table.c.seq.desc())
+        .limit(1)
+    )
+    return found.scalar_one_or_none()
 
 
 async def custody(session: AsyncSession, evidence_id: str, before: datetime | None = None) -> list[CustodyEventRow]:

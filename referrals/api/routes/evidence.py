@@ -15,6 +15,7 @@ from referrals.api.deps import ClientDep, CurrentUser, SessionDep, SettingsDep, 
 from referrals.api.errors import ApiError, documented, refuse_clock_problems
 from referrals.api.evidence_upload import add_upload, json_metadata
 from referrals.api.views import EventOut
+from referrals.documents.custody import clock_in, court_chain, entry_text
 from referrals.domain import steps
 from referrals.domain.case import CaseState, EvidenceEntry, PersonRef
 from referrals.domain.content_types import download_name
@@ -24,6 +25,7 @@ from referrals.store import evidence
 from referrals.store.audit import verify_chain
 from referrals.store.blobs import blob_store_named
 from referrals.store.evidence import Custody
+from referrals.store.tables import EvidenceFileRow
 
 router = APIRouter(
     prefix="/incidents/{case_id}/evidence", tags=["evidence"], responses=documented(401, 404, 422, 429, 503)
@@ -59,10 +61,24 @@ class EvidenceList(BaseModel):
     items: list[EvidenceOut]
 
 
+class CustodyEntryOut(BaseModel):
+    """A line of the chain as a court reads it: the collection first, then the receipt, then what was done with the
+    item; a person's openings or downloads within an hour told once, with their count."""
+
+    kind: str
+    at: datetime  # when it happened (for the collection, when the item was collected)
+    by: str | None  # who (for the collection, who collected it); none for the system
+    what: str  # in words, with the count: "Downloaded, 3 times, the last at 10:40 CST"
+    times: int
+    last_at: datetime | None
+    events: list[int]  # the chain's events (`items[].seq`) it tells
+
+
 class CustodyLog(BaseModel):
     evidence_id: str
     number: int
     chain_valid: bool
+    entries: list[CustodyEntryOut]  # what a court reads (the addresses stay in `items`)
     items: list[EventOut]  # as the case's audit trail: each hash covers the event and the one before
 
 
@@ -183,17 +199,8 @@ def byte_range(header: str | None, size: int) -> tuple[int, int] | None:
     return start, end
 
 
-async def serve_file(
-    request: Request,
-    incident,
-    entry: EvidenceEntry,
-    session,
-    settings,
-    actor: PersonRef,
-    custody_kind: str,
-    inline: bool = False,
-) -> Response:
-    """The item's bytes (whole, or the range asked for), its custody log noting who took them, where to."""
+async def stored_file(request: Request, incident, entry: EvidenceEntry, session, actor: PersonRef) -> EvidenceFileRow:
+    """The item's file row, or 404 (recorded in the access trail) when there are no bytes here to serve."""
 
     async def not_found(message: str) -> ApiError:
         await trail.record(
@@ -215,12 +222,26 @@ async def serve_file(
             f"evidence {entry.number}: its bytes are not in storage (was the database restored "
             "from a backup older than the upload?); `referrals evidence verify` lists such items"
         )
+    return row
+
+
+async def serve_file(
+    request: Request,
+    incident,
+    entry: EvidenceEntry,
+    session,
+    settings,
+    actor: PersonRef,
+    custody_kind: str,
+    inline: bool = False,
+) -> Response:
+    """The item's bytes (whole, or the range asked for), its custody log noting who took them, where to: an event
+    for each opening (a request from the first byte) and for a person's first request within the hour; the rest
+    of a stream or a seek is told under that event, which its access trail entry names."""
+    row = await stored_file(request, incident, entry, session, actor)
     span = byte_range(request.headers.get("range"), row.size)
     first, last = span or (0, row.size - 1)
-    await trail.allowed(
-        request, actor, case_id=incident.id, target=row.id, details={"bytes": f"{first}-{last}/{row.size}"}
-    )
-    await evidence.append_custody(
+    told_under = await evidence.record_access(
         session,
         row.id,
         incident.id,
@@ -229,6 +250,14 @@ async def serve_file(
         {"client": client_address(request), "bytes": f"{first}-{last}/{row.size}"},
         actor.id,
         actor.name,
+        opening=first == 0,
+    )
+    await trail.allowed(
+        request,
+        actor,
+        case_id=incident.id,
+        target=row.id,
+        details={"bytes": f"{first}-{last}/{row.size}", "custody_event": told_under},
     )
     await session.commit()
     store = blob_store_named(row.storage, settings, request.app.state.sessions)
@@ -284,18 +313,31 @@ async def custody_log(
     evidence_id: Key, request: Request, incident: VisibleIncident, user: CurrentUser, session: SessionDep
 ):
     await _read_entry(request, incident, evidence_id, user)
-    found = await custody_of(evidence_id, incident, session)
+    found = await custody_of(request, evidence_id, incident, session)
     await trail.allowed(request, user, case_id=incident.id, target=evidence_id)
     return found
 
 
-async def custody_of(evidence_id: str, incident, session) -> CustodyLog:
+async def custody_of(request: Request, evidence_id: str, incident, session) -> CustodyLog:
     entry = _entry(incident, evidence_id)
     rows = await evidence.custody(session, evidence_id)
+    when = clock_in(request.app.state.policy.zone)
     return CustodyLog(
         evidence_id=evidence_id,
         number=entry.number,
         chain_valid=verify_chain(evidence_id, rows) is None,
+        entries=[
+            CustodyEntryOut(
+                kind=told.kind,
+                at=told.at,
+                by=told.by,
+                what=entry_text(told, when),
+                times=told.times,
+                last_at=told.last_at,
+                events=told.seqs,
+            )
+            for told in court_chain(rows, entry.item)
+        ],
         items=[EventOut(**r.model_dump(exclude={"evidence_id", "case_id"})) for r in rows],
     )
 
@@ -383,7 +425,7 @@ async def hold_evidence(
         user.name,
     )
     await session.commit()
-    return await custody_of(evidence_id, incident, session)
+    return await custody_of(request, evidence_id, incident, session)
 
 
 @router.post(
@@ -417,4 +459,4 @@ async def release_evidence(
         user.name,
     )
     await session.commit()
-    return await custody_of(evidence_id, incident, session)
+    return await custody_of(request, evidence_id, incident, session)

@@ -27,6 +27,9 @@ class EvidenceMetadata(RequestModel):
     source: EvidenceSource
     collected_by: Name  # "P.O. (name, star)"
     collected_at: Happened
+    # Where it was collected ("W 26th St and S Kedzie Ave, on the sidewalk"): in the first entry of its chain of
+    # custody, which reads "place not recorded" for an item sent without it.
+    collected_where: Line | None = None
     person_id: Short | None = None  # the person it concerns ("P1"), if any
     held_elsewhere: HeldElsewhere | None = None  # instead of a file
     touhy_request_id: Short | None = None  # material a federal agency produced: the request it answers ("T1")

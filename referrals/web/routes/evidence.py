@@ -1,15 +1,16 @@
-"""Evidence at the desk: the case page's upload form, an item's bytes for the page (<img>, <video>, <audio>) or to
-keep, and its chain of custody.
+"""Evidence at the desk: the case page's upload form, a photo's thumbnail (a small copy: not custody), an item's
+bytes opened or played in the page (<video>, <audio>, a photo opened) or to keep (custody), and its chain of custody.
 
 The upload is the API's own code path (referrals/api/evidence_upload.py): the file streams to storage, typed from its bytes,
 and only then does the case learn of the item; a refusal keeps nothing and shows the case page again with the
 message beside the field. These paths stream past the body limit and the request deadline (referrals/api/bodylimit.py)."""
 
+import asyncio
 import re
 from contextlib import aclosing
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 from starlette.types import Message
 
@@ -17,16 +18,19 @@ from referrals.api import trail
 from referrals.api.deps import ClientDep, SessionDep, SettingsDep, actor_of, visible_incident
 from referrals.api.errors import ApiError
 from referrals.api.evidence_upload import FIELDS_LIMIT, add_upload, metadata_from
-from referrals.api.routes.evidence import serve_file
+from referrals.api.routes.evidence import serve_file, stored_file
 from referrals.api.upload import Part, multipart
+from referrals.documents.custody import clock_in, court_chain, entry_text
 from referrals.domain import steps
 from referrals.domain.case import CaseState, EvidenceEntry, PersonRef
 from referrals.domain.messages import EvidenceMetadata, Key
 from referrals.domain.permissions import allowed, describe
 from referrals.store import evidence
 from referrals.store.audit import verify_chain
+from referrals.store.blobs import blob_store_named
 from referrals.store.evidence import Custody
 from referrals.store.tables import Incident
+from referrals.web import thumbnails
 from referrals.web.auth import Desk, DeskDep, check_csrf
 from referrals.web.forms import nest, problems_by_field
 from referrals.web.pages import render
@@ -168,7 +172,8 @@ async def download(
 async def view(
     request: Request, case_id: Key, evidence_id: Key, desk: DeskDep, session: SessionDep, settings: SettingsDep
 ):
-    """The bytes for the page's <img>, <video> or <audio>: inline, in the ranges a player asks for."""
+    """The item opened or played: its bytes inline, in the ranges a player asks for; custody, as a download is
+    (the pages fetch it only when the user opens the photo or presses play: their thumbnails are `thumbnail`)."""
     incident, _, entry = await _item(request, session, case_id, evidence_id, desk)
     if entry.item.content_type and not INLINE.match(entry.item.content_type):
         await trail.record(
@@ -178,10 +183,46 @@ async def view(
             404, f"evidence {entry.number} ({entry.item.content_type}) is not shown in the page; download it instead"
         )
     response = await serve_file(
-        request, incident, entry, session, settings, PersonRef.of(actor_of(desk.user)), Custody.VIEWED, inline=True
+        request, incident, entry, session, settings, PersonRef.of(actor_of(desk.user)), Custody.OPENED, inline=True
     )
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"  # opened on its own: inert
     return response
+
+
+@router.get("/{case_id}/evidence/{evidence_id}/thumbnail")
+async def thumbnail(
+    request: Request, case_id: Key, evidence_id: Key, desk: DeskDep, session: SessionDep, settings: SettingsDep
+):
+    """A photo's thumbnail: a small copy made from it (referrals/web/thumbnails.py), never its own bytes, so not a
+    custody event; the access trail records it."""
+    incident, _, entry = await _item(request, session, case_id, evidence_id, desk)
+    actor = PersonRef.of(actor_of(desk.user))
+    row = await stored_file(request, incident, entry, session, actor)
+    await session.commit()  # no database connection held while the photo is read and shrunk
+    small = thumbnails.kept(row.sha256)
+    if small is None:
+        content = bytearray()
+        if row.size <= thumbnails.MAX_BYTES:
+            async for piece in blob_store_named(row.storage, settings, request.app.state.sessions).read(row.key):
+                content += piece
+        try:
+            small = await asyncio.to_thread(thumbnails.thumbnail, bytes(content), row.content_type)
+        except thumbnails.NoThumbnail:
+            await trail.record(
+                request, trail.action_of(request), trail.NOT_FOUND, user=actor, case_id=incident.id, target=evidence_id
+            )
+            raise ApiError(404, f"evidence {entry.number} has no thumbnail; open it instead") from None
+        thumbnails.keep(row.sha256, small)
+    await trail.allowed(request, actor, case_id=incident.id, target=evidence_id, details={"thumbnail": len(small)})
+    return Response(
+        small,
+        media_type=row.content_type,
+        headers={
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "private, no-store",
+            "Content-Security-Policy": "default-src 'none'; sandbox",
+        },
+    )
 
 
 def summary(data: dict) -> str:
@@ -199,10 +240,12 @@ def summary(data: dict) -> str:
 
 @router.get("/{case_id}/evidence/{evidence_id}/custody")
 async def custody(request: Request, case_id: Key, evidence_id: Key, desk: DeskDep, session: SessionDep):
-    """The item and its chain of custody: every event, who, when, and whether the chain still holds."""
+    """The item and its chain of custody as a court reads it (its collection, its receipt, then what was done with
+    it), whether the chain still holds, and every event of the chain with its details and hash."""
     incident, state, entry = await _item(request, session, case_id, evidence_id, desk)
     rows = await evidence.custody(session, evidence_id)
     person = next((p for p in state.people if p.id == entry.item.person_id), None)
+    when = clock_in(request.app.state.policy.zone)
     page = render(
         request,
         "evidence.html",
@@ -211,6 +254,7 @@ async def custody(request: Request, case_id: Key, evidence_id: Key, desk: DeskDe
         entry=entry,
         person=person,
         inline=bool(entry.item.content_type and INLINE.match(entry.item.content_type)),
+        chain=[(told, entry_text(told, when)) for told in court_chain(rows, entry.item)],
         custody=[(row, summary(row.data)) for row in rows],
         chain_break=verify_chain(evidence_id, rows),
     )
