@@ -4,7 +4,7 @@ under that agency's regulations, tracked with its own due time until the agency 
 import json
 from datetime import UTC, datetime, timedelta
 
-from tests.support.documents import all_text, documents_of, open_docx, table_after
+from tests.support.documents import all_text, documents_of, open_docx
 from tests.support.evidence_files import png
 from tests.support.policies import CHICAGO
 from tests.support.refusals import refused
@@ -31,27 +31,40 @@ async def test_a_review_asks_each_agency_in_a_letter_under_its_own_regulations(a
 
     docs = await documents_of(api, people, cid)
     ice, fbi = open_docx(docs[("touhy_request", 1)]), open_docx(docs[("touhy_request", 2)])
-    text = all_text(ice)
-    assert "Office of the General Counsel, U.S. Department of Homeland Security" in text
-    assert "6 CFR 5.41-5.49" in text and "U.S. Immigration and Customs Enforcement" in text
-    assert f"our case {case['case_number']}, request T1" in text
-    # An address not yet verified is the reviewer's to check (the desk says so), never the letter's to print.
-    assert "verified" not in text
+    text, fbi_text = read(all_text(ice)), read(all_text(fbi))
+    # Each under its own regulation, cited as a lawyer cites it, to the office the policy's table names.
+    assert "Office of the Principal Legal Advisor\nU.S. Immigration and Customs Enforcement" in text
+    assert "Re:\tRequest under 6 C.F.R. §§ 5.41–5.49 for records of U.S. Immigration and Customs Enforcement" in text
+    assert f"\tChicago Police Department case {case['case_number']}, request T1" in text
+    assert "United States Attorney for the Northern District of Illinois" in fbi_text
+    assert "Request under 28 C.F.R. §§ 16.21–16.29 for records of the Federal Bureau of Investigation" in fbi_text
+    # An address not yet verified is the reviewer's to check (the desk and the memo say so), never the letter's
+    # to print; nor is the policy's placeholder for the official who signs.
+    assert "verified" not in text and "500 12th St. SW" not in text and "[Name" not in text
+    assert "Name and title of the signing official, Chicago Police Department" in text
+    assert "cc:\tOffice of the General Counsel, U.S. Department of Homeland Security" in text
     zone = CHICAGO.zone
     made_on = made.astimezone(zone)
     dated = f"{made_on:%B} {made_on.day}, {made_on.year}"  # dated as a letter is: "December 6, 2026"
-    assert dated in text and text.index(dated) < text.index("Office of the General Counsel")
-    rows = table_after(ice, "What is requested, and why each is relevant")
-    assert rows[0] == ["No.", "Kind", "Records or testimony", "Relevance"]
+    assert dated in text and text.index(dated) < text.index("Office of the Principal Legal Advisor")
+    rows = [[read(cell.text) for cell in row.cells] for row in ice.tables[0].rows]
+    assert rows[0] == ["No.", "Kind", "Records or testimony requested", "Relevance to the proceeding"]
     assert [(r[1], r[3]) for r in rows[1:]] == [
         ("Body camera", BODY_CAMERAS["relevance"]),
         ("Radio traffic", RADIO["relevance"]),
     ]
     due = datetime.fromisoformat(requests[0]["due_at"]).astimezone(zone)
-    assert f"answer by {due:%B} {due.day}, {due.year}:" in text
-    assert "28 CFR 16.21-16.29" in all_text(fbi) and "Federal Bureau of Investigation" in all_text(fbi)
-    memo = all_text(open_docx(docs[("legal_review_memo", 1)]))
-    assert "Each agency below receives a Touhy request" in memo and "Body camera: Body-worn camera" in memo
+    assert f"Reply requested by {due:%B} {due.day}, {due.year}" in text
+    assert f"Please reply by {due:%B} {due.day}, {due.year}, producing the records" in text
+    memo = open_docx(docs[("legal_review_memo", 1)])
+    assert "Each agency below receives a Touhy request" in all_text(
+        memo
+    ) and "Body camera: Body-worn camera" in all_text(memo)
+
+
+def read(text: str) -> str:
+    """A letter's text as a person reads it: a non-breaking space is a space, a word joiner nothing."""
+    return text.replace("\u00a0", " ").replace("\u2060", "")
 
 
 async def test_each_answer_is_recorded_and_the_task_follows_the_requests_still_awaited(api, people, dev_server):
@@ -120,10 +133,17 @@ async def test_the_desk_ties_what_an_agency_produced_to_its_request(api, people)
     async with signed_in(api, people.tokens["officer"]) as officer:
         page = (await officer.get(f"/desk/cases/{cid}")).text
         assert options(page, "touhy_request_id") == ["T1", "T2"]
-        # The shipped addresses are marked for checking: the desk tells the reviewer, the letter never does.
+        # The shipped addresses are marked for checking: the desk tells the reviewer, the letter never does; so is
+        # the placeholder for the official who signs.
+        assert page.count("is not yet verified. Confirm it and add it before the letter is sent.") == 2
         assert (
-            page.count("The address its letter goes to is not yet verified: confirm it before the letter is sent.") == 2
+            "Its letter goes to the Office of the Principal Legal Advisor, U.S. Immigration and Customs Enforcement"
+            in page
         )
+        assert 'id="touhy-signatory"' in page
+        # Wherever an agency is typed, the desk offers the policy's table of agencies.
+        assert 'list="federal-agencies"' in page
+        assert '<option value="USCIS">U.S. Citizenship and Immigration Services</option>' in page
         typed = {**TYPED, "source": "federal_agency", "touhy_request_id": "T2", "person_id": ""}
         sent = await post(officer, evidence_form(page), typed, png())
         assert sent.status_code == 303, sent.text

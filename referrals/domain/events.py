@@ -95,8 +95,12 @@ class Letterhead(BaseModel):
     time_zone: str = "UTC"  # the department's, for every time a document prints (requests before it: UTC)
     elements: dict[str, list[str]] = {}  # citation -> the offence's elements, as the catalogue words them
     unverified: list[str] = []  # citations whose elements counsel has not yet verified
-    # Where each agency's Touhy requests go: code -> agency, office, address, regulations, verified ("yes"/"").
+    # Where each agency's Touhy requests go: code -> agency, department, office (its lines), address, regulations,
+    # relevance_rule, verified ("yes"/""), copies (one a line). Who signs the letters: name, title, phone, email,
+    # placeholder ("yes"/""); and every letter's copies (requests before them: none, and no one named to sign).
     touhy: dict[str, dict[str, str]] = {}
+    touhy_signatory: dict[str, str] = {}
+    touhy_copies: list[str] = []
     # The jurisdiction's words (Words: badge, district, event_number), its flags' labels, its districts' names and
     # the retention law: absent from documents requested before they were policy, which print Chicago's.
     words: dict[str, str] = {}
@@ -118,13 +122,21 @@ class Letterhead(BaseModel):
             touhy={
                 a.code: {
                     "agency": a.name,
-                    "office": (o := policy.touhy.offices[a.office]).name,
-                    "address": o.address,
-                    "regulations": o.regulations,
-                    "verified": "yes" if o.verified else "",
+                    "department": a.department,
+                    "office": a.office,
+                    "address": a.address,
+                    "regulations": a.regulation,
+                    "relevance_rule": a.relevance_rule,
+                    "verified": "yes" if a.verified else "",
+                    "copies": "\n".join(a.copies),
                 }
                 for a in policy.touhy.agencies
             },
+            touhy_signatory={
+                **policy.touhy.signatory.model_dump(include={"name", "title", "phone", "email"}),
+                "placeholder": "yes" if policy.touhy.signatory.placeholder else "",
+            },
+            touhy_copies=policy.touhy.copies,
             words=policy.words.model_dump(),
             flags={f.code: f.label for f in policy.recording_flags},
             districts={d.code: d.name for d in policy.districts},

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from referrals.domain.agencies import Touhy
 from referrals.domain.enums import Role, Task
 
 
@@ -119,61 +120,6 @@ class Prosecution(_Frozen):
     court_holidays: list[date] = Field(default_factory=list, max_length=500)
 
 
-class TouhyOffice(_Frozen):
-    """Where a department's Touhy requests go, and under which regulations."""
-
-    name: str
-    address: str  # its lines, one a line ("\n" between them)
-    regulations: str  # "6 CFR 5.41-5.49"
-    verified: bool = False  # the address checked against the agency's current instructions
-
-
-class TouhyAgency(_Frozen):
-    code: str = Field(min_length=1)  # as the legal review names the agency: "ICE"
-    name: str  # "U.S. Immigration and Customs Enforcement"
-    office: str  # a key of Touhy.offices
-
-
-# Federal facts, the same for every department: a policy file may override or add to them.
-DHS_OGC = TouhyOffice(
-    name="Office of the General Counsel, U.S. Department of Homeland Security",
-    address="2707 Martin Luther King Jr. Ave SE\nWashington, DC 20528-0485",
-    regulations="6 CFR 5.41-5.49",
-)
-DOJ = TouhyOffice(
-    name="U.S. Department of Justice (the component's Office of the General Counsel, with a copy to "
-    "the United States Attorney for the district)",
-    address="950 Pennsylvania Avenue NW\nWashington, DC 20530-0001",
-    regulations="28 CFR 16.21-16.29",
-)
-AGENCIES = [
-    TouhyAgency(code="ICE", name="U.S. Immigration and Customs Enforcement", office="dhs"),
-    TouhyAgency(code="CBP", name="U.S. Customs and Border Protection", office="dhs"),
-    TouhyAgency(code="FBI", name="Federal Bureau of Investigation", office="doj"),
-    TouhyAgency(code="DEA", name="Drug Enforcement Administration", office="doj"),
-    TouhyAgency(code="USMS", name="United States Marshals Service", office="doj"),
-    TouhyAgency(code="ATF", name="Bureau of Alcohol, Tobacco, Firearms and Explosives", office="doj"),
-]
-
-
-class Touhy(_Frozen):
-    """Requests to federal agencies for the evidence they hold (United States ex rel. Touhy v. Ragen)."""
-
-    response_due: timedelta = Field(default=timedelta(days=45), gt=timedelta(0))  # each request's own due time
-    offices: dict[str, TouhyOffice] = Field(default_factory=lambda: {"dhs": DHS_OGC, "doj": DOJ})
-    agencies: list[TouhyAgency] = Field(default_factory=lambda: list(AGENCIES), min_length=1)
-
-    @model_validator(mode="after")
-    def _offices_known(self) -> "Touhy":
-        unknown = sorted({a.office for a in self.agencies} - set(self.offices))
-        if unknown:
-            raise ValueError(f"agencies name offices not in touhy.offices: {', '.join(unknown)}")
-        return self
-
-    def agency(self, code: str) -> TouhyAgency | None:
-        return next((a for a in self.agencies if a.code.casefold() == code.casefold()), None)
-
-
 # Cases filed before the prosecution stage carry a policy without its task: they are read with this default,
 # the same on every replay.
 CHARGING_DECISION_DEFAULT = {
@@ -184,6 +130,12 @@ CHARGING_DECISION_DEFAULT = {
 TOUHY_RESPONSE_DEFAULT = {
     "due": "P45D",
     "escalation": [{"after": "PT0S", "notify": ["prosecutor_liaison"]}, {"after": "P30D", "notify": ["command"]}],
+}
+
+# (and before held subjects: the ladder of their review; the due time is the earliest held subject's review date)
+HELD_SUBJECT_REVIEW_DEFAULT = {
+    "due": "P30D",
+    "escalation": [{"after": "PT0S", "notify": ["legal_reviewer"]}, {"after": "P14D", "notify": ["command"]}],
 }
 
 
@@ -222,6 +174,7 @@ class Policy(_Frozen):
             for task, default in (
                 (Task.CHARGING_DECISION, CHARGING_DECISION_DEFAULT),
                 (Task.TOUHY_RESPONSE, TOUHY_RESPONSE_DEFAULT),
+                (Task.HELD_SUBJECT_REVIEW, HELD_SUBJECT_REVIEW_DEFAULT),
             ):
                 if task.value not in tasks and task not in tasks:
                     tasks[task.value] = default
@@ -303,9 +256,12 @@ def load_policy(path: Path) -> Policy:
     if missing:
         raise PolicyError(f"policy file {path}: {'; '.join(f'{k}: must be listed in the file' for k in missing)}")
     try:
-        return Policy.model_validate(raw)
+        policy = Policy.model_validate(raw)
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in err['loc']) or '(top level)'}: {err['msg']}" for err in exc.errors()
         )
         raise PolicyError(f"policy file {path}: {problems}") from exc
+    if loose := policy.touhy.file_problems():  # (a case's copy from before may cite loosely; a file may not)
+        raise PolicyError(f"policy file {path}: {'; '.join(loose)}")
+    return policy

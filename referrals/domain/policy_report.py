@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 
+from referrals.domain.agencies import NBSP
 from referrals.domain.policy import Policy
 
 
@@ -53,13 +54,27 @@ def described(policy: Policy) -> list[str]:
         f"removal window: {policy.prosecution.removal_window_days} days after arraignment; "
         f"{len(policy.prosecution.court_holidays)} court holidays listed"
     )
-    lines.append(
-        f"touhy: {len(policy.touhy.agencies)} agencies, answers due {_span(policy.touhy.response_due)}; "
-        f"offices unverified: {', '.join(k for k, o in policy.touhy.offices.items() if not o.verified) or 'none'}"
-    )
+    lines += _touhy(policy)
     lines.append(
         f"public figures: published '{policy.publication.cron}' ({policy.time_zone}), "
         f"counts under {policy.publication.small_cell_threshold} suppressed"
     )
     lines.append(f"access trail kept {policy.access_log_retention_days} days")
+    return lines
+
+
+def _touhy(policy: Policy) -> list[str]:
+    touhy, signatory = policy.touhy, policy.touhy.signatory
+    lines = [
+        f"touhy: {len(touhy.agencies)} agencies, answers due {_span(touhy.response_due)}; addresses unverified: "
+        + (", ".join(a.code for a in touhy.unverified()) or "none")
+    ]
+    lines += [
+        f"  agency {a.code} ({a.name}): {a.regulation}; to {a.office_name()}".replace(NBSP, " ") for a in touhy.agencies
+    ]
+    lines.append(
+        f"  signed by {signatory.name}, {signatory.title}"
+        + (" (development placeholder: letters leave the signature block blank)" if signatory.placeholder else "")
+        + (f"; copied to {'; '.join(touhy.copies)}" if touhy.copies else "")
+    )
     return lines

@@ -70,9 +70,30 @@ def test_what_policy_check_prints_for_chicago():
         "tasks: footage_hold due 1 day, then at once evidence_custodian/supervisor, +1 day command, "
         "+3 days command/admin; supervisor_identification due 3 days, then at once supervisor, +2 days command"
     )
-    assert lines[-4:] == [
-        "removal window: 30 days after arraignment; 22 court holidays listed",
-        "touhy: 6 agencies, answers due 45 days; offices unverified: dhs, doj",
+    touhy = lines.index(
+        "touhy: 7 agencies, answers due 45 days; addresses unverified: ICE, CBP, USCIS, FBI, DEA, ATF, USMS"
+    )
+    assert lines[touhy - 1] == "removal window: 30 days after arraignment; 22 court holidays listed"
+    assert lines[touhy + 1 : touhy + 9] == [
+        "  agency ICE (U.S. Immigration and Customs Enforcement): 6 C.F.R. §§ 5.41–5.49; to Office of the Principal "
+        "Legal Advisor, U.S. Immigration and Customs Enforcement",
+        "  agency CBP (U.S. Customs and Border Protection): 6 C.F.R. §§ 5.41–5.49; to Office of Chief Counsel, U.S. "
+        "Customs and Border Protection",
+        "  agency USCIS (U.S. Citizenship and Immigration Services): 6 C.F.R. §§ 5.41–5.49; to Office of the Chief "
+        "Counsel, U.S. Citizenship and Immigration Services",
+        *(
+            f"  agency {code}: 28 C.F.R. §§ 16.21–16.29; to United States Attorney for the Northern District of Illinois"
+            for code in (
+                "FBI (Federal Bureau of Investigation)",
+                "DEA (Drug Enforcement Administration)",
+                "ATF (Bureau of Alcohol, Tobacco, Firearms and Explosives)",
+                "USMS (United States Marshals Service)",
+            )
+        ),
+        "  signed by [Name of the official who signs Touhy requests], [Title] (development placeholder: letters "
+        "leave the signature block blank); copied to Cook County State's Attorney's Office, Felony Review Unit",
+    ]
+    assert lines[-2:] == [
         "public figures: published '0 6 * * *' (America/Chicago), counts under 10 suppressed",
         "access trail kept 365 days",
     ]
@@ -246,12 +267,12 @@ def test_a_file_without_flags_is_refused_though_a_case_s_copy_may_lack_them(tmp_
     assert len(older.recording_flags) == 7 and older.retention_days(["use_of_force"]) == 90
 
 
-def test_touhy_agencies_name_offices_the_policy_has(tmp_path):
+def test_a_touhy_agency_states_its_regulation_and_office(tmp_path):
     path = tmp_path / "policy.toml"
     path.write_text(
         CHICAGO_TEXT + '\n[[touhy.agencies]]\ncode = "IRS"\nname = "Internal Revenue Service"\noffice = "treasury"\n'
     )
-    with pytest.raises(PolicyError, match="touhy: Value error, agencies name offices not in touhy.offices: treasury"):
+    with pytest.raises(PolicyError, match=r"touhy\.agencies\.7\.regulation: Field required"):
         load_policy(path)
 
 
