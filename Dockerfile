@@ -1,6 +1,6 @@
 # One image for the API, the worker, the migrations and the `referrals` command: the runtime dependencies
 # only, at the versions requirements.lock pins, and the package installed from its wheel (the policy files and
-# templates with it, under /opt/venv/share/incident-referrals), run by an unprivileged user.
+# templates with it, under /opt/venv/share/incident-referrals), run by an unprivileged user; LibreOffice for the PDFs.
 
 FROM python:3.11.14-slim-bookworm AS builder
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
@@ -18,6 +18,12 @@ COPY templates ./templates
 RUN /opt/venv/bin/pip install --no-deps . && /opt/venv/bin/pip check
 
 FROM python:3.11.14-slim-bookworm
+# LibreOffice makes each document's PDF: the worker starts it through unoserver, whose server runs under Debian's
+# python3 (python3-uno is LibreOffice's module for it). Carlito is metrically Calibri: the pages break as in Word.
+RUN apt-get update \
+    && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+        libreoffice-writer-nogui python3-uno fonts-crosextra-carlito fonts-dejavu-core \
+    && rm -rf /var/lib/apt/lists/*
 RUN useradd --system --uid 10001 --user-group --no-create-home --shell /usr/sbin/nologin referrals
 # Owned by root: the application can read its code, policy and templates but not change them.
 COPY --from=builder /opt/venv /opt/venv

@@ -181,6 +181,9 @@ class Stack:
             REFERRALS_PUBLIC_URL=self.api_url,
             REFERRALS_SMTP_URL=f"smtp://127.0.0.1:{self.smtp_port}",
             REFERRALS_REQUEST_TIMEOUT_SECONDS=str(self.request_timeout),
+            # The drills and benchmarks measure the lifecycle, several stacks at once: no LibreOffice per worker (the
+            # documents say their PDF is off) unless the environment names a converter for them.
+            REFERRALS_PDF_CONVERTER=os.environ.get("REFERRALS_PDF_CONVERTER", "off"),
         )
 
     def dump_database(self, path: Path) -> None:

@@ -109,6 +109,16 @@ class Settings(BaseSettings):
     # How often each API process looks for a newly published snapshot of the public figures (one small query;
     # a publication through the process itself is served at once).
     public_refresh_seconds: float = Field(default=60, gt=0, le=3600)
+    # Every document is also a PDF (PDF/A-2b by LibreOffice, README "PDF documents"). Unset: each worker starts its own
+    # LibreOffice when one is installed (Debian: libreoffice-writer-nogui and python3-uno); the URL of a unoserver
+    # (http://host:2003) uses that one; "off": no PDFs (the documents say so).
+    pdf_converter: str | None = None
+    # The department's signature on every PDF (PAdES): its certificate (PEM: the signing certificate, then those of
+    # its chain) and its private key (PEM or DER, encrypted with the password or not). Required in production;
+    # `make run` makes a self-signed pair under var/, and development and tests otherwise sign with a throwaway one.
+    signing_certificate: Path | None = None
+    signing_key: Path | None = None
+    signing_key_password: SecretStr | None = None
     log_format: Literal["json", "console"] | None = None
     log_level: str = "INFO"
 
@@ -137,6 +147,22 @@ class Settings(BaseSettings):
                 "REFERRALS_ACTOR_KEYS is required in production (id:base64 of 32 random bytes, the same "
                 "in the API and the worker)"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _signing(self) -> "Settings":
+        if (self.signing_certificate is None) != (self.signing_key is None):
+            raise ValueError(
+                "REFERRALS_SIGNING_CERTIFICATE and REFERRALS_SIGNING_KEY go together: set both, or neither"
+            )
+        if self.env == "production" and self.signing_key is None:
+            raise ValueError(
+                "REFERRALS_SIGNING_CERTIFICATE and REFERRALS_SIGNING_KEY are required in production: the department's "
+                "certificate and key, which sign every PDF"
+            )
+        converter = self.pdf_converter
+        if converter and converter != "off" and not converter.startswith(("http://", "https://")):
+            raise ValueError(f"REFERRALS_PDF_CONVERTER must be a unoserver's http:// URL or off, not {converter!r}")
         return self
 
     @model_validator(mode="after")

@@ -23,9 +23,12 @@ from referrals import logs
 from referrals.activities.case_store import CaseStore
 from referrals.activities.documents import DocumentWriter
 from referrals.activities.notifier import build_notifier
+from referrals.activities.pdfs import PdfMaker
 from referrals.activities.publication import Publisher
 from referrals.codec import EncryptionKeyError, parse_keys
 from referrals.config import Settings, get_settings
+from referrals.documents.pdf import Converter, converter_for, converter_of
+from referrals.documents.signing import SigningKeyError, signer_for
 from referrals.domain.policy import Policy, PolicyError, load_policy
 from referrals.observability import tracing
 from referrals.observability.worker_metrics import prometheus_runtime
@@ -37,19 +40,21 @@ from referrals.workflows.publication import SCHEDULE_ID as PUBLICATION_SCHEDULE_
 from referrals.workflows.publication import PublishStatsWorkflow
 
 
-def build_worker(client: Client, settings: Settings, sessions) -> Worker:
+def build_worker(client: Client, settings: Settings, sessions, converter: Converter | None = None) -> Worker:
     """Polls on `client`'s connection, refusing unencrypted payloads and updates whose actor assertion does not hold
-    (referrals/actor_assertions.py)."""
+    (referrals/actor_assertions.py). `converter` makes the documents' PDFs (default: the unoserver the settings name,
+    or none); the department's certificate signs them."""
     policy = load_policy(settings.policy_file)  # the notifier's words, the public figures' districts and statutes
     notifier = build_notifier(sessions, settings, policy)
     store = CaseStore(sessions)
+    pdfs = PdfMaker(converter or converter_of(settings), signer_for(settings, policy.department))
     return Worker(
         worker_client(client, settings),
         task_queue=settings.task_queue,
         workflows=[IncidentWorkflow, DigestWorkflow, PublishStatsWorkflow],
         activities=[
             store.persist_events,  # each step's one write
-            DocumentWriter(sessions).generate,
+            DocumentWriter(sessions, pdfs=pdfs).generate,
             notifier.notify,
             notifier.send_digest,
             notifier.deliver_document,
@@ -108,6 +113,7 @@ async def main() -> None:
     policy = load_policy(settings.policy_file)  # a malformed policy stops the worker here, naming the key
     parse_keys(settings.effective_encryption_keys)  # and so do malformed encryption keys
     parse_keys(settings.effective_actor_keys, "REFERRALS_ACTOR_KEYS")  # and actor keys
+    signer_for(settings, policy.department)  # and a signing certificate or key that cannot be used
     engine = async_engine(settings.database_url)
     # The SDK's runtime serves /metrics: its own metrics and the product's, recorded through its meter.
     try:
@@ -128,9 +134,11 @@ async def main() -> None:
     for signum in (signal.SIGINT, signal.SIGTERM):
         asyncio.get_running_loop().add_signal_handler(signum, stop.set)
     try:
-        # Leaving the block shuts the worker down gracefully: running activities may finish.
-        async with build_worker(client, settings, session_factory(engine)):
-            await stop.wait()
+        # LibreOffice (the worker's own, unless REFERRALS_PDF_CONVERTER names one) starts beside the worker and stops
+        # after it. Leaving the block shuts the worker down gracefully: running activities may finish.
+        async with converter_for(settings) as converter:
+            async with build_worker(client, settings, session_factory(engine), converter):
+                await stop.wait()
     finally:
         await engine.dispose()
     log.info("worker_stopped")
@@ -152,7 +160,7 @@ if __name__ == "__main__":
     _arguments()
     try:
         asyncio.run(main())
-    except (PolicyError, EncryptionKeyError, MetricsBindError) as exc:
+    except (PolicyError, EncryptionKeyError, MetricsBindError, SigningKeyError) as exc:
         sys.exit(f"worker: {exc}")
     except ValidationError as exc:
         sys.exit(f"worker: configuration: {'; '.join(e['msg'].removeprefix('Value error, ') for e in exc.errors())}")

@@ -12,6 +12,8 @@ starts a server of its own says its tier with a `pytestmark` or a decorator, and
 """
 
 import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -22,6 +24,8 @@ from temporalio.testing import WorkflowEnvironment
 from referrals.api.main import create_app
 from referrals.config import ROOT, Settings
 from referrals.devstack import postgres, temporal
+from referrals.documents.pdf import LocalConverter, Unavailable, find_libreoffice
+from referrals.documents.signing import development_certificate
 from referrals.domain import search_attributes as sa
 from referrals.domain.case import IncidentInput, workflow_id_for
 from referrals.domain.messages import Actor, IncidentFiling, NewUser
@@ -173,7 +177,37 @@ def webhook_sink():
 
 
 @pytest.fixture(scope="session")
-def settings(database_url, dev_server, smtp_sink, webhook_sink) -> Settings:
+def signing_files(tmp_path_factory) -> tuple[Path, Path]:
+    """The department's signing certificate and key, as production names them: a self-signed pair made for the run."""
+    folder = tmp_path_factory.mktemp("signing")
+    certificate, key = development_certificate(CHICAGO.department)
+    (folder / "certificate.pem").write_bytes(certificate)
+    (folder / "key.pem").write_bytes(key)
+    return folder / "certificate.pem", folder / "key.pem"
+
+
+@pytest.fixture(scope="session")
+async def pdf_converter() -> AsyncIterator[str | None]:
+    """One LibreOffice (through unoserver) for the session's PDF-making workers (`pdf_api`), as a stack shares one:
+    its URL once it answers, or None where LibreOffice is not installed."""
+    try:
+        soffice, python = find_libreoffice()
+    except Unavailable:
+        yield None
+        return
+    converter = LocalConverter(soffice, python)
+    converter.start()
+    try:
+        await converter.until_ready(60)
+        yield converter.url
+    finally:
+        converter.stop()
+
+
+@pytest.fixture(scope="session")
+def settings(database_url, dev_server, smtp_sink, webhook_sink, signing_files) -> Settings:
+    """The session's stack. Its worker makes no PDF (each document says so): a conversion is a tenth of a second or
+    two, and only the PDF tests (`pdf_api`) need one."""
     return Settings(
         env="test",
         database_url=database_url,
@@ -187,6 +221,8 @@ def settings(database_url, dev_server, smtp_sink, webhook_sink) -> Settings:
         # Failures are counted in PostgreSQL, across every app the suite starts: tests that mean to reach the
         # limit set a low one from an address of their own.
         auth_failures_per_minute=10_000,
+        signing_certificate=signing_files[0],
+        signing_key=signing_files[1],
     )
 
 
@@ -214,6 +250,17 @@ async def fast_api(fast_settings):
 async def api(settings, worker):
     app = create_app(settings)
     async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api") as client:
+            yield client
+
+
+@pytest.fixture(scope="module")
+async def pdf_api(settings, dev_server, sessions, pdf_converter):
+    """The API with a worker of its own (its own task queue) that makes each document's signed PDF with the session's
+    LibreOffice, as production's workers do."""
+    own = settings.model_copy(update={"task_queue": f"pdf-{uuid.uuid4()}", "pdf_converter": pdf_converter})
+    app = create_app(own)
+    async with build_worker(dev_server.client, own, sessions), app.router.lifespan_context(app):
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api") as client:
             yield client
 

@@ -10,6 +10,7 @@ import sys
 import pytest
 
 from referrals.config import ROOT
+from referrals.documents.signing import development_certificate
 from referrals.domain.policy import PolicyError, load_policy
 from tests.support.cli import referrals
 
@@ -108,7 +109,7 @@ def test_the_worker_says_where_it_cannot_serve_metrics(database_url):
             assert f"REFERRALS_WORKER_METRICS_BIND='{bind}'" in done.stderr and "Traceback" not in done.stderr
 
 
-def test_production_refuses_to_start_without_encryption_or_actor_keys(database_url):
+def test_production_refuses_to_start_without_encryption_or_actor_keys_or_signing_certificate(database_url, tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("REFERRALS_")}
     env.update(DATABASE_URL=database_url, REFERRALS_ENV="production")
     done = subprocess.run(
@@ -127,6 +128,30 @@ def test_production_refuses_to_start_without_encryption_or_actor_keys(database_u
         env={**env, "REFERRALS_ENCRYPTION_KEYS": good},
     )
     assert unsigned.returncode != 0 and "REFERRALS_ACTOR_KEYS is required in production" in unsigned.stderr
+    no_certificate = subprocess.run(
+        [sys.executable, "-m", "referrals.worker"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**env, "REFERRALS_ENCRYPTION_KEYS": good, "REFERRALS_ACTOR_KEYS": good},
+    )
+    assert no_certificate.returncode != 0 and "Traceback" not in no_certificate.stderr
+    assert "REFERRALS_SIGNING_CERTIFICATE and REFERRALS_SIGNING_KEY are required in production" in no_certificate.stderr
+    certificate, key = tmp_path / "certificate.pem", tmp_path / "key.pem"
+    certificate.write_bytes(development_certificate("Test")[0])
+    key.write_bytes(development_certificate("Test")[1])  # another key than the certificate's
+    env.update(REFERRALS_SIGNING_CERTIFICATE=str(certificate), REFERRALS_SIGNING_KEY=str(key))
+    mismatched = subprocess.run(
+        [sys.executable, "-m", "referrals.worker"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**env, "REFERRALS_ENCRYPTION_KEYS": good, "REFERRALS_ACTOR_KEYS": good},
+    )
+    assert mismatched.returncode != 0 and "Traceback" not in mismatched.stderr
+    assert f"worker: the signing key {key} is not the key of the certificate {certificate}" in mismatched.stderr
     bad = subprocess.run(
         [sys.executable, "-m", "referrals.worker"],
         cwd=ROOT,

@@ -30,6 +30,8 @@ SECRETS = {
     "REFERRALS_ENCRYPTION_KEYS": "k1:" + base64.b64encode(os.urandom(32)).decode(),
     "REFERRALS_ACTOR_KEYS": "a1:" + base64.b64encode(os.urandom(32)).decode(),
     "REFERRALS_EVIDENCE_S3_SECRET_KEY": "minioSecret3",
+    "REFERRALS_SIGNING_CERTIFICATE_FILE": "/etc/referrals/signing-certificate.pem",
+    "REFERRALS_SIGNING_KEY_FILE": "/etc/referrals/signing-key.pem",
 }
 # Compose refuses a "$" that starts none of "$$", "${NAME...}" and "$NAME".
 _VARIABLE = re.compile(

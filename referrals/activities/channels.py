@@ -7,8 +7,6 @@ from urllib.parse import urlsplit
 
 import httpx
 
-DOCX_SUBTYPE = "vnd.openxmlformats-officedocument.wordprocessingml.document"
-
 
 class SmtpMailer:
     def __init__(self, url: str, sender: str) -> None:
@@ -18,8 +16,9 @@ class SmtpMailer:
         self._host, self._port, self._sender = parts.hostname, parts.port or 25, sender
 
     async def send(
-        self, to: str, subject: str, body: str, message_key: str, attachment: tuple[str, bytes] | None = None
+        self, to: str, subject: str, body: str, message_key: str, attachment: tuple[str, bytes, str] | None = None
     ) -> None:
+        """`attachment`: (file name, bytes, media type)."""
         message = EmailMessage()
         message["From"] = self._sender
         message["To"] = to
@@ -28,8 +27,9 @@ class SmtpMailer:
         message["Message-ID"] = f"<{message_key.replace(':', '.')}@incident-referrals>"
         message.set_content(body)
         if attachment is not None:
-            filename, content = attachment
-            message.add_attachment(content, maintype="application", subtype=DOCX_SUBTYPE, filename=filename)
+            filename, content, media_type = attachment
+            maintype, subtype = media_type.split("/", 1)
+            message.add_attachment(content, maintype=maintype, subtype=subtype, filename=filename)
         await asyncio.to_thread(self._send, message)
 
     def _send(self, message: EmailMessage) -> None:

@@ -1,6 +1,7 @@
 """The activity that tells people a task is overdue: inbox, e-mail and webhook, each once."""
 
 import asyncio
+import hashlib
 from collections.abc import Coroutine
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -13,8 +14,10 @@ from temporalio import activity
 from referrals.activities.channels import SmtpMailer, WebhookPoster
 from referrals.activities.rendering import Templates, humanize, task_title
 from referrals.config import Settings
+from referrals.documents.pdf import PDF
 from referrals.documents.text import size_words
 from referrals.domain.case import CaseState
+from referrals.domain.content_types import DOCX
 from referrals.domain.digest import concerns
 from referrals.domain.enums import Role, Task
 from referrals.domain.events import DocumentDelivery, EscalationNotice
@@ -159,6 +162,15 @@ class Notifier:
                 return True
             row = await documents.get(session, delivery.case_id, delivery.document_id)
             assert row is not None  # the workflow delivers a document it made: stored before it asks
+            # The PDF signed by the department goes; the Word file stays on the desk. Without a PDF, the Word file.
+            pdf = await documents.pdf_of(session, row.id)
+            signed = pdf is not None and pdf.content is not None
+            attached: tuple[str, bytes, str] = (
+                (pdf.filename, pdf.content, PDF)
+                if pdf is not None and pdf.content is not None
+                else (row.filename, row.content, DOCX)
+            )
+            why_no_pdf = None if signed else pdf.unavailable if pdf is not None else "made before documents had PDFs"
             # The evidence the packet lists goes by name, size and hash, never attached: the prosecutor's liaison
             # downloads each file through the desk, and each download is in its custody log.
             listed = await evidence.in_packet(session, delivery.case_id, delivery.document_id)
@@ -168,8 +180,12 @@ class Notifier:
             items = [e for e in state.evidence if e.item.id in listed]
             context = dict(
                 case_number=delivery.case_number,
-                filename=row.filename,
-                sha256=row.sha256,
+                filename=attached[0],
+                sha256=hashlib.sha256(attached[1]).hexdigest(),
+                signed_by=pdf.signed_by if signed and pdf is not None else None,
+                word_filename=row.filename,
+                word_sha256=row.sha256,
+                pdf_unavailable=why_no_pdf,
                 version=row.version,
                 case_url=self._settings.case_url(delivery.case_id),
                 evidence=[
@@ -189,7 +205,7 @@ class Notifier:
             async def send() -> None:
                 assert self._mailer is not None  # checked on entry
                 with sending("email", row.kind):
-                    await self._mailer.send(delivery.to, subject, body, key, attachment=(row.filename, row.content))
+                    await self._mailer.send(delivery.to, subject, body, key, attachment=attached)
                 sent = datetime.now(UTC)
                 session.add(
                     DocumentDeliveryRow(idempotency_key=key, document_id=row.id, recipient=delivery.to, sent_at=sent)

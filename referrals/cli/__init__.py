@@ -1,7 +1,7 @@
 """`referrals`: the command line for administrators. The parser and the dispatch are here; each subcommand's code is
 in the module of its concern: users.py (users add, revoke, unlock), integrity.py (audit verify, evidence verify),
-access_trail.py (access-log verify, prune), cases.py (stuck, rebuild), versions.py (versions), publication.py
-(publish), policy.py (policy check); common.py holds what they share."""
+documents.py (documents verify), access_trail.py (access-log verify, prune), cases.py (stuck, rebuild), versions.py
+(versions), publication.py (publish), policy.py (policy check); common.py holds what they share."""
 
 import argparse
 import asyncio
@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from referrals.cli.access_trail import prune_access_log, verify_access_log
 from referrals.cli.cases import rebuild_cases, stuck
+from referrals.cli.documents import verify_pdf
 from referrals.cli.integrity import verify_audit, verify_evidence
 from referrals.cli.policy import check_policy
 from referrals.cli.publication import publish
@@ -46,6 +47,24 @@ def _parser() -> argparse.ArgumentParser:
         help="re-read every stored file and recompute its SHA-256; exit 1 naming the first item whose bytes changed",
     )
     check.add_argument("case", nargs="?", help="a case id or case number (default: every case)")
+    documents_cmd = commands.add_parser("documents", help="the documents' signed PDFs").add_subparsers(
+        dest="action", required=True
+    )
+    signed = documents_cmd.add_parser(
+        "verify",
+        help="check a PDF's signature: who signed it and when; exit 1 naming why it fails (altered, not signed, "
+        "a certificate not trusted)",
+    )
+    signed.add_argument("file", help="a document's PDF, e.g. CPD-2026-000001-referral-packet-v1.pdf")
+    signed.add_argument(
+        "--trust",
+        action="append",
+        default=[],
+        metavar="CERT",
+        help="a certificate (PEM or DER) to trust: the department's signing certificate or one of its chain; "
+        "repeatable (default: REFERRALS_SIGNING_CERTIFICATE)",
+    )
+    signed.add_argument("--json", action="store_true", help="print the verdict as one JSON object")
     rebuild = commands.add_parser(
         "rebuild", help="write cases back into PostgreSQL from their workflows (after a restore); needs a worker"
     )
@@ -83,6 +102,8 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "policy":  # needs no configuration: a file being written, before it is deployed
         return check_policy(args)
+    if args.command == "documents":  # needs none either: a file and the certificate to trust
+        return verify_pdf(args)
     try:
         get_settings()
     except ValidationError as exc:

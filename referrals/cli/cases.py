@@ -65,6 +65,7 @@ async def rebuild_cases(args: argparse.Namespace) -> int:
     from temporalio.service import RPCError, RPCStatusCode
 
     from referrals.activities.documents import DocumentWriter
+    from referrals.activities.pdfs import PdfMaker
     from referrals.store import rebuild
     from referrals.temporal_client import connect
     from referrals.workflows.incident import IncidentWorkflow
@@ -72,7 +73,10 @@ async def rebuild_cases(args: argparse.Namespace) -> int:
     settings = get_settings()
     engine = async_engine(settings.database_url)
     sessions = session_factory(engine)
-    writer = DocumentWriter(sessions)
+    # A document made again here has no PDF (no LibreOffice is started for a rebuild): the case says so.
+    writer = DocumentWriter(
+        sessions, pdfs=PdfMaker.none("this copy was made again by `referrals rebuild`, which makes no PDF")
+    )
     client = await connect(settings)
     failed = 0
     try:

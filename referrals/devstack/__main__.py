@@ -14,6 +14,9 @@ from pathlib import Path
 
 from referrals.devstack import banner, demo_oidc, demo_users, postgres, procs, signals, temporal
 from referrals.devstack.procs import StartupError
+from referrals.documents.pdf import Unavailable, find_libreoffice
+from referrals.documents.signing import development_certificate
+from referrals.domain.policy import load_policy
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 DATABASE = "referrals"
@@ -135,6 +138,8 @@ def _run(stack: ExitStack) -> None:
                REFERRALS_SMTP_URL=os.environ.get("REFERRALS_SMTP_URL", f"smtp://127.0.0.1:{smtp_port}"),
                REFERRALS_WORKER_METRICS_BIND=f"127.0.0.1:{metrics_port}")  # fmt: skip
     env.setdefault("REFERRALS_ACTOR_KEYS", _actor_keys(var))
+    if "REFERRALS_SIGNING_KEY" not in env:  # the PDFs' signature: this stack's own self-signed certificate
+        env["REFERRALS_SIGNING_CERTIFICATE"], env["REFERRALS_SIGNING_KEY"] = _signing_certificate(var, env)
 
     provider = None
     if os.environ.get("OIDC", "") not in ("", "0"):  # make run OIDC=1: a real OpenID provider for the desk
@@ -166,6 +171,7 @@ def _run(stack: ExitStack) -> None:
         "E-mail": f"{maildir / 'new'} (an SMTP sink on 127.0.0.1:{smtp_port})",
         "Metrics": f"{api_url}/metrics (API), http://127.0.0.1:{metrics_port}/metrics (worker)",
         "Stuck cases": f"REFERRALS_ENV=development DATABASE_URL='{database_url}' .venv/bin/referrals stuck",
+        "PDFs": _pdf_line(env),
     }
     if provider is not None:
         extras["Provider"] = f'{provider.issuer} (OpenID; "Sign in with your department account" on the desk)'
@@ -188,6 +194,33 @@ def _actor_keys(var: Path) -> str:
         path.touch(mode=0o600)
         path.write_text("make-run-1:" + base64.b64encode(os.urandom(32)).decode())
     return path.read_text().strip()
+
+
+def _signing_certificate(var: Path, env: dict[str, str]) -> tuple[str, str]:
+    """A self-signed certificate and its key, made once and kept in var/ (the key readable by its owner alone), in the
+    policy's department's name, saying it is a development certificate."""
+    certificate, key = var / "signing-certificate.pem", var / "signing-key.pem"
+    if not (certificate.exists() and key.exists()):
+        policy = load_policy(Path(env.get("REFERRALS_POLICY_FILE") or ROOT / "policy" / "chicago.toml"))
+        certificate_pem, key_pem = development_certificate(policy.department)
+        key.touch(mode=0o600)
+        key.write_bytes(key_pem)
+        certificate.write_bytes(certificate_pem)
+    return str(certificate), str(key)
+
+
+def _pdf_line(env: dict[str, str]) -> str:
+    """Whether the worker makes each document's PDF, or why not (the case pages say so too)."""
+    converter = env.get("REFERRALS_PDF_CONVERTER")
+    if converter == "off":
+        return "not made (REFERRALS_PDF_CONVERTER=off)"
+    if not converter:
+        try:
+            find_libreoffice()
+        except Unavailable as missing:
+            return f"not made: {missing}"
+    check = f".venv/bin/referrals documents verify FILE.pdf --trust {env.get('REFERRALS_SIGNING_CERTIFICATE')}"
+    return f"every document also as a signed PDF ({converter or 'LibreOffice beside the worker'}); check one: {check}"
 
 
 def main() -> int:

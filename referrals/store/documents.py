@@ -1,4 +1,5 @@
-"""Generated documents: stored once per idempotency key, versioned per case and kind."""
+"""Generated documents: stored once per idempotency key, versioned per case and kind; each with its PDF, or why it has
+none."""
 
 from typing import cast
 
@@ -7,7 +8,7 @@ from sqlalchemy.orm import QueryableAttribute, defer
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from referrals.store.tables import DocumentDeliveryRow, DocumentRow
+from referrals.store.tables import DocumentDeliveryRow, DocumentPdfRow, DocumentRow
 
 
 async def by_key(session: AsyncSession, key: str) -> DocumentRow | None:
@@ -38,3 +39,18 @@ async def get(session: AsyncSession, case_id: str, document_id: str) -> Document
 
 async def delivered(session: AsyncSession, key: str) -> bool:
     return await session.get(DocumentDeliveryRow, key) is not None
+
+
+async def pdf_of(session: AsyncSession, document_id: str) -> DocumentPdfRow | None:
+    return await session.get(DocumentPdfRow, document_id)
+
+
+async def pdfs_for_case(session: AsyncSession, case_id: str) -> dict[str, DocumentPdfRow]:
+    """Each document's PDF row (every column but the bytes), by document id."""
+    query = (
+        select(DocumentPdfRow)
+        .join(DocumentRow, col(DocumentRow.id) == col(DocumentPdfRow.document_id))
+        .where(DocumentRow.case_id == case_id)
+        .options(defer(cast(QueryableAttribute[bytes], DocumentPdfRow.content)))
+    )
+    return {row.document_id: row for row in (await session.exec(query)).all()}

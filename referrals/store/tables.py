@@ -10,6 +10,7 @@ from sqlalchemy import (
     BigInteger,
     Column,
     DateTime,
+    ForeignKey,
     Identity,
     Index,
     LargeBinary,
@@ -233,6 +234,22 @@ class DocumentRow(SQLModel, table=True):
     sha256: str
     content: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     idempotency_key: str = Field(unique=True)
+    created_at: datetime = _tz(nullable=False)
+
+
+class DocumentPdfRow(SQLModel, table=True):
+    """A generated document's PDF, made once from its Word file (PDF/A by LibreOffice, signed by the department), or
+    why there is none (`unavailable`: no LibreOffice where the worker ran, PDFs turned off, conversion failing)."""
+
+    __tablename__ = "document_pdf"
+    document_id: str = Field(sa_column=Column(String, ForeignKey("document.id", ondelete="CASCADE"), primary_key=True))
+    filename: str
+    content: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    size: int | None = None
+    sha256: str | None = None
+    signed_by: str | None = None
+    signed_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+    unavailable: str | None = None
     created_at: datetime = _tz(nullable=False)
 
 
