@@ -156,7 +156,7 @@ def plain_python_docx(ctx: dict) -> bytes:
         ),
         ("Alleged offences", "allegations", ["statute", "title", "person", "facts"]),
         ("Decision chain", "decisions", ["step", "name", "role", "decision", "at"]),
-        ("Chronology", "chronology", ["at", "what", "by"]),
+        ("Processing history", "history", ["at", "what", "by"]),
         ("Exhibits", "exhibits", ["label", "description"]),
     ):
         doc.add_heading(title, 2)
@@ -202,7 +202,7 @@ def main() -> None:
                 "case": {
                     "recordings": len(ctx["recordings"]),
                     "allegations": len(ctx["allegations"]),
-                    "audit_events": len(ctx["chronology"]),
+                    "audit_events": len(ctx["history"]),
                 },
                 "runs": runs,
                 "docxtpl_template": docxtpl_result,

@@ -55,29 +55,30 @@ async def test_the_referral_packet_has_every_section_and_fact(referred):
     doc = open_docx(docs[("referral_packet", 1)])
     assert headings(doc) == [
         "Referral packet",
-        "Contents",
         "1. Cover memo",
+        "Contents",
         "2. Incident summary",
         "Narrative",
-        "3. Department members",
-        "4. Federal personnel",
+        "3. Incident timeline",
+        "4. Department members",
+        "5. Federal personnel",
         "Supervisor on scene",
-        "5. People involved",
-        "6. Statements",
-        "7. Recordings",
-        "8. Alleged offences",
-        "9. Immunity analysis",
+        "6. People involved",
+        "7. Statements",
+        "8. Recordings",
+        "9. Alleged offences",
+        "10. Immunity analysis",
         "Subject 1: unidentified agent in grey vest, ICE",
         "Prong 1: authorised by federal law",
         "Prong 2: necessary and proper",
         "Rationale",
-        "10. Supplementary reports",
-        "11. Corrections",
-        "12. Evidence inventory",
-        "13. Chain of custody",
-        "14. Decision chain",
-        "15. Chronology",
+        "11. Supplementary reports",
+        "12. Corrections",
+        "13. Evidence inventory",
+        "14. Chain of custody",
+        "15. Decision chain",
         "16. Exhibits",
+        "17. Appendix: processing history",
     ]
     text = all_text(doc)
     assert "Cook County State's Attorney's Office" in text and "Felony Review Unit" in text
@@ -103,16 +104,18 @@ async def test_the_referral_packet_has_every_section_and_fact(referred):
     assert "J. Doe" in text and "Supervisory Deportation Officer" in text and "4411" in text
     offences = table_after(doc, "Alleged offences")
     assert offences[1][:2] == ["720 ILCS 5/12-3", "Battery"]
-    assert "Charges the legal reviewer supports: 720 ILCS 5/12-3 (Battery)." in text
+    # The cover says who is referred, for what, with the finding, and who reviewed and approved it.
+    assert "unidentified agent in grey vest (ICE): 720 ILCS 5/12-3 (Battery). Immunity finding: not immune." in text
+    assert "Approved by Test commander, command, on" in text
     # The subject on their own: the charge element by element (the catalogue's wording, marked unverified), the
     # facts for each, the two prongs and the finding.
     elements = table_after(doc, "Subject 1: unidentified agent in grey vest, ICE")
-    assert elements[0] == ["No.", "Element", "Facts", "Evidence"]
+    assert elements[0] == ["No.", "Element", "Facts", "Exhibits"]
     assert [(r[0], r[2]) for r in elements[1:]] == [
         ("1", "He swung at her deliberately (witness P2; camera X6031234 at 13:09)."),
         ("2", "Abrasions to both palms, treated by EMS (P1)."),
     ]
-    assert elements[2][1].startswith("caused bodily harm to an individual") and elements[1][3] == "None cited"
+    assert elements[2][1].startswith("caused bodily harm to an individual") and elements[1][3] == "No exhibit cited"
     assert "not yet verified by counsel" in text
     assert "Claimed legal basis: Administrative warrant (Form I-200)" in text
     assert "The warrant reached one person; it did not reach the bystander." in text
@@ -123,14 +126,20 @@ async def test_the_referral_packet_has_every_section_and_fact(referred):
     assert [(r[1], r[2], r[3]) for r in chain[1:]] == [
         ("Test officer", "Officer", "Filed"),
         ("Test reviewer", "Legal reviewer", "Refer to the prosecutor"),
-        ("Test commander", "Command", "Approve the referral"),
+        ("Test commander", "Command", "Approve the referral: \u201cApproved for referral to the CCSAO.\u201d"),
     ]
-    chronology = table_after(doc, "Chronology")
+    # The incident's timeline, then the system's history as an appendix, without the documents' generation.
+    timeline = [r[1] for r in table_after(doc, "Incident timeline")[1:]]
+    assert any(line.startswith("The incident, at ") for line in timeline)
+    assert any(line.startswith("Camera X6031234 (P.O. Ana Ruiz) records until") for line in timeline)
+    history = table_after(doc, "Appendix: processing history")
     packet_event = next(
         e for e in events if e["kind"] == "document_generated" and e["data"]["kind"] == "referral_packet"
     )
-    assert len(chronology) - 1 == packet_event["seq"] - 1  # every event up to the approval
-    assert chronology[1][1] == "Report filed" and chronology[1][2] == "Test officer"
+    before = [e for e in events if e["seq"] < packet_event["seq"]]
+    assert len(history) - 1 == sum(e["kind"] != "document_generated" for e in before)  # up to the approval
+    assert history[1][1] == "Report filed" and history[1][2] == "Test officer"
+    assert all("Document generated" not in r[1] for r in history)
     exhibits = table_after(doc, "Exhibits")
     assert [r[0] for r in exhibits[1:]][:2] == ["A1", "A2"]
     assert any("Legal review memo version 1" in r[1] and "SHA-256 " in r[1] for r in exhibits)
@@ -238,8 +247,10 @@ async def test_the_packet_reaches_the_prosecutor_intake_by_email(referred, smtp_
         await asyncio.sleep(0.1)
     [mail] = mails
     [attachment] = list(mail.iter_attachments())
+    # This session's worker makes no PDF (tests/test_pdfs.py has one that does, and reads the signed PDF attached).
     assert attachment.get_filename() == f"{case['case_number']}-referral-packet-v1.docx"
     assert attachment.get_content() == docs[("referral_packet", 1)]
+    assert "There is no signed PDF of it: no PDF converter is configured" in mail.get_body(("plain",)).get_content()
 
 
 async def test_a_refusal_and_a_second_review_show_in_the_documents(api, people):
@@ -279,8 +290,8 @@ async def test_a_later_packet_carries_the_charging_decision(api, people):
     assert charging[3] == "Charged, 26-CR-01234: unidentified agent in grey vest (720 ILCS 5/12-3)"
     arraignment = next(r for r in chain if r[0] == "Arraignment")
     assert "notice of removal due by" in arraignment[3]
-    chronology = [r[1] for r in table_after(packet, "Chronology")]
-    assert "Charging decision recorded: Charged" in chronology
+    history = [r[1] for r in table_after(packet, "Appendix: processing history")]
+    assert "Charging decision recorded: Charged" in history
     await d.ok(cid, "prosecution-outcome", "liaison", {"outcome": "nolle", "decided_on": CHARGED["arraignment_date"]})
 
 
@@ -342,7 +353,7 @@ def test_the_benchmark_case_renders_every_row():
     doc = open_docx(render(TEMPLATES / "documents" / "referral_packet.docx", ctx))
     assert len(table_after(doc, "Recordings")) == 21
     assert len(table_after(doc, "Alleged offences")) == 16
-    assert len(table_after(doc, "Chronology")) == 201
+    assert len(table_after(doc, "Appendix: processing history")) == 201
     # The benchmark's comparison, the same content written with plain python-docx, still writes it all.
     from bench.render_packet import plain_python_docx
 
@@ -353,15 +364,20 @@ def test_the_benchmark_case_renders_every_row():
 @pytest.mark.parametrize("summary", ["one line", "two lines\nand a tab\there"])
 def test_a_template_is_patched_once_and_renders_exactly_as_docxtpl_does(summary):
     """The render keeps docxtpl's patched XML of each template part and skips its tab and line-break walk when
-    no run holds one: the bytes are docxtpl's own, and a newline in a value is still Word's line break."""
+    no run holds one: the bytes are docxtpl's own (with identifiers' hyphens made non-breaking), and a newline in
+    a value is still Word's line break."""
     from docxtpl import DocxTemplate
 
     from bench.render_packet import large_case
-    from referrals.documents.render import _fixed_times
+    from referrals.documents.render import _fixed_times, unbreakable_ids
+
+    class Plain(DocxTemplate):
+        def resolve_listing(self, xml: str) -> str:
+            return unbreakable_ids(super().resolve_listing(xml))
 
     ctx = large_case() | {"summary": summary}
     template = TEMPLATES / "documents" / "referral_packet.docx"
-    plain = DocxTemplate(template)
+    plain = Plain(template)
     plain.render(ctx, jinja_env=_ENVIRONMENT)
     out = io.BytesIO()
     plain.save(out)
@@ -369,3 +385,52 @@ def test_a_template_is_patched_once_and_renders_exactly_as_docxtpl_does(summary)
     assert ours[0] == ours[1] == _fixed_times(out.getvalue())
     body = open_docx(ours[0]).element.body.xml
     assert ("<w:br/>" in body and "<w:tab/>" in body) is ("\n" in summary)
+    # "CPD-2026-000001" never breaks across lines: its hyphens are Word's non-breaking ones (text reads "-").
+    assert re.search(
+        r"CPD</w:t>\s*<w:noBreakHyphen/>\s*<w:t xml:space=\"preserve\">2026</w:t>\s*<w:noBreakHyphen/>", body
+    )
+    assert "CPD-2026-000001" in all_text(open_docx(ours[0]))
+
+
+async def test_a_held_subject_is_left_out_then_referred_in_the_next_version(api, people):
+    """A review refers one agent and holds the other until a day: the packet names only the referred one among the
+    charges; the held one's later review refers them, and the packet's next version adds them, saying so."""
+    from datetime import timedelta
+
+    from tests.support.scenario import SUBJECT
+
+    d = Driver(api, people)
+    cid = (await d.new_case())["id"]
+    await d.investigate(cid)
+    review_by = (date.today() + timedelta(days=30)).isoformat()
+    held = {
+        **SUBJECT,
+        "subject": "agent in black jacket",
+        "agency": "CBP",
+        "disposition": "held",
+        "held": {"awaiting": "CBP's answer to Touhy request T1", "review_by": review_by},
+    }
+    bad = {**REFER, "subjects": [{**SUBJECT, "charges": [{**SUBJECT["charges"][0]}]}]}
+    bad["subjects"][0]["charges"][0]["elements"] = [
+        {**e, "exhibits": [{"evidence": 7}]} for e in SUBJECT["charges"][0]["elements"]
+    ]
+    refused = await d.step(cid, "legal-review", "reviewer", bad)
+    assert refused.status_code == 422
+    assert refused.json()["error"]["details"][0]["field"] == "subjects[0].charges[0].elements[0].exhibits[0].evidence"
+    await d.ok(cid, "legal-review", "reviewer", {**REFER, "subjects": [SUBJECT, held]})
+    case = await d.ok(cid, "command-approval", "commander", APPROVE)
+    assert case["tasks"]["held_subject_review"]["status"] == "open"
+    first = all_text(open_docx((await documents_of(api, people, cid))[("referral_packet", 1)]))
+    cover = first[: first.index("Contents")]
+    assert "unidentified agent in grey vest (ICE): 720 ILCS 5/12-3 (Battery)" in cover
+    assert "agent in black jacket (CBP): held back from the referral, awaiting CBP's answer" in cover
+    assert "agent in black jacket (CBP): 720 ILCS" not in first
+    await d.ok(
+        cid,
+        "held-subject-review",
+        "reviewer",
+        {"subject": "agent in black jacket", "disposition": "referred", "rationale": "CBP's video shows the blow."},
+    )
+    second = all_text(open_docx((await documents_of(api, people, cid))[("referral_packet", 2)]))
+    assert "agent in black jacket (CBP): 720 ILCS 5/12-3 (Battery). Immunity finding: not immune." in second
+    assert "This version 2 supersedes version 1 of" in second and "now referred" in second

@@ -60,6 +60,7 @@ async def test_chicago_scenario_from_filing_to_the_outcome(api, people, sessions
         "referral_acknowledgement": "pending",
         "charging_decision": "pending",
         "touhy_response": "pending",
+        "held_subject_review": "pending",
     }
     assert all(case["tasks"][t]["due_at"] for t in ("footage_hold", "supervisor_identification", "violation_report"))
     assert case["links"]["temporal_ui"].endswith(f"/namespaces/default/workflows/incident-{cid}")

@@ -739,3 +739,33 @@ async def test_rows_of_the_person_and_supplement_forms_are_added_and_removed_by_
     supplement = step_form(page, "file_supplement")
     grown = await send(officer, supplement, supplement["fields"] + [("add", "federal_personnel")])
     assert any(name == "federal_personnel[1].agency" for name, _ in step_form(grown.text, "file_supplement")["fields"])
+
+
+async def test_a_held_subject_is_reviewed_again_at_the_desk(api, people, desk):
+    """A subject the review held back: the reviewer's case page offers their review, with the held subject to
+    choose; not charged, with the "if held again" fields left blank, closes the held subjects' task."""
+    d = Driver(api, people)
+    case_id = (await d.new_case("officer"))["id"]
+    await d.investigate(case_id)
+    subject = REFER["subjects"][0]
+    held = {
+        **subject,
+        "subject": "agent in black jacket",
+        "agency": "CBP",
+        "disposition": "held",
+        "held": {"awaiting": "CBP's recordings", "review_by": (date.today() + timedelta(days=20)).isoformat()},
+    }
+    await d.ok(case_id, "legal-review", "reviewer", {**REFER, "subjects": [subject, held]})
+    reviewer = await desk("reviewer")
+    page = (await reviewer.get(f"/desk/cases/{case_id}")).text
+    assert "Held back" in text(page) and "awaiting CBP's recordings" in text(page)
+    form = step_form(page, "held_subject_review")
+    done = await send(
+        reviewer,
+        form,
+        filled(form, {"subject": "agent in black jacket", "disposition": "not_charged", "rationale": "Not him."}),
+    )
+    assert done.status_code == 303, done.text
+    stored = (await d.get(case_id)).json()
+    assert [r["payload"]["disposition"] for r in stored["subject_reviews"]] == ["not_charged"]
+    assert stored["tasks"]["held_subject_review"]["status"] == "done"

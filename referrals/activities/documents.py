@@ -1,4 +1,5 @@
-"""The activity that writes a case's Word documents (referrals/documents/) and stores them, once each."""
+"""The activity that writes a case's Word documents (referrals/documents/) and stores them, once each, each with its
+signed PDF or the reason it has none (referrals/activities/pdfs.py)."""
 
 import asyncio
 import hashlib
@@ -11,6 +12,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio import activity
 
+from referrals.activities.pdfs import PdfMaker
 from referrals.documents import memo, packet, preservation, touhy
 from referrals.documents.render import FOLDER, Properties, filename, render
 from referrals.domain.case import CaseState, DocumentRef
@@ -26,9 +28,12 @@ log = structlog.get_logger()
 
 
 class DocumentWriter:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], folder: Path = FOLDER) -> None:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], folder: Path = FOLDER, pdfs: PdfMaker | None = None
+    ) -> None:
         self._sessions = sessions
         self._folder = folder
+        self._pdfs = pdfs or PdfMaker.none("no PDF is made where this copy of the document was made")
 
     @activity.defn(name="generate_document")
     async def generate(self, request: DocumentRequest) -> DocumentRef:
@@ -84,9 +89,12 @@ class DocumentWriter:
                 idempotency_key=key,
                 created_at=now,
             )
+            # The PDF is decided with the Word file: stored with it, or not at all (a retried conversion makes both).
+            pdf = await self._pdfs.make(row, properties.title, request.letterhead)
             session.add(row)
+            await session.flush()
+            session.add(pdf)
             if request.kind == DocumentKind.REFERRAL_PACKET:
-                await session.flush()
                 for entry in state.evidence:  # in the same transaction as the packet: one is never without the other
                     if entry.removed is None:
                         await evidence.append_custody(
@@ -95,10 +103,22 @@ class DocumentWriter:
                             request.case_id,
                             Custody.INCLUDED_IN_PACKET,
                             now,
-                            {"document_id": document_id, "version": version},
+                            # To whom the packet is addressed: its delivery's custody event names them.
+                            {
+                                "document_id": document_id,
+                                "version": version,
+                                "addressed_to": request.letterhead.prosecutor.name,
+                            },
                             once="document_id",
                         )
-        log.info("document_generated", case_id=request.case_id, kind=request.kind.value, version=version, size=row.size)
+        log.info(
+            "document_generated",
+            case_id=request.case_id,
+            kind=request.kind.value,
+            version=version,
+            size=row.size,
+            pdf=pdf.size is not None,
+        )
         return row
 
     async def _context(self, session, request: DocumentRequest, state: CaseState, now: datetime, version: int):

@@ -1,22 +1,39 @@
 """The legal analysis as the memo and the packet print it: one section per federal subject, each charge
 element by element, the two prongs of Supremacy Clause immunity and the finding."""
 
-from referrals.domain.enums import ImmunityFinding
+from referrals.documents.exhibits import cited
+from referrals.documents.text import Clock, clean, paragraphs
+from referrals.domain.case import CaseState
+from referrals.domain.enums import SubjectDisposition
 from referrals.domain.events import Letterhead
-from referrals.domain.messages import LegalReview, SubjectAnalysis
+from referrals.domain.messages import SubjectAnalysis
 from referrals.domain.words import label
 
 UNVERIFIED = "The elements are the department's summary of the statute and are not yet verified by counsel."
 
 
-def subjects(
-    review: LegalReview, letterhead: Letterhead, evidence_numbers: dict[str, str], clean, paragraphs
-) -> list[dict]:
-    """Each subject's section; `evidence_numbers` maps an evidence id to its exhibit number (C3)."""
-    return [_subject(n, s, letterhead, evidence_numbers, clean, paragraphs) for n, s in enumerate(review.subjects, 1)]
+def subjects(state: CaseState, analysed: list[SubjectAnalysis], letterhead: Letterhead) -> list[dict]:
+    """Each subject's section, the exhibits each element cites by their keys (A2 at 13:09:40; C3)."""
+    when = Clock(letterhead)
+    return [_subject(n, s, state, letterhead, when) for n, s in enumerate(analysed, 1)]
 
 
-def _charge(letterhead: Letterhead, clean, citation: str, proofs) -> dict:
+def disposition(subject: SubjectAnalysis, when: Clock) -> str:
+    """'Referred', 'Held back from the referral until …, awaiting …', 'Not charged'."""
+    match subject.outcome:
+        case SubjectDisposition.REFERRED:
+            return "Referred"
+        case SubjectDisposition.HELD:
+            held = subject.held
+            assert held is not None  # a held subject says what is awaited (SubjectAnalysis's validator)
+            return (
+                f"Held back from the referral, awaiting {clean(held.awaiting)}; to be reviewed again by "
+                f"{when.formal_day(held.review_by)}"
+            )
+    return "Not charged"
+
+
+def _charge(state: CaseState, letterhead: Letterhead, when: Clock, citation: str, proofs) -> dict:
     catalogue = letterhead.elements.get(citation, [])
     by_number = {p.element: p for p in proofs}
     rows = []
@@ -27,7 +44,7 @@ def _charge(letterhead: Letterhead, clean, citation: str, proofs) -> dict:
                 number=str(number),
                 element=clean(element),
                 facts=clean(proof.facts) if proof else "Not addressed",
-                evidence=proof.evidence if proof else [],
+                evidence=cited(state, proof.exhibits if proof else [], when),
             )
         )
     return dict(
@@ -38,15 +55,8 @@ def _charge(letterhead: Letterhead, clean, citation: str, proofs) -> dict:
     )
 
 
-def _subject(
-    number: int, s: SubjectAnalysis, letterhead: Letterhead, evidence_numbers: dict[str, str], clean, paragraphs
-) -> dict:
-    charges = []
-    for charge in s.charges:
-        printed = _charge(letterhead, clean, charge.statute, charge.elements)
-        for row in printed["elements"]:
-            row["evidence"] = ", ".join(evidence_numbers.get(e, clean(e)) for e in row["evidence"]) or "None cited"
-        charges.append(printed)
+def _subject(number: int, s: SubjectAnalysis, state: CaseState, letterhead: Letterhead, when: Clock) -> dict:
+    charges = [_charge(state, letterhead, when, charge.statute, charge.elements) for charge in s.charges]
     a, n = s.authority, s.necessary_and_proper
     basis = label(a.legal_basis) + (f" ({clean(a.basis_detail)})" if a.basis_detail else "")
     return dict(
@@ -72,6 +82,7 @@ def _subject(
             analysis=[],
             finding=label(n.finding),
         ),
-        finding=label(s.finding) + (" (not referred)" if s.finding == ImmunityFinding.IMMUNE or not s.charges else ""),
+        finding=label(s.finding),
+        disposition=disposition(s, when),
         disputed=[clean(d) for d in s.disputed_facts],
     )

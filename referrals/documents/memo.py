@@ -6,8 +6,10 @@ from datetime import datetime
 from referrals.documents import analysis
 from referrals.documents.common import common
 from referrals.documents.text import Clock, clean, decision, paragraphs
+from referrals.domain.agencies import the
 from referrals.domain.case import CaseState
 from referrals.domain.events import Letterhead
+from referrals.domain.messages import SubjectAnalysis
 from referrals.domain.words import label
 
 
@@ -26,10 +28,9 @@ def allegations(state: CaseState, letterhead: Letterhead) -> list[dict]:
     ]
 
 
-def subjects(state: CaseState, review, letterhead: Letterhead) -> list[dict]:
-    """A review's analysis of each subject, the evidence cited by its exhibit number (C3)."""
-    numbers = {entry.item.id: f"C{entry.number}" for entry in state.evidence}
-    return analysis.subjects(review, letterhead, numbers, clean, paragraphs)
+def subjects(state: CaseState, analysed: list[SubjectAnalysis], letterhead: Letterhead) -> list[dict]:
+    """Each subject's analysis, the exhibits cited by their keys (A2 at 13:09:40; C3; S2.1; T1)."""
+    return analysis.subjects(state, analysed, letterhead)
 
 
 def legal_review_memo(state: CaseState, letterhead: Letterhead, generated_at: datetime) -> dict:
@@ -47,7 +48,7 @@ def legal_review_memo(state: CaseState, letterhead: Letterhead, generated_at: da
             return_tasks=", ".join(label(t).lower() for t in p.return_tasks),
             rationale=paragraphs(p.rationale),
         ),
-        subjects=subjects(state, p, letterhead),
+        subjects=subjects(state, p.subjects, letterhead),
         touhy=[
             dict(
                 id=r.id,
@@ -58,4 +59,40 @@ def legal_review_memo(state: CaseState, letterhead: Letterhead, generated_at: da
             for r in state.touhy_requests
             if r.review == len(state.legal_reviews)
         ],
+        touhy_unverified=touhy_unverified(state, letterhead),
     )
+
+
+# --- Touhy letters: what they leave out until the policy verifies it (templates.py's `touhy_unverified_note`) ---
+
+
+def touhy_unverified(state: CaseState, letterhead: Letterhead) -> list[str]:
+    """For the reviewer, before this review's Touhy letters are sent: each letter that goes without its office's
+    address (the policy's, not yet verified, given here to confirm), and a signature block left blank (the policy
+    names no signing official). Nothing when the letters lack nothing."""
+    made = [r for r in state.touhy_requests if r.review == len(state.legal_reviews)]
+    lines = []
+    for r in made:
+        to = letterhead.touhy.get(r.agency, {})
+        if to.get("verified"):
+            continue
+        office = ", ".join(line.strip() for line in to.get("office", "").splitlines() if line.strip())
+        address = ", ".join(line.strip() for line in to.get("address", "").splitlines() if line.strip())
+        lines.append(
+            clean(
+                f"{r.id} ({to.get('agency', r.agency)}): the letter names {the(office) if office else 'the agency'} "
+                "without an address. "
+                + (
+                    f"The policy's address, not yet verified: {address}. Confirm it, then add it to the letter."
+                    if address
+                    else "The policy gives none: find the office's address and add it to the letter."
+                )
+            )
+        )
+    who = letterhead.touhy_signatory
+    if made and (not who.get("name") or who.get("placeholder")):
+        lines.append(
+            "The letters' signature block is left blank: the policy names no official to sign them (its "
+            "[touhy.signatory] is a placeholder). The official who signs adds their name and title."
+        )
+    return lines

@@ -1,19 +1,25 @@
-"""What the referral packet is given: the case as the prosecutor reads it, from the cover memo to the
-exhibits, with the chronology from the audit trail and each evidence item's chain of custody up to the packet."""
+"""What the referral packet is given: the case as the prosecutor reads it, from a cover memo that says who is
+referred for what to the exhibits, with the incident's timeline, each evidence item's chain of custody up to the
+packet and, as an appendix, the case's processing history."""
 
 from datetime import datetime
 
+from referrals.documents import changes, exhibits, timeline
+from referrals.documents.analysis import disposition
 from referrals.documents.common import common, policy_words
+from referrals.documents.custody import SYSTEM, court_chain, entry_text
+from referrals.documents.exhibits import evidence_item as _evidence_item
+from referrals.documents.exhibits import held_in as _held_in
 from referrals.documents.memo import allegations, subjects
 from referrals.documents.preservation import recordings
 from referrals.documents.text import Clock, clean, decision, paragraphs, size_words
 from referrals.domain import corrections, steps
-from referrals.domain.case import CaseState, DocumentRef, EvidenceEntry, InvolvedPerson
+from referrals.domain.case import CaseState, InvolvedPerson
 from referrals.domain.content_types import LABELS
-from referrals.domain.enums import DocumentKind, PersonPart, ReviewDecision, SupervisorOutcome
+from referrals.domain.enums import DocumentKind, PersonPart, ReviewDecision, SubjectDisposition, SupervisorOutcome
 from referrals.domain.events import Letterhead
 from referrals.domain.languages import language_name
-from referrals.domain.messages import EvidenceItem
+from referrals.domain.messages import SubjectAnalysis
 from referrals.domain.words import label
 from referrals.store.tables import CaseEventRow
 
@@ -151,18 +157,6 @@ def _event_text(event: CaseEventRow) -> str:
     return clean(f"{text}: {detail}" if detail else text)
 
 
-def _evidence_item(entry: EvidenceEntry) -> str:
-    item = entry.item
-    text = f"{label(item.kind)}: {clean(item.description)}"
-    return text + (f" (concerns {item.person_id})" if item.person_id else "")
-
-
-def _held_in(item: EvidenceItem) -> str:
-    held = item.held_elsewhere
-    assert held is not None  # an item without a file here is held elsewhere (EvidenceItem's validator)
-    return f"Held in {clean(held.system)}, reference {clean(held.reference)}"
-
-
 def _evidence(state: CaseState, when: Clock) -> list[dict]:
     """The evidence inventory: every item, in the order added, a removed one shown as removed."""
     rows = []
@@ -192,83 +186,19 @@ def _evidence(state: CaseState, when: Clock) -> list[dict]:
     return rows
 
 
-CUSTODY_WORDS = {
-    "added": "Added",
-    "viewed": "Viewed",
-    "downloaded": "Downloaded",
-    "integrity_checked": "Integrity checked",
-    "included_in_packet": "Included in the referral packet",
-    "delivered": "Listed in the packet delivered to",
-    "removed": "Removed",
-    "held": "Held",
-    "released": "Hold released",
-}
-
-
-def _custody_text(row) -> str:
-    data = row.data
-    detail = {
-        # (its SHA-256 is the inventory's: 64 characters would not fit this column whole)
-        "added": lambda: f"from {data.get('received_from') or 'unknown address'}",
-        "downloaded": lambda: f"bytes {data.get('bytes')} to {data.get('client') or 'unknown address'}",
-        "viewed": lambda: f"bytes {data.get('bytes')} to {data.get('client') or 'unknown address'}",
-        "integrity_checked": lambda: "bytes intact" if data.get("intact") else "BYTES CHANGED",
-        "included_in_packet": lambda: f"version {data.get('version')}",
-        "delivered": lambda: clean(data.get("to", "")),
-        "removed": lambda: clean(data.get("reason", "")),
-        "held": lambda: f"{clean(data.get('reference', ''))}, {clean(data.get('reason', ''))}",
-        "released": lambda: f"{clean(data.get('reference', ''))}, {clean(data.get('reason', ''))}",
-    }.get(row.kind, lambda: "")()
-    return f"{CUSTODY_WORDS.get(row.kind, label(row.kind))}" + (
-        f" {detail}" if row.kind == "delivered" else (f": {detail}" if detail else "")
-    )
-
-
 def _custody(state: CaseState, custody: dict[str, list], when: Clock) -> list[dict]:
-    """Each item's chain of custody up to this packet: who had it, when, and what they did."""
+    """Each item's chain of custody up to this packet, as a court reads it: its collection, its receipt, then what
+    was done with it and by whom (a person's openings or downloads within an hour in one line, with their count)."""
     return [
         dict(
             title=f"C{entry.number} {_evidence_item(entry)}",
             events=[
-                dict(at=when(row.at), what=_custody_text(row), by=clean(row.actor_name or "System"))
-                for row in custody.get(entry.item.id, [])
+                dict(at=when(told.at), what=clean(entry_text(told, when)), by=clean(told.by or SYSTEM))
+                for told in court_chain(custody.get(entry.item.id, []), entry.item)
             ],
         )
         for entry in state.evidence
     ]
-
-
-def _exhibits(state: CaseState, when: Clock, badge: str) -> list[dict]:
-    exhibits = [
-        dict(
-            label=f"A{n}",
-            description=clean(
-                f"Body-worn camera recording, camera {clean(r.camera_id)} ({badge} {clean(r.officer_star)}), "
-                f"{when(r.started_at)} to {when(r.ended_at, '%H:%M %Z')}; hold "
-                f"{clean(r.hold_reference) if r.hold_reference else 'NOT YET HELD'}"
-            ),
-            sha256="",
-        )
-        for n, r in enumerate(state.recordings, 1)
-    ]
-    earlier: list[DocumentRef] = [d for d in state.documents if d.kind != DocumentKind.REFERRAL_PACKET]
-    exhibits += [
-        dict(
-            label=f"B{n}",
-            description=f"{label(d.kind)} version {d.version} ({d.filename}), {when(d.created_at)}",
-            sha256=f"SHA-256 {d.sha256}",
-        )
-        for n, d in enumerate(earlier, 1)
-    ]
-    exhibits += [
-        dict(
-            label=f"C{e.number}",
-            description=_evidence_item(e) + (" (removed from the case)" if e.removed else ""),
-            sha256=f"SHA-256 {e.item.sha256}" if e.item.sha256 else _held_in(e.item),
-        )
-        for e in state.evidence
-    ]
-    return exhibits
 
 
 def person_name(person: InvolvedPerson) -> str:
@@ -367,6 +297,48 @@ def _corrections(state: CaseState, when: Clock, terms: dict[str, str]) -> list[d
     ]
 
 
+def _charges(subject: SubjectAnalysis, letterhead: Letterhead) -> str:
+    """'720 ILCS 5/12-3.05 (Aggravated battery); 720 ILCS 5/10-3 (Unlawful restraint)'."""
+    return "; ".join(
+        f"{clean(c.statute)} ({clean(letterhead.statutes.get(c.statute, ''))})".replace(" ()", "")
+        for c in subject.charges
+    )
+
+
+def _cover_subjects(state: CaseState, letterhead: Letterhead, when: Clock) -> tuple[list[str], list[str]]:
+    """The referred subjects with their charges and immunity finding; the held ones with what is awaited."""
+    referred, held = [], []
+    for s in state.subjects():
+        who = f"{clean(s.subject)} ({clean(s.agency)})"
+        if s.outcome == SubjectDisposition.REFERRED:
+            referred.append(f"{who}: {_charges(s, letterhead)}. Immunity finding: {label(s.finding).lower()}.")
+        elif s.outcome == SubjectDisposition.HELD:
+            held.append(f"{who}: {disposition(s, when)[0].lower()}{disposition(s, when)[1:]}.")
+    return referred, held
+
+
+def _sentence(text: str) -> str:
+    """A quoted note ends as a sentence does, once: 'Approved for referral.'"""
+    said = clean(text).strip()
+    return said if said[-1:] in ".!?" else f"{said}."
+
+
+def _touhy(state: CaseState, letterhead: Letterhead, when: Clock) -> list[str]:
+    """Each Touhy request: the agency, when sent, when due, and its answer."""
+    lines = []
+    for r in state.touhy_requests:
+        agency = clean(letterhead.touhy.get(r.agency, {}).get("agency", r.agency))
+        answer = (
+            f"answered {when.formal_day(r.response.payload.received_on)}: {label(r.response.payload.outcome).lower()}"
+            if r.response
+            else "no answer yet"
+        )
+        lines.append(
+            f"{clean(r.id)} to {agency}, sent {when.formal(r.requested_at)}, due {when.formal(r.due_at)}: {answer}."
+        )
+    return lines
+
+
 def referral_packet(
     state: CaseState,
     letterhead: Letterhead,
@@ -394,26 +366,48 @@ def referral_packet(
     ]
     decisions += [
         dict(
+            step="Held subject review",
+            name=clean(r.by.name),
+            role="Legal reviewer",
+            decision=f"{clean(r.payload.subject)}: {label(r.payload.disposition).lower()}",
+            at=when(r.at),
+        )
+        for r in state.subject_reviews
+    ]
+    decisions += [
+        dict(
             step="Command approval",
             name=clean(c.by.name),
             role="Command",
-            decision=decision(c.payload.decision),
+            decision=decision(c.payload.decision)
+            + (f": \u201c{clean(c.payload.note)}\u201d" if c.payload.note else ""),
             at=when(c.at),
         )
         for c in state.command_decisions
     ]
     decisions += _prosecution(state, letterhead, when)
     earlier = [doc for doc in state.documents if doc.kind == DocumentKind.REFERRAL_PACKET and doc.version < version]
-    supersedes = f"version {earlier[-1].version} of {when(earlier[-1].created_at)}" if earlier else ""
+    supersedes = f"version {earlier[-1].version} of {when.formal(earlier[-1].created_at)}" if earlier else ""
+    referred, held = _cover_subjects(state, letterhead, when)
+    officer_names = {o.star: clean(o.name) for o in d.officers}
+    history, generated = timeline.processing(events, _event_text, when)
+    note = approval.payload.note
     return dict(
         common(state, letterhead, generated_at, when),
         version=version,
         supersedes=supersedes,
+        changes=changes.since(state, earlier[-1].created_at, when, words.terms()) if earlier else [],
         prosecutor=dict(
             name=clean(letterhead.prosecutor.name),
             unit=clean(letterhead.prosecutor.unit),
             address=clean(letterhead.prosecutor.address),
         ),
+        referred=referred,
+        held=held,
+        review_line=f"Reviewed by {clean(refer.by.name)}, legal reviewer, on {when.formal(refer.at)}. Approved by "
+        f"{clean(approval.by.name)}, command, on {when.formal(approval.at)}"
+        + (f": \u201c{_sentence(note)}\u201d" if note else "."),
+        touhy=_touhy(state, letterhead, when),
         reviewer=clean(refer.by.name),
         approver=clean(approval.by.name),
         summary=clean(d.summary),
@@ -438,12 +432,13 @@ def referral_packet(
         supervisor=_supervisor(state),
         recordings=recordings(state, letterhead, when),
         allegations=allegations(state, letterhead),
-        charges="; ".join(f"{clean(c)} ({clean(letterhead.statutes.get(c, ''))})" for c in refer.payload.all_charges()),
-        subjects=subjects(state, refer.payload, letterhead),
+        subjects=subjects(state, state.subjects(), letterhead),
         rationale=paragraphs(refer.payload.rationale),
         decisions=decisions,
-        chronology=[dict(at=when(e.at), what=_event_text(e), by=clean(e.actor_name or "System")) for e in events],
-        exhibits=_exhibits(state, when, badge),
+        timeline=timeline.incident(state, when, officer_names, badge),
+        history=history,
+        documents_generated=generated,
+        exhibits=exhibits.listing(state, when, badge, officer_names),
         evidence=_evidence(state, when),
         custody=_custody(state, custody or {}, when),
     )

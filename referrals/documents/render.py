@@ -59,14 +59,35 @@ class _Template(DocxTemplate):
     def resolve_listing(self, xml: str) -> str:
         """docxtpl turns a tab, a newline, a bell or a form feed inside a text run into Word's tab, line break,
         paragraph or page break, paragraph by paragraph and run by run. With none in any run's text there is
-        nothing to turn, and one search says so (the walk took another third)."""
-        if _LISTING_CHARACTER.search(xml) is None:
-            return xml
-        return super().resolve_listing(xml)
+        nothing to turn, and one search says so (the walk took another third). Then each identifier's hyphens
+        are made Word's non-breaking hyphens."""
+        if _LISTING_CHARACTER.search(xml) is not None:
+            xml = super().resolve_listing(xml)
+        return unbreakable_ids(xml)
 
 
 # A character resolve_listing turns, in a run's text (<w:t>…</w:t>, whose text holds no "<").
 _LISTING_CHARACTER = re.compile(r"<w:t(?: [^>]*)?>[^<]*[\t\a\n\f]")
+# A run's text, and a hyphen inside an identifier: between capitals or digits ("CPD-2026-000002", "AXON-2026-0042",
+# "26-FR-0193", "720 ILCS 5/12-3.05"), never in a word ("e-mail", "Non-English").
+_RUN_TEXT = re.compile(r"(<w:t(?: [^>]*)?>)([^<]*)</w:t>")
+_ID_HYPHEN = re.compile(r"(?<=[A-Z0-9])-(?=[A-Z0-9])")
+_BOUND = '</w:t><w:noBreakHyphen/><w:t xml:space="preserve">'
+
+
+def unbreakable_ids(xml: str) -> str:
+    """Each hyphen of an identifier as Word's non-breaking hyphen (<w:noBreakHyphen/>), so that no line ends inside
+    a case number or a hold reference ("CPD-2026-" / "000002"). Word and LibreOffice print it as a hyphen."""
+    if _ID_HYPHEN.search(xml) is None:
+        return xml
+
+    def bind(run: re.Match[str]) -> str:
+        if _ID_HYPHEN.search(run.group(2)) is None:
+            return run.group(0)
+        pieces = _ID_HYPHEN.split(run.group(2))
+        return '<w:t xml:space="preserve">' + _BOUND.join(pieces) + "</w:t>"
+
+    return _RUN_TEXT.sub(bind, xml)
 
 
 @dataclass(frozen=True)

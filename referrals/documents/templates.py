@@ -10,7 +10,8 @@ import sys
 from pathlib import Path
 
 from docx import Document
-from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.enum.style import WD_STYLE_TYPE
+from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_TAB_ALIGNMENT, WD_TAB_LEADER
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Inches, Pt
@@ -93,11 +94,67 @@ def _table(doc, headers: list[str], loop: str, cells: list[str], widths: list[fl
 
 
 def _contents(doc, sections: list[str]) -> None:
-    """A table of contents: the numbered sections that follow (Word's own TOC field would be empty until
-    someone updates it, and LibreOffice's conversion does not)."""
-    doc.add_heading("Contents", level=2)
-    for title in sections:
-        doc.add_paragraph(title, style="List Number")
+    """A table of contents with page numbers: Word's TOC field over the numbered sections (the level-2 headings, with
+    links to them). Word brings it up to date when the document is opened (the settings' updateFields), the PDF
+    conversion before it exports (referrals/documents/pdf.py); until then it lists the sections without page numbers.
+    The heading "Contents" and the document's title are body text to the outline, so the contents list neither (Word
+    reads "2-2" as the second level alone, LibreOffice as the first two)."""
+    heading = doc.add_heading("Contents", level=2)
+    for paragraph in [*(p for p in doc.paragraphs if p.style.name == "Heading 1"), heading]:
+        outline = OxmlElement("w:outlineLvl")
+        outline.set(qn("w:val"), "9")  # body text
+        paragraph._p.get_or_add_pPr().insert_element_before(outline, "w:divId", "w:cnfStyle", "w:rPr", "w:sectPr")
+    # Word's own style for an entry of the second level (LibreOffice's "Contents 2"): close lines, dotted leaders.
+    style = doc.styles.add_style("toc 2", WD_STYLE_TYPE.PARAGRAPH)
+    style.style_id = "TOC2"
+    style.element.attrib.pop(qn("w:customStyle"))  # Word's built-in, defined here
+    style.base_style = doc.styles["Normal"]
+    style.paragraph_format.space_after = Pt(3)
+    style.paragraph_format.tab_stops.add_tab_stop(Inches(TEXT_WIDTH), WD_TAB_ALIGNMENT.RIGHT, WD_TAB_LEADER.DOTS)
+    entries = [f"{n}. {title}" for n, title in enumerate(sections, 1)]
+    for n, entry in enumerate(entries):
+        paragraph = doc.add_paragraph(style=style)
+        if n == 0:
+            _field_char(paragraph, "begin")
+            instruction = OxmlElement("w:instrText")
+            instruction.set(qn("xml:space"), "preserve")
+            instruction.text = ' TOC \\o "2-2" \\h \\z \\u '
+            run = OxmlElement("w:r")
+            run.append(instruction)
+            paragraph._p.append(run)
+            _field_char(paragraph, "separate")
+        paragraph.add_run(entry)
+        if n == len(entries) - 1:
+            _field_char(paragraph, "end")
+    _update_fields_on_open(doc)
+
+
+def _field_char(paragraph, kind: str) -> None:
+    """One of the begin, separate and end marks of a field that spans runs (and here paragraphs)."""
+    char = OxmlElement("w:fldChar")
+    char.set(qn("w:fldCharType"), kind)
+    if kind == "begin":
+        char.set(qn("w:dirty"), "true")  # its result is out of date: Word recomputes it
+    run = OxmlElement("w:r")
+    run.append(char)
+    paragraph._p.append(run)
+
+
+# What follows w:updateFields in the settings part (CT_Settings' sequence): it goes before the first of them there.
+_AFTER_UPDATE_FIELDS = (
+    "w:hdrShapeDefaults", "w:footnotePr", "w:endnotePr", "w:compat", "w:docVars", "w:rsids", "m:mathPr",
+    "w:attachedSchema", "w:themeFontLang", "w:clrSchemeMapping", "w:doNotIncludeSubdocsInStats",
+    "w:doNotAutoCompressPictures", "w:forceUpgrade", "w:captions", "w:readModeInkLockDown", "w:smartTagType",
+    "sl:schemaLibrary", "w:shapeDefaults", "w:doNotEmbedSmartTags", "w:decimalSymbol", "w:listSeparator",
+)  # fmt: skip
+
+
+def _update_fields_on_open(doc) -> None:
+    settings = doc.settings.element
+    if settings.find(qn("w:updateFields")) is None:
+        update = OxmlElement("w:updateFields")
+        update.set(qn("w:val"), "true")
+        settings.insert_element_before(update, *_AFTER_UPDATE_FIELDS)
 
 
 def _paragraphs(doc, loop: str, text: str) -> None:
@@ -118,7 +175,7 @@ def _analysis(doc, title: str) -> None:
     doc.add_paragraph("{%p if c.elements %}")
     _table(
         doc,
-        ["No.", "Element", "Facts", "Evidence"],
+        ["No.", "Element", "Facts", "Exhibits"],
         "e in c.elements",
         ["{{ e.number }}", "{{ e.element }}", "{{ e.facts }}", "{{ e.evidence }}"],
         [0.4, 2.2, 2.9, 1.0],
@@ -139,6 +196,7 @@ def _analysis(doc, title: str) -> None:
         doc.add_paragraph(f"Prong {number}: {{{{ s.{prong}.finding }}}}.")
         doc.add_paragraph("{%p endif %}")
     doc.add_paragraph("Immunity finding: {{ s.finding }}.").runs[0].bold = True
+    doc.add_paragraph("Disposition: {{ s.disposition }}.").runs[0].bold = True
     doc.add_paragraph("{%p if s.disputed %}")
     doc.add_paragraph("Disputed facts:")
     doc.add_paragraph("{%p for f in s.disputed %}")
@@ -264,6 +322,7 @@ def legal_review_memo():
     doc.add_paragraph("{%p else %}")
     doc.add_paragraph("This review asks no federal agency for evidence.")
     doc.add_paragraph("{%p endif %}")
+    touhy_unverified_note(doc)
     _offences(doc)
     return doc
 
@@ -271,6 +330,7 @@ def legal_review_memo():
 PACKET_SECTIONS = [
     "Cover memo",
     "Incident summary",
+    "Incident timeline",
     "Department members",
     "Federal personnel",
     "People involved",
@@ -283,30 +343,55 @@ PACKET_SECTIONS = [
     "Evidence inventory",
     "Chain of custody",
     "Decision chain",
-    "Chronology",
     "Exhibits",
+    "Appendix: processing history",
 ]
 
 
-def referral_packet():
-    doc = _base("Referral packet")
-    _contents(doc, PACKET_SECTIONS)
-    heading = iter(f"{n}. {title}" for n, title in enumerate(PACKET_SECTIONS, 1))
-    doc.add_heading(next(heading), level=2)
-    doc.add_paragraph("To: {{ prosecutor.name }}, {{ prosecutor.unit }}, {{ prosecutor.address }}")
-    doc.add_paragraph("From: {{ department }}")
-    doc.add_paragraph("Date: {{ generated_at }}")
-    doc.add_paragraph("Re: case {{ case_number }}, {{ event_word }} {{ event_number }}; referral version {{ version }}")
-    doc.add_paragraph("{%p if supersedes %}")
+def _bullets(doc, loop: str, text: str = "{{ line }}") -> None:
+    doc.add_paragraph("{%p for " + loop + " %}")
+    doc.add_paragraph(text, style="List Bullet")
+    doc.add_paragraph("{%p endfor %}")
+
+
+def _cover(doc, heading: str) -> None:
+    """The cover memo's first half page: what happened, who is referred for what, who is held back and why, who
+    reviewed and approved, the Touhy requests, and, for a later version, what changed."""
+    doc.add_heading(heading, level=2)
+    for line in (
+        "To: {{ prosecutor.name }}, {{ prosecutor.unit }}, {{ prosecutor.address }}",
+        "From: {{ department }}",
+        "Date: {{ generated_at }}",
+        "Re: case {{ case_number }}, {{ event_word }} {{ event_number }}; referral version {{ version }}",
+    ):
+        # A memo's heading block, close set; a line's space after the last.
+        doc.add_paragraph(line).paragraph_format.space_after = Pt(0) if line[:3] != "Re:" else None
     doc.add_paragraph(
-        "This version {{ version }} supersedes {{ supersedes }}: it adds what the supplementary "
-        "reports below found or corrected since."
-    ).runs[0].bold = True
+        "What happened: {{ occurred_at }} at {{ location }} ({{ district_word }} {{ district }}{{ district_name }}). "
+        "{{ summary }}"
+    )
+    doc.add_paragraph("Referred for charging review:").runs[0].bold = True
+    _bullets(doc, "line in referred")
+    doc.add_paragraph("{%p if held %}")
+    doc.add_paragraph("Held back, not referred in this version:").runs[0].bold = True
+    _bullets(doc, "line in held")
+    doc.add_paragraph("{%p endif %}")
+    doc.add_paragraph("{{ review_line }}")
+    doc.add_paragraph("{%p if touhy %}")
+    doc.add_paragraph("Touhy requests for federally held evidence:").runs[0].bold = True
+    _bullets(doc, "line in touhy")
+    doc.add_paragraph("{%p else %}")
+    doc.add_paragraph("No Touhy request was made: the review asks no federal agency for records.")
+    doc.add_paragraph("{%p endif %}")
+    doc.add_paragraph("{%p if supersedes %}")
+    doc.add_paragraph("This version {{ version }} supersedes {{ supersedes }}. What changed since:").runs[0].bold = True
+    _bullets(doc, "line in changes")
     doc.add_paragraph("{%p endif %}")
     doc.add_paragraph(
-        "{{ department }} refers the incident below, involving federal immigration agents, for "
-        "independent charging review. The referral was reviewed by {{ reviewer }} and approved by "
-        "{{ approver }}; the decision chain and the chronology below record who decided what, when."
+        "{{ department }} refers the incident involving federal agents described in this packet for independent "
+        "charging review. This packet was prepared from the department's case records as they stood on "
+        "{{ generated_at }}; each document and evidence file it lists is identified by its SHA-256, and the "
+        "decision chain records who decided what, when."
     )
     doc.add_paragraph("{%p if has_contacts %}")
     doc.add_paragraph(
@@ -314,6 +399,13 @@ def referral_packet():
         "confidential contact sheet, which the prosecutor liaison provides."
     )
     doc.add_paragraph("{%p endif %}")
+
+
+def referral_packet():
+    doc = _base("Referral packet")
+    heading = iter(f"{n}. {title}" for n, title in enumerate(PACKET_SECTIONS, 1))
+    _cover(doc, next(heading))  # first: what the prosecutor reads before anything else
+    _contents(doc, PACKET_SECTIONS)
     doc.add_heading(next(heading), level=2)
     doc.add_paragraph(
         "{{ occurred_at }} at {{ location }} ({{ district_word }} {{ district }}{{ district_name }}). {{ summary }}"
@@ -321,6 +413,12 @@ def referral_packet():
     doc.add_paragraph("Injuries: {{ injuries }}. EMS called: {{ ems_called }}.")
     doc.add_heading("Narrative", level=3)
     _paragraphs(doc, "p in narrative", "{{ p }}")
+    doc.add_heading(next(heading), level=2)
+    doc.add_paragraph(
+        "What happened, in the order it happened, in the department's local time: the incident, the recordings, the statements, "
+        "the evidence collected and the federal supervisor's identification, each with its exhibit."
+    )
+    _table(doc, ["Time", "What happened"], "t in timeline", ["{{ t.at }}", "{{ t.what }}"], [1.7, 4.8])
     doc.add_heading(next(heading), level=2)
     _table(doc, ["Name", "{{ Badge }}"], "o in officers", ["{{ o.name }}", "{{ o.star }}"], [4.5, 2.0])
     doc.add_heading(next(heading), level=2)
@@ -377,7 +475,6 @@ def referral_packet():
         "its hold keeps it to."
     )
     _offences(doc, next(heading))
-    doc.add_paragraph("Charges the legal reviewer supports: {{ charges }}.")
     _analysis(doc, next(heading))
     doc.add_heading("Rationale", level=3)
     _paragraphs(doc, "p in rationale", "{{ p }}")
@@ -444,61 +541,138 @@ def referral_packet():
         [1.1, 1.4, 1.0, 1.4, 1.6],
     )
     doc.add_heading(next(heading), level=2)
-    _table(
-        doc, ["Time", "Event", "By"], "e in chronology", ["{{ e.at }}", "{{ e.what }}", "{{ e.by }}"], [1.7, 3.3, 1.5]
+    doc.add_paragraph(
+        "Every exhibit by its key, the same in every version of this referral: A body-worn camera recordings, "
+        "B the department's documents, C evidence items, S statements (S2.1 is P2's first), T Touhy requests."
     )
-    doc.add_heading(next(heading), level=2)
     _table(
         doc,
         ["Exhibit", "Description"],
         "x in exhibits",
-        ["{{ x.label }}", "{{ x.description }}\n{{ x.sha256 }}"],
+        ["{{ x.label }}", "{{ x.description }}\n{{ x.detail }}"],
         [0.7, 5.8],
     )
+    doc.add_heading(next(heading), level=2)
+    doc.add_paragraph(
+        "Who did what in the department's system, from the audit trail. Entries recording a document's "
+        "generation ({{ documents_generated }}) are left out: the documents are exhibits B."
+    )
+    _table(doc, ["Time", "Event", "By"], "e in history", ["{{ e.at }}", "{{ e.what }}", "{{ e.by }}"], [1.7, 3.3, 1.5])
     return doc
+
+
+def _touhy_letter(doc) -> None:
+    """`_base`'s page as a letter's: single-spaced, the letterhead centred, and no title heading (a letter opens
+    with its date)."""
+    normal = doc.styles["Normal"].paragraph_format
+    normal.space_after, normal.line_spacing = Pt(6), 1.0
+    body = list(doc.paragraphs)
+    title = next(p for p in body if p.style.name.startswith("Heading"))
+    for paragraph in body[: body.index(title)]:
+        paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
+        paragraph.paragraph_format.space_after = Pt(0)
+    title._p.getparent().remove(title._p)
+    doc.add_paragraph().paragraph_format.space_after = Pt(6)
+
+
+def _touhy_lines(doc, loop: str, *runs: str, hanging: bool = False, bold: bool = False, blank: bool = True) -> None:
+    """One single-spaced line per item (an address, the "Re:" lines, the copies), and a blank line after them
+    (`blank`); `hanging`: a label, a tab, then the text, the text's lines aligned half an inch in."""
+    doc.add_paragraph("{%p for " + loop + " %}")
+    line = doc.add_paragraph()
+    line.paragraph_format.space_after, line.paragraph_format.keep_with_next = Pt(0), not blank
+    if hanging:
+        line.paragraph_format.left_indent, line.paragraph_format.first_line_indent = Inches(0.5), Inches(-0.5)
+        line.paragraph_format.tab_stops.add_tab_stop(Inches(0.5))
+    for n, text in enumerate(runs):
+        if n:
+            line.add_run().add_tab()
+        line.add_run(text).bold = bold
+    doc.add_paragraph("{%p endfor %}")
+    if blank:
+        doc.add_paragraph().paragraph_format.space_after = Pt(0)
+
+
+def _touhy_heading(doc, text: str) -> None:
+    """A letter's run-in heading: bold, in the body's font, kept with what follows."""
+    heading = doc.add_paragraph()
+    heading.add_run(text).bold = True
+    heading.paragraph_format.keep_with_next = True
+    heading.paragraph_format.space_before, heading.paragraph_format.space_after = Pt(12), Pt(3)
 
 
 def touhy_request():
-    """A request under the agency's Touhy regulations: the proceeding, the records and testimony sought, why each
-    is relevant, and the answer asked for by a date. The department edits the wording here, in Word."""
-    doc = _base("Request for records and testimony ({{ regulations }})")
-    doc.add_paragraph("{{ letter_date }}")
-    doc.add_paragraph("{{ office }}")
-    _paragraphs(doc, "line in address", "{{ line }}")
+    """A request under the agency's Touhy regulation, laid out as a department's letter: the letterhead, the date,
+    the office addressed (its address once verified), the matter, each record or testimony sought with its
+    relevance, the reply asked for by a date, the signature block of the official the policy names, and the
+    copies. The department edits the wording here, in Word."""
+    doc = _base("Request under {{ regulation }}")
+    _touhy_letter(doc)
+    doc.add_paragraph("{{ letter_date }}").paragraph_format.space_after = Pt(12)
+    _touhy_lines(doc, "line in addressee", "{{ line }}")
+    _touhy_lines(doc, "line in re", "{% if loop.first %}Re:{% endif %}", "{{ line }}", hanging=True, bold=True)
+    doc.add_paragraph("Dear Counsel:")
     doc.add_paragraph(
-        "Re: {{ agency }}: records and testimony for a state criminal proceeding; our case "
-        "{{ case_number }}, request {{ request_id }}."
-    ).runs[0].bold = True
-    doc.add_paragraph(
-        "Under {{ regulations }}, the {{ department }} asks the {{ agency }} to produce the records, and "
-        "to authorise the testimony, set out below. This request states, as specifically as we can, "
-        "the nature of each and its relevance to the proceeding, as the regulations require."
+        "The {{ department }} asks {{ the_agency }} to produce the {{ sought }} described below, for use in a state "
+        "criminal proceeding. This request is made under {{ regulation }}. As {{ relevance_rule }} asks, it sets "
+        "out in writing, as specifically as we can, the nature of each item sought and its relevance to the "
+        "proceeding."
     )
-    doc.add_heading("The proceeding", level=2)
-    _paragraphs(doc, "p in proceeding", "{{ p }}")
-    doc.add_heading("What is requested, and why each is relevant", level=2)
+    _touhy_heading(doc, "The matter")
+    _paragraphs(doc, "p in matter", "{{ p }}")
+    _touhy_heading(doc, "What is requested, and the relevance of each item")
     _table(
         doc,
-        ["No.", "Kind", "Records or testimony", "Relevance"],
+        ["No.", "Kind", "Records or testimony requested", "Relevance to the proceeding"],
         "r in records",
         ["{{ r.number }}", "{{ r.kind }}", "{{ r.description }}", "{{ r.relevance }}"],
-        [0.4, 1.1, 2.2, 2.8],
+        [0.4, 1.1, 2.5, 2.5],
     )
     doc.add_paragraph("{%p if testimony %}")
     doc.add_paragraph(
-        "Testimony is asked only on the matters listed above; we ask that the agency say which of its "
-        "employees it authorises to testify, and on what."
+        "Testimony is requested only on the matters listed above. Please tell us which employees the agency "
+        "authorizes to testify, and on which of those matters."
     )
     doc.add_paragraph("{%p endif %}")
-    doc.add_heading("Answer", level=2)
     doc.add_paragraph(
-        "We ask for the agency's answer by {{ due }}: the records, or which of them the agency "
-        "withholds and the ground for withholding each. Please send it to the {{ department }}, "
-        "{{ department_address }}, quoting case {{ case_number }} and request {{ request_id }}; a "
-        "copy goes to the {{ prosecutor.name }}, {{ prosecutor.unit }}."
+        "Please reply by {{ due }}, producing the {{ sought }} or stating, for each item withheld, the ground on "
+        "which it is withheld. If the agency would produce an item on conditions, such as a protective order or "
+        "redactions, please say so, and we will take them up with the prosecutor. Please address the reply to the "
+        "undersigned at the {{ department }}, {{ department_address }}, quoting case {{ case_number }} and request "
+        "{{ request_id }}."
     )
-    doc.add_paragraph("Requested on {{ requested_at }}, on the legal review of {{ reviewer }}.")
+    reply = doc.paragraphs[-1].paragraph_format
+    reply.space_before, reply.keep_with_next = Pt(12), True  # (its last lines go with the signature, never alone)
+    # The closing, the signature block and the copies: one paragraph each, never split, kept together (LibreOffice
+    # does not always keep a chain of paragraphs with the next, and a signature alone on a page is sent back).
+    closing = doc.add_paragraph()
+    closing.add_run(
+        "Sincerely,\n\n\n{% if signatory.named %}{{ signatory.block }}{% else %}______________________________\n"
+        "Name and title of the signing official, {{ department }}{% endif %}"
+    )
+    closing.paragraph_format.keep_together = closing.paragraph_format.keep_with_next = True
+    doc.add_paragraph("{%p if cc %}")
+    copies = doc.add_paragraph()
+    copies.paragraph_format.keep_together = True
+    copies.paragraph_format.tab_stops.add_tab_stop(Inches(0.5))
+    copies.add_run("cc:")
+    copies.add_run().add_tab()
+    copies.add_run("{{ cc }}")
+    doc.add_paragraph("{%p endif %}")
     return doc
+
+
+def touhy_unverified_note(doc) -> None:
+    """The legal review memo's note on what its Touhy letters leave out until the department verifies it (context
+    key `touhy_unverified`, from referrals/documents/memo.py): call it after the memo's table of Touhy requests."""
+    doc.add_paragraph("{%p if touhy_unverified %}")
+    note = doc.add_paragraph()
+    note.add_run("Before the letters are sent: ").bold = True
+    note.add_run("what the policy has not verified stays out of the letters, for the reviewer to confirm.")
+    doc.add_paragraph("{%p for line in touhy_unverified %}")
+    doc.add_paragraph("{{ line }}", style="List Bullet")
+    doc.add_paragraph("{%p endfor %}")
+    doc.add_paragraph("{%p endif %}")
 
 
 def contact_sheet():

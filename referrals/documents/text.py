@@ -2,7 +2,7 @@
 decisions and sizes in words."""
 
 import re
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from referrals.domain.events import Letterhead
@@ -47,8 +47,12 @@ class Clock:
 
     def formal(self, moment: datetime) -> str:
         """A letter's date, as a lawyer writes it: 'December 6, 2026' (the day in the department's time zone)."""
-        local = moment.astimezone(self._zone)
-        return f"{local:%B} {local.day}, {local.year}"
+        return self.formal_day(moment.astimezone(self._zone).date())
+
+    @staticmethod
+    def formal_day(day: date) -> str:
+        """'December 6, 2026'."""
+        return f"{day:%B} {day.day}, {day.year}"
 
 
 def size_words(size: int) -> str:

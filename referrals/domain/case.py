@@ -2,6 +2,7 @@
 
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Generic
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
@@ -13,6 +14,7 @@ from referrals.domain.enums import (
     DocumentKind,
     Role,
     Stage,
+    SubjectDisposition,
     Task,
     TaskStatus,
 )
@@ -23,6 +25,7 @@ from referrals.domain.messages import (
     CommandApproval,
     EvidenceItem,
     EvidenceRemoval,
+    HeldSubjectReview,
     IncidentDetails,
     IncidentFiling,
     LegalReview,
@@ -33,6 +36,7 @@ from referrals.domain.messages import (
     RemovalNotice,
     RemovalOutcome,
     SoughtRecord,
+    SubjectAnalysis,
     SupervisorIdentification,
     Supplement,
     TouhyResponse,
@@ -231,6 +235,7 @@ class CaseState(_Model):
     supervisor_identification: Recorded[SupervisorIdentification] | None = None
     violation_report: Recorded[ViolationReport] | None = None
     legal_reviews: list[Recorded[LegalReview]] = []
+    subject_reviews: list[Recorded[HeldSubjectReview]] = []  # held subjects reviewed again, in order
     command_decisions: list[Recorded[CommandApproval]] = []
     acknowledgement: Recorded[ReferralAcknowledgement] | None = None
     withdrawal: Recorded[Withdrawal] | None = None
@@ -287,10 +292,23 @@ class CaseState(_Model):
             return []
         return sorted({a.statute for a in self.violation_report.payload.allegations})
 
-    def referred_subjects(self) -> list[str]:
-        """The federal subjects the latest review referred."""
+    def subjects(self) -> list[SubjectAnalysis]:
+        """The latest legal review's subjects as they stand: each held one as its later reviews left them."""
         review = self.latest_review()
-        return [s.subject for s in review.payload.charged_subjects()] if review else []
+        if review is None:
+            return []
+        subjects = list(review.payload.subjects)
+        for later in self.subject_reviews:
+            if later.at >= review.at:
+                subjects = [later.payload.applied_to(s) if s.subject == later.payload.subject else s for s in subjects]
+        return subjects
+
+    def referred_subjects(self) -> list[str]:
+        """The federal subjects referred: by the latest review, or since, once no longer held."""
+        return [s.subject for s in self.subjects() if s.outcome == SubjectDisposition.REFERRED]
+
+    def held_subjects(self) -> list[SubjectAnalysis]:
+        return [s for s in self.subjects() if s.outcome == SubjectDisposition.HELD]
 
     def touhy_request(self, request_id: str) -> TouhyRequestState | None:
         return next((r for r in self.touhy_requests if r.id == request_id), None)
@@ -345,10 +363,18 @@ def open_task(state: CaseState, task: Task, now: datetime, policy: Policy) -> No
         entry.due_at = footage_hold_due(state, now, policy)
     elif task == Task.TOUHY_RESPONSE:  # when the earliest unanswered request is due
         entry.due_at = min(r.due_at for r in state.unanswered_touhy())
+    elif task == Task.HELD_SUBJECT_REVIEW:  # by the end of the earliest held subject's review day
+        entry.due_at = held_review_due(state, policy)
     else:
         if task == Task.CHARGING_DECISION and state.prosecution is None:
             state.prosecution = ProsecutionState()
         entry.due_at = now + policy.tasks[task].due
+
+
+def held_review_due(state: CaseState, policy: Policy) -> datetime:
+    """The end of the earliest review day of the held subjects, in the department's time zone."""
+    day = min(s.held.review_by for s in state.held_subjects() if s.held is not None)
+    return datetime.combine(day + timedelta(days=1), time(0), ZoneInfo(policy.time_zone)).astimezone(UTC)
 
 
 def complete_task(state: CaseState, task: Task, actor: Actor, now: datetime) -> None:

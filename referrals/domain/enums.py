@@ -25,6 +25,9 @@ class Task(StrEnum):
     # The federal agencies' answers to the case's Touhy requests: open while one is unanswered, due when the
     # earliest unanswered one is; each request runs the task's ladder from its own due time.
     TOUHY_RESPONSE = "touhy_response"
+    # The review of the subjects a referral holds back (awaiting a Touhy answer, a laboratory result): open while
+    # one is held, due on the earliest held subject's review date.
+    HELD_SUBJECT_REVIEW = "held_subject_review"
 
 
 INVESTIGATION_TASKS = (Task.FOOTAGE_HOLD, Task.SUPERVISOR_IDENTIFICATION, Task.VIOLATION_REPORT)
@@ -39,6 +42,7 @@ TASK_OWNER: dict[Task, Role] = {
     Task.REFERRAL_ACKNOWLEDGEMENT: Role.PROSECUTOR_LIAISON,
     Task.CHARGING_DECISION: Role.PROSECUTOR_LIAISON,
     Task.TOUHY_RESPONSE: Role.PROSECUTOR_LIAISON,
+    Task.HELD_SUBJECT_REVIEW: Role.LEGAL_REVIEWER,
 }
 
 
@@ -62,6 +66,15 @@ class Disposition(StrEnum):
     REFERRED = "referred"
     DECLINED = "declined"
     WITHDRAWN = "withdrawn"
+
+
+class SubjectDisposition(StrEnum):
+    """What a legal review does with one federal subject: refers them, holds them back until a date (awaiting
+    what the review names), or does not charge them."""
+
+    REFERRED = "referred"
+    HELD = "held"
+    NOT_CHARGED = "not_charged"
 
 
 class SupervisorOutcome(StrEnum):

@@ -13,6 +13,7 @@ _DISPUTED_LINE = re.compile(r"^(?P<field>subjects\[\d+\]\.disputed_facts)\[\d+\]
 _CHARGED_SUBJECT = re.compile(r"^(?P<row>charges\[\d+\])\.subject$")
 _FEDERAL_ROW = re.compile(r"^(?P<row>federal_evidence\[\d+\])\.")
 _INDEX = re.compile(r"\[(\d+)\]")
+_HELD = re.compile(r"^(?P<held>subjects\[\d+\]\.held)\.")
 
 
 def legal_review(fields: list[tuple[str, str]]) -> list[tuple[str, str]]:
@@ -38,8 +39,11 @@ def legal_review(fields: list[tuple[str, str]]) -> list[tuple[str, str]]:
             [{"field": f"{charge}.statute", "message": message} for charge in stray],
         )
     asked = {m["row"] for name, value in fields if (m := _FEDERAL_ROW.match(name)) and value.strip()}
+    held = {m["held"] for name, value in fields if (m := _HELD.match(name)) and value.strip()}
     out = []
     for name, value in fields:
+        if (m := _HELD.match(name)) and m["held"] not in held:  # a subject not held: its "if held" fields blank
+            continue
         if (m := _CHARGE_FIELD.match(name)) and m["charge"] not in ticked:
             continue
         if (m := _FEDERAL_ROW.match(name)) and m["row"] not in asked:  # an agency's rows left blank

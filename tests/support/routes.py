@@ -20,6 +20,7 @@ ROUTES: dict[tuple[str, str], str | None] = {
     ("POST", "/incidents/{case_id}/removal-outcome"): steps.REMOVAL_OUTCOME.name,
     ("POST", "/incidents/{case_id}/prosecution-outcome"): steps.PROSECUTION_OUTCOME.name,
     ("POST", "/incidents/{case_id}/touhy-requests/{request_id}/response"): steps.TOUHY_RESPONSE.name,
+    ("POST", "/incidents/{case_id}/held-subject-review"): steps.HELD_SUBJECT_REVIEW.name,
     ("POST", "/incidents/{case_id}/withdrawal"): steps.WITHDRAW.name,
     ("POST", "/incidents/{case_id}/people"): steps.ADD_PERSON.name,
     ("POST", "/incidents/{case_id}/supplements"): steps.FILE_SUPPLEMENT.name,

@@ -36,6 +36,7 @@ SAMPLES = {
     "command_approval": APPROVE,
     "referral_acknowledgement": ACK,
     "touhy_response": answer("T1"),
+    "held_subject_review": {"subject": "agent in blue cap", "disposition": "not_charged", "rationale": "Immune."},
     "charging_decision": CHARGED,
     "arraignment": {"arraignment_date": "2026-03-04"},
     "removal_notice": REMOVAL,

@@ -21,6 +21,7 @@ STEP_ROLES = {
     "command_approval": {"command"},
     "referral_acknowledgement": {"prosecutor_liaison"},
     "touhy_response": LIAISON_OR_COMMAND,
+    "held_subject_review": {"legal_reviewer"},
     "charging_decision": LIAISON_OR_COMMAND,
     "arraignment": LIAISON_OR_COMMAND,
     "removal_notice": LIAISON_OR_COMMAND,

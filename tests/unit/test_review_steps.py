@@ -113,24 +113,24 @@ def test_a_decline_need_not_prove_each_element():
 
 
 def test_evidence_cited_must_be_on_the_case():
-    cited = [{**PROVED[0], "evidence": ["no-such-item"]}, PROVED[1]]
+    cited = [{**PROVED[0], "exhibits": [{"evidence": 9}]}, PROVED[1]]
     refused = investigated().refusal(LEGAL_REVIEW, REVIEWER, with_charge(elements=cited))
     assert (refused.kind, refused.field, refused.message) == (
         RejectionKind.INVALID,
-        "subjects[0].charges[0].elements[0].evidence[0]",
-        "no evidence no-such-item on this case",
+        "subjects[0].charges[0].elements[0].exhibits[0].evidence",
+        "no evidence item C9 on this case",
     )
 
 
 def test_evidence_removed_from_the_case_can_no_longer_be_cited():
     case = investigated()
     case.step(ADD_EVIDENCE, OFFICER, HOSPITAL_RECORD)
-    cited = [PROVED[0], {**PROVED[1], "evidence": ["e-2"]}]
+    cited = [PROVED[0], {**PROVED[1], "exhibits": [{"evidence": 1}]}]
     case.step(REMOVE_EVIDENCE, ADMIN, {"evidence_id": "e-2", "reason": "Another patient's notes."})
     refused = case.refusal(LEGAL_REVIEW, REVIEWER, with_charge(elements=cited))
     assert (refused.field, refused.message) == (
-        "subjects[0].charges[0].elements[1].evidence[0]",
-        "no evidence e-2 on this case",
+        "subjects[0].charges[0].elements[1].exhibits[0].evidence",
+        "evidence item C1 was removed from the case",
     )
 
 
@@ -144,7 +144,7 @@ def test_a_review_is_taken_once():
 def test_a_review_citing_the_case_s_evidence_is_kept():
     case = investigated()
     case.step(ADD_EVIDENCE, OFFICER, HOSPITAL_RECORD)
-    case.step(LEGAL_REVIEW, REVIEWER, with_charge(elements=[PROVED[0], {**PROVED[1], "evidence": ["e-2"]}]))
+    case.step(LEGAL_REVIEW, REVIEWER, with_charge(elements=[PROVED[0], {**PROVED[1], "exhibits": [{"evidence": 1}]}]))
     review = case.state.latest_review()
     assert (review.by.id, review.at, case.state.stage) == (REVIEWER.user_id, NOW, Stage.COMMAND_APPROVAL)
     assert case.state.tasks["legal_review"].status == TaskStatus.DONE
@@ -155,7 +155,7 @@ def test_federal_evidence_goes_to_an_agency_the_policy_knows(agency):
     refused = investigated().refusal(LEGAL_REVIEW, REVIEWER, asking("ICE", agency))
     assert (refused.kind, refused.field) == (RejectionKind.INVALID, "federal_evidence[1].agency")
     assert refused.message == (
-        f"'{agency}' is not among the agencies Touhy requests go to (ICE, CBP, FBI, DEA, USMS, ATF)"
+        f"'{agency}' is not among the agencies Touhy requests go to (ICE, CBP, USCIS, FBI, DEA, ATF, USMS)"
     )
 
 

@@ -3,9 +3,9 @@ immunity), the records to ask federal agencies for, the legal review, the comman
 acknowledgement and a withdrawal.
 """
 
-from typing import Annotated, Self
+from typing import Annotated, Any, Self
 
-from pydantic import Field, ValidationInfo, field_validator, model_validator
+from pydantic import AwareDatetime, Discriminator, Field, Tag, ValidationInfo, field_validator, model_validator
 
 from referrals.domain.enums import (
     INVESTIGATION_TASKS,
@@ -15,19 +15,76 @@ from referrals.domain.enums import (
     LegalBasis,
     ProngFinding,
     ReviewDecision,
+    SubjectDisposition,
     Task,
 )
 from referrals.domain.messages.base import RequestModel, _unique
-from referrals.domain.messages.clock import Happened
+from referrals.domain.messages.clock import Happened, Until
 from referrals.domain.messages.fields import Line, Name, Short, Text
 
 
+class RecordingExhibit(RequestModel):
+    """A body-worn camera recording of the case (by its camera), optionally at a moment in it."""
+
+    recording: Short  # the camera id, as the filing or a supplement listed it
+    at: AwareDatetime | None = None  # the moment in the recording that shows the fact
+
+
+class EvidenceExhibit(RequestModel):
+    """An evidence item of the case, by its number (C3 is 3)."""
+
+    evidence: Annotated[int, Field(ge=1, le=100_000)]
+
+
+class StatementOf(RequestModel):
+    person: Annotated[int, Field(ge=1, le=10_000)]  # the person's number (P2 is 2)
+    number: Annotated[int, Field(ge=1, le=1_000)]  # their statement's number, in the order taken
+
+
+class StatementExhibit(RequestModel):
+    """A statement of a person involved."""
+
+    statement: StatementOf
+
+
+class TouhyExhibit(RequestModel):
+    """A Touhy request of the case (T1), for the evidence it seeks from a federal agency."""
+
+    touhy: Annotated[str, Field(pattern=r"^T[1-9][0-9]{0,3}$")]
+
+
+EXHIBIT_KINDS = ("recording", "evidence", "statement", "touhy")
+
+
+def _exhibit_kind(value: Any) -> str | None:
+    if isinstance(value, dict):
+        found = [k for k in EXHIBIT_KINDS if k in value]
+        return found[0] if len(found) == 1 else None
+    return next((k for k in EXHIBIT_KINDS if getattr(value, k, None) is not None), None)
+
+
+# One exhibit an element's facts cite: {"recording": "X6031234", "at": "…"}, {"evidence": 1},
+# {"statement": {"person": 2, "number": 1}} or {"touhy": "T1"}.
+Exhibit = Annotated[
+    Annotated[RecordingExhibit, Tag("recording")]
+    | Annotated[EvidenceExhibit, Tag("evidence")]
+    | Annotated[StatementExhibit, Tag("statement")]
+    | Annotated[TouhyExhibit, Tag("touhy")],
+    Discriminator(
+        _exhibit_kind,
+        custom_error_type="exhibit_kind",
+        custom_error_message="must name one exhibit: a recording, an evidence item, a statement or a Touhy request",
+    ),
+]
+
+
 class ElementProof(RequestModel):
-    """One element of a charge (by its number in the statute catalogue), and what proves it."""
+    """One element of a charge (by its number in the statute catalogue), what proves it, and the exhibits that
+    show it."""
 
     element: Annotated[int, Field(ge=1, le=20)]
     facts: Text
-    evidence: list[Short] = Field(default_factory=list, max_length=50)  # the case's evidence item ids
+    exhibits: list[Exhibit] = Field(default_factory=list, max_length=50)
 
 
 class ChargeAnalysis(RequestModel):
@@ -71,6 +128,25 @@ def overall_finding(authority: ProngFinding, necessary: ProngFinding) -> Immunit
     return ImmunityFinding.DISPUTED
 
 
+class Held(RequestModel):
+    """Why a subject is held back from the referral, and when the review looks at them again."""
+
+    awaiting: Line  # "ICE's answer to Touhy request T1: the agents' body-camera video"
+    review_by: Until
+
+
+def held_fits(value: Held | None, info: ValidationInfo) -> Held | None:
+    """`held` is given with the disposition 'held', and only then."""
+    if "disposition" not in info.data:
+        return value  # (its own error is named)
+    held = info.data["disposition"] == SubjectDisposition.HELD
+    if held and value is None:
+        raise ValueError("is required when the disposition is 'held': what is awaited, and review_by")
+    if value is not None and not held:
+        raise ValueError("is only for the disposition 'held'")
+    return value
+
+
 class SubjectAnalysis(RequestModel):
     """One federal subject, on their own: an identified agent, or "unidentified agent in grey vest"."""
 
@@ -82,6 +158,35 @@ class SubjectAnalysis(RequestModel):
     necessary_and_proper: NecessaryAndProper
     finding: ImmunityFinding  # overall, for this subject
     disputed_facts: list[Line] = Field(default_factory=list, max_length=50)
+    # Referred, held back or not charged. Left out: referred when charged and not found immune, else not charged.
+    disposition: SubjectDisposition | None = None
+    held: Held | None = Field(default=None, validate_default=True)  # held: what is awaited, the next review's day
+
+    @field_validator("disposition")
+    @classmethod
+    def _referred_with_charges(
+        cls, value: SubjectDisposition | None, info: ValidationInfo
+    ) -> SubjectDisposition | None:
+        if value == SubjectDisposition.REFERRED:
+            if not info.data.get("charges"):
+                raise ValueError("a subject is referred with at least one charge")
+            if info.data.get("finding") == ImmunityFinding.IMMUNE:
+                raise ValueError("a subject found immune is not referred")
+        return value
+
+    @field_validator("held")
+    @classmethod
+    def _held_when_held(cls, value: Held | None, info: ValidationInfo) -> Held | None:
+        return held_fits(value, info)
+
+    @property
+    def outcome(self) -> SubjectDisposition:
+        """The disposition, given or implied."""
+        if self.disposition is not None:
+            return self.disposition
+        if self.charges and self.finding != ImmunityFinding.IMMUNE:
+            return SubjectDisposition.REFERRED
+        return SubjectDisposition.NOT_CHARGED
 
     @field_validator("charges")
     @classmethod
@@ -130,7 +235,7 @@ class SoughtRecord(RequestModel):
 class FederalEvidence(RequestModel):
     """What one federal agency holds that the case needs: it becomes a Touhy request to that agency."""
 
-    agency: Short  # as the policy's touhy.agencies name it: ICE, CBP, FBI, DEA, USMS, ATF
+    agency: Short  # as the policy's [[touhy.agencies]] name it: ICE, CBP, USCIS, FBI, DEA, ATF, USMS
     records: list[SoughtRecord] = Field(min_length=1, max_length=30)
 
 
@@ -159,20 +264,31 @@ class _ReviewFields(RequestModel):
         return value
 
     def charged_subjects(self) -> list[SubjectAnalysis]:
-        """The subjects this review would refer: with charges, and not found immune."""
-        return [s for s in self.subjects if s.charges and s.finding != ImmunityFinding.IMMUNE]
+        """The subjects this review refers: referred, or (left out) charged and not found immune."""
+        return [s for s in self.subjects if s.outcome == SubjectDisposition.REFERRED]
+
+    def held_subjects(self) -> list[SubjectAnalysis]:
+        return [s for s in self.subjects if s.outcome == SubjectDisposition.HELD]
 
     def _refer_needs_a_chargeable_subject(self) -> None:
         _chargeable(self.decision, self.subjects)
 
 
-REFER_NEEDS = "decision 'refer' needs at least one subject with charges whose finding is not 'immune'"
+REFER_NEEDS = (
+    "decision 'refer' needs at least one referred subject: one with charges whose finding is not 'immune', and not held"
+)
 
 
 def _chargeable(decision: ReviewDecision | None, subjects: list[SubjectAnalysis]) -> None:
-    if decision == ReviewDecision.REFER and not any(
-        s.charges and s.finding != ImmunityFinding.IMMUNE for s in subjects
-    ):
+    if decision != ReviewDecision.REFER:
+        for i, s in enumerate(subjects):
+            if s.disposition in (SubjectDisposition.REFERRED, SubjectDisposition.HELD):
+                raise ValueError(
+                    f"subject {i + 1} ({s.subject}): the disposition '{s.disposition.value}' is only for the "
+                    f"decision 'refer'"
+                )
+        return
+    if not any(s.outcome == SubjectDisposition.REFERRED for s in subjects):
         raise ValueError(REFER_NEEDS)
 
 
@@ -200,6 +316,39 @@ class LegalReview(_ReviewFields):
         for subject in self.charged_subjects():
             found += [c.statute for c in subject.charges if c.statute not in found]
         return found
+
+
+class HeldSubjectReview(RequestModel):
+    """The body of POST /incidents/{id}/held-subject-review: a subject the referral held back, reviewed again:
+    referred (the referral's next version adds them), not charged, or held until a later day."""
+
+    subject: Line  # as the legal review named them
+    disposition: SubjectDisposition
+    held: Held | None = Field(default=None, validate_default=True)
+    # The subject's analysis brought up to date (what the awaited answer showed); left out, the held one stands.
+    analysis: SubjectAnalysis | None = None
+    rationale: Text
+
+    @field_validator("held")
+    @classmethod
+    def _held_when_held(cls, value: Held | None, info: ValidationInfo) -> Held | None:
+        return held_fits(value, info)
+
+    @field_validator("analysis")
+    @classmethod
+    def _analysis_of_the_subject(cls, value: SubjectAnalysis | None, info: ValidationInfo) -> SubjectAnalysis | None:
+        if value is None:
+            return value
+        if "subject" in info.data and value.subject != info.data["subject"]:
+            raise ValueError(f"is the analysis of '{value.subject}', not of the subject reviewed")
+        if value.disposition is not None and value.disposition != info.data.get("disposition"):
+            raise ValueError("its disposition, if given, is the review's")
+        return value
+
+    def applied_to(self, held: SubjectAnalysis) -> SubjectAnalysis:
+        """The subject as this review leaves them."""
+        base = self.analysis or held
+        return base.model_copy(update={"disposition": self.disposition, "held": self.held})
 
 
 class CommandApproval(RequestModel):

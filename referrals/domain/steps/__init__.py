@@ -18,7 +18,13 @@ from referrals.domain.steps.prosecution import (
     REMOVAL_NOTICE,
     REMOVAL_OUTCOME,
 )
-from referrals.domain.steps.review import COMMAND_APPROVAL, LEGAL_REVIEW, REFERRAL_ACKNOWLEDGEMENT, TOUHY_RESPONSE
+from referrals.domain.steps.review import (
+    COMMAND_APPROVAL,
+    HELD_SUBJECT_REVIEW,
+    LEGAL_REVIEW,
+    REFERRAL_ACKNOWLEDGEMENT,
+    TOUHY_RESPONSE,
+)
 
 STEPS: list[StepSpec] = REGISTRY  # every declaration, as declared (a step declared later is listed as well)
 
@@ -35,6 +41,7 @@ __all__ = [
     "COMMAND_APPROVAL",
     "FILE_SUPPLEMENT",
     "FOOTAGE_HOLD",
+    "HELD_SUBJECT_REVIEW",
     "LEGAL_REVIEW",
     "PROSECUTION_OUTCOME",
     "REFERRAL_ACKNOWLEDGEMENT",

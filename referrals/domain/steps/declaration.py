@@ -43,7 +43,7 @@ class StepSpec:
     check: Check
     change: Change
     summary: str  # the API operation's summary; the desk form's hint
-    chronicle: str  # its event's line in the referral packet's chronology
+    chronicle: str  # its event's line in the referral packet's processing history
     title: str  # the desk form's heading
     button: str  # the desk form's button
     done: str  # what the desk says once it is stored

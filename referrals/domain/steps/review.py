@@ -4,13 +4,21 @@ and the prosecutor's acknowledgement of the referral."""
 from datetime import datetime, timedelta
 from typing import Any
 
-from referrals.domain.case import CaseState, PersonRef, Recorded, TouhyRequestState, complete_task, open_task
+from referrals.domain.case import (
+    CaseState,
+    PersonRef,
+    Recorded,
+    TouhyRequestState,
+    complete_task,
+    held_review_due,
+    open_task,
+)
 from referrals.domain.enums import (
     ApprovalDecision,
     DocumentKind,
-    ImmunityFinding,
     ReviewDecision,
     Role,
+    SubjectDisposition,
     Task,
     TaskStatus,
 )
@@ -18,10 +26,17 @@ from referrals.domain.errors import Rejection, RejectionKind
 from referrals.domain.messages import (
     ChargeAnalysis,
     CommandApproval,
+    ElementProof,
+    EvidenceExhibit,
+    HeldSubjectReview,
     LegalReview,
     LegalReviewIn,
+    RecordingExhibit,
     ReferralAcknowledgement,
+    StatementExhibit,
     Step,
+    SubjectAnalysis,
+    TouhyExhibit,
     TouhyResponse,
 )
 from referrals.domain.policy import Policy
@@ -31,7 +46,6 @@ PROSECUTION_SIDE = frozenset({Role.PROSECUTOR_LIAISON, Role.COMMAND})
 
 
 def check_legal_review(state: CaseState, step: Step[LegalReview], policy: Policy) -> None:
-    alleged = state.alleged_statutes()
     review = step.payload
     for i, wanted in enumerate(review.federal_evidence):
         if policy.touhy.agency(wanted.agency) is None:
@@ -41,23 +55,35 @@ def check_legal_review(state: CaseState, step: Step[LegalReview], policy: Policy
                 f"({', '.join(a.code for a in policy.touhy.agencies)})",
                 f"federal_evidence[{i}].agency",
             )
+    # An element may cite the Touhy requests this review makes (T N onwards) as well as the case's earlier ones.
+    made = len(state.touhy_requests)
+    touhy = [r.id for r in state.touhy_requests] + [f"T{made + n}" for n in range(1, len(review.federal_evidence) + 1)]
     for i, subject in enumerate(review.subjects):
-        for j, charge in enumerate(subject.charges):
-            where = f"subjects[{i}].charges[{j}]"
-            if charge.statute not in alleged:
-                raise Rejection(
-                    RejectionKind.INVALID,
-                    f"'{charge.statute}' is not among the alleged statutes ({', '.join(alleged)})",
-                    f"{where}.statute",
-                )
-            # To refer, each charge of a subject referred (not found immune) is proved element by element.
-            proving = review.decision == ReviewDecision.REFER and subject.finding != ImmunityFinding.IMMUNE
-            _check_elements(state, charge, policy, where, proving=proving)
+        # To refer, each charge of a subject referred is proved element by element.
+        proving = review.decision == ReviewDecision.REFER and subject.outcome == SubjectDisposition.REFERRED
+        check_subject(state, subject, policy, f"subjects[{i}]", proving, touhy)
 
 
-def _check_elements(state: CaseState, charge: ChargeAnalysis, policy: Policy, where: str, proving: bool) -> None:
-    """Each element named is one of the statute's; to refer, every element of it is addressed; each evidence
-    item cited is one of the case's and still on it."""
+def check_subject(
+    state: CaseState, subject: SubjectAnalysis, policy: Policy, where: str, proving: bool, touhy: list[str]
+) -> None:
+    """A subject's charges are among those alleged; each element named is the statute's, every element is
+    addressed when the subject is referred, and each exhibit cited is the case's."""
+    alleged = state.alleged_statutes()
+    for j, charge in enumerate(subject.charges):
+        at = f"{where}.charges[{j}]"
+        if charge.statute not in alleged:
+            raise Rejection(
+                RejectionKind.INVALID,
+                f"'{charge.statute}' is not among the alleged statutes ({', '.join(alleged)})",
+                f"{at}.statute",
+            )
+        _check_elements(state, charge, policy, at, proving, touhy)
+
+
+def _check_elements(
+    state: CaseState, charge: ChargeAnalysis, policy: Policy, where: str, proving: bool, touhy: list[str]
+) -> None:
     statute = policy.statute(charge.statute)
     # A charge names a statute its case's violation report alleged, each checked against this policy on arrival.
     assert statute is not None
@@ -69,14 +95,7 @@ def _check_elements(state: CaseState, charge: ChargeAnalysis, policy: Policy, wh
                 f"{charge.statute} has {len(elements)} elements in the catalogue",
                 f"{where}.elements[{k}].element",
             )
-        for m, evidence_id in enumerate(proof.evidence):
-            entry = state.evidence_item(evidence_id)
-            if entry is None or entry.removed is not None:
-                raise Rejection(
-                    RejectionKind.INVALID,
-                    f"no evidence {evidence_id} on this case",
-                    f"{where}.elements[{k}].evidence[{m}]",
-                )
+        _check_exhibits(state, proof, f"{where}.elements[{k}]", touhy)
     missing = sorted(set(range(1, len(elements) + 1)) - {p.element for p in charge.elements})
     if proving and missing:
         raise Rejection(
@@ -85,6 +104,47 @@ def _check_elements(state: CaseState, charge: ChargeAnalysis, policy: Policy, wh
             f"element {', '.join(map(str, missing))} ({elements[missing[0] - 1]}) is not addressed",
             f"{where}.elements",
         )
+
+
+def _check_exhibits(state: CaseState, proof: ElementProof, where: str, touhy: list[str]) -> None:
+    """Each exhibit an element cites is the case's: a recording (and a moment inside it), an evidence item still
+    on the case, a statement taken, a Touhy request."""
+    for m, exhibit in enumerate(proof.exhibits):
+        at = f"{where}.exhibits[{m}]"
+        problem, field = _exhibit_problem(state, exhibit, touhy)
+        if problem:
+            raise Rejection(RejectionKind.INVALID, problem, f"{at}.{field}")
+
+
+def _exhibit_problem(state: CaseState, exhibit: object, touhy: list[str]) -> tuple[str, str]:
+    match exhibit:
+        case RecordingExhibit(recording=camera, at=moment):
+            recording = state.recording(camera)
+            if recording is None:
+                cameras = ", ".join(r.camera_id for r in state.recordings) or "none"
+                return f"no recording from camera {camera} on this case (its cameras: {cameras})", "recording"
+            if moment is not None and not recording.started_at <= moment <= recording.ended_at:
+                return (
+                    f"is outside camera {camera}'s recording ({recording.started_at.isoformat()} to "
+                    f"{recording.ended_at.isoformat()})",
+                    "at",
+                )
+        case EvidenceExhibit(evidence=number):
+            entry = next((e for e in state.evidence if e.number == number), None)
+            if entry is None:
+                return f"no evidence item C{number} on this case", "evidence"
+            if entry.removed is not None:
+                return f"evidence item C{number} was removed from the case", "evidence"
+        case StatementExhibit(statement=of):
+            person = next((p for p in state.people if p.id == f"P{of.person}"), None)
+            if person is None:
+                return f"no person P{of.person} on this case", "statement.person"
+            if of.number > len(person.statements):
+                return f"P{of.person} has {len(person.statements)} statement(s) on this case", "statement.number"
+        case TouhyExhibit(touhy=request):
+            if request not in touhy:
+                return f"no Touhy request {request} on this case ({', '.join(touhy) or 'none made'})", "touhy"
+    return "", ""
 
 
 def apply_legal_review(
@@ -107,10 +167,23 @@ def apply_legal_review(
         )
         state.touhy_requests.append(request)
         made.append(request.id)
+    _held_task_follows(state, step.actor, now, policy)
     if made:
         _touhy_task_follows(state, now, policy)
         return {"touhy_requests": made}
     return None
+
+
+def _held_task_follows(state: CaseState, actor: Any, now: datetime, policy: Policy) -> None:
+    """The held subjects' review: open while one is held, due on the earliest review day (its ladder afresh when
+    that day moves); done when none is held."""
+    task = state.tasks[Task.HELD_SUBJECT_REVIEW]
+    if state.held_subjects():
+        due = held_review_due(state, policy)
+        if task.status != TaskStatus.OPEN or task.due_at != due:
+            open_task(state, Task.HELD_SUBJECT_REVIEW, now, policy)
+    elif task.status == TaskStatus.OPEN:
+        complete_task(state, Task.HELD_SUBJECT_REVIEW, actor, now)
 
 
 def _touhy_task_follows(state: CaseState, now: datetime, policy: Policy) -> None:
@@ -149,6 +222,65 @@ LEGAL_REVIEW = declare(
     button="Record the decision",
     done="Legal review recorded.",
     rows=(("subjects", frozenset()),),
+)
+
+
+def check_held_subject_review(state: CaseState, step: Step[HeldSubjectReview], policy: Policy) -> None:
+    require_not_closed(state, "its subjects stay as they were")
+    review = step.payload
+    held = next((s for s in state.held_subjects() if s.subject == review.subject), None)
+    if held is None:
+        names = ", ".join(s.subject for s in state.held_subjects()) or "none is held"
+        raise Rejection(
+            RejectionKind.INVALID, f"'{review.subject}' is not a held subject of this case ({names})", "subject"
+        )
+    subject = review.applied_to(held)
+    if review.disposition == SubjectDisposition.REFERRED:
+        if not subject.charges:
+            raise Rejection(
+                RejectionKind.INVALID, "a subject is referred with at least one charge: give the analysis", "analysis"
+            )
+        if subject.finding.value == "immune":
+            raise Rejection(RejectionKind.INVALID, "a subject found immune is not referred", "disposition")
+    touhy = [r.id for r in state.touhy_requests]
+    proving = review.disposition == SubjectDisposition.REFERRED
+    check_subject(state, subject, policy, "analysis", proving, touhy)
+
+
+def apply_held_subject_review(
+    state: CaseState, step: Step[HeldSubjectReview], now: datetime, policy: Policy
+) -> dict[str, Any]:
+    state.subject_reviews.append(Recorded(payload=step.payload, by=PersonRef.of(step.actor), at=now))
+    _held_task_follows(state, step.actor, now, policy)
+    return {"disposition": step.payload.disposition.value}
+
+
+def _packet_if_referred_since(state: CaseState) -> list[DocumentKind]:
+    """A subject referred after the referral was sent: the packet's next version, superseding the last."""
+    referred = state.subject_reviews[-1].payload.disposition == SubjectDisposition.REFERRED
+    sent = any(d.kind == DocumentKind.REFERRAL_PACKET for d in state.documents) or (
+        DocumentKind.REFERRAL_PACKET in state.documents_pending
+    )
+    return [DocumentKind.REFERRAL_PACKET] if referred and sent else []
+
+
+HELD_SUBJECT_REVIEW = declare(
+    name="held_subject_review",
+    task=Task.HELD_SUBJECT_REVIEW,
+    needs_open_task=False,  # its check says whether the subject is held
+    request=HeldSubjectReview,
+    event="held_subject_reviewed",
+    chronicle="Held subject reviewed",
+    roles=frozenset({Role.LEGAL_REVIEWER}),
+    check=check_held_subject_review,
+    change=apply_held_subject_review,
+    documents=_packet_if_referred_since,
+    summary="Review a subject the referral held back: refer them (the referral's next version adds them), do not "
+    "charge them, or hold them until a later day",
+    title="Review a held subject",
+    button="Record the review",
+    done="Held subject's review recorded.",
+    groups=("held",),  # left blank unless held again
 )
 
 

@@ -6,6 +6,7 @@ a step sent from here is the same workflow update as one sent to POST /incidents
 import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Literal
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
@@ -14,7 +15,10 @@ from referrals.api import trail
 from referrals.api.actions import take_step
 from referrals.api.deps import ClientDep, SessionDep, SettingsDep, visible_incident
 from referrals.api.errors import ApiError
+from referrals.api.routes.documents import pdf_out
 from referrals.api.views import person_out
+from referrals.documents import exhibits
+from referrals.documents.pdf import PDF
 from referrals.domain import corrections, steps
 from referrals.domain.case import CaseState, RecordingState, purge_status
 from referrals.domain.content_types import DOCX
@@ -34,6 +38,7 @@ from referrals.domain.enums import (
     RemovalResult,
     ReviewDecision,
     Role,
+    SubjectDisposition,
     SupervisorOutcome,
     Task,
     TouhyOutcome,
@@ -179,6 +184,10 @@ async def case_page(
         events=events,
         chain_break=verify_chain(incident.id, events),
         documents=await documents.list_for_case(session, incident.id),
+        pdfs={
+            document_id: pdf_out(row, row.filename, "")
+            for document_id, row in (await documents.pdfs_for_case(session, incident.id)).items()
+        },
         temporal_url=settings.workflow_url(incident.workflow_id),
         actions=can,
         # A double submit is one workflow update (one evidence item, for the upload form).
@@ -187,6 +196,8 @@ async def case_page(
         notice=spec.done if done is not None and (spec := steps.step(done)) is not None and spec.form else None,
         refused=refused,
         allegation_rows=ALLEGATION_ROWS,
+        # An element's exhibits by their keys, as the memo and the packet print them: "A1 at 13:09:40; C2".
+        cite=lambda cited: exhibits.cited(state, cited, lambda at, fmt: at.astimezone(policy.zone).strftime(fmt)),
         rows={**DEFAULT_ROWS, **(rows or {})},
         most_rows=MOST_ROWS,
         choices={
@@ -208,6 +219,12 @@ async def case_page(
             ],
             "charging": options(ChargingKind),
             "referred_subjects": state.referred_subjects() or ["the defendant"],
+            "subject_disposition": options(SubjectDisposition),
+            "held_subjects": [
+                (s.subject, f"{s.subject} ({s.agency}), to review by {s.held.review_by:%d %b %Y}")
+                for s in state.held_subjects()
+                if s.held is not None
+            ],
             "removal_result": options(RemovalResult),
             "touhy_agencies": [(a.code, f"{a.code}: {a.name}") for a in policy.touhy.agencies],
             "federal_record": options(FederalRecord),
@@ -237,21 +254,35 @@ async def show_case(
 
 
 @router.get("/{case_id}/documents/{document_id}")
-async def download(request: Request, case_id: Key, document_id: Key, desk: DeskDep, session: SessionDep):
+async def download(
+    request: Request,
+    case_id: Key,
+    document_id: Key,
+    desk: DeskDep,
+    session: SessionDep,
+    format: Literal["docx", "pdf"] = "docx",
+):
     incident = await visible_incident(request, case_id, desk.user, session)
     row = await documents.get(session, incident.id, document_id)
-    if row is None:
+    pdf = await documents.pdf_of(session, document_id) if row is not None and format == "pdf" else None
+    if row is None or format == "pdf" and (pdf is None or pdf.content is None):
         await trail.record(
             request, trail.action_of(request), trail.NOT_FOUND, user=desk.user, case_id=incident.id, target=document_id
         )
-        raise ApiError(404, f"no document {document_id} in this case")
-    await trail.allowed(request, desk.user, case_id=incident.id, target=document_id)
+        raise ApiError(404, f"no document {document_id} in this case" if row is None else "this document has no PDF")
+    shown = {"details": {"format": "pdf"}} if format == "pdf" else {}
+    await trail.allowed(request, desk.user, case_id=incident.id, target=document_id, **shown)
+    content, media_type, name, sha256 = (
+        (pdf.content, PDF, pdf.filename, pdf.sha256 or "")
+        if pdf is not None and pdf.content is not None
+        else (row.content, DOCX, row.filename, row.sha256)
+    )
     return Response(
-        row.content,
-        media_type=DOCX,
+        content,
+        media_type=media_type,
         headers={
-            "Content-Disposition": f'attachment; filename="{row.filename}"',
-            "X-Content-SHA256": row.sha256,
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "X-Content-SHA256": sha256,
             "Cache-Control": "no-store",
             "X-Content-Type-Options": "nosniff",
         },

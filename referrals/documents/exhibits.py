@@ -1,0 +1,108 @@
+"""The case's exhibits as the memo and the packet number them, the same in every version: A the body-worn camera
+recordings, B the department's earlier documents, C the evidence items, S a person's statements (S2.1 is P2's
+first), T the Touhy requests. A number once given stays: each list only grows, in the order things were added."""
+
+from collections.abc import Callable
+from datetime import datetime
+
+from referrals.documents.text import Clock, clean
+from referrals.domain.case import CaseState, EvidenceEntry
+from referrals.domain.enums import DocumentKind
+from referrals.domain.messages import (
+    EvidenceExhibit,
+    EvidenceItem,
+    RecordingExhibit,
+    StatementExhibit,
+    TouhyExhibit,
+)
+from referrals.domain.words import label
+
+NONE_CITED = "No exhibit cited"
+
+
+def recording_key(state: CaseState, camera_id: str) -> str:
+    number = next((n for n, r in enumerate(state.recordings, 1) if r.camera_id == camera_id), None)
+    return f"A{number}" if number is not None else clean(camera_id)
+
+
+def cited(state: CaseState, exhibits: list, when: Callable[[datetime, str], str]) -> str:
+    """What an element's facts cite, by exhibit key: 'A2 at 13:09:40; C1; S2.1; T1' (or that nothing is).
+    `when` prints a moment in a format in the department's time zone (a Clock)."""
+    keys = []
+    for exhibit in exhibits:
+        match exhibit:
+            case RecordingExhibit(recording=camera, at=moment):
+                keys.append(recording_key(state, camera) + (f" at {when(moment, '%H:%M:%S')}" if moment else ""))
+            case EvidenceExhibit(evidence=number):
+                keys.append(f"C{number}")
+            case StatementExhibit(statement=of):
+                keys.append(f"S{of.person}.{of.number}")
+            case TouhyExhibit(touhy=request):
+                keys.append(clean(request))
+    return "; ".join(keys) or NONE_CITED
+
+
+def evidence_item(entry: EvidenceEntry) -> str:
+    item = entry.item
+    text = f"{label(item.kind)}: {clean(item.description)}"
+    return text + (f" (concerns {item.person_id})" if item.person_id else "")
+
+
+def held_in(item: EvidenceItem) -> str:
+    held = item.held_elsewhere
+    assert held is not None  # an item without a file here is held elsewhere (EvidenceItem's validator)
+    return f"Held in {clean(held.system)}, reference {clean(held.reference)}"
+
+
+def listing(state: CaseState, when: Clock, badge: str, officer_names: dict[str, str]) -> list[dict]:
+    """Every exhibit, by key: what it is and how to check it."""
+    exhibits = []
+    for n, r in enumerate(state.recordings, 1):
+        officer = officer_names.get(r.officer_star) or f"{badge} {clean(r.officer_star)}"
+        exhibits.append(
+            dict(
+                label=f"A{n}",
+                description=f"Body-worn camera recording, camera {clean(r.camera_id)} ({officer}), "
+                f"{when(r.started_at)} to {when(r.ended_at, '%H:%M %Z')}",
+                detail=f"Held under {clean(r.hold_reference)}" if r.hold_reference else "NOT YET HELD",
+            )
+        )
+    earlier = [d for d in state.documents if d.kind != DocumentKind.REFERRAL_PACKET]
+    exhibits += [
+        dict(
+            label=f"B{n}",
+            description=f"{label(d.kind)} version {d.version} ({d.filename}), {when(d.created_at)}",
+            detail=f"SHA-256 {d.sha256}",
+        )
+        for n, d in enumerate(earlier, 1)
+    ]
+    exhibits += [
+        dict(
+            label=f"C{e.number}",
+            description=evidence_item(e) + (" (removed from the case)" if e.removed else ""),
+            detail=f"SHA-256 {e.item.sha256}" if e.item.sha256 else held_in(e.item),
+        )
+        for e in state.evidence
+    ]
+    for person in state.people:
+        for n, s in enumerate(person.statements, 1):
+            exhibits.append(
+                dict(
+                    label=f"S{person.id[1:]}.{n}",
+                    description=f"Statement {n} of {person.id}, taken by {clean(s.taken_by)}, {when(s.taken_at)}",
+                    detail="Its text is under Statements",
+                )
+            )
+    for request in state.touhy_requests:
+        answer = request.response.payload.outcome if request.response else None
+        exhibits.append(
+            dict(
+                label=clean(request.id),
+                description=f"Touhy request to {clean(request.agency)}, sent {when.formal(request.requested_at)}: "
+                + "; ".join(clean(x.description) for x in request.records),
+                detail=f"Answer: {label(answer).lower()}"
+                if answer
+                else f"No answer yet; due {when.formal(request.due_at)}",
+            )
+        )
+    return exhibits
