@@ -190,7 +190,9 @@ class Settings(BaseSettings):
         return self.actor_keys.get_secret_value() if self.actor_keys else DEVELOPMENT_ACTOR_KEYS
 
     def case_url(self, case_id: str) -> str:
-        return f"{self.public_url.rstrip('/')}/incidents/{case_id}"
+        """Where a person is sent to see a case: its desk page (the JSON API wants a bearer token a browser lacks).
+        Signed out, the desk asks for a sign-in and comes back here (referrals/web/auth.py's safe_next)."""
+        return f"{self.public_url.rstrip('/')}/desk/cases/{quote(case_id, safe='')}"
 
     def workflow_url(self, workflow_id: str) -> str:
         # With the API's own proxy the UI is at the product's origin, under /temporal (referrals/web/temporal_ui.py).

@@ -7,6 +7,7 @@ import re
 import shutil
 import subprocess
 from datetime import date, datetime
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -19,6 +20,7 @@ from referrals.documents.render import _ENVIRONMENT, render
 from referrals.domain.enums import DocumentKind
 from referrals.store.tables import DocumentRow
 from referrals.workflows.incident import IncidentWorkflow
+from tests.support.desk_client import browser, hidden
 from tests.support.documents import all_text, documents_of, headings, open_docx, table_after
 from tests.support.policies import CHICAGO
 from tests.support.scenario import ACK, APPROVE, CHARGED, HOLD_1, HOLD_2, KEEP_UNTIL, REFER, VIOLATIONS, Driver, filing
@@ -251,6 +253,41 @@ async def test_the_packet_reaches_the_prosecutor_intake_by_email(referred, smtp_
     assert attachment.get_filename() == f"{case['case_number']}-referral-packet-v1.docx"
     assert attachment.get_content() == docs[("referral_packet", 1)]
     assert "There is no signed PDF of it: no PDF converter is configured" in mail.get_body(("plain",)).get_content()
+
+
+async def test_the_packet_e_mail_links_the_desk_page_which_a_sign_in_comes_back_to(
+    referred, smtp_sink, settings, api, people
+):
+    """The link is the case's desk page (not the JSON API, which wants a bearer token); followed signed out it asks for
+    a sign-in, and the sign-in lands on the case."""
+    case, _, _ = referred
+    [mail] = [
+        m
+        for m in smtp_sink.messages
+        if m["To"] == CHICAGO.prosecutor.intake_email and case["case_number"] in m["Subject"]
+    ]
+    links = re.findall(r"https?://\S+", mail.get_body(("plain",)).get_content())
+    desk_page = f"{settings.public_url.rstrip('/')}/desk/cases/{case['id']}"
+    assert links and set(links) == {desk_page}, links
+    path = urlsplit(desk_page).path
+    async with browser(api) as page:
+        followed = await page.get(path)
+        assert followed.status_code == 303
+        sign_in_page = followed.headers["location"]
+        assert sign_in_page == f"/desk/sign-in?next={path}"
+        form = await page.get(sign_in_page)
+        assert form.status_code == 200 and hidden(form.text, "next") == path
+        signed = await page.post(
+            "/desk/sign-in",
+            data={
+                "token": people.tokens["liaison"],
+                "csrf_token": hidden(form.text, "csrf_token"),
+                "next": hidden(form.text, "next"),
+            },
+        )
+        assert signed.status_code == 303 and signed.headers["location"] == path, signed.text
+        landed = await page.get(signed.headers["location"])
+        assert landed.status_code == 200 and case["case_number"] in landed.text
 
 
 async def test_a_refusal_and_a_second_review_show_in_the_documents(api, people):

@@ -46,7 +46,7 @@ async def test_an_unconfirmed_hold_escalates_to_people(
         first = next(m for m in await mails() if m["To"] == people.emails["custodian"])
         body = first.get_content()
         assert f"Case {number}" in body and "Footage hold" in body and "overdue" in body
-        assert f"/incidents/{cid}" in body and f"/workflows/incident-{cid}" in body
+        assert f"/desk/cases/{cid}" in body and "/incidents/" not in body and f"/workflows/incident-{cid}" in body
 
         # Webhook: one Slack-style post per escalation step.
         async def hooks():
@@ -54,7 +54,7 @@ async def test_an_unconfirmed_hold_escalates_to_people(
 
         await until(lambda: _at_least(hooks, 2))
         assert sorted(b["level"] for b in await hooks()) == [1, 2]
-        assert all(number in b["text"] and b["link"].endswith(f"/incidents/{cid}") for b in await hooks())
+        assert all(number in b["text"] and b["link"].endswith(f"/desk/cases/{cid}") for b in await hooks())
 
         # The inbox, unread then read.
         inbox = (await fast_api.get("/notifications?unread=true", headers=people.headers("custodian"))).json()

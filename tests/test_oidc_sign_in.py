@@ -2,7 +2,9 @@
 tokens, and every refusal on the way: no session opened, an entry in the access trail."""
 
 import asyncio
+import html
 import json
+import re
 from contextlib import nullcontext
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
@@ -18,6 +20,7 @@ from referrals.devstack import oidc_provider
 from referrals.store.tables import AppUser, OidcLogin, WebSession
 from tests.support import oidc
 from tests.support.access_log import entries
+from tests.support.scenario import Driver
 
 pytestmark = pytest.mark.skipif(
     not oidc_provider.installed(),
@@ -176,6 +179,35 @@ async def test_signing_in_at_the_provider_creates_the_user_from_its_claims(app, 
     assert json.loads(entry.details)["via"] == "oidc"
     [created] = [e for e in await entries(sessions, since, "user_updated") if e.user_id == user.id]
     assert json.loads(created.details)["created"] is True
+
+
+async def test_a_case_link_followed_signed_out_lands_on_the_case_after_the_provider(app, api, people):
+    """The e-mail's link (the case's desk page): signed out, the desk asks for a sign-in; its provider button carries
+    where the person was going, kept on the server with the sign-in's state, and the callback moves on there."""
+    case = await Driver(api, people).new_case()
+    path = urlsplit(app.state.settings.case_url(case["id"])).path
+    assert path == f"/desk/cases/{case['id']}"
+    async with desk(app) as page:
+        followed = await page.get(path)
+        assert followed.status_code == 303 and followed.headers["location"] == f"/desk/sign-in?next={path}"
+        form = await page.get(followed.headers["location"])
+        button = re.search(r'id="provider-sign-in" href="([^"]+)"', form.text).group(1)
+        begun = await page.get(html.unescape(button))
+        assert begun.status_code == 303 and "next" not in parse_qs(urlsplit(begun.headers["location"]).query)
+        signed = await page.get(await at_provider(begun.headers["location"], "lopez"))
+        assert signed.status_code == 200 and f'content="0;url={path}"' in signed.text, signed.text
+        landed = await page.get(path)
+        assert landed.status_code == 200 and case["case_number"] in landed.text
+
+
+@pytest.mark.parametrize(
+    "hostile", ["//evil.example/desk/", "https://evil.example", "/desk/%2e%2e/%2e%2e/x", "/\\evil"]
+)
+async def test_a_provider_sign_in_never_moves_on_off_the_desk(app, hostile):
+    async with desk(app) as page:
+        signed = await sign_in(page, "lopez", hostile)
+        assert signed.status_code == 200 and 'content="0;url=/desk/"' in signed.text, signed.text
+        assert "evil" not in signed.text
 
 
 async def test_groups_changed_at_the_provider_change_the_roles_at_the_next_sign_in(app, provider, sessions):

@@ -2,11 +2,12 @@
 CSRF tokens on every form. Visibility and permissions are the API's own (referrals/api/deps.py)."""
 
 import hmac
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated
-from urllib.parse import parse_qsl, quote
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 from fastapi import Depends, Request
 
@@ -120,9 +121,41 @@ def sign_in_url(back_to: str, ended: str | None = None) -> str:
     return f"/desk/sign-in?next={quote(back_to, safe='/')}" + (f"&ended={ended}" if ended else "")
 
 
+# Where a sign-in may send a person afterwards: the desk, or the Temporal UI it serves behind its sign-in.
+NEXT_ROOTS = ("/desk/", "/temporal/")
+_RAW = re.compile(r"[^\x21-\x7e]|[\\\"'<>`]")  # as sent: printable ASCII only, no backslash, quote or bracket
+_DECODED = re.compile(r"[\x00-\x1f\x7f\\]")  # once decoded, anywhere: no control character (CR/LF), no backslash
+_DECODED_PATH = re.compile(r"[^\x21-\x7e]|[\"'<>`@]")  # once decoded, in the path: not even a space
+
+
 def safe_next(value: str | None) -> str:
-    """Only back into the desk (or the Temporal UI behind it, referrals/web/temporal_ui.py): never an open redirect to
-    another site."""
-    if value and value.startswith(("/desk/", "/temporal/")) and not value.startswith("//") and "\\" not in value:
-        return value
-    return "/desk/"
+    """Where to go after signing in: only a path of this site under /desk/ (or the Temporal UI behind it,
+    referrals/web/temporal_ui.py), never an open redirect to another site. Anything else is /desk/.
+
+    Refused: another scheme or host (`https://evil.example`, `//evil.example`, `/\\evil`), a path that climbs out
+    (`/desk/../x`, `/desk/%2e%2e/x`), control characters (CR/LF: a header split), and all of these percent-encoded,
+    once or more (`%2F%2Fevil`, `%252F`). A search's words may be in the query, encoded."""
+    default = "/desk/"
+    if not value or len(value) > 2000 or _RAW.search(value):
+        return default
+    forms = [value]
+    while len(forms) <= 4:  # each decoding a browser, a proxy or a framework might make on the way
+        try:
+            decoded = unquote(forms[-1], errors="strict")
+        except UnicodeDecodeError:  # `%ff`: no path of ours
+            return default
+        if decoded == forms[-1]:
+            break
+        forms.append(decoded)
+    else:
+        return default  # still changing after four decodings: no real path is written like that
+    for form in forms:
+        if _DECODED.search(form):
+            return default
+        parts = urlsplit(form)
+        path = parts.path
+        if parts.scheme or parts.netloc or not path.startswith(NEXT_ROOTS) or _DECODED_PATH.search(path):
+            return default
+        if any(segment in ("", ".", "..") for segment in path.split("/")[1:-1]) or path.split("/")[-1] in (".", ".."):
+            return default  # no empty segment (`//`), no `.` or `..`: the path stays where it says
+    return value

@@ -90,6 +90,7 @@ async def _open(
     details: dict | None = None,
 ):
     settings = request.app.state.settings
+    back_to = safe_next(back_to)  # checked when it came in too: never a redirect off the desk, whatever the caller
     cookie, _ = await web_sessions.open_session(
         session, user, timedelta(hours=settings.web_session_hours), via=via, id_token=id_token
     )
