@@ -4,7 +4,10 @@ what, from where, how it ended) in one append-only hash chain that auditors read
 import asyncio
 import base64
 import csv
+import html
 import io
+import json
+import re
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -26,10 +29,13 @@ from referrals.store import access_log
 from referrals.store.access_log import AccessEntry
 from referrals.store.engine import async_engine, session_factory
 from referrals.store.tables import AccessEntryRow
+from referrals.web.routes import access_log as desk_trail
 from tests.support.access_log import newest
 from tests.support.cli import referrals
 from tests.support.desk_client import signed_in
-from tests.support.scenario import Driver
+from tests.support.evidence_files import png
+from tests.support.pages import text as words
+from tests.support.scenario import PHOTO, Driver
 
 
 @pytest.fixture(scope="module")
@@ -482,3 +488,47 @@ async def test_the_case_page_shown_again_after_a_refused_step_is_a_read_too(api,
         ).all()
     assert [(r.action, r.outcome) for r in rows][-1] == ("read_case", "allowed")
     assert '"after":"violation_report"' in rows[-1].details
+
+
+async def test_the_desk_page_reads_newest_first_in_words_with_evidence_by_its_exhibit(
+    api, people, sessions, monkeypatch
+):
+    """The desk's page, unlike GET /access-log: newest first, its details in words (no JSON), an evidence item by
+    its exhibit number and description ("C1 Photo: injury to the left palm"), never by its id."""
+    case = await Driver(api, people).new_case("officer")
+    files = {"metadata": (None, json.dumps(PHOTO), "application/json"), "file": ("palm.png", png(), "image/png")}
+    added = await api.post(f"/incidents/{case['id']}/evidence", files=files, headers=people.headers("officer"))
+    assert added.status_code == 201, added.text
+    item = added.json()
+    for read in (f"/incidents/{case['id']}", item["download"], f"/incidents/{case['id']}/evidence"):
+        assert (await api.get(read, headers=people.headers("auditor"))).status_code == 200
+    searched = await api.get(
+        "/incidents", params={"q": "Pulaski", "stage": "legal_review"}, headers=people.headers("auditor")
+    )
+    assert searched.status_code == 200
+    async with signed_in(api, people.tokens["auditor"]) as page:
+        shown = await page.get("/desk/access-log", params={"case": case["case_number"]})
+        assert shown.status_code == 200, shown.text
+        seqs = [int(n) for n in re.findall(r'<tr id="entry-(\d+)"', shown.text)]
+        assert len(seqs) >= 3 and seqs == sorted(seqs, reverse=True)  # newest first
+        assert "Entries, newest first" in shown.text
+        download = next(e for e in await entries(sessions, case_id=case["id"]) if e.action == "download_evidence")
+        row = re.search(rf'<tr id="entry-{download.seq}">(.*?)</tr>', shown.text, re.S)
+        assert row, shown.text
+        assert "C1 Photo: injury to the left palm" in words(row.group(1))
+        assert item["id"] not in shown.text  # the item by its exhibit, not its id
+        assert "{" not in words(shown.text.split("<main", 1)[1])  # no JSON: details in words
+        everyone = await page.get("/desk/access-log", params={"user": people.ids["auditor"]})
+        listing = [e for e in await entries(sessions, user_id=people.ids["auditor"]) if e.action == "list_cases"][-1]
+        said = words(re.search(rf'<tr id="entry-{listing.seq}">(.*?)</tr>', everyone.text, re.S).group(1))
+        assert "words “Pulaski”" in said and "stage: Legal review" in said
+        assert "{" not in words(everyone.text.split("<main", 1)[1])
+        # Two a page: the next page goes on to older entries, still newest first.
+        monkeypatch.setattr(desk_trail, "PAGE", 2)
+        first = await page.get("/desk/access-log", params={"case": case["case_number"]})
+        shown_first = [int(n) for n in re.findall(r'<tr id="entry-(\d+)"', first.text)]
+        assert shown_first == seqs[:2]
+        more = html.unescape(re.search(r'href="([^"]+)" rel="next"', first.text).group(1))
+        assert "before=" in more and "after=" not in more
+        older = [int(n) for n in re.findall(r'<tr id="entry-(\d+)"', (await page.get(more)).text)]
+        assert older == seqs[2:4]

@@ -5,6 +5,7 @@ shows its message beside the field. Every page is photographed into artifacts/sc
 fields without a label and for sideways scrolling on a tablet.
 """
 
+import json
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -14,7 +15,8 @@ from sqlmodel import select
 from referrals.domain.policy import load_policy
 from referrals.store.tables import CaseEventRow
 from tests.support.browser import SCREENSHOTS, Shots, chromium, needs_chromium, serving
-from tests.support.scenario import KEEP_UNTIL, Driver, filing
+from tests.support.evidence_files import png
+from tests.support.scenario import KEEP_UNTIL, PHOTO, Driver, filing
 
 pytestmark = needs_chromium
 
@@ -458,3 +460,32 @@ async def test_evidence_photos_and_videos_through_the_desk_in_the_browser(settin
         await plain.wait_for_url(re.compile(r"done=add_evidence&item=3"))  # the form's own post, redirected
         assert "the second palm" in await plain.locator("#evidence-3").inner_text()
         await shots.take(plain, "officer-without-script-evidence-added")
+
+
+PHONE = {"width": 390, "height": 844}
+WIDE = {"width": 1280, "height": 900}
+SCROLL_WIDTH = "() => document.documentElement.scrollWidth"
+
+
+async def test_the_cases_list_and_the_access_trail_fit_a_phone(settings, worker, people):
+    """At 390 px neither page scrolls sideways: their tables become stacked rows, each cell named by its column;
+    the trail names an evidence item by its exhibit, newest entry first."""
+    shots = Shots(SCREENSHOTS / "finding-and-reading")
+    async with serving(settings) as url, chromium() as browser, httpx.AsyncClient(base_url=url) as api:
+        case = await Driver(api, people).new_case("officer", filing(location="W 26th St & S Pulaski Rd"))
+        files = {"metadata": (None, json.dumps(PHOTO), "application/json"), "file": ("palm.png", png(), "image/png")}
+        added = await api.post(f"/incidents/{case['id']}/evidence", files=files, headers=people.headers("officer"))
+        assert added.status_code == 201, added.text
+        assert (await api.get(added.json()["download"], headers=people.headers("auditor"))).status_code == 200
+        desk = Desk(browser, url, shots)
+        auditor = await desk.sign_in(people.tokens["auditor"], viewport=WIDE)
+        for path, name in (("/desk/cases", "cases"), (f"/desk/access-log?case={case['case_number']}", "access-trail")):
+            await auditor.set_viewport_size(WIDE)
+            await auditor.goto(path)
+            assert await auditor.evaluate(UNLABELLED) == [], f"{name}: fields without a label"
+            await shots.take(auditor, f"{name}-1280")
+            await auditor.set_viewport_size(PHONE)
+            assert await auditor.evaluate(SCROLL_WIDTH) <= PHONE["width"], f"{name}: scrolls sideways at 390 px"
+            await shots.take(auditor, f"{name}-390")
+        trail = await auditor.locator("#entries").inner_text()
+        assert "C1 Photo: injury to the left palm" in trail and added.json()["id"] not in trail

@@ -4,6 +4,10 @@ import uuid
 
 import pytest
 
+from referrals.config import ROOT
+from referrals.domain.policy import load_policy
+from referrals.store.tables import Incident
+from tests.support.pages import Tables
 from tests.support.scenario import VICTIM, Driver, filing
 
 
@@ -100,3 +104,32 @@ async def test_ranked_results_page_with_their_own_cursor(api, people, found):
     for params in ({"cursor": "bm9wZQ=="}, {"cursor": "t1.not-a-case-id"}, {"q": ""}, {"qq": "typo"}):
         refused = await api.get("/incidents", params=params, headers=people.headers("auditor"))
         assert refused.status_code == 422, (params, refused.text)
+
+
+async def test_the_desk_cases_list_shows_summary_location_stage_deadline_and_district(api, people, desk, sessions):
+    """The Cases page tells cases apart by more than their numbers, and its search is a labelled search field."""
+    word = _word()
+    summary = f"Agents pushed a {word} bystander to the ground"
+    case = await Driver(api, people).new_case("officer", filing(summary=summary, location="W 26th St & S Karlov Ave"))
+    page = await (await desk("auditor")).get("/desk/cases", params={"q": word})
+    assert page.status_code == 200, page.text
+    assert '<input type="search" id="f-q" name="q"' in page.text and '<label for="f-q">' in page.text
+    rows = Tables(page.text).tables["cases"]
+    assert rows[0].cells == ["Case", "Summary", "Location", "Occurred", "Stage", "Next deadline", "District"]
+    [row] = rows[1:]
+    case_number, shown_summary, location, occurred, stage, deadline, district = row.cells
+    assert (case_number, shown_summary, location) == (case["case_number"], summary, "W 26th St & S Karlov Ave")
+    assert stage.startswith("Investigation") and occurred
+    assert district == case["district"]
+    async with sessions() as s:
+        incident = await s.get(Incident, case["id"])
+    assert incident is not None and incident.next_deadline is not None
+    assert (
+        incident.next_deadline.astimezone(load_policy(ROOT / "policy" / "chicago.toml").zone).strftime(
+            "%d %b %Y, %H:%M"
+        )
+        in deadline
+    )
+    assert deadline.startswith(("in ", "Overdue"))
+    for label in ("Summary", "Location", "Stage", "Next deadline"):  # stacked on a phone, each cell named
+        assert f'data-label="{label}"' in page.text

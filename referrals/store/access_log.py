@@ -198,9 +198,10 @@ async def query(
     until: datetime | None = None,
     after_seq: int | None = None,
     limit: int = 500,
+    newest_first: bool = False,
 ) -> list[AccessEntryRow]:
-    """Entries oldest first (by time, then sequence), at or after `since` and before `until`; `after_seq` is the
-    last entry of the page before (the next page starts after it)."""
+    """Entries oldest first (by time, then sequence), or newest first, at or after `since` and before `until`;
+    `after_seq` is the last entry of the page before (the next page starts after it, in the page's order)."""
     statement = select(AccessEntryRow)
     if case_id is not None:
         statement = statement.where(AccessEntryRow.case_id == case_id)
@@ -215,10 +216,23 @@ async def query(
     if after_seq is not None:
         cursor = select(AccessEntryRow.at).where(AccessEntryRow.seq == after_seq).scalar_subquery()
         # `at >= cursor` bounds the index range; the rest keeps the ties on `at` in sequence order.
-        statement = statement.where(
-            AccessEntryRow.at >= cursor, (AccessEntryRow.at > cursor) | (AccessEntryRow.seq > after_seq)
+        if newest_first:
+            statement = statement.where(
+                AccessEntryRow.at <= cursor, (AccessEntryRow.at < cursor) | (AccessEntryRow.seq < after_seq)
+            )
+        else:
+            statement = statement.where(
+                AccessEntryRow.at >= cursor, (AccessEntryRow.at > cursor) | (AccessEntryRow.seq > after_seq)
+            )
+    order = (
+        (col(AccessEntryRow.at).desc(), col(AccessEntryRow.seq).desc())
+        if newest_first
+        else (
+            col(AccessEntryRow.at),
+            col(AccessEntryRow.seq),
         )
-    statement = statement.order_by(col(AccessEntryRow.at), col(AccessEntryRow.seq)).limit(limit)
+    )
+    statement = statement.order_by(*order).limit(limit)
     return list((await session.exec(statement)).all())
 
 

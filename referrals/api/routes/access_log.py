@@ -88,6 +88,7 @@ class TrailQuery:
     until: datetime | None = None
     after: int | None = None
     limit: int = 500
+    newest_first: bool = False  # the desk's order; GET /access-log's is oldest first, `after` its cursor
 
     def filters(self) -> dict[str, str]:
         given = dict(
@@ -125,6 +126,7 @@ async def find_entries(session: AsyncSession, query: TrailQuery) -> tuple[list[A
         until=query.until,
         after_seq=query.after,
         limit=query.limit + 1,
+        newest_first=query.newest_first,
     )
     page = rows[: query.limit]
     return page, page[-1].seq if len(rows) > query.limit else None
