@@ -1,6 +1,7 @@
 """Filing (idempotent), listing with filters and cursors, search attributes, readiness."""
 
 import asyncio
+import re
 import uuid
 
 from temporalio.api.sdk.v1 import WorkflowMetadata
@@ -51,8 +52,10 @@ async def test_search_attributes_and_ui_details_follow_the_case(api, people, dev
     assert attrs.get(sa.NEXT_DEADLINE) is not None
     assert case["case_number"] in await description.static_summary()
     metadata = await handle.query("__temporal_workflow_metadata", result_type=WorkflowMetadata)
-    assert "stage **legal_review**" in metadata.current_details
-    assert "legal_review: open, due" in metadata.current_details
+    # In the desk's words and Chicago's clock, with the way back to the case on the desk.
+    assert "stage **Legal review**" in metadata.current_details
+    assert re.search(r"- Legal review: open, due \w{3} \d\d \w{3} \d{4}, \d\d:\d\d C[SD]T", metadata.current_details)
+    assert f"[open the case on the desk](/desk/cases/{cid})" in metadata.current_details
     # No personal data in search attributes: no names, badges or narrative.
     values = " ".join(str(attrs.get(k)) for k in sa.ALL)
     for secret in ("Ruiz", "12345", "J. Doe", "4411", "bystander"):

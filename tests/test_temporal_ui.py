@@ -755,9 +755,20 @@ async def test_an_auditor_follows_the_desks_link_and_reads_the_case_decrypted(ur
         # Its summary (the workflow's static summary) and current details (its markdown status), decrypted too.
         await page.get_by_role("tab", name="User Metadata").click()
         summary = f"Incident referral {number} · district 010"
-        text = await _text_of(page, summary, f"{number} · district 010 · stage investigation", "footage_hold: open")
+        text = await _text_of(page, summary, f"{number} · district 010 · stage Investigation", "Footage hold: open")
         assert NO_CODEC not in text and "No summary available" not in text and "No Current Details" not in text
+        assert "open the case on the desk" in text and (" CST" in text or " CDT" in text)  # Chicago's clock
         await shots.take(page, "auditor-workflow-summary-and-details")
+        # The details' link goes back to the case on the desk (the UI draws the markdown in a frame of its own, and
+        # opens the link in a tab of its own).
+        details = [f for f in page.frames if "/temporal/render" in f.url and "open%20the%20case" in f.url]
+        async with page.context.expect_page(timeout=10_000) as opened:
+            await details[0].locator("a", has_text="open the case on the desk").first.click()
+        desk_page = await opened.value
+        await desk_page.wait_for_load_state()
+        assert re.search(r"/desk/cases/[0-9a-f-]{36}$", desk_page.url), desk_page.url
+        assert number in await desk_page.title()
+        await desk_page.close()
         await page.wait_for_timeout(5000)  # past the API's request deadline, while the UI long-polls the history
 
         assert codec_calls and all(status == 200 for _, status in codec_calls), codec_calls

@@ -101,7 +101,7 @@ class Persistence:
                 updates.append(sa.REMOVAL_DEADLINE.value_unset())
             workflow.upsert_search_attributes(updates)
             self._published = values
-        workflow.set_current_details(current_details(state))
+        workflow.set_current_details(current_details(state, self._policy.time_zone))
 
 
 def removal_published(state: CaseState) -> Any:
