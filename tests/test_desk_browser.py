@@ -263,7 +263,18 @@ async def test_the_chicago_scenario_through_the_desk(settings, worker, people, s
         form = liaison.locator("#form-prosecution_outcome")
         await form.locator('[name="outcome"]').select_option("plea")
         await form.locator('[name="decided_on"]').fill(datetime.now(UTC).strftime("%Y-%m-%d"))
-        await submit(liaison, "prosecution_outcome", "Final outcome recorded")
+        # The final outcome closes the case: a confirmation page says so first; going back keeps what was chosen.
+        await form.get_by_role("button").last.click()
+        consequence = liaison.locator("#consequence")
+        assert f"closes case {case_number} for good" in await consequence.inner_text()
+        await desk.look(liaison, "liaison-confirm-outcome")
+        await liaison.get_by_role("button", name="Change what I entered").click()
+        assert await liaison.locator('#form-prosecution_outcome [name="outcome"]').input_value() == "plea"
+        assert "Final outcome recorded" not in await liaison.content()
+        await liaison.locator("#form-prosecution_outcome").get_by_role("button").last.click()
+        await liaison.get_by_role("button", name="Confirm", exact=True).click()
+        await liaison.wait_for_url(re.compile(r"done=prosecution_outcome"))
+        assert "Final outcome recorded" in await liaison.get_by_role("status").inner_text()
 
         # The case as everyone now reads it: closed, referred, the packet to download.
         await desk.look(liaison, "liaison-case-closed")

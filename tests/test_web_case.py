@@ -54,6 +54,14 @@ async def send(page: httpx.AsyncClient, form: dict, fields: list[tuple[str, str]
     )
 
 
+async def confirm(page: httpx.AsyncClient, asked: httpx.Response, operation: str) -> httpx.Response:
+    """The confirmation page's "Confirm": what was entered, sent again with `confirmed`."""
+    assert asked.status_code == 200 and 'id="consequence"' in asked.text, asked.text
+    form = step_form(asked.text, operation)
+    assert form is not None, f"no confirmation of {operation}"
+    return await send(page, form, [*form["fields"], ("confirmed", "yes")])
+
+
 async def events(d: Driver, case_id: str) -> list[str]:
     """The trail's kinds once the documents the last step asked for are made."""
     return [e["kind"] for e in (await d.settled(case_id))["items"]]
@@ -365,6 +373,9 @@ async def test_the_whole_lifecycle_through_the_forms(api, people, desk):
         form = step_form((await page.get(url)).text, operation)
         assert form is not None, f"{who} has no {operation} form"
         done = await send(page, form, filled(form, values, ticked))
+        if operation == "prosecution_outcome":  # the final outcome closes the case: confirmed first
+            assert "closes case" in text(done.text)
+            done = await confirm(page, done, operation)
         assert done.status_code == 303, done.text
         return (await page.get(done.headers["location"])).text
 
@@ -507,11 +518,88 @@ async def test_a_forged_or_misdirected_step_changes_nothing(api, people, desk):
     assert unknown.status_code == 404
     assert await events(d, case["id"]) == before
 
-    withdrawn = await send(commander, form, filled(form, {"reason": "Filed twice."}))
+    # A forged confirmation skips neither the CSRF check nor the role's.
+    forged_confirmed = await send(commander, form, [*forged, ("confirmed", "yes")])
+    assert forged_confirmed.status_code == 403 and "did not come from this site" in forged_confirmed.text
+    by_officer = {"csrf_token": officer_csrf, "reason": "Filed twice.", "confirmed": "yes"}
+    not_command = await officer.post(f"{url}/steps/withdraw", data=by_officer)
+    assert not_command.status_code == 403 and "withdraw needs the role" in not_command.text
+    assert await events(d, case["id"]) == before
+
+    asked = await send(commander, form, filled(form, {"reason": "Filed twice."}))
+    withdrawn = await confirm(commander, asked, "withdraw")
     assert withdrawn.status_code == 303
     page = await commander.get(withdrawn.headers["location"])
     assert "Case withdrawn." in page.text and "Filed twice." in page.text
     assert (await d.get(case["id"])).json()["disposition"] == "withdrawn"
+
+
+async def test_withdrawal_is_confirmed_first_and_its_cancel_changes_nothing(api, people, desk):
+    d = Driver(api, people)
+    case = await d.new_case("officer")
+    url = f"/desk/cases/{case['id']}"
+    commander = await desk("commander")
+    form = step_form((await commander.get(url)).text, "withdraw")
+    before = await events(d, case["id"])
+    reason = 'Filed twice "by mistake" <script>alert(1)</script> & more'
+
+    asked = await send(commander, form, filled(form, {"reason": reason}))
+    assert asked.status_code == 200, asked.text
+    assert (
+        f"Withdrawing closes case {case['case_number']} for good: its open tasks are cancelled and no step can be "
+        "taken on it again." in text(asked.text)
+    )
+    assert "<script>alert(1)" not in asked.text  # carried escaped
+    confirming = step_form(asked.text, "withdraw")
+    carried = dict(confirming["fields"])
+    assert carried["reason"] == reason and carried["csrf_token"] == dict(form["fields"])["csrf_token"]
+    assert carried["idempotency_key"] == dict(form["fields"])["idempotency_key"]
+    assert 'href="/desk/cases/' + case["id"] + '"' in asked.text  # Cancel: back to the case
+    assert await events(d, case["id"]) == before
+    assert (await d.get(case["id"])).json()["stage"] != "closed"
+
+    # "Change what I entered": the case page with the form as it was typed, nothing sent.
+    back = await send(commander, confirming, [*confirming["fields"], ("back", "yes")])
+    assert back.status_code == 200 and "nothing was sent" in back.text
+    assert dict(step_form(back.text, "withdraw")["fields"])["reason"] == reason
+    cancelled = await commander.get(url)
+    assert cancelled.status_code == 200 and step_form(cancelled.text, "withdraw") is not None
+    assert await events(d, case["id"]) == before
+
+    withdrawn = await confirm(commander, asked, "withdraw")
+    assert withdrawn.status_code == 303, withdrawn.text
+    assert (await d.get(case["id"])).json()["disposition"] == "withdrawn"
+    assert (await events(d, case["id"]))[-1] == "case_withdrawn"
+
+
+async def test_a_declined_charging_decision_is_confirmed_first(api, people, desk):
+    d = Driver(api, people)
+    case = await d.new_case("officer")
+    await d.refer_to_the_end(case["id"])
+    url = f"/desk/cases/{case['id']}"
+    liaison = await desk("liaison")
+    form = step_form((await liaison.get(url)).text, "charging_decision")
+    before = await events(d, case["id"])
+    values = {
+        "decision": "declined",
+        "decided_at": (datetime.now(UTC) - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M"),
+        "reason": "Insufficient evidence.",
+    }
+
+    asked = await send(liaison, form, filled(form, values))
+    assert asked.status_code == 200, asked.text
+    assert "declined to charge closes case " + case["case_number"] + " for good" in text(asked.text)
+    assert await events(d, case["id"]) == before
+    assert (await d.get(case["id"])).json()["stage"] == "prosecution"
+
+    cancelled = await liaison.get(url)
+    assert step_form(cancelled.text, "charging_decision") is not None
+    assert await events(d, case["id"]) == before
+
+    done = await confirm(liaison, asked, "charging_decision")
+    assert done.status_code == 303, done.text
+    stored = (await d.get(case["id"])).json()
+    assert stored["stage"] == "closed" and stored["prosecution"]["decisions"][-1]["payload"]["decision"] == "declined"
 
 
 async def test_documents_download_as_word_files_for_those_who_see_the_case(api, people, desk):
@@ -769,3 +857,26 @@ async def test_a_held_subject_is_reviewed_again_at_the_desk(api, people, desk):
     stored = (await d.get(case_id)).json()
     assert [r["payload"]["disposition"] for r in stored["subject_reviews"]] == ["not_charged"]
     assert stored["tasks"]["held_subject_review"]["status"] == "done"
+
+
+async def test_a_command_rejection_is_confirmed_first_and_an_approval_is_not(api, people, desk):
+    d = Driver(api, people)
+    rejected, approved = (await d.new_case("officer"))["id"], (await d.new_case("officer"))["id"]
+    for case_id in (rejected, approved):
+        await d.investigate(case_id)
+        await d.ok(case_id, "legal-review", "reviewer", REFER)
+    commander = await desk("commander")
+
+    form = step_form((await commander.get(f"/desk/cases/{approved}")).text, "command_approval")
+    done = await send(commander, form, filled(form, {"decision": "approve", "note": "Approved."}))
+    assert done.status_code == 303, done.text  # nothing closed: no confirmation
+
+    form = step_form((await commander.get(f"/desk/cases/{rejected}")).text, "command_approval")
+    before = await events(d, rejected)
+    asked = await send(commander, form, filled(form, {"decision": "reject", "note": "Not enough."}))
+    assert "Rejecting the referral closes case" in text(asked.text)
+    assert await events(d, rejected) == before
+    done = await confirm(commander, asked, "command_approval")
+    assert done.status_code == 303, done.text
+    stored = (await d.get(rejected)).json()
+    assert stored["stage"] == "closed" and stored["disposition"] == "declined"

@@ -16,7 +16,8 @@ M = TypeVar("M", bound=BaseModel)
 _PART = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)|\[(\d{1,4})\]|\.")
 # What a datetime-local field sends: a wall-clock time without its zone.
 _LOCAL_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?$")
-NOT_DATA = {"csrf_token", "idempotency_key", "add", "remove"}
+# (`confirmed` and `back`: the answers of the confirmation page before a step that cannot be undone)
+NOT_DATA = {"csrf_token", "idempotency_key", "add", "remove", "confirmed", "back"}
 
 
 def _parts(name: str) -> list[str | int] | None:

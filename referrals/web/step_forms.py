@@ -107,7 +107,7 @@ def edit_rows(
 def form_values(fields: list[tuple[str, str]]) -> Values:
     values: Values = {}
     for name, value in fields:
-        if name in ("csrf_token", "idempotency_key"):
+        if name in ("csrf_token", "idempotency_key", "confirmed", "back"):
             continue
         if name.rsplit(".", 1)[-1] in LISTS:  # `charges`, `recordings[0].flag_reasons`
             values.setdefault(name, [])

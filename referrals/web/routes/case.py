@@ -47,6 +47,7 @@ from referrals.domain.enums import (
 from referrals.domain.messages import Key
 from referrals.domain.permissions import Operation, allowed, describe
 from referrals.domain.steps import StepSpec
+from referrals.domain.steps.confirming import consequence
 from referrals.sealing import Sealer
 from referrals.store import cases, documents
 from referrals.store.audit import verify_chain
@@ -316,6 +317,14 @@ async def take(
         values, rows = edit_rows(form_values(fields), kind.rows, *edit)
         refused = Refused(operation, "", {}, values)
         return await case_page(request, desk, session, settings, incident, refused=refused, rows=rows)
+    if any(name == "back" for name, _ in fields):  # the confirmation page's "Change what I entered": nothing sent
+        values, rows = edit_rows(form_values(fields), kind.rows, "", "")
+        refused = Refused(operation, "nothing was sent; what you entered is in the form below.", {}, values)
+        return await case_page(request, desk, session, settings, incident, refused=refused, rows=rows)
+    # A choice that cannot be undone is sent only once confirmed (referrals/domain/steps/confirming.py); the
+    # checks above (CSRF, role, visibility) have run whatever the form says.
+    confirmed = any(name == "confirmed" for name, _ in fields)
+    irreversible = consequence(kind.name, form_values(fields), incident.case_number)
     sent, back = fields, {}
     for name, prefilled in kind.rows:
         sent, back[name] = compact_rows(sent, name, prefilled)
@@ -324,7 +333,8 @@ async def take(
         if kind.name in PREPARE:
             sent = PREPARE[kind.name](sent)
         body = parse(kind.request, yes_no(nest(sent, request.app.state.policy.zone, lists=LISTS)))
-        await take_step(kind, body, incident, desk.user, client, session, settings, key)
+        if irreversible is None or confirmed:
+            await take_step(kind, body, incident, desk.user, client, session, settings, key)
     except ApiError as exc:
         if exc.status not in REFUSALS:
             raise
@@ -340,4 +350,26 @@ async def take(
         refused = Refused(operation, message, field_errors(details), form_values(fields))
         await session.refresh(incident)
         return await case_page(request, desk, session, settings, incident, exc.status, refused=refused)
+    if irreversible is not None and not confirmed:
+        return await confirm_page(request, desk, incident, kind, irreversible, fields)
     return RedirectResponse(f"/desk/cases/{incident.id}?done={operation}", status_code=303)
+
+
+async def confirm_page(
+    request: Request, desk: Desk, incident: Incident, kind: StepSpec, irreversible: str, fields: list[tuple[str, str]]
+) -> Response:
+    """The step's consequence in words, what was entered carried in hidden fields (the template escapes them) with
+    the same CSRF token and idempotency key, a button that sends it all again confirmed, and ways back."""
+    await trail.record(
+        request, "read_case", trail.ALLOWED, user=desk.user, case_id=incident.id, details={"after": kind.name}
+    )
+    carried = [(name, value) for name, value in fields if name not in ("confirmed", "back", "add", "remove")]
+    return render(
+        request,
+        "confirm.html",
+        active=None,
+        incident=incident,
+        step=kind,
+        consequence=irreversible,
+        carried=carried,
+    )
