@@ -105,12 +105,9 @@ def refuse_outside_policy(filing: IncidentFiling, policy: Policy) -> None:
 def field_path(loc: tuple | list) -> str:
     """('body', 'recordings', 0, 'ended_at') -> 'recordings[0].ended_at'; ('query', 'stage') -> 'stage'."""
     where, *parts = loc
-    path, previous = "", None
+    path = ""
     for part in parts:
-        if part == previous and isinstance(part, str):
-            continue  # a tagged union's tag, then its field of that name: exhibits[0].evidence, said once
         path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
-        previous = part
     return path or str(where)
 
 

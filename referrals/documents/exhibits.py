@@ -8,13 +8,7 @@ from datetime import datetime
 from referrals.documents.text import Clock, clean
 from referrals.domain.case import CaseState, EvidenceEntry
 from referrals.domain.enums import DocumentKind
-from referrals.domain.messages import (
-    EvidenceExhibit,
-    EvidenceItem,
-    RecordingExhibit,
-    StatementExhibit,
-    TouhyExhibit,
-)
+from referrals.domain.messages import EvidenceItem, Exhibit
 from referrals.domain.words import label
 
 NONE_CITED = "No exhibit cited"
@@ -25,20 +19,20 @@ def recording_key(state: CaseState, camera_id: str) -> str:
     return f"A{number}" if number is not None else clean(camera_id)
 
 
-def cited(state: CaseState, exhibits: list, when: Callable[[datetime, str], str]) -> str:
+def cited(state: CaseState, exhibits: list[Exhibit], when: Callable[[datetime, str], str]) -> str:
     """What an element's facts cite, by exhibit key: 'A2 at 13:09:40; C1; S2.1; T1' (or that nothing is).
     `when` prints a moment in a format in the department's time zone (a Clock)."""
     keys = []
     for exhibit in exhibits:
-        match exhibit:
-            case RecordingExhibit(recording=camera, at=moment):
-                keys.append(recording_key(state, camera) + (f" at {when(moment, '%H:%M:%S')}" if moment else ""))
-            case EvidenceExhibit(evidence=number):
-                keys.append(f"C{number}")
-            case StatementExhibit(statement=of):
-                keys.append(f"S{of.person}.{of.number}")
-            case TouhyExhibit(touhy=request):
-                keys.append(clean(request))
+        if exhibit.recording is not None:
+            at = f" at {when(exhibit.at, '%H:%M:%S')}" if exhibit.at else ""
+            keys.append(recording_key(state, exhibit.recording) + at)
+        elif exhibit.evidence is not None:
+            keys.append(f"C{exhibit.evidence}")
+        elif exhibit.statement is not None:
+            keys.append(f"S{exhibit.statement.person}.{exhibit.statement.number}")
+        elif exhibit.touhy is not None:
+            keys.append(clean(exhibit.touhy))
     return "; ".join(keys) or NONE_CITED
 
 

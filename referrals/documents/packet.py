@@ -313,7 +313,8 @@ def _cover_subjects(state: CaseState, letterhead: Letterhead, when: Clock) -> tu
         if s.outcome == SubjectDisposition.REFERRED:
             referred.append(f"{who}: {_charges(s, letterhead)}. Immunity finding: {label(s.finding).lower()}.")
         elif s.outcome == SubjectDisposition.HELD:
-            held.append(f"{who}: {disposition(s, when)[0].lower()}{disposition(s, when)[1:]}.")
+            said = disposition(s, when)  # "Held back from the referral, awaiting …"
+            held.append(f"{who}: {said[:1].lower()}{said[1:]}.")
     return referred, held
 
 

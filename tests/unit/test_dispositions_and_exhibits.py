@@ -269,3 +269,18 @@ def test_the_incident_timeline_is_the_incident_and_the_history_an_appendix():
     history = table_after(doc, "Appendix: processing history")
     assert [row[1] for row in history[1:]] == ["Report filed", "Legal review decided: Refer to the prosecutor"]
     assert "Entries recording a document's generation (1) are left out" in all_text(doc)
+
+
+@pytest.mark.parametrize(
+    ("exhibit", "says"),
+    [
+        ({"evidence": 1, "touhy": "T1"}, "must name one exhibit"),
+        ({}, "must name one exhibit"),
+        ({"evidence": 1, "at": "2026-03-02T13:09:00+00:00"}, "'at' is a moment in a recording"),
+    ],
+)
+def test_an_exhibit_names_one_thing(exhibit, says):
+    with pytest.raises(ValidationError) as refused:
+        LegalReviewIn.model_validate(citing(exhibit))
+    error = refused.value.errors()[0]
+    assert error["loc"] == ("subjects", 0, "charges", 0, "elements", 0, "exhibits", 0) and says in error["msg"]

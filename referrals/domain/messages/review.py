@@ -3,9 +3,9 @@ immunity), the records to ask federal agencies for, the legal review, the comman
 acknowledgement and a withdrawal.
 """
 
-from typing import Annotated, Any, Self
+from typing import Annotated, Self
 
-from pydantic import AwareDatetime, Discriminator, Field, Tag, ValidationInfo, field_validator, model_validator
+from pydantic import AwareDatetime, Field, ValidationInfo, field_validator, model_validator
 
 from referrals.domain.enums import (
     INVESTIGATION_TASKS,
@@ -23,59 +23,33 @@ from referrals.domain.messages.clock import Happened, Until
 from referrals.domain.messages.fields import Line, Name, Short, Text
 
 
-class RecordingExhibit(RequestModel):
-    """A body-worn camera recording of the case (by its camera), optionally at a moment in it."""
-
-    recording: Short  # the camera id, as the filing or a supplement listed it
-    at: AwareDatetime | None = None  # the moment in the recording that shows the fact
-
-
-class EvidenceExhibit(RequestModel):
-    """An evidence item of the case, by its number (C3 is 3)."""
-
-    evidence: Annotated[int, Field(ge=1, le=100_000)]
-
-
 class StatementOf(RequestModel):
     person: Annotated[int, Field(ge=1, le=10_000)]  # the person's number (P2 is 2)
     number: Annotated[int, Field(ge=1, le=1_000)]  # their statement's number, in the order taken
 
 
-class StatementExhibit(RequestModel):
-    """A statement of a person involved."""
-
-    statement: StatementOf
-
-
-class TouhyExhibit(RequestModel):
-    """A Touhy request of the case (T1), for the evidence it seeks from a federal agency."""
-
-    touhy: Annotated[str, Field(pattern=r"^T[1-9][0-9]{0,3}$")]
-
-
 EXHIBIT_KINDS = ("recording", "evidence", "statement", "touhy")
 
 
-def _exhibit_kind(value: Any) -> str | None:
-    if isinstance(value, dict):
-        found = [k for k in EXHIBIT_KINDS if k in value]
-        return found[0] if len(found) == 1 else None
-    return next((k for k in EXHIBIT_KINDS if getattr(value, k, None) is not None), None)
+class Exhibit(RequestModel):
+    """One exhibit an element's facts cite, exactly one of: a body-worn camera recording of the case (by its camera),
+    optionally `at` a moment in it, {"recording": "X6031234", "at": "…"}; an evidence item by its number (C3 is 3),
+    {"evidence": 3}; a person's statement, {"statement": {"person": 2, "number": 1}}; a Touhy request of the case,
+    {"touhy": "T1"}."""
 
+    recording: Short | None = None
+    at: AwareDatetime | None = None
+    evidence: Annotated[int, Field(ge=1, le=100_000)] | None = None
+    statement: StatementOf | None = None
+    touhy: Annotated[str, Field(pattern=r"^T[1-9][0-9]{0,3}$")] | None = None
 
-# One exhibit an element's facts cite: {"recording": "X6031234", "at": "…"}, {"evidence": 1},
-# {"statement": {"person": 2, "number": 1}} or {"touhy": "T1"}.
-Exhibit = Annotated[
-    Annotated[RecordingExhibit, Tag("recording")]
-    | Annotated[EvidenceExhibit, Tag("evidence")]
-    | Annotated[StatementExhibit, Tag("statement")]
-    | Annotated[TouhyExhibit, Tag("touhy")],
-    Discriminator(
-        _exhibit_kind,
-        custom_error_type="exhibit_kind",
-        custom_error_message="must name one exhibit: a recording, an evidence item, a statement or a Touhy request",
-    ),
-]
+    @model_validator(mode="after")
+    def _one_exhibit(self) -> Self:
+        if sum(getattr(self, kind) is not None for kind in EXHIBIT_KINDS) != 1:
+            raise ValueError("must name one exhibit: a recording, an evidence item, a statement or a Touhy request")
+        if self.at is not None and self.recording is None:
+            raise ValueError("'at' is a moment in a recording: name the recording")
+        return self
 
 
 class ElementProof(RequestModel):

@@ -27,16 +27,13 @@ from referrals.domain.messages import (
     ChargeAnalysis,
     CommandApproval,
     ElementProof,
-    EvidenceExhibit,
+    Exhibit,
     HeldSubjectReview,
     LegalReview,
     LegalReviewIn,
-    RecordingExhibit,
     ReferralAcknowledgement,
-    StatementExhibit,
     Step,
     SubjectAnalysis,
-    TouhyExhibit,
     TouhyResponse,
 )
 from referrals.domain.policy import Policy
@@ -116,34 +113,33 @@ def _check_exhibits(state: CaseState, proof: ElementProof, where: str, touhy: li
             raise Rejection(RejectionKind.INVALID, problem, f"{at}.{field}")
 
 
-def _exhibit_problem(state: CaseState, exhibit: object, touhy: list[str]) -> tuple[str, str]:
-    match exhibit:
-        case RecordingExhibit(recording=camera, at=moment):
-            recording = state.recording(camera)
-            if recording is None:
-                cameras = ", ".join(r.camera_id for r in state.recordings) or "none"
-                return f"no recording from camera {camera} on this case (its cameras: {cameras})", "recording"
-            if moment is not None and not recording.started_at <= moment <= recording.ended_at:
-                return (
-                    f"is outside camera {camera}'s recording ({recording.started_at.isoformat()} to "
-                    f"{recording.ended_at.isoformat()})",
-                    "at",
-                )
-        case EvidenceExhibit(evidence=number):
-            entry = next((e for e in state.evidence if e.number == number), None)
-            if entry is None:
-                return f"no evidence item C{number} on this case", "evidence"
-            if entry.removed is not None:
-                return f"evidence item C{number} was removed from the case", "evidence"
-        case StatementExhibit(statement=of):
-            person = next((p for p in state.people if p.id == f"P{of.person}"), None)
-            if person is None:
-                return f"no person P{of.person} on this case", "statement.person"
-            if of.number > len(person.statements):
-                return f"P{of.person} has {len(person.statements)} statement(s) on this case", "statement.number"
-        case TouhyExhibit(touhy=request):
-            if request not in touhy:
-                return f"no Touhy request {request} on this case ({', '.join(touhy) or 'none made'})", "touhy"
+def _exhibit_problem(state: CaseState, exhibit: Exhibit, touhy: list[str]) -> tuple[str, str]:
+    if (camera := exhibit.recording) is not None:
+        recording = state.recording(camera)
+        if recording is None:
+            cameras = ", ".join(r.camera_id for r in state.recordings) or "none"
+            return f"no recording from camera {camera} on this case (its cameras: {cameras})", "recording"
+        moment = exhibit.at
+        if moment is not None and not recording.started_at <= moment <= recording.ended_at:
+            return (
+                f"is outside camera {camera}'s recording ({recording.started_at.isoformat()} to "
+                f"{recording.ended_at.isoformat()})",
+                "at",
+            )
+    if (number := exhibit.evidence) is not None:
+        entry = next((e for e in state.evidence if e.number == number), None)
+        if entry is None:
+            return f"no evidence item C{number} on this case", "evidence"
+        if entry.removed is not None:
+            return f"evidence item C{number} was removed from the case", "evidence"
+    if (of := exhibit.statement) is not None:
+        person = next((p for p in state.people if p.id == f"P{of.person}"), None)
+        if person is None:
+            return f"no person P{of.person} on this case", "statement.person"
+        if of.number > len(person.statements):
+            return f"P{of.person} has {len(person.statements)} statement(s) on this case", "statement.number"
+    if exhibit.touhy is not None and exhibit.touhy not in touhy:
+        return f"no Touhy request {exhibit.touhy} on this case ({', '.join(touhy) or 'none made'})", "touhy"
     return "", ""
 
 
