@@ -13,11 +13,12 @@ PYTEST_ARGS ?=
 install: $(STAMP)
 
 # Re-run only when the dependency declarations change.
-$(STAMP): pyproject.toml requirements.lock
+$(STAMP): pyproject.toml requirements.lock tests/support/axe/package-lock.json
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q -r requirements.lock
 	$(PIP) install -q --no-deps -e '.[dev,test]'
 	$(PY) -m referrals.devstack.oidc_provider install
+	npm ci --prefix tests/support/axe --no-audit --no-fund --loglevel=error
 	touch $(STAMP)
 
 # make run OIDC=1 also starts an OpenID provider on loopback, and the desk signs in there.

@@ -2,9 +2,11 @@
 
 from datetime import datetime
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 from pydantic import AfterValidator, Field, ValidationInfo, field_validator
 
+from referrals.domain.chronology import out_of_order
 from referrals.domain.messages.base import RequestModel, _unique
 from referrals.domain.messages.clock import Happened
 from referrals.domain.messages.fields import District, Flag, FlagCode, Line, Name, Short, Text
@@ -82,4 +84,9 @@ class FilingRequest(IncidentFiling):
                         f"people[{i}].statements[{j}].camera_id: camera '{statement.camera_id}' "
                         "is not among this filing's recordings"
                     )
+                occurred = info.data.get("occurred_at")
+                if occurred is not None and (
+                    problem := out_of_order(statement.taken_at, occurred, "the incident", ZoneInfo("UTC"))
+                ):
+                    raise ValueError(f"people[{i}].statements[{j}].taken_at: {problem}")
         return value

@@ -4,6 +4,7 @@ from datetime import datetime
 from typing import Any
 
 from referrals.domain.case import CaseState, EvidenceEntry, PersonRef, Recorded
+from referrals.domain.chronology import require_order
 from referrals.domain.enums import DocumentKind, Role
 from referrals.domain.errors import Rejection, RejectionKind
 from referrals.domain.messages import EvidenceItem, EvidenceRemoval, Step
@@ -29,6 +30,7 @@ def check_add_evidence(state: CaseState, step: Step[EvidenceItem], policy: Polic
         raise Rejection(
             RejectionKind.INVALID, f"no Touhy request {item.touhy_request_id} in this case", "touhy_request_id"
         )
+    require_order(item.collected_at, state.details.occurred_at, "the incident", "collected_at", policy.zone)
 
 
 def apply_add_evidence(state: CaseState, step: Step[EvidenceItem], now: datetime, policy: Policy) -> dict[str, Any]:

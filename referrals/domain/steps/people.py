@@ -15,6 +15,7 @@ from referrals.domain.case import (
     open_task,
     purge_at,
 )
+from referrals.domain.chronology import require_order
 from referrals.domain.corrections import correct
 from referrals.domain.enums import DocumentKind, Role, Task, TaskStatus
 from referrals.domain.errors import Rejection, RejectionKind
@@ -30,6 +31,12 @@ def check_add_person(state: CaseState, step: Step[Person], policy: Policy) -> No
         raise Rejection(RejectionKind.CONFLICT, f"the case is closed ({state.disposition}); nobody can be added")
     for i, statement in enumerate(step.payload.statements):
         require_camera(state, statement.camera_id, f"statements[{i}].camera_id")
+        after_the_incident(state, statement.taken_at, f"statements[{i}].taken_at", policy)
+
+
+def after_the_incident(state: CaseState, moment: datetime, field: str, policy: Policy) -> None:
+    """A statement taken, an item collected: not before the incident."""
+    require_order(moment, state.details.occurred_at, "the incident", field, policy.zone)
 
 
 def apply_add_person(state: CaseState, step: Step[Person], now: datetime, policy: Policy) -> None:
@@ -105,6 +112,12 @@ def check_supplement(state: CaseState, step: Step[Supplement], policy: Policy) -
             else f"the case would not be valid: {error['msg']}"
         )
         raise Rejection(RejectionKind.INVALID, message, field) from None
+    # Statements taken after the incident, as the supplement leaves its time (a correction may move it).
+    for i, statement in enumerate(supplement.statements):
+        after_the_incident(trial, statement.taken_at, f"statements[{i}].taken_at", policy)
+    for i, person in enumerate(supplement.people):
+        for j, given in enumerate(person.statements):
+            after_the_incident(trial, given.taken_at, f"people[{i}].statements[{j}].taken_at", policy)
 
 
 def apply_supplement(state: CaseState, step: Step[Supplement], now: datetime, policy: Policy) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from referrals.domain.case import CaseState, PersonRef, ProsecutionState, Recorded, complete_task, removal_window
+from referrals.domain.chronology import require_order
 from referrals.domain.enums import ChargingKind, ProsecutionOutcome, Stage, Task
 from referrals.domain.errors import Rejection, RejectionKind
 from referrals.domain.messages import (
@@ -42,6 +43,14 @@ GRAND_JURY_WITHIN = timedelta(days=730)
 
 def check_charging_decision(state: CaseState, step: Step[ChargingDecision], policy: Policy) -> None:
     decision = step.payload
+    if (ack := state.acknowledgement) is not None:
+        require_order(
+            decision.decided_at,
+            ack.payload.received_at,
+            "the prosecutor's acknowledgement of the referral",
+            "decided_at",
+            policy.zone,
+        )
     decided = decision.decided_at.date()
     if decision.arraignment_date is not None and decision.arraignment_date < decided - timedelta(days=1):
         raise Rejection(
@@ -170,6 +179,8 @@ def check_removal_notice(state: CaseState, step: Step[RemovalNotice], policy: Po
         )
     if prosecution.outcome is not None:
         raise Rejection(RejectionKind.CONFLICT, "the prosecution's outcome is already recorded")
+    if prosecution.arraignment_date is not None:
+        require_order(step.payload.filed_on, prosecution.arraignment_date, "the arraignment", "filed_on", policy.zone)
 
 
 def apply_removal_notice(state: CaseState, step: Step[RemovalNotice], now: datetime, policy: Policy) -> dict[str, Any]:
@@ -255,6 +266,9 @@ def check_prosecution_outcome(state: CaseState, step: Step[ProsecutionOutcomeIn]
             "the removal's outcome first",
             "outcome",
         )
+    require_order(
+        step.payload.decided_on, prosecution.decision.decided_at, "the charging decision", "decided_on", policy.zone
+    )
 
 
 def apply_prosecution_outcome(

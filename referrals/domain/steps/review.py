@@ -13,6 +13,7 @@ from referrals.domain.case import (
     held_review_due,
     open_task,
 )
+from referrals.domain.chronology import require_order
 from referrals.domain.enums import (
     ApprovalDecision,
     DocumentKind,
@@ -318,7 +319,10 @@ COMMAND_APPROVAL = declare(
 
 
 def check_acknowledgement(state: CaseState, step: Step[ReferralAcknowledgement], policy: Policy) -> None:
-    """Nothing beyond who takes it and its task being open."""
+    """The prosecutor received the referral after command approved it."""
+    approved = [c for c in state.command_decisions if c.payload.decision == ApprovalDecision.APPROVE]
+    if approved:
+        require_order(step.payload.received_at, approved[-1].at, "the command's approval", "received_at", policy.zone)
 
 
 def apply_acknowledgement(
