@@ -157,10 +157,10 @@ async def drive_to(handle, task: Task) -> None:
     )
     if task == Task.REFERRAL_ACKNOWLEDGEMENT:
         return
-    await handle.execute_update(
-        IncidentWorkflow.referral_acknowledgement,
-        Step(actor=LIAISON, payload=ReferralAcknowledgement.model_validate(ACK)),
-    )
+    # Received when the case records the approval (the time-skipping server's clock, not the wall clock).
+    approved_at = (await state_of(handle)).command_decisions[-1].at
+    ack = ReferralAcknowledgement.model_validate({**ACK, "received_at": approved_at.isoformat()})
+    await handle.execute_update(IncidentWorkflow.referral_acknowledgement, Step(actor=LIAISON, payload=ack))
 
 
 async def test_the_whole_ladder_of_a_task(time_env, start_case, sessions, people):

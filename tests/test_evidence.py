@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import boto3
 import httpx
@@ -510,7 +511,8 @@ async def test_the_packet_inventories_the_evidence_and_the_email_lists_it_unatta
     chain = custody_table(Document(io.BytesIO(docx.content)), "C1 ")
     assert chain[0] == ["Time", "What", "By"]
     assert chain[1][1:] == ["Collected at W 26th St", PHOTO["collected_by"]]
-    assert chain[1][0].startswith("Sat 31 Jan 2026, 14:05")  # when it was collected, days before the upload
+    collected = datetime.fromisoformat(PHOTO["collected_at"]).astimezone(ZoneInfo("America/Chicago"))
+    assert chain[1][0].startswith(f"{collected:%a %d %b %Y, %H:%M}")  # when it was collected, before the upload
     assert chain[2][1:] == ["Received into the evidence system; its SHA-256 computed on receipt", "Test officer"]
     assert chain[3][1].startswith("Downloaded, 3 times, the last at ") and chain[3][2] == "Test reviewer"
     assert len(chain) == 4  # this packet's own inclusion is the next version's to tell

@@ -15,7 +15,6 @@ from tests.support.policies import CHICAGO
 from tests.support.scenario import (
     ACK,
     APPROVE,
-    ARRAIGNED,
     CHARGED,
     CONVICTED,
     HOLD_1,
@@ -97,7 +96,8 @@ async def test_chicago_scenario_from_filing_to_the_outcome(api, people, sessions
     prosecution = case["prosecution"]
     assert prosecution["decisions"][0]["payload"]["court_case_number"] == "26-CR-01234"
     # 30 days after the arraignment is the last day for a notice of removal; it ends at midnight in Chicago.
-    last_day = last_day_for_removal(ARRAIGNED, CHICAGO.prosecution.court_holidays)
+    arraigned = date.fromisoformat(prosecution["arraignment_date"])  # ARRAIGNED: the day it was sent, in Chicago
+    last_day = last_day_for_removal(arraigned, CHICAGO.prosecution.court_holidays)
     assert prosecution["removal_deadline"] == last_day.isoformat()
     ends = datetime.combine(last_day + timedelta(days=1), time(0), tzinfo=ZoneInfo("America/Chicago"))
     assert datetime.fromisoformat(prosecution["removal_due_at"]) == ends

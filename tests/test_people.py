@@ -11,7 +11,7 @@ from referrals.domain.messages import Contact
 from referrals.domain.permissions import ALLOWED, Operation
 from referrals.sealing import Sealer
 from tests.support.people import PEOPLE
-from tests.support.scenario import CLEAR, VICTIM, WITNESS, Driver, filing
+from tests.support.scenario import CLEAR, FILING, VICTIM, WITNESS, Driver, filing
 
 
 @pytest.fixture(scope="module")
@@ -115,6 +115,22 @@ async def test_a_bad_person_is_refused_naming_the_field(api, people, case):
     response = await d.step(case[0]["id"], "people", "officer", {**WITNESS, "contact": {"phone": "call me"}})
     assert response.status_code == 422, response.text
     assert "contact.phone" in [detail["field"] for detail in response.json()["error"]["details"]], response.text
+    assert len((await d.get(case[0]["id"])).json()["people"]) == 2
+
+
+async def test_a_statement_dated_before_the_incident_is_refused_at_filing_and_later(api, people, case):
+    """Through the API, both dates named in the department's zone. Every rule of the dates' order:
+    tests/unit/test_chronology.py."""
+    d = Driver(api, people)
+    early = {**WITNESS["statements"][0], "taken_at": FILING["recordings"][0]["started_at"]}  # before the incident
+    filed = await d.file(body=filing(people=[{**WITNESS, "statements": [early]}]))
+    added = await d.step(case[0]["id"], "people", "officer", {**WITNESS, "statements": [early]})
+    for response, field in ((filed, "people[0].statements[0].taken_at"), (added, "statements[0].taken_at")):
+        assert response.status_code == 422, response.text
+        (detail,) = response.json()["error"]["details"]
+        assert detail["field"] == field, response.text
+        assert detail["message"].startswith("must not be before the incident ("), response.text
+        assert "; it is dated " in detail["message"] and any(z in detail["message"] for z in (" CST", " CDT")), detail
     assert len((await d.get(case[0]["id"])).json()["people"]) == 2
 
 

@@ -125,10 +125,11 @@ async def test_the_figures_cover_only_the_callers_cases_and_name_no_one(api, peo
     assert referred["cases_by_stage"] == {**empty["cases_by_stage"], "prosecution": 1}
     assert referred["referrals_by_month"][-1] == {"month": months[-1], "count": 1}
     assert sum(m["count"] for m in referred["referrals_by_month"]) == 1
-    await d.ok(case["id"], "charging-decision", "liaison", CHARGED)
+    made = await d.ok(case["id"], "charging-decision", "liaison", CHARGED)
     charged = await stats(api, token)
-    # The charging decision falls in the month it was made (the scenario's, two hours ago), under its statute.
-    decided = datetime.fromisoformat(CHARGED["decided_at"]).astimezone(CHICAGO).strftime("%Y-%m")
+    # The charging decision falls in the month it was made (the scenario's: when it was sent), under its statute.
+    decided_at = made["prosecution"]["decisions"][0]["payload"]["decided_at"]
+    decided = datetime.fromisoformat(decided_at).astimezone(CHICAGO).strftime("%Y-%m")
     assert next(m for m in charged["charging_decisions_by_month"] if m["month"] == decided)["charged"] == 1
     assert charged["charging_decisions_by_statute"] == {
         "720 ILCS 5/12-3": {**{k.value: 0 for k in ChargingKind}, "charged": 1}

@@ -1,9 +1,11 @@
-"""What a filing or a supplement must agree with in the case's policy: its district and its recordings' flags.
+"""What a filing or a supplement must agree with in the case's policy: its district and its recordings' flags,
+and (in the policy's time zone) the order of its dates.
 
 Pure: the API checks a filing against the policy it will carry; the workflow checks a supplement against the
 case's own copy, so a policy edited since the filing never refuses, or admits, what the case was filed under.
 """
 
+from referrals.domain.chronology import out_of_order
 from referrals.domain.errors import Rejection, RejectionKind
 from referrals.domain.messages import IncidentFiling, RecordingIn
 from referrals.domain.policy import Policy
@@ -40,7 +42,18 @@ def filing_problems(filing: IncidentFiling, policy: Policy) -> list[dict[str, st
                 f"(one of: {_listing([d.code for d in policy.districts])})",
             }
         )
-    return problems + flag_problems(filing.recordings, policy)
+    return problems + flag_problems(filing.recordings, policy) + order_problems(filing, policy)
+
+
+def order_problems(filing: IncidentFiling, policy: Policy) -> list[dict[str, str]]:
+    """[{field, message}] for each statement of the filing's people dated before the incident (a filing's own
+    dates in order; the steps' are checked by the steps, referrals/domain/chronology.py)."""
+    return [
+        {"field": f"people[{i}].statements[{j}].taken_at", "message": problem}
+        for i, person in enumerate(getattr(filing, "people", None) or [])
+        for j, statement in enumerate(person.statements)
+        if (problem := out_of_order(statement.taken_at, filing.occurred_at, "the incident", policy.zone))
+    ]
 
 
 def refuse_unknown_flags(recordings: list[RecordingIn], policy: Policy) -> None:

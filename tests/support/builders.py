@@ -166,8 +166,10 @@ def asking(*agencies: str, review: dict | None = None) -> dict:
 
 APPROVE = {"decision": "approve", "note": "Approved for referral."}
 REJECT = {"decision": "reject", "note": "Not yet."}
-ACK = {"prosecutor_case_number": "26-FR-0193", "received_by": "ASA M. Lee", "received_at": at(600)}
-DECIDED = NOW - timedelta(days=1)  # the prosecutor's charging decision, the day before NOW
+ACK_AT = RECORDED + timedelta(minutes=600)  # the prosecutor's acknowledgement: eight hours after NOW's approval
+ACK = {"prosecutor_case_number": "26-FR-0193", "received_by": "ASA M. Lee", "received_at": ACK_AT.isoformat()}
+# In the order of the lifecycle: approved at NOW, acknowledged at ACK (NOW + 8 h), decided an hour after.
+DECIDED = NOW + timedelta(hours=9)  # the prosecutor's charging decision, the evening of NOW's day in Chicago
 ARRAIGNED = date(2026, 3, 4)  # a Wednesday: day 30 is Friday 3 April 2026
 CHARGED = {
     "decision": "charged",
@@ -377,7 +379,9 @@ class Case:
         return self
 
     def acknowledged(self) -> "Case":
-        self.step(steps.REFERRAL_ACKNOWLEDGEMENT, LIAISON, ACK)
+        """Acknowledged eight hours after the case's clock (as ACK is after NOW): after the approval, taken then."""
+        received = self.now + (ACK_AT - NOW)
+        self.step(steps.REFERRAL_ACKNOWLEDGEMENT, LIAISON, {**ACK, "received_at": received.isoformat()})
         return self
 
     def in_prosecution(self, review: dict = REFER) -> "Case":

@@ -3,6 +3,8 @@
 import asyncio
 import copy
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 
@@ -152,9 +154,40 @@ WITNESS = {
     ],
 }
 APPROVE = {"decision": "approve", "note": "Approved for referral to the CCSAO."}
-ACK = {"prosecutor_case_number": "26-FR-0193", "received_by": "ASA M. Lee", "received_at": "2026-02-10T09:00:00-06:00"}
-# After the referral, on the days before today (the removal window runs 30 days from the arraignment).
-ARRAIGNED = date.today() - timedelta(days=3)
+
+
+class AtCall:
+    """A date a body takes when it is sent (`dated`, which the Driver applies to every body): the moment of the call
+    (`NOW_AT_CALL`) or its day in Chicago (`TODAY_AT_CALL`). The prosecution's dates follow the approval, which the
+    case records when it is given, and may not lie in the future: so the acknowledgement, the charging decision and
+    the courts' days are dated when they are sent, each after the step before it."""
+
+    def __init__(self, what: str):
+        self.what = what
+
+    def __repr__(self) -> str:
+        return f"<{self.what} at the call>"
+
+    def value(self) -> str:
+        now = datetime.now(UTC).replace(microsecond=0)
+        return now.isoformat() if self.what == "now" else now.astimezone(ZoneInfo("America/Chicago")).date().isoformat()
+
+
+NOW_AT_CALL, TODAY_AT_CALL = AtCall("now"), AtCall("today")
+
+
+def dated(body: Any) -> Any:
+    """`body` with each `AtCall` date given its value now."""
+    if isinstance(body, dict):
+        return {key: dated(value) for key, value in body.items()}
+    if isinstance(body, list):
+        return [dated(value) for value in body]
+    return body.value() if isinstance(body, AtCall) else body
+
+
+ACK = {"prosecutor_case_number": "26-FR-0193", "received_by": "ASA M. Lee", "received_at": NOW_AT_CALL}
+# The courts' days: the day they are sent, in Chicago (the removal window runs 30 days from the arraignment).
+ARRAIGNED = TODAY_AT_CALL
 
 
 def last_day_for_removal(arraigned: date, holidays=()) -> date:
@@ -165,13 +198,13 @@ def last_day_for_removal(arraigned: date, holidays=()) -> date:
     return last
 
 
-DECIDED = (RECORDED - timedelta(days=5)).isoformat()
+DECIDED = NOW_AT_CALL  # after the acknowledgement
 CHARGED = {
     "decision": "charged",
     "decided_at": DECIDED,
     "court_case_number": "26-CR-01234",
     "charges": [{"subject": "unidentified agent in grey vest", "statutes": ["720 ILCS 5/12-3"]}],
-    "arraignment_date": ARRAIGNED.isoformat(),
+    "arraignment_date": ARRAIGNED,
 }
 DECLINED = {
     "decision": "declined",
@@ -179,16 +212,16 @@ DECLINED = {
     "reason": "Insufficient evidence to identify the agent beyond a reasonable doubt.",
 }
 REMOVAL = {
-    "filed_on": (ARRAIGNED + timedelta(days=1)).isoformat(),
+    "filed_on": TODAY_AT_CALL,
     "district_court": "U.S. District Court for the Northern District of Illinois",
     "federal_case_number": "1:26-cr-00077",
 }
 REMANDED = {
     "result": "remanded",
-    "decided_on": (ARRAIGNED + timedelta(days=2)).isoformat(),
+    "decided_on": TODAY_AT_CALL,
     "note": "No colorable federal defence.",
 }
-CONVICTED = {"outcome": "convicted", "decided_on": date.today().isoformat()}
+CONVICTED = {"outcome": "convicted", "decided_on": TODAY_AT_CALL}
 # The other ends of a review: returned to the supervisor, declined (the agent immune).
 RETURN = {
     "decision": "return",
@@ -255,7 +288,7 @@ PHOTO = {
     "description": "injury to the left palm",
     "source": "cpd",
     "collected_by": "P.O. A. Rivera, star 12345",
-    "collected_at": "2026-01-31T14:05:00-06:00",
+    "collected_at": at(60),  # an hour after the recordings began, after the incident
 }
 # Every clear-text contact detail of the scenario's people: none of it may be stored anywhere readable.
 CLEAR = ["312-555-0100", "jane.roe@example.org", "2700 S Pulaski Rd", "773-555-0199"]
@@ -346,7 +379,7 @@ class Driver:
         return response.json()
 
     async def step(self, case_id: str, path: str, who: str, body: dict) -> httpx.Response:
-        return await self.api.post(f"/incidents/{case_id}/{path}", json=body, headers=self.people.headers(who))
+        return await self.api.post(f"/incidents/{case_id}/{path}", json=dated(body), headers=self.people.headers(who))
 
     async def ok(self, case_id: str, path: str, who: str, body: dict) -> dict:
         response = await self.step(case_id, path, who, body)

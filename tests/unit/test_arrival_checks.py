@@ -3,7 +3,8 @@ against the clock (not in the future beyond a little skew, a hold not ending in 
 come) and, with them, the text rule. Bidirectional characters in filings are tests/test_text_characters.py's;
 here, the clock, and the checks' reach into every step's body."""
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -29,6 +30,7 @@ from referrals.domain.messages import (
     clock_problems,
     clock_problems_in,
 )
+from referrals.domain.messages.clock import _NotFutureDay, _NotPast
 from tests.support.builders import (
     ACK,
     CHARGED,
@@ -46,13 +48,35 @@ from tests.support.builders import (
 )
 
 TODAY = NOW.date()
-FUTURE_TIME = f"must not be in the future (it is {NOW:%Y-%m-%dT%H:%M}Z now)"
-FUTURE_DAY = f"must not be in the future (it is {TODAY.isoformat()} now)"
-PAST_DAY = f"must not be in the past (it is {TODAY.isoformat()} now)"
+# The rule each refusal states (its words then name both times: `test_a_refusal_names_the_time_given_and_now`).
+FUTURE_TIME = FUTURE_DAY = "must not be in the future"
+PAST_DAY = "must not be in the past"
 
 
 def problems(model, body: dict) -> list[tuple[str, str]]:
-    return [(p["field"], p["message"]) for p in clock_problems(model.model_validate(body), NOW)]
+    return [(p["field"], p["message"].split(":")[0]) for p in clock_problems(model.model_validate(body), NOW)]
+
+
+def test_a_refusal_names_the_time_given_and_now_as_the_department_reads_them():
+    chicago = ZoneInfo("America/Chicago")
+    now = datetime(2026, 12, 6, 19, 41, tzinfo=UTC).astimezone(chicago)
+    item = {
+        "kind": "photo",
+        "description": "palm",
+        "source": "cpd",
+        "collected_by": "P.O. Rivera",
+        "collected_at": "2026-12-07T19:41:00+00:00",
+    }
+    [found] = clock_problems(EvidenceMetadata.model_validate(item), now)
+    assert found["message"] == (
+        "must not be in the future: it is dated Mon 07 Dec 2026, 13:41 CST, and it is now Sun 06 Dec 2026, 13:41 CST"
+    )
+    assert _NotFutureDay().problem(date(2026, 12, 9), now) == (
+        "must not be in the future: it is dated Wed 09 Dec 2026, and today is Sun 06 Dec 2026"
+    )
+    assert _NotPast().problem(date(2026, 12, 1), now) == (
+        "must not be in the past: it is Tue 01 Dec 2026, and today is Sun 06 Dec 2026"
+    )
 
 
 def day(offset: int) -> str:
@@ -105,7 +129,7 @@ def test_a_hold_does_not_end_in_the_past(offset, refused):
         (ProsecutionOutcomeIn, {"outcome": "dismissed", "decided_on": "2026-03-01"}, "decided_on"),
         (TouhyAnswer, {"outcome": "produced", "received_on": "2026-03-01"}, "received_on"),
         (Arraignment, {"arraignment_date": "2026-03-01"}, "arraignment_date"),
-        (ChargingDecision, CHARGED, "arraignment_date"),
+        (ChargingDecision, {**CHARGED, "decided_at": NOW.isoformat()}, "arraignment_date"),
     ],
 )
 @pytest.mark.parametrize(("offset", "refused"), [(0, False), (1, False), (2, True)])
@@ -116,7 +140,7 @@ def test_a_court_s_day_that_is_recorded_has_come(model, body, field, offset, ref
 
 
 def test_a_grand_jury_date_may_lie_ahead():
-    assert problems(ChargingDecision, {**GRAND_JURY, "grand_jury_date": day(400)}) == []
+    assert problems(ChargingDecision, {**GRAND_JURY, "decided_at": NOW.isoformat(), "grand_jury_date": day(400)}) == []
     assert problems(ChargingDecision, {**GRAND_JURY, "decided_at": (NOW + timedelta(days=1)).isoformat()}) == [
         ("decided_at", FUTURE_TIME)
     ]

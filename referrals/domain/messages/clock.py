@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, AwareDatetime, BeforeValidator
 
+from referrals.domain.chronology import shown
 from referrals.domain.messages.fields import _OnArrival
 
 EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
@@ -23,18 +24,19 @@ class _Clock(_OnArrival):
     """A rule against the clock."""
 
 
+# `now` is read in the department's zone (`clock_problems`), and a refusal names both times as the desk shows them.
 class _NotFuture(_Clock):
     def problem(self, value: datetime, now: datetime) -> str | None:
         if value > now + CLOCK_SKEW:
-            return f"must not be in the future (it is {now:%Y-%m-%dT%H:%M}Z now)"
+            return f"must not be in the future: it is dated {shown(value, now.tzinfo)}, and it is now {shown(now)}"
         return None
 
 
 class _NotPast(_Clock):
     def problem(self, value: date, now: datetime) -> str | None:
         # Yesterday in UTC is still today somewhere west of Greenwich.
-        if value < (now - timedelta(days=1)).date():
-            return f"must not be in the past (it is {now:%Y-%m-%d} now)"
+        if value < (now.astimezone(UTC) - timedelta(days=1)).date():
+            return f"must not be in the past: it is {shown(value)}, and today is {shown(now.date())}"
         return None
 
 
@@ -50,8 +52,8 @@ def _not_a_number(value: Any) -> Any:
 class _NotFutureDay(_Clock):
     def problem(self, value: date, now: datetime) -> str | None:
         # Tomorrow in UTC is already today somewhere east of Greenwich.
-        if value > (now + timedelta(days=1)).date():
-            return f"must not be in the future (it is {now:%Y-%m-%d} now)"
+        if value > (now.astimezone(UTC) + timedelta(days=1)).date():
+            return f"must not be in the future: it is dated {shown(value)}, and today is {shown(now.date())}"
         return None
 
 

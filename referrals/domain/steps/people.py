@@ -15,7 +15,7 @@ from referrals.domain.case import (
     open_task,
     purge_at,
 )
-from referrals.domain.chronology import require_order
+from referrals.domain.chronology import require_not_after, require_order
 from referrals.domain.corrections import correct
 from referrals.domain.enums import DocumentKind, Role, Task, TaskStatus
 from referrals.domain.errors import Rejection, RejectionKind
@@ -118,6 +118,21 @@ def check_supplement(state: CaseState, step: Step[Supplement], policy: Policy) -
     for i, person in enumerate(supplement.people):
         for j, given in enumerate(person.statements):
             after_the_incident(trial, given.taken_at, f"people[{i}].statements[{j}].taken_at", policy)
+    for i, correction in enumerate(supplement.corrections):
+        if correction.field == "occurred_at":
+            _incident_before_what_followed(state, trial.details.occurred_at, f"corrections[{i}].value", policy)
+
+
+def _incident_before_what_followed(state: CaseState, occurred: datetime, field: str, policy: Policy) -> None:
+    """The incident's time corrected: not after a statement already taken or an item already collected."""
+    for person in state.people:
+        for n, statement in enumerate(person.statements, start=1):
+            what = f"{person.id}'s statement {n}"
+            require_not_after(occurred, statement.taken_at, what, field, policy.zone)
+    for entry in state.evidence:
+        if entry.removed is None:
+            what = f"the collection of evidence item C{entry.number}"
+            require_not_after(occurred, entry.item.collected_at, what, field, policy.zone)
 
 
 def apply_supplement(state: CaseState, step: Step[Supplement], now: datetime, policy: Policy) -> dict[str, Any]:
