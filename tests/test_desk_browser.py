@@ -95,6 +95,10 @@ async def test_the_chicago_scenario_through_the_desk(settings, worker, people, s
         await fill('[name="summary"]').fill("Federal agents detained two people; a bystander was struck")
         await fill('[name="narrative"]').fill("At 13:05 P.O. Ruiz observed masked agents detain two people.")
         await fill('[name="injuries"]').check()
+        # "Someone was injured" asks who: the bystander, whose name was not taken.
+        await fill('[name="people[0].part"]').select_option("bystander")
+        await fill('[name="people[0].name_withheld"]').select_option("unknown")
+        await fill('[name="people[0].injuries.description"]').fill("struck on the arm")
         await fill('[name="recordings[0].camera_id"]').fill("X6031234")
         await fill('[name="recordings[0].officer_star"]').fill("12345")
         await fill('[name="recordings[0].started_at"]').fill(chicago(recorded))
@@ -106,7 +110,7 @@ async def test_the_chicago_scenario_through_the_desk(settings, worker, people, s
         await fill('[name="recordings[1].started_at"]').fill(chicago(recorded + timedelta(minutes=2)))
         await fill('[name="recordings[1].ended_at"]').fill(chicago(recorded + timedelta(minutes=33)))
         await fill('[name="recordings[1].flag_reasons"][value="detention_or_arrest"]').check()
-        await fill('[name="federal_personnel[0].agency"]').fill("ICE")
+        await fill('[name="federal_personnel[0].agency"]').select_option("ICE")
         await fill('[name="federal_personnel[0].description"]').fill("masked; vest marked POLICE ICE")
         await desk.look(officer, "officer-filing-form")
         await officer.get_by_role("button", name="File the incident").click()
@@ -146,7 +150,7 @@ async def test_the_chicago_scenario_through_the_desk(settings, worker, people, s
         await desk.look(officer, "officer-investigation-done")
 
         # The legal reviewer refers, analysing the agent on their own: the charge element by element, then the
-        # two prongs; but first leaves the overall finding at odds with them: refused beside the field.
+        # two prongs, which determine the overall finding; but first leaves prong 2 unchosen: refused beside it.
         reviewer = await desk.sign_in(people.tokens["reviewer"])
         await reviewer.get_by_role("link", name=case_number).click()
         form = reviewer.locator("#form-legal_review")
@@ -154,7 +158,6 @@ async def test_the_chicago_scenario_through_the_desk(settings, worker, people, s
         await form.locator('[name="rationale"]').fill("The force was gratuitous.")
         subject = "subjects[0]"
         await form.locator(f'[name="{subject}.subject"]').fill("unidentified agent in grey vest")
-        await form.locator(f'[name="{subject}.agency"]').fill("ICE")
         await form.locator(f'[name="{subject}.acts"]').fill("Struck a bystander who was filming.")
         await form.locator(f'[name="{subject}.charges[0].statute"][value="{STATUTE}"]').check()
         await form.locator(f'[name="{subject}.charges[0].elements[0].facts"]').fill("He swung at her deliberately.")
@@ -166,8 +169,6 @@ async def test_the_chicago_scenario_through_the_desk(settings, worker, people, s
         await form.locator(f'[name="{subject}.necessary_and_proper.conduct"]').fill("A blow to a bystander.")
         await form.locator(f'[name="{subject}.necessary_and_proper.alternatives"]').fill("Asking her to step back.")
         await form.locator(f'[name="{subject}.necessary_and_proper.objective_reasonableness"]').fill("Not reasonable.")
-        await form.locator(f'[name="{subject}.necessary_and_proper.finding"]').select_option("not_met")
-        await form.locator(f'[name="{subject}.finding"]').select_option("disputed")
         # The agents' own recordings, asked of ICE: a Touhy request.
         await form.locator('[name="federal_evidence[0].agency"]').select_option("ICE")
         await form.locator('[name="federal_evidence[0].records[0].kind"]').select_option("body_camera")
@@ -179,8 +180,8 @@ async def test_the_chicago_scenario_through_the_desk(settings, worker, people, s
             )
         await form.get_by_role("button").last.click()
         await reviewer.wait_for_load_state()
-        refused = reviewer.locator("#form-legal_review .error")
-        assert "the overall finding is 'not_immune'" in await refused.first.inner_text()
+        prong = reviewer.locator(f'#form-legal_review [name="{subject}.necessary_and_proper.finding"]')
+        assert await prong.get_attribute("aria-invalid") == "true"
         await desk.look(reviewer, "reviewer-refused")
         async with sessions() as s:
             events_after = len(
@@ -193,7 +194,8 @@ async def test_the_chicago_scenario_through_the_desk(settings, worker, people, s
             await form.locator(f'[name="{subject}.charges[0].elements[1].facts"]').input_value()
             == "Abrasions to both palms."
         )
-        await form.locator(f'[name="{subject}.finding"]').select_option("not_immune")
+        await form.locator(f'[name="{subject}.necessary_and_proper.finding"]').select_option("not_met")
+        assert await form.locator("#f-subjects-0-finding").inner_text() == "Not immune"  # as the prongs determine
         await submit(reviewer, "legal_review", "Legal review recorded")
 
         # Command approves; the liaison records the prosecutor's acknowledgement.
@@ -220,7 +222,7 @@ async def test_the_chicago_scenario_through_the_desk(settings, worker, people, s
         form = liaison.locator("#form-referral_acknowledgement")
         await form.locator('[name="prosecutor_case_number"]').fill("26-FR-0193")
         await form.locator('[name="received_by"]').fill("ASA M. Lee")
-        await form.locator('[name="received_at"]').fill(chicago(datetime.now(UTC) - timedelta(minutes=5)))
+        await form.locator('[name="received_at"]').fill(chicago(datetime.now(UTC)))  # not before the approval
         await submit(liaison, "referral_acknowledgement", "acknowledgement recorded")
 
         # ICE answers the Touhy request: partly.
@@ -235,12 +237,10 @@ async def test_the_chicago_scenario_through_the_desk(settings, worker, people, s
         # The prosecutor charges; the arraignment opens the removal window, which My work counts down.
         form = liaison.locator("#form-charging_decision")
         await form.locator('[name="decision"]').select_option("charged")
-        await form.locator('[name="decided_at"]').fill(chicago(datetime.now(UTC) - timedelta(days=3)))
+        await form.locator('[name="decided_at"]').fill(chicago(datetime.now(UTC)))  # not before the acknowledgement
         await form.locator('[name="court_case_number"]').fill("26-CR-01234")
         await form.locator(f'[name="charges[0].statutes"][value="{STATUTE}"]').check()
-        await form.locator('[name="arraignment_date"]').fill(
-            (datetime.now(UTC) - timedelta(days=1)).strftime("%Y-%m-%d")
-        )
+        await form.locator('[name="arraignment_date"]').fill(chicago(datetime.now(UTC))[:10])  # the decision's day
         await submit(liaison, "charging_decision", "Charging decision recorded")
         assert "days left" in await liaison.locator("#removal-window").inner_text()
         await desk.look(liaison, "liaison-removal-window")

@@ -16,7 +16,7 @@ import threading
 import uuid
 from collections import Counter
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import unquote, urlsplit
 
@@ -240,6 +240,89 @@ async def test_the_refusal_page_a_reverse_proxy_shows_in_front_of_the_ui(url, ca
         refused = await page.get("/desk/temporal-ui/refused", headers=original)
         assert refused.status_code == 403 and "shows every case" in refused.text
         assert f'href="/desk/cases/{case["id"]}"' in refused.text
+
+
+async def _reads(sessions, user_id: str, case_id: str) -> list[tuple[str, str, dict]]:
+    async with sessions() as session:
+        found = await session.exec(
+            select(AccessEntryRow)
+            .where(AccessEntryRow.user_id == user_id, AccessEntryRow.case_id == case_id)
+            .order_by(AccessEntryRow.seq)
+        )
+        return [(e.action, e.outcome, json.loads(e.details)) for e in found.all()]
+
+
+# What a script would send to look like the UI's own background calls.
+LOOKS_LIKE_A_POLL = {
+    "X-Requested-With": "XMLHttpRequest",
+    "Sec-Fetch-Mode": "cors",
+    "Sec-Fetch-Dest": "empty",
+    "Accept": "application/json",
+}
+
+
+async def test_an_open_page_is_one_entry_and_a_read_with_no_page_is_recorded_all_the_same(
+    url, people, sessions, monkeypatch
+):
+    """The UI's page of a case polls its workflow every few seconds: one entry for the page, not one for each
+    poll. A read through the UI's API with no page before it is recorded, whatever its headers say, and recorded
+    again once the window (temporal_ui.FOLD) has passed."""
+    async with httpx.AsyncClient(base_url=url) as api:
+        opened, scripted = [
+            (await api.post("/incidents", json=filing(), headers=people.headers("officer"))).json() for _ in range(2)
+        ]
+    auditor = people.ids["auditor"]
+    async with httpx.AsyncClient(base_url=url) as page:
+        await sign_in(page, people.tokens["auditor"])
+        workflow = f"/temporal/api/v1/namespaces/default/workflows/incident-{opened['id']}"
+        html = await page.get(f"{ui_page(opened)}/history", headers={"Sec-Fetch-Dest": "document"})
+        assert html.status_code == 200
+        # What the page asks while it is open: its run, found by a listing of that case alone, then its polls.
+        found = await page.get(
+            "/temporal/api/v1/namespaces/default/workflows",
+            params={"query": f'WorkflowId="incident-{opened["id"]}"', "pageSize": "1"},
+        )
+        assert [e["execution"]["workflowId"] for e in found.json()["executions"]] == [f"incident-{opened['id']}"]
+        for poll in range(4):
+            for path in (workflow, f"{workflow}/history"):
+                assert (await page.get(path, headers=LOOKS_LIKE_A_POLL)).status_code == 200, (poll, path)
+        assert await _reads(sessions, auditor, opened["id"]) == [
+            ("temporal_ui_read", "allowed", {"page": f"{ui_page(opened)}/history"})
+        ]
+        # Opening the page again is another page view.
+        assert (await page.get(ui_page(opened))).status_code == 200
+        assert len(await _reads(sessions, auditor, opened["id"])) == 2
+
+        # A hostile insider reads another case through the UI's API alone, looking like the page's polls.
+        direct = f"/temporal/api/v1/namespaces/default/workflows/incident-{scripted['id']}"
+        for _ in range(3):
+            assert (await page.get(direct, headers=LOOKS_LIKE_A_POLL)).status_code == 200
+        assert await _reads(sessions, auditor, scripted["id"]) == [("temporal_ui_read", "allowed", {})]
+        # A listing likewise: once for a query within the window, again for another query.
+        listed_since = datetime.now(UTC)
+        for query in ("CaseStage = 'investigation'", "CaseStage = 'investigation'", "CaseStage = 'closed'"):
+            listed = await page.get("/temporal/api/v1/namespaces/default/workflows", params={"query": query})
+            assert listed.status_code == 200
+        # Once the window has passed, the next read is recorded again.
+        monkeypatch.setattr(temporal_ui, "FOLD", timedelta(seconds=1))
+        await asyncio.sleep(1.2)
+        assert (await page.get(f"{direct}/history", headers=LOOKS_LIKE_A_POLL)).status_code == 200
+        assert (await page.get(direct, headers=LOOKS_LIKE_A_POLL)).status_code == 200
+        assert await _reads(sessions, auditor, scripted["id"]) == [("temporal_ui_read", "allowed", {})] * 2
+    async with sessions() as session:
+        lists = (
+            await session.exec(
+                select(AccessEntryRow).where(
+                    AccessEntryRow.user_id == auditor,
+                    AccessEntryRow.action == "temporal_ui_list",
+                    AccessEntryRow.at >= listed_since,
+                )
+            )
+        ).all()
+    assert sorted(json.loads(e.details)["query"] for e in lists) == [
+        "CaseStage = 'closed'",
+        "CaseStage = 'investigation'",
+    ]
 
 
 def test_the_proxy_keeps_the_desks_cookies_and_hop_by_hop_headers_from_the_ui():

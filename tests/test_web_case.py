@@ -184,7 +184,9 @@ async def test_a_refused_hold_comes_back_with_the_message_beside_its_row(api, pe
     # Refused by the model: the date is missing.
     missing = await send(custodian, form, filled(form, {"holds[1].hold_reference": "AXON-TRY-1"}))
     assert missing.status_code == 422, missing.text
-    assert error_beside(missing.text, "holds[1].retained_until") == "Refused: Field required"
+    assert (
+        error_beside(missing.text, "holds[1].retained_until") == "Error: Recording hold 2: retained until is required"
+    )
     assert error_beside(missing.text, "holds[0].retained_until") is None
     assert 'value="AXON-TRY-1"' in missing.text
 
@@ -197,7 +199,9 @@ async def test_a_refused_hold_comes_back_with_the_message_beside_its_row(api, pe
     beside = error_beside(early.text, "holds[1].retained_until")
     assert beside and "must be after the recording's purge date" in beside
     assert f'value="{tomorrow}"' in early.text
-    assert re.search(r'role="alert"><strong>Refused:</strong> holds\[1\]\.retained_until', early.text)
+    # The error summary on top of the form, focused as the page loads, links to the field in the same words.
+    assert re.search(r'class="error-summary"[^>]*tabindex="-1" autofocus', early.text)
+    assert re.search(r'<a href="#f-holds-1-retained_until">Recording hold 2: retained until must be after', early.text)
     assert 'aria-describedby="f-holds-1-retained_until-hint f-holds-1-retained_until-error"' in early.text
     assert await events(d, case["id"]) == before
 
@@ -216,7 +220,11 @@ async def test_a_refused_legal_review_keeps_what_was_typed_and_changes_nothing(a
     assert "Element 2: caused bodily harm" in page  # the statute's elements from the catalogue, one row each
     before = await events(d, case_id)
 
-    # A charge ticked, its elements given, but prong 1 found met and prong 2 not: the overall finding is refused.
+    # The subject's section opens with the federal person recorded at filing; the overall finding is not asked.
+    assert ("subjects[0].subject", "masked; vest marked POLICE ICE") in form["fields"]
+    assert ("subjects[0].agency", "ICE") in form["fields"]
+    assert not any(name == "subjects[0].finding" for name, _ in form["fields"])
+    # A charge ticked, its elements given, prong 1 found met and prong 2 not, but what was done left blank: refused.
     typed = {
         "decision": "refer",
         "rationale": "The force was gratuitous.",
@@ -229,18 +237,16 @@ async def test_a_refused_legal_review_keeps_what_was_typed_and_changes_nothing(a
         "subjects[0].authority.legal_basis": "administrative_warrant",
         "subjects[0].authority.within_authority": "The warrant named someone else.",
         "subjects[0].authority.finding": "met",
-        "subjects[0].necessary_and_proper.conduct": "A blow.",
         "subjects[0].necessary_and_proper.alternatives": "Stepping back.",
         "subjects[0].necessary_and_proper.objective_reasonableness": "Not reasonable.",
         "subjects[0].necessary_and_proper.finding": "not_met",
-        "subjects[0].finding": "immune",
         "subjects[0].disputed_facts": "Whether she stepped forward\nWhether he saw the phone",
     }
     refused = await send(reviewer, form, filled(form, typed, [(charge, "720 ILCS 5/12-3")]))
     assert refused.status_code == 422, refused.text
-    assert error_beside(refused.text, "subjects[0].finding") == (
-        "Refused: with prong 1 'met' and prong 2 'not_met' the overall finding is 'not_immune'"
-    )
+    assert error_beside(refused.text, "subjects[0].necessary_and_proper.conduct")
+    # The finding the two prongs determine, shown without script.
+    assert "Immunity finding for this subject: Not immune" in text(refused.text)
     again = step_form(refused.text, "legal_review")
     assert ("decision", "refer") in again["fields"]
     assert ("rationale", "The force was gratuitous.") in again["fields"]
@@ -281,7 +287,6 @@ async def test_a_review_charges_only_the_statutes_ticked_and_names_each_box_as_t
         f"{battery}.elements[1].facts": "Abrasions.",
         **{f"subjects[0].authority.{k}": v for k, v in subject["authority"].items()},
         **{f"subjects[0].necessary_and_proper.{k}": v for k, v in subject["necessary_and_proper"].items()},
-        "subjects[0].finding": "not_immune",
     }
     before = await events(d, case_id)
     stray = await send(
@@ -334,7 +339,7 @@ async def test_a_review_charges_only_the_statutes_ticked_and_names_each_box_as_t
         answer,
         filled(answer, {"request_id": "T1", "outcome": "refused", "received_on": date.today().isoformat()}),
     )
-    assert no_ground.status_code == 422 and "required when the outcome is 'refused'" in error_beside(
+    assert no_ground.status_code == 422 and "required when the answer is refused" in error_beside(
         no_ground.text, "touhy_response-ground"
     )
     answered = await send(
@@ -429,26 +434,32 @@ async def test_the_whole_lifecycle_through_the_forms(api, people, desk):
             "subjects[0].charges[0].elements[1].facts": subject["charges"][0]["elements"][1]["facts"],
             **{f"subjects[0].authority.{k}": v for k, v in subject["authority"].items()},
             **{f"subjects[0].necessary_and_proper.{k}": v for k, v in subject["necessary_and_proper"].items()},
-            "subjects[0].finding": "not_immune",
             "subjects[0].disputed_facts": "Whether she stepped forward",
         },
         [("subjects[0].charges[0].statute", "720 ILCS 5/12-3")],
     )
     await take("commander", "command_approval", {"decision": "approve", "note": "Approved."})
+    # Acknowledged once approved, on Chicago's wall clock; decided and arraigned after it, the courts' days today.
+    chicago = ZoneInfo("America/Chicago")
+    typed = datetime.now(chicago).replace(second=0, microsecond=0)
     prosecution = await take(
         "liaison",
         "referral_acknowledgement",
-        {"prosecutor_case_number": "26-FR-0200", "received_by": "ASA M. Lee", "received_at": "2026-02-10T09:00"},
+        {
+            "prosecutor_case_number": "26-FR-0200",
+            "received_by": "ASA M. Lee",
+            "received_at": typed.strftime("%Y-%m-%dT%H:%M"),
+        },
     )
     assert "Prosecutor&#39;s acknowledgement recorded." in prosecution
     assert "26-FR-0200" in prosecution and "Charging decision" in text(prosecution)
-    arraigned = (date.today() - timedelta(days=2)).isoformat()
+    arraigned = datetime.now(chicago).date().isoformat()
     charged = await take(
         "liaison",
         "charging_decision",
         {
             "decision": "charged",
-            "decided_at": (datetime.now(UTC) - timedelta(days=4)).strftime("%Y-%m-%dT%H:%M"),
+            "decided_at": datetime.now(chicago).strftime("%Y-%m-%dT%H:%M"),
             "court_case_number": "26-CR-0042",
             "arraignment_date": arraigned,
         },
@@ -491,7 +502,7 @@ async def test_the_whole_lifecycle_through_the_forms(api, people, desk):
     assert decision["charges"] == [{"subject": subject["subject"], "statutes": ["720 ILCS 5/12-3"]}]
     assert stored["prosecution"]["outcome"]["payload"]["outcome"] == "plea"
     received = datetime.fromisoformat(stored["acknowledgement"]["payload"]["received_at"])
-    assert received == datetime(2026, 2, 10, 15, 0, tzinfo=UTC)  # 09:00 in Chicago, in February
+    assert received == typed and received.utcoffset() == typed.utcoffset()  # as typed, on Chicago's wall clock
 
 
 async def test_a_forged_or_misdirected_step_changes_nothing(api, people, desk):
@@ -582,7 +593,7 @@ async def test_a_declined_charging_decision_is_confirmed_first(api, people, desk
     before = await events(d, case["id"])
     values = {
         "decision": "declined",
-        "decided_at": (datetime.now(UTC) - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M"),
+        "decided_at": datetime.now(ZoneInfo("America/Chicago")).strftime("%Y-%m-%dT%H:%M"),  # after the acknowledgement
         "reason": "Insufficient evidence.",
     }
 
@@ -740,7 +751,9 @@ async def test_people_and_supplements_through_the_desk_forms(api, people, desk):
     )
     assert refused.status_code == 422, refused.text
     # The form's second row is the API's first (blank rows are left out): the message lands on the row typed in.
-    assert error_beside(refused.text, "supplement-corrections[1].value") == "Refused: Field required", refused.text
+    assert error_beside(refused.text, "supplement-corrections[1].value") == (
+        "Error: Correction 2: correct value is required"
+    ), refused.text
     again = step_form(refused.text, "file_supplement")
     assert ("narrative", "Canvass of the block.") in again["fields"]
     assert await events(d, case_id) == before
@@ -765,7 +778,7 @@ async def test_people_and_supplements_through_the_desk_forms(api, people, desk):
     assert case["details"]["federal_personnel"][-1]["agency"] == "CBP"
     seen = text((await officer.get(url)).text)
     assert "Supplement 1:" in seen and "Canvass of the block." in seen
-    assert "location W 26th St & S Pulaski Rd W 26th St & S Karlov Ave the next block" in seen
+    assert "Location W 26th St & S Pulaski Rd W 26th St & S Karlov Ave the next block" in seen
 
 
 async def test_the_cases_page_finds_cases_with_the_same_search_and_pages_through_them(api, people, desk):

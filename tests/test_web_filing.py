@@ -23,6 +23,8 @@ class _Form(HTMLParser):
         super().__init__()
         self.fields: list[tuple[str, str]] = []
         self._textarea: str | None = None
+        self._select: str | None = None  # a list's name, and the value of its option selected (else its first)
+        self._options: list[tuple[str, bool]] = []
 
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
@@ -35,6 +37,10 @@ class _Form(HTMLParser):
         elif tag == "textarea":
             self._textarea = a["name"]
             self.fields.append((a["name"], ""))
+        elif tag == "select" and a.get("name"):
+            self._select, self._options = a["name"], []
+        elif tag == "option" and self._select is not None:
+            self._options.append((a.get("value") or "", "selected" in a))
 
     def handle_data(self, data):
         if self._textarea is not None:
@@ -44,6 +50,10 @@ class _Form(HTMLParser):
     def handle_endtag(self, tag):
         if tag == "textarea":
             self._textarea = None
+        elif tag == "select" and self._select is not None:
+            chosen = [value for value, selected in self._options if selected] or [v for v, _ in self._options[:1]]
+            self.fields.append((self._select, chosen[0] if chosen else ""))
+            self._select = None
 
 
 def fields_of(html: str) -> list[tuple[str, str]]:
@@ -102,6 +112,10 @@ def incident(event_number: str, day: date = YESTERDAY) -> dict[str, str | list[s
         "recordings[0].flag_reasons": ["use_of_force", "detention_or_arrest"],
         "federal_personnel[0].agency": "ICE",
         "federal_personnel[0].description": "masked; vest marked POLICE ICE",
+        # "Someone was injured" asks who.
+        "people[0].part": "bystander",
+        "people[0].name_withheld": "unknown",
+        "people[0].injuries.description": "abrasions to both palms",
     }
 
 
@@ -119,7 +133,7 @@ async def refused_filing(api, people, sessions, values: dict, status: int) -> tu
 
 def problems_summary(html: str) -> str:
     """The summary of the problems on top of a refused form."""
-    return html[html.index('id="problems"') : html.index("<form", html.index('id="problems"'))]
+    return html[html.index('id="error-summary"') : html.index("<form", html.index('id="error-summary"'))]
 
 
 def errors_beside(html: str) -> dict[str, str]:
@@ -226,7 +240,7 @@ async def test_a_refused_filing_shows_each_problem_beside_its_field_keeps_the_va
     values["recordings[0].ended_at"] = wall(YESTERDAY, 12, 50)  # before it started
     html, fields = await refused_filing(api, people, sessions, values, 422)
     beside = errors_beside(html)
-    assert "must not be before started_at" in beside["recordings-0-ended_at"]
+    assert "Recording 1: ended at must not be before the recording" in beside["recordings-0-ended_at"]
     assert "must not be in the future" in beside["occurred_at"]
     assert (
         'id="f-recordings-0-ended_at" name="recordings[0].ended_at" type="datetime-local" '
@@ -235,8 +249,9 @@ async def test_a_refused_filing_shows_each_problem_beside_its_field_keeps_the_va
     assert re.search(r'<input id="f-occurred_at" [^>]*aria-invalid="true"', html)
     # The summary on top links to each field.
     summary = problems_summary(html)
-    assert '<a href="#f-recordings-0-ended_at">Recording 1: Ended at</a>' in summary
-    assert '<a href="#f-occurred_at">When it happened</a>' in summary
+    assert "There is a problem" in summary and 'tabindex="-1" autofocus' in summary
+    assert '<a href="#f-recordings-0-ended_at">Recording 1: ended at must not be before' in summary
+    assert '<a href="#f-occurred_at">When it happened must not be in the future' in summary
     # Every value as typed, the ticks too, and the same form (same idempotency key) to send again.
     kept = dict(fields_of(html))
     for name, value in values.items():
@@ -250,11 +265,12 @@ async def test_a_district_not_the_officers_own_comes_back_beside_the_district_an
     html, _ = await refused_filing(api, people, sessions, incident("WEB-FILE-ELSEWHERE") | {"district": "012"}, 403)
     beside = errors_beside(html)
     assert beside == {
-        "district": "<strong>Refused:</strong> you may file only in your own district, 010, not in district 012"
+        "district": '<span class="visually-hidden">Error:</span> District: you may file only in your own district, 010, '
+        "not in district 012"
     }
-    assert re.search(r'<input id="f-district" [^>]*aria-invalid="true"', html)
+    assert re.search(r'<select id="f-district" [^>]*aria-invalid="true"', html)
     summary = problems_summary(html)
-    assert '<a href="#f-district">District</a>' in summary
+    assert '<a href="#f-district">District: you may file only in your own district' in summary
     assert dict(fields_of(html))["district"] == "012"  # as typed, to be put right
 
 

@@ -15,7 +15,14 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from referrals import actor_assertions
 from referrals.api.deps import actor_of
-from referrals.api.errors import REJECTION_STATUS, ApiError, refuse_clock_problems, refuse_outside_policy
+from referrals.api.errors import (
+    REJECTION_STATUS,
+    ApiError,
+    policy_zone,
+    problem,
+    refuse_clock_problems,
+    refuse_outside_policy,
+)
 from referrals.codec import UNENCRYPTED
 from referrals.config import Settings
 from referrals.domain import search_attributes as sa
@@ -64,7 +71,7 @@ async def file_case(
     idempotency_key: str | None,
 ) -> tuple[Incident, bool]:
     """The stored case, and whether this request created it (False: an earlier one with the same key did)."""
-    refuse_clock_problems(filing)
+    refuse_clock_problems(filing, policy.zone)
     refuse_outside_policy(filing, policy)
     request_hash = filing_hash(filing)
     if idempotency_key:
@@ -132,7 +139,7 @@ def _refusal(cause: BaseException | None) -> ApiError:
         detail = cause.details[0] if cause.details else {}
         field = detail.get("field") if isinstance(detail, dict) else None
         message = f"{field}: {cause.message}" if field else cause.message
-        details = [{"field": field, "message": cause.message}] if field else None
+        details = [problem(field, cause.message, cause.type.lower())] if field else None
         return ApiError(REJECTION_STATUS[RejectionKind(cause.type)], message, details)
     return ApiError(500, "the step failed unexpectedly")
 
@@ -158,7 +165,7 @@ async def take_step(
 ) -> Incident:
     """Runs the step as a workflow update; its validator's refusal becomes the ApiError to answer with.
     Returns the case as stored after the step (the update returns once its change is stored)."""
-    refuse_clock_problems(body)
+    refuse_clock_problems(body, policy_zone(settings.policy_file))
     if incident.stage == Stage.CLOSED:
         raise ApiError(409, f"the case is closed ({incident.disposition})")
     handle: WorkflowHandle[IncidentWorkflow, CaseState] = client.get_workflow_handle_for(

@@ -2,7 +2,9 @@
 
 import re
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 import structlog
@@ -20,7 +22,8 @@ from temporalio.service import RPCError, RPCStatusCode
 from referrals.domain.errors import RejectionKind
 from referrals.domain.jurisdiction import filing_problems
 from referrals.domain.messages import IncidentFiling, clock_problems
-from referrals.domain.policy import Policy
+from referrals.domain.policy import Policy, load_policy
+from referrals.domain.refusal_words import pydantic_text, text_of
 
 log = structlog.get_logger()
 
@@ -55,8 +58,15 @@ WHEN = {
 
 
 class FieldProblem(BaseModel):
+    """One refused field: its path and the API's message, the words the desk shows (`text`: the field by its label,
+    its row counted from 1, what would be accepted) and a machine-readable `code` (pydantic's error type, such as
+    `missing` or `enum`; `value_error` for a rule of the request model; `invalid`, `conflict` or `forbidden` for
+    a step's rule; `clock` or `policy` for the clock's and the policy's)."""
+
     field: str
     message: str
+    text: str
+    code: str
 
 
 class ErrorBody(BaseModel):
@@ -76,30 +86,57 @@ def documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return {status: {"model": ErrorOut, "description": WHEN[status]} for status in statuses}
 
 
+def problem(field: str, message: str, code: str = "invalid", text: str | None = None) -> dict[str, str]:
+    """One refused field, as the error shape's details hold it: with the words the desk shows."""
+    return {"field": field, "message": message, "text": text or text_of(field, message), "code": code}
+
+
+def worded(details: Any, code: str = "invalid") -> Any:
+    """Details given as [{field, message}] with their `text` and `code` added where they lack them."""
+    if not isinstance(details, list):
+        return details
+    return [
+        {**d, "text": d.get("text") or text_of(d["field"], str(d.get("message", ""))), "code": d.get("code") or code}
+        if isinstance(d, dict) and isinstance(d.get("field"), str) and "message" in d
+        else d
+        for d in details
+    ]
+
+
 class ApiError(Exception):
     def __init__(self, status: int, message: str, details: Any = None, headers: dict | None = None):
         super().__init__(message)
         self.status = status
         self.message = message
-        self.details = details
+        self.details = worded(details, CODES.get(status, "invalid"))
         self.headers = headers
 
 
 def error_response(status: int, message: str, details: Any = None, headers: dict | None = None) -> JSONResponse:
+    details = worded(details, CODES.get(status, "invalid"))
     body = {"error": {"code": CODES.get(status, "error"), "message": message, "details": details}}
     return JSONResponse(body, status_code=status, headers=headers)
 
 
-def refuse_clock_problems(payload: BaseModel) -> None:
-    """A request whose times the clock refuses (an incident in the future, a hold ending in the past): 422."""
-    if problems := clock_problems(payload, datetime.now(UTC)):
-        raise ApiError(422, "; ".join(f"{p['field']}: {p['message']}" for p in problems), problems)
+def refuse_clock_problems(payload: BaseModel, zone: tzinfo = UTC) -> None:
+    """A request whose times the clock refuses (an incident in the future, a hold ending in the past): 422, naming
+    the time given and the time now in `zone` (the department's)."""
+    if problems := clock_problems(payload, datetime.now(zone)):
+        details = [problem(p["field"], p["message"], "clock") for p in problems]
+        raise ApiError(422, "; ".join(f"{p['field']}: {p['message']}" for p in problems), details)
+
+
+@cache
+def policy_zone(policy_file: Path) -> tzinfo:
+    """The department's time zone, from the policy file the API and the worker read at start."""
+    return load_policy(policy_file).zone
 
 
 def refuse_outside_policy(filing: IncidentFiling, policy: Policy) -> None:
     """A filing from a district the policy does not list, or with a flag it does not know: 422, each named."""
     if problems := filing_problems(filing, policy):
-        raise ApiError(422, "; ".join(f"{p['field']}: {p['message']}" for p in problems), problems)
+        details = [problem(p["field"], p["message"], "policy") for p in problems]
+        raise ApiError(422, "; ".join(f"{p['field']}: {p['message']}" for p in problems), details)
 
 
 def field_path(loc: tuple | list) -> str:
@@ -116,7 +153,7 @@ def _validation_details(exc: RequestValidationError) -> list[dict]:
 
 
 def field_problems(errors: Sequence[Any]) -> list[dict]:
-    """pydantic's errors (locations from 'body', 'query', …) as the one error shape's [{field, message}]."""
+    """pydantic's errors (locations from 'body', 'query', …) as the one error shape's [{field, message, text, code}]."""
     details = []
     for err in errors:
         message = err["msg"].removeprefix("Value error, ")
@@ -125,7 +162,8 @@ def field_problems(errors: Sequence[Any]) -> list[dict]:
             message = "unknown field"
         elif err["type"] == "json_invalid":  # its loc is ('body', character position)
             field, message = "body", f"not valid JSON at character {err['loc'][-1]}: {err['ctx']['error']}"
-        details.append({"field": field, "message": message})
+        text = pydantic_text(field, err["type"], err.get("ctx"), message)
+        details.append(problem(field, message, err["type"], text))
     return details
 
 

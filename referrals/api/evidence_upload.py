@@ -10,7 +10,7 @@ import json
 import re
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 
 from fastapi import Request
 from pydantic import ValidationError
@@ -55,7 +55,7 @@ def _refuse(field: str, message: str, status: int = 422) -> ApiError:
     return ApiError(status, f"{field}: {message}", [{"field": field, "message": message}])
 
 
-def metadata_from(data, prefix: str) -> EvidenceMetadata:
+def metadata_from(data, prefix: str, zone: tzinfo = UTC) -> EvidenceMetadata:
     """The item's metadata from what was sent, refused (422) naming each field under `prefix`."""
 
     def named(field: str) -> str:
@@ -70,9 +70,9 @@ def metadata_from(data, prefix: str) -> EvidenceMetadata:
         ]
         raise ApiError(422, "; ".join(f"{d['field']}: {d['message']}" for d in details), details) from None
     try:
-        refuse_clock_problems(metadata)
+        refuse_clock_problems(metadata, zone)
     except ApiError as exc:
-        exc.details = [{"field": named(d["field"]), "message": d["message"]} for d in exc.details]
+        exc.details = [{**d, "field": named(d["field"])} for d in exc.details]
         exc.message = "; ".join(f"{d['field']}: {d['message']}" for d in exc.details)
         raise
     return metadata

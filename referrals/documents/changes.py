@@ -69,5 +69,6 @@ def since(state: CaseState, after: datetime, when: Clock, terms: dict[str, str])
             )
     for c in state.corrections:
         if c.at > after:
-            lines.append(f"Corrected: {corrections.words(c.field, terms)} ({clean(c.reason)}).")
+            said = corrections.describe(c.field, c.new, when.zone, terms)
+            lines.append(f"Corrected: {clean(said.label)}, now {clean(said.shown)} ({clean(c.reason)}).")
     return lines or [NOTHING]

@@ -36,6 +36,22 @@ def cited(state: CaseState, exhibits: list[Exhibit], when: Callable[[datetime, s
     return "; ".join(keys) or NONE_CITED
 
 
+def citable(state: CaseState) -> dict[str, dict]:
+    """The exhibits an element's facts may cite, by key, each as the API's `exhibits` takes it: {'A1': {'recording':
+    'X6031234'}, 'C2': {'evidence': 2}, 'S2.1': {'statement': {'person': 2, 'number': 1}}, 'T1': {'touhy': 'T1'}}
+    (not the department's own documents, nor an evidence item removed from the case)."""
+    found: dict[str, dict] = {f"A{n}": {"recording": r.camera_id} for n, r in enumerate(state.recordings, 1)}
+    found |= {f"C{e.number}": {"evidence": e.number} for e in state.evidence if e.removed is None}
+    for person in state.people:
+        number = int(person.id[1:])
+        found |= {
+            f"S{number}.{n}": {"statement": {"person": number, "number": n}}
+            for n in range(1, len(person.statements) + 1)
+        }
+    found |= {request.id: {"touhy": request.id} for request in state.touhy_requests}
+    return found
+
+
 def evidence_item(entry: EvidenceEntry) -> str:
     item = entry.item
     text = f"{label(item.kind)}: {clean(item.description)}"

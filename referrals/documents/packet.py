@@ -287,9 +287,9 @@ def _supplements(state: CaseState, when: Clock, badge: str) -> list[dict]:
 def _corrections(state: CaseState, when: Clock, terms: dict[str, str]) -> list[dict]:
     return [
         dict(
-            field=corrections.words(c.field, terms),
-            old=clean(c.old),
-            new=clean(c.new),
+            field=clean(corrections.words(c.field, terms)),
+            old=clean(corrections.describe(c.field, c.old, when.zone).shown),
+            new=clean(corrections.describe(c.field, c.new, when.zone).shown),
             reason=clean(c.reason),
             by=f"{clean(c.by.name)}, {when(c.at)}",
         )

@@ -39,6 +39,17 @@ class Clock:
     def __init__(self, letterhead: Letterhead) -> None:
         self._zone = ZoneInfo(letterhead.time_zone)
 
+    @classmethod
+    def in_zone(cls, time_zone: str) -> "Clock":
+        """A clock without a letterhead (the desk's, in the policy's time zone)."""
+        clock = cls.__new__(cls)
+        clock._zone = ZoneInfo(time_zone)
+        return clock
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return self._zone
+
     def __call__(self, moment: datetime | None, fmt: str = "%a %d %b %Y, %H:%M %Z") -> str:
         return moment.astimezone(self._zone).strftime(fmt) if moment else ""
 

@@ -8,13 +8,19 @@ leave the case in a state a filing could not have made.
 """
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime, tzinfo
+from enum import StrEnum
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
 from referrals.domain.case import CaseState
+from referrals.domain.enums import NameWithheld, PersonPart
 from referrals.domain.errors import Rejection, RejectionKind
+from referrals.domain.languages import NAMES as LANGUAGES
+from referrals.domain.languages import language_name
 from referrals.domain.messages import FederalPerson, IncidentDetails, Officer
 from referrals.domain.words import label
 
@@ -48,20 +54,113 @@ def correctable() -> list[str]:
     ]
 
 
-def words(path: str, terms: dict[str, str] | None = None) -> str:
+class Kind(StrEnum):
+    """The control a correction's value is typed in, and how the value reads."""
+
+    TIME = "time"  # a date and time, read and shown in the department's time zone
+    YES_NO = "yes_no"
+    CHOICE = "choice"  # one of a list: an enum's members by their labels, a language by its name
+    AGENCY = "agency"  # text, offering the policy's federal agencies
+    TEXT = "text"
+    LONG_TEXT = "long_text"
+
+
+# The incident's details as the filing form words them; a key in the jurisdiction's terms takes its word.
+DETAIL_LABELS = {
+    "occurred_at": "When it happened",
+    "location": "Location",
+    "event_number": "Event number",
+    "summary": "Summary",
+    "narrative": "Narrative",
+    "injuries": "Someone was injured",
+    "ems_called": "EMS was called",
+}
+PERSON_LABELS = {
+    "part": "part in the incident",
+    "language": "preferred language",
+    "interpreter": "an interpreter was used",
+    "name_withheld": "without a name, because",
+}
+_KINDS = {
+    "occurred_at": Kind.TIME,
+    "narrative": Kind.LONG_TEXT,
+    "injuries": Kind.YES_NO,
+    "ems_called": Kind.YES_NO,
+    "interpreter": Kind.YES_NO,
+    "agency": Kind.AGENCY,
+    "part": Kind.CHOICE,
+    "name_withheld": Kind.CHOICE,
+    "language": Kind.CHOICE,
+}
+_CHOICES: dict[str, tuple[tuple[str, str], ...]] = {
+    "part": tuple((m.value, label(m)) for m in PersonPart),
+    "name_withheld": tuple((m.value, label(m)) for m in NameWithheld),
+    "language": tuple(sorted(LANGUAGES.items(), key=lambda item: item[1])),
+}
+# How a time reads on the desk and in the documents: 'Sat 05 Dec 2026, 14:10 CST'.
+TIME_FORMAT = "%a %d %b %Y, %H:%M %Z"
+NOT_GIVEN = "not given"
+
+
+@dataclass(frozen=True)
+class Described:
+    """A correctable field as people meet it: its label, the control its value is typed in (with the choices of a
+    list) and a value as the rest of the page reads values."""
+
+    label: str  # 'When it happened', 'Officer 1: star', 'P1: name'
+    kind: Kind
+    choices: tuple[tuple[str, str], ...]  # (value as sent, words) for a CHOICE
+    shown: str  # the value given, in words: 'Sat 05 Dec 2026, 14:10 CST', 'Yes', 'Victim', 'Spanish'
+
+
+def describe(path: str, value: Any = None, zone: tzinfo = UTC, terms: Mapping[str, str] | None = None) -> Described:
+    """A correctable field's label, kind and choices, and `value` (as the case keeps it: JSON) in words, for the
+    desk's correction form and corrections table and for the documents alike. A path not understood reads as it is
+    written, its value as text."""
+    match = _PATH.match(path)
+    key = match["key"] if match is not None else ""
+    kind = _KINDS.get(key, Kind.TEXT) if match is not None else Kind.TEXT
+    if key == "injuries" and match is not None and match["list"] == "people":
+        kind = Kind.TEXT  # (a person's injuries are a group of their own; the desk does not offer it)
+    choices = _CHOICES.get(key, ()) if kind == Kind.CHOICE else ()
+    return Described(_label(path, terms or {}), kind, choices, _shown(kind, key, value, zone))
+
+
+def _shown(kind: Kind, key: str, value: Any, zone: tzinfo) -> str:
+    if value is None or value == "":
+        return NOT_GIVEN
+    if kind == Kind.YES_NO and isinstance(value, bool):
+        return "Yes" if value else "No"
+    if kind == Kind.TIME:
+        try:
+            moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+        except ValueError:
+            return str(value)
+        return moment.astimezone(zone).strftime(TIME_FORMAT) if moment.tzinfo else str(value)
+    if key == "language":
+        return language_name(str(value))
+    if kind == Kind.CHOICE:
+        return dict(_CHOICES.get(key, ())).get(str(value), str(value))
+    return str(value)
+
+
+def words(path: str, terms: Mapping[str, str] | None = None) -> str:
     """A path as a reader says it: 'officers[0].star' -> 'Officer 1: star', 'people[P1].name' -> 'P1: name',
-    'location' -> 'Location' (on the desk's correction form and in the packet's corrections). `terms` are the
-    jurisdiction's words for some keys (Words.terms: 'star' -> 'shield')."""
-    terms = terms or {}
+    'occurred_at' -> 'When it happened' (describe's label)."""
+    return describe(path, terms=terms).label
+
+
+def _label(path: str, terms: Mapping[str, str]) -> str:
+    """`terms` are the jurisdiction's words for some keys (Words.terms: 'star' -> 'shield')."""
     match = _PATH.match(path)
     if match is None:
         return path
     name, index, key = match["list"], match["index"], match["key"]
     said = terms.get(key)
     if name is None:
-        return said[:1].upper() + said[1:] if said else label(key)
+        return said[:1].upper() + said[1:] if said else DETAIL_LABELS.get(key) or label(key)
     if name == "people":
-        return f"{index}: {label(key).lower()}"
+        return f"{index}: {PERSON_LABELS.get(key) or label(key).lower()}"
     who = "Officer" if name == "officers" else "Federal person"
     return f"{who} {int(index) + 1}: {said or label(key).lower()}" if index.isdigit() else path
 

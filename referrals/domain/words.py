@@ -29,3 +29,10 @@ def sentence(text: str) -> str:
     """Its first letter capital, the rest as written: 'ICAD incident number' stays, 'precinct' -> 'Precinct'
     (str.capitalize would make 'Icad incident number')."""
     return text[:1].upper() + text[1:]
+
+
+def phrase(value: Any) -> str:
+    """A value as a sentence says it: 'not_immune' -> 'not immune', 'further_investigation' -> 'further
+    investigation'; a value with a word of its own in WORDS gets that word ('ems' -> 'EMS')."""
+    raw = str(getattr(value, "value", value))
+    return WORDS.get(raw) or raw.replace("_", " ")

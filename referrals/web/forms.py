@@ -9,7 +9,8 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ValidationError
 
-from referrals.api.errors import ApiError, field_path
+from referrals.api.errors import ApiError, field_problems
+from referrals.domain.refusal_words import text_of
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -101,25 +102,20 @@ def parse(model: type[M], body: dict) -> M:
     try:
         return model.model_validate(body)
     except ValidationError as exc:
-        details = []
-        for err in exc.errors():
-            message = err["msg"].removeprefix("Value error, ")
-            if err["type"] == "extra_forbidden":
-                message = "unknown field"
-            details.append({"field": field_path(("body", *err["loc"])), "message": message})
+        details = field_problems([{**err, "loc": ("body", *err["loc"])} for err in exc.errors()])
         raise ApiError(422, "; ".join(f"{d['field']}: {d['message']}" for d in details), details) from None
 
 
 def problems_by_field(details: Any) -> dict[str, str]:
-    """{field path: message} of a refusal, for the template to show beside each field."""
+    """{field path: the refusal's words} of a refusal, for the template to show beside each field."""
     if isinstance(details, dict) and "field" in details:
-        details = [{"field": details["field"], "message": "refused"}]
+        details = [{"field": details["field"], "message": "refused", "text": text_of(details["field"], "is refused")}]
     if not isinstance(details, list):
         return {}
     found: dict[str, str] = {}
     for item in details:
         if isinstance(item, dict) and item.get("field"):
-            found.setdefault(item["field"], item.get("message", ""))
+            found.setdefault(item["field"], item.get("text") or text_of(item["field"], str(item.get("message", ""))))
     return found
 
 

@@ -11,6 +11,7 @@ from referrals.config import ROOT
 from referrals.domain.enums import Role
 from referrals.domain.permissions import allowed
 from referrals.domain.words import label, month_name, sentence
+from referrals.web import choices
 
 TEMPLATES = ROOT / "templates" / "web"
 STATIC = TEMPLATES / "static"
@@ -85,6 +86,15 @@ def build_environment(zone) -> Environment:
 
     env.filters.update(local=local, input_value=input_value, label=label, month_name=month_name, sentence=sentence)
     env.globals.update(relative=relative, age=age, prefix=PREFIX)
+    # The lists of a fact entered once (referrals/web/choices.py: templates/web/choices.html).
+    env.globals.update(
+        district_options=choices.district_options,
+        agency_options=choices.agency_options,
+        language_options=choices.language_options,
+        chosen=choices.chosen,
+        OTHER=choices.OTHER,
+    )
+    env.filters.update(language=choices.language_label)
     return env
 
 

@@ -14,6 +14,9 @@ _CHARGED_SUBJECT = re.compile(r"^(?P<row>charges\[\d+\])\.subject$")
 _FEDERAL_ROW = re.compile(r"^(?P<row>federal_evidence\[\d+\])\.")
 _INDEX = re.compile(r"\[(\d+)\]")
 _HELD = re.compile(r"^(?P<held>subjects\[\d+\]\.held)\.")
+# An element's exhibits, ticked by key and sent as the API's `exhibits` (referrals/web/prefill.py, cite_exhibits).
+_ELEMENT_EXHIBIT = re.compile(r"^(?P<element>subjects\[\d+\]\.charges\[\d+\]\.elements\[(?P<k>\d+)\])\.exhibits\[")
+_EXHIBIT_ITEM = re.compile(r"^(?P<field>subjects\[\d+\]\.charges\[\d+\]\.elements\[\d+\]\.exhibits)\[\d+\]")
 
 
 def legal_review(fields: list[tuple[str, str]]) -> list[tuple[str, str]]:
@@ -50,6 +53,12 @@ def legal_review(fields: list[tuple[str, str]]) -> list[tuple[str, str]]:
             continue
         if (m := _ELEMENT_FACTS.match(name)) and value.strip():
             out += [(name, value), (f"{m['element']}.element", str(int(m["k"]) + 1))]
+        elif (m := _ELEMENT_EXHIBIT.match(name)) and not any(
+            n == f"{m['element']}.facts" and v.strip() for n, v in fields
+        ):  # exhibits cited, facts not given: numbered, so that the refusal names the facts alone
+            if (f"{m['element']}.element", str(int(m["k"]) + 1)) not in out:
+                out.append((f"{m['element']}.element", str(int(m["k"]) + 1)))
+            out.append((name, value))
         elif m := _DISPUTED.match(name):
             lines = [line.strip() for line in value.splitlines() if line.strip()]
             out += [(f"{m['subject']}.disputed_facts[{n}]", line) for n, line in enumerate(lines)]
@@ -84,6 +93,8 @@ def in_form(path: str, fields: list[tuple[str, str]]) -> str:
     out += path[pos:]
     if line := _DISPUTED_LINE.match(out):  # typed as one box, one a line
         return line["field"]
+    if cited := _EXHIBIT_ITEM.match(out):  # ticked as a group of boxes
+        return cited["field"]
     return out
 
 

@@ -10,10 +10,11 @@ from collections.abc import Iterable
 from collections.abc import Set as AbstractSet
 from typing import Any
 
+from referrals.domain.refusal_words import moved
 from referrals.web.forms import problems_by_field
 
 # Fields that are lists even when one box is ticked.
-LISTS = {"return_tasks", "flag_reasons", "statutes"}
+LISTS = {"return_tasks", "flag_reasons", "statutes", "exhibits"}  # (exhibits: an element's, by key)
 # A field of a list's row (`statements[1].name`), and an item of a list (`charges[0]`).
 _ROW = re.compile(r"^(?P<list>[A-Za-z_][A-Za-z0-9_]*)\[(?P<index>\d{1,4})\](?P<rest>.*)$")
 _ITEM = re.compile(r"^(?P<list>[A-Za-z_][A-Za-z0-9_]*)\[\d{1,4}\]$")
@@ -50,7 +51,8 @@ def in_form(details: Any, name: str, back: dict[int, int]) -> Any:
     for item in details:
         path = item.get("field") if isinstance(item, dict) else None
         if path and (m := _ROW.match(path)) and m["list"] == name and int(m["index"]) in back:
-            item = {**item, "field": f"{name}[{back[int(m['index'])]}]{m['rest']}"}
+            field = f"{name}[{back[int(m['index'])]}]{m['rest']}"
+            item = {**item, "field": field, "text": moved(str(item.get("text", "")), path, field)}
         renamed.append(item)
     return renamed
 

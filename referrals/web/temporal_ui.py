@@ -23,19 +23,24 @@ the UI's scripts from this origin and its one inline script by a nonce made for 
 import re
 import secrets
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
 from urllib.parse import quote, unquote, urlsplit
 
 import httpx
 import structlog
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import RedirectResponse, StreamingResponse
+from sqlmodel import select
 from starlette.background import BackgroundTask
 
 from referrals.api import trail
+from referrals.api.client_address import client_address
 from referrals.api.errors import error_response
 from referrals.domain.enums import Role
 from referrals.domain.permissions import Operation, allowed
 from referrals.domain.words import label
+from referrals.store import access_log
+from referrals.store.tables import AccessEntryRow
 from referrals.web import ui_paths
 from referrals.web.auth import SESSION_COOKIE, SIGNIN_COOKIE, Desk, find_desk, sign_in_url
 from referrals.web.pages import render
@@ -74,6 +79,9 @@ RENDER = f"{PATH}/render"
 # The queries the UI may ask: the product's own (read-only by the SDK's rules) and the SDK's built-in ones.
 QUERIES = ui_paths.queries_of(IncidentWorkflow, DigestWorkflow, PublishStatsWorkflow) | ui_paths.BUILT_IN_QUERIES
 READ_ONLY = "the Temporal UI is read-only here: take the case's steps on the desk"
+# An open page of the UI polls its case's workflow every few seconds: its reads fold into its page view's entry for
+# this long (_record_read).
+FOLD = timedelta(minutes=10)
 # The UI's scripts and styles from this origin (its styles are inline too, and its one inline script, which starts
 # it, carries the page's nonce), its calls to this origin only (its API and the codec), in frames of this origin.
 CSP = (
@@ -177,11 +185,73 @@ async def proxy(request: Request, rest: str = ""):
     if not read_only(request.method, path):
         await _record_refused(request, desk, _case_id(path))
         return error_response(403, READ_ONLY)
-    if path.startswith(API_PATH) and (case_id := _case_id(path)) is not None:
-        await trail.record(request, "temporal_ui_read", trail.ALLOWED, user=desk.user, case_id=case_id)
-    elif path.startswith(API_PATH) and path.endswith("/workflows"):
-        await trail.record(request, "temporal_ui_list", trail.ALLOWED, user=desk.user, details=trail.filters(request))
+    await _record_read(request, desk, path)
     return await _forward(request, path)
+
+
+def _page_case(path: str) -> str | None:
+    """The case a page of the UI shows (its document, not an asset or a frame of it)."""
+    if path.startswith((API_PATH, f"{PATH}/_app/")) or path == RENDER:
+        return None
+    desk_path = case_path(path)
+    return desk_path.removeprefix("/desk/cases/") if desk_path else None
+
+
+async def _record_read(request: Request, desk: Desk, path: str) -> None:
+    """One entry for each page of a case the UI opens (`temporal_ui_read`, with the page), whatever its headers say.
+    The page then polls the case's workflow through the UI's API every few seconds: such a read is recorded only
+    when its reader has no entry for that case from the same address within FOLD, so the polls fold into the page
+    view, and a read with no page before it (a script, a copied address) is recorded all the same, and again each
+    FOLD. A listing is folded likewise into an entry of the same reader with the same query."""
+    if _is_page(request.method, path):
+        if (case_id := _page_case(path)) is not None:
+            await trail.record(
+                request, "temporal_ui_read", trail.ALLOWED, user=desk.user, case_id=case_id, details={"page": path}
+            )
+        return
+    if (case_id := _case_id(path) or _listed_case(path, request)) is not None:
+        if not await _recorded_lately(request, desk, "temporal_ui_read", case_id=case_id):
+            await trail.record(request, "temporal_ui_read", trail.ALLOWED, user=desk.user, case_id=case_id)
+    elif path.endswith(("/workflows", "/archived-workflows")):
+        asked = trail.filters(request)
+        if not await _recorded_lately(request, desk, "temporal_ui_list", details=asked):
+            await trail.record(request, "temporal_ui_list", trail.ALLOWED, user=desk.user, details=asked)
+
+
+# The listing the UI's page of a case asks for first, to find its run: a read of that one case.
+ONE_CASE = re.compile(r"""\s*WorkflowId\s*=\s*(["'])incident-([^"'\\]+)\1\s*""")
+
+
+def _listed_case(path: str, request: Request) -> str | None:
+    """The case a listing names alone (`WorkflowId="incident-<id>"`): it answers with that case's workflow alone."""
+    found = ONE_CASE.fullmatch(request.query_params.get("query", ""))
+    return found.group(2) if found and path.endswith("/workflows") else None
+
+
+async def _recorded_lately(
+    request: Request, desk: Desk, action: str, *, case_id: str | None = None, details: dict | None = None
+) -> bool:
+    """Whether the trail holds an allowed `action` of this reader, from this address, within FOLD: about this case,
+    or with these details."""
+    if not request.app.state.settings.access_trail:
+        return False
+    query = (
+        select(AccessEntryRow.seq)
+        .where(
+            AccessEntryRow.user_id == desk.user.id,
+            AccessEntryRow.at >= datetime.now(UTC) - FOLD,
+            AccessEntryRow.action == action,
+            AccessEntryRow.outcome == trail.ALLOWED,
+            AccessEntryRow.client == client_address(request),
+        )
+        .limit(1)
+    )
+    if case_id is not None:
+        query = query.where(AccessEntryRow.case_id == case_id)
+    if details is not None:
+        query = query.where(AccessEntryRow.details == access_log.details_text(details))
+    async with request.app.state.sessions() as session:
+        return (await session.exec(query)).first() is not None
 
 
 def _raw_path(request: Request) -> str:

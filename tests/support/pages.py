@@ -15,9 +15,14 @@ class Forms(HTMLParser):
         self._select: str | None = None
         self._textarea: str | None = None
         self._text = ""
+        self._template = 0  # inside a <template>: inert, never sent
 
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
+        if tag == "template":
+            self._template += 1
+        if self._template:
+            return
         if tag == "form":
             self.forms.append({"action": a.get("action"), "fields": [], "boxes": []})
         elif not self.forms:
@@ -42,6 +47,10 @@ class Forms(HTMLParser):
             self._text += data
 
     def handle_endtag(self, tag):
+        if tag == "template":
+            self._template -= 1
+        if self._template:
+            return
         if tag == "select":
             self._select = None
         elif tag == "textarea" and self._textarea:

@@ -84,8 +84,8 @@ def test_refer_needs_a_referred_subject_not_only_held_ones():
 @pytest.mark.parametrize(
     ("subject", "where", "says"),
     [
-        ({**HELD, "held": None}, ("subjects", 1, "held"), "is required when the disposition is 'held'"),
-        ({**SUBJECT, "held": HELD["held"]}, ("subjects", 1, "held"), "is only for the disposition 'held'"),
+        ({**HELD, "held": None}, ("subjects", 1, "held"), "is required when the disposition is held"),
+        ({**SUBJECT, "held": HELD["held"]}, ("subjects", 1, "held"), "applies only when the disposition is held"),
         ({**SUBJECT, "charges": [], "disposition": "referred"}, ("subjects", 1, "disposition"), "at least one charge"),
     ],
 )
@@ -99,7 +99,7 @@ def test_a_disposition_is_refused_naming_its_field(subject, where, says):
 def test_a_decline_holds_or_refers_no_one():
     with pytest.raises(ValidationError) as refused:
         LegalReviewIn.model_validate({"decision": "decline", "rationale": "No.", "subjects": [HELD]})
-    assert "the disposition 'held' is only for the decision 'refer'" in str(refused.value)
+    assert "the disposition held applies only when the decision is refer" in str(refused.value)
 
 
 def test_a_held_subject_referred_later_joins_the_referral_and_makes_its_next_version():
@@ -156,7 +156,7 @@ def citing(*exhibits: dict, element: int = 0) -> dict:
     ("exhibit", "field", "message"),
     [
         ({"recording": "X0000000"}, "recording", "no recording from camera X0000000 on this case"),
-        ({"recording": CAMERA_1, "at": at(90)}, "at", f"is outside camera {CAMERA_1}'s recording"),
+        ({"recording": CAMERA_1, "at": at(90)}, "at", f"must be within camera {CAMERA_1}'s recording"),
         ({"statement": {"person": 9, "number": 1}}, "statement.person", "no person P9 on this case"),
         ({"statement": {"person": 1, "number": 2}}, "statement.number", "P1 has 1 statement(s) on this case"),
         ({"touhy": "T2"}, "touhy", "no Touhy request T2 on this case"),

@@ -329,7 +329,7 @@ def test_a_field_that_cannot_be_corrected_is_named(field, why):
         ("occurred_at", "2026-03-02T07:00:00", "Input should have timezone info"),
         ("occurred_at", "1899-12-31T12:00:00Z", "must not be before 1900"),
         ("people[P1].name_withheld", "declined", "is only for a person without a name"),
-        ("people[P1].name", None, "give the person's name, or 'declined' or 'unknown' here"),
+        ("people[P1].name", None, "give the person's name, or say why there is none: declined or unknown"),
         ("people[P1].part", "suspect", "Input should be 'victim', 'witness', 'complainant', 'bystander' or 'other'"),
         ("injuries", "yes", "Input should be a valid boolean"),
         ("location", "x" * 501, "String should have at most 500 characters"),

@@ -95,9 +95,9 @@ def test_charges_cite_statutes_of_the_catalogue_even_ones_not_alleged():
     assert case.state.prosecution.charged
 
 
-@pytest.mark.parametrize(("day", "accepted"), [("2026-02-27", False), ("2026-02-28", True), ("2026-03-01", True)])
+@pytest.mark.parametrize(("day", "accepted"), [("2026-03-01", False), ("2026-03-02", True), ("2026-03-03", True)])
 def test_the_arraignment_is_not_before_the_decision(day, accepted):
-    """Decided 1 March (UTC); the day before still counts, being 1 March somewhere west of Greenwich."""
+    """Decided 3 March 00:00 UTC: 2 March, 18:00 in Chicago, whose day counts."""
     case = in_prosecution()
     body = {**CHARGED, "arraignment_date": day}
     if accepted:
@@ -108,26 +108,33 @@ def test_the_arraignment_is_not_before_the_decision(day, accepted):
         assert (refused.kind, refused.field, refused.message) == (
             RejectionKind.INVALID,
             "arraignment_date",
-            "must not be before the charging decision (2026-03-01)",
+            "must not be before the charging decision (Mon 02 Mar 2026, 18:00 CST); it is dated Sun 01 Mar 2026",
         )
 
 
 @pytest.mark.parametrize(
-    ("day", "accepted"),
-    [("2026-02-27", False), ("2026-02-28", True), ("2028-02-29", True), ("2028-03-01", False)],
+    ("day", "refusal"),
+    [
+        (
+            "2026-03-01",
+            "must not be before the charging decision (Mon 02 Mar 2026, 18:00 CST); it is dated Sun 01 Mar 2026",
+        ),
+        ("2026-03-02", None),
+        ("2028-03-01", None),
+        (
+            "2028-03-02",
+            "must be within 730 days of the charging decision (by Wed 01 Mar 2028); it is dated Thu 02 Mar 2028",
+        ),
+    ],
 )
-def test_a_grand_jury_sits_on_or_after_the_decision_and_within_two_years(day, accepted):
+def test_a_grand_jury_sits_on_or_after_the_decision_and_within_two_years(day, refusal):
     case = in_prosecution()
     body = {**GRAND_JURY, "grand_jury_date": day}
-    if accepted:
+    if refusal is None:
         case.step(CHARGING_DECISION, LIAISON, body)
     else:
         refused = case.refusal(CHARGING_DECISION, LIAISON, body)
-        assert (refused.kind, refused.field, refused.message) == (
-            RejectionKind.INVALID,
-            "grand_jury_date",
-            "must be on or after the decision (2026-03-01) and within 730 days of it",
-        )
+        assert (refused.kind, refused.field, refused.message) == (RejectionKind.INVALID, "grand_jury_date", refusal)
 
 
 def test_charges_with_an_arraignment_open_the_removal_window():
@@ -208,7 +215,7 @@ def test_an_arraignment_needs_charges(decision):
     refused = case.refusal(ARRAIGNMENT, LIAISON, {"arraignment_date": "2026-03-04"})
     assert (refused.kind, refused.message) == (
         RejectionKind.CONFLICT,
-        "the arraignment needs a charging decision of 'charged' first",
+        "the arraignment needs a charging decision to charge first",
     )
 
 
@@ -228,7 +235,7 @@ def test_an_arraignment_is_not_before_the_charges():
     assert (refused.kind, refused.field, refused.message) == (
         RejectionKind.INVALID,
         "arraignment_date",
-        "must not be before the charging decision (2026-03-01)",
+        "must not be before the charging decision (Mon 02 Mar 2026, 18:00 CST); it is dated Fri 27 Feb 2026",
     )
 
 
@@ -254,7 +261,7 @@ def test_a_notice_of_removal_comes_after_the_acknowledgement_and_needs_charges()
     refused = in_prosecution().refusal(REMOVAL_NOTICE, LIAISON, REMOVAL)
     assert (refused.kind, refused.message) == (
         RejectionKind.CONFLICT,
-        "a notice of removal needs a charging decision of 'charged' first",
+        "a notice of removal needs a charging decision to charge first",
     )
 
 
@@ -318,7 +325,7 @@ def test_the_federal_court_decides_on_or_after_the_notice(decided_on, accepted):
         assert (refused.kind, refused.field, refused.message) == (
             RejectionKind.INVALID,
             "decided_on",
-            "must not be before the notice of removal was filed (2026-03-10)",
+            "must not be before the notice of removal (Tue 10 Mar 2026); it is dated Mon 09 Mar 2026",
         )
 
 
@@ -340,7 +347,7 @@ def test_an_outcome_needs_charges():
     refused = in_prosecution().refusal(PROSECUTION_OUTCOME, LIAISON, DISMISSED)
     assert (refused.kind, refused.message) == (
         RejectionKind.CONFLICT,
-        "the prosecution's outcome needs a charging decision of 'charged' first",
+        "the prosecution's outcome needs a charging decision to charge first",
     )
 
 

@@ -366,15 +366,15 @@ def test_a_request_is_answered_once():
 
 def test_an_answer_cannot_come_before_the_request_was_made():
     case = asked("ICE")
-    two_days_before = (NOW - timedelta(days=2)).date().isoformat()
-    refused = case.refusal(TOUHY_RESPONSE, LIAISON, answer("T1", received_on=two_days_before))
+    the_day_before = (NOW - timedelta(days=1)).date().isoformat()
+    refused = case.refusal(TOUHY_RESPONSE, LIAISON, answer("T1", received_on=the_day_before))
     assert (refused.kind, refused.field, refused.message) == (
         RejectionKind.INVALID,
         "received_on",
-        "must not be before the request was made (2026-03-02)",
+        "must not be before Touhy request T1 was made (Mon 02 Mar 2026, 09:00 CST); it is dated Sun 01 Mar 2026",
     )
-    # The day before, in UTC, is still the day it was made somewhere west of Greenwich.
-    case.step(TOUHY_RESPONSE, LIAISON, answer("T1", received_on=(NOW - timedelta(days=1)).date().isoformat()))
+    # The day it was made, in the department's time zone.
+    case.step(TOUHY_RESPONSE, LIAISON, answer("T1", received_on=NOW.date().isoformat()))
 
 
 def test_the_task_follows_the_requests_still_awaited_and_ends_with_the_last_answer():

@@ -405,7 +405,9 @@ class ReleaseIn(RequestModel):
 async def hold_evidence(
     evidence_id: Key, body: HoldIn, request: Request, incident: VisibleIncident, user: CurrentUser, session: SessionDep
 ):
-    refuse_clock_problems(body)  # its texts, as a step's are checked (a custody log shows them)
+    refuse_clock_problems(
+        body, request.app.state.policy.zone
+    )  # its texts, as a step's are checked (a custody log shows them)
     _entry(incident, evidence_id)
     await evidence.lock_holds(session, evidence_id)  # a removal under way finishes first
     await session.refresh(incident)
@@ -443,7 +445,7 @@ async def release_evidence(
     user: CurrentUser,
     session: SessionDep,
 ):
-    refuse_clock_problems(body)
+    refuse_clock_problems(body, request.app.state.policy.zone)
     entry = _entry(incident, evidence_id)
     await evidence.lock_holds(session, evidence_id)
     if body.reference not in await evidence.holds_on(session, evidence_id):

@@ -39,9 +39,9 @@ class SupervisorIdentification(RequestModel):
     def _outcome_needs(cls, value: str | None, info: ValidationInfo) -> str | None:
         outcome = info.data.get("outcome")
         if value is None and outcome == SupervisorOutcome.IDENTIFIED:
-            raise ValueError("is required when outcome is 'identified'")
+            raise ValueError("is required when the outcome is identified")
         if value is None and outcome == SupervisorOutcome.REFUSED and info.field_name == "camera_id":
-            raise ValueError("is required when outcome is 'refused': the camera that recorded the refusal")
+            raise ValueError("is required when the outcome is refused: the camera that recorded the refusal")
         return value
 
 

@@ -76,7 +76,7 @@ class _PersonFields(RequestModel):
     def _name_or_why_not(cls, value: NameWithheld | None, info: ValidationInfo) -> NameWithheld | None:
         name = info.data.get("name")
         if name is None and value is None:
-            raise ValueError("give the person's name, or 'declined' or 'unknown' here")
+            raise ValueError("give the person's name, or say why there is none: declined or unknown")
         if name is not None and value is not None:
             raise ValueError("is only for a person without a name")
         return value

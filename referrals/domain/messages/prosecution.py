@@ -40,16 +40,16 @@ class ChargingDecision(RequestModel):
     ) -> str | list[SubjectCharges] | None:
         charged = info.data.get("decision") == ChargingKind.CHARGED
         if charged and not value:
-            raise ValueError("is required when the decision is 'charged'")
+            raise ValueError("is required when the decision is charged")
         if not charged and value:
-            raise ValueError("is only for decision 'charged'")
+            raise ValueError("applies only when the decision is charged")
         return value
 
     @field_validator("reason")
     @classmethod
     def _declined_needs_reason(cls, value: str | None, info: ValidationInfo) -> str | None:
         if info.data.get("decision") == ChargingKind.DECLINED and value is None:
-            raise ValueError("is required when the decision is 'declined': the reason the prosecutor gave")
+            raise ValueError("is required when the decision is declined: the reason the prosecutor gave")
         return value
 
     @field_validator("grand_jury_date")
@@ -57,16 +57,16 @@ class ChargingDecision(RequestModel):
     def _grand_jury_needs_date(cls, value: date | None, info: ValidationInfo) -> date | None:
         decision = info.data.get("decision")
         if decision == ChargingKind.GRAND_JURY and value is None:
-            raise ValueError("is required when the decision is 'grand_jury'")
+            raise ValueError("is required when the decision is grand jury")
         if decision != ChargingKind.GRAND_JURY and value is not None:
-            raise ValueError("is only for decision 'grand_jury'")
+            raise ValueError("applies only when the decision is grand jury")
         return value
 
     @field_validator("requested")
     @classmethod
     def _further_needs_request(cls, value: str | None, info: ValidationInfo) -> str | None:
         if info.data.get("decision") == ChargingKind.FURTHER_INVESTIGATION and value is None:
-            raise ValueError("is required when the decision is 'further_investigation': what the prosecutor asks")
+            raise ValueError("is required when the decision is further investigation: what the prosecutor asks")
         return value
 
     @field_validator("return_tasks")
@@ -79,7 +79,7 @@ class ChargingDecision(RequestModel):
     @classmethod
     def _arraignment_when_charged(cls, value: date | None, info: ValidationInfo) -> date | None:
         if value is not None and info.data.get("decision") != ChargingKind.CHARGED:
-            raise ValueError("is only for decision 'charged'")
+            raise ValueError("applies only when the decision is charged")
         return value
 
 
@@ -116,7 +116,7 @@ class TouhyAnswer(RequestModel):
     @classmethod
     def _refusal_states_its_ground(cls, value: str | None, info: ValidationInfo) -> str | None:
         if info.data.get("outcome") == TouhyOutcome.REFUSED and value is None:
-            raise ValueError("is required when the outcome is 'refused': the ground the agency stated")
+            raise ValueError("is required when the answer is refused: the ground the agency stated")
         return value
 
 

@@ -3,7 +3,7 @@ immunity), the records to ask federal agencies for, the legal review, the comman
 acknowledgement and a withdrawal.
 """
 
-from typing import Annotated, Self
+from typing import Annotated, Any, Self
 
 from pydantic import AwareDatetime, Field, ValidationInfo, field_validator, model_validator
 
@@ -21,6 +21,7 @@ from referrals.domain.enums import (
 from referrals.domain.messages.base import RequestModel, _unique
 from referrals.domain.messages.clock import Happened, Until
 from referrals.domain.messages.fields import Line, Name, Short, Text
+from referrals.domain.words import phrase
 
 
 class StatementOf(RequestModel):
@@ -102,6 +103,11 @@ def overall_finding(authority: ProngFinding, necessary: ProngFinding) -> Immunit
     return ImmunityFinding.DISPUTED
 
 
+def _optional_never_null(schema: dict[str, Any]) -> None:
+    """A field whose default the validators replace (never null): optional in the schema, without a default."""
+    schema.pop("default", None)
+
+
 class Held(RequestModel):
     """Why a subject is held back from the referral, and when the review looks at them again."""
 
@@ -115,9 +121,9 @@ def held_fits(value: Held | None, info: ValidationInfo) -> Held | None:
         return value  # (its own error is named)
     held = info.data["disposition"] == SubjectDisposition.HELD
     if held and value is None:
-        raise ValueError("is required when the disposition is 'held': what is awaited, and review_by")
+        raise ValueError("is required when the disposition is held: what is awaited, and when to review again")
     if value is not None and not held:
-        raise ValueError("is only for the disposition 'held'")
+        raise ValueError("applies only when the disposition is held")
     return value
 
 
@@ -130,7 +136,8 @@ class SubjectAnalysis(RequestModel):
     charges: list[ChargeAnalysis] = Field(default_factory=list, max_length=20)
     authority: Authority
     necessary_and_proper: NecessaryAndProper
-    finding: ImmunityFinding  # overall, for this subject
+    # Overall, for this subject: what the prongs determine (left out, it is derived from them; given, it must agree).
+    finding: ImmunityFinding = Field(default=None, validate_default=True, json_schema_extra=_optional_never_null)
     disputed_facts: list[Line] = Field(default_factory=list, max_length=50)
     # Referred, held back or not charged. Left out: referred when charged and not found immune, else not charged.
     disposition: SubjectDisposition | None = None
@@ -168,6 +175,16 @@ class SubjectAnalysis(RequestModel):
         _unique([c.statute for c in value], "statute")
         return value
 
+    @field_validator("finding", mode="before")
+    @classmethod
+    def _derive_finding(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is not None:
+            return value
+        authority, necessary = info.data.get("authority"), info.data.get("necessary_and_proper")
+        if authority is None or necessary is None:
+            return ImmunityFinding.DISPUTED  # (never kept: the prong's own error refuses the subject)
+        return overall_finding(authority.finding, necessary.finding)
+
     @field_validator("finding")
     @classmethod
     def _finding_follows_the_prongs(cls, value: ImmunityFinding, info: ValidationInfo) -> ImmunityFinding:
@@ -177,8 +194,8 @@ class SubjectAnalysis(RequestModel):
         expected = overall_finding(authority.finding, necessary.finding)
         if value != expected:
             raise ValueError(
-                f"with prong 1 '{authority.finding.value}' and prong 2 '{necessary.finding.value}' the "
-                f"overall finding is '{expected.value}'"
+                f"with prong 1 {phrase(authority.finding)} and prong 2 {phrase(necessary.finding)} the "
+                f"overall finding is {phrase(expected)}"
             )
         return value
 
@@ -187,13 +204,13 @@ def tasks_to_reopen(value: list[Task], reopens: bool, decision: str) -> list[Tas
     """The investigation tasks a decision sends back (a review's return, a prosecutor's further investigation)."""
     if not reopens:
         if value:
-            raise ValueError(f"is only for decision '{decision}'")
+            raise ValueError(f"applies only when the decision is {phrase(decision)}")
         return value
     if not value:
-        raise ValueError(f"decision '{decision}' needs the investigation tasks to reopen")
+        raise ValueError(f"the decision {phrase(decision)} needs the investigation tasks to reopen")
     wrong = [t.value for t in value if t not in INVESTIGATION_TASKS]
     if wrong:
-        raise ValueError(f"may name investigation tasks only, not {', '.join(wrong)}")
+        raise ValueError(f"may name investigation tasks only, not {', '.join(phrase(t) for t in wrong)}")
     _unique([t.value for t in value], "task")
     return value
 
@@ -248,9 +265,7 @@ class _ReviewFields(RequestModel):
         _chargeable(self.decision, self.subjects)
 
 
-REFER_NEEDS = (
-    "decision 'refer' needs at least one referred subject: one with charges whose finding is not 'immune', and not held"
-)
+REFER_NEEDS = "the decision refer needs at least one referred subject: one with charges, not found immune, and not held"
 
 
 def _chargeable(decision: ReviewDecision | None, subjects: list[SubjectAnalysis]) -> None:
@@ -258,8 +273,8 @@ def _chargeable(decision: ReviewDecision | None, subjects: list[SubjectAnalysis]
         for i, s in enumerate(subjects):
             if s.disposition in (SubjectDisposition.REFERRED, SubjectDisposition.HELD):
                 raise ValueError(
-                    f"subject {i + 1} ({s.subject}): the disposition '{s.disposition.value}' is only for the "
-                    f"decision 'refer'"
+                    f"subject {i + 1} ({s.subject}): the disposition {phrase(s.disposition)} applies only when the "
+                    "decision is refer"
                 )
         return
     if not any(s.outcome == SubjectDisposition.REFERRED for s in subjects):

@@ -4,7 +4,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from referrals.domain.case import CaseState, PersonRef, ProsecutionState, Recorded, complete_task, removal_window
-from referrals.domain.chronology import require_order
+from referrals.domain.chronology import require_order, shown
 from referrals.domain.enums import ChargingKind, ProsecutionOutcome, Stage, Task
 from referrals.domain.errors import Rejection, RejectionKind
 from referrals.domain.messages import (
@@ -33,7 +33,7 @@ def _require_prosecution(state: CaseState, what: str) -> ProsecutionState:
 def _require_charged(state: CaseState, what: str) -> ProsecutionState:
     prosecution = _require_prosecution(state, what)
     if not prosecution.charged:
-        raise Rejection(RejectionKind.CONFLICT, f"{what} needs a charging decision of 'charged' first")
+        raise Rejection(RejectionKind.CONFLICT, f"{what} needs a charging decision to charge first")
     return prosecution
 
 
@@ -42,30 +42,26 @@ GRAND_JURY_WITHIN = timedelta(days=730)
 
 
 def check_charging_decision(state: CaseState, step: Step[ChargingDecision], policy: Policy) -> None:
-    decision = step.payload
+    decision, zone = step.payload, policy.zone
     if (ack := state.acknowledgement) is not None:
         require_order(
-            decision.decided_at,
-            ack.payload.received_at,
-            "the prosecutor's acknowledgement of the referral",
-            "decided_at",
-            policy.zone,
+            decision.decided_at, ack.payload.received_at, "the prosecutor's acknowledgement", "decided_at", zone
         )
-    decided = decision.decided_at.date()
-    if decision.arraignment_date is not None and decision.arraignment_date < decided - timedelta(days=1):
-        raise Rejection(
-            RejectionKind.INVALID,
-            f"must not be before the charging decision ({decided.isoformat()})",
-            "arraignment_date",
-        )
-    if decision.grand_jury_date is not None and not (
-        decided - timedelta(days=1) <= decision.grand_jury_date <= decided + GRAND_JURY_WITHIN
-    ):
-        raise Rejection(
-            RejectionKind.INVALID,
-            f"must be on or after the decision ({decided.isoformat()}) and within {GRAND_JURY_WITHIN.days} days of it",
-            "grand_jury_date",
-        )
+    if state.prosecution is not None and (earlier := state.prosecution.decision) is not None:
+        # A true bill after a grand jury's decision, a decision after further investigation: in their order.
+        require_order(decision.decided_at, earlier.decided_at, "the prosecutor's earlier decision", "decided_at", zone)
+    if decision.arraignment_date is not None:
+        require_order(decision.arraignment_date, decision.decided_at, "the charging decision", "arraignment_date", zone)
+    if decision.grand_jury_date is not None:
+        require_order(decision.grand_jury_date, decision.decided_at, "the charging decision", "grand_jury_date", zone)
+        latest = decision.decided_at.astimezone(zone).date() + GRAND_JURY_WITHIN
+        if decision.grand_jury_date > latest:
+            raise Rejection(
+                RejectionKind.INVALID,
+                f"must be within {GRAND_JURY_WITHIN.days} days of the charging decision (by {shown(latest)}); "
+                f"it is dated {shown(decision.grand_jury_date)}",
+                "grand_jury_date",
+            )
     subjects = state.referred_subjects()
     for i, filed in enumerate(decision.charges):
         if subjects and filed.subject not in subjects:
@@ -140,12 +136,13 @@ def check_arraignment(state: CaseState, step: Step[Arraignment], policy: Policy)
             "arraignment_date",
         )
     assert prosecution.decision is not None  # _require_charged: its latest decision is 'charged'
-    if step.payload.arraignment_date < prosecution.decision.decided_at.date() - timedelta(days=1):
-        raise Rejection(
-            RejectionKind.INVALID,
-            f"must not be before the charging decision ({prosecution.decision.decided_at.date().isoformat()})",
-            "arraignment_date",
-        )
+    require_order(
+        step.payload.arraignment_date,
+        prosecution.decision.decided_at,
+        "the charging decision",
+        "arraignment_date",
+        policy.zone,
+    )
 
 
 def apply_arraignment(state: CaseState, step: Step[Arraignment], now: datetime, policy: Policy) -> dict[str, Any]:
@@ -179,8 +176,12 @@ def check_removal_notice(state: CaseState, step: Step[RemovalNotice], policy: Po
         )
     if prosecution.outcome is not None:
         raise Rejection(RejectionKind.CONFLICT, "the prosecution's outcome is already recorded")
-    if prosecution.arraignment_date is not None:
-        require_order(step.payload.filed_on, prosecution.arraignment_date, "the arraignment", "filed_on", policy.zone)
+    # Not before the charges it removes; it may come before the arraignment (§ 1455(b)(1): "not later than 30
+    # days after the arraignment ... or at any time before trial").
+    assert prosecution.decision is not None  # _require_charged: its latest decision is 'charged'
+    require_order(
+        step.payload.filed_on, prosecution.decision.decided_at, "the charging decision", "filed_on", policy.zone
+    )
 
 
 def apply_removal_notice(state: CaseState, step: Step[RemovalNotice], now: datetime, policy: Policy) -> dict[str, Any]:
@@ -217,13 +218,13 @@ def check_removal_outcome(state: CaseState, step: Step[RemovalOutcome], policy: 
             RejectionKind.CONFLICT,
             f"the removal's outcome is already recorded ({prosecution.removal_outcome.payload.result.value})",
         )
-    if step.payload.decided_on < prosecution.removal_notice.payload.filed_on:
-        raise Rejection(
-            RejectionKind.INVALID,
-            "must not be before the notice of removal was filed "
-            f"({prosecution.removal_notice.payload.filed_on.isoformat()})",
-            "decided_on",
-        )
+    require_order(
+        step.payload.decided_on,
+        prosecution.removal_notice.payload.filed_on,
+        "the notice of removal",
+        "decided_on",
+        policy.zone,
+    )
 
 
 def apply_removal_outcome(state: CaseState, step: Step[RemovalOutcome], now: datetime, policy: Policy) -> None:
@@ -266,9 +267,15 @@ def check_prosecution_outcome(state: CaseState, step: Step[ProsecutionOutcomeIn]
             "the removal's outcome first",
             "outcome",
         )
-    require_order(
-        step.payload.decided_on, prosecution.decision.decided_at, "the charging decision", "decided_on", policy.zone
-    )
+    assert prosecution.decision is not None  # _require_charged: its latest decision is 'charged'
+    decided_on, zone = step.payload.decided_on, policy.zone
+    require_order(decided_on, prosecution.decision.decided_at, "the charging decision", "decided_on", zone)
+    if prosecution.arraignment_date is not None:
+        require_order(decided_on, prosecution.arraignment_date, "the arraignment", "decided_on", zone)
+    if (notice := prosecution.removal_notice) is not None:
+        require_order(decided_on, notice.payload.filed_on, "the notice of removal", "decided_on", zone)
+    if (removal := prosecution.removal_outcome) is not None:
+        require_order(decided_on, removal.payload.decided_on, "the federal court's decision", "decided_on", zone)
 
 
 def apply_prosecution_outcome(

@@ -1,7 +1,7 @@
 """After the investigation: the legal review (with its Touhy requests and their answers), the command's approval
 and the prosecutor's acknowledgement of the referral."""
 
-from datetime import datetime, timedelta
+from datetime import datetime, tzinfo
 from typing import Any
 
 from referrals.domain.case import (
@@ -13,7 +13,7 @@ from referrals.domain.case import (
     held_review_due,
     open_task,
 )
-from referrals.domain.chronology import require_order
+from referrals.domain.chronology import require_order, shown
 from referrals.domain.enums import (
     ApprovalDecision,
     DocumentKind,
@@ -93,7 +93,7 @@ def _check_elements(
                 f"{charge.statute} has {len(elements)} elements in the catalogue",
                 f"{where}.elements[{k}].element",
             )
-        _check_exhibits(state, proof, f"{where}.elements[{k}]", touhy)
+        _check_exhibits(state, proof, f"{where}.elements[{k}]", touhy, policy.zone)
     missing = sorted(set(range(1, len(elements) + 1)) - {p.element for p in charge.elements})
     if proving and missing:
         raise Rejection(
@@ -104,17 +104,17 @@ def _check_elements(
         )
 
 
-def _check_exhibits(state: CaseState, proof: ElementProof, where: str, touhy: list[str]) -> None:
+def _check_exhibits(state: CaseState, proof: ElementProof, where: str, touhy: list[str], zone: tzinfo) -> None:
     """Each exhibit an element cites is the case's: a recording (and a moment inside it), an evidence item still
     on the case, a statement taken, a Touhy request."""
     for m, exhibit in enumerate(proof.exhibits):
         at = f"{where}.exhibits[{m}]"
-        problem, field = _exhibit_problem(state, exhibit, touhy)
+        problem, field = _exhibit_problem(state, exhibit, touhy, zone)
         if problem:
             raise Rejection(RejectionKind.INVALID, problem, f"{at}.{field}")
 
 
-def _exhibit_problem(state: CaseState, exhibit: Exhibit, touhy: list[str]) -> tuple[str, str]:
+def _exhibit_problem(state: CaseState, exhibit: Exhibit, touhy: list[str], zone: tzinfo) -> tuple[str, str]:
     if (camera := exhibit.recording) is not None:
         recording = state.recording(camera)
         if recording is None:
@@ -123,8 +123,8 @@ def _exhibit_problem(state: CaseState, exhibit: Exhibit, touhy: list[str]) -> tu
         moment = exhibit.at
         if moment is not None and not recording.started_at <= moment <= recording.ended_at:
             return (
-                f"is outside camera {camera}'s recording ({recording.started_at.isoformat()} to "
-                f"{recording.ended_at.isoformat()})",
+                f"must be within camera {camera}'s recording ({shown(recording.started_at, zone)} to "
+                f"{shown(recording.ended_at, zone)}); it is dated {shown(moment, zone)}",
                 "at",
             )
     if (number := exhibit.evidence) is not None:
@@ -218,7 +218,7 @@ LEGAL_REVIEW = declare(
     title="Legal review",
     button="Record the decision",
     done="Legal review recorded.",
-    rows=(("subjects", frozenset()),),
+    rows=(("subjects", frozenset({"subject", "agency"})),),  # (prefilled from the federal personnel)
 )
 
 
@@ -363,12 +363,8 @@ def check_touhy_response(state: CaseState, step: Step[TouhyResponse], policy: Po
             f"Touhy request {request.id} ({request.agency}) already has its "
             f"answer: {request.response.payload.outcome.value}",
         )
-    if answer.received_on < request.requested_at.date() - timedelta(days=1):
-        raise Rejection(
-            RejectionKind.INVALID,
-            f"must not be before the request was made ({request.requested_at.date().isoformat()})",
-            "received_on",
-        )
+    what = f"Touhy request {request.id} was made"
+    require_order(answer.received_on, request.requested_at, what, "received_on", policy.zone)
 
 
 def apply_touhy_response(state: CaseState, step: Step[TouhyResponse], now: datetime, policy: Policy) -> dict[str, Any]:

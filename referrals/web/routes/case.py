@@ -4,6 +4,7 @@ Visibility, permissions, validation and the step itself are the API's own (refer
 a step sent from here is the same workflow update as one sent to POST /incidents/{id}/<step>."""
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
@@ -19,8 +20,9 @@ from referrals.api.routes.documents import pdf_out
 from referrals.api.views import person_out
 from referrals.documents import exhibits
 from referrals.documents.pdf import PDF
+from referrals.documents.text import Clock
 from referrals.domain import corrections, steps
-from referrals.domain.case import CaseState, RecordingState, purge_status
+from referrals.domain.case import CaseState, RecordingState, TaskState, purge_status
 from referrals.domain.content_types import DOCX
 from referrals.domain.enums import (
     INVESTIGATION_TASKS,
@@ -29,7 +31,6 @@ from referrals.domain.enums import (
     EvidenceKind,
     EvidenceSource,
     FederalRecord,
-    ImmunityFinding,
     LegalBasis,
     NameWithheld,
     PersonPart,
@@ -46,14 +47,16 @@ from referrals.domain.enums import (
 )
 from referrals.domain.messages import Key
 from referrals.domain.permissions import Operation, allowed, describe
+from referrals.domain.refusal_words import moved, text_of
 from referrals.domain.steps import StepSpec
 from referrals.domain.steps.confirming import consequence
 from referrals.sealing import Sealer
 from referrals.store import cases, documents
 from referrals.store.audit import verify_chain
 from referrals.store.tables import AppUser, Incident
-from referrals.web import review_form
+from referrals.web import prefill, review_form
 from referrals.web.auth import Desk, DeskDep, check_csrf, read_form
+from referrals.web.choices import merge_other
 from referrals.web.forms import nest, parse, yes_no
 from referrals.web.pages import options, render
 from referrals.web.step_forms import (
@@ -71,9 +74,14 @@ from referrals.web.step_forms import (
 router = APIRouter(prefix="/desk/cases", include_in_schema=False)
 
 # Fields a person cannot type, added to what a form sent (referrals/web/review_form.py).
-PREPARE = {
-    steps.LEGAL_REVIEW.name: review_form.legal_review,
-    steps.CHARGING_DECISION.name: review_form.charging_decision,
+PREPARE: dict[str, Callable[[list[tuple[str, str]], CaseState], list[tuple[str, str]]]] = {
+    # (an element's exhibits ticked by key: referrals/web/prefill.py)
+    steps.LEGAL_REVIEW.name: lambda sent, state: review_form.legal_review(
+        prefill.cite_exhibits(sent, exhibits.citable(state))
+    ),
+    steps.CHARGING_DECISION.name: lambda sent, state: review_form.charging_decision(sent),
+    # (the supervisor chosen from the federal personnel fills what was left blank)
+    steps.SUPERVISOR_IDENTIFICATION.name: lambda sent, state: prefill.supervisor(sent, state.details.federal_personnel),
 }
 ALLEGATION_ROWS = 3
 REFUSALS = (403, 409, 422)
@@ -87,6 +95,7 @@ class Refused:
     message: str
     errors: dict[str, str] = field(default_factory=dict)
     values: dict[str, str | list[str]] = field(default_factory=dict)
+    problem: bool = True  # False: a message that refuses nothing ("nothing was sent"), shown without a summary
 
 
 @dataclass
@@ -130,11 +139,25 @@ def _correctable(state: CaseState, terms: dict[str, str]) -> list[tuple[str, str
     return paths
 
 
+def _opening_rows(state: CaseState, refused: Refused | None) -> dict[str, int]:
+    """The rows a form opens with: after a refusal, those sent; the review, one subject per federal person."""
+    rows = {"subjects": min(max(len(state.details.federal_personnel), 1), MOST_ROWS["subjects"])}
+    if refused is not None and (spec := steps.step(refused.operation)) is not None and spec.rows:
+        rows |= edit_rows(refused.values, spec.rows, "", "")[1]
+    return rows
+
+
 def _recordings(state: CaseState, policy, now: datetime) -> list[RecordingView]:
     views = []
     for r in state.recordings:
         views.append(RecordingView(r, (r.purge_at - now).days, purge_status(r, now, policy) or "ok"))
     return views
+
+
+def _next_due(state: CaseState) -> tuple[Task, TaskState] | None:
+    """The open task due first, for the page's summary: its deadline and the role it waits on."""
+    due = [(task, state.tasks[task]) for task in state.open_tasks() if state.tasks[task].due_at is not None]
+    return min(due, key=lambda pair: pair[1].due_at or datetime.max.replace(tzinfo=UTC), default=None)
 
 
 def _unheld(state: CaseState) -> list[RecordingState]:
@@ -159,6 +182,9 @@ async def case_page(
     events = await cases.list_events(session, incident.id)
     can = actions(state, _roles(desk.user))
     alleged = state.alleged_statutes()
+    correctable, correction_controls = prefill.correctable(
+        _correctable(state, policy.words.terms()), policy.zone, policy.words.terms()
+    )
     reads_contact = allowed(Operation.READ_CONTACT, _roles(desk.user))
     sealer = Sealer.of(settings.effective_encryption_keys) if reads_contact else None
     # Every answer that shows the case is a read of it: the page itself, and the page again after a step's refusal
@@ -179,6 +205,7 @@ async def case_page(
         incident=incident,
         state=state,
         tasks=[(task, state.tasks[task]) for task in Task if task in state.tasks],  # in lifecycle order
+        next_due=_next_due(state),
         recordings=_recordings(state, policy, now),
         people=[person_out(person, sealer) for person in state.people],
         unheld=_unheld(state),
@@ -199,7 +226,13 @@ async def case_page(
         allegation_rows=ALLEGATION_ROWS,
         # An element's exhibits by their keys, as the memo and the packet print them: "A1 at 13:09:40; C2".
         cite=lambda cited: exhibits.cited(state, cited, lambda at, fmt: at.astimezone(policy.zone).strftime(fmt)),
-        rows={**DEFAULT_ROWS, **(rows or {})},
+        rows={**DEFAULT_ROWS, **_opening_rows(state, refused), **(rows or {})},
+        # What a form opens with when nothing was sent: the review's subjects from the federal personnel.
+        initial={steps.LEGAL_REVIEW.name: prefill.review_subjects(state.details.federal_personnel)},
+        findings=prefill.findings(),
+        finding_words=prefill.finding_words,
+        # A correctable field's label, control and a value in words (referrals/domain/corrections.py).
+        correction=lambda path, value=None: corrections.describe(path, value, policy.zone, policy.words.terms()),
         most_rows=MOST_ROWS,
         choices={
             "outcome": options(SupervisorOutcome),
@@ -211,7 +244,6 @@ async def case_page(
             "review_decision": options(ReviewDecision),
             "charges": [(s.citation, f"{s.citation}: {s.title}") for s in policy.statutes],
             "return_tasks": options(INVESTIGATION_TASKS),
-            "finding": options(ImmunityFinding),
             "prong": options(ProngFinding),
             "legal_basis": options(LegalBasis),
             # Each alleged statute with its elements, for a charge's rows in each subject's section.
@@ -239,7 +271,18 @@ async def case_page(
             "part": options(PersonPart),
             "name_withheld": options(NameWithheld),
             "flag_reasons": [(f.code, f.label) for f in policy.recording_flags],
-            "correctable": _correctable(state, policy.words.terms()),
+            "correctable": correctable,
+            "correction_controls": correction_controls,
+            "federal_personnel": prefill.person_choices(state.details.federal_personnel),
+            "exhibits": prefill.exhibit_choices(
+                exhibits.listing(
+                    state,
+                    Clock.in_zone(policy.time_zone),
+                    policy.words.badge,
+                    {o.star: o.name for o in state.details.officers},
+                ),
+                exhibits.citable(state),
+            ),
             "evidence_kind": options(EvidenceKind),
             "evidence_source": options(EvidenceSource),
         },
@@ -302,6 +345,7 @@ async def take(
 ):
     fields = await read_form(request)
     check_csrf(desk.csrf_token, fields)
+    fields = merge_other(fields)  # a list's "another" replaced by what was typed beside it (web/choices.py)
     kind = steps.step(operation)
     if kind is None or not kind.form:
         raise ApiError(404, f"no step {operation}")
@@ -312,14 +356,19 @@ async def take(
         raise ApiError(403, f"{kind.name} needs the role {describe(kind.name)}")
     incident = await visible_incident(request, case_id, desk.user, session)
     key = next((value.strip() for name, value in fields if name == "idempotency_key"), "")[:200] or None
-    edit = next(((name, value) for name, value in fields if name in ("add", "remove")), None)
-    if edit is not None:  # a row added or removed: the same form again, with what was typed, nothing sent
+    edit = next(((name, value) for name, value in fields if name in ("add", "remove", "choose")), None)
+    if (
+        edit is not None
+    ):  # a row added or removed, a choice made: the same form again, with what was typed, nothing sent
         values, rows = edit_rows(form_values(fields), kind.rows, *edit)
+        if edit == ("choose", prefill.PERSON):  # the supervisor chosen from the federal personnel: their details
+            personnel = CaseState.model_validate(incident.state).details.federal_personnel
+            values = prefill.supervisor_values(values, personnel)
         refused = Refused(operation, "", {}, values)
         return await case_page(request, desk, session, settings, incident, refused=refused, rows=rows)
     if any(name == "back" for name, _ in fields):  # the confirmation page's "Change what I entered": nothing sent
         values, rows = edit_rows(form_values(fields), kind.rows, "", "")
-        refused = Refused(operation, "nothing was sent; what you entered is in the form below.", {}, values)
+        refused = Refused(operation, "nothing was sent; what you entered is in the form below.", {}, values, False)
         return await case_page(request, desk, session, settings, incident, refused=refused, rows=rows)
     # A choice that cannot be undone is sent only once confirmed (referrals/domain/steps/confirming.py); the
     # checks above (CSRF, role, visibility) have run whatever the form says.
@@ -331,7 +380,7 @@ async def take(
     sent = drop_blank_groups(sent, kind.groups)
     try:
         if kind.name in PREPARE:
-            sent = PREPARE[kind.name](sent)
+            sent = PREPARE[kind.name](sent, CaseState.model_validate(incident.state))
         body = parse(kind.request, yes_no(nest(sent, request.app.state.policy.zone, lists=LISTS)))
         if irreversible is None or confirmed:
             await take_step(kind, body, incident, desk.user, client, session, settings, key)
@@ -339,14 +388,18 @@ async def take(
         if exc.status not in REFUSALS:
             raise
         details = review_form.details_in_form(exc.details, sent)
-        message = exc.message
-        if details != exc.details and isinstance(details, list):
-            message = "; ".join(f"{d['field']}: {d['message']}" for d in details if isinstance(d, dict))
         if back and isinstance(details, list):
             for name, renumbered in back.items():
                 details = in_form(details, name, renumbered)
-            if all(isinstance(d, dict) and d.get("field") for d in details):
-                message = "; ".join(f"{d['field']}: {d['message']}" for d in details)
+        message = text_of(None, exc.message)  # (a refusal naming no field: a stage's, a role's)
+        if isinstance(details, list) and details and all(isinstance(d, dict) and d.get("field") for d in details):
+            details = [  # the words follow a field renamed to the form's row, and the form's own labels
+                {**d, "text": moved(str(d.get("text", "")), was["field"], d["field"], kind.name)}
+                if isinstance(was, dict)
+                else d
+                for d, was in zip(details, exc.details if isinstance(exc.details, list) else details)
+            ]
+            message = "; ".join(str(d.get("text") or d.get("message")) for d in details)
         refused = Refused(operation, message, field_errors(details), form_values(fields))
         await session.refresh(incident)
         return await case_page(request, desk, session, settings, incident, exc.status, refused=refused)

@@ -25,6 +25,7 @@ from referrals.domain import steps
 from referrals.domain.case import CaseState, EvidenceEntry, PersonRef
 from referrals.domain.messages import EvidenceMetadata, Key
 from referrals.domain.permissions import allowed, describe
+from referrals.domain.refusal_words import text_of
 from referrals.store import evidence
 from referrals.store.audit import verify_chain
 from referrals.store.blobs import blob_store_named
@@ -42,6 +43,7 @@ router = APIRouter(prefix="/desk/cases", include_in_schema=False)
 OPERATION = steps.ADD_EVIDENCE.name
 REFUSALS = (409, 413, 415, 422)  # shown beside the form; anything else is the error page
 TOKENS = ("csrf_token", "idempotency_key")
+CHOSEN = "file"  # (among the leading fields: the name of the file chosen, which the form sends last)
 # What a page may show inline; anything else (a PDF, a Word file, text) is only downloaded.
 INLINE = re.compile(r"^(image/(jpeg|png)|video/(mp4|quicktime)|audio/(mpeg|wav|mp4))$")
 _HEX = re.compile(r"^[0-9a-f]{64}$")
@@ -64,6 +66,8 @@ async def leading_fields(request: Request) -> tuple[dict[str, str], Request]:
         async for item in items:
             if isinstance(item, Part):
                 kept += len(item.name)
+                if item.name == "file" and item.filename:  # its name, to say it was not kept if refused
+                    fields.setdefault(CHOSEN, item.filename)
                 if item.name == "file" or kept > FIELDS_LIMIT:  # add_upload refuses what is over the limit
                     break
                 name = item.name
@@ -90,7 +94,7 @@ def metadata_reader(desk: Desk, zone: ZoneInfo):
     def metadata_of(fields: dict[str, str]) -> EvidenceMetadata:
         sent = list(fields.items())
         check_csrf(desk.csrf_token, sent)
-        return metadata_from(nest(drop_blank_groups(sent, ("held_elsewhere",)), zone), "")
+        return metadata_from(nest(drop_blank_groups(sent, ("held_elsewhere",)), zone), "", zone)
 
     return metadata_of
 
@@ -133,8 +137,14 @@ async def add(
     except ApiError as exc:
         if exc.status not in REFUSALS:
             raise
-        values: dict[str, str | list[str]] = {name: value for name, value in fields.items() if name not in TOKENS}
-        refused = Refused(OPERATION, exc.message, problems_by_field(exc.details), values)
+        values: dict[str, str | list[str]] = {
+            name: value for name, value in fields.items() if name not in (*TOKENS, CHOSEN)
+        }
+        errors = problems_by_field(exc.details)
+        if fields.get(CHOSEN) and "file" not in errors:  # a browser cannot be given a file back: say it plainly
+            errors["file"] = f"The file you chose ({fields[CHOSEN]}) was not kept: choose it again"
+        message = "; ".join(errors.values()) if errors else text_of(None, exc.message)
+        refused = Refused(OPERATION, message, errors, values)
         await session.refresh(incident)
         page = await case_page(request, desk, session, settings, incident, exc.status, refused=refused)
         page.headers.update(exc.headers or {})

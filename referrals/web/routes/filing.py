@@ -14,14 +14,16 @@ from referrals.api.actions import file_case
 from referrals.api.deps import ClientDep, PolicyDep, SessionDep, SettingsDep
 from referrals.api.errors import ApiError
 from referrals.api.routes.incidents import refuse_other_district
-from referrals.domain.enums import Role
-from referrals.domain.messages import IncidentFiling, clock_problems_in
+from referrals.domain.enums import NameWithheld, PersonPart, Role
+from referrals.domain.messages import FilingRequest, clock_problems_in
 from referrals.domain.permissions import Operation, allowed, describe
 from referrals.domain.policy import Policy, Words
 from referrals.domain.words import sentence
 from referrals.web.auth import CSRF_FIELD, Desk, DeskDep, check_csrf, read_form
+from referrals.web.choices import merge_other
 from referrals.web.forms import checked, nest, parse, problems_by_field, yes_no
-from referrals.web.pages import PREFIX, render
+from referrals.web.pages import PREFIX, options, render
+from referrals.web.people_rows import PeopleRows, in_place, injured_unnamed, person_blank
 
 router = APIRouter(prefix="/desk", include_in_schema=False)
 
@@ -104,6 +106,7 @@ class FilingForm:
     flags: dict[str, bool] = field(default_factory=dict)
     rows: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: {name: [] for name in GROUPS})
     other: list[tuple[str, str]] = field(default_factory=list)  # fields this form does not have: the API refuses them
+    people: PeopleRows = field(default_factory=lambda: PeopleRows([]))  # the people involved, with their statements
 
     @classmethod
     def blank(cls, desk: Desk) -> "FilingForm":
@@ -111,6 +114,7 @@ class FilingForm:
         form.rows["officers"].append({"name": desk.user.name or "", "star": desk.user.star or ""})
         form.rows["recordings"].append({})
         form.rows["federal_personnel"].append({})
+        form.people.rows.append(person_blank())
         return form
 
     @classmethod
@@ -131,19 +135,24 @@ class FilingForm:
                     row.setdefault(key, []).append(value)
                 else:
                     row[key] = value
-            else:
+            elif not form.people.take(name, value):
                 form.other.append((name, value))
         form.rows = {group: [rows[i] for i in sorted(rows)] for group, rows in numbered.items()}
+        form.people.settle()
         return form
 
     def add_row(self, group: str) -> str | None:
         """Adds a blank row; the new row's field path, to scroll to it."""
+        if group.startswith("people"):
+            return self.people.add(group)
         if group in GROUPS and len(self.rows[group]) < GROUPS[group].most:
             self.rows[group].append({})
             return f"{group}[{len(self.rows[group]) - 1}]"
         return group if group in GROUPS else None
 
     def remove_row(self, path: str) -> str | None:
+        if path.startswith("people"):
+            return self.people.remove(path)
         if (match := ROW.match(path)) and int(match.group(2)) < len(self.rows[match.group(1)]):
             del self.rows[match.group(1)][int(match.group(2))]
             return match.group(1)
@@ -156,6 +165,7 @@ class FilingForm:
             return all((not v) if isinstance(v, list) else not v.strip() for v in row.values())
 
         self.rows = {group: [row for row in rows if not blank(row)] for group, rows in self.rows.items()}
+        self.people.drop_blank()
 
     def fields(self) -> list[tuple[str, str]]:
         """Back to form fields, rows numbered as shown."""
@@ -166,12 +176,12 @@ class FilingForm:
                 for key, value in row.items():
                     for one in value if isinstance(value, list) else [value]:
                         out.append((f"{group}[{i}].{key}", one))
-        return out + self.other
+        return out + self.people.fields(for_the_api=True) + self.other
 
     def shown(self, policy: Policy) -> dict[str, str]:
         """Every field path the page shows, in the page's order, with the words naming it in the summary."""
         scalars, groups = worded(policy.words)
-        names = {**scalars, **FLAGS}
+        names = {**scalars, **FLAGS, **self.people.shown()}  # the people come after the boxes on the page
         for group, spec in groups.items():
             names[group] = spec.heading
             for i in range(len(self.rows[group])):
@@ -207,11 +217,12 @@ def _page(
                     "anchor": field_id(target),
                     "label": shown[name] if name in shown else shown[target],
                     "message": text,
+                    "text": text,  # the field named in words (referrals/domain/refusal_words.py)
                     "at": order[target],
                 }
             )
         else:
-            loose.append(f"{name}: {text}")
+            loose.append(text)
     summary.sort(key=lambda problem: problem["at"])
     if loose and not message:
         message = "; ".join(loose)
@@ -227,6 +238,7 @@ def _page(
         scalars=scalars,
         flags=FLAGS,
         flag_options=[(f.code, f.label) for f in policy.recording_flags],
+        person_choices={"part": options(PersonPart), "name_withheld": options(NameWithheld)},
         errors=errors,
         summary=summary,
         message=message,
@@ -259,7 +271,8 @@ async def file_incident(
     fields = await read_form(request)
     check_csrf(desk.csrf_token, fields)
     sent = dict(fields)
-    form, key = FilingForm.read(fields), _key(sent.get("idempotency_key"))
+    # A list's "another" replaced by what was typed beside it (an agency, a language the lists do not have).
+    form, key = FilingForm.read(merge_other(fields)), _key(sent.get("idempotency_key"))
     if "add" in sent or "remove" in sent:  # a row added or removed: the same form again, nothing filed
         if "add" in sent:
             form.add_row(sent["add"])
@@ -269,12 +282,17 @@ async def file_incident(
     form.drop_blank_rows()
     try:
         body = yes_no(nest(form.fields(), policy.zone, lists=LISTS))
+        # "Someone was injured" asks who: the desk's own rule (people_rows.injured_unnamed), with the API's.
+        unnamed = injured_unnamed(form.flags.get("injuries", False), form.people)
         try:
-            filing = parse(IncidentFiling, body)
+            filing = parse(FilingRequest, body)
         except ApiError as refused:
-            named = {item["field"] for item in refused.details}
-            late = [p for p in clock_problems_in(IncidentFiling, body, datetime.now(UTC)) if p["field"] not in named]
-            raise ApiError(422, refused.message, refused.details + late) from None
+            details = in_place(refused.details)
+            named = {item["field"] for item in details}
+            late = [p for p in clock_problems_in(FilingRequest, body, datetime.now(UTC)) if p["field"] not in named]
+            raise ApiError(422, refused.message, details + late + unnamed) from None
+        if unnamed:
+            raise ApiError(422, "; ".join(f"{p['field']}: {p['message']}" for p in unnamed), unnamed)
         # A district not the officer's own: the form again, the reason beside the district (403, recorded).
         await refuse_other_district(request, desk.user, filing.district, policy)
         incident, _ = await file_case(filing, desk.user, session, client, settings, policy, key)

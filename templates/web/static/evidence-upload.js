@@ -26,8 +26,11 @@ document.addEventListener("submit", (event) => {
     const page = new DOMParser().parseFromString(xhr.responseText, "text/html");
     document.title = page.title;
     document.body.replaceWith(page.body);
+    // (autofocus does not run again for a body replaced: the error summary is focused here, as on a page load)
+    const summary = document.querySelector(".error-summary[autofocus]");
     const again = document.getElementById(form.id);
-    if (again) again.scrollIntoView();
+    if (summary) summary.focus();
+    else if (again) again.scrollIntoView();
   });
   xhr.addEventListener("error", () => {
     if (bar) bar.hidden = true;
