@@ -988,6 +988,34 @@ async def test_the_front_doors_page_carries_a_policy_whose_nonce_only_its_own_sc
 
 
 @needs_nginx
+async def test_the_front_door_leaves_one_trail_entry_per_page_view_and_records_a_read_with_no_page(
+    url, front_door, people, sessions
+):
+    """Behind nginx the app sees the UI's requests only as its check (auth_request): the trail is the same as
+    behind the app's own proxy. A page view is one entry, its polls fold into it, and a read with no page before it
+    is recorded whatever its headers say."""
+    async with httpx.AsyncClient(base_url=url) as api:
+        opened, scripted = [
+            (await api.post("/incidents", json=filing(), headers=people.headers("officer"))).json() for _ in range(2)
+        ]
+    auditor = people.ids["auditor"]
+    async with httpx.AsyncClient(base_url=front_door) as page:
+        await sign_in(page, people.tokens["auditor"])
+        assert (await page.get(f"{ui_page(opened)}/history")).status_code == 200
+        workflow = f"/temporal/api/v1/namespaces/default/workflows/incident-{opened['id']}"
+        for _ in range(3):
+            for path in (workflow, f"{workflow}/history"):
+                assert (await page.get(path, headers=LOOKS_LIKE_A_POLL)).status_code == 200
+        assert await _reads(sessions, auditor, opened["id"]) == [
+            ("temporal_ui_read", "allowed", {"page": f"{ui_page(opened)}/history"})
+        ]
+        direct = f"/temporal/api/v1/namespaces/default/workflows/incident-{scripted['id']}"
+        for _ in range(2):
+            assert (await page.get(direct, headers=LOOKS_LIKE_A_POLL)).status_code == 200
+        assert await _reads(sessions, auditor, scripted["id"]) == [("temporal_ui_read", "allowed", {})]
+
+
+@needs_nginx
 async def test_compose_front_door_asks_the_api_before_the_ui(front_door, case, people):
     async with httpx.AsyncClient(base_url=front_door) as anonymous:
         home = await anonymous.get("/temporal/")

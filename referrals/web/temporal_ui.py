@@ -24,7 +24,7 @@ import re
 import secrets
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 import httpx
 import structlog
@@ -151,9 +151,21 @@ def refusal(request: Request, desk: Desk | None, method: str, target: str) -> Re
 
 @router.get("/desk/temporal-ui/auth")
 async def auth_check(request: Request):
-    """For a reverse proxy's auth_request: 204 may open the UI, 401 not signed in, 403 signed in without the role."""
+    """For a reverse proxy's auth_request: 204 may open the UI, 401 not signed in, 403 signed in without the role.
+    What it lets through goes on the access trail as the app's own proxy records it (`_record_read`): the request
+    asked about is in `X-Original-URI` and `X-Original-Method` (deploy/nginx/temporal-ui.conf). The check is also
+    reachable by its reader directly; what such a call records is in their own name, so it hides nothing."""
     desk = await _who(request)
     status = 401 if desk is None else 204 if may_open(desk) else 403
+    if desk is not None and status == 204 and (asked := request.headers.get("x-original-uri")):
+        method = request.headers.get("x-original-method", "GET").upper()
+        target = urlsplit(asked)
+        try:
+            path = ui_paths.normalise(target.path)
+        except ui_paths.Malformed:  # the front door refuses it itself (400), before the UI
+            path = None
+        if path is not None and read_only(method, path):
+            await _record_read(request, desk, path, method, dict(parse_qsl(target.query)))
     return Response(status_code=status, headers={"Cache-Control": "no-store"})
 
 
@@ -185,7 +197,7 @@ async def proxy(request: Request, rest: str = ""):
     if not read_only(request.method, path):
         await _record_refused(request, desk, _case_id(path))
         return error_response(403, READ_ONLY)
-    await _record_read(request, desk, path)
+    await _record_read(request, desk, path, request.method, dict(request.query_params.items()))
     return await _forward(request, path)
 
 
@@ -197,23 +209,24 @@ def _page_case(path: str) -> str | None:
     return desk_path.removeprefix("/desk/cases/") if desk_path else None
 
 
-async def _record_read(request: Request, desk: Desk, path: str) -> None:
+async def _record_read(request: Request, desk: Desk, path: str, method: str, query: dict[str, str]) -> None:
     """One entry for each page of a case the UI opens (`temporal_ui_read`, with the page), whatever its headers say.
     The page then polls the case's workflow through the UI's API every few seconds: such a read is recorded only
     when its reader has no entry for that case from the same address within FOLD, so the polls fold into the page
     view, and a read with no page before it (a script, a copied address) is recorded all the same, and again each
-    FOLD. A listing is folded likewise into an entry of the same reader with the same query."""
-    if _is_page(request.method, path):
+    FOLD. A listing is folded likewise into an entry of the same reader with the same query. (`method`, `path` and
+    `query`: the request for the UI, which the app proxies or a front door asks about.)"""
+    if _is_page(method, path):
         if (case_id := _page_case(path)) is not None:
             await trail.record(
                 request, "temporal_ui_read", trail.ALLOWED, user=desk.user, case_id=case_id, details={"page": path}
             )
         return
-    if (case_id := _case_id(path) or _listed_case(path, request)) is not None:
+    if (case_id := _case_id(path) or _listed_case(path, query)) is not None:
         if not await _recorded_lately(request, desk, "temporal_ui_read", case_id=case_id):
             await trail.record(request, "temporal_ui_read", trail.ALLOWED, user=desk.user, case_id=case_id)
     elif path.endswith(("/workflows", "/archived-workflows")):
-        asked = trail.filters(request)
+        asked = query  # its filters, as sent (trail.filters)
         if not await _recorded_lately(request, desk, "temporal_ui_list", details=asked):
             await trail.record(request, "temporal_ui_list", trail.ALLOWED, user=desk.user, details=asked)
 
@@ -222,9 +235,9 @@ async def _record_read(request: Request, desk: Desk, path: str) -> None:
 ONE_CASE = re.compile(r"""\s*WorkflowId\s*=\s*(["'])incident-([^"'\\]+)\1\s*""")
 
 
-def _listed_case(path: str, request: Request) -> str | None:
+def _listed_case(path: str, query: dict[str, str]) -> str | None:
     """The case a listing names alone (`WorkflowId="incident-<id>"`): it answers with that case's workflow alone."""
-    found = ONE_CASE.fullmatch(request.query_params.get("query", ""))
+    found = ONE_CASE.fullmatch(query.get("query", ""))
     return found.group(2) if found and path.endswith("/workflows") else None
 
 
