@@ -34,10 +34,19 @@ test-fast: install
 	$(VENV)/bin/mypy
 	$(PY) -m pytest -q -m unit --ignore=tests/test_openapi_fuzz.py
 
-# Everything: the fast tier first (stopping there on a failure), then the workflow, stack and browser tiers.
-# (pytest's exit code 5: PYTEST_ARGS chose no test of these tiers.)
+# Everything: the fast tier first (stopping there on a failure), then the workflow, stack and browser tiers, in two
+# processes at once, each with servers of its own: the browser tests with the drills and benchmarks (which mostly
+# wait, on Chromium and on stacks of their own), and the rest. The first's output follows the second's.
+# (pytest's exit code 5: PYTEST_ARGS chose no test of that half.)
+SIDE := -m "browser or stack_run" --ignore=tests/test_openapi_fuzz.py
 test: test-fast
-	$(PY) -m pytest -q -m "not unit" $(PYTEST_ARGS) || [ $$? -eq 5 ]
+	@mkdir -p var
+	@$(PY) -m pytest -q $(SIDE) $(PYTEST_ARGS) > var/test-browser-and-drills.log 2>&1 & side=$$!; \
+	$(PY) -m pytest -q -m "not unit and not browser and not stack_run" $(PYTEST_ARGS); main=$$?; \
+	wait $$side; side=$$?; \
+	echo "--- the browser tests, drills and benchmarks (var/test-browser-and-drills.log):"; \
+	cat var/test-browser-and-drills.log; \
+	{ [ $$main -eq 0 ] || [ $$main -eq 5 ]; } && { [ $$side -eq 0 ] || [ $$side -eq 5 ]; }
 
 clean:
 	rm -rf var/

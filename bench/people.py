@@ -13,7 +13,18 @@ import httpx
 from temporalio.client import Client
 
 from referrals.domain.case import workflow_id_for
-from tests.support.scenario import ACK, APPROVE, DECLINED, FILING, HOLD_1, HOLD_2, IDENTIFIED, REFER, VIOLATIONS
+from tests.support.scenario import (
+    ACK,
+    APPROVE,
+    DECLINED,
+    FILING,
+    HOLD_1,
+    HOLD_2,
+    IDENTIFIED,
+    REFER,
+    VIOLATIONS,
+    dated,
+)
 
 STEPS = (
     ("footage-hold", "custodian", {"holds": [HOLD_1, HOLD_2]}, "footage_hold"),
@@ -98,7 +109,7 @@ class People:
         while True:
             started = time.monotonic()
             try:
-                response = await self.http.request(method, path, json=body, headers=headers)
+                response = await self.http.request(method, path, json=dated(body), headers=headers)
             except httpx.TransportError as exc:
                 self.answers.cut_off[type(exc).__name__] += 1
                 await asyncio.sleep(0.5)

@@ -38,7 +38,7 @@ import psutil
 
 from bench.stack import Stack
 from referrals.devstack import procs
-from tests.support.scenario import FILING
+from tests.support.scenario import FILING, at
 
 MIB = 1024 * 1024
 PIECE = MIB  # what the client sends at a time
@@ -53,7 +53,7 @@ METADATA = {
     "description": "bystander's phone video of the detention (benchmark)",
     "source": "civilian",
     "collected_by": "P.O. Ana Ruiz (12345)",
-    "collected_at": "2026-01-31T14:05:00-06:00",
+    "collected_at": at(60),  # after the incident (FILING's), before now
 }
 S3_BUCKET = "evidence-bench"
 

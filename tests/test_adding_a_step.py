@@ -38,7 +38,12 @@ async def test_a_step_declared_once_is_taken_through_the_api(settings):
     assert seen["custodian"]["body"]["error"]["message"] == "case_note needs the role officer or supervisor"
     assert seen["refused"]["status"] == 422
     assert seen["refused"]["body"]["error"]["details"] == [
-        {"field": "note", "message": "a note says what is known, not what is to be decided"}
+        {
+            "field": "note",
+            "message": "a note says what is known, not what is to be decided",
+            "text": "Note: a note says what is known, not what is to be decided",
+            "code": "invalid",
+        }
     ]
     assert seen["missing"]["status"] == 422 and "note" in json.dumps(seen["missing"]["body"])
     assert seen["taken"]["status"] == 200 and seen["taken"]["body"]["stage"] == "investigation"

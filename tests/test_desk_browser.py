@@ -12,69 +12,15 @@ from datetime import UTC, datetime, timedelta
 import httpx
 from sqlmodel import select
 
-from referrals.domain.policy import load_policy
 from referrals.store.tables import CaseEventRow
 from tests.support.browser import SCREENSHOTS, Shots, chromium, needs_chromium, serving
+from tests.support.desk_browser import LAPTOP, TABLET, UNLABELLED, Desk, chicago, submit
 from tests.support.evidence_files import png
 from tests.support.scenario import KEEP_UNTIL, PHOTO, Driver, filing
 
 pytestmark = needs_chromium
 
-LAPTOP = {"width": 1366, "height": 768}
-TABLET = {"width": 768, "height": 1024}
 STATUTE = "720 ILCS 5/12-3"
-
-# Inputs, selects and text areas a screen reader could not name.
-UNLABELLED = """() => [...document.querySelectorAll('input:not([type=hidden]), select, textarea')]
-  .filter(el => !el.closest('[aria-hidden=true]'))
-  .filter(el => el.labels.length === 0 && !el.getAttribute('aria-label') && !el.getAttribute('aria-labelledby'))
-  .map(el => el.name)"""
-SIDEWAYS = "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
-
-
-class Desk:
-    """One person at their own browser."""
-
-    def __init__(self, browser, url: str, shots: Shots):
-        self.browser, self.url, self.shots = browser, url, shots
-
-    async def sign_in(self, token: str, viewport=LAPTOP):
-        context = await self.browser.new_context(base_url=self.url, viewport=viewport)
-        page = await context.new_page()
-        await page.goto("/desk/")
-        assert "/desk/sign-in" in page.url
-        await page.get_by_label("Access token").fill(token)
-        await page.get_by_role("button", name="Sign in").click()
-        await page.wait_for_url(re.compile(r"/desk/$"))
-        return page
-
-    async def look(self, page, name: str) -> None:
-        """A screenshot, and what every page must be: every field labelled, nothing sideways on a tablet."""
-        assert await page.evaluate(UNLABELLED) == [], f"{name}: fields without a label"
-        await self.shots.take(page, name)
-        size = page.viewport_size
-        await page.set_viewport_size(TABLET)
-        assert await page.evaluate(SIDEWAYS) <= 0, f"{name}: scrolls sideways on a tablet"
-        await self.shots.take(page, f"{name}-tablet")
-        await page.set_viewport_size(size)
-
-
-def chicago(when: datetime) -> str:
-    """A time as a datetime-local field takes it, on Chicago's wall clock."""
-    return when.astimezone(load_policy_zone()).strftime("%Y-%m-%dT%H:%M")
-
-
-def load_policy_zone():
-    from referrals.config import ROOT
-
-    return load_policy(ROOT / "policy" / "chicago.toml").zone
-
-
-async def submit(page, operation: str, done: str) -> None:
-    form = page.locator(f"#form-{operation}")
-    await form.get_by_role("button").last.click()
-    await page.wait_for_url(re.compile(rf"done={operation}"))
-    assert done in await page.get_by_role("status").inner_text()
 
 
 async def test_the_chicago_scenario_through_the_desk(settings, worker, people, sessions):
@@ -136,7 +82,7 @@ async def test_the_chicago_scenario_through_the_desk(settings, worker, people, s
         form = officer.locator("#form-supervisor_identification")
         await form.get_by_label("Outcome").select_option("identified")
         await form.locator('[name="name"]').fill("J. Doe")
-        await form.locator('[name="agency"]').fill("ICE")
+        await form.locator('[name="agency"]').select_option("ICE")
         await form.locator('[name="badge"]').fill("4411")
         await form.locator('[name="verification"]').select_option("credential_viewed")
         await form.locator('[name="camera_id"]').select_option("X6031234")

@@ -10,8 +10,8 @@ import httpx
 
 from referrals.domain.corrections import TIME_FORMAT
 from tests.support.browser import SCREENSHOTS, Shots, chromium, needs_chromium, serving
+from tests.support.desk_browser import Desk, chicago, load_policy_zone, submit
 from tests.support.scenario import FILING, Driver, filing
-from tests.test_desk_browser import Desk, chicago, load_policy_zone, submit
 
 pytestmark = needs_chromium
 

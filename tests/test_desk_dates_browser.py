@@ -17,8 +17,8 @@ import httpx
 from referrals.config import ROOT
 from referrals.domain.policy import load_policy
 from tests.support.browser import chromium, needs_chromium, serving
+from tests.support.desk_browser import FOCUS, LINKS, MACHINE, chicago, go, send, sign_in, unfold
 from tests.support.scenario import APPROVE, FILING, REFER, Driver
-from tests.test_desk_refusals_browser import FOCUS, LINKS, MACHINE, chicago, go, send, sign_in, unfold
 
 pytestmark = needs_chromium
 
@@ -124,7 +124,7 @@ async def test_each_date_out_of_order_is_refused_beside_its_field_naming_both_da
             "Person 1, statement 1: when it was taken must not be before the incident",
             when(incident),
             when(early),
-            title="Not filed: ",
+            title="Error: ",
         )
         assert await form.locator('[name="people[0].statements[0].taken_at"]').input_value() == chicago(early)
 

@@ -214,7 +214,7 @@ async def test_refusals_come_back_beside_their_field_with_what_was_typed_and_not
     assert refused.status_code == 422, refused.text
     assert "Windows executable" in error_beside(refused.text, "evidence-file")
     assert 'value="injury to the left palm"' in refused.text  # what was typed, kept
-    assert '<details class="step-more" open>' in refused.text and "Not recorded:" in refused.text
+    assert '<details class="step-more" open>' in refused.text and 'id="error-summary-add_evidence"' in refused.text
 
     contradicted = await post(officer, form, TYPED, pdf(), "palm.pdf")
     assert contradicted.status_code == 422, contradicted.text

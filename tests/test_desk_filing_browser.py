@@ -10,7 +10,7 @@ from sqlmodel import select
 
 from referrals.store.tables import Incident
 from tests.support.browser import SCREENSHOTS, Shots, chromium, needs_chromium, serving
-from tests.test_desk_browser import Desk, chicago
+from tests.support.desk_browser import Desk, chicago
 
 pytestmark = needs_chromium
 

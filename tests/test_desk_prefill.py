@@ -6,9 +6,9 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from referrals.domain.corrections import TIME_FORMAT
+from tests.support.desk_client import filled, send, step_form
 from tests.support.pages import repeated_ids, text
 from tests.support.scenario import FILING, HOLD_1, HOLD_2, IDENTIFIED, VIOLATIONS, Driver, filing
-from tests.test_web_case import filled, send, step_form
 
 CHICAGO = ZoneInfo("America/Chicago")
 PERSONNEL = [

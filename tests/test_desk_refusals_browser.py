@@ -4,69 +4,19 @@ each problem a link to its field in the words shown beside the field (a label, a
 path or an enum value), and every value entered kept; a chosen file is said to be lost. The API's details carry the
 same words (`text`) and a code."""
 
-import asyncio
-import re
 import shutil
 from datetime import UTC, datetime, timedelta
 
 import httpx
 
 from tests.support.browser import SCREENSHOTS, chromium, needs_chromium, serving
+from tests.support.desk_browser import FOCUS, LINKS, MACHINE, chicago, go, send, sign_in, unfold
 from tests.support.evidence_files import png
 from tests.support.scenario import ACK, APPROVE, CHARGED, REFER, Driver
 
 pytestmark = needs_chromium
 
-LAPTOP = {"width": 1366, "height": 768}
-
-# The focused element, whether it is wholly in view, and each summary link's target.
-FOCUS = """() => {
-  const el = document.activeElement;
-  const box = el.getBoundingClientRect();
-  return {id: el.id, cls: el.className, inView: box.top >= 0 && box.top < window.innerHeight};
-}"""
-LINKS = """(summary) => [...summary.querySelectorAll('a')].map(a => {
-  const id = decodeURIComponent(a.getAttribute('href').slice(1));
-  return {id, text: a.textContent.trim(), found: document.getElementById(id) !== null};
-})"""
 SHOTS = SCREENSHOTS / "refusals"
-MACHINE = re.compile(r"\[\d+\]|_|\b(?!palm\.png)[a-z]+\.[a-z]+\b")  # (the file chosen is named as chosen)
-
-
-def chicago(when: datetime) -> str:
-    from referrals.config import ROOT
-    from referrals.domain.policy import load_policy
-
-    return when.astimezone(load_policy(ROOT / "policy" / "chicago.toml").zone).strftime("%Y-%m-%dT%H:%M")
-
-
-async def sign_in(browser, url: str, token: str, script: bool = True):
-    """A person at a browser of their own; without our scripts (the browser still runs axe-core's), the pages work
-    as plain HTML forms, and any focus on a page loaded is the page's own (`autofocus`)."""
-    context = await browser.new_context(base_url=url, viewport=LAPTOP)
-    if not script:
-        await context.route(re.compile(r"/static/[^?]*\.js(\?|$)"), lambda route: route.abort())
-    page = await context.new_page()
-    await page.goto("/desk/")
-    await page.get_by_label("Access token").fill(token)
-    await page.get_by_role("button", name="Sign in").click()
-    await page.wait_for_url(re.compile(r"/desk/$"))
-    return page
-
-
-async def go(page, path: str) -> None:
-    """To a page, once axe-core has checked the one this browser shows (tests/support/browser.py)."""
-    axe = getattr(page.context.browser, "axe", None)
-    if axe is not None:
-        await asyncio.sleep(0.2)  # (its check starts on the page's load event)
-        await axe.settle()
-    await page.goto(path)
-
-
-async def send(page, button) -> None:
-    """The form sent by its button, as a browser without script sends it: a POST, and the page it answers with."""
-    async with page.expect_navigation():
-        await button.click()
 
 
 async def choose(page, selector: str, value: str) -> None:
@@ -76,12 +26,6 @@ async def choose(page, selector: str, value: str) -> None:
         await field.select_option(value)
     else:
         await field.fill(value)
-
-
-async def unfold(page, form_id: str) -> None:
-    folded = page.locator(f"details:has(#{form_id})")
-    if await folded.count() and not await folded.get_attribute("open"):
-        await folded.locator("summary").first.click()
 
 
 async def refused_as_summarised(page, form_id: str, *says: str) -> list[str]:
@@ -143,7 +87,7 @@ async def test_each_refusal_comes_back_summarised_focused_and_in_words(settings,
         assert await officer.locator('[name="ems_called"]').is_checked()
         assert await officer.locator('[name="recordings[0].flag_reasons"][value="use_of_force"]').is_checked()
         assert await officer.locator('[name="recordings[0].camera_id"]').input_value() == "X6031234"
-        assert (await officer.title()).startswith("Not filed")
+        assert (await officer.title()).startswith("Error: File an incident")
 
         # A person's statement without the time it was taken.
         case = await driver.new_case("officer")

@@ -141,9 +141,9 @@ async def test_the_desk_ties_what_an_agency_produced_to_its_request(api, people)
             in page
         )
         assert 'id="touhy-signatory"' in page
-        # Wherever an agency is typed, the desk offers the policy's table of agencies.
-        assert 'list="federal-agencies"' in page
-        assert '<option value="USCIS">U.S. Citizenship and Immigration Services</option>' in page
+        # Wherever an agency is entered, the desk offers the policy's table of agencies as a list.
+        assert 'list="federal-agencies"' not in page
+        assert '<option value="USCIS">USCIS: U.S. Citizenship and Immigration Services</option>' in page
         typed = {**TYPED, "source": "federal_agency", "touhy_request_id": "T2", "person_id": ""}
         sent = await post(officer, evidence_form(page), typed, png())
         assert sent.status_code == 303, sent.text

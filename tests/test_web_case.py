@@ -7,7 +7,6 @@ import asyncio
 import html
 import re
 from datetime import UTC, date, datetime, timedelta
-from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -15,8 +14,8 @@ from sqlalchemy import text as sql
 
 from referrals.domain.content_types import DOCX
 from referrals.web.routes import cases as cases_page
-from tests.support.desk_client import browser
-from tests.support.pages import Forms, Tables, error_beside, repeated_ids, text
+from tests.support.desk_client import browser, filled, send, step_form
+from tests.support.pages import Tables, error_beside, repeated_ids, text
 from tests.support.scenario import (
     FLAGGED_DAYS,
     HOLD_1,
@@ -30,28 +29,6 @@ from tests.support.scenario import (
     Driver,
     filing,
 )
-
-
-def step_form(page: str, operation: str) -> dict | None:
-    """The form of one step on the page ({action, fields, boxes}), or None when the page has none."""
-    parser = Forms()
-    parser.feed(page)
-    return next((f for f in parser.forms if (f["action"] or "").endswith(f"/steps/{operation}")), None)
-
-
-def filled(form: dict, values: dict[str, str], ticked: list[tuple[str, str]] = ()) -> list[tuple[str, str]]:
-    """The form's fields with some typed in and some boxes ticked."""
-    for name in values:
-        assert any(n == name for n, _ in form["fields"]), f"no field {name} in the form"
-    for box in ticked:
-        assert box in form["boxes"], f"no checkbox {box} in the form"
-    return [(name, values.get(name, value)) for name, value in form["fields"]] + list(ticked)
-
-
-async def send(page: httpx.AsyncClient, form: dict, fields: list[tuple[str, str]]) -> httpx.Response:
-    return await page.post(
-        form["action"], content=urlencode(fields), headers={"Content-Type": "application/x-www-form-urlencoded"}
-    )
 
 
 async def confirm(page: httpx.AsyncClient, asked: httpx.Response, operation: str) -> httpx.Response:

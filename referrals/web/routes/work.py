@@ -19,7 +19,7 @@ from referrals.web.auth import DeskDep
 from referrals.web.pages import render
 
 router = APIRouter(prefix="/desk", include_in_schema=False)
-LIMIT = 200  # the most urgent; a longer queue says how many more wait
+LIMIT = 50  # the most urgent, a page a person reads through; a longer queue says how many more wait
 
 
 @dataclass
