@@ -10,20 +10,15 @@ from enum import StrEnum
 from typing import Any
 
 from referrals.domain import enums
+from referrals.domain.corrections import DETAIL_LABELS
 from referrals.domain.words import label, phrase
 
 # Each field by the label the desk's forms give it (templates/web/file.html, case_steps.html, case.html's evidence
 # form), keyed by its name; `CONTEXT` overrides it inside a group or a list ("authority.finding").
 LABELS = {
-    # Filing (referrals/web/routes/filing.py)
-    "occurred_at": "When it happened",
+    # Filing (referrals/web/routes/filing.py): the incident's details as corrections word them too
+    **DETAIL_LABELS,
     "district": "District",
-    "location": "Location",
-    "event_number": "Event number",
-    "summary": "Summary",
-    "narrative": "Narrative",
-    "injuries": "Someone was injured",
-    "ems_called": "EMS was called",
     "officers": "Officers on scene",
     "recordings": "Body-worn camera recordings",
     "federal_personnel": "Federal personnel on scene",

@@ -18,6 +18,7 @@ from referrals.domain.enums import NameWithheld, PersonPart, Role
 from referrals.domain.messages import FilingRequest, clock_problems_in
 from referrals.domain.permissions import Operation, allowed, describe
 from referrals.domain.policy import Policy, Words
+from referrals.domain.refusal_words import LABELS
 from referrals.domain.words import sentence
 from referrals.web.auth import CSRF_FIELD, Desk, DeskDep, check_csrf, read_form
 from referrals.web.choices import merge_other
@@ -27,15 +28,11 @@ from referrals.web.people_rows import PeopleRows, in_place, injured_unnamed, per
 
 router = APIRouter(prefix="/desk", include_in_schema=False)
 
+# The incident's fields in the page's order, each by its one label (referrals/domain/refusal_words.py).
 SCALARS = {
-    "occurred_at": "When it happened",
-    "district": "District",
-    "location": "Location",
-    "event_number": "Event number",
-    "summary": "Summary",
-    "narrative": "Narrative",
-}  # in the page's order
-FLAGS = {"injuries": "Someone was injured", "ems_called": "EMS was called"}
+    name: LABELS[name] for name in ("occurred_at", "district", "location", "event_number", "summary", "narrative")
+}
+FLAGS = {name: LABELS[name] for name in ("injuries", "ems_called")}
 LISTS = {"flag_reasons"}  # checkboxes: a list even when one box is ticked
 
 
