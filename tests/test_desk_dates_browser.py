@@ -17,7 +17,7 @@ import httpx
 from referrals.config import ROOT
 from referrals.domain.policy import load_policy
 from tests.support.browser import chromium, needs_chromium, serving
-from tests.support.desk_browser import FOCUS, LINKS, MACHINE, chicago, go, send, sign_in, unfold
+from tests.support.desk_browser import FOCUS, LINKS, MACHINE, chicago, send, sign_in, unfold
 from tests.support.scenario import APPROVE, FILING, REFER, Driver
 
 pytestmark = needs_chromium
@@ -95,7 +95,7 @@ async def test_each_date_out_of_order_is_refused_beside_its_field_naming_both_da
         officer = await sign_in(browser, url, people.tokens["officer"], script=False)
         incident = datetime.fromisoformat(FILING["occurred_at"])
         early = minute(incident - timedelta(minutes=10))
-        await go(officer, "/desk/file")
+        await officer.goto("/desk/file")
         fill = officer.locator
         await fill('[name="occurred_at"]').fill(chicago(incident))
         await fill('[name="district"]').select_option("010")
@@ -130,7 +130,7 @@ async def test_each_date_out_of_order_is_refused_beside_its_field_naming_both_da
 
         # A person added later, with a statement taken before the incident; then taken after it: recorded.
         case = await driver.new_case("officer")
-        await go(officer, f"/desk/cases/{case['id']}")
+        await officer.goto(f"/desk/cases/{case['id']}")
         await unfold(officer, "form-add_person")
         form = officer.locator("#form-add_person")
         await form.locator('[name="part"]').select_option("witness")
@@ -196,7 +196,7 @@ async def test_each_date_out_of_order_is_refused_beside_its_field_naming_both_da
         await driver.ok(case["id"], "command-approval", "commander", APPROVE)
         approved = datetime.fromisoformat((await case_now())["command_decisions"][-1]["at"])
         liaison = await sign_in(browser, url, people.tokens["liaison"], script=False)
-        await go(liaison, f"/desk/cases/{case['id']}")
+        await liaison.goto(f"/desk/cases/{case['id']}")
         await unfold(liaison, "form-referral_acknowledgement")
         form = liaison.locator("#form-referral_acknowledgement")
         await form.locator('[name="prosecutor_case_number"]').fill("26-FR-0193")
@@ -285,7 +285,7 @@ async def test_a_date_in_the_future_is_refused_naming_it_and_the_time_now(settin
         driver = Driver(api, people)
         case = await driver.new_case("officer")
         officer = await sign_in(browser, url, people.tokens["officer"], script=False)
-        await go(officer, f"/desk/cases/{case['id']}")
+        await officer.goto(f"/desk/cases/{case['id']}")
         await unfold(officer, "form-add_evidence")
         form = officer.locator("#form-add_evidence")
         await form.locator('[name="kind"]').select_option("photo")

@@ -4,7 +4,6 @@ entries and fold the rest behind "Show all", which opens without script; and at 
 scrolls sideways: the case page, the Cases list, My work, the access trail and an evidence item's custody log.
 Screenshots at 1280 and 390 px go to artifacts/screenshots/reading/."""
 
-import asyncio
 import json
 import re
 
@@ -50,23 +49,11 @@ async def _fits(page, shots: Shots, name: str) -> None:
     await page.set_viewport_size(WIDE)
 
 
-async def _settled(page) -> None:
-    """Once axe has checked the page open: its hold on the next navigation waits for the check, which would wait on
-    that navigation."""
-    await asyncio.wait_for(page.context.browser.axe.settle(), 30)
-
-
-async def _goto(page, path: str) -> None:
-    await _settled(page)
-    await page.goto(path)
-
-
 async def _signed_in(browser, url: str, token: str, javascript: bool = True):
     context = await browser.new_context(base_url=url, viewport=WIDE, java_script_enabled=javascript)
     page = await context.new_page()
-    await _goto(page, "/desk/sign-in")
+    await page.goto("/desk/sign-in")
     await page.get_by_label("Access token").fill(token)
-    await _settled(page)
     await page.get_by_role("button", name="Sign in").click()
     await page.wait_for_url(re.compile(r"/desk/$"))
     return page
@@ -105,7 +92,7 @@ async def test_a_long_case_reads_from_its_summary_and_fits_a_phone(settings, wor
         case_path = f"/desk/cases/{case_id}"
 
         auditor = await _signed_in(browser, url, people.tokens["auditor"])
-        await _goto(auditor, case_path)
+        await auditor.goto(case_path)
 
         # The summary first: what, where, when, district, stage, and the deadline next and whom it waits on.
         glance = await auditor.locator("#h-summary + dl").inner_text()
@@ -144,23 +131,22 @@ async def test_a_long_case_reads_from_its_summary_and_fits_a_phone(settings, wor
         await audit.get_by_text(f"Show all {len(events)} events").click()
         assert await auditor.locator(f"#event-{events[0]['seq']}").is_visible()
         assert "Case filed" in await audit.inner_text()
-        await _goto(auditor, case_path)
+        await auditor.goto(case_path)
         await _fits(auditor, shots, "case")
 
         # Without script the same: "Show all" is the browser's own.
         plain = await _signed_in(browser, url, people.tokens["auditor"], javascript=False)
-        await _goto(plain, case_path)
+        await plain.goto(case_path)
         assert not await plain.locator(f"#event-{events[0]['seq']}").is_visible()
         await plain.locator("#audit").get_by_text(f"Show all {len(events)} events").click()
         assert await plain.locator(f"#event-{events[0]['seq']}").is_visible()
 
         # The Cases list, the access trail and an item's custody log at both widths.
-        await _goto(auditor, "/desk/cases")
+        await auditor.goto("/desk/cases")
         await _fits(auditor, shots, "cases")
-        await _goto(auditor, f"/desk/access-log?case={number}")
+        await auditor.goto(f"/desk/access-log?case={number}")
         await _fits(auditor, shots, "access-trail")
-        await _goto(auditor, case_path)
-        await _settled(auditor)
+        await auditor.goto(case_path)
         await auditor.get_by_role("link", name=f"Custody log of item {ITEMS}").click()
         await auditor.wait_for_url(re.compile(r"/custody$"))
         # The chain in order, as a court reads it: its start and its latest events, the ones between folded.
@@ -182,5 +168,5 @@ async def test_a_long_case_reads_from_its_summary_and_fits_a_phone(settings, wor
             assert waits in await page.locator("main").inner_text()
             await _fits(page, shots, f"my-work-{who}")
         # The officer's page of the case waiting on them, with the forms of its steps.
-        await _goto(page, f"/desk/cases/{waiting['id']}")
+        await page.goto(f"/desk/cases/{waiting['id']}")
         await _fits(page, shots, "case-with-forms-officer")

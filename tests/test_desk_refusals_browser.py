@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 
 from tests.support.browser import SCREENSHOTS, chromium, needs_chromium, serving
-from tests.support.desk_browser import FOCUS, LINKS, MACHINE, chicago, go, send, sign_in, unfold
+from tests.support.desk_browser import FOCUS, LINKS, MACHINE, chicago, send, sign_in, unfold
 from tests.support.evidence_files import png
 from tests.support.scenario import ACK, APPROVE, CHARGED, REFER, Driver
 
@@ -66,7 +66,7 @@ async def test_each_refusal_comes_back_summarised_focused_and_in_words(settings,
 
         # A filing from a district not the officer's own: refused beside the district; everything typed is kept.
         officer = await sign_in(browser, url, people.tokens["officer"], script=False)
-        await go(officer, "/desk/file")
+        await officer.goto("/desk/file")
         await officer.locator('[name="occurred_at"]').fill(chicago(now - timedelta(hours=2)))
         await choose(officer, '[name="district"]', "012")
         await officer.locator('[name="location"]').fill("W 26th St & S Pulaski Rd")
@@ -91,7 +91,7 @@ async def test_each_refusal_comes_back_summarised_focused_and_in_words(settings,
 
         # A person's statement without the time it was taken.
         case = await driver.new_case("officer")
-        await go(officer, f"/desk/cases/{case['id']}")
+        await officer.goto(f"/desk/cases/{case['id']}")
         await unfold(officer, "form-add_person")
         form = officer.locator("#form-add_person")
         await form.locator('[name="part"]').select_option("witness")
@@ -125,7 +125,7 @@ async def test_each_refusal_comes_back_summarised_focused_and_in_words(settings,
         # With script, the upload goes in the background and the page answered replaces this one, where autofocus
         # does not run again: the script focuses the summary.
         scripted = await sign_in(browser, url, people.tokens["officer"])
-        await go(scripted, f"/desk/cases/{case['id']}")
+        await scripted.goto(f"/desk/cases/{case['id']}")
         await unfold(scripted, "form-add_evidence")
         form = scripted.locator("#form-add_evidence")
         await form.locator('[name="kind"]').select_option("photo")
@@ -140,7 +140,7 @@ async def test_each_refusal_comes_back_summarised_focused_and_in_words(settings,
         # A legal review that returns the case without saying which tasks to reopen.
         await driver.investigate(case["id"])
         reviewer = await sign_in(browser, url, people.tokens["reviewer"], script=False)
-        await go(reviewer, f"/desk/cases/{case['id']}")
+        await reviewer.goto(f"/desk/cases/{case['id']}")
         await unfold(reviewer, "form-legal_review")
         form = reviewer.locator("#form-legal_review")
         await form.locator('[name="decision"]').select_option("return")
@@ -158,7 +158,7 @@ async def test_each_refusal_comes_back_summarised_focused_and_in_words(settings,
             case["id"], "referral-acknowledgement", "liaison", {**ACK, "received_at": datetime.now(UTC).isoformat()}
         )
         liaison = await sign_in(browser, url, people.tokens["liaison"], script=False)
-        await go(liaison, f"/desk/cases/{case['id']}")
+        await liaison.goto(f"/desk/cases/{case['id']}")
         await unfold(liaison, "form-charging_decision")
         form = liaison.locator("#form-charging_decision")
         await form.locator('[name="decision"]').select_option("charged")

@@ -306,11 +306,6 @@ def say(path: str, predicate: str) -> str:
     return f"{named} {predicate}" if verb and field else f"{named}: {predicate}"
 
 
-def value_words(value: str) -> str:
-    """An enum value as the form offers it: 'not_present' -> 'Not present'."""
-    return label(value)
-
-
 def plain(message: str) -> str:
     """A domain message with no enum value and no field path left: "is required when the decision is 'charged'"
     -> 'is required when the decision is charged'; 'subjects[0].finding: …' -> 'Subject 1: immunity finding …: …'."""
@@ -337,34 +332,62 @@ def plain(message: str) -> str:
 def _accepted(expected: str) -> str:
     """pydantic's "'identified', 'refused' or 'not_present'" -> 'Identified, Refused, Not present'."""
     values = re.findall(r"'([^']*)'", expected)
-    return ", ".join(value_words(v) for v in values) if values else expected
+    return ", ".join(label(v) for v in values) if values else expected
 
 
 def _count(n: Any, one: str, many: str) -> str:
     return f"{n} {one if n == 1 else many}"
 
 
+# What pydantic's error types that need no detail say, in words.
+SAID = {
+    "missing": "is required",
+    "datetime_parsing": "must be a date and time",
+    "datetime_from_date_parsing": "must be a date and time",
+    "datetime_type": "must be a date and time",
+    "datetime_object_invalid": "must be a date and time",
+    "timezone_aware": "must be a date and time with its time zone",
+    "date_parsing": "must be a date",
+    "date_from_datetime_parsing": "must be a date",
+    "date_from_datetime_inexact": "must be a date",
+    "date_type": "must be a date",
+    "time_delta_parsing": "must be a length of time",
+    "time_delta_type": "must be a length of time",
+    "bool_parsing": "must be yes or no",
+    "bool_type": "must be yes or no",
+    "int_parsing": "must be a whole number",
+    "int_type": "must be a whole number",
+    "int_from_float": "must be a whole number",
+    "float_parsing": "must be a number",
+    "float_type": "must be a number",
+    "decimal_parsing": "must be a number",
+    "decimal_type": "must be a number",
+    "string_pattern_mismatch": "is not in a form this field takes",
+    "string_type": "must be text",
+    "string_unicode": "must be text",
+    "extra_forbidden": "is not a field of this form",
+    "uuid_parsing": "is not a valid reference",
+    "uuid_type": "is not a valid reference",
+    "url_parsing": "must be a web address",
+    "url_type": "must be a web address",
+    "url_scheme": "must be a web address",
+    "list_type": "must be a list",
+    "tuple_type": "must be a list",
+    "set_type": "must be a list",
+    "dict_type": "must be a group of fields",
+    "model_type": "must be a group of fields",
+    "model_attributes_type": "must be a group of fields",
+    "json_invalid": "is not valid JSON",
+}
+
+
 def predicate(kind: str, ctx: dict[str, Any] | None, message: str) -> str:
     """What pydantic's error type says, in words."""
     ctx = ctx or {}
-    if kind == "missing":
-        return "is required"
+    if kind in SAID:
+        return SAID[kind]
     if kind in ("enum", "literal_error"):
         return f"must be one of: {_accepted(str(ctx.get('expected', '')))}"
-    if kind in ("datetime_parsing", "datetime_from_date_parsing", "datetime_type", "datetime_object_invalid"):
-        return "must be a date and time"
-    if kind == "timezone_aware":
-        return "must be a date and time with its time zone"
-    if kind in ("date_parsing", "date_from_datetime_parsing", "date_from_datetime_inexact", "date_type"):
-        return "must be a date"
-    if kind in ("time_delta_parsing", "time_delta_type"):
-        return "must be a length of time"
-    if kind in ("bool_parsing", "bool_type"):
-        return "must be yes or no"
-    if kind in ("int_parsing", "int_type", "int_from_float"):
-        return "must be a whole number"
-    if kind in ("float_parsing", "float_type", "decimal_parsing", "decimal_type"):
-        return "must be a number"
     if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
         words = {
             "greater_than": "more than",
@@ -379,27 +402,11 @@ def predicate(kind: str, ctx: dict[str, Any] | None, message: str) -> str:
         return "must not be blank" if least == 1 else f"must be at least {_count(least, 'character', 'characters')}"
     if kind == "string_too_long":
         return f"must be at most {_count(ctx.get('max_length'), 'character', 'characters')}"
-    if kind == "string_pattern_mismatch":
-        return "is not in a form this field takes"
-    if kind in ("string_type", "string_unicode"):
-        return "must be text"
     if kind == "too_short":
         least = ctx.get("min_length", 1)
         return "needs at least one" if least == 1 else f"needs at least {least}"
     if kind == "too_long":
         return f"may have at most {ctx.get('max_length')}"
-    if kind == "extra_forbidden":
-        return "is not a field of this form"
-    if kind in ("uuid_parsing", "uuid_type"):
-        return "is not a valid reference"
-    if kind in ("url_parsing", "url_type", "url_scheme"):
-        return "must be a web address"
-    if kind in ("list_type", "tuple_type", "set_type"):
-        return "must be a list"
-    if kind in ("dict_type", "model_type", "model_attributes_type"):
-        return "must be a group of fields"
-    if kind == "json_invalid":
-        return "is not valid JSON"
     if kind in ("value_error", "assertion_error"):
         return message.removeprefix("Value error, ").removeprefix("Assertion failed, ")
     return _lower(message) if message else "is not accepted"

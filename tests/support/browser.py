@@ -69,11 +69,13 @@ IN_PAGE = """if (/^[/](desk|public)([/]|$)/.test(location.pathname)) {
 %s
 window.addEventListener('load', () => {
   const tags = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'];
+  const document_id = performance.timeOrigin;  // this document's, told apart from the next one's in the same tab
+  window.__axeStarted(document_id);
   axe.run(document, {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']})
     .then(result => result.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
       nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))})))
-    .then(found => window.__axeReport(location.href, found, null),
-          error => window.__axeReport(location.href, [], String(error)));
+    .then(found => window.__axeReport(document_id, location.href, found, null),
+          error => window.__axeReport(document_id, location.href, [], String(error)));
 });
 }"""
 # How long leaving a page waits for its check before going on without it.
@@ -83,7 +85,8 @@ PATIENCE = 10.0
 class Axe:
     """axe-core on every page of ours, in every context of a browser: it runs in the page once it has loaded, and
     leaving the page for another of ours waits for its report (so a test that moves on at once still has the page
-    checked). `violations` holds what it found, `checked` the pages it checked, `unfinished` the pages left before
+    checked). The page says when its check starts and what it found, through two bindings, in that order, naming its
+    document. `violations` holds what it found, `checked` the pages it checked, `unfinished` the pages left before
     their check ended (a page that moved on by itself, or one left for another site)."""
 
     def __init__(self) -> None:
@@ -94,20 +97,20 @@ class Axe:
         self.checked: list[str] = []
         self.errors: list[tuple[str, str]] = []
         self.unfinished: list[str] = []
-        self.running: dict[object, asyncio.Event] = {}  # page -> set once its current document has reported
+        # page -> (its document whose check started last, set once that document has reported)
+        self.running: dict[object, tuple[float, asyncio.Event]] = {}
 
     def watching(self, browser):
         original = browser.new_context
 
         async def new_context(*args, **kwargs):
             context = await original(*args, **kwargs)
-            if kwargs.get("java_script_enabled") is False or os.environ.get(
-                "NO_AXE"
-            ):  # axe-core runs in the page: nothing to check with
+            if kwargs.get("java_script_enabled") is False:  # axe-core runs in the page: nothing to check with
                 return context
             await context.add_init_script(script=self.script)
+            await context.expose_binding("__axeStarted", self._started)
             await context.expose_binding("__axeReport", self._report)
-            context.on("page", self._watch)
+            context.on("page", lambda page: page.on("close", lambda: self.running.pop(page, None)))
             await context.route(lambda url: bool(OURS.match(url)), self._hold_navigation)
             return context
 
@@ -115,22 +118,17 @@ class Axe:
         browser.axe = self
         return browser
 
-    def _watch(self, page) -> None:
-        page.on("load", lambda: self._loaded(page))
-        page.on("close", lambda: self.running.pop(page, None))
+    def _started(self, source, document: float) -> None:
+        self.running[source["page"]] = (document, asyncio.Event())
 
-    def _loaded(self, page) -> None:
-        if OURS.match(page.url):
-            self.running[page] = asyncio.Event()
-
-    def _report(self, source, url: str, found: list[dict], error: str | None) -> None:
+    def _report(self, source, document: float, url: str, found: list[dict], error: str | None) -> None:
         if error:
             self.errors.append((url, error))
         else:
             self.checked.append(url)
             self.violations.extend((url, violation) for violation in found)
-        if (done := self.running.get(source["page"])) is not None:
-            done.set()
+        if (running := self.running.get(source["page"])) is not None and running[0] == document:
+            running[1].set()
 
     async def _hold_navigation(self, route) -> None:
         """A page of ours is left once axe has reported on it: the next page's request waits for the report (the
@@ -143,10 +141,10 @@ class Axe:
         except Error:  # a popup's first request comes before its page (Playwright has no frame for it yet)
             frame = None
         if frame is not None and frame.parent_frame is None:
-            done = self.running.pop(frame.page, None)
-            if done is not None:
+            running = self.running.pop(frame.page, None)
+            if running is not None:
                 try:
-                    await asyncio.wait_for(done.wait(), PATIENCE)
+                    await asyncio.wait_for(running[1].wait(), PATIENCE)
                 except TimeoutError:
                     self.unfinished.append(frame.page.url)
         try:
@@ -156,7 +154,7 @@ class Axe:
 
     async def settle(self) -> None:
         """Waits for the reports of the pages still open."""
-        waiting = [asyncio.ensure_future(event.wait()) for event in self.running.values()]
+        waiting = [asyncio.ensure_future(event.wait()) for _, event in self.running.values()]
         if waiting:
             await asyncio.wait(waiting, timeout=PATIENCE)
         for task in waiting:

@@ -2,7 +2,6 @@
 form sent as a browser without script sends it, a time as a datetime-local field takes it, and what every page and
 every refusal must be (each field labelled, nothing sideways, the error summary focused and its links found)."""
 
-import asyncio
 import re
 from datetime import datetime
 
@@ -27,14 +26,7 @@ class Desk:
         self.browser, self.url, self.shots = browser, url, shots
 
     async def sign_in(self, token: str, viewport=LAPTOP):
-        context = await self.browser.new_context(base_url=self.url, viewport=viewport)
-        page = await context.new_page()
-        await page.goto("/desk/")
-        assert "/desk/sign-in" in page.url
-        await page.get_by_label("Access token").fill(token)
-        await page.get_by_role("button", name="Sign in").click()
-        await page.wait_for_url(re.compile(r"/desk/$"))
-        return page
+        return await sign_in(self.browser, self.url, token, viewport=viewport)
 
     async def look(self, page, name: str) -> None:
         """A screenshot, and what every page must be: every field labelled, nothing sideways on a tablet."""
@@ -78,27 +70,20 @@ LINKS = """(summary) => [...summary.querySelectorAll('a')].map(a => {
 MACHINE = re.compile(r"\[\d+\]|_|\b(?!palm\.png)[a-z]+\.[a-z]+\b")  # (the file chosen is named as chosen)
 
 
-async def sign_in(browser, url: str, token: str, script: bool = True):
-    """A person at a browser of their own; without our scripts (the browser still runs axe-core's), the pages work
-    as plain HTML forms, and any focus on a page loaded is the page's own (`autofocus`)."""
-    context = await browser.new_context(base_url=url, viewport=LAPTOP)
+async def sign_in(browser, url: str, token: str, script: bool = True, viewport=LAPTOP):
+    """A person at a browser of their own, signed in through the sign-in form; without our scripts (the browser
+    still runs axe-core's), the pages work as plain HTML forms, and any focus on a page loaded is the page's own
+    (`autofocus`)."""
+    context = await browser.new_context(base_url=url, viewport=viewport)
     if not script:
         await context.route(re.compile(r"/static/[^?]*\.js(\?|$)"), lambda route: route.abort())
     page = await context.new_page()
     await page.goto("/desk/")
+    assert "/desk/sign-in" in page.url
     await page.get_by_label("Access token").fill(token)
     await page.get_by_role("button", name="Sign in").click()
     await page.wait_for_url(re.compile(r"/desk/$"))
     return page
-
-
-async def go(page, path: str) -> None:
-    """To a page, once axe-core has checked the one this browser shows (tests/support/browser.py)."""
-    axe = getattr(page.context.browser, "axe", None)
-    if axe is not None:
-        await asyncio.sleep(0.2)  # (its check starts on the page's load event)
-        await axe.settle()
-    await page.goto(path)
 
 
 async def send(page, button) -> None:
