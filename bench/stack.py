@@ -172,12 +172,11 @@ class Stack:
 
     def env(self) -> dict[str, str]:
         return dict(
-            os.environ,
+            temporal.local_profile(os.environ, self.temporal_address, self.root / "temporal.toml"),
             PYTHONUNBUFFERED="1",
             REFERRALS_ENV="development",
             REFERRALS_LOG_FORMAT="json",
             DATABASE_URL=self.database_url,
-            REFERRALS_TEMPORAL_ADDRESS=self.temporal_address,
             REFERRALS_PUBLIC_URL=self.api_url,
             REFERRALS_SMTP_URL=f"smtp://127.0.0.1:{self.smtp_port}",
             REFERRALS_REQUEST_TIMEOUT_SECONDS=str(self.request_timeout),

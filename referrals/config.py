@@ -1,13 +1,17 @@
 """The one settings object, read by the worker, the API and the CLI and passed down."""
 
+import os
 import sys
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Literal
 from urllib.parse import quote
 
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from referrals import temporal_environment
+from referrals.temporal_environment import Connection
 
 # Where policy/ and templates/ are: beside the package in a source tree (and `make run`, the tests, an editable
 # install), or where the wheel installed them (<prefix>/share/incident-referrals).
@@ -24,8 +28,12 @@ class Settings(BaseSettings):
     env: Literal["development", "test", "production"] = "production"
     # Required: there is no database a production deployment could fall back on.
     database_url: str = Field(validation_alias=AliasChoices("DATABASE_URL", "REFERRALS_DATABASE_URL"))
-    temporal_address: str = "localhost:7233"
-    temporal_namespace: str = "default"
+    # Where Temporal is and how to reach it comes from Temporal's own environment configuration (TEMPORAL_ADDRESS,
+    # TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*, TEMPORAL_PROFILE, TEMPORAL_CONFIG_FILE; see `temporal`
+    # below and referrals/temporal_environment.py). These two, REFERRALS_TEMPORAL_ADDRESS and _NAMESPACE, are the
+    # names before 1.0: read throughout 1.x with a warning (gone in 2.0.0), and only where Temporal's configuration is silent.
+    temporal_address: str | None = None
+    temporal_namespace: str | None = None
     task_queue: str = "incident-referrals"
     # Base URL of the Temporal Web UI, used for each case's `links.temporal_ui`.
     temporal_ui_url: str = "http://localhost:8233"
@@ -199,7 +207,12 @@ class Settings(BaseSettings):
         ui = (
             f"{self.public_url.rstrip('/')}/temporal" if self.temporal_ui_upstream else self.temporal_ui_url.rstrip("/")
         )
-        return f"{ui}/namespaces/{quote(self.temporal_namespace)}/workflows/{quote(workflow_id)}"
+        return f"{ui}/namespaces/{quote(self.temporal.namespace)}/workflows/{quote(workflow_id)}"
+
+    @cached_property
+    def temporal(self) -> Connection:
+        """Where Temporal is and how to reach it (referrals/temporal_environment.py); read once, at first use."""
+        return temporal_environment.read(os.environ, address=self.temporal_address, namespace=self.temporal_namespace)
 
     @property
     def effective_log_format(self) -> str:

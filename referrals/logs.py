@@ -2,14 +2,15 @@
 writes carries its workflow id, run id and activity type."""
 
 import logging
-from typing import Any
+from typing import Any, TextIO
 
 import structlog
 from temporalio import activity
 from temporalio.worker import ActivityInboundInterceptor, ExecuteActivityInput, Interceptor
 
 
-def configure(log_format: str, level: str = "INFO") -> None:
+def configure(log_format: str, level: str = "INFO", stream: TextIO | None = None) -> None:
+    """`stream`: where the lines go (stdout unless given: the `referrals` command keeps stdout for its output)."""
     renderer = structlog.processors.JSONRenderer() if log_format == "json" else structlog.dev.ConsoleRenderer()
     structlog.configure(
         processors=[
@@ -21,6 +22,7 @@ def configure(log_format: str, level: str = "INFO") -> None:
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
         cache_logger_on_first_use=False,  # loggers follow a reconfiguration (tests capture logs)
+        logger_factory=structlog.PrintLoggerFactory(stream),
     )
     # Libraries log through the standard library: their warnings and errors only, unless debugging.
     logging.basicConfig(level=logging.DEBUG if level.upper() == "DEBUG" else logging.WARNING, format="%(message)s")

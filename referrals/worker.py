@@ -19,7 +19,7 @@ from temporalio.client import (
 )
 from temporalio.worker import Worker
 
-from referrals import logs
+from referrals import exiting, logs
 from referrals.activities.case_store import CaseStore
 from referrals.activities.documents import DocumentWriter
 from referrals.activities.notifier import build_notifier
@@ -32,8 +32,10 @@ from referrals.documents.signing import SigningKeyError, signer_for
 from referrals.domain.policy import Policy, PolicyError, load_policy
 from referrals.observability import tracing
 from referrals.observability.worker_metrics import prometheus_runtime
+from referrals.store.database_tls import DatabaseTLSError, check_database
 from referrals.store.engine import async_engine, session_factory
 from referrals.temporal_client import connect, verifying, worker_client
+from referrals.temporal_environment import TemporalConnectError, TemporalSettingError
 from referrals.workflows.digest import SCHEDULE_ID, DigestWorkflow
 from referrals.workflows.incident import IncidentWorkflow
 from referrals.workflows.publication import SCHEDULE_ID as PUBLICATION_SCHEDULE_ID
@@ -114,6 +116,7 @@ async def main() -> None:
     parse_keys(settings.effective_encryption_keys)  # and so do malformed encryption keys
     parse_keys(settings.effective_actor_keys, "REFERRALS_ACTOR_KEYS")  # and actor keys
     signer_for(settings, policy.department)  # and a signing certificate or key that cannot be used
+    check_database(settings)  # and DATABASE_URL's TLS (sslmode, sslrootcert) that does not hold
     engine = async_engine(settings.database_url)
     # The SDK's runtime serves /metrics: its own metrics and the product's, recorded through its meter.
     try:
@@ -126,7 +129,7 @@ async def main() -> None:
     await ensure_publication_schedule(client, settings, policy)
     log.info(
         "worker_started",
-        temporal=settings.temporal_address,
+        temporal=settings.temporal.address,
         metrics=settings.worker_metrics_bind,
         tracing=settings.otlp_endpoint is not None,
     )
@@ -149,7 +152,9 @@ def _arguments() -> None:
     parser = argparse.ArgumentParser(
         prog="python -m referrals.worker",
         description="The worker: runs the cases' workflows and their activities (database writes, documents, "
-        "notifications) on the task queue REFERRALS_TASK_QUEUE of REFERRALS_TEMPORAL_ADDRESS. "
+        "notifications) on the task queue REFERRALS_TASK_QUEUE of the Temporal that TEMPORAL_ADDRESS (and the "
+        "rest of Temporal's environment configuration: TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*, "
+        "TEMPORAL_PROFILE) names. "
         "Configured from the environment (README, 'Configuration'); SIGINT or SIGTERM stops it "
         "gracefully.",
     )
@@ -160,7 +165,15 @@ if __name__ == "__main__":
     _arguments()
     try:
         asyncio.run(main())
-    except (PolicyError, EncryptionKeyError, MetricsBindError, SigningKeyError) as exc:
-        sys.exit(f"worker: {exc}")
+    except (
+        PolicyError,
+        EncryptionKeyError,
+        MetricsBindError,
+        SigningKeyError,
+        TemporalConnectError,
+        TemporalSettingError,
+        DatabaseTLSError,
+    ) as exc:
+        exiting.now(1, f"worker: {exc}")
     except ValidationError as exc:
         sys.exit(f"worker: configuration: {'; '.join(e['msg'].removeprefix('Value error, ') for e in exc.errors())}")

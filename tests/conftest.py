@@ -11,6 +11,8 @@ The tier follows from the fixtures a test uses (below: the fixtures that start e
 starts a server of its own says its tier with a `pytestmark` or a decorator, and nothing overrides that.
 """
 
+import os
+import tempfile
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -69,6 +71,18 @@ def tier(item: pytest.Item) -> str:
     if fixtures & DATABASE:
         return "stack"
     return "unit"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The suite reaches its own Temporal servers only: Temporal settings of the shell, or of the developer's own
+    `temporal.toml` (a Temporal Cloud profile, say), are kept from the tests and the processes they start."""
+    for name in [name for name in os.environ if name.startswith("TEMPORAL_")]:
+        del os.environ[name]
+    for name in ("REFERRALS_TEMPORAL_ADDRESS", "REFERRALS_TEMPORAL_NAMESPACE"):
+        os.environ.pop(name, None)
+    empty = Path(tempfile.mkdtemp(prefix="referrals-tests-")) / "temporal.toml"
+    empty.write_text("# No profile: each test names its Temporal.\n")
+    os.environ["TEMPORAL_CONFIG_FILE"] = str(empty)
 
 
 @pytest.hookimpl(tryfirst=True)  # before -m deselects by marker

@@ -3,92 +3,22 @@
 failure limit, as loopback's; with loopback listed in REFERRALS_TRUSTED_PROXIES the forwarded address is believed;
 and started with uvicorn's defaults by mistake, the claim is still not believed."""
 
-import json
-import os
-import subprocess
-import sys
-import time
 import uuid
-from contextlib import contextmanager
 from datetime import UTC, datetime
-from pathlib import Path
 
 import httpx
 import yaml
-from pydantic import SecretStr
 from sqlalchemy import delete
 from sqlmodel import select
 from structlog.testing import capture_logs
 
 from referrals.api import client_address
-from referrals.config import ROOT, Settings
-from referrals.devstack.procs import free_port
+from referrals.config import ROOT
 from referrals.store.tables import AccessEntryRow, AuthFailure
 from tests.support.browser import serving
+from tests.support.processes import api_process, shipped_command
 
 CLAIMED = "203.0.113.77"
-
-
-def shipped_command() -> list[str]:
-    """The Dockerfile's CMD, which compose's `api` service runs too."""
-    line = next(line for line in (ROOT / "Dockerfile").read_text().splitlines() if line.startswith("CMD "))
-    return json.loads(line.removeprefix("CMD "))
-
-
-def environment(settings: Settings) -> dict[str, str]:
-    """The settings as the process's environment, as a deployment passes them."""
-    env = {
-        name: value
-        for name, value in os.environ.items()
-        if not name.startswith("REFERRALS_") and name not in ("DATABASE_URL", "FORWARDED_ALLOW_IPS")
-    }
-    for name in Settings.model_fields:
-        value = getattr(settings, name)
-        if value is None:
-            continue
-        value = value.get_secret_value() if isinstance(value, SecretStr) else value
-        env[f"REFERRALS_{name.upper()}"] = str(value).lower() if isinstance(value, bool) else str(value)
-    return env
-
-
-@contextmanager
-def api_process(settings: Settings, log: Path):
-    """The API as the Dockerfile starts it, on a loopback port of its own; yields its base URL."""
-    port = free_port()
-    command = shipped_command()
-    assert command[0] == "uvicorn"
-    command = [sys.executable, "-m", *command]
-    command[command.index("--host") + 1] = "127.0.0.1"
-    command[command.index("--port") + 1] = str(port)
-    url = f"http://127.0.0.1:{port}"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            command,
-            cwd=ROOT,
-            env=environment(settings.model_copy(update={"public_url": url})),
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert proc.poll() is None, f"the API stopped: {log.read_text()[-3000:]}"
-            assert time.monotonic() < deadline, f"the API did not answer: {log.read_text()[-3000:]}"
-            try:
-                if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(0.2)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 async def listing_clients(sessions, since: datetime, user_id: str) -> list[str]:

@@ -364,7 +364,7 @@ async def test_referrals_publish_publishes_at_once(settings, worker, sessions):
         **os.environ,
         "DATABASE_URL": settings.database_url,
         "REFERRALS_ENV": "test",
-        "REFERRALS_TEMPORAL_ADDRESS": settings.temporal_address,
+        "TEMPORAL_ADDRESS": settings.temporal.address,
         "REFERRALS_TASK_QUEUE": settings.task_queue,
         "REFERRALS_ENCRYPTION_KEYS": settings.encryption_keys,
     }

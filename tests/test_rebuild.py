@@ -32,7 +32,7 @@ async def referrals(settings, *args: str) -> subprocess.CompletedProcess:
         **os.environ,
         "DATABASE_URL": settings.database_url,
         "REFERRALS_ENV": "test",
-        "REFERRALS_TEMPORAL_ADDRESS": settings.temporal_address,
+        "TEMPORAL_ADDRESS": settings.temporal.address,
         "REFERRALS_ENCRYPTION_KEYS": TEST_KEYS,
     }
     proc = await asyncio.create_subprocess_exec(

@@ -131,7 +131,7 @@ def _referrals_versions(
         **os.environ,
         "DATABASE_URL": settings.database_url,
         "REFERRALS_ENV": "test",
-        "REFERRALS_TEMPORAL_ADDRESS": settings.temporal_address,
+        "TEMPORAL_ADDRESS": settings.temporal.address,
         "REFERRALS_ENCRYPTION_KEYS": settings.encryption_keys,
         "REFERRALS_ACTOR_KEYS": settings.actor_keys.get_secret_value(),
         "REFERRALS_TEMPORAL_UI_URL": settings.temporal_ui_url,
@@ -246,7 +246,7 @@ async def test_referrals_versions_with_the_products_registry(settings):
             timeout=60,
         )
         assert done.returncode == 0, done.stderr
-        assert done.stdout.strip() == "no patches: workflow code changes record the histories again until 1.0"
+        assert done.stdout.strip() == "no patches: every open case runs the workflow code as released"
 
 
 def test_progress_counts_unset_patches_as_none_taken():

@@ -10,7 +10,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from sqlalchemy.exc import DBAPIError
 
-from referrals import logs
+from referrals import __version__, logs
 from referrals.api import errors, metrics
 from referrals.api.bodylimit import BodyLimit
 from referrals.api.deadline import RequestDeadline
@@ -32,12 +32,15 @@ from referrals.api.routes import (
 )
 from referrals.api.routes import policy as policy_file  # (policy names the policy in force below)
 from referrals.api.routes.evidence import FORM_PART_MODELS
+from referrals.api.startup import OneLineStartupFailure, StartupRefused
 from referrals.config import Settings, get_settings
 from referrals.domain.policy import load_policy
 from referrals.observability import tracing
 from referrals.store.blobs import S3Blobs, blob_store
+from referrals.store.database_tls import DatabaseTLSError, check_database
 from referrals.store.engine import async_engine, session_factory
 from referrals.temporal_client import connect
+from referrals.temporal_environment import TemporalConnectError, TemporalSettingError
 from referrals.web import desk, temporal_ui
 
 log = structlog.get_logger()
@@ -52,11 +55,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        try:
+            check_database(settings)  # DATABASE_URL's TLS (sslmode, sslrootcert) holds, or the API does not start
+        except DatabaseTLSError as exc:
+            log.error("database_refused", error=str(exc))
+            raise StartupRefused(str(exc)) from None
         engine = async_engine(settings.database_url)
         app.state.settings = settings
         app.state.policy = policy
         app.state.sessions = session_factory(engine)
-        app.state.temporal = await connect(settings, plugins=tracing.plugins(settings, "incident-referrals-api"))
+        try:
+            app.state.temporal = await connect(settings, plugins=tracing.plugins(settings, "incident-referrals-api"))
+        except (TemporalConnectError, TemporalSettingError) as refused:
+            raise StartupRefused(str(refused)) from None
         app.state.oidc = Provider(settings) if settings.oidc_issuer else None  # discovered on first use
         blobs = blob_store(settings, app.state.sessions)
         if isinstance(blobs, S3Blobs):
@@ -66,7 +77,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.public = PublicFigures(app.state.sessions, public.page_renderer(app))
         await app.state.public.refresh_quietly()  # the latest snapshot in memory before the first request
         refreshing = asyncio.create_task(app.state.public.poll(settings.public_refresh_seconds))
-        log.info("api_started", temporal=settings.temporal_address, evidence_storage=blobs.name)
+        log.info("api_started", temporal=settings.temporal.address, evidence_storage=blobs.name)
         yield
         refreshing.cancel()
         if app.state.oidc is not None:
@@ -77,7 +88,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="Incident referrals",
         description="Carries each incident involving federal immigration agents from the officer's report "
         "to a referral packet acknowledged by the prosecutor.",
-        version="0.1.0",
+        version=__version__,
         lifespan=lifespan,
         dependencies=[Depends(known_query_parameters)],  # an undeclared query parameter is refused, naming it
         # FastAPI's own request spans, only when traces have somewhere to go; scrapes and probes untraced.
@@ -134,6 +145,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )  # the case, if any
         return response
 
+    app.add_middleware(OneLineStartupFailure)  # the outermost layer: a refused startup said in one line
     return app
 
 

@@ -5,11 +5,11 @@ documents.py (documents verify), access_trail.py (access-log verify, prune), cas
 
 import argparse
 import asyncio
-import os
 import sys
 
 from pydantic import ValidationError
 
+from referrals import __version__, exiting, logs
 from referrals.cli.access_trail import prune_access_log, verify_access_log
 from referrals.cli.cases import rebuild_cases, stuck
 from referrals.cli.documents import verify_pdf
@@ -20,10 +20,13 @@ from referrals.cli.users import add_user, on_user, revoke_user, unlock_user
 from referrals.cli.versions import show_versions
 from referrals.config import get_settings
 from referrals.domain.enums import Role
+from referrals.store.database_tls import DatabaseTLSError, check_database
+from referrals.temporal_environment import TemporalConnectError, TemporalSettingError
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="referrals", description="Incident referral administration")
+    parser.add_argument("--version", action="version", version=f"referrals {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     users_cmd = commands.add_parser("users", help="manage users").add_subparsers(dest="action", required=True)
     add = users_cmd.add_parser("add", help="create a user and print its token (shown once)")
@@ -112,6 +115,20 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
+    settings = get_settings()
+    # Warnings (a deprecated setting, a database without TLS) on stderr: stdout is the command's output (--json).
+    logs.configure(
+        settings.effective_log_format, "DEBUG" if settings.log_level.upper() == "DEBUG" else "WARNING", sys.stderr
+    )
+    try:  # every command from here reads the database: DATABASE_URL's TLS must hold
+        check_database(settings)
+        return _dispatch(args)
+    except (TemporalConnectError, TemporalSettingError, DatabaseTLSError) as refused:
+        print(f"referrals: {refused}", file=sys.stderr)
+        return 2
+
+
+def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "users" and args.action == "add":
         return asyncio.run(add_user(args))
     if args.command == "users" and args.action == "revoke":
@@ -139,9 +156,5 @@ def main(argv: list[str] | None = None) -> int:
 
 def run() -> None:
     """The `referrals` command: out without the interpreter's finalization once the command has done its work
-    (the Temporal client's runtime threads may still be winding down, and finalizing under them can abort the
-    process with SIGABRT, its exit status lost)."""
-    code = main()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
+    (referrals/exiting.py)."""
+    exiting.now(main())

@@ -132,8 +132,9 @@ def _run(stack: ExitStack) -> None:
     ui_direct = f"http://127.0.0.1:{ui_port}"
     api_url = f"http://127.0.0.1:{api_port}"
     ui_url = f"{api_url}/temporal/"
-    env = dict(os.environ, PYTHONUNBUFFERED="1", DATABASE_URL=database_url, REFERRALS_ENV="development",
-               REFERRALS_TEMPORAL_ADDRESS=address, REFERRALS_TEMPORAL_UI_URL=ui_direct, REFERRALS_PUBLIC_URL=api_url,
+    env = dict(temporal.local_profile(os.environ, address, var / "temporal.toml"), PYTHONUNBUFFERED="1",
+               DATABASE_URL=database_url, REFERRALS_ENV="development",
+               REFERRALS_TEMPORAL_UI_URL=ui_direct, REFERRALS_PUBLIC_URL=api_url,
                REFERRALS_TEMPORAL_UI_UPSTREAM=ui_direct,  # the API proxies it: the cases' links go to ui_url
                REFERRALS_SMTP_URL=os.environ.get("REFERRALS_SMTP_URL", f"smtp://127.0.0.1:{smtp_port}"),
                REFERRALS_WORKER_METRICS_BIND=f"127.0.0.1:{metrics_port}")  # fmt: skip

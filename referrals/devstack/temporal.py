@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 from referrals.devstack import procs
@@ -113,3 +114,21 @@ async def register_search_attributes(client) -> None:
             },
         )
     )
+
+
+def local_profile(environ: Mapping[str, str], address: str, config_file: Path) -> dict[str, str]:
+    """The environment of the stack's own processes: Temporal's environment configuration pointing at this dev
+    server only, through a profile in `config_file` (as an operator's `temporal.toml` would), with whatever Temporal
+    settings the developer's shell or own profile holds (a Temporal Cloud key, say) kept out of it."""
+    config_file.write_text(
+        "# Written by the development stack: its Temporal dev server, in plain text on loopback.\n"
+        f'[profile.default]\naddress = "{address}"\nnamespace = "{NAMESPACE}"\n'
+    )
+    env = {
+        name: value
+        for name, value in environ.items()
+        if not name.startswith("TEMPORAL_")
+        and name not in ("REFERRALS_TEMPORAL_ADDRESS", "REFERRALS_TEMPORAL_NAMESPACE")
+    }
+    env["TEMPORAL_CONFIG_FILE"] = str(config_file)
+    return env
