@@ -18,6 +18,9 @@ COPY templates ./templates
 RUN /opt/venv/bin/pip install --no-deps . && /opt/venv/bin/pip check
 
 FROM python:3.11.14-slim-bookworm
+# The release it is: tag the image with the same version (`docker build -t incident-referrals:1.0.0 .`; compose and
+# deploy/kubernetes/ name that tag), and `referrals --version` says it too.
+LABEL org.opencontainers.image.title="incident-referrals" org.opencontainers.image.version="1.0.0"
 # LibreOffice makes each document's PDF: the worker starts it through unoserver, whose server runs under Debian's
 # python3 (python3-uno is LibreOffice's module for it). Carlito is metrically Calibri: the pages break as in Word.
 RUN apt-get update \

@@ -12,11 +12,12 @@ from urllib.parse import urlsplit
 import jsonschema_rs
 import pytest
 import yaml
-from pydantic import AliasChoices
 
+from referrals import temporal_environment
 from referrals.codec import parse_keys
 from referrals.config import ROOT, Settings
 from referrals.domain import search_attributes
+from tests.support.setting_names import clear_settings_environment, setting_env_names
 
 # ../shared beside the clone has the schema; tests/compose-spec.json is a copy of it for clones without
 # ../shared (compose-spec/compose-spec, schema/compose-spec.json, Apache-2.0).
@@ -119,18 +120,6 @@ def container_env(service: dict, env: dict[str, str]) -> dict[str, str]:
     return resolved
 
 
-def setting_env_names() -> list[tuple[str, ...]]:
-    """For each field of Settings, the environment variables it is read from."""
-    names = []
-    for name, field in Settings.model_fields.items():
-        alias = field.validation_alias or field.alias
-        if isinstance(alias, AliasChoices):
-            names.append(tuple(choice for choice in alias.choices if isinstance(choice, str)))
-        else:
-            names.append((alias or (Settings.model_config["env_prefix"] + name).upper(),))
-    return names
-
-
 def compose_variables() -> set[str]:
     return {
         m["braced"] or m["bare"]
@@ -150,9 +139,7 @@ def published(service: dict) -> dict[int, tuple[str, int]]:
 
 
 def settings_from(environ: dict[str, str], monkeypatch) -> Settings:
-    for name in list(os.environ):
-        if name.startswith("REFERRALS_") or name == "DATABASE_URL":
-            monkeypatch.delenv(name)
+    clear_settings_environment(monkeypatch)
     for name, value in environ.items():
         monkeypatch.setenv(name, value)
     return Settings()
@@ -201,6 +188,17 @@ def test_env_example_names_every_setting_and_nothing_unknown():
     assert compose_variables() - named == set(), "every variable docker-compose.yml reads is in .env.example"
 
 
+def test_the_names_before_1_0_are_gone_from_the_configuration():
+    """REFERRALS_TEMPORAL_ADDRESS and _NAMESPACE still work, with a warning, but no file of ours sets them."""
+    _, named = env_example()
+    compose_text = (ROOT / "docker-compose.yml").read_text()
+    for old, new in temporal_environment.DEPRECATED.items():
+        assert old not in named and old not in compose_text, f"{old}: use {new}"
+        assert new in named
+    for service in APP_SERVICES:
+        assert not set(temporal_environment.DEPRECATED) & set(raw_compose()["services"][service]["environment"])
+
+
 def test_env_example_explains_each_line():
     lines = (ROOT / ".env.example").read_text().splitlines()
     for above, line in zip(lines, lines[1:]):
@@ -213,7 +211,7 @@ def test_every_setting_reaches_the_application_services(service):
     environment = raw_compose()["services"][service]["environment"]
     missing = [names[0] for names in setting_env_names() if not set(names) & set(environment)]
     assert missing == []
-    for required in ("DATABASE_URL", "REFERRALS_ENCRYPTION_KEYS", "REFERRALS_ACTOR_KEYS", "REFERRALS_TEMPORAL_ADDRESS"):
+    for required in ("DATABASE_URL", "REFERRALS_ENCRYPTION_KEYS", "REFERRALS_ACTOR_KEYS", "TEMPORAL_ADDRESS"):
         assert environment[required] is not None
 
 
@@ -231,10 +229,12 @@ def test_the_settings_are_valid_in_production_and_point_at_this_stack(service, m
     assert (database.username, database.password) == ("referrals", postgres["REFERRALS_DB_PASSWORD"])
 
     temporal = services["temporal"]
-    host, port = settings.temporal_address.split(":")
+    connection = settings.temporal
+    host, port = connection.address.split(":")
     assert host == "temporal" and port == str(temporal["environment"]["FRONTEND_GRPC_PORT"])
     assert port in temporal["healthcheck"]["test"]
-    assert settings.temporal_namespace == services["temporal-setup"]["environment"]["NAMESPACE"]
+    assert connection.namespace == services["temporal-setup"]["environment"]["NAMESPACE"]
+    assert (connection.uses_tls, connection.api_key, connection.deprecated) == (False, None, ())
 
     smtp = urlsplit(settings.smtp_url)
     assert (smtp.scheme, smtp.hostname) == ("smtp", "mailpit")
@@ -284,8 +284,8 @@ def test_the_browser_reaches_the_desk_the_api_and_the_ui_through_one_door():
     assert {"/codec/encode", "/codec/decode"} <= {route.path for route in codec.router.routes}
     assert "/readyz" in {route.path for route in health.router.routes}
     assert "http://127.0.0.1:8000/readyz" in " ".join(api["healthcheck"]["test"])
-    assert ui["environment"]["TEMPORAL_ADDRESS"] == api["environment"]["REFERRALS_TEMPORAL_ADDRESS"]
-    assert ui["environment"]["TEMPORAL_DEFAULT_NAMESPACE"] == api["environment"]["REFERRALS_TEMPORAL_NAMESPACE"]
+    assert ui["environment"]["TEMPORAL_ADDRESS"] == api["environment"]["TEMPORAL_ADDRESS"]
+    assert ui["environment"]["TEMPORAL_DEFAULT_NAMESPACE"] == api["environment"]["TEMPORAL_NAMESPACE"]
 
 
 def test_the_worker_scales():
