@@ -1,7 +1,11 @@
 """Replay safety: recorded histories of every path are replayed by the current workflow code.
 
-Re-record (after a deliberate change to the workflow code; see the README) with
+`tests/histories/<version>/` holds the histories recorded on a release's code. 1.0.0's are the baseline every later
+release must replay: a change to workflow code goes behind `workflow.patched` (README, "Changing released workflow
+code"), and a released version's histories are never recorded again. A path added after a release is recorded, on
+the code of the version being made, into that version's folder with
     RECORD_HISTORIES=1 .venv/bin/python -m pytest tests/test_replay.py
+which records only the paths no folder has yet.
 """
 
 import asyncio
@@ -16,6 +20,7 @@ from temporalio.client import WithStartWorkflowOperation, WorkflowHistory
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.worker import Replayer
 
+from referrals import __version__
 from referrals.domain.case import IncidentInput, workflow_id_for
 from referrals.domain.enums import Role
 from referrals.domain.messages import Actor, IncidentFiling
@@ -47,6 +52,28 @@ from tests.support.scenario import (
 
 HISTORIES = Path(__file__).parent / "histories"
 RECORDING = bool(os.environ.get("RECORD_HISTORIES"))
+# Released versions: their histories are kept as they are, and every later version's code must replay them.
+RELEASED = ("1.0.0",)
+BASELINE = HISTORIES / RELEASED[0]
+INTO = HISTORIES / __version__  # where this version's new paths are recorded
+
+
+def recorded(name: str) -> list[Path]:
+    """The files of a path's history, in every version's folder (a continued case's: `<name>-run*.json`)."""
+    return sorted(HISTORIES.glob(f"*/{name}.json")) + sorted(HISTORIES.glob(f"*/{name}-run*.json"))
+
+
+def to_record(name: str) -> None:
+    """Skips a path some version already recorded; refuses to record into a released version's folder."""
+    if recorded(name):
+        pytest.skip(f"{name} is recorded in {recorded(name)[0].parent.name}: a recorded history is kept")
+    assert __version__ not in RELEASED, (
+        f"{__version__} is released: its histories are the baseline, never recorded again. Put the change behind "
+        "workflow.patched (README, 'Changing released workflow code'), and record new paths on the next version"
+    )
+    INTO.mkdir(exist_ok=True)
+
+
 OLD_FOOTAGE = {
     **FILING["recordings"][0],
     "started_at": "2026-01-31T13:02:00-06:00",
@@ -200,6 +227,7 @@ CONTINUED = "continued_as_new"  # recorded apart: a case whose history continued
 @pytest.mark.skipif(not RECORDING, reason="records histories only with RECORD_HISTORIES=1")
 async def test_record_continued_as_new(api, people, dev_server, settings):
     """A case started with a low threshold (40 events), driven to its outcome: every run's history."""
+    to_record(CONTINUED)
     case_id = str(uuid.uuid4())
     officer = Actor(
         user_id=people.ids["officer"], name="Test officer", roles=[Role.OFFICER], district="010", star="12345"
@@ -234,10 +262,8 @@ async def test_record_continued_as_new(api, people, dev_server, settings):
         runs.insert(0, history)
         run_id = history.events[0].workflow_execution_started_event_attributes.continued_execution_run_id
     assert len(runs) >= 2
-    for stale in HISTORIES.glob(f"{CONTINUED}-run*.json"):  # an earlier recording may have had more runs
-        stale.unlink()
     for n, history in enumerate(runs, 1):
-        (HISTORIES / f"{CONTINUED}-run{n}.json").write_text(
+        (INTO / f"{CONTINUED}-run{n}.json").write_text(
             json.dumps({"workflow_id": history.workflow_id, "history": json.loads(history.to_json())}, indent=1)
         )
 
@@ -245,6 +271,7 @@ async def test_record_continued_as_new(api, people, dev_server, settings):
 @pytest.mark.skipif(not RECORDING, reason="records histories only with RECORD_HISTORIES=1")
 @pytest.mark.parametrize("name", sorted(PATHS))
 async def test_record(api, people, dev_server, fast_api, fast_settings, sessions, name):
+    to_record(name)
     changes, drive = PATHS[name]
     if changes is FAST:  # escalations in seconds, served by a worker of that policy's own until the case ends
         async with build_worker(dev_server.client, fast_settings, sessions):
@@ -260,20 +287,24 @@ async def test_record(api, people, dev_server, fast_api, fast_settings, sessions
         handle = dev_server.client.get_workflow_handle(workflow_id_for(cid))
         await handle.result()
     history = await handle.fetch_history()
-    (HISTORIES / f"{name}.json").write_text(
+    (INTO / f"{name}.json").write_text(
         json.dumps({"workflow_id": history.workflow_id, "history": json.loads(history.to_json())}, indent=1)
     )
 
 
-# Every recorded history (histories/*.json): the current code's, a path's or a continued case's run each.
-RECORDED = sorted(path.name for path in HISTORIES.glob("*.json"))
+# Every recorded history (histories/<version>/*.json): a path's, or a continued case's run each.
+RECORDED = sorted(str(path.relative_to(HISTORIES)) for path in HISTORIES.glob("*/*.json"))
 
 
-def test_every_path_has_a_history_of_the_current_code():
-    assert {name for name in PATHS if (HISTORIES / f"{name}.json").exists()} == set(PATHS), (
-        "record the missing ones (see this module's docstring)"
-    )
-    assert len(list(HISTORIES.glob(f"{CONTINUED}-run*.json"))) >= 2, "record the continued-as-new case's runs"
+def test_every_path_has_a_recorded_history():
+    assert {name for name in PATHS if recorded(name)} == set(PATHS), "record the missing ones (this module's docstring)"
+    assert len(recorded(CONTINUED)) >= 2, "record the continued-as-new case's runs"
+
+
+def test_the_released_baseline_is_kept_whole():
+    """1.0.0's histories, one for every path 1.0.0 had, stay: deleting one would hide a change that breaks them."""
+    kept = {path.name for path in BASELINE.glob("*.json")}
+    assert len(kept) == 15 and {f"{CONTINUED}-run1.json", f"{CONTINUED}-run2.json"} <= kept, sorted(kept)
 
 
 @pytest.mark.parametrize("name", RECORDED)

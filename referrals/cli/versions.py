@@ -70,7 +70,7 @@ async def show_versions(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(found, indent=2))
     elif not found:
-        print("no patches: workflow code changes record the histories again until 1.0")
+        print("no patches: every open case runs the workflow code as released")
     else:
         for f in found:
             held = (

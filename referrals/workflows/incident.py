@@ -52,6 +52,11 @@ LIFECYCLE = [Stage.INVESTIGATION, Stage.LEGAL_REVIEW, Stage.COMMAND_APPROVAL, St
 @workflow.defn
 @human_steps  # an update (and its validator) per declared step, named as the step: `footage_hold`, ...
 class IncidentWorkflow(Deadlines):
+    # The patches of released code this workflow knows (referrals/workflows/versions.py): class attributes, so that a
+    # release's code and a test's stand-in for the next release (tests/support/upgrade.py) each name their own.
+    patches: tuple[str, ...] = versions.PATCHES
+    deprecated: frozenset[str] = versions.DEPRECATED
+
     @workflow.init
     def __init__(self, inp: IncidentInput) -> None:
         self._input = inp
@@ -81,7 +86,7 @@ class IncidentWorkflow(Deadlines):
 
     @workflow.run
     async def run(self, inp: IncidentInput) -> CaseState:
-        versions.decide()  # every patch of released code decided once, for this run (referrals/workflows/versions.py)
+        versions.decide(self.patches, self.deprecated)  # every patch decided once, for this run (workflows/versions.py)
         if inp.carried is None:  # (a run continued as new was filed in the first)
             async with self._lock:
                 filed = inp.filing.model_dump(mode="json")

@@ -1,8 +1,8 @@
 """Changes to released workflow code: the product's patch ids, decided once at the start of every run.
 
-Until the 1.0 release a change to workflow code records the histories again (README, "Changing released
-workflow code"); `PATCHES` stays empty. From 1.0 on, every change that would issue different commands for
-an old history goes through three steps, one release (at least) apart:
+1.0.0 is released: its histories (tests/histories/1.0.0/) are the baseline every later release replays (README,
+"Changing released workflow code"). Every change that would issue different commands for an old history goes
+through three steps, one release (at least) apart:
 
 1. `patched`: add its id at the end of `PATCHES` (a constant here, its comment saying what old cases do)
    and branch on it where the code changed:
@@ -40,7 +40,7 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from referrals.domain import search_attributes as sa
 
-# The product's patch ids, in the order introduced (nothing is released yet: empty until 1.0).
+# The product's patch ids, in the order introduced (none yet: 1.0.0 is the code every case started on).
 PATCHES: tuple[str, ...] = ()
 # The ids of PATCHES whose old branch is gone (step 2): decided with `workflow.deprecate_patch`.
 DEPRECATED: frozenset[str] = frozenset()
