@@ -36,17 +36,22 @@ test-fast: install
 
 # Everything: the fast tier first (stopping there on a failure), then the workflow, stack and browser tiers, in two
 # processes at once, each with servers of its own: the browser tests with the drills and benchmarks (which mostly
-# wait, on Chromium and on stacks of their own), and the rest. The first's output follows the second's.
-# (pytest's exit code 5: PYTEST_ARGS chose no test of that half.)
+# wait, on Chromium and on stacks of their own) and then the schema's fuzzing, beside the rest. The first's output
+# follows the second's. (pytest's exit code 5: PYTEST_ARGS chose no test of that half. With PYTEST_ARGS naming tests,
+# the fuzz module runs with the rest, if named.)
 SIDE := -m "browser or stack_run" --ignore=tests/test_openapi_fuzz.py
+FUZZ_APART := $(if $(PYTEST_ARGS),,--ignore=tests/test_openapi_fuzz.py)
 test: test-fast
 	@mkdir -p var
-	@$(PY) -m pytest -q $(SIDE) $(PYTEST_ARGS) > var/test-browser-and-drills.log 2>&1 & side=$$!; \
-	$(PY) -m pytest -q -m "not unit and not browser and not stack_run" $(PYTEST_ARGS); main=$$?; \
+	@{ $(PY) -m pytest -q $(SIDE) $(PYTEST_ARGS); side=$$?; fuzz=5; \
+	   if [ -n "$(FUZZ_APART)" ]; then $(PY) -m pytest -q -m "not unit" tests/test_openapi_fuzz.py; fuzz=$$?; fi; \
+	   { [ $$side -eq 0 ] || [ $$side -eq 5 ]; } && { [ $$fuzz -eq 0 ] || [ $$fuzz -eq 5 ]; }; \
+	 } > var/test-browser-and-drills.log 2>&1 & side=$$!; \
+	$(PY) -m pytest -q -m "not unit and not browser and not stack_run" $(FUZZ_APART) $(PYTEST_ARGS); main=$$?; \
 	wait $$side; side=$$?; \
-	echo "--- the browser tests, drills and benchmarks (var/test-browser-and-drills.log):"; \
+	echo "--- the browser tests, drills and benchmarks, then the fuzzing (var/test-browser-and-drills.log):"; \
 	cat var/test-browser-and-drills.log; \
-	{ [ $$main -eq 0 ] || [ $$main -eq 5 ]; } && { [ $$side -eq 0 ] || [ $$side -eq 5 ]; }
+	{ [ $$main -eq 0 ] || [ $$main -eq 5 ]; } && [ $$side -eq 0 ]
 
 clean:
 	rm -rf var/

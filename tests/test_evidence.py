@@ -335,6 +335,16 @@ async def test_the_same_upload_retried_is_one_item(storage, people, sessions, ca
     assert len(await storage.objects(case_id)) == 1
 
 
+@pytest.fixture(scope="module")
+async def refusing_case(storage, people):
+    """One case (per storage) for all the refused uploads: each must leave it exactly as it was, and checks that it
+    did, so they need no fresh case each (a filing and its first document, a second or so)."""
+    d = Driver(storage.client, people)
+    case_id = (await d.new_case(body=filing(people=[VICTIM])))["id"]
+    yield case_id
+    await d.ok(case_id, "withdrawal", "admin", {"reason": "End of the tests."})
+
+
 def _later() -> str:
     return (datetime.now(UTC) + timedelta(days=1)).isoformat()
 
@@ -358,8 +368,9 @@ def _later() -> str:
     ],
 )
 async def test_a_bad_upload_is_refused_and_nothing_is_kept(
-    storage, people, sessions, dev_server, case_id, content, metadata, status, field
+    storage, people, sessions, dev_server, refusing_case, content, metadata, status, field
 ):
+    case_id = refusing_case
     before = await Driver(storage.client, people).settled(case_id)
     steps = await _history_length(dev_server, case_id)
     response = await upload(storage, people, case_id, content, metadata)

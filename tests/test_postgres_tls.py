@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 import trustme
+from structlog.testing import capture_logs
 
 from referrals.api.main import create_app
 from referrals.api.startup import StartupRefused
@@ -171,3 +172,15 @@ def test_a_missing_ca_file_is_named(tls, tmp_path):
     missing = tmp_path / "no-such-ca.pem"
     with pytest.raises(DatabaseTLSError, match=f"DATABASE_URL's sslrootcert \\({missing}\\) does not exist"):
         check_database(settings_for(tls.url(ca=missing)))
+
+
+def test_in_production_a_database_on_another_machine_without_tls_is_warned_about_at_startup(tls):
+    remote = settings_for("postgresql://referrals@db.invalid:5432/referrals").model_copy(update={"env": "production"})
+    with capture_logs() as logged:
+        check_database(remote)  # (nothing answers there: only a warning that it was not checked)
+    warned = [entry for entry in logged if entry["event"] == "database_without_tls"]
+    assert len(warned) == 1 and warned[0]["host"] == "db.invalid" and warned[0]["sslmode"] == "prefer", logged
+    assert "sslmode=verify-full&sslrootcert=" in warned[0]["fix"]
+    with capture_logs() as logged:
+        check_database(settings_for(tls.url()).model_copy(update={"env": "production"}))  # verify-full: nothing said
+    assert not [entry for entry in logged if entry["event"] == "database_without_tls"], logged

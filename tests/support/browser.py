@@ -141,12 +141,15 @@ class Axe:
         except Error:  # a popup's first request comes before its page (Playwright has no frame for it yet)
             frame = None
         if frame is not None and frame.parent_frame is None:
-            running = self.running.pop(frame.page, None)
+            # Left in `running` while waiting: a report that comes now still finds its document there and says so.
+            running = self.running.get(frame.page)
             if running is not None:
                 try:
                     await asyncio.wait_for(running[1].wait(), PATIENCE)
                 except TimeoutError:
                     self.unfinished.append(frame.page.url)
+                if self.running.get(frame.page) is running:
+                    del self.running[frame.page]
         try:
             await route.continue_()
         except Error:  # the browser dropped the request meanwhile (a page that moved on by itself)
