@@ -443,16 +443,24 @@ async def test_who_may_add_and_who_may_remove(storage, people, sessions, case_id
     assert twice.status_code == 200 and twice.json()["removed"]["reason"] == "attached to the wrong case"
 
 
+async def _command(command: list[str], storage) -> subprocess.CompletedProcess:
+    """`referrals` in a process of its own, the test's event loop free meanwhile: the in-process worker, whose
+    activity may hold a lock the command waits for (an item's custody chain), goes on and lets it go."""
+    return await asyncio.to_thread(
+        subprocess.run, command, cwd=ROOT, env=storage.env(), capture_output=True, text=True, timeout=60
+    )
+
+
 async def test_verify_reads_every_file_back_and_names_the_one_that_changed(storage, people, sessions, case_id):
     item = (
         await upload(storage, people, case_id, pdf(), PHOTO | {"kind": "medical_record", "source": "hospital"})
     ).json()
     cmd = [sys.executable, "-m", "referrals.cli", "evidence", "verify", case_id]
-    ok = subprocess.run(cmd, cwd=ROOT, env=storage.env(), capture_output=True, text=True, timeout=60)
+    ok = await _command(cmd, storage)
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert "1 file(s) read back: every SHA-256 matches" in ok.stdout
     await storage.tamper(case_id)
-    bad = subprocess.run(cmd, cwd=ROOT, env=storage.env(), capture_output=True, text=True, timeout=60)
+    bad = await _command(cmd, storage)
     assert bad.returncode == 1, bad.stdout + bad.stderr
     assert "CHANGED" in bad.stdout and item["id"] in bad.stdout
     log = (await storage.client.get(item["custody"], headers=people.headers("auditor"))).json()
@@ -468,7 +476,7 @@ async def test_verify_reads_every_file_back_and_names_the_one_that_changed(stora
     ]
     # The chains, with their new kinds of event, still hold.
     audit = [sys.executable, "-m", "referrals.cli", "audit", "verify", case_id]
-    chains = subprocess.run(audit, cwd=ROOT, env=storage.env(), capture_output=True, text=True, timeout=60)
+    chains = await _command(audit, storage)
     assert chains.returncode == 0 and "all chains intact" in chains.stdout, chains.stdout + chains.stderr
 
 
