@@ -1,16 +1,25 @@
-"""Benchmark: whole referral lifecycles through the HTTP API (the product), beside the floor straight
-through the Temporal SDK (bench/floor.py: the same start and eight updates, each running one empty
-activity and nothing else), on the same Temporal server, in one run.
+"""Benchmark: whole referral lifecycles through the HTTP API (the product), beside two floors, on the same
+Temporal server, in one run: the Temporal floor straight through the Temporal SDK (bench/floor.py: the same
+start and eight updates, each running one empty activity and nothing else), and the service floor
+(bench/service_floor.py: the least a service with the product's parts can cost: a FastAPI app under uvicorn
+that authenticates each request with one indexed PostgreSQL query and sends the same update, whose handler
+runs one activity inserting one row; on the same PostgreSQL server).
 
     .venv/bin/python -m bench.lifecycle --cases 60 --concurrency 10
     .venv/bin/python -m bench.lifecycle --api http://127.0.0.1:8000 --temporal 127.0.0.1:7233 \\
         --tokens var/demo-users.json          # against `make run`'s stack instead of a throw-away one
+        # (the service floor then only with --database-url, a database URL of that stack's PostgreSQL server)
 
 Prints JSON: each phase's cases/s and p50/p99 milliseconds per operation (API requests; SDK updates);
 for a stack it started, each process's CPU seconds and peak RSS over each phase (the product: API,
 worker, Temporal server, PostgreSQL and this process's HTTP clients; the floor: the Temporal server
-and this process, which runs the floor's worker and SDK client) and CPU seconds per case, per process
-and in total, with the product/floor ratio of the totals; and the three targets, each with what was
+and this process, which runs the floor's worker and SDK client; the service floor: its app, its worker,
+the Temporal server, PostgreSQL and this process's HTTP clients) and CPU seconds per case, per process
+and in total, with the product/floor and product/service-floor ratios of the totals
+(`cpu_seconds_per_case.{product,floor,service_floor}.total`, `.ratio`, `.service_floor_ratio`); each
+step's p50 in all three by the floor's update names, the filing ("filing_recorded") included
+(`round_trip_p50_ms.{product,floor,service_floor}[STEP]`); and the three targets, against the
+Temporal floor (`targets`) and against the service floor (`service_floor_targets`), each with what was
 measured and whether it is met:
 - each step's round trip through the API (p50) within 1.3x the floor's p50 of the same update, the
   filing included (stated for concurrency 1);
@@ -32,6 +41,7 @@ from collections.abc import Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import httpx
 import psutil
 from temporalio.client import Client, WithStartWorkflowOperation
 from temporalio.common import WorkflowIDConflictPolicy
@@ -40,6 +50,7 @@ from temporalio.worker import Worker
 from bench.floor import UPDATES, FloorWorkflow, nothing
 from bench.people import STEPS as PATHS
 from bench.people import Answers, People
+from bench.service_floor import WHO, ServiceFloor
 from bench.stack import Stack
 
 # `make run`'s demo roles, as bench/people.py names the people of the scenario.
@@ -55,6 +66,7 @@ DEMO_ROLES = {
 # Each operation of the API phase and the floor's update it is compared with.
 FLOOR_UPDATE = {"file": UPDATES[0]} | {path: path for path, *_ in PATHS}
 assert tuple(FLOOR_UPDATE.values()) == UPDATES, "bench/floor.py's steps are bench/people.py's, in order"
+assert WHO == {UPDATES[0]: "officer"} | {path: who for path, who, *_ in PATHS}, "the service floor's people are theirs"
 
 # The targets (issue 13).
 ROUND_TRIP_AT_MOST = 1.3  # each step's API p50 over the floor's, at concurrency 1
@@ -180,9 +192,56 @@ async def through_the_sdk(client: Client, cases: int, concurrency: int, usage: U
     }
 
 
-def targets(product: dict, floor: dict, concurrency: int, cpu: dict | None) -> dict:
+async def through_the_service_floor(
+    service_floor: ServiceFloor, tokens: dict[str, str], cases: int, concurrency: int, usage: Usage | None
+) -> dict:
+    """The service floor's lifecycles through its app, each request timed by the floor's update it sends."""
+    timings: dict[str, list[float]] = {update: [] for update in UPDATES}
+    gate = asyncio.Semaphore(concurrency)
+    headers = {update: {"Authorization": f"Bearer {tokens[who]}"} for update, who in WHO.items()}
+    limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
+    ids: list[str] = []
+
+    async def send(http: httpx.AsyncClient, path: str, update: str) -> dict:
+        began = time.monotonic()
+        response = await http.post(path, headers=headers[update])
+        if response.status_code not in (200, 201):
+            raise RuntimeError(f"the service floor answered {path} with {response.status_code}: {response.text}")
+        timings[update].append(time.monotonic() - began)
+        return response.json()
+
+    async def one(http: httpx.AsyncClient) -> None:
+        async with gate:
+            case_id = (await send(http, "/cases", UPDATES[0]))["id"]
+            ids.append(case_id)
+            for update in UPDATES[1:]:
+                await send(http, f"/cases/{case_id}/{update}", update)
+
+    async def lifecycles() -> None:
+        async with httpx.AsyncClient(base_url=service_floor.url, timeout=60.0, limits=limits) as http:
+            await asyncio.gather(*(one(http) for _ in range(cases)))
+
+    seconds = await _timed(usage, lifecycles)
+    written = await asyncio.to_thread(lambda: sum(service_floor.rows(case_id) for case_id in ids))
+    return _phase(cases, seconds, {update: percentiles(s) for update, s in timings.items()}) | {
+        "workflow_id": ids[0],
+        "rows_written": written,
+    }
+
+
+def round_trips(product: dict, floor: dict, service_floor: dict | None) -> dict:
+    """Each step's p50 in milliseconds, by the floor's update names (the product's filing is "filing_recorded")."""
+    return {
+        "product": {update: product["ms"][operation]["p50"] for operation, update in FLOOR_UPDATE.items()},
+        "floor": {update: floor["ms"][update]["p50"] for update in UPDATES},
+        "service_floor": service_floor and {update: service_floor["ms"][update]["p50"] for update in UPDATES},
+    }
+
+
+def targets(product: dict, floor: dict, concurrency: int, cpu: dict | None, against: str = "floor") -> dict:
     """The issue's three targets, each with what was measured and whether it is met (computed from the
-    figures as reported, so each can be checked against them)."""
+    figures as reported, so each can be checked against them), against the floor `against` names ("floor":
+    the Temporal floor; "service_floor")."""
     steps = {}
     for operation, update in FLOOR_UPDATE.items():
         api_p50, floor_p50 = product["ms"][operation]["p50"], floor["ms"][update]["p50"]
@@ -194,7 +253,8 @@ def targets(product: dict, floor: dict, concurrency: int, cpu: dict | None) -> d
             "ok": ratio <= ROUND_TRIP_AT_MOST,
         }
     throughput = round(product["cases_per_second"] / floor["cases_per_second"], 2)
-    cpu_ratio = cpu["ratio"] if cpu else None
+    ratio_key = "ratio" if against == "floor" else f"{against}_ratio"
+    cpu_ratio = cpu[ratio_key] if cpu else None
     return {
         "round_trip_p50_within_1.3x_of_the_floor_at_concurrency_1": {
             "concurrency": concurrency,
@@ -211,7 +271,7 @@ def targets(product: dict, floor: dict, concurrency: int, cpu: dict | None) -> d
         "cpu_seconds_per_case_at_most_2x_the_floor": {
             "concurrency": concurrency,
             "product": cpu and cpu["product"]["total"],
-            "floor": cpu and cpu["floor"]["total"],
+            "floor": cpu and cpu[against]["total"],
             "ratio": cpu_ratio,
             "ok": None if cpu_ratio is None else cpu_ratio <= CPU_AT_MOST,
         },
@@ -225,7 +285,11 @@ async def measure(
     cases: int,
     concurrency: int,
     pids: dict[str, int] | None,
+    database_url: str | None = None,
+    log_dir: Path | None = None,
 ) -> dict:
+    """The product, the Temporal floor and, given the database URL of the stack's PostgreSQL server, the service
+    floor, one after another (each after a warm-up of `concurrency` cases)."""
     warmup = min(cases, concurrency)
     people = People(api_url, tokens, temporal_address, Answers())
     await through_the_api(people, warmup, concurrency, None)
@@ -239,24 +303,42 @@ async def measure(
     floor_usage = Usage({"temporal": pids["temporal"]}) if pids else None
     floor = await through_the_sdk(client, cases, concurrency, floor_usage)
 
+    service_floor = service_floor_usage = None
+    if database_url:
+        async with ServiceFloor.started(database_url, temporal_address, tokens, log_dir) as started:
+            await through_the_service_floor(started, tokens, warmup, concurrency, None)
+            if pids:
+                service_floor_usage = Usage(started.pids() | {name: pids[name] for name in ("temporal", "postgres")})
+            service_floor = await through_the_service_floor(started, tokens, cases, concurrency, service_floor_usage)
+
     cpu = None
     if product_usage and floor_usage:
         # Once the cores are the limit, throughput is cores / CPU seconds per case, so the throughput
         # ratio cannot exceed the inverse of this one.
         cpu = {"product": product_usage.per_case(cases), "floor": floor_usage.per_case(cases)}
         cpu["ratio"] = round(cpu["product"]["total"] / cpu["floor"]["total"], 2)
+        if service_floor_usage:
+            cpu["service_floor"] = service_floor_usage.per_case(cases)
+            cpu["service_floor_ratio"] = round(cpu["product"]["total"] / cpu["service_floor"]["total"], 2)
     return {
         "cases": cases,
         "concurrency": concurrency,
         "machine_cpus": psutil.cpu_count(),
         "product": product,
         "floor": floor,
+        "service_floor": service_floor,
         "processes": {
             "product": product_usage and product_usage.summary(),
             "floor": floor_usage and floor_usage.summary(),
+            "service_floor": service_floor_usage and service_floor_usage.summary(),
         },
         "cpu_seconds_per_case": cpu,
+        "round_trip_p50_ms": round_trips(product, floor, service_floor),
         "targets": targets(product, floor, concurrency, cpu),
+        "service_floor_targets": service_floor
+        and targets(
+            product, service_floor, concurrency, cpu if cpu and "service_floor" in cpu else None, "service_floor"
+        ),
     }
 
 
@@ -264,10 +346,19 @@ async def main_async(args: argparse.Namespace) -> dict:
     if args.api:
         users = json.loads(Path(args.tokens).read_text())
         tokens = {DEMO_ROLES[user["role"]]: user["token"] for user in users if user["role"] in DEMO_ROLES}
-        return await measure(args.api, args.temporal, tokens, args.cases, args.concurrency, None)
+        return await measure(
+            args.api, args.temporal, tokens, args.cases, args.concurrency, None, database_url=args.database_url
+        )
     async with Stack.started() as stack:
         return await measure(
-            stack.api_url, stack.temporal_address, stack.tokens, args.cases, args.concurrency, stack.pids()
+            stack.api_url,
+            stack.temporal_address,
+            stack.tokens,
+            args.cases,
+            args.concurrency,
+            stack.pids(),
+            database_url=stack.database_url,
+            log_dir=stack.log_dir,
         )
 
 
@@ -278,6 +369,9 @@ def main() -> None:
     parser.add_argument("--api", help="a running API (default: start a throw-away stack)")
     parser.add_argument("--temporal", default="127.0.0.1:7233", help="its Temporal server, with --api")
     parser.add_argument("--tokens", default="var/demo-users.json", help="make run's demo users, with --api")
+    parser.add_argument(
+        "--database-url", help="with --api: its PostgreSQL server (DATABASE_URL), to measure the service floor there"
+    )
     print(json.dumps(asyncio.run(main_async(parser.parse_args())), indent=2))
 
 
