@@ -23,18 +23,18 @@ import re
 import statistics
 import time
 from collections.abc import Awaitable
-from contextlib import suppress
+from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any
 
 import httpx
-import psutil
 from sqlalchemy import text
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
 from bench.stack import Stack
+from bench.upload import Sampler, mib
 from referrals.devstack import procs
 from referrals.domain.case import workflow_id_for
 from referrals.store.engine import async_engine
@@ -55,15 +55,6 @@ from tests.support.scenario import (
 
 CONTINUED = EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW
 PAYLOAD_LIMIT = 2 * 1024 * 1024  # Temporal's default blob size limit (limit.blobSize.error)
-LIFECYCLE = (
-    "footage-hold",
-    "supervisor-identification",
-    "violation-report",
-    "legal-review",
-    "command-approval",
-    "referral-acknowledgement",
-    "charging-decision",
-)
 
 
 @dataclass(frozen=True)
@@ -301,45 +292,6 @@ class CaseRun:
         await self.step("charging-decision", "liaison", "charging-decision", DECLINED)
 
 
-class Sampler:
-    """The worker's RSS (and its children's: LibreOffice, when it makes PDFs), sampled every `every` seconds."""
-
-    def __init__(self, pid: int, every: float = 0.2) -> None:
-        self.process, self.every = psutil.Process(pid), every
-        self.peak = self.children_peak = self.samples = 0
-        self.first = 0
-        self._task: asyncio.Task | None = None
-
-    async def _run(self) -> None:
-        while True:
-            with suppress(psutil.Error):
-                rss = self.process.memory_info().rss
-                children = 0
-                for child in self.process.children(recursive=True):
-                    with suppress(psutil.Error):
-                        children += child.memory_info().rss
-                self.first = self.first or rss
-                self.peak, self.children_peak = max(self.peak, rss), max(self.children_peak, children)
-                self.samples += 1
-            await asyncio.sleep(self.every)
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run())
-
-    async def stop(self) -> dict:
-        assert self._task is not None
-        self._task.cancel()
-        with suppress(asyncio.CancelledError):
-            await self._task
-        mib = 1024 * 1024
-        return {
-            "samples": self.samples,
-            "at_start_mib": round(self.first / mib, 1),
-            "peak_mib": round(self.peak / mib, 1),
-            "children_peak_mib": round(self.children_peak / mib, 1),
-        }
-
-
 async def render_sums(http: httpx.AsyncClient, url: str) -> dict[str, float]:
     """The worker's render histogram for the referral packet: {"sum": seconds, "count": n}."""
     text_ = (await http.get(url)).text
@@ -547,8 +499,11 @@ async def main_async(
         client = await Client.connect(stack.temporal_address)
         limits = httpx.Limits(max_connections=20, max_keepalive_connections=20)
         async with httpx.AsyncClient(base_url=stack.api_url, timeout=120, limits=limits) as http:
-            sampler = Sampler(stack.pids()["worker"])
-            sampler.start()
+            # The worker's RSS, alone and with its children (LibreOffice, when it makes PDFs), on threads.
+            worker_pid = stack.pids()["worker"]
+            samplers = ExitStack()
+            alone = samplers.enter_context(Sampler(worker_pid, children=False))
+            with_children = samplers.enter_context(Sampler(worker_pid))
             started = time.monotonic()
             small_timings = Timings()
             for n in range(small_cases):
@@ -579,7 +534,13 @@ async def main_async(
             await big.to_the_end()
             big_seconds = time.monotonic() - started
             await until_workflow_closed(client, big.case_id)
-            memory = await sampler.stop()
+            samplers.close()
+            memory = {
+                "samples": len(alone.samples),
+                "at_start_mib": mib(alone.samples[0]),
+                "peak_mib": mib(alone.peak),
+                "with_children_peak_mib": mib(with_children.peak),
+            }
             histories = await history(client, big.case_id, big.timings.log)
             rows = await documents(stack.database_url, big.case_id)
 

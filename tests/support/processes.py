@@ -17,6 +17,7 @@ import httpx
 from pydantic import SecretStr
 
 from referrals.config import ROOT, Settings
+from referrals.devstack import procs
 from referrals.devstack.procs import free_port
 
 # Read from Temporal's environment configuration (environment() gives them as TEMPORAL_ADDRESS and _NAMESPACE).
@@ -45,15 +46,6 @@ def environment(settings: Settings) -> dict[str, str]:
         value = value.get_secret_value() if isinstance(value, SecretStr) else value
         env[f"REFERRALS_{name.upper()}"] = str(value).lower() if isinstance(value, bool) else str(value)
     return env
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
 
 
 def start_api(env: Mapping[str, str], log: Path, port: int) -> subprocess.Popen:
@@ -100,7 +92,7 @@ def api_process(settings: Settings, log: Path, env: Mapping[str, str] | None = N
             time.sleep(0.2)
         yield url
     finally:
-        _stop(proc)
+        procs.stop(proc, timeout=20)
 
 
 @contextmanager
@@ -115,7 +107,7 @@ def worker_process(env: Mapping[str, str], log: Path) -> Iterator[subprocess.Pop
             time.sleep(0.1)
         yield proc
     finally:
-        _stop(proc)
+        procs.stop(proc, timeout=20)
 
 
 def refused(proc: subprocess.Popen, log: Path, timeout: float = 30) -> str:
@@ -123,7 +115,7 @@ def refused(proc: subprocess.Popen, log: Path, timeout: float = 30) -> str:
     try:
         proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
-        _stop(proc)
+        procs.stop(proc, timeout=20)
         raise AssertionError(f"still running after {timeout} s: {log.read_text()[-3000:]}") from None
     assert proc.returncode != 0, log.read_text()[-3000:]
     return log.read_text(errors="replace")
