@@ -444,19 +444,24 @@ async def documents(database_url: str, case_id: str) -> list[dict]:
 
 
 async def carried_estimate(http: httpx.AsyncClient, tokens: dict[str, str], case_id: str) -> dict:
-    """What a continue-as-new would carry, estimated from the API: the case as read, and its audit events."""
+    """How large the case may grow before a payload reaches Temporal's limit. A run continued as new carries the case
+    and its audit chain's head, not its events (1.1.0), and each step's write sends the case: the case's own size is
+    what nears the limit. Its parts as the API reads them show what makes it up."""
     headers = {"Authorization": f"Bearer {tokens['auditor']}"}
     case = (await http.get(f"/incidents/{case_id}", headers=headers)).content
     events = (await http.get(f"/incidents/{case_id}/events", headers=headers)).json()
     count = len(events.get("events", events.get("items", [])) if isinstance(events, dict) else events)
-    events_bytes = len(json.dumps(events).encode())
-    per_event = events_bytes / count if count else None
+    parts = {
+        name: {"items": len(value), "bytes": len(json.dumps(value).encode())}
+        for name, value in json.loads(case).items()
+        if isinstance(value, list) and value
+    }
     return {
         "case_json_bytes": len(case),
         "audit_events": count,
-        "audit_events_json_bytes": events_bytes,
-        "bytes_per_audit_event": round(per_event) if per_event else None,
-        "audit_events_until_2mb": int((PAYLOAD_LIMIT - len(case)) / per_event) if per_event else None,
+        "audit_events_json_bytes": len(json.dumps(events).encode()),
+        "parts": dict(sorted(parts.items(), key=lambda part: -part[1]["bytes"])),
+        "case_may_grow_times": round(PAYLOAD_LIMIT / len(case), 1),
     }
 
 

@@ -265,7 +265,14 @@ async def test_a_long_case_continues_as_new_keeping_its_id_trail_and_deadlines(t
     kinds = [r.kind for r in rows]
     assert kinds.count("case_filed") == 1 and kinds.count("removal_window_closed") == 1
     assert kinds.count("stage_changed") == 4  # each stage entered once, though runs resumed in them
-    assert [e.kind for e in (await handle.query(IncidentWorkflow.audit_trail)).events] == kinds
+    # The current run holds its own events; before them, the chain's head it was handed, hash for hash PostgreSQL's.
+    trail = await handle.query(IncidentWorkflow.audit_trail)
+    assert trail.earlier is not None and trail.continued_run_id == latest.continued_execution_run_id
+    assert (trail.earlier.seq, trail.earlier.hash) == (
+        rows[trail.earlier.seq - 1].seq,
+        rows[trail.earlier.seq - 1].hash,
+    )
+    assert [e.kind for e in trail.events] == kinds[trail.earlier.seq :]
 
     outcome = ProsecutionOutcomeIn(outcome="dismissed", decided_on=arraigned)
     await handle.execute_update(IncidentWorkflow.prosecution_outcome, Step(actor=LIAISON, payload=outcome))

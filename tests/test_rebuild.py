@@ -6,22 +6,32 @@ and PostgreSQL; the restore is the database's own rows put back as a backup had 
 
 import asyncio
 import hashlib
+import json
 import os
 import subprocess
 import sys
 import uuid
+from pathlib import Path
 
 from sqlalchemy import text
+from temporalio.client import WorkflowHistory
 
 from referrals.config import ROOT
-from referrals.domain.case import workflow_id_for
-from referrals.store import cases
+from referrals.domain.case import IncidentInput, workflow_id_for
+from referrals.domain.events import Carried, ChainHead
+from referrals.domain.messages import ProsecutionOutcomeIn, Step
+from referrals.store import cases, rebuild
 from referrals.store.audit import verify_chain
+from referrals.temporal_client import data_converter
 from referrals.workflows.incident import IncidentWorkflow
+from tests.support.builders import LIAISON
+from tests.support.in_process import api_on
 from tests.support.keys import TEST_KEYS
-from tests.support.scenario import HOLD_1, HOLD_2, IDENTIFIED, VIOLATIONS, Driver
+from tests.support.scenario import ACK, APPROVE, HOLD_1, HOLD_2, IDENTIFIED, REFER, VIOLATIONS, Driver
 from tests.support.tampering import edit_narrative
+from tests.support.waiting import until
 
+HISTORIES = Path(__file__).parent / "histories" / "1.0.0"
 # Every table holding a case's rows, children before parents.
 CASE_TABLES = ("case_event", "case_task", "recording", "person", "allegation", "decision", "notification")
 
@@ -238,3 +248,129 @@ async def test_rebuild_finds_an_evidence_files_bytes_where_they_still_are(api, p
     assert log["chain_valid"] and [e["kind"] for e in log["items"]][:2] == ["collected", "added"]
     assert log["items"][1]["data"]["sha256"] == item["sha256"]
     assert log["items"][0]["data"]["collected_by"] == PHOTO["collected_by"]
+
+
+async def _runs(client, workflow_id: str) -> list:
+    """Each run's history, the first run's first."""
+    runs, run_id = [], (await client.get_workflow_handle(workflow_id).describe()).run_id
+    while run_id:
+        history = await client.get_workflow_handle(workflow_id, run_id=run_id).fetch_history()
+        runs.insert(0, history)
+        run_id = history.events[0].workflow_execution_started_event_attributes.continued_execution_run_id
+    return runs
+
+
+async def _handed_on_if_due(d: Driver, handle, cid: str) -> None:
+    """Once the step's documents are made, a run past its threshold hands the case on (it waits for the case to be
+    quiet: a next step arriving first would put it off)."""
+    await d.settled(cid)
+    now = await handle.describe()
+    if now.raw_description.workflow_execution_info.history_length > 40:
+
+        async def handed_on() -> bool:
+            return (await handle.describe()).run_id != now.run_id
+
+        await until(handed_on, timeout=10)
+
+
+async def _carried(history) -> Carried:
+    """What the run was handed by the one before it."""
+    payloads = history.events[0].workflow_execution_started_event_attributes.input.payloads
+    [started] = await data_converter(TEST_KEYS).decode(payloads, [IncidentInput])
+    return Carried.model_validate(started.carried)
+
+
+async def test_a_case_continued_as_new_carries_its_own_size_and_is_rebuilt_from_its_earlier_runs(
+    api, people, sessions, dev_server, settings
+):
+    """Filed with a low threshold (40 history events), the case hands itself on several times: each run carries the
+    case and its chain's head, never the events or the document requests. PostgreSQL then loses the whole case: the
+    rebuild finds what the current run does not hold in the earlier runs, hash for hash, the documents the same."""
+    async with api_on(settings.model_copy(update={"continue_after_events": 40})) as low:
+        d = Driver(low, people)
+        case = await d.new_case()
+        cid, number = case["id"], case["case_number"]
+        handle = dev_server.client.get_workflow_handle_for(IncidentWorkflow.run, workflow_id_for(cid))
+        for path, who, body in (
+            ("footage-hold", "custodian", {"holds": [HOLD_1, HOLD_2]}),
+            ("supervisor-identification", "officer", IDENTIFIED),
+            ("violation-report", "officer", VIOLATIONS),
+            ("legal-review", "reviewer", REFER),
+            ("command-approval", "commander", APPROVE),
+            ("referral-acknowledgement", "liaison", ACK),
+        ):
+            await d.ok(cid, path, who, body)
+            await _handed_on_if_due(d, handle, cid)
+        await d.decline_charges(cid)
+        final = await handle.result()
+        before = await d.settled(cid)
+        listing = (await low.get(f"/incidents/{cid}/documents", headers=people.headers("auditor"))).json()["items"]
+    runs = await _runs(dev_server.client, handle.id)
+    assert len(runs) >= 3, "the case continued as new fewer than twice"
+    stored = {e["seq"]: e for e in before["items"]}
+    for history in runs[1:]:
+        carried = await _carried(history)
+        assert carried.events == [] and carried.documents == []
+        assert carried.earlier is not None and carried.earlier.hash == stored[carried.earlier.seq]["hash"]
+        # Its size is the case's own: the state, and a few hundred bytes beside it.
+        assert len(carried.model_dump_json()) < len(carried.state.model_dump_json()) + 1000
+    trail = await trail_of(dev_server, cid)
+    assert trail.events[0].seq == trail.earlier.seq + 1 and trail.events[-1].seq == final.event_seq
+
+    async with sessions() as s, s.begin():
+        await _forget(s, cid)
+    async with sessions() as s, s.begin():  # the current run alone: the events before it are nowhere yet
+        alone = await rebuild.write_back(s, trail)
+        assert alone.gap == (1, trail.earlier.seq) and alone.events_added == 0
+        assert await rebuild.stored_seq(s, cid) == 0  # nothing written
+    done = await referrals(settings, "rebuild", number)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (
+        f"OK  {number}: {len(before['items'])} event(s) added, {len(listing)} document(s) made again, "
+        "1 delivery record(s) added; chain intact" in done.stdout
+    )
+    after = await Driver(api, people).events(cid)
+    assert after["chain_valid"] is True and after["items"] == before["items"]
+    # A head that is not PostgreSQL's event: a conflict, nothing written.
+    forged = trail.model_copy(update={"earlier": ChainHead(seq=trail.earlier.seq, hash="0" * 64)})
+    async with sessions() as s, s.begin():
+        refused = await rebuild.write_back(s, forged)
+    assert (
+        refused.conflict == f"event {trail.earlier.seq} in PostgreSQL is not the workflow's event {trail.earlier.seq}"
+    )
+    for item in listing:
+        response = await api.get(item["download"], headers=people.headers("auditor"))
+        assert response.status_code == 200 and hashlib.sha256(response.content).hexdigest() == item["sha256"]
+
+
+async def test_a_run_reads_what_a_run_of_1_0_0_carried(api, people, sessions, dev_server, settings):
+    """A case that continued as new on 1.0.0 handed its next run every event and document request: the recorded
+    handover (tests/histories/1.0.0) starts a run of today's code, which holds those events, stores them all when the
+    case next writes, and closes the case with the chain whole."""
+    recorded = json.loads((HISTORIES / "continued_as_new-run1.json").read_text())
+    first = WorkflowHistory.from_json(recorded["workflow_id"], recorded["history"])
+    handed = first.events[-1].workflow_execution_continued_as_new_event_attributes.input.payloads
+    [inp] = await data_converter(TEST_KEYS).decode(handed, [IncidentInput])
+    old = Carried.model_validate(inp.carried)
+    assert old.earlier is None and len(old.events) == old.state.event_seq  # the 1.0.0 shape
+    cid = str(uuid.uuid4())  # a case of its own: the recorded one's id and number under new ones
+    number = f"CPD-2026-{uuid.uuid4().int % 10**6:06d}"
+    carried = json.loads(old.model_dump_json().replace(old.state.case_id, cid).replace(old.state.case_number, number))
+    handle = await dev_server.client.start_workflow(
+        IncidentWorkflow.run,
+        inp.model_copy(update={"case_id": cid, "case_number": number, "carried": carried}),
+        id=workflow_id_for(cid),
+        task_queue=settings.task_queue,
+    )
+    trail = await handle.query(IncidentWorkflow.audit_trail)
+    assert trail.earlier is None and [e.kind for e in trail.events] == [e.kind for e in old.events]
+
+    outcome = ProsecutionOutcomeIn(outcome="dismissed", decided_on=old.state.prosecution.arraignment_date)
+    await handle.execute_update(IncidentWorkflow.prosecution_outcome, Step(actor=LIAISON, payload=outcome))
+    final = await handle.result()
+    assert (final.stage, final.disposition) == ("closed", "referred")
+    events = (await Driver(api, people).events(cid))["items"]
+    assert [e["seq"] for e in events] == list(range(1, final.event_seq + 1)) and len(events) > len(old.events)
+    assert [e["kind"] for e in events][: len(old.events)] == [e.kind for e in old.events]
+    async with sessions() as s:
+        assert verify_chain(cid, await cases.list_events(s, cid)) is None

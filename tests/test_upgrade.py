@@ -6,38 +6,27 @@ versions` lists the old cases while they are open, and every history replays thr
 import json
 import uuid
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
-import httpx
 import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHistory
 from temporalio.worker import Replayer
 
 import referrals.worker
-from referrals.api.main import create_app
 from referrals.cli.versions import versions_report
-from referrals.config import Settings
 from referrals.domain.case import workflow_id_for
 from referrals.temporal_client import data_converter
 from referrals.worker import build_worker
+from referrals.workflows import versions
 from referrals.workflows.incident import IncidentWorkflow
+from tests.support.in_process import api_on
 from tests.support.keys import TEST_KEYS
 from tests.support.scenario import DECLINE, HOLD_1, HOLD_2, IDENTIFIED, VIOLATIONS, Driver
 from tests.support.upgrade import UPGRADE, UPGRADE_NOTE, UpgradedIncidentWorkflow
 from tests.support.waiting import until
 
 BASELINE = Path(__file__).parent / "histories" / "1.0.0"
-
-
-@asynccontextmanager
-async def _api(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    """The API in-process, as the `api` fixture runs it, on `settings`' task queue."""
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api") as client:
-            yield client
 
 
 async def _closed(d: Driver, case_id: str) -> dict:
@@ -79,7 +68,7 @@ async def test_cases_started_on_the_release_finish_on_their_old_path_after_an_up
             raise AssertionError(f"referrals versions listed {seen}, not {expected}") from None
 
     # The release: its worker and its API; two cases started, one held, the other investigated.
-    async with build_worker(client, own, sessions), _api(own) as api:
+    async with build_worker(client, own, sessions), api_on(own) as api:
         d = Driver(api, people)
         held, investigated = (await d.new_case())["id"], (await d.new_case())["id"]
         await d.ok(held, "footage-hold", "custodian", {"holds": [HOLD_1, HOLD_2]})
@@ -96,7 +85,7 @@ async def test_cases_started_on_the_release_finish_on_their_old_path_after_an_up
         await holding_until([(UPGRADE, old, 2)])
 
         # Then the API. A new case takes the patch; the old ones are still the ones holding it.
-        async with _api(own) as api:
+        async with api_on(own) as api:
             d = Driver(api, people)
             new = (await d.new_case())["id"]
             await holding_until([(UPGRADE, old, 3)])
@@ -130,9 +119,10 @@ async def test_cases_started_on_the_release_finish_on_their_old_path_after_an_up
             for e in history.events
             if e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED
         ]
-        # Temporal's patch marker: the new case's, decided at its start; none in the old cases', whose tasks after the
-        # upgrade asked about the patch only in replay (`versions.decide`, at the start of the run).
-        assert markers == (["core_patch"] if case_id == new else []), (case_id, markers)
+        # Temporal's patch markers: one per patch the release has, decided at each case's start; the new case's one
+        # more, for the upgrade's patch; none for it in the old cases', whose tasks after the upgrade asked about it
+        # only in replay (`versions.decide`, at the start of the run).
+        assert markers == ["core_patch"] * (len(versions.PATCHES) + (case_id == new)), (case_id, markers)
 
     # Every history replays through the upgrade's code, the 1.0.0 baseline's too; the old cases' also through the
     # release's (their old path is the release's code).

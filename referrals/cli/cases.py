@@ -61,6 +61,28 @@ async def _workflow_ids(client, case: str | None, session) -> list[str]:
     return by_number or [workflow_id_for(case)]
 
 
+async def _with_earlier_runs(client, trail, sessions):
+    """A run continued as new holds its own events: while PostgreSQL lacks some before them, the earlier runs'
+    are put in front, as long as Temporal still holds those runs (its namespace's retention)."""
+    from temporalio.service import RPCError, RPCStatusCode
+
+    from referrals.store import rebuild
+    from referrals.workflows.incident import IncidentWorkflow
+
+    async with sessions() as session:
+        stored = await rebuild.stored_seq(session, trail.state.case_id)
+    while trail.earlier is not None and stored < trail.earlier.seq and trail.continued_run_id:
+        earlier_run = client.get_workflow_handle(trail.workflow_id, run_id=trail.continued_run_id)
+        try:
+            older = await earlier_run.query(IncidentWorkflow.audit_trail)
+        except RPCError as exc:
+            if exc.status != RPCStatusCode.NOT_FOUND:
+                raise
+            break  # past the namespace's retention: the rebuild reports the events nobody holds
+        trail = trail.after(older)
+    return trail
+
+
 async def rebuild_cases(args: argparse.Namespace) -> int:
     from temporalio.service import RPCError, RPCStatusCode
 
@@ -94,6 +116,7 @@ async def rebuild_cases(args: argparse.Namespace) -> int:
                 )
                 failed += 1
                 continue
+            trail = await _with_earlier_runs(client, trail, sessions)
             async with sessions() as session, session.begin():
                 result = await rebuild.write_back(session, trail)
             remade = []
@@ -108,6 +131,7 @@ async def rebuild_cases(args: argparse.Namespace) -> int:
                 result.chain_break = await rebuild.chain_break(session, trail.state.case_id)
             ok = (
                 not result.conflict
+                and not result.gap
                 and not result.chain_break
                 and not result.documents_lost
                 and all(d["same_bytes"] for d in remade)
@@ -122,6 +146,7 @@ async def rebuild_cases(args: argparse.Namespace) -> int:
                 "documents_lost": result.documents_lost,
                 "deliveries_added": result.deliveries_added,
                 "conflict": result.conflict,
+                "gap": list(result.gap) if result.gap else None,
                 "chain_break": result.chain_break,
             }
             if args.json:
@@ -132,6 +157,12 @@ async def rebuild_cases(args: argparse.Namespace) -> int:
                     f"{len(remade)} document(s) made again, {result.deliveries_added} delivery record(s) added"
                     + (f"; {len(result.documents_lost)} document(s) lost" if result.documents_lost else "")
                     + (f"; CONFLICT: {result.conflict}" if result.conflict else "")
+                    + (
+                        f"; GAP: events {result.gap[0]}-{result.gap[1]} are in neither PostgreSQL nor the runs "
+                        "Temporal still holds (restore a later backup of PostgreSQL); nothing written"
+                        if result.gap
+                        else ""
+                    )
                     + (f"; BROKEN CHAIN at {result.chain_break}" if result.chain_break else "; chain intact")
                 )
     finally:

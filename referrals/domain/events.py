@@ -175,6 +175,15 @@ class Delivered(BaseModel):
     at: datetime
 
 
+class ChainHead(BaseModel):
+    """Where the audit chain stood after event `seq`: that event's hash (referrals/store/audit.py)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    seq: int
+    hash: str
+
+
 class AuditTrail(BaseModel):
     """Everything the workflow has recorded: what `referrals rebuild` writes back into PostgreSQL."""
 
@@ -187,19 +196,39 @@ class AuditTrail(BaseModel):
     deliveries: list[Delivered]
     # The last event the workflow has seen stored in PostgreSQL (a document's record may wait to ride a step's write).
     written: int = 0
+    # A run continued as new holds only its own events and document requests: those before are in PostgreSQL, and in
+    # the earlier runs while Temporal retains them (`continued_run_id`, the run before this one). `earlier` is the
+    # audit chain's head before this run's first event, which PostgreSQL's copy must match.
+    earlier: ChainHead | None = None
+    continued_run_id: str | None = None
+
+    def after(self, older: "AuditTrail") -> "AuditTrail":
+        """This run's trail with the run before it in front: one trail from `older`'s first event."""
+        return self.model_copy(
+            update={
+                "events": [*older.events, *self.events],
+                "documents": [*older.documents, *self.documents],
+                "earlier": older.earlier,
+                "continued_run_id": older.continued_run_id,
+            }
+        )
 
 
 class Carried(BaseModel):
-    """What a case's run hands to the next when it continues as new: everything `audit_trail` answers, and
-    how far PostgreSQL has been written."""
+    """What a case's run hands to the next when it continues as new: the case, how far PostgreSQL has been
+    written, the deliveries seen, and the audit chain's head (`earlier`). Its size is the case's own, whatever
+    the length of its trail: the events and document requests stay in PostgreSQL and in the earlier runs.
+
+    Runs started on 1.0.0 carried every event and document request instead (`earlier` None): a run reads both."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     state: CaseState
-    events: list[CaseEvent]
-    documents: list[DocumentRequest]
+    events: list[CaseEvent] = []
+    documents: list[DocumentRequest] = []
     deliveries: list[Delivered]
     written: int
+    earlier: ChainHead | None = None
 
 
 class DocumentDelivery(BaseModel):

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from referrals.domain.events import CaseEvent
+
 GENESIS = "0" * 64
 
 
@@ -33,6 +35,30 @@ def event_hash(
     }
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def event_fields(case_id: str, event: CaseEvent, prev_hash: str) -> dict[str, Any]:
+    """The audit row of an event, its hash linked to the one before."""
+    actor_id, actor_name = (event.actor.id, event.actor.name) if event.actor else (None, None)
+    fields: dict[str, Any] = dict(
+        case_id=case_id,
+        seq=event.seq,
+        kind=str(event.kind),
+        actor_id=actor_id,
+        actor_name=actor_name,
+        at=event.at,
+        data=event.data,
+        prev_hash=prev_hash,
+    )
+    return fields | {"hash": event_hash(**fields)}
+
+
+def chain_hash(case_id: str, events: Iterable[CaseEvent], prev_hash: str = GENESIS) -> str:
+    """The chain's hash after `events`, following on from `prev_hash` (the hash of the event before the first).
+    Pure and deterministic: a case's workflow computes the head it carries when it continues as new."""
+    for event in events:
+        prev_hash = event_fields(case_id, event, prev_hash)["hash"]
+    return prev_hash
 
 
 @dataclass(frozen=True)

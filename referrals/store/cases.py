@@ -12,7 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from referrals.domain.case import CaseState
 from referrals.domain.enums import Stage
 from referrals.domain.events import CaseEvent, Persisted
-from referrals.store.audit import GENESIS, event_hash
+from referrals.store.audit import GENESIS, event_fields
 from referrals.store.evidence import CUSTODY_FROM_EVENTS, custody_from_event
 from referrals.store.tables import (
     Allegation,
@@ -96,22 +96,6 @@ async def persist_events(
             if values := child_rows(state):
                 await conn.execute(insert(table), values)
     return Persisted(stored_seq=stored_seq, written=True)
-
-
-def event_fields(case_id: str, event: CaseEvent, prev_hash: str) -> dict[str, Any]:
-    """The audit row of an event, its hash linked to the one before."""
-    actor_id, actor_name = (event.actor.id, event.actor.name) if event.actor else (None, None)
-    fields: dict[str, Any] = dict(
-        case_id=case_id,
-        seq=event.seq,
-        kind=str(event.kind),
-        actor_id=actor_id,
-        actor_name=actor_name,
-        at=event.at,
-        data=event.data,
-        prev_hash=prev_hash,
-    )
-    return fields | {"hash": event_hash(**fields)}
 
 
 def _columns(state: CaseState) -> dict:

@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass, field
 
+from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -22,6 +23,8 @@ class Rebuilt:
     documents_lost: list[str] = field(default_factory=list)  # ids no request can make again (older cases)
     deliveries_added: int = 0
     conflict: str | None = None  # a stored event that is not the workflow's: nothing was written
+    # Events (first, last) that neither PostgreSQL nor the runs Temporal still holds have: nothing was written.
+    gap: tuple[int, int] | None = None
     chain_break: str | None = None
 
 
@@ -39,7 +42,19 @@ async def write_back(session: AsyncSession, trail: AuditTrail) -> Rebuilt:
             )
         ).all()
     )
+    # A run continued as new holds the events after its chain's head (`earlier`): PostgreSQL must hold those before,
+    # the head's hash for hash (`referrals rebuild` puts the earlier runs' events in front while Temporal has them).
+    held = trail.events[0].seq - 1 if trail.events else trail.earlier.seq if trail.earlier else 0
     prev = GENESIS
+    if held:
+        head = stored[held - 1] if len(stored) >= held else None
+        if head is None:
+            result.gap = (len(stored) + 1, held)
+            return result
+        if head.seq != held or trail.earlier and trail.earlier.seq == held and head.hash != trail.earlier.hash:
+            result.conflict = f"event {head.seq} in PostgreSQL is not the workflow's event {held}"
+            return result
+        prev, stored = head.hash, stored[held:]
     for row, event in zip(stored, trail.events):
         expected = cases.event_fields(state.case_id, event, prev)
         content = event_hash(
@@ -70,6 +85,12 @@ async def write_back(session: AsyncSession, trail: AuditTrail) -> Rebuilt:
         else:
             result.documents_lost.append(ref.id)
     return result
+
+
+async def stored_seq(session: AsyncSession, case_id: str) -> int:
+    """The last event PostgreSQL holds of the case (0: none)."""
+    found = (await session.exec(select(func.max(CaseEventRow.seq)).where(CaseEventRow.case_id == case_id))).one()
+    return found or 0
 
 
 async def restore_deliveries(session: AsyncSession, trail: AuditTrail) -> int:

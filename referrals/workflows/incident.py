@@ -35,9 +35,10 @@ with workflow.unsafe.imports_passed_through():
         TaskStatus,
     )
     from referrals.domain.errors import Rejection
-    from referrals.domain.events import AuditTrail, Carried, EventKind, Letterhead, StepResult
+    from referrals.domain.events import AuditTrail, Carried, ChainHead, EventKind, Letterhead, StepResult
     from referrals.domain.messages import ReferralAcknowledgement, Step
     from referrals.domain.steps import StepSpec
+    from referrals.store.audit import GENESIS, chain_hash
 
 from referrals.workflows import versions
 from referrals.workflows.deadlines import Deadlines
@@ -70,6 +71,7 @@ class IncidentWorkflow(Deadlines):
         self._deliveries = []
         self._published = None
         self._events = []
+        self._earlier = None
         self._written = 0
         self._requests = []
         self._delivered = []
@@ -78,7 +80,8 @@ class IncidentWorkflow(Deadlines):
         # A run continued as new: what the earlier runs recorded, and the stage it resumes in.
         self._resume = None
         if carried is not None:
-            self._events, self._requests = list(carried.events), list(carried.documents)
+            # (a run started on 1.0.0 carried every event and request; a later one, the chain's head: referrals/domain/events.py)
+            self._events, self._requests, self._earlier = list(carried.events), list(carried.documents), carried.earlier
             self._delivered, self._written, self._filed = list(carried.deliveries), carried.written, True
             self._resume = carried.state.stage
             # The run's search attributes are the last run's: its removal deadline among them, to unset in time.
@@ -151,6 +154,8 @@ class IncidentWorkflow(Deadlines):
             documents=self._requests,
             deliveries=self._delivered,
             written=self._written,
+            earlier=self._earlier,
+            continued_run_id=workflow.info().continued_run_id,
         )
 
     # --- human steps: each an update whose validator refuses before anything enters history (referrals/workflows/updates.py)
@@ -288,13 +293,28 @@ class IncidentWorkflow(Deadlines):
         await workflow.wait_condition(lambda: self._state.closed or self._stage_done() or self._quiet())
         if self._state.closed or self._stage_done():
             return
-        carried = Carried(
-            state=self._state,
-            events=self._events,
-            documents=lighter(self._requests),
-            deliveries=self._delivered,
-            written=self._written,
-        )
+        if versions.has(versions.CARRY_CHAIN_HEAD, self.patches, self.deprecated):
+            # The case and its chain's head: every event is stored (the case is quiet), and a rebuild finds this
+            # run's events and documents in its history while Temporal retains it (`audit_trail`).
+            carried = Carried(
+                state=self._state,
+                deliveries=self._delivered,
+                written=self._written,
+                earlier=ChainHead(
+                    seq=self._state.event_seq,
+                    hash=chain_hash(
+                        self._state.case_id, self._events, self._earlier.hash if self._earlier else GENESIS
+                    ),
+                ),
+            )
+        else:  # as 1.0.0 did, for runs started on it
+            carried = Carried(
+                state=self._state,
+                events=self._events,
+                documents=lighter(self._requests),
+                deliveries=self._delivered,
+                written=self._written,
+            )
         workflow.continue_as_new(self._input.model_copy(update={"carried": carried.model_dump(mode="json")}))
 
 

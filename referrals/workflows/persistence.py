@@ -13,7 +13,14 @@ with workflow.unsafe.imports_passed_through():
     from referrals.domain import search_attributes as sa
     from referrals.domain.case import CaseState, IncidentInput, PersonRef
     from referrals.domain.enums import Stage
-    from referrals.domain.events import CaseEvent, Delivered, DocumentRequest, Letterhead, PersistEvents
+    from referrals.domain.events import (
+        CaseEvent,
+        ChainHead,
+        Delivered,
+        DocumentRequest,
+        Letterhead,
+        PersistEvents,
+    )
     from referrals.domain.policy import Policy
     from referrals.workflows.status import current_details
 
@@ -35,9 +42,10 @@ class Persistence:
     _filed: bool
     _deliveries: list[asyncio.Task[Any]]
     _published: tuple[Any, ...] | None  # the search attribute values last upserted
-    _events: list[CaseEvent]  # every event recorded, in order (event seq n is at n - 1)
+    _events: list[CaseEvent]  # the events this run holds, in order: those after `_earlier` (seq n at n - 1 - its seq)
+    _earlier: ChainHead | None  # a run continued as new: the chain's head before its events (the rest in PostgreSQL)
     _written: int  # the last event seq stored in PostgreSQL
-    _requests: list[DocumentRequest]
+    _requests: list[DocumentRequest]  # the documents this run asked for
     _delivered: list[Delivered]
     _steps_under_way: int  # human steps between their update's arrival and its answer
     _in_hand: bool  # a document taken from documents_pending, its record or delivery still to come
@@ -56,15 +64,24 @@ class Persistence:
         version. A regular activity is scheduled by a completed task, so what it writes is history.)"""
         if self._written == self._state.event_seq:
             return
-        since = self._written
+        since, held = self._written, self._earlier.seq if self._earlier else 0
         while True:
             stored = await workflow.execute_activity_method(
                 CaseStore.persist_events,
-                PersistEvents(workflow_id=workflow.info().workflow_id, state=self._state, events=self._events[since:]),
+                PersistEvents(
+                    workflow_id=workflow.info().workflow_id, state=self._state, events=self._events[since - held :]
+                ),
                 start_to_close_timeout=PERSIST_TIMEOUT,
                 retry_policy=PERSIST_RETRY,
             )
             if stored.stored_seq >= since or stored.written:
+                break
+            if stored.stored_seq < held:
+                # Behind events that only the earlier runs and a rebuild can give it: this run does not hold them.
+                workflow.logger.warning(
+                    "case read model behind this run's first event: run `referrals rebuild`",
+                    extra={"stored_seq": stored.stored_seq, "first_held": held + 1},
+                )
                 break
             since = stored.stored_seq
         self._written = self._state.event_seq

@@ -40,8 +40,13 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from referrals.domain import search_attributes as sa
 
-# The product's patch ids, in the order introduced (none yet: 1.0.0 is the code every case started on).
-PATCHES: tuple[str, ...] = ()
+# 1.1.0: a run continued as new carries the case and the audit chain's head, not every event and document request
+# (issue 32: the carried input stays the case's own size). Cases started before it carry as 1.0.0 did until their
+# next run, which takes the patch and reads what the old run carried.
+CARRY_CHAIN_HEAD = "carry-chain-head"
+
+# The product's patch ids, in the order introduced (1.0.0 is the code every case started on).
+PATCHES: tuple[str, ...] = (CARRY_CHAIN_HEAD,)
 # The ids of PATCHES whose old branch is gone (step 2): decided with `workflow.deprecate_patch`.
 DEPRECATED: frozenset[str] = frozenset()
 
