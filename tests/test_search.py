@@ -133,3 +133,13 @@ async def test_the_desk_cases_list_shows_summary_location_stage_deadline_and_dis
     assert deadline.startswith(("in ", "Overdue"))
     for label in ("Summary", "Location", "Stage", "Next deadline"):  # stacked on a phone, each cell named
         assert f'data-label="{label}"' in page.text
+
+
+async def test_a_search_ranks_only_its_newest_matches(api, people, found, monkeypatch: pytest.MonkeyPatch):
+    """Past RANKED_AT_MOST matches (a word in every case of a large department), the newest are ranked: here two of
+    three, the location's case (filed first) left out though it matches best."""
+    from referrals.store import cases
+
+    monkeypatch.setattr(cases, "RANKED_AT_MOST", 2)
+    page = await _search(api, people, q=found["word"])
+    assert _ids(page) == [found["old"]["id"], found["narrative"]["id"]] and page["next_cursor"] is None

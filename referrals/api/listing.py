@@ -38,7 +38,7 @@ class CaseQuery:
     task: Task | None = None
     district: str | None = None
     overdue: bool = False
-    q: str | None = None  # words: best match first
+    q: str | None = None  # words: best match first, among the newest matches (store/cases.py, RANKED_AT_MOST)
     occurred_from: date | None = None  # days in the department's time zone, both included
     occurred_to: date | None = None
     limit: int = 50

@@ -309,6 +309,9 @@ def decode_cursor(cursor: str) -> tuple[datetime, str] | int:
 
 SEARCH: ColumnClause[Any] = literal_column("incident.search")
 NAMES: ColumnClause[Any] = literal_column("incident.names")
+# A search ranks at most the newest this many of its matches: a word in every case of a department's ten years
+# (200,000 cases) would otherwise rank them all for each page (docs/performance.md, "The department after ten years").
+RANKED_AT_MOST = 1000
 
 
 async def list_incidents(
@@ -326,8 +329,9 @@ async def list_incidents(
     occurred_from: datetime | None = None,
     occurred_before: datetime | None = None,
 ) -> list[Incident]:
-    """Newest first, or with `q` best match first (PostgreSQL full-text search over the case's words, and
-    its people's names too with `names`); `visible_to` is a SQL condition limiting what the caller may see."""
+    """Newest first, or with `q` best match first among the newest RANKED_AT_MOST matches (PostgreSQL full-text
+    search over the case's words, and its people's names too with `names`); `visible_to` is a SQL condition
+    limiting what the caller may see."""
     query = select(Incident)
     if visible_to is not None:
         query = query.where(visible_to)
@@ -364,7 +368,18 @@ async def list_incidents(
     offset = cursor if isinstance(cursor, int) else 0
     if q:
         assert found is not None and rank is not None  # both made above, with q
-        query = query.where(found).order_by(rank.desc(), col(Incident.filed_at).desc(), col(Incident.id).desc())
+        # The newest matches through the filed_at index, at most RANKED_AT_MOST of them; then those ranked.
+        newest = (
+            query.where(found)
+            .with_only_columns(col(Incident.id))
+            .order_by(col(Incident.filed_at).desc(), col(Incident.id).desc())
+            .limit(RANKED_AT_MOST)
+        )
+        query = (
+            select(Incident)
+            .where(col(Incident.id).in_(newest))
+            .order_by(rank.desc(), col(Incident.filed_at).desc(), col(Incident.id).desc())
+        )
     else:
         query = query.order_by(col(Incident.filed_at).desc(), col(Incident.id).desc())
     return list((await session.exec(query.offset(offset).limit(limit))).all())
