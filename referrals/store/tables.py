@@ -19,6 +19,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlmodel import Field, SQLModel
@@ -47,6 +48,8 @@ class Incident(SQLModel, table=True):
         Index("ix_incident_open_tasks", "open_tasks", postgresql_using="gin"),
         Index("ix_incident_officer_stars", "officer_stars", postgresql_using="gin"),
         Index("ix_incident_occurred_at", "occurred_at"),
+        # The overdue filter (migration 0012): only the cases with a deadline, the open ones.
+        Index("ix_incident_next_deadline", "next_deadline", postgresql_where=text("next_deadline IS NOT NULL")),
     )
     id: str = Field(primary_key=True)  # the case id (uuid); the workflow id is `incident-<id>`
     workflow_id: str = Field(unique=True)
