@@ -44,6 +44,7 @@ class Storage:
 
     def __init__(self, name: str, client: httpx.AsyncClient, settings, sessions, s3=None):
         self.name, self.client, self.settings, self.sessions, self.s3 = name, client, settings, sessions, s3
+        self.app = None
 
     async def objects(self, case_id: str) -> list[str]:
         """Every stored piece of the case's evidence: chunk rows, or objects and unfinished multipart uploads."""
@@ -109,7 +110,9 @@ async def storage(request, settings, worker, sessions):
             async with httpx.AsyncClient(
                 transport=httpx.ASGITransport(app=app, client=("203.0.113.7", 5000)), base_url="http://api"
             ) as client:
-                yield Storage(request.param, client, own, sessions, s3)
+                storage = Storage(request.param, client, own, sessions, s3)
+                storage.app = app  # for a client that goes away halfway (test_an_upload_cut_off_halfway_leaves_none)
+                yield storage
     finally:
         if server is not None:
             server.stop()
@@ -674,6 +677,116 @@ async def test_an_upload_refused_after_chunks_were_written_leaves_none(storage, 
     exe = await upload(storage, people, case_id, WINDOWS_EXE * 100, PHOTO | {"kind": "other"})
     assert exe.status_code == 422, exe.text
     assert await storage.objects(case_id) == [] and (await rows(sessions, case_id))["files"] == []
+
+
+async def test_an_upload_cut_off_halfway_leaves_none(storage, people, sessions, case_id, monkeypatch):
+    """The client goes away after pieces were written (small chunks and parts, written while the next arrive): the
+    upload is refused and, once the pieces under way are written, what was stored is deleted (aborted in S3)."""
+    import referrals.store.blobs
+
+    monkeypatch.setattr(referrals.store.blobs, "CHUNK", 4096)
+    monkeypatch.setattr(referrals.store.blobs, "PART", 4096)
+    boundary = "cut-off-halfway"
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="metadata"\r\n\r\n{json.dumps(PHOTO)}\r\n'
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="palm.png"\r\n\r\n'
+    ).encode()
+    file = png() + os.urandom(40 * 1024)
+    messages = [{"type": "http.request", "body": head, "more_body": True}]
+    messages += [{"type": "http.request", "body": file[i : i + 3000], "more_body": True} for i in range(0, 36000, 3000)]
+    sent: list[dict] = []
+
+    async def receive() -> dict:
+        return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    headers = people.headers("officer") | {"content-type": f"multipart/form-data; boundary={boundary}"}
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": f"/incidents/{case_id}/evidence",
+        "raw_path": f"/incidents/{case_id}/evidence".encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"api")] + [(k.lower().encode(), v.encode()) for k, v in headers.items()],
+        "client": ("203.0.113.7", 5000),
+        "server": ("api", 80),
+    }
+    await storage.app(scope, receive, send)
+    assert sent[0]["status"] == 400, sent
+    assert await storage.objects(case_id) == [] and (await rows(sessions, case_id))["files"] == []
+
+
+async def test_pieces_are_written_while_the_next_are_read_and_an_abort_waits_for_them():
+    """A writer hands its pieces to tasks of their own, at most `depth` under way: a write returns before they are
+    stored, an abort deletes only once they are (none is cancelled halfway), and a failure is raised by what follows."""
+    from referrals.store.blobs import _Buffered
+
+    log: list[tuple] = []
+
+    class Slow(_Buffered):
+        depth = 2
+
+        async def flush(self, piece: bytes) -> None:
+            log.append(("begun", bytes(piece)))
+            await asyncio.sleep(0.02)
+            if piece == b"FAIL":
+                raise OSError("storage away")
+            log.append(("stored", bytes(piece)))
+
+        async def abort(self) -> None:
+            await self.settle()
+            log.append(("deleted",))
+
+    writer = Slow(4)
+    await writer.write(b"aaaabb")
+    await writer.write(b"bb")  # two pieces under way: neither stored yet
+    await asyncio.sleep(0)  # their tasks begin
+    assert log == [("begun", b"aaaa"), ("begun", b"bbbb")] and len(writer.flushing) == 2
+    await writer.write(b"cccc")  # a third waits for the first
+    assert ("stored", b"aaaa") in log and ("stored", b"cccc") not in log
+    await writer.abort()
+    assert log[-1] == ("deleted",) and {("stored", b"bbbb"), ("stored", b"cccc")} <= set(log)
+
+    failing = Slow(4)
+    await failing.write(b"FAILdddd")
+    with pytest.raises(OSError, match="storage away"):
+        await failing.rest()
+    log.clear()
+    await failing.abort()  # the rest under way settles; the failure already raised is not raised again
+    assert log[-1] == ("deleted",)
+
+
+async def test_the_file_is_hashed_and_handed_on_in_whole_pieces_whatever_the_reads():
+    """Reads of any size (smaller than a piece, larger than several) reach the writer as pieces of its size, in
+    order, the last shorter, hashed as they were sent."""
+    from referrals.api.evidence_upload import _Pipeline
+
+    class Recorder:
+        size = 10
+
+        def __init__(self):
+            self.pieces: list[bytes] = []
+
+        async def write(self, data: bytes) -> None:
+            self.pieces.append(bytes(data))
+
+    data = os.urandom(137)
+    for reads in ([3] * 46, [10] * 14, [25, 1, 9, 60, 42], [137]):
+        writer, sha256 = Recorder(), hashlib.sha256()
+        pipeline = _Pipeline(writer, sha256)  # type: ignore[arg-type]  # a writer that only records
+        at = 0
+        for n in reads:
+            await pipeline.add(data[at : at + n])
+            at += n
+        await pipeline.finish()
+        assert [len(p) for p in writer.pieces] == [10] * 13 + [7], reads
+        assert b"".join(writer.pieces) == data and sha256.hexdigest() == hashlib.sha256(data).hexdigest()
 
 
 async def test_a_hold_and_a_removal_at_once_do_not_both_succeed(storage, people, case_id):

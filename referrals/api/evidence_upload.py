@@ -5,10 +5,12 @@ bytes on the way; only then does the case (the workflow) learn of the item: its 
 bytes. Anything refused is refused with nothing kept: no row, no stored object, no event.
 """
 
+import asyncio
 import hashlib
 import json
 import re
 import uuid
+from collections import deque
 from collections.abc import Callable
 from datetime import UTC, datetime, tzinfo
 
@@ -28,6 +30,7 @@ from referrals.domain.case import CaseState, EvidenceEntry
 from referrals.domain.content_types import Sniffer, contradiction
 from referrals.domain.enums import Stage
 from referrals.domain.messages import EvidenceItem, EvidenceMetadata
+from referrals.store import blobs
 from referrals.store.blobs import Writer, blob_store
 from referrals.store.tables import AppUser, EvidenceFileRow, Incident
 
@@ -95,6 +98,56 @@ def json_metadata(fields: dict[str, str]) -> EvidenceMetadata:
     return metadata_from(data, "metadata")
 
 
+class _Pipeline:
+    """The file's bytes gathered into the writer's pieces (PostgreSQL: a chunk) and handed on: each hashed on a
+    thread while the writer stores it (referrals/store/blobs.py, _Buffered: on tasks of their own) and the next is
+    read from the socket, so that reading, hashing and writing overlap instead of taking turns. Pieces are hashed in
+    order, one at a time; with the writer's few under way, memory stays at a few pieces whatever the file's size."""
+
+    def __init__(self, writer: Writer, sha256):
+        self.writer, self.sha256 = writer, sha256
+        self.parts: deque[bytes | memoryview] = deque()
+        self.gathered = 0
+        self.hashing: asyncio.Task | None = None
+
+    async def add(self, data: bytes) -> None:
+        self.parts.append(data)
+        self.gathered += len(data)
+        size = self.writer.size
+        while self.gathered >= size:  # a whole piece: the parts it takes joined (a part split with no copy)
+            taken: list[bytes | memoryview] = []
+            need = size
+            while need:
+                part = self.parts.popleft()
+                if len(part) > need:
+                    view = memoryview(part)
+                    part, rest = view[:need], view[need:]
+                    self.parts.appendleft(rest)
+                taken.append(part)
+                need -= len(part)
+            self.gathered -= size
+            await self._send(taken[0] if len(taken) == 1 and isinstance(taken[0], bytes) else b"".join(taken))
+
+    async def _send(self, piece: bytes) -> None:
+        await self._hashed()  # the piece before (hashed while this one was read, so rarely a wait)
+        self.hashing = asyncio.create_task(asyncio.to_thread(self.sha256.update, piece))
+        await self.writer.write(piece)
+
+    async def _hashed(self) -> None:
+        task, self.hashing = self.hashing, None
+        if task is not None:
+            await task
+
+    async def finish(self) -> None:
+        """The last bytes (short of a piece) handed on, and every byte hashed."""
+        rest = b"".join(self.parts)
+        self.parts.clear()
+        self.gathered = 0
+        if rest:
+            await self._send(rest)
+        await self._hashed()
+
+
 class _Received:
     """An upload as it streams: its small parts kept (the metadata), its file part written to storage, hashed
     and sniffed, and refused as soon as it passes the limit."""
@@ -107,8 +160,11 @@ class _Received:
         self.sha256 = hashlib.sha256()
         self.sniffer = Sniffer()
         self.writer: Writer | None = None
+        self.pipeline: _Pipeline | None = None
 
     async def read(self, request: Request) -> None:
+        """The whole body read; when it returns, the file's bytes are hashed and written but for a last short piece
+        that the writer's commit writes."""
         part: Part | None = None
         raw, kept = bytearray(), 0
         async for item in multipart(request):
@@ -122,6 +178,7 @@ class _Received:
                 if part.name == "file":
                     self.filename = part.filename
                     self.writer = self.store.writer(self.key)
+                    self.pipeline = _Pipeline(self.writer, self.sha256)
             elif item is None:  # the part ended
                 if part is not None and part.name != "file":
                     self.fields[part.name] = raw.decode("utf-8", "replace")
@@ -134,6 +191,8 @@ class _Received:
                 kept += len(item)
                 if kept > FIELDS_LIMIT:
                     raise _refuse(part.name, f"the parts other than the file are over {FIELDS_LIMIT} bytes", 413)
+        if self.pipeline is not None:
+            await self.pipeline.finish()
 
     async def _file_data(self, data: bytes) -> None:
         self.size += len(data)
@@ -144,14 +203,13 @@ class _Received:
                 [{"field": "file", "message": f"over the limit of {self.limit} bytes"}],
                 headers={"Connection": "close"},
             )
-        self.sha256.update(data)
         self.sniffer.feed(data)
-        assert self.writer is not None  # the file part's data: its writer was made when the part began
-        await self.writer.write(data)
+        assert self.pipeline is not None  # the file part's data: its writer was made when the part began
+        await self.pipeline.add(data)  # hashed and written there, in order
 
     async def abort(self) -> None:
         if self.writer is not None:
-            await self.writer.abort()
+            await self.writer.abort()  # once what is under way is written: nothing is left behind
 
     def item(self, metadata: EvidenceMetadata, evidence_id: str, client: str | None, prefix: str) -> EvidenceItem:
         """The item the case is to hold, once the whole body is in; refused, naming the field, if it cannot be."""
@@ -189,6 +247,10 @@ def _same_upload(entry: EvidenceEntry, item: EvidenceItem) -> bool:
 
 class _Discard:
     """A writer that keeps nothing: the body of a retried upload is read only to compare it with the first."""
+
+    @property
+    def size(self) -> int:
+        return blobs.CHUNK
 
     async def write(self, data: bytes) -> None: ...
     async def commit(self) -> None: ...

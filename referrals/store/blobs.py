@@ -6,12 +6,13 @@ streams a byte range back. Neither ever holds a whole file in memory.
 
 import asyncio
 import functools
+from collections import deque
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Protocol
 
-from sqlalchemy import delete, exists, func, insert, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import LargeBinary, bindparam, delete, exists, func, select, text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from referrals.store.tables import EvidenceChunkRow, EvidenceFileRow, core_table
 
@@ -21,6 +22,8 @@ SWEEP_AFTER = timedelta(hours=6)  # an upload still unfinished after this was cu
 
 
 class Writer(Protocol):
+    size: int  # the piece it writes at a time; a write of exactly one, with nothing pending, is written uncopied
+
     async def write(self, data: bytes) -> None: ...
     async def commit(self) -> None: ...
     async def abort(self) -> None: ...
@@ -35,26 +38,57 @@ class BlobStore(Protocol):
 
 
 class _Buffered:
-    """Gathers writes into pieces of `size` bytes and hands each to `flush` (the last may be shorter)."""
+    """Gathers writes into pieces of `size` bytes and hands each to `flush` (the last may be shorter), on a task of
+    its own: a write returns once its pieces are under way, so the upload goes on reading the next while storage
+    writes them. At most `depth` pieces are under way (memory stays at a few pieces whatever the file's size); a
+    flush's failure is raised by a later write, by `flushed` or ignored by `settle` (an abort)."""
+
+    depth = 1
 
     def __init__(self, size: int):
         self.size = size
         self.pending = bytearray()
+        self.flushing: deque[asyncio.Task] = deque()
 
     async def write(self, data: bytes) -> None:
+        if not self.pending and len(data) == self.size:  # a whole piece (referrals/api/evidence_upload.py gathers them)
+            await self._start(data)
+            return
         self.pending += data
         while len(self.pending) >= self.size:
             piece = bytes(self.pending[: self.size])
             del self.pending[: self.size]
-            await self.flush(piece)
+            await self._start(piece)
+
+    async def _start(self, piece: bytes) -> None:
+        while len(self.flushing) >= self.depth:
+            await self.flushing.popleft()
+        self.flushing.append(asyncio.create_task(self.flush(piece)))
 
     async def flush(self, piece: bytes) -> None:
         raise NotImplementedError
 
+    async def flushed(self) -> None:
+        """Every piece under way stored (or the first failure raised)."""
+        while self.flushing:
+            await self.flushing.popleft()
+
     async def rest(self) -> None:
         if self.pending:
-            await self.flush(bytes(self.pending))
+            await self._start(bytes(self.pending))
             self.pending.clear()
+        await self.flushed()
+
+    async def settle(self) -> None:
+        """Before an abort deletes what was written: waits for the pieces under way to be stored or to fail, never
+        cancelling one halfway, so that nothing is written after the delete. Their failures are the abort's."""
+        self.pending.clear()
+        tasks, self.flushing = list(self.flushing), deque()
+        if tasks:
+            await asyncio.wait(tasks)  # cancelling this wait (a shutdown) would not cancel them
+            for task in tasks:
+                if task.done() and not task.cancelled():
+                    task.exception()  # retrieved: not reported as never retrieved
 
 
 class PostgresBlobs:
@@ -64,6 +98,7 @@ class PostgresBlobs:
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]):
         self.sessions = sessions
+        self.engine: AsyncEngine = sessions.kw["bind"]  # the writes' connections, without a session each
 
     def writer(self, key: str) -> "_PostgresWriter":
         return _PostgresWriter(self, key)
@@ -116,9 +151,23 @@ class PostgresBlobs:
         return len(stale)
 
 
+# A chunk is one statement committed on its own (autocommit: no BEGIN and COMMIT round trips), without waiting for
+# its WAL to reach the disk (synchronous_commit off for that transaction alone, set_config's `is_local`). Nothing
+# refers to the chunks until the file's row is committed, synchronously, after the last of them; that commit flushes
+# the WAL up to its own record, so every chunk before it is on disk by then. A crash before it may lose chunks of an
+# upload that was never answered, and PostgresBlobs.sweep deletes what is left of it.
+_CHUNK_INSERT = text(
+    "WITH no_wait AS (SELECT set_config('synchronous_commit', 'off', true)) "
+    "INSERT INTO evidence_chunk (key, n, data) SELECT :key, :n, :data FROM no_wait"
+).bindparams(bindparam("data", type_=LargeBinary))
+
+
 class _PostgresWriter(_Buffered):
-    """Each chunk in a short transaction of its own, so that an upload holds no connection while its bytes arrive;
-    an aborted upload deletes what it wrote, and one cut off by a crash is swept (PostgresBlobs.sweep)."""
+    """Each chunk in a short transaction of its own, so that an upload holds no connection while its bytes arrive
+    (two chunks at a time, on two connections: the one is sent while PostgreSQL stores the other); an aborted upload
+    deletes what it wrote, and one cut off by a crash is swept (PostgresBlobs.sweep)."""
+
+    depth = 2
 
     def __init__(self, store: PostgresBlobs, key: str):
         super().__init__(CHUNK)
@@ -127,16 +176,16 @@ class _PostgresWriter(_Buffered):
         self.n = 0
 
     async def flush(self, piece: bytes) -> None:
-        async with self.store.sessions() as session, session.begin():
-            conn = await session.connection()
-            await conn.execute(insert(core_table(EvidenceChunkRow)).values(key=self.key, n=self.n, data=piece))
-        self.n += 1
+        n, self.n = self.n, self.n + 1  # numbered before the wait: the next chunk's flush may start meanwhile
+        async with self.store.engine.connect() as conn:
+            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            await conn.execute(_CHUNK_INSERT, {"key": self.key, "n": n, "data": piece})
 
     async def commit(self) -> None:
         await self.rest()
 
     async def abort(self) -> None:
-        self.pending.clear()
+        await self.settle()
         if self.n:
             await self.store.delete(self.key)
 
@@ -223,6 +272,7 @@ class _S3Writer(_Buffered):
         self.parts.append({"PartNumber": number, "ETag": answer["ETag"]})
 
     async def commit(self) -> None:
+        await self.flushed()  # a first part under way has begun the multipart upload
         if self.upload_id is None:  # smaller than one part: a single PUT
             await self._call("put_object", Body=bytes(self.pending))
             self.pending.clear()
@@ -231,7 +281,7 @@ class _S3Writer(_Buffered):
         await self._call("complete_multipart_upload", UploadId=self.upload_id, MultipartUpload={"Parts": self.parts})
 
     async def abort(self) -> None:
-        self.pending.clear()
+        await self.settle()
         if self.upload_id is not None:
             await self._call("abort_multipart_upload", UploadId=self.upload_id)
 
