@@ -1,12 +1,11 @@
 """The FastAPI application: routes, error mapping, and the clients it holds for its lifetime."""
 
 import asyncio
-import time
 from contextlib import asynccontextmanager
 
 import structlog
 from botocore.exceptions import BotoCoreError, ClientError
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from sqlalchemy.exc import DBAPIError
 
@@ -17,7 +16,8 @@ from referrals.api.deadline import RequestDeadline
 from referrals.api.deps import known_query_parameters
 from referrals.api.oidc import Provider
 from referrals.api.public_cache import PublicFigures
-from referrals.api.routes import access_log as access_trail  # (access_log names the request log middleware below)
+from referrals.api.request_log import RequestLog
+from referrals.api.routes import access_log as access_trail
 from referrals.api.routes import (
     codec,
     documents,
@@ -127,24 +127,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     temporal_ui.install(app, settings)  # the Temporal UI behind the desk's sign-in (proxied with an upstream set)
     app.openapi = _with_links(app)  # type: ignore[method-assign]  # FastAPI's way to extend its schema
 
-    @app.middleware("http")
-    async def access_log(request: Request, call_next):
-        structlog.contextvars.clear_contextvars()
-        started = time.perf_counter()
-        response = await call_next(request)
-        route = getattr(request.scope.get("route"), "path", "unmatched")  # the template: no ids in metrics
-        seconds = time.perf_counter() - started
-        latency.labels(route, request.method, str(response.status_code)).observe(seconds)
-        log.info(
-            "request",
-            method=request.method,
-            route=route,
-            status=response.status_code,
-            ms=round(seconds * 1000, 1),
-            **getattr(request.state, "log_fields", {}),
-        )  # the case, if any
-        return response
-
+    app.add_middleware(RequestLog, latency=latency)  # one line per request, and its latency
     app.add_middleware(OneLineStartupFailure)  # the outermost layer: a refused startup said in one line
     return app
 
