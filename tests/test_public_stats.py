@@ -25,8 +25,9 @@ from referrals.domain.case import IncidentInput, PersonRef, new_case, workflow_i
 from referrals.domain.enums import Role, Stage
 from referrals.domain.events import CaseEvent, EventKind
 from referrals.domain.messages import Actor, IncidentFiling
+from referrals.domain.public_figures import cutoff
 from referrals.domain.publication import PublishRequest, audit
-from referrals.store import cases
+from referrals.store import cases, public_snapshots
 from referrals.store.tables import AccessEntryRow, PublicSnapshotRow
 from referrals.worker import ensure_publication_schedule
 from referrals.workflows.publication import SCHEDULE_ID
@@ -392,3 +393,142 @@ async def test_referrals_publish_publishes_at_once(settings, worker, sessions):
             )
         ).one()
     assert row.sha256 == printed["sha256"] and trail.target == str(row.id)
+
+
+# --- the figures read in the database are the figures folded from every event ---------------------------------
+
+
+async def _seed_history(sessions, district: str, filed_at: datetime, agencies: list, *later: tuple) -> None:
+    """A case filed at `filed_at` naming federal personnel of `agencies`, then `later` events: (days after, kind,
+    data), stored as the persist activity stores them."""
+    body = filing(
+        recordings=[],
+        district=district,
+        occurred_at=(filed_at - timedelta(days=1)).isoformat(),
+        narrative=NARRATIVE,
+        event_number=f"FOLD{uuid.uuid4().hex[:8]}",
+        federal_personnel=[{"agency": a, "name": f"Agent Foldname{n}"} for n, a in enumerate(agencies)],
+    )
+    inp = IncidentInput(
+        case_id=str(uuid.uuid4()),
+        case_number=f"FOLD-2004-{uuid.uuid4().hex[:6]}",
+        filed_by=FILER,
+        filing=IncidentFiling.model_validate(body),
+        policy=CHICAGO,
+        request_hash="h",
+    )
+    state = new_case(inp, filed_at)
+    events = [
+        CaseEvent(seq=1, kind=EventKind.CASE_FILED, actor=None, at=filed_at, data=inp.filing.model_dump(mode="json"))
+    ]
+    for n, (days, kind, data) in enumerate(later, start=2):
+        events.append(CaseEvent(seq=n, kind=kind, actor=None, at=filed_at + timedelta(days=days), data=data))
+    state.event_seq = len(events)
+    async with sessions() as session, session.begin():
+        await cases.persist_events(session, workflow_id_for(inp.case_id), state, events)
+
+
+def _fix(field: str, new, old=None) -> dict:
+    return {"field": field, "old": old, "new": new}
+
+
+async def test_the_figures_read_in_the_database_are_the_figures_folded_from_every_event(sessions):
+    """public_snapshots.tally counts in the database what needs no fold; referrals/domain/public_figures.py `fold`,
+    applied to every event (public_snapshots.folded), is its specification: the same tally, the same figures, for
+    cases of every kind, at a cutoff with events and filings after it and at one after everything."""
+    at = datetime(2004, 2, 10, 15, tzinfo=UTC)
+    month_end = datetime(2004, 4, 1, 3, tzinfo=UTC)  # 31 March in Chicago
+    await _seed_history(  # corrected twice by supplements, then referred, charged, convicted
+        sessions,
+        "010",
+        at,
+        ["ICE", "cbp"],
+        (
+            1,
+            "supplement_filed",
+            {
+                "federal_personnel": [{"agency": "FBI"}],
+                "corrected": [
+                    _fix("occurred_at", "2004-01-31T23:30:00-06:00"),
+                    _fix("federal_personnel[1].agency", "DEA", "cbp"),
+                    _fix("federal_personnel[9].agency", "ATF"),
+                    _fix("federal_personnel[0].name", "Someone"),
+                    _fix("narrative", "changed"),
+                ],
+            },
+        ),
+        (2, "supplement_filed", {"corrected": [_fix("occurred_at", ""), _fix("federal_personnel[2].agency", None)]}),
+        (3, "supervisor_identification_recorded", {"agency": "CBP", "name": "Supervisor"}),
+        (4, "violation_report_recorded", {"allegations": [{"statute": "720 ILCS 5/12-3"}, {"statute": "1 X 2"}]}),
+        (5, "violation_report_recorded", {"allegations": [{"statute": "720 ILCS 5/12-1"}]}),
+        (6, "stage_changed", {"stage": "legal_review"}),
+        (7, "tasks_reopened", {"stage": "investigation"}),
+        (8, "stage_changed", {"stage": "legal_review"}),
+        (9, "stage_changed", {"stage": "referral"}),
+        (10, "referral_acknowledged", {}),
+        (11, "stage_changed", {"stage": "prosecution"}),
+        (12, "charging_decided", {"decision": "charged", "decided_at": month_end.isoformat()}),
+        (13, "prosecution_outcome_recorded", {"outcome": "convicted", "decided_on": "2004-02-28"}),
+        (14, "prosecution_outcome_recorded", {"outcome": "dismissed"}),  # no date: the month recorded
+        (15, "case_closed", {}),
+        (16, "supervisor_identification_recorded", {"agency": "ICE"}),  # the last one counts
+    )
+    await _seed_history(  # withdrawn: closed, then events after the cutoff below
+        sessions,
+        "012",
+        at + timedelta(days=3),
+        [],
+        (1, "supervisor_identification_recorded", {"agency": None}),
+        (2, "stage_changed", {"stage": ""}),
+        (3, "case_closed", {"reason": "withdrawn"}),
+        (60, "stage_changed", {"stage": "legal_review"}),
+        (61, "referral_acknowledged", {}),
+    )
+    await _seed_history(  # declined, decided at the month's end; a later supplement past the cutoff
+        sessions,
+        "007",
+        at + timedelta(days=10),
+        ["dhs"],
+        (1, "referral_acknowledged", {}),
+        (2, "charging_decided", {"decision": "declined", "decided_at": None}),
+        (
+            3,
+            "charging_decided",
+            {"decision": "further_investigation", "decided_at": (at + timedelta(days=19)).isoformat()},
+        ),
+        (
+            50,
+            "supplement_filed",
+            {
+                "federal_personnel": [{"agency": "ICE"}],
+                "corrected": [
+                    _fix("occurred_at", "2003-12-24T10:00:00+00:00"),
+                    _fix("federal_personnel[0].agency", "ICE"),
+                ],
+            },
+        ),
+        (4, "stage_changed", {"stage": "legal_review"}),
+        (5, "tasks_reopened", {"task": "violation_report"}),  # no stage: the stage stays
+        (6, "stage_changed", {"stage": ""}),
+        (51, "violation_report_recorded", {"allegations": []}),
+    )
+    await _seed_history(sessions, "099", datetime(2004, 5, 2, tzinfo=UTC), ["ICE"], (1, "referral_acknowledged", {}))
+    for day in range(3):  # filed with nothing else
+        await _seed_history(sessions, "010", at + timedelta(days=20 + day), ["ICE"] * day)
+
+    publisher = Publisher(sessions, CHICAGO)
+    for as_of in (datetime(2004, 3, 15, tzinfo=UTC), datetime(2004, 4, 15, tzinfo=UTC), datetime.now(UTC)):
+        before = cutoff(as_of, CHICAGO.zone)
+        async with sessions() as session:
+            read = await public_snapshots.tally(session, before, CHICAGO.zone)
+            folded = await public_snapshots.folded(session, before, CHICAGO.zone)
+        assert read == folded, as_of
+        assert public_snapshots.canonical(publisher.figures(read, as_of).as_json()) == public_snapshots.canonical(
+            publisher.figures(folded, as_of).as_json()
+        )
+    async with sessions() as session:  # what the cases above hold at the first cutoff, seen through the spec
+        spring = await public_snapshots.folded(
+            session, cutoff(datetime(2004, 4, 15, tzinfo=UTC), CHICAGO.zone), CHICAGO.zone
+        )
+    assert sum(spring.charging.values()) >= 3 and sum(spring.outcomes.values()) >= 2
+    assert any(c.agencies == ["ICE", "DEA", ""] for c in spring.cases)
