@@ -41,23 +41,34 @@ NARRATIVE = "Seeded narrative: agents in a grey SUV detained a street vendor at 
 FILER = Actor(user_id="u-seed", name="P.O. Seeded Filer", roles=[Role.OFFICER], district="010", star="77777")
 
 
-async def _seed_case(sessions, district: str, month: int, n: int, stage: Stage | None) -> str:
-    filed_at = datetime(2003, month, 10 + n % 15, 15, tzinfo=UTC)
+def _case_input(district: str, occurred_at: datetime, event_number: str, personnel: list, numbered: str):
+    """A case seeded by FILER in `district`, its number `numbered` and a random suffix."""
     body = filing(
         recordings=[],
         district=district,
-        occurred_at=(filed_at - timedelta(days=2)).isoformat(),
+        occurred_at=occurred_at.isoformat(),
         narrative=NARRATIVE,
-        event_number=f"SEED{n:06d}",
-        federal_personnel=[{"agency": "cbp" if n % 3 else "ICE", "name": f"Agent Seedname{n}"}],
+        event_number=event_number,
+        federal_personnel=personnel,
     )
-    inp = IncidentInput(
+    return IncidentInput(
         case_id=str(uuid.uuid4()),
-        case_number=f"SEED-2003-{uuid.uuid4().hex[:6]}",
+        case_number=f"{numbered}-{uuid.uuid4().hex[:6]}",
         filed_by=FILER,
         filing=IncidentFiling.model_validate(body),
         policy=CHICAGO,
         request_hash="h",
+    )
+
+
+async def _seed_case(sessions, district: str, month: int, n: int, stage: Stage | None) -> str:
+    filed_at = datetime(2003, month, 10 + n % 15, 15, tzinfo=UTC)
+    inp = _case_input(
+        district,
+        filed_at - timedelta(days=2),
+        f"SEED{n:06d}",
+        [{"agency": "cbp" if n % 3 else "ICE", "name": f"Agent Seedname{n}"}],
+        "SEED-2003",
     )
     state = new_case(inp, filed_at)
     events = [
@@ -401,21 +412,12 @@ async def test_referrals_publish_publishes_at_once(settings, worker, sessions):
 async def _seed_history(sessions, district: str, filed_at: datetime, agencies: list, *later: tuple) -> None:
     """A case filed at `filed_at` naming federal personnel of `agencies`, then `later` events: (days after, kind,
     data), stored as the persist activity stores them."""
-    body = filing(
-        recordings=[],
-        district=district,
-        occurred_at=(filed_at - timedelta(days=1)).isoformat(),
-        narrative=NARRATIVE,
-        event_number=f"FOLD{uuid.uuid4().hex[:8]}",
-        federal_personnel=[{"agency": a, "name": f"Agent Foldname{n}"} for n, a in enumerate(agencies)],
-    )
-    inp = IncidentInput(
-        case_id=str(uuid.uuid4()),
-        case_number=f"FOLD-2004-{uuid.uuid4().hex[:6]}",
-        filed_by=FILER,
-        filing=IncidentFiling.model_validate(body),
-        policy=CHICAGO,
-        request_hash="h",
+    inp = _case_input(
+        district,
+        filed_at - timedelta(days=1),
+        f"FOLD{uuid.uuid4().hex[:8]}",
+        [{"agency": a, "name": f"Agent Foldname{n}"} for n, a in enumerate(agencies)],
+        "FOLD-2004",
     )
     state = new_case(inp, filed_at)
     events = [
