@@ -78,7 +78,7 @@ RUNS = {  # the benchmarks (and a stack whose ports are taken), each a coroutine
     "ports_taken": _ports_taken,
     "lifecycle": _lifecycle,
     "scale": lambda: scale.main_async([4, 8], requests=3, stuck_runs=1, settle=1.0),
-    "department": lambda: scale.department_async(2000, 20, requests=5),
+    "department": lambda: scale.department_async(500, 20, requests=5),
     "upload": _upload,
     "access_log": lambda: access_log.main_async([1000, 5000], queries=5, reads=5),
     "public_stats": lambda: public_stats.main_async(concurrency=5, seconds=1.5, cases=1),
@@ -170,9 +170,9 @@ async def test_the_scale_benchmark_seeds_and_measures_each_size(report):
 
 @pytest.mark.stack_run("department")
 async def test_the_scale_benchmarks_department_seeds_closed_and_open_cases_and_measures_what_people_wait_for(report):
-    # 2,000 closed cases seeded straight into PostgreSQL, 20 open ones running, and the closed cases' pattern.
+    # 500 closed cases seeded straight into PostgreSQL, 20 open ones running, and the closed cases' pattern.
     assert report["open"] == report["open"] | {"requested": 20, "held": 20}
-    assert report["cases"] == 2000 + 20 + 1
+    assert report["cases"] == 500 + 20 + 1
     seeded = report["seed"]
     assert seeded["closed_events_per_case"] >= 10 and seeded["closed_cases_per_second"] > 0
     assert seeded["access_entries"] == scale.ACCESS_ENTRIES_PER_CASE * report["cases"]
