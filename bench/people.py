@@ -153,6 +153,18 @@ class People:
             await asyncio.sleep(0.5)
         raise TimeoutError(f"case {case_id} did not finish within {timeout:.0f}s")
 
+    async def until_done(self, case_ids: list[str], timeout: float = 300) -> None:
+        """Until every case's workflow has completed (asking Temporal, not the API, whose CPU is measured)."""
+        deadline, pending = time.monotonic() + timeout, set(case_ids)
+        while pending:
+            for case_id in list(pending):
+                if await self._workflow_closed(case_id):
+                    pending.discard(case_id)
+            if pending:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"{len(pending)} case(s) did not finish within {timeout:.0f}s")
+                await asyncio.sleep(0.25)
+
     async def aclose(self) -> None:
         await self.http.aclose()
 
