@@ -4,6 +4,7 @@ import argparse
 import asyncio
 import signal
 import sys
+from typing import Any
 
 import structlog
 from pydantic import ValidationError
@@ -17,6 +18,7 @@ from temporalio.client import (
     ScheduleSpec,
     ScheduleUpdate,
 )
+from temporalio.runtime import Runtime
 from temporalio.worker import Worker
 
 from referrals import exiting, logs
@@ -27,6 +29,7 @@ from referrals.activities.pdfs import PdfMaker
 from referrals.activities.publication import Publisher
 from referrals.codec import EncryptionKeyError, parse_keys
 from referrals.config import Settings, get_settings
+from referrals.document_maker import MakerProcess
 from referrals.documents.pdf import Converter, converter_for, converter_of
 from referrals.documents.signing import SigningKeyError, signer_for
 from referrals.domain.policy import Policy, PolicyError, load_policy
@@ -42,20 +45,49 @@ from referrals.workflows.publication import SCHEDULE_ID as PUBLICATION_SCHEDULE_
 from referrals.workflows.publication import PublishStatsWorkflow
 
 
-def build_worker(client: Client, settings: Settings, sessions, converter: Converter | None = None) -> Worker:
+class ReferralsWorker:
+    """The Temporal worker and the document maker of its task queue, in a process of its own
+    (referrals/document_maker.py), started together (`async with`) and stopped together: the maker first (a document
+    it was making is made again)."""
+
+    def __init__(self, worker: Worker, maker: MakerProcess) -> None:
+        self.worker = worker
+        self.maker = maker
+
+    async def __aenter__(self) -> "ReferralsWorker":
+        await self.maker.__aenter__()
+        try:
+            await self.worker.__aenter__()
+        except BaseException:
+            await self.maker.__aexit__(None, None, None)
+            raise
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        try:
+            await self.maker.__aexit__(*exc)
+        finally:
+            await self.worker.__aexit__(*exc)
+
+
+def build_worker(client: Client, settings: Settings, sessions, converter: Converter | None = None) -> ReferralsWorker:
     """Polls on `client`'s connection, refusing unencrypted payloads and updates whose actor assertion does not hold
-    (referrals/actor_assertions.py). `converter` makes the documents' PDFs (default: the unoserver the settings name,
-    or none); the department's certificate signs them."""
+    (referrals/actor_assertions.py), and makes the documents its cases ask for in a process of its own. `converter`
+    makes the documents' PDFs (default: the unoserver the settings name, or none, where the worker makes them; the
+    document maker then starts its own LibreOffice when installed); the department's certificate signs them."""
     policy = load_policy(settings.policy_file)  # the notifier's words, the public figures' districts and statutes
     notifier = build_notifier(sessions, settings, policy)
     store = CaseStore(sessions)
     pdfs = PdfMaker(converter or converter_of(settings), signer_for(settings, policy.department))
-    return Worker(
+    runtime = client.service_client.config.runtime or Runtime.default()  # (whose /metrics the maker's times join)
+    worker = Worker(
         worker_client(client, settings),
         task_queue=settings.task_queue,
         workflows=[IncidentWorkflow, DigestWorkflow, PublishStatsWorkflow],
         activities=[
             store.persist_events,  # each step's one write
+            store.documents_made,  # what a quiet case asks of the document maker's work
+            # (the cases started before the document maker: their documents, made as activities)
             DocumentWriter(sessions, pdfs=pdfs).generate,
             notifier.notify,
             notifier.send_digest,
@@ -65,6 +97,7 @@ def build_worker(client: Client, settings: Settings, sessions, converter: Conver
         interceptors=[verifying(settings), logs.ActivityLogContext()],
         max_cached_workflows=settings.max_cached_workflows,
     )
+    return ReferralsWorker(worker, MakerProcess(settings, converter, runtime.metric_meter))
 
 
 async def ensure_digest_schedule(client: Client, settings: Settings) -> None:
@@ -139,7 +172,9 @@ async def main() -> None:
     try:
         # LibreOffice (the worker's own, unless REFERRALS_PDF_CONVERTER names one) starts beside the worker and stops
         # after it. Leaving the block shuts the worker down gracefully: running activities may finish.
-        async with converter_for(settings) as converter:
+        # (the worker's LibreOffice converts only the documents of cases started before the document maker, which
+        # starts its own: it starts at its first conversion)
+        async with converter_for(settings, start=False) as converter:
             async with build_worker(client, settings, session_factory(engine), converter):
                 await stop.wait()
     finally:

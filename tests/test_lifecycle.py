@@ -195,9 +195,10 @@ def test_a_removal_window_ending_on_a_weekend_or_holiday_runs_to_the_next_court_
     assert (last, ends) == (date(2026, 7, 20), datetime(2026, 7, 21, 5, 0, tzinfo=UTC))
 
 
-async def test_each_step_is_one_write_and_its_documents_follow_it(api, people, dev_server):
-    """Every update, from accepted to completed, runs one write (`persist_case_events`); the documents
-    and the e-mail run as activities of their own after it, each document recording itself with a write."""
+async def test_each_step_is_one_write_and_no_step_waits_for_a_document(api, people, dev_server, sessions):
+    """Every update, from accepted to completed, runs one write (`persist_case_events`) and nothing else: its
+    documents are asked for in that write's transaction and made by the document maker beside the worker, and the
+    case records each once, at a later write (issue 32: nothing of a document's wakes the case while a step waits)."""
     d = Driver(api, people)
     cid = (await d.new_case())["id"]
     await d.refer_to_the_end(cid)
@@ -210,22 +211,45 @@ async def test_each_step_is_one_write_and_its_documents_follow_it(api, people, d
         for e in events
         if e.HasField("activity_task_scheduled_event_attributes")
     )
-    # The filing and seven steps write once each; a document's record rides on a step's write under way
-    # or is written on its own: 8 to 12 writes.
-    assert set(scheduled) == {"persist_case_events", "generate_document", "deliver_document"}
-    assert 8 <= scheduled["persist_case_events"] <= 12 and scheduled["generate_document"] == 4
-    assert scheduled["deliver_document"] == 1
+    # The filing and seven steps write once each; the documents' records ride on a later step's write, or on one
+    # made once the case is quiet (after asking which are made): no document is made in the case's history.
+    assert set(scheduled) <= {"persist_case_events", "documents_made", "deliver_document"}, scheduled
+    assert 8 <= scheduled["persist_case_events"] <= 12 and scheduled["deliver_document"] == 1
     writes_per_update, open_updates = [], 0
-    writes = 0
+    inside = []
     for e in events:
         if e.HasField("workflow_execution_update_accepted_event_attributes"):
-            open_updates, writes = open_updates + 1, 0
+            open_updates, inside = open_updates + 1, []
         elif e.HasField("activity_task_scheduled_event_attributes") and open_updates:
-            writes += e.activity_task_scheduled_event_attributes.activity_type.name == "persist_case_events"
+            inside.append(e.activity_task_scheduled_event_attributes.activity_type.name)
         elif e.HasField("workflow_execution_update_completed_event_attributes"):
-            writes_per_update.append(writes)
+            writes_per_update.append(inside)
             open_updates -= 1
-    assert writes_per_update == [1] * 8, writes_per_update  # the filing and seven steps: one write each
+    assert writes_per_update == [["persist_case_events"]] * 8, writes_per_update  # one write each, nothing else
+
+    # Each of the four documents made once, recorded once, in the order asked; the outbox is empty.
+    async with sessions() as s:
+        made = (
+            await s.exec(
+                text("SELECT id, kind FROM document WHERE case_id = :c ORDER BY created_at"), params={"c": cid}
+            )
+        ).all()
+        recorded = (
+            await s.exec(
+                text("SELECT data->>'document_id' FROM case_event WHERE case_id = :c AND kind = 'document_generated'"),
+                params={"c": cid},
+            )
+        ).all()
+        waiting = (
+            await s.exec(text("SELECT count(*) FROM document_outbox WHERE case_id = :c"), params={"c": cid})
+        ).one()
+    assert [kind for _, kind in made] == [
+        "preservation_request",
+        "hold_confirmation",
+        "legal_review_memo",
+        "referral_packet",
+    ]
+    assert sorted(r[0] for r in recorded) == sorted(i for i, _ in made) and waiting[0] == 0
 
 
 async def test_a_document_is_listed_as_being_generated_until_it_is(api, people, sessions):

@@ -116,8 +116,7 @@ async def test_a_lifecycle_shows_on_the_worker_and_api_endpoints(metered, people
     assert value(found, "temporal_workflow_completed_total", workflow_type="IncidentWorkflow") >= 1
     # One write per step: the filing, the steps, each document's record.
     assert value(found, "temporal_activity_execution_latency_count", activity_type="persist_case_events") >= 7
-    assert value(found, "temporal_activity_execution_latency_count", activity_type="generate_document") >= 4
-    # ... and the product's, on the same endpoint.
+    # ... and the product's, on the same endpoint (the document maker's among them).
     assert value(found, "referrals_document_render_seconds_count", kind="referral_packet") >= 1
     assert 0 < value(found, "referrals_document_render_seconds_sum", kind="referral_packet") < 15  # seconds
     for channel in ("inbox", "email", "webhook"):

@@ -1,14 +1,23 @@
 """The activities that write each change of a case: its audit events and its read model."""
 
+import opentelemetry.propagate
 import structlog
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio import activity
 
-from referrals.domain.events import Persisted, PersistEvents
-from referrals.store import cases
+from referrals.domain.case import DocumentRef
+from referrals.domain.events import DocumentsAwaited, Persisted, PersistEvents
+from referrals.store import cases, documents
 
 log = structlog.get_logger()
+
+
+def _trace_context() -> dict[str, str]:
+    """The current span's W3C trace context (empty when nothing is traced)."""
+    carrier: dict[str, str] = {}
+    opentelemetry.propagate.inject(carrier)
+    return carrier
 
 
 class CaseStore:
@@ -23,7 +32,19 @@ class CaseStore:
         state = change.state
         structlog.contextvars.bind_contextvars(case_number=state.case_number)
         async with self._sessions() as session, session.begin():
-            result = await cases.persist_events(session, change.workflow_id, state, change.events)
+            result = await cases.persist_events(
+                session,
+                change.workflow_id,
+                state,
+                change.events,
+                documents=change.documents,
+                task_queue=activity.info().task_queue,
+                trace=_trace_context() if change.documents else None,
+            )
+            if change.awaiting:  # (read in the write's transaction: a document made after it waits for the next)
+                result = result.model_copy(
+                    update={"made": await documents.made(session, state.case_id, change.awaiting)}
+                )
         first, last = change.events[0].seq, change.events[-1].seq
         if result.written:
             log.info(
@@ -38,3 +59,9 @@ class CaseStore:
         else:
             log.info("case_events_already_stored", case_id=state.case_id, first_seq=first, last_seq=last)
         return result
+
+    @activity.defn(name="documents_made")
+    async def documents_made(self, awaited: DocumentsAwaited) -> list[DocumentRef]:
+        """Which of the documents a case awaits are made: asked while nobody is working on the case."""
+        async with self._sessions() as session:
+            return await documents.made(session, awaited.case_id, awaited.ids)

@@ -8,13 +8,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import structlog
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio import activity
+from temporalio.common import MetricMeter
 
 from referrals.activities.pdfs import PdfMaker
-from referrals.documents import memo, packet, preservation, touhy
-from referrals.documents.render import FOLDER, Properties, filename, render
+from referrals.documents.making import make
+from referrals.documents.render import FOLDER, Properties, filename
 from referrals.domain.case import CaseState, DocumentRef
 from referrals.domain.enums import DocumentKind
 from referrals.domain.events import DocumentRequest
@@ -22,32 +24,42 @@ from referrals.domain.words import label
 from referrals.observability.worker_metrics import rendering
 from referrals.store import cases, documents, evidence
 from referrals.store.evidence import Custody
-from referrals.store.tables import DocumentRow, Incident
+from referrals.store.tables import CaseEventRow, CustodyEventRow, DocumentRow, Incident
 
 log = structlog.get_logger()
 
 
 class DocumentWriter:
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], folder: Path = FOLDER, pdfs: PdfMaker | None = None
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        folder: Path = FOLDER,
+        pdfs: PdfMaker | None = None,
+        meter: MetricMeter | None = None,
     ) -> None:
         self._sessions = sessions
+        self._meter = meter  # where its render times are recorded outside an activity (the document maker)
         self._folder = folder
         self._pdfs = pdfs or PdfMaker.none("no PDF is made where this copy of the document was made")
 
     @activity.defn(name="generate_document")
     async def generate(self, request: DocumentRequest) -> DocumentRef:
         """Once per document: a retry returns the document the first attempt stored."""
-        return _ref(await self.write(request))
+        return documents.ref(await self.write(request))
 
-    async def write(self, request: DocumentRequest) -> DocumentRow:
+    async def write(self, request: DocumentRequest, flushed: bool = True) -> DocumentRow:
         """Render and store one document, or return the one stored for this request before. A request
-        that carries the case is rendered from it alone: the same request makes the same bytes."""
+        that carries the case is rendered from it alone: the same request makes the same bytes. Not `flushed` (the
+        document maker's): the commit does not wait for its WAL to reach the disk (a crash before may lose the
+        document with its outbox request's deletion: it is made again, the same; the case's own write, which is
+        flushed, flushes it before the case records it)."""
         exact = request.state is not None
         # A request handed on by a continue-as-new without its case (not its kind's latest) keeps its id.
         named = request.document_id is not None
         key = f"{request.workflow_id}:{request.document_id if named else request.event_seq}:{request.kind.value}"
         async with self._sessions() as session, session.begin():
+            if not flushed:
+                await session.exec(text("SET LOCAL synchronous_commit = off"))  # type: ignore[call-overload]
             if (existing := await documents.by_key(session, key)) is not None:
                 return existing
             if exact:
@@ -68,15 +80,29 @@ class DocumentWriter:
             # its case keeps the other three (referrals/workflows/documents.py).
             assert state is not None and version is not None and now is not None and document_id is not None
             structlog.contextvars.bind_contextvars(case_number=state.case_number)
-            context = await self._context(session, request, state, now, version)
-            with rendering(request.kind.value):
-                properties = Properties(
-                    title=f"{label(request.kind.value)}, {state.case_number}, version {version}",
-                    author=request.letterhead.department,
-                    generated_at=now,
+            events, custody = (
+                await self._packet_inputs(session, request, now)
+                if request.kind == DocumentKind.REFERRAL_PACKET
+                else (None, None)
+            )
+            properties = Properties(
+                title=f"{label(request.kind.value)}, {state.case_number}, version {version}",
+                author=request.letterhead.department,
+                generated_at=now,
+            )
+            with rendering(request.kind.value, self._meter):
+                content = await asyncio.to_thread(
+                    make,
+                    self._folder / f"{request.kind.value}.docx",
+                    request.kind,
+                    state,
+                    request.letterhead,
+                    now,
+                    version,
+                    properties,
+                    events,
+                    custody,
                 )
-                template = self._folder / f"{request.kind.value}.docx"
-                content = await asyncio.to_thread(render, template, context, properties)
             row = DocumentRow(
                 id=document_id,
                 case_id=request.case_id,
@@ -121,15 +147,10 @@ class DocumentWriter:
         )
         return row
 
-    async def _context(self, session, request: DocumentRequest, state: CaseState, now: datetime, version: int):
-        if request.kind == DocumentKind.PRESERVATION_REQUEST:
-            return preservation.preservation_request(state, request.letterhead, now)
-        if request.kind == DocumentKind.HOLD_CONFIRMATION:
-            return preservation.hold_confirmation(state, request.letterhead, now)
-        if request.kind == DocumentKind.LEGAL_REVIEW_MEMO:
-            return memo.legal_review_memo(state, request.letterhead, now)
-        if request.kind == DocumentKind.TOUHY_REQUEST:
-            return touhy.touhy_request(state, request.letterhead, now, version)
+    async def _packet_inputs(
+        self, session, request: DocumentRequest, now: datetime
+    ) -> tuple[list[CaseEventRow], dict[str, list[CustodyEventRow]]]:
+        """The case's events and each item's custody, up to the packet."""
         events = await cases.list_events(session, request.case_id)
         if request.state is not None:  # the chronology as it stood at the request
             events = [e for e in events if e.seq <= request.event_seq]
@@ -139,16 +160,4 @@ class DocumentWriter:
             item: [row for row in rows if row.at < now and row.data.get("document_id") != request.document_id]
             for item, rows in (await evidence.custody_of_case(session, request.case_id)).items()
         }
-        return packet.referral_packet(state, request.letterhead, now, events, version, custody)
-
-
-def _ref(row: DocumentRow) -> DocumentRef:
-    return DocumentRef(
-        id=row.id,
-        kind=DocumentKind(row.kind),
-        version=row.version,
-        filename=row.filename,
-        size=row.size,
-        sha256=row.sha256,
-        created_at=row.created_at,
-    )
+        return events, custody

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from referrals import __version__, exiting, logs
 from referrals.cli.access_trail import prune_access_log, verify_access_log
 from referrals.cli.cases import rebuild_cases, stuck
-from referrals.cli.documents import verify_pdf
+from referrals.cli.documents import verify_pdf, waiting_documents
 from referrals.cli.integrity import verify_audit, verify_evidence
 from referrals.cli.policy import check_policy
 from referrals.cli.publication import publish
@@ -50,9 +50,9 @@ def _parser() -> argparse.ArgumentParser:
         help="re-read every stored file and recompute its SHA-256; exit 1 naming the first item whose bytes changed",
     )
     check.add_argument("case", nargs="?", help="a case id or case number (default: every case)")
-    documents_cmd = commands.add_parser("documents", help="the documents' signed PDFs").add_subparsers(
-        dest="action", required=True
-    )
+    documents_cmd = commands.add_parser(
+        "documents", help="the documents: their signed PDFs, those being made"
+    ).add_subparsers(dest="action", required=True)
     signed = documents_cmd.add_parser(
         "verify",
         help="check a PDF's signature: who signed it and when; exit 1 naming why it fails (altered, not signed, "
@@ -68,6 +68,11 @@ def _parser() -> argparse.ArgumentParser:
         "repeatable (default: REFERRALS_SIGNING_CERTIFICATE)",
     )
     signed.add_argument("--json", action="store_true", help="print the verdict as one JSON object")
+    waiting = documents_cmd.add_parser(
+        "waiting",
+        help="the documents asked for and not yet made, oldest first; exit 1 if one has failed (it is retried)",
+    )
+    waiting.add_argument("--json", action="store_true", help="print a JSON array")
     rebuild = commands.add_parser(
         "rebuild", help="write cases back into PostgreSQL from their workflows (after a restore); needs a worker"
     )
@@ -105,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "policy":  # needs no configuration: a file being written, before it is deployed
         return check_policy(args)
-    if args.command == "documents":  # needs none either: a file and the certificate to trust
+    if args.command == "documents" and args.action == "verify":  # needs none either: a file and the certificate
         return verify_pdf(args)
     try:
         get_settings()
@@ -143,6 +148,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return asyncio.run(show_versions(args))
     if args.command == "publish":
         return asyncio.run(publish(args))
+    if args.command == "documents" and args.action == "waiting":
+        return asyncio.run(waiting_documents(args))
     if args.command == "audit" and args.action == "verify":
         return asyncio.run(verify_audit(args))
     if args.command == "evidence" and args.action == "verify":

@@ -126,6 +126,8 @@ async def rebuild_cases(args: argparse.Namespace) -> int:
                 remade.append(
                     {"id": row.id, "kind": row.kind, "version": row.version, "same_bytes": row.sha256 == expected}
                 )
+            for request in result.documents_asked:  # (its case records it at its next look)
+                await writer.write(request)
             async with sessions() as session, session.begin():
                 result.deliveries_added = await rebuild.restore_deliveries(session, trail)
                 result.chain_break = await rebuild.chain_break(session, trail.state.case_id)
@@ -144,6 +146,7 @@ async def rebuild_cases(args: argparse.Namespace) -> int:
                 "events_added": result.events_added,
                 "documents_made_again": remade,
                 "documents_lost": result.documents_lost,
+                "documents_asked_made": len(result.documents_asked),
                 "deliveries_added": result.deliveries_added,
                 "conflict": result.conflict,
                 "gap": list(result.gap) if result.gap else None,
@@ -155,6 +158,7 @@ async def rebuild_cases(args: argparse.Namespace) -> int:
                 print(
                     f"{'OK ' if ok else 'BAD'} {result.case_number}: {result.events_added} event(s) added, "
                     f"{len(remade)} document(s) made again, {result.deliveries_added} delivery record(s) added"
+                    + (f", {len(result.documents_asked)} document(s) asked for made" if result.documents_asked else "")
                     + (f"; {len(result.documents_lost)} document(s) lost" if result.documents_lost else "")
                     + (f"; CONFLICT: {result.conflict}" if result.conflict else "")
                     + (
@@ -163,7 +167,13 @@ async def rebuild_cases(args: argparse.Namespace) -> int:
                         if result.gap
                         else ""
                     )
-                    + (f"; BROKEN CHAIN at {result.chain_break}" if result.chain_break else "; chain intact")
+                    + (
+                        f"; BROKEN CHAIN at {result.chain_break}"
+                        if result.chain_break
+                        else ""  # (a gap or a conflict: PostgreSQL's chain was not what the rebuild checked)
+                        if result.gap or result.conflict
+                        else "; chain intact"
+                    )
                 )
     finally:
         await engine.dispose()

@@ -1,18 +1,48 @@
 """`referrals documents verify FILE.pdf`: whether a document's PDF is as the department signed it, who signed it and
 when, or why not. It needs no database: the certificate to trust comes from --trust, else from the settings'
-REFERRALS_SIGNING_CERTIFICATE."""
+REFERRALS_SIGNING_CERTIFICATE. `referrals documents waiting`: the documents the cases asked for that the document
+maker has not made yet, and why, if it failed."""
 
 import argparse
 import json
 import logging
 import sys
 from dataclasses import asdict, replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 from pydantic import ValidationError
 
 from referrals.config import get_settings
 from referrals.documents.signing import SigningKeyError, Verdict, load_certificates, verify
+from referrals.domain.words import label
+from referrals.store import outbox
+from referrals.store.engine import async_engine, session_factory
+
+
+async def waiting_documents(args: argparse.Namespace) -> int:
+    """Exit 1 when a document has failed to be made (it is retried: the line says when next and why it failed)."""
+    engine = async_engine(get_settings().database_url)
+    try:
+        async with session_factory(engine)() as session:
+            found = await outbox.waiting(session)
+    finally:
+        await engine.dispose()
+    now = datetime.now(UTC)
+    if args.json:
+        print(json.dumps(found, indent=2, default=str))
+    else:
+        for row in found:
+            since = str(now - row["requested_at"]).split(".")[0]
+            line = f"{row['case_number']}: {label(row['kind'])}, version {row['version']}, asked for {since} ago"
+            if row["attempts"]:
+                line += (
+                    f"; failed {row['attempts']} time(s), next attempt at {row['not_before'].isoformat()}: "
+                    f"{row['last_error']}"
+                )
+            print(line)
+        print(f"{len(found)} document(s) waiting, {sum(bool(r['attempts']) for r in found)} failing")
+    return 1 if any(r["attempts"] for r in found) else 0
 
 
 def verify_pdf(args: argparse.Namespace) -> int:

@@ -236,9 +236,10 @@ def _transport(url: str, timeout: float) -> xmlrpc.client.Transport:
 
 
 @asynccontextmanager
-async def converter_for(settings: Settings) -> AsyncIterator[Converter]:
+async def converter_for(settings: Settings, start: bool = True) -> AsyncIterator[Converter]:
     """The worker's converter: the unoserver at REFERRALS_PDF_CONVERTER, none when it is "off", else a LibreOffice
-    started here (stopped on leaving) when one is installed, or none saying what is missing."""
+    started here (stopped on leaving; with `start` False, at its first conversion) when one is installed, or none
+    saying what is missing."""
     if settings.pdf_converter == "off":
         yield NoConverter("PDF making is turned off where the worker runs (REFERRALS_PDF_CONVERTER=off)")
         return
@@ -252,7 +253,8 @@ async def converter_for(settings: Settings) -> AsyncIterator[Converter]:
         yield NoConverter(str(missing))
         return
     local = LocalConverter(soffice, python)
-    local.start()
+    if start:
+        local.start()
     try:
         yield local
     finally:

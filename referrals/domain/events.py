@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from referrals.domain.case import CaseState, PersonRef
+from referrals.domain.case import CaseState, DocumentRef, PersonRef
 from referrals.domain.enums import DocumentKind, Role, Task
 from referrals.domain.policy import Policy, Prosecutor
 
@@ -42,16 +42,22 @@ class PersistEvents(BaseModel):
     workflow_id: str
     state: CaseState
     events: list[CaseEvent]
+    # The documents the write asks for, each stored in the outbox with the case as written (their `state` is
+    # not sent twice), and the ids of those asked for before and not yet recorded: which of them are made.
+    documents: list["DocumentRequest"] = []
+    awaiting: list[str] = []
 
 
 class Persisted(BaseModel):
     """What a write found: `stored_seq` is the read model's last event before it. When that is short of
-    the first event sent (a restored database), nothing was written and the events after it are due."""
+    the first event sent (a restored database), nothing was written and the events after it are due.
+    `made`: the documents awaited that the document maker has made, for the case to record."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     stored_seq: int
     written: bool
+    made: list[DocumentRef] = []
 
 
 class StepResult(BaseModel):
@@ -163,6 +169,18 @@ class DocumentRequest(BaseModel):
     version: int | None = None
     at: datetime | None = None
     state: CaseState | None = None
+
+
+PersistEvents.model_rebuild()
+
+
+class DocumentsAwaited(BaseModel):
+    """A case's documents asked for and not yet recorded: which of them the document maker has made."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    case_id: str
+    ids: list[str]
 
 
 class Delivered(BaseModel):

@@ -18,11 +18,11 @@ def plugins(settings: Settings, service: str) -> list[OpenTelemetryPlugin]:
     """The plugins for a Temporal client (and the workers built on it): tracing only when configured."""
     if not settings.otlp_endpoint:
         return []
-    _install_provider(settings.otlp_endpoint, service)
+    install_provider(settings.otlp_endpoint, service)
     return [OpenTelemetryPlugin(add_temporal_spans=True)]
 
 
-def _install_provider(endpoint: str, service: str) -> None:
+def install_provider(endpoint: str, service: str) -> None:
     # OpenTelemetry has one tracer provider per process, set once; workflow code reaches it through the
     # sandbox, and the replay-safe one starts no span again when a workflow replays its history.
     if isinstance(opentelemetry.trace.get_tracer_provider(), ReplaySafeTracerProvider):

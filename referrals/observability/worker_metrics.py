@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from temporalio import activity
+from temporalio.common import MetricMeter
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
 NOTIFICATIONS = "referrals_notifications_total"
@@ -42,11 +43,14 @@ def sending(channel: str, kind: str) -> Iterator[None]:
 
 
 @contextmanager
-def rendering(kind: str) -> Iterator[None]:
-    """Records how long rendering one document of this kind took."""
+def rendering(kind: str, meter: MetricMeter | None = None) -> Iterator[None]:
+    """Records how long rendering one document of this kind took: on `meter` (the document maker's, its worker's
+    runtime), or the activity's."""
     started = time.perf_counter()
     yield
-    if not activity.in_activity():  # `referrals rebuild` renders outside any worker
+    if meter is None and activity.in_activity():
+        meter = activity.metric_meter()
+    if meter is None:  # `referrals rebuild` renders outside any worker
         return
-    histogram = activity.metric_meter().create_histogram_float(RENDER_SECONDS, "Time to render a Word document", "s")
+    histogram = meter.create_histogram_float(RENDER_SECONDS, "Time to render a Word document", "s")
     histogram.record(time.perf_counter() - started, {"kind": kind})

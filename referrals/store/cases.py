@@ -11,7 +11,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from referrals.domain.case import CaseState
 from referrals.domain.enums import Stage
-from referrals.domain.events import CaseEvent, Persisted
+from referrals.domain.events import CaseEvent, DocumentRequest, Persisted
+from referrals.store import outbox
 from referrals.store.audit import GENESIS, event_fields
 from referrals.store.evidence import CUSTODY_FROM_EVENTS, custody_from_event
 from referrals.store.tables import (
@@ -41,11 +42,15 @@ async def persist_events(
     events: list[CaseEvent],
     heal: bool = True,
     rewrite: bool = False,
+    documents: list[DocumentRequest] | None = None,
+    task_queue: str = "",
+    trace: dict[str, str] | None = None,
 ) -> Persisted:
     """Append a step's events and refresh the read model in the caller's transaction, once per (case, seq):
     events stored before are skipped. With `heal`, a read model behind the first event sent (a database
     restored from a backup) is left alone and reported, so the caller can send what it lacks. With
-    `rewrite` (a rebuild), the whole read model is written again even when no event is new."""
+    `rewrite` (a rebuild), the whole read model is written again even when no event is new. The `documents`
+    the step asks for go to `task_queue`'s outbox with the case as written (referrals/store/outbox.py)."""
     # Plain SQL statements rather than the ORM's unit of work: this runs after every step of every
     # case, and the ORM's bookkeeping (identity map, flush) was about a fifth of each persist's CPU.
     conn = await session.connection()
@@ -86,6 +91,8 @@ async def persist_events(
         rows.append(fields)
     if rows:
         await conn.execute(insert(events_table), rows)
+    if documents and new:
+        await outbox.ask(conn, task_queue, after, documents, trace)
     for event in new:  # an item's chain of custody begins, or ends in a tombstone, with the case's own event
         if event.kind in CUSTODY_FROM_EVENTS:
             await custody_from_event(session, state.case_id, event)

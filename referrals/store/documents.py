@@ -8,11 +8,39 @@ from sqlalchemy.orm import QueryableAttribute, defer
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from referrals.domain.case import DocumentRef
+from referrals.domain.enums import DocumentKind
 from referrals.store.tables import DocumentDeliveryRow, DocumentPdfRow, DocumentRow
 
 
 async def by_key(session: AsyncSession, key: str) -> DocumentRow | None:
     return (await session.exec(select(DocumentRow).where(DocumentRow.idempotency_key == key))).first()
+
+
+async def made(session: AsyncSession, case_id: str, ids: list[str]) -> list[DocumentRef]:
+    """Which of the case's documents `ids` are stored, as the case lists them, in the order asked."""
+    if not ids:
+        return []
+    query = (
+        select(DocumentRow)
+        .where(DocumentRow.case_id == case_id, col(DocumentRow.id).in_(ids))
+        .options(defer(cast(QueryableAttribute[bytes], DocumentRow.content)))
+    )
+    found = {row.id: row for row in (await session.exec(query)).all()}
+    return [ref(found[i]) for i in ids if i in found]
+
+
+def ref(row: DocumentRow) -> DocumentRef:
+    """A stored document as its case lists it."""
+    return DocumentRef(
+        id=row.id,
+        kind=DocumentKind(row.kind),
+        version=row.version,
+        filename=row.filename,
+        size=row.size,
+        sha256=row.sha256,
+        created_at=row.created_at,
+    )
 
 
 async def next_version(session: AsyncSession, case_id: str, kind: str) -> int:

@@ -21,6 +21,7 @@ class Rebuilt:
     events_added: int = 0
     documents_missing: list = field(default_factory=list)  # DocumentRequests to make again
     documents_lost: list[str] = field(default_factory=list)  # ids no request can make again (older cases)
+    documents_asked: list = field(default_factory=list)  # DocumentRequests asked for, not yet made: to make
     deliveries_added: int = 0
     conflict: str | None = None  # a stored event that is not the workflow's: nothing was written
     # Events (first, last) that neither PostgreSQL nor the runs Temporal still holds have: nothing was written.
@@ -84,6 +85,12 @@ async def write_back(session: AsyncSession, trail: AuditTrail) -> Rebuilt:
             result.documents_missing.append(requested[ref.id])
         else:
             result.documents_lost.append(ref.id)
+    # Asked for and not yet recorded (the document maker's outbox went with the restore): made by the rebuild, the
+    # case records them as it would have.
+    listed = {ref.id for ref in state.documents}
+    result.documents_asked = [
+        r for r in trail.documents if r.document_id not in listed and r.document_id not in present and r.state
+    ]
     return result
 
 

@@ -256,6 +256,30 @@ class DocumentPdfRow(SQLModel, table=True):
     created_at: datetime = _tz(nullable=False)
 
 
+class DocumentOutboxRow(SQLModel, table=True):
+    """A document a step's write asked for (in the write's transaction), with the case as written: made once by the
+    document maker of its task queue (referrals/document_maker.py), in the order its case asked, then deleted. The
+    case records it at its next write."""
+
+    __tablename__ = "document_outbox"
+    __table_args__ = (Index("ix_document_outbox_task_queue_position", "task_queue", "position"),)
+    document_id: str = Field(primary_key=True)
+    position: int = Field(sa_column=Column(BigInteger, Identity(), nullable=False, unique=True))
+    task_queue: str
+    workflow_id: str
+    case_id: str = Field(sa_column=Column(String, ForeignKey("incident.id", ondelete="CASCADE"), nullable=False))
+    kind: str
+    version: int
+    event_seq: int
+    requested_at: datetime = _tz(nullable=False)
+    letterhead: dict = Field(sa_column=Column(JSONB, nullable=False))
+    state: dict = Field(sa_column=Column(JSONB, nullable=False))
+    trace: dict | None = Field(default=None, sa_column=Column(JSONB, nullable=True))  # the write's trace context
+    attempts: int = 0  # failed attempts: each puts off the next (`not_before`), so one failing never holds the rest
+    not_before: datetime | None = _tz(nullable=True)
+    last_error: str | None = None
+
+
 class DocumentDeliveryRow(SQLModel, table=True):
     """Documents already e-mailed, by idempotency key: a retry never sends twice."""
 

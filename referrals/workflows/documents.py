@@ -11,13 +11,15 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
+    from referrals.activities.case_store import CaseStore
     from referrals.activities.documents import DocumentWriter
     from referrals.activities.notifier import Notifier
     from referrals.domain.case import DocumentRef
+    from referrals.domain.documents import LISTS_DOCUMENTS
     from referrals.domain.enums import DocumentKind
-    from referrals.domain.events import Delivered, DocumentDelivery, DocumentRequest, EventKind
+    from referrals.domain.events import Delivered, DocumentDelivery, DocumentRequest, DocumentsAwaited, EventKind
 
-from referrals.workflows.persistence import PERSIST_RETRY, Persistence
+from referrals.workflows.persistence import PERSIST_RETRY, PERSIST_TIMEOUT, Persistence
 
 # A document well under a second; an e-mail too, but the mail server may be down for a while.
 DOCUMENT_TIMEOUT = timedelta(seconds=15)
@@ -27,15 +29,107 @@ NOTIFY_DEADLINE = timedelta(days=1)
 # A document's record waits up to RECORD_RIDE for the case's next write (a person's next step) and is stored with
 # it, instead of a write of its own that the next step would queue behind.
 RECORD_RIDE = timedelta(seconds=1)
+# (The outbox) a case nobody writes to asks which of its documents are made after a second, then twice as long each
+# time nothing is, up to a minute (the document maker retries a failing document for longer).
+QUIET_FIRST = timedelta(seconds=1)
+QUIET_MOST = timedelta(minutes=1)
 # What a delivery activity is sent (an escalation notice, a document delivery).
 M = TypeVar("M")
 
 
 class Documents(Persistence):
     def _ask_for(self, kinds: list[DocumentKind]) -> None:
-        """Queue the documents a step asks for: made in the background, in order (`_documents`); the case
-        lists them as being generated."""
+        """Queue the documents a step asks for: made in the background, in order; the case lists them as being
+        generated. (The outbox: asked for by the step's write, made by the document maker, recorded by a later write,
+        `_documents_recorded`. Before it: made one at a time after the step's write as activities, `_documents`.)"""
         self._state.documents_pending.extend(kinds)
+        if self._outbox:
+            self._asked.extend(kinds)
+
+    async def _write(self) -> None:
+        if not self._outbox:
+            return await super()._write()
+        recorded = self._record_made()
+        await self._store(self._requests_asked())
+        for ref in recorded:  # stored: the packet goes to the prosecutor
+            if ref.kind == DocumentKind.REFERRAL_PACKET:
+                self._deliveries.append(asyncio.create_task(self._send_to_prosecutor(ref)))
+
+    def _requests_asked(self) -> list[DocumentRequest]:
+        """The documents asked for since the last write, each of the case as this write stores it, under its own
+        id and version (the maker reads the case from the outbox; a rebuild, from the copy kept in `_requests`). A
+        document that lists the others waits for those asked before it (LISTS_DOCUMENTS)."""
+        asked: list[DocumentRequest] = []
+        while self._asked:
+            kind = self._asked[0]
+            if kind in LISTS_DOCUMENTS and (self._outstanding or asked):
+                break  # asked by the write that records the documents before it
+            self._asked.pop(0)
+            earlier = sum(d.kind == kind for d in self._state.documents) + sum(
+                r.kind == kind for r in self._outstanding
+            )
+            request = DocumentRequest(
+                workflow_id=workflow.info().workflow_id,
+                case_id=self._state.case_id,
+                kind=kind,
+                event_seq=self._state.event_seq,
+                letterhead=self._letterhead,
+                document_id=str(workflow.uuid4()),
+                version=1 + earlier,
+                at=workflow.now(),
+            )
+            self._outstanding.append(request)
+            asked.append(request)
+        if not asked:
+            return []
+        state = self._state.model_copy(deep=True)
+        self._requests.extend(r.model_copy(update={"state": state}) for r in asked)
+        return asked
+
+    def _record_made(self) -> list[DocumentRef]:
+        """The documents found made, each recorded on the case (in the order asked) for the write about to be made."""
+        recorded, self._made = self._made, []
+        for ref in recorded:
+            self._outstanding = [r for r in self._outstanding if r.document_id != ref.id]
+            self._state.documents_pending.remove(ref.kind)
+            self._state.documents.append(ref)
+            self._record(EventKind.DOCUMENT_GENERATED, None, _generated(ref))
+        return recorded
+
+    def _written_after(self, writes: int) -> Callable[[], bool]:
+        return lambda: self._writes != writes
+
+    async def _documents_recorded(self) -> None:
+        """(The outbox) until the case is closed with every document it asked for recorded. Each write records what
+        it found made; a case nobody has written to for a second asks the maker's work itself (`documents_made`),
+        then less often while the documents are still being made. Nothing here wakes the case while people work."""
+        wait = QUIET_FIRST
+        while True:
+            await workflow.wait_condition(lambda: bool(self._outstanding) or self._state.closed)
+            if not self._outstanding:
+                return
+            try:
+                await workflow.wait_condition(self._written_after(self._writes), timeout=wait)
+                wait = QUIET_FIRST
+                continue
+            except TimeoutError:
+                pass
+            async with self._lock:
+                if not self._made and self._outstanding:
+                    self._learn(
+                        await workflow.execute_activity_method(
+                            CaseStore.documents_made,
+                            DocumentsAwaited(
+                                case_id=self._state.case_id,
+                                ids=[r.document_id for r in self._outstanding if r.document_id is not None],
+                            ),
+                            start_to_close_timeout=PERSIST_TIMEOUT,
+                            retry_policy=PERSIST_RETRY,
+                        )
+                    )
+                found = bool(self._made)
+                await self._write()
+            wait = QUIET_FIRST if found else min(wait * 2, QUIET_MOST)
 
     async def _documents(self) -> None:
         """Each document a step asked for, one at a time, after that step's write: of the case as it
@@ -72,18 +166,7 @@ class Documents(Persistence):
             async with self._lock:
                 self._state.documents_pending.pop(0)
                 self._state.documents.append(ref)
-                self._record(
-                    EventKind.DOCUMENT_GENERATED,
-                    None,
-                    {
-                        "document_id": ref.id,
-                        "kind": ref.kind.value,
-                        "version": ref.version,
-                        "filename": ref.filename,
-                        "size": ref.size,
-                        "sha256": ref.sha256,
-                    },
-                )
+                self._record(EventKind.DOCUMENT_GENERATED, None, _generated(ref))
                 seq = self._state.event_seq
             await self._record_stored_or_due(seq)
             if self._written < seq:
@@ -134,6 +217,18 @@ class Documents(Persistence):
         except ActivityError:
             workflow.logger.warning("delivery gave up", extra={"activity": send.__name__, **about})
             return False
+
+
+def _generated(ref: DocumentRef) -> dict[str, Any]:
+    """A document's record in the audit trail."""
+    return {
+        "document_id": ref.id,
+        "kind": ref.kind.value,
+        "version": ref.version,
+        "filename": ref.filename,
+        "size": ref.size,
+        "sha256": ref.sha256,
+    }
 
 
 def lighter(requests: list[DocumentRequest]) -> list[DocumentRequest]:

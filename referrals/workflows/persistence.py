@@ -11,8 +11,8 @@ from temporalio.common import RetryPolicy, SearchAttributeUpdate
 with workflow.unsafe.imports_passed_through():
     from referrals.activities.case_store import CaseStore
     from referrals.domain import search_attributes as sa
-    from referrals.domain.case import CaseState, IncidentInput, PersonRef
-    from referrals.domain.enums import Stage
+    from referrals.domain.case import CaseState, DocumentRef, IncidentInput, PersonRef
+    from referrals.domain.enums import DocumentKind, Stage
     from referrals.domain.events import (
         CaseEvent,
         ChainHead,
@@ -45,7 +45,14 @@ class Persistence:
     _events: list[CaseEvent]  # the events this run holds, in order: those after `_earlier` (seq n at n - 1 - its seq)
     _earlier: ChainHead | None  # a run continued as new: the chain's head before its events (the rest in PostgreSQL)
     _written: int  # the last event seq stored in PostgreSQL
-    _requests: list[DocumentRequest]  # the documents this run asked for
+    _requests: list[DocumentRequest]  # the documents this run asked for, each with the case it is made from
+    _outbox: bool  # the run asks the document maker for its documents (versions.DOCUMENTS_OUTBOX)
+    _asked: list[DocumentKind]  # (the outbox) the kinds asked for since the last write, asked for by the next
+    _outstanding: list[DocumentRequest]  # (the outbox) asked for and not yet recorded, in the order asked
+    _made: list[
+        DocumentRef
+    ]  # (the outbox) of those, the ones a write or a look found made: the next write records them
+    _writes: int  # the writes this run has made
     _delivered: list[Delivered]
     _steps_under_way: int  # human steps between their update's arrival and its answer
     _in_hand: bool  # a document taken from documents_pending, its record or delivery still to come
@@ -57,8 +64,12 @@ class Persistence:
         self._events.append(CaseEvent(seq=self._state.event_seq, kind=kind, actor=actor, at=workflow.now(), data=data))
 
     async def _write(self) -> None:
-        """Store the events not yet stored and the case after them: one transaction, one activity, under
-        the lock. A read model found behind (PostgreSQL restored from a backup) is sent what it lacks.
+        await self._store([])
+
+    async def _store(self, documents: list[DocumentRequest]) -> None:
+        """Store the events not yet stored and the case after them, and ask for `documents` (the outbox): one
+        transaction, one activity, under the lock. A read model found behind (PostgreSQL restored from a backup)
+        is sent what it lacks.
         (Not a local activity: a workflow task that fails after its local activity wrote would be run
         again and may record other events under the same numbers, and the audit chain admits no second
         version. A regular activity is scheduled by a completed task, so what it writes is history.)"""
@@ -69,7 +80,11 @@ class Persistence:
             stored = await workflow.execute_activity_method(
                 CaseStore.persist_events,
                 PersistEvents(
-                    workflow_id=workflow.info().workflow_id, state=self._state, events=self._events[since - held :]
+                    workflow_id=workflow.info().workflow_id,
+                    state=self._state,
+                    events=self._events[since - held :],
+                    documents=documents,
+                    awaiting=[r.document_id for r in self._outstanding if r.document_id is not None],
                 ),
                 start_to_close_timeout=PERSIST_TIMEOUT,
                 retry_policy=PERSIST_RETRY,
@@ -85,7 +100,14 @@ class Persistence:
                 break
             since = stored.stored_seq
         self._written = self._state.event_seq
+        self._writes += 1
+        self._learn(stored.made)
         self._publish()
+
+    def _learn(self, made: list[DocumentRef]) -> None:
+        """Documents found made, to record at the next write (each once)."""
+        known = {ref.id for ref in self._made}
+        self._made.extend(ref for ref in made if ref.id not in known)
 
     def _publish(self) -> None:
         state = self._state

@@ -44,9 +44,13 @@ with workflow.unsafe.imports_passed_through():
 # (issue 32: the carried input stays the case's own size). Cases started before it carry as 1.0.0 did until their
 # next run, which takes the patch and reads what the old run carried.
 CARRY_CHAIN_HEAD = "carry-chain-head"
+# 1.1.0: a step's write asks for its documents in the outbox (its own transaction), the document maker beside the
+# worker makes them, and the case records them at its next write or once quiet (issue 32: a step never waits for a
+# document). Cases started before it make their documents as activities of their own until their next run.
+DOCUMENTS_OUTBOX = "documents-outbox"
 
 # The product's patch ids, in the order introduced (1.0.0 is the code every case started on).
-PATCHES: tuple[str, ...] = (CARRY_CHAIN_HEAD,)
+PATCHES: tuple[str, ...] = (CARRY_CHAIN_HEAD, DOCUMENTS_OUTBOX)
 # The ids of PATCHES whose old branch is gone (step 2): decided with `workflow.deprecate_patch`.
 DEPRECATED: frozenset[str] = frozenset()
 

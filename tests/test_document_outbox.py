@@ -1,0 +1,177 @@
+"""The document outbox and its maker against the real PostgreSQL (issue 32): what a step's write asks for is made
+once, each case's in the order asked, a document that cannot be made waits without holding the others, and a maker
+wakes on the write's notification."""
+
+import asyncio
+import dataclasses
+import uuid
+from datetime import UTC, datetime
+
+from sqlalchemy import text
+from temporalio.testing import ActivityEnvironment
+
+from referrals.activities.case_store import CaseStore
+from referrals.activities.documents import DocumentWriter
+from referrals.config import ROOT
+from referrals.document_maker import DocumentMaker
+from referrals.domain.case import IncidentInput, PersonRef, new_case, workflow_id_for
+from referrals.domain.enums import DocumentKind, Role
+from referrals.domain.events import CaseEvent, DocumentRequest, EventKind, Letterhead, PersistEvents
+from referrals.domain.messages import Actor, IncidentFiling
+from referrals.domain.policy import load_policy
+from referrals.store import outbox
+from tests.support.cli import referrals
+from tests.support.scenario import FILING
+
+POLICY = load_policy(ROOT / "policy/chicago.toml")
+
+
+def _queue() -> str:
+    return f"outbox-{uuid.uuid4().hex[:8]}"
+
+
+async def _filed(sessions, queue: str, versions: int = 2) -> tuple[str, list[str]]:
+    """A case filed by its write, asking for `versions` preservation requests; the write retried once."""
+    inp = IncidentInput(
+        case_id=str(uuid.uuid4()),
+        case_number=f"T-{uuid.uuid4().hex[:8]}",
+        filed_by=Actor(user_id="u1", name="P.O. Ana Ruiz", roles=[Role.OFFICER]),
+        filing=IncidentFiling.model_validate(FILING),
+        policy=POLICY,
+        request_hash="h",
+    )
+    state = new_case(inp, datetime.now(UTC))
+    state.event_seq = 1
+    event = CaseEvent(
+        seq=1, kind=EventKind.CASE_FILED, actor=PersonRef(id="u1", name="P.O. Ana Ruiz"), at=state.filed_at, data={}
+    )
+    ids = [str(uuid.uuid4()) for _ in range(versions)]
+    asked = [
+        DocumentRequest(
+            workflow_id=workflow_id_for(state.case_id),
+            case_id=state.case_id,
+            kind=DocumentKind.PRESERVATION_REQUEST,
+            event_seq=1,
+            letterhead=Letterhead.of(POLICY),
+            document_id=i,
+            version=n,
+            at=datetime.now(UTC),
+        )
+        for n, i in enumerate(ids, 1)
+    ]
+    env = ActivityEnvironment()
+    env.info = dataclasses.replace(env.info, task_queue=queue)
+    change = PersistEvents(workflow_id=workflow_id_for(state.case_id), state=state, events=[event], documents=asked)
+    for _ in range(2):  # a retried write asks for nothing twice
+        await env.run(CaseStore(sessions).persist_events, change)
+    return state.case_id, ids
+
+
+async def _made(sessions, case_id: str) -> list[tuple[str, int]]:
+    async with sessions() as s:
+        rows = await s.exec(
+            text("SELECT id, version FROM document WHERE case_id = :c ORDER BY version"), params={"c": case_id}
+        )
+        return [(r[0], r[1]) for r in rows.all()]
+
+
+async def _waiting(sessions, queue: str) -> list[dict]:
+    async with sessions() as s:
+        return [w for w in await outbox.waiting(s) if w["case_id"] in await _cases(s, queue)]
+
+
+async def _cases(s, queue: str) -> set[str]:
+    rows = await s.exec(text("SELECT case_id FROM document_outbox WHERE task_queue = :q"), params={"q": queue})
+    return {r[0] for r in rows.all()}
+
+
+async def test_two_makers_make_each_document_once_in_the_order_its_case_asked(sessions):
+    queue = _queue()
+    cases = [await _filed(sessions, queue) for _ in range(3)]
+    async with sessions() as s:
+        assert len(await _cases(s, queue)) == 3  # six requests: the retried writes asked for nothing more
+        assert (
+            await s.exec(text("SELECT count(*) FROM document_outbox WHERE task_queue = :q"), params={"q": queue})
+        ).one()[0] == 6
+    makers = [DocumentMaker(sessions, DocumentWriter(sessions), queue) for _ in range(2)]
+
+    async def drain(maker: DocumentMaker) -> int:
+        made = 0
+        while await maker.make_next():
+            made += 1
+        return made
+
+    total = 0
+    for _ in range(10):  # a maker finding only a case's next document (its first being made) rests until the next round
+        total += sum(await asyncio.gather(*(drain(m) for m in makers)))
+        if not await _waiting(sessions, queue):
+            break
+    assert total == 6
+    for case_id, ids in cases:
+        assert await _made(sessions, case_id) == [(ids[0], 1), (ids[1], 2)]  # once each, under the ids asked
+    async with sessions() as s:
+        assert not await _cases(s, queue)  # the outbox keeps nothing made
+
+
+async def test_a_case_s_next_document_waits_while_the_one_before_it_is_being_made(sessions):
+    queue = _queue()
+    (first, first_ids), (second, second_ids) = [await _filed(sessions, queue) for _ in range(2)]
+    async with sessions() as a, a.begin():
+        taken = await outbox.take(a, queue)
+        assert taken is not None and taken.document_id == first_ids[0]
+        async with sessions() as b, b.begin():
+            # Not the first case's second request (its first is being made): the next case's first.
+            other = await outbox.take(b, queue)
+            assert other is not None and other.document_id == second_ids[0]
+            async with sessions() as c, c.begin():
+                assert await outbox.take(c, queue) is None  # both cases are busy: nothing else is due
+    assert await _made(sessions, first) == [] and await _made(sessions, second) == []  # nothing was made
+
+
+async def test_a_document_that_cannot_be_made_is_put_off_and_the_others_are_made(sessions, database_url):
+    queue = _queue()
+    broken, broken_ids = await _filed(sessions, queue, versions=1)
+    fine, fine_ids = await _filed(sessions, queue, versions=1)
+    async with sessions() as s, s.begin():  # its case as stored cannot be read
+        await s.exec(text("UPDATE document_outbox SET state = '{}' WHERE case_id = :c"), params={"c": broken})
+    maker = DocumentMaker(sessions, DocumentWriter(sessions), queue)
+    assert await maker.make_next()  # the broken one, first in line: put off
+    assert await maker.make_next()  # then the other case's
+    assert not await maker.make_next()  # the broken one is not due again yet
+    assert await _made(sessions, fine) == [(fine_ids[0], 1)] and await _made(sessions, broken) == []
+    [waiting] = await _waiting(sessions, queue)
+    assert waiting["document_id"] == broken_ids[0] and waiting["attempts"] == 1
+    assert waiting["last_error"].startswith("ValidationError")
+    async with sessions() as s:
+        later = (
+            await s.exec(
+                text("SELECT not_before > now() FROM document_outbox WHERE document_id = :d"),
+                params={"d": broken_ids[0]},
+            )
+        ).one()[0]
+        number = (await s.exec(text("SELECT case_number FROM incident WHERE id = :c"), params={"c": broken})).one()[0]
+    assert later
+    # What an operator sees: the case, the document, the failures and why; exit 1 while one is failing.
+    shown = await asyncio.to_thread(referrals, database_url, "documents", "waiting")
+    assert shown.returncode == 1, shown.stderr
+    line = next(line for line in shown.stdout.splitlines() if line.startswith(f"{number}: "))
+    assert line.startswith(f"{number}: Preservation request, version 1, asked for ")
+    assert "; failed 1 time(s), next attempt at " in line and ": ValidationError: " in line
+
+
+async def test_a_maker_wakes_on_the_write_that_asks(sessions):
+    queue = _queue()
+    # It would look by itself only after a minute: the write's NOTIFY wakes it.
+    maker = DocumentMaker(sessions, DocumentWriter(sessions), queue, look_every=60)
+    running = asyncio.create_task(maker.run())
+    try:
+        await asyncio.sleep(0.5)  # listening
+        case_id, ids = await _filed(sessions, queue, versions=1)
+        for _ in range(100):
+            if await _made(sessions, case_id):
+                break
+            await asyncio.sleep(0.05)
+        assert await _made(sessions, case_id) == [(ids[0], 1)]
+    finally:
+        running.cancel()
+        await asyncio.gather(running, return_exceptions=True)
