@@ -79,7 +79,9 @@ class DocumentMaker:
             try:
                 with TRACER.start_as_current_span(f"MakeDocument:{taken.kind}", context=parent):
                     # Its own transaction, keyed by the document's id: made again after a crash, it is the one stored.
-                    await self._writer.write(await asyncio.to_thread(taken.request), flushed=False)
+                    await self._writer.write(
+                        await asyncio.to_thread(taken.request), flushed=False, attempt=taken.attempts + 1
+                    )
             except Exception as exc:  # a document that cannot be made now: put off, the others go on
                 log.error("document_not_made", kind=taken.kind, error=type(exc).__name__)
                 await outbox.failed(session, taken.document_id, f"{type(exc).__name__}: {exc}")

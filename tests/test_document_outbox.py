@@ -12,14 +12,16 @@ from temporalio.testing import ActivityEnvironment
 
 from referrals.activities.case_store import CaseStore
 from referrals.activities.documents import DocumentWriter
+from referrals.activities.pdfs import PdfMaker
 from referrals.config import ROOT
 from referrals.document_maker import DocumentMaker
+from referrals.documents.pdf import Converter
 from referrals.domain.case import IncidentInput, PersonRef, new_case, workflow_id_for
 from referrals.domain.enums import DocumentKind, Role
 from referrals.domain.events import CaseEvent, DocumentRequest, EventKind, Letterhead, PersistEvents
 from referrals.domain.messages import Actor, IncidentFiling
 from referrals.domain.policy import load_policy
-from referrals.store import outbox
+from referrals.store import documents, outbox
 from tests.support.cli import referrals
 from tests.support.scenario import FILING
 
@@ -175,3 +177,25 @@ async def test_a_maker_wakes_on_the_write_that_asks(sessions):
     finally:
         running.cancel()
         await asyncio.gather(running, return_exceptions=True)
+
+
+async def test_a_pdf_that_cannot_be_made_is_tried_three_times_then_the_word_file_is_stored_saying_why(sessions):
+    queue = _queue()
+    case_id, [document_id] = await _filed(sessions, queue, versions=1)
+    nowhere = PdfMaker(Converter("http://127.0.0.1:1", ready_seconds=0.1), None)  # a converter that never answers
+    maker = DocumentMaker(sessions, DocumentWriter(sessions, pdfs=nowhere), queue)
+    for attempt in (1, 2):
+        assert await maker.make_next()
+        assert await _made(sessions, case_id) == []  # nothing stored: tried again later
+        [waiting] = await _waiting(sessions, queue)
+        assert waiting["attempts"] == attempt and "could not be made" in waiting["last_error"]
+        async with sessions() as s, s.begin():  # (its time come)
+            await s.exec(
+                text("UPDATE document_outbox SET not_before = now() WHERE case_id = :c"), params={"c": case_id}
+            )
+    assert await maker.make_next()
+    assert await _made(sessions, case_id) == [(document_id, 1)] and not await _waiting(sessions, queue)
+    async with sessions() as s:
+        pdf = await documents.pdf_of(s, document_id)
+    assert pdf is not None and pdf.content is None
+    assert pdf.unavailable is not None and pdf.unavailable.startswith("the PDF could not be made after 3 attempts: ")

@@ -47,7 +47,7 @@ class DocumentWriter:
         """Once per document: a retry returns the document the first attempt stored."""
         return documents.ref(await self.write(request))
 
-    async def write(self, request: DocumentRequest, flushed: bool = True) -> DocumentRow:
+    async def write(self, request: DocumentRequest, flushed: bool = True, attempt: int | None = None) -> DocumentRow:
         """Render and store one document, or return the one stored for this request before. A request
         that carries the case is rendered from it alone: the same request makes the same bytes. Not `flushed` (the
         document maker's): the commit does not wait for its WAL to reach the disk (a crash before may lose the
@@ -116,7 +116,7 @@ class DocumentWriter:
                 created_at=now,
             )
             # The PDF is decided with the Word file: stored with it, or not at all (a retried conversion makes both).
-            pdf = await self._pdfs.make(row, properties.title, request.letterhead)
+            pdf = await self._pdfs.make(row, properties.title, request.letterhead, attempt)
             session.add(row)
             await session.flush()
             session.add(pdf)

@@ -31,8 +31,11 @@ class PdfMaker:
     def none(cls, reason: str) -> "PdfMaker":
         return cls(NoConverter(reason), None)
 
-    async def make(self, document: DocumentRow, title: str, letterhead: Letterhead) -> DocumentPdfRow:
-        """The signed PDF of `document` (not yet stored), or a row saying why there is none."""
+    async def make(
+        self, document: DocumentRow, title: str, letterhead: Letterhead, attempt: int | None = None
+    ) -> DocumentPdfRow:
+        """The signed PDF of `document` (not yet stored), or a row saying why there is none. `attempt`: which attempt
+        at the document this is (the document maker's count; an activity's own otherwise)."""
         try:
             pdf = await self._converter.convert(document.content)
             if self._signer is None:
@@ -45,7 +48,8 @@ class PdfMaker:
         except Unavailable as why:
             return self._without(document, str(why))
         except Exception as failure:  # whatever it is, the Word file is stored within ATTEMPTS attempts
-            attempt = activity.info().attempt if activity.in_activity() else ATTEMPTS
+            if attempt is None:
+                attempt = activity.info().attempt if activity.in_activity() else ATTEMPTS
             log.warning("pdf_failed", document_id=document.id, attempt=attempt, problem=str(failure))
             starting = isinstance(failure, ConversionFailed) and failure.starting  # LibreOffice's first start: wait
             if attempt < ATTEMPTS or starting:

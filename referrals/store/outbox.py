@@ -59,6 +59,7 @@ class Taken:
     document_id: str
     case_id: str
     kind: str
+    attempts: int  # failed before
     trace: dict[str, str] | None
     row: dict[str, Any]
 
@@ -100,7 +101,7 @@ async def take(session: AsyncSession, task_queue: str) -> Taken | None:
     row = (await (await session.connection()).execute(query)).mappings().first()
     if row is None:
         return None
-    return Taken(row["document_id"], row["case_id"], row["kind"], row["trace"], dict(row))
+    return Taken(row["document_id"], row["case_id"], row["kind"], row["attempts"], row["trace"], dict(row))
 
 
 async def made(session: AsyncSession, document_id: str) -> None:
