@@ -16,12 +16,12 @@ from referrals.activities.pdfs import PdfMaker
 from referrals.config import ROOT
 from referrals.document_maker import DocumentMaker
 from referrals.documents.pdf import Converter
-from referrals.domain.case import IncidentInput, PersonRef, new_case, workflow_id_for
+from referrals.domain.case import CaseState, IncidentInput, PersonRef, new_case, workflow_id_for
 from referrals.domain.enums import DocumentKind, Role
-from referrals.domain.events import CaseEvent, DocumentRequest, EventKind, Letterhead, PersistEvents
+from referrals.domain.events import AuditTrail, CaseEvent, DocumentRequest, EventKind, Letterhead, PersistEvents
 from referrals.domain.messages import Actor, IncidentFiling
 from referrals.domain.policy import load_policy
-from referrals.store import documents, outbox
+from referrals.store import documents, outbox, rebuild
 from tests.support.cli import referrals
 from tests.support.scenario import FILING
 
@@ -30,6 +30,9 @@ POLICY = load_policy(ROOT / "policy/chicago.toml")
 
 def _queue() -> str:
     return f"outbox-{uuid.uuid4().hex[:8]}"
+
+
+FILED: dict[str, tuple[CaseState, CaseEvent, list[DocumentRequest]]] = {}  # what each case's write held, by id
 
 
 async def _filed(sessions, queue: str, versions: int = 2) -> tuple[str, list[str]]:
@@ -66,6 +69,7 @@ async def _filed(sessions, queue: str, versions: int = 2) -> tuple[str, list[str
     change = PersistEvents(workflow_id=workflow_id_for(state.case_id), state=state, events=[event], documents=asked)
     for _ in range(2):  # a retried write asks for nothing twice
         await env.run(CaseStore(sessions).persist_events, change)
+    FILED[state.case_id] = (state, event, asked)
     return state.case_id, ids
 
 
@@ -199,3 +203,27 @@ async def test_a_pdf_that_cannot_be_made_is_tried_three_times_then_the_word_file
         pdf = await documents.pdf_of(s, document_id)
     assert pdf is not None and pdf.content is None
     assert pdf.unavailable is not None and pdf.unavailable.startswith("the PDF could not be made after 3 attempts: ")
+
+
+async def test_a_rebuild_makes_the_documents_a_restore_took_from_the_outbox(sessions):
+    queue = _queue()
+    case_id, [document_id] = await _filed(sessions, queue, versions=1)
+    async with sessions() as s, s.begin():  # the restored database: the case, without its request in the outbox
+        await s.exec(text("DELETE FROM document_outbox WHERE case_id = :c"), params={"c": case_id})
+    state, event, asked = FILED[case_id]
+    trail = AuditTrail(
+        workflow_id=workflow_id_for(case_id),
+        state=state,
+        events=[event],
+        documents=[r.model_copy(update={"state": state}) for r in asked],  # as the workflow keeps them
+        deliveries=[],
+        written=1,
+    )
+    async with sessions() as s, s.begin():
+        result = await rebuild.write_back(s, trail)
+    assert [r.document_id for r in result.documents_asked] == [document_id] and not result.documents_missing
+    for request in result.documents_asked:  # as `referrals rebuild` does
+        await DocumentWriter(sessions).write(request)
+    assert await _made(sessions, case_id) == [(document_id, 1)]  # the case records it at its next look
+    async with sessions() as s, s.begin():
+        assert not (await rebuild.write_back(s, trail)).documents_asked  # made: nothing more to make
