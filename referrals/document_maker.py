@@ -69,7 +69,9 @@ class DocumentMaker:
     async def make_next(self) -> bool:
         """Makes the next document due on the task queue; False when none is."""
         async with self._sessions() as session, session.begin():
-            # (not waiting for the WAL's flush: see DocumentWriter.write; lost, the request is still there)
+            # Its commit does not wait for the WAL's flush: a crash before it loses the document with the request's
+            # deletion, and it is made again, the same; the case's own write, which waits, flushes it before the case
+            # records it.
             await session.exec(text("SET LOCAL synchronous_commit = off"))  # type: ignore[call-overload]
             taken = await outbox.take(session, self._task_queue)
             if taken is None:
@@ -78,10 +80,11 @@ class DocumentMaker:
             parent = opentelemetry.propagate.extract(taken.trace or {})
             try:
                 with TRACER.start_as_current_span(f"MakeDocument:{taken.kind}", context=parent):
-                    # Its own transaction, keyed by the document's id: made again after a crash, it is the one stored.
-                    await self._writer.write(
-                        await asyncio.to_thread(taken.request), flushed=False, attempt=taken.attempts + 1
-                    )
+                    request = await asyncio.to_thread(taken.request)  # (a case is read on a thread)
+                    # In this transaction, which holds the request (one transaction: PostgreSQL sees every lock
+                    # it waits on, a deadlock among them included); a failure undoes its part alone.
+                    async with session.begin_nested():
+                        await self._writer.write_in(session, request, attempt=taken.attempts + 1)
             except Exception as exc:  # a document that cannot be made now: put off, the others go on
                 log.error("document_not_made", kind=taken.kind, error=type(exc).__name__)
                 await outbox.failed(session, taken.document_id, f"{type(exc).__name__}: {exc}")

@@ -24,6 +24,7 @@ from referrals.domain.policy import load_policy
 from referrals.store import documents, outbox, rebuild
 from tests.support.cli import referrals
 from tests.support.scenario import FILING
+from tests.test_rebuild import _forget as forget
 
 POLICY = load_policy(ROOT / "policy/chicago.toml")
 
@@ -227,3 +228,35 @@ async def test_a_rebuild_makes_the_documents_a_restore_took_from_the_outbox(sess
     assert await _made(sessions, case_id) == [(document_id, 1)]  # the case records it at its next look
     async with sessions() as s, s.begin():
         assert not (await rebuild.write_back(s, trail)).documents_asked  # made: nothing more to make
+
+
+async def test_a_case_deleted_while_its_document_is_being_made_waits_for_neither(sessions):
+    """The maker holds its request and writes the document in one transaction, so that PostgreSQL sees the whole
+    wait: a case's deletion (a restore drill, tests/test_rebuild.py) that locks the case, then meets the request
+    through its cascade, is a deadlock PostgreSQL breaks within a second, not a hang."""
+    queue = _queue()
+    case_id, _ = await _filed(sessions, queue, versions=1)
+    maker = DocumentMaker(sessions, DocumentWriter(sessions), queue)
+    outcome: list[str] = []
+    async with sessions() as deleter:
+        await deleter.exec(text("BEGIN"))
+        await deleter.exec(text("SET LOCAL lock_timeout = '10s'"))  # (a wait PostgreSQL cannot see fails the test)
+        await deleter.exec(text("SELECT id FROM incident WHERE id = :c FOR UPDATE"), params={"c": case_id})
+        making = asyncio.create_task(maker.make_next())  # its document's row waits for the case's lock
+        await asyncio.sleep(1.0)
+        assert not making.done()
+        try:
+            await forget(deleter, case_id)  # its rows, the case's last: the cascade meets the request being made
+            await deleter.exec(text("COMMIT"))
+            outcome.append("deleted")
+        except Exception as exc:  # (PostgreSQL chose the deletion to break the deadlock)
+            assert "deadlock detected" in str(exc)
+            await deleter.rollback()
+            outcome.append("deletion broken")
+        assert await asyncio.wait_for(making, timeout=15)
+    async with sessions() as s:
+        left = (
+            await s.exec(text("SELECT count(*) FROM document_outbox WHERE case_id = :c"), params={"c": case_id})
+        ).one()
+    # Either the case went (with its request) or the document was made (and its request with it).
+    assert left[0] == 0 or outcome == ["deleted"], outcome

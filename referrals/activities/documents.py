@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import structlog
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio import activity
@@ -47,96 +46,100 @@ class DocumentWriter:
         """Once per document: a retry returns the document the first attempt stored."""
         return documents.ref(await self.write(request))
 
-    async def write(self, request: DocumentRequest, flushed: bool = True, attempt: int | None = None) -> DocumentRow:
-        """Render and store one document, or return the one stored for this request before. A request
-        that carries the case is rendered from it alone: the same request makes the same bytes. Not `flushed` (the
-        document maker's): the commit does not wait for its WAL to reach the disk (a crash before may lose the
-        document with its outbox request's deletion: it is made again, the same; the case's own write, which is
-        flushed, flushes it before the case records it)."""
+    async def write(self, request: DocumentRequest, attempt: int | None = None) -> DocumentRow:
+        """Render and store one document in a transaction of its own, or return the one stored for this request
+        before (`write_in`)."""
+        async with self._sessions() as session, session.begin():
+            return await self.write_in(session, request, attempt)
+
+    async def write_in(
+        self, session: AsyncSession, request: DocumentRequest, attempt: int | None = None
+    ) -> DocumentRow:
+        """Render and store one document in the caller's transaction (the document maker's, which holds its request:
+        one transaction, so that PostgreSQL sees every lock it waits on), or return the one stored for this request
+        before. A request that carries the case is rendered from it alone: the same request makes the same bytes.
+        `attempt`: which attempt at the document this is (its PDF is given up after the third)."""
         exact = request.state is not None
         # A request handed on by a continue-as-new without its case (not its kind's latest) keeps its id.
         named = request.document_id is not None
         key = f"{request.workflow_id}:{request.document_id if named else request.event_seq}:{request.kind.value}"
-        async with self._sessions() as session, session.begin():
-            if not flushed:
-                await session.exec(text("SET LOCAL synchronous_commit = off"))  # type: ignore[call-overload]
-            if (existing := await documents.by_key(session, key)) is not None:
-                return existing
-            if exact:
-                state, version, now, document_id = request.state, request.version, request.at, request.document_id
-            elif named:  # made again after a restore, from the case as stored, under its own id and version
-                incident = await session.get(Incident, request.case_id, with_for_update=True)
-                assert incident is not None  # a case is stored before its documents are asked for
-                state = CaseState.model_validate(incident.state)
-                version, now, document_id = request.version, request.at, request.document_id
-            else:
-                # Locking the case row serialises version numbers per case.
-                incident = await session.get(Incident, request.case_id, with_for_update=True)
-                assert incident is not None  # a case is stored before its documents are asked for
-                state = CaseState.model_validate(incident.state)
-                version = await documents.next_version(session, request.case_id, request.kind.value)
-                now, document_id = datetime.now(UTC), str(uuid.uuid4())
-            # The workflow asks with the case, its version, time and id together, and a request handed on without
-            # its case keeps the other three (referrals/workflows/documents.py).
-            assert state is not None and version is not None and now is not None and document_id is not None
-            structlog.contextvars.bind_contextvars(case_number=state.case_number)
-            events, custody = (
-                await self._packet_inputs(session, request, now)
-                if request.kind == DocumentKind.REFERRAL_PACKET
-                else (None, None)
+        if (existing := await documents.by_key(session, key)) is not None:
+            return existing
+        if exact:
+            state, version, now, document_id = request.state, request.version, request.at, request.document_id
+        elif named:  # made again after a restore, from the case as stored, under its own id and version
+            incident = await session.get(Incident, request.case_id, with_for_update=True)
+            assert incident is not None  # a case is stored before its documents are asked for
+            state = CaseState.model_validate(incident.state)
+            version, now, document_id = request.version, request.at, request.document_id
+        else:
+            # Locking the case row serialises version numbers per case.
+            incident = await session.get(Incident, request.case_id, with_for_update=True)
+            assert incident is not None  # a case is stored before its documents are asked for
+            state = CaseState.model_validate(incident.state)
+            version = await documents.next_version(session, request.case_id, request.kind.value)
+            now, document_id = datetime.now(UTC), str(uuid.uuid4())
+        # The workflow asks with the case, its version, time and id together, and a request handed on without
+        # its case keeps the other three (referrals/workflows/documents.py).
+        assert state is not None and version is not None and now is not None and document_id is not None
+        structlog.contextvars.bind_contextvars(case_number=state.case_number)
+        events, custody = (
+            await self._packet_inputs(session, request, now)
+            if request.kind == DocumentKind.REFERRAL_PACKET
+            else (None, None)
+        )
+        properties = Properties(
+            title=f"{label(request.kind.value)}, {state.case_number}, version {version}",
+            author=request.letterhead.department,
+            generated_at=now,
+        )
+        with rendering(request.kind.value, self._meter):
+            content = await asyncio.to_thread(
+                make,
+                self._folder / f"{request.kind.value}.docx",
+                request.kind,
+                state,
+                request.letterhead,
+                now,
+                version,
+                properties,
+                events,
+                custody,
             )
-            properties = Properties(
-                title=f"{label(request.kind.value)}, {state.case_number}, version {version}",
-                author=request.letterhead.department,
-                generated_at=now,
-            )
-            with rendering(request.kind.value, self._meter):
-                content = await asyncio.to_thread(
-                    make,
-                    self._folder / f"{request.kind.value}.docx",
-                    request.kind,
-                    state,
-                    request.letterhead,
-                    now,
-                    version,
-                    properties,
-                    events,
-                    custody,
-                )
-            row = DocumentRow(
-                id=document_id,
-                case_id=request.case_id,
-                kind=request.kind.value,
-                version=version,
-                filename=filename(state.case_number, request.kind.value, version),
-                size=len(content),
-                sha256=hashlib.sha256(content).hexdigest(),
-                content=content,
-                idempotency_key=key,
-                created_at=now,
-            )
-            # The PDF is decided with the Word file: stored with it, or not at all (a retried conversion makes both).
-            pdf = await self._pdfs.make(row, properties.title, request.letterhead, attempt)
-            session.add(row)
-            await session.flush()
-            session.add(pdf)
-            if request.kind == DocumentKind.REFERRAL_PACKET:
-                for entry in state.evidence:  # in the same transaction as the packet: one is never without the other
-                    if entry.removed is None:
-                        await evidence.append_custody(
-                            session,
-                            entry.item.id,
-                            request.case_id,
-                            Custody.INCLUDED_IN_PACKET,
-                            now,
-                            # To whom the packet is addressed: its delivery's custody event names them.
-                            {
-                                "document_id": document_id,
-                                "version": version,
-                                "addressed_to": request.letterhead.prosecutor.name,
-                            },
-                            once="document_id",
-                        )
+        row = DocumentRow(
+            id=document_id,
+            case_id=request.case_id,
+            kind=request.kind.value,
+            version=version,
+            filename=filename(state.case_number, request.kind.value, version),
+            size=len(content),
+            sha256=hashlib.sha256(content).hexdigest(),
+            content=content,
+            idempotency_key=key,
+            created_at=now,
+        )
+        # The PDF is decided with the Word file: stored with it, or not at all (a retried conversion makes both).
+        pdf = await self._pdfs.make(row, properties.title, request.letterhead, attempt)
+        session.add(row)
+        await session.flush()
+        session.add(pdf)
+        if request.kind == DocumentKind.REFERRAL_PACKET:
+            for entry in state.evidence:  # in the same transaction as the packet: one is never without the other
+                if entry.removed is None:
+                    await evidence.append_custody(
+                        session,
+                        entry.item.id,
+                        request.case_id,
+                        Custody.INCLUDED_IN_PACKET,
+                        now,
+                        # To whom the packet is addressed: its delivery's custody event names them.
+                        {
+                            "document_id": document_id,
+                            "version": version,
+                            "addressed_to": request.letterhead.prosecutor.name,
+                        },
+                        once="document_id",
+                    )
         log.info(
             "document_generated",
             case_id=request.case_id,
