@@ -233,6 +233,7 @@ async def test_rebuild_finds_an_evidence_files_bytes_where_they_still_are(api, p
     files = {"metadata": (None, json.dumps(PHOTO), "application/json"), "file": ("palm.png", photo, "image/png")}
     item = (await api.post(f"/incidents/{cid}/evidence", files=files, headers=people.headers("officer"))).json()
     await d.ok(cid, "withdrawal", "admin", {"reason": "Filed in error."})
+    await d.settled(cid)  # (its preservation request made and recorded)
     async with sessions() as s, s.begin():  # the backup predates the case; the bytes are where they were
         await s.exec(text("ALTER TABLE evidence_custody DISABLE TRIGGER evidence_custody_append_only"))
         for table in ("evidence_custody", "evidence_file"):
