@@ -43,11 +43,11 @@ class Documents(Persistence):
         generated. (The outbox: asked for by the step's write, made by the document maker, recorded by a later write,
         `_documents_recorded`. Before it: made one at a time after the step's write as activities, `_documents`.)"""
         self._state.documents_pending.extend(kinds)
-        if self._outbox:
+        if self._outbox():
             self._asked.extend(kinds)
 
     async def _write(self) -> None:
-        if not self._outbox:
+        if not self._outbox():
             return await super()._write()
         recorded = self._record_made()
         await self._store(self._requests_asked())

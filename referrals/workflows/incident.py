@@ -74,7 +74,7 @@ class IncidentWorkflow(Deadlines):
         self._earlier = None
         self._written = 0
         self._requests = []
-        self._outbox = False  # (decided at the start of `run`)
+        self._outbox_taken = None  # (decided where first asked: `_outbox`)
         self._asked, self._outstanding, self._made, self._writes = [], [], [], 0
         self._delivered = []
         self._steps_under_way = 0
@@ -92,7 +92,6 @@ class IncidentWorkflow(Deadlines):
     @workflow.run
     async def run(self, inp: IncidentInput) -> CaseState:
         versions.decide(self.patches, self.deprecated)  # every patch decided once, for this run (workflows/versions.py)
-        self._outbox = versions.has(versions.DOCUMENTS_OUTBOX, self.patches, self.deprecated)
         if inp.carried is None:  # (a run continued as new was filed in the first)
             async with self._lock:
                 filed = inp.filing.model_dump(mode="json")
@@ -103,7 +102,7 @@ class IncidentWorkflow(Deadlines):
                 await self._write()
                 self._filed = True
         deadlines = asyncio.create_task(self._escalations())
-        documents = asyncio.create_task(self._documents_recorded() if self._outbox else self._documents())
+        documents = asyncio.create_task(self._documents_recorded() if self._outbox() else self._documents())
         removal = asyncio.create_task(self._removal_window())
         while not self._state.closed:
             if not self._resuming_past(Stage.INVESTIGATION):

@@ -24,6 +24,8 @@ with workflow.unsafe.imports_passed_through():
     from referrals.domain.policy import Policy
     from referrals.workflows.status import current_details
 
+from referrals.workflows import versions
+
 # Each attempt is short: a worker killed mid-activity is noticed when its attempt times out, and the activity runs
 # again on another worker (every activity is idempotent). A persist takes milliseconds.
 PERSIST_TIMEOUT = timedelta(seconds=10)
@@ -46,7 +48,9 @@ class Persistence:
     _earlier: ChainHead | None  # a run continued as new: the chain's head before its events (the rest in PostgreSQL)
     _written: int  # the last event seq stored in PostgreSQL
     _requests: list[DocumentRequest]  # the documents this run asked for, each with the case it is made from
-    _outbox: bool  # the run asks the document maker for its documents (versions.DOCUMENTS_OUTBOX)
+    patches: tuple[str, ...]
+    deprecated: frozenset[str]
+    _outbox_taken: bool | None  # `_outbox()`'s answer, once asked
     _asked: list[DocumentKind]  # (the outbox) the kinds asked for since the last write, asked for by the next
     _outstanding: list[DocumentRequest]  # (the outbox) asked for and not yet recorded, in the order asked
     _made: list[
@@ -57,6 +61,13 @@ class Persistence:
     _steps_under_way: int  # human steps between their update's arrival and its answer
     _in_hand: bool  # a document taken from documents_pending, its record or delivery still to come
     _resume: Stage | None  # a run continued as new: the stage it resumes in
+
+    def _outbox(self) -> bool:
+        """Whether the run asks the document maker for its documents (versions.DOCUMENTS_OUTBOX), decided where it is
+        first asked: the start of the run, or an update handler that a run continued as new runs before it."""
+        if self._outbox_taken is None:
+            self._outbox_taken = versions.has(versions.DOCUMENTS_OUTBOX, self.patches, self.deprecated)
+        return self._outbox_taken
 
     def _record(self, kind: str, actor: PersonRef | None, data: dict[str, Any]) -> None:
         """Append one audit event to the case as it now stands; `_write` stores it with what else the step causes."""
