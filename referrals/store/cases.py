@@ -57,7 +57,11 @@ async def persist_events(
     incidents = core_table(Incident)
     stored = (
         await conn.execute(
-            select(incidents.c.event_seq, incidents.c.state).where(incidents.c.id == state.case_id).with_for_update()
+            # FOR NO KEY UPDATE: the case's writes one after another, and never behind a transaction that only
+            # references the case (the document maker's packet, with an inclusion in each item's custody chain).
+            select(incidents.c.event_seq, incidents.c.state)
+            .where(incidents.c.id == state.case_id)
+            .with_for_update(key_share=True)
         )
     ).first()
     stored_seq = stored.event_seq if stored is not None else 0
