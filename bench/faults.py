@@ -239,7 +239,10 @@ def database_outage(after: float, outage: float):
         # table is held locked until a step has waited on it, then the server goes (taking the lock).
         async with await psycopg.AsyncConnection.connect(stack.database_url.replace("+psycopg", "")) as blocker:
             await blocker.execute("LOCK TABLE case_event IN ACCESS EXCLUSIVE MODE")
-            while not done.is_set() and not any(time.monotonic() - s > 0.5 for s in people.steps_in_flight.values()):
+            locked = time.monotonic()  # (at most 30 s: the outage comes whether or not a request met the lock)
+            while not done.is_set() and time.monotonic() - locked < 30:
+                if any(time.monotonic() - s > 0.5 for s in people.steps_in_flight.values()):
+                    break
                 await asyncio.sleep(0.01)
             stopped = time.monotonic()
             stack.stop_database()

@@ -120,7 +120,11 @@ class People:
             await asyncio.sleep(0.5)
 
     async def lifecycle(self, n: int, run: str) -> str:
-        response = await self.request("POST", "/incidents", "officer", FILING, key=f"{run}-{n}", operation="file")
+        self.steps_in_flight[n] = time.monotonic()  # (the filing too: a fault may wait for a request in flight)
+        try:
+            response = await self.request("POST", "/incidents", "officer", FILING, key=f"{run}-{n}", operation="file")
+        finally:
+            del self.steps_in_flight[n]
         if response.status_code not in (200, 201):
             raise RuntimeError(f"case {n}: filing answered {response.status_code}: {response.text}")
         case_id = response.json()["id"]
