@@ -14,7 +14,7 @@ with workflow.unsafe.imports_passed_through():
     from referrals.activities.case_store import CaseStore
     from referrals.activities.documents import DocumentWriter
     from referrals.activities.notifier import Notifier
-    from referrals.domain.case import DocumentRef
+    from referrals.domain.case import CaseState, DocumentRef
     from referrals.domain.documents import LISTS_DOCUMENTS
     from referrals.domain.enums import DocumentKind
     from referrals.domain.events import Delivered, DocumentDelivery, DocumentRequest, DocumentsAwaited, EventKind
@@ -68,16 +68,7 @@ class Documents(Persistence):
             earlier = sum(d.kind == kind for d in self._state.documents) + sum(
                 r.kind == kind for r in self._outstanding
             )
-            request = DocumentRequest(
-                workflow_id=workflow.info().workflow_id,
-                case_id=self._state.case_id,
-                kind=kind,
-                event_seq=self._state.event_seq,
-                letterhead=self._letterhead,
-                document_id=str(workflow.uuid4()),
-                version=1 + earlier,
-                at=workflow.now(),
-            )
+            request = self._request(kind, 1 + earlier)
             self._outstanding.append(request)
             asked.append(request)
         if not asked:
@@ -85,6 +76,20 @@ class Documents(Persistence):
         state = self._state.model_copy(deep=True)
         self._requests.extend(r.model_copy(update={"state": state}) for r in asked)
         return asked
+
+    def _request(self, kind: DocumentKind, version: int, state: CaseState | None = None) -> DocumentRequest:
+        """A request for one document of the case at its last event, under an id of its own."""
+        return DocumentRequest(
+            workflow_id=workflow.info().workflow_id,
+            case_id=self._state.case_id,
+            kind=kind,
+            event_seq=self._state.event_seq,
+            letterhead=self._letterhead,
+            document_id=str(workflow.uuid4()),
+            version=version,
+            at=workflow.now(),
+            state=state,
+        )
 
     def _record_made(self) -> list[DocumentRef]:
         """The documents found made, each recorded on the case (in the order asked) for the write about to be made."""
@@ -145,16 +150,8 @@ class Documents(Persistence):
             async with self._lock:
                 await self._write()  # (a no-op but for a step queued meanwhile) the packet reads the events stored
                 kind = self._state.documents_pending[0]
-                request = DocumentRequest(
-                    workflow_id=workflow.info().workflow_id,
-                    case_id=self._state.case_id,
-                    kind=kind,
-                    event_seq=self._state.event_seq,
-                    letterhead=self._letterhead,
-                    document_id=str(workflow.uuid4()),
-                    version=1 + sum(d.kind == kind for d in self._state.documents),
-                    at=workflow.now(),
-                    state=self._state.model_copy(deep=True),
+                request = self._request(
+                    kind, 1 + sum(d.kind == kind for d in self._state.documents), self._state.model_copy(deep=True)
                 )
                 self._requests.append(request)
             ref = await workflow.execute_activity_method(
