@@ -284,7 +284,10 @@ def restore(dump_after: float, restore_after: float):
                 "rebuilt_cases": len(reports),
                 "rebuilt_ok": sum(r["ok"] for r in reports),
                 "events_added": sum(r["events_added"] for r in reports),
+                # Lost with the restore: recorded by their case (made again, checked against the recorded hash), or
+                # asked for and not yet recorded (made again from the request the workflow keeps).
                 "documents_made_again": sum(len(r["documents_made_again"]) for r in reports),
+                "documents_asked_made": sum(r["documents_asked_made"] for r in reports),
                 "deliveries_added": sum(r["deliveries_added"] for r in reports),
                 "problems": [r for r in reports if not r["ok"]],
             }

@@ -77,7 +77,9 @@ async def test_a_database_restored_from_a_backup_taken_mid_run_is_rebuilt_from_t
     assert restore["lifecycles_going_at_restore"] > 0, restore  # restored mid-run: people kept going after it
     # The backup missed work (events, documents) that the rebuild then wrote back from the workflows...
     assert restore["rebuilt_cases"] == 4 and restore["problems"] == [], restore
-    assert restore["events_added"] > 0 and restore["documents_made_again"] > 0, restore
+    assert restore["events_added"] > 0, restore
+    # (the documents recorded since the backup, made again, or asked for and not yet recorded, made by the rebuild)
+    assert restore["documents_made_again"] + restore["documents_asked_made"] > 0, restore
     # ... and every case ends exactly as without the restore: PostgreSQL's trail is the workflow's own.
     assert_every_case_ended_as_it_should(report, 4)
     # One packet e-mail per case (`emails` in EXPECTED counts distinct Message-IDs). A packet handed to the SMTP
