@@ -209,8 +209,6 @@ async def test_a_pdf_that_cannot_be_made_is_tried_three_times_then_the_word_file
 async def test_a_rebuild_makes_the_documents_a_restore_took_from_the_outbox(sessions):
     queue = _queue()
     case_id, [document_id] = await _filed(sessions, queue, versions=1)
-    async with sessions() as s, s.begin():  # the restored database: the case, without its request in the outbox
-        await s.exec(text("DELETE FROM document_outbox WHERE case_id = :c"), params={"c": case_id})
     state, event, asked = FILED[case_id]
     trail = AuditTrail(
         workflow_id=workflow_id_for(case_id),
@@ -220,6 +218,10 @@ async def test_a_rebuild_makes_the_documents_a_restore_took_from_the_outbox(sess
         deliveries=[],
         written=1,
     )
+    async with sessions() as s, s.begin():  # still in the outbox: the maker makes it, not the rebuild
+        assert not (await rebuild.write_back(s, trail)).documents_asked
+    async with sessions() as s, s.begin():  # the restored database: the case, without its request in the outbox
+        await s.exec(text("DELETE FROM document_outbox WHERE case_id = :c"), params={"c": case_id})
     async with sessions() as s, s.begin():
         result = await rebuild.write_back(s, trail)
     assert [r.document_id for r in result.documents_asked] == [document_id] and not result.documents_missing
@@ -260,3 +262,14 @@ async def test_a_case_deleted_while_its_document_is_being_made_waits_for_neither
         ).one()
     # Either the case went (with its request) or the document was made (and its request with it).
     assert left[0] == 0 or outcome == ["deleted"], outcome
+
+
+async def test_a_document_made_twice_at_once_is_stored_once_and_both_get_it(sessions):
+    """The document maker and a rebuild may make the same request at the same moment: one stores it, the other finds
+    it (its insert refused by the document's key), and neither fails."""
+    queue = _queue()
+    case_id, [document_id] = await _filed(sessions, queue, versions=1)
+    state, _, [asked] = FILED[case_id]
+    request = asked.model_copy(update={"state": state})
+    rows = await asyncio.gather(*(DocumentWriter(sessions).write(request) for _ in range(3)))
+    assert {row.id for row in rows} == {document_id} and await _made(sessions, case_id) == [(document_id, 1)]

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import structlog
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio import activity
@@ -49,8 +50,14 @@ class DocumentWriter:
     async def write(self, request: DocumentRequest, attempt: int | None = None) -> DocumentRow:
         """Render and store one document in a transaction of its own, or return the one stored for this request
         before (`write_in`)."""
-        async with self._sessions() as session, session.begin():
-            return await self.write_in(session, request, attempt)
+        try:
+            async with self._sessions() as session, session.begin():
+                return await self.write_in(session, request, attempt)
+        except IntegrityError:  # made meanwhile by another (the document maker, beside a rebuild): that one
+            async with self._sessions() as session:
+                if (made := await documents.by_key(session, _key(request))) is not None:
+                    return made
+            raise
 
     async def write_in(
         self, session: AsyncSession, request: DocumentRequest, attempt: int | None = None
@@ -62,7 +69,7 @@ class DocumentWriter:
         exact = request.state is not None
         # A request handed on by a continue-as-new without its case (not its kind's latest) keeps its id.
         named = request.document_id is not None
-        key = f"{request.workflow_id}:{request.document_id if named else request.event_seq}:{request.kind.value}"
+        key = _key(request)
         if (existing := await documents.by_key(session, key)) is not None:
             return existing
         if exact:
@@ -164,3 +171,9 @@ class DocumentWriter:
             for item, rows in (await evidence.custody_of_case(session, request.case_id)).items()
         }
         return events, custody
+
+
+def _key(request: DocumentRequest) -> str:
+    """A document's idempotency key: its request's id (or, for the oldest requests, the event it was asked at)."""
+    named = request.document_id is not None
+    return f"{request.workflow_id}:{request.document_id if named else request.event_seq}:{request.kind.value}"

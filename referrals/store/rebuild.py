@@ -9,7 +9,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from referrals.domain.events import AuditTrail
 from referrals.store import cases
 from referrals.store.audit import GENESIS, event_hash, verify_chain
-from referrals.store.tables import CaseEventRow, DocumentDeliveryRow, DocumentRow, Incident
+from referrals.store.tables import CaseEventRow, DocumentDeliveryRow, DocumentOutboxRow, DocumentRow, Incident
 
 
 @dataclass
@@ -88,8 +88,15 @@ async def write_back(session: AsyncSession, trail: AuditTrail) -> Rebuilt:
     # Asked for and not yet recorded (the document maker's outbox went with the restore): made by the rebuild, the
     # case records them as it would have.
     listed = {ref.id for ref in state.documents}
+    waiting = set(
+        (
+            await session.exec(select(DocumentOutboxRow.document_id).where(DocumentOutboxRow.case_id == state.case_id))
+        ).all()
+    )  # (still asked for: the maker makes those)
     result.documents_asked = [
-        r for r in trail.documents if r.document_id not in listed and r.document_id not in present and r.state
+        r
+        for r in trail.documents
+        if r.document_id not in listed and r.document_id not in present and r.document_id not in waiting and r.state
     ]
     return result
 
