@@ -92,8 +92,15 @@ class Documents(Persistence):
         )
 
     def _record_made(self) -> list[DocumentRef]:
-        """The documents found made, each recorded on the case (in the order asked) for the write about to be made."""
-        recorded, self._made = self._made, []
+        """The documents found made, each recorded on the case for the write about to be made, in the order asked: one
+        made before a document asked before it (by a rebuild, the outbox's request lost) waits for that one."""
+        made = {ref.id: ref for ref in self._made}
+        recorded = []
+        for request in self._outstanding:
+            if request.document_id not in made:
+                break
+            recorded.append(made.pop(request.document_id))
+        self._made = [ref for ref in self._made if ref.id in made]
         for ref in recorded:
             self._outstanding = [r for r in self._outstanding if r.document_id != ref.id]
             self._state.documents_pending.remove(ref.kind)
@@ -120,7 +127,8 @@ class Documents(Persistence):
             except TimeoutError:
                 pass
             async with self._lock:
-                if not self._made and self._outstanding:
+                known = {ref.id for ref in self._made}
+                if any(r.document_id not in known for r in self._outstanding):
                     self._learn(
                         await workflow.execute_activity_method(
                             CaseStore.documents_made,
@@ -132,8 +140,9 @@ class Documents(Persistence):
                             retry_policy=PERSIST_RETRY,
                         )
                     )
-                found = bool(self._made)
+                outstanding = len(self._outstanding)
                 await self._write()
+                found = len(self._outstanding) < outstanding
             wait = QUIET_FIRST if found else min(wait * 2, QUIET_MOST)
 
     async def _documents(self) -> None:
