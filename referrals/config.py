@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     max_evidence_bytes: int = Field(default=2 * 1024**3, ge=1024)
     # A case continues as new when Temporal suggests it; drills and tests may make it sooner (a history length).
     continue_after_events: int | None = Field(default=None, ge=20)
+    # A case nobody writes to asks which of its documents are made after a second (README: Documents); tests
+    # shorten it.
+    documents_quiet_seconds: float | None = Field(default=None, gt=0, le=60)
     # Where evidence bytes go: unset, into PostgreSQL; set (e.g. https://s3.us-east-2.amazonaws.com, or a MinIO
     # or other S3-compatible endpoint), into that object storage's bucket.
     evidence_s3_url: str | None = None

@@ -237,6 +237,8 @@ def settings(database_url, dev_server, smtp_sink, webhook_sink, signing_files) -
         # Failures are counted in PostgreSQL, across every app the suite starts: tests that mean to reach the
         # limit set a low one from an address of their own.
         auth_failures_per_minute=10_000,
+        # A quiet case records its documents after a fifth of a second, not one: the suite waits for them often.
+        documents_quiet_seconds=0.2,
         signing_certificate=signing_files[0],
         signing_key=signing_files[1],
     )

@@ -97,6 +97,7 @@ async def file_case(
         request_hash=request_hash,
         people=[sealer.person(p) for p in people],
         continue_after_events=settings.continue_after_events,
+        documents_quiet_seconds=settings.documents_quiet_seconds,
     )
     # Start and wait for the filing to be stored in one call; a concurrent retry with the same
     # Idempotency-Key joins the running workflow instead of starting a second one.

@@ -115,14 +115,19 @@ class Documents(Persistence):
         """(The outbox) until the case is closed with every document it asked for recorded. Each write records what
         it found made; a case nobody has written to for a second asks the maker's work itself (`documents_made`),
         then less often while the documents are still being made. Nothing here wakes the case while people work."""
-        wait = QUIET_FIRST
+        first = (
+            timedelta(seconds=self._input.documents_quiet_seconds)
+            if self._input.documents_quiet_seconds
+            else QUIET_FIRST
+        )
+        wait = first
         while True:
             await workflow.wait_condition(lambda: bool(self._outstanding) or self._state.closed)
             if not self._outstanding:
                 return
             try:
                 await workflow.wait_condition(self._written_after(self._writes), timeout=wait)
-                wait = QUIET_FIRST
+                wait = first
                 continue
             except TimeoutError:
                 pass
@@ -143,7 +148,7 @@ class Documents(Persistence):
                 outstanding = len(self._outstanding)
                 await self._write()
                 found = len(self._outstanding) < outstanding
-            wait = QUIET_FIRST if found else min(wait * 2, QUIET_MOST)
+            wait = first if found else min(wait * 2, QUIET_MOST)
 
     async def _documents(self) -> None:
         """Each document a step asked for, one at a time, after that step's write: of the case as it
