@@ -5,10 +5,26 @@ import time
 import uuid
 
 import httpx
+from sqlalchemy import text
 
 from referrals.api.main import create_app
+from referrals.domain.case import workflow_id_for
+from referrals.domain.steps import STEPS
 from referrals.worker import build_worker
-from tests.support.scenario import FILING, HOLD_1, HOLD_2, Driver
+from tests.support.in_process import api_on
+from tests.support.scenario import (
+    ACK,
+    APPROVE,
+    DECLINED,
+    FILING,
+    HOLD_1,
+    HOLD_2,
+    IDENTIFIED,
+    REFER,
+    VIOLATIONS,
+    Driver,
+    dated,
+)
 
 
 async def test_without_a_worker_a_filing_answers_503_in_time_and_a_retry_finds_the_case(
@@ -60,6 +76,80 @@ async def test_a_step_sent_twice_with_one_key_happens_once(api, people):
     # Without a key, sending the same step twice is two requests: the second finds the hold already there.
     plain = await d.step(cid, "footage-hold", "custodian", body)
     assert plain.status_code == 409, plain.text
+
+
+async def test_a_step_sent_again_after_its_case_continued_as_new_is_answered_as_the_first_time(
+    api, people, dev_server, sessions, settings
+):
+    """Temporal de-duplicates a run's own updates only. A step whose answer was lost, sent again with its key once the
+    case has handed itself on to a new run (a low threshold: 40 history events), or once it has closed, is answered
+    200 with the case as stored, and happens once. Another body under the key, or another person, is judged anew."""
+    async with api_on(settings.model_copy(update={"continue_after_events": 40})) as low:
+        d = Driver(low, people)
+        cid = (await d.new_case())["id"]
+        handle = dev_server.client.get_workflow_handle(workflow_id_for(cid))
+        first_run = (await handle.describe()).run_id
+        hold = {"holds": [HOLD_1, HOLD_2]}
+        key = {"Idempotency-Key": f"hold-{uuid.uuid4()}"}
+        first = await low.post(
+            f"/incidents/{cid}/footage-hold", json=hold, headers={**people.headers("custodian"), **key}
+        )
+        assert first.status_code == 200, first.text
+        steps = [
+            ("supervisor-identification", "officer", IDENTIFIED),
+            ("violation-report", "officer", VIOLATIONS),
+            ("legal-review", "reviewer", REFER),
+            ("command-approval", "commander", APPROVE),
+            ("referral-acknowledgement", "liaison", ACK),
+        ]
+        for path, who, body in steps:
+            await d.ok(cid, path, who, body)
+            await d.settled(cid)  # quiet: a run past its threshold hands the case on
+        assert (await handle.describe()).run_id != first_run, "the case did not continue as new"
+
+        again = await low.post(
+            f"/incidents/{cid}/footage-hold", json=hold, headers={**people.headers("custodian"), **key}
+        )
+        assert again.status_code == 200, again.text
+        assert again.json()["id"] == cid and again.json()["stage"] == "prosecution"
+        assert again.json()["recordings"] == first.json()["recordings"]
+        # Under the key, another body is another request: the footage is held already (409), nothing recorded.
+        other = await low.post(
+            f"/incidents/{cid}/footage-hold", json={"holds": [HOLD_1]}, headers={**people.headers("custodian"), **key}
+        )
+        assert other.status_code == 409, other.text
+
+        # The closing step, sent again once the case has closed and its workflow completed: 200, not "closed".
+        closing = dated(DECLINED)
+        key = {"Idempotency-Key": f"decline-{uuid.uuid4()}"}
+        ended = await low.post(
+            f"/incidents/{cid}/charging-decision", json=closing, headers={**people.headers("liaison"), **key}
+        )
+        assert ended.status_code == 200 and ended.json()["stage"] == "closed", ended.text
+        await handle.result()
+        retried = await low.post(
+            f"/incidents/{cid}/charging-decision", json=closing, headers={**people.headers("liaison"), **key}
+        )
+        assert retried.status_code == 200 and retried.json() == ended.json() | {
+            "documents": retried.json()["documents"]
+        }
+        # The same key and body from someone else is their own request: the case is closed.
+        stranger = await low.post(
+            f"/incidents/{cid}/charging-decision", json=closing, headers={**people.headers("commander"), **key}
+        )
+        assert stranger.status_code in (403, 409), stranger.text
+
+    kinds = [e["kind"] for e in (await Driver(api, people).settled(cid))["items"]]
+    assert kinds.count("footage_hold_confirmed") == 1 and kinds.count("charging_decided") == 1
+    async with sessions() as s:
+        recorded = (
+            await s.exec(
+                text("SELECT kind FROM case_event WHERE case_id = :c AND update_id IS NOT NULL ORDER BY seq"),
+                params={"c": cid},
+            )
+        ).all()
+    # Each person's step names its update; the system's events (stages, documents) none.
+    assert [k for (k,) in recorded] == [e for e in kinds if e in {spec.event for spec in STEPS}]
 
 
 async def test_database_errors_say_whether_the_database_is_away_or_we_are_at_fault():

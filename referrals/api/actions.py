@@ -167,6 +167,12 @@ async def take_step(
     """Runs the step as a workflow update; its validator's refusal becomes the ApiError to answer with.
     Returns the case as stored after the step (the update returns once its change is stored)."""
     refuse_clock_problems(body, policy_zone(settings.policy_file))
+    update_id = _update_id(spec.name, user.id, idempotency_key, body)
+    # Sent again and already stored: answered as the first time, by any run of the case, or once it has closed
+    # (Temporal de-duplicates a run's own updates only; a case continued as new is a new run).
+    if update_id is not None and await cases.recorded_by(session, incident.id, update_id):
+        await session.refresh(incident)
+        return incident
     if incident.stage == Stage.CLOSED:
         raise ApiError(409, f"the case is closed ({incident.disposition})")
     handle: WorkflowHandle[IncidentWorkflow, CaseState] = client.get_workflow_handle_for(
@@ -177,7 +183,7 @@ async def take_step(
         await handle.execute_update(
             spec.name,
             Step(actor=actor_of(user), payload=payload),
-            id=_update_id(spec.name, user.id, idempotency_key, body),
+            id=update_id,
             result_type=StepResult,
         )
     except WorkflowUpdateFailedError as exc:

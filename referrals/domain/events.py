@@ -32,6 +32,9 @@ class CaseEvent(BaseModel):
     actor: PersonRef | None  # None: the system (the workflow itself)
     at: datetime
     data: dict[str, Any]
+    # The workflow update (a person's step) that recorded it, outside its hash: a step sent again with the same
+    # Idempotency-Key after its case continued as new (Temporal knows a run's own updates only) is found by it.
+    update_id: str | None = None
 
 
 class PersistEvents(BaseModel):

@@ -50,7 +50,7 @@ def event_fields(case_id: str, event: CaseEvent, prev_hash: str) -> dict[str, An
         data=event.data,
         prev_hash=prev_hash,
     )
-    return fields | {"hash": event_hash(**fields)}
+    return fields | {"hash": event_hash(**fields), "update_id": event.update_id}
 
 
 def chain_hash(case_id: str, events: Iterable[CaseEvent], prev_hash: str = GENESIS) -> str:

@@ -284,6 +284,14 @@ async def get_incident(session: AsyncSession, case_id: str, visible_to=None) -> 
     return (await session.exec(query)).first()
 
 
+async def recorded_by(session: AsyncSession, case_id: str, update_id: str) -> bool:
+    """Whether one of the case's events was recorded by that step's workflow update (CaseEvent.update_id)."""
+    found = await session.exec(
+        select(CaseEventRow.seq).where(CaseEventRow.case_id == case_id, CaseEventRow.update_id == update_id).limit(1)
+    )
+    return found.first() is not None
+
+
 async def list_events(session: AsyncSession, case_id: str) -> list[CaseEventRow]:
     rows = await session.exec(
         select(CaseEventRow).where(CaseEventRow.case_id == case_id).order_by(col(CaseEventRow.seq))

@@ -141,6 +141,7 @@ class CaseEventRow(SQLModel, table=True):
     data: dict = Field(sa_column=Column(JSONB, nullable=False))
     prev_hash: str
     hash: str
+    update_id: str | None = None  # the step's workflow update, outside the hash (CaseEvent.update_id)
 
 
 class AppUser(SQLModel, table=True):

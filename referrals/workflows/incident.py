@@ -186,11 +186,19 @@ class IncidentWorkflow(Deadlines):
                 # A handler queued behind the lock re-checks against what changed since its validator ran.
                 self._validate(spec, step)
                 data = spec.take(self._state, step, workflow.now(), self._policy)
-                self._record(spec.event, PersonRef.of(step.actor), data)
+                self._record(spec.event, PersonRef.of(step.actor), data, self._update_id())
                 self._ask_for(spec.documents(self._state))
             return await self._settled()
         finally:
             self._steps_under_way -= 1
+
+    def _update_id(self) -> str | None:
+        """The update being handled, for its event (versions.STEP_UPDATE_IDS; decided where first asked, as the
+        outbox is: an update a run continued as new handles before `run` starts)."""
+        if not versions.has(versions.STEP_UPDATE_IDS, self.patches, self.deprecated):
+            return None
+        info = workflow.current_update_info()
+        return info.id if info else None
 
     async def _settled(self) -> StepResult:
         # The run loop reacts to a completed task under the lock (next stage, reopened tasks,

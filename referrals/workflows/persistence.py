@@ -69,10 +69,15 @@ class Persistence:
             self._outbox_taken = versions.has(versions.DOCUMENTS_OUTBOX, self.patches, self.deprecated)
         return self._outbox_taken
 
-    def _record(self, kind: str, actor: PersonRef | None, data: dict[str, Any]) -> None:
-        """Append one audit event to the case as it now stands; `_write` stores it with what else the step causes."""
+    def _record(self, kind: str, actor: PersonRef | None, data: dict[str, Any], update_id: str | None = None) -> None:
+        """Append one audit event to the case as it now stands; `_write` stores it with what else the step causes.
+        `update_id`: the person's step that recorded it (CaseEvent.update_id)."""
         self._state.event_seq += 1
-        self._events.append(CaseEvent(seq=self._state.event_seq, kind=kind, actor=actor, at=workflow.now(), data=data))
+        self._events.append(
+            CaseEvent(
+                seq=self._state.event_seq, kind=kind, actor=actor, at=workflow.now(), data=data, update_id=update_id
+            )
+        )
 
     async def _write(self) -> None:
         await self._store([])

@@ -48,9 +48,13 @@ CARRY_CHAIN_HEAD = "carry-chain-head"
 # worker makes them, and the case records them at its next write or once quiet (issue 32: a step never waits for a
 # document). Cases started before it make their documents as activities of their own until their next run.
 DOCUMENTS_OUTBOX = "documents-outbox"
+# 1.1.0: a step's event names the workflow update that recorded it (issue 33: a step sent again with the same
+# Idempotency-Key after its case continued as new is answered as the first time, not 409). Cases started before it
+# record their steps without it until their next run.
+STEP_UPDATE_IDS = "step-update-ids"
 
 # The product's patch ids, in the order introduced (1.0.0 is the code every case started on).
-PATCHES: tuple[str, ...] = (CARRY_CHAIN_HEAD, DOCUMENTS_OUTBOX)
+PATCHES: tuple[str, ...] = (CARRY_CHAIN_HEAD, DOCUMENTS_OUTBOX, STEP_UPDATE_IDS)
 # The ids of PATCHES whose old branch is gone (step 2): decided with `workflow.deprecate_patch`.
 DEPRECATED: frozenset[str] = frozenset()
 

@@ -36,8 +36,8 @@ class UpgradedIncidentWorkflow(IncidentWorkflow):
     async def run(self, inp: IncidentInput) -> CaseState:
         return await super().run(inp)
 
-    def _record(self, kind: str, actor: PersonRef | None, data: dict[str, Any]) -> None:
+    def _record(self, kind: str, actor: PersonRef | None, data: dict[str, Any], update_id: str | None = None) -> None:
         if kind == EventKind.CASE_CLOSED and versions.has(UPGRADE, self.patches, self.deprecated):
             data = {**data, "note": UPGRADE_NOTE}  # the new behaviour
         # else: what the release did, for cases started before the upgrade
-        super()._record(kind, actor, data)
+        super()._record(kind, actor, data, update_id)
