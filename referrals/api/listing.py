@@ -1,10 +1,11 @@
 """Listing and searching cases: the one code path behind GET /incidents and the desk's Cases page."""
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated
 
-from pydantic import AfterValidator, StringConstraints
+from pydantic import AfterValidator, StringConstraints, WithJsonSchema
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from referrals.api.deps import visibility
@@ -21,15 +22,23 @@ CURSOR = r"^(t\d{1,16}\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]
 Cursor = Annotated[str, StringConstraints(pattern=CURSOR)]
 
 
+FULL_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
 def _day(value: str) -> date:
     try:
-        return date.fromisoformat(value)
+        if FULL_DATE.fullmatch(value):
+            return date.fromisoformat(value)
     except ValueError:
-        raise ValueError("is not a day of the calendar") from None
+        pass
+    raise ValueError("is not a day of the calendar, as YYYY-MM-DD")
 
 
-# A day as YYYY-MM-DD, nothing else (not a number of seconds, as a plain `date` would also take).
-Day = Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}$"), AfterValidator(_day)]
+# A day as RFC 3339's full-date (YYYY-MM-DD, a day of the calendar), nothing else: not a number of seconds, as a
+# plain `date` would also take, nor the other ISO-8601 forms Python reads. Declared `format: date` (issue 33: what the
+# schema allows is accepted, what it refuses is refused); the year 0000, which RFC 3339 writes and no calendar
+# date has, is refused too.
+Day = Annotated[str, WithJsonSchema({"type": "string", "format": "date"}), AfterValidator(_day)]
 
 
 @dataclass(frozen=True)
