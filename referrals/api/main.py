@@ -9,7 +9,7 @@ from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from sqlalchemy.exc import DBAPIError
 
-from referrals import __version__, logs
+from referrals import __version__, heap, logs
 from referrals.api import errors, metrics
 from referrals.api.bodylimit import BodyLimit
 from referrals.api.deadline import RequestDeadline
@@ -77,6 +77,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.public = PublicFigures(app.state.sessions, public.page_renderer(app))
         await app.state.public.refresh_quietly()  # the latest snapshot in memory before the first request
         refreshing = asyncio.create_task(app.state.public.poll(settings.public_refresh_seconds))
+        if settings.env != "test":  # its own process (a test's app shares the test's)
+            heap.settle()
         log.info("api_started", temporal=settings.temporal.address, evidence_storage=blobs.name)
         yield
         refreshing.cancel()
