@@ -51,7 +51,7 @@ def _snapshot(row: PublicSnapshotRow, *, latest: bool) -> Snapshot:
     return Snapshot(
         entry=public_snapshots.entry(row),
         figures=figures,
-        json=Rendered.of(documents.stats_json(row.id, row.published_on, row.sha256, figures, latest=latest), JSON),
+        json=Rendered.of(documents.stats_json(row, figures, latest=latest), JSON),
         csv=Rendered.of(documents.stats_csv(row.published_on, figures), CSV),
     )
 

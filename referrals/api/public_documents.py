@@ -3,11 +3,12 @@ dictionary. Made once per snapshot, from what the snapshot holds (already suppre
 
 import csv
 import io
-from datetime import date
+from datetime import date, datetime
 
 from pydantic import BaseModel, Field
 
 from referrals.domain.publication import Figures
+from referrals.store.tables import PublicSnapshotRow
 
 SCHEMA_VERSION = 1
 CSV_COLUMNS = ("published_on", "period_end", "table", "category", "label", "value", "suppressed")
@@ -62,6 +63,13 @@ class PublicStats(BaseModel):
     department: str
     threshold: int = Field(description="every count from 1 to threshold - 1 is suppressed")
     sha256: str = Field(description="SHA-256 of the canonical JSON of the snapshot's figures, as kept")
+    chains_root: str | None = Field(
+        description="the Merkle root of the head of every hash chain the department keeps (each case's audit trail, "
+        "each evidence item's chain of custody, the access trail) when the snapshot was published: keep it, and "
+        "`referrals audit verify --published` finds any chain rewritten since. It names nothing (null: published "
+        "before the roots were)"
+    )
+    chains_at: datetime | None = Field(description="when the chains' heads were read")
     tables: list[PublicTable]
     links: SnapshotLinks
 
@@ -90,17 +98,20 @@ def links(snapshot_id: int | None) -> dict:
     }
 
 
-def stats_json(snapshot_id: int, published_on: date, sha256: str, figures: Figures, *, latest: bool) -> bytes:
+def stats_json(row: PublicSnapshotRow, figures: Figures, *, latest: bool) -> bytes:
+    assert row.id is not None  # a stored snapshot: the database numbered it
     doc = PublicStats(
-        snapshot_id=snapshot_id,
-        published_on=published_on,
+        snapshot_id=row.id,
+        published_on=row.published_on,
         period_end=figures.period_end,
         jurisdiction=figures.jurisdiction,
         department=figures.department,
         threshold=figures.threshold,
-        sha256=sha256,
+        sha256=row.sha256,
+        chains_root=row.chains_root,
+        chains_at=row.chains_at,
         tables=[PublicTable(**t.as_json()) for t in figures.tables],
-        links=SnapshotLinks(**links(None if latest else snapshot_id)),
+        links=SnapshotLinks(**links(None if latest else row.id)),
     )
     return doc.model_dump_json(by_alias=True).encode()
 

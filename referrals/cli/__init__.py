@@ -44,6 +44,13 @@ def _parser() -> argparse.ArgumentParser:
     audit = commands.add_parser("audit", help="the audit trail").add_subparsers(dest="action", required=True)
     verify = audit.add_parser("verify", help="check every case's hash chain; exit 1 naming the first broken event")
     verify.add_argument("case", nargs="?", help="a case id or case number (default: every case)")
+    verify.add_argument(
+        "--published",
+        metavar="SOURCE",
+        help="also check every chain against the roots the public snapshots published, read from SOURCE: a directory "
+        "of the snapshots' JSON files as downloaded, or the public site's address; exit 1 naming each case rewritten "
+        "after a root was published",
+    )
     evidence_cmd = commands.add_parser("evidence", help="evidence files").add_subparsers(dest="action", required=True)
     check = evidence_cmd.add_parser(
         "verify",

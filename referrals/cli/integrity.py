@@ -2,10 +2,12 @@
 of custody checked, and every stored evidence file read back against its SHA-256."""
 
 import argparse
+import asyncio
 import hashlib
 import sys
 from datetime import UTC, datetime
 
+from referrals.cli import published
 from referrals.config import get_settings
 from referrals.domain.case import CaseState
 from referrals.store import cases, evidence
@@ -46,7 +48,34 @@ async def verify_audit(args: argparse.Namespace) -> int:
         f"{checked} case(s), {events} event(s), {chains} custody chain(s) checked: "
         f"{'all chains intact' if not broken else f'{broken} broken'}"
     )
-    return 1 if broken else 0
+    if args.published is None:
+        return 1 if broken else 0
+    return max(1 if broken else 0, await _verify_published(args.published, incidents[0].id if args.case else None))
+
+
+async def _verify_published(source: str, case_id: str | None) -> int:
+    """Every chain against every root published at `source` (referrals/cli/published.py)."""
+    try:
+        snapshots = await asyncio.to_thread(published.read_source, source)
+    except published.SourceError as exc:
+        print(f"referrals: {exc}", file=sys.stderr)
+        return 2
+    engine = async_engine(get_settings().database_url)
+    try:
+        async with engine.connect() as conn:
+            roots, lines = await published.problems(conn, snapshots, case_id)
+    finally:
+        await engine.dispose()
+    for line in lines:
+        print(line)
+    if not roots:
+        print(f"no snapshot published at {source} carries a root: nothing to check the chains against")
+    else:
+        print(
+            f"{len(snapshots)} published snapshot(s), {roots} with a root, checked: "
+            f"{'every chain as published' if not lines else f'{len(lines)} rewritten after publication'}"
+        )
+    return 1 if lines or not roots else 0
 
 
 async def verify_evidence(args: argparse.Namespace) -> int:

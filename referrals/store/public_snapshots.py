@@ -11,9 +11,11 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from referrals.domain import chain_roots
 from referrals.domain.enums import Stage
 from referrals.domain.public_figures import KINDS, CaseAsOf, Event, Tally, fold
 from referrals.domain.publication import SnapshotEntry
+from referrals.store import chain_heads
 from referrals.store.tables import CaseEventRow, Incident, PublicSnapshotRow, core_table
 
 # Only the facts the figures need, never a narrative, a name or a number, of every event counted (`folded`).
@@ -201,21 +203,30 @@ async def folded(session: AsyncSession, before: datetime, zone: ZoneInfo) -> Tal
 async def keep(
     session: AsyncSession, *, key: str, published_at: datetime, published_on: date, period_end: str, figures: dict
 ) -> PublicSnapshotRow:
-    """Stores a snapshot once per key: a second write with the same key (a retried activity) keeps the first."""
+    """Stores a snapshot once per key, with the root of every hash chain's head as this transaction sees them (and
+    the heads beside it): a second write with the same key (a retried activity) keeps the first."""
     table = core_table(PublicSnapshotRow)
     conn = await session.connection()
-    await conn.execute(
-        pg_insert(table)
-        .values(
-            key=key,
-            published_at=published_at,
-            published_on=published_on,
-            period_end=period_end,
-            figures=figures,
-            sha256=sha256_of(figures),
+    heads = await chain_heads.current(conn)
+    stored = (
+        await conn.execute(
+            pg_insert(table)
+            .values(
+                key=key,
+                published_at=published_at,
+                published_on=published_on,
+                period_end=period_end,
+                figures=figures,
+                sha256=sha256_of(figures),
+                chains_root=chain_roots.root(heads),
+                chains_at=func.now(),  # when the heads were read: this transaction's start
+            )
+            .on_conflict_do_nothing(index_elements=["key"])
+            .returning(table.c.id)
         )
-        .on_conflict_do_nothing(index_elements=["key"])
-    )
+    ).scalar_one_or_none()
+    if stored is not None:
+        await chain_heads.keep(conn, stored, heads)
     await session.commit()
     return (await session.exec(select(PublicSnapshotRow).where(PublicSnapshotRow.key == key))).one()
 

@@ -376,3 +376,19 @@ class PublicSnapshotRow(SQLModel, table=True):
     period_end: str  # "YYYY-MM": the last month counted
     figures: dict = Field(sa_column=Column(JSONB, nullable=False))
     sha256: str  # of the canonical JSON of `figures`
+    # The Merkle root of every hash chain's head when it was published, and that moment (referrals/domain/chain_roots.py).
+    chains_root: str | None = None
+    chains_at: datetime | None = _tz(nullable=True)
+
+
+class PublishedChainHeadRow(SQLModel, table=True):
+    """A head the snapshot's root was made of: to name the chain that no longer gives it (`audit verify --published`)."""
+
+    __tablename__ = "published_chain_head"
+    snapshot_id: int = Field(
+        sa_column=Column(BigInteger, ForeignKey("public_snapshot.id", ondelete="CASCADE"), primary_key=True)
+    )
+    chain: str = Field(primary_key=True)  # case | custody | access
+    chain_id: str = Field(primary_key=True)  # the case's or the item's id; "" for the access trail
+    seq: int = Field(sa_column=Column(BigInteger, nullable=False))
+    hash: str
