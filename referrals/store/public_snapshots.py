@@ -6,7 +6,7 @@ import json
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, literal_column, text
+from sqlalchemy import func, literal_column, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -207,7 +207,6 @@ async def keep(
     the heads beside it): a second write with the same key (a retried activity) keeps the first."""
     table = core_table(PublicSnapshotRow)
     conn = await session.connection()
-    heads = await chain_heads.current(conn)
     stored = (
         await conn.execute(
             pg_insert(table)
@@ -218,15 +217,15 @@ async def keep(
                 period_end=period_end,
                 figures=figures,
                 sha256=sha256_of(figures),
-                chains_root=chain_roots.root(heads),
                 chains_at=func.now(),  # when the heads were read: this transaction's start
             )
             .on_conflict_do_nothing(index_elements=["key"])
             .returning(table.c.id)
         )
     ).scalar_one_or_none()
-    if stored is not None:
-        await chain_heads.keep(conn, stored, heads)
+    if stored is not None:  # kept now, not by an earlier try: its heads, and their root, in the same transaction
+        heads = await chain_heads.keep(conn, stored)
+        await conn.execute(update(table).where(table.c.id == stored).values(chains_root=chain_roots.root(heads)))
     await session.commit()
     return (await session.exec(select(PublicSnapshotRow).where(PublicSnapshotRow.key == key))).one()
 
