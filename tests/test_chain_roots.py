@@ -36,6 +36,22 @@ def test_the_tree_is_rfc_6962s_and_nothing_is_the_hash_of_nothing():
     assert leaf(a) == hashlib.sha256(b"\x00case\x00case-1\x001\x00" + f"{1:064x}".encode()).digest()
 
 
+def _rfc_6962(leaves: list[bytes]) -> bytes:
+    """RFC 6962, 2.1, as written: MTH(D[n]) = SHA-256(0x01 || MTH(D[0:k]) || MTH(D[k:n])), k the largest power of two
+    smaller than n."""
+    if len(leaves) == 1:
+        return leaves[0]
+    k = 1 << ((len(leaves) - 1).bit_length() - 1)
+    return _node(_rfc_6962(leaves[:k]), _rfc_6962(leaves[k:]))
+
+
+@given(HEADS)
+def test_the_tree_is_rfc_6962s_for_any_count(heads):
+    assert (
+        root(heads) == _rfc_6962([leaf(h) for h in sorted(heads, key=lambda h: (h.chain, h.id, h.seq, h.hash))]).hex()
+    )
+
+
 @given(HEADS, st.randoms())
 def test_the_same_heads_in_any_order_give_the_same_root(heads, rng):
     shuffled = heads[:]

@@ -11,9 +11,10 @@ Pure: the leaves and the tree are RFC 6962's (Certificate Transparency's), their
 """
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+from operator import attrgetter
 
 
 class Chain(StrEnum):
@@ -36,14 +37,22 @@ def leaf(head: Head) -> bytes:
     return hashlib.sha256(b"\x00" + f"{head.chain}\x00{head.id}\x00{head.seq}\x00{head.hash}".encode()).digest()
 
 
-def _tree(leaves: Sequence[bytes]) -> bytes:
-    if len(leaves) == 1:
-        return leaves[0]
-    split = 1 << ((len(leaves) - 1).bit_length() - 1)  # the largest power of two below the count
-    return hashlib.sha256(b"\x01" + _tree(leaves[:split]) + _tree(leaves[split:])).digest()
+def _tree(leaves: list[bytes]) -> bytes:
+    """RFC 6962's tree hash, level by level: each pair hashed, an odd last node carried up as it is (the same tree as
+    the RFC's split at the largest power of two below the count: tests/test_chain_roots.py)."""
+    level = leaves
+    while len(level) > 1:
+        up = [hashlib.sha256(b"\x01" + level[i] + level[i + 1]).digest() for i in range(0, len(level) - 1, 2)]
+        if len(level) % 2:
+            up.append(level[-1])
+        level = up
+    return level[0]
 
 
 def root(heads: Iterable[Head]) -> str:
     """The Merkle root of the heads, hex; the hash of nothing when there are none."""
-    leaves = [leaf(head) for head in sorted(heads)]
+    leaves = [leaf(head) for head in sorted(heads, key=_order)]
     return _tree(leaves).hex() if leaves else hashlib.sha256(b"").hexdigest()
+
+
+_order = attrgetter("chain", "id", "seq", "hash")

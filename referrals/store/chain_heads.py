@@ -30,22 +30,17 @@ WHERE h.snapshot_id = :snapshot
 async def keep(conn: AsyncConnection, snapshot_id: int) -> list[Head]:
     """Keeps every chain's head now, as the caller's transaction sees them, beside the snapshot (in the database: at
     200,000 cases, a quarter of a million rows), and returns them."""
-    await conn.execute(
+    rows = await conn.execute(
         text(
-            f"INSERT INTO published_chain_head (snapshot_id, chain, chain_id, seq, hash) SELECT :s, * FROM ({CURRENT}) h"
+            "INSERT INTO published_chain_head (snapshot_id, chain, chain_id, seq, hash) "
+            f"SELECT :s, * FROM ({CURRENT}) h RETURNING chain, chain_id, seq, hash"
         ),
         {"s": snapshot_id},
     )
-    return [head for head, _ in await kept_and_today(conn, snapshot_id, today=False)]
+    return [Head(Chain(chain), chain_id, seq, digest) for chain, chain_id, seq, digest in rows]
 
 
-async def kept_and_today(conn: AsyncConnection, snapshot_id: int, today: bool = True) -> list[tuple[Head, str | None]]:
-    """The heads kept with a snapshot, each with the hash its place holds today (None: nothing there now; with
-    `today` False, not looked up)."""
-    query = (
-        TODAY
-        if today
-        else "SELECT chain, chain_id, seq, hash, NULL FROM published_chain_head WHERE snapshot_id = :snapshot"
-    )
-    rows = await conn.execute(text(query), {"snapshot": snapshot_id})
+async def kept_and_today(conn: AsyncConnection, snapshot_id: int) -> list[tuple[Head, str | None]]:
+    """The heads kept with a snapshot, each with the hash its place holds today (None: nothing there now)."""
+    rows = await conn.execute(text(TODAY), {"snapshot": snapshot_id})
     return [(Head(Chain(chain), chain_id, seq, digest), today) for chain, chain_id, seq, digest, today in rows]
