@@ -1,5 +1,6 @@
 """The audit trail: append-only, hash-chained, and a tampered row is caught."""
 
+import asyncio
 import re
 import uuid
 from datetime import UTC, datetime
@@ -15,7 +16,7 @@ from referrals.store.audit import GENESIS, verify_chain
 from tests.support.cli import referrals
 from tests.support.in_process import api_on
 from tests.support.policies import CHICAGO
-from tests.support.scenario import Driver
+from tests.support.scenario import REFER, Driver
 from tests.support.tampering import edit_narrative, rewrite_history
 
 
@@ -73,7 +74,8 @@ async def test_a_history_rewritten_after_a_root_was_published_is_named_though_it
     api, people, sessions, settings, database_url, tmp_path
 ):
     """Issue 33: whoever owns the table can disable its trigger and recompute every hash; `verify` cannot tell. The
-    root the public snapshot published, kept by the public (here, its JSON saved to a directory), can."""
+    root the public snapshot published, kept by the public (here, its JSON saved to a directory), can. (The command
+    runs in a thread: the session's worker shares this event loop.)"""
     d = Driver(api, people)
     cid = (await d.new_case())["id"]
     await d.investigate(cid)
@@ -89,14 +91,40 @@ async def test_a_history_rewritten_after_a_root_was_published_is_named_though_it
     assert cid not in public.text and number not in public.text  # the root names nothing
     (tmp_path / f"snapshot-{entry.id}.json").write_bytes(public.content)
 
-    intact = referrals(database_url, "audit", "verify", number, "--published", str(tmp_path))
+    intact = await asyncio.to_thread(referrals, database_url, "audit", "verify", number, "--published", str(tmp_path))
     assert intact.returncode == 0, intact.stdout + intact.stderr
     assert "every chain as published" in intact.stdout
 
+    # The case moves on and the next day's snapshot publishes its new head: it keeps only the heads that moved.
+    await d.ok(cid, "legal-review", "reviewer", REFER)
+    await d.settled(cid)
+    later = await Publisher(sessions, CHICAGO).publish(
+        PublishRequest(key=f"roots-{uuid.uuid4()}", as_of=datetime.now(UTC))
+    )
+    async with sessions() as s:
+        kept = (
+            await s.exec(
+                text("SELECT snapshot_id FROM published_chain_head WHERE chain_id = :c ORDER BY snapshot_id"),
+                params={"c": cid},
+            )
+        ).all()
+        moved = (
+            await s.exec(
+                text("SELECT count(*) FROM published_chain_head WHERE snapshot_id = :s"), params={"s": later.id}
+            )
+        ).one()[0]
+        everyone = (await s.exec(text("SELECT count(*) FROM incident"))).one()[0]
+    assert [s for (s,) in kept] == [entry.id, later.id]
+    assert moved < everyone  # the cases that did not move since are not kept again
+    async with api_on(settings) as fresh:
+        (tmp_path / f"snapshot-{later.id}.json").write_bytes((await fresh.get(f"/public/snapshots/{later.id}")).content)
+    both = await asyncio.to_thread(referrals, database_url, "audit", "verify", number, "--published", str(tmp_path))
+    assert both.returncode == 0 and "2 published snapshot(s), 2 with a root" in both.stdout, both.stdout + both.stderr
+
     await rewrite_history(sessions, cid, 1)  # the filing's narrative, every hash after it recomputed
-    alone = referrals(database_url, "audit", "verify", number)
+    alone = await asyncio.to_thread(referrals, database_url, "audit", "verify", number)
     assert alone.returncode == 0 and "all chains intact" in alone.stdout, alone.stdout
-    caught = referrals(database_url, "audit", "verify", number, "--published", str(tmp_path))
+    caught = await asyncio.to_thread(referrals, database_url, "audit", "verify", number, "--published", str(tmp_path))
     assert caught.returncode == 1, caught.stdout + caught.stderr
     head = events["items"][-1]["seq"]
     assert (
@@ -110,10 +138,10 @@ async def test_a_history_rewritten_after_a_root_was_published_is_named_though_it
             text("UPDATE published_chain_head SET hash = :h WHERE snapshot_id = :s AND chain_id = :c"),
             params={"h": "0" * 64, "s": entry.id, "c": cid},
         )
-    altered = referrals(database_url, "audit", "verify", number, "--published", str(tmp_path))
+    altered = await asyncio.to_thread(referrals, database_url, "audit", "verify", number, "--published", str(tmp_path))
     assert altered.returncode == 1 and f"ALTERED snapshot {entry.id}'s root" in altered.stdout, altered.stdout
     # A source that holds no snapshot is said to, not passed.
     empty = tmp_path / "empty"
     empty.mkdir()
-    nothing = referrals(database_url, "audit", "verify", number, "--published", str(empty))
+    nothing = await asyncio.to_thread(referrals, database_url, "audit", "verify", number, "--published", str(empty))
     assert nothing.returncode == 1 and "nothing to check" in nothing.stdout

@@ -1,5 +1,9 @@
-"""Every hash chain's head now (for a snapshot to publish their root), the heads kept beside each snapshot, and what
-each chain holds today at a kept head's place (referrals/domain/chain_roots.py)."""
+"""Every hash chain's head now (for a snapshot to publish their root), the heads each snapshot's root was made of,
+and what each chain holds today at a head's place (referrals/domain/chain_roots.py).
+
+A snapshot keeps only the heads that moved since the ones kept before it (`published_chain_head`): the schedule
+publishes daily, and most of a department's cases are closed, their chains still. The heads a snapshot's root was
+made of are, for each chain, the newest kept by that snapshot or one before it."""
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -9,38 +13,50 @@ from referrals.domain.chain_roots import Chain, Head
 # Each case's last event (the read model's event_seq is written with it, in one transaction), each item's last custody
 # event, and the access trail's last entry.
 CURRENT = """
-SELECT 'case', e.case_id, e.seq, e.hash FROM incident i JOIN case_event e ON e.case_id = i.id AND e.seq = i.event_seq
+SELECT 'case' AS chain, e.case_id AS chain_id, e.seq, e.hash
+FROM incident i JOIN case_event e ON e.case_id = i.id AND e.seq = i.event_seq
 UNION ALL
 (SELECT DISTINCT ON (evidence_id) 'custody', evidence_id, seq, hash FROM evidence_custody ORDER BY evidence_id, seq DESC)
 UNION ALL
 (SELECT 'access', '', seq, hash FROM access_log ORDER BY seq DESC LIMIT 1)
 """
-# What each kept head's place holds today, or NULL where nothing does (an access entry pruned, an event deleted).
+# Every head now, and those that moved kept for the snapshot: one statement, so both are the same moment's.
+KEEP = f"""
+WITH now AS ({CURRENT}),
+kept AS (
+    INSERT INTO published_chain_head (snapshot_id, chain, chain_id, seq, hash)
+    SELECT :snapshot, n.chain, n.chain_id, n.seq, n.hash FROM now n
+    WHERE NOT EXISTS (
+        SELECT 1 FROM published_chain_head h
+        WHERE h.chain = n.chain AND h.chain_id = n.chain_id AND h.seq = n.seq AND h.hash = n.hash
+    )
+)
+SELECT chain, chain_id, seq, hash FROM now
+"""
+# The heads a snapshot's root was made of, each with what its place holds today (NULL where nothing does: an access
+# entry pruned, an event deleted).
 TODAY = """
+WITH heads AS (
+    SELECT DISTINCT ON (chain, chain_id) chain, chain_id, seq, hash FROM published_chain_head
+    WHERE snapshot_id <= :snapshot ORDER BY chain, chain_id, snapshot_id DESC
+)
 SELECT h.chain, h.chain_id, h.seq, h.hash,
        CASE h.chain WHEN 'case' THEN e.hash WHEN 'custody' THEN c.hash ELSE a.hash END
-FROM published_chain_head h
+FROM heads h
 LEFT JOIN case_event e ON h.chain = 'case' AND e.case_id = h.chain_id AND e.seq = h.seq
 LEFT JOIN evidence_custody c ON h.chain = 'custody' AND c.evidence_id = h.chain_id AND c.seq = h.seq
 LEFT JOIN access_log a ON h.chain = 'access' AND a.seq = h.seq
-WHERE h.snapshot_id = :snapshot
 """
 
 
 async def keep(conn: AsyncConnection, snapshot_id: int) -> list[Head]:
-    """Keeps every chain's head now, as the caller's transaction sees them, beside the snapshot (in the database: at
-    200,000 cases, a quarter of a million rows), and returns them."""
-    rows = await conn.execute(
-        text(
-            "INSERT INTO published_chain_head (snapshot_id, chain, chain_id, seq, hash) "
-            f"SELECT :s, * FROM ({CURRENT}) h RETURNING chain, chain_id, seq, hash"
-        ),
-        {"s": snapshot_id},
-    )
+    """Every chain's head now, as the caller's transaction sees them; those that moved since the last snapshot are
+    kept for this one."""
+    rows = await conn.execute(text(KEEP), {"snapshot": snapshot_id})
     return [Head(Chain(chain), chain_id, seq, digest) for chain, chain_id, seq, digest in rows]
 
 
 async def kept_and_today(conn: AsyncConnection, snapshot_id: int) -> list[tuple[Head, str | None]]:
-    """The heads kept with a snapshot, each with the hash its place holds today (None: nothing there now)."""
+    """The heads a snapshot's root was made of, each with the hash its place holds today (None: nothing there now)."""
     rows = await conn.execute(text(TODAY), {"snapshot": snapshot_id})
     return [(Head(Chain(chain), chain_id, seq, digest), today) for chain, chain_id, seq, digest, today in rows]

@@ -382,12 +382,12 @@ class PublicSnapshotRow(SQLModel, table=True):
 
 
 class PublishedChainHeadRow(SQLModel, table=True):
-    """A head the snapshot's root was made of: to name the chain that no longer gives it (`audit verify --published`)."""
+    """A head a snapshot's root was made of, kept by the first snapshot it was the head for (referrals/store/
+    chain_heads.py): to name the chain that no longer gives the root (`audit verify --published`)."""
 
     __tablename__ = "published_chain_head"
-    snapshot_id: int = Field(
-        sa_column=Column(BigInteger, ForeignKey("public_snapshot.id", ondelete="CASCADE"), primary_key=True)
-    )
+    __table_args__ = (Index("ix_published_chain_head_chain", "chain", "chain_id", "seq"),)
+    snapshot_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
     chain: str = Field(primary_key=True)  # case | custody | access
     chain_id: str = Field(primary_key=True)  # the case's or the item's id; "" for the access trail
     seq: int = Field(sa_column=Column(BigInteger, nullable=False))
