@@ -50,8 +50,12 @@ def read_source(source: str) -> list[Published]:
                     answer.raise_for_status()
                     found.append(_published(answer.json(), f"{base}{entry['json']}"))
                 return found
-        except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
-            raise SourceError(f"{base}/public/snapshots: {exc}") from None
+        except httpx.HTTPStatusError as exc:
+            raise SourceError(f"{exc.request.url} answered {exc.response.status_code}: not the public site") from None
+        except httpx.HTTPError as exc:
+            raise SourceError(f"{base}/public/snapshots: cannot be read ({type(exc).__name__}: {exc})") from None
+        except (ValueError, KeyError, TypeError):
+            raise SourceError(f"{base}/public/snapshots: not the public snapshots' listing") from None
     directory = Path(source)
     if not directory.is_dir():
         raise SourceError(f"{source}: neither a directory of snapshots' JSON files nor an http(s) address")
