@@ -1,4 +1,4 @@
-"""The garbage collector of a long-running server process (the API, the worker).
+"""The garbage collector of the API's process (the worker's is left at its defaults: not measured yet).
 
 Python's cyclic collector, left at its defaults, scans the whole heap every few seconds under load: a request makes
 thousands of objects, the youngest generation (700) fills many times during it, and what the request still holds is

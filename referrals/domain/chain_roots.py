@@ -23,7 +23,7 @@ class Chain(StrEnum):
     ACCESS = "access"  # the one access trail: id ""
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True)
 class Head:
     """A chain's last entry when the root was made: its number and hash."""
 

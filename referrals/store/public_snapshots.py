@@ -217,7 +217,8 @@ async def keep(
                 period_end=period_end,
                 figures=figures,
                 sha256=sha256_of(figures),
-                chains_at=func.now(),  # when the heads were read: this transaction's start
+                # When the heads were read, a statement later (not the transaction's start, before the figures).
+                chains_at=func.statement_timestamp(),
             )
             .on_conflict_do_nothing(index_elements=["key"])
             .returning(table.c.id)
