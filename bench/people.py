@@ -93,6 +93,7 @@ class People:
         self._temporal: Client | None = None
         self.steps_in_flight: dict[int, float] = {}  # when each step request now waiting was sent
         self.filed = self.finished = 0  # lifecycles begun, and carried to the acknowledgement
+        self.cases: dict[int, str] = {}  # each lifecycle's case, once filed
 
     async def request(
         self,
@@ -127,7 +128,7 @@ class People:
             del self.steps_in_flight[n]
         if response.status_code not in (200, 201):
             raise RuntimeError(f"case {n}: filing answered {response.status_code}: {response.text}")
-        case_id = response.json()["id"]
+        case_id = self.cases[n] = response.json()["id"]
         self.filed += 1
         for path, who, body, task in STEPS:
             await asyncio.sleep(self.rng.uniform(0, self.think))

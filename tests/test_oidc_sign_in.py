@@ -356,6 +356,7 @@ async def test_a_provider_that_is_not_the_configured_issuer_is_not_used(settings
         async with desk(app) as page:
             refused = await page.get("/desk/sign-in/provider")
             assert refused.status_code == 503 and "cannot be reached" in refused.text
+            assert refused.headers["retry-after"] == "5"
             assert "referrals_oidc_state" not in page.cookies
 
 

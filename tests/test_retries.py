@@ -188,3 +188,5 @@ async def test_database_errors_say_whether_the_database_is_away_or_we_are_at_fau
         }.items():
             response = await client.get(path)
             assert (response.status_code, response.json()["error"]["code"]) == (status, code), path
+            # An outage says when to try again; a fault of ours does not pretend to be one.
+            assert response.headers.get("retry-after") == ("5" if status == 503 else None), path

@@ -49,4 +49,4 @@ class RequestDeadline:
                 f"the request did not finish within {self.seconds:g} s; a change it asked for may still be "
                 "applied: send it again with the same Idempotency-Key, or read the case first"
             )
-            await error_response(503, message, headers={"Retry-After": "5"})(scope, receive, send)
+            await error_response(503, message)(scope, receive, send)

@@ -112,10 +112,20 @@ class ApiError(Exception):
         self.headers = headers
 
 
+RETRY_AFTER_SECONDS = 5  # what every 503 tells a client to wait before it tries again, unless it names its own
+
+
+def with_retry_after(status: int, headers: dict | None) -> dict | None:
+    """Every 503 says when to try again (RFC 9110, 10.2.3): an outage is waited out, not guessed at."""
+    if status != 503 or any(name.lower() == "retry-after" for name in headers or {}):
+        return headers
+    return {**(headers or {}), "Retry-After": str(RETRY_AFTER_SECONDS)}
+
+
 def error_response(status: int, message: str, details: Any = None, headers: dict | None = None) -> JSONResponse:
     details = worded(details, CODES.get(status, "invalid"))
     body = {"error": {"code": CODES.get(status, "error"), "message": message, "details": details}}
-    return JSONResponse(body, status_code=status, headers=headers)
+    return JSONResponse(body, status_code=status, headers=with_retry_after(status, headers))
 
 
 def refuse_clock_problems(payload: BaseModel, zone: tzinfo = UTC) -> None:
@@ -171,7 +181,7 @@ def _answer(request: Request, status: int, message: str, details: Any = None, he
     """The error shape for the API; the desk's pages answer with a page of their own (referrals/web/desk.py)."""
     page = getattr(request.app.state, "error_page", None)
     if page is not None and request.url.path.startswith("/desk"):
-        return page(request, status, message, details, headers)
+        return page(request, status, message, details, with_retry_after(status, headers))
     return error_response(status, message, details, headers)
 
 
@@ -248,5 +258,4 @@ def install(app: FastAPI) -> None:
             503,
             "the workflow service did not answer in time; a change asked for may still be "
             "applied: send it again with the same Idempotency-Key, or read the case first",
-            headers={"Retry-After": "5"},
         )

@@ -11,7 +11,7 @@ from sqlmodel import col, select
 
 from referrals.api import authentication, oidc
 from referrals.api.deps import SessionDep
-from referrals.api.errors import ApiError
+from referrals.api.errors import ApiError, with_retry_after
 from referrals.api.trail import record
 from referrals.store import users, web_sessions
 from referrals.store.tables import AppUser, OidcLogin
@@ -76,6 +76,7 @@ def _sign_in_page(
 def _refused_page(request: Request, status: int, heading: str, message: str, advice: str | None = None):
     response = render(request, "sign_in_refused.html", status, heading=heading, message=message, advice=advice)
     response.delete_cookie(STATE_COOKIE, path="/desk/oidc")
+    response.headers.update(with_retry_after(status, {}) or {})
     return response
 
 
