@@ -103,6 +103,7 @@ class Record:
             },
             "server_errors": len(self.server_errors),
             "server_errors_well_formed_503_during_outages": len(self.server_errors) - len(outside),
+            "by_fault": dict(Counter(" and ".join(e["during"]) or "none" for e in self.server_errors)),
             "outside_outages": outside,
         }
 

@@ -365,10 +365,17 @@ async def test_a_retried_publication_keeps_one_snapshot(sessions):
     first = await publisher.publish(PublishRequest(key=key, as_of=datetime.now(UTC)))
     second = await publisher.publish(PublishRequest(key=key, as_of=datetime.now(UTC)))
     assert first == second
+    # Two at once under one key (a retry while the first attempt still runs): the second's write waits on the first's
+    # key, finds it kept, and rolls its own heads back.
+    raced = f"raced-{uuid.uuid4()}"
+    one, other = await asyncio.gather(
+        *(publisher.publish(PublishRequest(key=raced, as_of=datetime.now(UTC))) for _ in "ab")
+    )
+    assert one == other
     async with sessions() as session:
-        assert (
-            await session.exec(select(func.count()).select_from(PublicSnapshotRow).where(PublicSnapshotRow.key == key))
-        ).one() == 1
+        for kept in (key, raced):
+            counted = select(func.count()).select_from(PublicSnapshotRow).where(PublicSnapshotRow.key == kept)
+            assert (await session.exec(counted)).one() == 1
 
 
 async def test_referrals_publish_publishes_at_once(settings, worker, sessions):
