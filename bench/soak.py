@@ -49,6 +49,7 @@ from tests.support.scenario import FILING, at
 
 PERSONAS = ("detective", "custodian", "analyst", "desk", "public")
 SHARE = {"detective": 0.3, "custodian": 0.15, "analyst": 0.2, "desk": 0.2, "public": 0.15}
+SLOW = 2.0  # seconds: an answer slower than this is counted by the fault it met, if any
 SEARCHES = ("stage=investigation", "q=Pulaski", "task=legal_review", "district=010", "overdue=true", "limit=50")
 
 
@@ -71,15 +72,18 @@ class Record:
     statuses: Counter = field(default_factory=Counter)
     cut_off: Counter = field(default_factory=Counter)  # no HTTP answer: connection refused, reset, timed out
     server_errors: list[dict] = field(default_factory=list)
+    slow: Counter = field(default_factory=Counter)  # answers below 500 that took over SLOW seconds, by fault
 
     def note(self, operation: str, response: httpx.Response, seconds: float) -> None:
         answered = time.monotonic()
         self.statuses[response.status_code] += 1
-        if response.status_code < 500:
-            self.seconds[operation].append(seconds)
-            return
         sent = answered - seconds
         during = [w.what for w in self.windows if sent <= w.back and answered >= w.down]
+        if response.status_code < 500:
+            self.seconds[operation].append(seconds)
+            if seconds > SLOW:
+                self.slow[" and ".join(during) or "none"] += 1
+            return
         self.server_errors.append(
             {
                 "operation": operation,
@@ -103,7 +107,8 @@ class Record:
             },
             "server_errors": len(self.server_errors),
             "server_errors_well_formed_503_during_outages": len(self.server_errors) - len(outside),
-            "by_fault": dict(Counter(" and ".join(e["during"]) or "none" for e in self.server_errors)),
+            f"answers_over_{SLOW:g}_s_by_fault": dict(self.slow),
+            "server_errors_by_fault": dict(Counter(" and ".join(e["during"]) or "none" for e in self.server_errors)),
             "outside_outages": outside,
         }
 
