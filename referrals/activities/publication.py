@@ -43,20 +43,19 @@ class Publisher:
         """Counts what was recorded before the start of the month of `as_of` and keeps the snapshot under
         `key`: a retry, or the same key again, stores nothing new and answers the snapshot kept."""
         zone = self._policy.zone
-
-        async def count(session: AsyncSession) -> tuple[str, dict]:
-            figures = self.figures(
-                await public_snapshots.tally(session, cutoff(request.as_of, zone), zone), request.as_of
+        async with self._sessions() as session:
+            if (row := await public_snapshots.kept(session, request.key)) is not None:  # a retry: nothing to count
+                return public_snapshots.entry(row)
+            tally = await public_snapshots.tally(session, cutoff(request.as_of, zone), zone)
+            figures = self.figures(tally, request.as_of)
+            row = await public_snapshots.keep(
+                session,
+                key=request.key,
+                published_at=request.as_of,
+                published_on=request.as_of.astimezone(zone).date(),
+                period_end=figures.period_end,
+                figures=figures.as_json(),
             )
-            return figures.period_end, figures.as_json()
-
-        row = await public_snapshots.keep(
-            self._sessions,
-            key=request.key,
-            published_at=request.as_of,
-            published_on=request.as_of.astimezone(zone).date(),
-            count=count,
-        )
         log.info(
             "public_snapshot_kept", snapshot_id=row.id, period_end=row.period_end, sha256=row.sha256, key=request.key
         )

@@ -5,19 +5,12 @@ documents.py (documents verify), access_trail.py (access-log verify, prune), cas
 
 import argparse
 import asyncio
+import importlib
 import sys
 
 from pydantic import ValidationError
 
 from referrals import __version__, exiting, logs
-from referrals.cli.access_trail import prune_access_log, verify_access_log
-from referrals.cli.cases import rebuild_cases, stuck
-from referrals.cli.documents import verify_pdf, waiting_documents
-from referrals.cli.integrity import verify_audit, verify_evidence
-from referrals.cli.policy import check_policy
-from referrals.cli.publication import publish
-from referrals.cli.users import add_user, on_user, revoke_user, unlock_user
-from referrals.cli.versions import show_versions
 from referrals.config import get_settings
 from referrals.domain.enums import Role
 from referrals.store.database_tls import DatabaseTLSError, check_database
@@ -113,12 +106,36 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Each command's code, in its module, imported only when that command runs: `referrals publish` does not load the PDF
+# signer, nor `audit verify` the Temporal client (about a second of imports each command no longer waits for).
+_COMMANDS = {
+    ("users", "add"): ("users", "add_user"),
+    ("rebuild", None): ("cases", "rebuild_cases"),
+    ("stuck", None): ("cases", "stuck"),
+    ("versions", None): ("versions", "show_versions"),
+    ("publish", None): ("publication", "publish"),
+    ("documents", "waiting"): ("documents", "waiting_documents"),
+    ("audit", "verify"): ("integrity", "verify_audit"),
+    ("evidence", "verify"): ("integrity", "verify_evidence"),
+    ("access-log", "verify"): ("access_trail", "verify_access_log"),
+    ("access-log", "prune"): ("access_trail", "prune_access_log"),
+}
+_ON_USER = {
+    "revoke": ("token_revoke", "revoke_user", "revoked the token of"),
+    "unlock": ("account_unlock", "unlock_user", "unlocked"),
+}
+
+
+def _command(module: str, name: str):
+    return getattr(importlib.import_module(f"referrals.cli.{module}"), name)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "policy":  # needs no configuration: a file being written, before it is deployed
-        return check_policy(args)
+        return _command("policy", "check_policy")(args)
     if args.command == "documents" and args.action == "verify":  # needs none either: a file and the certificate
-        return verify_pdf(args)
+        return _command("documents", "verify_pdf")(args)
     try:
         get_settings()
     except ValidationError as exc:
@@ -132,6 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     logs.configure(
         settings.effective_log_format, "DEBUG" if settings.log_level.upper() == "DEBUG" else "WARNING", sys.stderr
     )
+
     try:  # every command from here reads the database: DATABASE_URL's TLS must hold
         check_database(settings)
         return _dispatch(args)
@@ -141,31 +159,13 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
-    if args.command == "users" and args.action == "add":
-        return asyncio.run(add_user(args))
-    if args.command == "users" and args.action == "revoke":
-        return asyncio.run(on_user(args, "token_revoke", revoke_user, "revoked the token of"))
-    if args.command == "users" and args.action == "unlock":
-        return asyncio.run(on_user(args, "account_unlock", unlock_user, "unlocked"))
-    if args.command == "rebuild":
-        return asyncio.run(rebuild_cases(args))
-    if args.command == "stuck":
-        return asyncio.run(stuck(args))
-    if args.command == "versions":
-        return asyncio.run(show_versions(args))
-    if args.command == "publish":
-        return asyncio.run(publish(args))
-    if args.command == "documents" and args.action == "waiting":
-        return asyncio.run(waiting_documents(args))
-    if args.command == "audit" and args.action == "verify":
-        return asyncio.run(verify_audit(args))
-    if args.command == "evidence" and args.action == "verify":
-        return asyncio.run(verify_evidence(args))
-    if args.command == "access-log" and args.action == "verify":
-        return asyncio.run(verify_access_log(args))
-    if args.command == "access-log" and args.action == "prune":
-        return asyncio.run(prune_access_log(args))
-    return 2
+    if args.command == "users" and args.action in _ON_USER:
+        action, handler, done = _ON_USER[args.action]
+        return asyncio.run(_command("users", "on_user")(args, action, _command("users", handler), done))
+    found = _COMMANDS.get((args.command, getattr(args, "action", None)))
+    if found is None:
+        return 2
+    return asyncio.run(_command(*found)(args))
 
 
 def run() -> None:

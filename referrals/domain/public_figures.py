@@ -74,7 +74,8 @@ def period_end(as_of: datetime, zone: ZoneInfo) -> str:
 def _month(when: datetime | str, zone: ZoneInfo) -> str:
     if isinstance(when, str):
         when = datetime.fromisoformat(when)
-    return when.astimezone(zone).strftime("%Y-%m")
+    local = when.astimezone(zone)
+    return f"{local.year:04d}-{local.month:02d}"  # strftime's "%Y-%m", at a third of its cost (once per case)
 
 
 def fold(case: CaseAsOf, event: Event, tally: Tally, zone: ZoneInfo) -> None:
@@ -174,9 +175,8 @@ def tables(
     )
 
     citations = {c for c, _ in statutes}
-    by_statute: Counter[str] = Counter()
-    for case in cases:
-        by_statute.update({s if s in citations else OTHER for s in case.statutes})
+    # Each case once per offence (a set per case), counted in one pass.
+    by_statute = Counter(s for case in cases for s in {s if s in citations else OTHER for s in case.statutes})
     categories = [(c, f"{c} ({title})") for c, title in statutes] + (
         [(OTHER, "an offence no longer in the catalogue")] if by_statute.get(OTHER) else []
     )
@@ -196,10 +196,12 @@ def tables(
     )
 
     codes = {code.casefold(): code for code, _ in agencies}
-    by_agency: Counter[str] = Counter()
-    for case in cases:
+
+    def agencies_of(case: CaseAsOf) -> set[str]:
         named = case.agencies + ([case.supervisor_agency] if case.supervisor_agency else [])
-        by_agency.update({codes.get((a or "").strip().casefold(), OTHER) for a in named if (a or "").strip()})
+        return {codes.get((a or "").strip().casefold(), OTHER) for a in named if (a or "").strip()}
+
+    by_agency = Counter(a for case in cases for a in agencies_of(case))
     categories = [(code, name) for code, name in agencies] + [(OTHER, "another agency, or one not named")]
     out.append(
         RawTable(

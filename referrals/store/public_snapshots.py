@@ -1,17 +1,13 @@
 """The public snapshots: reading what the figures count (audit events before a cutoff), and keeping each
 published snapshot (public_snapshot, never changed)."""
 
-import asyncio
-import contextlib
 import hashlib
 import json
-from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, literal_column, text
+from sqlalchemy import func, literal_column, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -204,77 +200,41 @@ async def folded(session: AsyncSession, before: datetime, zone: ZoneInfo) -> Tal
     return found
 
 
-Counted = tuple[str, dict]  # what a snapshot publishes: the last month counted ("YYYY-MM"), and the figures
-
-
 async def keep(
-    sessions: async_sessionmaker[AsyncSession],
-    *,
-    key: str,
-    published_at: datetime,
-    published_on: date,
-    count: Callable[[AsyncSession], Awaitable[Counted]],
+    session: AsyncSession, *, key: str, published_at: datetime, published_on: date, period_end: str, figures: dict
 ) -> PublicSnapshotRow:
-    """Stores a snapshot once per key, with the root of every hash chain's head and the heads beside it, in one
-    transaction: a second write with the same key (a retried activity) counts nothing and keeps the first.
-
-    `count` reads the figures on a session of its own while this transaction reads and keeps the heads: the two
-    scans run at once, each on a core of the database's (publishing at 200,000 cases, bench.scale). The figures are
-    what was recorded before a month's start, which no write now changes, so the two need not be one snapshot of the
-    database; the heads and the snapshot row must be one transaction, and are."""
-    async with sessions() as session:
-        if (kept := await _by_key(session, key)) is not None:
-            return kept
-        conn = await session.connection()
-        snapshot_id = (
-            await conn.execute(select(func.nextval(func.pg_get_serial_sequence("public_snapshot", "id"))))
-        ).scalar_one()
-        counting = asyncio.ensure_future(_counted(sessions, count))
-        try:
-            # When the heads were read: the statement before theirs (not the transaction's start).
-            chains_at = (await conn.execute(select(func.statement_timestamp()))).scalar_one()
-            heads = await chain_heads.keep(conn, snapshot_id)
-            root = chain_roots.root(heads)
-            period_end, figures = await counting
-        except BaseException:
-            counting.cancel()
-            with contextlib.suppress(BaseException):
-                await counting
-            raise
-        table = core_table(PublicSnapshotRow)
-        stored = (
-            await conn.execute(
-                pg_insert(table)
-                .values(
-                    id=snapshot_id,
-                    key=key,
-                    published_at=published_at,
-                    published_on=published_on,
-                    period_end=period_end,
-                    figures=figures,
-                    sha256=sha256_of(figures),
-                    chains_root=root,
-                    chains_at=chains_at,
-                )
-                .on_conflict_do_nothing(index_elements=["key"])
-                .returning(table.c.id)
+    """Stores a snapshot once per key, with the root of every hash chain's head as this transaction sees them (and
+    the heads beside it): a second write with the same key (a retried activity) keeps the first."""
+    table = core_table(PublicSnapshotRow)
+    conn = await session.connection()
+    stored = (
+        await conn.execute(
+            pg_insert(table)
+            .values(
+                key=key,
+                published_at=published_at,
+                published_on=published_on,
+                period_end=period_end,
+                figures=figures,
+                sha256=sha256_of(figures),
+                # When the heads were read, a statement later (not the transaction's start, before the figures).
+                chains_at=func.statement_timestamp(),
             )
-        ).scalar_one_or_none()
-        if stored is None:  # kept meanwhile under the same key: that one stands, with its heads; these go
-            await session.rollback()
-        else:
-            await session.commit()
-        kept = await _by_key(session, key)
-        assert kept is not None  # kept by this transaction or by the one that won the key
-        return kept
+            .on_conflict_do_nothing(index_elements=["key"])
+            .returning(table.c.id)
+        )
+    ).scalar_one_or_none()
+    if stored is not None:  # kept now, not by an earlier try: its heads, and their root, in the same transaction
+        heads = await chain_heads.keep(conn, stored)
+        await conn.execute(update(table).where(table.c.id == stored).values(chains_root=chain_roots.root(heads)))
+    await session.commit()
+    row = await kept(session, key)
+    assert row is not None  # kept now, or by the write that had the key first
+    return row
 
 
-async def _counted(sessions: async_sessionmaker[AsyncSession], count: Callable[[AsyncSession], Awaitable[Counted]]):
-    async with sessions() as session:
-        return await count(session)
-
-
-async def _by_key(session: AsyncSession, key: str) -> PublicSnapshotRow | None:
+async def kept(session: AsyncSession, key: str) -> PublicSnapshotRow | None:
+    """The snapshot kept under `key`, if one is."""
     return (await session.exec(select(PublicSnapshotRow).where(PublicSnapshotRow.key == key))).first()
 
 
