@@ -1,4 +1,5 @@
-"""The garbage collector of the API's process (the worker's is left at its defaults: not measured yet).
+"""The garbage collector of the API's process. (The worker's keeps Python's defaults: settled the same way, it gained
+nothing measurable; docs/performance.md, "Lifecycles".)
 
 Python's cyclic collector, left at its defaults, scans the whole heap every few seconds under load: a request makes
 thousands of objects, the youngest generation (700) fills many times during it, and what the request still holds is
