@@ -60,6 +60,9 @@ class Answers:
                 well_formed = False
             self.malformed_503 += not well_formed
 
+    def unanswered(self, operation: str, error: Exception, seconds: float) -> None:
+        self.cut_off[type(error).__name__] += 1
+
     def summary(self) -> dict:
         return {
             "statuses": {str(k): v for k, v in sorted(self.statuses.items())},
@@ -93,6 +96,7 @@ class People:
         self._temporal: Client | None = None
         self.steps_in_flight: dict[int, float] = {}  # when each step request now waiting was sent
         self.filed = self.finished = 0  # lifecycles begun, and carried to the acknowledgement
+        self.give_up_at: float | None = None  # past this moment (time.monotonic()), a request unanswered is an error
         self.cases: dict[int, str] = {}  # each lifecycle's case, once filed
 
     async def request(
@@ -112,13 +116,20 @@ class People:
             try:
                 response = await self.http.request(method, path, json=dated(body), headers=headers)
             except httpx.TransportError as exc:
-                self.answers.cut_off[type(exc).__name__] += 1
+                self.answers.unanswered(operation, exc, time.monotonic() - started)
+                self.gave_up(method, path, f"no answer ({type(exc).__name__})")
                 await asyncio.sleep(0.5)
                 continue
             self.answers.note(operation, response, time.monotonic() - started)
             if response.status_code != 503:
                 return response
+            self.gave_up(method, path, "503")
             await asyncio.sleep(0.5)
+
+    def gave_up(self, method: str, path: str, answer: str) -> None:
+        """Past `give_up_at`, a request still not answered is not sent again: the run reports it, rather than wait."""
+        if self.give_up_at is not None and time.monotonic() > self.give_up_at:
+            raise RuntimeError(f"{method} {path}: still {answer} when the run gave up waiting")
 
     async def lifecycle(self, n: int, run: str) -> str:
         self.steps_in_flight[n] = time.monotonic()  # (the filing too: a fault may wait for a request in flight)

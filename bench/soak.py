@@ -49,6 +49,7 @@ from tests.support.scenario import FILING, at
 
 PERSONAS = ("detective", "custodian", "analyst", "desk", "public")
 SHARE = {"detective": 0.3, "custodian": 0.15, "analyst": 0.2, "desk": 0.2, "public": 0.15}
+GIVE_UP_AFTER = 300.0  # seconds past the run's end: a request still unanswered then stops its person (and the run)
 SLOW = 2.0  # seconds: an answer slower than this is counted by the fault it met, if any
 SEARCHES = ("stage=investigation", "q=Pulaski", "task=legal_review", "district=010", "overdue=true", "limit=50")
 
@@ -73,12 +74,31 @@ class Record:
     cut_off: Counter = field(default_factory=Counter)  # no HTTP answer: connection refused, reset, timed out
     server_errors: list[dict] = field(default_factory=list)
     slow: Counter = field(default_factory=Counter)  # answers below 500 that took over SLOW seconds, by fault
+    by_operation: defaultdict = field(default_factory=lambda: defaultdict(Counter))  # statuses per operation
+    cut_off_outside: list[dict] = field(default_factory=list)  # requests left unanswered while no part was down
+    closed: bool = False  # the run is over: the checks' own reads are not the load's
+
+    def during(self, sent: float, answered: float) -> list[str]:
+        return [w.what for w in self.windows if sent <= w.back and answered >= w.down]
+
+    def unanswered(self, operation: str, error: Exception, seconds: float) -> None:
+        if self.closed:
+            return
+        self.cut_off[type(error).__name__] += 1
+        answered = time.monotonic()
+        if not self.during(answered - seconds, answered):
+            self.cut_off_outside.append(
+                {"operation": operation, "error": type(error).__name__, "at_seconds": round(answered - self.began, 2)}
+            )
 
     def note(self, operation: str, response: httpx.Response, seconds: float) -> None:
+        if self.closed:
+            return
         answered = time.monotonic()
         self.statuses[response.status_code] += 1
+        self.by_operation[operation][str(response.status_code)] += 1
         sent = answered - seconds
-        during = [w.what for w in self.windows if sent <= w.back and answered >= w.down]
+        during = self.during(sent, answered)
         if response.status_code < 500:
             self.seconds[operation].append(seconds)
             if seconds > SLOW:
@@ -102,6 +122,8 @@ class Record:
             "requests": sum(self.statuses.values()),
             "statuses": {str(k): v for k, v in sorted(self.statuses.items())},
             "cut_off": dict(self.cut_off),
+            "cut_off_outside_faults": self.cut_off_outside,
+            "statuses_by_operation": {op: dict(sorted(c.items())) for op, c in sorted(self.by_operation.items())},
             "latency_ms": {
                 op: {"n": len(s), "p50": _ms(s, 50), "p99": _ms(s, 99)} for op, s in sorted(self.seconds.items())
             },
@@ -142,7 +164,8 @@ class Soak:
         self.lifecycles: list[str] = []  # case ids carried to the charging decision
         self.failed: list[str] = []  # what stopped a person's work, in their words
         self.filed: dict[str, str] = {}  # every case filed: id -> Idempotency-Key
-        self.uploads: dict[str, set[str]] = defaultdict(set)  # case id -> evidence ids the uploads answered
+        self.filings: list[str] = []  # the case each filing (each its own key) was answered with
+        self.uploads: dict[str, list[str]] = defaultdict(list)  # case id -> the item each upload was answered with
         self._n = 0
 
     async def send(self, operation: str, method: str, path: str, *, client=None, who=None, key=None, **kw):
@@ -157,12 +180,14 @@ class Soak:
             try:
                 response = await (client or self.http).request(method, path, headers=headers, **kw)
             except httpx.TransportError as exc:
-                self.record.cut_off[type(exc).__name__] += 1
+                self.record.unanswered(operation, exc, time.monotonic() - started)
+                self.people.gave_up(method, path, f"no answer ({type(exc).__name__})")
                 await asyncio.sleep(0.5)
                 continue
             self.record.note(operation, response, time.monotonic() - started)
             if response.status_code != 503:
                 return response
+            self.people.gave_up(method, path, "503")
             await asyncio.sleep(0.5)
 
     def known_case(self) -> str | None:
@@ -182,6 +207,7 @@ class Soak:
             finally:
                 if n in self.people.cases:  # filed, whatever became of the steps
                     self.filed[self.people.cases[n]] = f"{self.run}-{n}"
+                    self.filings.append(self.people.cases[n])
             await self.pause()
 
     async def custodian(self, me: int) -> None:
@@ -191,6 +217,7 @@ class Soak:
             raise RuntimeError(f"the filing answered {filed.status_code}: {filed.text[:300]}")
         case_id = filed.json()["id"]
         self.filed[case_id] = key
+        self.filings.append(case_id)
         n = 0
         while time.monotonic() < self.until:
             n += 1
@@ -209,7 +236,7 @@ class Soak:
             answer = await self.send("evidence upload", "POST", path, who="officer", key=f"{key}-{n}", files=files)
             if answer.status_code not in (200, 201):
                 raise RuntimeError(f"upload {n} answered {answer.status_code}: {answer.text[:300]}")
-            self.uploads[case_id].add(answer.json()["id"])
+            self.uploads[case_id].append(answer.json()["id"])
             await self.pause()
 
     async def analyst(self, me: int) -> None:
@@ -335,13 +362,9 @@ async def data_checks(stack: Stack, soak: Soak) -> dict:
     try:
         async with engine.connect() as db:
             stored = {row[0] for row in (await db.execute(text("SELECT id FROM incident"))).all()}
-            doubled = (
-                await db.execute(
-                    text(
-                        "SELECT count(*) FROM (SELECT 1 FROM document GROUP BY case_id, kind, version HAVING count(*) > 1) d"
-                    )
-                )
-            ).scalar_one()
+            # (case, kind, version) is unique: a document made twice would be its kind's second version, and no case
+            # here asks for one (no supplement, no packet after a change).
+            doubled = (await db.execute(text("SELECT count(*) FROM document WHERE version > 1"))).scalar_one()
     finally:
         await engine.dispose()
     uploaded = {}
@@ -353,11 +376,15 @@ async def data_checks(stack: Stack, soak: Soak) -> dict:
         "cases_filed": len(soak.filed),
         "lifecycles_completed": len(soak.lifecycles),
         "cases_lost": len(set(soak.filed) - stored),
-        "cases_duplicated": len(stored - set(soak.filed)),
+        # Another case than filed (in PostgreSQL, not answered to a filing), or two filings answered with one case.
+        "cases_duplicated": len(stored - set(soak.filed)) + len(soak.filings) - len(set(soak.filings)),
         "lifecycles_not_as_expected": unexpected,
         "uploads_answered": sum(len(ids) for ids in soak.uploads.values()),
-        "uploads_lost": sum(len(ids - uploaded[c]) for c, ids in soak.uploads.items()),
-        "uploads_doubled": sum(len(uploaded[c] - ids) for c, ids in soak.uploads.items()),
+        "uploads_lost": sum(len(set(ids) - uploaded[c]) for c, ids in soak.uploads.items()),
+        # An item no upload was answered with, or two uploads (each its own key) answered with one item.
+        "uploads_doubled": sum(
+            len(uploaded[c] - set(ids)) + len(ids) - len(set(ids)) for c, ids in soak.uploads.items()
+        ),
         "documents_missing_or_not_as_hashed": [c["case_number"] for c in found if not c["documents_as_hashed"]],
         "documents_doubled": doubled,
         "duplicate_emails": sum(max(0, c["emails"] - 1) for c in found),
@@ -371,6 +398,8 @@ async def data_checks(stack: Stack, soak: Soak) -> dict:
 async def soak(
     *, users: int, seconds: float, outage: float, seed: int, think: float = 3.0, request_timeout: float = 20.0
 ) -> dict:
+    if users < len(PERSONAS):
+        raise ValueError(f"--users {users}: at least {len(PERSONAS)}, one of each kind of person")
     rng = random.Random(seed)
     async with Stack.started(request_timeout=request_timeout) as stack:
         # The public reads figures that exist (the schedule publishes daily): the API loads the latest as it starts.
@@ -380,11 +409,13 @@ async def soak(
         record = Record(began=time.monotonic())
         run = f"soak-{seed}-{int(time.time())}"
         work = Soak(stack, record, rng, record.began + seconds, think, run)
+        work.people.give_up_at = work.until + GIVE_UP_AFTER
         counts = {p: max(1, round(users * SHARE[p])) for p in PERSONAS}
         counts["detective"] += users - sum(counts.values())
         people = [work.person(p, i) for p in PERSONAS for i in range(counts[p])]
         broken, *_ = await asyncio.gather(faults(stack, record, seconds, outage, rng), *people)
         ran = time.monotonic() - record.began
+        record.closed = True
         data = await data_checks(stack, work)
         await work.people.aclose()
     return {

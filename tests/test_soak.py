@@ -7,7 +7,7 @@ import pytest
 from bench import soak
 
 RUNS = {  # eight people for 35 seconds; the full soak is fifty for ten minutes (docs/performance.md)
-    "soak": lambda: soak.soak(users=8, seconds=35, outage=4.0, seed=17, think=1.5, request_timeout=8.0),
+    "soak": lambda: soak.soak(users=8, seconds=35, outage=4.0, seed=17, think=1.5, request_timeout=20.0),
 }
 
 
@@ -17,18 +17,15 @@ async def test_people_at_work_through_a_killed_worker_and_a_restarted_database_l
     assert report["stopped_people"] == []  # nobody's work was cut short by an answer they could not act on
     api = report["api"]
     # Everyone did something, all through the faults: lifecycles, uploads, searches, desk pages, public reads.
-    for operation in (
-        "file",
-        "charging-decision",
-        "evidence upload",
-        "cases search",
-        "desk case page",
-        "public figures",
-    ):
-        assert api["latency_ms"][operation]["n"] > 0, operation
+    answered = api["statuses_by_operation"]
+    for operation in ("charging-decision", "cases search", "desk case page", "public figures"):
+        assert answered[operation].get("200", 0) > 0, (operation, answered.get(operation))
+    for operation in ("file", "evidence upload"):
+        assert answered[operation].get("201", 0) > 0, (operation, answered.get(operation))
     # The outage was met (503s told people to come back), and every server error was such a 503, inside a fault.
     assert api["server_errors_well_formed_503_during_outages"] > 0
     assert api["outside_outages"] == []
+    assert api["cut_off_outside_faults"] == []  # no request went unanswered while every part was up
     data = report["data"]
     assert data["lifecycles_completed"] > 0 and data["uploads_answered"] > 0
     for nothing in (
@@ -44,4 +41,4 @@ async def test_people_at_work_through_a_killed_worker_and_a_restarted_database_l
         assert not data[nothing], (nothing, data[nothing])
     for check in ("audit_verify", "access_log_verify", "evidence_verify"):
         assert data[check]["exit"] == 0, data[check]
-    assert f"{data['cases_filed']} case(s)" in data["audit_verify"]["said"]
+    assert data["audit_verify"]["said"].startswith(f"{data['cases_filed']} case(s), ")

@@ -107,7 +107,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 # Each command's code, in its module, imported only when that command runs: `referrals publish` does not load the PDF
-# signer, nor `audit verify` the Temporal client (about a second of imports each command no longer waits for).
+# signer, nor any command every other command's code.
 _COMMANDS = {
     ("users", "add"): ("users", "add_user"),
     ("rebuild", None): ("cases", "rebuild_cases"),
