@@ -9,7 +9,7 @@ import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
-from bench import access_log, lifecycle, public_stats, scale, upload
+from bench import access_log, lifecycle, public_stats, scale, soak, upload
 from bench.floor import UPDATES
 from bench.people import STEPS
 from bench.stack import Stack
@@ -82,6 +82,8 @@ RUNS = {  # the benchmarks (and a stack whose ports are taken), each a coroutine
     "upload": _upload,
     "access_log": lambda: access_log.main_async([1000, 5000], queries=5, reads=5),
     "public_stats": lambda: public_stats.main_async(concurrency=5, seconds=1.5, cases=1),
+    # The soak (bench/soak.py) small: six people for 30 s, where the full soak is fifty for ten minutes.
+    "soak": lambda: soak.soak(users=6, seconds=30, outage=4.0, seed=17, think=2.5, request_timeout=20.0),
 }
 
 
@@ -257,3 +259,39 @@ async def test_the_public_stats_benchmark_reads_both_endpoints_and_the_desk_with
 async def test_a_stack_whose_ports_are_taken_before_they_bind_starts_its_parts_on_others(report):
     assert report["smtp_port"] not in report["taken"] and report["api_port"] not in report["taken"], report
     assert report["healthz"] == 200 and report["children"] == ["api", "smtp", "temporal", "worker"], report
+
+
+@pytest.mark.stack_run("soak")
+async def test_people_at_work_through_a_killed_worker_and_a_restarted_database_lose_and_double_nothing(report):
+    """The soak is the one run here whose outcome is judged: what its people did must end as it should, and the only
+    server errors be well-formed 503s with Retry-After while a part was down. (It runs beside the benchmarks, not after
+    them: the suite keeps to its ten minutes.)"""
+    assert [f["fault"] for f in report["faults"]] == ["worker killed", "postgres stopped", "worker killed"]
+    assert report["stopped_people"] == []  # nobody's work was cut short by an answer they could not act on
+    api = report["api"]
+    # Everyone did something, all through the faults: lifecycles, uploads, searches, desk pages, public reads.
+    answered = api["statuses_by_operation"]
+    for operation in ("charging-decision", "cases search", "desk case page", "public figures"):
+        assert answered[operation].get("200", 0) > 0, (operation, answered.get(operation))
+    for operation in ("file", "evidence upload"):
+        assert answered[operation].get("201", 0) > 0, (operation, answered.get(operation))
+    # The outage was met (503s told people to come back), and every server error was such a 503, inside a fault.
+    assert api["server_errors_well_formed_503_during_outages"] > 0
+    assert api["outside_outages"] == []
+    assert api["cut_off_outside_faults"] == []  # no request went unanswered while every part was up
+    data = report["data"]
+    assert data["lifecycles_completed"] > 0 and data["uploads_answered"] > 0
+    for nothing in (
+        "cases_lost",
+        "cases_duplicated",
+        "lifecycles_not_as_expected",
+        "uploads_lost",
+        "uploads_doubled",
+        "documents_missing_or_not_as_hashed",
+        "documents_doubled",
+        "duplicate_emails",
+    ):
+        assert not data[nothing], (nothing, data[nothing])
+    for check in ("audit_verify", "access_log_verify", "evidence_verify"):
+        assert data[check]["exit"] == 0, data[check]
+    assert data["audit_verify"]["said"].startswith(f"{data['cases_filed']} case(s), ")

@@ -106,3 +106,36 @@ def test_every_day_and_time_a_generator_writes_is_read_as_written(day, moment):
     assert _day(day.isoformat()) == day
     written = moment.isoformat(timespec="microseconds")
     assert _moment(written) == moment and _moment(written).utcoffset() == moment.utcoffset()
+
+
+# Every character some engine calls white space: Python's str.isspace (its `re`'s `\s`), ECMA-262's `\s` (U+FEFF and
+# the space separators), Unicode's White_Space (what the validation strips), and near-misses.
+SPACES = sorted({chr(c) for c in range(0x110000) if chr(c).isspace()} | {"\ufeff", "\u180e", "\u200b", "\u2060"})
+
+
+@pytest.mark.parametrize("padding", ["", " ", "\u0085\u3000"])
+def test_a_text_the_schema_calls_blank_is_refused_and_one_it_allows_is_accepted(padding):
+    """Text that must not be blank (a recording's camera, a name, a location): the schema's pattern and the validation
+    agree on every white-space character, alone or padded. The fuzzer found U+0085 allowed by the schema (ECMA's
+    `\\s` has not got it) and refused as blank (stripped)."""
+    import re
+
+    from pydantic import ValidationError
+
+    from referrals.domain.messages.review import Exhibit
+
+    pattern = Exhibit.model_json_schema()["properties"]["recording"]["anyOf"][0]["pattern"]
+    assert "\\s" not in pattern  # spelled out, so every engine reads the same set
+
+    disagree = []
+    for space in [*SPACES, "x", "\u0085x"]:
+        value = padding + space + padding
+        allowed = re.fullmatch(pattern, value) is not None
+        try:
+            Exhibit(recording=value)
+            accepted = True
+        except ValidationError:
+            accepted = False
+        if allowed != accepted:
+            disagree.append((f"U+{ord(space[0]):04X}", allowed, accepted))
+    assert disagree == []

@@ -42,7 +42,10 @@ def bidi_problem(value: str) -> str | None:
 NO_NUL = r"^[^\u0000]*$"
 _NOT_IN_TEXT = r"\u0000\u202a-\u202e\u2066-\u2069"
 TEXT = rf"^[^{_NOT_IN_TEXT}]*$"
-NOT_BLANK = rf"^[^{_NOT_IN_TEXT}]*[^\s{_NOT_IN_TEXT}][^{_NOT_IN_TEXT}]*$"
+# White space as the validation strips it (pydantic-core trims Unicode's White_Space), spelled out: `\s` is not the
+# same set in the schema's regular expressions (ECMA-262's has U+FEFF and not U+0085) as in Python's or in the trim.
+WHITE_SPACE = r"\t\n\u000b\u000c\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+NOT_BLANK = rf"^[^{_NOT_IN_TEXT}]*[^{WHITE_SPACE}{_NOT_IN_TEXT}][^{_NOT_IN_TEXT}]*$"
 
 
 class _OnArrival:
