@@ -33,12 +33,12 @@ from sqlalchemy import text
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
+from bench.people import photo
 from bench.stack import Stack
 from bench.upload import Sampler, mib
 from referrals.devstack import procs
 from referrals.domain.case import workflow_id_for
 from referrals.store.engine import async_engine
-from tests.support.evidence_files import png
 from tests.support.scenario import (
     ACK,
     APPROVE,
@@ -163,17 +163,7 @@ class CaseRun:
         return response.json()
 
     async def upload(self, n: int, operation: str = "evidence") -> None:
-        metadata = {
-            "kind": "photo",
-            "description": f"photograph {n} of the scene",
-            "source": "cpd",
-            "collected_by": "P.O. A. Rivera, star 12345",
-            "collected_at": at(60),
-        }
-        files = {
-            "metadata": (None, json.dumps(metadata), "application/json"),
-            "file": (f"scene-{n}.png", png(4 + n % 7, 3, (n % 256, 40, 40)), "application/octet-stream"),
-        }
+        files = photo(n, (n % 256, 40, 40))
         await self._send(operation, "officer", "POST", f"/incidents/{self.case_id}/evidence", files=files)
 
     async def add_person(self, n: int, statements: int) -> None:

@@ -4,6 +4,7 @@ every request timed by operation, and what got 503 or no answer sent again with 
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import time
 from collections import Counter, defaultdict
@@ -13,6 +14,7 @@ import httpx
 from temporalio.client import Client
 
 from referrals.domain.case import workflow_id_for
+from tests.support.evidence_files import png
 from tests.support.scenario import (
     ACK,
     APPROVE,
@@ -23,6 +25,7 @@ from tests.support.scenario import (
     IDENTIFIED,
     REFER,
     VIOLATIONS,
+    at,
     dated,
 )
 
@@ -35,6 +38,21 @@ STEPS = (
     ("referral-acknowledgement", "liaison", ACK, "referral_acknowledgement"),
     ("charging-decision", "liaison", DECLINED, "charging_decision"),  # declined: the case closes, referred
 )
+
+
+def photo(n: int, rgb: tuple[int, int, int]) -> dict:
+    """An evidence upload's multipart parts: photograph `n` of the scene (a small PNG of its own) and its metadata."""
+    metadata = {
+        "kind": "photo",
+        "description": f"photograph {n} of the scene",
+        "source": "cpd",
+        "collected_by": "P.O. A. Rivera, star 12345",
+        "collected_at": at(60),
+    }
+    return {
+        "metadata": (None, json.dumps(metadata), "application/json"),
+        "file": (f"scene-{n}.png", png(4 + n % 7, 3, rgb), "application/octet-stream"),
+    }
 
 
 @dataclass

@@ -497,14 +497,7 @@ async def timed_pages(page: httpx.AsyncClient, paths: list[str]) -> list[float]:
 
 async def cli_seconds(stack: Stack, *args: str) -> tuple[float, str]:
     began = time.monotonic()
-    done = await asyncio.to_thread(
-        subprocess.run,
-        [sys.executable, "-m", "referrals.cli", *args],
-        env=stack.env(),
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-    )
+    done = await stack.cli(*args)
     seconds = time.monotonic() - began
     if done.returncode != 0:
         raise RuntimeError(f"referrals {' '.join(args)} exited {done.returncode}: {done.stderr[-2000:]}")

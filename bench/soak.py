@@ -30,8 +30,6 @@ import json
 import random
 import re
 import statistics
-import subprocess
-import sys
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -40,12 +38,10 @@ import httpx
 from sqlalchemy import text
 
 from bench.faults import EXPECTED, outcome
-from bench.people import People
+from bench.people import People, photo
 from bench.stack import Stack
-from referrals.config import ROOT
 from referrals.store.engine import async_engine
-from tests.support.evidence_files import png
-from tests.support.scenario import FILING, at
+from tests.support.scenario import FILING
 
 PERSONAS = ("detective", "custodian", "analyst", "desk", "public")
 SHARE = {"detective": 0.3, "custodian": 0.15, "analyst": 0.2, "desk": 0.2, "public": 0.15}
@@ -221,17 +217,7 @@ class Soak:
         n = 0
         while time.monotonic() < self.until:
             n += 1
-            metadata = {
-                "kind": "photo",
-                "description": f"photograph {n} of the scene",
-                "source": "cpd",
-                "collected_by": "P.O. A. Rivera, star 12345",
-                "collected_at": at(60),
-            }
-            files = {
-                "metadata": (None, json.dumps(metadata), "application/json"),
-                "file": (f"scene-{n}.png", png(4 + n % 7, 3, (n % 256, me % 256, 40)), "application/octet-stream"),
-            }
+            files = photo(n, (n % 256, me % 256, 40))
             path = f"/incidents/{case_id}/evidence"
             answer = await self.send("evidence upload", "POST", path, who="officer", key=f"{key}-{n}", files=files)
             if answer.status_code not in (200, 201):
@@ -341,14 +327,7 @@ async def faults(stack: Stack, record: Record, seconds: float, outage: float, rn
 
 
 async def cli(stack: Stack, *args: str) -> dict:
-    done = await asyncio.to_thread(
-        subprocess.run,
-        [sys.executable, "-m", "referrals.cli", *args],
-        env=stack.env(),
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-    )
+    done = await stack.cli(*args)
     last = (done.stdout.strip().splitlines() or [done.stderr.strip()[-300:]])[-1]
     return {"exit": done.returncode, "said": last}
 

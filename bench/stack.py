@@ -185,6 +185,17 @@ class Stack:
             REFERRALS_PDF_CONVERTER=os.environ.get("REFERRALS_PDF_CONVERTER", "off"),
         )
 
+    async def cli(self, *args: str) -> subprocess.CompletedProcess:
+        """`referrals ARGS` against this stack, in a thread: its exit code, stdout and stderr as text."""
+        return await asyncio.to_thread(
+            subprocess.run,
+            [sys.executable, "-m", "referrals.cli", *args],
+            env=self.env(),
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        )
+
     def dump_database(self, path: Path) -> None:
         postgres.dump(self._pg, "referrals", path)
 
