@@ -14,7 +14,9 @@ from datetime import UTC, date, datetime, timedelta
 
 import httpx
 import pytest
-from sqlalchemy import event, func
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import event, func, text
 from sqlmodel import select
 
 from referrals.activities.publication import Publisher
@@ -28,6 +30,7 @@ from referrals.domain.messages import Actor, IncidentFiling
 from referrals.domain.public_figures import cutoff
 from referrals.domain.publication import PublishRequest, audit
 from referrals.store import cases, public_snapshots
+from referrals.store.engine import async_engine, session_factory
 from referrals.store.tables import AccessEntryRow, PublicSnapshotRow
 from referrals.worker import ensure_publication_schedule
 from referrals.workflows.publication import SCHEDULE_ID
@@ -416,9 +419,12 @@ async def test_referrals_publish_publishes_at_once(settings, worker, sessions):
 # --- the figures read in the database are the figures folded from every event ---------------------------------
 
 
-async def _seed_history(sessions, district: str, filed_at: datetime, agencies: list, *later: tuple) -> None:
+async def _seed_history(
+    sessions, district: str, filed_at: datetime, agencies: list, *later: tuple, parts: int = 1
+) -> None:
     """A case filed at `filed_at` naming federal personnel of `agencies`, then `later` events: (days after, kind,
-    data), stored as the persist activity stores them."""
+    data), stored as the persist activity stores them, in `parts` writes (as steps write them, one after another:
+    the trigger that keeps case_tally adds each write's events to what it kept)."""
     inp = _case_input(
         district,
         filed_at - timedelta(days=1),
@@ -432,19 +438,19 @@ async def _seed_history(sessions, district: str, filed_at: datetime, agencies: l
     ]
     for n, (days, kind, data) in enumerate(later, start=2):
         events.append(CaseEvent(seq=n, kind=kind, actor=None, at=filed_at + timedelta(days=days), data=data))
-    state.event_seq = len(events)
-    async with sessions() as session, session.begin():
-        await cases.persist_events(session, workflow_id_for(inp.case_id), state, events)
+    for part in range(1, parts + 1):
+        state.event_seq = len(events) * part // parts
+        async with sessions() as session, session.begin():
+            await cases.persist_events(session, workflow_id_for(inp.case_id), state, events[: state.event_seq])
 
 
 def _fix(field: str, new, old=None) -> dict:
     return {"field": field, "old": old, "new": new}
 
 
-async def test_the_figures_read_in_the_database_are_the_figures_folded_from_every_event(sessions):
-    """public_snapshots.tally counts in the database what needs no fold; referrals/domain/public_figures.py `fold`,
-    applied to every event (public_snapshots.folded), is its specification: the same tally, the same figures, for
-    cases of every kind, at a cutoff with events and filings after it and at one after everything."""
+async def _seed_varied(sessions) -> None:
+    """Cases of every kind the figures tell apart, from 2004: corrected, withdrawn, declined, supplemented after a
+    cutoff, filed with nothing else."""
     at = datetime(2004, 2, 10, 15, tzinfo=UTC)
     month_end = datetime(2004, 4, 1, 3, tzinfo=UTC)  # 31 March in Chicago
     await _seed_history(  # corrected twice by supplements, then referred, charged, convicted
@@ -481,6 +487,7 @@ async def test_the_figures_read_in_the_database_are_the_figures_folded_from_ever
         (14, "prosecution_outcome_recorded", {"outcome": "dismissed"}),  # no date: the month recorded
         (15, "case_closed", {}),
         (16, "supervisor_identification_recorded", {"agency": "ICE"}),  # the last one counts
+        parts=5,
     )
     await _seed_history(  # withdrawn: closed, then events after the cutoff below
         sessions,
@@ -525,6 +532,10 @@ async def test_the_figures_read_in_the_database_are_the_figures_folded_from_ever
     for day in range(3):  # filed with nothing else
         await _seed_history(sessions, "010", at + timedelta(days=20 + day), ["ICE"] * day)
 
+
+async def _assert_read_as_folded(sessions) -> None:
+    """The tally read equals the tally folded, and so do their figures, at a cutoff with events and filings after it,
+    at one with referrals and decisions after it, and at one after everything."""
     publisher = Publisher(sessions, CHICAGO)
     for as_of in (datetime(2004, 3, 15, tzinfo=UTC), datetime(2004, 4, 15, tzinfo=UTC), datetime.now(UTC)):
         before = cutoff(as_of, CHICAGO.zone)
@@ -535,9 +546,45 @@ async def test_the_figures_read_in_the_database_are_the_figures_folded_from_ever
         assert public_snapshots.canonical(publisher.figures(read, as_of).as_json()) == public_snapshots.canonical(
             publisher.figures(folded, as_of).as_json()
         )
+
+
+async def test_the_figures_read_in_the_database_are_the_figures_folded_from_every_event(sessions):
+    """public_snapshots.tally counts in the database what needs no fold; referrals/domain/public_figures.py `fold`,
+    applied to every event (public_snapshots.folded), is its specification: the same tally, the same figures, for
+    cases of every kind, at a cutoff with events and filings after it and at one after everything."""
+    await _seed_varied(sessions)
+    await _assert_read_as_folded(sessions)
     async with sessions() as session:  # what the cases above hold at the first cutoff, seen through the spec
         spring = await public_snapshots.folded(
             session, cutoff(datetime(2004, 4, 15, tzinfo=UTC), CHICAGO.zone), CHICAGO.zone
         )
     assert sum(spring.charging.values()) >= 3 and sum(spring.outcomes.values()) >= 2
     assert any(c.agencies == ["ICE", "DEA", ""] for c in spring.cases)
+
+
+async def test_a_database_upgraded_keeps_each_cases_tally_from_the_trail_it_had(engine, database_url):
+    """Migration 0016 fills case_tally from the trail already written; its trigger then follows each write. On a
+    database of its own: cases written before the upgrade, and more after it, are read as folded."""
+    name = f"tally_{uuid.uuid4().hex[:8]}"
+    async with engine.connect() as connection:
+        await connection.execution_options(isolation_level="AUTOCOMMIT")
+        await connection.execute(text(f"CREATE DATABASE {name}"))
+    config = Config(str(ROOT / "alembic.ini"))
+    config.attributes["database_url"] = database_url.replace("/referrals_test?", f"/{name}?")
+    own = async_engine(config.attributes["database_url"])
+    try:
+        await asyncio.to_thread(command.upgrade, config, "0015")
+        await _seed_varied(session_factory(own))
+        await asyncio.to_thread(command.upgrade, config, "head")
+        async with own.connect() as connection:
+            kept = (await connection.execute(text("SELECT count(*) FROM case_tally"))).scalar_one()
+            written = (await connection.execute(text("SELECT count(DISTINCT case_id) FROM case_event"))).scalar_one()
+        assert kept == written == 7
+        await _assert_read_as_folded(session_factory(own))
+        await _seed_varied(session_factory(own))  # and by the trigger, beside them
+        await _assert_read_as_folded(session_factory(own))
+    finally:
+        await own.dispose()
+        async with engine.connect() as connection:
+            await connection.execution_options(isolation_level="AUTOCOMMIT")
+            await connection.execute(text(f"DROP DATABASE {name} WITH (FORCE)"))

@@ -10,11 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from referrals.domain.chain_roots import Chain, Head
 
-# Each case's last event (the read model's event_seq is written with it, in one transaction), each item's last custody
-# event, and the access trail's last entry.
+# Each case's last event (kept beside its trail by the trigger that writes case_tally, with each insert: migration
+# 0016), each item's last custody event, and the access trail's last entry.
 CURRENT = """
-SELECT 'case' AS chain, e.case_id AS chain_id, e.seq, e.hash
-FROM incident i JOIN case_event e ON e.case_id = i.id AND e.seq = i.event_seq
+SELECT 'case' AS chain, case_id AS chain_id, head_seq AS seq, head_hash AS hash FROM case_tally
 UNION ALL
 (SELECT DISTINCT ON (evidence_id) 'custody', evidence_id, seq, hash FROM evidence_custody ORDER BY evidence_id, seq DESC)
 UNION ALL
@@ -49,15 +48,15 @@ LEFT JOIN access_log a ON h.chain = 'access' AND a.seq = h.seq
 """
 
 
-async def keep(conn: AsyncConnection, snapshot_id: int) -> list[Head]:
-    """Every chain's head now, as the caller's transaction sees them; those that moved since the last snapshot are
-    kept for this one."""
+async def keep(conn: AsyncConnection, snapshot_id: int) -> list[tuple[str, str, int, str]]:
+    """Every chain's head now, as the caller's transaction sees them, as (chain, id, seq, hash); those that moved
+    since the last snapshot are kept for this one."""
     # Not a nested loop: with the table empty by its statistics (the first snapshot), PostgreSQL would scan it once per
     # head while the statement fills it, 226 s at 200,000 cases; the hash anti-join takes 2.3 s (bench.scale).
     await conn.execute(text("SET LOCAL enable_nestloop = off"))
     rows = (await conn.execute(text(KEEP), {"snapshot": snapshot_id})).all()
     await conn.execute(text("RESET enable_nestloop"))
-    return [Head(Chain(chain), chain_id, seq, digest) for chain, chain_id, seq, digest in rows]
+    return [tuple(row) for row in rows]
 
 
 async def kept_and_today(conn: AsyncConnection, snapshot_id: int) -> list[tuple[Head, str | None]]:

@@ -392,3 +392,19 @@ class PublishedChainHeadRow(SQLModel, table=True):
     chain_id: str = Field(primary_key=True)  # the case's or the item's id; "" for the access trail
     seq: int = Field(sa_column=Column(BigInteger, nullable=False))
     hash: str
+
+
+class CaseTallyRow(SQLModel, table=True):
+    """Each case's facts as the public figures count them, and its audit trail's head, kept by a trigger on the
+    trail (migration 0016): each fact is its event's number (ten digits) and the value, the greatest the latest."""
+
+    __tablename__ = "case_tally"
+    case_id: str = Field(primary_key=True)
+    last_at: datetime | None = _tz(nullable=True)  # the latest event these facts come from
+    stage: str | None = Field(default=None, sa_column=Column(String(collation="C"), nullable=True))
+    supervisor: str | None = Field(default=None, sa_column=Column(String(collation="C"), nullable=True))
+    statutes: str | None = Field(default=None, sa_column=Column(String(collation="C"), nullable=True))
+    filed: str | None = Field(default=None, sa_column=Column(String(collation="C"), nullable=True))
+    filings: int = Field(sa_column=Column(BigInteger, nullable=False))
+    head_seq: int = Field(sa_column=Column(BigInteger, nullable=False))
+    head_hash: str

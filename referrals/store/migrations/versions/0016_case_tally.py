@@ -1,0 +1,95 @@
+"""each case's facts as the public figures count them, and its chain's head, kept beside its audit trail
+
+Revision ID: 0016
+Revises: 0015
+Create Date: 2026-12-07
+
+Publishing read the whole audit trail (3.4 million events at 200,000 cases) to find each case's last stage,
+supervisor's agency, statutes and filing, and joined it again to find each chain's head: 12 s of a snapshot's 14 at
+200,000 cases. A trigger now keeps them per case as events are written (`case_tally`), in the form the figures'
+query reads them (referrals/store/public_snapshots.py): each value prefixed with its event's number, ten digits, so
+that the greatest in the C collation is the latest, and the greatest of what was kept and what was added is the
+latest of both. The audit trail is append-only (0001's trigger), so an insert is all there is to follow.
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0016"
+down_revision = "0015"
+branch_labels = None
+depends_on = None
+
+_SEQ = "lpad(seq::text, 10, '0')"
+_PER_CASE_KINDS = (
+    "'case_filed', 'supplement_filed', 'supervisor_identification_recorded', 'violation_report_recorded', "
+    "'stage_changed', 'tasks_reopened', 'case_closed'"
+)
+# Each case's facts in `source` (the events of one statement, or the whole trail), as public_snapshots._PER_CASE
+# finds them; `last_at` says whether they are still the facts as of a cutoff (every event counted before it).
+_TALLY = f"""
+SELECT case_id,
+    max(at) FILTER (WHERE kind IN ({_PER_CASE_KINDS})) AS last_at,
+    max(CASE WHEN kind = 'case_closed' THEN {_SEQ} || 'closed'
+        WHEN kind IN ('stage_changed', 'tasks_reopened') AND data ->> 'stage' <> ''
+        THEN {_SEQ} || (data ->> 'stage') END COLLATE "C") AS stage,
+    max(CASE WHEN kind = 'supervisor_identification_recorded'
+        THEN {_SEQ} || coalesce('=' || (data ->> 'agency'), '-') END COLLATE "C") AS supervisor,
+    max(CASE WHEN kind = 'violation_report_recorded'
+        THEN {_SEQ} || jsonb_path_query_array(data, '$.allegations[*].statute')::text END COLLATE "C") AS statutes,
+    max(CASE WHEN kind = 'case_filed' THEN {_SEQ} || jsonb_strip_nulls(jsonb_build_object(
+        'kind', kind,
+        'occurred_at', data -> 'occurred_at',
+        'agencies', jsonb_path_query_array(data, '$.federal_personnel[*].agency')
+    ))::text END COLLATE "C") AS filed,
+    count(*) FILTER (WHERE kind IN ('case_filed', 'supplement_filed')) AS filings,
+    max(seq) AS head_seq,
+    substr(max({_SEQ} || hash COLLATE "C"), 11) AS head_hash
+FROM {{source}}
+GROUP BY case_id
+"""
+_COLUMNS = "case_id, last_at, stage, supervisor, statutes, filed, filings, head_seq, head_hash"
+
+
+def upgrade() -> None:
+    op.create_table(
+        "case_tally",
+        sa.Column("case_id", sa.String(), primary_key=True),
+        sa.Column("last_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("stage", sa.String(collation="C"), nullable=True),
+        sa.Column("supervisor", sa.String(collation="C"), nullable=True),
+        sa.Column("statutes", sa.String(collation="C"), nullable=True),
+        sa.Column("filed", sa.String(collation="C"), nullable=True),
+        sa.Column("filings", sa.BigInteger(), nullable=False),
+        sa.Column("head_seq", sa.BigInteger(), nullable=False),
+        sa.Column("head_hash", sa.String(), nullable=False),
+    )
+    op.execute(f"INSERT INTO case_tally ({_COLUMNS}) {_TALLY.format(source='case_event')}")
+    # Once per statement, over the rows it added: a step's events, or a COPY's thousands, one upsert per case.
+    op.execute(
+        f"""
+        CREATE FUNCTION case_tally_add() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            INSERT INTO case_tally ({_COLUMNS}) {_TALLY.format(source="added")}
+            ON CONFLICT (case_id) DO UPDATE SET
+                last_at = greatest(case_tally.last_at, excluded.last_at),
+                stage = greatest(case_tally.stage, excluded.stage),
+                supervisor = greatest(case_tally.supervisor, excluded.supervisor),
+                statutes = greatest(case_tally.statutes, excluded.statutes),
+                filed = greatest(case_tally.filed, excluded.filed),
+                filings = case_tally.filings + excluded.filings,
+                head_hash = CASE WHEN excluded.head_seq > case_tally.head_seq
+                    THEN excluded.head_hash ELSE case_tally.head_hash END,
+                head_seq = greatest(case_tally.head_seq, excluded.head_seq);
+            RETURN NULL;
+        END $$;
+        CREATE TRIGGER case_tally_add AFTER INSERT ON case_event
+            REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION case_tally_add();
+        """
+    )
+
+
+def downgrade() -> None:
+    op.execute("DROP TRIGGER case_tally_add ON case_event")
+    op.execute("DROP FUNCTION case_tally_add")
+    op.drop_table("case_tally")
