@@ -63,7 +63,8 @@ def sha256_of(figures: dict) -> str:
 # Only what must be applied in order comes to Python: for the few cases with supplements, each filing event, to fold.
 #
 # Each case's facts are kept beside its trail by a trigger, in that form (case_tally, migration 0016): as of a cutoff
-# they are the facts kept, unless the case had an event of those kinds since; only those cases' trails are read.
+# they are the facts kept, unless the case had an event of those kinds since; only those cases' trails are read. The
+# same trigger copies the events counted by month, with only what they are counted by (counted_event).
 _FILINGS = ("case_filed", "supplement_filed")
 _STAGE_SET = ("stage_changed", "tasks_reopened")
 _PER_CASE_KINDS = (
@@ -73,7 +74,6 @@ _PER_CASE_KINDS = (
     *_STAGE_SET,
     "case_closed",
 )
-_COUNTED = ("referral_acknowledged", "charging_decided", "prosecution_outcome_recorded")
 _EVENTS = """
     FROM case_event e JOIN incident i ON i.id = e.case_id
     WHERE i.filed_at < :before AND e.at < :before AND e.kind = ANY(:kinds)"""
@@ -126,17 +126,16 @@ _MONTH = "to_char({} AT TIME ZONE :zone, 'YYYY-MM')"
 _COUNTS = text(
     f"""
     SELECT kind, month, what, count(*) FROM (
-        SELECT e.kind,
-            CASE e.kind
+        SELECT c.kind, c.what,
+            CASE c.kind
                 WHEN 'charging_decided'
-                THEN {_MONTH.format("coalesce(nullif(e.data ->> 'decided_at', '')::timestamptz, e.at)")}
+                THEN {_MONTH.format("coalesce(nullif(c.decided_at, '')::timestamptz, c.at)")}
                 WHEN 'prosecution_outcome_recorded'
-                THEN coalesce(nullif(left(e.data ->> 'decided_on', 7), ''), {_MONTH.format("e.at")})
-                ELSE {_MONTH.format("e.at")}
-            END AS month,
-            CASE e.kind WHEN 'charging_decided' THEN e.data ->> 'decision'
-                WHEN 'prosecution_outcome_recorded' THEN e.data ->> 'outcome' END AS what
-        {_EVENTS}
+                THEN coalesce(nullif(left(c.decided_on, 7), ''), {_MONTH.format("c.at")})
+                ELSE {_MONTH.format("c.at")}
+            END AS month
+        FROM counted_event c JOIN incident i ON i.id = c.case_id
+        WHERE i.filed_at < :before AND c.at < :before
     ) counted
     GROUP BY kind, month, what"""
 )
@@ -174,7 +173,7 @@ async def tally(session: AsyncSession, before: datetime, zone: ZoneInfo) -> Tall
         )
         for case_id, facts in events:
             fold(supplemented[case_id], Event(facts["kind"], before, facts), found, zone)
-    counts = await conn.execute(_COUNTS, {"before": before, "kinds": list(_COUNTED), "zone": zone.key})
+    counts = await conn.execute(_COUNTS, {"before": before, "zone": zone.key})
     for kind, month, what, n in counts:
         if kind == "referral_acknowledged":
             found.referrals[month] += n

@@ -408,3 +408,17 @@ class CaseTallyRow(SQLModel, table=True):
     filings: int = Field(sa_column=Column(BigInteger, nullable=False))
     head_seq: int = Field(sa_column=Column(BigInteger, nullable=False))
     head_hash: str
+
+
+class CountedEventRow(SQLModel, table=True):
+    """An event the public figures count by month (a referral, a charging decision, an outcome), copied from the audit
+    trail as it is written, with only what it is counted by (migration 0016)."""
+
+    __tablename__ = "counted_event"
+    case_id: str = Field(primary_key=True)
+    seq: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    kind: str
+    at: datetime = _tz(nullable=False)
+    decided_at: str | None = None  # a charging decision's, as recorded
+    decided_on: str | None = None  # an outcome's
+    what: str | None = None  # the decision, or the outcome
