@@ -40,14 +40,16 @@ test-fast: install
 # follows the second's. (pytest's exit code 5: PYTEST_ARGS chose no test of that half. With PYTEST_ARGS naming tests,
 # the fuzz module runs with the rest, if named.)
 SIDE := -m "browser or stack_run" --ignore=tests/test_openapi_fuzz.py
+# Each half names its slowest tests, so that the suite's time can be kept to (README, "Tests").
+SLOWEST := --durations=12 --durations-min=5
 FUZZ_APART := $(if $(PYTEST_ARGS),,--ignore=tests/test_openapi_fuzz.py)
 test: test-fast
 	@mkdir -p var
-	@{ $(PY) -m pytest -q $(SIDE) $(PYTEST_ARGS); side=$$?; fuzz=5; \
+	@{ $(PY) -m pytest -q $(SLOWEST) $(SIDE) $(PYTEST_ARGS); side=$$?; fuzz=5; \
 	   if [ -n "$(FUZZ_APART)" ]; then $(PY) -m pytest -q -m "not unit" tests/test_openapi_fuzz.py; fuzz=$$?; fi; \
 	   { [ $$side -eq 0 ] || [ $$side -eq 5 ]; } && { [ $$fuzz -eq 0 ] || [ $$fuzz -eq 5 ]; }; \
 	 } > var/test-browser-and-drills.log 2>&1 & side=$$!; \
-	$(PY) -m pytest -q -m "not unit and not browser and not stack_run" $(FUZZ_APART) $(PYTEST_ARGS); main=$$?; \
+	$(PY) -m pytest -q $(SLOWEST) -m "not unit and not browser and not stack_run" $(FUZZ_APART) $(PYTEST_ARGS); main=$$?; \
 	wait $$side; side=$$?; \
 	echo "--- the browser tests, drills and benchmarks, then the fuzzing (var/test-browser-and-drills.log):"; \
 	cat var/test-browser-and-drills.log; \
