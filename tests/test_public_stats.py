@@ -583,6 +583,24 @@ async def test_a_database_upgraded_keeps_each_cases_tally_from_the_trail_it_had(
         await _assert_read_as_folded(session_factory(own))
         await _seed_varied(session_factory(own))  # and by the trigger, beside them
         await _assert_read_as_folded(session_factory(own))
+        # Its owner sets the trail's own trigger aside, rewrites a filing and a decision and deletes a stage: those
+        # cases are counted again from what their trails then hold.
+        async with own.begin() as connection:
+            await connection.execute(text("ALTER TABLE case_event DISABLE TRIGGER case_event_append_only"))
+            await connection.execute(
+                text(
+                    "UPDATE case_event SET data = jsonb_set(data, '{occurred_at}', '\"2004-01-01T00:00:00+00:00\"') "
+                    "WHERE kind = 'case_filed' AND seq = 1"
+                )
+            )
+            await connection.execute(
+                text(
+                    "UPDATE case_event SET data = data || '{\"decision\": \"charged\"}' WHERE kind = 'charging_decided'"
+                )
+            )
+            await connection.execute(text("DELETE FROM case_event WHERE kind = 'case_closed'"))
+            await connection.execute(text("ALTER TABLE case_event ENABLE TRIGGER case_event_append_only"))
+        await _assert_read_as_folded(session_factory(own))
     finally:
         await own.dispose()
         async with engine.connect() as connection:
