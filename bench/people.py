@@ -187,6 +187,15 @@ class People:
             await asyncio.sleep(0.5)
         raise TimeoutError(f"case {case_id} did not finish within {timeout:.0f}s")
 
+    async def until_documents_made(self, case_id: str, timeout: float) -> None:
+        """Until the case has no document still to be made (the document maker runs below the steps: under load, it
+        catches up once they leave it a core)."""
+        deadline = time.monotonic() + timeout
+        while (await self.request("GET", f"/incidents/{case_id}", "auditor")).json()["documents_pending"]:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"case {case_id}'s documents were not made within {timeout:.0f}s")
+            await asyncio.sleep(0.5)
+
     async def until_done(self, case_ids: list[str], timeout: float = 300) -> None:
         """Until every case's workflow has completed (asking Temporal, not the API, whose CPU is measured)."""
         deadline, pending = time.monotonic() + timeout, set(case_ids)

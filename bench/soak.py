@@ -335,6 +335,8 @@ async def cli(stack: Stack, *args: str) -> dict:
 async def data_checks(stack: Stack, soak: Soak) -> dict:
     for case_id in soak.lifecycles:
         await soak.people.until_closed(case_id, 600)
+    for case_id in soak.filed:  # the others' documents too: a document still to be made is not missing
+        await soak.people.until_documents_made(case_id, 300)
     found = await outcome(stack, soak.people, list(soak.filed))
     by_id = dict(zip(soak.filed, found, strict=True))
     engine = async_engine(stack.database_url)

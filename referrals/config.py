@@ -72,10 +72,6 @@ class Settings(BaseSettings):
     # A case nobody writes to asks which of its documents are made after a second (README: Documents); tests
     # shorten it.
     documents_quiet_seconds: float | None = Field(default=None, gt=0, le=60)
-    # The document maker runs below the steps (niced, in a scheduling group of its own at the lowest priority), so
-    # that documents wait for a free core and steps never do; false runs it as the worker runs (tests, which wait for
-    # documents while the tiers beside them keep both cores busy).
-    documents_below_steps: bool = True
     # Where evidence bytes go: unset, into PostgreSQL; set (e.g. https://s3.us-east-2.amazonaws.com, or a MinIO
     # or other S3-compatible endpoint), into that object storage's bucket.
     evidence_s3_url: str | None = None

@@ -239,8 +239,6 @@ def settings(database_url, dev_server, smtp_sink, webhook_sink, signing_files) -
         auth_failures_per_minute=10_000,
         # A quiet case records its documents after a fifth of a second, not one: the suite waits for them often.
         documents_quiet_seconds=0.2,
-        # Documents made as soon as asked, not after whatever the tiers beside this one run (it waits for them).
-        documents_below_steps=False,
         signing_certificate=signing_files[0],
         signing_key=signing_files[1],
     )
