@@ -5,6 +5,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio import activity
 
+from referrals import heap
 from referrals.domain.policy import Policy
 from referrals.domain.public_figures import cutoff, period_end, tables
 from referrals.domain.publication import Figures, PublishRequest, SnapshotEntry, suppress
@@ -46,16 +47,17 @@ class Publisher:
         async with self._sessions() as session:
             if (row := await public_snapshots.kept(session, request.key)) is not None:  # a retry: nothing to count
                 return public_snapshots.entry(row)
-            tally = await public_snapshots.tally(session, cutoff(request.as_of, zone), zone)
-            figures = self.figures(tally, request.as_of)
-            row = await public_snapshots.keep(
-                session,
-                key=request.key,
-                published_at=request.as_of,
-                published_on=request.as_of.astimezone(zone).date(),
-                period_end=figures.period_end,
-                figures=figures.as_json(),
-            )
+            with heap.paused():  # an object or more for each of the department's cases, and each chain's head
+                tally = await public_snapshots.tally(session, cutoff(request.as_of, zone), zone)
+                figures = self.figures(tally, request.as_of)
+                row = await public_snapshots.keep(
+                    session,
+                    key=request.key,
+                    published_at=request.as_of,
+                    published_on=request.as_of.astimezone(zone).date(),
+                    period_end=figures.period_end,
+                    figures=figures.as_json(),
+                )
         log.info(
             "public_snapshot_kept", snapshot_id=row.id, period_end=row.period_end, sha256=row.sha256, key=request.key
         )
