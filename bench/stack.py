@@ -245,6 +245,17 @@ class Stack:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
 
+    def log_entries(self, name: str) -> list[dict]:
+        """A part's log lines that are JSON (structlog's, in production's format), in order."""
+        entries = []
+        for line in (self.log_dir / f"{name}.log").read_text(errors="replace").splitlines():
+            if line.startswith("{"):
+                try:
+                    entries.append(json.loads(line))
+                except ValueError:
+                    continue
+        return entries
+
     def running(self) -> list[str]:
         """The parts started as children that are running now (PostgreSQL aside)."""
         return sorted(name for name, proc in self._children.items() if proc.poll() is None)

@@ -189,6 +189,8 @@ async def test_the_scale_benchmarks_department_seeds_closed_and_open_cases_and_m
     )
     assert 0 < verify["seconds"] < 60 and 0 < report["publish_snapshot"]["seconds"] < 60
     assert 0 < report["publish_snapshot"]["again_seconds"] < 60  # the next day's: the heads that moved
+    activity = report["publish_snapshot"]["activity_seconds"]  # each publication's counting, from the worker's log
+    assert len(activity) == 2 and 0 < activity[0] < report["publish_snapshot"]["seconds"]
     database = report["database"]
     assert database["bytes_per_case"] == round(database["bytes"] / report["cases"]) > 0
     assert {"case_event", "incident", "access_log"} <= {t["table"] for t in database["largest_tables"]}
