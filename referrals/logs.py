@@ -1,12 +1,10 @@
-"""structlog: JSON lines in production, readable console output in development; every line an activity
-writes carries its workflow id, run id and activity type."""
+"""structlog: JSON lines in production, readable console output in development. (Every line an activity writes
+carries its workflow id, run id and activity type: referrals/activity_log_context.py.)"""
 
 import logging
-from typing import Any, TextIO
+from typing import TextIO
 
 import structlog
-from temporalio import activity
-from temporalio.worker import ActivityInboundInterceptor, ExecuteActivityInput, Interceptor
 
 
 def configure(log_format: str, level: str = "INFO", stream: TextIO | None = None) -> None:
@@ -26,20 +24,3 @@ def configure(log_format: str, level: str = "INFO", stream: TextIO | None = None
     )
     # Libraries log through the standard library: their warnings and errors only, unless debugging.
     logging.basicConfig(level=logging.DEBUG if level.upper() == "DEBUG" else logging.WARNING, format="%(message)s")
-
-
-class ActivityLogContext(Interceptor):
-    """Binds the running activity's workflow id, run id and type to its log lines; activities add the
-    case number from their input."""
-
-    def intercept_activity(self, next: ActivityInboundInterceptor) -> ActivityInboundInterceptor:
-        return _BindActivity(next)
-
-
-class _BindActivity(ActivityInboundInterceptor):
-    async def execute_activity(self, input: ExecuteActivityInput) -> Any:
-        info = activity.info()
-        with structlog.contextvars.bound_contextvars(
-            workflow_id=info.workflow_id, run_id=info.workflow_run_id, activity=info.activity_type
-        ):
-            return await self.next.execute_activity(input)

@@ -27,6 +27,7 @@ from referrals.activities.documents import DocumentWriter
 from referrals.activities.notifier import build_notifier
 from referrals.activities.pdfs import PdfMaker
 from referrals.activities.publication import Publisher
+from referrals.activity_log_context import ActivityLogContext
 from referrals.codec import EncryptionKeyError, parse_keys
 from referrals.config import Settings, get_settings
 from referrals.document_maker import MakerProcess
@@ -94,7 +95,7 @@ def build_worker(client: Client, settings: Settings, sessions, converter: Conver
             notifier.deliver_document,
             Publisher(sessions, policy).publish,
         ],
-        interceptors=[verifying(settings), logs.ActivityLogContext()],
+        interceptors=[verifying(settings), ActivityLogContext()],
         max_cached_workflows=settings.max_cached_workflows,
     )
     return ReferralsWorker(worker, MakerProcess(settings, converter, runtime.metric_meter))
