@@ -30,10 +30,10 @@ def installed(tmp_path_factory) -> Path:
     assert built.returncode == 0, built.stderr[-3000:]
     wheels = list((where / "dist").glob("incident_referrals-*.whl"))
     assert len(wheels) == 1, wheels
-    venv.EnvBuilder(with_pip=True).create(where / "venv")
+    venv.EnvBuilder().create(where / "venv")  # without a pip of its own: this environment's installs into it
     python = where / "venv" / "bin" / "python"
     done = subprocess.run(
-        [str(python), "-m", "pip", "install", "--no-deps", "-q", str(wheels[0])],
+        [sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps", "-q", str(wheels[0])],
         capture_output=True,
         text=True,
         timeout=300,
