@@ -59,7 +59,7 @@ def sha256_of(figures: dict) -> str:
 # specification; tests/test_public_stats.py proves the two agree on every kind of case). What needs no fold is found
 # here: each case's last stage, supervisor's agency and statutes (the greatest "<seq, 10 digits><value>" of its kind,
 # in the C collation: no aggregate ordered within each case), and the referrals, charging decisions and outcomes by
-# month in the department's time zone. Statutes and agencies come as text: a JSON string or null reads the same.
+# month in the department's time zone. Statutes and a filing's facts come as JSON text, decoded as fold reads them.
 # Only what must be applied in order comes to Python: for the few cases with supplements, each filing event, to fold.
 #
 # Each case's facts are kept beside its trail by a trigger, in that form (case_tally, migration 0016): as of a cutoff
