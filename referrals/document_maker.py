@@ -13,6 +13,8 @@ import asyncio
 import multiprocessing
 import os
 import signal
+import sys
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
@@ -48,6 +50,9 @@ LOOK_EVERY_SECONDS = 5.0
 AT_ONCE = 2
 # How much lower the maker's process runs than its worker (os.nice): the steps' processes come first.
 NICENESS = 10
+# How long the maker's process has to stop once told to (SIGTERM, or its worker gone) before it exits regardless: a
+# document being made is rolled back with its connection and made again later.
+STOP_GRACE_SECONDS = 10.0
 
 
 class DocumentMaker:
@@ -113,6 +118,7 @@ class DocumentMaker:
                 while await self.make_next():
                     pass
             except Exception as exc:  # the database away: the next wake or look tries again
+                _unless_cancelled()
                 log.warning("document_maker_waiting", error=type(exc).__name__)
             with suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self._look_every)
@@ -131,9 +137,17 @@ class DocumentMaker:
                     async for _ in conn.notifies():
                         self._wake.set()
             except psycopg.Error as exc:
+                _unless_cancelled()
                 log.warning("document_maker_not_listening", error=type(exc).__name__)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 30.0)
+
+
+def _unless_cancelled() -> None:
+    """Raises CancelledError when this task was cancelled and something took the cancellation for an error."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
 
 
 # --- the maker's own process: started by the worker (referrals/worker.py), at a lower priority than the steps
@@ -203,10 +217,10 @@ async def _serve(settings: Settings, spec: ConverterSpec, times: Any, parent: in
     engine = async_engine(settings.database_url)
     task = asyncio.current_task()
     assert task is not None
-    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
-    asyncio.get_running_loop().add_signal_handler(signal.SIGINT, task.cancel)
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, _stop, task, "SIGTERM")
+    asyncio.get_running_loop().add_signal_handler(signal.SIGINT, _stop, task, "SIGINT")
     orphaned = asyncio.create_task(_until_orphaned(parent))
-    orphaned.add_done_callback(lambda _: task.cancel())
+    orphaned.add_done_callback(lambda done: None if done.cancelled() else _stop(task, "worker gone"))
     try:
         async with _converter(settings, spec) as converter:
             sessions = session_factory(engine)
@@ -236,6 +250,23 @@ async def _until_orphaned(parent: int) -> None:
     while os.getppid() == parent:
         await asyncio.sleep(2)
     log.warning("document_maker_orphaned")
+
+
+def _stop(task: asyncio.Task, why: str) -> None:
+    """Cancels the maker, and exits the process if it has not stopped within STOP_GRACE_SECONDS: a maker left
+    behind by its worker must not run on unseen (a cancellation taken as a database error, a thread that does not
+    return), and one on a timer thread exits even if the event loop is stuck."""
+    task.cancel()
+    timer = threading.Timer(STOP_GRACE_SECONDS, _forced_out, args=(why,))
+    timer.daemon = True
+    timer.start()
+
+
+def _forced_out(why: str) -> None:
+    log.error("document_maker_forced_out", why=why, grace_seconds=STOP_GRACE_SECONDS)
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()  # (os._exit flushes nothing)
+    os._exit(1)
 
 
 class MakerProcess:
