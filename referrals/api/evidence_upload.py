@@ -285,7 +285,7 @@ async def add_upload(
         if idempotency_key
         else str(uuid.uuid4())
     )
-    earlier = CaseState.model_validate(incident.state).evidence_item(evidence_id)
+    earlier = CaseState.stored_evidence_item(incident.state, evidence_id)
     await session.commit()  # the request holds no database connection while the file streams in
     store = _NoStore() if earlier else blob_store(settings, request.app.state.sessions)
     received = _Received(store, f"{incident.id}/{evidence_id}/{uuid.uuid4()}", settings.max_evidence_bytes)
@@ -309,14 +309,14 @@ async def add_upload(
         stored = await take_step(ADD, item, incident, user, client, session, settings, evidence_id)
     except ApiError as exc:
         await session.refresh(incident)
-        if (entry := CaseState.model_validate(incident.state).evidence_item(evidence_id)) is not None:
+        if (entry := CaseState.stored_evidence_item(incident.state, evidence_id)) is not None:
             return entry, False  # another attempt with this key added it meanwhile
         if exc.status in (403, 409, 422):  # the case refused it (closed meanwhile, no such person): keep nothing
             await _discard(session, store, evidence_id)
         raise
     # Any other failure (Temporal unreachable, the request's deadline) leaves the file and its row: the step may
     # yet be applied, and the same upload sent again with the same Idempotency-Key finds them.
-    added = CaseState.model_validate(stored.state).evidence_item(evidence_id)
+    added = CaseState.stored_evidence_item(stored.state, evidence_id)
     assert added is not None  # the step just added it
     return added, True
 

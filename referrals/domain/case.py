@@ -289,6 +289,13 @@ class CaseState(_Model):
     def evidence_item(self, evidence_id: str) -> EvidenceEntry | None:
         return next((e for e in self.evidence if e.item.id == evidence_id), None)
 
+    @staticmethod
+    def stored_evidence_item(stored: dict[str, Any], evidence_id: str) -> EvidenceEntry | None:
+        """`evidence_item` of the case as stored (its JSON), reading that item alone: a case of hundreds of items is
+        not read whole to answer for one."""
+        found = next((e for e in stored.get("evidence") or [] if e["item"]["id"] == evidence_id), None)
+        return EvidenceEntry.model_validate(found) if found is not None else None
+
     def alleged_statutes(self) -> list[str]:
         if self.violation_report is None:
             return []

@@ -2,6 +2,7 @@
 
 import pytest
 
+from referrals.domain.case import CaseState
 from referrals.domain.enums import Disposition, DocumentKind, Role, Stage, Task, TaskStatus
 from referrals.domain.errors import RejectionKind
 from referrals.domain.steps import ADD_EVIDENCE, LEGAL_REVIEW, REMOVE_EVIDENCE, WITHDRAW, close
@@ -128,6 +129,17 @@ def test_a_removed_item_stays_as_a_tombstone():
         NOW,
     )
     assert len(case.state.evidence) == 1
+
+
+def test_an_item_read_from_the_case_as_stored_is_the_cases_own():
+    case = with_photo()
+    case.step(ADD_EVIDENCE, CUSTODIAN, HOSPITAL_RECORD)
+    case.step(REMOVE_EVIDENCE, ADMIN, REMOVAL_REQUEST)
+    stored = case.state.model_dump(mode="json")
+    for evidence_id in ("e-1", "e-2"):
+        assert CaseState.stored_evidence_item(stored, evidence_id) == case.state.evidence_item(evidence_id) is not None
+    assert CaseState.stored_evidence_item(stored, "e-3") is None
+    assert CaseState.stored_evidence_item({}, "e-1") is None
 
 
 def test_a_reference_held_elsewhere_is_removed_with_no_hash():

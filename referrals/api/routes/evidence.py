@@ -152,7 +152,7 @@ async def add_evidence(
 
 
 def _entry(incident, evidence_id: str) -> EvidenceEntry:
-    entry = CaseState.model_validate(incident.state).evidence_item(evidence_id)
+    entry = CaseState.stored_evidence_item(incident.state, evidence_id)
     if entry is None:
         raise ApiError(404, f"no evidence {evidence_id} in this case")
     return entry
