@@ -14,6 +14,7 @@ import uuid
 from pathlib import Path
 
 from sqlalchemy import text
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHistory
 
 from referrals.config import ROOT
@@ -266,7 +267,11 @@ async def _handed_on_if_due(d: Driver, handle, cid: str) -> None:
     quiet: a next step arriving first would put it off)."""
     await d.settled(cid)
     now = await handle.describe()
-    if now.raw_description.workflow_execution_info.history_length > 40:
+    # (The run sees its history's length as of its last workflow task's start: the events its commands add after it
+    # wait for its next task, which a quiet case may not have until its next step.)
+    history = await handle.fetch_history()
+    seen = max(e.event_id for e in history.events if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED)
+    if seen > 40:
 
         async def handed_on() -> bool:
             return (await handle.describe()).run_id != now.run_id

@@ -7,7 +7,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio import activity
 
 from referrals.domain.case import DocumentRef
-from referrals.domain.events import DocumentsAwaited, Persisted, PersistEvents
+from referrals.domain.events import CaseColumns, DocumentsAwaited, Persisted, PersistEvents
 from referrals.store import cases, documents
 
 log = structlog.get_logger()
@@ -30,34 +30,47 @@ class CaseStore:
         transaction, keyed by (case, event sequence), so a retry after a lost commit changes nothing.
         A read model found behind the first event (a restored database) is reported, not written."""
         state = change.state
-        structlog.contextvars.bind_contextvars(case_number=state.case_number)
+        case_id = state.case_id if state is not None else change.case_id
+        columns = CaseColumns.of(state) if state is not None else change.columns
+        assert case_id is not None and columns is not None  # (PersistEvents: the case, or its id, edits and columns)
+        structlog.contextvars.bind_contextvars(case_number=columns.case_number)
         async with self._sessions() as session, session.begin():
-            result = await cases.persist_events(
-                session,
-                change.workflow_id,
-                state,
-                change.events,
-                documents=change.documents,
-                task_queue=activity.info().task_queue,
-                trace=_trace_context() if change.documents else None,
-            )
-            if change.awaiting:  # (read in the write's transaction: a document made after it waits for the next)
-                result = result.model_copy(
-                    update={"made": await documents.made(session, state.case_id, change.awaiting)}
+            if state is not None:
+                result = await cases.persist_events(
+                    session,
+                    change.workflow_id,
+                    state,
+                    change.events,
+                    documents=change.documents,
+                    task_queue=activity.info().task_queue,
+                    trace=_trace_context() if change.documents else None,
                 )
+            else:
+                result = await cases.persist_edits(
+                    session,
+                    case_id,
+                    columns,
+                    change.edits,
+                    change.events,
+                    documents=change.documents,
+                    task_queue=activity.info().task_queue,
+                    trace=_trace_context() if change.documents else None,
+                )
+            if change.awaiting:  # (read in the write's transaction: a document made after it waits for the next)
+                result = result.model_copy(update={"made": await documents.made(session, case_id, change.awaiting)})
         first, last = change.events[0].seq, change.events[-1].seq
         if result.written:
             log.info(
                 "case_events_stored",
-                case_id=state.case_id,
+                case_id=case_id,
                 first_seq=first,
                 last_seq=last,
                 kinds=[str(e.kind) for e in change.events],
             )
         elif result.stored_seq < first - 1:
-            log.warning("case_read_model_behind", case_id=state.case_id, stored_seq=result.stored_seq, first_seq=first)
+            log.warning("case_read_model_behind", case_id=case_id, stored_seq=result.stored_seq, first_seq=first)
         else:
-            log.info("case_events_already_stored", case_id=state.case_id, first_seq=first, last_seq=last)
+            log.info("case_events_already_stored", case_id=case_id, first_seq=first, last_seq=last)
         return result
 
     @activity.defn(name="documents_made")

@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from referrals.domain.case import CaseState, DocumentRef, PersonRef
+from referrals.domain.case_edits import CaseEdit
 from referrals.domain.enums import DocumentKind, Role, Task
 from referrals.domain.policy import Policy, Prosecutor
 
@@ -37,14 +38,58 @@ class CaseEvent(BaseModel):
     update_id: str | None = None
 
 
+class CaseColumns(BaseModel):
+    """The case's read-model columns (the `incident` table's, beside the case itself): what searches and lists filter
+    and sort by, drawn from the case where it is whole."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    case_number: str
+    district: str
+    stage: str
+    disposition: str | None
+    filed_by_id: str
+    officer_stars: list[str]
+    open_tasks: list[str]
+    next_deadline: datetime | None
+    escalation_level: int
+    occurred_at: datetime
+    filed_at: datetime
+    closed_at: datetime | None
+    request_hash: str
+
+    @classmethod
+    def of(cls, state: CaseState) -> "CaseColumns":
+        return cls(
+            case_number=state.case_number,
+            district=state.district,
+            stage=state.stage.value,
+            disposition=state.disposition.value if state.disposition else None,
+            filed_by_id=state.filed_by.id,
+            officer_stars=state.officer_stars(),
+            open_tasks=[t.value for t in state.open_tasks()],
+            next_deadline=state.next_deadline(),
+            escalation_level=state.escalation_level(),
+            occurred_at=state.details.occurred_at,
+            filed_at=state.filed_at,
+            closed_at=state.closed_at,
+            request_hash=state.request_hash,
+        )
+
+
 class PersistEvents(BaseModel):
-    """One step's write: the events it appends (its own and those it causes) and the case after them."""
+    """One step's write: the events it appends (its own and those it causes) and the case after them: the whole
+    case (`state`), or (versions.STEP_WRITES_EDITS) the edits that make the case as stored before the first event
+    into the case after the last (`edits`, referrals/domain/case_edits.py), with its columns."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     workflow_id: str
-    state: CaseState
+    state: CaseState | None = None
     events: list[CaseEvent]
+    case_id: str | None = None  # (with `edits`)
+    edits: list[CaseEdit] = []
+    columns: CaseColumns | None = None  # (with `edits`)
     # The documents the write asks for, each stored in the outbox with the case as written (their `state` is
     # not sent twice), and the ids of those asked for before and not yet recorded: which of them are made.
     documents: list["DocumentRequest"] = []
@@ -61,6 +106,9 @@ class Persisted(BaseModel):
     stored_seq: int
     written: bool
     made: list[DocumentRef] = []
+    # Edits sent for a case stored at another event than the one they were made from: nothing was written, and the
+    # whole case is due.
+    whole_case_needed: bool = False
 
 
 class StepResult(BaseModel):

@@ -1,17 +1,22 @@
 """Writing the read model from a case snapshot, and reading it for the API."""
 
+import json
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, literal_column, or_, text, update
-from sqlalchemy.dialects.postgresql import TIMESTAMP
+from pydantic import TypeAdapter
+from sqlalchemy import Table, Text, and_, cast, delete, func, insert, literal, literal_column, or_, text, update
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TIMESTAMP
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnClause, ColumnElement
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from referrals.domain.case import CaseState
+from referrals.domain.case_edits import CaseEdit
 from referrals.domain.enums import Stage
-from referrals.domain.events import CaseEvent, DocumentRequest, Persisted
+from referrals.domain.events import CaseColumns, CaseEvent, DocumentRequest, Persisted
 from referrals.store import outbox
 from referrals.store.audit import GENESIS, event_fields
 from referrals.store.evidence import CUSTODY_FROM_EVENTS, custody_from_event
@@ -78,53 +83,133 @@ async def persist_events(
     else:
         await conn.execute(update(incidents).where(incidents.c.id == state.case_id).values(**row))
         before = stored.state
+    await _append(conn, state.case_id, new)
+    if documents and new:
+        await outbox.ask(conn, task_queue, after, documents, trace)
+    await _custody(session, state.case_id, new)
+    # Most events change one part of the case: rewrite only the tables drawn from the parts that changed.
+    for table, (parts, child_rows) in _CHILDREN.items():
+        if rewrite or any(before.get(part) != after.get(part) for part in parts):
+            await _rows_again(conn, table, state.case_id, child_rows(state))
+    return Persisted(stored_seq=stored_seq, written=True)
+
+
+async def persist_edits(
+    session: AsyncSession,
+    case_id: str,
+    columns: CaseColumns,
+    changes: list[CaseEdit],
+    events: list[CaseEvent],
+    documents: list[DocumentRequest] | None = None,
+    task_queue: str = "",
+    trace: dict[str, str] | None = None,
+) -> Persisted:
+    """`persist_events` for a write that sends its edits to the case (referrals/domain/case_edits.py) instead of the
+    case: PostgreSQL applies them to the case as stored, which is read back only for what needs it (the child tables
+    drawn from a part edited, the case stored with a document asked for). Applied only to the case they were made
+    from, the one stored just before the first event: a retry finds its events stored and changes nothing; a case
+    stored behind is reported, as `persist_events` reports it; any other is answered `whole_case_needed`."""
+    conn = await session.connection()
+    incidents = core_table(Incident)
+    stored = (
+        await conn.execute(
+            select(incidents.c.event_seq).where(incidents.c.id == case_id).with_for_update(key_share=True)
+        )
+    ).scalar_one_or_none()
+    stored_seq = stored or 0
+    if stored is not None and stored_seq >= events[-1].seq:
+        return Persisted(stored_seq=stored_seq, written=False)  # a retried write: already applied
+    if stored_seq < events[0].seq - 1:
+        return Persisted(stored_seq=stored_seq, written=False)  # behind: the events after it are due
+    if stored is None or stored_seq != events[0].seq - 1:
+        return Persisted(stored_seq=stored_seq, written=False, whole_case_needed=True)
+    edited = {change.part for change in changes}
+    tables = [(table, parts, rows) for table, (parts, rows) in _CHILDREN.items() if edited.intersection(parts)]
+    wanted = list(dict.fromkeys(part for _, parts, _ in tables for part in parts))
+    read_back = [incidents.c.state[part] for part in wanted] + ([incidents.c.state] if documents else [])
+    statement = (
+        update(incidents)
+        .where(incidents.c.id == case_id)
+        .values(**columns.model_dump(), event_seq=events[-1].seq, state=_edited(incidents.c.state, changes))
+    )
+    if read_back:
+        after = (await conn.execute(statement.returning(*read_back))).one()
+    else:
+        await conn.execute(statement)
+        after = None
+    await _append(conn, case_id, events)
+    if documents and after is not None:
+        await outbox.ask(conn, task_queue, after[-1], documents, trace)
+    await _custody(session, case_id, events)
+    if tables and after is not None:
+        # The case's parts these tables are drawn from, as the case: each part read as its field is.
+        parts = CaseState.model_construct(
+            case_id=case_id,
+            **{p: _part(p).validate_python(v) for p, v in zip(wanted, after[: len(wanted)], strict=True)},
+        )
+        for table, _, child_rows in tables:
+            await _rows_again(conn, table, case_id, child_rows(parts))
+    return Persisted(stored_seq=stored_seq, written=True)
+
+
+def _edited(state: ColumnElement, changes: list[CaseEdit]) -> ColumnElement:
+    """The case as stored (`state`) with `changes` made, as PostgreSQL computes it (case_edits.applied's meaning)."""
+    edited = state
+    for change in changes:
+        value: ColumnElement = cast(literal(json.dumps(change.value, separators=(",", ":")), Text), JSONB)
+        if change.append:  # (the part's items as stored, then the new ones: JSONB's concatenation)
+            path = [change.part]
+            value = func.coalesce(state[change.part], cast(literal("[]", Text), JSONB)).op("||")(value)
+        elif change.index is not None:
+            path = [change.part, str(change.index)]
+        else:
+            path = [change.part]
+        edited = func.jsonb_set(edited, literal(path, ARRAY(Text)), value, type_=JSONB)
+    return edited
+
+
+@cache
+def _part(name: str) -> TypeAdapter:
+    """How a part of the case is read, alone: its field's type."""
+    return TypeAdapter(CaseState.model_fields[name].annotation)  # type: ignore[arg-type]  # (every field is annotated)
+
+
+async def _append(conn: AsyncConnection, case_id: str, new: list[CaseEvent]) -> None:
+    """The write's new events, each chained to the one before it (the audit trail's hashes)."""
+    if not new:
+        return
     events_table = core_table(CaseEventRow)
     prev_hash = GENESIS
-    if new and new[0].seq > 1:
+    if new[0].seq > 1:
         prev_hash = (
             await conn.execute(
                 select(events_table.c.hash).where(
-                    events_table.c.case_id == state.case_id, events_table.c.seq == new[0].seq - 1
+                    events_table.c.case_id == case_id, events_table.c.seq == new[0].seq - 1
                 )
             )
         ).scalar_one_or_none() or GENESIS
     rows = []
     for event in new:
-        fields = event_fields(state.case_id, event, prev_hash)
+        fields = event_fields(case_id, event, prev_hash)
         prev_hash = fields["hash"]
         rows.append(fields)
-    if rows:
-        await conn.execute(insert(events_table), rows)
-    if documents and new:
-        await outbox.ask(conn, task_queue, after, documents, trace)
+    await conn.execute(insert(events_table), rows)
+
+
+async def _custody(session: AsyncSession, case_id: str, new: list[CaseEvent]) -> None:
     for event in new:  # an item's chain of custody begins, or ends in a tombstone, with the case's own event
         if event.kind in CUSTODY_FROM_EVENTS:
-            await custody_from_event(session, state.case_id, event)
-    # Most events change one part of the case: rewrite only the tables drawn from the parts that changed.
-    for table, (parts, child_rows) in _CHILDREN.items():
-        if rewrite or any(before.get(part) != after.get(part) for part in parts):
-            await conn.execute(delete(table).where(table.c.case_id == state.case_id))
-            if values := child_rows(state):
-                await conn.execute(insert(table), values)
-    return Persisted(stored_seq=stored_seq, written=True)
+            await custody_from_event(session, case_id, event)
+
+
+async def _rows_again(conn: AsyncConnection, table: Table, case_id: str, values: list[dict]) -> None:
+    await conn.execute(delete(table).where(table.c.case_id == case_id))
+    if values:
+        await conn.execute(insert(table), values)
 
 
 def _columns(state: CaseState) -> dict:
-    return dict(
-        case_number=state.case_number,
-        district=state.district,
-        stage=state.stage.value,
-        disposition=state.disposition.value if state.disposition else None,
-        filed_by_id=state.filed_by.id,
-        officer_stars=state.officer_stars(),
-        open_tasks=[t.value for t in state.open_tasks()],
-        next_deadline=state.next_deadline(),
-        escalation_level=state.escalation_level(),
-        occurred_at=state.details.occurred_at,
-        filed_at=state.filed_at,
-        closed_at=state.closed_at,
-        request_hash=state.request_hash,
-    )
+    return CaseColumns.of(state).model_dump()
 
 
 # The rows of each child table, as column values: every row of a table names the same columns.

@@ -73,6 +73,7 @@ class IncidentWorkflow(Deadlines):
         self._events = []
         self._earlier = None
         self._written = 0
+        self._stored = None
         self._requests = []
         self._outbox_taken = None  # (decided where first asked: `_outbox`)
         self._asked, self._outstanding, self._made, self._writes = [], [], [], 0

@@ -12,8 +12,10 @@ with workflow.unsafe.imports_passed_through():
     from referrals.activities.case_store import CaseStore
     from referrals.domain import search_attributes as sa
     from referrals.domain.case import CaseState, DocumentRef, IncidentInput, PersonRef
+    from referrals.domain.case_edits import edits
     from referrals.domain.enums import DocumentKind, Stage
     from referrals.domain.events import (
+        CaseColumns,
         CaseEvent,
         ChainHead,
         Delivered,
@@ -47,6 +49,9 @@ class Persistence:
     _events: list[CaseEvent]  # the events this run holds, in order: those after `_earlier` (seq n at n - 1 - its seq)
     _earlier: ChainHead | None  # a run continued as new: the chain's head before its events (the rest in PostgreSQL)
     _written: int  # the last event seq stored in PostgreSQL
+    _stored: (
+        dict[str, Any] | None
+    )  # the case as this run last stored it (JSON), which its next write edits; None: sent whole
     _requests: list[DocumentRequest]  # the documents this run asked for, each with the case it is made from
     patches: tuple[str, ...]
     deprecated: frozenset[str]
@@ -92,21 +97,34 @@ class Persistence:
         if self._written == self._state.event_seq:
             return
         since, held = self._written, self._earlier.seq if self._earlier else 0
+        # (versions.STEP_WRITES_EDITS) The case as this write leaves it, sent as its edits to the case as the run last
+        # stored it; whole, the run's first write, or when the case stored is another.
+        after = self._state.model_dump(mode="json") if self._writes_edits() else None
+        edits_from = self._stored if after is not None else None
         while True:
+            case: dict[str, Any] = dict(state=self._state)
+            if edits_from is not None and after is not None:
+                case = dict(
+                    case_id=self._state.case_id, edits=edits(edits_from, after), columns=CaseColumns.of(self._state)
+                )
             stored = await workflow.execute_activity_method(
                 CaseStore.persist_events,
                 PersistEvents(
                     workflow_id=workflow.info().workflow_id,
-                    state=self._state,
                     events=self._events[since - held :],
                     documents=documents,
                     awaiting=[r.document_id for r in self._outstanding if r.document_id is not None],
+                    **case,
                 ),
                 start_to_close_timeout=PERSIST_TIMEOUT,
                 retry_policy=PERSIST_RETRY,
             )
+            if stored.whole_case_needed:  # the case stored is not the one the edits were made from
+                edits_from = None
+                continue
             if stored.stored_seq >= since or stored.written:
                 break
+            edits_from = None  # (behind: sent whole, from its last event)
             if stored.stored_seq < held:
                 # Behind events that only the earlier runs and a rebuild can give it: this run does not hold them.
                 workflow.logger.warning(
@@ -116,9 +134,13 @@ class Persistence:
                 break
             since = stored.stored_seq
         self._written = self._state.event_seq
+        self._stored = after
         self._writes += 1
         self._learn(stored.made)
         self._publish()
+
+    def _writes_edits(self) -> bool:
+        return versions.has(versions.STEP_WRITES_EDITS, self.patches, self.deprecated)
 
     def _learn(self, made: list[DocumentRef]) -> None:
         """Documents found made, to record at the next write (each once)."""

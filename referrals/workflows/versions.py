@@ -52,9 +52,13 @@ DOCUMENTS_OUTBOX = "documents-outbox"
 # Idempotency-Key after its case continued as new is answered as the first time, not 409). Cases started before it
 # record their steps without it until their next run.
 STEP_UPDATE_IDS = "step-update-ids"
+# 1.1.0: a step's write sends its edits to the case (referrals/domain/case_edits.py), not the whole case, once the run
+# has written it whole (issue 32: a big case's steps no longer carry hundreds of kilobytes that did not change).
+# Cases started before it send the whole case with every write until their next run.
+STEP_WRITES_EDITS = "step-writes-edits"
 
 # The product's patch ids, in the order introduced (1.0.0 is the code every case started on).
-PATCHES: tuple[str, ...] = (CARRY_CHAIN_HEAD, DOCUMENTS_OUTBOX, STEP_UPDATE_IDS)
+PATCHES: tuple[str, ...] = (CARRY_CHAIN_HEAD, DOCUMENTS_OUTBOX, STEP_UPDATE_IDS, STEP_WRITES_EDITS)
 # The ids of PATCHES whose old branch is gone (step 2): decided with `workflow.deprecate_patch`.
 DEPRECATED: frozenset[str] = frozenset()
 
