@@ -1,10 +1,11 @@
 """The whole state of one case, as the workflow holds it and the read model stores it."""
 
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, Generic
+from functools import cache
+from typing import Annotated, Any, Generic
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict, TypeAdapter, field_validator
 
 from referrals.domain.enums import (
     INVESTIGATION_TASKS,
@@ -419,6 +420,15 @@ def new_case(inp: IncidentInput, now: datetime) -> CaseState:
         state.tasks[Task.FOOTAGE_HOLD].status = TaskStatus.DONE
         state.tasks[Task.FOOTAGE_HOLD].completed_at = now
     return state
+
+
+@cache
+def part_adapter(name: str) -> TypeAdapter[Any]:
+    """How one part (field) of a case is read and checked alone, as CaseState reads it: a step that changes a few
+    parts of a big case checks those, and a write's child tables read those (referrals/store/cases.py)."""
+    field = CaseState.model_fields[name]
+    annotation: Any = Annotated[field.annotation, *field.metadata] if field.metadata else field.annotation
+    return TypeAdapter(annotation)
 
 
 def workflow_id_for(case_id: str) -> str:

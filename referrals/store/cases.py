@@ -2,10 +2,8 @@
 
 import json
 from datetime import UTC, datetime, timedelta
-from functools import cache
 from typing import Any
 
-from pydantic import TypeAdapter
 from sqlalchemy import Table, Text, and_, cast, delete, func, insert, literal, literal_column, or_, text, update
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TIMESTAMP
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -13,7 +11,7 @@ from sqlalchemy.sql.elements import ColumnClause, ColumnElement
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from referrals.domain.case import CaseState
+from referrals.domain.case import CaseState, part_adapter
 from referrals.domain.case_edits import CaseEdit
 from referrals.domain.enums import Stage
 from referrals.domain.events import CaseColumns, CaseEvent, DocumentRequest, Persisted
@@ -145,7 +143,7 @@ async def persist_edits(
         # The case's parts these tables are drawn from, as the case: each part read as its field is.
         parts = CaseState.model_construct(
             case_id=case_id,
-            **{p: _part(p).validate_python(v) for p, v in zip(wanted, after[: len(wanted)], strict=True)},
+            **{p: part_adapter(p).validate_python(v) for p, v in zip(wanted, after[: len(wanted)], strict=True)},
         )
         for table, _, child_rows in tables:
             await _rows_again(conn, table, case_id, child_rows(parts))
@@ -166,12 +164,6 @@ def _edited(state: ColumnElement, changes: list[CaseEdit]) -> ColumnElement:
             path = [change.part]
         edited = func.jsonb_set(edited, literal(path, ARRAY(Text)), value, type_=JSONB)
     return edited
-
-
-@cache
-def _part(name: str) -> TypeAdapter:
-    """How a part of the case is read, alone: its field's type."""
-    return TypeAdapter(CaseState.model_fields[name].annotation)  # type: ignore[arg-type]  # (every field is annotated)
 
 
 async def _append(conn: AsyncConnection, case_id: str, new: list[CaseEvent]) -> None:

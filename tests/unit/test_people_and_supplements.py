@@ -7,6 +7,7 @@ import pytest
 
 from referrals.domain.enums import DocumentKind, Role, Stage, TaskStatus
 from referrals.domain.errors import RejectionKind
+from referrals.domain.messages import Step
 from referrals.domain.steps import ADD_PERSON, FILE_SUPPLEMENT, FOOTAGE_HOLD
 from tests.support.builders import (
     CAMERA_1,
@@ -129,6 +130,33 @@ def test_supplements_are_numbered_and_keep_who_filed_them():
 
 
 # --- file_supplement: what it adds ----------------------------------------------------------------------------
+
+
+def test_checking_a_supplement_changes_nothing_of_the_case_it_is_tried_on():
+    """The check tries the supplement on a copy of what it changes (the rest of the case shared): every kind of
+    change a supplement makes, tried, leaves the case as it was; taken, the case is what the trial was."""
+    case = with_victim()
+    case.step(FOOTAGE_HOLD, CUSTODIAN, {"holds": [HOLD_1, HOLD_2]})
+    body = {
+        "narrative": "A second camera; the victim's statement; the agents' driver; three facts corrected.",
+        "recordings": [NEW_CAMERA],
+        "people": [WITNESS],
+        "statements": [{**STATEMENT, "person_id": "P1"}],
+        "federal_personnel": [{"agency": "CBP", "description": "driver of the grey SUV"}],
+        "corrections": [
+            {"field": "location", "value": "W 26th St & S Karlov Ave", "reason": "the next block"},
+            {"field": "officers[0].star", "value": "12346", "reason": "typed wrong at filing"},
+            {"field": "people[P1].name", "value": "Janet Roe", "reason": "spelt from her ID"},
+        ],
+    }
+    before = case.state.model_dump()
+    step = Step(actor=OFFICER, payload=FILE_SUPPLEMENT.workflow_payload.model_validate(body))
+    FILE_SUPPLEMENT.validate(case.state, step, case.policy)
+    assert case.state.model_dump() == before
+    case.step(FILE_SUPPLEMENT, OFFICER, body)
+    assert case.state.details.location == "W 26th St & S Karlov Ave" and case.state.people[0].name == "Janet Roe"
+    assert case.state.tasks["footage_hold"].status == TaskStatus.OPEN
+    assert len(case.state.people[0].statements) == len(before["people"][0]["statements"]) + 1
 
 
 def test_a_new_recording_reopens_the_hold_for_it_alone():

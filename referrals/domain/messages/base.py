@@ -20,8 +20,8 @@ class RequestModel(BaseModel):
     @classmethod
     def _refuse_status_fields(cls, data: Any) -> Any:
         if isinstance(data, dict):
-            for key in data:
-                if isinstance(key, str) and asks_status(key) and key not in cls.model_fields:
+            for key in data:  # (a field declared is never one that asks: looked up first, the name's words only after)
+                if isinstance(key, str) and key not in cls.model_fields and asks_status(key):
                     raise ValueError(f"field '{key}' is refused: {PRIVACY_RULE}")
         return data
 

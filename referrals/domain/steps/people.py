@@ -13,6 +13,7 @@ from referrals.domain.case import (
     RecordingState,
     footage_hold_due,
     open_task,
+    part_adapter,
     purge_at,
 )
 from referrals.domain.chronology import require_not_after, require_order
@@ -97,21 +98,27 @@ def check_supplement(state: CaseState, step: Step[Supplement], policy: Policy) -
                     f"people[{i}].statements[{j}].camera_id",
                 )
     # Applied to a copy, corrections one after another as they will be: a correction that cannot be made is
-    # refused naming it, and so is a supplement that would leave the case holding more than a filing may.
-    trial = state.model_copy(deep=True)
+    # refused naming it, and so is a supplement that would leave the case holding more than a filing may. What it
+    # changes is checked as the case would read it: every part it changes, and the records it adds.
+    trial = _trial(state)
     apply_supplement(trial, step, state.filed_at, policy)
-    try:
-        CaseState.model_validate(trial.model_dump())
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        field = next((part for part in reversed(error["loc"]) if isinstance(part, str)), "body")
-        held = error.get("ctx", {})
-        message = (
-            f"the case would hold {held['actual_length']} of these; it may hold at most {held['max_length']}"
-            if error["type"] == "too_long"
-            else f"the case would not be valid: {error['msg']}"
-        )
-        raise Rejection(RejectionKind.INVALID, message, field) from None
+    checked = {part: getattr(trial, part) for part in ("details", "recordings", "people", "tasks")}
+    checked |= {"supplements": trial.supplements[len(state.supplements) :]}
+    checked |= {"corrections": trial.corrections[len(state.corrections) :]}
+    for part, value in checked.items():
+        adapter = part_adapter(part)
+        try:
+            adapter.validate_python(adapter.dump_python(value))
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            field = next((p for p in reversed((part, *error["loc"])) if isinstance(p, str)), "body")
+            held = error.get("ctx", {})
+            message = (
+                f"the case would hold {held['actual_length']} of these; it may hold at most {held['max_length']}"
+                if error["type"] == "too_long"
+                else f"the case would not be valid: {error['msg']}"
+            )
+            raise Rejection(RejectionKind.INVALID, message, field) from None
     # Statements taken after the incident, as the supplement leaves its time (a correction may move it).
     for i, statement in enumerate(supplement.statements):
         after_the_incident(trial, statement.taken_at, f"statements[{i}].taken_at", policy)
@@ -133,6 +140,22 @@ def _incident_before_what_followed(state: CaseState, occurred: datetime, field: 
         if entry.removed is None:
             what = f"the collection of evidence item C{entry.number}"
             require_not_after(occurred, entry.item.collected_at, what, field, policy.zone)
+
+
+def _trial(state: CaseState) -> CaseState:
+    """A copy of the case to try a supplement on: what `apply_supplement` changes in place is copied (the lists it
+    adds to or replaces items of, the people and tasks it changes), the rest is shared with the case, unchanged (a
+    big case's evidence is not copied to check a supplement)."""
+    return state.model_copy(
+        update={
+            "details": state.details.model_copy(),
+            "recordings": list(state.recordings),
+            "people": [person.model_copy() for person in state.people],
+            "tasks": {task: entry.model_copy() for task, entry in state.tasks.items()},
+            "supplements": list(state.supplements),
+            "corrections": list(state.corrections),
+        }
+    )
 
 
 def apply_supplement(state: CaseState, step: Step[Supplement], now: datetime, policy: Policy) -> dict[str, Any]:
