@@ -889,3 +889,27 @@ async def test_with_the_object_storage_away_an_upload_answers_503_and_the_api_st
             response = await upload(away, people, case_id, png(), PHOTO)  # one PUT, which finds no server
             assert response.status_code == 503 and "evidence storage" in response.text, response.text
             await Driver(client, people).ok(case_id, "withdrawal", "admin", {"reason": "End of the test."})
+
+
+async def test_an_event_appended_to_many_chains_at_once_is_appended_once_to_each(sessions, case_id):
+    """A packet's inclusion and delivery append the same event to every item's chain in a few statements
+    (store/evidence.py, append_custody_to_each): after each chain's own last event, once however often retried."""
+    from referrals.store import evidence
+    from referrals.store.audit import verify_chain
+
+    at = datetime.now(UTC)
+    before, fresh = f"chain-{case_id}-a", f"chain-{case_id}-b"
+    async with sessions() as s, s.begin():
+        await evidence.append_custody(s, before, case_id, "added", at, {"n": 1})
+        await evidence.append_custody(s, before, case_id, "downloaded", at, {"n": 2})
+    for attempt in range(2):
+        async with sessions() as s, s.begin():
+            done = await evidence.append_custody_to_each(
+                s, [fresh, before, fresh], case_id, "included_in_packet", at, {"document_id": "D1"}, once="document_id"
+            )
+        assert done == ([before, fresh] if attempt == 0 else [])
+    async with sessions() as s:
+        chains = {item: await evidence.custody(s, item) for item in (before, fresh)}
+    assert [r.kind for r in chains[before]] == ["added", "downloaded", "included_in_packet"]
+    assert [r.kind for r in chains[fresh]] == ["included_in_packet"]
+    assert all(verify_chain(item, rows) is None for item, rows in chains.items())

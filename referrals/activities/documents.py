@@ -131,22 +131,16 @@ class DocumentWriter:
         await session.flush()
         session.add(pdf)
         if request.kind == DocumentKind.REFERRAL_PACKET:
-            for entry in state.evidence:  # in the same transaction as the packet: one is never without the other
-                if entry.removed is None:
-                    await evidence.append_custody(
-                        session,
-                        entry.item.id,
-                        request.case_id,
-                        Custody.INCLUDED_IN_PACKET,
-                        now,
-                        # To whom the packet is addressed: its delivery's custody event names them.
-                        {
-                            "document_id": document_id,
-                            "version": version,
-                            "addressed_to": request.letterhead.prosecutor.name,
-                        },
-                        once="document_id",
-                    )
+            await evidence.append_custody_to_each(  # in the same transaction as the packet: never one without the other
+                session,
+                [entry.item.id for entry in state.evidence if entry.removed is None],
+                request.case_id,
+                Custody.INCLUDED_IN_PACKET,
+                now,
+                # To whom the packet is addressed: its delivery's custody event names them.
+                {"document_id": document_id, "version": version, "addressed_to": request.letterhead.prosecutor.name},
+                once="document_id",
+            )
         log.info(
             "document_generated",
             case_id=request.case_id,

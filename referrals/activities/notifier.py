@@ -210,16 +210,15 @@ class Notifier:
                 session.add(
                     DocumentDeliveryRow(idempotency_key=key, document_id=row.id, recipient=delivery.to, sent_at=sent)
                 )
-                for entry in items:
-                    await evidence.append_custody(
-                        session,
-                        entry.item.id,
-                        delivery.case_id,
-                        Custody.DELIVERED,
-                        sent,
-                        {"document_id": row.id, "to": delivery.to},
-                        once="document_id",
-                    )
+                await evidence.append_custody_to_each(
+                    session,
+                    [entry.item.id for entry in items],
+                    delivery.case_id,
+                    Custody.DELIVERED,
+                    sent,
+                    {"document_id": row.id, "to": delivery.to},
+                    once="document_id",
+                )
                 await session.commit()
 
             await sent_and_marked(send())

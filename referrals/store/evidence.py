@@ -150,6 +150,55 @@ async def append_custody(
     return True
 
 
+async def append_custody_to_each(
+    session: AsyncSession,
+    evidence_ids: list[str],
+    case_id: str,
+    kind: str,
+    at: datetime,
+    data: dict[str, Any],
+    once: str,
+) -> list[str]:
+    """`append_custody` of the same event to many items' chains (a packet's inclusion, its delivery), in a few
+    statements whatever their number: each chain locked, those whose chain already holds this event (the same value
+    of `once` in `data`) left, the rest appended. The items appended to."""
+    ordered = sorted(set(evidence_ids))
+    if not ordered:
+        return []
+    conn = await session.connection()
+    # The chains' locks (lock_chain's), taken in one order: two such writes never wait on each other in a circle.
+    await conn.execute(
+        text(
+            "SELECT pg_advisory_xact_lock(hashtext('custody:' || id))"
+            " FROM (SELECT id FROM unnest(CAST(:ids AS text[])) AS id ORDER BY id) AS chains"
+        ),
+        {"ids": ordered},
+    )
+    table = core_table(CustodyEventRow)
+    there = await conn.execute(
+        select(table.c.evidence_id).where(
+            table.c.evidence_id.in_(ordered), table.c.kind == kind, table.c.data[once].astext == str(data[once])
+        )
+    )
+    seen = set(there.scalars())
+    due = [evidence_id for evidence_id in ordered if evidence_id not in seen]
+    if not due:
+        return []
+    heads = await conn.execute(
+        select(table.c.evidence_id, table.c.seq, table.c.hash)
+        .where(table.c.evidence_id.in_(due))
+        .distinct(table.c.evidence_id)
+        .order_by(table.c.evidence_id, table.c.seq.desc())
+    )
+    last = {row.evidence_id: (row.seq, row.hash) for row in heads}
+    rows = []
+    for evidence_id in due:
+        seq, prev = last.get(evidence_id, (0, GENESIS))
+        rows.append(custody_fields(evidence_id, case_id, seq + 1, kind, None, None, at, data, prev))
+    await conn.execute(insert(table).on_conflict_do_nothing(), rows)
+    return due
+
+
 async def _append(
     session: AsyncSession,
     evidence_id: str,
