@@ -49,9 +49,8 @@ class Persistence:
     _events: list[CaseEvent]  # the events this run holds, in order: those after `_earlier` (seq n at n - 1 - its seq)
     _earlier: ChainHead | None  # a run continued as new: the chain's head before its events (the rest in PostgreSQL)
     _written: int  # the last event seq stored in PostgreSQL
-    _stored: (
-        dict[str, Any] | None
-    )  # the case as this run last stored it (JSON), which its next write edits; None: sent whole
+    # The case as this run last stored it (its JSON), from which its next write's edits are made; None: sent whole.
+    _stored: dict[str, Any] | None
     _requests: list[DocumentRequest]  # the documents this run asked for, each with the case it is made from
     patches: tuple[str, ...]
     deprecated: frozenset[str]
