@@ -44,7 +44,7 @@ async def _stored(sessions, case_id: str) -> tuple[dict, dict, dict]:
         assert row is not None
         children = {}
         for table in cases._CHILDREN:
-            got = (await s.execute(select(table).where(table.c.case_id == case_id))).all()
+            got = (await (await s.connection()).execute(select(table).where(table.c.case_id == case_id))).all()
             children[table.name] = sorted(json.dumps(_without_id(r._mapping), default=str, sort_keys=True) for r in got)
     columns = {name: getattr(row, name) for name in CaseColumns.model_fields}
     return row.state, columns, children

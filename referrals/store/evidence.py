@@ -4,7 +4,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, text
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import distinct_on, insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -187,7 +187,7 @@ async def append_custody_to_each(
     heads = await conn.execute(
         select(table.c.evidence_id, table.c.seq, table.c.hash)
         .where(table.c.evidence_id.in_(due))
-        .distinct(table.c.evidence_id)
+        .ext(distinct_on(table.c.evidence_id))
         .order_by(table.c.evidence_id, table.c.seq.desc())
     )
     last = {row.evidence_id: (row.seq, row.hash) for row in heads}
