@@ -7,7 +7,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio import activity
 
 from referrals.domain.case import DocumentRef
-from referrals.domain.events import CaseColumns, DocumentsAwaited, Persisted, PersistEvents
+from referrals.domain.events import DocumentsAwaited, Persisted, PersistEvents
 from referrals.store import cases, documents
 
 log = structlog.get_logger()
@@ -29,11 +29,13 @@ class CaseStore:
         """A step's one write: its events and the read model in one
         transaction, keyed by (case, event sequence), so a retry after a lost commit changes nothing.
         A read model found behind the first event (a restored database) is reported, not written."""
-        state = change.state
-        case_id = state.case_id if state is not None else change.case_id
-        columns = CaseColumns.of(state) if state is not None else change.columns
-        assert case_id is not None and columns is not None  # (PersistEvents: the case, or its id, edits and columns)
-        structlog.contextvars.bind_contextvars(case_number=columns.case_number)
+        state, columns = change.state, change.columns
+        if state is not None:
+            case_id, case_number = state.case_id, state.case_number
+        else:  # (with edits: the case's id and columns)
+            assert change.case_id is not None and columns is not None
+            case_id, case_number = change.case_id, columns.case_number
+        structlog.contextvars.bind_contextvars(case_number=case_number)
         async with self._sessions() as session, session.begin():
             if state is not None:
                 result = await cases.persist_events(
@@ -46,6 +48,7 @@ class CaseStore:
                     trace=_trace_context() if change.documents else None,
                 )
             else:
+                assert columns is not None  # (checked above)
                 result = await cases.persist_edits(
                     session,
                     case_id,
