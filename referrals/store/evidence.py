@@ -134,20 +134,8 @@ async def append_custody(
 ) -> bool:
     """Append one event to the item's chain in the caller's transaction. With `once`, a key in `data`: not if an
     event of this kind with the same value there is already in the chain (a retried activity). True if appended."""
-    # One writer per item at a time, so that two downloads at once do not take the same place in the chain.
-    await lock_chain(session, evidence_id)
-    conn = await session.connection()
-    table = core_table(CustodyEventRow)
-    if once is not None:
-        seen = await conn.execute(
-            select(table.c.seq).where(
-                table.c.evidence_id == evidence_id, table.c.kind == kind, table.c.data[once].astext == str(data[once])
-            )
-        )
-        if seen.first() is not None:
-            return False
-    await _append(session, evidence_id, case_id, kind, at, data, actor_id, actor_name)
-    return True
+    appended = await append_custody_to_each(session, [evidence_id], case_id, kind, at, data, actor_id, actor_name, once)
+    return bool(appended)
 
 
 async def append_custody_to_each(
@@ -157,30 +145,35 @@ async def append_custody_to_each(
     kind: str,
     at: datetime,
     data: dict[str, Any],
-    once: str,
+    actor_id: str | None = None,
+    actor_name: str | None = None,
+    once: str | None = None,
 ) -> list[str]:
-    """`append_custody` of the same event to many items' chains (a packet's inclusion, its delivery), in a few
-    statements whatever their number: each chain locked, those whose chain already holds this event (the same value
-    of `once` in `data`) left, the rest appended. The items appended to."""
+    """`append_custody` of the same event to each of the items' chains (one, or a packet's every item), in four
+    statements whatever their number: the chains locked, those already holding the event left (`once`), the rest
+    appended each after its own last event. The items appended to."""
     ordered = sorted(set(evidence_ids))
     if not ordered:
         return []
     conn = await session.connection()
-    # The chains' locks (lock_chain's), taken in one order: two such writes never wait on each other in a circle.
+    # One writer per chain at a time (lock_chain's locks), so that two downloads at once do not take the same place
+    # in it; taken in one order, so that two writes to many chains never wait on each other in a circle.
     await conn.execute(
         text(
-            "SELECT pg_advisory_xact_lock(hashtext('custody:' || id))"
-            " FROM (SELECT id FROM unnest(CAST(:ids AS text[])) AS id ORDER BY id) AS chains"
+            "SELECT pg_advisory_xact_lock(hashtext(name))"
+            " FROM (SELECT name FROM unnest(CAST(:names AS text[])) AS name ORDER BY name) AS chains"
         ),
-        {"ids": ordered},
+        {"names": [_chain_lock(evidence_id) for evidence_id in ordered]},
     )
     table = core_table(CustodyEventRow)
-    there = await conn.execute(
-        select(table.c.evidence_id).where(
-            table.c.evidence_id.in_(ordered), table.c.kind == kind, table.c.data[once].astext == str(data[once])
+    seen: set[str] = set()
+    if once is not None:
+        there = await conn.execute(
+            select(table.c.evidence_id).where(
+                table.c.evidence_id.in_(ordered), table.c.kind == kind, table.c.data[once].astext == str(data[once])
+            )
         )
-    )
-    seen = set(there.scalars())
+        seen = set(there.scalars())
     due = [evidence_id for evidence_id in ordered if evidence_id not in seen]
     if not due:
         return []
@@ -194,7 +187,7 @@ async def append_custody_to_each(
     rows = []
     for evidence_id in due:
         seq, prev = last.get(evidence_id, (0, GENESIS))
-        rows.append(custody_fields(evidence_id, case_id, seq + 1, kind, None, None, at, data, prev))
+        rows.append(custody_fields(evidence_id, case_id, seq + 1, kind, actor_id, actor_name, at, data, prev))
     await conn.execute(insert(table).on_conflict_do_nothing(), rows)
     return due
 
@@ -347,7 +340,11 @@ async def _lock(session: AsyncSession, name: str) -> None:
 
 async def lock_chain(session: AsyncSession, evidence_id: str) -> None:
     """Until the caller's transaction ends, no one else appends to the item's chain (held for milliseconds)."""
-    await _lock(session, f"custody:{evidence_id}")
+    await _lock(session, _chain_lock(evidence_id))
+
+
+def _chain_lock(evidence_id: str) -> str:
+    return f"custody:{evidence_id}"
 
 
 async def lock_holds(session: AsyncSession, evidence_id: str) -> None:
