@@ -3,8 +3,12 @@ that covers the whole file; and the check of one, saying who signed and when, or
 
 Production signs with the department's certificate and key (settings `signing_certificate`, `signing_key`);
 development and tests sign with a self-signed certificate of their own, which says so in its name.
+
+pyHanko's signing and validation are imported at the first signature or check (a third of a second of a process's
+start, and most processes that load a signer, the API's and the commands', never sign).
 """
 
+import functools
 import io
 import secrets
 from dataclasses import dataclass, replace
@@ -19,23 +23,12 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from pyhanko.keys import load_certs_from_pemder_data, load_private_key_from_pemder_data
 from pyhanko.keys.internal import translate_pyca_cryptography_key_to_asn1
-from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
-from pyhanko.pdf_utils.misc import PdfError
-from pyhanko.pdf_utils.reader import PdfFileReader
-from pyhanko.sign import fields, signers
-from pyhanko.sign.general import SigningError
-from pyhanko.sign.validation import validate_pdf_signature
-from pyhanko.sign.validation.errors import SignatureValidationError
-from pyhanko.sign.validation.settings import KeyUsageConstraints
-from pyhanko.sign.validation.status import SignatureCoverageLevel
-from pyhanko_certvalidator import ValidationContext
-from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from referrals.config import Settings
 
 FIELD = "DepartmentSignature"
 # A document-signing certificate carries one of these (CAs issue either for signing documents).
-USAGES = KeyUsageConstraints(key_usage={"digital_signature", "non_repudiation"}, match_all_key_usages=False)
+USAGES = {"digital_signature", "non_repudiation"}
 
 
 class SigningKeyError(Exception):
@@ -52,11 +45,21 @@ class Signed:
 class DepartmentSigner:
     def __init__(self, certificate: asn1_x509.Certificate, key: asn1_keys.PrivateKeyInfo, chain=()) -> None:
         self.certificate = certificate
+        self._key = key
+        self._chain = list(chain)
         # Room for the signature: its certificates, the signature value and its attributes (measured, it is under
         # half of this). Reserved up front, pyHanko signs once instead of a trial signature first to measure.
         self._room = 8192 + 2 * sum(len(c.dump()) for c in [certificate, *chain])
-        self._signer = signers.SimpleSigner(
-            signing_cert=certificate, signing_key=key, cert_registry=SimpleCertificateStore.from_certs(list(chain))
+
+    @functools.cached_property
+    def _signer(self):
+        from pyhanko.sign import signers
+        from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+        return signers.SimpleSigner(
+            signing_cert=self.certificate,
+            signing_key=self._key,
+            cert_registry=SimpleCertificateStore.from_certs(self._chain),
         )
 
     @classmethod
@@ -101,6 +104,10 @@ class DepartmentSigner:
         """Certifies `pdf` (an incremental update: the bytes before it stay as they were, PDF/A included); later
         signatures and form filling remain allowed, any other change breaks the certification. Checked before it is
         returned: a signature that would not validate is never handed out."""
+        from pyhanko.pdf_utils.misc import PdfError
+        from pyhanko.sign import fields, signers
+        from pyhanko.sign.general import SigningError
+
         meta = signers.PdfSignatureMetadata(
             field_name=FIELD,
             md_algorithm="sha256",
@@ -111,7 +118,7 @@ class DepartmentSigner:
             docmdp_permissions=fields.MDPPerm.FILL_FORMS,
         )
         try:
-            writer = _KeepingMetadata(io.BytesIO(pdf), strict=False)
+            writer = _keeping_metadata()(io.BytesIO(pdf), strict=False)
             signed = signers.sign_pdf(writer, meta, signer=self._signer, bytes_reserved=self._room).getvalue()
         except (PdfError, SigningError, ValueError) as exc:
             raise SigningKeyError(f"the PDF could not be signed: {exc}") from exc
@@ -121,12 +128,18 @@ class DepartmentSigner:
         return Signed(signed, self.name, verdict.signed_at)
 
 
-class _KeepingMetadata(IncrementalPdfFileWriter):
-    """Adds the signature and leaves the document's metadata as LibreOffice wrote it: its Info dictionary and its XMP
-    packet agree, as PDF/A requires (pyHanko would otherwise name itself the producer in each, differently)."""
+@functools.cache
+def _keeping_metadata() -> type:
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 
-    def _update_meta(self) -> None:
-        pass
+    class KeepingMetadata(IncrementalPdfFileWriter):
+        """Adds the signature and leaves the document's metadata as LibreOffice wrote it: its Info dictionary and its
+        XMP packet agree, as PDF/A requires (pyHanko would otherwise name itself the producer in each, differently)."""
+
+        def _update_meta(self) -> None:
+            pass
+
+    return KeepingMetadata
 
 
 def signer_name(certificate: asn1_x509.Certificate) -> str:
@@ -204,6 +217,14 @@ class Verdict:
 def verify(pdf: bytes, trusted: list[asn1_x509.Certificate]) -> Verdict:
     """The first (the department's) signature of `pdf`, checked against the `trusted` certificates (the signer's
     own, or a certificate of its chain); no network is used (no revocation lists are fetched)."""
+    from pyhanko.pdf_utils.misc import PdfError
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.sign.validation import validate_pdf_signature
+    from pyhanko.sign.validation.errors import SignatureValidationError
+    from pyhanko.sign.validation.settings import KeyUsageConstraints
+    from pyhanko.sign.validation.status import SignatureCoverageLevel
+    from pyhanko_certvalidator import ValidationContext
+
     if not pdf.startswith(b"%PDF-"):
         return Verdict(False, "not a PDF file")
     try:
@@ -216,7 +237,8 @@ def verify(pdf: bytes, trusted: list[asn1_x509.Certificate]) -> Verdict:
     signature = embedded[0]
     context = ValidationContext(trust_roots=trusted, allow_fetching=False, revocation_mode="soft-fail")
     try:
-        status = validate_pdf_signature(signature, context, key_usage_settings=USAGES)
+        usages = KeyUsageConstraints(key_usage=USAGES, match_all_key_usages=False)
+        status = validate_pdf_signature(signature, context, key_usage_settings=usages)
     except (SignatureValidationError, PdfError, ValueError, KeyError, TypeError) as exc:
         return Verdict(False, f"the signature cannot be read ({exc})")
     found = Verdict(
