@@ -4,8 +4,8 @@ that covers the whole file; and the check of one, saying who signed and when, or
 Production signs with the department's certificate and key (settings `signing_certificate`, `signing_key`);
 development and tests sign with a self-signed certificate of their own, which says so in its name.
 
-pyHanko's signing and validation are imported at the first signature or check (a third of a second of a process's
-start, and most processes that load a signer, the API's and the commands', never sign).
+pyHanko's signing and validation are imported at the first signature or check: they are a third of a second of a
+process's start, and the worker, the API and most commands import this module without ever signing.
 """
 
 import functools
