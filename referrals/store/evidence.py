@@ -155,16 +155,10 @@ async def append_custody_to_each(
     ordered = sorted(set(evidence_ids))
     if not ordered:
         return []
-    conn = await session.connection()
     # One writer per chain at a time (lock_chain's locks), so that two downloads at once do not take the same place
-    # in it; taken in one order, so that two writes to many chains never wait on each other in a circle.
-    await conn.execute(
-        text(
-            "SELECT pg_advisory_xact_lock(hashtext(name))"
-            " FROM (SELECT name FROM unnest(CAST(:names AS text[])) AS name ORDER BY name) AS chains"
-        ),
-        {"names": [_chain_lock(evidence_id) for evidence_id in ordered]},
-    )
+    # in it.
+    await _lock(session, *(_chain_lock(evidence_id) for evidence_id in ordered))
+    conn = await session.connection()
     table = core_table(CustodyEventRow)
     seen: set[str] = set()
     if once is not None:
@@ -175,51 +169,39 @@ async def append_custody_to_each(
         )
         seen = set(there.scalars())
     due = [evidence_id for evidence_id in ordered if evidence_id not in seen]
-    if not due:
-        return []
-    heads = await conn.execute(
-        select(table.c.evidence_id, table.c.seq, table.c.hash)
-        .where(table.c.evidence_id.in_(due))
-        .ext(distinct_on(table.c.evidence_id))
-        .order_by(table.c.evidence_id, table.c.seq.desc())
-    )
-    last = {row.evidence_id: (row.seq, row.hash) for row in heads}
-    rows = []
-    for evidence_id in due:
-        seq, prev = last.get(evidence_id, (0, GENESIS))
-        rows.append(custody_fields(evidence_id, case_id, seq + 1, kind, actor_id, actor_name, at, data, prev))
-    await conn.execute(insert(table).on_conflict_do_nothing(), rows)
+    await _append(session, due, case_id, kind, at, data, actor_id, actor_name)
     return due
 
 
 async def _append(
     session: AsyncSession,
-    evidence_id: str,
+    evidence_ids: list[str],
     case_id: str,
     kind: str,
     at: datetime,
     data: dict[str, Any],
     actor_id: str | None,
     actor_name: str | None,
-) -> int:
-    """Appends under the chain's lock (the caller holds it); the event's place in the chain."""
+) -> dict[str, int]:
+    """Appends the event to each chain after its own last event, under the chains' locks (the caller holds them), in
+    two statements whatever their number; each event's place in its chain."""
+    if not evidence_ids:
+        return {}
     conn = await session.connection()
     table = core_table(CustodyEventRow)
-    last = (
-        await conn.execute(
-            select(table.c.seq, table.c.hash)
-            .where(table.c.evidence_id == evidence_id)
-            .order_by(table.c.seq.desc())
-            .limit(1)
-        )
-    ).first()
-    seq, prev = (last.seq + 1, last.hash) if last else (1, GENESIS)
-    await conn.execute(
-        insert(table)
-        .values(**custody_fields(evidence_id, case_id, seq, kind, actor_id, actor_name, at, data, prev))
-        .on_conflict_do_nothing()
+    heads = await conn.execute(
+        select(table.c.evidence_id, table.c.seq, table.c.hash)
+        .where(table.c.evidence_id.in_(evidence_ids))
+        .ext(distinct_on(table.c.evidence_id))
+        .order_by(table.c.evidence_id, table.c.seq.desc())
     )
-    return seq
+    last = {row.evidence_id: (row.seq, row.hash) for row in heads}
+    rows = []
+    for evidence_id in evidence_ids:
+        seq, prev = last.get(evidence_id, (0, GENESIS))
+        rows.append(custody_fields(evidence_id, case_id, seq + 1, kind, actor_id, actor_name, at, data, prev))
+    await conn.execute(insert(table).on_conflict_do_nothing(), rows)
+    return {row["evidence_id"]: row["seq"] for row in rows}
 
 
 async def record_access(
@@ -240,7 +222,7 @@ async def record_access(
     await lock_chain(session, evidence_id)
     if not opening and (earlier := await _recent_access(session, evidence_id, kind, actor_id, at)) is not None:
         return earlier
-    return await _append(session, evidence_id, case_id, kind, at, data, actor_id, actor_name)
+    return (await _append(session, [evidence_id], case_id, kind, at, data, actor_id, actor_name))[evidence_id]
 
 
 async def _recent_access(session: AsyncSession, evidence_id: str, kind: str, actor_id: str, at: datetime) -> int | None:
@@ -333,9 +315,17 @@ async def holds_on(session: AsyncSession, evidence_id: str) -> list[str]:
     return standing
 
 
-async def _lock(session: AsyncSession, name: str) -> None:
+async def _lock(session: AsyncSession, *names: str) -> None:
+    """Until the caller's transaction ends, each name is the caller's alone: taken in one order, so that two callers
+    locking many never wait on each other in a circle."""
     conn = await session.connection()
-    await conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:id))"), {"id": name})
+    await conn.execute(
+        text(
+            "SELECT pg_advisory_xact_lock(hashtext(name))"
+            " FROM (SELECT name FROM unnest(CAST(:names AS text[])) AS name ORDER BY name) AS names"
+        ),
+        {"names": list(names)},
+    )
 
 
 async def lock_chain(session: AsyncSession, evidence_id: str) -> None:

@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from referrals.domain.case import (
     CaseState,
@@ -102,9 +102,9 @@ def check_supplement(state: CaseState, step: Step[Supplement], policy: Policy) -
     # changes is checked as the case would read it: every part it changes, and the records it adds.
     trial = _trial(state)
     apply_supplement(trial, step, state.filed_at, policy)
-    checked = {part: getattr(trial, part) for part in ("details", "recordings", "people", "tasks")}
-    checked |= {"supplements": trial.supplements[len(state.supplements) :]}
-    checked |= {"corrections": trial.corrections[len(state.corrections) :]}
+    checked = {part: getattr(trial, part) for part in CHANGED_BY_A_SUPPLEMENT}
+    for records in ("supplements", "corrections"):  # (the records it adds, not those the case held)
+        checked[records] = checked[records][len(getattr(state, records)) :]
     for part, value in checked.items():
         adapter = part_adapter(part)
         try:
@@ -142,20 +142,23 @@ def _incident_before_what_followed(state: CaseState, occurred: datetime, field: 
             require_not_after(occurred, entry.item.collected_at, what, field, policy.zone)
 
 
+# The parts of a case `apply_supplement` changes: copied to try a supplement on, and checked after.
+CHANGED_BY_A_SUPPLEMENT = ("details", "recordings", "people", "tasks", "supplements", "corrections")
+
+
 def _trial(state: CaseState) -> CaseState:
-    """A copy of the case to try a supplement on: what `apply_supplement` changes in place is copied (the lists it
-    adds to or replaces items of, the people and tasks it changes), the rest is shared with the case, unchanged (a
-    big case's evidence is not copied to check a supplement)."""
-    return state.model_copy(
-        update={
-            "details": state.details.model_copy(),
-            "recordings": list(state.recordings),
-            "people": [person.model_copy() for person in state.people],
-            "tasks": {task: entry.model_copy() for task, entry in state.tasks.items()},
-            "supplements": list(state.supplements),
-            "corrections": list(state.corrections),
-        }
-    )
+    """A copy of the case to try a supplement on: the parts `apply_supplement` changes are copied, each down to its
+    items (a list's or a mapping's), which it changes in place; the rest is shared with the case, unchanged (a big
+    case's evidence is not copied to check a supplement)."""
+    return state.model_copy(update={part: _copied(getattr(state, part)) for part in CHANGED_BY_A_SUPPLEMENT})
+
+
+def _copied(part: Any) -> Any:
+    if isinstance(part, list):
+        return [_copied(item) for item in part]
+    if isinstance(part, dict):
+        return {key: _copied(value) for key, value in part.items()}
+    return part.model_copy() if isinstance(part, BaseModel) else part
 
 
 def apply_supplement(state: CaseState, step: Step[Supplement], now: datetime, policy: Policy) -> dict[str, Any]:
