@@ -50,14 +50,23 @@ class Documents(Persistence):
         if not self._outbox():
             return await super()._write()
         recorded = self._record_made()
-        await self._store(self._requests_asked())
+        asked = self._requests_asked()
+        # Each request keeps the case as this write stores it: the JSON the write sends its edits from (a run that sends
+        # the case whole has none, and keeps a copy taken before the write, while the case is still as stored).
+        kept = self._state.model_copy(deep=True) if asked and not self._writes_edits() else None
+        stored = await self._store(asked)
+        if asked and stored is None and kept is None:  # nothing to store (no await was made: the case is as asked)
+            kept = self._state.model_copy(deep=True)
+        self._requests.extend(r.model_copy(update={"state": kept}) for r in asked)
+        if stored is not None:
+            self._cases_asked.update((r.document_id, stored) for r in asked if r.document_id is not None)
         for ref in recorded:  # stored: the packet goes to the prosecutor
             if ref.kind == DocumentKind.REFERRAL_PACKET:
                 self._deliveries.append(asyncio.create_task(self._send_to_prosecutor(ref)))
 
     def _requests_asked(self) -> list[DocumentRequest]:
         """The documents asked for since the last write, each of the case as this write stores it, under its own
-        id and version (the maker reads the case from the outbox; a rebuild, from the copy kept in `_requests`). A
+        id and version (the maker reads the case from the outbox; a rebuild, from the case kept with `_requests`). A
         document that lists the others waits for those asked before it (LISTS_DOCUMENTS)."""
         asked: list[DocumentRequest] = []
         while self._asked:
@@ -71,11 +80,17 @@ class Documents(Persistence):
             request = self._request(kind, 1 + earlier)
             self._outstanding.append(request)
             asked.append(request)
-        if not asked:
-            return []
-        state = self._state.model_copy(deep=True)
-        self._requests.extend(r.model_copy(update={"state": state}) for r in asked)
         return asked
+
+    def _with_cases(self) -> list[DocumentRequest]:
+        """The documents this run asked for, each with the case it is made from (for a rebuild, and a run continued
+        as new): those kept as JSON read into their request here."""
+        return [
+            r.model_copy(update={"state": CaseState.model_validate(self._cases_asked[r.document_id])})
+            if r.state is None and r.document_id in self._cases_asked
+            else r
+            for r in self._requests
+        ]
 
     def _request(self, kind: DocumentKind, version: int, state: CaseState | None = None) -> DocumentRequest:
         """A request for one document of the case at its last event, under an id of its own."""

@@ -74,7 +74,7 @@ class IncidentWorkflow(Deadlines):
         self._earlier = None
         self._written = 0
         self._stored = None
-        self._requests = []
+        self._requests, self._cases_asked = [], {}
         self._outbox_taken = None  # (decided where first asked: `_outbox`)
         self._asked, self._outstanding, self._made, self._writes = [], [], [], 0
         self._delivered = []
@@ -154,7 +154,7 @@ class IncidentWorkflow(Deadlines):
             workflow_id=workflow.info().workflow_id,
             state=self._state,
             events=self._events,
-            documents=self._requests,
+            documents=self._with_cases(),
             deliveries=self._delivered,
             written=self._written,
             earlier=self._earlier,
@@ -322,7 +322,7 @@ class IncidentWorkflow(Deadlines):
             carried = Carried(
                 state=self._state,
                 events=self._events,
-                documents=lighter(self._requests),
+                documents=lighter(self._with_cases()),
                 deliveries=self._delivered,
                 written=self._written,
             )

@@ -52,6 +52,9 @@ class Persistence:
     # The case as this run last stored it (its JSON), from which its next write's edits are made; None: sent whole.
     _stored: dict[str, Any] | None
     _requests: list[DocumentRequest]  # the documents this run asked for, each with the case it is made from
+    # (the outbox) of those, the ones whose case is kept as the JSON their write stored (by document id), read into the
+    # request only when asked for (`Documents._with_cases`): a copy of a big case costs a step 12 ms, its JSON nothing
+    _cases_asked: dict[str, dict[str, Any]]
     patches: tuple[str, ...]
     deprecated: frozenset[str]
     _outbox_taken: bool | None  # `_outbox()`'s answer, once asked
@@ -86,15 +89,16 @@ class Persistence:
     async def _write(self) -> None:
         await self._store([])
 
-    async def _store(self, documents: list[DocumentRequest]) -> None:
+    async def _store(self, documents: list[DocumentRequest]) -> dict[str, Any] | None:
         """Store the events not yet stored and the case after them, and ask for `documents` (the outbox): one
         transaction, one activity, under the lock. A read model found behind (PostgreSQL restored from a backup)
         is sent what it lacks.
         (Not a local activity: a workflow task that fails after its local activity wrote would be run
         again and may record other events under the same numbers, and the audit chain admits no second
-        version. A regular activity is scheduled by a completed task, so what it writes is history.)"""
+        version. A regular activity is scheduled by a completed task, so what it writes is history.)
+        Returns the case it stored, as JSON (None: nothing to store, or a run that sends the case whole)."""
         if self._written == self._state.event_seq:
-            return
+            return None
         since, held = self._written, self._earlier.seq if self._earlier else 0
         # (versions.STEP_WRITES_EDITS) The case as this write leaves it, sent as its edits to the case as the run last
         # stored it; whole, the run's first write, or when the case stored is another.
@@ -137,6 +141,7 @@ class Persistence:
         self._writes += 1
         self._learn(stored.made)
         self._publish()
+        return after
 
     def _writes_edits(self) -> bool:
         return versions.has(versions.STEP_WRITES_EDITS, self.patches, self.deprecated)
