@@ -95,7 +95,24 @@ def openapi() -> dict:
     return create_app(Settings(env="test", database_url="postgresql://unused")).openapi()
 
 
-schema = schemathesis.openapi.from_dict(openapi(), config=schemathesis.Config.from_dict(CONFIG))
+# FUZZ_SHARD=k/n: the k-th of n shares of the operations (every n-th, in the schema's order) and of the two chained
+# tests below (the stateful phase, the longest, goes with the second share, whose operations take less), so that n
+# processes fuzz at once: `make test` runs two, after the browser tests. Unset: everything.
+SHARD = tuple(int(part) for part in os.environ["FUZZ_SHARD"].split("/")) if os.environ.get("FUZZ_SHARD") else (1, 1)
+
+
+def in_share(index: int) -> bool:
+    return index % SHARD[1] == SHARD[0] - 1
+
+
+def shared(labels: list[str]) -> list[str]:
+    return [label for i, label in enumerate(labels) if in_share(i)]
+
+
+SPEC = openapi()
+schema = schemathesis.openapi.from_dict(SPEC, config=schemathesis.Config.from_dict(CONFIG)).include(
+    name=shared([f"{method.upper()} {path}" for path, methods in SPEC["paths"].items() for method in methods])
+)
 
 
 def callers(label: str) -> list[str]:
@@ -268,6 +285,7 @@ STATEFUL = {
 }
 
 
+@pytest.mark.skipif(not in_share(1), reason=f"in another share of the fuzzing (FUZZ_SHARD={SHARD[0]}/{SHARD[1]})")
 def test_a_filing_is_followed_through_its_steps(fuzz):
     stateful = schemathesis.openapi.from_dict(openapi(), config=schemathesis.Config.from_dict(STATEFUL))
     machine = stateful.as_state_machine()
@@ -330,6 +348,7 @@ LIFECYCLE = [
 READS = ["/incidents/{case_id}", "/incidents/{case_id}/events", "/incidents/{case_id}/documents"]
 
 
+@pytest.mark.skipif(not in_share(0), reason=f"in another share of the fuzzing (FUZZ_SHARD={SHARD[0]}/{SHARD[1]})")
 def test_a_filing_is_taken_through_the_whole_lifecycle_under_every_check(fuzz):
     every = schemathesis.openapi.from_dict(openapi(), config=schemathesis.Config.from_dict(CONFIG))
 
@@ -362,7 +381,8 @@ def test_each_operation_was_answered_mostly_past_authorisation_and_never_5xx(fuz
     docs/operations.md's; each run writes them to var/fuzz-report.json."""
     report = fuzz.report()
     (ROOT / "var").mkdir(exist_ok=True)
-    (ROOT / "var" / "fuzz-report.json").write_text(json.dumps({"examples": EXAMPLES, "operations": report}, indent=1))
+    name = "fuzz-report.json" if SHARD == (1, 1) else f"fuzz-report-{SHARD[0]}-of-{SHARD[1]}.json"
+    (ROOT / "var" / name).write_text(json.dumps({"examples": EXAMPLES, "operations": report}, indent=1))
     if not report:
         pytest.skip("no operation was fuzzed in this session")
     assert not [label for label, counts in report.items() if counts.get("5xx")]
