@@ -83,7 +83,7 @@ async def persist_events(
         before = stored.state
     await _append(conn, state.case_id, new)
     if documents and new:
-        await outbox.ask(conn, task_queue, after, documents, trace)
+        await outbox.ask(conn, task_queue, state.case_id, documents, trace)
     await _custody(session, state.case_id, new)
     # Most events change one part of the case: rewrite only the tables drawn from the parts that changed.
     for table, (parts, child_rows) in _CHILDREN.items():
@@ -103,8 +103,8 @@ async def persist_edits(
     trace: dict[str, str] | None = None,
 ) -> Persisted:
     """`persist_events` for a write that sends its edits to the case (referrals/domain/case_edits.py) instead of the
-    case: PostgreSQL applies them to the case as stored, which is read back only for what needs it (the child tables
-    drawn from a part edited, the case stored with a document asked for). Applied only to the case they were made
+    case: PostgreSQL applies them to the case as stored, which is read back only for the child tables drawn from a
+    part edited (a document asked for is given the case by PostgreSQL: `outbox.ask`). Applied only to the case they were made
     from, the one stored just before the first event: a retry finds its events stored and changes nothing; a case
     stored behind is reported, as `persist_events` reports it; any other is answered `whole_case_needed`."""
     conn = await session.connection()
@@ -124,7 +124,7 @@ async def persist_edits(
     edited = {change.part for change in changes}
     tables = [(table, parts, rows) for table, (parts, rows) in _CHILDREN.items() if edited.intersection(parts)]
     wanted = list(dict.fromkeys(part for _, parts, _ in tables for part in parts))
-    read_back = [incidents.c.state[part] for part in wanted] + ([incidents.c.state] if documents else [])
+    read_back = [incidents.c.state[part] for part in wanted]
     statement = (
         update(incidents)
         .where(incidents.c.id == case_id)
@@ -136,14 +136,14 @@ async def persist_edits(
         await conn.execute(statement)
         after = None
     await _append(conn, case_id, events)
-    if documents and after is not None:
-        await outbox.ask(conn, task_queue, after[-1], documents, trace)
+    if documents:
+        await outbox.ask(conn, task_queue, case_id, documents, trace)
     await _custody(session, case_id, events)
     if tables and after is not None:
         # The case's parts these tables are drawn from, as the case: each part read as its field is.
         parts = CaseState.model_construct(
             case_id=case_id,
-            **{p: part_adapter(p).validate_python(v) for p, v in zip(wanted, after[: len(wanted)], strict=True)},
+            **{p: part_adapter(p).validate_python(v) for p, v in zip(wanted, after, strict=True)},
         )
         for table, _, child_rows in tables:
             await _rows_again(conn, table, case_id, child_rows(parts))
