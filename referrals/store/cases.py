@@ -104,9 +104,9 @@ async def persist_edits(
 ) -> Persisted:
     """`persist_events` for a write that sends its edits to the case (referrals/domain/case_edits.py) instead of the
     case: PostgreSQL applies them to the case as stored, which is read back only for the child tables drawn from a
-    part edited (a document asked for is given the case by PostgreSQL: `outbox.ask`). Applied only to the case they were made
-    from, the one stored just before the first event: a retry finds its events stored and changes nothing; a case
-    stored behind is reported, as `persist_events` reports it; any other is answered `whole_case_needed`."""
+    part edited (a document asked for is given the case by PostgreSQL: `outbox.ask`). Applied only to the case they
+    were made from, the one stored just before the first event: a retry finds its events stored and changes nothing; a
+    case stored behind is reported, as `persist_events` reports it; any other is answered `whole_case_needed`."""
     conn = await session.connection()
     incidents = core_table(Incident)
     stored = (
