@@ -132,8 +132,8 @@ class Stack:
         took the port (another stack's server of the same kind)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                raise PartExited(f"the {name} exited (code {proc.returncode}); see {self.log_dir}")
+            if proc.poll() is not None:  # (the log's end in the message: the stack's folder goes with the stack)
+                raise PartExited(f"the {name} exited (code {proc.returncode}), its log ending: {self._log_tail(name)}")
             try:
                 listening = {
                     c.laddr.port
@@ -272,6 +272,14 @@ class Stack:
         if not (self.maildir / "new").exists():
             return []
         return list(mailbox.Maildir(self.maildir, create=False))
+
+    def _log_tail(self, name: str, lines: int = 8) -> str:
+        """The last lines of a part's log, on one line."""
+        try:
+            text = (self.log_dir / f"{name}.log").read_text(errors="replace")
+        except OSError as error:
+            return f"(no log: {error})"
+        return " | ".join([line.strip() for line in text.splitlines() if line.strip()][-lines:]) or "(empty)"
 
     def _spawn(self, name: str, args: list[str]) -> subprocess.Popen:
         proc = procs.spawn(args, env=self.env(), cwd=ROOT, log_file=self.log_dir / f"{name}.log")
