@@ -49,8 +49,8 @@ test-fast: compiled
 # processes at once, each with servers of its own: the browser tests with the drills and benchmarks (which mostly
 # wait, on Chromium and on stacks of their own) and then the schema's fuzzing, beside the rest. The first's output
 # follows the second's. The fuzzing runs in two processes at once, each half the operations (FUZZ_SHARD): one process
-# spent 40 s of its 190 making its boundary cases before its first request, and fuzzed on one core while the other
-# idled once the rest had ended. (pytest's exit code 5: PYTEST_ARGS chose no test of that half. With PYTEST_ARGS naming
+# spent 38 s of its 157 (alone) making its boundary cases before its first request, and fuzzed on one core while the
+# other idled once the rest had ended. (pytest's exit code 5: PYTEST_ARGS chose no test of that half. With PYTEST_ARGS naming
 # tests, the fuzz module runs with the rest, if named.)
 SIDE := -m "browser or stack_run" --ignore=tests/test_openapi_fuzz.py
 # Each half names its slowest tests, so that the suite's time can be kept to (README, "Tests").

@@ -52,11 +52,10 @@ class Documents(Persistence):
         recorded = self._record_made()
         asked = self._requests_asked()
         # Each request keeps the case as this write stores it: the JSON the write sends its edits from (a run that sends
-        # the case whole has none, and keeps a copy taken before the write, while the case is still as stored).
+        # the case whole has none, and keeps a copy taken before the write, while the case is still as stored). A write
+        # that asks for documents always has events to store: the step's, or the records that let a packet be asked.
         kept = self._state.model_copy(deep=True) if asked and not self._writes_edits() else None
         stored = await self._store(asked)
-        if asked and stored is None and kept is None:  # nothing to store (no await was made: the case is as asked)
-            kept = self._state.model_copy(deep=True)
         self._requests.extend(r.model_copy(update={"state": kept}) for r in asked)
         if stored is not None:
             self._cases_asked.update((r.document_id, stored) for r in asked if r.document_id is not None)
