@@ -11,6 +11,10 @@ from bench import faults
 
 # A short request deadline, so that waiting out a fault shows up as 503s rather than slow answers.
 DEADLINE = 8.0
+# Every answer came by the deadline (its 503 at the latest), as the people's client timed it: on a machine as loaded as
+# the suite's, up to a few seconds after it (10.9 s in one CI run). A request left hanging would have waited for the
+# client's own timeout, DEADLINE + 30 (bench/faults.py).
+ANSWERED_BY = DEADLINE + 5
 
 RUNS = {  # the drills, each a coroutine to its report
     "worker_kill": lambda: faults.drill(
@@ -52,14 +56,14 @@ def assert_every_case_ended_as_it_should(report: dict, cases: int) -> None:
 async def test_a_worker_killed_at_random_moments_loses_and_repeats_nothing(report):
     assert len(report["faults"]) >= 1 and all(f["worker_killed"] == "SIGKILL" for f in report["faults"])
     assert_every_case_ended_as_it_should(report, 4)
-    assert report["api"]["slowest_seconds"] < DEADLINE + 2
+    assert report["api"]["slowest_seconds"] < ANSWERED_BY
 
 
 @pytest.mark.stack_run("server_restart")
 async def test_a_temporal_server_restarted_mid_run_resumes_every_case(report):
     assert report["faults"][0]["down_seconds"] == 2.0
     assert_every_case_ended_as_it_should(report, 4)
-    assert report["api"]["slowest_seconds"] < DEADLINE + 2
+    assert report["api"]["slowest_seconds"] < ANSWERED_BY
 
 
 @pytest.mark.stack_run("database_outage")
@@ -67,7 +71,7 @@ async def test_a_database_outage_answers_503_and_activities_wait_it_out(report):
     assert_every_case_ended_as_it_should(report, 4)
     # People were told the service was unavailable, quickly, and the worker retried into the outage.
     assert report["api"]["statuses"].get("503", 0) > 0
-    assert report["api"]["slowest_seconds"] < DEADLINE + 2
+    assert report["api"]["slowest_seconds"] < ANSWERED_BY
     assert report["activity_retries"] > 0
 
 
