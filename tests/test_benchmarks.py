@@ -275,8 +275,9 @@ async def test_people_at_work_through_a_killed_worker_and_a_restarted_database_l
     answered = api["statuses_by_operation"]
     for operation in ("charging-decision", "cases search", "desk case page", "public figures"):
         assert answered[operation].get("200", 0) > 0, (operation, answered.get(operation))
-    for operation in ("file", "evidence upload"):
-        assert answered[operation].get("201", 0) > 0, (operation, answered.get(operation))
+    for operation in ("file", "evidence upload"):  # made: 201, or 200 to a resend that found its first try made
+        made = answered[operation].get("201", 0) + answered[operation].get("200", 0)
+        assert made > 0, (operation, answered.get(operation))
     # The outage was met (503s told people to come back), and every server error was such a 503, inside a fault.
     assert api["server_errors_well_formed_503_during_outages"] > 0
     assert api["outside_outages"] == []
