@@ -46,6 +46,8 @@ class Entry:
     last_at: datetime | None = None  # the last of them, when more than one
     seqs: list[int] = field(default_factory=list)  # the chain's events it tells; none for a collection not recorded
     actor_id: str | None = None
+    version: int | None = None  # a packet's inclusion or delivery: the packet's version
+    to: str | None = None  # a delivery: to whom, in words ("the Cook County State's Attorney's Office")
 
 
 def _the(name: str) -> str:
@@ -86,11 +88,15 @@ def _integrity(data: dict[str, Any]) -> str:
     return "Integrity checked: SHA-256 DID NOT MATCH the one computed on receipt"
 
 
+def _delivered_to(data: dict[str, Any], packets: dict[str, dict[str, Any]]) -> str:
+    packet = packets.get(str(data.get("document_id")), {})
+    return _the(packet["addressed_to"]) if packet.get("addressed_to") else f"the prosecutor ({data.get('to', '')})"
+
+
 def _delivered(data: dict[str, Any], packets: dict[str, dict[str, Any]]) -> str:
     packet = packets.get(str(data.get("document_id")), {})
-    to = _the(packet["addressed_to"]) if packet.get("addressed_to") else f"the prosecutor ({data.get('to', '')})"
     version = f" with packet version {packet['version']}" if packet.get("version") else " with the referral packet"
-    return f"Delivered to {to}{version}"
+    return f"Delivered to {_delivered_to(data, packets)}{version}"
 
 
 def _removed(data: dict[str, Any]) -> str:
@@ -127,7 +133,58 @@ def _told(row: Row, packets: dict[str, dict[str, Any]]) -> Entry:
         collected_by = row.data.get("collected_by") or "a person not recorded"
         at = _moment(row.data.get("collected_at"), row.at)
         return Entry(row.kind, at, collected_by, event_words(row), seqs=[row.seq], actor_id=row.actor_id)
-    return Entry(row.kind, row.at, row.actor_name, event_words(row, packets), seqs=[row.seq], actor_id=row.actor_id)
+    told = Entry(row.kind, row.at, row.actor_name, event_words(row, packets), seqs=[row.seq], actor_id=row.actor_id)
+    if row.kind == Custody.INCLUDED_IN_PACKET:
+        told.version = row.data.get("version")
+    elif row.kind == Custody.DELIVERED:
+        told.version = packets.get(str(row.data.get("document_id")), {}).get("version")
+        told.to = _delivered_to(row.data, packets)
+    return told
+
+
+def packets_folded(entries: list[Entry], when: Callable[..., str]) -> list[Entry]:
+    """The chain with the packet versions that included the item and were delivered to the same addressee, two or
+    more with no other kind of event between, told in one line where the first of them was: "Included in referral
+    packet versions 1 to 4, each delivered to the Cook County State's Attorney's Office; version 4 at 16:37 CST". A
+    version among them not (yet) delivered keeps its own line, after it. A big case's packet lists hundreds of items,
+    each of which every version includes and delivers: without this, four fifths of its chains of custody would be
+    those two lines again and again. The desk and the API tell every event."""
+    folded: list[Entry] = []
+    run: list[Entry] = []
+
+    def close() -> None:
+        included = {e.version: e for e in run if e.kind == Custody.INCLUDED_IN_PACKET and e.version is not None}
+        delivered = {e.version: e for e in run if e.kind == Custody.DELIVERED and e.version is not None}
+        versions = sorted(included.keys() & delivered.keys())
+        to = {delivered[v].to for v in versions}
+        if len(versions) < 2 or len(to) != 1:
+            folded.extend(run)
+        else:
+            told = [e for e in run if e.version in versions]
+            what = (
+                f"Included in referral packet versions {_versions(versions)}, each delivered to {to.pop()}; "
+                f"version {versions[-1]} at {when(delivered[versions[-1]].at)}"
+            )
+            seqs = [seq for entry in told for seq in entry.seqs]
+            folded.append(Entry(Custody.INCLUDED_IN_PACKET, told[0].at, None, what, seqs=seqs))
+            folded.extend(e for e in run if e.version not in versions)
+        run.clear()
+
+    for entry in entries:
+        if entry.kind in (Custody.INCLUDED_IN_PACKET, Custody.DELIVERED):
+            run.append(entry)
+            continue
+        close()
+        folded.append(entry)
+    close()
+    return folded
+
+
+def _versions(versions: list[int]) -> str:
+    """The versions in words: "1 to 4" for three or more without a gap, else "1 and 2", "1, 2 and 4"."""
+    if len(versions) > 2 and versions == list(range(versions[0], versions[0] + len(versions))):
+        return f"{versions[0]} to {versions[-1]}"
+    return ", ".join(map(str, versions[:-1])) + f" and {versions[-1]}"
 
 
 def court_chain(rows: Iterable[Row], item: EvidenceItem | None = None) -> list[Entry]:

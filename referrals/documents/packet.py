@@ -7,7 +7,7 @@ from datetime import datetime
 from referrals.documents import changes, exhibits, timeline
 from referrals.documents.analysis import disposition
 from referrals.documents.common import common, policy_words
-from referrals.documents.custody import SYSTEM, court_chain, entry_text
+from referrals.documents.custody import SYSTEM, court_chain, entry_text, packets_folded
 from referrals.documents.exhibits import evidence_item as _evidence_item
 from referrals.documents.exhibits import held_in as _held_in
 from referrals.documents.memo import allegations, subjects
@@ -188,13 +188,14 @@ def _evidence(state: CaseState, when: Clock) -> list[dict]:
 
 def _custody(state: CaseState, custody: dict[str, list], when: Clock) -> list[dict]:
     """Each item's chain of custody up to this packet, as a court reads it: its collection, its receipt, then what
-    was done with it and by whom (a person's openings or downloads within an hour in one line, with their count)."""
+    was done with it and by whom (a person's openings or downloads within an hour in one line, with their count; the
+    earlier versions of the packet that included it and were delivered, in one line)."""
     return [
         dict(
             title=f"C{entry.number} {_evidence_item(entry)}",
             events=[
                 dict(at=when(told.at), what=clean(entry_text(told, when)), by=clean(told.by or SYSTEM))
-                for told in court_chain(custody.get(entry.item.id, []), entry.item)
+                for told in packets_folded(court_chain(custody.get(entry.item.id, []), entry.item), when)
             ],
         )
         for entry in state.evidence

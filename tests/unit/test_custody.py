@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from PIL import Image
 
-from referrals.documents.custody import clock_in, court_chain, entry_text
+from referrals.documents.custody import clock_in, court_chain, entry_text, packets_folded
 from referrals.domain.messages import EvidenceItem
 from referrals.store.evidence import CUSTODY_FROM_EVENTS, Custody
 from referrals.web.thumbnails import NoThumbnail, thumbnail
@@ -142,6 +142,62 @@ def test_packets_deliveries_checks_holds_and_removal_are_worded_for_a_court():
         ("Removed from the case and its file deleted: wrong case", "Test admin"),
     ]
     assert not any("198.51.100.4" in e.what or "ccsao.invalid" in e.what for e in told)
+
+
+def _versions(chain: Chain, first: int, last: int, minutes: float, delivered: bool = True) -> None:
+    for version in range(first, last + 1):
+        packet = {
+            "document_id": f"d-{version}",
+            "version": version,
+            "addressed_to": "Cook County State's Attorney's Office",
+        }
+        chain.add(Custody.INCLUDED_IN_PACKET, minutes + version, packet)
+        if delivered:
+            chain.add(Custody.DELIVERED, minutes + version, {"document_id": f"d-{version}", "to": "fr@ccsao.invalid"})
+
+
+def test_a_packet_tells_earlier_versions_included_and_delivered_in_one_line_and_every_other_event_apart():
+    chain = Chain().received()
+    _versions(chain, 1, 3, 10)
+    chain.add(Custody.DOWNLOADED, 20, {}, "Test liaison")
+    _versions(chain, 4, 4, 30)
+    told = packets_folded(court_chain(chain.rows), CHICAGO)
+    assert [(entry_text(e, CHICAGO), e.by) for e in told[2:]] == [
+        (
+            "Included in referral packet versions 1 to 3, each delivered to the Cook County State's Attorney's "
+            "Office; version 3 at Mon 02 Feb 2026, 10:18 CST",
+            None,
+        ),
+        ("Downloaded", "Test liaison"),
+        ("Included in referral packet, version 4", None),  # one version: its two lines, as the desk tells them
+        ("Delivered to the Cook County State's Attorney's Office with packet version 4", None),
+    ]
+    assert told[2].at == T0 + timedelta(minutes=11) and told[2].seqs == [3, 4, 5, 6, 7, 8]  # from version 1's
+
+
+def test_versions_not_each_delivered_are_told_one_by_one():
+    chain = Chain().received()
+    _versions(chain, 1, 2, 10, delivered=False)
+    told = packets_folded(court_chain(chain.rows), CHICAGO)
+    assert [e.what for e in told[2:]] == [
+        "Included in referral packet, version 1",
+        "Included in referral packet, version 2",
+    ]
+    # A version's e-mail not yet sent when the packet was made: the others still fold, that one keeps its line.
+    late = Chain().received()
+    _versions(late, 1, 2, 10)
+    _versions(late, 3, 3, 10, delivered=False)
+    _versions(late, 4, 4, 10)
+    told = packets_folded(court_chain(late.rows), CHICAGO)
+    assert [e.what for e in told[2:]] == [
+        "Included in referral packet versions 1, 2 and 4, each delivered to the Cook County State's Attorney's "
+        "Office; version 4 at Mon 02 Feb 2026, 10:19 CST",
+        "Included in referral packet, version 3",
+    ]
+    # Sent after the next version was made: still one of them.
+    late.add(Custody.DELIVERED, 15, {"document_id": "d-3", "to": "fr@ccsao.invalid"})
+    (folded,) = packets_folded(court_chain(late.rows), CHICAGO)[2:]
+    assert folded.what.startswith("Included in referral packet versions 1 to 4, each delivered")
 
 
 def test_an_item_held_elsewhere_is_received_as_a_reference():
