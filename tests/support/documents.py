@@ -44,6 +44,26 @@ def table_after(doc, heading: str):
     raise AssertionError(f"no table after {heading!r}")
 
 
+def log_after(doc, heading: str, by: bool = True, prefix: bool = False) -> list[list[str]]:
+    """The lines of a list printed as one line an entry after a heading (the packet's timeline, chains of custody,
+    processing history: a time, a tab, the text), each as [time, text], or with `by` [time, what, who] (the text
+    names who after a dash). `prefix`: the heading starts so ("C1 ") rather than reads so."""
+    lines: list[list[str]] | None = None
+    for paragraph in doc.paragraphs:
+        is_heading = paragraph.style.name.startswith("Heading")
+        if lines is not None and is_heading:
+            return lines
+        title = re.sub(r"^\d+\. ", "", paragraph.text)
+        if is_heading and (title.startswith(heading) if prefix else title == heading):
+            lines = []
+        elif lines is not None and "\t" in paragraph.text:
+            at, text = paragraph.text.split("\t", 1)
+            lines.append([at, *text.rsplit(" \u2014 ", 1)] if by else [at, text])
+    if lines is None:
+        raise AssertionError(f"no heading {heading!r}")
+    return lines
+
+
 async def documents_of(api, people, case_id: str) -> dict[tuple[str, int], bytes]:
     await Driver(api, people).settled(case_id)  # documents are made after the step that asks for them
     listing = await api.get(f"/incidents/{case_id}/documents", headers=people.headers("auditor"))

@@ -33,7 +33,7 @@ from tests.support.builders import (
     at,
     filed,
 )
-from tests.support.documents import all_text, open_docx, table_after
+from tests.support.documents import all_text, log_after, open_docx
 
 HELD = {
     **SUBJECT,
@@ -190,7 +190,8 @@ def test_an_element_proved_by_a_recording_at_a_time_prints_its_exhibit_and_time(
     cells = [[c.text for c in row.cells] for row in element_tables[0].rows]
     assert cells[1][3] == "A1 at 07:09:00; C1; S1.1; T1"
     assert cells[2][3] == "No exhibit cited"
-    listed = [row[0] for row in table_after(open_docx(render(FOLDER / "referral_packet.docx", _ctx(case))), "Exhibits")]
+    packet_doc = open_docx(render(FOLDER / "referral_packet.docx", _ctx(case)))
+    listed = [row[0] for row in log_after(packet_doc, "Exhibits", by=False)]
     assert {"A1", "A2", "B1", "C1", "S1.1", "T1"} <= set(listed)
 
 
@@ -255,19 +256,19 @@ def test_the_incident_timeline_is_the_incident_and_the_history_an_appendix():
             packet.referral_packet(case.state, Letterhead.of(case.policy), case.now, events, 1, {}),
         )
     )
-    timeline = table_after(doc, "Incident timeline")
+    timeline = log_after(doc, "Incident timeline", by=False)
     # In time order: the two cameras started recording before the blow.
-    assert [row[1].split(" ")[0:2] for row in timeline[1:4]] == [
+    assert [row[1].split(" ")[0:2] for row in timeline[0:3]] == [
         ["Camera", CAMERA_1],
         ["Camera", "X6039999"],
         ["The", "incident,"],
     ]
-    assert timeline[1][1] == f"Camera {CAMERA_1} (P.O. Ana Ruiz) records until 07:38 (A1)"
-    assert timeline[3][1].startswith("The incident, at W 26th St & S Pulaski Rd: Federal agents detained")
+    assert timeline[0][1] == f"Camera {CAMERA_1} (P.O. Ana Ruiz) records until 07:38 (A1)"
+    assert timeline[2][1].startswith("The incident, at W 26th St & S Pulaski Rd: Federal agents detained")
     assert any(row[1].startswith("Statement of P1 (witness) taken by P.O. Ana Ruiz") for row in timeline)
     assert all("Document generated" not in row[1] for row in timeline)
-    history = table_after(doc, "Appendix: processing history")
-    assert [row[1] for row in history[1:]] == ["Report filed", "Legal review decided: Refer to the prosecutor"]
+    history = log_after(doc, "Appendix: processing history")
+    assert [row[1] for row in history] == ["Report filed", "Legal review decided: Refer to the prosecutor"]
     assert "Entries recording a document's generation (1) are left out" in all_text(doc)
 
 
