@@ -72,6 +72,9 @@ class Settings(BaseSettings):
     # A case nobody writes to asks which of its documents are made after a second (README: Documents); tests
     # shorten it.
     documents_quiet_seconds: float | None = Field(default=None, gt=0, le=60)
+    # The document maker runs below the steps' processes (referrals/document_maker.py); false: at its worker's
+    # priority (tests, where the suite's own processes fill both cores and would starve it).
+    document_maker_low_priority: bool = True
     # Where evidence bytes go: unset, into PostgreSQL; set (e.g. https://s3.us-east-2.amazonaws.com, or a MinIO
     # or other S3-compatible endpoint), into that object storage's bucket.
     evidence_s3_url: str | None = None

@@ -187,7 +187,8 @@ class RenderTimes:
 
 def serve(settings: Settings, converter: ConverterSpec, times: Any, parent: int) -> None:
     """The maker's process (multiprocessing, spawned): makes documents until SIGTERM or its worker is gone."""
-    _below_the_steps()
+    if settings.document_maker_low_priority:
+        _below_the_steps()
     logs.configure(settings.effective_log_format, settings.log_level)
     if settings.otlp_endpoint:  # its spans join the traces of the writes that asked
         tracing.install_provider(settings.otlp_endpoint, "incident-referrals-document-maker")

@@ -85,6 +85,9 @@ def test_a_maker_whose_worker_is_killed_stops_within_seconds(database_url, tmp_p
         assert _until(lambda: "document_maker_started" in log.read_text(), 60), log.read_text()[-3000:]
         (maker,) = [p for p in psutil.Process(worker.pid).children() if "resource_tracker" not in " ".join(p.cmdline())]
         assert maker.ppid() == worker.pid
+        # Below the steps by default (REFERRALS_DOCUMENT_MAKER_LOW_PRIORITY; the suite's own makers run at their
+        # worker's): niced by 10.
+        assert _until(lambda: maker.nice() == psutil.Process(worker.pid).nice() + 10, 10), maker.nice()
     finally:
         os.kill(worker.pid, signal.SIGKILL)  # no shutdown: the worker's own stop of its maker never runs
         worker.wait()
