@@ -277,6 +277,16 @@ class CaseRun:
         if self.on_version is not None:
             await self.on_version()
 
+    async def pause(self, client: Client, seconds: float) -> None:
+        """People stop to read the case: a case due to continue as new hands itself on once quiet (its quiet period,
+        a second), not in the middle of a burst of steps. Up to `seconds` for that handover (none if not due)."""
+        await self.settled()
+        handle = client.get_workflow_handle(workflow_id_for(self.case_id))
+        run = (await handle.describe()).run_id
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline and (await handle.describe()).run_id == run:
+            await asyncio.sleep(0.1)
+
     async def to_the_end(self) -> None:
         await self.step("referral-acknowledgement", "liaison", "referral-acknowledgement", ACK)
         await self.step("charging-decision", "liaison", "charging-decision", DECLINED)
@@ -460,12 +470,16 @@ async def carried_estimate(http: httpx.AsyncClient, tokens: dict[str, str], case
     }
 
 
-def _stack_class(pdf: bool, metrics_port: int, continue_after_events: int | None) -> type[Stack]:
+def _stack_class(
+    pdf: bool, metrics_port: int, continue_after_events: int | None, quiet_seconds: float | None = None
+) -> type[Stack]:
     class Measured(Stack):
         def env(self) -> dict[str, str]:
             env = super().env() | {"REFERRALS_WORKER_METRICS_BIND": f"127.0.0.1:{metrics_port}"}
             if continue_after_events is not None:  # sooner than Temporal suggests (README: the lifecycle)
                 env["REFERRALS_CONTINUE_AFTER_EVENTS"] = str(continue_after_events)
+            if quiet_seconds is not None:  # a case hands itself on once quiet this long (a second: README)
+                env["REFERRALS_DOCUMENTS_QUIET_SECONDS"] = str(quiet_seconds)
             if pdf and os.environ.get("REFERRALS_PDF_CONVERTER", "off") == "off":
                 env.pop("REFERRALS_PDF_CONVERTER")  # the worker starts its own LibreOffice
             return env
@@ -493,9 +507,10 @@ async def main_async(
     pdf: bool = False,
     small: Size = SMALL,
     continue_after_events: int | None = None,
+    quiet_seconds: float | None = None,
 ) -> dict:
     metrics_port = procs.free_port()
-    async with _stack_class(pdf, metrics_port, continue_after_events).started() as stack:
+    async with _stack_class(pdf, metrics_port, continue_after_events, quiet_seconds).started() as stack:
         client = await Client.connect(stack.temporal_address)
         limits = httpx.Limits(max_connections=20, max_keepalive_connections=20)
         async with httpx.AsyncClient(base_url=stack.api_url, timeout=120, limits=limits) as http:
@@ -529,6 +544,7 @@ async def main_async(
             await on_version()
             await big.to_approval()
             await big.later_versions()
+            await big.pause(client, 3.0)
             read = await reads(http, stack, big.case_id, reads_n)
             carried = await carried_estimate(http, stack.tokens, big.case_id)
             await big.to_the_end()

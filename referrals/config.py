@@ -69,8 +69,8 @@ class Settings(BaseSettings):
     max_evidence_bytes: int = Field(default=2 * 1024**3, ge=1024)
     # A case continues as new when Temporal suggests it; drills and tests may make it sooner (a history length).
     continue_after_events: int | None = Field(default=None, ge=20)
-    # A case nobody writes to asks which of its documents are made after a second (README: Documents); tests
-    # shorten it.
+    # A case nobody writes to asks which of its documents are made after a second (README: Documents), and continues
+    # as new when due once quiet that long (README: The lifecycle); tests shorten it.
     documents_quiet_seconds: float | None = Field(default=None, gt=0, le=60)
     # The document maker runs below the steps' processes (referrals/document_maker.py); false: at its worker's
     # priority (tests, where the suite's own processes fill both cores and would starve it).

@@ -18,6 +18,7 @@ from referrals.store.tables import Incident
 from referrals.temporal_client import data_converter
 from referrals.workflows.incident import IncidentWorkflow
 from tests.support.evidence_files import png
+from tests.support.in_process import api_on
 from tests.support.keys import TEST_KEYS
 from tests.support.scenario import (
     ACK,
@@ -35,6 +36,9 @@ from tests.support.scenario import (
     Driver,
     filing,
 )
+from tests.support.waiting import handed_on
+
+STEP_DONE = EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED
 
 
 async def _stored(sessions, case_id: str) -> tuple[dict, dict, dict]:
@@ -151,3 +155,62 @@ async def test_edits_are_written_onto_the_case_they_were_made_from_alone(api, pe
             got = await cases.persist_edits(s, case_id, columns, edit, sent)
         assert (got.stored_seq, got.written, got.whole_case_needed) == expected, sent
     assert await _stored(sessions, cid) == before
+
+
+async def test_a_run_continued_as_new_hands_on_in_a_lull_and_writes_its_edits_to_the_case_it_was_handed(
+    api, people, sessions, dev_server, settings
+):
+    """A run due to continue as new waits until nothing has happened for the quiet period (0.2 s in the suite; a second
+    in production), so that steps sent one after another are not held up by the handover. And it hands on the case its
+    last write stored: the next run's first write sends its edits to it, not the whole case (the big case's slowest
+    step), and PostgreSQL still holds exactly the workflow's case."""
+    async with api_on(settings.model_copy(update={"continue_after_events": 40})) as low:
+        d = Driver(low, people)
+        cid = (await d.new_case(body=filing(people=[VICTIM])))["id"]
+        wid = workflow_id_for(cid)
+        first_run = (await dev_server.client.get_workflow_handle(wid).describe()).run_id
+        await d.ok(cid, "people", "officer", WITNESS)
+        photo = {
+            "metadata": (None, json.dumps(PHOTO | {"person_id": "P1"}), "application/json"),
+            "file": ("palm.png", png(), "image/png"),
+        }
+        for _ in range(5):  # one after another, past the threshold
+            added = await low.post(f"/incidents/{cid}/evidence", files=photo, headers=people.headers("officer"))
+            assert added.status_code == 201, added.text
+        for path, who, body in (
+            ("footage-hold", "custodian", {"holds": [HOLD_1, HOLD_2]}),
+            ("supervisor-identification", "officer", IDENTIFIED),
+            ("violation-report", "officer", VIOLATIONS),
+            ("legal-review", "reviewer", REFER),
+            ("command-approval", "commander", APPROVE),
+        ):
+            await d.ok(cid, path, who, body)
+        await d.settled(cid)
+        await handed_on(dev_server.client.get_workflow_handle(wid), first_run)
+        await d.ok(cid, "referral-acknowledgement", "liaison", ACK)  # the new run's first write
+        await d.settled(cid)
+
+        later: list[list[PersistEvents]] = []  # each later run's writes, in the order of the runs
+        lulls = []  # each handover: how long after the run's last step or write it came
+        run: str | None = first_run
+        while run:
+            handle = dev_server.client.get_workflow_handle_for(IncidentWorkflow.run, wid, run_id=run)
+            if run != first_run:
+                later.append(await _writes(handle))
+            events = (await handle.fetch_history()).events
+            run = None
+            if events[-1].event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW:
+                run = events[-1].workflow_execution_continued_as_new_event_attributes.new_execution_run_id
+                busy = [e for e in events if e.event_type in (EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED, STEP_DONE)]
+                handed = events[-1].event_time.ToDatetime() - busy[-1].event_time.ToDatetime()
+                lulls.append(handed.total_seconds())
+        assert lulls and min(lulls) >= 0.2, lulls
+        assert any(later), "no run after the first wrote"
+        assert all(w.state is None and w.edits for writes in later for w in writes), [
+            [w.state is None for w in writes] for writes in later
+        ]
+        latest = dev_server.client.get_workflow_handle_for(IncidentWorkflow.run, wid)
+        stored, drawn = await _stored(sessions, cid), _drawn(await latest.query(IncidentWorkflow.case))
+        assert stored[0] == drawn[0]  # the case, part for part
+        assert stored[1] == drawn[1]  # its columns
+        assert stored[2] == drawn[2]  # its child tables

@@ -30,7 +30,7 @@ from tests.support.in_process import api_on
 from tests.support.keys import TEST_KEYS
 from tests.support.scenario import ACK, APPROVE, HOLD_1, HOLD_2, IDENTIFIED, REFER, VIOLATIONS, Driver
 from tests.support.tampering import edit_narrative
-from tests.support.waiting import until
+from tests.support.waiting import handed_on
 
 HISTORIES = Path(__file__).parent / "histories" / "1.0.0"
 # Every table holding a case's rows, children before parents.
@@ -272,11 +272,7 @@ async def _handed_on_if_due(d: Driver, handle, cid: str) -> None:
     history = await handle.fetch_history()
     seen = max(e.event_id for e in history.events if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED)
     if seen > 40:
-
-        async def handed_on() -> bool:
-            return (await handle.describe()).run_id != now.run_id
-
-        await until(handed_on, timeout=10)
+        await handed_on(handle, now.run_id)
 
 
 async def _carried(history) -> Carried:

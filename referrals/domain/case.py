@@ -217,7 +217,8 @@ class IncidentInput(_Model):
     carried: dict[str, Any] | None = None
     # Continue as new once the history is this long, besides whenever Temporal suggests it (drills and tests).
     continue_after_events: int | None = None
-    # A case nobody writes to asks which of its documents are made after this many seconds, not one (tests).
+    # A case nobody writes to asks which of its documents are made, and continues as new when due, after this many
+    # seconds, not one (tests).
     documents_quiet_seconds: float | None = None
 
 

@@ -298,6 +298,9 @@ class Carried(BaseModel):
     deliveries: list[Delivered]
     written: int
     earlier: ChainHead | None = None
+    # PostgreSQL holds `state` exactly (the run's last write stored this very case): the next run's first write sends
+    # its edits to it, not the whole case (issue 32: that write was the big case's slowest step).
+    stored: bool = False
 
 
 class DocumentDelivery(BaseModel):

@@ -122,6 +122,11 @@ class Documents(Persistence):
             self._record(EventKind.DOCUMENT_GENERATED, None, _generated(ref))
         return recorded
 
+    def _quiet_period(self) -> timedelta:
+        """How long nobody writes to a case before it looks after itself: records its documents, hands itself on."""
+        seconds = self._input.documents_quiet_seconds
+        return timedelta(seconds=seconds) if seconds else QUIET_FIRST
+
     def _written_after(self, writes: int) -> Callable[[], bool]:
         return lambda: self._writes != writes
 
@@ -129,11 +134,7 @@ class Documents(Persistence):
         """(The outbox) until the case is closed with every document it asked for recorded. Each write records what
         it found made; a case nobody has written to for a second asks the maker's work itself (`documents_made`),
         then less often while the documents are still being made. Nothing here wakes the case while people work."""
-        first = (
-            timedelta(seconds=self._input.documents_quiet_seconds)
-            if self._input.documents_quiet_seconds
-            else QUIET_FIRST
-        )
+        first = self._quiet_period()
         wait = first
         while True:
             await workflow.wait_condition(lambda: bool(self._outstanding) or self._state.closed)
