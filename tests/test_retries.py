@@ -105,8 +105,8 @@ async def test_a_step_sent_again_after_its_case_continued_as_new_is_answered_as_
         ]
         for path, who, body in steps:
             await d.ok(cid, path, who, body)
-            await d.settled(cid)  # quiet: a run past its threshold hands the case on
-        await handed_on(handle, first_run)  # once quiet for its quiet period
+        await d.settled(cid)
+        await handed_on(handle, first_run)  # past its threshold, once quiet for its quiet period
 
         again = await low.post(
             f"/incidents/{cid}/footage-hold", json=hold, headers={**people.headers("custodian"), **key}
