@@ -21,7 +21,7 @@ class RequestModel(BaseModel):
     def _refuse_status_fields(cls, data: Any) -> Any:
         if isinstance(data, dict):
             for key in data:  # (a field declared is never one that asks: looked up first, the name's words only after)
-                if isinstance(key, str) and key not in cls.__pydantic_fields__ and asks_status(key):
+                if key not in cls.__pydantic_fields__ and isinstance(key, str) and asks_status(key):
                     raise ValueError(f"field '{key}' is refused: {PRIVACY_RULE}")
         return data
 
