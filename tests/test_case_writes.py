@@ -11,7 +11,7 @@ from sqlalchemy import select
 from temporalio.api.enums.v1 import EventType
 
 from referrals.domain.case import workflow_id_for
-from referrals.domain.case_edits import CaseEdit
+from referrals.domain.case_edits import CaseEdit, applied
 from referrals.domain.events import CaseColumns, CaseEvent, PersistEvents
 from referrals.store import cases
 from referrals.store.tables import Incident
@@ -155,6 +155,38 @@ async def test_edits_are_written_onto_the_case_they_were_made_from_alone(api, pe
             got = await cases.persist_edits(s, case_id, columns, edit, sent)
         assert (got.stored_seq, got.written, got.whole_case_needed) == expected, sent
     assert await _stored(sessions, cid) == before
+
+
+async def test_postgresql_applies_edits_as_they_mean(api, people, sessions):
+    """Several parts in one write, two edits of one list (an item replaced, then items added after it), a list part
+    the case did not have, a part replaced whole: the stored case is `applied`'s, and nothing else changed."""
+    d = Driver(api, people)
+    cid = (await d.new_case())["id"]
+    await d.settled(cid)
+    state, columns, _ = await _stored(sessions, cid)
+    recordings = state["recordings"]
+    assert len(recordings) == 2 and state["evidence"] == []
+    seq = (await d.events(cid))["items"][-1]["seq"]
+    first = {**recordings[0], "camera_id": "BWC-replaced"}
+    edits = [
+        CaseEdit(part="recordings", value=first, index=0),
+        CaseEdit(part="recordings", value=[{**first, "camera_id": "BWC-added"}], append=True),
+        CaseEdit(part="recordings", value={**recordings[1], "camera_id": "BWC-second"}, index=1),
+        CaseEdit(part="evidence", value=[{"an": "item"}], append=True),
+        CaseEdit(part="not_yet_a_part", value=[1, "two"], append=True),
+        CaseEdit(part="stage", value="legal_review"),
+    ]
+    sent = [CaseEvent(seq=seq + 1, kind="stage_changed", actor=None, at=datetime.now(UTC), data={})]
+    async with sessions() as s, s.begin():
+        got = await cases.persist_edits(s, cid, CaseColumns.model_validate(columns), edits, sent)
+    assert got.written
+    after = (await _stored(sessions, cid))[0]
+    assert after == applied(state, edits)
+    assert [r["camera_id"] for r in after["recordings"]] == ["BWC-replaced", "BWC-second", "BWC-added"]
+    assert after["evidence"] == [{"an": "item"}] and after["not_yet_a_part"] == [1, "two"]
+    assert {k: v for k, v in after.items() if k not in ("recordings", "evidence", "not_yet_a_part", "stage")} == {
+        k: v for k, v in state.items() if k not in ("recordings", "evidence", "stage")
+    }
 
 
 async def test_a_run_continued_as_new_hands_on_in_a_lull_and_writes_its_edits_to_the_case_it_was_handed(

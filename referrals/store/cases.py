@@ -151,19 +151,25 @@ async def persist_edits(
 
 
 def _edited(state: ColumnElement, changes: list[CaseEdit]) -> ColumnElement:
-    """The case as stored (`state`) with `changes` made, as PostgreSQL computes it (case_edits.applied's meaning)."""
-    edited = state
+    """The case as stored (`state`) with `changes` made, as PostgreSQL computes it (case_edits.applied's meaning):
+    each part edited computed from the part as stored, then merged into the case in one pass (`||`). Editing the
+    case once per part (`jsonb_set` nested) rebuilt the whole value each time: 8.0 ms against 5.0 ms for a legal
+    review's five parts on the big case (docs/performance.md)."""
+    parts: dict[str, ColumnElement] = {}
     for change in changes:
         value: ColumnElement = cast(literal(json.dumps(change.value, separators=(",", ":")), Text), JSONB)
         if change.append:  # (the part's items as stored, then the new ones: JSONB's concatenation)
-            path = [change.part]
-            value = func.coalesce(state[change.part], cast(literal("[]", Text), JSONB)).op("||")(value)
+            stored = parts.get(change.part, state[change.part])
+            parts[change.part] = func.coalesce(stored, cast(literal("[]", Text), JSONB)).op("||")(value)
         elif change.index is not None:
-            path = [change.part, str(change.index)]
+            stored = parts.get(change.part, state[change.part])
+            parts[change.part] = func.jsonb_set(stored, literal([str(change.index)], ARRAY(Text)), value, type_=JSONB)
         else:
-            path = [change.part]
-        edited = func.jsonb_set(edited, literal(path, ARRAY(Text)), value, type_=JSONB)
-    return edited
+            parts[change.part] = value
+    if not parts:
+        return state
+    pairs = [item for part, value in parts.items() for item in (literal(part, Text), value)]
+    return state.op("||")(func.jsonb_build_object(*pairs, type_=JSONB))
 
 
 async def _append(conn: AsyncConnection, case_id: str, new: list[CaseEvent]) -> None:
