@@ -165,13 +165,14 @@ async def take_step(
     idempotency_key: str | None,
 ) -> Incident:
     """Runs the step as a workflow update; its validator's refusal becomes the ApiError to answer with.
-    Returns the case as stored after the step (the update returns once its change is stored)."""
+    Returns the case as stored after the step (the update returns once its change is stored), read whole: `incident`
+    may come without the case's JSON (`deps.StepIncident`)."""
     refuse_clock_problems(body, policy_zone(settings.policy_file))
     update_id = _update_id(spec.name, user.id, idempotency_key, body)
     # Sent again and already stored: answered as the first time, by any run of the case, or once it has closed
     # (Temporal de-duplicates a run's own updates only; a case continued as new is a new run).
     if update_id is not None and await cases.recorded_by(session, incident.id, update_id):
-        await session.refresh(incident)
+        await cases.read_again(session, incident)
         return incident
     if incident.stage == Stage.CLOSED:
         raise ApiError(409, f"the case is closed ({incident.disposition})")
@@ -192,5 +193,5 @@ async def take_step(
         if exc.status == RPCStatusCode.NOT_FOUND:  # the workflow completed: the case closed meanwhile
             raise ApiError(409, "the case is closed") from exc
         raise
-    await session.refresh(incident)
+    await cases.read_again(session, incident)
     return incident

@@ -121,7 +121,16 @@ def log_case(request: Request, case_id: str, case_number: str, workflow_id: str)
 
 
 async def visible_incident(request: Request, case_id: Key, user: CurrentUser, session: SessionDep) -> Incident:
-    incident = await cases.get_incident(session, case_id, visible_to=visibility(user))
+    return await _visible(request, case_id, user, session, with_case=True)
+
+
+async def visible_for_step(request: Request, case_id: Key, user: CurrentUser, session: SessionDep) -> Incident:
+    """`visible_incident` without the case's JSON: a step reads the case once, after it (`take_step`)."""
+    return await _visible(request, case_id, user, session, with_case=False)
+
+
+async def _visible(request: Request, case_id: Key, user: CurrentUser, session: SessionDep, with_case: bool) -> Incident:
+    incident = await cases.get_incident(session, case_id, visible_to=visibility(user), with_case=with_case)
     # A case the caller may not see answers exactly like one that does not exist.
     if incident is None:
         await trail.record(request, trail.action_of(request), trail.NOT_FOUND, user=user, case_id=case_id)
@@ -131,6 +140,7 @@ async def visible_incident(request: Request, case_id: Key, user: CurrentUser, se
 
 
 VisibleIncident = Annotated[Incident, Depends(visible_incident)]
+StepIncident = Annotated[Incident, Depends(visible_for_step)]
 
 
 _KNOWN: dict[int, frozenset[str]] = {}

@@ -6,7 +6,7 @@ from pydantic import BaseModel
 
 from referrals.config import Settings
 from referrals.domain.case import CaseState, InvolvedPerson
-from referrals.domain.messages import Contact
+from referrals.domain.messages import Contact, SealedContact
 from referrals.domain.permissions import Operation, allowed
 from referrals.sealing import Sealer
 from referrals.store.tables import AppUser, CaseEventRow, Incident
@@ -95,7 +95,7 @@ def links(incident: Incident, settings: Settings) -> Links:
 def case_out(incident: Incident, settings: Settings, reader: AppUser) -> CaseOut:
     state = dict(incident.state)
     sealer = Sealer.of(settings.effective_encryption_keys) if allowed(Operation.READ_CONTACT, reader.roles) else None
-    people = [person_out(InvolvedPerson.model_validate(person), sealer) for person in state.pop("people", [])]
+    people = [_stored_person_out(person, sealer) for person in state.pop("people", [])]
     # The people a supplement added are read under `people` (opened or withheld); the supplement keeps none.
     state["supplements"] = [_without_contacts(s) for s in state.get("supplements", [])]
     return CaseOut(
@@ -109,6 +109,14 @@ def person_out(person: InvolvedPerson, sealer: Sealer | None) -> PersonOut:
     return PersonOut(
         **person.model_dump(exclude={"contact"}), contact=opened, contact_on_file=person.contact is not None
     )
+
+
+def _stored_person_out(stored: dict, sealer: Sealer | None) -> PersonOut:
+    """`person_out` of a person as the case stores them (JSON): read once, as the view (a big case's 40 people read
+    three times cost its step a millisecond)."""
+    sealed = stored.get("contact")
+    opened = sealer.open(SealedContact.model_validate(sealed)) if sealer is not None and sealed is not None else None
+    return PersonOut.model_validate({**stored, "contact": opened, "contact_on_file": sealed is not None})
 
 
 def case_summary(incident: Incident, settings: Settings) -> CaseSummary:

@@ -4,9 +4,24 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, Text, and_, cast, delete, func, insert, literal, literal_column, or_, text, update
+from sqlalchemy import (
+    Table,
+    Text,
+    and_,
+    cast,
+    delete,
+    func,
+    insert,
+    inspect,
+    literal,
+    literal_column,
+    or_,
+    text,
+    update,
+)
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TIMESTAMP
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.orm import defer
 from sqlalchemy.sql.elements import ColumnClause, ColumnElement
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -360,11 +375,23 @@ def removal_window_open(now: datetime):
     )
 
 
-async def get_incident(session: AsyncSession, case_id: str, visible_to=None) -> Incident | None:
+async def get_incident(session: AsyncSession, case_id: str, visible_to=None, with_case: bool = True) -> Incident | None:
+    """`with_case=False`: the row without the case's JSON (`state`, hundreds of kilobytes for a big case), which a
+    step reads once, after it is taken (`read_again`)."""
     query = select(Incident).where(Incident.id == case_id)
+    if not with_case:
+        query = query.options(defer(Incident.state))  # type: ignore[arg-type]
     if visible_to is not None:
         query = query.where(visible_to)
     return (await session.exec(query)).first()
+
+
+async def read_again(session: AsyncSession, incident: Incident) -> None:
+    """The row as stored now, the case's JSON included, read with `with_case=False` or not."""
+    await session.refresh(incident, attribute_names=_INCIDENT_ATTRIBUTES)
+
+
+_INCIDENT_ATTRIBUTES = [attribute.key for attribute in inspect(Incident).column_attrs]
 
 
 async def recorded_by(session: AsyncSession, case_id: str, update_id: str) -> bool:

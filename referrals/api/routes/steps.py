@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header
 
 from referrals.api.actions import take_step
-from referrals.api.deps import ClientDep, CurrentUser, SessionDep, SettingsDep, VisibleIncident, permits
+from referrals.api.deps import ClientDep, CurrentUser, SessionDep, SettingsDep, StepIncident, VisibleIncident, permits
 from referrals.api.errors import ApiError, documented
 from referrals.api.views import CaseOut, case_out
 from referrals.domain import steps
@@ -26,7 +26,7 @@ def step_route(target: APIRouter, spec: StepSpec) -> None:
 
     async def run_step(
         body: spec.request,  # type: ignore[name-defined]
-        incident: VisibleIncident,
+        incident: StepIncident,
         user: CurrentUser,
         client: ClientDep,
         session: SessionDep,
