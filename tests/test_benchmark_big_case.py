@@ -85,3 +85,17 @@ async def test_the_big_case_benchmark_reports_steps_reads_packets_history_and_me
     assert memory["with_children_peak_mib"] >= memory["peak_mib"]
 
     assert all(isinstance(target["ok"], bool) for target in report["targets"].values())
+
+
+def test_a_lifecycle_steps_p50_is_over_the_big_cases_and_the_last_tenth_is_each_cases_own():
+    first = big_case.Timings(seconds={"legal-review": [0.2], "evidence": [0.1] * 18 + [0.4, 0.4]})
+    second = big_case.Timings(seconds={"legal-review": [0.4], "evidence": [0.2] * 18 + [0.6, 0.6]})
+    small = big_case.Timings(seconds={"legal-review": [0.15, 0.15], "evidence": [0.1]})
+
+    steps = big_case._steps([first, second], small)
+
+    assert steps["legal-review"]["big"] == {"n": 2, "p50": 300.0, "p99": 400.0, "max": 400.0}
+    assert steps["legal-review"]["ratio"] == 2.0 and "big_last_tenth" not in steps["legal-review"]
+    assert steps["evidence"]["big"]["n"] == 40 and steps["evidence"]["big"]["p50"] == 200.0
+    # The last two of each case's twenty: not the second case's last four.
+    assert steps["evidence"]["big_last_tenth"] == {"n": 4, "p50": 500.0, "p99": 600.0, "max": 600.0}
