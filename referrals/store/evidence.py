@@ -3,8 +3,8 @@
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, text
-from sqlalchemy.dialects.postgresql import distinct_on, insert
+from sqlalchemy import Integer, Text, bindparam, func, text
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TIMESTAMP, distinct_on, insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -200,8 +200,41 @@ async def _append(
     for evidence_id in evidence_ids:
         seq, prev = last.get(evidence_id, (0, GENESIS))
         rows.append(custody_fields(evidence_id, case_id, seq + 1, kind, actor_id, actor_name, at, data, prev))
-    await conn.execute(insert(table).on_conflict_do_nothing(), rows)
+    # One statement whatever their number: the rows as arrays, the event's own fields once. (An insert of a row each,
+    # as executemany sends them, was a packet's 300 statements: 10-20 ms of the worker's and PostgreSQL's time.)
+    await conn.execute(
+        _APPEND,
+        dict(
+            case_id=case_id,
+            kind=kind,
+            actor_id=actor_id,
+            actor_name=actor_name,
+            at=at,
+            data=data,
+            evidence_ids=[row["evidence_id"] for row in rows],
+            seqs=[row["seq"] for row in rows],
+            prev_hashes=[row["prev_hash"] for row in rows],
+            hashes=[row["hash"] for row in rows],
+        ),
+    )
     return {row["evidence_id"]: row["seq"] for row in rows}
+
+
+_APPEND = text(
+    """
+    INSERT INTO evidence_custody (evidence_id, case_id, seq, kind, actor_id, actor_name, at, data, prev_hash, hash)
+    SELECT item.evidence_id, :case_id, item.seq, :kind, :actor_id, :actor_name, :at, :data, item.prev_hash, item.hash
+    FROM unnest(:evidence_ids, :seqs, :prev_hashes, :hashes) AS item (evidence_id, seq, prev_hash, hash)
+    ON CONFLICT DO NOTHING
+    """
+).bindparams(
+    bindparam("at", type_=TIMESTAMP(timezone=True)),
+    bindparam("data", type_=JSONB),
+    bindparam("evidence_ids", type_=ARRAY(Text)),
+    bindparam("seqs", type_=ARRAY(Integer)),
+    bindparam("prev_hashes", type_=ARRAY(Text)),
+    bindparam("hashes", type_=ARRAY(Text)),
+)
 
 
 async def record_access(
