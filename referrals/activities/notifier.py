@@ -25,7 +25,7 @@ from referrals.domain.policy import Policy
 from referrals.observability.worker_metrics import count_notifications, sending
 from referrals.store import cases, documents, evidence, notifications
 from referrals.store.evidence import Custody
-from referrals.store.tables import DocumentDeliveryRow, Incident
+from referrals.store.tables import DocumentDeliveryRow
 
 log = structlog.get_logger()
 
@@ -174,10 +174,7 @@ class Notifier:
             # The evidence the packet lists goes by name, size and hash, never attached: the prosecutor's liaison
             # downloads each file through the desk, and each download is in its custody log.
             listed = await evidence.in_packet(session, delivery.case_id, delivery.document_id)
-            incident = await session.get(Incident, delivery.case_id)
-            assert incident is not None  # the case of a stored document is stored
-            state = CaseState.model_validate(incident.state)
-            items = [e for e in state.evidence if e.item.id in listed]
+            items = CaseState.stored_evidence_items(await cases.stored_evidence(session, delivery.case_id), listed)
             context = dict(
                 case_number=delivery.case_number,
                 filename=attached[0],

@@ -298,6 +298,11 @@ class CaseState(_Model):
         found = next((e for e in stored.get("evidence") or [] if e["item"]["id"] == evidence_id), None)
         return EvidenceEntry.model_validate(found) if found is not None else None
 
+    @staticmethod
+    def stored_evidence_items(stored_evidence: list[dict[str, Any]], ids: set[str]) -> list[EvidenceEntry]:
+        """The items named, in the case's order, of its evidence as stored (JSON): the rest of the case not read."""
+        return [EvidenceEntry.model_validate(e) for e in stored_evidence if e["item"]["id"] in ids]
+
     def alleged_statutes(self) -> list[str]:
         if self.violation_report is None:
             return []

@@ -386,6 +386,12 @@ async def get_incident(session: AsyncSession, case_id: str, visible_to=None, wit
     return (await session.exec(query)).first()
 
 
+async def stored_evidence(session: AsyncSession, case_id: str) -> list[dict[str, Any]]:
+    """The case's evidence as stored (its JSON), without the rest of the case."""
+    found = await session.exec(select(Incident.state["evidence"]).where(Incident.id == case_id))
+    return found.one_or_none() or []
+
+
 async def read_again(session: AsyncSession, incident: Incident) -> None:
     """The row as stored now, the case's JSON included, read with `with_case=False` or not."""
     await session.refresh(incident, attribute_names=_INCIDENT_ATTRIBUTES)
