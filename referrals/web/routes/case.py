@@ -207,7 +207,7 @@ async def case_page(
         tasks=[(task, state.tasks[task]) for task in Task if task in state.tasks],  # in lifecycle order
         next_due=_next_due(state),
         recordings=_recordings(state, policy, now),
-        people=[person_out(person, sealer) for person in state.people],
+        people=[person_out(person.model_dump(), sealer) for person in state.people],
         unheld=_unheld(state),
         events=events,
         chain_break=verify_chain(incident.id, events),
